@@ -1,0 +1,303 @@
+"""Rank evaluation: how well transferability scores rank models by fine-tuning accuracy.
+
+Every statistic takes ``scores`` (one per model, higher = predicted more transferable) and ``gt``
+(the fine-tuning accuracy of the same models). Both may be sequences or arrays matched by
+position, or mappings / pandas Series keyed by model name, matched by key (reference spec §1).
+
+Ties in the top-k statistics are broken by input order (first listed wins), as Python's stable
+``sorted(..., reverse=True)`` does in the official ``rank_correlation.py``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def _is_keyed(values) -> bool:
+    return isinstance(values, (Mapping, pd.Series))
+
+
+def _vector(values, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric: {err}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per model), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or Inf")
+    return arr
+
+
+def _align(scores, gt) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and pair ``scores`` with ``gt``; returns two float64 vectors in the same order."""
+    if _is_keyed(scores) != _is_keyed(gt):
+        raise ValueError(
+            "scores and gt must both be keyed by model name (dict / Series) or both be sequences"
+        )
+    if _is_keyed(scores):
+        s_map, g_map = dict(scores), dict(gt)
+        if len(s_map) != len(scores) or len(g_map) != len(gt):
+            raise ValueError("model names must be unique")
+        missing_gt = [k for k in s_map if k not in g_map]
+        missing_scores = [k for k in g_map if k not in s_map]
+        if missing_gt or missing_scores:
+            raise ValueError(
+                f"scores and gt name different models: without gt {missing_gt}, "
+                f"without a score {missing_scores}"
+            )
+        keys = list(s_map)
+        scores, gt = [s_map[k] for k in keys], [g_map[k] for k in keys]
+    s, g = _vector(scores, "scores"), _vector(gt, "gt")
+    if s.shape != g.shape:
+        raise ValueError(f"scores and gt have different lengths: {s.size} and {g.size}")
+    if s.size < 2:
+        raise ValueError(f"need at least 2 models to rank, got {s.size}")
+    return s, g
+
+
+def _check_not_constant(s: np.ndarray, g: np.ndarray) -> None:
+    for arr, name in ((s, "scores"), (g, "gt")):
+        if np.all(arr == arr[0]):
+            raise ValueError(f"all {name} are equal: the correlation is undefined")
+
+
+def weighted_tau(scores, gt) -> float:
+    """Weighted Kendall tau, exactly ``scipy.stats.weightedtau(scores, gt).statistic``.
+
+    scipy's defaults are the protocol of the official ``tw.py`` (spec §1): ``rank=True`` (the tau
+    of the decreasing ranking by (scores, gt) and of the one by (gt, scores), averaged), the
+    hyperbolic weigher 1/(r+1) and additive pair weights. It is symmetric in its arguments and
+    does not depend on the order in which the models are listed.
+
+    Raises
+    ------
+    ValueError
+        Inputs that are not 1-D, of different lengths or model names, with fewer than 2 models,
+        with NaN/Inf, or constant (where the statistic is undefined).
+
+    Examples
+    --------
+    Swapping the 2nd and 3rd of four models costs (1/2 + 1/3) of a total weight 6.25, counted
+    twice: tau = (6.25 - 5/3) / 6.25 = 11/15.
+
+    >>> round(weighted_tau([4, 3, 2, 1], [4, 2, 3, 1]), 6)
+    0.733333
+    """
+    s, g = _align(scores, gt)
+    _check_not_constant(s, g)
+    return float(stats.weightedtau(s, g).statistic)
+
+
+def kendall_tau(scores, gt) -> float:
+    """Kendall's tau-b (``scipy.stats.kendalltau``), as ``rank_correlation.kendall_metric``."""
+    s, g = _align(scores, gt)
+    _check_not_constant(s, g)
+    return float(stats.kendalltau(s, g).statistic)
+
+
+def pearson(scores, gt) -> float:
+    """Pearson correlation (``scipy.stats.pearsonr``), as ``rank_correlation.pearson_coef``."""
+    s, g = _align(scores, gt)
+    _check_not_constant(s, g)
+    return float(stats.pearsonr(s, g).statistic)
+
+
+def spearman(scores, gt) -> float:
+    """Spearman rank correlation (``scipy.stats.spearmanr``); not used by the official code."""
+    s, g = _align(scores, gt)
+    _check_not_constant(s, g)
+    return float(stats.spearmanr(s, g).statistic)
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, ties broken by input order."""
+    return np.argsort(-values, kind="stable")[:k]
+
+
+def _check_k(k, n: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of models ({n}), got {k}")
+    return int(k)
+
+
+def rel_at_k(scores, gt, k: int) -> float:
+    """Relative accuracy rel@k: best accuracy among the top-k models by score / best accuracy.
+
+    The definition of ``rel_k`` in the official ``rank_correlation.py`` (PED and SFDA repositories):
+    1.0 when the truly best model is among the k highest scores. Accuracies must be positive.
+    """
+    s, g = _align(scores, gt)
+    k = _check_k(k, s.size)
+    if g.max() <= 0:
+        raise ValueError("rel@k needs positive accuracies (it divides by the best one)")
+    return float(g[_top_k(s, k)].max() / g.max())
+
+
+def recall_at_k(scores, gt, k: int) -> float:
+    """Fraction of the k truly best models (by ``gt``) that are among the k highest scores."""
+    s, g = _align(scores, gt)
+    k = _check_k(k, s.size)
+    return len(set(_top_k(s, k)) & set(_top_k(g, k))) / k
+
+
+def hit_at_k(scores, gt, k: int) -> float:
+    """1.0 if the highest-scored model is among the k truly best models, else 0.0.
+
+    What ``recall_k`` of the official ``rank_correlation.py`` means to return. As shipped it slices
+    ``dict.keys()``, a TypeError on Python 3 (spec §11 item 19), so it never ran; here the
+    top-k are taken from sorted lists. ``hit_at_k(s, g, 1) == recall_at_k(s, g, 1)``.
+    """
+    s, g = _align(scores, gt)
+    k = _check_k(k, s.size)
+    return float(_top_k(s, 1)[0] in _top_k(g, k))
+
+
+@dataclass(frozen=True)
+class BootstrapCI:
+    """Percentile bootstrap interval of a rank statistic over models.
+
+    ``n_skipped`` of the ``n_boot`` resamples were degenerate (fewer than 2 distinct models,
+    constant scores or gt, or a non-finite statistic) and left out of the interval.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+    n_boot: int
+    n_skipped: int
+
+
+def bootstrap_ci(
+    scores,
+    gt,
+    stat: Callable[[np.ndarray, np.ndarray], float] = weighted_tau,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> BootstrapCI:
+    """Confidence interval of ``stat(scores, gt)`` by resampling models with replacement.
+
+    Parameters
+    ----------
+    scores, gt
+        As for :func:`weighted_tau`.
+    stat : callable
+        ``stat(scores, gt) -> float`` on two aligned float arrays.
+    n_boot : int
+        Number of resamples drawn; degenerate ones are skipped and counted.
+    level : float
+        Coverage of the percentile interval, in (0, 1).
+    seed : int
+        Seed of the ``numpy.random.default_rng`` that draws the resamples.
+
+    Returns
+    -------
+    BootstrapCI
+
+    Raises
+    ------
+    ValueError
+        Bad inputs (as :func:`weighted_tau`), ``n_boot < 1``, ``level`` outside (0, 1), a
+        non-finite statistic on the full data, or every resample degenerate.
+    """
+    s, g = _align(scores, gt)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    estimate = float(stat(s, g))
+    if not np.isfinite(estimate):
+        raise ValueError(f"stat returned {estimate} on the full data")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, s.size, s.size)
+        s_b, g_b = s[idx], g[idx]
+        if np.unique(idx).size < 2 or np.all(s_b == s_b[0]) or np.all(g_b == g_b[0]):
+            continue
+        value = float(stat(s_b, g_b))
+        if np.isfinite(value):
+            values.append(value)
+    if not values:
+        raise ValueError(f"all {n_boot} bootstrap resamples were degenerate")
+    alpha = (1 - level) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return BootstrapCI(estimate, float(low), float(high), float(level), int(n_boot),
+                       int(n_boot) - len(values))
+
+
+def _target_column(table: pd.DataFrame, name: str) -> str | None:
+    found = [c for c in ("target", "dataset") if c in table.columns]
+    if len(found) > 1:
+        raise ValueError(f"{name} has both a 'target' and a 'dataset' column; keep one")
+    return found[0] if found else None
+
+
+def _require_columns(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(table.columns)}")
+
+
+def correlate_by_target(
+    scores: pd.DataFrame,
+    gt: pd.DataFrame,
+    stat: Callable = weighted_tau,
+) -> pd.Series:
+    """``stat`` per target task from two tidy tables.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Columns ``model`` and ``score``, and optionally ``target`` (or ``dataset``).
+    gt : pandas.DataFrame
+        Columns ``model`` and ``accuracy``, with a ``target``/``dataset`` column when ``scores``
+        has one (e.g. ``potran.paper.groundtruth()``); targets of ``gt`` without scores are ignored.
+    stat : callable
+        A statistic of this module, e.g. :func:`weighted_tau`.
+
+    Returns
+    -------
+    pandas.Series
+        One value per target (index named ``target``, in order of first appearance in
+        ``scores``); a single value with index ``[None]`` when there are no targets.
+    """
+    _require_columns(scores, ("model", "score"), "scores")
+    _require_columns(gt, ("model", "accuracy"), "gt")
+    s_col, g_col = _target_column(scores, "scores"), _target_column(gt, "gt")
+    if s_col is None and g_col is not None:
+        raise ValueError(f"gt has a '{g_col}' column but scores do not: say which target they score")
+    if s_col is not None and g_col is None:
+        raise ValueError(f"scores have a '{s_col}' column but gt does not")
+    if s_col is None:
+        s_groups, g_groups = {None: scores}, {None: gt}
+    else:
+        s_groups = dict(tuple(scores.groupby(s_col, sort=False)))
+        g_groups = dict(tuple(gt.groupby(g_col, sort=False)))
+        unknown = [t for t in s_groups if t not in g_groups]
+        if unknown:
+            raise ValueError(f"no ground truth for target(s) {unknown}")
+    result = {}
+    for target, s_rows in s_groups.items():
+        g_rows = g_groups[target]
+        where = "" if target is None else f" (target {target!r})"
+        for rows, name in ((s_rows, "scores"), (g_rows, "gt")):
+            if rows["model"].duplicated().any():
+                dup = sorted(set(rows.loc[rows["model"].duplicated(), "model"]))
+                raise ValueError(f"{name} list model(s) {dup} more than once{where}")
+        try:
+            result[target] = stat(
+                pd.Series(s_rows["score"].to_numpy(), index=s_rows["model"]),
+                pd.Series(g_rows["accuracy"].to_numpy(), index=g_rows["model"]),
+            )
+        except ValueError as err:
+            raise ValueError(f"{err}{where}") from None
+    return pd.Series(result, name=getattr(stat, "__name__", "stat")).rename_axis("target")

@@ -1,0 +1,65 @@
+"""The PED paper's published numbers as tidy DataFrames (reference spec §2–§3).
+
+The CSV files live in ``data/paper/`` (see its README for sources and the known discrepancies).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "paper"
+
+GROUNDTRUTH_FILES = {
+    "twpy": "groundtruth_twpy.csv",
+    "supplementary": "groundtruth_supplementary.csv",
+}
+
+# README method label -> (potran metric name, PED applied)
+METHODS = {
+    "NLEEP": ("nleep", False),
+    "PARC": ("parc", False),
+    "LogME": ("logme", False),
+    "LogME+Ours": ("logme", True),
+    "SFDA": ("sfda", False),
+    "SFDA+Ours": ("sfda", True),
+    "GBC": ("gbc", False),
+    "GBC+Ours": ("gbc", True),
+}
+
+
+def groundtruth(variant: str = "twpy") -> pd.DataFrame:
+    """Published fine-tuning accuracies (%), one row per (model, dataset).
+
+    Parameters
+    ----------
+    variant : {"twpy", "supplementary"}
+        ``"twpy"`` is the protocol ground truth of the official ``tw.py`` (spec §2, 11 datasets);
+        ``"supplementary"`` is Table 2 of the supplementary material (10 datasets, five cells
+        differ).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``dataset``, ``accuracy``, ``source``.
+    """
+    if variant not in GROUNDTRUTH_FILES:
+        raise ValueError(
+            f"unknown ground-truth variant {variant!r}; choose from {sorted(GROUNDTRUTH_FILES)}"
+        )
+    return pd.read_csv(DATA_DIR / GROUNDTRUTH_FILES[variant])
+
+
+def main_table() -> pd.DataFrame:
+    """Weighted Kendall tau of the official README table (spec §3), one row per (method, dataset).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method`` (the README label), ``dataset``, ``tau_w``, ``source``, plus ``metric``
+        (the ``potran`` metric name) and ``ped`` (whether the row is "+Ours", i.e. PED).
+    """
+    table = pd.read_csv(DATA_DIR / "main_table.csv")
+    table["metric"] = table["method"].map(lambda m: METHODS[m][0])
+    table["ped"] = table["method"].map(lambda m: METHODS[m][1])
+    return table
