@@ -46,10 +46,9 @@ def _align(scores, gt) -> tuple[np.ndarray, np.ndarray]:
         missing_gt = [k for k in s_map if k not in g_map]
         missing_scores = [k for k in g_map if k not in s_map]
         if missing_gt or missing_scores:
-            raise ValueError(
-                f"scores and gt name different models: without gt {missing_gt}, "
-                f"without a score {missing_scores}"
-            )
+            problems = [f"{label} {names}" for label, names in
+                        (("no gt for", missing_gt), ("no score for", missing_scores)) if names]
+            raise ValueError(f"scores and gt name different models: {'; '.join(problems)}")
         keys = list(s_map)
         scores, gt = [s_map[k] for k in keys], [g_map[k] for k in keys]
     s, g = _vector(scores, "scores"), _vector(gt, "gt")

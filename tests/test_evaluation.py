@@ -67,7 +67,7 @@ def test_keyed_inputs_are_aligned_by_model_name():
 
 @pytest.mark.parametrize("scores, gt, message", [
     ({"a": 1.0, "b": 2.0, "c": 3.0}, {"a": 1.0, "b": 2.0, "d": 3.0},
-     r"without gt \['c'\], without a score \['d'\]"),
+     r"no gt for \['c'\]; no score for \['d'\]"),
     ({"a": 1.0, "b": 2.0}, [1.0, 2.0], "both be keyed"),
     (pd.Series([1.0, 2.0, 3.0], index=["a", "a", "b"]), pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"]),
      "unique"),
@@ -277,7 +277,7 @@ def test_correlate_by_target_errors():
         ev.correlate_by_target(scores.drop(columns="dataset"), gt)
     with pytest.raises(ValueError, match=r"no ground truth for target\(s\) \['imagenet'\]"):
         ev.correlate_by_target(scores.assign(dataset="imagenet"), gt)
-    with pytest.raises(ValueError, match=r"without a score \['swav'\] \(target 'pets'\)"):
+    with pytest.raises(ValueError, match=r"different models: no score for \['swav'\] \(target 'pets'\)"):
         ev.correlate_by_target(scores[scores["model"] != "swav"], gt)
     doubled = pd.concat([scores, scores.head(1)])
     with pytest.raises(ValueError, match=r"scores list model\(s\) \['byol'\] more than once"):
