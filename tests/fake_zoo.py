@@ -1,0 +1,61 @@
+"""A tiny stand-in for potran.zoo / potran.datasets so runner tests take seconds."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class FakeZooModel:
+    """Same interface as potran.zoo.ZooModel; ``width`` changes the network."""
+
+    name: str
+    feature_dim: int = 8
+    image_size: int = 8
+    family: str = "fake"
+    description: str = "two-layer CNN for tests"
+    width: int = 4
+
+    def build(self, pretrained: bool = True) -> nn.Module:
+        torch.manual_seed(self.width)  # "pretrained" weights: fixed by the model's identity
+        return nn.Sequential(nn.Conv2d(3, self.width, 3, padding=1), nn.BatchNorm2d(self.width),
+                             nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                             nn.Linear(4 * self.width, self.feature_dim))
+
+    def preprocess(self, images: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(np.asarray(images), dtype=torch.float32).permute(0, 3, 1, 2) / 255
+        return nn.functional.interpolate(x, size=self.image_size, mode="bilinear")
+
+
+@dataclass(frozen=True)
+class FakeTarget:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple
+
+
+def make_target(name: str, n_train: int = 60, n_test: int = 30, n_classes: int = 3,
+                seed: int = 0) -> FakeTarget:
+    """Class-coloured noisy 10x10 images."""
+    rng = np.random.default_rng(seed)
+
+    def draw(n):
+        y = np.arange(n) % n_classes
+        base = (np.eye(3)[y % 3] * 150)[:, None, None, :]
+        x = np.clip(base + rng.normal(60, 40, (n, 10, 10, 3)), 0, 255).astype(np.uint8)
+        return x, y.astype(np.int64)
+
+    xtr, ytr = draw(n_train)
+    xte, yte = draw(n_test)
+    return FakeTarget(name, xtr, ytr, xte, yte, tuple(f"c{i}" for i in range(n_classes)))
+
+
+MODELS = {m.name: m for m in (FakeZooModel("fake-a", width=4), FakeZooModel("fake-b", width=6),
+                              FakeZooModel("fake-c", width=2))}
+TARGETS = {"t1": make_target("t1", seed=1), "t2": make_target("t2", n_classes=4, seed=2)}
