@@ -1,0 +1,32 @@
+"""TransRate (Huang et al., ICML 2022): coding-rate gain of the features w.r.t. the labels, spec §10.
+
+Convention: the Transfer-Learning-Library one (centred features, R(Z) = 1/2 logdet(I + Z^T Z /
+(n eps)), unweighted average over classes); the authors' repository normalises rows and weights
+classes differently, so numbers are not interchangeable across conventions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from potran.backend import to_numpy
+from potran.validation import check_xy
+
+EPS = 1e-4
+
+
+def coding_rate(Z: np.ndarray, eps: float = EPS) -> float:
+    """R(Z) = 1/2 logdet(I + Z^T Z / (n eps)), through the smaller of the two Gram matrices."""
+    n, d = Z.shape
+    gram = Z.T @ Z if d <= n else Z @ Z.T
+    _, logdet = np.linalg.slogdet(np.eye(gram.shape[0]) + gram / (n * eps))
+    return 0.5 * float(logdet)
+
+
+def transrate(X, y, *, eps: float = EPS) -> float:
+    """TransRate = R(Z) - mean_c R(Z_c) on centred features (higher is better)."""
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    features, labels = check_xy(to_numpy(X), y)
+    Z = features - features.mean(0)
+    per_class = [coding_rate(Z[labels.codes == c], eps) for c in range(labels.n_classes)]
+    return coding_rate(Z, eps) - float(np.mean(per_class))

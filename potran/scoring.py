@@ -1,0 +1,59 @@
+"""``score(X, y, metric, ped=..., general=...)``: validation, optional PED motion, then the metric."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from potran import ped as ped_module
+from potran.metrics import REGISTRY
+
+PED_OPTIONS = ("nsigma", "time_step", "constant", "exit_ratio", "max_steps", "eps")
+
+
+def get_metric(name: str):
+    """The metric function registered under ``name`` (ValueError listing the known names otherwise)."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown metric {name!r}; known metrics: {', '.join(REGISTRY)}") from None
+
+
+def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: bool = False,
+          **options: Any):
+    """Transferability score of features ``X`` (N x D) with labels ``y`` under ``metric``.
+
+    Parameters
+    ----------
+    metric : str
+        A name in :data:`potran.metrics.REGISTRY`.
+    ped : bool, default False
+        Move the classes with PED (:func:`potran.ped.simulate`) first and score the moved features.
+    general : array (M, D), optional
+        General feature set PED standardises by (required with ``ped=True``).
+    return_trace : bool, default False
+        Also return the :class:`~potran.ped.PEDTrace` (None without PED).
+    **options
+        PED constants (``nsigma``, ``time_step``, ``constant``, ``exit_ratio``, ``max_steps``,
+        ``eps``) and the metric's own keyword options; ``device`` goes to both where accepted.
+
+    Returns
+    -------
+    float, or (float, PEDTrace or None) with ``return_trace=True``.
+    """
+    function = get_metric(metric)
+    accepted = set(inspect.signature(function).parameters) - {"X", "y", "probs"}
+    ped_options = {k: options.pop(k) for k in PED_OPTIONS if k in options}
+    if ped_options and not ped:
+        raise ValueError(f"PED options {sorted(ped_options)} given but ped=False")
+    unknown = set(options) - accepted - {"device"}
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for metric {metric!r}; it accepts {sorted(accepted)}")
+    trace = None
+    if ped:
+        result = ped_module.simulate(X, y, general, device=options.get("device"), **ped_options)
+        X, trace = result.features, result.trace
+    elif general is not None:
+        raise ValueError("a general feature set was given but ped=False; it is only used by PED")
+    metric_options = {k: v for k, v in options.items() if k in accepted}
+    value = function(X, y, **metric_options)
+    return (value, trace) if return_trace else value
