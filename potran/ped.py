@@ -30,6 +30,9 @@ EXIT_RATIO = 0.5    # ρ
 MAX_STEPS = 6       # hard-coded in the official PED_Score
 EPS = 1e-3          # floor on the general set's standard deviation
 ROW_CHUNK = 4096    # rows per chunk for the class statistics (bounds temporary memory)
+PAIR_CHUNK = 4096   # close pairs recomputed at a time
+CLOSE_PAIR = 1e-4   # d^2 below this fraction of |c_i|^2 + |c_j|^2 is recomputed from the difference
+COINCIDENT = 1e-9   # centres closer than this fraction of their contact distance have no defined direction
 
 
 @dataclass
@@ -87,17 +90,29 @@ def class_statistics(X, codes, n_classes, mean, scale):
 
 
 def pair_geometry(centres):
-    """Pairwise centre distances (C x C) from centred Gram products (no C x C x D array)."""
+    """Pairwise centre distances (C x C) without a C x C x D array.
+
+    Distances come from Gram products of the centred centres; pairs much closer than the
+    centres' spread (where that form loses relative accuracy) are recomputed directly, so
+    coincident centres get an exact 0.
+    """
     c = centres - centres.mean(0, keepdim=True)
     sq = (c * c).sum(1)
-    d2 = (sq[:, None] + sq[None, :] - 2 * (c @ c.T)).clamp_min(0)
+    scale = sq[:, None] + sq[None, :]
+    d2 = (scale - 2 * (c @ c.T)).clamp_min(0)
+    close = d2 < CLOSE_PAIR * scale
+    close.fill_diagonal_(False)
+    rows, cols = close.nonzero(as_tuple=True)
+    for start in range(0, len(rows), PAIR_CHUNK):
+        i, j = rows[start:start + PAIR_CHUNK], cols[start:start + PAIR_CHUNK]
+        d2[i, j] = ((c[i] - c[j]) ** 2).sum(1)
     d2.fill_diagonal_(0)
     return torch.sqrt(d2)
 
 
-def overlaps(distances, radii, nsigma):
-    """o_ij = max(nsigma * (r_i + r_j) - d_ij, 0), zero on the diagonal."""
-    o = (nsigma * (radii[:, None] + radii[None, :]) - distances).clamp_min(0)
+def overlaps(distances, contact):
+    """o_ij = max(nsigma * (r_i + r_j) - d_ij, 0), zero on the diagonal; ``contact`` = nsigma * (r_i + r_j)."""
+    o = (contact - distances).clamp_min(0)
     o.fill_diagonal_(0)
     return o
 
@@ -107,15 +122,19 @@ def potential_energy(o, constant):
     return float(constant / 2 * (o * o).sum() / 2)
 
 
-def displacement(centres, distances, o, constant, time_step):
+def displacement(centres, distances, o, contact, constant, time_step):
     """Δ_c = sum_j min(k/2 t^2 o_cj, o_cj) * (μ_c - μ_j)/d_cj (spec §4.2).
 
     From rest, the elastic acceleration k*o moves a class by k/2 t^2 o in time t, capped at the
-    overlap itself. Coincident centres (d = 0) get no direction and exert no push on each other.
+    overlap itself. Coincident centres (d below ``COINCIDENT`` times the contact distance
+    nsigma*(r_i + r_j)) have no push direction and exert no force on each other (the official
+    code divides 0 by 0, spec §11 item 4).
     """
     step = torch.minimum(constant * time_step**2 / 2 * o, o)
-    weight = torch.where(distances > 0, step / torch.where(distances > 0, distances, 1), 0)
-    return weight.sum(1, keepdim=True) * centres - weight @ centres
+    apart = distances > COINCIDENT * contact
+    weight = torch.where(apart, step / torch.where(apart, distances, 1), 0)
+    c = centres - centres.mean(0, keepdim=True)  # translation invariant; smaller rounding
+    return weight.sum(1, keepdim=True) * c - weight @ c
 
 
 def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_STEP, constant: float = CONSTANT,
@@ -139,15 +158,16 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     scale = std.clamp_min(eps)
     codes = labels_to_torch(labels.codes, F.device)
     centres, radii = class_statistics(F, codes, labels.n_classes, mean, scale)
+    contact = nsigma * (radii[:, None] + radii[None, :])
 
     trace = PEDTrace()
     shift = torch.zeros_like(centres)
     distances = pair_geometry(centres)
-    o = overlaps(distances, radii, nsigma)
+    o = overlaps(distances, contact)
     trace.energies.append(potential_energy(o, constant))
     first = None
     while trace.steps < max_steps:
-        delta = displacement(centres + shift, distances, o, constant, time_step)
+        delta = displacement(centres + shift, distances, o, contact, constant, time_step)
         moved = float(delta.abs().sum())
         first = moved if first is None else first
         if not (first > 0 and moved / first > exit_ratio):
@@ -157,7 +177,7 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
         trace.steps += 1
         trace.displacements.append(moved)
         distances = pair_geometry(centres + shift)
-        o = overlaps(distances, radii, nsigma)
+        o = overlaps(distances, contact)
         trace.energies.append(potential_energy(o, constant))
 
     raw_shift = shift * scale

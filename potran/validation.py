@@ -73,11 +73,11 @@ def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_p
     arr = np.asarray(arr)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one label per sample), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty")
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(
             f"X and {name} have inconsistent numbers of samples: {n_samples} rows in X, {arr.shape[0]} labels")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name} must contain integer class labels, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.floating):
@@ -85,15 +85,15 @@ def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_p
             raise ValueError(f"{name} contains NaN or Inf")
         bad = arr[arr != np.round(arr)]
         if bad.size:
-            raise ValueError(f"{name} must contain integer class labels; found non-integer value {bad[0]!r}")
+            raise ValueError(f"{name} must contain integer class labels; found non-integer value {bad[0].item()!r}")
         arr = arr.astype(np.int64)
     classes, codes, counts = np.unique(arr, return_inverse=True, return_counts=True)
     if len(classes) < 2:
-        raise ValueError(f"{name} has a single class ({classes[0]!r}); at least 2 classes are needed")
+        raise ValueError(f"{name} has a single class ({classes[0].item()!r}); at least 2 classes are needed")
     small = classes[counts < min_per_class]
     if small.size:
         raise ValueError(
-            f"class {small[0]!r} of {name} has {counts[counts < min_per_class][0]} sample(s); "
+            f"class {small[0].item()!r} of {name} has {counts[counts < min_per_class][0]} sample(s); "
             f"every class needs at least {min_per_class}")
     return Labels(codes.astype(np.int64).reshape(-1), classes, counts.astype(np.int64))
 

@@ -1,0 +1,37 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PARITY = Path(__file__).parent / "parity"
+CASES = (1, 2, 3)
+
+
+def load_case(k: int):
+    arrays = np.load(PARITY / f"case_{k}.npz")
+    expected = json.loads((PARITY / f"case_{k}.json").read_text())
+    return {name: arrays[name] for name in arrays.files}, expected
+
+
+@pytest.fixture(params=CASES, ids=[f"case{k}" for k in CASES])
+def case(request):
+    return load_case(request.param)
+
+
+def blobs(n_per_class=(30, 40, 25), dim=12, seed=0, spread=1.0):
+    """Small Gaussian classes with distinct centres."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for c, n in enumerate(n_per_class):
+        centre = rng.normal(0, 2, dim)
+        X.append(centre + spread * rng.normal(size=(n, dim)))
+        y.append(np.full(n, c))
+    return np.vstack(X), np.concatenate(y)
+
+
+@pytest.fixture
+def small():
+    X, y = blobs()
+    G = np.random.default_rng(1).normal(size=(50, X.shape[1]))
+    return X, y, G

@@ -1,0 +1,186 @@
+"""Bad input: one test per kind. Each raises ValueError naming the problem or returns a correct value."""
+import numpy as np
+import pytest
+
+import potran
+from potran.metrics import FEATURE_METRICS
+from conftest import blobs
+
+FAST = ("logme", "sfda", "gbc", "parc", "hscore", "reg_hscore", "transrate", "norm")
+
+
+@pytest.fixture
+def data():
+    X, y = blobs(n_per_class=(40, 40, 40), dim=40)
+    return X, y
+
+
+@pytest.mark.parametrize("metric", FEATURE_METRICS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_features(data, metric, bad):
+    X, y = data
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match="X contains NaN or Inf"):
+        potran.score(X, y, metric)
+
+
+@pytest.mark.parametrize("metric", FEATURE_METRICS)
+def test_fewer_than_two_classes(data, metric):
+    X, _ = data
+    with pytest.raises(ValueError, match="single class"):
+        potran.score(X, np.zeros(len(X), int), metric)
+
+
+@pytest.mark.parametrize("metric", FEATURE_METRICS)
+def test_class_with_a_single_sample(data, metric):
+    X, y = data
+    y = y.copy()
+    y[0] = 7
+    with pytest.raises(ValueError, match="class 7 of y has 1 sample"):
+        potran.score(X, y, metric)
+
+
+@pytest.mark.parametrize("labels,message", [
+    (lambda y: y + 0.5, "non-integer value 0.5"),
+    (lambda y: y.astype(str), "integer class labels, got dtype <U"),
+    (lambda y: y.astype(bool), "integer class labels, got dtype bool"),
+    (lambda y: y.reshape(-1, 1), "must be 1-D"),
+])
+def test_labels_not_integers_or_not_1d(data, labels, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        potran.score(X, labels(y), "logme")
+
+
+def test_integral_float_labels_are_accepted(data):
+    X, y = data
+    assert potran.score(X, y.astype(float), "logme") == potran.score(X, y, "logme")
+
+
+@pytest.mark.parametrize("metric", FAST)
+def test_labels_with_gaps_are_remapped(data, metric):
+    X, y = data
+    gapped = np.array([0, 2, 5])[y]
+    assert potran.score(X, gapped, metric) == pytest.approx(potran.score(X, y, metric), rel=1e-12)
+
+
+def test_label_gaps_official_logme_counts_empty_classes(data):
+    """Spec §11 item 14: the official LogME takes y.max()+1 classes; reachable on request."""
+    X, y = data
+    gapped = np.array([0, 2, 5])[y]
+    fixed = potran.score(X, gapped, "logme")
+    official = potran.score(X, gapped, "logme", count_empty_classes=True)
+    assert official != pytest.approx(fixed, rel=1e-6)
+    assert potran.score(X, y, "logme", count_empty_classes=True) == pytest.approx(fixed, rel=1e-12)
+
+
+@pytest.mark.parametrize("metric", FEATURE_METRICS)
+def test_length_mismatch(data, metric):
+    X, y = data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: 120 rows in X, 119 labels"):
+        potran.score(X, y[:-1], metric)
+
+
+def test_more_dimensions_than_samples():
+    """D > N: LogME uses the N x N Gram (documented solver quirk), SFDA saturates at 1, PED moves."""
+    X, y = blobs(n_per_class=(10, 12, 9), dim=80)
+    G = np.random.default_rng(0).normal(size=(20, 80))
+    assert np.isfinite(potran.score(X, y, "logme"))
+    assert potran.score(X, y, "sfda") == pytest.approx(1.0, abs=1e-9)
+    for metric in ("logme", "sfda", "gbc", "hscore", "transrate"):
+        assert np.isfinite(potran.score(X, y, metric, ped=True, general=G))
+
+
+@pytest.mark.parametrize("metric", FAST)
+def test_float32_input_is_computed_in_float64(data, metric):
+    X, y = data
+    X32 = X.astype(np.float32)
+    assert potran.score(X32, y, metric) == potran.score(X32.astype(np.float64), y, metric)
+
+
+@pytest.mark.parametrize("metric", FEATURE_METRICS)
+def test_constant_feature_columns(data, metric):
+    X, y = data
+    X = X.copy()
+    X[:, :3] = 4.2
+    value = potran.score(X, y, metric)
+    assert np.isfinite(value)
+
+
+def test_identical_class_centres_in_ped_give_no_nan():
+    """Spec §11 item 4: the official unit vector is 0/0 = NaN for coincident centres."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(30, 5))
+    X = np.vstack([a, a[::-1], rng.normal(size=(30, 5)) + 0.5])  # classes 0 and 1 share their centre
+    y = np.repeat([0, 1, 2], 30)
+    result = potran.simulate(X, y, rng.normal(size=(40, 5)))
+    assert np.isfinite(result.features).all()
+    assert result.trace.steps == 6
+    shift = result.features - X
+    # the coincident pair exerts no force on each other; both are pushed by class 2 only, identically
+    np.testing.assert_allclose(shift[0], shift[30], atol=1e-15)
+    assert np.isfinite(potran.score(X, y, "sfda", ped=True, general=rng.normal(size=(40, 5))))
+
+
+@pytest.mark.parametrize("general,message", [
+    (np.ones((10, 3)), "general has 3 features per row but X has 40"),
+    (np.ones((1, 40)), "general needs at least 2 rows, got 1"),
+    (None, "PED needs a general feature set"),
+    (np.full((5, 40), np.nan), "general contains NaN or Inf"),
+])
+def test_bad_general_set(data, general, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        potran.score(X, y, "logme", ped=True, general=general)
+
+
+@pytest.mark.parametrize("X,y,message", [
+    (np.empty((0, 4)), np.empty(0, int), "X is empty"),
+    (np.empty((5, 0)), np.arange(5), "X is empty"),
+    (np.ones((4, 3)), np.empty(0, int), "inconsistent numbers of samples"),
+    (np.ones(6), np.zeros(6, int), "X must be 2-D"),
+])
+def test_empty_or_misshapen_input(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        potran.score(X, y, "logme")
+
+
+def test_unknown_metric_and_options(data):
+    X, y = data
+    with pytest.raises(ValueError, match="unknown metric 'logmee'; known metrics: logme, sfda"):
+        potran.score(X, y, "logmee")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['bogus'\] for metric 'logme'"):
+        potran.score(X, y, "logme", bogus=1)
+    with pytest.raises(ValueError, match="PED options \\['nsigma'\\] given but ped=False"):
+        potran.score(X, y, "logme", nsigma=0.3)
+    with pytest.raises(ValueError, match="nsigma must be positive"):
+        potran.score(X, y, "logme", ped=True, general=X, nsigma=0)
+
+
+def test_source_probability_metrics_reject_logits(data):
+    _, y = data
+    logits = np.random.default_rng(0).normal(size=(len(y), 5))
+    for metric in ("leep", "nce"):
+        with pytest.raises(ValueError, match="probs contains NaN or Inf"):
+            potran.score(np.full_like(logits, np.nan), y, metric)
+    with pytest.raises(ValueError, match="pass softmax outputs, not logits"):
+        potran.score(logits, y, "leep")
+
+
+def test_parc_needs_enough_dimensions():
+    X, y = blobs(dim=8)
+    with pytest.raises(ValueError, match="needs D >= 32"):
+        potran.score(X, y, "parc")
+
+
+def test_caller_arrays_are_never_mutated(data):
+    X, y = data
+    G = np.random.default_rng(3).normal(size=(30, X.shape[1]))
+    X0, y0, G0 = X.copy(), y.copy(), G.copy()
+    for metric in FEATURE_METRICS:
+        potran.score(X, y, metric)
+        potran.score(X, y, metric, ped=True, general=G)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(G, G0)
