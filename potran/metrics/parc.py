@@ -12,9 +12,9 @@ PCA_SEED = 1919          # fixed in the reference
 MAX_SAMPLES = 15000      # the reference subsamples above this many samples
 
 
-def _subsample(codes: np.ndarray, n_classes: int, rng: np.random.RandomState) -> np.ndarray:
-    """Per class, int(p * n_c) indices without replacement, p = MAX_SAMPLES / N (reference ``initLabeled``)."""
-    p = MAX_SAMPLES / len(codes)
+def _subsample(codes: np.ndarray, n_classes: int, max_samples: int, rng: np.random.RandomState) -> np.ndarray:
+    """Per class, int(p * n_c) indices without replacement, p = max_samples / N (reference ``initLabeled``)."""
+    p = max_samples / len(codes)
     picks = [rng.choice(np.flatnonzero(codes == c), int(p * np.sum(codes == c)), replace=False)
              for c in range(n_classes)]
     return np.concatenate(picks)
@@ -26,7 +26,8 @@ def _dissimilarity(rows: np.ndarray) -> np.ndarray:
     return rdm[np.triu_indices(rows.shape[0], 1)]
 
 
-def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, legacy_feature_targets: bool = False) -> float:
+def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, max_samples: int = MAX_SAMPLES,
+         legacy_feature_targets: bool = False) -> float:
     """PARC score: 100 x Spearman correlation between the feature and label dissimilarity matrices.
 
     Parameters
@@ -34,10 +35,12 @@ def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, legacy_feature_targets
     n_dims : int, default 32
         PCA dimension (randomized solver, ``random_state=1919``, one power iteration); needs D >= n_dims.
     seed : int or None, default 0
-        Seeds the per-class subsampling used when N > 15000 (the official code uses the global
+        Seeds the per-class subsampling used when N > ``max_samples`` (the official code uses the global
         NumPy RNG; ``seed=s`` matches it after ``np.random.seed(s)``).
+    max_samples : int, default 15000
+        Subsample (stratified) above this many samples: the dissimilarity matrices are N x N.
     legacy_feature_targets : bool, default False
-        Above 15000 samples the official wrapper passes the features as the targets (spec §11
+        Above ``max_samples`` samples the official wrapper passes the features as the targets (spec §11
         item 10), so labels are never used. False (the fix) uses the labels; True reproduces it.
     """
     features, labels = check_xy(to_numpy(X), y)
@@ -46,8 +49,8 @@ def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, legacy_feature_targets
                          f"got D={features.shape[1]}")
     codes = labels.codes
     targets = np.eye(labels.n_classes)[codes]
-    if features.shape[0] > MAX_SAMPLES:
-        idx = _subsample(codes, labels.n_classes, np.random.RandomState(seed))
+    if features.shape[0] > max_samples:
+        idx = _subsample(codes, labels.n_classes, max_samples, np.random.RandomState(seed))
         features = features[idx]
         targets = features if legacy_feature_targets else targets[idx]
     reduced = PCA(n_components=min(n_dims, features.shape[0]), svd_solver="randomized",
