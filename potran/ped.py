@@ -181,7 +181,10 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
         trace.energies.append(potential_energy(o, constant))
 
     raw_shift = shift * scale
-    out = F + raw_shift[codes]
+    out = torch.empty_like(F)
+    for start in range(0, F.shape[0], ROW_CHUNK):  # chunked: no N x D temporary besides the output
+        rows = slice(start, start + ROW_CHUNK)
+        torch.add(F[rows], raw_shift[codes[rows]], out=out[rows])
     trace.max_shift = float(raw_shift.abs().max())
     if is_tensor(X):
         return PEDResult(out, trace)
