@@ -30,14 +30,16 @@ class FinetuneConfig:
 
     Parameters
     ----------
+    optimizer : {"adamw", "sgd"}
+        AdamW, or SGD with momentum ``momentum``.
     lrs, wds : tuple of float
-        Learning-rate and weight-decay grid (full product), SGD with Nesterov-free momentum.
+        Learning-rate and weight-decay grid (full product).
     epochs : int
         Epochs of every run of the grid (cosine decay to zero over ``epochs``).
     batch_size : int
         Mini-batch size; the last incomplete batch of an epoch is dropped (BatchNorm needs > 1).
     momentum : float
-        SGD momentum.
+        SGD momentum (unused by AdamW).
     n_train : int or None
         Images drawn (seeded) from the target's training split; ``None`` takes them all.
         Validation is carved out of these.
@@ -53,14 +55,15 @@ class FinetuneConfig:
         Seed of the subsets, the head initialisation and the batch order.
     """
 
-    lrs: tuple[float, ...] = (0.01, 0.03)
-    wds: tuple[float, ...] = (5e-4,)
-    epochs: int = 6
-    batch_size: int = 32
+    optimizer: str = "adamw"
+    lrs: tuple[float, ...] = (1e-4, 1e-3)
+    wds: tuple[float, ...] = (1e-2,)
+    epochs: int = 3
+    batch_size: int = 16
     momentum: float = 0.9
-    n_train: int | None = 500
+    n_train: int | None = None
     val_fraction: float = 0.2
-    n_test: int | None = 500
+    n_test: int | None = None
     probe_size: int = 100
     snapshot_fractions: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
     seed: int = 0
@@ -153,7 +156,12 @@ def _train_run(zoo_model, n_classes, x_fit, y_fit, x_probe, lr, wd, config, devi
     torch.manual_seed(config.seed)
     net = _Classifier(zoo_model.build(pretrained=True), zoo_model.feature_dim, n_classes)
     net = net.to(device).train()
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=config.momentum, weight_decay=wd)
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=config.momentum, weight_decay=wd)
+    elif config.optimizer == "adamw":
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+    else:
+        raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {config.optimizer!r}")
     per_epoch = len(x_fit) // config.batch_size
     if per_epoch < 1:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {len(x_fit)} fitting images")

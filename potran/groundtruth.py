@@ -153,14 +153,16 @@ def main(argv=None) -> int:
     p.add_argument("--models", help="comma-separated zoo names (default: all)")
     p.add_argument("--targets", help="comma-separated target names (default: all)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (1: fastest when other jobs share the CPU)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--optimizer", choices=("adamw", "sgd"), default=d.optimizer)
     p.add_argument("--lrs", type=floats, default=d.lrs)
     p.add_argument("--wds", type=floats, default=d.wds)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--n-train", type=int, default=d.n_train)
-    p.add_argument("--n-test", type=int, default=d.n_test)
+    p.add_argument("--n-train", type=int, default=d.n_train, help="default: all")
+    p.add_argument("--n-test", type=int, default=d.n_test, help="default: all")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(args)
 
@@ -170,7 +172,7 @@ def main(argv=None) -> int:
     torch.set_flush_denormal(True)
     models = a.models.split(",") if a.models else list(zoo.names())
     targets = a.targets.split(",") if a.targets else list(datasets.TARGETS)
-    config = FinetuneConfig(lrs=a.lrs, wds=a.wds, epochs=a.epochs, batch_size=a.batch_size,
+    config = FinetuneConfig(optimizer=a.optimizer, lrs=a.lrs, wds=a.wds, epochs=a.epochs, batch_size=a.batch_size,
                             n_train=a.n_train, n_test=a.n_test, seed=a.seed)
     out = Path(a.out)
     t0 = time.perf_counter()
