@@ -147,3 +147,10 @@ def test_metrics_prefer_separable_features():
     loose, _ = blobs(n_per_class=(40, 40, 40), dim=36, spread=3.0, seed=3)
     for metric in ("logme", "sfda", "gbc", "nleep", "parc", "hscore", "reg_hscore"):
         assert potran.score(tight, y, metric) > potran.score(loose, y, metric), metric
+
+
+def test_transrate_option_does_not_clash_with_ped_eps():
+    X, y = blobs(dim=6)
+    loose = potran.score(X, y, "transrate", coding_eps=1e-2)
+    assert loose < potran.score(X, y, "transrate")          # larger distortion, lower coding rates
+    assert np.isfinite(potran.score(X, y, "transrate", ped=True, general=X, eps=1e-2, coding_eps=1e-2))

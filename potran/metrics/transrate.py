@@ -22,11 +22,14 @@ def coding_rate(Z: np.ndarray, eps: float = EPS) -> float:
     return 0.5 * float(logdet)
 
 
-def transrate(X, y, *, eps: float = EPS) -> float:
-    """TransRate = R(Z) - mean_c R(Z_c) on centred features (higher is better)."""
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps}")
+def transrate(X, y, *, coding_eps: float = EPS) -> float:
+    """TransRate = R(Z) - mean_c R(Z_c) on centred features (higher is better).
+
+    ``coding_eps`` is the distortion ε of the coding rate (named apart from PED's ``eps``).
+    """
+    if not coding_eps > 0:
+        raise ValueError(f"coding_eps must be positive, got {coding_eps}")
     features, labels = check_xy(to_numpy(X), y)
     Z = features - features.mean(0)
-    per_class = [coding_rate(Z[labels.codes == c], eps) for c in range(labels.n_classes)]
-    return coding_rate(Z, eps) - float(np.mean(per_class))
+    per_class = [coding_rate(Z[labels.codes == c], coding_eps) for c in range(labels.n_classes)]
+    return coding_rate(Z, coding_eps) - float(np.mean(per_class))
