@@ -40,6 +40,11 @@ class FinetuneConfig:
         Mini-batch size; the last incomplete batch of an epoch is dropped (BatchNorm needs > 1).
     momentum : float
         SGD momentum (unused by AdamW).
+    bn_momentum : float or None
+        Momentum given to every BatchNorm layer before fine-tuning (None keeps the model's).
+        EfficientNet-Lite ships TensorFlow's 0.01, which leaves the running statistics stale
+        after a short schedule (test accuracy 0.67 instead of 0.92 on digits); 0.1 is
+        PyTorch's default and what torchvision's MobileNetV2 uses.
     n_train : int or None
         Images drawn (seeded) from the target's training split; ``None`` takes them all.
         Validation is carved out of these.
@@ -61,6 +66,7 @@ class FinetuneConfig:
     epochs: int = 3
     batch_size: int = 16
     momentum: float = 0.9
+    bn_momentum: float | None = 0.1
     n_train: int | None = None
     val_fraction: float = 0.2
     n_test: int | None = None
@@ -155,6 +161,10 @@ def _train_run(zoo_model, n_classes, x_fit, y_fit, x_probe, lr, wd, config, devi
     """One run of the grid; returns the trained net, per-epoch losses and probe snapshots."""
     torch.manual_seed(config.seed)
     net = _Classifier(zoo_model.build(pretrained=True), zoo_model.feature_dim, n_classes)
+    if config.bn_momentum is not None:
+        for m in net.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.momentum = config.bn_momentum
     net = net.to(device).train()
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=config.momentum, weight_decay=wd)
