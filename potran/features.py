@@ -1,0 +1,90 @@
+"""Batched penultimate-feature extraction with an on-disk cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .zoo import ZooModel
+
+__all__ = ["extract_features", "cache_path"]
+
+
+def cache_path(model: ZooModel, images: np.ndarray, cache_dir: str | os.PathLike,
+               key: str | None = None) -> Path:
+    """Where the features of ``images`` under ``model`` are cached.
+
+    The file name holds a sha256 of the model name, its weights' sha256, ``key``, the
+    preprocessing parameters and the images' bytes, so any change to one gives a new file.
+    """
+    images = np.ascontiguousarray(images)
+    described = {"model": model.name, "weights": model.weights.sha256, "key": key,
+                 "preprocess": model.preprocess_params(), "shape": images.shape,
+                 "images": hashlib.sha256(images.tobytes()).hexdigest()}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:20]
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", key or "images")
+    return Path(cache_dir) / f"{model.name}--{label}--{digest}.npy"
+
+
+def extract_features(model: ZooModel, images: np.ndarray, *, batch_size: int = 256,
+                     device: str | torch.device = "cpu", cache_dir: str | os.PathLike | None = None,
+                     key: str | None = None, progress: bool = True) -> np.ndarray:
+    """Penultimate features of ``images`` under ``model`` (eval mode, no gradients).
+
+    Parameters
+    ----------
+    model : ZooModel
+    images : ndarray of uint8, shape (N, H, W, 3)
+    batch_size : int
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ...
+    cache_dir : path or None
+        If given, features are read from / written to a ``.npy`` there (see `cache_path`);
+        the write is atomic (temporary file, then rename).
+    key : str or None
+        A readable label for the cache file, e.g. ``"mnist5k/train"``.
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    ndarray of float32, shape (N, model.feature_dim)
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
+    path = None if cache_dir is None else cache_path(model, images, cache_dir, key)
+    if path is not None and path.exists():
+        return np.load(path)
+    net = model.build().to(device)
+    batches = []
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(images), batch_size), desc=f"{model.name} {key or ''}",
+                          disable=not progress):
+            x = model.preprocess(images[start:start + batch_size]).to(device)
+            batches.append(net(x).float().cpu().numpy())
+    feats = (np.concatenate(batches) if batches else
+             np.empty((0, model.feature_dim))).astype(np.float32, copy=False)
+    if path is not None:
+        _atomic_save(path, feats)
+    return feats
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` through a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

