@@ -107,3 +107,31 @@ def test_new_metric_scores_only_what_is_missing_and_failures_are_recorded(tmp_pa
     assert len(bad) == 12 and bad.score.isna().all() and bad.error.str.len().gt(0).all()
     assert tau[tau.metric == "no-such-metric"].weighted_tau.isna().all()
     assert np.isfinite(tau[tau.metric == "logme"].weighted_tau).all()
+
+
+def test_real_zoo_model_end_to_end(tmp_path):
+    """The smallest real model on two real targets, through the real feature cache."""
+    from potran import datasets, features, zoo
+
+    bench = Benchmark(models=("conv4_random",), targets=("lfw", "digits"),
+                      metrics=("logme", "sfda"), finetune=FinetuneConfig(n_train=100))
+    calls = []
+
+    def extract(*args, **kw):
+        calls.append(kw["key"])
+        return features.extract_features(*args, **kw)
+
+    gt = pd.DataFrame({"model": ["conv4_random"] * 2, "target": ["lfw", "digits"],
+                       "test_acc": [0.9, 0.8]})
+    kw = dict(groundtruth=gt, get_model=zoo.get, load_target=datasets.load_target,
+              load_general=datasets.load_general, extract=extract,
+              cache_dir=tmp_path / "cache", progress=False)
+    scores, tau = run(bench, tmp_path / "out", **kw)
+    assert len(scores) == 2 * 2 * 2 and np.isfinite(scores.score).all()
+    assert tau.weighted_tau.isna().all() and (tau.n_models == 1).all()  # one model: no ranking
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(cached) == 3  # general + two targets
+    (tmp_path / "out" / "cells" / "conv4_random__lfw.json").unlink()
+    again, _ = run(bench, tmp_path / "out", **kw)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached  # features reused
+    pd.testing.assert_frame_equal(again.drop(columns="seconds"), scores.drop(columns="seconds"))
