@@ -63,7 +63,7 @@ class FinetuneConfig:
     optimizer: str = "adamw"
     lrs: tuple[float, ...] = (1e-4, 1e-3)
     wds: tuple[float, ...] = (1e-2,)
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 16
     momentum: float = 0.9
     bn_momentum: float | None = 0.1
