@@ -126,6 +126,18 @@ Produced by `potran/groundtruth.py` (protocol in `potran/finetune.py`):
   {table.wall_s.sum() / 60:.1f} min (sum over cells).
 - Missing: {", ".join(missing) if missing else "none"}.
 
+Protocol (scaled down from SFDA/PED so that the whole grid fits in 90 min on 2 shared CPU
+cores): the backbone is unfrozen and a new linear head added; the training images are split
+{1 - config.val_fraction:.0%}/{config.val_fraction:.0%} (seeded, stratified) into fitting and
+validation images; {config.optimizer} with learning rate in {list(config.lrs)} x weight decay in
+{list(config.wds)}, batch {config.batch_size}, {config.epochs} epochs, cosine decay; the run with
+the highest validation accuracy is evaluated once on the test split (no retraining). Why: AdamW
+rather than SGD because HED's VGG16 (Caffe-scaled inputs, no BatchNorm) diverged under SGD at
+0.01 and 0.03; 1e-4 suits the large ImageNet networks, 1e-3 the small conv4 ones. Every
+BatchNorm gets momentum {config.bn_momentum} (EfficientNet-Lite's own 0.01 left stale running
+statistics after so few steps: 0.67 instead of 0.92 on digits). One torch thread: with other jobs
+on the two cores, two threads ran 4x slower than one.
+
 `accuracy.csv`: one row per (model, target), test accuracy of the configuration chosen on the
 validation split. `cells/*.json`: full record (validation accuracy and training loss of every
 configuration, sizes, timing). `snapshots/*.npz`: penultimate features (`features`, K x P x D) of

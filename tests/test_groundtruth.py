@@ -92,3 +92,37 @@ def test_atomic_write_leaves_old_file_or_nothing(tmp_path, monkeypatch):
 def test_collect_of_empty_folder_has_the_columns(tmp_path):
     (tmp_path / "cells").mkdir()
     assert list(collect(tmp_path).columns) == COLUMNS
+
+
+#: The cheapest committed cell (80 fitting images, 32 px, 97k parameters: ~5 s on one core).
+COMMITTED = "conv4_random__lfw"
+#: Recomputation on the machine that made the table gives the same accuracy exactly; the
+#: tolerance (2 of the 100 test images) leaves room for another CPU's floating-point rounding.
+TOLERANCE = 0.02
+
+
+def test_committed_cell_recomputes_within_tolerance():
+    from pathlib import Path
+
+    import torch
+
+    from potran import datasets, zoo
+    from potran.finetune import finetune
+
+    root = Path(__file__).resolve().parents[1] / "data" / "groundtruth"
+    rec = json.loads((root / "cells" / f"{COMMITTED}.json").read_text())
+    row = pd.read_csv(root / "accuracy.csv").set_index(["model", "target"]).loc[
+        (rec["model"], rec["target"])]
+    assert row.test_acc == rec["test_acc"] and row.lr == rec["lr"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(rec["threads"])
+    try:
+        new = finetune(zoo.get(rec["model"]), datasets.load_target(rec["target"]),
+                       FinetuneConfig.from_dict(rec["config"])).record
+    finally:
+        torch.set_num_threads(threads)
+    assert abs(new["test_acc"] - rec["test_acc"]) <= TOLERANCE
+    for old_run, new_run in zip(rec["runs"], new["runs"]):
+        assert abs(new_run["val_acc"] - old_run["val_acc"]) <= TOLERANCE
+    assert (new["n_fit"], new["n_val"], new["n_test"]) == (rec["n_fit"], rec["n_val"],
+                                                          rec["n_test"])
