@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_csv, write_json
+from .atomic import write_csv, write_json, write_text
 from .finetune import FinetuneConfig, training_indices
 
 __all__ = ["DEFAULT_METRICS", "SCORE_COLUMNS", "TAU_COLUMNS", "Benchmark", "cell_seed",
@@ -308,15 +308,47 @@ def run_bench(args) -> int:
     scores, tau = run(bench, args.out, groundtruth=args.groundtruth or None,
                       cache_dir=args.cache_dir, device=args.device,
                       progress=not args.no_progress)
+    wall = time.perf_counter() - t0
     failed = scores[scores.error.fillna("") != ""]
-    print(f"{len(scores)} scores in {Path(args.out) / 'scores.csv'} "
-          f"({len(failed)} failed) in {time.perf_counter() - t0:.0f} s")
-    if tau is not None:
-        wide = tau.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau",
-                               sort=False, dropna=False)
-        print(f"weighted tau ({Path(args.out) / 'tau.csv'}):")
-        print(wide.round(3).to_string())
+    summary = (f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
+               f"{len(bench.targets)} targets in {wall:.0f} s")
+    wide = None if tau is None else tau.pivot_table(
+        index=["metric", "ped"], columns="target", values="weighted_tau", sort=False,
+        dropna=False).round(3).to_string()
+    print(summary)
+    if wide is not None:
+        print(f"weighted tau ({Path(args.out) / 'tau.csv'}):\n{wide}")
+    write_text(Path(args.out) / "README.md", _readme(args, summary, wide))
     return 0
+
+
+def _readme(args, summary: str, wide: str | None) -> str:
+    """README of the result folder: options, versions, this run's timing, tau table."""
+    import platform
+
+    import sklearn
+    import torch
+
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
+    tau = f"Weighted tau against `{args.groundtruth}`:\n\n```\n{wide}\n```\n" if wide else ""
+    return f"""# Benchmark scores
+
+Made by `potran bench` with the options
+
+```json
+{json.dumps(options, indent=1)}
+```
+
+python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__},
+scikit-learn {sklearn.__version__}; torch threads {torch.get_num_threads()}.
+Last run: {summary} (a rerun reuses `cells/` and the feature cache).
+
+`scores.csv`: one row per (model, target, metric, ped) with the score, the seconds it took and
+the error message of a metric that failed. `tau.csv`: weighted tau (scipy's defaults) of each
+(target, metric, ped) over the models, and its mean over targets (`target == "mean"`).
+The scored images are each target's training images used by the ground truth's fine-tuning.
+
+{tau}"""
 
 
 def main(argv=None) -> int:

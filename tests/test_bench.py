@@ -135,3 +135,22 @@ def test_real_zoo_model_end_to_end(tmp_path):
     again, _ = run(bench, tmp_path / "out", **kw)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached  # features reused
     pd.testing.assert_frame_equal(again.drop(columns="seconds"), scores.drop(columns="seconds"))
+
+
+def test_command_line_writes_tables_and_readme(tmp_path, capsys):
+    from potran.bench import main
+
+    gt = tmp_path / "gt.csv"
+    pd.DataFrame({"model": ["conv4_random", "conv4_supervised"], "target": ["lfw", "lfw"],
+                  "test_acc": [0.6, 0.9]}).to_csv(gt, index=False)
+    out = tmp_path / "out"
+    assert main(["--models", "conv4_random,conv4_supervised", "--targets", "lfw",
+                 "--metrics", "logme,dim", "--ped", "on", "--ped-option", "max_steps=2",
+                 "--groundtruth", str(gt), "--out", str(out), "--cache-dir",
+                 str(tmp_path / "cache"), "--no-progress"]) == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 2 * 2 and scores.ped.all()
+    tau = pd.read_csv(out / "tau.csv")
+    assert sorted(tau.target.unique()) == ["lfw", "mean"] and (tau.n_models == 2).all()
+    assert "max_steps" in (out / "README.md").read_text()
+    assert "weighted tau" in capsys.readouterr().out
