@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .atomic import write_bytes
 from .zoo import ZooModel
 
 __all__ = ["extract_features", "cache_path"]
@@ -73,18 +74,7 @@ def extract_features(model: ZooModel, images: np.ndarray, *, batch_size: int = 2
     feats = (np.concatenate(batches) if batches else
              np.empty((0, model.feature_dim))).astype(np.float32, copy=False)
     if path is not None:
-        _atomic_save(path, feats)
+        buffer = io.BytesIO()
+        np.save(buffer, feats)
+        write_bytes(path, buffer.getvalue())
     return feats
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

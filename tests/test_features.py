@@ -51,14 +51,19 @@ def test_cache_key_changes_with_model_key_images_and_preprocessing(images, tmp_p
 
 
 def test_write_is_atomic(images, tmp_path, monkeypatch):
-    def broken_save(file, array):
-        file.write(b"partial")
-        raise OSError("disk full")
+    import potran.atomic
 
-    monkeypatch.setattr(np, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    def interrupted(src, dst):
+        assert np.load(src).shape == (10, MODEL.feature_dim)  # complete, under a temporary name
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(potran.atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
         features.extract_features(MODEL, images, cache_dir=tmp_path, key="k", progress=False)
-    assert list(tmp_path.iterdir()) == []  # neither a truncated .npy nor a temporary file
+    assert list(tmp_path.iterdir()) == []  # neither a half-written .npy nor the temporary file
+    monkeypatch.undo()
+    features.extract_features(MODEL, images, cache_dir=tmp_path, key="k", progress=False)
+    assert [p.suffix for p in tmp_path.iterdir()] == [".npy"]
 
 
 def test_rejects_a_non_positive_batch_size(images):

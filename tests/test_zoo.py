@@ -74,8 +74,8 @@ def test_own_weights_match_the_pretraining_manifest():
 
 @pytest.fixture
 def own_copy(tmp_path, monkeypatch):
-    """conv4_simclr with its weight file copied to a temporary data/zoo."""
-    model = zoo.get("conv4_simclr")
+    """conv4_supervised with its weight file copied to a temporary data/zoo."""
+    model = zoo.get("conv4_supervised")
     shutil.copy(model.weights.verified_path(), tmp_path / model.weights.relpath)
     monkeypatch.setattr(zoo_weights, "ZOO_DIR", tmp_path)
     return model, tmp_path / model.weights.relpath

@@ -146,9 +146,9 @@ def _lite(v: int, sha256: str) -> ZooModel:
 _OWN_SHA256 = {
     "random": "36746d87db3a26b015eedf7f6d61ec45e66ce6e7455fb289218a5ea91ea3b4b5",
     "supervised": "6432711def263de1f6970d381a97fbd5ebe1984037a7ed52819edd5ed7b49563",
-    "simclr": "",
-    "rotation": "",
-    "denoising": "",
+    "simclr": "61ce76fd45b0b44540dec096ab92b3141af64770d3bd5f04ccacc9942d36e0a2",
+    "rotation": "25d9ea463dec9f3c2772bf9604f6b44d8f7ef44e6c7a7feb90e1dd0f43b7bcbf",
+    "denoising": "2e2f88488ffc56123bf9499c3f5a14d2252bb8088c3a3ddaafec8ab6d7c7810d",
 }
 _OWN_DESCRIPTION = {
     "random": "conv4 at the seeded initialisation every conv4 model starts from (control)",

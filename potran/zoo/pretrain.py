@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..atomic import write_json
 from ..datasets import SOURCE_PHOTOS, load_pretrain_source
 from .conv4 import WIDTHS, conv4
 from .weights import sha256_of
@@ -35,7 +36,7 @@ SEED = 0
 BATCH = 256
 LR = 2e-3
 OBJECTIVES = ("random", "supervised", "simclr", "rotation", "denoising")
-EPOCHS = {"random": 0, "supervised": 3, "simclr": 1, "rotation": 1, "denoising": 1}
+EPOCHS = {"random": 0, "supervised": 3, "simclr": 1, "rotation": 3, "denoising": 1}
 NORMALISATION = (0.5, 0.25)  # (mean, std) applied to pixels in [0, 1], every channel
 
 
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         files[path.name] = {"sha256": sha256_of(path), "losses": losses,
                             "seconds": round(time.perf_counter() - start, 1)}
         print(f"{path.name}: {files[path.name]}", flush=True)
-        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+        write_json(manifest_path, manifest)
 
 
 if __name__ == "__main__":
