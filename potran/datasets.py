@@ -116,7 +116,8 @@ def load_general() -> np.ndarray:
     return images
 
 
-def load_pretrain_source(return_labels: bool = False):
+def load_pretrain_source(return_labels: bool = False
+                         ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Return the pretraining source of our own CNNs: 20000 RGB uint8 crops (32 x 32).
 
     Parameters
@@ -221,6 +222,7 @@ def _render(chars, fonts, rng) -> np.ndarray:
     for i, char in enumerate(chars):
         font = ImageFont.truetype(os.path.join(font_dir, fonts[rng.integers(len(fonts))] + ".ttf"),
                                   int(rng.integers(30, 44)))
+        # light on dark or dark on light, in random order
         fg, bg = (int(v) for v in rng.choice([rng.integers(170, 256), rng.integers(0, 86)], 2,
                                               replace=False))
         canvas = Image.new("L", (big, big), bg)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..atomic import write_json
 from ..datasets import SOURCE_PHOTOS, load_pretrain_source
@@ -136,8 +137,6 @@ def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: 
 
     Every objective starts from the same initialisation (``torch.manual_seed(seed)``).
     """
-    from tqdm.auto import tqdm
-
     torch.manual_seed(seed)
     trunk = conv4()
     if objective == "random":
