@@ -315,14 +315,16 @@ def run_bench(args) -> int:
     wide = None if tau is None else tau.pivot_table(
         index=["metric", "ped"], columns="target", values="weighted_tau", sort=False,
         dropna=False).round(3).to_string()
+    seconds = (scores.pivot_table(index="metric", columns="ped", values="seconds", aggfunc="sum",
+                                  sort=False).round(1).to_string())
     print(summary)
     if wide is not None:
         print(f"weighted tau ({Path(args.out) / 'tau.csv'}):\n{wide}")
-    write_text(Path(args.out) / "README.md", _readme(args, summary, wide))
+    write_text(Path(args.out) / "README.md", _readme(args, summary, wide, seconds))
     return 0
 
 
-def _readme(args, summary: str, wide: str | None) -> str:
+def _readme(args, summary: str, wide: str | None, seconds: str) -> str:
     """README of the result folder: options, versions, this run's timing, tau table."""
     import platform
 
@@ -347,6 +349,13 @@ Last run: {summary} (a rerun reuses `cells/` and the feature cache).
 the error message of a metric that failed. `tau.csv`: weighted tau (scipy's defaults) of each
 (target, metric, ped) over the models, and its mean over targets (`target == "mean"`).
 The scored images are each target's training images used by the ground truth's fine-tuning.
+
+Seconds spent per metric, summed over the cells, without (False) and with (True) PED (the
+scoring of the cells computed in the run that made the score):
+
+```
+{seconds}
+```
 
 {tau}"""
 
