@@ -304,14 +304,17 @@ def run_bench(args) -> int:
                       ped_options=_ped_options(args.ped_option),
                       finetune=FinetuneConfig(n_train=args.n_train, seed=args.gt_seed),
                       seed=args.seed)
+    reused = sum(_cell_path(args.out, m, t).exists() for m in bench.models for t in bench.targets)
     t0 = time.perf_counter()
     scores, tau = run(bench, args.out, groundtruth=args.groundtruth or None,
                       cache_dir=args.cache_dir, device=args.device,
                       progress=not args.no_progress)
     wall = time.perf_counter() - t0
     failed = scores[scores.error.fillna("") != ""]
+    cells = len(bench.models) * len(bench.targets)
     summary = (f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
-               f"{len(bench.targets)} targets in {wall:.0f} s")
+               f"{len(bench.targets)} targets in {wall:.0f} s, {cells - reused} of {cells} "
+               "cells (re)scored")
     wide = None if tau is None else tau.pivot_table(
         index=["metric", "ped"], columns="target", values="weighted_tau", sort=False,
         dropna=False).round(3).to_string()
