@@ -3,7 +3,8 @@
 Run ``python -m potran.groundtruth --out data/groundtruth`` (``--help`` for the options).
 Each (model, target) cell writes ``snapshots/<model>__<target>.npz`` and then
 ``cells/<model>__<target>.json``, both atomically; the JSON marks the cell as done, so a killed
-run resumes with the cells still missing. After every cell the tidy table ``accuracy.csv`` and
+run resumes with the cells still missing, and several processes given different ``--models``
+(or the same ones) can share one folder. After every cell the tidy table ``accuracy.csv`` and
 ``README.md`` (command, versions, seed, configuration) are rewritten from the cell files.
 """
 from __future__ import annotations
@@ -78,6 +79,8 @@ def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig()
     loaded = {}
     bar = tqdm(todo, desc="ground truth", unit="cell", disable=not progress)
     for m, t in bar:
+        if cell_path(out_dir, m, t).exists():  # done meanwhile by another process
+            continue
         bar.set_description(f"{m} / {t}")
         if t not in loaded:
             loaded = {t: load_target(t)}  # targets are grouped: keep only the current one
