@@ -20,6 +20,7 @@ import pandas as pd
 
 import potran
 from potran import evaluation
+from potran.bench import add_bench_parser
 from potran.metrics import REGISTRY
 
 # PED options of ``potran.ped.simulate`` (spec §4); None means "the library default".
@@ -252,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_score_parser(subparsers)
     add_rank_parser(subparsers)
+    add_bench_parser(subparsers)
     return parser
 
 
