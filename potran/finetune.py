@@ -61,7 +61,7 @@ class FinetuneConfig:
     """
 
     optimizer: str = "adamw"
-    lrs: tuple[float, ...] = (1e-4, 1e-3)
+    lrs: tuple[float, ...] = (1e-4, 1e-3, 3e-3)
     wds: tuple[float, ...] = (1e-2,)
     epochs: int = 2
     batch_size: int = 16
