@@ -125,8 +125,9 @@ Produced by `potran/groundtruth.py` (protocol in `potran/finetune.py`):
 - Versions: python {sys.version.split()[0]}, torch {torch.__version__}, numpy {numpy.__version__},
   scikit-learn {sklearn.__version__}; torch threads {torch.get_num_threads()}.
 - Seed {config.seed}; configuration: `{json.dumps(config.to_dict())}`.
-- Cells: {len(table)} of {len(models) * len(targets)} done; grid wall time so far
-  {table.wall_s.sum() / 60:.1f} min (sum over cells).
+- Cells: {len(table)} of {len(models) * len(targets)} done; the cells' wall times sum to
+  {table.wall_s.sum() / 60:.1f} min (cells computed by concurrent processes overlap in time, and
+  each then runs slower, so this is not the grid's wall-clock time).
 - Missing: {", ".join(missing) if missing else "none"}.
 
 Protocol (scaled down from SFDA/PED so that the whole grid fits in 90 min on 2 shared CPU
