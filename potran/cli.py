@@ -1,4 +1,4 @@
-"""Command line: ``potran score`` (one transferability score) and ``potran rank`` (tau_w).
+"""Command line: ``potran score`` (one transferability score), ``potran rank`` (tau_w) and ``potran bench``.
 
 Each subcommand is added by an ``add_<name>_parser(subparsers)`` function that sets
 ``func=run_<name>`` as a parser default; :func:`main` calls ``args.func(args)``, which returns the
