@@ -15,11 +15,14 @@ POWER_ITERATIONS = 3
 SHRINKAGE_FLOOR = 1e-10
 
 
-def _weighted(centred, codes, priors):
-    """S_w = sum_c pi_c Cov_c from class-centred rows, population covariances (spec §6 step 2)."""
-    counts = torch.bincount(codes, minlength=len(priors)).to(centred.dtype)
-    weights = (priors / counts)[codes]
-    return (centred * weights[:, None]).T @ centred
+def _within_scatter(X, codes, means):
+    """S_w = sum_c pi_c Cov_c with population covariances (spec §6 step 2).
+
+    With pi_c = n_c/N each class's weight pi_c/n_c is 1/N, so S_w is the Gram matrix of the
+    class-centred rows divided by N.
+    """
+    centred = X - means[codes]
+    return centred.T @ centred / X.shape[0]
 
 
 def _largest_eigenvalue(S):
@@ -45,7 +48,7 @@ def _lda_probabilities(X, codes, n_classes, shrinkage=None):
     n = X.shape[0]
     priors = torch.bincount(codes, minlength=n_classes).to(X.dtype) / n
     means = class_means(X, codes, n_classes)
-    S_w = _weighted(X - means[codes], codes, priors)
+    S_w = _within_scatter(X, codes, means)
     if shrinkage is None:
         shrinkage = max(torch.exp(torch.tensor(-5.0 * _largest_eigenvalue(S_w))).item(), SHRINKAGE_FLOOR)
     S_w = _shrink(S_w, shrinkage)
