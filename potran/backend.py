@@ -23,13 +23,18 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def as_torch(x: Any, device: Any = None):
-    """``x`` as a float64 torch tensor on ``device`` (default: the tensor's own device, else the CPU)."""
+def as_torch(x: Any, device: Any = None, *, keep_float32: bool = False):
+    """``x`` as a float64 torch tensor on ``device`` (default: the tensor's own device, else the CPU).
+
+    ``keep_float32=True`` keeps float32 input in float32 (no full float64 copy).
+    """
     import torch
 
     if is_tensor(x):
-        return x.detach().to(dtype=torch.float64, device=device if device is not None else x.device)
-    return torch.as_tensor(np.asarray(x, dtype=np.float64), device=device)
+        dtype = x.dtype if keep_float32 and x.dtype == torch.float32 else torch.float64
+        return x.detach().to(dtype=dtype, device=device if device is not None else x.device)
+    dtype = np.float32 if keep_float32 and np.asarray(x).dtype == np.float32 else np.float64
+    return torch.as_tensor(np.asarray(x, dtype=dtype), device=device)
 
 
 def labels_to_torch(codes: np.ndarray, device: Any):

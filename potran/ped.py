@@ -77,16 +77,26 @@ def standardiser(general):
 
 
 def class_statistics(X, codes, n_classes, mean, scale):
-    """Class centres (C x D) and radii sqrt(sum_d Var_c[z_d]) in the standardised space z = (x - mean)/scale."""
-    counts = torch.bincount(codes, minlength=n_classes).to(X.dtype)
-    sums = torch.zeros(n_classes, X.shape[1], dtype=X.dtype, device=X.device).index_add_(0, codes, X)
+    """Class centres (C x D) and radii sqrt(sum_d Var_c[z_d]) in the standardised space z = (x - mean)/scale.
+
+    Rows are read in chunks and converted to float64 one chunk at a time (float32 input is not
+    copied whole).
+    """
+    f64 = torch.float64
+    counts = torch.bincount(codes, minlength=n_classes).to(f64)
+    sums = torch.zeros(n_classes, X.shape[1], dtype=f64, device=X.device)
+    for rows in _chunks(X.shape[0]):
+        sums.index_add_(0, codes[rows], X[rows].to(f64))
     centres_raw = sums / counts[:, None]
-    spread = torch.zeros(n_classes, dtype=X.dtype, device=X.device)
-    for start in range(0, X.shape[0], ROW_CHUNK):
-        rows = slice(start, start + ROW_CHUNK)
-        z = (X[rows] - centres_raw[codes[rows]]) / scale
+    spread = torch.zeros(n_classes, dtype=f64, device=X.device)
+    for rows in _chunks(X.shape[0]):
+        z = (X[rows].to(f64) - centres_raw[codes[rows]]) / scale
         spread.index_add_(0, codes[rows], (z * z).sum(1))
     return (centres_raw - mean) / scale, torch.sqrt(spread / counts)
+
+
+def _chunks(n: int):
+    return (slice(start, start + ROW_CHUNK) for start in range(0, n, ROW_CHUNK))
 
 
 def pair_geometry(centres):
@@ -151,9 +161,9 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
             raise ValueError(f"{name} must be positive, got {value}")
     if max_steps < 0 or int(max_steps) != max_steps:
         raise ValueError(f"max_steps must be a non-negative integer, got {max_steps}")
-    features, labels = check_xy(X, y)
+    features, labels = check_xy(X, y, keep_float32=True)  # float32 is converted chunk by chunk
     G = check_general(general, features.shape[1])
-    F = as_torch(features, device)
+    F = as_torch(features, device, keep_float32=True)
     mean, std = standardiser(as_torch(G, F.device))
     scale = std.clamp_min(eps)
     codes = labels_to_torch(labels.codes, F.device)
@@ -181,10 +191,9 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
         trace.energies.append(potential_energy(o, constant))
 
     raw_shift = shift * scale
-    out = torch.empty_like(F)
-    for start in range(0, F.shape[0], ROW_CHUNK):  # chunked: no N x D temporary besides the output
-        rows = slice(start, start + ROW_CHUNK)
-        torch.add(F[rows], raw_shift[codes[rows]], out=out[rows])
+    out = torch.empty(F.shape, dtype=torch.float64, device=F.device)
+    for rows in _chunks(F.shape[0]):  # chunked: no N x D temporary besides the float64 output
+        torch.add(F[rows].to(torch.float64), raw_shift[codes[rows]], out=out[rows])
     trace.max_shift = float(raw_shift.abs().max())
     if is_tensor(X):
         return PEDResult(out, trace)

@@ -38,18 +38,24 @@ class Labels:
         return len(self.classes)
 
 
-def check_features(X: Any, name: str = "X", *, min_rows: int = 1) -> Any:
-    """Return ``X`` as a new 2-D float64 array (or tensor), rejecting empty, ragged or non-finite input."""
+def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: bool = False) -> Any:
+    """Return ``X`` as a 2-D float64 array (or tensor), rejecting empty, ragged or non-finite input.
+
+    ``keep_float32=True`` leaves float32 input as it is (for code that converts it to float64
+    in chunks, to save a full copy).
+    """
     if is_tensor(X):
         import torch
 
         if X.is_complex():
             raise ValueError(f"{name} must be real-valued, got a complex tensor")
-        arr = X.detach().to(torch.float64)
+        keep = keep_float32 and X.dtype == torch.float32
+        arr = X.detach() if keep else X.detach().to(torch.float64)
         finite = bool(torch.isfinite(arr).all()) if arr.numel() else True
     else:
+        keep = keep_float32 and getattr(X, "dtype", None) == np.float32
         try:
-            arr = np.asarray(X, dtype=np.float64)
+            arr = np.asarray(X, dtype=np.float32 if keep else np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric 2-D array: {exc}") from None
         finite = bool(np.isfinite(arr).all())
@@ -98,9 +104,10 @@ def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_p
     return Labels(codes.astype(np.int64).reshape(-1), classes, counts.astype(np.int64))
 
 
-def check_xy(X: Any, y: Any, *, name: str = "X", min_per_class: int = 2) -> tuple[Any, Labels]:
+def check_xy(X: Any, y: Any, *, name: str = "X", min_per_class: int = 2,
+             keep_float32: bool = False) -> tuple[Any, Labels]:
     """Validate a feature matrix and its labels together (shape agreement included)."""
-    features = check_features(X, name)
+    features = check_features(X, name, keep_float32=keep_float32)
     labels = check_labels(y, features.shape[0], min_per_class=min_per_class)
     return features, labels
 
