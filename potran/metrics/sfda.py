@@ -1,10 +1,12 @@
 """SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV 2022), spec §6.
 
 The reference keeps all D generalised eigenvectors V of (S_b, S_w~), so its classifier
-``M V V^T`` equals ``M S_w~^{-1}``: a shrinkage LDA. We solve with a Cholesky factor instead of
-the generalised eigenproblem (same numbers, one D^3/3 factorisation instead of an eigh).
+``M V V^T`` equals ``M S_w~^{-1}``: a shrinkage LDA. We solve one linear system instead of the
+generalised eigenproblem (same numbers, one LU factorisation instead of an eigh).
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -50,7 +52,7 @@ def _lda_probabilities(X, codes, n_classes, shrinkage=None):
     means = class_means(X, codes, n_classes)
     S_w = _within_scatter(X, codes, means)
     if shrinkage is None:
-        shrinkage = max(torch.exp(torch.tensor(-5.0 * _largest_eigenvalue(S_w))).item(), SHRINKAGE_FLOOR)
+        shrinkage = max(math.exp(-5.0 * _largest_eigenvalue(S_w)), SHRINKAGE_FLOOR)
     S_w = _shrink(S_w, shrinkage)
     coef = torch.linalg.solve(S_w, means.T).T        # = M V V^T of the reference
     intercept = -0.5 * (means * coef).sum(1) + torch.log(priors)
