@@ -65,6 +65,13 @@ def _check_not_constant(s: np.ndarray, g: np.ndarray) -> None:
             raise ValueError(f"all {name} are equal: the correlation is undefined")
 
 
+def _correlation(statistic, scores, gt) -> float:
+    """Validate and align ``scores`` and ``gt``, then apply a scipy correlation ``statistic``."""
+    s, g = _align(scores, gt)
+    _check_not_constant(s, g)
+    return float(statistic(s, g).statistic)
+
+
 def weighted_tau(scores, gt) -> float:
     """Weighted Kendall tau, exactly ``scipy.stats.weightedtau(scores, gt).statistic``.
 
@@ -87,30 +94,22 @@ def weighted_tau(scores, gt) -> float:
     >>> round(weighted_tau([4, 3, 2, 1], [4, 2, 3, 1]), 6)
     0.733333
     """
-    s, g = _align(scores, gt)
-    _check_not_constant(s, g)
-    return float(stats.weightedtau(s, g).statistic)
+    return _correlation(stats.weightedtau, scores, gt)
 
 
 def kendall_tau(scores, gt) -> float:
     """Kendall's tau-b (``scipy.stats.kendalltau``), as ``rank_correlation.kendall_metric``."""
-    s, g = _align(scores, gt)
-    _check_not_constant(s, g)
-    return float(stats.kendalltau(s, g).statistic)
+    return _correlation(stats.kendalltau, scores, gt)
 
 
 def pearson(scores, gt) -> float:
     """Pearson correlation (``scipy.stats.pearsonr``), as ``rank_correlation.pearson_coef``."""
-    s, g = _align(scores, gt)
-    _check_not_constant(s, g)
-    return float(stats.pearsonr(s, g).statistic)
+    return _correlation(stats.pearsonr, scores, gt)
 
 
 def spearman(scores, gt) -> float:
     """Spearman rank correlation (``scipy.stats.spearmanr``); not used by the official code."""
-    s, g = _align(scores, gt)
-    _check_not_constant(s, g)
-    return float(stats.spearmanr(s, g).statistic)
+    return _correlation(stats.spearmanr, scores, gt)
 
 
 def _top_k(values: np.ndarray, k: int) -> np.ndarray:
