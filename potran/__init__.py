@@ -2,10 +2,34 @@
 
 >>> import potran
 >>> potran.score(X, y, "logme", ped=True, general=G)   # doctest: +SKIP
+
+The core (metrics, PED, scoring, rank evaluation, the paper's numbers) lives in this package;
+the offline benchmark (data sets, model zoo, fine-tuning, grids) in :mod:`potran.bench`. Names
+are imported on first use, so ``import potran`` does not load torch.
 """
-from potran.metrics import REGISTRY
-from potran.ped import PEDResult, PEDTrace, simulate
-from potran.scoring import get_metric, score
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["REGISTRY", "PEDResult", "PEDTrace", "get_metric", "score", "simulate"]
+
+_LAZY = {
+    "REGISTRY": "potran.metrics",
+    "FEATURE_METRICS": "potran.metrics",
+    "get_metric": "potran.scoring",
+    "score": "potran.scoring",
+    "simulate": "potran.ped",
+    "PEDResult": "potran.ped",
+    "PEDTrace": "potran.ped",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'potran' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

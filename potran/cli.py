@@ -1,37 +1,31 @@
-"""Command line: ``potran score`` (one transferability score), ``potran rank`` (tau_w) and ``potran bench``.
+"""The ``potran`` command line, one entry point for the core and the benchmark.
 
-Each subcommand is added by an ``add_<name>_parser(subparsers)`` function that sets
-``func=run_<name>`` as a parser default; :func:`main` calls ``args.func(args)``, which returns the
-exit status. A ``ValueError`` or ``OSError`` raised by a subcommand (bad input, missing file) is
-printed as one line on stderr, without traceback, with exit status 1 (2 for options that do not
-fit together).
+``potran score`` (one transferability score), ``rank`` (tau_w of scores against fine-tuning
+accuracy), ``bench`` (the scoring grid), ``groundtruth`` (the fine-tuning grid), ``pretrain``
+(our conv4 weights) and ``demo`` (a ten-second tour). Each subcommand is added by an
+``add_<name>_parser(subparsers)`` function that sets ``func=run_<name>``; :func:`main` calls
+``args.func(args)``, which returns the exit status. A ``ValueError`` or ``OSError`` raised by a
+subcommand (bad input, missing file) is printed as one line on stderr, without traceback, with
+exit status 1, or 2 for options that do not fit together (:class:`UsageError`), as argparse
+does. Heavy modules (torch, pandas, the benchmark) are imported inside the ``run_*`` functions,
+so ``potran --help`` answers at once.
 """
 from __future__ import annotations
 
 import argparse
 import inspect
 import json
+import shlex
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-import potran
-from potran import evaluation
-from potran.bench import add_bench_parser
-from potran.metrics import REGISTRY
+from potran.ped import OPTIONS as PED_OPTIONS
 
-# PED options of ``potran.ped.simulate`` (spec §4); None means "the library default".
-PED_OPTIONS = ("nsigma", "time_step", "constant", "exit_ratio", "max_steps")
-
-RANK_STATS = {
-    "weighted_tau": evaluation.weighted_tau,
-    "kendall_tau": evaluation.kendall_tau,
-    "pearson": evaluation.pearson,
-    "spearman": evaluation.spearman,
-}
+RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
 
 
 class UsageError(ValueError):
@@ -41,6 +35,8 @@ class UsageError(ValueError):
 def _read_array(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise ValueError(f"no such file: {path}")
+    if path.suffix == ".npz" and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a valid .npz file (an .npz is a zip archive of .npy arrays)")
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
@@ -79,13 +75,13 @@ def load_inputs(file: str, labels: str | None = None, general: str | None = None
     raise UsageError(f"expected a .npz or .npy file, got {file!r}")
 
 
-def parse_options(pairs: list[str]) -> dict:
+def parse_options(pairs: list[str], flag: str = "--option") -> dict:
     """``KEY=VALUE`` strings to keyword options; values become bool, None, int or float if they read so."""
     options = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.isidentifier():
-            raise UsageError(f"--option wants KEY=VALUE, got {pair!r}")
+            raise UsageError(f"{flag} wants KEY=VALUE, got {pair!r}")
         lowered = text.lower()
         if lowered in ("true", "false", "none"):
             options[key] = {"true": True, "false": False, "none": None}[lowered]
@@ -130,10 +126,13 @@ def _trace_lines(trace) -> list[str]:
 
 
 def run_score(args) -> int:
-    """``potran score``: print one metric's score, optionally after PED (spec §4)."""
+    """``potran score``: print one metric's score, optionally after PED."""
+    import potran
+    from potran.metrics import REGISTRY
+
     if args.metric not in REGISTRY:
         raise UsageError(f"unknown metric {args.metric!r}; choose from {', '.join(sorted(REGISTRY))}")
-    ped_options = {k: getattr(args, k) for k in PED_OPTIONS if getattr(args, k) is not None}
+    ped_options = {k: getattr(args, k) for k in PED_OPTIONS if getattr(args, k, None) is not None}
     if ped_options and not args.ped:
         raise UsageError(f"PED options ({', '.join('--' + k.replace('_', '-') for k in ped_options)}) need --ped")
     options = {**parse_options(args.option), **ped_options}
@@ -173,7 +172,9 @@ def _jsonable(value):
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _read_table(path: str, what: str) -> pd.DataFrame:
+def _read_table(path: str, what: str):
+    import pandas as pd
+
     if not Path(path).is_file():
         raise ValueError(f"no such file: {path}")
     try:
@@ -182,12 +183,41 @@ def _read_table(path: str, what: str) -> pd.DataFrame:
         raise ValueError(f"cannot read {what} from {path}: {' '.join(str(err).split())}") from None
 
 
+def select_scores(scores, metric: str | None, ped: bool | None):
+    """Rows of one metric (and PED setting) of a tidy score table such as ``scores.csv``.
+
+    A table without ``metric``/``ped`` columns is returned as it is; with them, ``metric`` is
+    required when the table holds more than one, and ``ped`` (default: without PED) picks the
+    PED setting.
+    """
+    if "metric" in scores.columns:
+        metrics = list(dict.fromkeys(scores["metric"]))
+        if metric is None and len(metrics) > 1:
+            raise UsageError(f"the scores hold several metrics ({', '.join(metrics)}): pick one with --metric")
+        metric = metric or metrics[0]
+        if metric not in metrics:
+            raise ValueError(f"the scores have no metric {metric!r}; they have {', '.join(metrics)}")
+        scores = scores[scores["metric"] == metric]
+    elif metric is not None:
+        raise UsageError("--metric needs a 'metric' column in the scores")
+    if "ped" in scores.columns:
+        scores = scores[scores["ped"].astype(bool) == bool(ped)]
+    elif ped:
+        raise UsageError("--ped needs a 'ped' column in the scores")
+    return scores.drop(columns=[c for c in ("metric", "ped") if c in scores.columns])
+
+
 def run_rank(args) -> int:
-    """``potran rank``: correlation of scores with fine-tuning accuracy, per target (spec §1)."""
-    scores = _read_table(args.scores, "scores")
+    """``potran rank``: correlation of scores with fine-tuning accuracy, per target."""
+    import pandas as pd
+
+    from potran import evaluation
+
+    scores = select_scores(_read_table(args.scores, "scores"), args.metric, args.ped)
+    scores = scores[np.isfinite(scores["score"].astype(float))] if "score" in scores else scores
     gt = _read_table(args.gt, "ground truth")
-    stat = RANK_STATS[args.stat]
-    values = evaluation.correlate_by_target(scores, gt, stat=stat)
+    stat = getattr(evaluation, args.stat)
+    values = evaluation.correlate_by_target(scores, gt, stat=stat, accuracy=args.accuracy)
     target_col = next((c for c in ("target", "dataset") if c in scores.columns), None)
     counts = (scores.groupby(target_col, sort=False).size() if target_col
               else pd.Series({None: len(scores)}))
@@ -216,7 +246,8 @@ def add_score_parser(subparsers) -> None:
     p = subparsers.add_parser("score", help="score features with one transferability metric",
                               description="Score features with one metric (optionally after PED).")
     p.add_argument("file", help=".npz with arrays X, y (and G), or a .npy features file")
-    p.add_argument("--metric", required=True, help="metric name, e.g. logme, sfda, gbc, nleep")
+    p.add_argument("--metric", required=True,
+                   help="metric name (potran.REGISTRY), e.g. logme, sfda, gbc, nleep")
     p.add_argument("--labels", help="labels .npy (with .npy features)")
     p.add_argument("--general", help="general feature set .npy for PED (with .npy features)")
     p.add_argument("--ped", action="store_true", help="score the features after PED motion")
@@ -231,35 +262,209 @@ def add_score_parser(subparsers) -> None:
     ped.add_argument("--constant", type=float, help="elastic constant k")
     ped.add_argument("--exit-ratio", type=float, help="exit ratio rho")
     ped.add_argument("--max-steps", type=int, help="maximum number of accepted steps")
+    ped.add_argument("--eps", type=float, help="floor on the general set's standard deviation")
     p.set_defaults(func=run_score)
 
 
 def add_rank_parser(subparsers) -> None:
     p = subparsers.add_parser("rank", help="weighted Kendall tau of scores against fine-tuning accuracy",
                               description="Correlate scores (columns model, score) with ground "
-                              "truth (model, accuracy); with a target/dataset column, per target "
-                              "and the mean.")
-    p.add_argument("scores", help="CSV with columns model, score [, target|dataset]")
-    p.add_argument("gt", help="CSV with columns model, accuracy [, target|dataset]")
-    p.add_argument("--stat", choices=sorted(RANK_STATS), default="weighted_tau",
+                              "truth (model, accuracy or test_acc); with a target/dataset column, "
+                              "per target and the mean. Reads potran bench's scores.csv (pick "
+                              "--metric and --ped) and potran groundtruth's accuracy.csv as they are.")
+    p.add_argument("scores", help="CSV with columns model, score [, target|dataset] [, metric, ped]")
+    p.add_argument("gt", help="CSV with columns model, accuracy|test_acc [, target|dataset]")
+    p.add_argument("--metric", help="the metric's rows, when the scores have a metric column")
+    p.add_argument("--ped", action="store_true", help="the rows with PED (default: without)")
+    p.add_argument("--accuracy", help="accuracy column of gt (default: accuracy, else test_acc)")
+    p.add_argument("--stat", choices=RANK_STATS, default="weighted_tau",
                    help="statistic (default: weighted_tau, the paper's)")
     p.add_argument("--json", action="store_true", help="print one JSON object (full precision)")
     p.set_defaults(func=run_rank)
 
 
+def _names(text: str | None, known, what: str) -> tuple[str, ...]:
+    """Comma-separated names (default: all of ``known``); UsageError on an unknown one."""
+    if not text:
+        return tuple(known)
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    return names
+
+
+def _add_run_options(p, threads: int) -> None:
+    """Options every long-running subcommand shares."""
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    p.add_argument("--threads", type=int, default=threads, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _command_line(args) -> str:
+    return "potran " + " ".join(shlex.quote(a) for a in args.argv)
+
+
+def run_bench(args) -> int:
+    """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
+    from potran.bench import configure_torch, datasets, report, runner, zoo
+    from potran.bench.finetune import FinetuneConfig
+    from potran.metrics import REGISTRY
+
+    bench = runner.Benchmark(
+        models=_names(args.models, zoo.names(), "model"),
+        targets=_names(args.targets, datasets.TARGETS, "target"),
+        metrics=_names(args.metrics, tuple(REGISTRY), "metric") if args.metrics else runner.DEFAULT_METRICS,
+        ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
+        ped_options=_ped_options(args.ped_option),
+        finetune=FinetuneConfig(n_train=args.n_train), score_dim=args.score_dim, seed=args.seed)
+    check_device(args.device)
+    configure_torch(args.threads)
+    t0 = time.perf_counter()
+    scores, tau = runner.run(bench, args.out, groundtruth=args.groundtruth or None,
+                             cache_dir=args.cache_dir, device=args.device,
+                             progress=not args.no_progress)
+    failed = scores[scores.error.fillna("") != ""]
+    print(f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
+          f"{len(bench.targets)} targets in {time.perf_counter() - t0:.0f} s")
+    if tau is not None:
+        print(tau.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau",
+                              sort=False, dropna=False).round(3).to_string())
+        report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth)
+    return 0
+
+
+def _ped_options(pairs) -> dict:
+    options = parse_options(pairs, "--ped-option")
+    unknown = sorted(set(options) - set(PED_OPTIONS))
+    if unknown:
+        raise UsageError(f"unknown PED option(s) {unknown}; known: {', '.join(PED_OPTIONS)}")
+    return options
+
+
+def add_bench_parser(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="score every metric (+/- PED) on models x targets and "
+                              "rank against the fine-tuning ground truth",
+                              description="Score every metric (+/- PED) on the offline benchmark "
+                              "(resumable; features cached) and write scores.csv, tau.csv and a "
+                              "README with intervals and the random-null band.")
+    p.add_argument("--models", help="comma-separated zoo names (default: all)")
+    p.add_argument("--targets", help="comma-separated target names (default: all)")
+    p.add_argument("--metrics", help="comma-separated (default: every feature metric)")
+    p.add_argument("--ped", choices=("both", "off", "on"), default="both",
+                   help="score without PED, with PED, or both")
+    p.add_argument("--ped-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="PED option, repeatable, e.g. --ped-option nsigma=0.8")
+    p.add_argument("--groundtruth", default="data/groundtruth/accuracy.csv",
+                   help="fine-tuning accuracy table ('' to skip tau)")
+    p.add_argument("--out", default="data/bench", help="result folder")
+    p.add_argument("--cache-dir", default=".cache/features", help="feature cache")
+    p.add_argument("--seed", type=int, default=0, help="seed of the stochastic metrics")
+    p.add_argument("--n-train", type=int, help="training images scored, as in the ground truth "
+                   "(default: all)")
+    p.add_argument("--score-dim", type=int, default=128,
+                   help="features wider than this are reduced by PCA (the benchmark's protocol)")
+    _add_run_options(p, threads=2)
+    p.set_defaults(func=run_bench)
+
+
+def run_groundtruth(args) -> int:
+    """``potran groundtruth``: fine-tune every missing (model, target) cell."""
+    from potran.bench import configure_torch, datasets, groundtruth, zoo
+    from potran.bench.finetune import FinetuneConfig
+
+    models = _names(args.models, zoo.names(), "model")
+    targets = _names(args.targets, datasets.TARGETS, "target")
+    d = FinetuneConfig()
+    config = FinetuneConfig(lr=args.lr if args.lr is not None else d.lr,
+                            wd=args.wd if args.wd is not None else d.wd,
+                            epochs=args.epochs or d.epochs, batch_size=args.batch_size or d.batch_size,
+                            seeds=tuple(args.seeds) if args.seeds else d.seeds,
+                            n_train=args.n_train, n_test=args.n_test)
+    check_device(args.device)
+    configure_torch(args.threads)
+    t0 = time.perf_counter()
+    after = lambda table: groundtruth.write_readme(args.out, _command_line(args), config,  # noqa: E731
+                                                  models, targets)
+    table = groundtruth.run_grid(models, targets, args.out, config, device=args.device,
+                                 progress=not args.no_progress, after_cell=after)
+    after(table)
+    print(f"{len(table)} cells in {args.out} ({time.perf_counter() - t0:.0f} s this run)")
+    return 0
+
+
+def add_groundtruth_parser(subparsers) -> None:
+    p = subparsers.add_parser("groundtruth", help="fine-tune every zoo model on every target "
+                              "(the benchmark's ground truth; resumable)",
+                              description="Fine-tune every zoo model on every target, once per "
+                              "seed, one resumable cell each; writes cells/, snapshots/, "
+                              "accuracy.csv and README.md.")
+    p.add_argument("--out", default="data/groundtruth", help="result folder")
+    p.add_argument("--models", help="comma-separated zoo names (default: all)")
+    p.add_argument("--targets", help="comma-separated target names (default: all)")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default: 0 1 2)")
+    p.add_argument("--epochs", type=int, help="epochs (default: the protocol's)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the protocol's)")
+    p.add_argument("--wd", type=float, help="weight decay (default: the protocol's)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--n-train", type=int, help="training images (default: all)")
+    p.add_argument("--n-test", type=int, help="test images (default: all)")
+    _add_run_options(p, threads=1)
+    p.set_defaults(func=run_groundtruth)
+
+
+def run_pretrain(args) -> int:
+    """``potran pretrain``: pretrain our conv4 models and write their weights."""
+    from potran.bench import configure_torch
+    from potran.bench.zoo import pretrain
+
+    configure_torch(args.threads)
+    pretrain.write_weights(args.out, _names(args.objectives, pretrain.OBJECTIVES, "objective"),
+                           checkpoints_only=args.checkpoints_only, progress=not args.no_progress)
+    return 0
+
+
+def add_pretrain_parser(subparsers) -> None:
+    p = subparsers.add_parser("pretrain", help="pretrain the zoo's conv4 models on photo crops",
+                              description="Pretrain our conv4 CNNs (supervised, SimCLR, rotation, "
+                              "denoising, random-init control) and their checkpoints.")
+    p.add_argument("--out", default="data/zoo", help="weights folder")
+    p.add_argument("--objectives", help="comma-separated (default: all)")
+    p.add_argument("--checkpoints-only", action="store_true",
+                   help="stop each run at its last checkpoint; keep the final weights")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run_pretrain)
+
+
+def run_demo(args) -> int:
+    """``potran demo``: rank synthetic models with every metric, with and without PED."""
+    from potran import demo
+
+    demo.main()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="potran", description="Transferability scores with and without PED, and their rank evaluation.")
+        prog="potran", description="Transferability scores with and without PED, their rank "
+        "evaluation, and the offline benchmark.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_score_parser(subparsers)
     add_rank_parser(subparsers)
     add_bench_parser(subparsers)
+    add_groundtruth_parser(subparsers)
+    add_pretrain_parser(subparsers)
+    subparsers.add_parser("demo", help="a ten-second tour: rank synthetic models with every "
+                          "metric +/- PED").set_defaults(func=run_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``potran`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except (ValueError, OSError) as err:

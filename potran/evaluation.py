@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+#: Scores equal to within this relative tolerance are ties in the benchmark's tau.
+BENCH_TIE_RTOL = 1e-9
 
 
 def _is_keyed(values) -> bool:
@@ -72,13 +76,36 @@ def _correlation(statistic, scores, gt) -> float:
     return float(statistic(s, g).statistic)
 
 
-def weighted_tau(scores, gt) -> float:
+def merge_ties(values, rtol: float) -> np.ndarray:
+    """``values`` with every run of values equal to within ``rtol`` (relative) set to its first.
+
+    Sorted values whose gap to the first value of their run is at most ``rtol`` times that
+    value's magnitude join the run, so float noise (e.g. 1 +/- 1e-12 from different round-off
+    paths) cannot decide a ranking. ``rtol=0`` returns the values unchanged.
+    """
+    v = np.asarray(values, dtype=np.float64).copy()
+    if rtol <= 0 or v.size < 2:
+        return v
+    order = np.argsort(v, kind="stable")
+    anchor = v[order[0]]
+    for i in order[1:]:
+        if abs(v[i] - anchor) <= rtol * max(abs(anchor), abs(v[i])):
+            v[i] = anchor
+        else:
+            anchor = v[i]
+    return v
+
+
+def weighted_tau(scores, gt, *, tie_rtol: float = 0.0) -> float:
     """Weighted Kendall tau, exactly ``scipy.stats.weightedtau(scores, gt).statistic``.
 
     scipy's defaults are the protocol of the official ``tw.py`` (spec §1): ``rank=True`` (the tau
     of the decreasing ranking by (scores, gt) and of the one by (gt, scores), averaged), the
     hyperbolic weigher 1/(r+1) and additive pair weights. It is symmetric in its arguments and
     does not depend on the order in which the models are listed.
+
+    ``tie_rtol > 0`` first merges scores equal to within that relative tolerance
+    (:func:`merge_ties`); the benchmark uses :data:`BENCH_TIE_RTOL`.
 
     Raises
     ------
@@ -94,6 +121,9 @@ def weighted_tau(scores, gt) -> float:
     >>> round(weighted_tau([4, 3, 2, 1], [4, 2, 3, 1]), 6)
     0.733333
     """
+    if tie_rtol:
+        s, g = _align(scores, gt)
+        return _correlation(stats.weightedtau, merge_ties(s, tie_rtol), g)
     return _correlation(stats.weightedtau, scores, gt)
 
 
@@ -249,6 +279,8 @@ def correlate_by_target(
     scores: pd.DataFrame,
     gt: pd.DataFrame,
     stat: Callable = weighted_tau,
+    *,
+    accuracy: str | None = None,
 ) -> pd.Series:
     """``stat`` per target task from two tidy tables.
 
@@ -257,8 +289,11 @@ def correlate_by_target(
     scores : pandas.DataFrame
         Columns ``model`` and ``score``, and optionally ``target`` (or ``dataset``).
     gt : pandas.DataFrame
-        Columns ``model`` and ``accuracy``, with a ``target``/``dataset`` column when ``scores``
+        Columns ``model`` and the accuracy, with a ``target``/``dataset`` column when ``scores``
         has one (e.g. ``potran.paper.groundtruth()``); targets of ``gt`` without scores are ignored.
+    accuracy : str, optional
+        The accuracy column of ``gt``; default ``accuracy`` (the paper's tables), else
+        ``test_acc`` (the benchmark's ``accuracy.csv``).
     stat : callable
         A statistic of this module, e.g. :func:`weighted_tau`.
 
@@ -268,8 +303,10 @@ def correlate_by_target(
         One value per target (index named ``target``, in order of first appearance in
         ``scores``); a single value with index ``[None]`` when there are no targets.
     """
+    if accuracy is None:
+        accuracy = next((c for c in ("accuracy", "test_acc") if c in gt.columns), "accuracy")
     _require_columns(scores, ("model", "score"), "scores")
-    _require_columns(gt, ("model", "accuracy"), "gt")
+    _require_columns(gt, ("model", accuracy), "gt")
     s_col, g_col = _target_column(scores, "scores"), _target_column(gt, "gt")
     if s_col is None and g_col is not None:
         raise ValueError(f"gt has a '{g_col}' column but scores do not: say which target they score")
@@ -294,8 +331,42 @@ def correlate_by_target(
         try:
             result[target] = stat(
                 pd.Series(s_rows["score"].to_numpy(), index=s_rows["model"]),
-                pd.Series(g_rows["accuracy"].to_numpy(), index=g_rows["model"]),
+                pd.Series(g_rows[accuracy].to_numpy(), index=g_rows["model"]),
             )
         except ValueError as err:
             raise ValueError(f"{err}{where}") from None
     return pd.Series(result, name=getattr(stat, "__name__", "stat")).rename_axis("target")
+
+
+TAU_COLUMNS = ["target", "metric", "ped", "weighted_tau", "n_models"]
+
+
+def tau_table(scores: pd.DataFrame, gt: pd.DataFrame, *, accuracy: str = "test_acc",
+              tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
+    """Weighted tau of each (target, metric, ped) of a benchmark score table, plus the mean.
+
+    ``scores`` has columns model, target, metric, ped, score (``potran bench``'s
+    ``scores.csv``); ``gt`` model, target and ``accuracy``. Models without a finite score or
+    without ground truth are left out of a row (``n_models`` says how many remain); fewer than
+    2 models, or constant scores, give NaN. Rows with ``target == "mean"`` hold the mean over
+    targets (and the smallest ``n_models``).
+    """
+    _require_columns(scores, ("model", "target", "metric", "ped", "score"), "scores")
+    _require_columns(gt, ("model", "target", accuracy), "gt")
+    stat = partial(weighted_tau, tie_rtol=tie_rtol)
+    rows = []
+    for (target, metric, ped), grp in scores.groupby(["target", "metric", "ped"], sort=False):
+        truth = gt[gt["target"] == target]
+        grp = grp[np.isfinite(grp["score"].astype(float)) & grp["model"].isin(truth["model"])]
+        try:
+            tau = float(correlate_by_target(grp, truth[truth["model"].isin(grp["model"])],
+                                            stat, accuracy=accuracy).iloc[0])
+        except (ValueError, IndexError):
+            tau = float("nan")
+        rows.append({"target": target, "metric": metric, "ped": bool(ped),
+                     "weighted_tau": tau, "n_models": len(grp)})
+    table = pd.DataFrame(rows, columns=TAU_COLUMNS)
+    mean = (table.groupby(["metric", "ped"], sort=False)
+            .agg(weighted_tau=("weighted_tau", "mean"), n_models=("n_models", "min"))
+            .reset_index().assign(target="mean"))
+    return pd.concat([table, mean[TAU_COLUMNS]], ignore_index=True)

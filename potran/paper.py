@@ -1,14 +1,14 @@
-"""The PED paper's published numbers as tidy DataFrames (reference spec §2–§3).
+"""The PED paper's published numbers as tidy DataFrames.
 
 The CSV files live in ``data/paper/`` (see its README for sources and the known discrepancies).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "paper"
+from potran.resources import data_path
+
+DATA_DIR = data_path("paper")
 
 GROUNDTRUTH_FILES = {
     "twpy": "groundtruth_twpy.csv",
@@ -34,7 +34,7 @@ def groundtruth(variant: str = "twpy") -> pd.DataFrame:
     Parameters
     ----------
     variant : {"twpy", "supplementary"}
-        ``"twpy"`` is the protocol ground truth of the official ``tw.py`` (spec §2, 11 datasets);
+        ``"twpy"`` is the protocol ground truth of the official ``tw.py`` (11 datasets);
         ``"supplementary"`` is Table 2 of the supplementary material (10 datasets, five cells
         differ).
 
@@ -51,7 +51,7 @@ def groundtruth(variant: str = "twpy") -> pd.DataFrame:
 
 
 def main_table() -> pd.DataFrame:
-    """Weighted Kendall tau of the official README table (spec §3), one row per (method, dataset).
+    """Weighted Kendall tau of the official README table, one row per (method, dataset).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""PED: Potential Energy Decline (Li et al., ICCV 2023), spec §4.
+"""PED: Potential Energy Decline (Li et al., ICCV 2023); equations on the book's method page.
 
 Each class is a ball in the space standardised by a general feature set: centre = class mean,
 radius = nsigma * sqrt(trace of the class covariance). Overlapping balls repel with an elastic
@@ -9,7 +9,7 @@ samples. Steps repeat until the displacement decays below ``exit_ratio`` times t
 declines along the way.
 
 Rigid translations leave every class's radius unchanged, so the simulation runs on the C x D
-centre matrix and the accumulated shift is applied to the samples once (exact, spec §4.3);
+centre matrix and the accumulated shift is applied to the samples once (exact);
 memory beyond the input is O(N*D) for the output plus O(C*D + C^2), never C x C x D.
 """
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from potran.backend import as_torch, is_tensor, labels_to_torch
 from potran.validation import check_general, check_xy
@@ -33,6 +32,9 @@ ROW_CHUNK = 4096    # rows per chunk for the class statistics (bounds temporary 
 PAIR_CHUNK = 4096   # close pairs recomputed at a time
 CLOSE_PAIR = 1e-4   # d^2 below this fraction of |c_i|^2 + |c_j|^2 is recomputed from the difference
 COINCIDENT = 1e-9   # centres closer than this fraction of their contact distance have no defined direction
+
+#: Keyword options of :func:`simulate` that ``potran.score`` and the CLI pass through.
+OPTIONS = ("nsigma", "time_step", "constant", "exit_ratio", "max_steps", "eps", "standardize")
 
 
 @dataclass
@@ -51,6 +53,12 @@ class PEDTrace:
         Potential energy before the first step and after every accepted step.
     max_shift : float
         Largest absolute change of any feature (raw space).
+    centres : list of ndarray (C x D)
+        Class centres in the standardised space before the first step and after every
+        accepted step (float64, on the CPU).
+    radii : ndarray (C,)
+        Class radii sqrt(sum_d Var_c[z_d]) in the standardised space (rigid motion keeps them);
+        the balls' radii are ``nsigma * radii``.
     """
 
     steps: int = 0
@@ -58,9 +66,14 @@ class PEDTrace:
     rejected_displacement: float | None = None
     energies: list[float] = field(default_factory=list)
     max_shift: float = 0.0
+    centres: list = field(default_factory=list, repr=False)
+    radii: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The scalar summary (steps, displacements, energies, shifts), JSON-ready."""
+        d = asdict(self)
+        del d["centres"], d["radii"]
+        return d
 
 
 @dataclass
@@ -72,7 +85,7 @@ class PEDResult:
 
 
 def standardiser(general):
-    """Per-dimension mean and population std (floored at ``EPS`` later) of the general set (spec §4.3 a)."""
+    """Per-dimension mean and population std (floored at ``EPS`` later) of the general set."""
     return general.mean(0), general.std(0, correction=0)
 
 
@@ -82,6 +95,8 @@ def class_statistics(X, codes, n_classes, mean, scale):
     Rows are read in chunks and converted to float64 one chunk at a time (float32 input is not
     copied whole).
     """
+    import torch
+
     f64 = torch.float64
     counts = torch.bincount(codes, minlength=n_classes).to(f64)
     sums = torch.zeros(n_classes, X.shape[1], dtype=f64, device=X.device)
@@ -112,6 +127,8 @@ def pair_geometry(centres):
     d2 = (scale - 2 * (c @ c.T)).clamp_min(0)
     close = d2 < CLOSE_PAIR * scale
     close.fill_diagonal_(False)
+    import torch
+
     rows, cols = close.nonzero(as_tuple=True)
     for start in range(0, len(rows), PAIR_CHUNK):
         i, j = rows[start:start + PAIR_CHUNK], cols[start:start + PAIR_CHUNK]
@@ -133,13 +150,15 @@ def potential_energy(o, constant):
 
 
 def displacement(centres, distances, o, contact, constant, time_step):
-    """Δ_c = sum_j min(k/2 t^2 o_cj, o_cj) * (μ_c - μ_j)/d_cj (spec §4.2).
+    """Δ_c = sum_j min(k/2 t^2 o_cj, o_cj) * (μ_c - μ_j)/d_cj (the method page's force equation).
 
     From rest, the elastic acceleration k*o moves a class by k/2 t^2 o in time t, capped at the
     overlap itself. Coincident centres (d below ``COINCIDENT`` times the contact distance
     nsigma*(r_i + r_j)) have no push direction and exert no force on each other (the official
-    code divides 0 by 0, spec §11 item 4).
+    code divides 0 by 0, a bug: see the method page).
     """
+    import torch
+
     step = torch.minimum(constant * time_step**2 / 2 * o, o)
     apart = distances > COINCIDENT * contact
     weight = torch.where(apart, step / torch.where(apart, distances, 1), 0)
@@ -149,28 +168,37 @@ def displacement(centres, distances, o, contact, constant, time_step):
 
 def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_STEP, constant: float = CONSTANT,
              exit_ratio: float = EXIT_RATIO, max_steps: int = MAX_STEPS, eps: float = EPS,
-             device=None) -> PEDResult:
-    """Run PED and return the moved features and a :class:`PEDTrace` (spec §4.3).
+             standardize: bool = True, device=None) -> PEDResult:
+    """Run PED and return the moved features and a :class:`PEDTrace` (the book's method page).
 
     The first step is always taken; a later step whose displacement is not above
     ``exit_ratio`` times the first is discarded and ends the motion. Defaults are the values
     the paper's code ran with (λ=0.6, t=0.1, k=1, ρ=0.5, 6 steps, ε=1e-3).
+    ``standardize=False`` runs the motion in the raw feature space (mean 0, scale 1), the
+    ablation of the supplementary's Fig. 2; ``general`` may then be None.
     """
+    import torch
+
     for name, value in (("nsigma", nsigma), ("time_step", time_step), ("constant", constant), ("eps", eps)):
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
     if max_steps < 0 or int(max_steps) != max_steps:
         raise ValueError(f"max_steps must be a non-negative integer, got {max_steps}")
     features, labels = check_xy(X, y, keep_float32=True)  # float32 is converted chunk by chunk
-    G = check_general(general, features.shape[1])
     F = as_torch(features, device, keep_float32=True)
-    mean, std = standardiser(as_torch(G, F.device))
-    scale = std.clamp_min(eps)
+    if standardize:
+        G = check_general(general, features.shape[1])
+        mean, std = standardiser(as_torch(G, F.device))
+        scale = std.clamp_min(eps)
+    else:
+        mean = torch.zeros(F.shape[1], dtype=torch.float64, device=F.device)
+        scale = torch.ones_like(mean)
     codes = labels_to_torch(labels.codes, F.device)
     centres, radii = class_statistics(F, codes, labels.n_classes, mean, scale)
     contact = nsigma * (radii[:, None] + radii[None, :])
 
-    trace = PEDTrace()
+    trace = PEDTrace(radii=radii.cpu().numpy())
+    trace.centres.append(centres.cpu().numpy())
     shift = torch.zeros_like(centres)
     distances = pair_geometry(centres)
     o = overlaps(distances, contact)
@@ -186,6 +214,7 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
         shift += delta
         trace.steps += 1
         trace.displacements.append(moved)
+        trace.centres.append((centres + shift).cpu().numpy())
         distances = pair_geometry(centres + shift)
         o = overlaps(distances, contact)
         trace.energies.append(potential_energy(o, constant))

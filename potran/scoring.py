@@ -7,7 +7,6 @@ from typing import Any
 from potran import ped as ped_module
 from potran.metrics import REGISTRY
 
-PED_OPTIONS = ("nsigma", "time_step", "constant", "exit_ratio", "max_steps", "eps")
 
 
 def get_metric(name: str):
@@ -33,8 +32,7 @@ def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: b
     return_trace : bool, default False
         Also return the :class:`~potran.ped.PEDTrace` (None without PED).
     **options
-        PED constants (``nsigma``, ``time_step``, ``constant``, ``exit_ratio``, ``max_steps``,
-        ``eps``) and the metric's own keyword options; ``device`` goes to both where accepted.
+        PED options (:data:`potran.ped.OPTIONS`) and the metric's own keyword options; ``device`` goes to both where accepted.
 
     Returns
     -------
@@ -42,7 +40,7 @@ def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: b
     """
     function = get_metric(metric)
     accepted = set(inspect.signature(function).parameters) - {"X", "y", "probs"}
-    ped_options = {k: options.pop(k) for k in PED_OPTIONS if k in options}
+    ped_options = {k: options.pop(k) for k in ped_module.OPTIONS if k in options}
     if ped_options and not ped:
         raise ValueError(f"PED options {sorted(ped_options)} given but ped=False")
     unknown = set(options) - accepted - {"device"}

@@ -8,6 +8,7 @@ from potran.backend import to_numpy
 from potran.validation import check_xy
 
 RCOND = 1e-15
+CONSTANT_RTOL = 1e-9  # a dimension whose std is below this share of the largest std is constant
 
 
 def _class_mean_rows(features: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -22,12 +23,16 @@ def hscore(X, y, *, standardize: bool = True, rcond: float = RCOND) -> float:
 
     ``standardize=True`` z-scores the features first (as Bolya et al.'s implementation): H is
     affine invariant for full-rank covariances, and the scaling keeps ``pinv`` well conditioned
-    when it is not (D > N). At most C - 1.
+    when it is not (D > N). At most C - 1. A dimension whose standard deviation is at most
+    ``CONSTANT_RTOL`` times the largest one is treated as constant (centred, not rescaled), so
+    the float rounding PED leaves on a constant dimension (~1e-35) is not blown up to unit
+    variance.
     """
     features, labels = check_xy(to_numpy(X), y)
     if standardize:
         std = features.std(0)
-        features = (features - features.mean(0)) / np.where(std == 0, 1.0, std)
+        constant = std <= CONSTANT_RTOL * std.max()
+        features = (features - features.mean(0)) / np.where(constant, 1.0, std)
     cov_f = np.cov(features, rowvar=False)
     cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
     return float(np.trace(np.linalg.pinv(cov_f, rcond=rcond, hermitian=True) @ cov_g))

@@ -7,9 +7,11 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from potran.resources import data_path
+
 __all__ = ["WeightsFile", "ChecksumError", "sha256_of", "ZOO_DIR"]
 
-ZOO_DIR = Path(__file__).resolve().parents[2] / "data" / "zoo"
+ZOO_DIR = data_path("zoo")
 
 
 class ChecksumError(ValueError):
@@ -50,7 +52,7 @@ class WeightsFile:
             base = Path(spec.origin).parent
         path = base / self.relpath
         if not path.is_file():
-            hint = "" if self.package else " Regenerate with `python -m potran.zoo.pretrain --out data/zoo`."
+            hint = "" if self.package else " Regenerate with `potran pretrain --out data/zoo`."
             raise FileNotFoundError(f"Weight file {path} is missing.{hint}")
         return path
 

