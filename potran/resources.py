@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["data_path"]
+__all__ = ["data_path", "project_path"]
 
 
 def data_path(*parts: str) -> Path:
@@ -17,3 +17,12 @@ def data_path(*parts: str) -> Path:
     installed = Path(str(resources.files("potran"))) / "data"
     base = installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "data"
     return base.joinpath(*parts)
+
+
+def project_path(*parts: str) -> Path:
+    """``<root>/<parts...>`` for results and caches: the source checkout's root when potran runs
+    from one (so notebooks executed from any folder share ``.cache/`` and ``_build/``), else the
+    current directory."""
+    checkout = Path(__file__).resolve().parent.parent
+    root = checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+    return root.joinpath(*parts)

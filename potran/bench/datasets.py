@@ -20,8 +20,9 @@ ships only as a Debian package, which a fresh machine with pip alone cannot inst
 
 The general set (plays ImageNet-val for PED) and the pretraining source of our own CNNs are crops
 of photographs that no target uses (scikit-image, scikit-learn and matplotlib sample images): the
-general set from the bottom quarter of each photograph, the pretraining source from the top three
-quarters, so the two never share a pixel.
+general set (5000 crops of 8 to 160 px) from the bottom quarter of each photograph plus three
+photographs used nowhere else, the pretraining source (20000 crops of 8 to 96 px) from the top
+three quarters, so the two never share a pixel.
 """
 
 from __future__ import annotations
@@ -64,7 +65,11 @@ LETTER_FONTS = ("DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSa
 STYLE_FONTS = ("DejaVuSans", "DejaVuSans-Bold", "DejaVuSerif", "DejaVuSerif-Italic",
                "DejaVuSansMono", "STIXGeneral", "cmr10", "cmtt10")
 CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-GENERAL_SIZE = 1000
+#: photographs only the general set uses (whole), beside the bottom quarters of SOURCE_PHOTOS
+GENERAL_PHOTOS = ("skimage:clock", "skimage:stereo_motorcycle",
+                  "matplotlib:Minduka_Present_Blue_Pack.png")
+GENERAL_SIZE = 5000
+GENERAL_SIDES = (8, 160)  # crop sides in pixels, drawn uniformly: several scales
 PRETRAIN_SIZE = 20000
 CROP_SIDE = 32
 MIN_CROP_STD = 8.0  # grey levels, within a channel; flatter crops are redrawn
@@ -110,7 +115,12 @@ def load_target(name: str) -> Target:
 
 
 def load_general() -> np.ndarray:
-    """Return the general image set: 1000 RGB uint8 crops (32 x 32) of non-target photographs."""
+    """Return the general image set: 5000 RGB uint8 crops (32 x 32) of non-target photographs.
+
+    Crops of 8 to 160 px (several scales) from the bottom quarters of the pretraining
+    photographs and from three photographs nothing else uses (`GENERAL_PHOTOS`), resized to
+    32 px; PED standardises each model's features by this set's statistics.
+    """
     images, _ = _photo_crops("general", GENERAL_SIZE, seed=SEED + 1)
     return images
 
@@ -236,6 +246,7 @@ def _photo(spec: str) -> np.ndarray:
         import skimage.data
 
         img = getattr(skimage.data, name)()
+        img = img[0] if isinstance(img, tuple) else img  # stereo pairs: the left view
     elif source == "sklearn":
         from sklearn.datasets import load_sample_image
 
@@ -253,20 +264,24 @@ def _photo(spec: str) -> np.ndarray:
 
 
 def _photo_crops(part: str, n: int, seed: int):
-    """Random square crops (8 to 96 px, resized to 32, not flat) of the source photographs'
-    region ``part`` ("general": bottom quarter, "pretrain": top three quarters)."""
+    """Random square crops (resized to 32, not flat) of the photographs of ``part``:
+    "pretrain", the top three quarters of the source photographs, 8 to 96 px; "general", their
+    bottom quarters and the whole `GENERAL_PHOTOS`, 8 to 160 px."""
     rng = np.random.default_rng(seed)
     photos = []
     for spec in SOURCE_PHOTOS:
         img = _photo(spec)
         cut = (3 * img.shape[0]) // 4
         photos.append(img[cut:] if part == "general" else img[:cut])
+    if part == "general":
+        photos += [_photo(spec) for spec in GENERAL_PHOTOS]
+    max_side = GENERAL_SIDES[1] if part == "general" else 96
     labels = rng.integers(len(photos), size=n)
     out = np.empty((n, CROP_SIDE, CROP_SIDE, 3), dtype=np.uint8)
     for i, k in enumerate(labels):
         img = photos[k]
         while True:  # redraw flat crops (blank paper, sky): they carry no content
-            side = int(rng.integers(8, min(96, *img.shape[:2]) + 1))
+            side = int(rng.integers(8, min(max_side, *img.shape[:2]) + 1))
             top = int(rng.integers(img.shape[0] - side + 1))
             left = int(rng.integers(img.shape[1] - side + 1))
             crop = img[top:top + side, left:left + side]

@@ -25,18 +25,20 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import FEATURE_METRICS
+from ..ped import EPS as PED_EPS
 from .finetune import FinetuneConfig, training_indices
 from .reduction import SCORE_DIM, reduce_features
 from .store import CellStore, write_csv
 
 __all__ = ["DEFAULT_METRICS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark", "cell_seed",
-           "score_cell", "run", "collect"]
+           "score_cell", "cell_features", "run", "collect"]
 
 #: Metrics that need only features and labels (LEEP and NCE need source probabilities).
 DEFAULT_METRICS = FEATURE_METRICS
 #: Baselines about the backbone's own features, scored before the dimension reduction.
 WIDTH_METRICS = ("dim", "norm")
-SCORE_COLUMNS = ["model", "target", "metric", "ped", "score", "seconds", "error"]
+SCORE_COLUMNS = ["model", "target", "metric", "ped", "score", "seconds", "error", "ped_steps",
+                 "energy_ratio"]
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,9 @@ def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
     Returns
     -------
     list of dict
-        One ``{"metric", "ped", "score", "seconds", "error"}`` per new pair; a metric that
-        raises gets ``score`` None and the one-line error message.
+        One ``{"metric", "ped", "score", "seconds", "error"}`` per new pair (with PED also
+        ``ped_steps`` and ``energy_ratio``, the potential energy after the motion over before);
+        a metric that raises gets ``score`` None and the one-line error message.
     """
     from ..scoring import score
 
@@ -117,15 +120,56 @@ def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
                 continue
             kw = dict(opts, **(ped_options or {}), general=G) if ped else opts
             t0 = time.perf_counter()
+            trace = None
             try:
-                value, error = float(score(X, y, metric, ped=ped, **kw)), ""
+                value, trace = score(X, y, metric, ped=ped, return_trace=True, **kw)
+                value, error = float(value), ""
                 if not np.isfinite(value):
                     value, error = None, f"non-finite score {value}"
             except Exception as err:  # noqa: BLE001 -- one failing metric must not stop a run
                 value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
-            rows.append({"metric": metric, "ped": bool(ped), "score": value,
-                         "seconds": time.perf_counter() - t0, "error": error})
+            row = {"metric": metric, "ped": bool(ped), "score": value,
+                   "seconds": time.perf_counter() - t0, "error": error}
+            if trace is not None:
+                row["ped_steps"] = trace.steps
+                row["energy_ratio"] = (trace.energies[-1] / trace.energies[0]
+                                       if trace.energies[0] > 0 else None)
+            rows.append(row)
     return rows
+
+
+def _defaults(get_model, load_target, load_general, extract):
+    if get_model is None:
+        from .zoo import get as get_model
+    if load_target is None:
+        from .datasets import load_target
+    if load_general is None:
+        from .datasets import load_general
+    if extract is None:
+        from .features import extract_features as extract
+    return get_model, load_target, load_general, extract
+
+
+def cell_features(bench: Benchmark, model: str, target: str, *, get_model=None, load_target=None,
+                  load_general=None, extract=None, cache_dir=".cache/features",
+                  device="cpu") -> dict:
+    """The arrays one cell scores: raw and reduced features of the target and the general set.
+
+    Returns ``{"X", "G", "X_scored", "G_scored", "y"}`` (``*_scored`` after
+    :func:`~potran.bench.reduction.reduce_features`); extraction goes through the feature cache.
+    """
+    get_model, load_target, load_general, extract = _defaults(get_model, load_target,
+                                                              load_general, extract)
+    tgt = load_target(target) if isinstance(target, str) else target
+    zm = get_model(model)
+    idx = training_indices(len(tgt.y_train), bench.finetune)
+    G = extract(zm, load_general(), device=device, cache_dir=cache_dir, key="general",
+                progress=False)
+    X = extract(zm, np.asarray(tgt.x_train)[idx], device=device, cache_dir=cache_dir,
+                key=f"{tgt.name}/train-n{len(idx)}", progress=False)
+    X_red, G_red = reduce_features(X, G, bench.score_dim)
+    return {"X": X, "G": G, "X_scored": X_red, "G_scored": G_red,
+            "y": np.asarray(tgt.y_train)[idx]}
 
 
 def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_target=None,
@@ -153,17 +197,11 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_tar
     """
     from tqdm.auto import tqdm
 
-    if get_model is None:
-        from .zoo import get as get_model
-    if load_target is None:
-        from .datasets import load_target
-    if load_general is None:
-        from .datasets import load_general
-    if extract is None:
-        from .features import extract_features as extract
+    get_model, load_target, load_general, extract = _defaults(get_model, load_target,
+                                                              load_general, extract)
     store = CellStore(out_dir)
     wanted = {(m, p) for m in bench.metrics for p in bench.ped}
-    targets, general_images, general = {}, None, {}
+    targets, general_images = {}, None
     bar = tqdm([(m, t) for t in bench.targets for m in bench.models], desc="bench",
                unit="cell", disable=not progress)
     for model, target in bar:
@@ -173,27 +211,23 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_tar
         if wanted <= done:
             continue
         if target not in targets:
-            targets[target] = load_target(target)
-        tgt = targets[target]
-        idx = training_indices(len(tgt.y_train), bench.finetune)
-        zm = get_model(model)
+            targets = {target: load_target(target)}  # targets are grouped: keep the current one
+        if general_images is None:
+            general_images = load_general()
         t0 = time.perf_counter()
-        if model not in general:
-            if general_images is None:
-                general_images = load_general()
-            general[model] = extract(zm, general_images, device=device, cache_dir=cache_dir,
-                                     key="general", progress=False)
-        X = extract(zm, np.asarray(tgt.x_train)[idx], device=device, cache_dir=cache_dir,
-                    key=f"{target}/train-n{len(idx)}", progress=False)
-        y = np.asarray(tgt.y_train)[idx]
-        X_red, G_red = reduce_features(X, general[model], bench.score_dim)
+        arrays = cell_features(bench, model, targets[target], get_model=get_model,
+                               load_general=lambda: general_images, extract=extract,
+                               cache_dir=cache_dir, device=device)
+        X, G, y = arrays["X"], arrays["G"], arrays["y"]
+        X_red, G_red = arrays["X_scored"], arrays["G_scored"]
         cell["feature_seconds"] = time.perf_counter() - t0
         cell["n"], cell["dim"], cell["score_dim"] = int(X.shape[0]), int(X.shape[1]), int(X_red.shape[1])
+        cell["floored_raw"] = int((G.std(0) < PED_EPS).sum())
+        cell["floored_scored"] = int((G_red.std(0) < PED_EPS).sum())
         seed = cell_seed(bench.seed, model, target)
         width = tuple(m for m in bench.metrics if m in WIDTH_METRICS)
         rest = tuple(m for m in bench.metrics if m not in WIDTH_METRICS)
-        cell["rows"] += score_cell(X, y, general[model], width, bench.ped, bench.ped_options,
-                                   seed, done)
+        cell["rows"] += score_cell(X, y, G, width, bench.ped, bench.ped_options, seed, done)
         cell["rows"] += score_cell(X_red, y, G_red, rest, bench.ped, bench.ped_options, seed, done)
         store.save(model, target, cell)
     scores = collect(bench, out_dir)

@@ -3,7 +3,7 @@
 ``REGISTRY`` maps the public metric names to the functions. ``leep`` and ``nce`` take the
 source model's class probabilities as their features.
 """
-from potran.metrics.baselines import dim, norm, random_score
+from potran.metrics.baselines import dim, knn, norm, random_score
 from potran.metrics.gbc import gbc
 from potran.metrics.hscore import hscore, reg_hscore
 from potran.metrics.logme import logme
@@ -27,10 +27,11 @@ REGISTRY = {
     "random": random_score,
     "dim": dim,
     "norm": norm,
+    "knn": knn,
 }
 
 #: metrics that score features (all but the two that need source-classifier probabilities)
 FEATURE_METRICS = tuple(name for name in REGISTRY if name not in ("leep", "nce"))
 
-__all__ = ["REGISTRY", "FEATURE_METRICS", "dim", "gbc", "hscore", "leep", "logme", "nce", "nleep", "norm",
+__all__ = ["REGISTRY", "FEATURE_METRICS", "dim", "gbc", "hscore", "knn", "leep", "logme", "nce", "nleep", "norm",
            "parc", "random_score", "reg_hscore", "sfda", "transrate"]

@@ -1,4 +1,5 @@
-"""Trivial baselines every ranking should beat: a random score, the feature dimension, the mean feature norm."""
+"""Baselines every ranking should beat: a random score, the feature dimension, the mean feature
+norm, and the cross-validated k-NN accuracy of the frozen features."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,3 +24,21 @@ def norm(X, y) -> float:
     """Mean Euclidean norm of the feature vectors."""
     features, _ = check_xy(to_numpy(X), y)
     return float(np.linalg.norm(features, axis=1).mean())
+
+
+def knn(X, y, *, k: int = 5, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated accuracy of a k-nearest-neighbour classifier on the frozen features.
+
+    Stratified ``folds``-fold split (seeded shuffle), Euclidean distance, majority vote of the
+    ``k`` nearest training samples: what a model's features give with no training at all.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    features, labels = check_xy(to_numpy(X), y)
+    folds = min(folds, int(labels.counts.min()))
+    if folds < 2:
+        raise ValueError("knn needs at least 2 samples of every class for cross-validation")
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    clf = KNeighborsClassifier(n_neighbors=k)
+    return float(cross_val_score(clf, features, labels.codes, cv=split).mean())

@@ -34,7 +34,7 @@ from .conv4 import WIDTHS, conv4
 from .weights import sha256_of
 
 __all__ = ["OBJECTIVES", "EPOCHS", "CHECKPOINTS", "checkpoint_name", "pretrain",
-           "main"]
+           "write_weights"]
 
 SEED = 0
 BATCH = 256
