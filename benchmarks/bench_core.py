@@ -55,7 +55,7 @@ def child(task: str, n: int, d: int, c: int) -> dict:
     start = time.perf_counter()
     if task == "ped":
         # centres just inside contact distance: small overlaps that persist, so the exit test never
-        # fires and all six steps run, as on real features (spec §4.3); rho = 0 guarantees it
+        # fires and all six steps run, as on real features (method page, §PED); rho = 0 guarantees it
         result = potran.simulate(X, y, G, exit_ratio=0.0)
         extra = {"steps": result.trace.steps}
     elif task == "baseline":

@@ -2,7 +2,8 @@
 
 Every statistic takes ``scores`` (one per model, higher = predicted more transferable) and ``gt``
 (the fine-tuning accuracy of the same models). Both may be sequences or arrays matched by
-position, or mappings / pandas Series keyed by model name, matched by key (reference spec §1).
+position, or mappings / pandas Series keyed by model name, matched by key. Definitions: the book's
+method page, §Rank evaluation.
 
 Ties in the top-k statistics are broken by input order (first listed wins), as Python's stable
 ``sorted(..., reverse=True)`` does in the official ``rank_correlation.py``.
@@ -99,10 +100,10 @@ def merge_ties(values, rtol: float) -> np.ndarray:
 def weighted_tau(scores, gt, *, tie_rtol: float = 0.0) -> float:
     """Weighted Kendall tau, exactly ``scipy.stats.weightedtau(scores, gt).statistic``.
 
-    scipy's defaults are the protocol of the official ``tw.py`` (spec §1): ``rank=True`` (the tau
-    of the decreasing ranking by (scores, gt) and of the one by (gt, scores), averaged), the
-    hyperbolic weigher 1/(r+1) and additive pair weights. It is symmetric in its arguments and
-    does not depend on the order in which the models are listed.
+    scipy's defaults are the protocol of the official ``tw.py`` (method page, §Rank evaluation):
+    ``rank=True`` (the tau of the decreasing ranking by (scores, gt) and of the one by (gt,
+    scores), averaged), the hyperbolic weigher 1/(r+1) and additive pair weights. It is symmetric
+    in its arguments and does not depend on the order in which the models are listed.
 
     ``tie_rtol > 0`` first merges scores equal to within that relative tolerance
     (:func:`merge_ties`); the benchmark uses :data:`BENCH_TIE_RTOL`.
@@ -179,7 +180,7 @@ def hit_at_k(scores, gt, k: int) -> float:
     """1.0 if the highest-scored model is among the k truly best models, else 0.0.
 
     What ``recall_k`` of the official ``rank_correlation.py`` means to return. As shipped it slices
-    ``dict.keys()``, a TypeError on Python 3 (spec §11 item 19), so it never ran; here the
+    ``dict.keys()``, a TypeError on Python 3 (method page, quirk 16), so it never ran; here the
     top-k are taken from sorted lists. ``hit_at_k(s, g, 1) == recall_at_k(s, g, 1)``.
     """
     s, g = _align(scores, gt)

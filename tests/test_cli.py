@@ -217,7 +217,7 @@ def gt_csv(tmp_path):
 
 
 def _supplementary_scores(tmp_path, datasets=None, target_column="dataset"):
-    """The supplementary GT used as 'scores' (spec §2: tau_w 0.966 on cifar10, 0.761 on dtd)."""
+    """The supplementary GT as 'scores': tau_w 0.966 on cifar10, 0.761 on dtd (data/paper/README.md)."""
     supp = groundtruth("supplementary").rename(columns={"accuracy": "score"})
     if datasets is not None:
         supp = supp[supp["dataset"].isin(datasets)]

@@ -1,4 +1,4 @@
-"""Rank evaluation (reference spec §1-§3, §11 item 19) and the paper's published numbers."""
+"""Rank evaluation (method page, §Rank evaluation, quirk 16) and the paper's published numbers."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,7 +117,7 @@ def test_recall_at_k_is_the_fraction_of_true_top_k_found():
 
 
 def test_hit_at_k_is_the_official_recall_k_with_the_python3_bug_fixed():
-    # The official recall_k slices dict.keys(), which Python 3 refuses (spec §11 item 19) ...
+    # The official recall_k slices dict.keys(), which Python 3 refuses (method page, quirk 16) ...
     ordered = dict(sorted(GT.items(), key=lambda item: item[1], reverse=True))
     with pytest.raises(TypeError):
         ordered.keys()[:2]

@@ -1,4 +1,7 @@
-"""Invariances of every metric and the official-versus-published options (spec §11)."""
+"""Invariances of every metric and the official-versus-published options.
+
+The options are listed in book/method.md, "The official code's quirks".
+"""
 import numpy as np
 import pytest
 

@@ -13,7 +13,7 @@ fonts      which of 8 fonts renders a random character         8        1000   1
 =========  ==================================================  =======  =====  ====  ===========
 
 Every training set has at least 1000 images (8x the 128 features the benchmark scores, see
-:mod:`potran.reduction`) and every test set at least 1000, so that one image moves a test
+:mod:`potran.bench.reduction`) and every test set at least 1000, so that one image moves a test
 accuracy by at most 0.1 %. The first benchmark's ``digits`` (1797 images, every model above 0.94)
 and ``lfw`` (200 images) cannot reach that and were dropped. Fashion-MNIST is not a target: it
 ships only as a Debian package, which a fresh machine with pip alone cannot install.

@@ -204,9 +204,9 @@ def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
 
     Parameters
     ----------
-    zoo_model : potran.zoo.ZooModel
+    zoo_model : potran.bench.zoo.ZooModel
         Provides ``name``, ``feature_dim``, ``build(pretrained=True)`` and ``preprocess``.
-    target : potran.datasets.Target
+    target : potran.bench.datasets.Target
         Provides ``name``, ``x_train``, ``y_train``, ``x_test``, ``y_test``, ``classes``.
     config : FinetuneConfig
         Sizes, schedule and seeds.
@@ -221,7 +221,7 @@ def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
         ``record`` holds the mean test accuracy over the seeds, its standard deviation, each
         seed's test accuracy and per-epoch training loss, sizes, wall time and versions;
         ``snapshots`` holds the first seed's probe features, each snapshot reduced by
-        :func:`potran.reduction.reduce_features`, as ``features`` (K, P, d) float16
+        :func:`potran.bench.reduction.reduce_features`, as ``features`` (K, P, d) float16
         (float32 if out of its range), ``steps`` (K,), ``labels`` (P,), ``indices`` (P,) into
         ``target.x_train``.
     """

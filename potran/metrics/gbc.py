@@ -1,4 +1,4 @@
-"""GBC: Gaussian Bhattacharyya coefficient (Pándy et al., CVPR 2022), spec §9.
+"""GBC: Gaussian Bhattacharyya coefficient (Pándy et al., CVPR 2022); method page, §GBC.
 
 Defaults follow the authors' released experiment runner: features reduced by a full-SVD PCA to
 64 dimensions and cast to float32, spherical per-class Gaussians.
@@ -46,7 +46,7 @@ def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_sp
         Clipped to min(N, D); None scores the raw float64 features.
     scale_spherical_logdet : bool, default False
         The reference sums the spherical log-variance term over one scalar instead of D equal
-        dimensions (spec §9, §11 item 16). True multiplies it by D: the Bhattacharyya distance
+        dimensions (method page, quirk 13). True multiplies it by D: the Bhattacharyya distance
         of two isotropic Gaussians as published.
     """
     if gaussian not in GAUSSIANS:

@@ -1,4 +1,7 @@
-"""H-score (Bao et al., ICIP 2019) and its shrinkage-regularised form (Ibrahim et al., ICLR 2023), spec §10."""
+"""H-score (Bao et al., ICIP 2019) and its shrinkage-regularised form (Ibrahim et al., ICLR 2023).
+
+Definitions: the book's method page, §H-score.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,8 +1,9 @@
 """LogME: log marginal evidence of a Bayesian linear model (You et al., ICML 2021; JMLR 2022).
 
-Follows the fixed-point solver of the reference implementation (spec §5): one eigendecomposition
-of the smaller Gram matrix, then per class (one-vs-rest 0/1 target) at most 11 fixed-point updates
-of the prior precision alpha and noise precision beta, vectorised over classes.
+Follows the fixed-point solver of the reference implementation (the book's method page, §LogME):
+one eigendecomposition of the smaller Gram matrix, then per class (one-vs-rest 0/1 target) at most
+11 fixed-point updates of the prior precision alpha and noise precision beta, vectorised over
+classes.
 """
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from potran.validation import check_xy
 MAX_ITER = 11
 TOL = 1e-3
 EPS = 1e-5
-RANK_CUTOFF = 1e-10  # singular values at or below this are dropped when N > D (spec §5 step 1)
+RANK_CUTOFF = 1e-10  # singular values at or below this are dropped when N > D (method page)
 
 
 def _spectrum(F):
     """Eigenvalues sigma_i = s_i^2 of F^T F and the projections basis, from the smaller Gram matrix.
 
     Returns ``(sigma, project)`` where ``project(Y)`` gives ``U^T Y`` for the left singular
-    vectors U of F (spec §5 step 1; |eigenvalues| equal the SVD's singular values of a PSD matrix).
+    vectors U of F (|eigenvalues| equal the SVD's singular values of a PSD matrix).
     """
     import torch
 
@@ -49,13 +50,13 @@ def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False,
         Integer class labels.
     full_logdet : bool, default False
         False reproduces the official fixed-point code, whose evidence sums the log-determinant
-        over the k non-zero eigenvalues only while the prior term uses D (spec §5, §11 item 13):
+        over the k non-zero eigenvalues only while the prior term uses D (method page, quirk 6):
         when D > N (or F is rank deficient) the score is larger than the model evidence by
         (D-k)/(2N) log(alpha) per class. True adds the D-k null-space eigenvalues back, i.e. the
         published evidence.
     count_empty_classes : bool, default False
         The official code takes ``y.max()+1`` classes, so label gaps add empty all-zero targets
-        (spec §11 item 14). False (the fix) scores the classes that occur; True reproduces it
+        (method page, quirk 7). False (the fix) scores the classes that occur; True reproduces it
         (needs non-negative labels).
     device : torch device, optional
         Where to compute (default: the input tensor's device, else the CPU).

@@ -1,4 +1,7 @@
-"""NLEEP: Gaussian-mixture LEEP (Li et al., CVPR 2021) as the SFDA/PED code computes it, spec §7."""
+"""NLEEP: Gaussian-mixture LEEP (Li et al., CVPR 2021) as the SFDA/PED code computes it.
+
+Definition: the book's method page, §NLEEP.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +30,8 @@ def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = F
         RNG; ``seed=s`` gives the number it returns after ``np.random.seed(s)`` (same
         scikit-learn version) without touching the global RNG. None draws fresh randomness.
     log : bool, default False
-        False reproduces the official code: the mean probability of the true class (spec §11
-        item 12). True is the published definition: the mean log-probability.
+        False reproduces the official code: the mean probability of the true class (method
+        page, quirk 9). True is the published definition: the mean log-probability.
     """
     if int(component_ratio) != component_ratio or component_ratio < 1:
         raise ValueError(f"component_ratio must be a positive integer, got {component_ratio!r}")

@@ -1,4 +1,6 @@
-"""SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV 2022), spec §6.
+"""SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV 2022).
+
+Definition: the book's method page, §SFDA.
 
 The reference keeps all D generalised eigenvectors V of (S_b, S_w~), so its classifier
 ``M V V^T`` equals ``M S_w~^{-1}``: a shrinkage LDA. We solve one linear system instead of the
@@ -18,7 +20,7 @@ SHRINKAGE_FLOOR = 1e-10
 
 
 def _within_scatter(X, codes, means):
-    """S_w = sum_c pi_c Cov_c with population covariances (spec §6 step 2).
+    """S_w = sum_c pi_c Cov_c with population covariances (method page, §SFDA).
 
     With pi_c = n_c/N each class's weight pi_c/n_c is 1/N, so S_w is the Gram matrix of the
     class-centred rows divided by N.
@@ -61,9 +63,9 @@ def _lda_probabilities(X, codes, n_classes, shrinkage=None):
 
 
 def sfda(X, y, *, device=None) -> float:
-    """SFDA score: mean probability of the true class after the ConfMix self-challenge (spec §6).
+    """SFDA score: mean probability of the true class after the ConfMix self-challenge (method page).
 
-    Unlike the reference, ``X`` is never modified (spec §11 item 1) and labels with gaps are
+    Unlike the reference, ``X`` is never modified (method page, quirk 1) and labels with gaps are
     remapped. With D > N the classes are linearly separable and the score saturates at 1.
     """
     X, labels = check_xy(X, y)
@@ -71,7 +73,7 @@ def sfda(X, y, *, device=None) -> float:
     codes = labels_to_torch(labels.codes, F.device)
     C = labels.n_classes
     probs, shrinkage = _lda_probabilities(F, codes, C)
-    soft = torch.softmax(probs, dim=1)                   # "soften" probabilities (spec §6 step 2)
+    soft = torch.softmax(probs, dim=1)                   # "soften" probabilities (method page)
     means = class_means(F, codes, C)
     outer = (means.sum(0, keepdim=True) - means) / (C - 1)
     p_true = soft[torch.arange(F.shape[0], device=F.device), codes][:, None]

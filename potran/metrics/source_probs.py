@@ -1,4 +1,4 @@
-"""LEEP (Nguyen et al., ICML 2020) and NCE (Tran et al., ICCV 2019), spec §10.
+"""LEEP (Nguyen et al., ICML 2020) and NCE (Tran et al., ICCV 2019); method page, §LEEP and §NCE.
 
 Both score the source model's own classifier outputs on the target data, so the "features"
 are the N x Z source-class softmax probabilities (LEEP) or any N x Z scores whose argmax is the

@@ -1,4 +1,6 @@
-"""TransRate (Huang et al., ICML 2022): coding-rate gain of the features w.r.t. the labels, spec §10.
+"""TransRate (Huang et al., ICML 2022): coding-rate gain of the features w.r.t. the labels.
+
+Definition: the book's method page, §TransRate.
 
 Convention: the Transfer-Learning-Library one (centred features, R(Z) = 1/2 logdet(I + Z^T Z /
 (n eps)), unweighted average over classes); the authors' repository normalises rows and weights

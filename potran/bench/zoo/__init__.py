@@ -169,7 +169,7 @@ _OWN_DESCRIPTION = {
 
 def _own(objective: str, percent: int | None = None) -> ZooModel:
     """A conv4 model: final weights of ``objective``, or its checkpoint after ``percent`` % of
-    the pretraining steps (``potran.zoo.pretrain.CHECKPOINTS``)."""
+    the pretraining steps (``potran.bench.zoo.pretrain.CHECKPOINTS``)."""
     family = "none" if objective == "random" else "photo-crops"
     key = objective if percent is None else f"{objective}_p{percent}"
     description = _OWN_DESCRIPTION[objective]

@@ -25,7 +25,7 @@ def conv4(widths: tuple[int, ...] = WIDTHS) -> nn.Sequential:
 
 
 def build_conv4(path: Path | None, image_size: int) -> nn.Module:
-    """conv4 with weights from a state-dict file written by `potran.zoo.pretrain`."""
+    """conv4 with weights from a state-dict file written by `potran.bench.zoo.pretrain`."""
     net = conv4()
     if path is not None:
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
