@@ -1,4 +1,7 @@
-"""PARC: pairwise annotation representation comparison (Bolya et al., NeurIPS 2021), spec §8."""
+"""PARC: pairwise annotation representation comparison (Bolya et al., NeurIPS 2021).
+
+Definition: the book's method page, §PARC.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +43,8 @@ def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, max_samples: int = MAX
     max_samples : int, default 15000
         Subsample (stratified) above this many samples: the dissimilarity matrices are N x N.
     legacy_feature_targets : bool, default False
-        Above ``max_samples`` samples the official wrapper passes the features as the targets (spec §11
-        item 10), so labels are never used. False (the fix) uses the labels; True reproduces it.
+        Above ``max_samples`` samples the official wrapper passes the features as the targets (method
+        page, quirk 11), so labels are never used. False (the fix) uses the labels; True reproduces it.
     """
     features, labels = check_xy(to_numpy(X), y)
     if features.shape[1] < n_dims:
