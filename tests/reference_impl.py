@@ -1,4 +1,4 @@
-"""Straightforward transcriptions of the official algorithms as the spec describes them (§4-§6, §9).
+"""Straightforward transcriptions of the official algorithms (PED, LogME, SFDA, GBC; book/method.md).
 
 Slow and memory hungry on purpose (dense C x C x D pair tensor, per-class loops, generalised
 eigenproblem): they are the yardstick the fast implementations are compared with on random inputs.

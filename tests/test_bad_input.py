@@ -66,7 +66,7 @@ def test_labels_with_gaps_are_remapped(data, metric):
 
 
 def test_label_gaps_official_logme_counts_empty_classes(data):
-    """Spec §11 item 14: the official LogME takes y.max()+1 classes; reachable on request."""
+    """Method page, quirk 7: the official LogME takes y.max()+1 classes; reachable on request."""
     X, y = data
     gapped = np.array([0, 2, 5])[y]
     fixed = potran.score(X, gapped, "logme")
@@ -109,7 +109,7 @@ def test_constant_feature_columns(data, metric):
 
 
 def test_identical_class_centres_in_ped_give_no_nan():
-    """Spec §11 item 4: the official unit vector is 0/0 = NaN for coincident centres."""
+    """Method page, quirk 4: the official unit vector is 0/0 = NaN for coincident centres."""
     rng = np.random.default_rng(0)
     a = rng.normal(size=(30, 5))
     X = np.vstack([a, a[::-1], rng.normal(size=(30, 5)) + 0.5])  # classes 0 and 1 share their centre

@@ -226,7 +226,7 @@ def test_groundtruth_tables_are_complete_and_differ_in_the_five_documented_cells
 
 
 def test_weighted_tau_between_the_two_published_gt_vectors():
-    # Spec §2: "weighted tau between the two GT vectors: cifar10 0.966, dtd 0.761".
+    # data/paper/README.md: weighted tau between the two GT vectors, cifar10 0.966, dtd 0.761.
     supp = paper.groundtruth("supplementary").rename(columns={"accuracy": "score"})
     taus = ev.correlate_by_target(supp, paper.groundtruth("twpy"))
     assert round(taus["cifar10"], 3) == 0.966
