@@ -1,0 +1,388 @@
+"""What the published numbers and a fine-tuning ground truth can tell by themselves.
+
+Helpers of two book pages that need no scores of ours:
+
+- the paper's own numbers (:mod:`potran.paper`): its ground truth as a report-ready accuracy
+  table, the published tau_w in tidy form, the static leave-one-dataset-out baseline, a bootstrap
+  over datasets of mean tau_w (the only interval published tau values allow), and what the five
+  cells where the supplementary's Table 2 and ``tw.py`` disagree change;
+- a ground-truth folder of ``potran groundtruth`` (``cells/*.json``): one row per cell with the
+  protocol and the convergence check, accuracy error bars, and a plain-language verdict per
+  target from :func:`potran.bench.report.reliability`.
+
+Tables follow :mod:`potran.bench.report`: accuracy tables have columns model, target, test_acc;
+tau tables have target, metric, ped, weighted_tau (:func:`potran.evaluation.tau_table`).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import paper
+from ..evaluation import correlate_by_target, weighted_tau
+from .report import leave_one_target_out
+from .store import CellStore
+
+__all__ = ["pick", "paper_accuracy", "published_taus", "static_baseline_taus", "dataset_bootstrap",
+           "groundtruth_discrepancies", "groundtruth_agreement", "discrepancy_effect",
+           "cell_table", "protocol", "accuracy_errors", "reliability_verdicts"]
+
+
+def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = "names"
+         ) -> tuple[list[str], str]:
+    """The requested names that are available, in the order of ``available``.
+
+    Parameters
+    ----------
+    requested : sequence of str or None
+        Names asked for; None means all of ``available``.
+    available : sequence of str
+        Names that exist.
+    what : str
+        What the names are, for the note ("models", "datasets").
+
+    Returns
+    -------
+    names : list of str
+        The selection. When none of the requested names is available, all of ``available``
+        (so that a page parameterised for another model zoo still runs).
+    note : str
+        Empty when every requested name was used, else a sentence saying what was ignored.
+    """
+    available = list(available)
+    if requested is None:
+        return available, ""
+    requested = list(requested)
+    chosen = [a for a in available if a in requested]
+    ignored = [r for r in requested if r not in available]
+    if not chosen:
+        return available, (f"none of the requested {what} ({', '.join(requested)}) is among the "
+                           f"{len(available)} available; using all of them")
+    note = f"{what} not available, ignored: {', '.join(ignored)}" if ignored else ""
+    return chosen, note
+
+
+def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = None,
+                   models: Sequence[str] | None = None) -> pd.DataFrame:
+    """The paper's fine-tuning accuracies (%) as an accuracy table: model, target, test_acc.
+
+    Parameters
+    ----------
+    variant : {"twpy", "supplementary"}
+        Which published ground truth (:func:`potran.paper.groundtruth`).
+    datasets : sequence of str, optional
+        Datasets to keep; default the ten of the main table (``tw.py``'s SUN397 is left out,
+        since no published tau covers it).
+    models : sequence of str, optional
+        Models to keep; default all twelve.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns model, target, test_acc, sorted by target then model.
+
+    Raises
+    ------
+    ValueError
+        A requested dataset or model that the variant does not have.
+    """
+    table = paper.groundtruth(variant).rename(columns={"dataset": "target", "accuracy": "test_acc"})
+    if datasets is None:
+        datasets = sorted(paper.main_table().dataset.unique())
+    for names, column in ((datasets, "target"), (models, "model")):
+        if names is not None:
+            unknown = sorted(set(names) - set(table[column]))
+            if unknown:
+                raise ValueError(f"{variant!r} ground truth has no {column} {unknown}")
+            table = table[table[column].isin(names)]
+    return (table[["model", "target", "test_acc"]]
+            .sort_values(["target", "model"], ignore_index=True))
+
+
+def published_taus(datasets: Sequence[str] | None = None) -> pd.DataFrame:
+    """The main table's published tau_w as a tau table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns target, metric, ped, weighted_tau, method (the README label), one row per
+        (method, dataset), optionally restricted to ``datasets``.
+    """
+    table = paper.main_table().rename(columns={"dataset": "target", "tau_w": "weighted_tau"})
+    if datasets is not None:
+        table = table[table.target.isin(datasets)]
+    return table[["target", "metric", "ped", "weighted_tau", "method"]].reset_index(drop=True)
+
+
+def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """tau_w per target of the static baseline (mean accuracy on the other targets).
+
+    The baseline is :func:`potran.bench.report.leave_one_target_out`; tau_w is
+    :func:`potran.evaluation.weighted_tau` against each target's accuracies.
+
+    Parameters
+    ----------
+    accuracy : pandas.DataFrame
+        model, target, test_acc; at least two targets, every model on every target.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A tau table: target, metric ("static_loto"), ped (False), weighted_tau, n_models.
+
+    Examples
+    --------
+    >>> round(float(static_baseline_taus(paper_accuracy("twpy")).weighted_tau.mean()), 4)
+    0.6746
+    """
+    if accuracy.target.nunique() < 2:
+        raise ValueError("the static baseline needs at least two targets")
+    scores = leave_one_target_out(accuracy)
+    tau = correlate_by_target(scores[["model", "target", "score"]], accuracy, weighted_tau,
+                              accuracy="test_acc")
+    n_models = scores.groupby("target", sort=False).model.size()
+    return pd.DataFrame({"target": tau.index, "metric": "static_loto", "ped": False,
+                         "weighted_tau": tau.to_numpy(),
+                         "n_models": n_models.loc[tau.index].to_numpy()})
+
+
+def dataset_bootstrap(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = None,
+                      n_boot: int = 10000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Mean tau_w over targets of every (metric, ped), with an interval from resampling targets.
+
+    For published numbers this is the only interval there is: without the scores, the models
+    cannot be resampled. Every (metric, ped) is evaluated on the same resampled targets, so
+    differences between them are paired.
+
+    Parameters
+    ----------
+    taus : pandas.DataFrame
+        A tau table (target, metric, ped, weighted_tau); every (metric, ped) needs a finite
+        value on every target.
+    reference : (metric, ped), optional
+        Also give each row's difference from this one, with its paired interval and
+        ``p_delta`` (twice the share of replicates on the other side of 0 than the estimate).
+    n_boot, level, seed
+        Replicates, coverage of the percentile interval, seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        metric, ped, mean_tau, low, high (the columns :func:`potran.bench.report.resolved`
+        reads), plus delta, delta_low, delta_high, p_delta with a ``reference`` (this row minus
+        the reference; NaN on the reference's own row).
+
+    Raises
+    ------
+    ValueError
+        A missing or non-finite tau, or an unknown ``reference``.
+    """
+    keys = list(dict.fromkeys(zip(taus.metric, taus.ped)))
+    wide = (taus.set_index(["metric", "ped", "target"]).weighted_tau
+            .unstack("target").reindex(pd.MultiIndex.from_tuples(keys, names=["metric", "ped"])))
+    values = wide.to_numpy(float)
+    if not np.isfinite(values).all():
+        missing = [k for k, row in zip(wide.index, values) if not np.isfinite(row).all()]
+        raise ValueError(f"tau_w missing or not finite on some target for {missing}")
+    rng = np.random.default_rng(seed)
+    n_targets = values.shape[1]
+    idx = rng.integers(0, n_targets, (n_boot, n_targets))
+    boots = values[:, idx].mean(axis=2)            # (metric, replicate)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(boots, [alpha, 1 - alpha], axis=1)
+    out = pd.DataFrame({"metric": wide.index.get_level_values(0),
+                        "ped": wide.index.get_level_values(1),
+                        "mean_tau": values.mean(axis=1), "low": low, "high": high})
+    if reference is not None:
+        if tuple(reference) not in keys:
+            raise ValueError(f"reference {reference!r} is not among {keys}")
+        r = keys.index(tuple(reference))
+        d = boots - boots[r]
+        est = out.mean_tau.to_numpy() - out.mean_tau.iloc[r]
+        is_ref = np.arange(len(keys)) == r
+        out["delta"] = np.where(is_ref, np.nan, est)
+        lo, hi = np.quantile(d, [alpha, 1 - alpha], axis=1)
+        out["delta_low"], out["delta_high"] = np.where(is_ref, np.nan, lo), np.where(is_ref, np.nan, hi)
+        below, above = (d <= 0).mean(axis=1), (d >= 0).mean(axis=1)
+        out["p_delta"] = np.where(is_ref, np.nan, np.minimum(1.0, 2 * np.minimum(below, above)))
+    return out
+
+
+def groundtruth_discrepancies(a: pd.DataFrame, b: pd.DataFrame,
+                              names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
+    """The cells where two accuracy tables disagree (on the cells both have).
+
+    Returns
+    -------
+    pandas.DataFrame
+        target, model and the two values (columns named by ``names``), sorted.
+    """
+    both = a.merge(b, on=["model", "target"], suffixes=("_a", "_b"))
+    differ = both[~np.isclose(both.test_acc_a, both.test_acc_b, rtol=0, atol=1e-9)]
+    return (differ.rename(columns={"test_acc_a": names[0], "test_acc_b": names[1]})
+            [["target", "model", *names]].sort_values(["target", "model"], ignore_index=True))
+
+
+def groundtruth_agreement(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
+    """tau_w per target between two accuracy tables of the same models (1 = same ranking).
+
+    Examples
+    --------
+    >>> agree = groundtruth_agreement(paper_accuracy("twpy"), paper_accuracy("supplementary"))
+    >>> round(float(agree["voc2007"]), 3)
+    0.681
+    """
+    scores = a.rename(columns={"test_acc": "score"})[["model", "target", "score"]]
+    return correlate_by_target(scores, b, weighted_tau, accuracy="test_acc").sort_index()
+
+
+def discrepancy_effect(a: pd.DataFrame, b: pd.DataFrame,
+                       statistic: Callable[[pd.DataFrame], float],
+                       names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
+    """``statistic`` of table ``a`` with each disagreeing cell in turn taken from ``b``.
+
+    Parameters
+    ----------
+    a, b : pandas.DataFrame
+        Accuracy tables (model, target, test_acc) of the same cells.
+    statistic : callable
+        ``statistic(accuracy) -> float``, e.g. the static baseline's mean tau_w.
+    names : (str, str)
+        Labels of ``a`` and ``b``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting: ``changed`` ("none": all of ``a``; "target/model": that cell from
+        ``b``; "all": all of ``b``'s values), ``value`` and ``delta`` (value - value of ``a``).
+    """
+    diffs = groundtruth_discrepancies(a, b, names)
+    base = float(statistic(a))
+    rows = [{"changed": f"none (all {names[0]})", "value": base}]
+    keyed = a.set_index(["target", "model"])
+    for _, d in diffs.iterrows():
+        one = keyed.copy()
+        one.loc[(d.target, d.model), "test_acc"] = d[names[1]]
+        rows.append({"changed": f"{d.target}/{d.model}", "value": float(statistic(one.reset_index()))})
+    swapped = keyed.copy()
+    for _, d in diffs.iterrows():
+        swapped.loc[(d.target, d.model), "test_acc"] = d[names[1]]
+    rows.append({"changed": f"all {len(diffs)} ({names[1]})",
+                 "value": float(statistic(swapped.reset_index()))})
+    out = pd.DataFrame(rows)
+    out["delta"] = out.value - base
+    return out
+
+
+CELL_COLUMNS = ["model", "target", "n_seeds", "test_acc", "test_acc_sd", "lr", "wd", "epochs",
+                "n_train", "n_test", "n_classes", "loss_rel_change_mean", "loss_rel_change_max",
+                "final_loss", "wall_s"]
+
+
+def cell_table(groundtruth_dir) -> pd.DataFrame:
+    """One row per finished cell of a ground-truth folder (``cells/*.json``).
+
+    ``loss_rel_change_*`` summarise each seed's ``loss_last_epoch_rel_change``, the relative
+    change of the training loss over the last epoch, |L_E - L_(E-1)| / L_(E-1): small values
+    mean the loss had flattened out, large ones that training stopped while still improving
+    (or, when ``final_loss`` -- the last epoch's training loss, mean over seeds -- is already near
+    0, only that a tiny loss fluctuates).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CELL_COLUMNS` (sorted by target, model); empty with those columns when
+        the folder has no cells yet.
+    """
+    rows = []
+    for r in CellStore(groundtruth_dir).records():
+        change = np.asarray(r.get("loss_last_epoch_rel_change") or [np.nan], float)
+        last = [run["train_loss"][-1] for run in r.get("runs", []) if run.get("train_loss")]
+        rows.append({**{c: r.get(c) for c in CELL_COLUMNS[:11]},
+                     "loss_rel_change_mean": float(np.mean(change)),
+                     "loss_rel_change_max": float(np.max(change)),
+                     "final_loss": float(np.mean(last)) if last else np.nan,
+                     "wall_s": r.get("wall_s")})
+    return (pd.DataFrame(rows, columns=CELL_COLUMNS)
+            .sort_values(["target", "model"], ignore_index=True))
+
+
+def protocol(groundtruth_dir) -> tuple[dict, list[str]]:
+    """The fine-tuning configuration the cells record, read from their ``config``.
+
+    Returns
+    -------
+    config : dict
+        The configuration most cells share (empty when there are no cells).
+    others : list of str
+        ``model/target`` of the cells whose configuration differs from it.
+    """
+    records = CellStore(groundtruth_dir).records()
+    if not records:
+        return {}, []
+    keys = [json.dumps(r.get("config", {}), sort_keys=True) for r in records]
+    common = Counter(keys).most_common(1)[0][0]
+    others = [f"{r['model']}/{r['target']}" for r, k in zip(records, keys) if k != common]
+    return json.loads(common), others
+
+
+def accuracy_errors(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's mean accuracy with its two error scales.
+
+    Parameters
+    ----------
+    seeds : pandas.DataFrame
+        model, target, seed, test_acc, n_test (:func:`potran.bench.report.seed_table`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        model, target, n_seeds, test_acc (mean over seeds), seed_sd (standard deviation over
+        seeds, NaN with one seed), binomial_se (sqrt(p (1 - p) / n_test) with p the mean: the
+        sampling noise of one run's test accuracy), n_test.
+    """
+    cols = ["model", "target", "n_seeds", "test_acc", "seed_sd", "binomial_se", "n_test"]
+    if seeds.empty:
+        return pd.DataFrame(columns=cols)
+    out = (seeds.groupby(["model", "target"], sort=True)
+           .agg(n_seeds=("seed", "size"), test_acc=("test_acc", "mean"),
+                seed_sd=("test_acc", "std"), n_test=("n_test", "first")).reset_index())
+    out["binomial_se"] = np.sqrt(out.test_acc * (1 - out.test_acc) / out.n_test)
+    return out[cols]
+
+
+def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceiling: float = 0.5,
+                         min_models: int = 4) -> pd.DataFrame:
+    """A plain-language verdict per target from :func:`potran.bench.report.reliability`.
+
+    A target "ranks the models" when the models' spread is at least ``min_ratio`` times the
+    noise of a model's mean accuracy **and** two single-seed ground truths agree at tau_w of at
+    least ``min_ceiling``; "coarsely" when the spread exceeds the noise; otherwise its ranking
+    is mostly noise. Targets with fewer than ``min_models`` finished models are not judged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        target, verdict (``reliable``, ``coarse``, ``noise`` or ``too few models``), sentence.
+    """
+    rows = []
+    for _, r in rel.iterrows():
+        numbers = (f"the models' mean accuracies spread by {r.spread:.3f} (sd), "
+                   f"{r.ratio:.1f} times the noise of one model's mean ({r.noise:.3f}); two "
+                   f"single-seed ground truths agree at tau_w {r.ceiling:.2f}")
+        if r.n_models < min_models:
+            verdict, text = "too few models", (f"{r.target}: only {r.n_models} model(s) "
+                                               f"fine-tuned so far, not judged")
+        elif r.ratio >= min_ratio and r.ceiling >= min_ceiling:
+            verdict, text = "reliable", f"{r.target} can rank the models: {numbers}"
+        elif r.ratio >= 1:
+            verdict, text = "coarse", (f"{r.target} ranks the models only coarsely "
+                                       f"(neighbours in its ranking may swap): {numbers}")
+        else:
+            verdict, text = "noise", f"{r.target} cannot rank the models (mostly noise): {numbers}"
+        rows.append({"target": r.target, "verdict": verdict, "sentence": text + "."})
+    return pd.DataFrame(rows, columns=["target", "verdict", "sentence"])

@@ -1,0 +1,167 @@
+"""potran.bench.paper_analysis: the paper's own numbers and a ground-truth folder."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from potran.bench import paper_analysis as pa
+from potran.bench import report
+
+
+@pytest.fixture(scope="module")
+def twpy():
+    return pa.paper_accuracy("twpy")
+
+
+@pytest.fixture(scope="module")
+def supp():
+    return pa.paper_accuracy("supplementary")
+
+
+def test_pick():
+    assert pa.pick(None, ["a", "b"]) == (["a", "b"], "")
+    assert pa.pick(["b", "x"], ["a", "b"], "models") == (["b"], "models not available, ignored: x")
+    names, note = pa.pick(["x"], ["a", "b"], "models")
+    assert names == ["a", "b"] and "using all" in note
+
+
+def test_paper_accuracy_is_the_main_tables_datasets(twpy):
+    assert list(twpy.columns) == ["model", "target", "test_acc"]
+    assert twpy.shape == (120, 3) and "sun397" not in set(twpy.target)
+    assert twpy.set_index(["target", "model"]).test_acc[("cifar10", "moco-v1")] == 94.15
+    with pytest.raises(ValueError, match="no target"):
+        pa.paper_accuracy("twpy", datasets=["fonts"])
+
+
+def test_static_baseline_on_the_papers_groundtruth(twpy, supp):
+    tau = pa.static_baseline_taus(twpy).set_index("target").weighted_tau
+    assert tau.mean() == pytest.approx(0.674552, abs=1e-6)
+    assert tau["aircraft"] == pytest.approx(0.0830, abs=5e-4)
+    assert tau["voc2007"] == pytest.approx(0.9122, abs=5e-4)
+    # by hand on one dataset: mean accuracy over the other nine, then scipy's weighted tau
+    wide = twpy.pivot(index="model", columns="target", values="test_acc")
+    by_hand = stats.weightedtau(wide.drop(columns="cars").mean(axis=1), wide["cars"]).statistic
+    assert tau["cars"] == pytest.approx(by_hand, abs=1e-12)
+    assert pa.static_baseline_taus(supp).weighted_tau.mean() == pytest.approx(0.519350, abs=1e-6)
+    # tw.py's 11 datasets (SUN397 as a target too): the "about 0.70"
+    every = pa.paper_accuracy("twpy", datasets=sorted(set(pa.paper.groundtruth("twpy").dataset)))
+    assert pa.static_baseline_taus(every).weighted_tau.mean() == pytest.approx(0.7010, abs=5e-4)
+
+
+def test_static_baseline_needs_two_targets(twpy):
+    with pytest.raises(ValueError, match="two targets"):
+        pa.static_baseline_taus(twpy[twpy.target == "cars"])
+
+
+def test_dataset_bootstrap_of_the_published_means(twpy):
+    taus = pd.concat([pa.published_taus(), pa.static_baseline_taus(twpy)])
+    out = pa.dataset_bootstrap(taus, reference=("static_loto", False), n_boot=4000, seed=0)
+    out = out.set_index(["metric", "ped"])
+    assert out.loc[("sfda", True), "mean_tau"] == pytest.approx(0.6275, abs=5e-4)
+    assert out.loc[("logme", True), "mean_tau"] == pytest.approx(0.6271, abs=5e-4)
+    assert out.loc[("gbc", False), "mean_tau"] == pytest.approx(0.1520, abs=5e-4)
+    assert (out.low < out.mean_tau).all() and (out.mean_tau < out.high).all()
+    # the baseline beats LogME without PED on resampled datasets, not SFDA with PED
+    assert out.loc[("logme", False), "delta_high"] < 0
+    assert out.loc[("sfda", True), "delta_low"] < 0 < out.loc[("sfda", True), "delta_high"]
+    assert out.loc[("sfda", True), "delta"] == pytest.approx(0.6275 - 0.6746, abs=1e-3)
+    assert np.isnan(out.loc[("static_loto", False), "delta"])
+
+
+def test_dataset_bootstrap_exact_on_constant_taus():
+    taus = pd.DataFrame({"target": list("abc") * 2, "metric": ["m"] * 3 + ["n"] * 3,
+                         "ped": False, "weighted_tau": [0.5, 0.5, 0.5, 0.2, 0.4, 0.6]})
+    out = pa.dataset_bootstrap(taus, n_boot=500).set_index("metric")
+    assert out.loc["m", ["mean_tau", "low", "high"]].tolist() == [0.5, 0.5, 0.5]
+    assert out.loc["n", "mean_tau"] == pytest.approx(0.4)
+    assert 0.2 <= out.loc["n", "low"] < 0.4 < out.loc["n", "high"] <= 0.6
+    with pytest.raises(ValueError, match="missing"):
+        pa.dataset_bootstrap(taus.iloc[:-1])
+    with pytest.raises(ValueError, match="reference"):
+        pa.dataset_bootstrap(taus, reference=("x", False))
+
+
+def test_the_five_discrepancy_cells(twpy, supp):
+    cells = pa.groundtruth_discrepancies(twpy, supp, ("twpy", "supp"))
+    assert len(cells) == 5
+    assert cells.set_index(["target", "model"]).loc[("dtd", "simclr-v2")].tolist() == [74.71, 94.71]
+    agree = pa.groundtruth_agreement(twpy, supp)
+    assert agree.round(3).to_dict() == {**{t: 1.0 for t in agree.index},
+                                        "cifar10": 0.966, "dtd": 0.761, "voc2007": 0.681}
+    effect = pa.discrepancy_effect(twpy, supp, lambda a: pa.static_baseline_taus(a).weighted_tau.mean(),
+                                   ("twpy", "supp")).set_index("changed")
+    assert len(effect) == 7
+    assert effect.loc["none (all twpy)", "value"] == pytest.approx(0.674552, abs=1e-6)
+    assert effect.loc["all 5 (supp)", "value"] == pytest.approx(0.519350, abs=1e-6)
+    assert effect.loc["dtd/simclr-v2", "delta"] == pytest.approx(-0.123, abs=1e-3)
+    assert effect.loc["dtd/infomin", "delta"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_random_null_on_the_papers_groundtruth(twpy):
+    null = report.random_null(twpy, n_draws=2000, seed=0)
+    assert null["low"] == pytest.approx(-0.164, abs=0.01)
+    assert null["high"] == pytest.approx(0.173, abs=0.01)
+
+
+def _cell(model, target, accs, losses, lr=1e-3, n_test=200, config=None):
+    return {"model": model, "target": target, "test_acc": float(np.mean(accs)),
+            "test_acc_sd": float(np.std(accs, ddof=1)), "lr": lr, "wd": 0.01, "epochs": 3,
+            "n_seeds": len(accs), "n_train": 100, "n_test": n_test, "n_classes": 4,
+            "runs": [{"seed": s, "test_acc": a, "train_loss": loss}
+                     for s, (a, loss) in enumerate(zip(accs, losses))],
+            "loss_last_epoch_rel_change": [abs(c[-1] - c[-2]) / c[-2] for c in losses],
+            "wall_s": 1.0, "config": config or {"optimizer": "adamw", "lr": 1e-3, "epochs": 3}}
+
+
+@pytest.fixture
+def gt_dir(tmp_path):
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    records = [
+        _cell("a", "t1", [0.50, 0.60], [[2.0, 1.0, 0.9], [2.0, 1.0, 0.8]]),
+        _cell("b", "t1", [0.70, 0.70], [[2.0, 0.10, 0.01], [2.0, 0.2, 0.02]], lr=1e-4),
+        _cell("a", "t2", [0.90, 0.80], [[1.0, 0.5, 0.25], [1.0, 0.5, 0.5]],
+              config={"optimizer": "sgd", "lr": 1e-2, "epochs": 3}),
+    ]
+    for r in records:
+        (cells / f"{r['model']}__{r['target']}.json").write_text(json.dumps(r))
+    return tmp_path
+
+
+def test_cell_table_and_protocol(gt_dir):
+    cells = pa.cell_table(gt_dir).set_index(["model", "target"])
+    assert cells.loc[("a", "t1"), "loss_rel_change_mean"] == pytest.approx((0.1 + 0.2) / 2)
+    assert cells.loc[("a", "t1"), "loss_rel_change_max"] == pytest.approx(0.2)
+    assert cells.loc[("b", "t1"), "final_loss"] == pytest.approx(0.015)
+    assert cells.loc[("b", "t1"), "lr"] == 1e-4
+    config, others = pa.protocol(gt_dir)
+    assert config == {"optimizer": "adamw", "lr": 1e-3, "epochs": 3} and others == ["a/t2"]
+
+
+def test_empty_groundtruth_folder(tmp_path):
+    (tmp_path / "cells").mkdir()
+    assert pa.cell_table(tmp_path).empty and list(pa.cell_table(tmp_path).columns) == pa.CELL_COLUMNS
+    assert pa.protocol(tmp_path) == ({}, [])
+    assert pa.accuracy_errors(report.seed_table(tmp_path)).empty
+
+
+def test_accuracy_errors(gt_dir):
+    err = pa.accuracy_errors(report.seed_table(gt_dir)).set_index(["model", "target"])
+    row = err.loc[("a", "t1")]
+    assert row.test_acc == pytest.approx(0.55)
+    assert row.seed_sd == pytest.approx(np.std([0.5, 0.6], ddof=1))
+    assert row.binomial_se == pytest.approx(np.sqrt(0.55 * 0.45 / 200))
+
+
+def test_reliability_verdicts():
+    rel = pd.DataFrame({"target": ["clear", "close", "flat", "new"], "n_models": [8, 8, 8, 2],
+                        "spread": [0.05, 0.02, 0.002, 0.1], "noise": [0.01, 0.01, 0.01, 0.01],
+                        "ratio": [5.0, 2.0, 0.2, 10.0], "ceiling": [0.8, 0.3, -0.1, 1.0]})
+    v = pa.reliability_verdicts(rel).set_index("target")
+    assert v.verdict.to_dict() == {"clear": "reliable", "close": "coarse", "flat": "noise",
+                                   "new": "too few models"}
+    assert "5.0 times the noise" in v.loc["clear", "sentence"]
+    # a high ratio is not enough when single seeds disagree
+    assert pa.reliability_verdicts(rel.assign(ceiling=0.2)).verdict.iloc[0] == "coarse"
