@@ -207,6 +207,19 @@ def select_scores(scores, metric: str | None, ped: bool | None):
     return scores.drop(columns=[c for c in ("metric", "ped") if c in scores.columns])
 
 
+def _without_failed(gt, failed):
+    """``gt`` without the (model, target) cells whose score failed (empty in ``scores.csv``):
+    such a model is left out of that target's ranking, as in ``tau.csv``."""
+    if failed.empty or "model" not in gt.columns:
+        return gt
+    s_col = next((c for c in ("target", "dataset") if c in failed.columns), None)
+    g_col = next((c for c in ("target", "dataset") if c in gt.columns), None)
+    if s_col is None or g_col is None:
+        return gt[~gt["model"].isin(failed["model"])]
+    cells = set(zip(failed["model"], failed[s_col]))
+    return gt[np.array([(m, t) not in cells for m, t in zip(gt["model"], gt[g_col])], dtype=bool)]
+
+
 def run_rank(args) -> int:
     """``potran rank``: correlation of scores with fine-tuning accuracy, per target."""
     import pandas as pd
@@ -214,8 +227,11 @@ def run_rank(args) -> int:
     from potran import evaluation
 
     scores = select_scores(_read_table(args.scores, "scores"), args.metric, args.ped)
-    scores = scores[np.isfinite(scores["score"].astype(float))] if "score" in scores else scores
     gt = _read_table(args.gt, "ground truth")
+    if "score" in scores:
+        finite = np.isfinite(scores["score"].astype(float))
+        gt = _without_failed(gt, scores[~finite])
+        scores = scores[finite]
     stat = getattr(evaluation, args.stat)
     values = evaluation.correlate_by_target(scores, gt, stat=stat, accuracy=args.accuracy)
     target_col = next((c for c in ("target", "dataset") if c in scores.columns), None)

@@ -1,4 +1,4 @@
-"""A tiny stand-in for potran.zoo / potran.datasets so runner tests take seconds."""
+"""A tiny stand-in for potran.bench.zoo / potran.bench.datasets so grid tests take seconds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from torch import nn
 
 @dataclass(frozen=True)
 class FakeZooModel:
-    """Same interface as potran.zoo.ZooModel; ``width`` changes the network."""
+    """Same interface as potran.bench.zoo.ZooModel; ``width`` changes the network."""
 
     name: str
     feature_dim: int = 8

@@ -5,9 +5,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.stats
 
 from potran.cli import main
+from potran.evaluation import tau_table
 from potran.paper import groundtruth
 
 PARITY = Path(__file__).parent / "parity"
@@ -119,7 +122,14 @@ def test_score_missing_file(cli, tmp_path):
 def test_score_corrupt_file(cli, tmp_path):
     path = tmp_path / "broken.npz"
     path.write_text("not an archive")
-    assert_one_line_error(cli("score", path, "--metric", "logme"), "score", "cannot read")
+    assert_one_line_error(cli("score", path, "--metric", "logme"), "score",
+                          f"{path} is not a valid .npz file (an .npz is a zip archive of .npy arrays)")
+    truncated = tmp_path / "X.npy"
+    np.save(truncated, np.ones((50, 4)))
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    np.save(tmp_path / "y.npy", np.arange(50) % 2)
+    assert_one_line_error(cli("score", truncated, "--labels", tmp_path / "y.npy", "--metric", "logme"),
+                          "score", f"cannot read features from {truncated}")
 
 
 def test_score_npz_without_labels(cli, tmp_path):
@@ -274,3 +284,206 @@ def test_rank_errors(cli, tmp_path, gt_csv):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert_one_line_error(cli("rank", empty, gt_csv), "rank", "cannot read scores")
+
+
+# --- potran rank on the benchmark's own tables -----------------------------------------------------
+
+@pytest.fixture
+def bench_tables(tmp_path):
+    """A scores.csv of `potran bench` (2 metrics +/- PED, one failed score) and an accuracy.csv
+    of `potran groundtruth`."""
+    rng = np.random.default_rng(0)
+    rows = [{"model": m, "target": t, "metric": metric, "ped": ped, "score": rng.normal(),
+             "seconds": 0.1, "error": ""}
+            for t in ("t1", "t2") for metric in ("logme", "sfda") for ped in (False, True)
+            for m in "abcd"]
+    scores = pd.DataFrame(rows)
+    failed = (scores.model == "d") & (scores.target == "t1") & (scores.metric == "sfda") & ~scores.ped
+    scores.loc[failed, ["score", "error"]] = [np.nan, "ValueError: singular"]
+    acc = pd.DataFrame({"model": list("abcd") * 2, "target": ["t1"] * 4 + ["t2"] * 4,
+                        "test_acc": rng.uniform(0.5, 1, 8), "test_acc_sd": rng.uniform(0, 0.1, 8),
+                        "n_seeds": 3, "lr": 1e-3})
+    scores.to_csv(tmp_path / "scores.csv", index=False)
+    acc.to_csv(tmp_path / "accuracy.csv", index=False)
+    return tmp_path / "scores.csv", tmp_path / "accuracy.csv", scores, acc
+
+
+def _expected_tau(scores, acc, metric, ped, target, column="test_acc"):
+    rows = scores[(scores.metric == metric) & (scores.ped == ped) & (scores.target == target)]
+    rows = rows[np.isfinite(rows.score)]
+    truth = acc[acc.target == target].set_index("model")[column]
+    return scipy.stats.weightedtau(rows.score, truth[rows.model]).statistic, len(rows)
+
+
+@pytest.mark.parametrize("metric, ped", [("logme", False), ("logme", True), ("sfda", False)])
+def test_rank_reads_bench_scores_and_groundtruth_accuracy(cli, bench_tables, metric, ped):
+    scores_csv, acc_csv, scores, acc = bench_tables
+    argv = ["rank", scores_csv, acc_csv, "--metric", metric, "--json"] + (["--ped"] if ped else [])
+    code, out, _ = cli(*argv)
+    record = json.loads(out)
+    assert code == 0 and record["statistic"] == "weighted_tau"
+    for target in ("t1", "t2"):
+        tau, n = _expected_tau(scores, acc, metric, ped, target)
+        assert record["per_target"][target] == pytest.approx(tau, abs=1e-14)
+        assert record["n_models"][target] == n
+    assert record["n_models"]["t1"] == (3 if (metric, ped) == ("sfda", False) else 4)  # failed row left out
+    assert record["value"] == pytest.approx(np.mean(list(record["per_target"].values())), abs=1e-15)
+    # the same numbers as the benchmark's own tau table
+    tau = tau_table(scores, acc).set_index(["target", "metric", "ped"]).weighted_tau
+    for target in ("t1", "t2"):
+        assert record["per_target"][target] == pytest.approx(tau[(target, metric, ped)], abs=1e-14)
+
+
+def test_rank_accuracy_column_and_plain_output(cli, bench_tables):
+    scores_csv, acc_csv, scores, acc = bench_tables
+    record = json.loads(cli("rank", scores_csv, acc_csv, "--metric", "logme", "--accuracy",
+                            "test_acc_sd", "--json")[1])
+    tau, _ = _expected_tau(scores, acc, "logme", False, "t2", column="test_acc_sd")
+    assert record["per_target"]["t2"] == pytest.approx(tau, abs=1e-14)
+    code, out, _ = cli("rank", scores_csv, acc_csv, "--metric", "logme")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["target", "models", "weighted_tau"]
+    assert [line.split()[:2] for line in lines[1:3]] == [["t1", "4"], ["t2", "4"]]
+    assert lines[3].split()[0] == "mean"
+
+
+def test_rank_single_metric_table_needs_no_metric_option(cli, bench_tables, tmp_path):
+    scores_csv, acc_csv, scores, acc = bench_tables
+    scores[scores.metric == "logme"].to_csv(tmp_path / "logme.csv", index=False)
+    a = json.loads(cli("rank", tmp_path / "logme.csv", acc_csv, "--json")[1])
+    b = json.loads(cli("rank", scores_csv, acc_csv, "--metric", "logme", "--json")[1])
+    assert a == b
+
+
+def test_rank_errors_on_bench_tables(cli, bench_tables, tmp_path):
+    scores_csv, acc_csv, scores, acc = bench_tables
+    assert_one_line_error(cli("rank", scores_csv, acc_csv), "rank",
+                          "the scores hold several metrics (logme, sfda): pick one with --metric", code=2)
+    assert_one_line_error(cli("rank", scores_csv, acc_csv, "--metric", "gbc"), "rank",
+                          "the scores have no metric 'gbc'; they have logme, sfda")
+    assert_one_line_error(cli("rank", scores_csv, acc_csv, "--metric", "logme", "--accuracy", "acc"),
+                          "rank", "gt lacks column(s) ['acc']")
+    plain = tmp_path / "plain.csv"
+    scores[(scores.metric == "logme") & ~scores.ped][["model", "target", "score"]].to_csv(plain, index=False)
+    assert_one_line_error(cli("rank", plain, acc_csv, "--metric", "logme"), "rank",
+                          "--metric needs a 'metric' column in the scores", code=2)
+    assert_one_line_error(cli("rank", plain, acc_csv, "--ped"), "rank",
+                          "--ped needs a 'ped' column in the scores", code=2)
+    assert json.loads(cli("rank", plain, acc_csv, "--json")[1])["n_models"] == {"t1": 4, "t2": 4}
+
+
+# --- potran bench / groundtruth / pretrain -------------------------------------------------------
+
+@pytest.fixture
+def bench_readme(monkeypatch):
+    """Records the calls of potran.bench.report.write_bench_readme instead of writing."""
+    import types
+
+    import potran.bench
+
+    try:
+        from potran.bench import report
+    except ImportError:  # report.py is written separately
+        report = types.ModuleType("potran.bench.report")
+        monkeypatch.setitem(sys.modules, "potran.bench.report", report)
+        monkeypatch.setattr(potran.bench, "report", report, raising=False)
+    calls = []
+    monkeypatch.setattr(report, "write_bench_readme", lambda *a, **kw: calls.append((a, kw)),
+                        raising=False)
+    return calls
+
+
+@pytest.fixture
+def torch_threads():
+    """The torch thread count of this process (the commands set it); restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield str(threads)
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--models", "conv4_random,resnet50"], "unknown model 'resnet50'; known: mobilenet_v2"),
+    (["bench", "--targets", "lfw"], "unknown target 'lfw'; known: mnist5k, patches, letters, fonts"),
+    (["bench", "--metrics", "logme,logmee"], "unknown metric 'logmee'; known: logme"),
+    (["bench", "--ped-option", "colour=red"], "unknown PED option(s) ['colour']; known: nsigma"),
+    (["bench", "--ped-option", "nsigma"], "--ped-option wants KEY=VALUE, got 'nsigma'"),
+    (["bench", "--device", "nonsense"], "unknown device 'nonsense'"),
+    (["groundtruth", "--models", "resnet50"], "unknown model 'resnet50'"),
+    (["groundtruth", "--targets", "digits"], "unknown target 'digits'"),
+    (["groundtruth", "--device", "nonsense"], "unknown device 'nonsense'"),
+    (["pretrain", "--objectives", "jigsaw"], "unknown objective 'jigsaw'; known: random, supervised"),
+])
+def test_grid_commands_reject_bad_options_as_usage_errors(cli, bench_readme, tmp_path, argv, message):
+    out = tmp_path / "out"
+    assert_one_line_error(cli(*argv, "--out", out), argv[0], message, code=2)
+    assert not out.exists()  # nothing was started
+
+
+def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, torch_threads,
+                                                          tmp_path, monkeypatch):
+    from potran.bench import datasets
+
+    general = np.random.default_rng(0).integers(0, 256, (300, 32, 32, 3), dtype=np.uint8)
+    monkeypatch.setattr(datasets, "load_general", lambda: general)  # small general set: fast
+    models = ["conv4_random", "conv4_supervised_p10"]
+    gt = tmp_path / "gt.csv"
+    pd.DataFrame({"model": models, "target": "patches", "test_acc": [0.6, 0.9]}).to_csv(gt, index=False)
+    common = ["--models", ",".join(models), "--targets", "patches", "--metrics", "logme,dim",
+              "--n-train", "120", "--cache-dir", tmp_path / "cache", "--threads", torch_threads,
+              "--no-progress"]
+    out = tmp_path / "out"
+    code, stdout, _ = cli("bench", *common, "--ped", "on", "--ped-option", "max_steps=2",
+                          "--groundtruth", gt, "--out", out)
+    assert code == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 2 * 2 and scores.ped.all() and scores.error.isna().all()
+    assert (scores[scores.metric == "dim"].score == 128).all()
+    tau = pd.read_csv(out / "tau.csv")
+    assert sorted(tau.target.unique()) == ["mean", "patches"] and (tau.n_models == 2).all()
+    assert stdout.startswith("4 scores (0 failed) of 2 models x 1 targets")
+    header = stdout.splitlines()[1].split()  # then the tau table: (metric, ped) x target
+    assert "patches" in header and "mean" in header
+    assert {line.split()[0] for line in stdout.splitlines()[3:]} == {"logme", "dim"}
+    (args, kwargs), = bench_readme
+    assert args[0] == str(out) and args[1].startswith("potran bench --models conv4_random,")
+    assert "--ped-option max_steps=2" in args[1]
+    pd.testing.assert_frame_equal(args[2].drop(columns="error").reset_index(drop=True),
+                                  scores.drop(columns="error"), check_dtype=False)
+    assert str(args[3]) == str(gt)
+
+    # PED options reach the simulation: no steps at all leave the scores unchanged
+    out2 = tmp_path / "out2"
+    assert cli("bench", *common, "--ped", "both", "--ped-option", "max_steps=0",
+               "--groundtruth", "", "--out", out2)[0] == 0
+    both = pd.read_csv(out2 / "scores.csv").pivot_table(index=["model", "metric"], columns="ped",
+                                                        values="score")
+    np.testing.assert_array_equal(both[True], both[False])
+    assert not (out2 / "tau.csv").exists() and len(bench_readme) == 1  # no tau, no README
+
+
+def test_groundtruth_command_runs_resumes_and_refuses_another_protocol(cli, torch_threads, tmp_path):
+    out = tmp_path / "gt"
+
+    def command(epochs):
+        return ["groundtruth", "--out", out, "--models", "conv4_random", "--targets", "patches",
+                "--seeds", "0", "1", "--epochs", epochs, "--n-train", "32", "--n-test", "20",
+                "--batch-size", "16", "--threads", torch_threads, "--no-progress"]
+
+    argv = command("1")
+    code, stdout, _ = cli(*argv)
+    assert code == 0 and stdout.startswith(f"1 cells in {out}")
+    table = pd.read_csv(out / "accuracy.csv")
+    assert table[["model", "target", "n_seeds", "n_train", "n_test", "epochs"]].values.tolist() == [
+        ["conv4_random", "patches", 2, 32, 20, 1]]
+    record = json.loads((out / "cells" / "conv4_random__patches.json").read_text())
+    assert record["config"]["seeds"] == [0, 1] and record["config"]["batch_size"] == 16
+    assert record["test_acc"] == table.test_acc.item()
+    readme = (out / "README.md").read_text()
+    assert "potran groundtruth --out " in readme and "Cells: 1 of 1 done" in readme
+    before = (out / "cells" / "conv4_random__patches.json").read_text()
+    assert cli(*argv)[0] == 0  # resumed: nothing left to do
+    assert (out / "cells" / "conv4_random__patches.json").read_text() == before
+    assert_one_line_error(cli(*command("2")), "groundtruth",
+                          "conv4_random__patches.json was made with another configuration")

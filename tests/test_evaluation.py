@@ -282,3 +282,131 @@ def test_correlate_by_target_errors():
     doubled = pd.concat([scores, scores.head(1)])
     with pytest.raises(ValueError, match=r"scores list model\(s\) \['byol'\] more than once"):
         ev.correlate_by_target(doubled, gt)
+
+
+# --- near-ties and the benchmark's tau table ----------------------------------------------------
+
+def test_merge_ties_joins_values_within_rtol_of_the_first_of_their_run():
+    v = np.array([1.0 + 1.2e-9, 3.0, 1.0, 1.0 + 0.6e-9, -2.0, -2.0 * (1 + 1e-12)])
+    merged = ev.merge_ties(v, 1e-9)
+    # sorted: -2(1+1e-12), -2 | 1, 1+0.6e-9 | 1+1.2e-9 (1.2e-9 from the run's first: a new run) | 3
+    np.testing.assert_array_equal(merged, [1.0 + 1.2e-9, 3.0, 1.0, 1.0, -2.0 * (1 + 1e-12),
+                                           -2.0 * (1 + 1e-12)])
+    assert v[3] == 1.0 + 0.6e-9  # the input is not modified
+    np.testing.assert_array_equal(ev.merge_ties(v, 0.0), v)
+    assert ev.merge_ties(v, 0.0) is not v
+    np.testing.assert_array_equal(ev.merge_ties([5.0], 1e-9), [5.0])
+    assert ev.BENCH_TIE_RTOL == 1e-9
+
+
+def test_weighted_tau_tie_rtol_treats_float_noise_as_a_tie():
+    gt = [0.2, 0.9, 0.1, 0.5]
+    noisy = [1.0, 1.0 + 1e-13, 0.5, 0.7]  # the first two are equal up to round-off
+    exact = stats.weightedtau([1.0, 1.0, 0.5, 0.7], gt).statistic
+    assert ev.weighted_tau(noisy, gt, tie_rtol=1e-9) == exact
+    assert ev.weighted_tau(noisy, gt) == stats.weightedtau(noisy, gt).statistic != exact
+    # keyed inputs are aligned first, then merged
+    keyed = ev.weighted_tau(dict(zip("abcd", noisy)), dict(zip("dcba", gt[::-1])), tie_rtol=1e-9)
+    assert keyed == exact
+    with pytest.raises(ValueError, match="all scores are equal"):
+        ev.weighted_tau([1.0, 1.0 + 1e-13], [0.1, 0.2], tie_rtol=1e-9)
+
+
+def test_correlate_by_target_reads_the_benchmarks_accuracy_column():
+    scores = pd.DataFrame({"target": ["t"] * 4, "model": list("abcd"), "score": [4.0, 3, 2, 1]})
+    acc = pd.DataFrame({"target": ["t"] * 4, "model": list("abcd"),
+                        "test_acc": [0.9, 0.7, 0.8, 0.1], "other": [0.1, 0.2, 0.3, 0.4]})
+    expected = stats.weightedtau([4, 3, 2, 1], [0.9, 0.7, 0.8, 0.1]).statistic
+    assert ev.correlate_by_target(scores, acc)["t"] == pytest.approx(expected, abs=1e-15)
+    assert ev.correlate_by_target(scores, acc, accuracy="other")["t"] == pytest.approx(-1.0)
+    # the paper's column wins when both are there
+    both = acc.assign(accuracy=[0.1, 0.2, 0.3, 0.4])
+    assert ev.correlate_by_target(scores, both)["t"] == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['accuracy'\]"):
+        ev.correlate_by_target(scores, acc.drop(columns="test_acc"))
+    with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['acc'\]"):
+        ev.correlate_by_target(scores, acc, accuracy="acc")
+
+
+def _bench_tables():
+    """Scores of 4 models on 2 targets (two metrics, +/- PED) and their accuracy table."""
+    rng = np.random.default_rng(11)
+    rows = [{"model": m, "target": t, "metric": metric, "ped": ped, "score": rng.normal()}
+            for t in ("t1", "t2") for metric in ("logme", "sfda") for ped in (False, True)
+            for m in "abcd"]
+    acc = pd.DataFrame({"model": list("abcd") * 2, "target": ["t1"] * 4 + ["t2"] * 4,
+                        "test_acc": rng.uniform(0.5, 1.0, 8)})
+    return pd.DataFrame(rows), acc
+
+
+def test_tau_table_is_weighted_tau_per_target_metric_and_ped_plus_the_mean():
+    scores, acc = _bench_tables()
+    tau = ev.tau_table(scores, acc)
+    assert list(tau.columns) == ev.TAU_COLUMNS == ["target", "metric", "ped", "weighted_tau",
+                                                   "n_models"]
+    assert len(tau) == (2 + 1) * 2 * 2 and (tau.n_models == 4).all()
+    truth = acc.set_index(["model", "target"]).test_acc
+    for row in tau[tau.target != "mean"].itertuples():
+        grp = scores[(scores.target == row.target) & (scores.metric == row.metric)
+                     & (scores.ped == row.ped)]
+        expected = stats.weightedtau(grp.score, [truth[(m, row.target)] for m in grp.model])
+        assert row.weighted_tau == pytest.approx(expected.statistic, abs=1e-14)
+    per_target = tau[tau.target != "mean"].groupby(["metric", "ped"]).weighted_tau.mean()
+    for row in tau[tau.target == "mean"].itertuples():
+        assert row.weighted_tau == pytest.approx(per_target[(row.metric, row.ped)], abs=1e-15)
+
+
+def test_tau_table_leaves_out_failed_and_unknown_models():
+    scores, acc = _bench_tables()
+    scores.loc[(scores.model == "a") & (scores.target == "t1") & (scores.metric == "logme"),
+               "score"] = np.nan  # a failed score
+    acc = acc[~((acc.model == "d") & (acc.target == "t2"))]  # no ground truth for d on t2
+    tau = ev.tau_table(scores, acc).set_index(["target", "metric", "ped"])
+    assert tau.loc[("t1", "logme", False), "n_models"] == 3
+    assert tau.loc[("t2", "sfda", True), "n_models"] == 3
+    assert tau.loc[("t1", "sfda", True), "n_models"] == 4
+    assert tau.loc[("mean", "logme", False), "n_models"] == 3  # the smallest over targets
+    grp = scores[(scores.target == "t1") & (scores.metric == "logme") & ~scores.ped
+                 & (scores.model != "a")]
+    truth = acc[acc.target == "t1"].set_index("model").test_acc
+    expected = stats.weightedtau(grp.score, truth[grp.model]).statistic
+    assert tau.loc[("t1", "logme", False), "weighted_tau"] == pytest.approx(expected, abs=1e-14)
+
+
+def test_tau_table_is_nan_where_the_ranking_is_undefined():
+    scores, acc = _bench_tables()
+    scores.loc[scores.metric == "sfda", "score"] = 1.0  # constant
+    scores.loc[(scores.metric == "logme") & (scores.target == "t2") & (scores.model != "a"),
+               "score"] = np.nan  # a single model left
+    tau = ev.tau_table(scores, acc).set_index(["target", "metric", "ped"])
+    assert tau.xs("sfda", level="metric").weighted_tau.isna().all()
+    assert np.isnan(tau.loc[("t2", "logme", True), "weighted_tau"])
+    assert tau.loc[("t2", "logme", True), "n_models"] == 1
+    # the mean runs over the targets where tau is defined; its n_models (1) flags the gap
+    assert tau.loc[("mean", "logme", True), "weighted_tau"] == tau.loc[("t1", "logme", True),
+                                                                       "weighted_tau"]
+    assert tau.loc[("mean", "logme", True), "n_models"] == 1
+
+
+def test_tau_table_merges_scores_equal_up_to_round_off():
+    scores, acc = _bench_tables()
+    t1 = (scores.target == "t1") & (scores.metric == "logme") & ~scores.ped
+    scores.loc[t1, "score"] = [0.8, 0.8 * (1 + 1e-12), 0.1, 0.3]
+    tau = ev.tau_table(scores, acc).set_index(["target", "metric", "ped"])
+    truth = acc[acc.target == "t1"].set_index("model").test_acc[list("abcd")]
+    tied = stats.weightedtau([0.8, 0.8, 0.1, 0.3], truth).statistic
+    assert tau.loc[("t1", "logme", False), "weighted_tau"] == pytest.approx(tied, abs=1e-14)
+    strict = ev.tau_table(scores, acc, tie_rtol=0.0).set_index(["target", "metric", "ped"])
+    assert strict.loc[("t1", "logme", False), "weighted_tau"] == pytest.approx(
+        stats.weightedtau(scores[t1].score, truth).statistic, abs=1e-14)
+
+
+def test_tau_table_other_accuracy_column_and_missing_columns():
+    scores, acc = _bench_tables()
+    renamed = acc.rename(columns={"test_acc": "acc"})
+    pd.testing.assert_frame_equal(ev.tau_table(scores, renamed, accuracy="acc"),
+                                  ev.tau_table(scores, acc))
+    with pytest.raises(ValueError, match=r"scores lacks column\(s\) \['ped'\]"):
+        ev.tau_table(scores.drop(columns="ped"), acc)
+    with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['test_acc'\]"):
+        ev.tau_table(scores, renamed)

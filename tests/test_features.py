@@ -1,10 +1,10 @@
-"""Batched feature extraction and its on-disk cache (potran.features)."""
+"""Batched feature extraction and its on-disk cache (potran.bench.features)."""
 
 import numpy as np
 import pytest
 import torch
 
-from potran import features, zoo
+from potran.bench import features, store, zoo
 
 MODEL = zoo.get("conv4_supervised")
 
@@ -51,13 +51,11 @@ def test_cache_key_changes_with_model_key_images_and_preprocessing(images, tmp_p
 
 
 def test_write_is_atomic(images, tmp_path, monkeypatch):
-    import potran.atomic
-
     def interrupted(src, dst):
         assert np.load(src).shape == (10, MODEL.feature_dim)  # complete, under a temporary name
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(potran.atomic.os, "replace", interrupted)
+    monkeypatch.setattr(store.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         features.extract_features(MODEL, images, cache_dir=tmp_path, key="k", progress=False)
     assert list(tmp_path.iterdir()) == []  # neither a half-written .npy nor the temporary file
@@ -69,3 +67,17 @@ def test_write_is_atomic(images, tmp_path, monkeypatch):
 def test_rejects_a_non_positive_batch_size(images):
     with pytest.raises(ValueError, match="batch_size"):
         features.extract_features(MODEL, images, batch_size=0, progress=False)
+
+
+def test_checkpoints_of_one_architecture_have_their_own_cache_and_features(images, tmp_path):
+    early = zoo.get("conv4_supervised_p10")
+    assert features.cache_path(early, images, tmp_path, "k") != features.cache_path(
+        MODEL, images, tmp_path, "k")
+    a = features.extract_features(MODEL, images, cache_dir=tmp_path, key="k", progress=False)
+    b = features.extract_features(early, images, cache_dir=tmp_path, key="k", progress=False)
+    assert len(list(tmp_path.iterdir())) == 2 and not np.allclose(a, b)
+
+
+def test_no_images_give_an_empty_float32_array():
+    feats = features.extract_features(MODEL, np.zeros((0, 32, 32, 3), np.uint8), progress=False)
+    assert feats.shape == (0, MODEL.feature_dim) and feats.dtype == np.float32

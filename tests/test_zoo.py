@@ -1,4 +1,4 @@
-"""Zoo registry, offline weight loading with checksums, preprocessing (potran.zoo)."""
+"""Zoo registry, offline weight loading with checksums, preprocessing (potran.bench.zoo)."""
 
 import dataclasses
 import json
@@ -8,16 +8,57 @@ import numpy as np
 import pytest
 import torch
 
-from potran import zoo
-from potran.zoo import weights as zoo_weights
+from potran.bench import zoo
+from potran.bench.zoo import pretrain
+from potran.bench.zoo import weights as zoo_weights
+from potran.resources import data_path
 
 NAMES = zoo.names()
 
 
-def test_registry_has_ten_distinct_models():
-    assert len(NAMES) >= 10 and len(set(NAMES)) == len(NAMES)
+CHECKPOINT_NAMES = [pretrain.checkpoint_name(objective, fraction)
+                    for objective, fractions in pretrain.CHECKPOINTS.items() for fraction in fractions]
+
+
+def test_registry_has_sixteen_distinct_models():
+    assert len(NAMES) == 16 and len(set(NAMES)) == len(NAMES)
     assert [zoo.get(n).name for n in NAMES] == NAMES
-    assert {zoo.get(n).family for n in NAMES} >= {"imagenet", "imagenet+edges", "photo-crops", "none"}
+    assert {zoo.get(n).family for n in NAMES} == {"imagenet", "imagenet+edges", "photo-crops", "none"}
+    for name in NAMES:  # the module's table documents every model
+        assert name in zoo.__doc__ or name.startswith("conv4_") and "_p" in name
+
+
+def test_checkpoints_are_the_pretraining_schedule():
+    assert sorted(CHECKPOINT_NAMES) == sorted([
+        "conv4_supervised_p10", "conv4_supervised_p33", "conv4_simclr_p50",
+        "conv4_rotation_p33", "conv4_rotation_p67", "conv4_denoising_p50"])
+    own = [n for n in NAMES if n.startswith("conv4_")]
+    assert sorted(own) == sorted([f"conv4_{o}" for o in pretrain.OBJECTIVES] + CHECKPOINT_NAMES)
+    for name in CHECKPOINT_NAMES:  # equal width and input, same family as the final model
+        model, final = zoo.get(name), zoo.get(name.rsplit("_p", 1)[0])
+        assert (model.feature_dim, model.image_size, model.family) == (
+            final.feature_dim, final.image_size, final.family) == (128, zoo.SMALL, "photo-crops")
+        assert f"after {name.rsplit('_p', 1)[1]} % of its pretraining" in model.description
+
+
+def test_checkpoint_weights_lie_between_the_initialisation_and_the_final_model():
+    """A checkpoint is neither the random init nor the final weights, and a later checkpoint of
+    the same run is closer to the final weights (one trajectory, stopped early)."""
+
+    def flat(name):
+        state = torch.load(zoo.get(name).weights.verified_path(), map_location="cpu",
+                           weights_only=True)
+        return torch.cat([v.flatten().double() for k, v in sorted(state.items())
+                          if v.is_floating_point()])
+
+    init = flat("conv4_random")
+    for objective, early, late in (("rotation", 33, 67), ("supervised", 10, 33)):
+        final = flat(f"conv4_{objective}")
+        to_final = {p: float((flat(f"conv4_{objective}_p{p}") - final).norm()) for p in (early, late)}
+        assert 0 < to_final[late] < to_final[early] < float((init - final).norm()), objective
+    for name in CHECKPOINT_NAMES:
+        weights = flat(name)
+        assert not torch.equal(weights, init) and not torch.equal(weights, flat(name.rsplit("_p", 1)[0]))
 
 
 def test_unknown_model_names_the_known_ones():
@@ -65,11 +106,16 @@ def test_hed_kernels_are_keras_kernels_transposed():
 
 
 def test_own_weights_match_the_pretraining_manifest():
+    assert zoo_weights.ZOO_DIR == data_path("zoo") and zoo_weights.ZOO_DIR.is_dir()
     manifest = json.loads((zoo_weights.ZOO_DIR / "MANIFEST.json").read_text())
-    for name in NAMES:
-        model = zoo.get(name)
-        if model.weights.package is None:
-            assert manifest["files"][model.weights.relpath]["sha256"] == model.weights.sha256
+    own = [zoo.get(n) for n in NAMES if zoo.get(n).weights.package is None]
+    assert len(own) == 11
+    for model in own:
+        entry = manifest["files"][model.weights.relpath]
+        assert entry["sha256"] == model.weights.sha256 == zoo_weights.sha256_of(model.weights.path())
+    settings = manifest["settings"]
+    assert settings["epochs"] == pretrain.EPOCHS and settings["seed"] == pretrain.SEED
+    assert {k: tuple(v) for k, v in settings["checkpoints"].items()} == pretrain.CHECKPOINTS
 
 
 @pytest.fixture
@@ -102,7 +148,7 @@ def test_wrong_recorded_checksum_raises(own_copy):
 def test_missing_file_or_package_raises_clearly(own_copy):
     model, path = own_copy
     path.unlink()
-    with pytest.raises(FileNotFoundError, match="potran.zoo.pretrain"):
+    with pytest.raises(FileNotFoundError, match="missing. Regenerate with `potran pretrain --out data/zoo`"):
         model.build()
     absent = zoo_weights.WeightsFile("w.pth", "0" * 64, package="potran_no_such_pkg",
                                      pip_name="no-such-weights")
