@@ -1,0 +1,177 @@
+"""PED settings side by side (potran.bench.sweeps): one run per setting, their taus, intervals,
+grid selection, traces, and the per-dimension view of the standardisation."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import potran
+from conftest import blobs
+from fake_zoo import MODELS, TARGETS
+from potran.bench import sweeps
+from potran.bench.runner import Benchmark, run
+from potran.evaluation import tau_table
+from potran.ped import PEDTrace
+
+GENERAL = TARGETS["t2"].x_test
+GT = pd.DataFrame({"model": [m for m in MODELS for _ in "12"],
+                   "target": ["t1", "t2"] * len(MODELS),
+                   "test_acc": [0.5, 0.9, 0.7, 0.6, 0.8, 0.4]})
+FAKES = dict(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
+             load_general=lambda: GENERAL)
+
+
+def extract(zm, images, *, device, cache_dir, key, progress):
+    with torch.no_grad():
+        return zm.build().eval()(zm.preprocess(images)).numpy()
+
+
+def run_grid(out, settings):
+    return sweeps.run_settings(tuple(MODELS), ("t1", "t2"), ("logme", "sfda"), settings, out,
+                               groundtruth=GT, extract=extract, **FAKES)
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grid")
+    settings = {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}}
+    return out, run_grid(out, settings)
+
+
+def test_one_folder_per_setting_and_the_same_scores_as_a_plain_run(grid, tmp_path):
+    out, scores = grid
+    assert sorted(p.name for p in out.iterdir()) == ["k=0.6", "k=2", "no_ped", "raw"]
+    assert list(scores.columns[:2]) == ["setting", "model"]
+    assert set(scores.setting) == {"no_ped", "k=0.6", "k=2", "raw"}
+    assert (scores.ped == (scores.setting != "no_ped")).all()
+    assert len(scores) == 4 * 3 * 2 * 2 and (scores.error.fillna("") == "").all()
+    plain, _ = run(Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "sfda"),
+                             ped_options={"nsigma": 2.0}), tmp_path, groundtruth=GT, extract=extract,
+                   progress=False, **FAKES)
+    for ped, setting in ((False, "no_ped"), (True, "k=2")):
+        mine = scores[scores.setting == setting].set_index(["model", "target", "metric"]).score
+        theirs = plain[plain.ped == ped].set_index(["model", "target", "metric"]).score
+        pd.testing.assert_series_equal(mine.sort_index(), theirs.sort_index())
+    with pytest.raises(ValueError, match="'no_ped' is the label of the run without PED"):
+        run_grid(tmp_path, {"no_ped": {}})
+
+
+def test_rerun_is_resumed_from_the_folders(grid):
+    out, scores = grid
+    calls = []
+
+    def never(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("nothing should be extracted again")
+
+    again = sweeps.run_settings(tuple(MODELS), ("t1", "t2"), ("logme", "sfda"),
+                                {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}},
+                                out, groundtruth=GT, extract=never, **FAKES)
+    assert not calls
+    pd.testing.assert_frame_equal(again, scores)
+
+
+def test_settings_tau_is_tau_table_per_setting(grid):
+    _, scores = grid
+    tau = sweeps.settings_tau(scores, GT)
+    for setting, grp in scores.groupby("setting"):
+        expected = tau_table(grp, GT).set_index(["target", "metric", "ped"]).weighted_tau
+        got = tau[tau.setting == setting].set_index(["target", "metric", "ped"]).weighted_tau
+        pd.testing.assert_series_equal(got, expected)
+
+
+def test_settings_intervals_pair_each_setting_with_the_reference(grid):
+    _, scores = grid
+    iv = sweeps.settings_intervals(scores, GT, n_boot=50)
+    assert list(iv.columns) == ["setting", "metric", "mean_tau", "low", "high", "delta", "delta_low",
+                                "delta_high", "p_delta"]
+    assert len(iv) == 4 * 2
+    tau = sweeps.settings_tau(scores, GT)
+    mean = tau[tau.target == "mean"].set_index(["setting", "metric"]).weighted_tau
+    est = iv.set_index(["setting", "metric"])
+    for (setting, metric), row in est.iterrows():
+        assert row.mean_tau == pytest.approx(mean[(setting, metric)], abs=1e-12)
+        assert row.low <= row.high
+        if setting == "no_ped":
+            assert np.isnan(row.delta)
+        else:
+            assert row.delta == pytest.approx(mean[(setting, metric)] - mean[("no_ped", metric)], abs=1e-12)
+    # no ground truth for the scored cells: an empty table, not an error
+    assert sweeps.settings_intervals(scores, GT.assign(model="other"), n_boot=5).empty
+    with pytest.raises(ValueError, match="no 'no_ped' rows"):
+        sweeps.settings_intervals(scores[scores.setting != "no_ped"], GT, n_boot=5)
+
+
+def test_ranking_agreement():
+    scores = pd.DataFrame({
+        "setting": ["a"] * 4 + ["b"] * 4 + ["c"] * 4, "metric": "m", "target": "t",
+        "model": list("wxyz") * 3,
+        "score": [4.0, 3.0, 2.0, 1.0, 40.0, 30.0, 20.0, 10.0, 1.0, 2.0, 3.0, 4.0]})
+    assert sweeps.ranking_agreement(scores, "a", "b").weighted_tau.iloc[0] == pytest.approx(1.0)
+    got = sweeps.ranking_agreement(scores, "a", "c")
+    assert got.weighted_tau.iloc[0] == pytest.approx(-1.0) and got.n_models.iloc[0] == 4
+    constant = scores.assign(score=np.where(scores.setting == "c", 1.0, scores.score))
+    assert np.isnan(sweeps.ranking_agreement(constant, "a", "c").weighted_tau.iloc[0])
+
+
+def test_grid_selection():
+    rows = []
+    table = {"no_ped": (0.1, 0.3), "k=0.6": (0.2, 0.0), "k=1": (0.0, 0.6), "k=2": (0.3, 0.1)}
+    for setting, values in table.items():
+        for target, value in zip(("a", "b"), values):
+            rows.append({"setting": setting, "target": target, "metric": "m", "ped": setting != "no_ped",
+                         "weighted_tau": value, "n_models": 4})
+    tau = pd.DataFrame(rows)
+    tau = pd.concat([tau, tau.groupby(["setting", "metric", "ped"], as_index=False).weighted_tau.mean()
+                     .assign(target="mean", n_models=4)])
+    got = sweeps.grid_selection(tau, default="k=0.6").set_index("metric").loc["m"]
+    assert got.no_ped == pytest.approx(0.2)
+    assert got["default"] == pytest.approx(0.1)
+    assert got.best_setting == "k=1" and got.best_mean == pytest.approx(0.3)
+    assert got.per_target_best == pytest.approx((0.3 + 0.6) / 2)
+
+
+def test_trace_summary():
+    scores = pd.DataFrame({
+        "setting": ["no_ped", "s", "s", "s"], "model": ["a", "a", "b", "c"], "metric": "m",
+        "ped": [False, True, True, True], "score": 1.0,
+        "ped_steps": [None, 6, 2, 6], "energy_ratio": [None, 0.5, 0.9, None]})
+    got = sweeps.trace_summary(scores).set_index("setting").loc["s"]
+    assert got.cells == 3 and got.mean_steps == pytest.approx(14 / 3)
+    assert got.max_steps_share == pytest.approx(2 / 3)
+    assert got.mean_energy_ratio == pytest.approx(0.7) and got.energy_decline == pytest.approx(0.3)
+    assert got.no_overlap == 1
+
+
+def test_dimension_spread():
+    X, y = blobs(dim=5)
+    X = X * np.array([1.0, 10.0, 0.1, 1.0, 3.0])
+    G = np.random.default_rng(2).normal(size=(200, 5)) * np.array([2.0, 5.0, 1e-5, 1.0, 1.0])
+    spread = sweeps.dimension_spread(X, y, G)
+    assert spread.radius_share_raw.sum() == pytest.approx(1) == spread.radius_share_standardised.sum()
+    assert spread.std_general[2] == potran.ped.EPS          # floored as PED floors it
+    np.testing.assert_allclose(spread.std_standardised, X.std(0) / np.maximum(G.std(0), 1e-3))
+    assert spread.radius_share_raw.idxmax() == 1               # the widest dimension dominates raw
+    # the shares are those of the squared radii PED computes, summed over classes
+    for way, general in (("raw", None), ("standardised", G)):
+        trace = potran.simulate(X, y, general, standardize=general is not None, max_steps=0).trace
+        scale = 1.0 if general is None else np.maximum(G.std(0), 1e-3)
+        per_dim = sum(((X[y == c] - X[y == c].mean(0)) / scale).var(0) for c in np.unique(y))
+        assert (trace.radii ** 2).sum() == pytest.approx(per_dim.sum(), rel=1e-10)
+        np.testing.assert_allclose(spread[f"radius_share_{way}"], per_dim / per_dim.sum(), rtol=1e-10)
+
+
+def test_class_geometry():
+    trace = PEDTrace(centres=[np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 10.0]])], radii=np.array([2.0, 2.0, 1.0]))
+    geo = sweeps.class_geometry(trace, nsigma=1.0)
+    np.testing.assert_allclose(geo.nearest, [3.0, 3.0, 10.0])
+    np.testing.assert_allclose(geo.radius_to_nearest, [2 / 3, 2 / 3, 0.1])
+    assert list(geo.overlaps) == [1, 1, 0]
+    assert list(sweeps.class_geometry(trace, nsigma=0.5).overlaps) == [0, 0, 0]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, ["d"]), ("", ["d"]), ([], ["d"]), (("a", "b"), ["a", "b"]), ('["a", "b"]', ["a", "b"]),
+    ("a, b", ["a", "b"]), ("[0.6, 1.0]", [0.6, 1.0])])
+def test_name_list(value, expected):
+    assert sweeps.name_list(value, ["d"]) == expected
