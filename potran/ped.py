@@ -46,7 +46,7 @@ class PEDTrace:
     steps : int
         Accepted steps.
     displacements : list of float
-        Position change P = sum_{c,d} |Δ_c,d| (standardised space) of every accepted step.
+        Position change ``P = sum_{c,d} |Δ_c,d|`` (standardised space) of every accepted step.
     rejected_displacement : float or None
         P of the step that triggered the exit test (discarded), if any.
     energies : list of float
