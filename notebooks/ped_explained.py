@@ -45,22 +45,66 @@
 # `potran.simulate` on a two-dimensional toy task so every quantity can be seen.
 
 # %% tags=["parameters"]
+from potran.resources import project_path
+
 n_classes = 4          # classes of the toy task
 per_class = 150        # samples per class
-spread = 1.8           # within-class standard deviation (larger = more overlap)
+spread = 1.8           # within-class standard deviation (larger: more overlap)
 nsigma = 0.6           # λ, radius coefficient (the paper's runs)
 time_step = 0.1        # t (the paper's runs)
-shown_time_step = 0.5  # a larger t for the picture: with t = 0.1 a step moves a class by 0.5 % of its overlap
+shown_time_step = 0.5  # a larger t for the pictures (the paper's t moves a class by 0.5 % of its overlap per step)
 constant = 1.0         # k
 max_steps = 6
 seed = 0
+# the real example: one (model, target) cell of the offline benchmark
+example_model = "efficientnet_lite0"
+example_target = "letters"
+models = None          # zoo names the page may use (None: all); the example falls back to the first
+targets = None         # target names the page may use (None: all); the example falls back to the first
+device = "cpu"         # torch device of the feature extraction and of PED
+cache_dir = project_path(".cache", "features")      # feature cache shared with the benchmark
+out_dir = project_path("_build", "ped_explained")   # PNG copies of the figures
 
 # %%
+import json
+import warnings
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown, display
+from sklearn.decomposition import PCA
 
 import potran
+from potran.bench import configure_torch, datasets, zoo
+from potran.bench.runner import Benchmark, cell_features
+from potran.ped import CONSTANT, EPS, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
+
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a notebook without widgets
+configure_torch()
+sns.set_theme(style="whitegrid", context="notebook")
+out_dir = Path(out_dir)
+out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def names(value):
+    """A list parameter given as a list, a JSON list or comma-separated text (papermill -p gives text)."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
+    return [str(v).strip() for v in value] if value else None
+
+
+models, targets = names(models), names(targets)
+
+
+def show(fig, name, caption):
+    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
+    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
+    plt.show()
+    display(Markdown(caption))
+
 
 rng = np.random.default_rng(seed)
 angles = 2 * np.pi * np.arange(n_classes) / n_classes
@@ -73,29 +117,33 @@ result = potran.simulate(X, y, G, max_steps=max_steps, **ped)
 result.trace
 
 # %% [markdown]
-# The trace holds the accepted steps, the displacement $P = \sum_{c,d} |\Delta_{c,d}|$ of each step and
-# the potential energy {eq}`energy` before the first and after every step. Re-running the simulation
-# with fewer steps gives the position of every class centre along the way:
+# The trace holds the accepted steps, the displacement $P = \sum_{c,d} |\Delta_{c,d}|$ of each step,
+# the potential energy {eq}`energy` before the first and after every step, and the class centres
+# $\mu_c$ (`trace.centres`, one $C \times D$ array before the first step and after every step) and
+# radii $r_c$ (`trace.radii`) in the standardised space, where the balls live. With the paper's
+# $t = 0.1$ a step moves a class by 0.5 % of its overlap, too little to see, so the pictures below
+# use a larger $t$:
 
 # %%
-def class_centres(features):
-    return np.array([features[y == c].mean(0) for c in range(n_classes)])
-
-
+mean = G.mean(0)                              # PED standardises by the general set's mean
+scale = np.maximum(G.std(0), EPS)             # and population std, floored at EPS
+Z = (X - mean) / scale                        # the toy task in the standardised space
 shown = dict(ped, time_step=shown_time_step)
 shown_trace = potran.simulate(X, y, G, max_steps=max_steps, **shown).trace
-path = np.stack([class_centres(potran.simulate(X, y, G, max_steps=s, **shown).features)
-                 for s in range(shown_trace.steps + 1)])
-radii = np.array([np.sqrt(X[y == c].var(0).sum()) for c in range(n_classes)])
+path = np.stack(shown_trace.centres)          # (steps + 1) x C x 2
+palette = sns.color_palette(n_colors=n_classes)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
 ax = axes[0]
 for c in range(n_classes):
-    ax.scatter(*X[y == c].T, s=4, alpha=0.25, color=f"C{c}")
+    ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
     for step, style in ((0, ":"), (-1, "-")):
-        ax.add_patch(plt.Circle(path[step, c], nsigma * radii[c], fill=False, ls=style, color=f"C{c}"))
+        ax.add_patch(plt.Circle(path[step, c], nsigma * shown_trace.radii[c], fill=False, ls=style,
+                                color=palette[c], lw=1.5))
     ax.plot(*path[:, c].T, "k.-", ms=3)
 ax.set_aspect("equal")
+ax.set_xlabel("standardised feature 1")
+ax.set_ylabel("standardised feature 2")
 ax.set_title(f"t = {shown_time_step}: balls before (dotted) and after {shown_trace.steps} steps")
 axes[1].plot(np.array(result.trace.energies) / result.trace.energies[0], "o-", label=f"t = {time_step}")
 axes[1].plot(np.array(shown_trace.energies) / shown_trace.energies[0], "s-", label=f"t = {shown_time_step}")
@@ -104,11 +152,58 @@ axes[1].set_xlabel("step")
 axes[1].set_ylabel("potential energy U / U before")
 axes[1].set_title("the potential energy declines")
 fig.tight_layout()
+show(fig, "toy_before_after",
+     f"**Figure 1.** Left: the toy task in the standardised space, each class a ball of radius "
+     f"λ r_c (λ = {nsigma}) before (dotted) and after (solid) the motion with t = {shown_time_step}; "
+     f"the black dots trace the class centres. Right: the potential energy after each step, "
+     f"relative to before, with the paper's t = {time_step} and with t = {shown_time_step}.")
 
 # %% [markdown]
-# (In this toy the general set is isotropic, so the standardised space is a scaled copy of the
-# picture and the circles are drawn in raw units.) Classes that overlap most move most; a class with
-# no overlap stays where it is. Scoring the moved features changes the metrics as follows:
+# Step by step: every panel is one entry of `trace.centres`. Each class moves rigidly, away from the
+# classes it overlaps, by {eq}`motion`; the thin grey circles are where the balls were before the
+# first step.
+
+# %%
+n_panels = len(shown_trace.centres)
+fig, axes = plt.subplots(1, n_panels, figsize=(3.3 * n_panels, 3.6), sharex=True, sharey=True,
+                         squeeze=False)
+energies = np.array(shown_trace.energies)
+for k, ax in enumerate(axes[0]):
+    moved = Z + (path[k] - path[0])[y]        # the samples move with their class
+    for c in range(n_classes):
+        ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
+        ax.add_patch(plt.Circle(path[0, c], nsigma * shown_trace.radii[c], fill=False, color="0.6",
+                                lw=0.8))
+        ax.add_patch(plt.Circle(path[k, c], nsigma * shown_trace.radii[c], fill=False,
+                                color=palette[c], lw=1.8))
+        ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
+    ax.set_aspect("equal")
+    reach = nsigma * shown_trace.radii.max() + 0.2
+    ax.set_xlim(path[..., 0].min() - reach, path[..., 0].max() + reach)
+    ax.set_ylim(path[..., 1].min() - reach, path[..., 1].max() + reach)
+    ax.set_title("before the motion" if k == 0 else f"after step {k}", fontsize=11)
+    note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
+    if k > 0:
+        note += f"\nP = {shown_trace.displacements[k - 1]:.3f}"
+    ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=9, va="bottom",
+            bbox=dict(facecolor="white", alpha=0.8, lw=0))
+    ax.set_xlabel("standardised feature 1")
+axes[0, 0].set_ylabel("standardised feature 2")
+fig.tight_layout()
+exit_note = ("" if shown_trace.rejected_displacement is None else
+             f" The next step (P = {shown_trace.rejected_displacement:.3f}, not above "
+             f"ρ = {EXIT_RATIO} times the first) was discarded and ended the motion.")
+show(fig, "toy_steps",
+     f"**Figure 2.** The balls (radius λ r_c, λ = {nsigma}) of the toy task in the standardised "
+     f"space, one panel per entry of `trace.centres` (t = {shown_time_step}, k = {constant}); "
+     f"U / U₀ is the potential energy relative to before the motion and P the displacement of the "
+     f"step.{exit_note}")
+
+# %% [markdown]
+# (The circles are drawn in the standardised space, where PED measures the overlaps; in this toy the
+# general set is isotropic, so it is a scaled copy of the raw one.) Classes that overlap most move
+# most; a class with no overlap stays where it is. Scoring the moved features changes the metrics as
+# follows:
 
 # %%
 rows = []
@@ -123,3 +218,110 @@ pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
 # PED only translates whole classes, so what it adds to a metric is how easily the classes can be
 # separated *by moving apart*: the paper's reading is that fine-tuning mostly does this, and that a
 # model whose classes separate quickly under the repulsion will fine-tune well.
+#
+# ## A real cell of the benchmark
+#
+# The same motion on real features: one pretrained model of the offline benchmark's zoo on one of its
+# targets, exactly as the benchmark scores the cell (the training images fine-tuning learns from,
+# features reduced to the benchmark's 128 principal components, PED with the paper's values). The
+# features have 128 dimensions, so the picture projects them on the plane that spreads the class
+# centres most (the first two principal components of the centres before the motion); PED moves
+# every centre within the span of the centre differences, so this plane shows most of the motion.
+
+# %%
+pool_models = list(models) if models else zoo.names()
+pool_targets = list(targets) if targets else list(datasets.TARGETS)
+model = example_model if example_model in pool_models else pool_models[0]
+target = example_target if example_target in pool_targets else pool_targets[0]
+task = datasets.load_target(target)
+arrays = cell_features(Benchmark(models=(model,), targets=(target,)), model, task,
+                       cache_dir=cache_dir, device=device)
+Xr, yr, Gr = arrays["X_scored"], arrays["y"], arrays["G_scored"]
+real = potran.simulate(Xr, yr, Gr, device=device)      # the paper's values, as the benchmark runs it
+mean_r, scale_r = Gr.mean(0), np.maximum(Gr.std(0), EPS)
+plane = PCA(n_components=2).fit(real.trace.centres[0])
+before = plane.transform((Xr - mean_r) / scale_r)
+after = plane.transform((real.features - mean_r) / scale_r)
+tracks = np.stack([plane.transform(c) for c in real.trace.centres])   # (steps + 1) x C x 2
+print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
+      f"{arrays['X'].shape[1]} features, {Xr.shape[1]} scored; "
+      f"{real.trace.steps} steps, potential energy {real.trace.energies[-1] / real.trace.energies[0]:.1%} "
+      f"of its value before the motion")
+
+# %%
+n_real = len(task.classes)
+colours = sns.color_palette("husl", n_real)
+fig, axes = plt.subplots(2, 2, figsize=(12, 10))
+share = plane.explained_variance_ratio_
+for ax, points, k, title in ((axes[0, 0], before, 0, "images before the motion"),
+                             (axes[0, 1], after, -1, f"images after {real.trace.steps} steps")):
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=yr, palette=colours, s=6, alpha=0.35,
+                    linewidth=0, legend=False, ax=ax)
+    ax.scatter(*tracks[k].T, s=14, color="k", zorder=3, label="class centres")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+axes[0, 1].set_xlim(axes[0, 0].get_xlim())
+axes[0, 1].set_ylim(axes[0, 0].get_ylim())
+ax = axes[1, 0]
+for c, name in enumerate(task.classes):
+    ax.plot(*tracks[:, c].T, "-", color=colours[c], lw=1.5)
+    ax.scatter(*tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
+    ax.scatter(*tracks[-1, c], s=30, color=colours[c], zorder=3)
+    ax.annotate(str(name)[:16], tracks[-1, c], fontsize=7, xytext=(3, 3), textcoords="offset points")
+ax.set_title("class centres: before (open) and after (filled)")
+for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
+    ax.set_xlabel(f"PC 1 of the class centres ({share[0]:.0%} of their variance), standardised units")
+    ax.set_ylabel(f"PC 2 of the class centres ({share[1]:.0%}), standardised units")
+ax = axes[1, 1]
+steps = np.arange(real.trace.steps + 1)
+ax.plot(steps, np.array(real.trace.energies) / real.trace.energies[0], "o-",
+        label="potential energy U / U before")
+ax.plot(steps[1:], np.array(real.trace.displacements) / real.trace.displacements[0], "s-",
+        label="displacement P / P of step 1")
+ax.axhline(EXIT_RATIO, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {EXIT_RATIO}")
+ax.set_ylim(0, 1.05)
+ax.set_xlabel("step")
+ax.set_ylabel("relative to the first value (no unit)")
+ax.legend(fontsize=8, loc="lower left")
+ax.set_title("the trace")
+fig.tight_layout()
+show(fig, "real_before_after",
+     f"**Figure 3.** {model} on {target}: the features of the {len(yr)} training images "
+     f"(the {Xr.shape[1]} dimensions the benchmark scores, standardised by the general set) projected on the plane "
+     f"of the class centres' two leading principal components, before (top left) and after (top "
+     f"right) PED with the paper's values (λ = {NSIGMA}, t = {TIME_STEP}, k = {CONSTANT}, at most "
+     f"{MAX_STEPS} steps); bottom left: "
+     f"the paths of the {n_real} class centres in the same plane; bottom right: the potential energy "
+     f"and the displacement of every accepted step, relative to their first value.")
+
+# %% [markdown]
+# What the motion did to this cell, and what it does to the scores the benchmark computes from it:
+
+# %%
+shift = np.linalg.norm(real.trace.centres[-1] - real.trace.centres[0], axis=1)
+ball = NSIGMA * real.trace.radii
+summary = pd.DataFrame({
+    "steps": [real.trace.steps],
+    "U after / U before": [real.trace.energies[-1] / real.trace.energies[0]],
+    "mean centre shift (standardised units)": [shift.mean()],
+    "mean ball radius λ r_c (standardised units)": [ball.mean()],
+}).round(3)
+display(summary)
+rows = []
+for metric in ("logme", "sfda", "gbc"):
+    for use_ped in (False, True):
+        rows.append({"metric": metric, "PED": use_ped,
+                     "score": potran.score(Xr, yr, metric, ped=use_ped, general=Gr if use_ped else None)})
+pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
+
+# %%
+display(Markdown(
+    f"In {real.trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
+    f"by {shift.mean():.2f} standardised units on average, {shift.mean() / ball.mean():.0%} of a ball's "
+    f"mean radius, while the potential energy fell to {real.trace.energies[-1] / real.trace.energies[0]:.0%} "
+    f"of its value before the motion: the energy is quadratic in the overlaps, so small moves of "
+    f"heavily overlapping classes release much of it."))
+
+# %% [markdown]
+# How fast the energy declines is what PED credits a model for; whether that ranks models better
+# than the metric alone is the subject of the next page, {doc}`main_table`.
