@@ -181,12 +181,13 @@ show(fig, "tau_heatmap",
 if usable:
     reliability = report.reliability(seeds).set_index("target")
     display(reliability.round(3))
-    best, worst = reliability.ceiling.idxmax(), reliability.ceiling.idxmin()
-    display(Markdown(
-        f"Two single-seed ground truths agree best on {best} (ceiling {reliability.ceiling[best]:+.3f}) "
-        f"and worst on {worst} ({reliability.ceiling[worst]:+.3f}); the models' accuracies spread "
-        f"{reliability.ratio.min():.1f} to {reliability.ratio.max():.1f} times the noise of a "
-        f"model's mean accuracy."))
+    if reliability.ceiling.notna().any():  # needs two seeds
+        best, worst = reliability.ceiling.idxmax(), reliability.ceiling.idxmin()
+        display(Markdown(
+            f"Two single-seed ground truths agree best on {best} (ceiling "
+            f"{reliability.ceiling[best]:+.3f}) and worst on {worst} ({reliability.ceiling[worst]:+.3f}); "
+            f"the models' accuracies spread {reliability.ratio.min():.1f} to "
+            f"{reliability.ratio.max():.1f} times the noise of a model's mean accuracy."))
     in_bench = accuracy_all[accuracy_all.model.isin(definition.models)]
     static = report.leave_one_target_out(in_bench)
     static = static[static.target.isin(usable)]
@@ -391,13 +392,14 @@ for metric in pub_mean.index:
 best = pub_mean.stack().idxmax()
 display(Markdown(
     "**PED's effect on the mean τ_w**, " + "; ".join(text) + ". "
-    f"The published gains are single numbers: the paper gives no interval, and a table of 12 models "
-    f"on 10 datasets leaves room for chance: on the paper's own ground truth "
+    f"The published gains are single numbers: the paper gives no interval, and a table of "
+    f"{paper_acc.model.nunique()} models on {paper_acc.target.nunique()} datasets leaves room for "
+    f"chance: on the paper's own ground truth "
     f"(`potran.paper.groundtruth()`, `tw.py`'s accuracies) a random ranking's mean τ_w falls "
     f"in [{paper_null['low']:+.3f}, {paper_null['high']:+.3f}] ({level:.0%} of {n_null} draws), "
     f"and the static baseline, computed here from those accuracies (a model's mean accuracy on the "
-    f"other {paper_acc.target.nunique() - 1} datasets), reaches {paper_static:+.3f}, against {pub_mean.stack().max():+.3f} for "
-    f"the best published row ({label(best[0], best[1])})."))
+    f"other {paper_acc.target.nunique() - 1} datasets), reaches {paper_static:+.3f}, against "
+    f"{pub_mean.stack().max():+.3f} for the best published row ({label(best[0], best[1])})."))
 
 # %% [markdown]
 # Why the two tables differ: the paper ranks 12 ResNet-50s of one architecture that differ only in
