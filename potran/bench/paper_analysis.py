@@ -278,6 +278,7 @@ def discrepancy_effect(a: pd.DataFrame, b: pd.DataFrame,
     return out
 
 
+#: Columns of :func:`cell_table`, one row per fine-tuned (model, target) cell.
 CELL_COLUMNS = ["model", "target", "n_seeds", "test_acc", "test_acc_sd", "lr", "wd", "epochs",
                 "n_train", "n_test", "n_classes", "loss_rel_change_mean", "loss_rel_change_max",
                 "final_loss", "wall_s"]
@@ -287,7 +288,7 @@ def cell_table(groundtruth_dir) -> pd.DataFrame:
     """One row per finished cell of a ground-truth folder (``cells/*.json``).
 
     ``loss_rel_change_*`` summarise each seed's ``loss_last_epoch_rel_change``, the relative
-    change of the training loss over the last epoch, |L_E - L_(E-1)| / L_(E-1): small values
+    change of the training loss over the last epoch, ``|L_E - L_(E-1)| / L_(E-1)``: small values
     mean the loss had flattened out, large ones that training stopped while still improving
     (or, when ``final_loss`` -- the last epoch's training loss, mean over seeds -- is already near
     0, only that a tiny loss fluctuates).
