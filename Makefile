@@ -37,18 +37,19 @@ $(BOOK_STAMP): $(STAMP)
 
 ## the main job: score the benchmark with a progress bar, then build the book. Its pages run
 ## through jupyter-cache (_build/.jupyter_cache): a page whose code did not change is not run
-## again, unless the package or the data changed since the last build (then the cache is dropped).
+## again, unless the package, the data or the pins changed since the last build (their sha256 is
+## kept in _build/.book-inputs; a change drops the cache, so that every page is run again).
 BENCH_OUT   := _build/bench
 GROUNDTRUTH := data/groundtruth/accuracy.csv
 FEATURES    := .cache/features
-BOOK_INPUTS := pyproject.toml constraints.txt $(shell find potran data -type f -not -name '*.pyc' 2>/dev/null)
+INPUTS_HASH := { cat pyproject.toml constraints.txt; \
+	  find potran data -name __pycache__ -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum
 
-_build/.book-inputs: $(BOOK_INPUTS)
-	rm -rf _build/.jupyter_cache
-	@mkdir -p $(@D)
-	touch $@
-
-book: $(BOOK_STAMP) _build/.book-inputs
+book: $(BOOK_STAMP)
+	@mkdir -p _build; hash=$$($(INPUTS_HASH)); \
+	  if [ "$$hash" != "$$(cat _build/.book-inputs 2>/dev/null)" ]; then \
+	    echo "package, data or pins changed: every page runs again"; rm -rf _build/.jupyter_cache; \
+	    echo "$$hash" > _build/.book-inputs; fi
 	$(VENV)/bin/potran bench --out $(BENCH_OUT) --groundtruth $(GROUNDTRUTH) --cache-dir $(FEATURES)
 	$(VENV)/bin/jupyter-book build book --all -W -n --keep-going
 
