@@ -2,9 +2,12 @@
 
 Slow and memory hungry on purpose (dense C x C x D pair tensor, per-class loops, generalised
 eigenproblem): they are the yardstick the fast implementations are compared with on random inputs.
+The dense PED lives in ``potran.bench.timing`` (the runtime page times it) and is imported from there.
 """
 import numpy as np
 import scipy.linalg
+
+from potran.bench.timing import dense_ped as ped_official  # noqa: F401 -- the dense C x C x D PED
 
 
 def logme_official(F, y):
@@ -79,39 +82,6 @@ def sfda_official(X, y):
         X[idx] = p * X[idx] + (1 - p) * outer[c]
     prob2, _ = _lda_proba(X, y, shrinkage)
     return float(prob2[np.arange(len(y)), y].mean())
-
-
-def _one_step(X, y, G, nsigma, t, k, eps):
-    m, s = G.mean(0), np.maximum(G.std(0), eps)
-    Z = (X - m) / s
-    classes = np.unique(y)
-    C = len(classes)
-    mu = np.array([Z[y == c].mean(0) for c in classes])
-    r = np.sqrt(np.array([Z[y == c].var(0).sum() for c in classes]))
-    A = np.zeros((C, C, X.shape[1]))
-    for i in range(C):
-        for j in range(i):
-            diff = mu[i] - mu[j]
-            dist = np.linalg.norm(diff)
-            F = max(nsigma * r[i] + nsigma * r[j] - dist, 0)
-            A[j, i] = -diff / dist * min(0.5 * t**2 * k * F, F)
-    A = A - A.transpose(1, 0, 2)
-    delta = A.sum(1)
-    return (Z + delta[y]) * s + m, np.abs(delta).sum()
-
-
-def ped_official(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
-    X = X.astype(np.float64)
-    changes = []
-    while len(changes) < 6:
-        X_new, p = _one_step(X, y, G, nsigma, t, k, eps)
-        first = changes[0] if changes else p
-        with np.errstate(invalid="ignore"):
-            if not p / first > exit_ratio:  # 0/0 = NaN on the first step: zero steps
-                break
-        changes.append(p)
-        X = X_new
-    return X, changes
 
 
 def gbc_official(X, y, gaussian="spherical"):

@@ -1,0 +1,365 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Runtime: what scoring and PED cost as the task grows
+#
+# The paper presents PED as a cheap alternative to fine-tuning: it moves the classes of a frozen
+# feature set and then scores them, with no training. This page measures how much the five main
+# metrics (LogME, SFDA, GBC, NLEEP, PARC) cost with and without PED as the number of images $N$,
+# the feature dimension $D$ and the number of classes $C$ grow, and compares potran's PED with the
+# straightforward transcription of the method, which builds a $C \times C \times D$ array of pairwise
+# pushes at every step.
+#
+# potran's PED never forms that array. A step needs only the $C \times C$ distances between class
+# centres (from the Gram matrix of the $C \times D$ centres) and one $C \times C$ by $C \times D$ product
+# for the displacements, and the accumulated shift is applied to the $N \times D$ samples once at the end.
+# Its time should grow like $N D$ (class statistics and the output) plus $C^2 D$ per step, and its
+# memory like $N D + C D + C^2$; the dense transcription re-standardises all $N \times D$ features
+# and allocates $C^2 D$ numbers at every step, with a Python loop over the $C (C - 1) / 2$ class pairs.
+#
+# Everything runs on synthetic tasks (`potran.bench.timing.synthetic_task`: Gaussian classes that
+# overlap enough for PED to move them). Each point is the fastest of a few runs, more for calls of a
+# few milliseconds (`potran.bench.timing.measure`), and one more, untimed run measures the peak
+# memory: Python and NumPy allocations with `tracemalloc`, and the torch CPU tensors, which
+# tracemalloc cannot see by itself, registered on the same timeline by a torch dispatch mode.
+#
+# **Timings depend on the machine and its load.** The published book is built on a small shared
+# CPU where other jobs run at the same time, so single points can be several times too slow; the
+# fastest-of-repeats estimate removes much of that, and the fitted slopes, not the absolute
+# seconds, are the result to read.
+
+# %% tags=["parameters"]
+from potran.resources import project_path
+
+models = None          # not used: this page runs on synthetic data (kept so every page takes the same parameters)
+targets = None         # not used, as above
+metrics = ["logme", "sfda", "gbc", "nleep", "parc"]
+# NLEEP (a Gaussian mixture) and PARC (an N x N correlation) are measured on the smaller grid
+slow_metrics = ["nleep", "parc"]
+# sizes: each axis grows while the other two stay at the base values
+grid = {"N": [1000, 2000, 4000, 8000], "D": [32, 64, 128, 256], "C": [4, 8, 16, 32]}
+base = {"N": 2000, "D": 64, "C": 8}
+# PARC needs D >= 32
+slow_grid = {"N": [250, 500, 1000], "D": [32, 64, 128], "C": [2, 4, 8]}
+slow_base = {"N": 500, "D": 32, "C": 4}
+ped_grid = {"N": [1000, 2000, 4000, 8000, 16000], "D": [16, 32, 64, 128, 256], "C": [8, 16, 32, 64, 128, 256]}
+ped_base = {"N": 2000, "D": 64, "C": 16}
+gpu_grid = {"N": [4000, 16000, 64000, 256000], "D": [128, 256, 512, 1024], "C": [16, 64, 256, 1024]}
+gpu_base = {"N": 16000, "D": 256, "C": 64}
+fit_last = 3           # slopes are fitted on the largest sizes of each axis (None: all)
+repeats = 2            # timed runs per point (the fastest is kept) ...
+min_time = 0.05        # ... and more, until they add up to this many seconds (fast calls on a loaded machine)
+threads = 1            # CPU threads of torch and of the BLAS (1: the most repeatable on a shared machine)
+device = "cpu"         # "cuda" adds the GPU measurements
+seed = 0
+out_dir = project_path("_build", "runtime")   # PNG copies of the figures and the measured tables
+
+# %%
+import json
+import platform
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from IPython.display import Markdown, display
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from threadpoolctl import threadpool_limits
+
+import potran
+from potran.bench import configure_torch
+from potran.bench.timing import dense_ped, slopes, sweep, synthetic_task
+
+configure_torch(threads)
+threadpool_limits(threads)
+sns.set_theme(style="whitegrid", context="notebook")
+out_dir = Path(out_dir)
+out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def parsed(value):
+    """A list or dict parameter given as such or as JSON text (papermill -p gives text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+metrics, slow_metrics = parsed(metrics), parsed(slow_metrics) or []
+grid, base, slow_grid, slow_base = parsed(grid), parsed(base), parsed(slow_grid), parsed(slow_base)
+ped_grid, ped_base, gpu_grid, gpu_base = parsed(ped_grid), parsed(ped_base), parsed(gpu_grid), parsed(gpu_base)
+AXIS_LABEL = {"N": "images N", "D": "feature dimension D", "C": "classes C"}
+
+
+def show(fig, name, caption):
+    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
+    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
+    plt.show()
+    display(Markdown(caption))
+
+
+def scoring_functions(names):
+    """``name`` and ``name + PED`` -> callable(X, y, G) for every metric."""
+    functions = {}
+    for metric in names:
+        functions[metric] = lambda X, y, G, m=metric: potran.score(X, y, m)
+        functions[f"{metric} + PED"] = lambda X, y, G, m=metric: potran.score(X, y, m, ped=True, general=G)
+    return functions
+
+
+def scaling_figure(tables, value, ylabel, scale=1.0):
+    """Log-log panels: one row per sweep, one column per growing axis; one line per function (dashed
+    with PED), with the slope fitted on its ``fit_last`` largest sizes in the legend."""
+    tables = [t for t in tables if len(t)]
+    axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
+    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=(5.4 * len(axes_names), 4.3 * len(tables)),
+                             squeeze=False)
+    for row, table in zip(axes, tables):
+        names = list(dict.fromkeys(table.function))
+        roots = list(dict.fromkeys(n.replace(" + PED", "") for n in names))
+        colours = dict(zip(roots, sns.color_palette("tab10", len(roots))))
+        fitted = slopes(table, value, last=fit_last)
+        for ax, axis in zip(row, axes_names):
+            part = table[table.axis == axis].sort_values("size")
+            if part.empty:
+                ax.set_visible(False)
+                continue
+            for name in names:
+                rows = part[part.function == name]
+                y_values = rows[value].to_numpy(float) * scale
+                y_values[y_values <= 0] = np.nan          # nothing measurable: left out of the log plot
+                ax.plot(rows["size"], y_values, marker="o", ms=4, ls="--" if name.endswith("PED") else "-",
+                        color=colours[name.replace(" + PED", "")],
+                        label=f"{name}: slope {fitted.loc[name, axis]:.2f}")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel(f"{AXIS_LABEL[axis]} (log scale)")
+            ax.set_ylabel(ylabel)
+            others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
+            ax.set_title(f"growing {axis} ({others})", fontsize=11)
+            ax.legend(fontsize=7.5, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def by_axis(table, value):
+    """``value`` per (axis, size) and function, axes in N, D, C order and sizes ascending."""
+    wide = table.pivot_table(index=["axis", "size"], columns="function", values=value, sort=False)
+    order = {"N": 0, "D": 1, "C": 2}
+    wide = wide.sort_index(key=lambda level: level.map(order) if level.name == "axis" else level)
+    return wide[list(dict.fromkeys(table.function))]
+
+
+print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+      f"{threads} thread(s), device {device!r}")
+
+# %% [markdown]
+# ## The metrics, with and without PED, on the CPU
+#
+# LogME, SFDA and GBC compute with torch in float64; they are measured on the larger grid. NLEEP fits
+# a Gaussian mixture of $5C$ full-covariance components (scikit-learn) and PARC correlates all pairs
+# of images, so they are measured on a smaller grid to keep the page short. "+ PED" is the same metric
+# on the features PED moved, and includes the motion.
+
+# %%
+fast = [m for m in metrics if m not in slow_metrics]
+slow = [m for m in metrics if m in slow_metrics]
+sweeps = []
+if fast:
+    sweeps.append(sweep(scoring_functions(fast), grid, base, repeats=repeats, min_time=min_time, seed=seed))
+if slow:
+    sweeps.append(sweep(scoring_functions(slow), slow_grid, slow_base, repeats=repeats, min_time=min_time,
+                        seed=seed))
+cpu = pd.concat(sweeps, ignore_index=True)
+cpu.to_csv(out_dir / "metrics_cpu.csv", index=False)
+for table in sweeps:
+    display((1000 * by_axis(table, "seconds")).T.rename_axis(index="time (ms)").style.format("{:.1f}"))
+
+# %%
+fig = scaling_figure(sweeps, "seconds", "time per score (s, log scale)")
+fit_note = f"its {fit_last} largest sizes" if fit_last else "all its sizes"
+show(fig, "metrics_time",
+     "**Figure 1.** Wall-clock time of one score on the CPU (fastest of "
+     f"at least {repeats} runs, {threads} thread) while one size grows and the other two stay fixed (panel titles); "
+     "top row LogME, SFDA and GBC, bottom row NLEEP and PARC on a smaller grid; solid lines without PED, "
+     "dashed lines with PED (the motion included). The legend gives the slope of a straight line "
+     f"fitted in log-log space to {fit_note}: time grows like size^slope. Points near a millisecond "
+     "are dominated by fixed overheads and by the load of the machine.")
+
+# %%
+fig = scaling_figure(sweeps, "traced_bytes", "peak memory of one score (MB, log scale)", scale=1e-6)
+show(fig, "metrics_memory",
+     "**Figure 2.** Peak memory allocated during one score on the CPU (MB) above what was allocated "
+     "before the call: Python objects, NumPy buffers and the storages of the torch CPU tensors, on one "
+     "tracemalloc timeline. Workspaces that a compiled kernel allocates internally (LAPACK, "
+     "scikit-learn's Cython code) are not seen, so the values are lower bounds; the input features "
+     "are not counted. Rows, lines and slopes as in Figure 1.")
+
+# %% [markdown]
+# The fitted exponents, for time and for memory (rows: function; columns: the axis that grows):
+
+# %%
+slope_table = pd.concat({"time": slopes(cpu, "seconds", last=fit_last),
+                         "memory": slopes(cpu, "traced_bytes", last=fit_last)}, axis=1)
+slope_table.to_csv(out_dir / "metrics_slopes.csv")
+slope_table.style.format("{:.2f}", na_rep="–").background_gradient(cmap="Blues", vmin=0, vmax=3)
+
+# %% [markdown]
+# ## potran's PED against the dense $C \times C \times D$ transcription
+#
+# `potran.bench.timing.dense_ped` transcribes PED as the method describes it (the test suite's
+# reference implementation imports it from there): every step standardises the $N \times D$
+# features, computes the class centres and radii with a loop over the classes, fills a
+# $C \times C \times D$ array with the pairwise pushes in a Python loop over the class pairs, and sums
+# it. Both give the same moved features:
+
+# %%
+X0, y0, G0 = synthetic_task(ped_base["N"], ped_base["D"], ped_base["C"], seed=seed)
+ours = potran.simulate(X0, y0, G0)
+dense, changes = dense_ped(X0, y0, G0)
+print(f"N = {ped_base['N']}, D = {ped_base['D']}, C = {ped_base['C']}: {ours.trace.steps} steps "
+      f"(dense: {len(changes)}); largest difference of the moved features "
+      f"{np.abs(ours.features - dense).max():.1e}, largest shift {np.abs(ours.features - X0).max():.3f}")
+
+# %%
+ped_table = sweep({"PED (potran)": lambda X, y, G: potran.simulate(X, y, G),
+                   "PED (dense C×C×D)": lambda X, y, G: dense_ped(X, y, G)},
+                  ped_grid, ped_base, repeats=repeats, min_time=min_time, seed=seed)
+ped_table.to_csv(out_dir / "ped_cpu.csv", index=False)
+times, peaks = by_axis(ped_table, "seconds"), by_axis(ped_table, "traced_bytes")
+shapes = ped_table.drop_duplicates(["axis", "size"]).set_index(["axis", "size"])
+steps = {key: potran.simulate(*synthetic_task(r.N, r.D, r.C, seed=seed)).trace.steps
+         for key, r in shapes.iterrows()}
+comparison = pd.DataFrame({
+    "steps": pd.Series(steps),
+    "potran (ms)": 1000 * times["PED (potran)"], "dense (ms)": 1000 * times["PED (dense C×C×D)"],
+    "time ratio dense / potran": times["PED (dense C×C×D)"] / times["PED (potran)"],
+    "potran (MB)": peaks["PED (potran)"] / 1e6, "dense (MB)": peaks["PED (dense C×C×D)"] / 1e6,
+    "memory ratio dense / potran": peaks["PED (dense C×C×D)"] / peaks["PED (potran)"],
+}, index=times.index)
+comparison.style.format({"steps": "{:d}", "potran (ms)": "{:.1f}", "dense (ms)": "{:.1f}",
+                         "time ratio dense / potran": "{:.1f}", "potran (MB)": "{:.2f}",
+                         "dense (MB)": "{:.2f}", "memory ratio dense / potran": "{:.1f}"})
+
+# %% [markdown]
+# The number of accepted steps (first column) depends on the task: the motion stops once a step
+# moves the classes less than half as much as the first one, and on these tasks that happens
+# sooner when many small classes overlap. Both implementations take the same steps.
+
+# %%
+fig_t = scaling_figure([ped_table], "seconds", "time of one PED run (s, log scale)")
+show(fig_t, "ped_time",
+     f"**Figure 3.** Wall-clock time of PED on the CPU (the paper's values: λ = 0.6, t = 0.1, k = 1, "
+     f"at most 6 steps; fastest of at least {repeats} runs), potran's implementation against the dense "
+     f"transcription, while one size grows; slopes fitted in log-log space to {fit_note}.")
+fig_m = scaling_figure([ped_table], "traced_bytes", "peak memory of one PED run (MB, log scale)", scale=1e-6)
+show(fig_m, "ped_memory",
+     "**Figure 4.** Peak memory allocated during one PED run on the CPU (MB; one tracemalloc timeline "
+     "with the NumPy buffers and the torch CPU tensors; the input not counted), potran's implementation "
+     "against the dense transcription; slopes as in Figure 3.")
+
+# %%
+ped_slopes = pd.concat({"time": slopes(ped_table, "seconds", last=fit_last),
+                        "memory": slopes(ped_table, "traced_bytes", last=fit_last)}, axis=1)
+ped_slopes.to_csv(out_dir / "ped_slopes.csv")
+ped_slopes.style.format("{:.2f}", na_rep="–")
+
+# %% [markdown]
+# ## On a GPU
+#
+# LogME, SFDA, GBC and PED run on CUDA tensors with the same code (NLEEP and PARC are NumPy and
+# scikit-learn code and stay on the CPU; so does the dense transcription). With `device="cuda"` the
+# measurements are repeated on the GPU on a larger grid, with the GPU synchronised around every
+# timed run and the memory read from torch's CUDA allocator (its peak above the level before the
+# call).
+
+# %%
+gpu = None
+if not str(device).startswith("cuda"):
+    print(f"device = {device!r}: the GPU measurements are skipped (run the page with device='cuda' on a "
+          "machine with a GPU to add them).")
+elif not torch.cuda.is_available():
+    print(f"device = {device!r}, but torch.cuda.is_available() is False (torch {torch.__version__}, "
+          f"built for CUDA {torch.version.cuda}; no usable GPU here): the GPU measurements are skipped.")
+else:
+    gpu_name = torch.cuda.get_device_name(device)
+    print(f"GPU: {gpu_name}")
+    on_gpu = [m for m in metrics if m not in ("nleep", "parc")]
+    functions = dict(scoring_functions(on_gpu), **{"PED (potran)": lambda X, y, G: potran.simulate(X, y, G)})
+    gpu = sweep(functions, gpu_grid, gpu_base, repeats=max(repeats, 3), min_time=min_time, seed=seed,
+                device=device, to_device=lambda a: torch.as_tensor(a, device=device))
+    gpu.to_csv(out_dir / "gpu.csv", index=False)
+
+# %%
+if gpu is not None:
+    show(scaling_figure([gpu], "seconds", "time per call on the GPU (s, log scale)"), "gpu_time",
+         f"**Figure 5.** Wall-clock time on {gpu_name} (GPU synchronised around each run; fastest of "
+         f"{max(repeats, 3)} runs) while one size grows; solid without PED, dashed with PED, and PED "
+         f"alone; slopes fitted in log-log space to {fit_note}.")
+    show(scaling_figure([gpu], "cuda_bytes", "peak GPU memory per call (MB, log scale)", scale=1e-6),
+         "gpu_memory",
+         "**Figure 6.** Peak of torch's CUDA allocator during one call (MB) above its level before the "
+         "call (the input features, already on the GPU, are not counted), on the grid of Figure 5.")
+    gpu_slopes = pd.concat({"time": slopes(gpu, "seconds", last=fit_last),
+                            "memory": slopes(gpu, "cuda_bytes", last=fit_last)}, axis=1)
+    gpu_slopes.to_csv(out_dir / "gpu_slopes.csv")
+    display(gpu_slopes.style.format("{:.2f}", na_rep="–"))
+
+# %% [markdown]
+# ## What the measurements show
+
+# %%
+def at(table, name, shape):
+    """Fastest time of ``name`` on the task of the given N, D, C (NaN when the grid lacks it)."""
+    rows = table[(table.function == name) & (table.N == shape["N"]) & (table.D == shape["D"])
+                 & (table.C == shape["C"])]
+    return rows.seconds.min() if len(rows) else float("nan")
+
+
+lines = []
+if fast:
+    lines.append(f"- What PED adds to a score on the CPU, at the base task of Figure 1 (N = {base['N']}, "
+                 f"D = {base['D']}, C = {base['C']}): " + "; ".join(
+                     f"{m} {1000 * at(cpu, m, base):.1f} ms, with PED {1000 * at(cpu, m + ' + PED', base):.1f} ms"
+                     for m in fast) + ".")
+largest = comparison.loc["C"].index.max() if "C" in comparison.index.get_level_values(0) else None
+if largest is not None:
+    row = comparison.loc[("C", largest)]
+    lines.append(f"- At C = {largest} (N = {ped_base['N']}, D = {ped_base['D']}) the dense transcription "
+                 f"takes {row['time ratio dense / potran']:.0f}× the time and "
+                 f"{row['memory ratio dense / potran']:.1f}× the memory of potran's PED "
+                 f"({row['dense (MB)']:.1f} MB against {row['potran (MB)']:.1f} MB).")
+for kind in ("memory", "time"):
+    parts = [f"over {axis}: dense {ped_slopes.loc['PED (dense C×C×D)', (kind, axis)]:.2f}, "
+             f"potran {ped_slopes.loc['PED (potran)', (kind, axis)]:.2f}"
+             for axis in ("N", "D", "C") if (kind, axis) in ped_slopes.columns]
+    lines.append(f"- PED's {kind} exponents on the CPU, " + "; ".join(parts) + ".")
+if gpu is not None:
+    lines.append("- On the GPU, memory exponents of PED alone: " + ", ".join(
+        f"{axis} {gpu_slopes.loc['PED (potran)', ('memory', axis)]:.2f}" for axis in ("N", "D", "C")
+        if ("memory", axis) in gpu_slopes.columns) + ".")
+display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# PED adds about one pass over the $N \times D$ features to a score: its motion works on the
+# $C \times D$ class centres, and the shift is applied to the samples once. The dense transcription
+# re-reads the features at every step and allocates the $C \times C \times D$ array of pushes, so its
+# memory exponent over $C$ approaches 2 once that array outgrows the features, and its time over
+# $C$ is set by the Python loop over the $C (C - 1) / 2$ pairs; potran's PED is almost flat in $C$ at
+# these sizes, where the $C^2$ terms are still far smaller than $N D$. Over $N$ and $D$ both
+# implementations grow about linearly, like the passes over the data. Every exponent here is
+# measured on this run at modest sizes and, for time, on a machine shared with other jobs; read them
+# as what this run saw, not as constants.

@@ -1,0 +1,402 @@
+"""Time and memory of a call, scaling sweeps on synthetic tasks, and the dense PED they are compared with.
+
+- :func:`measure` times a callable (fastest and median of ``repeats`` runs) and measures its peak
+  memory in one more run: Python, NumPy and torch CPU allocations on one :mod:`tracemalloc`
+  timeline (torch storages are registered with it while the call runs), the rise of the process's
+  resident set high-water mark (Linux) and, on a GPU, torch's CUDA allocator peak.
+- :func:`synthetic_task` makes features, labels and a general set of a given size;
+  :func:`sweep` measures a set of functions while one of N, D, C grows;
+  :func:`loglog_slope` fits the exponent of the growth.
+- :func:`dense_ped` is the straightforward transcription of PED (one C x C x D array of pairwise
+  pushes per step, per-pair Python loop), the yardstick of :func:`potran.ped.simulate`, which
+  never forms it. The test suite's reference implementations import it from here.
+"""
+from __future__ import annotations
+
+import re
+import time
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Measurement", "measure", "dense_ped", "synthetic_task", "sweep", "loglog_slope", "slopes"]
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What :func:`measure` saw.
+
+    Attributes
+    ----------
+    seconds : float
+        Fastest of the timed runs (load from other processes only adds time, so the minimum is
+        the most repeatable estimate on a shared machine).
+    median_seconds : float
+        Median of the timed runs.
+    times : tuple of float
+        Every timed run, in order.
+    peak_bytes : int
+        Host memory: the larger of ``traced_bytes`` and ``rss_bytes``.
+    traced_bytes : int
+        Peak, above the level before the call, of the allocations on the :mod:`tracemalloc`
+        timeline: Python objects, NumPy buffers and the storages of the CPU tensors that torch
+        operations create (see :func:`_torch_tracker`; workspaces inside a single kernel are not
+        seen).
+    rss_bytes : int or None
+        Rise of the process's resident set high-water mark during the call (``VmHWM`` after
+        resetting it through ``/proc/self/clear_refs``); None where that is unavailable. It sees
+        everything the call touches, kernel workspaces included, but misses memory the allocator
+        hands out again from earlier frees without growing the process, so it is a lower bound
+        that reads 0 for small calls.
+    cuda_bytes : int or None
+        Peak of torch's CUDA allocator above its level before the call (``device="cuda"``).
+    """
+
+    seconds: float
+    median_seconds: float
+    times: tuple
+    peak_bytes: int
+    traced_bytes: int
+    rss_bytes: int | None
+    cuda_bytes: int | None = None
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        match = re.search(rf"^{field}:\s+(\d+) kB", _STATUS.read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def _reset_rss_peak() -> int | None:
+    """Reset the resident high-water mark to the current resident size; return that size in bytes."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return None
+    kb = _status_kb("VmRSS")
+    return None if kb is None else kb * 1024
+
+
+_TORCH_DOMAIN = 0x746F7263  # tracemalloc domain of the torch storages registered below ("torc")
+_TRACKER_WARM = False
+
+
+def _torch_tracker():
+    """A context that registers every CPU tensor storage created by a torch operation with tracemalloc.
+
+    Torch allocates outside Python's allocators, so tracemalloc alone does not see its tensors. A
+    ``TorchDispatchMode`` sees the result of every operation; each new CPU storage is entered with
+    ``PyTraceMalloc_Track`` (as NumPy does for its buffers) and removed when the storage is freed, so
+    the NumPy and torch allocations share one timeline and one peak. Memory that a kernel uses
+    internally (e.g. LAPACK workspaces) and tensors made without an operation (``torch.from_numpy``)
+    are not seen. Returns None when torch has not been imported (nothing to track).
+    """
+    import sys
+
+    if "torch" not in sys.modules:
+        return None
+    import ctypes
+    import weakref
+
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    track, untrack = ctypes.pythonapi.PyTraceMalloc_Track, ctypes.pythonapi.PyTraceMalloc_Untrack
+    track.argtypes = [ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t]
+    untrack.argtypes = [ctypes.c_uint, ctypes.c_size_t]
+
+    class Tracker(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.live = set()
+
+        def _release(self, ptr):
+            if ptr in self.live:
+                self.live.discard(ptr)
+                untrack(_TORCH_DOMAIN, ptr)
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in tree_leaves(out):
+                if isinstance(t, torch.Tensor) and t.device.type == "cpu":
+                    storage = t.untyped_storage()
+                    ptr, size = storage.data_ptr(), storage.nbytes()
+                    if ptr and size and ptr not in self.live:
+                        self.live.add(ptr)
+                        track(_TORCH_DOMAIN, ptr, size)
+                        weakref.finalize(storage, self._release, ptr)
+            return out
+
+        def __exit__(self, *exc):
+            for ptr in list(self.live):   # storages that outlive the call (e.g. a returned tensor)
+                self._release(ptr)
+            return super().__exit__(*exc)
+
+    global _TRACKER_WARM
+    if not _TRACKER_WARM:   # the first operation under a dispatch mode imports and caches a lot
+        with Tracker():
+            torch.zeros(2, dtype=torch.float64).add_(1).sum()
+        _TRACKER_WARM = True
+    return Tracker()
+
+
+def _synchronize(device) -> Callable[[], None]:
+    if device is not None and str(device).startswith("cuda"):
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool = True,
+            device=None, min_time: float = 0.0, max_repeats: int = 100, **kwargs) -> Measurement:
+    """Time ``fn(*args, **kwargs)`` and measure its peak memory.
+
+    Parameters
+    ----------
+    fn : callable
+        The call to measure; its result is discarded.
+    repeats : int, default 3
+        Timed runs (wall clock, :func:`time.perf_counter`), at least.
+    warmup : int, default 0
+        Untimed runs first (lazy imports, caches, CUDA kernels).
+    memory : bool, default True
+        One more run, untimed, under :mod:`tracemalloc` (and the torch tracker when torch is
+        loaded) with the resident and CUDA peaks reset; the tracing slows Python-level code, so it
+        never overlaps a timed run. False gives zero / None memory fields.
+    device : str, optional
+        ``"cuda..."`` synchronises the GPU around every timed run and records the CUDA peak.
+    min_time : float, default 0
+        More timed runs, up to ``max_repeats`` in all, until they add up to ``min_time`` seconds:
+        fast calls get more chances at an undisturbed run on a loaded machine.
+    max_repeats : int, default 100
+
+    Returns
+    -------
+    Measurement
+
+    Examples
+    --------
+    >>> m = measure(np.ones, 1_000_000, repeats=2)
+    >>> m.seconds > 0 and m.traced_bytes >= 8_000_000
+    True
+    """
+    if int(repeats) != repeats or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    if int(warmup) != warmup or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    sync = _synchronize(device)
+    for _ in range(warmup):
+        fn(*args, **kwargs)
+    sync()
+    times = []
+    while len(times) < repeats or (sum(times) < min_time and len(times) < max_repeats):
+        t0 = time.perf_counter()
+        fn(*args, **kwargs)
+        sync()
+        times.append(time.perf_counter() - t0)
+    traced, rss, cuda = 0, None, None
+    if memory:
+        cuda_base = None
+        if device is not None and str(device).startswith("cuda"):
+            import torch
+
+            torch.cuda.reset_peak_memory_stats(device)
+            cuda_base = torch.cuda.memory_allocated(device)
+        tracker = _torch_tracker()   # imports before tracing starts
+        was_tracing = tracemalloc.is_tracing()
+        if not was_tracing:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        traced_base = tracemalloc.get_traced_memory()[0]
+        rss_base = _reset_rss_peak()
+        if tracker is None:
+            fn(*args, **kwargs)
+        else:
+            with tracker:
+                fn(*args, **kwargs)
+        sync()
+        hwm = _status_kb("VmHWM")
+        traced = max(tracemalloc.get_traced_memory()[1] - traced_base, 0)
+        if not was_tracing:
+            tracemalloc.stop()
+        if rss_base is not None and hwm is not None:
+            rss = max(hwm * 1024 - rss_base, 0)
+        if cuda_base is not None:
+            import torch
+
+            cuda = max(torch.cuda.max_memory_allocated(device) - cuda_base, 0)
+    peak = max(traced, rss or 0)
+    return Measurement(seconds=min(times), median_seconds=float(np.median(times)), times=tuple(times),
+                       peak_bytes=int(peak), traced_bytes=int(traced), rss_bytes=rss, cuda_bytes=cuda)
+
+
+# --- the dense transcription of PED -------------------------------------------------------------
+
+def _dense_step(X, y, G, nsigma, t, k, eps):
+    """One PED step as the method page writes it: the C x C x D array of pairwise pushes."""
+    m, s = G.mean(0), np.maximum(G.std(0), eps)
+    Z = (X - m) / s
+    classes = np.unique(y)
+    C = len(classes)
+    mu = np.array([Z[y == c].mean(0) for c in classes])
+    r = np.sqrt(np.array([Z[y == c].var(0).sum() for c in classes]))
+    A = np.zeros((C, C, X.shape[1]))
+    for i in range(C):
+        for j in range(i):
+            diff = mu[i] - mu[j]
+            dist = np.linalg.norm(diff)
+            F = max(nsigma * r[i] + nsigma * r[j] - dist, 0)
+            A[j, i] = -diff / dist * min(0.5 * t**2 * k * F, F)
+    A = A - A.transpose(1, 0, 2)
+    delta = A.sum(1)
+    return (Z + delta[y]) * s + m, np.abs(delta).sum()
+
+
+def dense_ped(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
+    """PED transcribed directly: moved features and the accepted steps' displacements.
+
+    Every step re-standardises all N x D features by the general set ``G``, loops over the
+    C(C-1)/2 class pairs in Python and fills a dense C x C x D array of pushes, so a step costs
+    O(N D + C^2 D) time and C^2 D float64 memory. Labels ``y`` must be 0..C-1 (every class
+    present) for the shift lookup. Same defaults as :func:`potran.ped.simulate` (λ=0.6, t=0.1,
+    k=1, ρ=0.5, ε=1e-3, at most 6 steps), with which it agrees to rounding on classes whose
+    centres differ.
+
+    Returns
+    -------
+    (ndarray (N, D), list of float)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    G = np.asarray(G, dtype=np.float64)
+    y = np.asarray(y)
+    changes = []
+    while len(changes) < 6:
+        X_new, p = _dense_step(X, y, G, nsigma, t, k, eps)
+        first = changes[0] if changes else p
+        with np.errstate(invalid="ignore"):
+            if not p / first > exit_ratio:  # 0/0 = NaN on the first step: zero steps
+                break
+        changes.append(p)
+        X = X_new
+    return X, changes
+
+
+# --- scaling sweeps -----------------------------------------------------------------------------
+
+def synthetic_task(n: int, d: int, c: int, *, n_general: int | None = None, spread: float = 2.0,
+                   seed: int = 0):
+    """A classification task of ``n`` samples, ``d`` features and ``c`` balanced classes.
+
+    Class centres are standard normal, samples scatter around them with standard deviation
+    ``spread`` (large enough for the balls to overlap, so PED moves them), and the general set
+    (``n_general`` rows, default ``max(n, 2 d)``) is drawn around the global mean with a larger
+    spread. Every class has at least one sample (``n >= c``).
+
+    Returns
+    -------
+    X : ndarray (n, d), y : ndarray (n,) of 0..c-1, G : ndarray (n_general, d)
+    """
+    if not (n >= c >= 2 and d >= 1):
+        raise ValueError(f"need n >= c >= 2 and d >= 1, got n={n}, d={d}, c={c}")
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    centres = rng.normal(size=(c, d))
+    X = centres[y] + spread * rng.normal(size=(n, d))
+    G = rng.normal(0, 1.5 * spread, size=(n_general or max(n, 2 * d), d))
+    return X, y, G
+
+
+def sweep(functions: dict[str, Callable], grid: dict[str, list[int]], base: dict[str, int], *,
+          repeats: int = 2, min_time: float = 0.0, device=None, seed: int = 0,
+          to_device: Callable | None = None, progress: Callable[[str], Any] | None = None):
+    """Measure every function while one size grows and the others stay at ``base``.
+
+    Parameters
+    ----------
+    functions : dict of name -> callable(X, y, G)
+    grid : dict
+        Sizes per axis, e.g. ``{"N": [500, 1000], "D": [16, 32], "C": [4, 8]}``.
+    base : dict
+        The fixed ``N``, ``D`` and ``C`` of the other axes.
+    repeats, min_time : int, float
+        Timed runs of each :func:`measure` (at least ``repeats``, more until ``min_time`` seconds).
+        Each function is run once, untimed, on the first task of the sweep (imports and caches).
+    device : str, optional
+        Passed to :func:`measure`.
+    to_device : callable, optional
+        Applied to ``X`` and ``G`` before the calls (e.g. moving them to the GPU).
+    progress : callable, optional
+        Called with a short status string before each task.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (axis, size, function): ``axis, size, N, D, C, function, seconds,
+        median_seconds, runs, peak_bytes, traced_bytes, rss_bytes, cuda_bytes``.
+    """
+    import pandas as pd
+
+    rows, warmed = [], set()
+    for axis, sizes in grid.items():
+        if axis not in ("N", "D", "C"):
+            raise ValueError(f"grid axes are 'N', 'D' and 'C', got {axis!r}")
+        for size in sizes:
+            shape = dict(base, **{axis: int(size)})
+            if progress is not None:
+                progress(f"{axis}={size}")
+            X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
+            if to_device is not None:
+                X, G = to_device(X), to_device(G)
+            for name, fn in functions.items():
+                m = measure(fn, X, y, G, repeats=repeats, warmup=int(name not in warmed), device=device,
+                            min_time=min_time)
+                warmed.add(name)
+                rows.append({"axis": axis, "size": int(size), **shape, "function": name,
+                             "seconds": m.seconds, "median_seconds": m.median_seconds, "runs": len(m.times),
+                             "peak_bytes": m.peak_bytes, "traced_bytes": m.traced_bytes,
+                             "rss_bytes": m.rss_bytes, "cuda_bytes": m.cuda_bytes})
+    return pd.DataFrame(rows)
+
+
+def loglog_slope(sizes, values) -> float:
+    """Exponent b of ``values ~ a * sizes**b``: least-squares line through (log size, log value).
+
+    Non-positive values (a memory rise too small to see) are left out; NaN when fewer than two
+    points remain.
+    """
+    x, v = np.asarray(sizes, dtype=float), np.asarray(values, dtype=float)
+    keep = (x > 0) & (v > 0) & np.isfinite(v)
+    if keep.sum() < 2 or np.ptp(x[keep]) == 0:
+        return float("nan")
+    return float(np.polyfit(np.log(x[keep]), np.log(v[keep]), 1)[0])
+
+
+def slopes(table, value: str = "seconds", last: int | None = None):
+    """:func:`loglog_slope` of ``value`` against the growing size, per function (rows) and axis (columns).
+
+    ``table`` is a :func:`sweep` result; ``last=k`` fits only the ``k`` largest sizes of each axis
+    (where fixed overheads matter least), None fits all of them.
+    """
+    import pandas as pd
+
+    if last is not None and (int(last) != last or last < 2):
+        raise ValueError(f"last must be an integer >= 2 or None, got {last!r}")
+    fits = {}
+    for (name, axis), rows in table.groupby(["function", "axis"], sort=False):
+        rows = rows.sort_values("size")
+        if last is not None:
+            rows = rows.iloc[-int(last):]
+        fits[(name, axis)] = loglog_slope(rows["size"], rows[value])
+    out = pd.Series(fits).unstack()
+    order = [a for a in ("N", "D", "C") if a in out.columns]
+    return out.loc[list(dict.fromkeys(table["function"]))][order]
