@@ -315,6 +315,8 @@ def _add_run_options(p, threads: int) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     p.add_argument("--threads", type=int, default=threads, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): run the cells "
+                   "on that cluster instead of here")
 
 
 def _command_line(args) -> str:
@@ -323,7 +325,7 @@ def _command_line(args) -> str:
 
 def run_bench(args) -> int:
     """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
-    from potran.bench import configure_torch, datasets, report, runner, zoo
+    from potran.bench import configure_torch, datasets, distributed, report, runner, zoo
     from potran.bench.finetune import FinetuneConfig
     from potran.metrics import REGISTRY
 
@@ -336,10 +338,11 @@ def run_bench(args) -> int:
         finetune=FinetuneConfig(n_train=args.n_train), score_dim=args.score_dim, seed=args.seed)
     check_device(args.device)
     configure_torch(args.threads)
+    client = distributed.connect(args.scheduler)
     t0 = time.perf_counter()
     scores, tau = runner.run(bench, args.out, groundtruth=args.groundtruth or None,
                              cache_dir=args.cache_dir, device=args.device,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, client=client)
     failed = scores[scores.error.fillna("") != ""]
     print(f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
           f"{len(bench.targets)} targets in {time.perf_counter() - t0:.0f} s")
@@ -386,7 +389,7 @@ def add_bench_parser(subparsers) -> None:
 
 def run_groundtruth(args) -> int:
     """``potran groundtruth``: fine-tune every missing (model, target) cell."""
-    from potran.bench import configure_torch, datasets, groundtruth, zoo
+    from potran.bench import configure_torch, datasets, distributed, groundtruth, zoo
     from potran.bench.finetune import FinetuneConfig
 
     models = _names(args.models, zoo.names(), "model")
@@ -399,11 +402,12 @@ def run_groundtruth(args) -> int:
                             n_train=args.n_train, n_test=args.n_test)
     check_device(args.device)
     configure_torch(args.threads)
+    client = distributed.connect(args.scheduler)
     t0 = time.perf_counter()
     after = lambda table: groundtruth.write_readme(args.out, _command_line(args), config,  # noqa: E731
                                                   models, targets)
     table = groundtruth.run_grid(models, targets, args.out, config, device=args.device,
-                                 progress=not args.no_progress, after_cell=after)
+                                 progress=not args.no_progress, after_cell=after, client=client)
     after(table)
     print(f"{len(table)} cells in {args.out} ({time.perf_counter() - t0:.0f} s this run)")
     return 0

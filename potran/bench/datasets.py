@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -98,8 +99,11 @@ class Target:
     classes: tuple[str, ...]
 
 
+@lru_cache(maxsize=2)
 def load_target(name: str) -> Target:
     """Load target ``name`` with its fixed, seeded, stratified split (sizes in `SIZES`).
+
+    The result is cached (the last two targets), so callers share its arrays: never modify them.
 
     Raises
     ------
@@ -114,12 +118,14 @@ def load_target(name: str) -> Target:
     return Target(name, images[train], labels[train], images[test], labels[test], classes)
 
 
+@lru_cache(maxsize=1)
 def load_general() -> np.ndarray:
     """Return the general image set: 5000 RGB uint8 crops (32 x 32) of non-target photographs.
 
     Crops of 8 to 160 px (several scales) from the bottom quarters of the pretraining
     photographs and from three photographs nothing else uses (`GENERAL_PHOTOS`), resized to
-    32 px; PED standardises each model's features by this set's statistics.
+    32 px; PED standardises each model's features by this set's statistics. Cached: callers
+    share the array, never modify it.
     """
     images, _ = _photo_crops("general", GENERAL_SIZE, seed=SEED + 1)
     return images

@@ -19,7 +19,7 @@ import pandas as pd
 from .finetune import FinetuneConfig, finetune
 from .store import CellStore, write_csv, write_npz, write_text
 
-__all__ = ["COLUMNS", "run_grid", "collect", "write_readme"]
+__all__ = ["COLUMNS", "finetune_one", "run_grid", "collect", "write_readme"]
 
 #: Columns of ``accuracy.csv``, one row per (model, target).
 COLUMNS = ["model", "target", "test_acc", "test_acc_sd", "n_seeds", "lr", "wd", "epochs",
@@ -37,9 +37,28 @@ def _is_done(store: CellStore, model: str, target: str, config: FinetuneConfig) 
     return True
 
 
+def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *, get_model=None,
+                 load_target=None, device: str = "cpu") -> dict:
+    """Fine-tune one (model, target) cell unless it is done; save and return its record.
+
+    Safe to call from several processes (or Dask workers) on one ``out_dir``.
+    """
+    if get_model is None:
+        from .zoo import get as get_model
+    if load_target is None:
+        from .datasets import load_target
+    store = CellStore(out_dir)
+    if _is_done(store, model, target, config):
+        return store.load(model, target)
+    res = finetune(get_model(model), load_target(target), config, device=device)
+    write_npz(Path(out_dir) / "snapshots" / f"{model}__{target}.npz", **res.snapshots)
+    store.save(model, target, res.record)
+    return res.record
+
+
 def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig(), *,
              get_model=None, load_target=None, device: str = "cpu",
-             progress: bool = True, after_cell=None) -> pd.DataFrame:
+             progress: bool = True, after_cell=None, client=None) -> pd.DataFrame:
     """Fine-tune every missing (model, target) cell and return the tidy accuracy table.
 
     Parameters
@@ -59,30 +78,17 @@ def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig()
         Show a tqdm bar over the cells.
     after_cell : callable, optional
         Called with the updated table after every finished cell.
+    client : dask.distributed.Client, optional
+        Fine-tune the cells on that cluster (:mod:`potran.bench.distributed`).
     """
-    from tqdm.auto import tqdm
+    from .distributed import map_cells
 
-    if get_model is None:
-        from .zoo import get as get_model
-    if load_target is None:
-        from .datasets import load_target
-    out_dir = Path(out_dir)
     store = CellStore(out_dir)
     todo = [(m, t) for t in targets for m in models if not _is_done(store, m, t, config)]
-    loaded = {}
-    bar = tqdm(todo, desc="ground truth", unit="cell", disable=not progress)
-    for m, t in bar:
-        if store.load(m, t) is not None:  # done meanwhile by another process
-            continue
-        bar.set_description(f"{m} / {t}")
-        if t not in loaded:
-            loaded = {t: load_target(t)}  # targets are grouped: keep only the current one
-        res = finetune(get_model(m), loaded[t], config, device=device,
-                       progress=bar.set_postfix_str)
-        write_npz(out_dir / "snapshots" / f"{m}__{t}.npz", **res.snapshots)
-        store.save(m, t, res.record)
-        if after_cell is not None:
-            after_cell(collect(out_dir))
+    on_done = None if after_cell is None else (lambda _: after_cell(collect(out_dir)))
+    map_cells(finetune_one, todo, client=client, progress=progress, desc="ground truth",
+              kwargs=dict(out_dir=str(out_dir), config=config, get_model=get_model,
+                          load_target=load_target, device=device), on_done=on_done)
     return collect(out_dir)
 
 

@@ -161,7 +161,7 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
     for _ in range(n_boot):
         ts = list(rng.choice(targets, len(targets))) if resample_targets else targets
         idx, truth_b = {}, {}
-        for t in set(ts):
+        for t in dict.fromkeys(ts):  # each resampled target once, in a fixed order
             models, acc, per_seed = cells[t]
             idx[t] = rng.integers(0, len(models), len(models))
             if per_seed is None:

@@ -31,7 +31,7 @@ from .reduction import SCORE_DIM, reduce_features
 from .store import CellStore, write_csv
 
 __all__ = ["DEFAULT_METRICS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark", "cell_seed",
-           "score_cell", "cell_features", "run", "collect"]
+           "score_cell", "cell_features", "score_one", "run", "collect"]
 
 #: Metrics that need only features and labels (LEEP and NCE need source probabilities).
 DEFAULT_METRICS = FEATURE_METRICS
@@ -172,9 +172,43 @@ def cell_features(bench: Benchmark, model: str, target: str, *, get_model=None, 
             "y": np.asarray(tgt.y_train)[idx]}
 
 
+def score_one(bench: Benchmark, model: str, target: str, out_dir, *, get_model=None,
+              load_target=None, load_general=None, extract=None, cache_dir=".cache/features",
+              device="cpu") -> dict:
+    """Score what is missing of one (model, target) cell and save it; returns its record.
+
+    Safe to call from several processes (or Dask workers) on one ``out_dir``: a finished cell
+    is returned as it is, and files are written atomically.
+    """
+    get_model, load_target, load_general, extract = _defaults(get_model, load_target,
+                                                              load_general, extract)
+    store = CellStore(out_dir)
+    cell = store.load(model, target) or {"model": model, "target": target, "rows": []}
+    done = {(r["metric"], r["ped"]) for r in cell["rows"]}
+    if {(m, p) for m in bench.metrics for p in bench.ped} <= done:
+        return cell
+    t0 = time.perf_counter()
+    arrays = cell_features(bench, model, load_target(target), get_model=get_model,
+                           load_general=load_general, extract=extract, cache_dir=cache_dir,
+                           device=device)
+    X, G, y = arrays["X"], arrays["G"], arrays["y"]
+    X_red, G_red = arrays["X_scored"], arrays["G_scored"]
+    cell["feature_seconds"] = time.perf_counter() - t0
+    cell["n"], cell["dim"], cell["score_dim"] = int(X.shape[0]), int(X.shape[1]), int(X_red.shape[1])
+    cell["floored_raw"] = int((G.std(0) < PED_EPS).sum())
+    cell["floored_scored"] = int((G_red.std(0) < PED_EPS).sum())
+    seed = cell_seed(bench.seed, model, target)
+    width = tuple(m for m in bench.metrics if m in WIDTH_METRICS)
+    rest = tuple(m for m in bench.metrics if m not in WIDTH_METRICS)
+    cell["rows"] += score_cell(X, y, G, width, bench.ped, bench.ped_options, seed, done)
+    cell["rows"] += score_cell(X_red, y, G_red, rest, bench.ped, bench.ped_options, seed, done)
+    store.save(model, target, cell)
+    return cell
+
+
 def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_target=None,
         load_general=None, extract=None, cache_dir=".cache/features", device="cpu",
-        progress=True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        progress=True, client=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run (or resume) ``bench`` into ``out_dir``; returns the score table and the tau table.
 
     Parameters
@@ -189,47 +223,22 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_tar
         :func:`potran.bench.datasets.load_general`,
         :func:`potran.bench.features.extract_features`.
     cache_dir : path
-        Feature cache folder.
+        Feature cache folder (shared by all workers).
     device : str
         Torch device of the feature extraction.
     progress : bool
         Show a tqdm bar over the cells.
+    client : dask.distributed.Client, optional
+        Score the missing cells on that cluster (:mod:`potran.bench.distributed`); by default
+        they are scored here, one after the other.
     """
-    from tqdm.auto import tqdm
+    from .distributed import map_cells
 
-    get_model, load_target, load_general, extract = _defaults(get_model, load_target,
-                                                              load_general, extract)
-    store = CellStore(out_dir)
-    wanted = {(m, p) for m in bench.metrics for p in bench.ped}
-    targets, general_images = {}, None
-    bar = tqdm([(m, t) for t in bench.targets for m in bench.models], desc="bench",
-               unit="cell", disable=not progress)
-    for model, target in bar:
-        bar.set_description(f"{model} / {target}")
-        cell = store.load(model, target) or {"model": model, "target": target, "rows": []}
-        done = {(r["metric"], r["ped"]) for r in cell["rows"]}
-        if wanted <= done:
-            continue
-        if target not in targets:
-            targets = {target: load_target(target)}  # targets are grouped: keep the current one
-        if general_images is None:
-            general_images = load_general()
-        t0 = time.perf_counter()
-        arrays = cell_features(bench, model, targets[target], get_model=get_model,
-                               load_general=lambda: general_images, extract=extract,
-                               cache_dir=cache_dir, device=device)
-        X, G, y = arrays["X"], arrays["G"], arrays["y"]
-        X_red, G_red = arrays["X_scored"], arrays["G_scored"]
-        cell["feature_seconds"] = time.perf_counter() - t0
-        cell["n"], cell["dim"], cell["score_dim"] = int(X.shape[0]), int(X.shape[1]), int(X_red.shape[1])
-        cell["floored_raw"] = int((G.std(0) < PED_EPS).sum())
-        cell["floored_scored"] = int((G_red.std(0) < PED_EPS).sum())
-        seed = cell_seed(bench.seed, model, target)
-        width = tuple(m for m in bench.metrics if m in WIDTH_METRICS)
-        rest = tuple(m for m in bench.metrics if m not in WIDTH_METRICS)
-        cell["rows"] += score_cell(X, y, G, width, bench.ped, bench.ped_options, seed, done)
-        cell["rows"] += score_cell(X_red, y, G_red, rest, bench.ped, bench.ped_options, seed, done)
-        store.save(model, target, cell)
+    cells = [(m, t) for t in bench.targets for m in bench.models]
+    map_cells(score_one, cells, client=client, progress=progress, desc="bench",
+              args=(bench,), kwargs=dict(out_dir=str(out_dir), get_model=get_model,
+                                         load_target=load_target, load_general=load_general,
+                                         extract=extract, cache_dir=str(cache_dir), device=device))
     scores = collect(bench, out_dir)
     tau = None
     if groundtruth is not None:
