@@ -11,6 +11,8 @@ It does what Jupyter Book's configuration cannot:
   so that the page can tell the notebooks executed by this build from those taken from the cache;
 - reads the reproducibility page last (Sphinx reads documents in name order), so that when it
   executes, every other notebook of this build has been executed or taken from the cache;
+- gives the kernels 300 s to start instead of nbclient's 60 s: on a busy machine (CI beside other
+  jobs) a kernel can take longer than a minute to answer, which failed the whole build;
 - drops duplicated ``<script>`` tags: sphinx-thebe (loaded by Jupyter Book even with thebe
   off) registers its inline configuration twice, and the second ``const THEBE_JS_URL`` is a
   script error on every page.
@@ -24,6 +26,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 LAST = "reproducibility"
+
+#: Seconds a notebook's kernel may take to start (nbclient's default: 60).
+KERNEL_STARTUP_TIMEOUT = 300
 
 #: Environment of the notebook kernels (set only where the caller did not set it).
 KERNEL_ENV = {
@@ -78,7 +83,25 @@ def unique_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = unique
 
 
+def patient_kernels(seconds: int = KERNEL_STARTUP_TIMEOUT) -> None:
+    """Give nbclient's ``startup_timeout`` to every execution of jupyter-cache, which myst-nb
+    calls for both the ``cache`` and the ``force`` modes (neither offers a setting for it)."""
+    from jupyter_cache.executors import utils
+
+    execute = utils.executenb
+    if getattr(execute, "potran_patient", False):
+        return
+
+    def executenb(*args, **kwargs):
+        kwargs.setdefault("startup_timeout", seconds)
+        return execute(*args, **kwargs)
+
+    executenb.potran_patient = True
+    utils.executenb = executenb
+
+
 def setup(app):
+    patient_kernels()
     for key, value in KERNEL_ENV.items():
         os.environ.setdefault(key, value)
     os.environ["POTRAN_BUILD_COMMAND"] = build_command(sys.argv)
