@@ -331,7 +331,7 @@ def run_bench(args) -> int:
 
     bench = runner.Benchmark(
         models=_names(args.models, zoo.names(), "model"),
-        targets=_names(args.targets, datasets.TARGETS, "target"),
+        targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
         metrics=_names(args.metrics, tuple(REGISTRY), "metric") if args.metrics else runner.DEFAULT_METRICS,
         ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
         ped_options=_ped_options(args.ped_option),
@@ -393,7 +393,7 @@ def run_groundtruth(args) -> int:
     from potran.bench.finetune import FinetuneConfig
 
     models = _names(args.models, zoo.names(), "model")
-    targets = _names(args.targets, datasets.TARGETS, "target")
+    targets = _names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS
     d = FinetuneConfig()
     config = FinetuneConfig(lr=args.lr if args.lr is not None else d.lr,
                             wd=args.wd if args.wd is not None else d.wd,

@@ -246,10 +246,8 @@ def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
     verdict = resolved(iv, null).set_index(["metric", "ped"])["verdict"]
     lines = []
     for metric in dict.fromkeys(iv.metric):
-        part = iv[iv.metric == metric].set_index("ped")
-        off = part.loc[False] if False in part.index else None
-        on = part.loc[True] if True in part.index else None
-        delta = part.loc["delta"] if "delta" in part.index else None
+        part = {str(r.ped): r for r in iv[iv.metric == metric].itertuples()}
+        off, on, delta = part.get("False"), part.get("True"), part.get("delta")
         lines.append(f"| {metric} | {_fmt(off) if off is not None else ''} | "
                      f"{_fmt(on) if on is not None else ''} | "
                      f"{_fmt(delta) + f' (p={delta.p_delta:.2f})' if delta is not None else ''} | "
