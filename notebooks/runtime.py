@@ -49,7 +49,7 @@ slow_metrics = ["nleep", "parc"]
 # sizes: each axis grows while the other two stay at the base values
 grid = {"N": [1000, 2000, 4000, 8000], "D": [32, 64, 128, 256], "C": [4, 8, 16, 32]}
 base = {"N": 2000, "D": 64, "C": 8}
-# PARC needs D >= 32
+# PARC needs at least 32 dimensions
 slow_grid = {"N": [250, 500, 1000], "D": [32, 64, 128], "C": [2, 4, 8]}
 slow_base = {"N": 500, "D": 32, "C": 4}
 ped_grid = {"N": [1000, 2000, 4000, 8000, 16000], "D": [16, 32, 64, 128, 256], "C": [8, 16, 32, 64, 128, 256]}

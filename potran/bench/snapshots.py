@@ -1,0 +1,320 @@
+"""Features along fine-tuning, what ranking models by them gives, and what fine-tuning costs.
+
+The ground-truth grid (:mod:`potran.bench.groundtruth`) keeps, per (model, target) cell,
+``snapshots/<model>__<target>.npz``: the penultimate features of P fixed training images (the
+probe) at a few points of the first seed's fine-tuning run, each snapshot reduced to at most 128
+principal components; and ``cells/<model>__<target>.json``: the cell's record with its timings.
+This module reads them for the book's fine-tuning page (supplementary §C of the paper):
+
+- :func:`available_cells`, :func:`load_snapshot`, :func:`cell_costs` read the grid as it is (cells
+  still being computed are simply absent);
+- :func:`snapshot_scores` scores every snapshot and :func:`snapshot_tau` turns the scores into the
+  weighted tau against the ground truth, per target and share of fine-tuning;
+- :func:`probe_features` rebuilds the first (0 %) snapshot from the benchmark's pretrained
+  features, together with the general set in the same basis, so that PED can move it;
+  :func:`score_pretrained` does so for every cell, scores it with PED and times every metric
+  with and without PED on the benchmark's scored features;
+- :func:`extraction_seconds` times the forward pass that scoring needs.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapshot_scores",
+           "snapshot_tau", "probe_features", "score_pretrained", "extraction_seconds"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Probe features of one cell along the first seed's fine-tuning run.
+
+    Attributes
+    ----------
+    model, target : str
+    features : ndarray (K, P, d), float64
+        The P probe images' penultimate features at each of the K snapshots, each reduced to at
+        most 128 principal components of its own.
+    steps : ndarray (K,)
+        Iterations at which the snapshots were taken.
+    fractions : ndarray (K,)
+        ``steps`` over the run's iterations (0 = the pretrained model, 1 = the end).
+    labels : ndarray (P,)
+    indices : ndarray (P,)
+        Positions of the probe images in the target's training split.
+    """
+
+    model: str
+    target: str
+    features: np.ndarray
+    steps: np.ndarray
+    fractions: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+
+
+def _name(model: str, target: str) -> str:
+    return f"{model}__{target}"
+
+
+def available_cells(groundtruth_dir, models=None, targets=None) -> list[tuple[str, str]]:
+    """(model, target) pairs whose cell record and snapshot file both exist, optionally restricted.
+
+    Sorted by target, then model; ``models`` / ``targets`` None keep every name found.
+    """
+    root = Path(groundtruth_dir)
+    found = []
+    for path in sorted((root / "cells").glob("*__*.json")):
+        model, _, target = path.stem.partition("__")
+        if (models is None or model in models) and (targets is None or target in targets) \
+                and (root / "snapshots" / f"{path.stem}.npz").is_file():
+            found.append((model, target))
+    return sorted(found, key=lambda mt: (mt[1], mt[0]))
+
+
+def _record(groundtruth_dir, model: str, target: str) -> dict:
+    return json.loads((Path(groundtruth_dir) / "cells" / f"{_name(model, target)}.json").read_text())
+
+
+def load_snapshot(groundtruth_dir, model: str, target: str) -> Snapshot:
+    """The snapshots of one cell, with the share of the run each was taken at."""
+    with np.load(Path(groundtruth_dir) / "snapshots" / f"{_name(model, target)}.npz") as z:
+        features, steps = z["features"].astype(np.float64), np.asarray(z["steps"])
+        labels, indices = np.asarray(z["labels"]), np.asarray(z["indices"])
+    record = _record(groundtruth_dir, model, target)
+    total = record.get("iterations") or (int(steps.max()) if steps.max() > 0 else 1)
+    return Snapshot(model, target, features, steps, steps / total, labels, indices)
+
+
+def cell_costs(groundtruth_dir, cells) -> pd.DataFrame:
+    """Recorded fine-tuning time of each cell.
+
+    Returns
+    -------
+    DataFrame
+        model, target, wall_s (the whole cell: every seed's run and test evaluation, the
+        snapshots), runs_s (the seeds' training runs summed), n_runs, iterations (per run),
+        device, threads.
+    """
+    rows = []
+    for model, target in cells:
+        r = _record(groundtruth_dir, model, target)
+        runs = r.get("runs", [])
+        rows.append({"model": model, "target": target, "wall_s": float(r["wall_s"]),
+                     "runs_s": float(sum(run["seconds"] for run in runs)), "n_runs": len(runs),
+                     "iterations": r.get("iterations"), "device": r.get("device"),
+                     "threads": r.get("threads")})
+    return pd.DataFrame(rows, columns=["model", "target", "wall_s", "runs_s", "n_runs", "iterations",
+                                       "device", "threads"])
+
+
+def snapshot_scores(snapshots, metrics=("logme",), **options) -> pd.DataFrame:
+    """Score every snapshot of every cell with every metric.
+
+    Parameters
+    ----------
+    snapshots : iterable of Snapshot
+    metrics : sequence of str
+        Names in :data:`potran.metrics.REGISTRY`.
+    **options
+        Passed to :func:`potran.score` (e.g. ``device``).
+
+    Returns
+    -------
+    DataFrame
+        model, target, fraction, step, metric, score (one row per snapshot and metric).
+    """
+    from ..scoring import score
+
+    rows = []
+    for snap in snapshots:
+        for k, (step, fraction) in enumerate(zip(snap.steps, snap.fractions)):
+            for metric in metrics:
+                rows.append({"model": snap.model, "target": snap.target, "fraction": float(fraction),
+                             "step": int(step), "metric": metric,
+                             "score": float(score(snap.features[k], snap.labels, metric, **options))})
+    return pd.DataFrame(rows, columns=["model", "target", "fraction", "step", "metric", "score"])
+
+
+def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction",),
+                 min_models: int = 3) -> pd.DataFrame:
+    """Weighted tau between the scores and the fine-tuning accuracy, per target and group.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Columns model, target, metric, score and those in ``by``.
+    accuracy : DataFrame
+        ``accuracy.csv``: columns model, target, test_acc.
+    by : sequence of str
+        Further grouping columns (e.g. the snapshot ``fraction``, or ``ped``).
+    min_models : int
+        Groups with fewer models that have both a score and an accuracy are left out.
+
+    Returns
+    -------
+    DataFrame
+        target, metric, the ``by`` columns, weighted_tau, n_models; weighted_tau is NaN where it
+        is undefined (all scores or all accuracies equal).
+    """
+    from ..evaluation import weighted_tau
+
+    acc = accuracy.set_index(["model", "target"])["test_acc"]
+    keys = ["target", "metric", *by]
+    rows = []
+    for key, group in scores.groupby(keys, sort=False):
+        group = group[[(m, t) in acc.index for m, t in zip(group.model, group.target)]]
+        if len(group) < min_models:
+            continue
+        s = pd.Series(group.score.to_numpy(), index=group.model)
+        g = pd.Series([acc[(m, t)] for m, t in zip(group.model, group.target)], index=group.model)
+        try:
+            tau = weighted_tau(s, g)
+        except ValueError:
+            tau = float("nan")
+        rows.append(dict(zip(keys, key), weighted_tau=tau, n_models=len(group)))
+    return pd.DataFrame(rows, columns=[*keys, "weighted_tau", "n_models"])
+
+
+def probe_features(arrays: dict, snapshot: Snapshot, training_idx) -> tuple[np.ndarray, np.ndarray]:
+    """The 0 % snapshot rebuilt from the pretrained features, and the general set in its basis.
+
+    Parameters
+    ----------
+    arrays : dict
+        :func:`potran.bench.runner.cell_features` of the cell (raw ``X`` of the training images
+        fine-tuning used, raw general set ``G``).
+    snapshot : Snapshot
+        The cell's snapshots (its ``indices`` pick the probe images).
+    training_idx : ndarray
+        :func:`potran.bench.finetune.training_indices` of the target: the rows of ``arrays["X"]``.
+
+    Returns
+    -------
+    (ndarray (P, d), ndarray (M, d))
+        The probe's pretrained features reduced as the snapshots are (their own leading principal
+        components, :func:`potran.bench.reduction.reduce_features`), and the general set projected
+        on the same components, ready for PED.
+
+    Raises
+    ------
+    ValueError
+        If a probe image is not among the training images.
+    """
+    from .reduction import reduce_features
+
+    training_idx = np.asarray(training_idx)
+    pos = np.searchsorted(training_idx, snapshot.indices)
+    inside = np.minimum(pos, len(training_idx) - 1)
+    if (pos >= len(training_idx)).any() or not np.array_equal(training_idx[inside], snapshot.indices):
+        raise ValueError("the snapshot's probe images are not all among the cell's training images")
+    return reduce_features(arrays["X"][pos], arrays["G"])
+
+
+def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=".cache/features", device="cpu",
+                     repeats: int = 3, min_time: float = 0.1, get_model=None, load_target=None,
+                     load_general=None, extract=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """PED scores of the rebuilt 0 % snapshots, and the time of each metric with and without PED.
+
+    For every cell of ``snapshots`` the benchmark's pretrained features are read once through
+    :func:`potran.bench.runner.cell_features` (feature cache; the general set and each target are
+    loaded once):
+
+    - the 0 % snapshot is rebuilt with :func:`probe_features` and scored by every metric with PED
+      (the paper's values), with its general set in the same basis;
+    - every metric is timed without and with PED (:func:`potran.bench.timing.measure`, fastest of
+      at least ``repeats`` runs) on the cell's scored features, the benchmark's protocol.
+
+    Parameters
+    ----------
+    bench : potran.bench.runner.Benchmark
+        Its ``finetune`` configuration must be the ground truth's (it picks the training images).
+    snapshots : dict of (model, target) -> Snapshot
+    metrics : sequence of str
+    cache_dir, device
+        As for :func:`~potran.bench.runner.cell_features`; ``device`` also runs PED and the metrics.
+    repeats, min_time
+        As for :func:`~potran.bench.timing.measure`.
+    get_model, load_target, load_general, extract : callable, optional
+        As for :func:`~potran.bench.runner.cell_features` (defaults: the benchmark's zoo, data sets
+        and cached extraction).
+
+    Returns
+    -------
+    scores : DataFrame
+        model, target, fraction (0), step (0), metric, ped (True), score, rebuild_error (largest
+        absolute difference between the rebuilt and the stored 0 % snapshot).
+    times : DataFrame
+        model, target, n_images, n_general, metric, ped, seconds.
+    """
+    from ..scoring import score
+    from .finetune import training_indices
+    from .runner import cell_features
+    from .timing import measure
+
+    if load_target is None:
+        from .datasets import load_target
+    if load_general is None:
+        from .datasets import load_general
+    general = []          # loaded on first use, then shared by every cell
+    targets = {}
+    score_rows, time_rows = [], []
+
+    def general_set():
+        if not general:
+            general.append(load_general())
+        return general[0]
+
+    for (model, target), snap in snapshots.items():
+        if target not in targets:
+            targets = {target: load_target(target)}
+        task = targets[target]
+        arrays = cell_features(bench, model, task, get_model=get_model, load_general=general_set,
+                               extract=extract, cache_dir=cache_dir, device=device)
+        X0, G0 = probe_features(arrays, snap, training_indices(len(task.y_train), bench.finetune))
+        error = float(np.abs(X0 - snap.features[0]).max())
+        X, G, y = arrays["X_scored"], arrays["G_scored"], arrays["y"]
+        for metric in metrics:
+            score_rows.append({"model": model, "target": target, "fraction": 0.0, "step": 0,
+                               "metric": metric, "ped": True, "rebuild_error": error,
+                               "score": float(score(X0, snap.labels, metric, ped=True, general=G0,
+                                                    device=device))})
+            for ped in (False, True):
+                kw = {"ped": True, "general": G} if ped else {}
+                call = partial(score, X, y, metric, device=device, **kw)   # device reaches the metric
+                m = measure(call, device=device, repeats=repeats, min_time=min_time, memory=False)
+                time_rows.append({"model": model, "target": target, "n_images": len(y),
+                                  "n_general": len(G), "metric": metric, "ped": ped,
+                                  "seconds": m.seconds})
+    return pd.DataFrame(score_rows), pd.DataFrame(time_rows)
+
+
+def extraction_seconds(zoo_model, images, *, device="cpu", batch_size: int = 256,
+                       repeats: int = 2) -> float:
+    """Seconds per image of the forward pass that feature extraction does (fastest of ``repeats``).
+
+    The network is built once, untimed; each timed run preprocesses and embeds all ``images``
+    (uint8, N x H x W x 3) in batches, as :func:`potran.bench.features.extract_features` does.
+    """
+    import torch
+
+    images = np.asarray(images)
+    if len(images) == 0:
+        raise ValueError("need at least one image to time")
+    net = zoo_model.build().to(device).eval()
+    best = float("inf")
+    with torch.inference_mode():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for start in range(0, len(images), batch_size):
+                net(zoo_model.preprocess(images[start:start + batch_size]).to(device)).float().cpu()
+            if str(device).startswith("cuda"):
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+    return best / len(images)

@@ -1,0 +1,117 @@
+"""potran.bench.snapshots: reading the ground truth's snapshots and costs, ranking by snapshot, the
+rebuilt 0 % snapshot, and the timings, on a small fake grid."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from potran.bench.features import extract_features
+from potran.bench.finetune import FinetuneConfig
+from potran.bench.groundtruth import run_grid
+from potran.bench.runner import Benchmark
+from potran.bench.snapshots import (
+    available_cells,
+    cell_costs,
+    extraction_seconds,
+    load_snapshot,
+    score_pretrained,
+    snapshot_scores,
+    snapshot_tau,
+)
+
+from fake_zoo import MODELS, TARGETS
+
+CFG = FinetuneConfig(epochs=2, seeds=(0,), n_train=40, n_test=12, probe_size=24, batch_size=8)
+MODEL_NAMES = ["fake-a", "fake-b", "fake-c"]
+
+
+class InEvalMode:
+    """A fake model whose ``build`` returns the network in eval mode, as the zoo's models do."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def build(self, pretrained: bool = True):
+        return self.model.build(pretrained).eval()
+
+
+def extract(zoo_model, images, *, device, cache_dir, key, progress):
+    """The real extraction without the cache (the fake models have no weight files to hash)."""
+    return extract_features(InEvalMode(zoo_model), images, device=device, cache_dir=None, progress=False)
+
+
+def general_images():
+    return np.random.default_rng(5).integers(0, 256, (30, 10, 10, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gt")
+    run_grid(MODEL_NAMES, ["t1"], out, CFG, get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
+             progress=False)
+    return out
+
+
+def test_available_cells_need_record_and_snapshot(grid, tmp_path):
+    assert available_cells(grid) == [(m, "t1") for m in sorted(MODEL_NAMES)]
+    assert available_cells(grid, models=["fake-b", "nope"]) == [("fake-b", "t1")]
+    assert available_cells(grid, targets=["t2"]) == []
+    (grid / "snapshots" / "fake-c__t1.npz").rename(tmp_path / "moved.npz")   # a cell still being written
+    try:
+        assert ("fake-c", "t1") not in available_cells(grid)
+    finally:
+        (tmp_path / "moved.npz").rename(grid / "snapshots" / "fake-c__t1.npz")
+    assert available_cells(tmp_path) == []                                     # no grid at all
+
+
+def test_load_snapshot_and_costs(grid):
+    snap = load_snapshot(grid, "fake-a", "t1")
+    iterations = CFG.epochs * (CFG.n_train // CFG.batch_size)
+    np.testing.assert_allclose(snap.fractions, [0, 0.25, 0.5, 1.0], atol=1 / iterations)
+    assert snap.features.shape[:2] == (4, CFG.probe_size) and snap.features.dtype == np.float64
+    assert len(snap.labels) == len(snap.indices) == CFG.probe_size
+    costs = cell_costs(grid, available_cells(grid))
+    assert list(costs.model) == sorted(MODEL_NAMES)
+    assert (costs.wall_s >= costs.runs_s).all() and (costs.runs_s > 0).all()
+    assert (costs.n_runs == 1).all() and (costs.iterations == iterations).all()
+
+
+def test_snapshot_scores_and_tau(grid):
+    snaps = [load_snapshot(grid, m, "t1") for m in MODEL_NAMES]
+    scores = snapshot_scores(snaps, ["logme", "gbc"])
+    assert len(scores) == 3 * 4 * 2 and np.isfinite(scores.score).all()
+    accuracy = pd.DataFrame({"model": MODEL_NAMES, "target": "t1", "test_acc": [0.9, 0.5, 0.7]})
+    tau = snapshot_tau(scores, accuracy)
+    assert len(tau) == 2 * 4 and (tau.n_models == 3).all()
+    assert tau.weighted_tau.between(-1, 1).all()
+    # a perfect score (the accuracy itself) gives tau 1; too few models give no row
+    exact = scores.assign(score=scores.model.map(dict(zip(accuracy.model, accuracy.test_acc))))
+    np.testing.assert_allclose(snapshot_tau(exact, accuracy).weighted_tau, 1.0)
+    assert snapshot_tau(scores, accuracy, min_models=4).empty
+    # constant scores: tau undefined, NaN rather than an error
+    assert snapshot_tau(scores.assign(score=1.0), accuracy).weighted_tau.isna().all()
+
+
+def test_score_pretrained_rebuilds_the_first_snapshot(grid, tmp_path):
+    snaps = {(m, "t1"): load_snapshot(grid, m, "t1") for m in MODEL_NAMES}
+    bench = Benchmark(models=tuple(MODEL_NAMES), targets=("t1",), finetune=CFG)
+    scores, times = score_pretrained(bench, snaps, ["logme", "sfda"], cache_dir=tmp_path, repeats=1,
+                                     min_time=0, get_model=MODELS.__getitem__,
+                                     load_target=TARGETS.__getitem__, load_general=general_images,
+                                     extract=extract)
+    assert len(scores) == 3 * 2 and scores.ped.all() and np.isfinite(scores.score).all()
+    # the fake features are <= 128 wide, so the rebuilt snapshot is the raw one: float16 rounding only
+    scale = max(np.abs(s.features[0]).max() for s in snaps.values())
+    assert (scores.rebuild_error <= 1e-3 * scale + 1e-6).all()
+    assert len(times) == 3 * 2 * 2 and (times.seconds > 0).all()
+    assert set(times.n_images) == {CFG.n_train} and set(times.n_general) == {30}
+
+
+def test_extraction_seconds():
+    images = TARGETS["t1"].x_train[:10]
+    per_image = extraction_seconds(MODELS["fake-a"], images, repeats=1)
+    assert 0 < per_image < 1
+    with pytest.raises(ValueError, match="at least one image"):
+        extraction_seconds(MODELS["fake-a"], images[:0])
