@@ -4,6 +4,7 @@ One worker is killed while it scores; the cluster reruns its cells elsewhere, an
 must equal the local run's, with every cell present once.
 """
 import json
+import logging
 import os
 import signal
 import time
@@ -18,7 +19,7 @@ from potran.bench.distributed import connect, map_cells  # noqa: E402
 from potran.bench.finetune import FinetuneConfig  # noqa: E402
 
 BENCH = runner.Benchmark(models=("conv4_random", "conv4_supervised", "conv4_simclr", "conv4_rotation"),
-                         targets=("fonts",), metrics=("logme", "gbc", "random"),
+                         targets=("fonts",), metrics=("logme", "random"),
                          finetune=FinetuneConfig(n_train=240))
 
 
@@ -48,7 +49,7 @@ def test_grid_on_a_cluster_survives_a_killed_worker(tmp_path):
     local, _ = runner.run(BENCH, tmp_path / "local", cache_dir=cache, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None,
-                                  silence_logs="error") as cluster, \
+                                  silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         victim = sorted(pids)[0]
@@ -67,7 +68,7 @@ def test_grid_on_a_cluster_survives_a_killed_worker(tmp_path):
     assert files == sorted(f"{m}__fonts.json" for m in BENCH.models)
     for name in files:  # each cell scored once: one row per (metric, ped)
         rows = json.loads((out / "cells" / name).read_text())["rows"]
-        assert len(rows) == len({(r["metric"], r["ped"]) for r in rows}) == 6
+        assert len(rows) == len({(r["metric"], r["ped"]) for r in rows}) == 4
     key = ["model", "target", "metric", "ped"]
     pd.testing.assert_frame_equal(local.sort_values(key)[key + ["score"]].reset_index(drop=True),
                                   remote.sort_values(key)[key + ["score"]].reset_index(drop=True))
