@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from potran.backend import as_torch, is_tensor, labels_to_torch
+from potran.backend import as_torch, is_tensor, labels_to_torch, to_numpy
 from potran.validation import check_general, check_xy
 
 NSIGMA = 0.6        # λ, radius coefficient (the value the paper's runs used)
@@ -87,6 +87,64 @@ class PEDResult:
 def standardiser(general):
     """Per-dimension mean and population std (floored at ``EPS`` later) of the general set."""
     return general.mean(0), general.std(0, correction=0)
+
+
+@dataclass(frozen=True, eq=False)
+class GeneralStats:
+    """All PED reads from the general set: per-dimension mean and population std (ddof 0).
+
+    Pass it as ``general`` (to :func:`simulate`, or ``potran.score(..., ped=True)``) instead of
+    the general feature matrix when that matrix is too big to hold, e.g. statistics accumulated
+    in one streaming pass (:func:`potran.bench.paper_setting.general_moments`). The std is
+    floored at ``eps`` inside PED exactly as for a matrix, and :meth:`from_features` computes
+    the statistics of a matrix the way PED does, so both forms give the same motion.
+
+    Attributes
+    ----------
+    mean, std : ndarray of float64, shape (D,)
+        Finite; ``std >= 0``. Tensors and lists are converted.
+    """
+
+    mean: Any
+    std: Any
+
+    def __post_init__(self):
+        arrays = {}
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            try:
+                arr = np.array(to_numpy(value) if is_tensor(value) else value, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"general {name} must be a numeric 1-D array: {exc}") from None
+            if arr.ndim != 1 or arr.size == 0:
+                raise ValueError(f"general {name} must be a non-empty 1-D array, got shape {arr.shape}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"general {name} contains NaN or Inf")
+            arrays[name] = arr
+        if arrays["mean"].shape != arrays["std"].shape:
+            raise ValueError(f"general mean and std differ in length: {arrays['mean'].size} and "
+                             f"{arrays['std'].size}")
+        if (arrays["std"] < 0).any():
+            raise ValueError("general std must be >= 0")
+        for name, arr in arrays.items():
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @classmethod
+    def from_features(cls, general) -> GeneralStats:
+        """Statistics of a general feature matrix (M x D, M >= 2), computed as PED computes them."""
+        G = check_general(general, np.shape(general)[-1] if np.ndim(general) else 0)
+        mean, std = standardiser(as_torch(G, "cpu"))
+        return cls(mean.numpy(), std.numpy())
+
+
+def _general_standardiser(general, n_features: int, device):
+    """(mean, std) float64 tensors on ``device`` from a matrix or a :class:`GeneralStats`."""
+    if isinstance(general, GeneralStats):
+        if general.mean.size != n_features:
+            raise ValueError(f"general statistics have {general.mean.size} features but X has {n_features}")
+        return as_torch(general.mean.copy(), device), as_torch(general.std.copy(), device)
+    return standardiser(as_torch(check_general(general, n_features), device))
 
 
 def class_statistics(X, codes, n_classes, mean, scale):
@@ -175,7 +233,8 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     ``exit_ratio`` times the first is discarded and ends the motion. Defaults are the values
     the paper's code ran with (λ=0.6, t=0.1, k=1, ρ=0.5, 6 steps, ε=1e-3).
     ``standardize=False`` runs the motion in the raw feature space (mean 0, scale 1), the
-    ablation of the supplementary's Fig. 2; ``general`` may then be None.
+    ablation of the supplementary's Fig. 2; ``general`` may then be None. ``general`` is the
+    general feature matrix (M x D) or its :class:`GeneralStats` (mean and std only).
     """
     import torch
 
@@ -187,8 +246,7 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     features, labels = check_xy(X, y, keep_float32=True)  # float32 is converted chunk by chunk
     F = as_torch(features, device, keep_float32=True)
     if standardize:
-        G = check_general(general, features.shape[1])
-        mean, std = standardiser(as_torch(G, F.device))
+        mean, std = _general_standardiser(general, features.shape[1], F.device)
         scale = std.clamp_min(eps)
     else:
         mean = torch.zeros(F.shape[1], dtype=torch.float64, device=F.device)
