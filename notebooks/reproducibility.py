@@ -196,25 +196,26 @@ before = None if before is None else {int(k) for k in before.split(",") if k}
 rows = []
 if (cache_dir / "global.db").is_file():
     cache = get_cache(str(cache_dir))
-    for page in pages:
-        source = root / "book" / f"{page}.py"
-        if not source.is_file():
-            continue
-        if source.stem == "reproducibility":
-            rows.append({"page": page, "seconds": None, "executed by this build": True,
-                         "record": "not cached: executed at every build"})
-            continue
-        notebook = jupytext.reads(source.read_text(), fmt="py:percent")
-        try:
-            record = cache.match_cache_notebook(notebook)
+    for project in cache.list_project_records():  # the notebooks the build staged for execution
+        uri = Path(project.uri)
+        page = f"{uri.parent.name}/{uri.stem}" if f"{uri.parent.name}/{uri.stem}" in pages else uri.stem
+        if page not in pages or not uri.is_file():
+            continue  # staged by an earlier build, no longer a page
+        try:  # the record of the notebook's current code, matched as myst-nb matches it
+            record = cache.match_cache_notebook(jupytext.reads(uri.read_text(), fmt="py:percent"))
         except KeyError:
+            record = None
+        if record is None:
             rows.append({"page": page, "seconds": None, "executed by this build": None,
-                         "record": "no record for the current code"})
+                         "record": "failed (see the build log)" if project.traceback else "no record"})
             continue
         rows.append({"page": page, "seconds": record.data.get("execution_seconds"),
                      "executed by this build": None if before is None else record.pk not in before,
                      "record": f"jupyter-cache record {record.pk}"})
+    rows.append({"page": "notebooks/reproducibility", "seconds": None, "executed by this build": True,
+                 "record": "not cached: executed at every build"})
     timings = pd.DataFrame(rows).set_index("page")
+    timings = timings.loc[sorted(timings.index, key=lambda p: pages.index(p) if p in pages else len(pages))]
     print(f"jupyter-cache database: {shown(cache_dir)}; build started (UTC): "
           f"{os.environ.get('POTRAN_BUILD_STARTED', 'unknown')}")
     print(f"total recorded execution time: {timings['seconds'].sum():.0f} s")
