@@ -164,7 +164,8 @@ def test_no_tracked_file_points_outside_the_repository():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
     if tracked.returncode != 0:
         pytest.skip("not a git checkout")
-    pattern = re.compile(r"/work/shared|\.\./shared")
+    shared = "sha" + "red"  # spelled in pieces, so that this file does not match itself
+    pattern = re.compile(rf"/work/{shared}\b|\.\./{shared}\b")
     offenders = []
     for name in tracked.stdout.splitlines():
         path = ROOT / name
