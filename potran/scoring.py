@@ -8,7 +8,6 @@ from potran import ped as ped_module
 from potran.metrics import REGISTRY
 
 
-
 def get_metric(name: str):
     """The metric function registered under ``name`` (ValueError listing the known names otherwise)."""
     try:

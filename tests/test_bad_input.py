@@ -4,6 +4,7 @@ import pytest
 
 import potran
 from potran.metrics import FEATURE_METRICS
+
 from conftest import blobs
 
 FAST = ("logme", "sfda", "gbc", "parc", "hscore", "reg_hscore", "transrate", "norm")

@@ -13,7 +13,6 @@ import distributed
 import pandas as pd
 import pytest
 
-
 from potran.bench import runner  # noqa: E402
 from potran.bench.distributed import connect, map_cells  # noqa: E402
 from potran.bench.finetune import FinetuneConfig  # noqa: E402

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from fake_zoo import MODELS, TARGETS, FakeZooModel
 from potran.bench.finetune import FinetuneConfig, finetune, probe_indices, training_indices
 from potran.bench.reduction import reduce_features
+
+from fake_zoo import MODELS, TARGETS, FakeZooModel
 
 # 24 training images in batches of 8: 3 iterations per epoch, 6 in all
 CFG = FinetuneConfig(epochs=2, seeds=(0, 1), n_train=24, n_test=12, probe_size=8, batch_size=8)

@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fake_zoo import MODELS, TARGETS
 from potran.bench.finetune import FinetuneConfig
 from potran.bench.groundtruth import COLUMNS, collect, run_grid, write_readme
 from potran.bench.store import CellStore
+
+from fake_zoo import MODELS, TARGETS
 
 CFG = FinetuneConfig(epochs=1, seeds=(0, 1), n_train=24, n_test=12, probe_size=8, batch_size=8)
 GRID = (["fake-a", "fake-b"], ["t1", "t2"])

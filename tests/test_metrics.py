@@ -7,6 +7,7 @@ import pytest
 
 import potran
 from potran.metrics import FEATURE_METRICS, gbc, leep, logme, nce, nleep, parc
+
 from conftest import blobs, load_case
 
 DETERMINISTIC = ("logme", "sfda", "gbc", "hscore", "reg_hscore", "transrate", "dim", "norm", "random")

@@ -9,6 +9,7 @@ import torch
 import potran
 from potran import ped
 from potran.cli import build_parser
+
 from conftest import blobs
 
 

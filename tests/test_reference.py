@@ -5,6 +5,7 @@ import pytest
 
 import potran
 from potran.metrics import gbc, logme, sfda
+
 from reference_impl import gbc_official, logme_official, ped_official, sfda_official
 
 SHAPES = [  # (class sizes, D, overlap scale)

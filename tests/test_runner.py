@@ -1,6 +1,5 @@
 """The scoring grid (potran.bench.runner): tidy tables, the dimension protocol, tau against the
 ground truth, seeds, resume, failing metrics."""
-import json
 import zlib
 
 import numpy as np
@@ -10,15 +9,24 @@ import scipy.stats
 import torch
 
 import potran
-from conftest import blobs
-from fake_zoo import MODELS, TARGETS
 from potran.bench.finetune import FinetuneConfig, training_indices
 from potran.bench.reduction import reduce_features
-from potran.bench.runner import (DEFAULT_METRICS, SCORE_COLUMNS, WIDTH_METRICS, Benchmark,
-                                 cell_seed, collect, run, score_cell)
+from potran.bench.runner import (
+    DEFAULT_METRICS,
+    SCORE_COLUMNS,
+    WIDTH_METRICS,
+    Benchmark,
+    cell_seed,
+    collect,
+    run,
+    score_cell,
+)
 from potran.bench.store import CellStore
 from potran.evaluation import TAU_COLUMNS
 from potran.metrics import FEATURE_METRICS, REGISTRY
+
+from conftest import blobs
+from fake_zoo import MODELS, TARGETS
 
 GENERAL = TARGETS["t2"].x_test  # any images; the runner only needs their features
 BENCH = Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "norm"),

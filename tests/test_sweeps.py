@@ -6,12 +6,13 @@ import pytest
 import torch
 
 import potran
-from conftest import blobs
-from fake_zoo import MODELS, TARGETS
 from potran.bench import sweeps
 from potran.bench.runner import Benchmark, run
 from potran.evaluation import tau_table
 from potran.ped import PEDTrace
+
+from conftest import blobs
+from fake_zoo import MODELS, TARGETS
 
 GENERAL = TARGETS["t2"].x_test
 GT = pd.DataFrame({"model": [m for m in MODELS for _ in "12"],

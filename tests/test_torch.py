@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import potran
+
 from conftest import load_case
 
 

@@ -88,7 +88,7 @@ class FinetuneConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FinetuneConfig":
+    def from_dict(cls, d: dict) -> FinetuneConfig:
         """Inverse of :meth:`to_dict`."""
         d = dict(d, lr_overrides=tuple(sorted(d.get("lr_overrides", {}).items())))
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from potran.backend import as_torch
 from potran.validation import check_xy
 

@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..store import write_json
 from ..datasets import SOURCE_PHOTOS, load_pretrain_source
+from ..store import write_json
 from .conv4 import WIDTHS, conv4
 from .weights import sha256_of
 
