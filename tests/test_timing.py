@@ -1,4 +1,6 @@
 """potran.bench.timing: the dense PED agrees with potran's, and the timing helper measures what it says."""
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -68,16 +70,32 @@ def test_measure_traces_torch_cpu_tensors():
     assert m.peak_bytes >= m.traced_bytes
 
 
+_RSS_PROBE = """
+import torch
+from potran.bench.timing import measure
+n = 8_000_000
+m = measure(lambda: float(torch.ones(n, dtype=torch.float64).sum()), repeats=1)
+print(m.rss_bytes, m.peak_bytes, m.traced_bytes)
+"""
+
+
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc/self/clear_refs")
 def test_measure_resident_high_water_mark():
-    torch = pytest.importorskip("torch")
-    n = 8_000_000  # 64 MB: above glibc's largest mmap threshold, so it is fresh resident memory
+    """A 64 MB tensor (above glibc's mmap threshold: fresh resident memory) shows in the RSS peak.
 
-    m = measure(lambda: float(torch.ones(n, dtype=torch.float64).sum()), repeats=1)
-    if m.rss_bytes is None:
-        pytest.skip("the resident high-water mark cannot be reset here")
-    assert m.rss_bytes >= n * 8 * 0.95
-    assert m.peak_bytes == max(m.traced_bytes, m.rss_bytes) >= n * 8
+    Measured in a fresh process, up to three times: other work on a loaded machine can page
+    memory in and out during one measurement.
+    """
+    n = 8_000_000
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", _RSS_PROBE], capture_output=True, text=True,
+                             check=True).stdout.split()
+        rss, peak, traced = (None if v == "None" else int(v) for v in out)
+        assert rss is not None, "the resident high-water mark could not be reset"
+        if rss >= n * 8 * 0.95:
+            break
+    assert rss >= n * 8 * 0.95
+    assert peak == max(traced, rss) >= n * 8
 
 
 def test_measure_repeats_fast_calls_up_to_min_time():
