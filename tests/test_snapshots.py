@@ -69,7 +69,8 @@ def test_available_cells_need_record_and_snapshot(grid, tmp_path):
 def test_load_snapshot_and_costs(grid):
     snap = load_snapshot(grid, "fake-a", "t1")
     iterations = CFG.epochs * (CFG.n_train // CFG.batch_size)
-    np.testing.assert_allclose(snap.fractions, [0, 0.25, 0.5, 1.0], atol=1 / iterations)
+    np.testing.assert_array_equal(snap.fractions, [0, 0.25, 0.5, 1.0])            # the nominal shares
+    np.testing.assert_allclose(snap.steps / iterations, snap.fractions, atol=1 / iterations)
     assert snap.features.shape[:2] == (4, CFG.probe_size) and snap.features.dtype == np.float64
     assert len(snap.labels) == len(snap.indices) == CFG.probe_size
     costs = cell_costs(grid, available_cells(grid))
@@ -103,8 +104,7 @@ def test_score_pretrained_rebuilds_the_first_snapshot(grid, tmp_path):
                                      extract=extract)
     assert len(scores) == 3 * 2 and scores.ped.all() and np.isfinite(scores.score).all()
     # the fake features are <= 128 wide, so the rebuilt snapshot is the raw one: float16 rounding only
-    scale = max(np.abs(s.features[0]).max() for s in snaps.values())
-    assert (scores.rebuild_error <= 1e-3 * scale + 1e-6).all()
+    assert (scores.rebuild_error <= 1e-3).all()
     assert len(times) == 3 * 2 * 2 and (times.seconds > 0).all()
     assert set(times.n_images) == {CFG.n_train} and set(times.n_general) == {30}
 
