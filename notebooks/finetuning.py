@@ -31,6 +31,7 @@
 # took. The grid is filled in the background, so the page uses the cells that exist when it runs.
 
 # %% tags=["parameters"]
+from potran.bench.sweeps import name_list
 from potran.resources import data_path, project_path
 
 models = None                 # zoo names (None: every model with a ground-truth cell)
@@ -50,7 +51,6 @@ device = "cpu"                # torch device of the feature extraction, PED and 
 seed = 0
 
 # %%
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -76,10 +76,8 @@ out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def names(value):
-    """A list parameter given as a list, a JSON list or comma-separated text (papermill -p gives text)."""
-    if isinstance(value, str):
-        value = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
-    return [str(v).strip() for v in value] if value else None
+    """A list parameter (list, JSON list or comma-separated text, as papermill passes it); None if empty."""
+    return name_list(value, ()) or None
 
 
 def show(fig, name, caption):

@@ -28,6 +28,7 @@
 # reaches, and the paired effect of PED. The published table comes last, beside ours.
 
 # %% tags=["parameters"]
+from potran.bench.sweeps import name_list
 from potran.bench.runner import DEFAULT_METRICS
 from potran.resources import data_path, project_path
 
@@ -44,7 +45,6 @@ n_null = 2000                                        # draws of the random score
 level = 0.95                                         # coverage of the intervals
 
 # %%
-import json
 import warnings
 from pathlib import Path
 
@@ -68,10 +68,8 @@ groundtruth = Path(groundtruth)
 
 
 def names(value):
-    """A list parameter given as a list, a JSON list or comma-separated text (papermill -p gives text)."""
-    if isinstance(value, str):
-        value = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
-    return [str(v).strip() for v in value] if value else None
+    """A list parameter (list, JSON list or comma-separated text, as papermill passes it); None if empty."""
+    return name_list(value, ()) or None
 
 
 def show(fig, name, caption):

@@ -45,6 +45,7 @@
 # `potran.simulate` on a two-dimensional toy task so every quantity can be seen.
 
 # %% tags=["parameters"]
+from potran.bench.sweeps import name_list
 from potran.resources import project_path
 
 n_classes = 4          # classes of the toy task
@@ -66,7 +67,6 @@ cache_dir = project_path(".cache", "features")      # feature cache shared with 
 out_dir = project_path("_build", "ped_explained")   # PNG copies of the figures
 
 # %%
-import json
 import warnings
 from pathlib import Path
 
@@ -90,10 +90,8 @@ out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def names(value):
-    """A list parameter given as a list, a JSON list or comma-separated text (papermill -p gives text)."""
-    if isinstance(value, str):
-        value = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
-    return [str(v).strip() for v in value] if value else None
+    """A list parameter (list, JSON list or comma-separated text, as papermill passes it); None if empty."""
+    return name_list(value, ()) or None
 
 
 models, targets = names(models), names(targets)
