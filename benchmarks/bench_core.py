@@ -77,7 +77,8 @@ def run_child(task: str, size) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="small sizes for a quick run")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -88,7 +89,8 @@ def main() -> None:
     sizes = SMALL if args.small else SIZES
     n, d, c = sizes["ped"]
     ped = run_child("ped", sizes["ped"])
-    print(f"PED, N={n} D={d} C={c}, {ped['steps']} steps: {ped['seconds']:.2f} s; peak RSS {ped['peak_mb']:.0f} MB "
+    print(f"PED, N={n} D={d} C={c}, {ped['steps']} steps: {ped['seconds']:.2f} s; "
+          f"peak RSS {ped['peak_mb']:.0f} MB "
           f"(process before the call {ped['rss_before_mb']:.0f} MB, input float32 {ped['input_mb']:.0f} MB, "
           f"so {ped['peak_mb'] - ped['rss_before_mb']:.0f} MB for the motion)")
     n, d, c = sizes["linalg"]
@@ -96,7 +98,8 @@ def main() -> None:
     print(f"baseline X^T X + eigh, N={n} D={d}: {base['seconds']:.2f} s")
     for task in ("logme", "sfda", "gbc"):
         r = run_child(task, sizes["linalg"])
-        print(f"{task:6s} N={n} D={d} C={c}: {r['seconds']:.2f} s = {r['seconds'] / base['seconds']:.2f} x baseline; "
+        print(f"{task:6s} N={n} D={d} C={c}: {r['seconds']:.2f} s = "
+              f"{r['seconds'] / base['seconds']:.2f} x baseline; "
               f"peak RSS {r['peak_mb']:.0f} MB")
 
 

@@ -28,17 +28,22 @@
 # Kendall $\tau_w$.
 
 # %% tags=["parameters"]
-from potran.resources import data_path, project_path
+from potran.resources import project_path
 
-models = None                     # zoo names; None means every model of the zoo
-targets = None                    # target names; None means every target of the benchmark
+models = None                     # model names; None: every model of the setting
+targets = None                    # target names; None: every target of the setting
 metrics = ["logme", "sfda", "gbc"]
 k_values = [0.6, 0.8, 1.0, 1.2, 1.5, 2.0]   # the supplementary's grid, searched as λ (nsigma)
 default_k = 0.6                   # the value of the paper's runs (and of potran.ped.NSIGMA)
-groundtruth = data_path("groundtruth", "accuracy.csv")
+groundtruth = None                # accuracy.csv; None: data/groundtruth, or the published one (paper)
+paper_checkpoints = None          # the paper's setting (all three, or none): the 12 .pth,
+paper_data = None                 # the 11 datasets in torchvision's layouts,
+paper_imagenet_val = None         # and ImageNet validation images (PED's general set)
+paper_options = {}                # more options of potran.bench.paper_setting.benchmark
 device = "cpu"                    # torch device of the feature extraction
 cache_dir = project_path(".cache", "features")   # feature cache shared with the other pages
-out_dir = project_path("_build", "k_grid")       # one folder per value of λ, and no_ped
+out_dir = None                                   # one folder per value of λ, and no_ped (None: _build/k_grid,
+                                                 # _build/paper/... on the paper's setting)
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
@@ -53,30 +58,32 @@ from IPython.display import Markdown, display
 
 import potran
 from potran import paper
-from potran.bench import configure_torch, datasets, report, sweeps, zoo
+from potran.bench import configure_torch, report, sweeps
+from potran.bench.pages import page_benchmark
 
 configure_torch()
 sns.set_theme(style="whitegrid", context="notebook")
-out_dir = Path(out_dir)
-models = sweeps.name_list(models, zoo.names())
-targets = sweeps.name_list(targets, datasets.TARGETS)
+page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
+                      paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
+out_dir = page.results(out_dir, "k_grid")
+out_dir.mkdir(parents=True, exist_ok=True)
+models, targets = page.models, page.targets
+truth = page.groundtruth(groundtruth)
 metrics = sweeps.name_list(metrics, ["logme", "sfda", "gbc"])
 k_values = [float(k) for k in sweeps.name_list(k_values, [0.6, 0.8, 1.0, 1.2, 1.5, 2.0])]
 if default_k not in k_values:
     raise ValueError(f"default_k={default_k} is not one of k_values {k_values}")
 label = {k: f"k={k:g}" for k in k_values}          # setting label = result folder
 settings = {label[k]: {"nsigma": k} for k in k_values}
-scores = sweeps.run_settings(models, targets, metrics, settings, out_dir, groundtruth=groundtruth,
-                             cache_dir=cache_dir, device=device, seed=seed)
-accuracy = pd.read_csv(groundtruth)
-seeds = report.seed_table(Path(groundtruth).parent)
-seeds = seeds if len(seeds) else None
+scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings, out_dir,
+                             groundtruth=truth.accuracy, cache_dir=cache_dir, device=device, **page.hooks)
+accuracy, seeds = truth.accuracy, truth.seeds
 tau = sweeps.settings_tau(scores, accuracy)
 intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
 ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
 null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
 failed = int((scores.error.fillna("") != "").sum())
-print(f"{len(models)} models x {len(targets)} targets x {len(metrics)} metrics x "
+print(f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics x "
       f"{len(k_values)} values of λ (+ the reference without PED): {len(scores)} scores, {failed} failed; "
       f"{len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
 

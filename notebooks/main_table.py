@@ -21,6 +21,9 @@
 # mobile networks, an edge detector, and our own small CNNs pretrained with different objectives
 # and for different lengths) ranked on the targets of `potran.bench.datasets`, against accuracies
 # obtained by fine-tuning every model on every target, repeated over seeds (`data/groundtruth/`).
+# Given the paper's checkpoints and datasets on local disk (the `paper_*` parameters), the same
+# page scores the paper's own 12 models on its 11 datasets (`potran.bench.pages`) and ranks them
+# against the paper's published fine-tuning accuracies, or a ground truth of your own.
 #
 # A table of $\tau_w$ alone cannot say whether one metric is better than another: with a dozen
 # models per target, chance moves $\tau_w$ a lot. So after our table the page asks what the numbers
@@ -28,15 +31,21 @@
 # reaches, and the paired effect of PED. The published table comes last, beside ours.
 
 # %% tags=["parameters"]
-from potran.bench.sweeps import name_list
 from potran.bench.runner import DEFAULT_METRICS
-from potran.resources import data_path, project_path
+from potran.resources import project_path
 
-models = None                                        # zoo names; None: every model of potran.bench.zoo
-targets = None                                       # target names; None: every target of potran.bench.datasets
+models = None                                        # model names; None: every model of the setting
+targets = None                                       # target names; None: every target of the setting
 metrics = list(DEFAULT_METRICS)                      # scored with and without PED
-groundtruth = data_path("groundtruth", "accuracy.csv")  # its folder's cells/ hold the seeds
-out_dir = project_path("_build", "bench")            # per-cell results (resumable), scores.csv, tau.csv
+groundtruth = None                                   # accuracy.csv (its folder's cells/ hold the seeds);
+                                                     # None: data/groundtruth, or the published one (paper)
+paper_checkpoints = None                             # the paper's setting (all three, or none): the 12 .pth,
+paper_data = None                                    # the 11 datasets in torchvision's layouts,
+paper_imagenet_val = None                            # and ImageNet validation images (PED's general set)
+paper_options = {}                                   # more options of potran.bench.paper_setting.benchmark,
+                                                     # e.g. {"general_limit": 10000, "num_workers": 8}
+out_dir = None                                       # per-cell results (resumable), scores.csv, tau.csv (None: _build/bench,
+                                                     # _build/paper/... on the paper's setting)
 cache_dir = project_path(".cache", "features")       # feature cache
 device = "cpu"                                       # torch device of the feature extraction
 seed = 0                                             # seed of the stochastic metrics and of the bootstrap
@@ -55,21 +64,18 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from potran import paper
-from potran.bench import configure_torch, datasets, report, zoo
-from potran.bench.runner import Benchmark, run
+from potran.bench import configure_torch, report
+from potran.bench.pages import page_benchmark
+from potran.bench.sweeps import name_list
 from potran.evaluation import tau_table
 
 warnings.filterwarnings("ignore", message="IProgress not found")
 configure_torch()
 sns.set_theme(style="whitegrid", context="notebook")
-out_dir = Path(out_dir)
-groundtruth = Path(groundtruth)
+page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
+                      paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
+out_dir = page.results(out_dir, "bench")
 (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-
-
-def names(value):
-    """A list parameter (list, JSON list or comma-separated text, as papermill passes it); None if empty."""
-    return name_list(value, ()) or None
 
 
 def show(fig, name, caption):
@@ -83,14 +89,13 @@ def label(metric, ped):
     return f"{metric} + PED" if isinstance(ped, (bool, np.bool_)) and ped else metric
 
 
-definition = Benchmark(models=tuple(names(models) or zoo.names()),
-                       targets=tuple(names(targets) or datasets.TARGETS),
-                       metrics=tuple(names(metrics)), seed=seed)
-scores, tau = run(definition, out_dir, groundtruth=groundtruth, cache_dir=cache_dir, device=device,
-                  progress=False)
+truth = page.groundtruth(groundtruth)
+definition = page.benchmark(metrics=tuple(name_list(metrics, DEFAULT_METRICS)))
+scores, tau = page.run(out_dir, groundtruth=truth.accuracy, cache_dir=cache_dir, device=device,
+                       metrics=definition.metrics)
 failed = scores[scores.error.fillna("") != ""]
-print(f"{len(definition.models)} models x {len(definition.targets)} targets, {len(scores)} scores "
-      f"({len(failed)} failed), results in {out_dir}")
+print(f"{page.name}: {len(definition.models)} models x {len(definition.targets)} targets, "
+      f"{len(scores)} scores ({len(failed)} failed), results in {out_dir}")
 
 # %% [markdown]
 # ## The ground truth this page can use
@@ -100,22 +105,20 @@ print(f"{len(definition.models)} models x {len(definition.targets)} targets, {le
 # benchmark's models have one.
 
 # %%
-accuracy_all = pd.read_csv(groundtruth)
-seeds_all = report.seed_table(groundtruth.parent)
-cells_with_seeds = set(zip(seeds_all.model, seeds_all.target))
-accuracy = accuracy_all[accuracy_all.model.isin(definition.models)
-                        & accuracy_all.target.isin(definition.targets)
-                        & np.array([pair in cells_with_seeds
-                                     for pair in zip(accuracy_all.model, accuracy_all.target)])]
-per_target = accuracy.groupby("target").model.nunique().reindex(list(definition.targets), fill_value=0)
+accuracy_all = truth.accuracy  # this benchmark's models and targets
+per_target = accuracy_all.groupby("target").model.nunique().reindex(list(definition.targets), fill_value=0)
 usable = [t for t in definition.targets if per_target[t] >= 2]
-accuracy = accuracy[accuracy.target.isin(usable)].reset_index(drop=True)
-seeds = seeds_all.merge(accuracy[["model", "target"]], on=["model", "target"])
+accuracy = accuracy_all[accuracy_all.target.isin(usable)].reset_index(drop=True)
+seeds = truth.seeds
+if seeds is not None:
+    seeds = seeds.merge(accuracy[["model", "target"]], on=["model", "target"])
 coverage = ", ".join(f"{t}: {per_target[t]} of {len(definition.models)}" for t in definition.targets)
+runs = (f"{seeds.seed.nunique()} seeds per cell" if seeds is not None
+        else "one accuracy per cell (no seeds: the intervals below hold the ground truth fixed)")
 display(Markdown(
-    f"Fine-tuned cells per target (models with ground truth): {coverage}. "
-    + (f"Targets used below: {', '.join(usable)}; {accuracy.model.nunique()} models, "
-       f"{seeds.seed.nunique()} seeds per cell." if usable else
+    f"Ground truth: {truth.source}. Fine-tuned cells per target (models with ground truth): "
+    f"{coverage}. "
+    + (f"Targets used below: {', '.join(usable)}; {accuracy.model.nunique()} models, {runs}." if usable else
        "**No target has two fine-tuned models yet**, so no τ_w can be computed; the tables "
        "below are empty until the ground truth covers these cells.")))
 
@@ -176,7 +179,7 @@ show(fig, "tau_heatmap",
 # single-seed ground truths (`ceiling`):
 
 # %%
-if usable:
+if usable and seeds is not None:
     reliability = report.reliability(seeds).set_index("target")
     display(reliability.round(3))
     if reliability.ceiling.notna().any():  # needs two seeds
@@ -186,8 +189,10 @@ if usable:
             f"{reliability.ceiling[best]:+.3f}) and worst on {worst} ({reliability.ceiling[worst]:+.3f}); "
             f"the models' accuracies spread {reliability.ratio.min():.1f} to "
             f"{reliability.ratio.max():.1f} times the noise of a model's mean accuracy."))
-    in_bench = accuracy_all[accuracy_all.model.isin(definition.models)]
-    static = report.leave_one_target_out(in_bench)
+elif usable:
+    print("the ground truth has one run per cell: its own noise cannot be estimated here")
+if usable:
+    static = report.leave_one_target_out(accuracy_all)
     static = static[static.target.isin(usable)]
     pool = pd.concat([scores[["model", "target", "metric", "ped", "score"]], static], ignore_index=True)
     with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
@@ -269,7 +274,8 @@ if null is not None:
     show(fig, "tau_intervals",
          f"**Figure 2.** Left: mean weighted Kendall tau over the {len(usable)} target(s) of every "
          f"metric without and with PED, and of the static baseline (black), with {level:.0%} "
-         f"bootstrap intervals (targets, models and ground-truth seeds resampled, {n_boot} "
+         f"bootstrap intervals (targets, models{' and ground-truth seeds' if seeds is not None else ''} "
+         f"resampled, {n_boot} "
          f"replicates); the grey band holds {level:.0%} of {n_null} random rankings. Right: the "
          f"paired change of the mean tau_w when PED is added (open circles: the interval contains 0); "
          f"n/a: no tau_w computable (e.g. scores equal for every model).")
@@ -399,11 +405,19 @@ display(Markdown(
     f"other {paper_acc.target.nunique() - 1} datasets), reaches {paper_static:+.3f}, against "
     f"{pub_mean.stack().max():+.3f} for the best published row ({label(best[0], best[1])})."))
 
-# %% [markdown]
-# Why the two tables differ: the paper ranks 12 ResNet-50s of one architecture that differ only in
-# their self-supervised objective, on 10 natural-image datasets fine-tuned with a hyper-parameter
-# search; ours ranks a zoo mixing architectures, widths and pretraining lengths on small
-# 32-pixel tasks, with a short fine-tuning protocol repeated over seeds, on CPUs. The numbers are
-# therefore not comparable cell for cell; what can be compared is the direction of the PED effect
-# per metric and whether it stands out of the noise, which the published table cannot tell and
-# the intervals above can.
+# %%
+if page.paper:
+    why = ("Both tables rank the paper's 12 ResNet-50s; ours scored them on this machine's copies of "
+           "the datasets with the splits of `potran.bench.paper_setting` (each image once, real test "
+           "images for CIFAR and SUN397), against " + truth.source + ". Differences from the "
+           "published values come from those splits, the preprocessing and the ground truth; the "
+           "intervals say which of them matter.")
+else:
+    why = ("Why the two tables differ: the paper ranks 12 ResNet-50s of one architecture that differ "
+           "only in their self-supervised objective, on 10 natural-image datasets fine-tuned with a "
+           "hyper-parameter search; ours ranks a zoo mixing architectures, widths and pretraining "
+           "lengths on small 32-pixel tasks, with a short fine-tuning protocol repeated over seeds, on "
+           "CPUs. The numbers are therefore not comparable cell for cell; what can be compared is the "
+           "direction of the PED effect per metric and whether it stands out of the noise, which the "
+           "published table cannot tell and the intervals above can.")
+display(Markdown(why))

@@ -27,18 +27,23 @@
 # (mean 0, scale 1 for every dimension; no general set needed).
 
 # %% tags=["parameters"]
-from potran.resources import data_path, project_path
+from potran.resources import project_path
 
-models = None                     # zoo names; None means every model of the zoo
-targets = None                    # target names; None means every target of the benchmark
+models = None                     # model names; None: every model of the setting
+targets = None                    # target names; None: every target of the setting
 metrics = ["logme", "sfda", "gbc"]
 example_model = "hed_vgg16"       # the cell shown in detail: a model whose raw dimensions are very unequal
 example_target = "letters"        # (each falls back to the first of models / targets)
 nsigma = 0.6                      # radius coefficient λ of every run (the paper's value)
-groundtruth = data_path("groundtruth", "accuracy.csv")
+groundtruth = None                # accuracy.csv; None: data/groundtruth, or the published one (paper)
+paper_checkpoints = None          # the paper's setting (all three, or none): the 12 .pth,
+paper_data = None                 # the 11 datasets in torchvision's layouts,
+paper_imagenet_val = None         # and ImageNet validation images (PED's general set)
+paper_options = {}                # more options of potran.bench.paper_setting.benchmark
 device = "cpu"                    # torch device of the feature extraction and of PED
 cache_dir = project_path(".cache", "features")     # feature cache shared with the other pages
-out_dir = project_path("_build", "normalization")  # runs in the folders no_ped, standardised, raw
+out_dir = None                                     # runs in the folders no_ped, standardised, raw (None: _build/normalization,
+                                                   # _build/paper/... on the paper's setting)
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
@@ -52,15 +57,16 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 import potran
-from potran.bench import configure_torch, datasets, report, sweeps, zoo
-from potran.bench.runner import Benchmark, cell_features
+from potran.bench import configure_torch, report, sweeps
+from potran.bench.pages import page_benchmark
 
 configure_torch()
 sns.set_theme(style="whitegrid", context="notebook")
-out_dir = Path(out_dir)
+page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
+                      paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
+out_dir = page.results(out_dir, "normalization")
 out_dir.mkdir(parents=True, exist_ok=True)
-models = sweeps.name_list(models, zoo.names())
-targets = sweeps.name_list(targets, datasets.TARGETS)
+models, targets = page.models, page.targets
 metrics = sweeps.name_list(metrics, ["logme", "sfda", "gbc"])
 model = example_model if example_model in models else models[0]
 target = example_target if example_target in targets else targets[0]
@@ -83,17 +89,16 @@ def fmt(value, digits=3):
 # ## The feature dimensions of one cell
 #
 # The example cell's features exactly as the benchmark scores them (the training images that
-# fine-tuning learns from; features wider than 128 reduced to their 128 leading principal
-# components, the general set projected alike). For every dimension: the spread of the target's
+# fine-tuning learns from; on the offline benchmark, features wider than 128 reduced to their 128
+# leading principal components, the general set projected alike; the paper's setting scores all 2048). For every dimension: the spread of the target's
 # features, the spread of the general set (PED divides by it, floored at $10^{-3}$), and the spread
 # after dividing. The second panel asks which dimensions decide the balls' sizes: a class's squared
 # radius is the sum over dimensions of the class's variance, so each dimension's share of
 # $\sum_c r_c^2$ says how much it weighs in every overlap.
 
 # %%
-task = datasets.load_target(target)
-arrays = cell_features(Benchmark(models=(model,), targets=(target,)), model, task,
-                       cache_dir=cache_dir, device=device)
+task = page.load_target(target)
+arrays = page.cell_features(model, task, cache_dir=cache_dir, device=device)
 X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
 spread = sweeps.dimension_spread(X, y, G)
 order = spread.sort_values("std_raw", ascending=False).reset_index(drop=True)
@@ -224,17 +229,16 @@ display(Markdown(
 
 # %%
 settings = {"standardised": {"nsigma": nsigma}, "raw": {"nsigma": nsigma, "standardize": False}}
-scores = sweeps.run_settings(models, targets, metrics, settings, out_dir, groundtruth=groundtruth,
-                             cache_dir=cache_dir, device=device, seed=seed)
-accuracy = pd.read_csv(groundtruth)
-seeds = report.seed_table(Path(groundtruth).parent)
-seeds = seeds if len(seeds) else None
+truth = page.groundtruth(groundtruth)
+scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings, out_dir,
+                             groundtruth=truth.accuracy, cache_dir=cache_dir, device=device, **page.hooks)
+accuracy, seeds = truth.accuracy, truth.seeds
 intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
 ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
 null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
 trace = sweeps.trace_summary(scores).set_index(["setting", "metric"])
 failed = int((scores.error.fillna("") != "").sum())
-print(f"{len(models)} models x {len(targets)} targets x {len(metrics)} metrics: {len(scores)} scores, "
+print(f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics: {len(scores)} scores, "
       f"{failed} failed; {len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
 if intervals.empty:
     display(Markdown("**No scored cell has a fine-tuning ground truth yet**, so no $\\tau_w$ can be "

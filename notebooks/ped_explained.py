@@ -45,7 +45,6 @@
 # `potran.simulate` on a two-dimensional toy task so every quantity can be seen.
 
 # %% tags=["parameters"]
-from potran.bench.sweeps import name_list
 from potran.resources import project_path
 
 n_classes = 4          # classes of the toy task
@@ -57,14 +56,19 @@ shown_time_step = 0.5  # a larger t for the pictures (the paper's t moves a clas
 constant = 1.0         # k
 max_steps = 6
 seed = 0
-# the real example: one (model, target) cell of the offline benchmark
+# the real example: one (model, target) cell of the offline benchmark (or of the paper's setting)
 example_model = "efficientnet_lite0"
 example_target = "letters"
-models = None          # zoo names the page may use (None: all); the example falls back to the first
+models = None          # model names the page may use (None: all); the example falls back to the first
 targets = None         # target names the page may use (None: all); the example falls back to the first
+paper_checkpoints = None   # the paper's setting (all three, or none): the 12 .pth,
+paper_data = None          # the 11 datasets in torchvision's layouts,
+paper_imagenet_val = None  # and ImageNet validation images (PED's general set)
+paper_options = {}         # more options of potran.bench.paper_setting.benchmark
 device = "cpu"         # torch device of the feature extraction and of PED
 cache_dir = project_path(".cache", "features")      # feature cache shared with the benchmark
-out_dir = project_path("_build", "ped_explained")   # PNG copies of the figures
+out_dir = None                                      # PNG copies of the figures (None: _build/ped_explained,
+                                                    # _build/paper/... on the paper's setting)
 
 # %%
 import warnings
@@ -78,23 +82,17 @@ from IPython.display import Markdown, display
 from sklearn.decomposition import PCA
 
 import potran
-from potran.bench import configure_torch, datasets, zoo
-from potran.bench.runner import Benchmark, cell_features
+from potran.bench import configure_torch
+from potran.bench.pages import page_benchmark
 from potran.ped import CONSTANT, EPS, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a notebook without widgets
 configure_torch()
 sns.set_theme(style="whitegrid", context="notebook")
-out_dir = Path(out_dir)
+page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
+                      paper_imagenet_val=paper_imagenet_val, paper_options=paper_options)
+out_dir = page.results(out_dir, "ped_explained")
 out_dir.mkdir(parents=True, exist_ok=True)
-
-
-def names(value):
-    """A list parameter (list, JSON list or comma-separated text, as papermill passes it); None if empty."""
-    return name_list(value, ()) or None
-
-
-models, targets = names(models), names(targets)
 
 
 def show(fig, name, caption):
@@ -222,18 +220,15 @@ pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
 # The same motion on real features: one pretrained model of the offline benchmark's zoo on one of its
 # targets, exactly as the benchmark scores the cell (the training images fine-tuning learns from,
 # features reduced to the benchmark's 128 principal components, PED with the paper's values). The
-# features have 128 dimensions, so the picture projects them on the plane that spreads the class
+# features have many dimensions (128 here, 2048 on the paper's setting), so the picture projects them on the plane that spreads the class
 # centres most (the first two principal components of the centres before the motion); PED moves
 # every centre within the span of the centre differences, so this plane shows most of the motion.
 
 # %%
-pool_models = list(models) if models else zoo.names()
-pool_targets = list(targets) if targets else list(datasets.TARGETS)
-model = example_model if example_model in pool_models else pool_models[0]
-target = example_target if example_target in pool_targets else pool_targets[0]
-task = datasets.load_target(target)
-arrays = cell_features(Benchmark(models=(model,), targets=(target,)), model, task,
-                       cache_dir=cache_dir, device=device)
+model = example_model if example_model in page.models else page.models[0]
+target = example_target if example_target in page.targets else page.targets[0]
+task = page.load_target(target)
+arrays = page.cell_features(model, task, cache_dir=cache_dir, device=device)
 Xr, yr, Gr = arrays["X_scored"], arrays["y"], arrays["G_scored"]
 real = potran.simulate(Xr, yr, Gr, device=device)      # the paper's values, as the benchmark runs it
 mean_r, scale_r = Gr.mean(0), np.maximum(Gr.std(0), EPS)
@@ -241,10 +236,12 @@ plane = PCA(n_components=2).fit(real.trace.centres[0])
 before = plane.transform((Xr - mean_r) / scale_r)
 after = plane.transform((real.features - mean_r) / scale_r)
 tracks = np.stack([plane.transform(c) for c in real.trace.centres])   # (steps + 1) x C x 2
+# U after / U before; undefined when no two balls overlap (U = 0: PED does not move the cell)
+energy_left = real.trace.energies[-1] / real.trace.energies[0] if real.trace.energies[0] > 0 else np.nan
 print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
-      f"{arrays['X'].shape[1]} features, {Xr.shape[1]} scored; "
-      f"{real.trace.steps} steps, potential energy {real.trace.energies[-1] / real.trace.energies[0]:.1%} "
-      f"of its value before the motion")
+      f"{arrays['X'].shape[1]} features, {Xr.shape[1]} scored; {real.trace.steps} steps, "
+      + (f"potential energy {energy_left:.1%} of its value before the motion" if real.trace.steps
+         else "no two balls overlap, so PED leaves the features as they are"))
 
 # %%
 n_real = len(task.classes)
@@ -272,10 +269,13 @@ for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
     ax.set_ylabel(f"PC 2 of the class centres ({share[1]:.0%}), standardised units")
 ax = axes[1, 1]
 steps = np.arange(real.trace.steps + 1)
-ax.plot(steps, np.array(real.trace.energies) / real.trace.energies[0], "o-",
-        label="potential energy U / U before")
-ax.plot(steps[1:], np.array(real.trace.displacements) / real.trace.displacements[0], "s-",
-        label="displacement P / P of step 1")
+if real.trace.steps:
+    ax.plot(steps, np.array(real.trace.energies) / real.trace.energies[0], "o-",
+            label="potential energy U / U before")
+    ax.plot(steps[1:], np.array(real.trace.displacements) / real.trace.displacements[0], "s-",
+            label="displacement P / P of step 1")
+else:
+    ax.text(0.5, 0.5, "no overlap: no step taken", ha="center", transform=ax.transAxes)
 ax.axhline(EXIT_RATIO, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {EXIT_RATIO}")
 ax.set_ylim(0, 1.05)
 ax.set_xlabel("step")
@@ -300,7 +300,7 @@ shift = np.linalg.norm(real.trace.centres[-1] - real.trace.centres[0], axis=1)
 ball = NSIGMA * real.trace.radii
 summary = pd.DataFrame({
     "steps": [real.trace.steps],
-    "U after / U before": [real.trace.energies[-1] / real.trace.energies[0]],
+    "U after / U before": [energy_left],
     "mean centre shift (standardised units)": [shift.mean()],
     "mean ball radius λ r_c (standardised units)": [ball.mean()],
 }).round(3)
@@ -316,9 +316,11 @@ pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
 display(Markdown(
     f"In {real.trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
     f"by {shift.mean():.2f} standardised units on average, {shift.mean() / ball.mean():.0%} of a ball's "
-    f"mean radius, while the potential energy fell to {real.trace.energies[-1] / real.trace.energies[0]:.0%} "
+    f"mean radius, while the potential energy fell to {energy_left:.0%} "
     f"of its value before the motion: the energy is quadratic in the overlaps, so small moves of "
-    f"heavily overlapping classes release much of it."))
+    f"heavily overlapping classes release much of it." if real.trace.steps else
+    f"No two of the balls of {model}'s {target} classes overlap (potential energy 0), so PED takes no "
+    f"step and every metric scores this cell the same with and without it."))
 
 # %% [markdown]
 # How fast the energy declines is what PED credits a model for; whether that ranks models better

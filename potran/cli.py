@@ -134,7 +134,8 @@ def run_score(args) -> int:
         raise UsageError(f"unknown metric {args.metric!r}; choose from {', '.join(sorted(REGISTRY))}")
     ped_options = {k: getattr(args, k) for k in PED_OPTIONS if getattr(args, k, None) is not None}
     if ped_options and not args.ped:
-        raise UsageError(f"PED options ({', '.join('--' + k.replace('_', '-') for k in ped_options)}) need --ped")
+        raise UsageError(f"PED options ({', '.join('--' + k.replace('_', '-') for k in ped_options)}) "
+                         "need --ped")
     options = {**parse_options(args.option), **ped_options}
     if args.device is not None:
         options["device"] = check_device(args.device)
@@ -193,7 +194,8 @@ def select_scores(scores, metric: str | None, ped: bool | None):
     if "metric" in scores.columns:
         metrics = list(dict.fromkeys(scores["metric"]))
         if metric is None and len(metrics) > 1:
-            raise UsageError(f"the scores hold several metrics ({', '.join(metrics)}): pick one with --metric")
+            raise UsageError(f"the scores hold several metrics ({', '.join(metrics)}): "
+                             "pick one with --metric")
         metric = metric or metrics[0]
         if metric not in metrics:
             raise ValueError(f"the scores have no metric {metric!r}; they have {', '.join(metrics)}")

@@ -35,7 +35,8 @@ def main() -> None:
     print(f"{'metric':10s} {'PED':>4s}  " + "  ".join(f"{m:>9s}" for m in models) + "   tau_w")
     for metric in METRICS:
         for ped in (False, True):
-            scores = [potran.score(X, y, metric, ped=ped, general=G if ped else None) for X, G in zoo.values()]
+            scores = [potran.score(X, y, metric, ped=ped, general=G if ped else None)
+                      for X, G in zoo.values()]
             tau = weighted_tau(scores, [accuracy[m] for m in models])
             print(f"{metric:10s} {'yes' if ped else 'no':>4s}  " + "  ".join(f"{s:9.4f}" for s in scores)
                   + f"   {tau:6.3f}")

@@ -196,7 +196,8 @@ def pair_geometry(centres):
 
 
 def overlaps(distances, contact):
-    """o_ij = max(nsigma * (r_i + r_j) - d_ij, 0), zero on the diagonal; ``contact`` = nsigma * (r_i + r_j)."""
+    """o_ij = max(nsigma * (r_i + r_j) - d_ij, 0), zero on the diagonal;
+    ``contact`` = nsigma * (r_i + r_j)."""
     o = (contact - distances).clamp_min(0)
     o.fill_diagonal_(0)
     return o
@@ -224,9 +225,9 @@ def displacement(centres, distances, o, contact, constant, time_step):
     return weight.sum(1, keepdim=True) * c - weight @ c
 
 
-def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_STEP, constant: float = CONSTANT,
-             exit_ratio: float = EXIT_RATIO, max_steps: int = MAX_STEPS, eps: float = EPS,
-             standardize: bool = True, device=None) -> PEDResult:
+def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_STEP,
+             constant: float = CONSTANT, exit_ratio: float = EXIT_RATIO, max_steps: int = MAX_STEPS,
+             eps: float = EPS, standardize: bool = True, device=None) -> PEDResult:
     """Run PED and return the moved features and a :class:`PEDTrace` (the book's method page).
 
     The first step is always taken; a later step whose displacement is not above

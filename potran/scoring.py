@@ -31,7 +31,8 @@ def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: b
     return_trace : bool, default False
         Also return the :class:`~potran.ped.PEDTrace` (None without PED).
     **options
-        PED options (:data:`potran.ped.OPTIONS`) and the metric's own keyword options; ``device`` goes to both where accepted.
+        PED options (:data:`potran.ped.OPTIONS`) and the metric's own keyword options;
+        ``device`` goes to both where accepted.
 
     Returns
     -------
@@ -44,7 +45,8 @@ def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: b
         raise ValueError(f"PED options {sorted(ped_options)} given but ped=False")
     unknown = set(options) - accepted - {"device"}
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for metric {metric!r}; it accepts {sorted(accepted)}")
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for metric {metric!r}; "
+                         f"it accepts {sorted(accepted)}")
     trace = None
     if ped:
         result = ped_module.simulate(X, y, general, device=options.get("device"), **ped_options)

@@ -60,7 +60,8 @@ def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: 
             raise ValueError(f"{name} must be a numeric 2-D array: {exc}") from None
         finite = bool(np.isfinite(arr).all())
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (samples x features), got {arr.ndim}-D with shape {tuple(arr.shape)}")
+        raise ValueError(f"{name} must be 2-D (samples x features), "
+                         f"got {arr.ndim}-D with shape {tuple(arr.shape)}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {tuple(arr.shape)})")
     if arr.shape[0] < min_rows:
@@ -81,17 +82,20 @@ def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_p
         raise ValueError(f"{name} must be 1-D (one label per sample), got shape {arr.shape}")
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(
-            f"X and {name} have inconsistent numbers of samples: {n_samples} rows in X, {arr.shape[0]} labels")
+            f"X and {name} have inconsistent numbers of samples: "
+            f"{n_samples} rows in X, {arr.shape[0]} labels")
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name} must contain integer class labels, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or Inf")
         bad = arr[arr != np.round(arr)]
         if bad.size:
-            raise ValueError(f"{name} must contain integer class labels; found non-integer value {bad[0].item()!r}")
+            raise ValueError(f"{name} must contain integer class labels; "
+                             f"found non-integer value {bad[0].item()!r}")
         arr = arr.astype(np.int64)
     classes, codes, counts = np.unique(arr, return_inverse=True, return_counts=True)
     if len(classes) < 2:

@@ -193,7 +193,8 @@ def test_float32_input_to_ped_is_computed_in_float64(data):
     G = np.random.default_rng(2).normal(size=(30, X.shape[1])).astype(np.float32)
     moved = potran.simulate(X32, y, G).features
     assert moved.dtype == np.float64
-    np.testing.assert_array_equal(moved, potran.simulate(X32.astype(np.float64), y, G.astype(np.float64)).features)
+    np.testing.assert_array_equal(moved,
+                                  potran.simulate(X32.astype(np.float64), y, G.astype(np.float64)).features)
     import torch
 
     moved_t = potran.simulate(torch.as_tensor(X32), y, torch.as_tensor(G)).features

@@ -258,7 +258,8 @@ def test_rank_per_target_and_mean(cli, tmp_path, gt_csv, target_column):
     code, out, _ = cli("rank", scores, gt_csv)
     rows = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
     assert code == 0
-    assert (rows["cifar10"], rows["dtd"], rows["voc2007"], rows["pets"]) == ("0.966", "0.761", "0.681", "1.000")
+    assert ((rows["cifar10"], rows["dtd"], rows["voc2007"], rows["pets"])
+            == ("0.966", "0.761", "0.681", "1.000"))
     assert rows["mean"] == "0.941"  # (7 + 0.96613 + 0.76076 + 0.68068) / 10
     assert "sun397" not in rows  # GT targets without scores are ignored
     record = json.loads(cli("rank", scores, gt_csv, "--json")[1])
@@ -280,7 +281,8 @@ def test_rank_errors(cli, tmp_path, gt_csv):
     assert_one_line_error(cli("rank", gt_csv, gt_csv), "rank", "scores lacks column(s) ['score']")
     bad = tmp_path / "bad.csv"
     groundtruth().query("dataset == 'dtd' and model != 'swav'").to_csv(bad, index=False)
-    assert_one_line_error(cli("rank", scores, bad), "rank", "different models: no gt for ['swav'] (target 'dtd')")
+    assert_one_line_error(cli("rank", scores, bad), "rank",
+                          "different models: no gt for ['swav'] (target 'dtd')")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert_one_line_error(cli("rank", empty, gt_csv), "rank", "cannot read scores")

@@ -241,7 +241,8 @@ def test_main_table_matches_the_readme_and_the_spec_means():
     cell = table.set_index(["method", "dataset"]).loc
     assert cell[("SFDA+Ours", "dtd"), "tau_w"] == 0.907
     assert cell[("NLEEP", "food"), "tau_w"] == 0.574
-    assert (cell[("LogME+Ours", "cifar10"), "metric"], cell[("LogME+Ours", "cifar10"), "ped"]) == ("logme", True)
+    assert ((cell[("LogME+Ours", "cifar10"), "metric"], cell[("LogME+Ours", "cifar10"), "ped"])
+            == ("logme", True))
     means = table.groupby("method", sort=False)["tau_w"].mean()
     spec_means = {"NLEEP": 0.365, "PARC": 0.314, "LogME": 0.358, "LogME+Ours": 0.627,
                   "SFDA": 0.582, "SFDA+Ours": 0.628, "GBC": 0.152, "GBC+Ours": 0.407}

@@ -154,3 +154,21 @@ def test_sgd_is_another_trajectory():
     adamw = finetune(MODELS["fake-a"], TARGETS["t1"], dataclasses.replace(cfg, optimizer="adamw")).record
     assert np.isfinite(sgd["runs"][0]["train_loss"]).all()
     assert sgd["runs"][0]["train_loss"] != adamw["runs"][0]["train_loss"]
+
+
+def test_images_are_preprocessed_one_batch_at_a_time(result):
+    """A split is never preprocessed whole (at 224 px that is 0.6 MB per image), and batching
+    changes nothing: the record equals the one of the module's run."""
+    model = MODELS["fake-a"]
+    sizes = []
+
+    class Counting(FakeZooModel):
+        def preprocess(self, images):
+            sizes.append(len(images))
+            return model.preprocess(images)
+
+    counting = Counting(**{f.name: getattr(model, f.name) for f in dataclasses.fields(model)})
+    res = finetune(counting, TARGETS["t1"], CFG)
+    # training batches, the probe and the test split (each below the 256 of an evaluation batch)
+    assert CFG.n_train not in sizes and set(sizes) <= {1, CFG.batch_size, CFG.probe_size, CFG.n_test}
+    assert without_timing(res.record) == without_timing(result.record)

@@ -83,7 +83,8 @@ def test_ped_zero_steps_and_trace_through_score(data):
 
 
 def test_logme_full_logdet_is_the_published_evidence():
-    """Method page, quirk 6: with D > N the official score omits (D-k)/2 log(alpha); the ICML'21 solver gives 0.1871 on case 3."""
+    """Method page, quirk 6: with D > N the official score omits (D-k)/2 log(alpha);
+    the ICML'21 solver gives 0.1871 on case 3."""
     data3, ref3 = load_case(3)
     official = logme(data3["X"], data3["y"])
     published = logme(data3["X"], data3["y"], full_logdet=True)
@@ -121,7 +122,8 @@ def test_gbc_rejects_unknown_gaussian(data):
 
 
 def test_parc_large_n_fix_and_legacy_bug():
-    """Method page, quirk 11: above the subsampling threshold the official PARC correlates features with features."""
+    """Method page, quirk 11: above the subsampling threshold the official PARC correlates features
+    with features."""
     X, y = blobs(n_per_class=(120, 150, 130), dim=40, spread=3.0)
     fixed = parc(X, y, max_samples=200)
     legacy = parc(X, y, max_samples=200, legacy_feature_targets=True)

@@ -23,7 +23,8 @@ def unit_general(dim):
     return np.vstack([np.ones(dim), -np.ones(dim)])
 
 
-@pytest.mark.parametrize("params", [{}, {"nsigma": 1.5}, {"nsigma": 2.0, "time_step": 0.5, "exit_ratio": 0.9}])
+@pytest.mark.parametrize("params", [{}, {"nsigma": 1.5},
+                                    {"nsigma": 2.0, "time_step": 0.5, "exit_ratio": 0.9}])
 def test_raw_space_is_the_standard_motion_with_a_unit_general_set(params):
     X, y, G = blobs()
     raw = potran.simulate(X, y, None, standardize=False, **params)
@@ -84,4 +85,5 @@ def test_general_set_required_only_when_standardising():
     with pytest.raises(ValueError, match="PED needs a general feature set"):
         potran.simulate(X, y, None, standardize=True)
     value = score(X, y, "logme", ped=True, standardize=False)
-    assert value == pytest.approx(logme(potran.simulate(X, y, None, standardize=False).features, y), rel=1e-12)
+    assert value == pytest.approx(logme(potran.simulate(X, y, None, standardize=False).features, y),
+                                  rel=1e-12)

@@ -47,7 +47,8 @@ def test_gbc_matches_reference(random_case, gaussian):
     assert gbc(X, y, gaussian=gaussian, pca_dim=None) == pytest.approx(gbc_official(X, y, gaussian), rel=1e-8)
 
 
-@pytest.mark.parametrize("params", [{}, {"nsigma": 2.0, "time_step": 0.5}, {"nsigma": 1.0, "exit_ratio": 0.97},
+@pytest.mark.parametrize("params", [{}, {"nsigma": 2.0, "time_step": 0.5},
+                                    {"nsigma": 1.0, "exit_ratio": 0.97},
                                     {"constant": 300.0, "time_step": 0.1, "nsigma": 1.0}])
 def test_ped_matches_reference(random_case, params):
     X, y, G = random_case

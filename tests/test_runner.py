@@ -187,6 +187,30 @@ def test_score_cell_rows_options_and_skips():
     assert [(r["metric"], r["ped"]) for r in rest] == [("logme", True), ("random", False)]
 
 
+def test_score_cell_moves_the_classes_once(monkeypatch):
+    import potran.ped as ped_module
+
+    X, y = blobs(dim=6)
+    G = np.random.default_rng(0).normal(size=(30, 6))
+    calls = []
+    real = ped_module.simulate
+    monkeypatch.setattr(ped_module, "simulate", lambda *a, **k: calls.append(k) or real(*a, **k))
+    rows = score_cell(X, y, G, ("logme", "sfda", "gbc"), ped_options={"nsigma": 1.0})
+    assert calls == [{"nsigma": 1.0}]  # one motion for the three metrics
+    score_cell(X, y, G, ("logme",), peds=(False,))
+    assert len(calls) == 1  # and none without PED
+    moved = real(X, y, G, nsigma=1.0)
+    for r in rows:
+        if r["ped"]:
+            assert r["score"] == potran.score(X, y, r["metric"], ped=True, general=G, nsigma=1.0)
+            assert r["ped_steps"] == moved.trace.steps
+            assert r["energy_ratio"] == moved.trace.energies[-1] / moved.trace.energies[0]
+    # a motion that fails fails every PED row with its message, not the rows without PED
+    rows = score_cell(X, y, G[:, :4], ("logme", "sfda"))
+    assert [r["error"] == "" for r in rows] == [True, False, True, False]
+    assert rows[1]["error"] == rows[3]["error"] and rows[1]["error"].startswith("ValueError: ")
+
+
 def test_score_cell_records_failures_in_one_line(monkeypatch):
     X, y = blobs(dim=6)
     G = np.random.default_rng(0).normal(size=(30, 6))

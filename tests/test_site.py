@@ -8,7 +8,9 @@ from PyPI; ``make test`` installs it) opens each page. A page passes when
 - no request failed or answered an error status, and none went to another host;
 - the console logged no error and no script raised;
 - every math element was typeset by MathJax (an ``mjx-container`` inside, no TeX error);
-- every ``<img>`` loaded (``naturalWidth > 0``).
+- every ``<img>`` loaded (``naturalWidth > 0``);
+
+and its full-page screenshot is saved as ``_build/screenshots/<page>.png`` (``/`` written ``__``).
 
 On the main-table page the tau table (``table#T_tau-table``: the pandas Styler of
 ``notebooks/main_table.py`` with ``set_uuid("tau-table")``) shows the numbers of
@@ -37,6 +39,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 TAU_TABLE = "table#T_tau-table"
 MAIN_TABLE_PAGE = "notebooks/main_table"
 PAGE_TIMEOUT_MS = 60_000
+#: a full-page screenshot of every page, written by test_page_loads_offline
+SCREENSHOTS = BUILD / "screenshots"
 
 
 def toc_pages() -> list[str]:
@@ -189,6 +193,8 @@ def test_page_loads_offline(browser, server, page_name):
         math_count, untypeset = check_math(page)
         broken_images = check_images(page)
         title = page.title()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # what a reader sees, for a person to look at
+        page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
     finally:
         page.close()
     assert not seen["foreign"], f"requests to other hosts: {seen['foreign']}"

@@ -22,14 +22,16 @@ FAKES = dict(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
              load_general=lambda: GENERAL)
 
 
+BASE = Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "sfda"))
+
+
 def extract(zm, images, *, device, cache_dir, key, progress):
     with torch.no_grad():
         return zm.build().eval()(zm.preprocess(images)).numpy()
 
 
 def run_grid(out, settings):
-    return sweeps.run_settings(tuple(MODELS), ("t1", "t2"), ("logme", "sfda"), settings, out,
-                               groundtruth=GT, extract=extract, **FAKES)
+    return sweeps.run_settings(BASE, settings, out, groundtruth=GT, extract=extract, **FAKES)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +67,8 @@ def test_rerun_is_resumed_from_the_folders(grid):
         calls.append(args)
         raise AssertionError("nothing should be extracted again")
 
-    again = sweeps.run_settings(tuple(MODELS), ("t1", "t2"), ("logme", "sfda"),
-                                {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}},
-                                out, groundtruth=GT, extract=never, **FAKES)
+    settings = {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}}
+    again = sweeps.run_settings(BASE, settings, out, groundtruth=GT, extract=never, **FAKES)
     assert not calls
     pd.testing.assert_frame_equal(again, scores)
 
@@ -163,7 +164,8 @@ def test_dimension_spread():
 
 
 def test_class_geometry():
-    trace = PEDTrace(centres=[np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 10.0]])], radii=np.array([2.0, 2.0, 1.0]))
+    trace = PEDTrace(centres=[np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 10.0]])],
+                     radii=np.array([2.0, 2.0, 1.0]))
     geo = sweeps.class_geometry(trace, nsigma=1.0)
     np.testing.assert_allclose(geo.nearest, [3.0, 3.0, 10.0])
     np.testing.assert_allclose(geo.radius_to_nearest, [2 / 3, 2 / 3, 0.1])

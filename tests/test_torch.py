@@ -27,7 +27,8 @@ def test_tensor_input_matches_numpy(case2, metric, options, dtype):
 
 def test_ped_on_tensors_returns_a_tensor_on_the_same_device(case2):
     data, ref = case2
-    result = potran.simulate(torch.as_tensor(data["X"]), torch.as_tensor(data["y"]), torch.as_tensor(data["G"]))
+    result = potran.simulate(torch.as_tensor(data["X"]), torch.as_tensor(data["y"]),
+                             torch.as_tensor(data["G"]))
     assert isinstance(result.features, torch.Tensor) and result.features.device.type == "cpu"
     assert (result.features.numpy() - data["X_moved_ped"]).__abs__().max() < 1e-12
     value = potran.score(torch.as_tensor(data["X"]), data["y"], "logme", ped=True, general=data["G"])

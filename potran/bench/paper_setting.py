@@ -69,25 +69,21 @@ fitting on ``train`` and evaluating on ``val`` (cells
 epochs per split, one seed. Deviations from the official script: no Nesterov momentum, no
 augmentation, top-1 accuracy for every target (it used mean per-class accuracy on Aircraft,
 Caltech-101, Flowers and Pets and 11-point mAP on VOC). :func:`~potran.bench.finetune.finetune`
-preprocesses a split into one float tensor, which at 224 px costs 0.6 MB per image of host
-memory (30 GB for CIFAR's 50000 training images): set ``n_train``/``n_test`` in the config, or
-use a host with that memory.
+reads and preprocesses the images of each batch when it needs them, so a split is never held
+as floats (at 224 px that would be 0.6 MB per image, 30 GB for CIFAR's training split); the
+images are decoded in the training process, one batch at a time.
 
-**Running a book page on this setting.** ``notebooks/main_table.py`` takes no hooks today; with
-three more parameters (``paper_checkpoints``, ``paper_data``, ``paper_imagenet_val``: when set,
-the page builds ``setting = benchmark(paper_checkpoints, paper_data, paper_imagenet_val,
-models=..., targets=..., metrics=...)`` and calls ``run(setting.bench, out_dir, ...,
-**setting.hooks())``) a GPU user would run::
+**Running a book page on this setting.** The pages that score models take the parameters
+``paper_checkpoints``, ``paper_data`` and ``paper_imagenet_val`` (:mod:`potran.bench.pages`), e.g.::
 
     python -m jupytext --to ipynb --output - notebooks/main_table.py \\
       | python -m papermill - _build/paper/main_table.ipynb -k python3 --cwd notebooks \\
           -p paper_checkpoints /data/ssl-transfer/models \\
           -p paper_data /data/targets \\
-          -p paper_imagenet_val /data/imagenet/val \\
-          -p groundtruth /data/paper-groundtruth/accuracy.csv \\
-          -p out_dir /data/paper-bench -p cache_dir /data/paper-features -p device cuda
+          -p paper_imagenet_val /data/imagenet/val -p device cuda
 
-where ``/data/paper-groundtruth`` was made by
+ranks the models against the paper's published accuracies, or, with
+``-p groundtruth /data/paper-groundtruth/accuracy.csv``, against a ground truth made by
 ``benchmark(...).finetune_grid("/data/paper-groundtruth", device="cuda")``.
 """
 from __future__ import annotations

@@ -90,6 +90,10 @@ def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
                done=()) -> list[dict]:
     """Score one cell with every metric and PED setting not already in ``done``.
 
+    The PED motion depends on the features, labels, general set and options only, so it runs
+    once per cell and every metric scores the same moved features (exactly what
+    ``potran.score(X, y, metric, ped=True, ...)`` computes for each).
+
     Parameters
     ----------
     X : ndarray (N, D)
@@ -108,33 +112,44 @@ def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
     list of dict
         One ``{"metric", "ped", "score", "seconds", "error"}`` per new pair (with PED also
         ``ped_steps`` and ``energy_ratio``, the potential energy after the motion over before);
-        a metric that raises gets ``score`` None and the one-line error message.
+        ``seconds`` of a PED row is the motion's time plus the metric's. A metric that raises
+        (or a motion that raises, for every PED row) gets ``score`` None and the one-line error.
     """
+    from ..ped import simulate
     from ..scoring import score
 
+    def attempt(function, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            value, error = function(*args, **kwargs), ""
+        except Exception as err:  # noqa: BLE001 -- one failing metric must not stop a run
+            value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
+        return value, error, time.perf_counter() - t0
+
+    todo = [(m, bool(p)) for m in metrics for p in peds if (m, p) not in done]
+    motion, motion_error, motion_seconds = None, "", 0.0
+    if any(p for _, p in todo):
+        motion, motion_error, motion_seconds = attempt(simulate, X, y, G, **(ped_options or {}))
     rows = []
-    for metric in metrics:
+    for metric, ped in todo:
         opts = {"seed": seed} if _takes_seed(metric) else {}
-        for ped in peds:
-            if (metric, ped) in done:
-                continue
-            kw = dict(opts, **(ped_options or {}), general=G) if ped else opts
-            t0 = time.perf_counter()
-            trace = None
-            try:
-                value, trace = score(X, y, metric, ped=ped, return_trace=True, **kw)
-                value, error = float(value), ""
+        row = {"metric": metric, "ped": ped}
+        if ped and motion is None:
+            value, error, seconds = None, motion_error, motion_seconds
+        else:
+            features = motion.features if ped else X
+            value, error, seconds = attempt(score, features, y, metric, **opts)
+            if value is not None:
+                value = float(value)
                 if not np.isfinite(value):
                     value, error = None, f"non-finite score {value}"
-            except Exception as err:  # noqa: BLE001 -- one failing metric must not stop a run
-                value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
-            row = {"metric": metric, "ped": bool(ped), "score": value,
-                   "seconds": time.perf_counter() - t0, "error": error}
-            if trace is not None:
-                row["ped_steps"] = trace.steps
-                row["energy_ratio"] = (trace.energies[-1] / trace.energies[0]
-                                       if trace.energies[0] > 0 else None)
-            rows.append(row)
+        if ped:
+            seconds += motion_seconds
+            if motion is not None:
+                energies = motion.trace.energies
+                row["ped_steps"] = motion.trace.steps
+                row["energy_ratio"] = energies[-1] / energies[0] if energies[0] > 0 else None
+        rows.append(dict(row, score=value, seconds=seconds, error=error))
     return rows
 
 

@@ -54,15 +54,16 @@ def name_list(value, default) -> list:
     return value if value else list(default)
 
 
-def run_settings(models, targets, metrics, settings: dict, out_dir, *, reference: bool = True,
-                 groundtruth=None, cache_dir=".cache/features", device="cpu", seed: int = 0,
-                 progress: bool = False, **run_kwargs) -> pd.DataFrame:
-    """Score ``metrics`` with PED under every setting, each into ``out_dir/<label>``.
+def run_settings(base, settings: dict, out_dir, *, reference: bool = True, groundtruth=None,
+                 cache_dir=".cache/features", device="cpu", progress: bool = False,
+                 **run_kwargs) -> pd.DataFrame:
+    """Score ``base``'s metrics with PED under every setting, each into ``out_dir/<label>``.
 
     Parameters
     ----------
-    models, targets, metrics : sequence of str
-        As for :class:`~potran.bench.runner.Benchmark`.
+    base : potran.bench.runner.Benchmark
+        Models, targets, metrics and protocol; its ``ped`` and ``ped_options`` are replaced by
+        each setting's.
     settings : dict
         ``{label: ped_options}``; the label names the result folder (e.g. ``"k=0.6"``).
     out_dir : path
@@ -70,14 +71,17 @@ def run_settings(models, targets, metrics, settings: dict, out_dir, *, reference
     reference : bool
         Also score the metrics without PED into ``out_dir/no_ped`` (setting :data:`REFERENCE`).
     groundtruth, cache_dir, device, progress, run_kwargs
-        Passed to :func:`~potran.bench.runner.run` (``run_kwargs``: e.g. fakes for tests).
+        Passed to :func:`~potran.bench.runner.run` (``run_kwargs``: its hooks, e.g.
+        :attr:`potran.bench.pages.PageBenchmark.hooks`).
 
     Returns
     -------
     DataFrame
         The runs' score tables stacked, with a ``setting`` column first.
     """
-    from .runner import Benchmark, run
+    from dataclasses import replace
+
+    from .runner import run
 
     if REFERENCE in settings:
         raise ValueError(f"{REFERENCE!r} is the label of the run without PED; name the setting otherwise")
@@ -86,10 +90,9 @@ def run_settings(models, targets, metrics, settings: dict, out_dir, *, reference
         runs.insert(0, (REFERENCE, (False,), {}))
     tables = []
     for label, ped, options in runs:
-        bench = Benchmark(models=tuple(models), targets=tuple(targets), metrics=tuple(metrics),
-                          ped=ped, ped_options=options, seed=seed)
-        scores, _ = run(bench, Path(out_dir) / label, groundtruth=groundtruth, cache_dir=cache_dir,
-                        device=device, progress=progress, **run_kwargs)
+        scores, _ = run(replace(base, ped=ped, ped_options=options), Path(out_dir) / label,
+                        groundtruth=groundtruth, cache_dir=cache_dir, device=device, progress=progress,
+                        **run_kwargs)
         tables.append(scores.assign(setting=label))
     table = pd.concat(tables, ignore_index=True)
     return table[["setting"] + [c for c in table.columns if c != "setting"]]

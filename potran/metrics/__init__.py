@@ -33,5 +33,5 @@ REGISTRY = {
 #: metrics that score features (all but the two that need source-classifier probabilities)
 FEATURE_METRICS = tuple(name for name in REGISTRY if name not in ("leep", "nce"))
 
-__all__ = ["REGISTRY", "FEATURE_METRICS", "dim", "gbc", "hscore", "knn", "leep", "logme", "nce", "nleep", "norm",
-           "parc", "random_score", "reg_hscore", "sfda", "transrate"]
+__all__ = ["REGISTRY", "FEATURE_METRICS", "dim", "gbc", "hscore", "knn", "leep", "logme", "nce", "nleep",
+           "norm", "parc", "random_score", "reg_hscore", "sfda", "transrate"]

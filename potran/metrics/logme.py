@@ -66,11 +66,13 @@ def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False,
     n, d = F.shape
     if count_empty_classes:
         if labels.classes.min() < 0:
-            raise ValueError("count_empty_classes=True needs non-negative labels (the official code indexes by label)")
+            raise ValueError("count_empty_classes=True needs non-negative labels "
+                             "(the official code indexes by label)")
         raw = torch.as_tensor(labels.classes[labels.codes], device=F.device)
         targets = torch.nn.functional.one_hot(raw, int(labels.classes.max()) + 1)
     else:
-        targets = torch.nn.functional.one_hot(torch.as_tensor(labels.codes, device=F.device), labels.n_classes)
+        targets = torch.nn.functional.one_hot(torch.as_tensor(labels.codes, device=F.device),
+                                              labels.n_classes)
     Y = targets.to(F.dtype)
 
     sigma, project = _spectrum(F)

@@ -38,7 +38,8 @@ def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = F
     features, labels = check_xy(to_numpy(X), y)
     n_components = int(component_ratio) * labels.n_classes
     if n_components > features.shape[0]:
-        raise ValueError(f"NLEEP needs at least component_ratio * C = {n_components} samples, got {features.shape[0]}")
+        raise ValueError(f"NLEEP needs at least component_ratio * C = {n_components} samples, "
+                         f"got {features.shape[0]}")
     reduced = PCA(n_components=EXPLAINED_VARIANCE).fit_transform(features)
     rng = np.random.RandomState(seed) if seed is not None else None
     mixture = GaussianMixture(n_components=n_components, random_state=rng).fit(reduced)
