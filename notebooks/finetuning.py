@@ -50,7 +50,7 @@ out_dir = project_path("_build", "finetuning")               # PNG copies of the
 device = "cpu"                # torch device of the feature extraction, PED and the metrics
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -118,7 +118,7 @@ else:
 # (computed on the features, not on the t-SNE map) measures how separated the classes are: 1 for
 # tight, distant classes, 0 for overlapping ones.
 
-# %%
+# %% tags=["hide-input"]
 example = None
 if cells:
     wanted = (example_model, example_target)
@@ -143,7 +143,7 @@ if cells:
     embedded = [TSNE(perplexity=perplexity, init="pca", random_state=seed).fit_transform(F)
                 for _, F in panels]
 
-# %%
+# %% tags=["hide-input"]
 if example is not None:
     classes = [str(c) for c in task.classes]
     colours = sns.color_palette("husl", len(classes))
@@ -177,7 +177,7 @@ if example is not None:
 # computed with PED (on the rebuilt 0 % features with the general set, as above). All scores use the
 # same 400 probe images per cell, so the columns differ only in the features.
 
-# %%
+# %% tags=["hide-input"]
 tau = pd.DataFrame()
 if cells:
     scores = snapshot_scores(snapshots.values(), metrics, device=device).assign(ped=False)
@@ -197,7 +197,7 @@ if len(tau):
 elif cells:
     print(f"No target has {min_models} or more models with finished cells yet: no ranking to show.")
 
-# %%
+# %% tags=["hide-input"]
 if len(tau):
     plain, moved = tau[~tau.ped], tau[tau.ped]
     target_names = list(dict.fromkeys(plain.target))
@@ -235,7 +235,7 @@ if len(tau):
 # target reach accuracies within one standard deviation of the seeds of each other, any ranking of
 # them is mostly a ranking of noise, and $\tau_w$ swings widely between snapshots.
 
-# %%
+# %% tags=["hide-input"]
 if cells:
     acc = accuracy.set_index(["model", "target"]).loc[cells, ["test_acc", "test_acc_sd"]].reset_index()
     spread = acc.groupby("target").agg(models=("model", "size"), accuracy_min=("test_acc", "min"),
@@ -263,7 +263,7 @@ if cells:
 # running, so both sides are slower than on an idle machine. Fine-tuning here ran one learning rate
 # per model; the paper's grid search multiplies its cost by the number of settings tried (30).
 
-# %%
+# %% tags=["hide-input"]
 costs = pd.DataFrame()
 if cells:
     costs = cell_costs(groundtruth_dir, cells)
@@ -286,7 +286,7 @@ if cells:
         columns={"wall_s": "fine-tuning (s)", "extraction_s": "extraction (s)"})
         .style.format("{:.3g}").set_caption("seconds per cell: fine-tuning as recorded, the rest measured now"))
 
-# %%
+# %% tags=["hide-input"]
 if len(costs):
     metric = metrics[0]
     per_cell = pd.DataFrame({
@@ -330,7 +330,7 @@ if len(costs):
 # %% [markdown]
 # ## What this run shows
 
-# %%
+# %% tags=["hide-input"]
 lines = []
 if example is not None:
     sil = [silhouette_score(F, snap.labels) for _, F in panels]

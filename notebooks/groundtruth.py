@@ -32,7 +32,7 @@ min_models = 4       # finished models a target needs before it is judged
 max_rel_change = 0.05  # last-epoch relative loss change above which a cell was still training
 small_loss = 0.05    # a final training loss below this counts as converged whatever its change
 
-# %%
+# %% tags=["hide-input"]
 import warnings
 
 import matplotlib.pyplot as plt
@@ -59,7 +59,7 @@ supp = pa.paper_accuracy("supplementary")
 # where it disagrees with the `finetune_acc` of the official `tw.py`, which the published $\tau_w$
 # were computed against (hover for the `tw.py` value).
 
-# %%
+# %% tags=["hide-input"]
 diffs = pa.groundtruth_discrepancies(twpy, supp, ("tw.py", "supplementary"))
 table = supp.pivot(index="model", columns="target", values="test_acc")
 marks = pd.DataFrame("", index=table.index, columns=table.columns)
@@ -69,14 +69,14 @@ for _, d in diffs.iterrows():
     tips.loc[d.model, d.target] = f"tw.py: {d['tw.py']:.2f}"
 table.style.format("{:.2f}").apply(lambda _: marks, axis=None).set_tooltips(tips)
 
-# %%
+# %% tags=["hide-input"]
 diffs
 
 # %% [markdown]
 # How far apart the paper's models are on each dataset (points of accuracy, `tw.py` values): where
 # the 12 models lie within a point or two, a ranking is fragile whatever the metric.
 
-# %%
+# %% tags=["hide-input"]
 paper_spread = twpy.groupby("target").test_acc.agg(sd="std", range=lambda a: a.max() - a.min())
 paper_spread.T.round(2)
 
@@ -86,7 +86,7 @@ paper_spread.T.round(2)
 # Read from the `config` every cell of the ground-truth folder records (so it is the protocol that
 # was run, not the one intended), with the data sizes of each target.
 
-# %%
+# %% tags=["hide-input"]
 chosen_models, note_m = pa.pick(models, zoo.names(), "models")
 chosen_targets, note_t = pa.pick(targets, datasets.TARGETS, "targets")
 config, odd = pa.protocol(groundtruth_dir)
@@ -103,7 +103,7 @@ if odd:
     print("cells with another configuration:", ", ".join(odd))
 pd.Series({k: str(v) for k, v in config.items()}, name="value", dtype=object).to_frame()
 
-# %%
+# %% tags=["hide-input"]
 if config:
     lr_rule = ", ".join(f"{m}: {v:g}" for m, v in config.get("lr_overrides", {}).items())
     display(Markdown(
@@ -120,7 +120,7 @@ cells.groupby("target")[["n_train", "n_test", "n_classes"]].first()
 # `accuracy.csv` (the mean test accuracy over seeds, as a fraction) for the finished cells; empty
 # cells are still being computed.
 
-# %%
+# %% tags=["hide-input"]
 accuracy = pd.read_csv(f"{groundtruth_dir}/accuracy.csv")
 accuracy = accuracy[accuracy.model.isin(chosen_models) & accuracy.target.isin(chosen_targets)]
 if len(accuracy) != len(cells):
@@ -137,7 +137,7 @@ accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
 # of one run's accuracy (the finite test set). Models whose bars overlap cannot be ordered by this
 # ground truth.
 
-# %% mystnb={"figure": {"caption": "Mean test accuracy over fine-tuning seeds of each model on each target of the offline benchmark, with the seed standard deviation (coloured) and the binomial standard error of one run's test accuracy (grey); each panel's axis is scaled to its models.", "name": "fig-groundtruth-accuracy"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean test accuracy over fine-tuning seeds of each model on each target of the offline benchmark, with the seed standard deviation (coloured) and the binomial standard error of one run's test accuracy (grey); each panel's axis is scaled to its models.", "name": "fig-groundtruth-accuracy"}}
 errors = pa.accuracy_errors(seeds)
 shown = [t for t in chosen_targets if t in set(errors.target)]
 if not shown:
@@ -169,7 +169,7 @@ else:
 # between two ground truths made of single seeds (with its range over the seed pairs), the
 # agreement a metric cannot be expected to exceed.
 
-# %%
+# %% tags=["hide-input"]
 with warnings.catch_warnings():  # targets with one finished model have no tau between seeds
     warnings.simplefilter("ignore", RuntimeWarning)
     reliability = report.reliability(seeds)
@@ -177,7 +177,7 @@ verdicts = pa.reliability_verdicts(reliability, min_ratio=min_ratio, min_ceiling
                                    min_models=min_models)
 reliability.round(3)
 
-# %%
+# %% tags=["hide-input"]
 if verdicts.empty:
     display(Markdown("No finished cell for these models and targets yet, so no target can be judged."))
 else:
@@ -199,10 +199,10 @@ else:
 # training loss. A cell still falling fast when training stopped ranks its model by how quickly it
 # fine-tunes more than by where it would end; a tiny final loss that fluctuates is not a concern.
 
-# %%
+# %% tags=["hide-input"]
 cells.pivot(index="model", columns="target", values="lr").style.format("{:g}", na_rep="–")
 
-# %% mystnb={"figure": {"caption": "Relative change of the training loss over the last epoch (largest over seeds) against the final training loss for every finished cell; cells to the right of the dashed line and above the dotted one were still training.", "name": "fig-groundtruth-convergence"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Relative change of the training loss over the last epoch (largest over seeds) against the final training loss for every finished cell; cells to the right of the dashed line and above the dotted one were still training.", "name": "fig-groundtruth-convergence"}}
 if cells.empty:
     print("no finished cell for these models and targets yet")
 else:
@@ -223,7 +223,7 @@ else:
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
     plt.tight_layout()
 
-# %%
+# %% tags=["hide-input"]
 still = cells[(cells.loss_rel_change_max > max_rel_change) & (cells.final_loss > small_loss)]
 if not cells.empty:
     by_target = still.groupby("target").size().reindex(shown, fill_value=0)

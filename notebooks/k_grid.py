@@ -47,7 +47,7 @@ out_dir = None                                   # one folder per value of λ, a
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -107,7 +107,7 @@ def fmt(value, digits=3):
 # Mean $\tau_w$ over the 10 datasets: without PED, with PED at the paper's default, and with PED
 # after the grid search.
 
-# %%
+# %% tags=["hide-input"]
 grid_published = paper.k_grid()
 main_published = paper.main_table()
 pub = pd.DataFrame({
@@ -120,7 +120,7 @@ both = grid_published.merge(main_published, on=["method", "dataset"], suffixes=(
 raised = both[both.ped_grid].assign(up=lambda d: d.tau_w_grid > d.tau_w_main).groupby("metric_grid").up.sum()
 display(pub.round(3))
 
-# %%
+# %% tags=["hide-input"]
 long = pub.drop(columns="grid gain").reset_index(names="metric").melt(
     id_vars="metric", var_name="setting", value_name="mean tau_w")
 fig, ax = plt.subplots(figsize=(7.5, 3.8))
@@ -136,7 +136,7 @@ show(fig, "published",
      "−1 to 1) of LogME, SFDA and GBC without PED, with PED at λ = 0.6 (main table) and with PED "
      "after the grid search (supplementary Table 1).")
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
     "In the paper, the grid search raises the mean $\\tau_w$ of PED by " + ", ".join(
         f"{pub.loc[m, 'grid gain']:+.3f} for {m}" for m in pub.index)
@@ -152,7 +152,7 @@ display(Markdown(
 # the ground truth's seeds and test images resampled; {mod}`potran.bench.report`). All values share
 # the same replicates, and the difference with the metric without PED is paired.
 
-# %%
+# %% tags=["hide-input"]
 if intervals.empty:
     display(Markdown("**No scored cell has a fine-tuning ground truth yet**, so no $\\tau_w$ can be "
                      "computed; the trace below does not need one."))
@@ -162,7 +162,7 @@ else:
     display(view.pivot_table(index="setting", columns="metric", values=["mean_tau", "delta"],
                              sort=False).round(3))
 
-# %%
+# %% tags=["hide-input"]
 if not intervals.empty:
     colours = dict(zip(metrics, sns.color_palette(n_colors=len(metrics))))
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
@@ -204,14 +204,14 @@ if not intervals.empty:
 # potential energy after the motion over the energy before (`ped_steps`, `energy_ratio` of the score
 # table). Averaged over the cells:
 
-# %%
+# %% tags=["hide-input"]
 trace = sweeps.trace_summary(scores)
 per_k = (trace.assign(value=trace.setting.map({v: k for k, v in label.items()}))
          .groupby("value")[["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]].mean())
 same = trace.groupby("setting")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max() == 1
 display(per_k.round(3))
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 axes[0].plot(per_k.index, per_k.mean_steps, "o-")
 axes[0].set_ylim(0, 6.3)
@@ -229,7 +229,7 @@ show(fig, "trace_per_k",
      f"steps PED took before the exit test stopped it (left) and the fall of the potential energy "
      f"during the motion, 1 − U_after / U_before in % (right).")
 
-# %%
+# %% tags=["hide-input"]
 lo, hi = per_k.index.min(), per_k.index.max()
 display(Markdown(
     f"From λ = {lo:g} to λ = {hi:g} the motion takes {per_k.mean_steps[lo]:.2f} → "
@@ -250,7 +250,7 @@ display(Markdown(
 # scored against, so the gain is partly selection: with noise alone, the best of six is above the
 # default.
 
-# %%
+# %% tags=["hide-input"]
 choice = sweeps.grid_selection(tau, default=label[default_k]).set_index("metric")
 side = pd.DataFrame({
     "published: default": pub["PED, default λ (main table)"],
@@ -263,7 +263,7 @@ side = pd.DataFrame({
 side["ours: which λ"] = choice.best_setting
 display(side.round(3))
 
-# %%
+# %% tags=["hide-input"]
 half_width = intervals[intervals.setting != sweeps.REFERENCE].eval("(high - low) / 2").median() \
     if not intervals.empty else np.nan
 lines = []
@@ -287,7 +287,7 @@ display(Markdown("\n".join(lines) + "\n\n" + closing))
 # %% [markdown]
 # ## What agrees, what does not, and why
 
-# %%
+# %% tags=["hide-input"]
 pub_effect = pub["PED, default λ (main table)"] - pub["without PED"]
 text = ["**Published.** The grid gain is " + ", ".join(
     f"{pub.loc[m, 'grid gain']:+.3f} for {m} (PED itself, at the default: {pub_effect[m]:+.3f})"

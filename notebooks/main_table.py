@@ -53,7 +53,7 @@ n_boot = 1000                                        # bootstrap replicates of t
 n_null = 2000                                        # draws of the random scorer
 level = 0.95                                         # coverage of the intervals
 
-# %%
+# %% tags=["hide-input"]
 import warnings
 from pathlib import Path
 
@@ -104,7 +104,7 @@ print(f"{page.name}: {len(definition.models)} models x {len(definition.targets)}
 # target) cell whose fine-tuning has finished, and a target only when at least two of the
 # benchmark's models have one.
 
-# %%
+# %% tags=["hide-input"]
 accuracy_all = truth.accuracy  # this benchmark's models and targets
 per_target = accuracy_all.groupby("target").model.nunique().reindex(list(definition.targets), fill_value=0)
 usable = [t for t in definition.targets if per_target[t] >= 2]
@@ -131,7 +131,7 @@ display(Markdown(
 # folder, rounded to 3 decimals; "n/a" marks a $\tau_w$ that cannot be computed (fewer than two
 # models with ground truth, or constant scores).
 
-# %%
+# %% tags=["hide-input"]
 order = pd.MultiIndex.from_tuples([(m, p) for m in definition.metrics for p in definition.ped],
                                   names=["metric", "ped"])
 columns = [t for t in definition.targets if t in set(tau.target)] + ["mean"]
@@ -145,7 +145,7 @@ n_models = tau[tau.target != "mean"].groupby("target").n_models.max()
  .set_caption("tau_w per target")
  .set_uuid("tau-table"))
 
-# %%
+# %% tags=["hide-input"]
 heat = wide.copy()
 heat.index = [label(m, p) for m, p in heat.index]
 fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 3, 0.32 * len(heat) + 1.5))
@@ -178,7 +178,7 @@ show(fig, "tau_heatmap",
 # spread of the models' accuracies against their noise, and the mean $\tau_w$ between two
 # single-seed ground truths (`ceiling`):
 
-# %%
+# %% tags=["hide-input"]
 if usable and seeds is not None:
     reliability = report.reliability(seeds).set_index("target")
     display(reliability.round(3))
@@ -231,7 +231,7 @@ summary.index.name = "metric"
  .set_caption(f"mean tau_w over targets with {level:.0%} bootstrap intervals ({n_boot} replicates)")
  .set_uuid("interval-table"))
 
-# %%
+# %% tags=["hide-input"]
 if null is not None:
     main = intervals[intervals.setting != SETTINGS["delta"]]
     deltas = intervals[intervals.setting == SETTINGS["delta"]].set_index("metric")
@@ -280,7 +280,7 @@ if null is not None:
          f"paired change of the mean tau_w when PED is added (open circles: the interval contains 0); "
          f"n/a: no tau_w computable (e.g. scores equal for every model).")
 
-# %%
+# %% tags=["hide-input"]
 def listing(items):
     items = list(items)
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
@@ -333,7 +333,7 @@ if null is not None:
 # PED code (`lixiaotong97/PED` at commit `e5af6e7`), which repeats the paper's, transcribed in
 # `data/paper/main_table.csv` and read with `potran.paper.main_table()`.
 
-# %%
+# %% tags=["hide-input"]
 published = paper.main_table()
 pub = published.pivot_table(index=["metric", "ped"], columns="dataset", values="tau_w", sort=False)
 pub["mean"] = pub.mean(axis=1)
@@ -348,7 +348,7 @@ source = "; ".join(published.source.unique())
 # %% [markdown]
 # ## Side by side
 
-# %%
+# %% tags=["hide-input"]
 pub_mean = pub["mean"].unstack("ped")
 side = []
 for metric in pub_mean.index:
@@ -368,7 +368,7 @@ side = pd.DataFrame(side).set_index("metric")
               f"(with {level:.0%} intervals)")
  .set_uuid("side-by-side"))
 
-# %%
+# %% tags=["hide-input"]
 paper_acc = (paper.groundtruth("twpy").rename(columns={"dataset": "target", "accuracy": "test_acc"})
              .query("target in @pub.columns"))
 paper_static = tau_table(report.leave_one_target_out(paper_acc), paper_acc)
@@ -405,7 +405,7 @@ display(Markdown(
     f"other {paper_acc.target.nunique() - 1} datasets), reaches {paper_static:+.3f}, against "
     f"{pub_mean.stack().max():+.3f} for the best published row ({label(best[0], best[1])})."))
 
-# %%
+# %% tags=["hide-input"]
 if page.paper:
     why = ("Both tables rank the paper's 12 ResNet-50s; ours scored them on this machine's copies of "
            "the datasets with the splits of `potran.bench.paper_setting` (each image once, real test "

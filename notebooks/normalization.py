@@ -47,7 +47,7 @@ out_dir = None                                     # runs in the folders no_ped,
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -96,7 +96,7 @@ def fmt(value, digits=3):
 # radius is the sum over dimensions of the class's variance, so each dimension's share of
 # $\sum_c r_c^2$ says how much it weighs in every overlap.
 
-# %%
+# %% tags=["hide-input"]
 task = page.load_target(target)
 arrays = page.cell_features(model, task, cache_dir=cache_dir, device=device)
 X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
@@ -107,7 +107,7 @@ need = {way: {q: int(np.searchsorted(np.cumsum(s), q) + 1) for q in (0.5, 0.9)} 
 print(f"{model} on {target}: {len(y)} images, {len(task.classes)} classes, "
       f"{arrays['X'].shape[1]} features scored as {X.shape[1]}; general set {len(G)} images")
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.3))
 rank = np.arange(1, len(order) + 1)
 axes[0].plot(rank, order.std_raw, color=COLOURS["raw"], label="target features, raw (feature units)")
@@ -133,7 +133,7 @@ show(fig, "dimensions",
      f"(log scale); right, the cumulative share of the summed squared class radii carried by the "
      f"dimensions, largest first, in the raw and in the standardised space.")
 
-# %%
+# %% tags=["hide-input"]
 top = {way: spread[f"radius_share_{way}"].max() for way in WAYS}
 live = spread[spread.std_raw > 0]             # dead dimensions (constant features) have no spread to compare
 ratio_raw = live.std_raw.max() / live.std_raw.min()
@@ -162,7 +162,7 @@ display(Markdown(
 # units of their space, so each ball is measured against the distance to the nearest other class
 # centre (a ratio above 1/2 with a neighbour of the same size means the two overlap).
 
-# %%
+# %% tags=["hide-input"]
 runs = {"standardised": potran.simulate(X, y, G, nsigma=nsigma, device=device),
         "raw": potran.simulate(X, y, None, nsigma=nsigma, standardize=False, device=device)}
 geometry = pd.concat([sweeps.class_geometry(r.trace, nsigma).assign(space=way) for way, r in runs.items()])
@@ -172,7 +172,7 @@ n_pairs = len(task.classes) * (len(task.classes) - 1) // 2
 display(geometry.pivot_table(index="class name", columns="space", values=["radius", "radius_to_nearest"],
                              sort=False).round(3))
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(14, 4.3), gridspec_kw={"width_ratios": [1.3, 1]})
 sns.barplot(data=geometry, x="class name", y="radius_to_nearest", hue="space",
             hue_order=list(WAYS), palette=COLOURS, ax=axes[0])
@@ -200,7 +200,7 @@ show(fig, "balls_and_trace",
      f"neighbours touch), standardised and raw; right, the trace of the motion both ways, the "
      f"potential energy and the displacement of every accepted step relative to their first value.")
 
-# %%
+# %% tags=["hide-input"]
 ratio = {way: geometry[geometry.space == way].radius_to_nearest.median() for way in WAYS}
 t_std, t_raw = runs["standardised"].trace, runs["raw"].trace
 
@@ -227,7 +227,7 @@ display(Markdown(
 # models and the ground truth resampled, the same replicates for all settings; the change brought by
 # PED is paired with the metric without it).
 
-# %%
+# %% tags=["hide-input"]
 settings = {"standardised": {"nsigma": nsigma}, "raw": {"nsigma": nsigma, "standardize": False}}
 truth = page.groundtruth(groundtruth)
 scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings, out_dir,
@@ -246,7 +246,7 @@ if intervals.empty:
 else:
     display(intervals.set_index(["metric", "setting"]).round(3))
 
-# %%
+# %% tags=["hide-input"]
 if not intervals.empty:
     order_settings = [sweeps.REFERENCE, "standardised", "raw"]
     names = {sweeps.REFERENCE: "without PED", "standardised": "PED, standardised", "raw": "PED, raw space"}
@@ -283,7 +283,7 @@ if not intervals.empty:
 # ranking), and the paired difference of their $\tau_w$ with the ground truth (standardised − raw,
 # on the same bootstrap replicates).
 
-# %%
+# %% tags=["hide-input"]
 cols = ["mean_steps", "energy_decline", "no_overlap"]
 motion = trace[cols].groupby(level="setting").mean().reindex(list(WAYS))
 agree = sweeps.ranking_agreement(scores, "standardised", "raw").groupby("metric", sort=False).weighted_tau.mean()

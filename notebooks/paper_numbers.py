@@ -39,7 +39,7 @@ n_boot_models = 1000  # bootstrap replicates over datasets and models (static ba
 n_draws = 2000    # draws of the random null
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -70,7 +70,7 @@ for note in (note_m, note_t):
 # datasets. These values were computed by the authors against the `tw.py` ground truth with all
 # 12 models, so a selection of models above does not change them.
 
-# %%
+# %% tags=["hide-input"]
 label = published.drop_duplicates("method").set_index(["metric", "ped"]).method.to_dict()
 label[("static_loto", False)] = "static baseline"
 table = published.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
@@ -84,7 +84,7 @@ table.style.format("{:.3f}").background_gradient(cmap="RdYlGn", vmin=-1, vmax=1)
 # number of models (the accuracies have no ties), so it is the same on every dataset and with
 # either ground-truth version. Averaging over datasets narrows it.
 
-# %%
+# %% tags=["hide-input"]
 null = {v: report.random_null(accuracy[v], n_draws=n_draws, seed=seed) for v in accuracy}
 one = report.random_null(accuracy["twpy"][accuracy["twpy"].target == chosen_targets[0]],
                          n_draws=n_draws, seed=seed)
@@ -101,7 +101,7 @@ pd.DataFrame({"95 % band, low": [one["low"], null["twpy"]["low"], null["suppleme
 # `potran.evaluation.correlate_by_target`. It uses the ground truth of the other datasets and
 # no image of the target; the published metrics use the target's images but no accuracy.
 
-# %%
+# %% tags=["hide-input"]
 baseline = {v: pa.static_baseline_taus(accuracy[v]) for v in accuracy}
 per_dataset = pd.concat([published, baseline["twpy"]]).assign(
     method=lambda d: [label[(m, p)] for m, p in zip(d.metric, d.ped)])
@@ -119,7 +119,7 @@ wide.style.format("{:.3f}").background_gradient(cmap="RdYlGn", vmin=-1, vmax=1)
 # for the baseline alone. The last columns give each method's mean minus the baseline's, with the
 # paired interval over datasets.
 
-# %%
+# %% tags=["hide-input"]
 boot = pa.dataset_bootstrap(per_dataset, reference=("static_loto", False), n_boot=n_boot, seed=seed)
 loto_scores = report.leave_one_target_out(accuracy["twpy"])
 loto_iv = report.tau_intervals(loto_scores, accuracy["twpy"], None, n_boot=n_boot_models, seed=seed)
@@ -134,7 +134,7 @@ shown_iv = intervals.rename(columns={"delta": "minus baseline", "delta_low": "di
 signed = ["mean_tau", "low", "high", "minus baseline", "diff. low", "diff. high"]
 shown_iv.style.format("{:+.3f}", subset=signed, na_rep="–").format("{:.3f}", subset=["p_delta"], na_rep="–")
 
-# %% mystnb={"figure": {"caption": "Weighted Kendall tau per dataset of the published metrics (with and without PED) and of the static leave-one-dataset-out baseline computed from the tw.py ground truth; the grey band is the 95 % range of a random ranking of the models.", "name": "fig-paper-numbers-per-dataset"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Weighted Kendall tau per dataset of the published metrics (with and without PED) and of the static leave-one-dataset-out baseline computed from the tw.py ground truth; the grey band is the 95 % range of a random ranking of the models.", "name": "fig-paper-numbers-per-dataset"}}
 shown = ["LogME", "LogME+Ours", "SFDA", "SFDA+Ours", "GBC", "GBC+Ours", "static baseline"]
 points = per_dataset[per_dataset.method.isin(shown)]
 fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -151,7 +151,7 @@ plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
 ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
 plt.tight_layout()
 
-# %% mystnb={"figure": {"caption": "Mean weighted Kendall tau over the datasets with 95 % bootstrap intervals over datasets (for the static baseline also over models and datasets, lighter); the grey band is the 95 % range of the mean of a random ranking.", "name": "fig-paper-numbers-means"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean weighted Kendall tau over the datasets with 95 % bootstrap intervals over datasets (for the static baseline also over models and datasets, lighter); the grey band is the 95 % range of the mean of a random ranking.", "name": "fig-paper-numbers-means"}}
 order = shown[:-1] + ["static baseline", "static baseline, models resampled too"]
 iv = intervals.loc[order]
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -172,7 +172,7 @@ plt.tight_layout()
 # the mean and which ground truth is used; `tw.py` also has SUN397, which the main table does not
 # report.
 
-# %%
+# %% tags=["hide-input"]
 sun = pa.paper_accuracy("twpy", datasets=sorted(paper.groundtruth("twpy").dataset.unique()),
                         models=chosen_models)
 with_sun = pa.static_baseline_taus(sun).set_index("target").weighted_tau
@@ -184,7 +184,7 @@ check = pd.Series({
 }, name="mean tau_w of the static baseline").round(3)
 check.to_frame()
 
-# %%
+# %% tags=["hide-input"]
 b = intervals.loc["static baseline"]
 methods = [m for m in label.values() if m != "static baseline"]
 best = intervals.loc[methods].mean_tau.idxmax()
@@ -217,11 +217,11 @@ display(Markdown(
 # recomputed (no scores), and the random null does not depend on the values, so the baseline is
 # what can show the effect.
 
-# %%
+# %% tags=["hide-input"]
 cells = pa.groundtruth_discrepancies(accuracy["twpy"], accuracy["supplementary"], ("tw.py", "supplementary"))
 cells
 
-# %%
+# %% tags=["hide-input"]
 effect = pd.DataFrame({
     "GT agreement": pa.groundtruth_agreement(accuracy["twpy"], accuracy["supplementary"]),
     "baseline, tw.py GT": baseline["twpy"].set_index("target").weighted_tau,
@@ -229,7 +229,7 @@ effect = pd.DataFrame({
 effect.loc["mean"] = effect.mean()
 effect.round(3)
 
-# %% mystnb={"figure": {"caption": "Weighted Kendall tau per dataset of the static leave-one-dataset-out baseline with the tw.py ground truth and with the supplementary's Table 2, which differ in five cells.", "name": "fig-paper-numbers-gt-versions"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Weighted Kendall tau per dataset of the static leave-one-dataset-out baseline with the tw.py ground truth and with the supplementary's Table 2, which differ in five cells.", "name": "fig-paper-numbers-gt-versions"}}
 long = effect.drop(index="mean")[["baseline, tw.py GT", "baseline, supplementary GT"]].reset_index(
     names="target").melt(id_vars="target", var_name="ground truth", value_name="tau_w")
 fig, ax = plt.subplots(figsize=(9, 3.8))
@@ -245,7 +245,7 @@ plt.tight_layout()
 # dataset (through the baseline's mean over the other datasets). One cell at a time, starting from
 # `tw.py`:
 
-# %%
+# %% tags=["hide-input"]
 def mean_tau(acc):
     return pa.static_baseline_taus(acc).weighted_tau.mean()
 
@@ -254,7 +254,7 @@ swap = pa.discrepancy_effect(accuracy["twpy"], accuracy["supplementary"], mean_t
                              ("tw.py", "supplementary"))
 swap.round(3)
 
-# %%
+# %% tags=["hide-input"]
 top = swap.iloc[1:-1].sort_values("delta").iloc[0]
 t_top, m_top = top.changed.split("/")
 supp = accuracy["supplementary"][accuracy["supplementary"].target == t_top].set_index("model").test_acc
@@ -275,7 +275,7 @@ display(Markdown(
 # PED's published gain per metric, mean over datasets, with the paired interval from resampling
 # datasets; it can be set beside the gap between the best methods and the baseline above.
 
-# %%
+# %% tags=["hide-input"]
 gain = pd.concat([pa.dataset_bootstrap(published[published.metric == m], reference=(m, False),
                                        n_boot=n_boot, seed=seed).query("ped")
                   for m in ["logme", "sfda", "gbc"]])
@@ -286,7 +286,7 @@ gain.round(3)
 # %% [markdown]
 # ## What this means for the paper's claims
 
-# %%
+# %% tags=["hide-input"]
 resolved_gain = [m for m, r in gain.iterrows() if r.delta_low > 0]
 above = [m for m in methods if intervals.loc[m, "delta_low"] > 0]
 single = published.weighted_tau.between(one["low"], one["high"])

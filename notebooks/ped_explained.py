@@ -70,7 +70,7 @@ cache_dir = project_path(".cache", "features")      # feature cache shared with 
 out_dir = None                                      # PNG copies of the figures (None: _build/ped_explained,
                                                     # _build/paper/... on the paper's setting)
 
-# %%
+# %% tags=["hide-input"]
 import warnings
 from pathlib import Path
 
@@ -120,7 +120,7 @@ result.trace
 # $t = 0.1$ a step moves a class by 0.5 % of its overlap, too little to see, so the pictures below
 # use a larger $t$:
 
-# %%
+# %% tags=["hide-input"]
 mean = G.mean(0)                              # PED standardises by the general set's mean
 scale = np.maximum(G.std(0), EPS)             # and population std, floored at EPS
 Z = (X - mean) / scale                        # the toy task in the standardised space
@@ -159,7 +159,7 @@ show(fig, "toy_before_after",
 # classes it overlaps, by {eq}`motion`; the thin grey circles are where the balls were before the
 # first step.
 
-# %%
+# %% tags=["hide-input"]
 n_panels = len(shown_trace.centres)
 fig, axes = plt.subplots(1, n_panels, figsize=(3.3 * n_panels, 3.6), sharex=True, sharey=True,
                          squeeze=False)
@@ -201,7 +201,7 @@ show(fig, "toy_steps",
 # most; a class with no overlap stays where it is. Scoring the moved features changes the metrics as
 # follows:
 
-# %%
+# %% tags=["hide-input"]
 rows = []
 for metric in ("logme", "sfda", "gbc", "hscore"):
     for use_ped in (False, True):
@@ -224,7 +224,7 @@ pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
 # centres most (the first two principal components of the centres before the motion); PED moves
 # every centre within the span of the centre differences, so this plane shows most of the motion.
 
-# %%
+# %% tags=["hide-input"]
 model = example_model if example_model in page.models else page.models[0]
 target = example_target if example_target in page.targets else page.targets[0]
 task = page.load_target(target)
@@ -243,7 +243,7 @@ print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
       + (f"potential energy {energy_left:.1%} of its value before the motion" if real.trace.steps
          else "no two balls overlap, so PED leaves the features as they are"))
 
-# %%
+# %% tags=["hide-input"]
 n_real = len(task.classes)
 colours = sns.color_palette("husl", n_real)
 fig, axes = plt.subplots(2, 2, figsize=(12, 10))
@@ -295,7 +295,7 @@ show(fig, "real_before_after",
 # %% [markdown]
 # What the motion did to this cell, and what it does to the scores the benchmark computes from it:
 
-# %%
+# %% tags=["hide-input"]
 shift = np.linalg.norm(real.trace.centres[-1] - real.trace.centres[0], axis=1)
 ball = NSIGMA * real.trace.radii
 summary = pd.DataFrame({
@@ -312,7 +312,7 @@ for metric in ("logme", "sfda", "gbc"):
                      "score": potran.score(Xr, yr, metric, ped=use_ped, general=Gr if use_ped else None)})
 pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
     f"In {real.trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
     f"by {shift.mean():.2f} standardised units on average, {shift.mean() / ball.mean():.0%} of a ball's "

@@ -30,7 +30,7 @@
 cache_dir = None        # jupyter-cache folder of the build; None = <checkout>/_build/.jupyter_cache
 generated_dir = None    # papermill outputs (make papermill); None = <checkout>/book/generated
 
-# %%
+# %% tags=["hide-input"]
 import json
 import os
 import platform
@@ -64,7 +64,7 @@ def shown(path: Path) -> str:
 # %% [markdown]
 # ## Package versions
 
-# %%
+# %% tags=["hide-input"]
 KEY_PACKAGES = [
     "potran", "numpy", "scipy", "scikit-learn", "pandas", "torch", "torchvision", "tqdm",
     "pillow", "matplotlib", "seaborn", "scikit-image", "mlxtend", "h5py",
@@ -90,7 +90,7 @@ versions
 # %% [markdown]
 # Every installed distribution (the exact pins of the set-up are in `constraints.txt`):
 
-# %% tags=["hide-output"]
+# %% tags=["hide-input", "hide-output"]
 everything = sorted({(d.metadata["Name"], d.version) for d in metadata.distributions()},
                     key=lambda item: item[0].lower())
 print("\n".join(f"{name}=={ver}" for name, ver in everything))
@@ -98,7 +98,7 @@ print("\n".join(f"{name}=={ver}" for name, ver in everything))
 # %% [markdown]
 # ## Hardware
 
-# %%
+# %% tags=["hide-input"]
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -150,7 +150,7 @@ hardware
 # first run, scores the offline benchmark, and builds the site (`make -n` prints the commands
 # without running them).
 
-# %%
+# %% tags=["hide-input"]
 command = os.environ.get("POTRAN_BUILD_COMMAND")
 print("this site was built by:", command or "(not run by jupyter-book: no record of the build command)")
 
@@ -177,7 +177,7 @@ print(make_dry_run("book"))
 # build` tells whether this build executed the page or took it from the cache because its code
 # had not changed since an earlier build (then `seconds` is the time of that earlier execution).
 
-# %%
+# %% tags=["hide-input"]
 toc = yaml.safe_load((root / "book" / "_toc.yml").read_text())
 
 
@@ -230,7 +230,7 @@ timings.style.format({"seconds": "{:.1f}"}, na_rep="–")
 # `make papermill PARAMS="..."` executes every page with papermill into `book/generated/`;
 # papermill records the parameters and the duration in each output notebook.
 
-# %%
+# %% tags=["hide-input"]
 runs = []
 for path in sorted(generated_dir.glob("*.ipynb")):
     info = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
@@ -242,6 +242,6 @@ else:
     papermill_runs = "no papermill outputs in book/generated/ (make papermill writes them)"
 papermill_runs
 
-# %%
+# %% tags=["hide-input"]
 print(f"this page executed at {datetime.now(timezone.utc).isoformat(timespec='seconds')} (UTC) "
       f"with Python {sys.version.split()[0]}")

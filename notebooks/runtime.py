@@ -64,7 +64,7 @@ device = "cpu"         # "cuda" adds the GPU measurements
 seed = 0
 out_dir = project_path("_build", "runtime")   # PNG copies of the figures and the measured tables
 
-# %%
+# %% tags=["hide-input"]
 import json
 import platform
 from pathlib import Path
@@ -174,7 +174,7 @@ print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.pyth
 # of images, so they are measured on a smaller grid to keep the page short. "+ PED" is the same metric
 # on the features PED moved, and includes the motion.
 
-# %%
+# %% tags=["hide-input"]
 fast = [m for m in metrics if m not in slow_metrics]
 slow = [m for m in metrics if m in slow_metrics]
 sweeps = []
@@ -188,7 +188,7 @@ cpu.to_csv(out_dir / "metrics_cpu.csv", index=False)
 for table in sweeps:
     display((1000 * by_axis(table, "seconds")).T.rename_axis(index="time (ms)").style.format("{:.1f}"))
 
-# %%
+# %% tags=["hide-input"]
 fig = scaling_figure(sweeps, "seconds", "time per score (s, log scale)")
 fit_note = f"its {fit_last} largest sizes" if fit_last else "all its sizes"
 show(fig, "metrics_time",
@@ -199,7 +199,7 @@ show(fig, "metrics_time",
      f"fitted in log-log space to {fit_note}: time grows like size^slope. Points near a millisecond "
      "are dominated by fixed overheads and by the load of the machine.")
 
-# %%
+# %% tags=["hide-input"]
 fig = scaling_figure(sweeps, "traced_bytes", "peak memory of one score (MB, log scale)", scale=1e-6)
 show(fig, "metrics_memory",
      "**Figure 2.** Peak memory allocated during one score on the CPU (MB) above what was allocated "
@@ -211,7 +211,7 @@ show(fig, "metrics_memory",
 # %% [markdown]
 # The fitted exponents, for time and for memory (rows: function; columns: the axis that grows):
 
-# %%
+# %% tags=["hide-input"]
 slope_table = pd.concat({"time": slopes(cpu, "seconds", last=fit_last),
                          "memory": slopes(cpu, "traced_bytes", last=fit_last)}, axis=1)
 slope_table.to_csv(out_dir / "metrics_slopes.csv")
@@ -226,7 +226,7 @@ slope_table.style.format("{:.2f}", na_rep="–").background_gradient(cmap="Blues
 # $C \times C \times D$ array with the pairwise pushes in a Python loop over the class pairs, and sums
 # it. Both give the same moved features:
 
-# %%
+# %% tags=["hide-input"]
 X0, y0, G0 = synthetic_task(ped_base["N"], ped_base["D"], ped_base["C"], seed=seed)
 ours = potran.simulate(X0, y0, G0)
 dense, changes = dense_ped(X0, y0, G0)
@@ -234,7 +234,7 @@ print(f"N = {ped_base['N']}, D = {ped_base['D']}, C = {ped_base['C']}: {ours.tra
       f"(dense: {len(changes)}); largest difference of the moved features "
       f"{np.abs(ours.features - dense).max():.1e}, largest shift {np.abs(ours.features - X0).max():.3f}")
 
-# %%
+# %% tags=["hide-input"]
 ped_table = sweep({"PED (potran)": lambda X, y, G: potran.simulate(X, y, G),
                    "PED (dense C×C×D)": lambda X, y, G: dense_ped(X, y, G)},
                   ped_grid, ped_base, repeats=repeats, min_time=min_time, seed=seed)
@@ -259,7 +259,7 @@ comparison.style.format({"steps": "{:d}", "potran (ms)": "{:.1f}", "dense (ms)":
 # moves the classes less than half as much as the first one, and on these tasks that happens
 # sooner when many small classes overlap. Both implementations take the same steps.
 
-# %%
+# %% tags=["hide-input"]
 fig_t = scaling_figure([ped_table], "seconds", "time of one PED run (s, log scale)")
 show(fig_t, "ped_time",
      f"**Figure 3.** Wall-clock time of PED on the CPU (the paper's values: λ = 0.6, t = 0.1, k = 1, "
@@ -271,7 +271,7 @@ show(fig_m, "ped_memory",
      "with the NumPy buffers and the torch CPU tensors; the input not counted), potran's implementation "
      "against the dense transcription; slopes as in Figure 3.")
 
-# %%
+# %% tags=["hide-input"]
 ped_slopes = pd.concat({"time": slopes(ped_table, "seconds", last=fit_last),
                         "memory": slopes(ped_table, "traced_bytes", last=fit_last)}, axis=1)
 ped_slopes.to_csv(out_dir / "ped_slopes.csv")
@@ -286,7 +286,7 @@ ped_slopes.style.format("{:.2f}", na_rep="–")
 # timed run and the memory read from torch's CUDA allocator (its peak above the level before the
 # call).
 
-# %%
+# %% tags=["hide-input"]
 gpu = None
 if not str(device).startswith("cuda"):
     print(f"device = {device!r}: the GPU measurements are skipped (run the page with device='cuda' on a "
@@ -303,7 +303,7 @@ else:
                 device=device, to_device=lambda a: torch.as_tensor(a, device=device))
     gpu.to_csv(out_dir / "gpu.csv", index=False)
 
-# %%
+# %% tags=["hide-input"]
 if gpu is not None:
     show(scaling_figure([gpu], "seconds", "time per call on the GPU (s, log scale)"), "gpu_time",
          f"**Figure 5.** Wall-clock time on {gpu_name} (GPU synchronised around each run; fastest of "
@@ -321,7 +321,7 @@ if gpu is not None:
 # %% [markdown]
 # ## What the measurements show
 
-# %%
+# %% tags=["hide-input"]
 def at(table, name, shape):
     """Fastest time of ``name`` on the task of the given N, D, C (NaN when the grid lacks it)."""
     rows = table[(table.function == name) & (table.N == shape["N"]) & (table.D == shape["D"])

@@ -151,7 +151,8 @@ def run_score(args) -> int:
         score, trace = potran.score(X, y, args.metric, ped=True, general=G, return_trace=True, **options)
     else:
         score = potran.score(X, y, args.metric, **options)
-    score = float(score)
+    # ncti gives one model's components (a named tuple); its score needs a pool of models
+    score = {k: float(v) for k, v in score._asdict().items()} if hasattr(score, "_asdict") else float(score)
     if args.json:
         record = {"file": args.file, "metric": args.metric, "ped": args.ped, "score": score,
                   "n_samples": int(np.shape(X)[0]), "options": options}
@@ -334,7 +335,9 @@ def run_bench(args) -> int:
     bench = runner.Benchmark(
         models=_names(args.models, zoo.names(), "model"),
         targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
-        metrics=_names(args.metrics, tuple(REGISTRY), "metric") if args.metrics else runner.DEFAULT_METRICS,
+        # ncti's score is relative to the pool of models (potran.metrics.ncti_pool_scores), not one grid cell
+        metrics=(_names(args.metrics, tuple(n for n in REGISTRY if n != "ncti"), "metric") if args.metrics
+                 else runner.DEFAULT_METRICS),
         ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
         ped_options=_ped_options(args.ped_option),
         finetune=FinetuneConfig(n_train=args.n_train), score_dim=args.score_dim, seed=args.seed)

@@ -1,10 +1,12 @@
-"""``score(X, y, metric, ped=..., general=...)``: validation, optional PED motion, then the metric."""
+"""``score(X, y, metric, ped=..., sa=..., general=...)``: validation, an optional perturbation
+(PED or SA), then the metric."""
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
 from potran import ped as ped_module
+from potran import sa as sa_module
 from potran.metrics import REGISTRY
 
 
@@ -16,7 +18,7 @@ def get_metric(name: str):
         raise ValueError(f"unknown metric {name!r}; known metrics: {', '.join(REGISTRY)}") from None
 
 
-def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: bool = False,
+def score(X, y, metric: str, *, ped: bool = False, sa: bool = False, general=None, return_trace: bool = False,
           **options: Any):
     """Transferability score of features ``X`` (N x D) with labels ``y`` under ``metric``.
 
@@ -26,23 +28,33 @@ def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: b
         A name in :data:`potran.metrics.REGISTRY`.
     ped : bool, default False
         Move the classes with PED (:func:`potran.ped.simulate`) first and score the moved features.
+    sa : bool, default False
+        Perturb the features with SA (:func:`potran.sa.perturb`: gate, randomized PCA-64, attract)
+        first and score the result. Not together with ``ped``.
     general : array (M, D), optional
         General feature set PED standardises by (required with ``ped=True``).
     return_trace : bool, default False
-        Also return the :class:`~potran.ped.PEDTrace` (None without PED).
+        Also return the :class:`~potran.ped.PEDTrace` or :class:`~potran.sa.SATrace` (None
+        without a perturbation).
     **options
-        PED options (:data:`potran.ped.OPTIONS`) and the metric's own keyword options;
-        ``device`` goes to both where accepted.
+        PED options (:data:`potran.ped.OPTIONS`), SA options (:data:`potran.sa.OPTIONS`) and the
+        metric's own keyword options; ``device`` goes to PED and the metric where accepted.
 
     Returns
     -------
-    float, or (float, PEDTrace or None) with ``return_trace=True``.
+    float, or (float, PEDTrace, SATrace or None) with ``return_trace=True``
+        ``"ncti"`` gives :class:`~potran.metrics.neural_collapse.NCTIComponents` instead of a float.
     """
     function = get_metric(metric)
     accepted = set(inspect.signature(function).parameters) - {"X", "y", "probs"}
     ped_options = {k: options.pop(k) for k in ped_module.OPTIONS if k in options}
+    sa_options = {k: options.pop(k) for k in sa_module.OPTIONS if k in options}
     if ped_options and not ped:
         raise ValueError(f"PED options {sorted(ped_options)} given but ped=False")
+    if sa_options and not sa:
+        raise ValueError(f"SA options {sorted(sa_options)} given but sa=False")
+    if ped and sa:
+        raise ValueError("ped=True and sa=True: PED and SA are alternative perturbations, choose one")
     unknown = set(options) - accepted - {"device"}
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)} for metric {metric!r}; "
@@ -53,6 +65,9 @@ def score(X, y, metric: str, *, ped: bool = False, general=None, return_trace: b
         X, trace = result.features, result.trace
     elif general is not None:
         raise ValueError("a general feature set was given but ped=False; it is only used by PED")
+    if sa:
+        result = sa_module.perturb(X, y, **sa_options)
+        X, trace = result.features, result.trace
     metric_options = {k: v for k, v in options.items() if k in accepted}
     value = function(X, y, **metric_options)
     return (value, trace) if return_trace else value

@@ -194,6 +194,7 @@ def test_page_loads_offline(browser, server, page_name):
         broken_images = check_images(page)
         title = page.title()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # what a reader sees, for a person to look at
+        page.evaluate("window.scrollTo(0, 0)")  # the image check scrolled: the sticky header goes back on top
         page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
     finally:
         page.close()

@@ -25,15 +25,15 @@ def pca_reduce(F, n_components: int):
     return (centred @ top).to(torch.float32).to(F.dtype)
 
 
-def _class_variances(F, codes, means, n_classes):
+def _class_variances(F, codes, means, n_classes, ddof=0):
     centred = F - means[codes]
     sq = torch.zeros_like(means).index_add_(0, codes, centred * centred)
     counts = torch.bincount(codes, minlength=n_classes).to(F.dtype)
-    return (sq / counts[:, None]).clamp_min(VARIANCE_FLOOR)
+    return (sq / (counts[:, None] - ddof)).clamp_min(VARIANCE_FLOOR)
 
 
 def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_spherical_logdet: bool = False,
-        device=None) -> float:
+        ddof: int = 0, device=None) -> float:
     """GBC score: ``-sum_{i != j} exp(-D_B(i, j))`` over ordered class pairs (closer to 0 is better).
 
     Parameters
@@ -48,9 +48,14 @@ def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_sp
         The reference sums the spherical log-variance term over one scalar instead of D equal
         dimensions (method page, quirk 13). True multiplies it by D: the Bhattacharyya distance
         of two isotropic Gaussians as published.
+    ddof : {0, 1}, default 0
+        Divisor ``n_c - ddof`` of the per-class variances. 0 is Google's GBC; 1 (unbiased) is the
+        GBC of the SA repository (method page, §SA).
     """
     if gaussian not in GAUSSIANS:
         raise ValueError(f"gaussian must be one of {GAUSSIANS}, got {gaussian!r}")
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
     X, labels = check_xy(X, y)
     F = as_torch(X, device)
     if pca_dim is not None:
@@ -60,7 +65,7 @@ def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_sp
     codes = labels_to_torch(labels.codes, F.device)
     C = labels.n_classes
     means = class_means(F, codes, C)
-    var = _class_variances(F, codes, means, C)
+    var = _class_variances(F, codes, means, C, ddof)
     if gaussian == "spherical":
         var = var.mean(1, keepdim=True)
     log_var = torch.log(var)

@@ -1,0 +1,258 @@
+"""SA: "spread and attract" feature perturbation ("Feature Space Perturbation", WACV 2025).
+
+Definition: the book's method page, §SA.
+
+Like PED, SA moves the target features before an existing metric scores them. As the authors'
+released code runs it (the code behind the paper's numbers):
+
+1. gate: the mean m of the two largest eigenvalues of the population covariance of the raw
+   features decides whether anything happens; with ``m <= 9 ln(10) / 5`` the metric sees the raw
+   features unchanged;
+2. a 64-component projection by a *one-iteration randomized* SVD with a fixed seed (not an exact
+   PCA: the numbers depend on it);
+3. attract: every class is translated rigidly, by ``alpha`` times the sum over the other classes
+   of ``(sigma * (R_a + R_b) - d_ab)`` along the unit vector towards them, where ``R`` is a class's
+   RMS radius and ``d`` the distance of the class means. Pairs closer than ``sigma * (R_a + R_b)``
+   are pulled together, pairs farther apart pushed apart.
+
+The "spread" step the paper describes is dead code in the release (its result is overwritten);
+``spread=True`` applies it before the attract step.
+
+Memory beyond the input: the centred copy and the projection (O(N*D)), O(C*k + C^2) for the
+attract step (never the official dense C x C x k tensor).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.spatial.distance
+
+from potran.backend import is_tensor, to_numpy
+from potran.validation import check_xy
+
+#: alpha of the official drivers: group 1 (supervised ImageNet CNNs) and group 2 (self-supervised ResNet-50s)
+ALPHAS = {"group1": 0.005, "group2": 0.1}
+ALPHA = ALPHAS["group1"]     # the default of the official ``SA`` function
+SIGMA = 0.6                  # radius coefficient of the attract step
+N_COMPONENTS = 64            # dimension of the projection
+PCA_SEED = 1919              # seed of the randomized SVD's Gaussian test matrix
+OVERSAMPLES = 10             # extra test vectors of the randomized SVD
+GATE_FACTOR = 5.0            # the gate compares max(exp(-5 m), 1e-10) with 1e-9 ...
+GATE_FLOOR = 1e-10
+GATE_THRESHOLD = 1e-9
+#: ... which is the same as m > 9 ln(10) / 5 = 4.1447 (method page, eq-sa-gate)
+GATE_MIN_EIGENVALUE = -math.log(GATE_THRESHOLD) / GATE_FACTOR
+SPREAD_FORCE = 1.0           # step length of the (optional) spread
+COINCIDENT = 1e-12           # means closer than this fraction of their contact distance: no direction
+
+#: Keyword options of :func:`perturb` that ``potran.score(..., sa=True)`` passes through.
+OPTIONS = ("alpha", "sigma", "n_components", "pca_seed", "gate", "spread")
+
+
+@dataclass
+class SATrace:
+    """What the perturbation did.
+
+    Attributes
+    ----------
+    gate_eigenvalues : ndarray (2,)
+        The two largest eigenvalues of the population covariance of the raw features.
+    gate_open : bool
+        Whether the features were transformed (``m > GATE_MIN_EIGENVALUE``, or ``gate=False``).
+    n_components : int or None
+        Dimension of the projection (None when the gate kept the raw features).
+    class_shifts : ndarray (C, k) or None
+        The attract step's translation of every class (rows in the order of the sorted labels).
+    n_pairs_repelled : int or None
+        Unordered class pairs farther apart than ``sigma * (R_a + R_b)``, which the attract step
+        pushes apart.
+    """
+
+    gate_eigenvalues: Any = field(default=None, repr=False)
+    gate_open: bool = False
+    n_components: int | None = None
+    class_shifts: Any = field(default=None, repr=False)
+    n_pairs_repelled: int | None = None
+
+    @property
+    def gate_mean(self) -> float:
+        """m, the mean of the two gate eigenvalues."""
+        return float(np.mean(self.gate_eigenvalues))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scalar summary, JSON-ready (the shifts as their per-class norms)."""
+        norms = None if self.class_shifts is None else np.linalg.norm(self.class_shifts, axis=1).tolist()
+        return {"gate_eigenvalues": np.asarray(self.gate_eigenvalues).tolist(), "gate_mean": self.gate_mean,
+                "gate_open": self.gate_open, "n_components": self.n_components,
+                "class_shift_norms": norms, "n_pairs_repelled": self.n_pairs_repelled}
+
+
+@dataclass
+class SAResult:
+    """Perturbed features (NumPy float64, or a float64 tensor on the input's device) and the trace."""
+
+    features: Any
+    trace: SATrace
+
+
+def resolve_alpha(alpha) -> float:
+    """``alpha`` as a number: a positive float, or ``"group1"`` / ``"group2"`` (:data:`ALPHAS`)."""
+    if isinstance(alpha, str):
+        if alpha not in ALPHAS:
+            raise ValueError(f"alpha must be a positive number or one of {sorted(ALPHAS)}, got {alpha!r}")
+        return ALPHAS[alpha]
+    if not alpha > 0:
+        raise ValueError(f"alpha must be positive, got {alpha}")
+    return float(alpha)
+
+
+def gate_eigenvalues(X: np.ndarray) -> np.ndarray:
+    """The two largest eigenvalues of the population covariance (divisor N) of ``X``.
+
+    The gate of the method page, eq-sa-gate.
+
+    Computed with the symmetric eigensolver on the smaller of the two Gram matrices (its non-zero
+    eigenvalues are the covariance's); the official code runs the general solver on the D x D
+    covariance, which returns the same values up to rounding.
+    """
+    A = X - X.mean(0)
+    gram = A.T @ A if A.shape[0] >= A.shape[1] else A @ A.T
+    size = gram.shape[0]
+    top = scipy.linalg.eigh(gram / A.shape[0], eigvals_only=True,
+                            subset_by_index=[max(size - 2, 0), size - 1])
+    return top[::-1].copy()
+
+
+def randomized_projection(X: np.ndarray, n_components: int, seed: int = PCA_SEED) -> np.ndarray:
+    """Scores on ``n_components`` directions from a one-iteration randomized SVD.
+
+    Method page, eq-sa-rsvd.
+
+    The official code calls scikit-learn's ``PCA(svd_solver="randomized", iterated_power=1,
+    random_state=1919)``; this computes the same steps: centre, draw a Gaussian test matrix with
+    ``k + 10`` columns from ``np.random.RandomState(seed)``, one unnormalised power iteration, a QR
+    of the sketch, an SVD of the projected matrix, and the sign rule that makes the largest
+    loading of every direction positive. When N < D the SVD runs on the transpose, so the test
+    matrix is indexed by samples (method page, SA quirks).
+
+    Returns the N x k matrix ``U_k diag(s_k)``.
+    """
+    A = X - X.mean(0)
+    transpose = A.shape[0] < A.shape[1]
+    M = A.T if transpose else A
+    omega = np.random.RandomState(seed).normal(size=(M.shape[1], n_components + OVERSAMPLES))
+    sketch = M @ (M.T @ (M @ omega))
+    Q, _ = scipy.linalg.qr(sketch, mode="economic")
+    U_hat, s, Vt = scipy.linalg.svd(Q.T @ M, full_matrices=False, lapack_driver="gesdd")
+    U = Q @ U_hat
+    if transpose:
+        U_k, Vt_k = Vt[:n_components].T, U[:, :n_components].T
+    else:
+        U_k, Vt_k = U[:, :n_components], Vt[:n_components]
+    s_k = s[:n_components]
+    signs = np.sign(Vt_k[np.arange(Vt_k.shape[0]), np.argmax(np.abs(Vt_k), axis=1)])
+    return U_k * (signs * s_k)
+
+
+def class_geometry(Z: np.ndarray, codes: np.ndarray, n_classes: int):
+    """Class means (C x k) and RMS radii R_c = sqrt(sum_j Var_c[z_j]) (population variances)."""
+    counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+    means = np.zeros((n_classes, Z.shape[1]))
+    np.add.at(means, codes, Z)
+    means /= counts[:, None]
+    sq = np.zeros(n_classes)
+    np.add.at(sq, codes, ((Z - means[codes]) ** 2).sum(1))
+    return means, np.sqrt(sq / counts)
+
+
+def spread_points(Z: np.ndarray, codes: np.ndarray, n_classes: int,
+                  force: float = SPREAD_FORCE) -> np.ndarray:
+    """The paper's spread: move every sample ``force`` away from its class mean (method page, eq-sa-spread).
+
+    A sample exactly at its class mean stays there. The official code computes this but
+    discards it; :func:`perturb` applies it only with ``spread=True``.
+    """
+    means, _ = class_geometry(Z, codes, n_classes)
+    offset = Z - means[codes]
+    norm = np.linalg.norm(offset, axis=1, keepdims=True)
+    return Z + force * np.divide(offset, norm, out=np.zeros_like(offset), where=norm > 0)
+
+
+def attract_shifts(means: np.ndarray, radii: np.ndarray, alpha: float, sigma: float):
+    """Translation of every class (method page, eq-sa-attract) and the number of pairs it pushes apart.
+
+    ``Delta_a = alpha * sum_{b != a} (sigma (R_a + R_b) - d_ab) (mu_b - mu_a) / d_ab``, written as
+    ``(W mu)_a - (sum_b W_ab) mu_a`` with ``W_ab = alpha (sigma (R_a + R_b) - d_ab) / d_ab``: O(C^2)
+    memory beyond the means. Coincident means (closer than ``COINCIDENT`` times ``sigma (R_a + R_b)``) have no
+    direction and do not act on each other (the official code divides 0 by 0).
+    """
+    centred = means - means.mean(0)
+    distances = scipy.spatial.distance.cdist(centred, centred)
+    contact = sigma * (radii[:, None] + radii[None, :])
+    apart = distances > COINCIDENT * contact
+    np.fill_diagonal(apart, False)
+    weight = np.where(apart, alpha * (contact - distances) / np.where(apart, distances, 1.0), 0.0)
+    shifts = weight @ centred - weight.sum(1, keepdims=True) * centred
+    repelled = int(np.triu(apart & (distances > contact), 1).sum())
+    return shifts, repelled
+
+
+def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_components: int = N_COMPONENTS,
+            pca_seed: int = PCA_SEED, gate: bool = True, spread: bool = False) -> SAResult:
+    """Apply SA to features ``X`` (N x D) with labels ``y`` (method page, §SA).
+
+    Parameters
+    ----------
+    alpha : float or {"group1", "group2"}, default 0.005
+        Attract step size. The official drivers use 0.005 for supervised ImageNet models
+        ("group1", also the official function's default) and 0.1 for self-supervised ones
+        ("group2"). The step is not divided by the number of classes.
+    sigma : float, default 0.6
+        Radius coefficient: classes closer than ``sigma * (R_a + R_b)`` attract, farther ones repel.
+    n_components : int, default 64
+        Dimension of the projection, clipped to min(N, D) (the official code clips to N only
+        and raises for D < 64 when the gate is open).
+    pca_seed : int, default 1919
+        Seed of the randomized SVD (the official value).
+    gate : bool, default True
+        True applies the official gate (method page, eq-sa-gate): features whose two largest
+        covariance eigenvalues average at most 4.1447 are returned unchanged. False always
+        transforms.
+    spread : bool, default False
+        False is the official code, whose spread step has no effect. True spreads every class
+        (method page, eq-sa-spread) before the attract step, as the paper describes.
+
+    Returns
+    -------
+    SAResult
+        ``features``: N x k float64 (N x D, the validated input, when the gate stays closed);
+        a tensor on the input's device when ``X`` is a tensor. ``trace``: an :class:`SATrace`.
+    """
+    alpha = resolve_alpha(alpha)
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    if int(n_components) != n_components or n_components < 1:
+        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+    features, labels = check_xy(to_numpy(X), y)
+    trace = SATrace(gate_eigenvalues=gate_eigenvalues(features))
+    trace.gate_open = (not gate) or trace.gate_mean > GATE_MIN_EIGENVALUE
+    if trace.gate_open:
+        k = int(min(n_components, *features.shape))
+        Z = randomized_projection(features, k, pca_seed)
+        if spread:
+            Z = spread_points(Z, labels.codes, labels.n_classes)
+        means, radii = class_geometry(Z, labels.codes, labels.n_classes)
+        shifts, trace.n_pairs_repelled = attract_shifts(means, radii, alpha, sigma)
+        features = Z + shifts[labels.codes]
+        trace.n_components, trace.class_shifts = k, shifts
+    else:
+        features = features.copy()  # never hand out a view of the caller's array
+    if is_tensor(X):
+        import torch
+
+        return SAResult(torch.as_tensor(features, dtype=torch.float64, device=X.device), trace)
+    return SAResult(features, trace)
