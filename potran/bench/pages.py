@@ -129,12 +129,22 @@ class PageBenchmark:
             accuracy = pd.read_csv(path)
             seeds = report.seed_table(path.parent)
             seeds = seeds if len(seeds) else None
-            source = f"{path}" + (" with its per-seed cells" if seeds is not None else "")
+            source = f"`{_shown(path)}`" + (" with its per-seed cells" if seeds is not None else "")
         keep = accuracy.model.isin(self.models) & accuracy.target.isin(self.targets)
         accuracy = accuracy[keep].reset_index(drop=True)
         if seeds is not None:
             seeds = seeds.merge(accuracy[["model", "target"]], on=["model", "target"])
         return GroundTruth(accuracy, seeds, source)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the checkout when it lies inside it (pages print where data comes from)."""
+    from ..resources import project_path
+
+    try:
+        return str(path.resolve().relative_to(Path(project_path()).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _options(value) -> dict:
