@@ -1,0 +1,75 @@
+"""PED beside SA and NCTI on a benchmark (potran.bench.successors), on the fake zoo."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import potran
+from potran.bench import successors
+from potran.bench.pages import PageBenchmark
+from potran.bench.runner import Benchmark
+from potran.metrics import ncti_pool_scores
+
+from fake_zoo import MODELS, TARGETS
+
+
+def extract(zm, images, *, device, cache_dir, key, progress):
+    with torch.no_grad():
+        return zm.build().eval()(zm.preprocess(images)).numpy() * 40  # a scale that opens SA's gate
+
+
+@pytest.fixture(scope="module")
+def page():
+    return PageBenchmark(Benchmark(models=tuple(MODELS), targets=("t1", "t2")),
+                         hooks=dict(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
+                                    load_general=lambda: TARGETS["t2"].x_test, extract=extract))
+
+
+@pytest.fixture(scope="module")
+def scored(page, tmp_path_factory):
+    return successors.score_cells(page, ("logme", "sfda"), sa_options={"alpha": "group2"},
+                                  cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_every_cell_metric_and_method_is_scored_as_potran_score_does(page, scored, tmp_path):
+    scores, cells = scored
+    assert len(scores) == len(MODELS) * 2 * 2 * len(successors.METHODS) and (scores.error == "").all()
+    for (model, target), grp in scores.groupby(["model", "target"]):
+        arrays = page.cell_features(model, target, cache_dir=tmp_path)
+        X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
+        got = grp.set_index(["metric", "method"]).score
+        for metric in ("logme", "sfda"):
+            assert got[(metric, "none")] == potran.score(X, y, metric)
+            assert got[(metric, "PED")] == potran.score(X, y, metric, ped=True, general=G)
+            assert got[(metric, "SA")] == potran.score(X, y, metric, sa=True, alpha="group2")
+    assert cells.sa_gate_open.all() and (cells.ped_steps >= 0).all() and cells.ped_steps.max() >= 1
+    # NCTI's 64-component PCA needs 64 features: the 8-d fake features fail, recorded, not raised
+    assert cells.ncti_error.str.contains("at least 64 samples and 64 features").all()
+    assert cells.ncti_seli.isna().all() and successors.ncti_scores(cells).empty
+
+
+def test_ncti_scores_are_pooled_per_target():
+    rng = np.random.default_rng(0)
+    cells = pd.DataFrame({"model": list("abcabc"), "target": ["t1"] * 3 + ["t2"] * 3,
+                          "ncti_seli": rng.random(6), "ncti_ncc": rng.random(6), "ncti_vc": rng.random(6)})
+    table = successors.ncti_scores(cells)
+    assert set(table.metric) == {"ncti"} and len(table) == len(cells)
+    for target, grp in cells.groupby("target"):
+        pool = ncti_pool_scores(list(grp[["ncti_seli", "ncti_ncc", "ncti_vc"]].itertuples(index=False,
+                                                                                          name=None)))
+        np.testing.assert_array_equal(table[table.target == target].score, pool)
+    assert table.score.between(-1, 2).all()
+    failed = cells.assign(ncti_seli=np.where(cells.model == "a", np.nan, cells.ncti_seli))
+    assert "a" not in set(successors.ncti_scores(failed).model)  # left out of its pool
+
+
+def test_method_table_pairs_one_perturbation_with_the_metric_alone(scored):
+    scores, _ = scored
+    table = successors.method_table(scores, "SA")
+    assert list(table.columns) == ["model", "target", "metric", "ped", "score"]
+    alone = table[~table.ped].set_index(["model", "target", "metric"]).score
+    expected = scores[scores.method == "none"].set_index(["model", "target", "metric"]).score
+    pd.testing.assert_series_equal(alone, expected)
+    assert len(table[table.ped]) == len(alone)
+    with pytest.raises(ValueError, match="method must be one of"):
+        successors.method_table(scores, "none")
