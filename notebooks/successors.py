@@ -64,6 +64,7 @@ from potran.bench import configure_torch, report, successors
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a notebook without widgets
 configure_torch()
 sns.set_theme(style="whitegrid", context="notebook")
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
