@@ -66,7 +66,6 @@ sns.set_theme(style="whitegrid", context="notebook")
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
 out_dir = page.results(out_dir, "k_grid")
-out_dir.mkdir(parents=True, exist_ok=True)
 models, targets = page.models, page.targets
 truth = page.groundtruth(groundtruth)
 metrics = sweeps.name_list(metrics, ["logme", "sfda", "gbc"])

@@ -92,7 +92,6 @@ sns.set_theme(style="whitegrid", context="notebook")
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options)
 out_dir = page.results(out_dir, "ped_explained")
-out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def show(fig, name, caption):

@@ -70,11 +70,9 @@ sns.set_theme(style="whitegrid", context="notebook")
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
 out_dir = page.results(out_dir, "successors")
-out_dir.mkdir(parents=True, exist_ok=True)
 metrics = name_list(metrics, ["logme", "sfda", "gbc"])
-alpha = sa_alpha if isinstance(sa_alpha, str) and not sa_alpha.replace(".", "", 1).isdigit() else float(sa_alpha)
 truth = page.groundtruth(groundtruth)
-scores, cells = successors.score_cells(page, metrics, sa_options={"alpha": alpha}, cache_dir=cache_dir,
+scores, cells = successors.score_cells(page, metrics, sa_options={"alpha": sa_alpha}, cache_dir=cache_dir,
                                        device=device)
 ncti = successors.ncti_scores(cells)
 scores.to_csv(out_dir / "scores.csv", index=False)

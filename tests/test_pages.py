@@ -67,3 +67,10 @@ def test_the_paper_setting_ranks_against_the_published_accuracies(monkeypatch):
     byol_dtd = truth.accuracy.query("model == 'byol' and target == 'dtd'").test_acc.item()
     assert byol_dtd == pytest.approx(76.37)  # tw.py's value
     assert json.dumps(sorted(truth.accuracy.target.unique())) == '["dtd", "sun397"]'
+
+
+def test_results_folder_is_given_or_under_build_and_created(tmp_path):
+    page = page_benchmark(["conv4_random"], ["fonts"])
+    given = page.results(str(tmp_path / "a" / "b"), "bench")
+    assert given == tmp_path / "a" / "b" and given.is_dir()
+    assert page.results(None, "bench").parts[-2:] == ("_build", "bench")

@@ -64,13 +64,15 @@ class PageBenchmark:
         return "the paper's setting" if self.paper else "the offline benchmark"
 
     def results(self, out_dir, name: str) -> Path:
-        """A page's result folder: ``out_dir`` when given, else ``_build/<name>`` of the checkout
-        (``_build/paper/<name>`` on the paper's setting, so that the two never mix)."""
-        if out_dir not in (None, ""):
-            return Path(out_dir)
+        """A page's result folder, created if missing: ``out_dir`` when given, else
+        ``_build/<name>`` of the checkout (``_build/paper/<name>`` on the paper's setting, so that
+        the two never mix)."""
         from ..resources import project_path
 
-        return Path(project_path("_build", *(("paper",) if self.paper else ()), name))
+        folder = (Path(out_dir) if out_dir not in (None, "")
+                  else Path(project_path("_build", *(("paper",) if self.paper else ()), name)))
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def benchmark(self, **changes) -> Benchmark:
         """The definition with some fields changed (e.g. ``metrics``, ``ped``, ``ped_options``)."""

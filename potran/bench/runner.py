@@ -31,7 +31,7 @@ from .reduction import SCORE_DIM, reduce_features
 from .store import CellStore, write_csv
 
 __all__ = ["DEFAULT_METRICS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark", "cell_seed",
-           "score_cell", "cell_features", "score_one", "run", "collect"]
+           "attempt", "score_cell", "cell_features", "score_one", "run", "collect"]
 
 #: Metrics that need only features and labels (LEEP and NCE need source probabilities).
 DEFAULT_METRICS = FEATURE_METRICS
@@ -86,6 +86,17 @@ def _takes_seed(metric: str) -> bool:
     return fn is not None and "seed" in inspect.signature(fn).parameters
 
 
+def attempt(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` as ``(value, error, seconds)``: a call that raises gives
+    value None and the error's first line, so one failing score never stops a grid."""
+    t0 = time.perf_counter()
+    try:
+        value, error = function(*args, **kwargs), ""
+    except Exception as err:  # noqa: BLE001 -- recorded in the result instead
+        value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
+    return value, error, time.perf_counter() - t0
+
+
 def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
                done=()) -> list[dict]:
     """Score one cell with every metric and PED setting not already in ``done``.
@@ -117,14 +128,6 @@ def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
     """
     from ..ped import simulate
     from ..scoring import score
-
-    def attempt(function, *args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            value, error = function(*args, **kwargs), ""
-        except Exception as err:  # noqa: BLE001 -- one failing metric must not stop a run
-            value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
-        return value, error, time.perf_counter() - t0
 
     todo = [(m, bool(p)) for m in metrics for p in peds if (m, p) not in done]
     motion, motion_error, motion_seconds = None, "", 0.0

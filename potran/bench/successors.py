@@ -11,8 +11,6 @@ takes for one perturbation (``ped`` False: the metric alone, True: after the per
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
@@ -21,15 +19,6 @@ __all__ = ["METHODS", "score_cells", "ncti_scores", "method_table"]
 #: The feature perturbations compared: none, PED (potran.ped), SA (potran.sa).
 METHODS = ("none", "PED", "SA")
 _COLUMNS = ["model", "target", "metric", "method", "score", "seconds", "error"]
-
-
-def _attempt(function, *args, **kwargs):
-    t0 = time.perf_counter()
-    try:
-        value, error = function(*args, **kwargs), ""
-    except Exception as err:  # noqa: BLE001 -- one failing score must not stop the comparison
-        value, error = None, f"{type(err).__name__}: {err}".splitlines()[0]
-    return value, error, time.perf_counter() - t0
 
 
 def score_cells(page, metrics=("logme", "sfda", "gbc"), *, sa_options=None, ped_options=None,
@@ -61,6 +50,7 @@ def score_cells(page, metrics=("logme", "sfda", "gbc"), *, sa_options=None, ped_
     from .. import ped, sa
     from ..metrics import ncti
     from ..scoring import score
+    from .runner import attempt
 
     rows, cells = [], []
     pairs = [(m, t) for t in page.targets for m in page.models]
@@ -68,21 +58,21 @@ def score_cells(page, metrics=("logme", "sfda", "gbc"), *, sa_options=None, ped_
         arrays = page.cell_features(model, target, cache_dir=cache_dir, device=device)
         X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
         moved = {"none": (X, "", 0.0)}
-        motion, error, seconds = _attempt(ped.simulate, X, y, G, **(ped_options or {}))
+        motion, error, seconds = attempt(ped.simulate, X, y, G, **(ped_options or {}))
         moved["PED"] = (None if motion is None else motion.features, error, seconds)
-        perturbed, error, seconds = _attempt(sa.perturb, X, y, **(sa_options or {}))
+        perturbed, error, seconds = attempt(sa.perturb, X, y, **(sa_options or {}))
         moved["SA"] = (None if perturbed is None else perturbed.features, error, seconds)
         for metric in metrics:
             for method in METHODS:
                 features, error, seconds = moved[method]
                 value = None
                 if features is not None:
-                    value, error, metric_seconds = _attempt(score, features, y, metric)
+                    value, error, metric_seconds = attempt(score, features, y, metric)
                     seconds += metric_seconds
                 rows.append({"model": model, "target": target, "metric": metric, "method": method,
                              "score": None if value is None else float(value), "seconds": seconds,
                              "error": error})
-        components, error, _ = _attempt(ncti, X, y)
+        components, error, _ = attempt(ncti, X, y)
         cells.append({"model": model, "target": target, "n": len(y), "dim": X.shape[1],
                       "sa_gate_mean": None if perturbed is None else perturbed.trace.gate_mean,
                       "sa_gate_open": None if perturbed is None else perturbed.trace.gate_open,
