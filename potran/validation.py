@@ -7,6 +7,7 @@ views or copies (float64 torch tensors when a tensor is given) that no function 
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,13 +72,77 @@ def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: 
     return arr
 
 
-def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_per_class: int = 2) -> Labels:
-    """Validate class labels: 1-D, integer valued, >= 2 classes, >= ``min_per_class`` samples each.
+def _label_array(y: Any) -> np.ndarray:
+    """``y`` as a NumPy array without NumPy's silent conversions of mixed lists.
 
-    Labels with gaps (e.g. ``{0, 2, 5}``) are accepted and remapped to ``0..C-1``.
+    ``np.asarray(["a", 1])`` turns the number into the string ``"1"``; a list or other sequence
+    that NumPy makes strings or objects of is therefore re-read element by element.
     """
-    arr = to_numpy(y)
-    arr = np.asarray(arr)
+    if is_tensor(y) or isinstance(y, np.ndarray):
+        return np.asarray(to_numpy(y))
+    arr = np.asarray(y)
+    if arr.dtype.kind in "USO" and arr.ndim == 1:
+        arr = np.empty(len(arr), dtype=object)
+        arr[:] = list(y)
+    return arr
+
+
+def _kind(value) -> str:
+    """The type family of one label: ``bool``, ``number``, ``string`` or the type's name."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, numbers.Real):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
+
+
+def _shown(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _class_names(arr: np.ndarray, name: str) -> np.ndarray:
+    """Labels that are objects (e.g. a list of strings, a pandas column): one type for all of them,
+    numbers made numeric again, None rejected."""
+    if any(v is None for v in arr):
+        raise ValueError(f"{name} contains None (a missing label)")
+    kinds = sorted({_kind(v) for v in arr})
+    if len(kinds) > 1:
+        raise ValueError(f"{name} mixes label types ({', '.join(kinds)}); "
+                         "give every class name as the same type")
+    if kinds[0] in ("bool", "number", "string"):
+        return np.asarray(arr.tolist())
+    try:
+        hash(arr[0])
+    except TypeError:
+        raise ValueError(f"{name} must contain hashable class names, got {kinds[0]}") from None
+    return arr
+
+
+def _unique(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique`` (sorted classes); objects that do not sort keep their order of first appearance."""
+    try:
+        return np.unique(arr, return_inverse=True, return_counts=True)
+    except TypeError:
+        index: dict = {}
+        codes = np.array([index.setdefault(v, len(index)) for v in arr], dtype=np.int64)
+        classes = np.empty(len(index), dtype=object)
+        classes[:] = list(index)
+        return classes, codes, np.bincount(codes)
+
+
+def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_per_class: int = 2) -> Labels:
+    """Validate class labels: 1-D, >= 2 classes, >= ``min_per_class`` samples each.
+
+    Labels are codes or class names, mapped to ``0..C-1`` in sorted order (scikit-learn's
+    convention, ``np.unique``): integers (gaps such as ``{0, 2, 5}`` are removed), floats only
+    when integral (``2.0``; ``2.5`` is rejected as a likely regression target), booleans,
+    strings, or any other hashable objects of one type (objects that do not sort are numbered
+    in their order of first appearance). A mix of types (``["a", 1]``) and missing labels
+    (None, NaN) are rejected.
+    """
+    arr = _label_array(y)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one label per sample), got shape {arr.shape}")
     if n_samples is not None and arr.shape[0] != n_samples:
@@ -86,24 +151,28 @@ def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_p
             f"{n_samples} rows in X, {arr.shape[0]} labels")
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                 or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"{name} must contain integer class labels, got dtype {arr.dtype}")
+    if arr.dtype == object:
+        arr = _class_names(arr, name)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} must contain class labels, got complex dtype {arr.dtype}")
+    if arr.dtype.kind in "mM":
+        raise ValueError(f"{name} must contain class labels, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or Inf")
         bad = arr[arr != np.round(arr)]
         if bad.size:
             raise ValueError(f"{name} must contain integer class labels; "
-                             f"found non-integer value {bad[0].item()!r}")
+                             f"found non-integer value {bad[0].item()!r} (numeric labels must be "
+                             "integral; give class names as strings)")
         arr = arr.astype(np.int64)
-    classes, codes, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    classes, codes, counts = _unique(arr)
     if len(classes) < 2:
-        raise ValueError(f"{name} has a single class ({classes[0].item()!r}); at least 2 classes are needed")
-    small = classes[counts < min_per_class]
+        raise ValueError(f"{name} has a single class ({_shown(classes[0])!r}); at least 2 classes are needed")
+    small = np.flatnonzero(counts < min_per_class)
     if small.size:
         raise ValueError(
-            f"class {small[0].item()!r} of {name} has {counts[counts < min_per_class][0]} sample(s); "
+            f"class {_shown(classes[small[0]])!r} of {name} has {counts[small[0]]} sample(s); "
             f"every class needs at least {min_per_class}")
     return Labels(codes.astype(np.int64).reshape(-1), classes, counts.astype(np.int64))
 

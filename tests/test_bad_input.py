@@ -43,15 +43,76 @@ def test_class_with_a_single_sample(data, metric):
 
 
 @pytest.mark.parametrize("labels,message", [
-    (lambda y: y + 0.5, "non-integer value 0.5"),
-    (lambda y: y.astype(str), "integer class labels, got dtype <U"),
-    (lambda y: y.astype(bool), "integer class labels, got dtype bool"),
+    (lambda y: y + 0.5, "non-integer value 0.5 \\(numeric labels must be integral"),
+    (lambda y: y.astype(complex), "class labels, got complex dtype"),
     (lambda y: y.reshape(-1, 1), "must be 1-D"),
+    (lambda y: [("a", "b", 1)[c] for c in y], r"y mixes label types \(number, string\)"),
+    (lambda y: [("a", None, "c")[c] for c in y], "y contains None"),
+    (lambda y: [("a", float("nan"), "c")[c] for c in y], r"y mixes label types \(number, string\)"),
+    (lambda y: np.where(y == 1, np.nan, y), "y contains NaN or Inf"),
+    (lambda y: [{"class": int(c)} for c in y], "hashable class names, got dict"),
 ])
-def test_labels_not_integers_or_not_1d(data, labels, message):
+def test_labels_not_class_labels_or_not_1d(data, labels, message):
     X, y = data
     with pytest.raises(ValueError, match=message):
         potran.score(X, labels(y), "logme")
+
+
+NAMES = np.array(["dog", "cat", "owl"])  # sorted: cat, dog, owl (codes 1, 0, 2 of y's 0, 1, 2)
+
+
+@pytest.mark.parametrize("metric", FAST + ("nleep", "knn"))
+def test_class_names_score_as_their_codes(data, metric):
+    """Class names are mapped to 0..C-1 in sorted order (scikit-learn's convention)."""
+    X, y = data
+    sorted_codes = np.argsort(np.argsort(NAMES))[y]
+    expected = potran.score(X, sorted_codes, metric)
+    for names in (NAMES[y], NAMES[y].tolist(), NAMES[y].astype(object)):
+        assert potran.score(X, names, metric) == expected
+
+
+def test_class_names_through_ped_sa_and_pandas(data):
+    import pandas as pd
+
+    X, y = data
+    G = np.random.default_rng(1).normal(size=(30, X.shape[1]))
+    sorted_codes = np.argsort(np.argsort(NAMES))[y]
+    names = pd.Series(NAMES[y])
+    assert potran.score(X, names, "sfda", ped=True, general=G) == potran.score(X, sorted_codes, "sfda",
+                                                                               ped=True, general=G)
+    np.testing.assert_array_equal(potran.simulate(X, names, G).features,
+                                  potran.simulate(X, sorted_codes, G).features)
+    assert potran.score(X, names, "gbc", sa=True) == potran.score(X, sorted_codes, "gbc", sa=True)
+    assert potran.score(X, pd.Categorical(NAMES[y]), "logme") == potran.score(X, sorted_codes, "logme")
+
+
+def test_class_names_in_error_messages(data):
+    X, y = data
+    names = NAMES[y].astype(object)
+    names[0] = "emu"
+    with pytest.raises(ValueError, match="class 'emu' of y has 1 sample"):
+        potran.score(X, names, "logme")
+    with pytest.raises(ValueError, match="single class \\('cat'\\)"):
+        potran.score(X, ["cat"] * len(y), "logme")
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: 120 rows in X, 119 labels"):
+        potran.score(X, NAMES[y][:-1].tolist(), "logme")
+    with pytest.raises(ValueError, match="count_empty_classes=True needs non-negative integer labels"):
+        potran.score(X, NAMES[y], "logme", count_empty_classes=True)
+
+
+def test_boolean_and_unsortable_class_names(data):
+    """Booleans are two class names (False < True); objects that do not sort are numbered in their
+    order of first appearance."""
+    import enum
+
+    X, y = data
+    two = y % 2
+    assert potran.score(X, two.astype(bool), "logme") == potran.score(X, two, "logme")
+    Colour = enum.Enum("Colour", "RED GREEN BLUE")
+    members = list(Colour)
+    order = {c: i for i, c in enumerate(dict.fromkeys(y.tolist()))}  # first appearance of each code
+    first_seen = np.array([order[c] for c in y.tolist()])
+    assert potran.score(X, [members[c] for c in y], "logme") == potran.score(X, first_seen, "logme")
 
 
 def test_integral_float_labels_are_accepted(data):

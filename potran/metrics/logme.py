@@ -65,8 +65,8 @@ def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False,
     F = as_torch(X, device)
     n, d = F.shape
     if count_empty_classes:
-        if labels.classes.min() < 0:
-            raise ValueError("count_empty_classes=True needs non-negative labels "
+        if labels.classes.dtype.kind not in "iu" or labels.classes.min() < 0:
+            raise ValueError("count_empty_classes=True needs non-negative integer labels "
                              "(the official code indexes by label)")
         raw = torch.as_tensor(labels.classes[labels.codes], device=F.device)
         targets = torch.nn.functional.one_hot(raw, int(labels.classes.max()) + 1)
