@@ -97,3 +97,56 @@ def test_temporary_files_are_made_beside_the_destination(tmp_path, monkeypatch):
     (folder, name), = seen
     # same folder (so os.replace is a rename within one file system), hidden, not *.json
     assert folder == str(tmp_path / "sub") and name.startswith(".f.txt.") and name.endswith(".tmp")
+
+
+def test_damaged_cell_is_named_set_aside_and_missing(tmp_path):
+    cells = CellStore(tmp_path)
+    cells.save("m", "t", {"model": "m", "target": "t", "rows": [{"score": 0.5}]})
+    path = cells.path("m", "t")
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # truncated mid-record
+    with pytest.warns(store.DamagedCellWarning) as caught:
+        assert cells.load("m", "t") is None
+    (warning,) = caught
+    assert str(path) in str(warning.message) and "m__t.json.damaged" in str(warning.message)
+    assert not path.exists()
+    assert (path.parent / "m__t.json.damaged").read_text() == text[: len(text) // 2]  # kept, not deleted
+    # a second damaged copy of the same cell does not overwrite the first one
+    path.write_bytes(b"\xff\xfe not utf-8")
+    path2 = path.parent / "m__t.json.damaged.1"
+    with pytest.warns(store.DamagedCellWarning, match="set aside as m__t.json.damaged.1"):
+        assert cells.records() == []
+    assert path2.read_bytes() == b"\xff\xfe not utf-8"
+    path.write_text("[1, 2]\n")  # valid JSON, but not a record
+    with pytest.warns(store.DamagedCellWarning, match="expected a JSON object, got list"):
+        assert cells.load("m", "t") is None
+
+
+def test_records_skip_a_damaged_cell_and_keep_the_others(tmp_path):
+    cells = CellStore(tmp_path)
+    for model in ("a", "b", "c"):
+        cells.save(model, "t", {"model": model})
+    cells.path("b", "t").write_text('{"model": "b",\n')
+    with pytest.warns(store.DamagedCellWarning, match="b__t.json"):
+        assert [r["model"] for r in cells.records()] == ["a", "c"]
+    assert sorted(p.name for p in (tmp_path / "cells").iterdir()) == ["a__t.json", "b__t.json.damaged",
+                                                                      "c__t.json"]
+
+
+def test_the_scoring_grid_recomputes_a_damaged_cell(tmp_path):
+    """Step 7 of issue 16: a truncated cell no longer stops `potran bench`; it is recomputed."""
+    from test_runner import BENCH, bench_run
+
+    calls = []
+    first, _ = bench_run(tmp_path, calls)
+    cells = CellStore(tmp_path)
+    model, target = BENCH.models[1], BENCH.targets[0]
+    path = cells.path(model, target)
+    path.write_text(path.read_text()[:100])
+    calls.clear()
+    with pytest.warns(store.DamagedCellWarning, match=str(path)):
+        again, _ = bench_run(tmp_path, calls)
+    assert [c for c in calls if not c.endswith("/general")] == [f"{model}/{target}/train-n40"]
+    assert (path.parent / f"{path.name}.damaged").exists()
+    assert cells.load(model, target)["model"] == model
+    pd.testing.assert_frame_equal(again.drop(columns="seconds"), first.drop(columns="seconds"))

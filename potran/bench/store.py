@@ -4,18 +4,22 @@ Each writer writes a temporary file in the destination folder and moves it over 
 destination with :func:`os.replace`, which is atomic on POSIX file systems, so a reader (or a
 resumed run) never sees a half-written file. :class:`CellStore` is the one layout both grids
 (scoring and ground truth) use: ``<root>/cells/<model>__<target>.json``; a cell whose file
-exists is finished and never computed again.
+exists is finished and never computed again. A cell file that is not valid JSON all the same
+(truncated by a full disk, edited by hand, copied in half) is renamed ``<name>.json.damaged``
+with a :class:`DamagedCellWarning` naming it, and counts as missing, so the grid recomputes it.
 """
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_bytes", "write_text", "write_json", "write_npz", "write_csv", "CellStore"]
+__all__ = ["write_bytes", "write_text", "write_json", "write_npz", "write_csv", "DamagedCellWarning",
+           "CellStore"]
 
 
 def write_bytes(path, data: bytes) -> Path:
@@ -59,6 +63,21 @@ def write_csv(path, frame) -> Path:
     return write_text(path, frame.to_csv(index=False))
 
 
+class DamagedCellWarning(UserWarning):
+    """A cell file could not be read; it was set aside and its cell counts as missing."""
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.damaged`` (``.damaged.1``, ... when taken); returns the new path."""
+    aside = path.with_name(path.name + ".damaged")
+    n = 0
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged.{n}")
+    os.replace(path, aside)
+    return aside
+
+
 class CellStore:
     """Folder of per-(model, target) JSON records, written atomically.
 
@@ -73,15 +92,35 @@ class CellStore:
         """Path of the record of one cell."""
         return self.root / "cells" / f"{model}__{target}.json"
 
+    def _read(self, path: Path) -> dict | None:
+        """The record in ``path``; None when it is missing or damaged (then set aside, with a warning)."""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            record = json.loads(data.decode())
+            if not isinstance(record, dict):
+                raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+            return record
+        except ValueError as err:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            try:
+                aside = _set_aside(path)
+            except FileNotFoundError:  # another process set it aside first
+                return None
+            warnings.warn(f"damaged cell file {path} ({err}): set aside as {aside.name}; "
+                          "the cell will be computed again", DamagedCellWarning, stacklevel=3)
+            return None
+
     def load(self, model: str, target: str) -> dict | None:
-        """The record of a cell, or None when it has none yet."""
-        path = self.path(model, target)
-        return json.loads(path.read_text()) if path.exists() else None
+        """The record of a cell, or None when it has none yet (or its file was damaged)."""
+        return self._read(self.path(model, target))
 
     def save(self, model: str, target: str, record: dict) -> Path:
         """Write (or replace) the record of a cell."""
         return write_json(self.path(model, target), record)
 
     def records(self) -> list[dict]:
-        """Every record in the store, sorted by file name."""
-        return [json.loads(p.read_text()) for p in sorted((self.root / "cells").glob("*.json"))]
+        """Every readable record in the store, sorted by file name (damaged files set aside)."""
+        found = (self._read(p) for p in sorted((self.root / "cells").glob("*.json")))
+        return [record for record in found if record is not None]
