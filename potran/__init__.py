@@ -19,6 +19,7 @@ _LAZY = {
     "simulate": "potran.ped",
     "PEDResult": "potran.ped",
     "PEDTrace": "potran.ped",
+    "rank_models": "potran.selection",
 }
 __all__ = sorted(_LAZY)
 

@@ -2,7 +2,8 @@
 
 ``potran score`` (one transferability score), ``rank`` (tau_w of scores against fine-tuning
 accuracy), ``bench`` (the scoring grid), ``groundtruth`` (the fine-tuning grid), ``pretrain``
-(our conv4 weights) and ``demo`` (a ten-second tour). Each subcommand is added by an
+(our conv4 weights), ``select`` (rank one's own models), ``extract`` (their features) and
+``demo`` (a ten-second tour). Each subcommand is added by an
 ``add_<name>_parser(subparsers)`` function that sets ``func=run_<name>``; :func:`main` calls
 ``args.func(args)``, which returns the exit status. A ``ValueError`` or ``OSError`` raised by a
 subcommand (bad input, missing file) is printed as one line on stderr, without traceback, with
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from potran.extract import IMAGENET_MEAN, IMAGENET_STD
 from potran.ped import OPTIONS as PED_OPTIONS
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
@@ -462,6 +464,106 @@ def add_pretrain_parser(subparsers) -> None:
     p.set_defaults(func=run_pretrain)
 
 
+def run_select(args) -> int:
+    """``potran select``: rank one's own models (one .npz each) with several metrics (potran.selection)."""
+    from potran import selection
+
+    files = selection.model_files(args.files)
+    arrays = {name: load_inputs(str(path)) for name, path in files.items()}
+    ped = "both" if args.ped_both else args.ped
+    lacking = [str(files[name]) for name, (_, _, G) in arrays.items() if G is None]
+    if ped and lacking:
+        raise UsageError(f"PED needs a general feature set: {lacking[0]} has no array 'G'")
+    table = selection.rank_models(
+        {name: X for name, (X, _, _) in arrays.items()}, {name: y for name, (_, y, _) in arrays.items()},
+        metrics=[m.strip() for text in args.metric for m in text.split(",") if m.strip()]
+        or selection.DEFAULT_METRICS, ped=ped, ped_options=_ped_options(args.ped_option),
+        general={name: G for name, (_, _, G) in arrays.items()} if ped else None,
+        device=None if args.device is None else check_device(args.device))
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records"), default=_jsonable))
+    elif args.csv:
+        print(table.to_csv(index=False), end="")
+    else:
+        _, y, _ = next(iter(arrays.values()))
+        print(f"{len(files)} models, {len(y)} labelled samples, {len(np.unique(y))} classes\n")
+        print(selection.ranking_text(table))
+    return 0
+
+
+def add_select_parser(subparsers) -> None:
+    p = subparsers.add_parser("select", help="rank your own models on a labelled target with several "
+                              "metrics (one .npz of features per model)",
+                              description="Rank models by transferability scores: one .npz per model "
+                              "(arrays X, y and, for PED, G; the model's name is the file's stem, "
+                              "e.g. written by potran extract). Rank 1 is the highest score.")
+    p.add_argument("files", nargs="+", help=".npz files, or folders of .npz files")
+    p.add_argument("--metric", action="append", default=[], metavar="NAMES",
+                   help="metric(s), repeatable or comma-separated (default: logme,sfda,gbc); "
+                   "ncti gives the pool score")
+    ped = p.add_mutually_exclusive_group()
+    ped.add_argument("--ped", action="store_true", help="score after PED (every file needs G)")
+    ped.add_argument("--ped-both", action="store_true", help="score without and after PED")
+    p.add_argument("--ped-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="PED option, repeatable, e.g. --ped-option nsigma=0.8")
+    p.add_argument("--device", help="torch device for PED and the metrics that support one")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the table as JSON records")
+    out.add_argument("--csv", action="store_true", help="print the table as CSV")
+    p.set_defaults(func=run_select)
+
+
+def run_extract(args) -> int:
+    """``potran extract``: features of one's own torch model on an image folder (potran.extract)."""
+    from potran import extract
+
+    device = check_device(args.device)
+    model = (extract.torchscript_model(args.torchscript) if args.torchscript
+             else extract.torchvision_backbone(args.arch, args.weights))
+    preprocessing = extract.Preprocessing(args.image_size, args.resize, _floats(args.mean, "--mean"),
+                                          _floats(args.std, "--std"))
+    t0 = time.perf_counter()
+    arrays = extract.write_features(args.out, model, args.images, general=args.general,
+                                    preprocessing=preprocessing, batch_size=args.batch_size,
+                                    num_workers=args.workers, device=device, progress=not args.no_progress)
+    general = f", G {arrays['G'].shape[0]} x {arrays['G'].shape[1]}" if "G" in arrays else ""
+    print(f"{args.out}: X {arrays['X'].shape[0]} x {arrays['X'].shape[1]}, {len(arrays['classes'])} "
+          f"classes{general} ({time.perf_counter() - t0:.1f} s on {device})")
+    return 0
+
+
+def _floats(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{flag} wants comma-separated numbers, got {text!r}") from None
+
+
+def add_extract_parser(subparsers) -> None:
+    p = subparsers.add_parser("extract", help="features of your own torch model on an image folder, "
+                              "as the .npz that score and select read",
+                              description="Penultimate features of a torchvision architecture with a "
+                              "local state dict (its final classifier replaced by Identity), or the "
+                              "output of a TorchScript module, on an image folder in ImageFolder layout "
+                              "(one subfolder per class). Nothing is downloaded.")
+    p.add_argument("images", help="image folder, one subfolder of images per class")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--arch", help="torchvision architecture, e.g. resnet50 (with --weights)")
+    model.add_argument("--torchscript", help="TorchScript file (torch.jit.save): its output is the features")
+    p.add_argument("--weights", help="state-dict file of --arch")
+    p.add_argument("--out", required=True, help="output .npz (X, y, classes, files and, with --general, G)")
+    p.add_argument("--general", help="folder of generic images (any layout): PED's general set G")
+    p.add_argument("--image-size", type=int, default=224, help="centre crop size (default: 224)")
+    p.add_argument("--resize", type=int, help="shorter side before the crop (default: image size x 8/7)")
+    p.add_argument("--mean", default=",".join(map(str, IMAGENET_MEAN)), help="R,G,B (default: ImageNet's)")
+    p.add_argument("--std", default=",".join(map(str, IMAGENET_STD)), help="R,G,B (default: ImageNet's)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_extract)
+
+
 def run_demo(args) -> int:
     """``potran demo``: rank synthetic models with every metric, with and without PED."""
     from potran import demo
@@ -480,6 +582,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(subparsers)
     add_groundtruth_parser(subparsers)
     add_pretrain_parser(subparsers)
+    add_select_parser(subparsers)
+    add_extract_parser(subparsers)
     subparsers.add_parser("demo", help="a ten-second tour: rank synthetic models with every "
                           "metric +/- PED").set_defaults(func=run_demo)
     return parser
