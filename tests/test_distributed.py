@@ -43,6 +43,7 @@ def test_map_cells_local_keeps_order_and_calls_back():
     assert [r[0] for r in out] == ["a/t", "b/t"] and seen == out
 
 
+@pytest.mark.slow
 def test_grid_on_a_cluster_survives_a_killed_worker(tmp_path):
     cache = tmp_path / "cache"
     local, _ = runner.run(BENCH, tmp_path / "local", cache_dir=cache, progress=False)

@@ -107,6 +107,7 @@ def execute(path: Path, notebook, parameters: dict, tmp_path: Path, monkeypatch)
                     f"{err.ename}: {err.evalue}\n{''.join(err.traceback)}", pytrace=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path, shared_dir: Path, monkeypatch):
     notebook = read_notebook(path)
@@ -126,6 +127,7 @@ def test_pages_that_score_models_take_the_paper_setting():
     assert {p.stem for p in PAPER_SETTING_PAGES} >= {"main_table"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", PAPER_SETTING_PAGES, ids=[p.stem for p in PAPER_SETTING_PAGES])
 def test_notebook_runs_on_the_paper_setting(path: Path, tmp_path: Path, paper_files: dict, monkeypatch):
     """The page's own parameters point it at the paper's checkpoints and folders: it scores the

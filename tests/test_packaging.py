@@ -86,6 +86,7 @@ def wheel(tmp_path_factory) -> Path:
     return found
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_data(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"potran/data/paper/{p.name}" for p in (ROOT / "data" / "paper").iterdir() if p.is_file()}
@@ -102,6 +103,7 @@ def test_every_package_is_listed():
     assert on_disk <= packages, f"add to [tool.setuptools] packages: {sorted(on_disk - packages)}"
 
 
+@pytest.mark.slow
 def test_installed_wheel_reads_its_own_data(wheel: Path, tmp_path: Path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",

@@ -185,6 +185,7 @@ def check_images(page) -> list[str]:
         "img", "els => els.filter(e => !(e.naturalWidth > 0)).map(e => e.getAttribute('src'))")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page_name", toc_pages())
 def test_page_loads_offline(browser, server, page_name):
     seen = visit(browser, server, page_name)
@@ -207,6 +208,7 @@ def test_page_loads_offline(browser, server, page_name):
     assert title, "page without a title"
 
 
+@pytest.mark.slow
 def test_index_has_math_and_api_has_functions(browser, server):
     """Sanity of the checks above: pages that must have math and API entries do."""
     seen = visit(browser, server, "method")
@@ -226,6 +228,7 @@ def _shown(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
+@pytest.mark.slow
 def test_main_table_shows_the_benchmark_taus(browser, server):
     import pandas as pd
 

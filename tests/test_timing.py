@@ -79,6 +79,7 @@ print(m.rss_bytes, m.peak_bytes, m.traced_bytes)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc/self/clear_refs")
 def test_measure_resident_high_water_mark():
     """A 64 MB tensor (above glibc's mmap threshold: fresh resident memory) shows in the RSS peak.
