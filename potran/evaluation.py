@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .stats import bootstrap as _bootstrap
+from .stats import resample_models as _resample_models
+
 #: Scores equal to within this relative tolerance are ties in the benchmark's tau.
 BENCH_TIE_RTOL = 1e-9
 
@@ -190,7 +193,7 @@ def hit_at_k(scores, gt, k: int) -> float:
 
 @dataclass(frozen=True)
 class BootstrapCI:
-    """Percentile bootstrap interval of a rank statistic over models.
+    """Percentile bootstrap interval of a rank statistic over models (:mod:`potran.stats`).
 
     ``n_skipped`` of the ``n_boot`` resamples were degenerate (fewer than 2 distinct models,
     constant scores or gt, or a non-finite statistic) and left out of the interval.
@@ -245,22 +248,12 @@ def bootstrap_ci(
     estimate = float(stat(s, g))
     if not np.isfinite(estimate):
         raise ValueError(f"stat returned {estimate} on the full data")
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, s.size, s.size)
-        s_b, g_b = s[idx], g[idx]
-        if np.unique(idx).size < 2 or np.all(s_b == s_b[0]) or np.all(g_b == g_b[0]):
-            continue
-        value = float(stat(s_b, g_b))
-        if np.isfinite(value):
-            values.append(value)
-    if not values:
+    values, skipped = _resample_models(stat, (s, g), n_boot=int(n_boot), seed=seed)
+    if values.size == 0:
         raise ValueError(f"all {n_boot} bootstrap resamples were degenerate")
-    alpha = (1 - level) / 2
-    low, high = np.quantile(values, [alpha, 1 - alpha])
-    return BootstrapCI(estimate, float(low), float(high), float(level), int(n_boot),
-                       int(n_boot) - len(values))
+    res = _bootstrap(estimate, values, comparison="rank statistic", resampled="models",
+                    population="other models like these, on this target", level=level)
+    return BootstrapCI(estimate, res.low, res.high, float(level), int(n_boot), skipped)
 
 
 def _target_column(table: pd.DataFrame, name: str) -> str | None:

@@ -55,32 +55,36 @@ def test_static_baseline_needs_two_targets(twpy):
         pa.static_baseline_taus(twpy[twpy.target == "cars"])
 
 
-def test_dataset_bootstrap_of_the_published_means(twpy):
+def test_over_datasets_of_the_published_means(twpy):
     taus = pd.concat([pa.published_taus(), pa.static_baseline_taus(twpy)])
-    out = pa.dataset_bootstrap(taus, reference=("static_loto", False), n_boot=4000, seed=0)
-    out = out.set_index(["metric", "ped"])
+    out = pa.over_datasets(taus, reference=("static_loto", False)).set_index(["metric", "ped"])
     assert out.loc[("sfda", True), "mean_tau"] == pytest.approx(0.6275, abs=5e-4)
     assert out.loc[("logme", True), "mean_tau"] == pytest.approx(0.6271, abs=5e-4)
     assert out.loc[("gbc", False), "mean_tau"] == pytest.approx(0.1520, abs=5e-4)
-    assert (out.low < out.mean_tau).all() and (out.mean_tau < out.high).all()
-    # the baseline beats LogME without PED on resampled datasets, not SFDA with PED
-    assert out.loc[("logme", False), "delta_high"] < 0
+    # t-interval with 9 degrees of freedom, by hand
+    v = taus[(taus.metric == "gbc") & taus.ped].weighted_tau.to_numpy()
+    half = stats.t.ppf(0.975, 9) * v.std(ddof=1) / np.sqrt(10)
+    assert out.loc[("gbc", True), ["low", "high"]].tolist() == pytest.approx(
+        [v.mean() - half, v.mean() + half])
+    # the baseline is resolved above LogME without PED, not above SFDA+PED or GBC+PED
+    assert out.loc[("logme", False), "delta_high"] < 0 and out.loc[("logme", False), "p_delta"] < 0.05
     assert out.loc[("sfda", True), "delta_low"] < 0 < out.loc[("sfda", True), "delta_high"]
+    assert out.loc[("gbc", True), "p_delta"] == pytest.approx(0.0723, abs=5e-4)
     assert out.loc[("sfda", True), "delta"] == pytest.approx(0.6275 - 0.6746, abs=1e-3)
     assert np.isnan(out.loc[("static_loto", False), "delta"])
 
 
-def test_dataset_bootstrap_exact_on_constant_taus():
+def test_over_datasets_exact_on_constant_taus():
     taus = pd.DataFrame({"target": list("abc") * 2, "metric": ["m"] * 3 + ["n"] * 3,
                          "ped": False, "weighted_tau": [0.5, 0.5, 0.5, 0.2, 0.4, 0.6]})
-    out = pa.dataset_bootstrap(taus, n_boot=500).set_index("metric")
+    out = pa.over_datasets(taus).set_index("metric")
     assert out.loc["m", ["mean_tau", "low", "high"]].tolist() == [0.5, 0.5, 0.5]
+    assert out.loc["m", "p_value"] == pytest.approx(0.25)      # 3 datasets: 2 / 2^3 at best
     assert out.loc["n", "mean_tau"] == pytest.approx(0.4)
-    assert 0.2 <= out.loc["n", "low"] < 0.4 < out.loc["n", "high"] <= 0.6
     with pytest.raises(ValueError, match="missing"):
-        pa.dataset_bootstrap(taus.iloc[:-1])
+        pa.over_datasets(taus.iloc[:-1])
     with pytest.raises(ValueError, match="reference"):
-        pa.dataset_bootstrap(taus, reference=("x", False))
+        pa.over_datasets(taus, reference=("x", False))
 
 
 def test_the_five_discrepancy_cells(twpy, supp):
@@ -157,11 +161,25 @@ def test_accuracy_errors(gt_dir):
 
 def test_reliability_verdicts():
     rel = pd.DataFrame({"target": ["clear", "close", "flat", "new"], "n_models": [8, 8, 8, 2],
-                        "spread": [0.05, 0.02, 0.002, 0.1], "noise": [0.01, 0.01, 0.01, 0.01],
-                        "ratio": [5.0, 2.0, 0.2, 10.0], "ceiling": [0.8, 0.3, -0.1, 1.0]})
+                        "spread": [0.05, 0.02, 0.002, 0.1], "seed_noise": [0.01] * 4,
+                        "test_noise": [0.02] * 4, "ratio_seed": [5.0, 2.0, 0.2, 10.0],
+                        "ratio_test": [2.5, 1.0, 0.1, 5.0], "reliability": [0.96, 0.8, 0.1, 0.99],
+                        "ceiling_low": [0.8, 0.5, 0.05, 0.9], "ceiling_high": [0.9, 0.7, 0.2, 1.0]})
     v = pa.reliability_verdicts(rel).set_index("target")
     assert v.verdict.to_dict() == {"clear": "reliable", "close": "coarse", "flat": "noise",
                                    "new": "too few models"}
-    assert "5.0 times the noise" in v.loc["clear", "sentence"]
-    # a high ratio is not enough when single seeds disagree
-    assert pa.reliability_verdicts(rel.assign(ceiling=0.2)).verdict.iloc[0] == "coarse"
+    assert "5.0 times the seed noise" in v.loc["clear", "sentence"]
+    assert "between 0.80 (as good as another fine-tuning run) and 0.90" in v.loc["clear", "sentence"]
+    # a high ratio is not enough when the lower ceiling is low
+    assert pa.reliability_verdicts(rel.assign(ceiling_low=0.2)).verdict.iloc[0] == "coarse"
+
+
+def test_reliability_of_the_offline_groundtruth():
+    rel = report.reliability(report.seed_table("data/groundtruth")).set_index("target").round(2)
+    # seed noise alone (test images fixed) and the binomial test noise, separately
+    assert rel.ratio_seed.to_dict() == {"fonts": 2.33, "letters": 3.11, "mnist5k": 1.98, "patches": 6.81}
+    assert rel.ratio.to_dict() == {"fonts": 0.91, "letters": 1.23, "mnist5k": 0.57, "patches": 2.64}
+    # the data's own best tau_w stay below the upper ceiling: static_loto 0.62 on fonts,
+    # dim 0.708 on letters, knn+PED 0.81 on patches
+    assert rel.ceiling_high.loc["fonts"] > 0.62 and rel.ceiling_high.loc["letters"] > 0.708
+    assert rel.ceiling_high.loc["patches"] > 0.81

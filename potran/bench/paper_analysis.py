@@ -3,9 +3,11 @@
 Helpers of two book pages that need no scores of ours:
 
 - the paper's own numbers (:mod:`potran.paper`): its ground truth as a report-ready accuracy
-  table, the published tau_w in tidy form, the static leave-one-dataset-out baseline, a bootstrap
-  over datasets of mean tau_w (the only interval published tau values allow), and what the five
-  cells where the supplementary's Table 2 and ``tw.py`` disagree change;
+  table, the published tau_w in tidy form, the static leave-one-dataset-out baseline (an
+  oracle-style reference: it needs every model fine-tuned on the other datasets), the tests of
+  :mod:`potran.stats` over the datasets (:func:`over_datasets`, :func:`paper_tests`: the only
+  units published tau values allow), and what the five cells where the supplementary's Table 2
+  and ``tw.py`` disagree change;
 - a ground-truth folder of ``potran groundtruth`` (``cells/*.json``): one row per cell with the
   protocol and the convergence check, accuracy error bars, and a plain-language verdict per
   target from :func:`potran.bench.report.reliability`.
@@ -18,16 +20,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from .. import paper
+from .. import paper, stats
 from ..evaluation import correlate_by_target, weighted_tau
 from .report import leave_one_target_out
 from .store import CellStore
 
-__all__ = ["pick", "paper_accuracy", "published_taus", "static_baseline_taus", "dataset_bootstrap",
+__all__ = ["pick", "paper_accuracy", "published_taus", "static_baseline_taus", "over_datasets", "paper_tests",
            "groundtruth_discrepancies", "groundtruth_agreement", "discrepancy_effect",
            "cell_table", "protocol", "accuracy_errors", "reliability_verdicts"]
 
@@ -150,37 +153,8 @@ def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
                          "n_models": n_models.loc[tau.index].to_numpy()})
 
 
-def dataset_bootstrap(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = None,
-                      n_boot: int = 10000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Mean tau_w over targets of every (metric, ped), with an interval from resampling targets.
-
-    For published numbers this is the only interval there is: without the scores, the models
-    cannot be resampled. Every (metric, ped) is evaluated on the same resampled targets, so
-    differences between them are paired.
-
-    Parameters
-    ----------
-    taus : pandas.DataFrame
-        A tau table (target, metric, ped, weighted_tau); every (metric, ped) needs a finite
-        value on every target.
-    reference : (metric, ped), optional
-        Also give each row's difference from this one, with its paired interval and
-        ``p_delta`` (twice the share of replicates on the other side of 0 than the estimate).
-    n_boot, level, seed
-        Replicates, coverage of the percentile interval, seed of ``numpy.random.default_rng``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        metric, ped, mean_tau, low, high (the columns :func:`potran.bench.report.resolved`
-        reads), plus delta, delta_low, delta_high, p_delta with a ``reference`` (this row minus
-        the reference; NaN on the reference's own row).
-
-    Raises
-    ------
-    ValueError
-        A missing or non-finite tau, or an unknown ``reference``.
-    """
+def _wide(taus: pd.DataFrame) -> pd.DataFrame:
+    """(metric, ped) x target table of tau_w; every cell finite, else ValueError."""
     keys = list(dict.fromkeys(zip(taus.metric, taus.ped)))
     wide = (taus.set_index(["metric", "ped", "target"]).weighted_tau
             .unstack("target").reindex(pd.MultiIndex.from_tuples(keys, names=["metric", "ped"])))
@@ -188,28 +162,124 @@ def dataset_bootstrap(taus: pd.DataFrame, *, reference: tuple[str, bool] | None 
     if not np.isfinite(values).all():
         missing = [k for k, row in zip(wide.index, values) if not np.isfinite(row).all()]
         raise ValueError(f"tau_w missing or not finite on some target for {missing}")
-    rng = np.random.default_rng(seed)
-    n_targets = values.shape[1]
-    idx = rng.integers(0, n_targets, (n_boot, n_targets))
-    boots = values[:, idx].mean(axis=2)            # (metric, replicate)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(boots, [alpha, 1 - alpha], axis=1)
-    out = pd.DataFrame({"metric": wide.index.get_level_values(0),
-                        "ped": wide.index.get_level_values(1),
-                        "mean_tau": values.mean(axis=1), "low": low, "high": high})
+    return wide
+
+
+def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = None,
+                  level: float = 0.95) -> pd.DataFrame:
+    """Mean tau_w over targets of every (metric, ped): t-interval and exact sign-flip test.
+
+    With published tau values the targets are the only units (the models cannot be resampled
+    without the scores): :func:`potran.stats.sign_flip` treats the T per-target values as a
+    sample of targets like these (t-interval on T - 1 degrees of freedom; all 2^T sign patterns).
+
+    Parameters
+    ----------
+    taus : pandas.DataFrame
+        A tau table (target, metric, ped, weighted_tau); every (metric, ped) needs a finite
+        value on every target.
+    reference : (metric, ped), optional
+        Also give each row's paired difference from this one, per target: delta, delta_low,
+        delta_high, p_delta (exact sign-flip p), n_positive (targets where the row is above).
+    level : float
+        Coverage of the t-intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        metric, ped, mean_tau, low, high, p_value (sign-flip p of mean tau_w = 0), and the
+        reference columns (NaN on the reference's own row).
+
+    Raises
+    ------
+    ValueError
+        A missing or non-finite tau, or an unknown ``reference``.
+    """
+    wide = _wide(taus)
+    keys = list(wide.index)
+    res = [stats.sign_flip(row, comparison=f"{k[0]}{'+PED' if k[1] else ''}", level=level)
+           for k, row in zip(keys, wide.to_numpy(float))]
+    out = pd.DataFrame({"metric": wide.index.get_level_values(0), "ped": wide.index.get_level_values(1),
+                        "mean_tau": [r.estimate for r in res], "low": [r.low for r in res],
+                        "high": [r.high for r in res], "p_value": [r.p_value for r in res]})
     if reference is not None:
         if tuple(reference) not in keys:
             raise ValueError(f"reference {reference!r} is not among {keys}")
-        r = keys.index(tuple(reference))
-        d = boots - boots[r]
-        est = out.mean_tau.to_numpy() - out.mean_tau.iloc[r]
-        is_ref = np.arange(len(keys)) == r
-        out["delta"] = np.where(is_ref, np.nan, est)
-        lo, hi = np.quantile(d, [alpha, 1 - alpha], axis=1)
-        out["delta_low"], out["delta_high"] = np.where(is_ref, np.nan, lo), np.where(is_ref, np.nan, hi)
-        below, above = (d <= 0).mean(axis=1), (d >= 0).mean(axis=1)
-        out["p_delta"] = np.where(is_ref, np.nan, np.minimum(1.0, 2 * np.minimum(below, above)))
+        ref = wide.loc[tuple(reference)].to_numpy(float)
+        cols = {c: [] for c in ("delta", "delta_low", "delta_high", "p_delta", "n_positive")}
+        for k, row in zip(keys, wide.to_numpy(float)):
+            if k == tuple(reference):
+                for c in cols:
+                    cols[c].append(np.nan)
+                continue
+            d = stats.sign_flip(row - ref, level=level)
+            for c, v in zip(cols, (d.estimate, d.low, d.high, d.p_value, int((row > ref).sum()))):
+                cols[c].append(v)
+        out = out.assign(**cols)
     return out
+
+
+def _tests_of(wide: pd.DataFrame, truths, *, n_draws: int, seed: int, level: float) -> list[dict]:
+    """Chance and over-target rows of every (metric, ped) of a wide tau table."""
+    rows = []
+    for key, row in zip(wide.index, wide.to_numpy(float)):
+        name = f"{key[0]}+PED" if key[1] else key[0]
+        chance = stats.chance_test([None] * len(truths), truths, comparison=f"{name} vs chance",
+                                   n_draws=n_draws, seed=seed, level=level)
+        null = chance.distribution
+        est = float(row.mean())
+        chance = replace(chance, estimate=est, p_value=float(min(
+            1.0, 2 * (min(np.sum(null >= est), np.sum(null <= est)) + 1) / (len(null) + 1))))
+        rows.append({"family": "chance", "metric": key[0], "ped": key[1], **chance.record()})
+        rows.append({"family": "targets", "metric": key[0], "ped": key[1],
+                     **stats.sign_flip(row, comparison=f"{name}: mean tau_w", level=level).record()})
+    return rows
+
+
+def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] | None = None,
+                n_draws: int = 10000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """The paper's published numbers re-read with the tests of :mod:`potran.stats`.
+
+    Families (Holm within each, :func:`potran.bench.report.add_holm`): ``chance`` (every
+    published row and the static baselines against the random scorer on the paper's 12 models
+    and ``tw.py`` ground truth; the published tau values have no ties), ``targets`` (mean tau_w
+    over the datasets, exact sign-flip and t-interval), ``PED`` (PED's gain per metric: the
+    per-dataset differences, exact sign-flip), ``baseline`` (each static baseline minus the best
+    published row, per dataset). Static baselines: leave-one-dataset-out on the ``tw.py``
+    ground truth (``static_loto``) and on the supplementary's (``static_loto_supplementary``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`potran.bench.report.TEST_COLUMNS`.
+    """
+    from .report import add_holm
+
+    datasets = sorted(paper.main_table().dataset.unique()) if datasets is None else list(datasets)
+    twpy = paper_accuracy("twpy", datasets=datasets, models=models)
+    published = published_taus(datasets)
+    base = pd.concat([static_baseline_taus(twpy),
+                      static_baseline_taus(paper_accuracy("supplementary", datasets=datasets,
+                                                          models=models))
+                      .assign(metric="static_loto_supplementary")])
+    wide = _wide(pd.concat([published, base]))
+    truths = [grp.test_acc.to_numpy(float) for _, grp in twpy.groupby("target", sort=True)]
+    rows = _tests_of(wide, truths, n_draws=n_draws, seed=seed, level=level)
+    for metric in dict.fromkeys(published.metric):
+        if (metric, True) in wide.index and (metric, False) in wide.index:
+            diff = wide.loc[(metric, True)] - wide.loc[(metric, False)]
+            rows.append({"family": "PED", "metric": metric, "ped": "delta", **stats.sign_flip(
+                diff.to_numpy(float), comparison=f"{metric}+PED - {metric}", level=level).record()})
+    pub = wide.loc[[k for k in wide.index if not k[0].startswith("static_loto")]]
+    best = pub.mean(axis=1).idxmax()
+    best_name = f"{best[0]}+PED" if best[1] else best[0]
+    for key in wide.index:
+        if key[0].startswith("static_loto"):
+            diff = wide.loc[key] - wide.loc[best]
+            rows.append({"family": "baseline", "metric": key[0], "ped": False, **stats.sign_flip(
+                diff.to_numpy(float), comparison=f"{key[0]} - {best_name} (best published)",
+                level=level).record()})
+    return add_holm(pd.DataFrame(rows))
 
 
 def groundtruth_discrepancies(a: pd.DataFrame, b: pd.DataFrame,
@@ -361,9 +431,12 @@ def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceili
     """A plain-language verdict per target from :func:`potran.bench.report.reliability`.
 
     A target "ranks the models" when the models' spread is at least ``min_ratio`` times the
-    noise of a model's mean accuracy **and** two single-seed ground truths agree at tau_w of at
-    least ``min_ceiling``; "coarsely" when the spread exceeds the noise; otherwise its ranking
-    is mostly noise. Targets with fewer than ``min_models`` finished models are not judged.
+    seed noise of a model's mean accuracy (``ratio_seed``: the test images are fixed, as the
+    metrics are scored against them) **and** the lower noise ceiling (``ceiling_low``, the tau_w
+    of a metric as good as another fine-tuning run) is at least ``min_ceiling``; "coarsely" when
+    the spread exceeds the seed noise; otherwise its ranking is mostly noise. The sentence also
+    gives the test-set noise, which matters for a new test set of the same task. Targets with
+    fewer than ``min_models`` finished models are not judged.
 
     Returns
     -------
@@ -372,15 +445,18 @@ def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceili
     """
     rows = []
     for _, r in rel.iterrows():
-        numbers = (f"the models' mean accuracies spread by {r.spread:.3f} (sd), "
-                   f"{r.ratio:.1f} times the noise of one model's mean ({r.noise:.3f}); two "
-                   f"single-seed ground truths agree at tau_w {r.ceiling:.2f}")
+        numbers = (f"the models' mean accuracies spread by {r.spread:.3f} (sd), {r.ratio_seed:.1f} "
+                   f"times the seed noise of one model's mean ({r.seed_noise:.4f}) and {r.ratio_test:.1f} "
+                   f"times the binomial noise of its test set ({r.test_noise:.4f}); the k-seed mean has "
+                   f"Spearman-Brown reliability {r.reliability:.2f}, so a metric can expect a tau_w "
+                   f"between {r.ceiling_low:.2f} (as good as another fine-tuning run) and "
+                   f"{r.ceiling_high:.2f} (perfect)")
         if r.n_models < min_models:
             verdict, text = "too few models", (f"{r.target}: only {r.n_models} model(s) "
                                                f"fine-tuned so far, not judged")
-        elif r.ratio >= min_ratio and r.ceiling >= min_ceiling:
+        elif r.ratio_seed >= min_ratio and r.ceiling_low >= min_ceiling:
             verdict, text = "reliable", f"{r.target} can rank the models: {numbers}"
-        elif r.ratio >= 1:
+        elif r.ratio_seed >= 1:
             verdict, text = "coarse", (f"{r.target} ranks the models only coarsely "
                                        f"(neighbours in its ranking may swap): {numbers}")
         else:

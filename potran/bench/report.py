@@ -1,4 +1,4 @@
-"""What a benchmark's results can resolve: intervals, the random null, reliability, baselines.
+"""What a benchmark's results can resolve: the tests of :mod:`potran.stats` on score tables.
 
 All functions take tidy tables:
 
@@ -8,25 +8,43 @@ All functions take tidy tables:
 - ``seeds``: model, target, seed, test_acc, n_test -- one row per fine-tuning run
   (:func:`seed_table`), the ground truth's noise.
 
-The bootstrap of :func:`tau_intervals` resamples targets, then models within each target, then
-the ground truth itself: each cell's accuracy is the mean over resampled seeds of a binomial
-redraw of that seed's test accuracy (the test images' sampling noise). The mean tau_w of a
-metric and its difference with and without PED are computed on the same replicates, so the PED
-interval is paired.
+:func:`benchmark_tests` gives every test a page or the command line ``potran report`` shows,
+one record per comparison (:meth:`potran.stats.Result.record`), with Holm's correction over the
+metrics tested together and a plain-language verdict; :func:`tau_intervals` is the crossed
+bootstrap alone (:func:`potran.stats.crossed_bootstrap`: one model resample shared by every
+target, each cell's seeds redrawn), every metric on the same replicates, so differences are
+paired.
 """
 from __future__ import annotations
 
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .. import stats
 from ..evaluation import BENCH_TIE_RTOL, merge_ties
 from .store import CellStore, write_text
 
-__all__ = ["seed_table", "reliability", "leave_one_target_out", "tau_intervals",
-           "random_null", "resolved", "write_bench_readme"]
+__all__ = ["seed_table", "reliability", "leave_one_target_out", "Design", "design",
+           "tau_intervals", "random_null", "benchmark_tests", "add_holm", "verdict_text",
+           "write_bench_readme", "TEST_COLUMNS"]
+
+#: Columns of :func:`benchmark_tests` (and :func:`potran.bench.paper_analysis.paper_tests`).
+TEST_COLUMNS = ["family", "metric", "ped", "comparison", "estimate", "low", "high", "p_value",
+                "p_holm", "test", "min_p", "n", "resampled", "population", "verdict"]
+
+#: What each family of tests asks (the first words of its verdicts).
+FAMILIES = {
+    "chance": "against chance",
+    "targets": "mean over targets",
+    "models": "crossed bootstrap",
+    "PED": "PED - none, per target",
+    "PED, models": "PED - none, crossed bootstrap",
+    "baseline": "metric - baseline, per target",
+}
 
 
 def seed_table(groundtruth_dir) -> pd.DataFrame:
@@ -37,38 +55,26 @@ def seed_table(groundtruth_dir) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "target", "seed", "test_acc", "n_test"])
 
 
-def _tau(scores: np.ndarray, truth: np.ndarray, tie_rtol: float) -> float:
-    """scipy's weighted tau after merging near-equal scores; NaN when undefined."""
-    s = merge_ties(scores, tie_rtol)
-    if np.all(s == s[0]) or np.all(truth == truth[0]):
-        return float("nan")
-    return float(stats.weightedtau(s, truth).statistic)
-
-
 def reliability(seeds: pd.DataFrame) -> pd.DataFrame:
-    """Per target: how far the models' accuracies spread beyond the ground truth's noise.
+    """Per target: the reliability of the k-seed mean ground truth (:func:`potran.stats.reliability`).
 
-    Columns: ``n_models``, ``n_seeds``, ``spread`` (standard deviation of the models' mean
-    accuracies), ``noise`` (root mean square over models of the standard error of a model's
-    mean accuracy: seed-to-seed variance / seeds + binomial variance of the test accuracy),
-    ``ratio`` = spread / noise, ``ceiling`` (mean tau_w between two single-seed ground truths,
-    over all pairs of seeds: how well the ground truth agrees with itself) and
-    ``ceiling_low``/``ceiling_high`` (its range over the pairs).
+    Columns: n_models, n_seeds, spread, seed_noise, test_noise, noise, ratio (spread / noise),
+    ratio_seed, ratio_test, reliability_1 (one seed), reliability (the k-seed mean,
+    Spearman-Brown), reliability_new_test, ceiling_low / ceiling_high (the range of tau_w a metric
+    can expect against this ground truth: a metric as good as another fine-tuning run reaches
+    about ``ceiling_low``, a perfect one about ``ceiling_high``), and seed_agreement (mean tau_w
+    between two single-seed ground truths, over the pairs of seeds).
     """
     rows = []
     for target, grp in seeds.groupby("target", sort=True):
-        per_model = grp.groupby("model").agg(acc=("test_acc", "mean"), sd=("test_acc", "std"),
-                                             k=("seed", "size"), n=("n_test", "first"))
-        var = per_model.sd.fillna(0) ** 2 / per_model.k + per_model.acc * (1 - per_model.acc) / per_model.n
         wide = grp.pivot(index="model", columns="seed", values="test_acc")
-        pairs = [(a, b) for i, a in enumerate(wide.columns) for b in wide.columns[i + 1:]]
-        taus = [_tau(wide[a].to_numpy(), wide[b].to_numpy(), 0.0) for a, b in pairs]
-        rows.append({"target": target, "n_models": len(per_model), "n_seeds": int(per_model.k.max()),
-                     "spread": float(per_model.acc.std()), "noise": float(np.sqrt(var.mean())),
-                     "ratio": float(per_model.acc.std() / np.sqrt(var.mean())),
-                     "ceiling": float(np.nanmean(taus)) if taus else float("nan"),
-                     "ceiling_low": float(np.nanmin(taus)) if taus else float("nan"),
-                     "ceiling_high": float(np.nanmax(taus)) if taus else float("nan")})
+        n_test = grp.groupby("model").n_test.first().loc[wide.index].to_numpy(float)
+        row = {"target": target, **stats.reliability(wide.to_numpy(float), n_test)}
+        cols = list(wide.columns)
+        pairs = [(a, b) for i, a in enumerate(cols) for b in cols[i + 1:]]
+        agree = [stats.weighted_tau_rows(wide[a].to_numpy(), wide[b].to_numpy())[0] for a, b in pairs]
+        row["seed_agreement"] = float(np.nanmean(agree)) if pairs else float("nan")
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -76,9 +82,11 @@ def leave_one_target_out(accuracy: pd.DataFrame, acc: str = "test_acc",
                          target: str = "target") -> pd.DataFrame:
     """The static baseline: score a model on a target by its mean accuracy on the other targets.
 
-    It knows nothing about the target, only which models fine-tune well in general; a metric
-    that does not beat it adds no target-specific information. Returns a score table
-    (model, target, metric="static_loto", ped=False, score).
+    An oracle-style reference, not a competitor: it needs every candidate model fine-tuned on
+    the other targets (the cost transferability metrics exist to avoid) and cannot score a model
+    that has not been fine-tuned. It looks at no image of the target, but targets of one kind
+    (e.g. glyph tasks) share what they reward. Returns a score table (model, target,
+    metric="static_loto", ped=False, score).
     """
     wide = accuracy.pivot(index="model", columns=target, values=acc)
     rows = []
@@ -89,144 +97,293 @@ def leave_one_target_out(accuracy: pd.DataFrame, acc: str = "test_acc",
     return pd.DataFrame(rows)
 
 
-def _cells(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None):
-    """Per target: the models, their accuracies (and per-seed accuracies) in a fixed order."""
-    out = {}
-    for target, grp in accuracy.groupby("target", sort=True):
-        models = sorted(set(grp.model) & set(scores.loc[scores.target == target, "model"]))
-        acc = grp.set_index("model").loc[models, "test_acc"].to_numpy(float)
-        per_seed = None
-        if seeds is not None:
-            wide = seeds[seeds.target == target].pivot(index="model", columns="seed",
-                                                        values="test_acc").loc[models]
-            n_test = seeds[seeds.target == target].groupby("model").n_test.first().loc[models]
-            per_seed = (wide.to_numpy(float), n_test.to_numpy(int))
-        out[target] = (models, acc, per_seed)
-    return out
+class Design:
+    """A benchmark as arrays: one model list crossed with the targets.
+
+    Attributes: ``models``, ``targets``; ``truths`` (per target, the M accuracies, NaN where
+    missing); ``seed_accs`` (per target an (M, K) array of per-seed accuracies, or None);
+    ``scores`` ({(metric, ped): per-target score arrays, ties within ``tie_rtol`` merged}).
+    """
+
+    def __init__(self, scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None,
+                 tie_rtol: float = BENCH_TIE_RTOL):
+        self.targets = sorted(set(accuracy.target) & set(scores.target))
+        self.models = sorted(set(accuracy[accuracy.target.isin(self.targets)].model)
+                             & set(scores.model))
+        acc = accuracy.pivot(index="model", columns="target", values="test_acc")
+        acc = acc.reindex(index=self.models, columns=self.targets)
+        self.truths = [acc[t].to_numpy(float) for t in self.targets]
+        self.seed_accs = None
+        if seeds is not None and len(seeds):
+            k = int(seeds.groupby(["model", "target"]).size().max())
+            self.seed_accs = []
+            for t in self.targets:
+                grp = seeds[seeds.target == t].copy()
+                grp["i"] = grp.groupby("model").cumcount()
+                wide = grp.pivot(index="model", columns="i", values="test_acc")
+                self.seed_accs.append(wide.reindex(index=self.models, columns=range(k)).to_numpy(float))
+        self.scores = {}
+        for (metric, ped), grp in scores.groupby(["metric", "ped"], sort=False):
+            rows = []
+            for t in self.targets:
+                s = grp[grp.target == t].set_index("model")["score"].reindex(self.models)
+                s = s.to_numpy(float, copy=True)
+                ok = np.isfinite(s)
+                s[ok] = merge_ties(s[ok], tie_rtol)
+                rows.append(s)
+            self.scores[(metric, bool(ped))] = rows
+
+    def per_target(self, key) -> np.ndarray:
+        """tau_w of ``key`` on each target (NaN where fewer than two models are scored)."""
+        out = []
+        for s, g in zip(self.scores[key], self.truths):
+            ok = np.isfinite(s) & np.isfinite(g)
+            out.append(stats.weighted_tau_rows(s, g, ok)[0] if ok.sum() >= 2 else np.nan)
+        return np.asarray(out)
 
 
-def _score_matrix(scores: pd.DataFrame, cells: dict) -> dict:
-    """{(metric, ped): {target: score vector in the cells' model order (NaN if missing)}}."""
-    table = {}
-    for (metric, ped), grp in scores.groupby(["metric", "ped"], sort=False):
-        by_target = {}
-        for target, (models, _, _) in cells.items():
-            s = grp[grp.target == target].set_index("model")["score"]
-            by_target[target] = s.reindex(models).to_numpy(float)
-        table[(metric, bool(ped))] = by_target
-    return table
+def design(scores, accuracy, seeds=None, tie_rtol: float = BENCH_TIE_RTOL) -> Design:
+    """:class:`Design` of tidy tables (module docstring)."""
+    return Design(scores, accuracy, seeds, tie_rtol)
 
 
-def _mean_tau(score_vectors: dict, truths: dict, targets, model_idx: dict, tie_rtol: float) -> float:
-    values = []
-    for t in targets:
-        s, g = score_vectors[t][model_idx[t]], truths[t][model_idx[t]]
-        ok = np.isfinite(s)
-        values.append(_tau(s[ok], g[ok], tie_rtol) if ok.sum() >= 2 else np.nan)
-    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+def _resampled(d: Design) -> str:
+    return ("models (one resample shared by all targets)"
+            + (" and each cell's fine-tuning seeds" if d.seed_accs is not None else "")
+            + "; targets and test images fixed")
+
+
+def _population(d: Design) -> str:
+    return (f"these {len(d.targets)} targets; other models like these"
+            + (", other fine-tuning seeds" if d.seed_accs is not None else ""))
 
 
 def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
                   *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
-                  resample_targets: bool = True, tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
-    """Mean tau_w over targets of every (metric, ped) with a bootstrap interval.
+                  tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
+    """Mean tau_w over targets of every (metric, ped) with its crossed-bootstrap interval.
 
-    Parameters
-    ----------
-    scores, accuracy, seeds
-        Tidy tables (module docstring); without ``seeds`` the ground truth is held fixed.
-    n_boot, level, seed
-        Replicates, coverage of the percentile interval, seed of the resampling.
-    resample_targets : bool
-        Resample the targets too (the interval then covers "another set of targets like
-        these"); False keeps them and resamples models (and ground truth) only.
+    :func:`potran.stats.crossed_bootstrap`: the targets are held fixed; each replicate redraws
+    the models once for all targets and (with ``seeds``) each cell's seeds. Every key is
+    computed on the same replicates, so the differences are paired.
 
     Returns
     -------
     DataFrame
-        metric, ped, mean_tau, low, high; plus, for metrics scored both ways, rows with
-        ``ped == "delta"``: the paired difference (with PED - without), its interval and
-        ``p_delta``, the share of replicates on the other side of 0 than the estimate (x2,
-        a two-sided bootstrap p-value).
+        metric, ped, mean_tau, low, high, p_delta; plus, for metrics scored both ways, rows with
+        ``ped == "delta"``: with PED - without, its paired interval and ``p_delta``, the
+        two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
     """
-    cells = _cells(scores, accuracy, seeds)
-    targets = list(cells)
-    matrix = _score_matrix(scores, cells)
-    truths = {t: acc for t, (_, acc, _) in cells.items()}
-    full_idx = {t: np.arange(len(m)) for t, (m, _, _) in cells.items()}
-    estimate = {key: _mean_tau(v, truths, targets, full_idx, tie_rtol) for key, v in matrix.items()}
-
-    rng = np.random.default_rng(seed)
-    boots = {key: [] for key in matrix}
-    for _ in range(n_boot):
-        ts = list(rng.choice(targets, len(targets))) if resample_targets else targets
-        idx, truth_b = {}, {}
-        for t in dict.fromkeys(ts):  # each resampled target once, in a fixed order
-            models, acc, per_seed = cells[t]
-            idx[t] = rng.integers(0, len(models), len(models))
-            if per_seed is None:
-                truth_b[t] = acc
-            else:
-                accs, n_test = per_seed
-                pick = rng.integers(0, accs.shape[1], accs.shape[1])
-                draws = rng.binomial(n_test[:, None], accs[:, pick]) / n_test[:, None]
-                truth_b[t] = draws.mean(axis=1)
-        for key, vectors in matrix.items():
-            boots[key].append(_mean_tau(vectors, truth_b, ts, idx, tie_rtol))
-    alpha = (1 - level) / 2
+    d = design(scores, accuracy, seeds, tie_rtol)
+    est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, n_boot=n_boot, seed=seed)
     rows = []
-    for (metric, ped), values in boots.items():
-        v = np.asarray(values)
-        lo, hi = np.nanquantile(v, [alpha, 1 - alpha])
-        rows.append({"metric": metric, "ped": ped, "mean_tau": estimate[(metric, ped)],
-                     "low": lo, "high": hi, "p_delta": np.nan})
-    for metric in dict.fromkeys(m for m, _ in boots):
-        if (metric, False) in boots and (metric, True) in boots:
-            d = np.asarray(boots[(metric, True)]) - np.asarray(boots[(metric, False)])
-            est = estimate[(metric, True)] - estimate[(metric, False)]
-            lo, hi = np.nanquantile(d, [alpha, 1 - alpha])
-            d = d[np.isfinite(d)]
-            p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())) if len(d) else np.nan
-            rows.append({"metric": metric, "ped": "delta", "mean_tau": est, "low": lo,
-                         "high": hi, "p_delta": p})
+    for (metric, ped), r in reps.items():
+        lo, hi = _quantiles(r, level)
+        rows.append({"metric": metric, "ped": ped, "mean_tau": est[(metric, ped)], "low": lo,
+                     "high": hi, "p_delta": np.nan})
+    for metric in dict.fromkeys(m for m, _ in reps):
+        if (metric, False) in reps and (metric, True) in reps:
+            diff = reps[(metric, True)] - reps[(metric, False)]
+            e = est[(metric, True)] - est[(metric, False)]
+            if not np.isfinite(diff).any():
+                rows.append({"metric": metric, "ped": "delta", "mean_tau": e, "low": np.nan,
+                             "high": np.nan, "p_delta": np.nan})
+                continue
+            res = stats.bootstrap(e, diff, comparison=f"{metric}+PED - {metric}",
+                                  resampled=_resampled(d), population=_population(d), level=level)
+            rows.append({"metric": metric, "ped": "delta", "mean_tau": e, "low": res.low,
+                         "high": res.high, "p_delta": res.p_value})
     return pd.DataFrame(rows)
+
+
+def _quantiles(r: np.ndarray, level: float) -> tuple[float, float]:
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(r, [0.5 - level / 2, 0.5 + level / 2])
+    return float(lo), float(hi)
 
 
 def random_null(accuracy: pd.DataFrame, *, n_draws: int = 2000, level: float = 0.95,
                 seed: int = 0) -> dict:
-    """Null distribution of the mean tau_w over targets of a scorer that ranks at random.
+    """The band of the mean tau_w over targets of a scorer that ranks at random (distinct scores).
 
-    Returns ``{"mean", "low", "high", "draws"}``: the band a metric's mean tau_w must leave
-    to differ from chance on these targets and models.
+    The null of :func:`potran.stats.chance_test` on these targets and models. Returns
+    ``{"mean", "low", "high", "draws"}``; the band is where chance falls, not a test: a
+    metric's p-value against chance is in :func:`benchmark_tests` (family ``chance``).
     """
-    rng = np.random.default_rng(seed)
     truths = [grp.test_acc.to_numpy(float) for _, grp in accuracy.groupby("target", sort=True)]
-    draws = np.array([np.mean([_tau(rng.random(len(g)), g, 0.0) for g in truths])
-                      for _ in range(n_draws)])
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
-    return {"mean": float(draws.mean()), "low": float(lo), "high": float(hi), "draws": draws}
+    res = stats.chance_test([None] * len(truths), truths, n_draws=n_draws, seed=seed, level=level)
+    return {"mean": float(res.distribution.mean()), "low": res.low, "high": res.high,
+            "draws": res.distribution}
 
 
-def resolved(intervals: pd.DataFrame, null: dict) -> pd.DataFrame:
-    """Plain-language verdicts: does each metric leave the random band; is PED's effect resolved."""
+def _label(metric: str, ped: bool) -> str:
+    return f"{metric}+PED" if ped else metric
+
+
+def _row(family: str, metric: str, ped, res: stats.Result) -> dict:
+    return {"family": family, "metric": metric, "ped": ped, **res.record()}
+
+
+def add_holm(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``p_holm`` (Holm over the rows of each family) and a plain ``verdict`` per row."""
+    table = table.copy()
+    table["p_holm"] = np.nan
+    for _, idx in table.groupby("family", sort=False).groups.items():
+        table.loc[idx, "p_holm"] = stats.holm(table.loc[idx, "p_value"].to_numpy(float))
+    table["verdict"] = [_verdict(r) for r in table.itertuples()]
+    return table[TEST_COLUMNS]
+
+
+def _verdict(r) -> str:
+    """Plain words: resolved or not, in which direction, or why it cannot be."""
+    p = r.p_holm
+    if r.family == "models":
+        return "interval only (its test is the chance row)"
+    if not np.isfinite(p):
+        return "not computable"
+    if r.min_p > 0.05:
+        return f"cannot be resolved by this test (smallest possible p {r.min_p:.3g} > 0.05)"
+    if p >= 0.05:
+        return "not resolved (compatible with no difference)"
+    if r.family == "chance":
+        return "better than chance" if r.estimate > r.low + (r.high - r.low) / 2 else "worse than chance"
+    return "resolved: " + ("positive" if r.estimate > 0 else "negative")
+
+
+def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
+                    *, baseline: str | None = "static_loto", n_boot: int = 1000, n_draws: int = 2000,
+                    level: float = 0.95, seed: int = 0, tie_rtol: float = BENCH_TIE_RTOL
+                    ) -> pd.DataFrame:
+    """Every test of a benchmark's scores, one row each (:data:`TEST_COLUMNS`).
+
+    Families (Holm's correction within each): ``chance`` (:func:`potran.stats.chance_test`,
+    ``low``/``high`` are the random scorer's band), ``targets`` (mean tau_w over targets,
+    :func:`potran.stats.sign_flip` with its t-interval), ``models`` (mean tau_w, crossed
+    bootstrap), ``PED`` and ``PED, models`` (with PED - without, per-target sign-flip and
+    crossed bootstrap), ``baseline`` (each metric minus ``baseline``, per-target sign-flip).
+    ``scores`` should hold the baseline's rows (e.g. :func:`leave_one_target_out`).
+    """
+    d = design(scores, accuracy, seeds, tie_rtol)
     rows = []
-    for _, r in intervals.iterrows():
-        if r.ped == "delta":
-            verdict = ("PED's effect resolved: " + ("gain" if r.low > 0 else "loss")
-                       if r.low > 0 or r.high < 0 else "PED's effect not resolved (interval contains 0)")
-        elif r.low > null["high"]:
-            verdict = "above the random band"
-        elif r.high < null["low"]:
-            verdict = "below the random band"
-        else:
-            verdict = "not distinguishable from random (intervals overlap)"
-        rows.append({"metric": r.metric, "ped": r.ped, "verdict": verdict})
-    return pd.DataFrame(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, n_boot=n_boot, seed=seed)
+        per_target = {key: d.per_target(key) for key in d.scores}
+    resampled, population = _resampled(d), _population(d)
+    for key, rows_s in d.scores.items():
+        metric, ped = key
+        name = _label(metric, ped)
+        ok = np.isfinite(per_target[key])
+        if ok.sum() == 0:
+            continue
+        rows.append(_row("chance", metric, ped, stats.chance_test(
+            [s for s, o in zip(rows_s, ok) if o], [g for g, o in zip(d.truths, ok) if o],
+            comparison=f"{name} vs chance", n_draws=n_draws, seed=seed, level=level)))
+        if ok.sum() >= 2:
+            rows.append(_row("targets", metric, ped, stats.sign_flip(
+                per_target[key][ok], comparison=f"{name}: mean tau_w", level=level)))
+        if np.isfinite(reps[key]).any():  # an interval only: the chance row is its test
+            boot = stats.bootstrap(est[key], reps[key], comparison=f"{name}: mean tau_w",
+                                   resampled=resampled, population=population, level=level)
+            rows.append(_row("models", metric, ped, replace(boot, p_value=float("nan"),
+                                                            min_p=float("nan"))))
+    for metric in dict.fromkeys(m for m, _ in d.scores):
+        off, on = (metric, False), (metric, True)
+        if off in d.scores and on in d.scores:
+            diff = per_target[on] - per_target[off]
+            if np.isfinite(diff).sum() >= 2:
+                rows.append(_row("PED", metric, "delta", stats.sign_flip(
+                    diff[np.isfinite(diff)], comparison=f"{metric}+PED - {metric}", level=level)))
+            boot = reps[on] - reps[off]
+            if np.isfinite(boot).any():
+                rows.append(_row("PED, models", metric, "delta", stats.bootstrap(
+                    est[on] - est[off], boot, comparison=f"{metric}+PED - {metric}",
+                    resampled=resampled, population=population, level=level)))
+    base = (baseline, False)
+    if baseline is not None and base in d.scores:
+        for key in d.scores:
+            if key[0] == baseline:
+                continue
+            diff = per_target[key] - per_target[base]
+            if np.isfinite(diff).sum() >= 2:
+                rows.append(_row("baseline", key[0], key[1], stats.sign_flip(
+                    diff[np.isfinite(diff)], comparison=f"{_label(*key)} - {baseline}", level=level)))
+    return add_holm(pd.DataFrame(rows))
+
+
+def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[str]:
+    """Paragraphs of plain words on what the tests resolve and what they cannot.
+
+    Built from :func:`benchmark_tests` (or :func:`potran.bench.paper_analysis.paper_tests`)
+    rows; every paragraph names its test and uses Holm-adjusted p-values at 0.05.
+    """
+    def names(frame):
+        items = [_label(m, p) if p != "delta" else m for m, p in zip(frame.metric, frame.ped)]
+        if not items:
+            return "none"
+        return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
+
+    out = []
+    ch = tests[tests.family == "chance"]
+    if len(ch):
+        good = ch[(ch.p_holm < 0.05) & (ch.verdict == "better than chance")]
+        bad = ch[(ch.p_holm < 0.05) & (ch.verdict == "worse than chance")]
+        rest = ch[~(ch.p_holm < 0.05)]
+        out.append(
+            f"**Against chance** ({ch.test.iloc[0]}, the metric's own scores in random order on "
+            f"every target; Holm over {len(ch)} settings): better than chance at p < 0.05: "
+            f"{names(good)}; worse than chance: {names(bad)}; not resolved from chance: {names(rest)}.")
+    tg = tests[tests.family == "targets"]
+    if len(tg):
+        n = int(tg.n.iloc[0])
+        resolved = tg[tg.p_holm < 0.05]
+        out.append(
+            f"**Over targets** ({tg.test.iloc[0]}; the population is other targets like these): "
+            f"with {n} targets the smallest two-sided p is {tg.min_p.iloc[0]:.3g}"
+            + (", so no mean over targets can be resolved by this test alone"
+               if tg.min_p.iloc[0] > 0.05 else
+               f"; mean tau_w resolved from 0 (Holm): {names(resolved)}") + ".")
+    for fam, what in (("PED", "PED's effect per target"), ("PED, models", "PED's effect, crossed bootstrap")):
+        pe = tests[tests.family == fam]
+        if len(pe):
+            gain = pe[(pe.p_holm < 0.05) & (pe.estimate > 0)]
+            loss = pe[(pe.p_holm < 0.05) & (pe.estimate < 0)]
+            cannot = pe.min_p.iloc[0] > 0.05
+            out.append(
+                f"**{what}** ({pe.test.iloc[0]}; Holm over {len(pe)} metrics): "
+                + ("this test cannot reach p < 0.05 with these targets, so PED's effect cannot be "
+                   "resolved by it for any metric" if cannot else
+                   f"a resolved gain for {names(gain)}; a resolved loss for {names(loss)}; "
+                   f"not resolved for {names(pe.drop(gain.index).drop(loss.index))}") + ".")
+    bl = tests[tests.family == "baseline"]
+    if len(bl):
+        above = bl[(bl.p_holm < 0.05) & (bl.estimate > 0)]
+        below = bl[(bl.p_holm < 0.05) & (bl.estimate < 0)]
+        out.append(
+            f"**Against the static baseline** `{baseline}` ({bl.test.iloc[0]}, paired per target; "
+            f"Holm over {len(bl)}). The baseline is an oracle-style reference, not a competitor: it "
+            f"needs every model fine-tuned on the other targets and cannot score a new model. "
+            + ("With these targets the test cannot reach p < 0.05, so no metric can be ordered "
+               "against it." if bl.min_p.iloc[0] > 0.05 else
+               f"Resolved above it: {names(above)}; below it: {names(below)}; the others cannot be "
+               f"ordered against it with these data.") + " The comparison is paired: every metric is "
+            "scored on the same targets and models.")
+    return out
 
 
 def _fmt(r) -> str:
     return f"{r.mean_tau:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+
+
+def _cell(tests: pd.DataFrame, family: str, metric: str, ped) -> str:
+    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
+    if r.empty:
+        return ""
+    r = r.iloc[0]
+    interval = f" [{r.low:+.3f}, {r.high:+.3f}]" if family != "chance" else ""
+    return f"{r.estimate:+.3f}{interval} p={r.p_holm:.2g}"
 
 
 def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
@@ -241,22 +398,22 @@ def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
     rel = reliability(seeds)
     loto = leave_one_target_out(accuracy)
     table = pd.concat([scores[["model", "target", "metric", "ped", "score"]], loto])
-    iv = tau_intervals(table, accuracy, seeds, n_boot=n_boot)
+    tests = benchmark_tests(table, accuracy, seeds, n_boot=n_boot)
     null = random_null(accuracy)
-    verdict = resolved(iv, null).set_index(["metric", "ped"])["verdict"]
     lines = []
-    for metric in dict.fromkeys(iv.metric):
-        part = {str(r.ped): r for r in iv[iv.metric == metric].itertuples()}
-        off, on, delta = part.get("False"), part.get("True"), part.get("delta")
-        lines.append(f"| {metric} | {_fmt(off) if off is not None else ''} | "
-                     f"{_fmt(on) if on is not None else ''} | "
-                     f"{_fmt(delta) + f' (p={delta.p_delta:.2f})' if delta is not None else ''} | "
-                     f"{verdict.get((metric, False), '')}"
-                     f"{'; ' + verdict[(metric, 'delta')] if delta is not None else ''} |")
+    for metric in dict.fromkeys(tests.metric):
+        lines.append(" | ".join([
+            f"| {metric}", _cell(tests, "models", metric, False), _cell(tests, "chance", metric, False),
+            _cell(tests, "models", metric, True), _cell(tests, "chance", metric, True),
+            _cell(tests, "PED", metric, "delta"), _cell(tests, "PED, models", metric, "delta"),
+            _cell(tests, "baseline", metric, False)]) + " |")
     cells = CellStore(out_dir).records()
     n_cells, seconds = len(cells), sum(r.get("feature_seconds", 0) for r in cells)
     score_seconds = scores.groupby("ped").seconds.sum()
     rel_text = rel.round(3).to_string(index=False)
+    words = "\n\n".join(verdict_text(tests))
+    header = ("| metric | without PED | vs chance | with PED | vs chance | PED - none (targets) | "
+              "PED - none (bootstrap) | - static_loto |\n|---|---|---|---|---|---|---|---|")
     return write_text(Path(out_dir) / "README.md", f"""# Benchmark scores
 
 Made by
@@ -275,26 +432,34 @@ the general set; features wider than 128 are projected on their 128 leading prin
 components fitted on the target's training features (the general set goes through the same
 projection); `dim` and `norm` describe the raw features. Scores equal to within a relative
 {BENCH_TIE_RTOL:g} are ties before tau_w. `static_loto` ranks the models on a target by their mean
-fine-tuning accuracy on the other targets (it knows nothing about the target).
+fine-tuning accuracy on the other targets: an oracle-style reference (it needs every model
+fine-tuned on the other targets), not a competitor.
 
-## Mean tau_w over the targets, with 95 % bootstrap intervals
+## Mean tau_w over the targets, and what it resolves
 
-Resampling targets, models within a target, and the ground truth (seeds and a binomial redraw
-of each test accuracy), {n_boot} replicates; the PED column is the paired difference.
-A scorer that ranks at random reaches a mean tau_w in **[{null['low']:+.3f}, {null['high']:+.3f}]**
-(95 % of {len(null['draws'])} draws on the same targets).
+The same analysis is `potran report SCORES.csv GT.csv` (`potran.bench.report.benchmark_tests`,
+engine `potran.stats`). Columns: mean tau_w with a 95 % crossed-bootstrap interval (one resample
+of the models shared by every target, each cell's fine-tuning seeds redrawn, targets and test
+images fixed; {n_boot} replicates); the permutation test against chance (the metric's scores in
+random order on each target; a random scorer's mean tau_w falls in
+[{null['low']:+.3f}, {null['high']:+.3f}]); PED's paired effect per target (exact sign-flip test,
+t-interval) and by the crossed bootstrap; the paired difference from `static_loto` per target.
+p-values are Holm-adjusted over the metrics of each column.
 
-| metric | without PED | with PED | with - without | verdict |
-|---|---|---|---|---|
+{header}
 {chr(10).join(lines)}
+
+{words}
 
 ## Ground-truth reliability per target
 
-`spread`: standard deviation of the models' mean accuracies; `noise`: root mean square of the
-standard error of a model's mean accuracy (seed-to-seed and binomial test noise); `ratio` =
-spread / noise; `ceiling`: mean tau_w between two single-seed ground truths (range over the
-seed pairs) -- a metric cannot be expected to agree with the ground truth better than it agrees
-with itself.
+`spread`: sd of the models' mean accuracies; `seed_noise`: rms standard error of a model's mean
+over seeds; `test_noise`: rms binomial standard error of one test set (shared by the seeds and
+paired between models); `ratio*`: spread over each noise; `reliability`: Spearman-Brown
+reliability of the k-seed mean (seed noise); `ceiling_low`/`ceiling_high`: the tau_w a metric as
+good as another fine-tuning run / a perfect metric can expect (Greiner's relation; expectations,
+so single targets may land above); `seed_agreement`: mean tau_w between two single-seed ground
+truths.
 
 ```
 {rel_text}
@@ -303,4 +468,3 @@ with itself.
 Files: `scores.csv` (model, target, metric, ped, score, seconds, error), `tau.csv` (tau_w per
 target and the mean), `cells/` (one JSON per model and target).
 """)
-

@@ -1,0 +1,459 @@
+"""Every interval and test of potran: one engine, small frozen results in scipy.stats style.
+
+A benchmark is a crossed design: the same models are fine-tuned and scored on every target, and
+each cell's accuracy is a mean over fine-tuning seeds. The questions a reader asks of it, and the
+test this module answers each with (the book's method page, "Statistics", says why):
+
+- *does a metric rank better than chance?* -- :func:`chance_test`: permutation test of the mean
+  tau_w over targets; the null redraws the metric's own scores in a random order on every
+  target (the random scorer with the same targets, model counts and ties);
+- *what would the mean be on other targets like these?* -- :func:`sign_flip`: exact sign-flip
+  test of the per-target values (all 2^T sign patterns up to T = 16 targets, Monte Carlo
+  beyond; the smallest attainable p is 2 / 2^T) with a t-interval on T - 1 degrees of freedom;
+  the same for paired per-target differences (PED vs none, metric vs metric or baseline);
+- *what would it be with other models and other fine-tuning seeds?* -- :func:`crossed_bootstrap`:
+  one resample of the models shared by every target (the models are crossed with the targets,
+  so resampling them per target would count the same noise twice) and, per cell, a resample of
+  its seeds; the targets and the test images stay fixed;
+- *many metrics at once* -- :func:`holm`, the family-wise correction;
+- *how good can any metric be against this ground truth?* -- :func:`reliability`.
+
+:func:`weighted_tau_rows` is :func:`scipy.stats.weightedtau` with its defaults, row by row, so
+that thousands of replicates cost one array operation.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as sps
+
+__all__ = ["Result", "weighted_tau_rows", "sign_flip", "chance_test", "crossed_bootstrap",
+           "bootstrap", "holm", "reliability", "noise_ceiling", "describe", "EXACT_MAX_TARGETS"]
+
+#: Up to this many values the sign-flip test enumerates every sign pattern.
+EXACT_MAX_TARGETS = 16
+
+
+@dataclass(frozen=True)
+class Result:
+    """One estimate with its interval and test, in the style of scipy.stats results.
+
+    Attributes
+    ----------
+    comparison : str
+        What is estimated, e.g. ``"gbc+PED - gbc"`` or ``"logme vs chance"``.
+    estimate, low, high : float
+        The estimate and its interval (NaN where the test gives none).
+    p_value : float
+        Two-sided p-value of the test's null (NaN where there is no test).
+    test : str
+        The test's name, as the pages cite it.
+    resampled : str
+        What was resampled or permuted.
+    population : str
+        Which population the interval and p-value speak of.
+    level : float
+        Coverage of the interval.
+    min_p : float
+        The smallest p-value the test can give with these data (e.g. 2 / 2^T).
+    n : int
+        Number of independent units (targets for :func:`sign_flip`, replicates otherwise).
+    distribution : numpy.ndarray
+        The resampled distribution (null draws, sign-flip means or bootstrap replicates).
+    """
+
+    comparison: str
+    estimate: float
+    low: float
+    high: float
+    p_value: float
+    test: str
+    resampled: str
+    population: str
+    level: float = 0.95
+    min_p: float = float("nan")
+    n: int = 0
+    distribution: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
+
+    def record(self) -> dict:
+        """The result as a flat dict (no distribution), for tables and ``--json``."""
+        return {"comparison": self.comparison, "estimate": self.estimate, "low": self.low,
+                "high": self.high, "p_value": self.p_value, "test": self.test,
+                "min_p": self.min_p, "n": self.n, "level": self.level,
+                "resampled": self.resampled, "population": self.population}
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+
+
+def weighted_tau_rows(x, y, valid=None) -> np.ndarray:
+    """:func:`scipy.stats.weightedtau` (defaults: hyperbolic additive weights, rank=True) per row.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (B, n) or (n,)
+        Scores and ground truths; broadcast against each other.
+    valid : array_like of bool, optional
+        Which entries take part (default all); invalid entries are left out of their row.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B,)
+        tau_w of each row; NaN where a row's valid x or y are all equal (as scipy).
+
+    Notes
+    -----
+    tau_w = sum_{i<j} w_ij sgn(x_i - x_j) sgn(y_i - y_j) / sqrt(W_x W_y), with
+    w_ij = 1/(r_i + 1) + 1/(r_j + 1), r the 0-based rank in decreasing lexicographic order of
+    (x, y), W_x (W_y) the summed weight of the pairs not tied in x (y); the value is the mean of
+    this and the same with the roles of x and y exchanged (Vigna 2015; scipy's implementation).
+    """
+    x, y = np.broadcast_arrays(np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float)))
+    ok = np.ones(x.shape, bool) if valid is None else np.broadcast_to(np.atleast_2d(valid), x.shape)
+    chunk = max(1, 2_000_000 // x.shape[1] ** 2)        # bounded memory: B x n x n per chunk
+    if len(x) > chunk:
+        return np.concatenate([_weighted_tau_block(x[i:i + chunk], y[i:i + chunk], ok[i:i + chunk])
+                               for i in range(0, len(x), chunk)])
+    return _weighted_tau_block(x, y, ok)
+
+
+def _weighted_tau_block(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    pair_ok = ok[:, :, None] & ok[:, None, :]
+    n = x.shape[1]
+    upper = np.triu(np.ones((n, n), bool), 1)
+    sx = np.sign(x[:, :, None] - x[:, None, :])
+    sy = np.sign(y[:, :, None] - y[:, None, :])
+    keep = pair_ok & upper
+    taus = []
+    for first, second in ((x, y), (y, x)):
+        order = np.lexsort((second, first, ok), axis=-1)[:, ::-1]   # invalid entries last
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(n)[None, :].repeat(len(order), 0), axis=-1)
+        h = 1.0 / (rank + 1.0)
+        w = (h[:, :, None] + h[:, None, :]) * keep
+        wx = (w * (sx != 0)).sum((1, 2))
+        wy = (w * (sy != 0)).sum((1, 2))
+        num = (w * sx * sy).sum((1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            taus.append(np.where((wx > 0) & (wy > 0), num / np.sqrt(wx * wy), np.nan))
+    return (taus[0] + taus[1]) / 2
+
+
+def _two_sided(null: np.ndarray, observed: float, exact: bool) -> float:
+    """Two-sided p from a null distribution: twice the smaller tail (with +1 for Monte Carlo)."""
+    tol = 1e-12 * max(1.0, abs(observed))
+    ge, le = np.sum(null >= observed - tol), np.sum(null <= observed + tol)
+    n = len(null)
+    if exact:
+        return float(min(1.0, 2 * min(ge, le) / n))
+    return float(min(1.0, 2 * (min(ge, le) + 1) / (n + 1)))
+
+
+def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamples: int = 9999,
+              seed: int = 0, units: str = "targets") -> Result:
+    """Exact sign-flip test and t-interval of the mean of per-unit values (H0: mean 0).
+
+    The per-target values (tau_w, or paired differences) are the independent units: the
+    interval and p-value speak of other targets like these, with these models. Up to
+    :data:`EXACT_MAX_TARGETS` values every sign pattern is enumerated
+    (:func:`scipy.stats.permutation_test`, one sample, ``permutation_type="samples"``), so the
+    smallest p is 2 / 2^T (0.125 for T = 4); beyond, ``n_resamples`` random patterns. The
+    interval is Student's t with T - 1 degrees of freedom.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 values, or non-finite ones.
+    """
+    _check_level(level)
+    v = np.asarray(values, float).ravel()
+    if v.size < 2:
+        raise ValueError(f"the sign-flip test needs at least 2 {units}, got {v.size}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"non-finite per-{units[:-1]} values: {v}")
+    t = v.size
+    exact = t <= EXACT_MAX_TARGETS
+    res = sps.permutation_test((v,), lambda a, axis: np.mean(a, axis=axis), vectorized=True,
+                               permutation_type="samples", alternative="two-sided",
+                               n_resamples=2 ** t if exact else n_resamples, random_state=seed)
+    null = np.asarray(res.null_distribution)
+    est = float(v.mean())
+    p = _two_sided(null, est, exact)
+    sd = float(v.std(ddof=1))
+    half = sps.t.ppf(0.5 + level / 2, t - 1) * sd / np.sqrt(t)
+    name = (f"exact sign-flip over {t} {units} (all {2 ** t} patterns)" if exact
+            else f"Monte Carlo sign-flip over {t} {units} ({n_resamples} patterns)")
+    return Result(comparison, est, est - half, est + half, p, name + f"; t-interval, {t - 1} df",
+                  f"signs of the per-{units[:-1]} values", f"other {units} like these, same models",
+                  level, 2.0 / 2 ** t if exact else 2.0 / (n_resamples + 1), t, null)
+
+
+def chance_test(score_rows: Sequence[np.ndarray], truths: Sequence[np.ndarray], *,
+                comparison: str = "vs chance", n_draws: int = 2000, seed: int = 0,
+                level: float = 0.95) -> Result:
+    """Permutation test of a mean tau_w over targets against the random scorer.
+
+    Parameters
+    ----------
+    score_rows : sequence of arrays
+        Per target, the scores of its models (NaN = not scored), or None for a scorer with
+        distinct scores (published tau_w values: only the ground truth is known).
+    truths : sequence of arrays
+        Per target, the ground truth of the same models.
+    n_draws, seed
+        Random orders drawn per target (the same draw index across targets is one null mean).
+
+    Returns
+    -------
+    Result
+        ``estimate``: the observed mean tau_w (NaN without scores); ``low``/``high``: the
+        central ``level`` band of the null mean (where chance falls); ``p_value`` two-sided,
+        at least 2 / (n_draws + 1); ``distribution`` the null means.
+    """
+    _check_level(level)
+    rng = np.random.default_rng(seed)
+    observed, null = [], []
+    for scores, truth in zip(score_rows, truths):
+        g = np.asarray(truth, float)
+        s = np.arange(g.size, dtype=float) if scores is None else np.asarray(scores, float)
+        ok = np.isfinite(s) & np.isfinite(g)
+        s, g = s[ok], g[ok]
+        if scores is not None:
+            observed.append(weighted_tau_rows(s, g)[0])
+        perm = np.argsort(rng.random((n_draws, s.size)), axis=1)
+        null.append(weighted_tau_rows(s[perm], g))
+    null_mean = np.nanmean(np.vstack(null), axis=0)
+    est = float(np.nanmean(observed)) if observed else float("nan")
+    lo, hi = np.quantile(null_mean, [0.5 - level / 2, 0.5 + level / 2])
+    p = _two_sided(null_mean, est, exact=False) if np.isfinite(est) else float("nan")
+    return Result(comparison, est, float(lo), float(hi), p,
+                  f"permutation test vs the random scorer ({n_draws} draws)",
+                  "the order of the scores on each target",
+                  "these targets and models: could a random ranking do as well?",
+                  level, 2.0 / (n_draws + 1), n_draws, null_mean)
+
+
+def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=None, *,
+                      n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict]:
+    """Bootstrap replicates of the mean tau_w over targets, respecting the crossed design.
+
+    Parameters
+    ----------
+    score_rows : dict
+        ``{key: [per-target score arrays]}``; every array in the order of a common model list
+        (length M, NaN where a model was not scored on a target).
+    truths : sequence of arrays
+        Per target, the ground truth of the M models (NaN where missing).
+    seed_accs : sequence of arrays, optional
+        Per target, an (M, K) array of the per-seed accuracies (NaN-padded); each replicate
+        redraws every cell's K seeds with replacement and takes their mean. Without it the
+        ground truth is held fixed.
+    n_boot, seed
+        Replicates and the seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    estimate : dict
+        ``{key: mean tau_w over targets}`` on the full data.
+    replicates : dict
+        ``{key: array (n_boot,)}``, every key on the same replicates (so differences are paired).
+
+    Notes
+    -----
+    Each replicate draws one resample of the M models and uses it on every target: the models
+    are crossed with the targets, and drawing them per target would count the same
+    between-model variation once per target on top of the targets' own. The test images are
+    not redrawn: every model is tested on the same images, so their noise is shared between
+    models and an independent binomial redraw per model would overstate it.
+    """
+    rng = np.random.default_rng(seed)
+    n_models = len(truths[0])
+    idx = rng.integers(0, n_models, (n_boot, n_models))
+    truth_b = []
+    for t, g in enumerate(truths):
+        g = np.asarray(g, float)
+        if seed_accs is None:
+            truth_b.append(g[idx])
+            continue
+        a = np.asarray(seed_accs[t], float)                  # (M, K)
+        k = np.isfinite(a).sum(axis=1)                       # seeds per model
+        pick = np.floor(rng.random((n_boot, n_models, a.shape[1])) * k[None, :, None]).astype(int)
+        drawn = np.take_along_axis(np.broadcast_to(a, (n_boot, *a.shape)), pick, axis=2)
+        mask = np.arange(a.shape[1])[None, None, :] < k[None, :, None]
+        with np.errstate(invalid="ignore"):
+            means = np.where(mask, drawn, 0).sum(2) / np.maximum(k, 1)[None, :]
+        means[:, k == 0] = np.nan
+        truth_b.append(np.take_along_axis(means, idx, axis=1))
+    estimate, replicates = {}, {}
+    for key, rows in score_rows.items():
+        full, boot = [], []
+        for s, g, gb in zip(rows, truths, truth_b):
+            s, g = np.asarray(s, float), np.asarray(g, float)
+            full.append(weighted_tau_rows(s, g, np.isfinite(s) & np.isfinite(g))[0])
+            sb = s[idx]
+            boot.append(weighted_tau_rows(sb, gb, np.isfinite(sb) & np.isfinite(gb)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            estimate[key] = float(np.nanmean(full))
+            replicates[key] = np.nanmean(np.vstack(boot), axis=0)
+    return estimate, replicates
+
+
+def bootstrap(estimate: float, replicates: np.ndarray, *, comparison: str, resampled: str,
+              population: str, level: float = 0.95, null: float = 0.0) -> Result:
+    """Percentile interval and two-sided bootstrap p (H0: value = ``null``) from replicates.
+
+    The p-value is twice the smaller share of replicates on either side of ``null``
+    (at least 2 / (n + 1)); non-finite replicates are dropped.
+    """
+    _check_level(level)
+    r = np.asarray(replicates, float)
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        raise ValueError(f"no finite bootstrap replicate for {comparison}")
+    lo, hi = np.quantile(r, [0.5 - level / 2, 0.5 + level / 2])
+    p = float(min(1.0, 2 * (min(np.sum(r <= null), np.sum(r >= null)) + 1) / (r.size + 1)))
+    return Result(comparison, float(estimate), float(lo), float(hi), p,
+                  f"percentile bootstrap ({r.size} replicates)", resampled, population, level,
+                  2.0 / (r.size + 1), int(r.size), r)
+
+
+def resample_models(stat: Callable[..., float], arrays: Sequence[np.ndarray], *, n_boot: int,
+                    seed: int) -> tuple[np.ndarray, int]:
+    """Replicates of ``stat(*arrays)`` over models drawn with replacement (paired rows).
+
+    Resamples that are degenerate (one distinct model, a constant array, a non-finite
+    statistic) are skipped; returns the finite replicates and the number skipped.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(arrays[0])
+    values, skipped = [], 0
+    for _ in range(n_boot):
+        i = rng.integers(0, n, n)
+        drawn = [a[i] for a in arrays]
+        if np.unique(i).size < 2 or any(np.all(d == d[0]) for d in drawn):
+            skipped += 1
+            continue
+        value = float(stat(*drawn))
+        if np.isfinite(value):
+            values.append(value)
+        else:
+            skipped += 1
+    return np.asarray(values), skipped
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error); NaN entries stay NaN."""
+    p = np.asarray(p_values, float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for i, j in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[j]))
+        out[j] = running
+    return out
+
+
+def noise_ceiling(reliability_k: float, n_models: int, *, n_draws: int = 4000,
+                  seed: int = 0) -> tuple[float, float]:
+    """Bounds of the tau_w any metric can expect against a ground truth of this reliability.
+
+    Simulated under a Gaussian model with ``n_models`` models: true accuracies of unit
+    variance, a measured ground truth that adds noise of variance (1 - R_k) / R_k. The
+    **upper** bound is the mean tau_w between the true accuracies and the measured ground truth
+    (a perfect metric); the **lower** bound is the mean tau_w between two independent measured
+    ground truths (a metric as good as another fine-tuning run). They are expectations: single
+    targets may land above them.
+    """
+    r = float(np.clip(reliability_k, 0.0, 1.0))
+    if r == 1.0:
+        return 1.0, 1.0
+    rng = np.random.default_rng(seed)
+    n_draws = max(100, min(n_draws, 20_000_000 // n_models ** 2))
+    true = rng.normal(size=(n_draws, n_models))
+    sd = np.sqrt((1 - r) / r) if r > 0 else 1e6
+    a = true + sd * rng.normal(size=true.shape)
+    b = true + sd * rng.normal(size=true.shape)
+    return float(np.mean(weighted_tau_rows(b, a))), float(np.mean(weighted_tau_rows(true, a)))
+
+
+def reliability(seed_accs: np.ndarray, n_test) -> dict:
+    """Reliability of one target's k-seed mean ground truth.
+
+    Parameters
+    ----------
+    seed_accs : array (M, K)
+        Per model, its per-seed test accuracies (fraction correct; NaN-padded).
+    n_test : int or array (M,)
+        Test images of each model's cell (the binomial test noise).
+
+    Returns
+    -------
+    dict
+        ``spread`` (sd of the models' mean accuracies); ``seed_noise`` (root mean square over
+        models of seed sd / sqrt(k)); ``test_noise`` (rms binomial SE sqrt(p(1-p)/n_test): the
+        noise of one test set, shared by the seeds); ``noise`` (both); ``ratio``,
+        ``ratio_seed``, ``ratio_test`` (spread over each noise); ``reliability_1`` (one seed),
+        ``reliability`` (the k-seed mean, Spearman-Brown: k r1 / (1 + (k - 1) r1); seed noise
+        only, the test images held fixed as the metrics are scored against them),
+        ``reliability_new_test`` (the k-seed mean as a measure on a new test set: test noise too),
+        ``ceiling_low``/``ceiling_high`` (:func:`noise_ceiling` of ``reliability``).
+    """
+    a = np.asarray(seed_accs, float)
+    k_each = np.isfinite(a).sum(axis=1)
+    keep = k_each > 0
+    a, k_each = a[keep], k_each[keep]
+    n_test = np.broadcast_to(np.asarray(n_test, float), keep.shape)[keep]
+    mean = np.nanmean(a, axis=1)
+    k = float(np.mean(k_each))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        seed_var = np.where(k_each > 1, np.nanvar(a, axis=1, ddof=1), np.nan)
+    seed_var_1 = float(np.nanmean(seed_var)) if np.isfinite(seed_var).any() else float("nan")
+    test_var = float(np.mean(mean * (1 - mean) / n_test))
+    spread = float(np.std(mean, ddof=1)) if mean.size > 1 else float("nan")
+    seed_noise = float(np.sqrt(np.nanmean(np.where(k_each > 1, seed_var, np.nan) / k_each))) \
+        if np.isfinite(seed_var_1) else float("nan")
+    true_var = max(spread ** 2 - seed_var_1 / k, 0.0) if np.isfinite(seed_var_1) else float("nan")
+    r1 = true_var / (true_var + seed_var_1) if np.isfinite(true_var) and true_var + seed_var_1 > 0 \
+        else float("nan")
+    rk = k * r1 / (1 + (k - 1) * r1) if np.isfinite(r1) else float("nan")
+    r_new = true_var / (true_var + seed_var_1 / k + test_var) if np.isfinite(true_var) else float("nan")
+    low, high = noise_ceiling(rk, int(mean.size)) if np.isfinite(rk) else (float("nan"), float("nan"))
+    test_noise = float(np.sqrt(test_var))
+    noise = float(np.sqrt(seed_noise ** 2 + test_var)) if np.isfinite(seed_noise) else test_noise
+    return {"n_models": int(mean.size), "n_seeds": int(k_each.max()) if k_each.size else 0,
+            "spread": spread, "seed_noise": seed_noise, "test_noise": test_noise, "noise": noise,
+            "ratio": spread / noise, "ratio_seed": spread / seed_noise, "ratio_test": spread / test_noise,
+            "reliability_1": r1, "reliability": rk, "reliability_new_test": r_new,
+            "ceiling_low": low, "ceiling_high": high}
+
+
+def describe(result: Result, *, alpha: float = 0.05, p_adjusted: float | None = None,
+             what: str = "the difference from 0") -> str:
+    """One plain sentence on what ``result`` can and cannot resolve.
+
+    ``p_adjusted`` (e.g. Holm's) decides when given; the sentence names the test and says when
+    the test cannot reach ``alpha`` at all with these data (its smallest p is above it).
+    """
+    p = result.p_value if p_adjusted is None else p_adjusted
+    tag = "Holm-adjusted p" if p_adjusted is not None else "p"
+    if not np.isfinite(p):
+        return f"{result.comparison}: no test ({result.test})."
+    interval = (f" [{result.low:+.3f}, {result.high:+.3f}]" if np.isfinite(result.low) else "")
+    head = f"{result.comparison}: {result.estimate:+.3f}{interval}, {tag} = {p:.3g} ({result.test})"
+    if result.min_p > alpha:
+        return (f"{head}: this test cannot reach p < {alpha:g} with {result.n} units (its smallest "
+                f"p is {result.min_p:.3g}), so {what} cannot be resolved by it.")
+    if p < alpha:
+        side = "above" if result.estimate > (0 if "chance" not in result.comparison
+                                             else np.median(result.distribution)) else "below"
+        return f"{head}: resolved, {side} {'chance' if 'chance' in result.comparison else '0'}."
+    return f"{head}: not resolved; the data are compatible with no difference."

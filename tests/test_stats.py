@@ -1,0 +1,302 @@
+"""potran.stats: exact tests on enumerable cases, agreement with scipy, interval coverage."""
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from potran import evaluation as ev
+from potran import stats
+from potran.bench import paper_analysis as pa
+from potran.bench import report
+
+# --- weighted tau, row by row ---------------------------------------------------------------------
+
+def test_weighted_tau_rows_is_scipys_weightedtau_with_ties_and_masks():
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 7, 16):
+        x = rng.integers(0, 3, (60, n)).astype(float)
+        y = np.where(rng.random((60, n)) < 0.5, rng.integers(0, 4, (60, n)), rng.random((60, n)))
+        got = stats.weighted_tau_rows(x, y)
+        want = np.array([sps.weightedtau(a, b).statistic for a, b in zip(x, y)])
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-13)  # NaN where scipy gives NaN
+    x, y = rng.random(10), rng.random(10)
+    keep = np.ones(10, bool)
+    keep[[1, 6]] = False
+    assert stats.weighted_tau_rows(x, y, keep)[0] == pytest.approx(
+        sps.weightedtau(x[keep], y[keep]).statistic, abs=1e-14)
+
+
+# --- sign-flip test -------------------------------------------------------------------------------
+
+def _enumerated_p(v):
+    """Two-sided sign-flip p by listing every sign pattern by hand."""
+    means = np.array([np.mean(np.array(s) * v) for s in itertools.product((1, -1), repeat=len(v))])
+    obs = v.mean()
+    return min(1.0, 2 * min(np.mean(means >= obs - 1e-12), np.mean(means <= obs + 1e-12)))
+
+
+@pytest.mark.parametrize("values", [[0.3, 0.1, 0.2, 0.5], [0.3, -0.1, 0.2, 0.5, -0.05],
+                                    [1.0, 2.0, -3.0, 0.5, 0.25, -0.75, 2.5]])
+def test_sign_flip_is_the_enumerated_exact_test(values):
+    v = np.asarray(values)
+    res = stats.sign_flip(v)
+    assert res.p_value == pytest.approx(_enumerated_p(v), abs=1e-12)
+    assert res.min_p == 2 / 2 ** len(v) and res.n == len(v)
+    assert len(res.distribution) == 2 ** len(v)
+    assert "exact sign-flip" in res.test
+
+
+def test_sign_flip_smallest_p_and_t_interval():
+    four = stats.sign_flip([0.4, 0.5, 0.6, 0.7])        # every target positive
+    assert four.p_value == 0.125 == four.min_p            # T = 4 cannot go lower
+    ten = stats.sign_flip(np.linspace(0.1, 0.4, 10))
+    assert ten.p_value == pytest.approx(2 / 1024)
+    v = np.array([0.1, -0.2, 0.35, 0.05, 0.3])
+    ci = sps.ttest_1samp(v, 0).confidence_interval(0.9)
+    res = stats.sign_flip(v, level=0.9)
+    assert (res.low, res.high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    with pytest.raises(ValueError, match="at least 2 targets"):
+        stats.sign_flip([0.3])
+    with pytest.raises(ValueError, match="non-finite"):
+        stats.sign_flip([0.3, np.nan])
+    with pytest.raises(ValueError, match="level"):
+        stats.sign_flip([0.3, 0.2], level=1.5)
+
+
+def test_sign_flip_monte_carlo_beyond_the_exact_limit():
+    rng = np.random.default_rng(1)
+    v = rng.normal(0.05, 1, stats.EXACT_MAX_TARGETS + 4)
+    res = stats.sign_flip(v, n_resamples=4000, seed=2)
+    assert "Monte Carlo" in res.test and len(res.distribution) == 4000
+    ref = sps.ttest_1samp(v, 0).pvalue          # the t-test and the sign-flip test agree closely
+    assert abs(res.p_value - ref) < 0.05
+
+
+# --- the chance test ------------------------------------------------------------------------------
+
+def test_chance_test_agrees_with_scipys_exact_permutation_test():
+    rng = np.random.default_rng(3)
+    g = rng.random(5)
+    s = g + rng.normal(0, 0.15, 5)
+    exact = sps.permutation_test((s, g), lambda a, b, axis: stats.weighted_tau_rows(a, b),
+                                 permutation_type="pairings", n_resamples=np.inf, vectorized=True)
+    assert exact.statistic == pytest.approx(sps.weightedtau(s, g).statistic)
+    res = stats.chance_test([s], [g], n_draws=20000, seed=4)
+    assert res.estimate == pytest.approx(sps.weightedtau(s, g).statistic)
+    assert res.p_value == pytest.approx(exact.pvalue, abs=0.01)
+    assert res.min_p == pytest.approx(2 / 20001)
+
+
+def test_chance_test_keeps_the_metrics_ties_and_averages_targets():
+    rng = np.random.default_rng(5)
+    truths = [rng.random(8) for _ in range(3)]
+    tied = [np.repeat([1.0, 2.0], 4) for _ in truths]   # two groups of tied scores
+    res = stats.chance_test(tied, truths, n_draws=500, seed=0)
+    one = [stats.weighted_tau_rows(np.random.default_rng(0).permutation(t), g)[0]
+           for t, g in zip(tied, truths)]
+    assert np.isfinite(one).all()
+    # every null draw uses the metric's own two tie groups: per target only C(8, 4) = 70 values
+    per_target = stats.chance_test([tied[0]], [truths[0]], n_draws=500, seed=0).distribution
+    assert len(np.unique(np.round(per_target, 12))) <= 70
+    assert res.low < 0 < res.high and len(res.distribution) == 500
+
+
+# --- bootstraps -----------------------------------------------------------------------------------
+
+def test_model_bootstrap_agrees_with_scipy_bootstrap():
+    rng = np.random.default_rng(6)
+    s = np.arange(14.0)
+    g = s + rng.normal(0, 4, 14)
+    ours = ev.bootstrap_ci(s, g, n_boot=6000, seed=0)
+    ref = sps.bootstrap((s, g), lambda a, b: sps.weightedtau(a, b).statistic, paired=True,
+                        vectorized=False, n_resamples=6000, method="percentile", random_state=1)
+    assert ours.low == pytest.approx(ref.confidence_interval.low, abs=0.04)
+    assert ours.high == pytest.approx(ref.confidence_interval.high, abs=0.04)
+
+
+def test_crossed_bootstrap_one_model_draw_for_all_targets():
+    rng = np.random.default_rng(7)
+    truths = [rng.random(10) for _ in range(3)]
+    scores = {"a": [g + rng.normal(0, 0.2, 10) for g in truths]}
+    scores["same"] = [s.copy() for s in scores["a"]]
+    est, reps = stats.crossed_bootstrap(scores, truths, n_boot=300, seed=0)
+    np.testing.assert_array_equal(reps["a"], reps["same"])      # same replicates for every key
+    assert est["a"] == pytest.approx(np.mean([sps.weightedtau(s, g).statistic
+                                              for s, g in zip(scores["a"], truths)]))
+    # one target, ground truth fixed: the model bootstrap of scipy
+    one = {"a": [scores["a"][0]]}
+    _, r1 = stats.crossed_bootstrap(one, truths[:1], n_boot=6000, seed=0)
+    r1 = r1["a"]
+    ref = sps.bootstrap((scores["a"][0], truths[0]), lambda a, b: sps.weightedtau(a, b).statistic,
+                        paired=True, vectorized=False, n_resamples=6000, method="percentile",
+                        random_state=2)
+    lo, hi = np.nanquantile(r1, [0.025, 0.975])
+    assert lo == pytest.approx(ref.confidence_interval.low, abs=0.05)
+    assert hi == pytest.approx(ref.confidence_interval.high, abs=0.05)
+
+
+def test_crossed_bootstrap_redraws_seeds_per_cell():
+    truths = [np.array([0.1, 0.2, 0.3, 0.4])]
+    seeds = [np.array([[0.1, 0.1], [0.2, 0.2], [0.3, np.nan], [0.4, 0.4]])]   # no seed noise
+    scores = {"a": [np.array([1.0, 2.0, 3.0, 4.0])]}
+    _, with_seeds = stats.crossed_bootstrap(scores, truths, seeds, n_boot=200, seed=0)
+    _, without = stats.crossed_bootstrap(scores, truths, None, n_boot=200, seed=0)
+    # seeds without noise (one cell with a single seed): every replicate ranks perfectly
+    assert np.nanmin(with_seeds["a"]) == 1.0 == np.nanmin(without["a"])
+    noisy = [np.array([[0.1, 0.5], [0.2, 0.2], [0.3, 0.3], [0.4, 0.4]])]
+    _, r = stats.crossed_bootstrap(scores, truths, noisy, n_boot=400, seed=0)
+    assert np.nanmin(r["a"]) < 1.0
+
+
+def test_bootstrap_result_p_value():
+    res = stats.bootstrap(0.2, np.r_[np.full(95, 0.3), np.full(5, -0.1)], comparison="x",
+                          resampled="m", population="p")
+    assert res.p_value == pytest.approx(2 * 6 / 101)
+    with pytest.raises(ValueError, match="no finite bootstrap replicate"):
+        stats.bootstrap(0.2, [np.nan], comparison="x", resampled="m", population="p")
+
+
+# --- Holm and reliability -------------------------------------------------------------------------
+
+def test_holm_by_hand():
+    np.testing.assert_allclose(stats.holm([0.01, 0.04, 0.03, 0.005, np.nan]),
+                               [0.03, 0.06, 0.06, 0.02, np.nan])
+    assert stats.holm([0.6, 0.9]).tolist() == [1.0, 1.0]
+
+
+def test_reliability_is_spearman_brown_of_the_seed_noise():
+    rng = np.random.default_rng(8)
+    true = rng.normal(0.7, 0.05, 400)
+    accs = true[:, None] + rng.normal(0, 0.05, (400, 3))     # seed noise = spread: r1 = 0.5
+    rel = stats.reliability(accs, n_test=10 ** 9)
+    assert rel["reliability_1"] == pytest.approx(0.5, abs=0.06)
+    r1 = rel["reliability_1"]
+    assert rel["reliability"] == pytest.approx(3 * r1 / (1 + 2 * r1))
+    assert rel["ratio_seed"] == pytest.approx(rel["spread"] / rel["seed_noise"])
+    assert rel["test_noise"] < 1e-4
+    low, high = stats.noise_ceiling(rel["reliability"], 400)
+    assert (low, high) == (rel["ceiling_low"], rel["ceiling_high"])
+    assert stats.noise_ceiling(1.0, 8) == (1.0, 1.0)
+    assert abs(stats.noise_ceiling(0.0, 8)[1]) < 0.05
+
+
+def test_noise_ceiling_brackets_simulated_agreement():
+    # a perfect metric against a 3-seed mean, and a second 3-seed mean against the first
+    rng = np.random.default_rng(9)
+    m, k, sd_true, sd_seed = 16, 3, 1.0, 1.2
+    true = rng.normal(0.7, 0.01 * sd_true, (3000, m))
+    a = true + rng.normal(0, 0.01 * sd_seed / np.sqrt(k), true.shape)
+    b = true + rng.normal(0, 0.01 * sd_seed / np.sqrt(k), true.shape)
+    rk = sd_true ** 2 / (sd_true ** 2 + sd_seed ** 2 / k)
+    low, high = stats.noise_ceiling(rk, m)
+    assert 0 < low < high < 1
+    assert np.mean(stats.weighted_tau_rows(true, a)) == pytest.approx(high, abs=0.02)
+    assert np.mean(stats.weighted_tau_rows(b, a)) == pytest.approx(low, abs=0.02)
+
+
+# --- coverage on simulated benchmarks with a known effect -----------------------------------------
+
+def _simulated_targets(rng, n, m=12):
+    """n targets: true accuracies and two metrics' scores (b noisier than a)."""
+    g = rng.normal(0, 1, (n, m))
+    a = g + rng.normal(0, 1.0, (n, m))
+    b = g + rng.normal(0, 2.0, (n, m))
+    return stats.weighted_tau_rows(a, g), stats.weighted_tau_rows(b, g)
+
+
+def test_t_intervals_cover_the_true_mean_and_difference():
+    rng = np.random.default_rng(10)
+    ta, tb = _simulated_targets(rng, 40000)
+    true_a, true_diff = ta.mean(), (ta - tb).mean()
+    assert true_diff > 0.1                                   # a known effect
+    runs, t = 400, 10
+    ta, tb = _simulated_targets(rng, runs * t)
+    ta, tb = ta.reshape(runs, t), tb.reshape(runs, t)
+    cover_a = cover_d = 0
+    for a, b in zip(ta, tb):
+        ra, rd = stats.sign_flip(a), stats.sign_flip(a - b)
+        cover_a += ra.low <= true_a <= ra.high
+        cover_d += rd.low <= true_diff <= rd.high
+    assert 0.93 <= cover_a / runs <= 0.97
+    assert 0.93 <= cover_d / runs <= 0.97
+
+
+# --- the benchmark layer and the paper's numbers re-read ------------------------------------------
+
+def _bench():
+    rng = np.random.default_rng(11)
+    models = [f"m{i}" for i in range(8)]
+    rows, acc, seeds = [], [], []
+    for t in ("a", "b", "c", "d", "e"):
+        quality = np.linspace(0.5, 0.9, 8) + rng.normal(0, 0.02, 8)
+        for i, m in enumerate(models):
+            acc.append({"model": m, "target": t, "test_acc": quality[i]})
+            for s in range(3):
+                seeds.append({"model": m, "target": t, "seed": s, "n_test": 500,
+                              "test_acc": quality[i] + rng.normal(0, 0.01)})
+            rows.append({"model": m, "target": t, "metric": "good", "ped": False, "score": quality[i]})
+            rows.append({"model": m, "target": t, "metric": "good", "ped": True,
+                         "score": quality[i] + rng.normal(0, 0.2)})
+            rows.append({"model": m, "target": t, "metric": "noise", "ped": False, "score": rng.random()})
+    return pd.DataFrame(rows), pd.DataFrame(acc), pd.DataFrame(seeds)
+
+
+def test_benchmark_tests_families_and_verdicts():
+    scores, acc, seeds = _bench()
+    tests = report.benchmark_tests(scores, acc, seeds, baseline="noise", n_boot=200, n_draws=400)
+    assert list(tests.columns) == report.TEST_COLUMNS
+    row = tests.set_index(["family", "metric", "ped"])
+    good = row.loc[("chance", "good", False)]
+    assert good.estimate == pytest.approx(1.0) and good.verdict == "better than chance"
+    assert good.p_value == pytest.approx(2 / 401)
+    assert row.loc[("targets", "good", False)].min_p == 2 / 32
+    ped = row.loc[("PED", "good", "delta")]
+    assert ped.estimate < 0 and "sign-flip over 5 targets" in ped.test
+    # Holm: within a family, adjusted p >= raw p, and equal to stats.holm of the family
+    fam = tests[tests.family == "chance"]
+    np.testing.assert_allclose(fam.p_holm, stats.holm(fam.p_value))
+    assert np.isnan(row.loc[("models", "good", False)].p_value)
+    text = " ".join(report.verdict_text(tests, baseline="noise"))
+    assert "better than chance at p < 0.05: good" in text and "oracle-style" in text
+    iv = report.tau_intervals(scores, acc, seeds, n_boot=200)
+    delta = iv[iv.ped == "delta"].iloc[0]
+    assert delta.low <= delta.mean_tau <= delta.high and 0 < delta.p_delta <= 1
+
+
+def test_benchmark_reliability_columns():
+    _, _, seeds = _bench()
+    rel = report.reliability(seeds).set_index("target")
+    assert {"reliability", "ceiling_low", "ceiling_high", "ratio_seed", "ratio_test",
+            "seed_agreement"} <= set(rel.columns)
+    assert (rel.ceiling_low <= rel.ceiling_high).all()
+
+
+def test_the_papers_numbers_re_read():
+    published = pa.published_taus()
+    wide = published.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau")
+    tests = pa.paper_tests(n_draws=2000).set_index(["family", "metric", "ped"])
+    for metric, gain, positive in (("logme", 0.2689, 10), ("gbc", 0.2550, 10), ("sfda", 0.0456, 8)):
+        diff = wide.loc[(metric, True)] - wide.loc[(metric, False)]
+        assert diff.mean() == pytest.approx(gain, abs=5e-5) and (diff > 0).sum() == positive
+        row = tests.loc[("PED", metric, "delta")]
+        assert row.estimate == pytest.approx(diff.mean())
+        assert row.p_value == pytest.approx(_enumerated_p(diff.to_numpy()))
+    assert tests.loc[("PED", "logme", "delta")].p_value == pytest.approx(2 / 1024)
+    assert tests.loc[("PED", "sfda", "delta")].p_value > 0.05
+    assert tests.loc[("PED", "sfda", "delta")].verdict.startswith("not resolved")
+    # every published row but GBC alone is better than chance; 2/2001 is the test's floor
+    chance = tests.loc["chance"]
+    assert chance.loc[("nleep", False)].p_value == pytest.approx(2 / 2001)
+    assert chance.loc[("gbc", False)].p_value > 0.05
+    better = chance[chance.verdict == "better than chance"].index
+    assert len(better) == len(chance) - 1
+    assert tests.loc[("baseline", "static_loto", False)].comparison.endswith("sfda+PED (best published)")
+    # the static baseline against GBC+Ours: the exact test of the per-dataset differences
+    base = pa.static_baseline_taus(pa.paper_accuracy("twpy")).set_index("target").weighted_tau
+    over = pa.over_datasets(pd.concat([published, pa.static_baseline_taus(pa.paper_accuracy("twpy"))]),
+                            reference=("static_loto", False)).set_index(["metric", "ped"])
+    diff = wide.loc[("gbc", True)] - base.loc[wide.columns]
+    assert over.loc[("gbc", True)].p_delta == pytest.approx(_enumerated_p(diff.to_numpy()))
+    assert over.loc[("gbc", True)].p_delta == pytest.approx(0.0723, abs=5e-4)
