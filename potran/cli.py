@@ -332,13 +332,14 @@ def run_bench(args) -> int:
     """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
     from potran.bench import configure_torch, datasets, distributed, report, runner, zoo
     from potran.bench.finetune import FinetuneConfig
-    from potran.metrics import REGISTRY
+    from potran.metrics import FEATURE_METRICS
 
     bench = runner.Benchmark(
         models=_names(args.models, zoo.names(), "model"),
         targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
-        # ncti's score is relative to the pool of models (potran.metrics.ncti_pool_scores), not one grid cell
-        metrics=(_names(args.metrics, tuple(n for n in REGISTRY if n != "ncti"), "metric") if args.metrics
+        # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
+        # relative to the pool of models (potran.metrics.ncti_pool_scores)
+        metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
                  else runner.DEFAULT_METRICS),
         ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
         ped_options=_ped_options(args.ped_option),
@@ -517,11 +518,15 @@ def run_extract(args) -> int:
     """``potran extract``: features of one's own torch model on an image folder (potran.extract)."""
     from potran import extract
 
+    if args.arch and not args.weights:
+        raise UsageError("--arch needs --weights STATE_DICT (potran never downloads weights)")
+    if args.torchscript and args.weights:
+        raise UsageError("--weights is for --arch; a TorchScript file holds its own weights")
+    preprocessing = extract.Preprocessing(args.image_size, args.resize, _floats(args.mean, "--mean"),
+                                          _floats(args.std, "--std"))
     device = check_device(args.device)
     model = (extract.torchscript_model(args.torchscript) if args.torchscript
              else extract.torchvision_backbone(args.arch, args.weights))
-    preprocessing = extract.Preprocessing(args.image_size, args.resize, _floats(args.mean, "--mean"),
-                                          _floats(args.std, "--std"))
     t0 = time.perf_counter()
     arrays = extract.write_features(args.out, model, args.images, general=args.general,
                                     preprocessing=preprocessing, batch_size=args.batch_size,

@@ -242,7 +242,7 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     for name, value in (("nsigma", nsigma), ("time_step", time_step), ("constant", constant), ("eps", eps)):
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
-    if max_steps < 0 or int(max_steps) != max_steps:
+    if isinstance(max_steps, bool) or max_steps < 0 or int(max_steps) != max_steps:
         raise ValueError(f"max_steps must be a non-negative integer, got {max_steps}")
     features, labels = check_xy(X, y, keep_float32=True)  # float32 is converted chunk by chunk
     F = as_torch(features, device, keep_float32=True)

@@ -489,3 +489,10 @@ def test_groundtruth_command_runs_resumes_and_refuses_another_protocol(cli, torc
     assert (out / "cells" / "conv4_random__patches.json").read_text() == before
     assert_one_line_error(cli(*command("2")), "groundtruth",
                           "conv4_random__patches.json was made with another configuration")
+
+
+@pytest.mark.parametrize("metric", ["leep", "nce", "ncti"])
+def test_bench_refuses_metrics_a_grid_cell_cannot_score(cli, metric):
+    """A cell holds features only: leep/nce need source probabilities, ncti scores a pool."""
+    assert_one_line_error(cli("bench", "--metrics", f"logme,{metric}", "--no-progress"), "bench",
+                          f"unknown metric '{metric}'", code=2)

@@ -119,3 +119,10 @@ def test_to_dict_is_the_json_ready_summary(data):
     assert json.loads(json.dumps(d)) == d
     assert len(trace.centres) == trace.steps + 1  # the arrays stay on the object
     assert "centres" not in repr(trace) and "radii" not in repr(trace)
+
+
+@pytest.mark.parametrize("max_steps", [True, False, 1.5, -1])
+def test_max_steps_must_be_a_non_negative_integer(data, max_steps):
+    X, y, G = data
+    with pytest.raises(ValueError, match="max_steps must be a non-negative integer"):
+        potran.simulate(X, y, G, max_steps=max_steps)
