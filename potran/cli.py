@@ -26,6 +26,7 @@ import numpy as np
 
 from potran.extract import IMAGENET_MEAN, IMAGENET_STD
 from potran.ped import OPTIONS as PED_OPTIONS
+from potran.report_cli import add_report_parser
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
 
@@ -589,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pretrain_parser(subparsers)
     add_select_parser(subparsers)
     add_extract_parser(subparsers)
+    add_report_parser(subparsers)
     subparsers.add_parser("demo", help="a ten-second tour: rank synthetic models with every "
                           "metric +/- PED").set_defaults(func=run_demo)
     return parser

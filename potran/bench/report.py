@@ -332,8 +332,9 @@ def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[
         bad = ch[(ch.p_holm < 0.05) & (ch.verdict == "worse than chance")]
         rest = ch[~(ch.p_holm < 0.05)]
         out.append(
-            f"**Against chance** ({ch.test.iloc[0]}, the metric's own scores in random order on "
-            f"every target; Holm over {len(ch)} settings): better than chance at p < 0.05: "
+            f"**Against chance** ({ch.test.iloc[0]}: the models in random order on every target, "
+            f"with the metric's own ties where its scores are known; Holm over {len(ch)} settings): "
+            f"better than chance at p < 0.05: "
             f"{names(good)}; worse than chance: {names(bad)}; not resolved from chance: {names(rest)}.")
     tg = tests[tests.family == "targets"]
     if len(tg):
@@ -359,17 +360,16 @@ def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[
                    f"not resolved for {names(pe.drop(gain.index).drop(loss.index))}") + ".")
     bl = tests[tests.family == "baseline"]
     if len(bl):
-        above = bl[(bl.p_holm < 0.05) & (bl.estimate > 0)]
-        below = bl[(bl.p_holm < 0.05) & (bl.estimate < 0)]
+        resolved = [f"{r.comparison} ({r.estimate:+.3f})" for r in bl.itertuples() if r.p_holm < 0.05]
         out.append(
             f"**Against the static baseline** `{baseline}` ({bl.test.iloc[0]}, paired per target; "
             f"Holm over {len(bl)}). The baseline is an oracle-style reference, not a competitor: it "
             f"needs every model fine-tuned on the other targets and cannot score a new model. "
-            + ("With these targets the test cannot reach p < 0.05, so no metric can be ordered "
+            + ("With these targets the test cannot reach p < 0.05, so nothing can be ordered "
                "against it." if bl.min_p.iloc[0] > 0.05 else
-               f"Resolved above it: {names(above)}; below it: {names(below)}; the others cannot be "
-               f"ordered against it with these data.") + " The comparison is paired: every metric is "
-            "scored on the same targets and models.")
+               f"Resolved differences: {', '.join(resolved) or 'none'}; the other "
+               f"{len(bl) - len(resolved)} comparison(s) cannot be ordered with these data.")
+            + " The comparison is paired: every row is scored on the same targets and models.")
     return out
 
 

@@ -1,0 +1,114 @@
+"""``potran report``: what a table of scores, or the paper's published numbers, can resolve.
+
+``potran report --paper`` re-reads the paper's main table (:func:`potran.bench.paper_analysis.paper_tests`);
+``potran report SCORES.csv GT.csv`` tests any scores against a ground truth
+(:func:`potran.bench.report.benchmark_tests`; the seeds come from ``GT.csv``'s folder's ``cells/``
+when it has them, or ``--cells``). Both print a table, or with ``--json`` a list of records with
+comparison, estimate, low, high, p_value, p_holm, test, ... (:data:`potran.bench.report.TEST_COLUMNS`).
+The book's pages and ``data/bench/README.md`` call the same functions.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+__all__ = ["add_report_parser", "run_report", "format_table"]
+
+
+def add_report_parser(subparsers) -> None:
+    """Register ``potran report`` on an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "report", help="tests and intervals: the paper's numbers (--paper) or SCORES.csv GT.csv",
+        description="Every test of potran.stats on a benchmark: against chance (permutation), over "
+        "targets (exact sign-flip, t-interval), PED vs none, metric vs static baseline, Holm-adjusted.")
+    p.add_argument("scores", nargs="?", help="tidy scores: model, target, metric, ped, score")
+    p.add_argument("groundtruth", nargs="?", help="accuracy table: model, target, test_acc")
+    p.add_argument("--paper", action="store_true", help="the paper's published numbers instead")
+    p.add_argument("--cells", help="ground-truth cells folder with the seeds (default: GT.csv's "
+                   "folder's cells/, when it exists; none: the ground truth is held fixed)")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="leave out the static leave-one-target-out baseline")
+    p.add_argument("--n-boot", type=int, default=1000, help="crossed-bootstrap replicates")
+    p.add_argument("--n-draws", type=int, default=2000, help="draws of the random scorer")
+    p.add_argument("--level", type=float, default=0.95, help="coverage of the intervals")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print a JSON list of records")
+    p.set_defaults(func=run_report)
+
+
+def _tests(args):
+    import pandas as pd
+
+    from potran.bench import paper_analysis, report
+    from potran.cli import UsageError, _read_table
+
+    if args.paper:
+        if args.scores or args.groundtruth:
+            raise UsageError("--paper takes no SCORES.csv / GT.csv")
+        return paper_analysis.paper_tests(n_draws=args.n_draws, seed=args.seed, level=args.level)
+    if not (args.scores and args.groundtruth):
+        raise UsageError("give SCORES.csv and GT.csv, or --paper")
+    scores = _read_table(args.scores, "scores")
+    gt = _read_table(args.groundtruth, "ground truth")
+    for table, cols, what in ((scores, ("model", "target", "metric", "ped", "score"), "scores"),
+                              (gt, ("model", "target", "test_acc"), "ground truth")):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise ValueError(f"{what} lack column(s) {missing}; they have {list(table.columns)}")
+    if not set(scores.target) & set(gt.target):
+        raise ValueError("no target has both scores and ground truth")
+    cells = Path(args.cells) if args.cells else Path(args.groundtruth).parent / "cells"
+    if args.cells and not cells.is_dir():
+        raise ValueError(f"no such folder: {cells}")
+    seeds = report.seed_table(cells.parent) if cells.is_dir() else None
+    if seeds is not None and seeds.empty:
+        seeds = None
+    scores = scores[["model", "target", "metric", "ped", "score"]]
+    baseline = None
+    if not args.no_baseline and gt.target.nunique() >= 2:
+        baseline = "static_loto"
+        scores = pd.concat([scores, report.leave_one_target_out(gt)], ignore_index=True)
+    return report.benchmark_tests(scores, gt, seeds, baseline=baseline, n_boot=args.n_boot,
+                                  n_draws=args.n_draws, level=args.level, seed=args.seed)
+
+
+def _num(x: float, fmt: str = "+.3f") -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+
+
+def format_table(tests) -> str:
+    """The tests as a plain-text table, one block per family, then the verdicts in words."""
+    from potran.bench.report import FAMILIES, verdict_text
+
+    lines = []
+    for family, grp in tests.groupby("family", sort=False):
+        lines.append(f"== {family}: {FAMILIES.get(family, family)} — {grp.test.iloc[0]}")
+        width = max(len(c) for c in grp.comparison)
+        band = "chance band" if family == "chance" else "interval"
+        lines.append(f"  {'comparison':<{width}}  estimate  {band:<18}  p        p (Holm)  verdict")
+        for r in grp.itertuples():
+            interval = f"[{_num(r.low)}, {_num(r.high)}]" if not math.isnan(r.low) else "–"
+            lines.append(f"  {r.comparison:<{width}}  {_num(r.estimate):>8}  {interval:<18}  "
+                         f"{_num(r.p_value, '.3g'):<7}  {_num(r.p_holm, '.3g'):<8}  {r.verdict}")
+        lines.append(f"  population: {grp.population.iloc[0]}; resampled: {grp.resampled.iloc[0]}")
+        lines.append("")
+    lines += [" ".join(p.replace("**", "").split()) for p in verdict_text(tests)]
+    return "\n".join(lines)
+
+
+def _plain(value):
+    """A JSON value: numpy scalars as Python ones, NaN as null."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def run_report(args) -> int:
+    """``potran report``: print the tests as a table or as JSON records."""
+    tests = _tests(args)
+    if args.json:
+        print(json.dumps([{k: _plain(v) for k, v in r.items()} for r in tests.to_dict("records")],
+                         indent=1))
+    else:
+        print(format_table(tests))
+    return 0
