@@ -262,3 +262,17 @@ def test_main_table_shows_the_benchmark_taus(browser, server):
     in_csv = {(m, p) for m, p, t in expected if t in targets}
     assert in_csv <= shown_keys, f"rows of tau.csv missing on the page: {sorted(in_csv - shown_keys)}"
     assert compared > 0 or tau.weighted_tau.isna().all(), "no number compared"
+
+
+@pytest.mark.slow
+def test_every_notebook_page_offers_its_executed_notebook(site):
+    """The download menu of a notebook page links the executed .ipynb, outputs included."""
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.py")):
+        executed = site / "_sources" / "notebooks" / f"{path.stem}.ipynb"
+        assert executed.is_file(), f"no executed notebook for {path.name}"
+        cells = json.loads(executed.read_text())["cells"]
+        assert any(cell.get("outputs") for cell in cells if cell["cell_type"] == "code"), executed
+        page = (site / "notebooks" / f"{path.stem}.html").read_text()
+        assert f"_sources/notebooks/{path.stem}.ipynb" in page, f"{path.stem}.html does not link it"

@@ -13,6 +13,9 @@ It does what Jupyter Book's configuration cannot:
   executes, every other notebook of this build has been executed or taken from the cache;
 - gives the kernels 300 s to start instead of nbclient's 60 s: on a busy machine (CI beside other
   jobs) a kernel can take longer than a minute to answer, which failed the whole build;
+- offers each page's executed notebook (``.ipynb`` with its outputs, as myst-nb wrote it to
+  ``_build/jupyter_execute/``) in the page's download menu, beside the ``.py`` source: it is copied
+  to ``_sources/`` and named in the context the theme reads (``ipynb_source``);
 - drops duplicated ``<script>`` tags: sphinx-thebe (loaded by Jupyter Book even with thebe
   off) registers its inline configuration twice, and the second ``const THEBE_JS_URL`` is a
   script error on every page.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,6 +87,17 @@ def unique_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = unique
 
 
+def executed_notebook(app, pagename, templatename, context, doctree) -> None:
+    """Copy the page's executed notebook next to its source and offer it for download."""
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
 def patient_kernels(seconds: int = KERNEL_STARTUP_TIMEOUT) -> None:
     """Give nbclient's ``startup_timeout`` to every execution of jupyter-cache, which myst-nb
     calls for both the ``cache`` and the ``force`` modes (neither offers a setting for it)."""
@@ -110,4 +125,5 @@ def setup(app):
     app.connect("builder-inited", remember_cache, priority=900)
     app.connect("env-before-read-docs", read_last)
     app.connect("html-page-context", unique_scripts)
+    app.connect("html-page-context", executed_notebook, priority=400)  # before the theme's buttons (501)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
