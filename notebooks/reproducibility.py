@@ -46,6 +46,7 @@ import pandas as pd
 import yaml
 from jupyter_cache import get_cache
 
+from potran.resources import data_path as potran_data_path
 from potran.resources import project_path
 
 root = project_path()
@@ -60,6 +61,30 @@ def shown(path: Path) -> str:
     except ValueError:
         return Path(path).name
 
+
+# %% [markdown]
+# ## Source
+#
+# The commit of the repository this book was built from (`git rev-parse HEAD`), and whether the
+# checkout had changes that were not committed (then the pages show those changes, not the commit).
+
+# %% tags=["hide-input"]
+def git(*args: str) -> str | None:
+    if shutil.which("git") is None:
+        return None
+    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+commit = git("rev-parse", "HEAD")
+changed = git("status", "--porcelain", "--untracked-files=no")
+source = pd.Series({
+    "commit": commit or "not a git checkout",
+    "commit date": git("show", "-s", "--format=%cI", "HEAD") or "–",
+    "uncommitted changes": ("–" if changed is None
+                            else f"{len(changed.splitlines())} file(s)" if changed else "none"),
+}, name="value").to_frame()
+source
 
 # %% [markdown]
 # ## Package versions
@@ -210,10 +235,12 @@ if (cache_dir / "global.db").is_file():
                          "record": "failed (see the build log)" if project.traceback else "no record"})
             continue
         rows.append({"page": page, "seconds": record.data.get("execution_seconds"),
+                     "executed at (UTC)": record.created.strftime("%Y-%m-%d %H:%M"),
                      "executed by this build": None if before is None else record.pk not in before,
                      "record": f"jupyter-cache record {record.pk}"})
-    rows.append({"page": "notebooks/reproducibility", "seconds": None, "executed by this build": True,
-                 "record": "not cached: executed at every build"})
+    rows.append({"page": "notebooks/reproducibility", "seconds": None,
+                 "executed at (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                 "executed by this build": True, "record": "not cached: executed at every build"})
     timings = pd.DataFrame(rows).set_index("page")
     timings = timings.loc[sorted(timings.index, key=lambda p: pages.index(p) if p in pages else len(pages))]
     print(f"jupyter-cache database: {shown(cache_dir)}; build started (UTC): "
@@ -223,6 +250,52 @@ else:
     timings = pd.DataFrame(columns=["seconds", "executed by this build", "record"])
     print(f"no jupyter-cache database at {shown(cache_dir)}: this notebook ran outside a book build")
 timings.style.format({"seconds": "{:.1f}"}, na_rep="–")
+
+# %% [markdown]
+# ## Data each page read
+#
+# Every page finds its data files through `potran.resources.data_path`; during a book build each
+# call is logged with the page's name (`_build/data-reads.jsonl`, kept across builds, so a page
+# taken from the cache keeps the reads of the build that executed it). Each file or folder is
+# listed with its SHA-256 (of a folder: of its files' names and contents, in name order) as it is
+# now: a change to `data/` makes the next build execute every page again.
+
+# %% tags=["hide-input"]
+import hashlib
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+log = Path(os.environ.get("POTRAN_DATA_LOG") or project_path("_build", "data-reads.jsonl"))
+reads = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
+latest = {}  # page -> the build that last executed it
+for read in reads:
+    latest[read["page"]] = max(latest.get(read["page"], ""), read["build"])
+seen = sorted({(r["page"], r["path"]) for r in reads if r["build"] == latest[r["page"]] and r["page"]})
+data_root = Path(potran_data_path()).resolve()
+data_rows = []
+for page, raw in seen:
+    path = Path(raw)
+    if not path.exists() or path.resolve() == data_root:
+        continue  # a file the page looked for and did not find (an optional input), or data/ itself
+    try:
+        shown_path = f"data/{path.resolve().relative_to(data_root)}"
+    except ValueError:
+        shown_path = path.name
+    data_rows.append({"page": page, "data": shown_path, "sha256": sha256(path)[:16]})
+if data_rows:
+    data_reads = pd.DataFrame(data_rows).set_index(["page", "data"])
+else:
+    data_reads = "no record of data reads (this page ran outside a book build)"
+data_reads
 
 # %% [markdown]
 # ### Papermill runs

@@ -3,9 +3,15 @@
 A wheel carries ``data/paper``, ``data/zoo`` and the benchmark's tables as ``potran/data/``
 (see ``pyproject.toml``); a source checkout (or an editable install) reads the repository's
 ``data/`` folder.
+
+When ``POTRAN_DATA_LOG`` names a file, every :func:`data_path` call appends one JSON line to it
+(``page``, ``build`` from ``POTRAN_PAGE``/``POTRAN_BUILD_STARTED``, and the path): the book's
+build sets these, so that its reproducibility page can list, and hash, the data each page read.
 """
 from __future__ import annotations
 
+import json
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +22,14 @@ def data_path(*parts: str) -> Path:
     """Path of ``data/<parts...>``, from the installed package if it has the file, else the checkout."""
     installed = Path(str(resources.files("potran"))) / "data"
     base = installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "data"
-    return base.joinpath(*parts)
+    path = base.joinpath(*parts)
+    log = os.environ.get("POTRAN_DATA_LOG")
+    if log:
+        record = {"page": os.environ.get("POTRAN_PAGE", ""),
+                  "build": os.environ.get("POTRAN_BUILD_STARTED", ""), "path": str(path)}
+        with open(log, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(record) + "\n")
+    return path
 
 
 def project_path(*parts: str) -> Path:

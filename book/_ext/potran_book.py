@@ -9,6 +9,9 @@ It does what Jupyter Book's configuration cannot:
   (``POTRAN_BUILD_COMMAND``), its start (``POTRAN_BUILD_STARTED``, UTC, ISO 8601) and the
   jupyter-cache records that existed before it started (``POTRAN_CACHE_BEFORE``: primary keys),
   so that the page can tell the notebooks executed by this build from those taken from the cache;
+- names the page being read in ``POTRAN_PAGE`` and the log of data reads in ``POTRAN_DATA_LOG``
+  (``_build/data-reads.jsonl``, see :mod:`potran.resources`): the kernel of each page inherits them,
+  so the reproducibility page can hash the data files each page read;
 - reads the reproducibility page last (Sphinx reads documents in name order), so that when it
   executes, every other notebook of this build has been executed or taken from the cache;
 - gives the kernels 300 s to start instead of nbclient's 60 s: on a busy machine (CI beside other
@@ -62,6 +65,17 @@ def remember_cache(app) -> None:
 
         keys = sorted(record.pk for record in get_cache(str(path)).list_cache_records())
     os.environ["POTRAN_CACHE_BEFORE"] = ",".join(map(str, keys))
+
+
+def log_data_reads(app) -> None:
+    """Point the kernels' data-read log at ``_build/data-reads.jsonl`` (kept across builds: a page
+    taken from the cache keeps the reads of the build that executed it)."""
+    os.environ.setdefault("POTRAN_DATA_LOG", str(Path(app.outdir).parent / "data-reads.jsonl"))
+
+
+def name_page(app, docname: str, source: list[str]) -> None:
+    """Tell the kernel about to execute ``docname`` its page's name (documents are read one by one)."""
+    os.environ["POTRAN_PAGE"] = docname
 
 
 def read_last(app, env, docnames: list[str]) -> None:
@@ -123,7 +137,9 @@ def setup(app):
     os.environ["POTRAN_BUILD_STARTED"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     # after myst-nb's own builder-inited handler, which sets the cache path
     app.connect("builder-inited", remember_cache, priority=900)
+    app.connect("builder-inited", log_data_reads)
     app.connect("env-before-read-docs", read_last)
+    app.connect("source-read", name_page)
     app.connect("html-page-context", unique_scripts)
     app.connect("html-page-context", executed_notebook, priority=400)  # before the theme's buttons (501)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
