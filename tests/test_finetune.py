@@ -172,3 +172,28 @@ def test_images_are_preprocessed_one_batch_at_a_time(result):
     # training batches, the probe and the test split (each below the 256 of an evaluation batch)
     assert CFG.n_train not in sizes and set(sizes) <= {1, CFG.batch_size, CFG.probe_size, CFG.n_test}
     assert without_timing(res.record) == without_timing(result.record)
+
+
+def test_per_image_test_correctness_is_kept_per_seed(result):
+    from potran.bench.finetune import test_correctness
+
+    correct = test_correctness(result.record)
+    assert correct.shape == (2, 12) and correct.dtype == bool
+    assert correct.mean(axis=1).tolist() == [r["test_acc"] for r in result.record["runs"]]
+
+
+def test_cells_made_before_per_image_correctness_still_read():
+    from pathlib import Path
+
+    from potran.bench.finetune import test_correctness
+
+    cell = Path(__file__).parents[1] / "data/groundtruth/cells/mobilenet_v2__fonts.json"
+    old = json.loads(cell.read_text())
+    assert "test_correct" not in old["runs"][0] and FinetuneConfig.from_dict(old["config"])
+    with pytest.raises(ValueError, match="no per-image test correctness"):
+        test_correctness(old)
+
+
+def test_no_snapshot_fractions_means_no_snapshots():
+    res = finetune(MODELS["fake-a"], TARGETS["t1"], dataclasses.replace(CFG, snapshot_fractions=()))
+    assert res.snapshots == {} and res.record["snapshot_steps"] == []

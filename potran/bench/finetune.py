@@ -11,6 +11,7 @@ Everything is deterministic given the seeds on the CPU (same torch build, same t
 """
 from __future__ import annotations
 
+import base64
 import math
 import platform
 import time
@@ -22,7 +23,8 @@ from torch import nn
 
 from .reduction import reduce_features
 
-__all__ = ["FinetuneConfig", "FinetuneResult", "training_indices", "probe_indices", "finetune"]
+__all__ = ["FinetuneConfig", "FinetuneResult", "training_indices", "probe_indices", "finetune",
+           "test_correctness"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class FinetuneConfig:
     probe_size : int
         Training images whose features are recorded along the first seed's run.
     snapshot_fractions : tuple of float
-        Points of that run (share of its iterations) at which probe features are taken.
+        Points of that run (share of its iterations) at which probe features are taken; empty:
+        no snapshots.
     """
 
     optimizer: str = "adamw"
@@ -166,8 +169,27 @@ def _predict(net: nn.Module, x: torch.Tensor, device, batch_size: int = 256,
     return torch.cat(out).numpy()
 
 
-def _accuracy(net, x, y, device) -> float:
-    return float((_predict(net, x, device) == y.numpy()).mean())
+def _pack(correct: np.ndarray) -> str:
+    """Per-image 0/1 correctness as base64 of the packed bits (JSON-ready, 1 bit per image)."""
+    return base64.b64encode(np.packbits(correct.astype(bool)).tobytes()).decode()
+
+
+def test_correctness(record: dict) -> np.ndarray:
+    """Per-image test correctness of a cell, bool (n_seeds, n_test), in the order of the test
+    images the cell used (the target's test split, or its ``n_test`` subset).
+
+    Raises
+    ------
+    ValueError
+        If the cell was made before per-image correctness was recorded.
+    """
+    runs = record["runs"]
+    if any("test_correct" not in r for r in runs):
+        raise ValueError(f"the cell {record['model']}/{record['target']} has no per-image test "
+                         "correctness (made before it was recorded)")
+    bits = [np.unpackbits(np.frombuffer(base64.b64decode(r["test_correct"]), np.uint8),
+                          count=record["n_test"]) for r in runs]
+    return np.stack(bits).astype(bool)
 
 
 def _train_run(zoo_model, n_classes, x_fit, y_fit, x_probe, seed, config, device):
@@ -238,11 +260,12 @@ def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
     -------
     FinetuneResult
         ``record`` holds the mean test accuracy over the seeds, its standard deviation, each
-        seed's test accuracy and per-epoch training loss, sizes, wall time and versions;
-        ``snapshots`` holds the first seed's probe features, each snapshot reduced by
+        seed's test accuracy, per-image test correctness (`test_correctness` decodes it) and
+        per-epoch training loss, sizes, wall time and versions; ``snapshots`` holds the first
+        seed's probe features, each snapshot reduced by
         :func:`potran.bench.reduction.reduce_features`, as ``features`` (K, P, d) float16
         (float32 if out of its range), ``steps`` (K,), ``labels`` (P,), ``indices`` (P,) into
-        ``target.x_train``.
+        ``target.x_train`` (empty when ``config.snapshot_fractions`` is).
     """
     t0 = time.perf_counter()
     n_classes = len(target.classes)
@@ -261,23 +284,27 @@ def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
         if progress is not None:
             progress(f"seed {seed}")
         t_run = time.perf_counter()
-        probe = _Preprocessed(zoo_model, x_fit.images[probe_pos]) if snaps is None else None
+        probe = (_Preprocessed(zoo_model, x_fit.images[probe_pos])
+                 if snaps is None and config.snapshot_fractions else None)
         net, losses, run_snaps = _train_run(zoo_model, n_classes, x_fit, y_fit, probe, seed,
                                             config, device)
         snaps = run_snaps if snaps is None else snaps
-        runs.append({"seed": seed, "test_acc": _accuracy(net, x_test, y_test, device),
-                     "train_loss": losses, "seconds": time.perf_counter() - t_run})
+        correct = _predict(net, x_test, device) == y_test.numpy()
+        runs.append({"seed": seed, "test_acc": float(correct.mean()), "train_loss": losses,
+                     "seconds": time.perf_counter() - t_run, "test_correct": _pack(correct)})
         del net
 
     accs = np.array([r["test_acc"] for r in runs])
     last_change = [abs(r["train_loss"][-1] - r["train_loss"][-2]) / abs(r["train_loss"][-2])
                    if len(r["train_loss"]) > 1 and None not in r["train_loss"][-2:] else None
                    for r in runs]
-    steps = np.array(sorted(snaps))
-    feats = np.stack([reduce_features(snaps[s]) for s in steps])
-    small = np.isfinite(feats).all() and np.abs(feats).max() < 6e4  # float16 halves the files
-    snapshots = {"features": feats.astype(np.float16 if small else np.float32),
-                 "steps": steps, "labels": y_np[probe_pos], "indices": train_idx[probe_pos]}
+    steps = np.array(sorted(snaps), dtype=np.int64)
+    snapshots = {}
+    if len(steps):
+        feats = np.stack([reduce_features(snaps[s]) for s in steps])
+        small = np.isfinite(feats).all() and np.abs(feats).max() < 6e4  # float16 halves the files
+        snapshots = {"features": feats.astype(np.float16 if small else np.float32),
+                     "steps": steps, "labels": y_np[probe_pos], "indices": train_idx[probe_pos]}
     record = {
         "model": zoo_model.name, "target": target.name, "test_acc": float(accs.mean()),
         "test_acc_sd": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,

@@ -51,7 +51,8 @@ def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *, ge
     if _is_done(store, model, target, config):
         return store.load(model, target)
     res = finetune(get_model(model), load_target(target), config, device=device)
-    write_npz(Path(out_dir) / "snapshots" / f"{model}__{target}.npz", **res.snapshots)
+    if res.snapshots:  # a protocol without snapshots writes none
+        write_npz(Path(out_dir) / "snapshots" / f"{model}__{target}.npz", **res.snapshots)
     store.save(model, target, res.record)
     return res.record
 
