@@ -251,3 +251,23 @@ def test_extract_then_score_and_select_on_the_command_line(folders, resnet, tmp_
 def test_extract_usage_errors(argv, message, folders, capsys):
     assert main(["extract", str(folders / "images"), "--out", "x.npz", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_and_prints_what_the_readme_shows(tmp_path):
+    """README, "Ranking your own models": the bash block, run as it is (fresh processes, ~1 min)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("**Ranking your own models**"):]
+    script = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seconds = re.compile(r"\(\d+\.\d s on cpu\)")
+    assert seconds.sub("", result.stdout) == seconds.sub("", shown)
