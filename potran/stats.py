@@ -2,7 +2,7 @@
 
 A benchmark is a crossed design: the same models are fine-tuned and scored on every target, and
 each cell's accuracy is a mean over fine-tuning seeds. The questions a reader asks of it, and the
-test this module answers each with (the book's method page, "Statistics", says why):
+test this module answers each with (the book's method page, section "Statistics", says why):
 
 - *does a metric rank better than chance?* -- :func:`chance_test`: permutation test of the mean
   tau_w over targets; the null redraws the metric's own scores in a random order on every

@@ -383,7 +383,8 @@ def _cell(tests: pd.DataFrame, family: str, metric: str, ped) -> str:
         return ""
     r = r.iloc[0]
     interval = f" [{r.low:+.3f}, {r.high:+.3f}]" if family != "chance" else ""
-    return f"{r.estimate:+.3f}{interval} p={r.p_holm:.2g}"
+    p = f" p={r.p_holm:.2g}" if np.isfinite(r.p_holm) else ""
+    return f"{r.estimate:+.3f}{interval}{p}"
 
 
 def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
@@ -457,9 +458,9 @@ p-values are Holm-adjusted over the metrics of each column.
 over seeds; `test_noise`: rms binomial standard error of one test set (shared by the seeds and
 paired between models); `ratio*`: spread over each noise; `reliability`: Spearman-Brown
 reliability of the k-seed mean (seed noise); `ceiling_low`/`ceiling_high`: the tau_w a metric as
-good as another fine-tuning run / a perfect metric can expect (Greiner's relation; expectations,
-so single targets may land above); `seed_agreement`: mean tau_w between two single-seed ground
-truths.
+good as another fine-tuning run / a perfect metric can expect (simulated under a Gaussian model
+with this many models; expectations, so single targets may land above); `seed_agreement`: mean
+tau_w between two single-seed ground truths (one seed, not the k-seed mean: no bound).
 
 ```
 {rel_text}
