@@ -6,17 +6,12 @@ The model is a torchvision classification architecture with a local state-dict f
 TorchScript file (:func:`torchscript_model`). A torchvision model gives its penultimate
 features: its final linear classifier is replaced by ``nn.Identity``, found by family:
 
-====================================================================  =====================
-family                                                                the classifier removed
-====================================================================  =====================
-ResNet, ResNeXt, Wide ResNet, RegNet, GoogLeNet, Inception v3,        ``fc``
-ShuffleNet v2
-VGG, AlexNet, MobileNet v2/v3, EfficientNet (v1, v2), MNASNet,        ``classifier[-1]``
-ConvNeXt, MaxViT
-DenseNet                                                              ``classifier``
-Swin (v1, v2)                                                         ``head``
-ViT                                                                   ``heads`` (all of it)
-====================================================================  =====================
+- ``fc``: ResNet, ResNeXt, Wide ResNet, RegNet, GoogLeNet, Inception v3, ShuffleNet v2;
+- ``classifier[-1]``: VGG, AlexNet, MobileNet v2 and v3, EfficientNet (v1, v2), MNASNet, ConvNeXt,
+  MaxViT;
+- ``classifier``: DenseNet;
+- ``head``: Swin (v1, v2);
+- ``heads`` (all of it): ViT.
 
 SqueezeNet (whose classifier is a convolution) is not supported. A TorchScript module's output
 is taken as it is (flattened after the batch dimension). Images are read in torchvision's

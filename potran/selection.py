@@ -27,6 +27,7 @@ METRICS = FEATURE_METRICS + ("ncti",)
 DEFAULT_METRICS = ("logme", "sfda", "gbc")
 #: Values of the ``perturbation`` column: the features as given, after PED, after SA.
 PERTURBATIONS = ("none", "ped", "sa")
+#: Columns of the table of :func:`rank_models`.
 COLUMNS = ["model", "metric", "perturbation", "score", "rank"]
 
 
@@ -96,7 +97,7 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     features : mapping of str to array (N, D_model)
         Each model's features of the same N labelled images (widths may differ).
     y : array (N,), or mapping of model name to array
-        Labels: integer codes or class names (:func:`potran.validation.check_labels`). A mapping
+        Labels: integer codes or class names (``potran.validation.check_labels``). A mapping
         must give every model the same labels.
     metrics : str or sequence of str, default ("logme", "sfda", "gbc")
         Names in :data:`METRICS`; ``"ncti"`` gives the pool score of each model.
