@@ -37,7 +37,7 @@ from . import datasets
 from .datasets import Target, _photo, _stratified_split, _to_rgb
 
 __all__ = ["SPECS", "NAMES", "FAMILIES", "DEBIAN_PACKAGES", "Spec", "MissingSourceError",
-           "build_target", "load_target"]
+           "build_target", "load_target", "emoji_group_split"]
 
 TRAIN_TOTAL, TEST_TOTAL = 500, 5000
 SIDE = 32  # every rendered or cropped target; MNIST and Fashion-MNIST keep their 28 px
@@ -268,8 +268,9 @@ def build_target(name: str) -> Target:
 
 def _drop_duplicates(images: np.ndarray, labels: np.ndarray):
     """Remove every image whose bytes occur more than once (no copy can straddle the split)."""
-    _, first, counts = np.unique(images.reshape(len(images), -1), axis=0, return_index=True,
-                                 return_counts=True)
+    rows = np.ascontiguousarray(images).reshape(len(images), -1)
+    as_bytes = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()  # one item per image
+    _, first, counts = np.unique(as_bytes, return_index=True, return_counts=True)
     keep = np.sort(first[counts == 1])
     return images[keep], labels[keep]
 
@@ -324,9 +325,11 @@ def _fashion_rot(spec, rng):
 
 # --- photo crops ------------------------------------------------------------------------------
 
-def _block_crops(photo: np.ndarray, n: int, block: int, sides, part: int, rng) -> np.ndarray:
+def _block_crops(photo: np.ndarray, n: int, block: int, sides, part: int, rng,
+                 seen: set, key) -> np.ndarray:
     """``n`` square crops (side drawn from ``sides``, resized to 32 px, not flat) lying inside
-    the ``block``-px cells of colour ``part`` (0 train, 1 test) of the photo's checkerboard."""
+    the ``block``-px cells of colour ``part`` (0 train, 1 test) of the photo's checkerboard;
+    ``(key, top, left, side)`` of every crop goes into ``seen``, and no crop is drawn twice."""
     rows, cols = photo.shape[0] // block, photo.shape[1] // block
     cells = [(r, c) for r in range(rows) for c in range(cols) if (r + c) % 2 == part]
     out = np.empty((n, SIDE, SIDE, 3), dtype=np.uint8)
@@ -337,7 +340,9 @@ def _block_crops(photo: np.ndarray, n: int, block: int, sides, part: int, rng) -
             top = r * block + int(rng.integers(block - side + 1))
             left = c * block + int(rng.integers(block - side + 1))
             crop = photo[top:top + side, left:left + side]
-            if crop.reshape(-1, 3).std(axis=0).max() >= datasets.MIN_CROP_STD:
+            if ((key, top, left, side) not in seen
+                    and crop.reshape(-1, 3).std(axis=0).max() >= datasets.MIN_CROP_STD):
+                seen.add((key, top, left, side))
                 break
         out[i] = np.asarray(Image.fromarray(crop).resize((SIDE, SIDE), Image.BILINEAR))
     return out
@@ -353,7 +358,9 @@ def _photo_id(spec, photos, sides, block, rng):
     per = _per_class_counts(spec)
     parts = []
     for part in (0, 1):
-        xs = [_block_crops(p, per[part], block, sides, part, rng) for p in photos]
+        seen: set = set()
+        xs = [_block_crops(p, per[part], block, sides, part, rng, seen, k)
+              for k, p in enumerate(photos)]
         parts.append((np.concatenate(xs), np.repeat(np.arange(len(photos)), per[part])))
     return tuple(parts)
 
@@ -364,8 +371,9 @@ def _photo_rotation(spec, photos, sides, block, rng):
     parts = []
     for part in (0, 1):
         n = 4 * per[part]
-        which = rng.permutation(np.arange(n) % len(photos))
-        crops = np.stack([_block_crops(photos[k], 1, block, sides, part, rng)[0] for k in which])
+        which, seen = rng.permutation(np.arange(n) % len(photos)), set()
+        crops = np.stack([_block_crops(photos[k], 1, block, sides, part, rng, seen, k)[0]
+                          for k in which])
         parts.append(_rotate(crops, rng))
     return tuple(parts)
 
@@ -382,7 +390,8 @@ def _photo_scale(spec, rng):
     photos, per = _skimage_photos(), _per_class_counts(spec)
     parts = []
     for part in (0, 1):
-        xs = [np.stack([_block_crops(photos[k], 1, 128, (side,), part, rng)[0]
+        seen: set = set()
+        xs = [np.stack([_block_crops(photos[k], 1, 256, (side,), part, rng, seen, k)[0]
                         for k in rng.integers(len(photos), size=per[part])]) for side in SCALES]
         parts.append((np.concatenate(xs), np.repeat(np.arange(len(SCALES)), per[part])))
     return tuple(parts)
@@ -518,15 +527,23 @@ def _emoji_id(spec, rng):
     return _render_emoji([EMOJI_FACES[k] for k in labels], rng), labels
 
 
-def _emoji_group(spec, rng):
-    """Each group's emoji split once: a share seen in training, the others only in test."""
-    per = _per_class_counts(spec)
+def emoji_group_split() -> tuple[list[list[str]], list[list[str]]]:
+    """The emoji of each `EMOJI_GROUPS` block seen in training (a seeded `EMOJI_TRAIN_SHARE`)
+    and those seen only in test, as two lists of per-group character lists."""
+    rng = np.random.default_rng(zlib.crc32(b"emoji_group/split"))
     train_chars, test_chars = [], []
     for lo, hi in EMOJI_GROUPS.values():
         codes = rng.permutation(np.arange(lo, hi + 1))
         cut = round(EMOJI_TRAIN_SHARE * len(codes))
         train_chars.append([chr(c) for c in codes[:cut]])
         test_chars.append([chr(c) for c in codes[cut:]])
+    return train_chars, test_chars
+
+
+def _emoji_group(spec, rng):
+    """Each group's emoji split once (`emoji_group_split`): category generalisation."""
+    per = _per_class_counts(spec)
+    train_chars, test_chars = emoji_group_split()
     parts = []
     for part, pools in ((0, train_chars), (1, test_chars)):
         chars = [pool[i % len(pool)] for pool in pools for i in range(per[part])]
