@@ -231,9 +231,10 @@ if len(tau):
          "τ_w = 1 is the ground-truth order, 0 no agreement.")
 
 # %% [markdown]
-# How far apart the accuracies being ranked are matters as much as the scores: when the models of a
-# target reach accuracies within one standard deviation of the seeds of each other, any ranking of
-# them is mostly a ranking of noise, and $\tau_w$ swings widely between snapshots.
+# How far apart the accuracies being ranked are matters as much as the scores: the closer the
+# models' mean accuracies are relative to the noise of those means (seed noise / √seeds, and the
+# test set's binomial noise), the lower the $\tau_w$ any ranking can expect (the noise ceiling on
+# the {doc}`groundtruth` page), and the more $\tau_w$ moves with that noise between snapshots.
 
 # %% tags=["hide-input"]
 if cells:
@@ -363,9 +364,10 @@ display(Markdown("\n".join(lines) if lines else "Nothing to summarise: no finish
 # %% [markdown]
 # The comparison favours scoring by orders of magnitude on cost, as the paper says. Whether the
 # pretrained features (with or without PED) rank the models as well as partly fine-tuned ones depends
-# on how distinguishable the models' accuracies are: on targets where the ground truth separates the
-# models by less than the spread between seeds, every $\tau_w$ here, ours and the snapshots', is
-# close to a coin toss and moves with the noise. The t-SNE pictures show the mechanism the paper
+# on how reliable the ground truth is: on targets where the models' spread is close to the noise of
+# their mean accuracies, every $\tau_w$ here, ours and the snapshots', moves with that noise, and
+# single values cannot be compared without the tests of the {doc}`main_table` page. The t-SNE
+# pictures show the mechanism the paper
 # describes: fine-tuning separates the classes gradually, and PED pushes the pretrained classes apart
 # in one go, but with the paper's small time step by much less than fine-tuning does. PED also
 # moves every class rigidly: with a large step the classes separate, but each keeps the internal

@@ -26,8 +26,8 @@ from potran.resources import data_path
 models = None        # zoo names, None for every model of potran.bench.zoo
 targets = None       # target names, None for every target of potran.bench.datasets
 groundtruth_dir = str(data_path("groundtruth"))  # folder written by potran groundtruth
-min_ratio = 3.0      # spread / noise a target needs to rank the models
-min_ceiling = 0.5    # agreement (tau_w) of two single-seed ground truths it needs as well
+min_ratio = 3.0      # spread / seed noise a target needs to rank the models
+min_ceiling = 0.5    # lower noise ceiling (tau_w of a metric as good as another run) it needs as well
 min_models = 4       # finished models a target needs before it is judged
 max_rel_change = 0.05  # last-epoch relative loss change above which a cell was still training
 small_loss = 0.05    # a final training loss below this counts as converged whatever its change
@@ -134,8 +134,11 @@ accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
 #
 # Each model's mean accuracy per target with two error scales: the standard deviation over the
 # fine-tuning seeds (training noise) and the binomial standard error $\sqrt{p(1-p)/n_\mathrm{test}}$
-# of one run's accuracy (the finite test set). Models whose bars overlap cannot be ordered by this
-# ground truth.
+# of one run's accuracy (the finite test set). The bars show each model's own noise; they do not
+# decide whether two models can be ordered: that is a paired question (the same seeds' recipe and
+# the same test images for both models, so much of the test-set noise is shared), and two
+# overlapping ±1 s.e. bars can still differ clearly, while the seed noise of a 3-seed mean is
+# about the seed s.d. / √3.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean test accuracy over fine-tuning seeds of each model on each target of the offline benchmark, with the seed standard deviation (coloured) and the binomial standard error of one run's test accuracy (grey); each panel's axis is scaled to its models.", "name": "fig-groundtruth-accuracy"}}
 errors = pa.accuracy_errors(seeds)
@@ -163,11 +166,19 @@ else:
 # %% [markdown]
 # ## Which targets can rank the models
 #
-# `potran.bench.report.reliability` per target: `spread`, the standard deviation of the
-# models' mean accuracies; `noise`, the typical standard error of one model's mean (seed variance
-# over the number of seeds plus binomial variance); their `ratio`; and `ceiling`, the mean $\tau_w$
-# between two ground truths made of single seeds (with its range over the seed pairs), the
-# agreement a metric cannot be expected to exceed.
+# `potran.bench.report.reliability` per target (`potran.stats.reliability`): `spread`, the
+# standard deviation of the models' mean accuracies; `seed_noise`, the typical standard error of
+# one model's mean over its seeds; `test_noise`, the binomial standard error of one test set (the
+# same images for every seed and every model, so it does not average out over seeds);
+# `ratio_seed`, `ratio_test` and `ratio` (both noises) = spread over each. `reliability` is the
+# Spearman–Brown reliability of the $k$-seed mean, $k r_1 / (1 + (k-1) r_1)$ with $r_1$ the
+# single-seed reliability (seed noise; the test images fixed, as the metrics are scored against
+# them), and `reliability_new_test` the same for a new test set of the task. The **noise ceiling**
+# follows from it: `ceiling_low`, the $\tau_w$ a metric as good as another fine-tuning run can
+# expect, and `ceiling_high`, the $\tau_w$ of a perfect metric (simulated under a Gaussian model
+# with this target's number of models; expectations, so a single target may land above).
+# `seed_agreement` is the mean $\tau_w$ between two single-seed ground truths: it measures one
+# seed, not the 3-seed mean the metrics are scored against, and is no bound on them.
 
 # %% tags=["hide-input"]
 with warnings.catch_warnings():  # targets with one finished model have no tau between seeds
@@ -183,9 +194,10 @@ if verdicts.empty:
 else:
     counts = verdicts.verdict.value_counts()
     display(Markdown(
-        f"Criteria: a target ranks the models when their spread is at least {min_ratio:g} times the "
-        f"noise and two single-seed ground truths agree at $\\tau_w \\ge$ {min_ceiling:g}; coarsely when "
-        f"the spread only exceeds the noise; targets with fewer than {min_models} finished models are "
+        f"Criteria (`potran.bench.paper_analysis.reliability_verdicts`): a target ranks the models when "
+        f"their spread is at least {min_ratio:g} times the seed noise of a model's mean and the lower "
+        f"noise ceiling is at least {min_ceiling:g}; coarsely when the spread only exceeds the seed "
+        f"noise; targets with fewer than {min_models} finished models are "
         f"not judged. Of {len(verdicts)} target(s): {counts.get('reliable', 0)} reliable, "
         f"{counts.get('coarse', 0)} coarse, {counts.get('noise', 0)} dominated by noise, "
         f"{counts.get('too few models', 0)} not yet judged.\n\n"
@@ -241,5 +253,6 @@ still[["model", "target", "lr", "loss_rel_change_max", "final_loss", "test_acc"]
 # The paper's ground truth is one number per cell after a hyper-parameter search, with no noise
 # estimate; ours is a fixed recipe run with several seeds, so its noise can be measured and the
 # targets on which a ranking is meaningful can be named. On a target that this page does not call
-# reliable, a metric's $\tau_w$ measures its agreement with fine-tuning noise about as much as
-# with transferability.
+# reliable, neighbours in the ground truth's ranking may swap from one set of seeds to the next, so
+# a metric's $\tau_w$ there carries that noise; the noise ceiling says how high a $\tau_w$ the
+# target allows.

@@ -147,9 +147,10 @@ display(Markdown(
 # %% [markdown]
 # ## Ours: mean $\tau_w$ for every value of $\lambda$
 #
-# Mean $\tau_w$ over the targets with 95 % bootstrap intervals (targets, models within a target and
-# the ground truth's seeds and test images resampled; {mod}`potran.bench.report`). All values share
-# the same replicates, and the difference with the metric without PED is paired.
+# Mean $\tau_w$ over the targets with 95 % crossed-bootstrap intervals ({mod}`potran.stats`: one
+# resample of the models shared by every target and each cell's seeds redrawn; targets and test
+# images fixed; through {mod}`potran.bench.report`). All values share the same replicates, and the
+# difference with the metric without PED is paired (its p-value: the two-sided bootstrap p).
 
 # %% tags=["hide-input"]
 if intervals.empty:
@@ -192,7 +193,7 @@ if not intervals.empty:
     show(fig, "tau_per_k",
          f"**Figure 2.** Ours ({len(ranked)} ranked cells of the offline benchmark): left, the mean "
          f"weighted Kendall τ_w over targets (unitless) of each metric with PED at every value of λ, with "
-         f"95 % bootstrap intervals, the metric without PED (dashed) and the band a random ranking "
+         f"95 % crossed-bootstrap intervals, the metric without PED (dashed) and the band a random ranking "
          f"reaches (grey); right, the paired change that PED brings at each λ. The dotted line marks the "
          f"paper's λ = {default_k:g}.")
 
@@ -312,9 +313,10 @@ display(Markdown("\n\n".join(text)))
 # **Why they can differ.** Both searches pick the winner on the ground truth they are evaluated
 # against, so their gains are never negative and partly measure selection: with noise alone, the
 # best of six settings beats the default. Only the paper's maximum is printed, so its gain cannot be
-# split into tuning and selection; ours can be compared with the bootstrap intervals, and a gain
-# inside them is not evidence that tuning λ helps. The paper's ground truth separates 12 ResNet-50s
-# fine-tuned with a hyper-parameter search, ours small models whose accuracies may differ by less
-# than the fine-tuning noise, which caps any metric's τ_w. Finally, with the paper's $t = 0.1$ a step
+# split into tuning and selection; ours can be compared with the paired bootstrap intervals, and a
+# gain inside them is not evidence that tuning λ helps. The paper's ground truth separates 12
+# ResNet-50s fine-tuned with a hyper-parameter search, ours small models whose accuracies may differ
+# by little more than the fine-tuning noise, which lowers the τ_w any metric can expect (the noise
+# ceiling of the {doc}`groundtruth` page). Finally, with the paper's $t = 0.1$ a step
 # moves each class by a fixed small fraction of its overlaps, so changing λ changes the scored features
 # little, and rankings change mostly where two models' scores were already close.

@@ -27,8 +27,10 @@
 #
 # A table of $\tau_w$ alone cannot say whether one metric is better than another: with a dozen
 # models per target, chance moves $\tau_w$ a lot. So after our table the page asks what the numbers
-# can resolve: a bootstrap interval for every metric's mean $\tau_w$, the band a random scorer
-# reaches, and the paired effect of PED. The published table comes last, beside ours.
+# can resolve, each with a named test: every metric against chance (a permutation test), the mean
+# over targets (an exact sign-flip test), the effect of PED and the difference from a static
+# baseline (paired), with Holm's correction over the metrics. The published table comes last,
+# beside ours.
 
 # %% tags=["parameters"]
 from potran.bench.runner import DEFAULT_METRICS
@@ -65,6 +67,7 @@ from IPython.display import Markdown, display
 
 from potran import paper
 from potran.bench import configure_torch, report
+from potran.bench import paper_analysis as pa
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 from potran.evaluation import tau_table
@@ -165,30 +168,44 @@ show(fig, "tau_heatmap",
 # ## What these numbers can resolve
 #
 # Three sources of chance move a mean $\tau_w$: which targets were chosen, which models, and the
-# ground truth's own noise (seed-to-seed variation of fine-tuning, and the finite test sets). The
-# bootstrap of `potran.bench.report.tau_intervals` resamples all three (targets, then models within
-# each target, then each cell's seeds with a binomial redraw of every test accuracy) and scores
-# every metric on the same replicates, so the difference with and without PED is a *paired*
-# interval. Two references come with it: a scorer that ranks at random (`random_null`: the band its
-# mean $\tau_w$ falls in), and the static baseline `static_loto` (`leave_one_target_out`), which
-# scores a model on a target by its mean fine-tuning accuracy on the *other* targets: it knows
-# which models fine-tune well in general and nothing about the target.
+# ground truth's own noise (seed-to-seed variation of fine-tuning, and the finite test sets). Each
+# question gets its own test from `potran.stats` (through `potran.bench.report.benchmark_tests`,
+# the same numbers as `potran report SCORES.csv GT.csv`):
 #
-# How much the ground truth agrees with itself bounds what any metric can reach: per target, the
-# spread of the models' accuracies against their noise, and the mean $\tau_w$ between two
-# single-seed ground truths (`ceiling`):
+# - **against chance**: a permutation test of the mean $\tau_w$, whose null puts the metric's own
+#   scores in random order on every target (same targets, model counts and ties);
+# - **over targets**: the exact sign-flip test of the per-target $\tau_w$ (or of per-target
+#   differences), with a $t$-interval on $T-1$ degrees of freedom; it speaks of other targets like
+#   these, and with $T$ targets its smallest two-sided p-value is $2/2^T$ (0.125 for four);
+# - **over models and seeds**: a crossed bootstrap, one resample of the models shared by every
+#   target (the models are crossed with the targets, so drawing them per target would count the
+#   same noise twice) and each cell's seeds redrawn; targets and test images stay fixed;
+# - **paired comparisons** (with PED − without, metric − static baseline) on the same targets and
+#   replicates, and Holm's correction over the metrics tested together.
+#
+# The static baseline `static_loto` (`leave_one_target_out`) scores a model on a target by its mean
+# fine-tuning accuracy on the *other* targets. It is an oracle-style reference, not a competitor:
+# it needs every candidate model fine-tuned on the other targets, the cost these metrics exist to
+# avoid, and cannot score a new model; it looks at no image of the target, but targets of one kind
+# (letters, fonts and mnist5k are all glyph tasks) reward the same models.
+#
+# What any metric can reach depends on the ground truth's reliability: per target, the spread of
+# the models' accuracies against the seed noise and the test-set noise (reported separately), the
+# Spearman–Brown reliability of the $k$-seed mean, and the noise ceiling it implies for $\tau_w$
+# (`ceiling_low`: a metric as good as another fine-tuning run; `ceiling_high`: a perfect metric;
+# expectations, which single targets may exceed):
 
 # %% tags=["hide-input"]
 if usable and seeds is not None:
     reliability = report.reliability(seeds).set_index("target")
     display(reliability.round(3))
-    if reliability.ceiling.notna().any():  # needs two seeds
-        best, worst = reliability.ceiling.idxmax(), reliability.ceiling.idxmin()
+    if reliability.reliability.notna().any():  # needs two seeds
         display(Markdown(
-            f"Two single-seed ground truths agree best on {best} (ceiling "
-            f"{reliability.ceiling[best]:+.3f}) and worst on {worst} ({reliability.ceiling[worst]:+.3f}); "
-            f"the models' accuracies spread {reliability.ratio.min():.1f} to "
-            f"{reliability.ratio.max():.1f} times the noise of a model's mean accuracy."))
+            "Reliability of the k-seed mean ground truth: "
+            + "; ".join(f"{t} {r.reliability:.2f} (expected τ_w of a metric between "
+                        f"{r.ceiling_low:.2f} and {r.ceiling_high:.2f}; spread {r.ratio_seed:.1f} times "
+                        f"the seed noise, {r.ratio_test:.1f} times the test-set noise)"
+                        for t, r in reliability.iterrows()) + "."))
 elif usable:
     print("the ground truth has one run per cell: its own noise cannot be estimated here")
 if usable:
@@ -198,10 +215,12 @@ if usable:
     with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
         warnings.simplefilter("ignore", RuntimeWarning)
         intervals = report.tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
+        tests = report.benchmark_tests(pool, accuracy, seeds, baseline="static_loto" if len(usable) > 1
+                                       else None, n_boot=n_boot, n_draws=n_null, level=level, seed=seed)
     null = report.random_null(accuracy, n_draws=n_null, level=level, seed=seed)
-    intervals = intervals.merge(report.resolved(intervals, null), on=["metric", "ped"])
 else:
-    intervals = pd.DataFrame(columns=["metric", "ped", "mean_tau", "low", "high", "p_delta", "verdict"])
+    intervals = pd.DataFrame(columns=["metric", "ped", "mean_tau", "low", "high", "p_delta"])
+    tests = pd.DataFrame(columns=report.TEST_COLUMNS)
     null = None
     print("no target has two fine-tuned models: nothing to resolve yet")
 # one name per row kind: "ped" mixes booleans and "delta" (the paired difference)
@@ -217,19 +236,36 @@ def fmt(row):
     return f"{row.mean_tau:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
 
 
+def p_of(family, metric, ped):
+    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
+    return f"{r.p_holm.iloc[0]:.2g}" if len(r) and np.isfinite(r.p_holm.iloc[0]) else ""
+
+
 ours = intervals.set_index(["metric", "setting"])
 summary = pd.DataFrame(
     {metric: {**{name: fmt(ours.loc[(metric, name)]) if (metric, name) in ours.index else ""
                  for name in SETTINGS.values()},
-              "p (PED effect)": (f"{ours.loc[(metric, 'with − without'), 'p_delta']:.2f}"
-                                 if (metric, "with − without") in ours.index
-                                 and ours.loc[(metric, "with − without"), "computable"] else "")}
-     for metric in metric_order},
-    index=[*SETTINGS.values(), "p (PED effect)"]).T
+              "p vs chance (without)": p_of("chance", metric, False),
+              "p vs chance (with)": p_of("chance", metric, True),
+              "p PED (targets)": p_of("PED", metric, "delta"),
+              "p PED (bootstrap)": p_of("PED, models", metric, "delta")}
+     for metric in metric_order}).T
 summary.index.name = "metric"
 (summary.style
- .set_caption(f"mean tau_w over targets with {level:.0%} bootstrap intervals ({n_boot} replicates)")
+ .set_caption(f"mean tau_w over targets with {level:.0%} crossed-bootstrap intervals ({n_boot} "
+              f"replicates); Holm-adjusted p-values: permutation test against chance, exact sign-flip "
+              f"over targets and crossed bootstrap for PED's paired effect")
  .set_uuid("interval-table"))
+
+# %% [markdown]
+# Every test, one row each (`family`: the question; `low`/`high` of the chance rows are the random
+# scorer's band, of the other rows the interval of the estimate; `p_holm`: Holm over the family):
+
+# %% tags=["hide-input"]
+(tests.drop(columns=["resampled", "population"]).style
+ .format("{:+.3f}", subset=["estimate", "low", "high"], na_rep="–")
+ .format("{:.3g}", subset=["p_value", "p_holm", "min_p"], na_rep="–")
+ .hide(axis="index").set_uuid("tests-table"))
 
 # %% tags=["hide-input"]
 if null is not None:
@@ -258,7 +294,7 @@ if null is not None:
     ax.set_xlabel("mean τ_w over targets (no unit)")
     ax.set_ylabel("metric")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=4)
-    ax.set_title("mean τ_w with bootstrap intervals")
+    ax.set_title("mean τ_w with crossed-bootstrap intervals")
     bx.axvline(0, color="k", lw=0.8)
     for metric, r in deltas.iterrows():
         if not r.computable:
@@ -273,10 +309,11 @@ if null is not None:
     fig.tight_layout()
     show(fig, "tau_intervals",
          f"**Figure 2.** Left: mean weighted Kendall tau over the {len(usable)} target(s) of every "
-         f"metric without and with PED, and of the static baseline (black), with {level:.0%} "
-         f"bootstrap intervals (targets, models{' and ground-truth seeds' if seeds is not None else ''} "
-         f"resampled, {n_boot} "
-         f"replicates); the grey band holds {level:.0%} of {n_null} random rankings. Right: the "
+         f"metric without and with PED, and of the static baseline (black, an oracle-style reference), "
+         f"with {level:.0%} crossed-bootstrap intervals (one model resample shared by all targets"
+         f"{', each cell' + chr(39) + 's seeds redrawn' if seeds is not None else ''}; targets fixed; "
+         f"{n_boot} replicates); the grey band holds {level:.0%} of {n_null} random rankings (where "
+         f"chance falls, not a test: the p-values against chance are in the table above). Right: the "
          f"paired change of the mean tau_w when PED is added (open circles: the interval contains 0); "
          f"n/a: no tau_w computable (e.g. scores equal for every model).")
 
@@ -286,44 +323,18 @@ def listing(items):
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
 
 
-if null is not None:
-    main = intervals[(intervals.setting != SETTINGS["delta"]) & intervals.computable]
-    deltas = intervals[(intervals.setting == SETTINGS["delta"]) & intervals.computable]
-    by_verdict = {v: [label(r.metric, r.ped) for r in g.itertuples()] for v, g in main.groupby("verdict")}
-    gains = [f"{r.metric} ({fmt(r)})" for r in deltas.itertuples() if r.low > 0]
-    losses = [f"{r.metric} ({fmt(r)})" for r in deltas.itertuples() if r.high < 0]
-    unresolved = [r.metric for r in deltas.itertuples() if not (r.low > 0 or r.high < 0)]
+if len(tests):
     missing = [label(r.metric, r.ped) for r in intervals.itertuples()
                if not r.computable and r.setting != SETTINGS["delta"]]
     sizes = accuracy.groupby("target").model.nunique()
-    st = main[main.metric == "static_loto"]
-    text = [
-        f"On {len(usable)} target(s) with "
-        + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
-        + f" models each, a scorer that ranks at random reaches a mean τ_w in "
-        f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws). A metric "
-        f"differs from chance only when its whole interval leaves this band.",
-        f"**Above the random band:** {listing(by_verdict.get('above the random band', []))}. "
-        f"**Below it:** {listing(by_verdict.get('below the random band', []))}. "
-        f"**Not distinguishable from random:** "
-        f"{listing(by_verdict.get('not distinguishable from random (intervals overlap)', []))}."
-        + (f" **Not computable** (no target with two distinct scores): {listing(missing)}."
-           if missing else ""),
-        f"**PED's effect** (paired, with − without): a resolved gain for {listing(gains)}; a resolved "
-        f"loss for {listing(losses)}; not resolved (the interval contains 0) for "
-        f"{listing(unresolved)}.",
-    ]
-    if len(st):
-        st = st.iloc[0]
-        others = main[main.metric != "static_loto"]
-        above = [label(r.metric, r.ped) for r in others.itertuples() if r.low > st.high]
-        below = [label(r.metric, r.ped) for r in others.itertuples() if r.high < st.low]
-        text.append(
-            f"The static baseline, which knows nothing about the target, reaches {fmt(st)}. Whole "
-            f"interval above the static baseline's: {listing(above)}; below it: {listing(below)}. "
-            f"The other {len(others) - len(above) - len(below)} of {len(others)} metric settings "
-            f"overlap it; these intervals are not paired between metrics, so an overlap does not "
-            f"show that two metrics are equal, only that this benchmark cannot order them.")
+    text = [f"On {len(usable)} target(s) with "
+            + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
+            + f" models each, a scorer that ranks at random reaches a mean τ_w in "
+            f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws); the tests "
+            f"below decide, not this band."]
+    text += report.verdict_text(tests)
+    if missing:
+        text.append(f"**Not computable** (no target with two distinct scores): {listing(missing)}.")
     display(Markdown("\n\n".join(text)))
 
 # %% [markdown]
@@ -387,22 +398,26 @@ for metric in pub_mean.index:
         part += (f", ours {fmt(d)}: "
                  + ("no change" if d.mean_tau == 0 else
                     "the same direction" if np.sign(d.mean_tau) == np.sign(gain) else "the opposite direction")
-                 + (", resolved" if sure else " (our interval contains 0)"))
+                 + (", resolved" if sure else " (our crossed-bootstrap interval contains 0)"))
     elif metric not in definition.metrics:
         part += ", not scored here"
     else:
         part += ", ours not computable yet (no target with ground truth for two models)"
     text.append(part)
 best = pub_mean.stack().idxmax()
+paper_ped = pa.paper_tests(n_draws=n_null, seed=seed, level=level).query("family == 'PED'")
 display(Markdown(
     "**PED's effect on the mean τ_w**, " + "; ".join(text) + ". "
-    f"The published gains are single numbers: the paper gives no interval, and a table of "
-    f"{paper_acc.model.nunique()} models on {paper_acc.target.nunique()} datasets leaves room for "
-    f"chance: on the paper's own ground truth "
-    f"(`potran.paper.groundtruth()`, `tw.py`'s accuracies) a random ranking's mean τ_w falls "
-    f"in [{paper_null['low']:+.3f}, {paper_null['high']:+.3f}] ({level:.0%} of {n_null} draws), "
-    f"and the static baseline, computed here from those accuracies (a model's mean accuracy on the "
-    f"other {paper_acc.target.nunique() - 1} datasets), reaches {paper_static:+.3f}, against "
+    f"The paper gives no interval for its gains, but its per-dataset τ_w can be tested: with the exact "
+    f"sign-flip test over its {paper_acc.target.nunique()} datasets (smallest possible p "
+    f"{paper_ped.min_p.iloc[0]:.4f}; details on the paper-numbers page), the published gains are "
+    + "; ".join(f"{r.metric} {r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}], p = {r.p_value:.3g} "
+                f"(Holm {r.p_holm:.3g}): {r.verdict}" for r in paper_ped.itertuples())
+    + f". On the paper's own ground truth (`potran.paper.groundtruth()`, `tw.py`'s accuracies) a "
+    f"random ranking's mean τ_w falls in [{paper_null['low']:+.3f}, {paper_null['high']:+.3f}] "
+    f"({level:.0%} of {n_null} draws), and the static baseline computed from those accuracies (a "
+    f"model's mean accuracy on the other {paper_acc.target.nunique() - 1} datasets: an oracle-style "
+    f"reference that needs every model fine-tuned on them) reaches {paper_static:+.3f}, against "
     f"{pub_mean.stack().max():+.3f} for the best published row ({label(best[0], best[1])})."))
 
 # %% tags=["hide-input"]
@@ -419,5 +434,5 @@ else:
            "lengths on small 32-pixel tasks, with a short fine-tuning protocol repeated over seeds, on "
            "CPUs. The numbers are therefore not comparable cell for cell; what can be compared is the "
            "direction of the PED effect per metric and whether it stands out of the noise, which the "
-           "published table cannot tell and the intervals above can.")
+           "published table cannot tell and the tests above can.")
 display(Markdown(why))

@@ -222,9 +222,10 @@ display(Markdown(
 #
 # LogME, SFDA and GBC scored without PED, with PED as the paper runs it, and with PED in the raw
 # space (`ped_options={"standardize": False}`, its own result folder), ranked against the fine-tuning
-# ground truth: mean weighted Kendall $\tau_w$ over targets with 95 % bootstrap intervals (targets,
-# models and the ground truth resampled, the same replicates for all settings; the change brought by
-# PED is paired with the metric without it).
+# ground truth: mean weighted Kendall $\tau_w$ over targets with 95 % crossed-bootstrap intervals
+# ({mod}`potran.stats`: one resample of the models shared by every target, each cell's seeds
+# redrawn; targets and test images fixed; the same replicates for all settings; the change brought
+# by PED is paired with the metric without it).
 
 # %% tags=["hide-input"]
 settings = {"standardised": {"nsigma": nsigma}, "raw": {"nsigma": nsigma, "standardize": False}}
@@ -271,7 +272,7 @@ if not intervals.empty:
     show(fig, "tau",
          f"**Figure 3.** Ours ({len(ranked)} ranked cells): mean weighted Kendall τ_w over targets of "
          f"each metric without PED, with PED standardised by the general set and with PED in the raw "
-         f"feature space (λ = {nsigma:g}), with 95 % bootstrap intervals; the grey band is what a "
+         f"feature space (λ = {nsigma:g}), with 95 % crossed-bootstrap intervals; the grey band is what a "
          f"random ranking reaches.")
 
 # %% [markdown]

@@ -120,11 +120,14 @@ display(Markdown(
 # %% [markdown]
 # ## Mean $\tau_w$ with 95 % intervals
 #
-# The same bootstrap as on the {doc}`main_table` page (targets, models within a target and the
-# ground truth resampled; `potran.bench.report.tau_intervals`), run once per perturbation with the
-# same seed, so that both runs draw the same replicates; each change is paired with the metric
-# alone. NCTI has no "alone" to compare with. The grey band of the figure is where a random
-# ranking's mean $\tau_w$ falls.
+# The same tests as on the {doc}`main_table` page (`potran.bench.report.benchmark_tests`, engine
+# `potran.stats`): the intervals are the crossed bootstrap (one resample of the models shared by
+# every target, each cell's seeds redrawn; targets and test images fixed), run once per
+# perturbation with the same seed, so that both runs draw the same replicates; each change is
+# paired with the metric alone. Against chance: the permutation test of the mean $\tau_w$ (the
+# metric's scores in random order on every target); the changes: the exact sign-flip test over
+# targets and the crossed bootstrap; Holm over the metrics. NCTI has no "alone" to compare with.
+# The grey band of the figure is where a random ranking's mean $\tau_w$ falls.
 
 # %% tags=["hide-input"]
 accuracy, seeds = truth.accuracy, truth.seeds
@@ -185,33 +188,35 @@ if null is not None and len(intervals):
     fig.tight_layout()
     show(fig, "successors_intervals",
          f"**Figure 1.** Mean weighted Kendall tau over the {len(usable)} target(s) of each metric alone "
-         f"and after PED or SA, and of NCTI, with 95 % bootstrap intervals ({n_boot} replicates); the "
+         f"and after PED or SA, and of NCTI, with 95 % crossed-bootstrap intervals ({n_boot} replicates); the "
          f"grey band holds 95 % of {n_null} random rankings.")
 
 # %% tags=["hide-input"]
-def verdict(r):
-    if not np.isfinite(r.mean_tau):
-        return None
-    if r.low > 0 or r.high < 0:
-        return "resolved " + ("gain" if r.low > 0 else "loss")
-    return "not resolved"
-
-
 if null is not None and len(intervals):
-    changes = intervals[intervals.method.str.contains("−")]
+    parts = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for method in ("PED", "SA"):
+            t = report.benchmark_tests(successors.method_table(scores, method), accuracy, seeds,
+                                       baseline=None, n_boot=n_boot, n_draws=n_null, seed=seed)
+            if method == "SA":  # the metrics alone are already among the PED run's rows
+                t = t[(t.family != "chance") | (t.ped == True)]  # noqa: E712
+            parts.append(t.assign(comparison=t.comparison.str.replace("+PED", f"+{method}")))
+        nc = report.benchmark_tests(ncti.assign(ped=False), accuracy, seeds, baseline=None,
+                                    n_boot=n_boot, n_draws=n_null, seed=seed)
+        parts.append(nc[nc.family == "chance"])
+    tests = report.add_holm(pd.concat(parts, ignore_index=True))
+    tests.to_csv(out_dir / "tests.csv", index=False)
     text = []
-    for method in ("PED", "SA"):
-        part = changes[changes.method == f"{method} − none"]
-        said = [f"{r.metric} {fmt(r.mean_tau, r.low, r.high)} ({verdict(r)})" for r in part.itertuples()
-                if verdict(r)]
-        text.append(f"**{method}** changes the mean τ_w by: " + ("; ".join(said) or "nothing computable") + ".")
-    main = intervals[~intervals.method.str.contains("−")]
-    outside = [f"{r.metric}{'' if r.method == 'none' else ' + ' + r.method}" for r in main.itertuples()
-               if np.isfinite(r.mean_tau) and (r.low > null["high"] or r.high < null["low"])]
-    text.append(f"A random ranking's mean τ_w falls in [{null['low']:+.3f}, {null['high']:+.3f}]; "
-                + (f"only {', '.join(outside)} leave(s) that band with the whole interval."
-                   if outside else "no setting leaves that band with its whole interval: on this benchmark "
-                   "none of them can be told from chance, and neither can their differences."))
+    for family in ("chance", "PED", "PED, models"):
+        fam = tests[tests.family == family]
+        if fam.empty:
+            continue
+        said = "; ".join(f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: "
+                         f"{r.verdict})" for r in fam.itertuples())
+        what = {"chance": "**Against chance**", "PED": "**Changes, over targets**",
+                "PED, models": "**Changes, crossed bootstrap**"}[family]
+        text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
     display(Markdown("\n\n".join(text)))
 
 # %% [markdown]

@@ -31,7 +31,8 @@ import numpy as np
 from scipy import stats as sps
 
 __all__ = ["Result", "weighted_tau_rows", "sign_flip", "chance_test", "crossed_bootstrap",
-           "bootstrap", "holm", "reliability", "noise_ceiling", "describe", "EXACT_MAX_TARGETS"]
+           "bootstrap", "holm", "reliability", "noise_ceiling", "resample_models",
+           "EXACT_MAX_TARGETS"]
 
 #: Up to this many values the sign-flip test enumerates every sign pattern.
 EXACT_MAX_TARGETS = 16
@@ -45,8 +46,12 @@ class Result:
     ----------
     comparison : str
         What is estimated, e.g. ``"gbc+PED - gbc"`` or ``"logme vs chance"``.
-    estimate, low, high : float
-        The estimate and its interval (NaN where the test gives none).
+    estimate : float
+        The estimate.
+    low : float
+        Lower end of its interval (NaN where the test gives none).
+    high : float
+        Upper end of its interval.
     p_value : float
         Two-sided p-value of the test's null (NaN where there is no test).
     test : str
@@ -108,8 +113,9 @@ def weighted_tau_rows(x, y, valid=None) -> np.ndarray:
 
     Notes
     -----
-    tau_w = sum_{i<j} w_ij sgn(x_i - x_j) sgn(y_i - y_j) / sqrt(W_x W_y), with
-    w_ij = 1/(r_i + 1) + 1/(r_j + 1), r the 0-based rank in decreasing lexicographic order of
+    tau_w is the sum over pairs i < j of w_ij sgn(x_i - x_j) sgn(y_i - y_j), divided by
+    sqrt(W_x W_y), with w_ij = 1/(r_i + 1) + 1/(r_j + 1), r the 0-based rank in decreasing
+    lexicographic order of
     (x, y), W_x (W_y) the summed weight of the pairs not tied in x (y); the value is the mean of
     this and the same with the roles of x and y exchanged (Vigna 2015; scipy's implementation).
     """
@@ -434,26 +440,3 @@ def reliability(seed_accs: np.ndarray, n_test) -> dict:
             "ratio": spread / noise, "ratio_seed": spread / seed_noise, "ratio_test": spread / test_noise,
             "reliability_1": r1, "reliability": rk, "reliability_new_test": r_new,
             "ceiling_low": low, "ceiling_high": high}
-
-
-def describe(result: Result, *, alpha: float = 0.05, p_adjusted: float | None = None,
-             what: str = "the difference from 0") -> str:
-    """One plain sentence on what ``result`` can and cannot resolve.
-
-    ``p_adjusted`` (e.g. Holm's) decides when given; the sentence names the test and says when
-    the test cannot reach ``alpha`` at all with these data (its smallest p is above it).
-    """
-    p = result.p_value if p_adjusted is None else p_adjusted
-    tag = "Holm-adjusted p" if p_adjusted is not None else "p"
-    if not np.isfinite(p):
-        return f"{result.comparison}: no test ({result.test})."
-    interval = (f" [{result.low:+.3f}, {result.high:+.3f}]" if np.isfinite(result.low) else "")
-    head = f"{result.comparison}: {result.estimate:+.3f}{interval}, {tag} = {p:.3g} ({result.test})"
-    if result.min_p > alpha:
-        return (f"{head}: this test cannot reach p < {alpha:g} with {result.n} units (its smallest "
-                f"p is {result.min_p:.3g}), so {what} cannot be resolved by it.")
-    if p < alpha:
-        side = "above" if result.estimate > (0 if "chance" not in result.comparison
-                                             else np.median(result.distribution)) else "below"
-        return f"{head}: resolved, {side} {'chance' if 'chance' in result.comparison else '0'}."
-    return f"{head}: not resolved; the data are compatible with no difference."
