@@ -124,10 +124,11 @@ def settings_tau(scores: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFrame:
 def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
                        seeds: pd.DataFrame | None = None, *, n_boot: int = 1000,
                        level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Mean tau_w over targets of every (setting, metric), with bootstrap intervals.
+    """Mean tau_w over targets of every (setting, metric), with crossed-bootstrap intervals.
 
     One :func:`potran.bench.report.tau_intervals` call covers every setting, so all share the
-    same replicates (targets, models, ground-truth redraws). Each PED setting is paired with
+    same replicates (one model resample shared by every target, each cell's seeds redrawn;
+    :func:`potran.stats.crossed_bootstrap`). Each PED setting is paired with
     the same metric without PED (the :data:`REFERENCE` rows, which ``scores`` must hold).
 
     Returns
