@@ -300,3 +300,25 @@ def test_the_papers_numbers_re_read():
     diff = wide.loc[("gbc", True)] - base.loc[wide.columns]
     assert over.loc[("gbc", True)].p_delta == pytest.approx(_enumerated_p(diff.to_numpy()))
     assert over.loc[("gbc", True)].p_delta == pytest.approx(0.0723, abs=5e-4)
+
+
+@pytest.mark.slow
+def test_crossed_bootstrap_covers_the_mean_over_these_targets():
+    # 4 fixed targets (the metric's noise differs per target), 16 models drawn anew in each run,
+    # crossed: a model's quality is shared by all targets
+    noise, m = np.array([0.5, 1.0, 1.5, 2.0]), 16
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        g = rng.normal(0, 1, (n, 1, m)) + rng.normal(0, 0.5, (n, 4, m))
+        return g + rng.normal(0, 1, (n, 4, m)) * noise[None, :, None], g
+
+    s, g = draw(20000)
+    true = np.mean([stats.weighted_tau_rows(s[:, t], g[:, t]).mean() for t in range(4)])
+    covered = 0
+    for run in range(400):
+        s, g = draw(1)
+        _, reps = stats.crossed_bootstrap({"a": list(s[0])}, list(g[0]), n_boot=300, seed=run)
+        low, high = np.quantile(reps["a"], [0.025, 0.975])
+        covered += low <= true <= high
+    assert 0.93 <= covered / 400 <= 0.97
