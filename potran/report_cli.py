@@ -29,6 +29,8 @@ def add_report_parser(subparsers) -> None:
                    "folder's cells/, when it exists; none: the ground truth is held fixed)")
     p.add_argument("--no-baseline", action="store_true",
                    help="leave out the static leave-one-target-out baseline")
+    p.add_argument("--compare", action="append", default=[], metavar="A,B",
+                   help="also test metric A minus metric B, paired (e.g. gbc+PED,nleep); repeatable")
     p.add_argument("--n-boot", type=int, default=1000, help="crossed-bootstrap replicates")
     p.add_argument("--n-draws", type=int, default=2000, help="draws of the random scorer")
     p.add_argument("--level", type=float, default=0.95, help="coverage of the intervals")
@@ -44,8 +46,8 @@ def _tests(args):
     from potran.cli import UsageError, _read_table
 
     if args.paper:
-        if args.scores or args.groundtruth:
-            raise UsageError("--paper takes no SCORES.csv / GT.csv")
+        if args.scores or args.groundtruth or args.compare:
+            raise UsageError("--paper takes no SCORES.csv / GT.csv / --compare")
         return paper_analysis.paper_tests(n_draws=args.n_draws, seed=args.seed, level=args.level)
     if not (args.scores and args.groundtruth):
         raise UsageError("give SCORES.csv and GT.csv, or --paper")
@@ -69,8 +71,22 @@ def _tests(args):
     if not args.no_baseline and gt.target.nunique() >= 2:
         baseline = "static_loto"
         scores = pd.concat([scores, report.leave_one_target_out(gt)], ignore_index=True)
-    return report.benchmark_tests(scores, gt, seeds, baseline=baseline, n_boot=args.n_boot,
-                                  n_draws=args.n_draws, level=args.level, seed=args.seed)
+    return report.benchmark_tests(scores, gt, seeds, baseline=baseline, pairs=_pairs(args.compare),
+                                  n_boot=args.n_boot, n_draws=args.n_draws, level=args.level,
+                                  seed=args.seed)
+
+
+def _pairs(items) -> list:
+    """``["gbc+PED,nleep"]`` -> ``[(("gbc", True), ("nleep", False))]``."""
+    from potran.cli import UsageError
+
+    out = []
+    for item in items:
+        names = item.split(",")
+        if len(names) != 2 or not all(names):
+            raise UsageError(f"--compare wants A,B (e.g. gbc+PED,nleep), got {item!r}")
+        out.append(tuple((n.removesuffix("+PED"), n.endswith("+PED")) for n in names))
+    return out
 
 
 def _num(x: float, fmt: str = "+.3f") -> str:

@@ -68,6 +68,11 @@ def test_report_scores_and_groundtruth(tmp_path, capsys, with_cells):
     boot = by[("models", "good: mean tau_w")]
     assert ("seeds" in boot["resampled"]) == with_cells
     assert ("baseline", "good - static_loto") in by
+    pair = _records(capsys, ["report", scores, gt, "--json", "--n-boot", "50", "--n-draws", "50",
+                             "--compare", "good+PED,good"])
+    pair = {(r["family"], r["comparison"]): r for r in pair}
+    assert pair[("pair", "good+PED - good")]["estimate"] == pytest.approx(
+        by[("PED", "good+PED - good")]["estimate"])
 
 
 def test_report_bad_usage(tmp_path, capsys):
@@ -75,6 +80,10 @@ def test_report_bad_usage(tmp_path, capsys):
     assert main(["report"]) == 2
     assert "give SCORES.csv and GT.csv, or --paper" in capsys.readouterr().err
     assert main(["report", "--paper", scores]) == 2
+    assert main(["report", scores, gt, "--compare", "good"]) == 2
+    assert "--compare wants A,B" in capsys.readouterr().err
+    assert main(["report", scores, gt, "--compare", "good,nothing"]) == 1
+    assert "no scores for [('nothing', False)]" in capsys.readouterr().err
     assert main(["report", scores, str(tmp_path / "none.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
     pd.DataFrame({"model": ["a"], "acc": [1.0]}).to_csv(tmp_path / "bad.csv", index=False)

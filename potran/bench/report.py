@@ -44,6 +44,8 @@ FAMILIES = {
     "PED": "PED - none, per target",
     "PED, models": "PED - none, crossed bootstrap",
     "baseline": "metric - baseline, per target",
+    "pair": "metric - metric, per target",
+    "pair, models": "metric - metric, crossed bootstrap",
 }
 
 
@@ -253,17 +255,19 @@ def _verdict(r) -> str:
 
 
 def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
-                    *, baseline: str | None = "static_loto", n_boot: int = 1000, n_draws: int = 2000,
-                    level: float = 0.95, seed: int = 0, tie_rtol: float = BENCH_TIE_RTOL
-                    ) -> pd.DataFrame:
+                    *, baseline: str | None = "static_loto", pairs=(), n_boot: int = 1000,
+                    n_draws: int = 2000, level: float = 0.95, seed: int = 0,
+                    tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
     """Every test of a benchmark's scores, one row each (:data:`TEST_COLUMNS`).
 
     Families (Holm's correction within each): ``chance`` (:func:`potran.stats.chance_test`,
     ``low``/``high`` are the random scorer's band), ``targets`` (mean tau_w over targets,
     :func:`potran.stats.sign_flip` with its t-interval), ``models`` (mean tau_w, crossed
     bootstrap), ``PED`` and ``PED, models`` (with PED - without, per-target sign-flip and
-    crossed bootstrap), ``baseline`` (each metric minus ``baseline``, per-target sign-flip).
-    ``scores`` should hold the baseline's rows (e.g. :func:`leave_one_target_out`).
+    crossed bootstrap), ``baseline`` (each metric minus ``baseline``, per-target sign-flip),
+    and for each ``((metric, ped), (metric, ped))`` of ``pairs``, ``pair`` and ``pair, models``
+    (first minus second, per-target sign-flip and crossed bootstrap). ``scores`` should hold the
+    baseline's rows (e.g. :func:`leave_one_target_out`).
     """
     d = design(scores, accuracy, seeds, tie_rtol)
     rows = []
@@ -301,6 +305,21 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
                 rows.append(_row("PED, models", metric, "delta", stats.bootstrap(
                     est[on] - est[off], boot, comparison=f"{metric}+PED - {metric}",
                     resampled=resampled, population=population, level=level)))
+    for a, b in pairs:
+        a, b = (a[0], bool(a[1])), (b[0], bool(b[1]))
+        missing = [k for k in (a, b) if k not in d.scores]
+        if missing:
+            raise ValueError(f"no scores for {missing}; scored: {sorted(d.scores)}")
+        name = f"{_label(*a)} - {_label(*b)}"
+        diff = per_target[a] - per_target[b]
+        if np.isfinite(diff).sum() >= 2:
+            rows.append(_row("pair", a[0], a[1], stats.sign_flip(
+                diff[np.isfinite(diff)], comparison=name, level=level)))
+        boot = reps[a] - reps[b]
+        if np.isfinite(boot).any():
+            rows.append(_row("pair, models", a[0], a[1], stats.bootstrap(
+                est[a] - est[b], boot, comparison=name, resampled=resampled,
+                population=population, level=level)))
     base = (baseline, False)
     if baseline is not None and base in d.scores:
         for key in d.scores:
@@ -358,6 +377,12 @@ def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[
                    "resolved by it for any metric" if cannot else
                    f"a resolved gain for {names(gain)}; a resolved loss for {names(loss)}; "
                    f"not resolved for {names(pe.drop(gain.index).drop(loss.index))}") + ".")
+    for fam in ("pair", "pair, models"):
+        pr = tests[tests.family == fam]
+        if len(pr):
+            out.append(f"**Metric against metric** ({pr.test.iloc[0]}, paired; Holm over {len(pr)}): "
+                       + "; ".join(f"{r.comparison} {r.estimate:+.3f}: {r.verdict}" for r in pr.itertuples())
+                       + ".")
     bl = tests[tests.family == "baseline"]
     if len(bl):
         resolved = [f"{r.comparison} ({r.estimate:+.3f})" for r in bl.itertuples() if r.p_holm < 0.05]
