@@ -139,20 +139,19 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     unknown = sorted(set(options) - set(metric_names))
     if unknown:
         raise ValueError(f"options for metric(s) {unknown} that are not scored")
-    extra = {} if device is None else {"device": device}
+    perturb = _perturber(labels, general, ped_options, sa_options, device)
+    moved = {}  # (model, perturbation) -> features: each perturbation runs once per model
     rows = []
     for group, (metric, perturbation) in enumerate((m, p) for m in metric_names for p in perturbations):
-        kwargs = {**options.get(metric, {}), **extra,
-                  **((ped_options or {}) if perturbation == "ped" else {}),
-                  **((sa_options or {}) if perturbation == "sa" else {})}
+        kwargs = {**options.get(metric, {}), **({} if device is None else {"device": device})}
         values = {}
         for name in names:
+            after = "" if perturbation == "none" else f" after {perturbation.upper()}"
             try:
-                values[name] = score(features[name], labels, metric, ped=perturbation == "ped",
-                                     sa=perturbation == "sa",
-                                     general=general[name] if perturbation == "ped" else None, **kwargs)
+                if (name, perturbation) not in moved:
+                    moved[name, perturbation] = perturb(name, features[name], perturbation)
+                values[name] = score(moved[name, perturbation], labels, metric, **kwargs)
             except ValueError as err:
-                after = "" if perturbation == "none" else f" after {perturbation.upper()}"
                 raise ValueError(f"model {name!r}, metric {metric!r}{after}: {err}") from None
         if metric == "ncti":
             values = ncti_pool_scores(values)
@@ -161,6 +160,27 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     table = pd.DataFrame(rows)
     table["rank"] = table.groupby("group")["score"].rank(ascending=False, method="min").astype(int)
     return table.sort_values(["group", "rank"], kind="stable", ignore_index=True)[COLUMNS]
+
+
+def _perturber(labels, general, ped_options, sa_options, device):
+    """``perturb(model, X, perturbation)``: the features as given, moved by PED or perturbed by SA,
+    as :func:`potran.scoring.score` computes them with ``ped=True`` / ``sa=True``."""
+    from potran import ped, sa
+
+    ped_options, sa_options = dict(ped_options or {}), dict(sa_options or {})
+    for what, given, known in (("PED", ped_options, ped.OPTIONS), ("SA", sa_options, sa.OPTIONS)):
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise ValueError(f"unknown {what} option(s) {unknown}; known: {', '.join(known)}")
+
+    def perturb(model, X, perturbation):
+        if perturbation == "ped":
+            return ped.simulate(X, labels, general[model], device=device, **ped_options).features
+        if perturbation == "sa":
+            return sa.perturb(X, labels, **sa_options).features
+        return X
+
+    return perturb
 
 
 def model_files(paths) -> dict[str, Path]:

@@ -25,10 +25,10 @@ def zoo(dim):
     return {"good": z(X), "noisy": z(X + 2 * rng.normal(size=X.shape)), "noise": rng.normal(size=X.shape)}, y
 
 
-MODELS, Y = zoo(70)  # PARC needs D >= 32, NCTI D >= 64
+MODELS, Y = zoo(10)
 X = MODELS["good"]
-GENERAL = {name: RNG.normal(size=(60, 70)) for name in MODELS}
-NARROW, _ = zoo(10)  # TransRate ranks noise above these classes at D = 70 > 40 samples per class
+GENERAL = {name: RNG.normal(size=(60, 10)) for name in MODELS}
+WIDE, _ = zoo(70)  # for PARC (D >= 32) and NCTI (D >= 64); TransRate ranks noise first at this D > N_c
 NAMES = np.array(["owl", "cat", "dog"])
 
 
@@ -51,7 +51,7 @@ def test_table_scores_are_potran_scores_and_ranks_descend():
 @pytest.mark.parametrize("metric", [m for m in METRICS if m not in ("random", "dim", "norm")])
 def test_rank_one_is_the_model_with_separable_classes(metric):
     """Every metric is higher-is-better, so the separable model ranks first and pure noise last."""
-    table = rank_models(MODELS if metric in ("parc", "ncti") else NARROW, Y, metrics=metric)
+    table = rank_models(WIDE if metric in ("parc", "ncti") else MODELS, Y, metrics=metric)
     assert table["model"].tolist() == ["good", "noisy", "noise"]
     assert table["rank"].tolist() == [1, 2, 3]
 
@@ -63,9 +63,10 @@ def test_ties_share_the_smallest_rank():
 
 
 def test_ncti_gives_the_pool_score():
-    table = rank_models(MODELS, Y, metrics="ncti", ped=True, general=GENERAL)
-    components = {name: potran.score(F, Y, "ncti", ped=True, general=GENERAL[name])
-                  for name, F in MODELS.items()}
+    general = {name: RNG.normal(size=(60, 70)) for name in WIDE}
+    table = rank_models(WIDE, Y, metrics="ncti", ped=True, general=general)
+    components = {name: potran.score(F, Y, "ncti", ped=True, general=general[name])
+                  for name, F in WIDE.items()}
     assert dict(zip(table.model, table.score)) == ncti_pool_scores(components)
     assert set(table.perturbation) == {"ped"}
 
@@ -90,6 +91,16 @@ def test_options_reach_ped_sa_and_the_metric():
     assert get["noisy", "none"] == potran.score(MODELS["noisy"], Y, "gbc", gaussian="diagonal")
 
 
+def test_each_perturbation_runs_once_per_model(monkeypatch):
+    from potran import ped
+
+    calls = []
+    real = ped.simulate
+    monkeypatch.setattr(ped, "simulate", lambda X, *a, **k: calls.append(X) or real(X, *a, **k))
+    rank_models(MODELS, Y, metrics=["logme", "sfda", "gbc"], ped=True, general=GENERAL)
+    assert len(calls) == len(MODELS)
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(metrics="logmee"), "unknown metric 'logmee'; valid metrics: logme, sfda, gbc"),
     (dict(metrics="leep"), "'leep' \\(it scores source-classifier probabilities, not features\\)"),
@@ -101,6 +112,11 @@ def test_options_reach_ped_sa_and_the_metric():
     (dict(general=GENERAL), "general feature sets were given but ped is False"),
     (dict(ped="yes"), "ped must be False, True or 'both', got 'yes'"),
     (dict(options={"knn": {}}), "options for metric\\(s\\) \\['knn'\\] that are not scored"),
+    (dict(ped=True, general=GENERAL, ped_options={"sigma": 1}),
+     "unknown PED option\\(s\\) \\['sigma'\\]; known: nsigma"),
+    (dict(sa=True, sa_options={"nsigma": 1}), "unknown SA option\\(s\\) \\['nsigma'\\]; known: alpha"),
+    (dict(ped=True, general=GENERAL, ped_options={"nsigma": 0}),
+     "model 'good', metric 'logme' after PED: nsigma must be"),
     (dict(metrics="parc", options={"parc": {"bogus": 1}}),
      "model 'good', metric 'parc': unknown option\\(s\\) \\['bogus'\\]"),
 ])
