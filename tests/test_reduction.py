@@ -109,3 +109,41 @@ def test_reduction_keeps_scores_of_narrow_projections_invariant():
     for metric in ("logme", "transrate"):
         assert potran.score(X_red[:, :20], y, metric) == pytest.approx(potran.score(Zc, y, metric),
                                                                       rel=1e-7), metric
+
+
+# --- benchmark v3: one preprocessing for every model (always=True) ------------------------------
+
+def test_v3_protocol_centres_and_rotates_every_model():
+    for d in (20, 128):  # at or below the common width: all d components, centred and rotated
+        X = correlated(300, d, seed=5).astype(np.float32)
+        out = reduce_features(X, always=True)
+        assert out.shape == (300, d) and out.dtype == np.float64
+        np.testing.assert_allclose(out.mean(0), 0, atol=1e-9)
+        cov = np.cov(out, rowvar=False)
+        np.testing.assert_allclose(cov - np.diag(np.diag(cov)), 0, atol=1e-9 * cov.max())
+        assert np.all(np.diff(np.diag(cov)) < 0)
+        W = components(X.astype(np.float64), out)  # a rotation: distances are kept
+        np.testing.assert_allclose(W.T @ W, np.eye(d), atol=1e-6)
+
+
+@pytest.mark.parametrize("d", [20, 128, 150])
+def test_v3_protocol_ignores_a_rotation_and_translation_of_the_input(d):
+    """The same reduced features (up to each component's sign) whatever basis and origin the
+    model's features come in: the preprocessing no longer depends on the model family."""
+    X = correlated(300, d, seed=6)
+    G = correlated(40, d, seed=7)
+    rng = np.random.default_rng(8)
+    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    t = rng.normal(0, 5, d)
+    X_red, G_red = reduce_features(X, G, always=True)
+    X_mov, G_mov = reduce_features(X @ Q + t, G @ Q + t, always=True)
+    signs = np.sign((X_red * X_mov).sum(0))
+    assert set(signs) <= {-1.0, 1.0}
+    np.testing.assert_allclose(X_mov * signs, X_red, atol=1e-7 * np.abs(X_red).max())
+    np.testing.assert_allclose(G_mov * signs, G_red, atol=1e-7 * np.abs(G_red).max())
+
+
+def test_v3_protocol_equals_the_landed_one_for_wide_models():
+    X, G = correlated(300, 150, seed=9), correlated(30, 150, seed=10)
+    for a, b in zip(reduce_features(X, G, always=True), reduce_features(X, G)):
+        np.testing.assert_array_equal(a, b)

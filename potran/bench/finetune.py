@@ -24,7 +24,7 @@ from torch import nn
 from .reduction import reduce_features
 
 __all__ = ["FinetuneConfig", "FinetuneResult", "training_indices", "probe_indices", "finetune",
-           "test_correctness"]
+           "test_correctness", "pack_correctness", "unpack_correctness"]
 
 
 @dataclass(frozen=True)
@@ -169,9 +169,14 @@ def _predict(net: nn.Module, x: torch.Tensor, device, batch_size: int = 256,
     return torch.cat(out).numpy()
 
 
-def _pack(correct: np.ndarray) -> str:
+def pack_correctness(correct: np.ndarray) -> str:
     """Per-image 0/1 correctness as base64 of the packed bits (JSON-ready, 1 bit per image)."""
-    return base64.b64encode(np.packbits(correct.astype(bool)).tobytes()).decode()
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode()
+
+
+def unpack_correctness(text: str, n: int) -> np.ndarray:
+    """Inverse of `pack_correctness` for ``n`` images: bool (n,)."""
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=n).astype(bool)
 
 
 def test_correctness(record: dict) -> np.ndarray:
@@ -187,9 +192,7 @@ def test_correctness(record: dict) -> np.ndarray:
     if any("test_correct" not in r for r in runs):
         raise ValueError(f"the cell {record['model']}/{record['target']} has no per-image test "
                          "correctness (made before it was recorded)")
-    bits = [np.unpackbits(np.frombuffer(base64.b64decode(r["test_correct"]), np.uint8),
-                          count=record["n_test"]) for r in runs]
-    return np.stack(bits).astype(bool)
+    return np.stack([unpack_correctness(r["test_correct"], record["n_test"]) for r in runs])
 
 
 def _train_run(zoo_model, n_classes, x_fit, y_fit, x_probe, seed, config, device):
@@ -291,7 +294,7 @@ def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
         snaps = run_snaps if snaps is None else snaps
         correct = _predict(net, x_test, device) == y_test.numpy()
         runs.append({"seed": seed, "test_acc": float(correct.mean()), "train_loss": losses,
-                     "seconds": time.perf_counter() - t_run, "test_correct": _pack(correct)})
+                     "seconds": time.perf_counter() - t_run, "test_correct": pack_correctness(correct)})
         del net
 
     accs = np.array([r["test_acc"] for r in runs])

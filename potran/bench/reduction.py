@@ -7,6 +7,12 @@ benchmark therefore projects every model's features wider than ``SCORE_DIM`` ont
 ``SCORE_DIM`` principal components, fitted on the target's training features being scored; the
 general set (PED's standardisation) goes through the same projection. Every scored training set
 has at least ``2 * SCORE_DIM`` images.
+
+Benchmark v3 (``data/bench_v3/README.md``) uses one preprocessing for every model:
+``always=True`` centres and rotates every model's features onto their leading principal
+components, also those already at most ``SCORE_DIM`` wide, so that no metric sees raw features
+for one model family and centred, rotated ones for another. The default keeps the landed
+benchmark's protocol (and numbers).
 """
 from __future__ import annotations
 
@@ -17,12 +23,14 @@ __all__ = ["SCORE_DIM", "reduce_features"]
 SCORE_DIM = 128
 
 
-def reduce_features(X, G=None, dim: int = SCORE_DIM):
-    """Project ``X`` (N x D) and optionally ``G`` onto the top ``dim`` principal components of X.
+def reduce_features(X, G=None, dim: int = SCORE_DIM, always: bool = False):
+    """Project ``X`` (N x D) and optionally ``G`` onto the top ``min(dim, D)`` principal
+    components of X, centred by X's mean.
 
-    Features with ``D <= dim`` are returned unchanged. Components come from the eigenvectors of
-    X's covariance (float64), each signed so that its largest-magnitude entry is positive, so
-    the result is deterministic.
+    Features with ``D <= dim`` are returned unchanged unless ``always`` (benchmark v3: the same
+    centring and rotation for every model; with ``D <= dim`` all D components are kept).
+    Components come from the eigenvectors of X's covariance (float64), each signed so that its
+    largest-magnitude entry is positive, so the result is deterministic.
 
     Returns
     -------
@@ -30,8 +38,9 @@ def reduce_features(X, G=None, dim: int = SCORE_DIM):
         The projected X (float64), and the projected G when ``G`` is given.
     """
     X = np.asarray(X)
-    if X.shape[1] <= dim:
+    if X.shape[1] <= dim and not always:
         return X if G is None else (X, np.asarray(G))
+    dim = min(dim, X.shape[1])
     Xd = X.astype(np.float64)
     mean = Xd.mean(axis=0)
     Xc = Xd - mean
