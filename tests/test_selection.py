@@ -89,6 +89,8 @@ def test_options_reach_ped_sa_and_the_metric():
     assert get["noisy", "sa"] == potran.score(MODELS["noisy"], Y, "gbc", sa=True, alpha=0.5,
                                               gaussian="diagonal")
     assert get["noisy", "none"] == potran.score(MODELS["noisy"], Y, "gbc", gaussian="diagonal")
+    on_cpu = rank_models(MODELS, Y, metrics="sfda", ped=True, general=GENERAL, device="cpu")
+    pd.testing.assert_frame_equal(on_cpu, rank_models(MODELS, Y, metrics="sfda", ped=True, general=GENERAL))
 
 
 def test_each_perturbation_runs_once_per_model(monkeypatch):
