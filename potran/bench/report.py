@@ -180,7 +180,11 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
     est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, n_boot=n_boot, seed=seed)
     rows = []
     for (metric, ped), r in reps.items():
-        lo, hi = _quantiles(r, level)
+        lo = hi = np.nan
+        if np.isfinite(r).any():
+            res = stats.bootstrap(est[(metric, ped)], r, comparison=_label(metric, ped),
+                                  resampled=_resampled(d), population=_population(d), level=level)
+            lo, hi = res.low, res.high
         rows.append({"metric": metric, "ped": ped, "mean_tau": est[(metric, ped)], "low": lo,
                      "high": hi, "p_delta": np.nan})
     for metric in dict.fromkeys(m for m, _ in reps):
@@ -196,14 +200,6 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
             rows.append({"metric": metric, "ped": "delta", "mean_tau": e, "low": res.low,
                          "high": res.high, "p_delta": res.p_value})
     return pd.DataFrame(rows)
-
-
-def _quantiles(r: np.ndarray, level: float) -> tuple[float, float]:
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return float("nan"), float("nan")
-    lo, hi = np.quantile(r, [0.5 - level / 2, 0.5 + level / 2])
-    return float(lo), float(hi)
 
 
 def random_null(accuracy: pd.DataFrame, *, n_draws: int = 2000, level: float = 0.95,
