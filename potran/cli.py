@@ -14,7 +14,6 @@ so ``potran --help`` answers at once.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import shlex
 import sys
@@ -25,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from potran.extract import IMAGENET_MEAN, IMAGENET_STD
+from potran.params import Boolean, defaults_of, options_of
 from potran.ped import OPTIONS as PED_OPTIONS
+from potran.ped import simulate
 from potran.report_cli import add_report_parser
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
@@ -113,11 +114,6 @@ def check_device(name: str) -> str:
     return name
 
 
-def _accepts(function, name: str) -> bool:
-    params = inspect.signature(function).parameters.values()
-    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
-
-
 def _trace_lines(trace) -> list[str]:
     """Human-readable PED trace; ``trace.energies`` holds the energy before step 1, then after each."""
     lines = [f"ped steps: {trace.steps}", f"  start: energy = {trace.energies[0]:.10g}"]
@@ -131,7 +127,7 @@ def _trace_lines(trace) -> list[str]:
 def run_score(args) -> int:
     """``potran score``: print one metric's score, optionally after PED."""
     import potran
-    from potran.metrics import REGISTRY
+    from potran.metrics import REGISTRY, SPECS
 
     if args.metric not in REGISTRY:
         raise UsageError(f"unknown metric {args.metric!r}; choose from {', '.join(sorted(REGISTRY))}")
@@ -143,7 +139,7 @@ def run_score(args) -> int:
     if args.device is not None:
         options["device"] = check_device(args.device)
     if args.seed is not None:
-        if not _accepts(REGISTRY[args.metric], "seed"):
+        if not SPECS[args.metric].stochastic:
             raise UsageError(f"metric {args.metric!r} is deterministic and takes no --seed")
         options["seed"] = args.seed
     X, y, G = load_inputs(args.file, args.labels, args.general)
@@ -278,14 +274,25 @@ def add_score_parser(subparsers) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="metric option, repeatable, e.g. --option gaussian=diagonal --option pca_dim=none")
     p.add_argument("--device", help="torch device for the metrics and PED that support one, e.g. cuda")
-    ped = p.add_argument_group("PED options (defaults: as the official code ran)")
-    ped.add_argument("--nsigma", type=float, help="radius coefficient lambda")
-    ped.add_argument("--time-step", type=float, help="time step t")
-    ped.add_argument("--constant", type=float, help="elastic constant k")
-    ped.add_argument("--exit-ratio", type=float, help="exit ratio rho")
-    ped.add_argument("--max-steps", type=int, help="maximum number of accepted steps")
-    ped.add_argument("--eps", type=float, help="floor on the general set's standard deviation")
+    add_option_flags(p.add_argument_group("PED options (defaults: as the official code ran)"),
+                     simulate, PED_OPTIONS)
     p.set_defaults(func=run_score)
+
+
+def add_option_flags(group, function, names) -> None:
+    """One flag per declared option of ``function`` named in ``names`` (:mod:`potran.params`):
+    ``--max-steps N`` typed by its constraint, ``--standardize/--no-standardize`` for a flag."""
+    defaults = defaults_of(function)
+    for option in options_of(function):
+        if option.name not in names:
+            continue
+        flag = "--" + option.name.replace("_", "-")
+        constraint = next(c for c in option.constraints if c is not None)
+        help_text = f"{option.help} (default: {defaults[option.name]})"
+        if isinstance(constraint, Boolean):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            group.add_argument(flag, type=constraint.kind, help=help_text)
 
 
 def add_rank_parser(subparsers) -> None:

@@ -32,6 +32,7 @@ import scipy.linalg
 import scipy.spatial.distance
 
 from potran.backend import is_tensor, to_numpy
+from potran.params import COUNT, FLAG, POSITIVE, SEED, OneOf, Option, declare, options_of
 from potran.validation import check_xy
 
 #: alpha of the official drivers: group 1 (supervised ImageNet CNNs) and group 2 (self-supervised ResNet-50s)
@@ -50,7 +51,6 @@ SPREAD_FORCE = 1.0           # step length of the (optional) spread
 COINCIDENT = 1e-12           # means closer than this fraction of their contact distance: no direction
 
 #: Keyword options of :func:`perturb` that ``potran.score(..., sa=True)`` passes through.
-OPTIONS = ("alpha", "sigma", "n_components", "pca_seed", "gate", "spread")
 
 
 @dataclass
@@ -101,13 +101,7 @@ class SAResult:
 
 def resolve_alpha(alpha) -> float:
     """``alpha`` as a number: a positive float, or ``"group1"`` / ``"group2"`` (:data:`ALPHAS`)."""
-    if isinstance(alpha, str):
-        if alpha not in ALPHAS:
-            raise ValueError(f"alpha must be a positive number or one of {sorted(ALPHAS)}, got {alpha!r}")
-        return ALPHAS[alpha]
-    if not alpha > 0:
-        raise ValueError(f"alpha must be positive, got {alpha}")
-    return float(alpha)
+    return ALPHAS[alpha] if isinstance(alpha, str) else float(alpha)
 
 
 def gate_eigenvalues(X: np.ndarray) -> np.ndarray:
@@ -201,6 +195,15 @@ def attract_shifts(means: np.ndarray, radii: np.ndarray, alpha: float, sigma: fl
     return shifts, repelled
 
 
+@declare(
+    Option("alpha", (*POSITIVE, OneOf(tuple(ALPHAS))), "attract step size (group1: supervised, group2: "
+           "self-supervised models, the official drivers' values)"),
+    Option("sigma", POSITIVE, "radius coefficient: closer classes attract, farther ones repel"),
+    Option("n_components", COUNT, "dimension of the randomized PCA projection"),
+    Option("pca_seed", SEED, "seed of the randomized SVD"),
+    Option("gate", FLAG, "apply the official gate on the covariance's two largest eigenvalues"),
+    Option("spread", FLAG, "spread every class first, as the paper describes (the official code does not)"),
+)
 def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_components: int = N_COMPONENTS,
             pca_seed: int = PCA_SEED, gate: bool = True, spread: bool = False) -> SAResult:
     """Apply SA to features ``X`` (N x D) with labels ``y`` (method page, §SA).
@@ -233,10 +236,6 @@ def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_compone
         a tensor on the input's device when ``X`` is a tensor. ``trace``: an :class:`SATrace`.
     """
     alpha = resolve_alpha(alpha)
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    if int(n_components) != n_components or n_components < 1:
-        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
     features, labels = check_xy(to_numpy(X), y)
     trace = SATrace(gate_eigenvalues=gate_eigenvalues(features))
     trace.gate_open = (not gate) or trace.gate_mean > GATE_MIN_EIGENVALUE
@@ -256,3 +255,7 @@ def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_compone
 
         return SAResult(torch.as_tensor(features, dtype=torch.float64, device=X.device), trace)
     return SAResult(features, trace)
+
+
+#: Keyword options of :func:`perturb` that ``potran.score`` passes through.
+OPTIONS = tuple(o.name for o in options_of(perturb))

@@ -2,12 +2,12 @@
 (PED or SA), then the metric."""
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from potran import ped as ped_module
 from potran import sa as sa_module
 from potran.metrics import REGISTRY
+from potran.params import options_of
 
 
 def get_metric(name: str):
@@ -46,7 +46,7 @@ def score(X, y, metric: str, *, ped: bool = False, sa: bool = False, general=Non
         ``"ncti"`` gives :class:`~potran.metrics.neural_collapse.NCTIComponents` instead of a float.
     """
     function = get_metric(metric)
-    accepted = set(inspect.signature(function).parameters) - {"X", "y", "probs"}
+    accepted = {o.name for o in options_of(function)}
     ped_options = {k: options.pop(k) for k in ped_module.OPTIONS if k in options}
     sa_options = {k: options.pop(k) for k in sa_module.OPTIONS if k in options}
     if ped_options and not ped:

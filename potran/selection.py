@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from potran.metrics import FEATURE_METRICS
+from potran.metrics import FEATURE_METRICS, PED_METRICS, SPECS
 from potran.validation import check_labels
 
 __all__ = ["METRICS", "DEFAULT_METRICS", "PERTURBATIONS", "COLUMNS", "rank_models", "model_files",
            "ranking_text"]
 
-#: Metrics that rank features: one score per model, and NCTI's pool score.
-METRICS = FEATURE_METRICS + ("ncti",)
-#: The paper's three base metrics.
-DEFAULT_METRICS = ("logme", "sfda", "gbc")
+#: Metrics that rank features: one score per model, and the pool scores of component metrics (NCTI).
+METRICS = FEATURE_METRICS + tuple(n for n, s in SPECS.items() if s.gives == "components")
+#: The metrics the paper reports with and without PED.
+DEFAULT_METRICS = PED_METRICS
 #: Values of the ``perturbation`` column: the features as given, after PED, after SA.
 PERTURBATIONS = ("none", "ped", "sa")
 #: Columns of the table of :func:`rank_models`.

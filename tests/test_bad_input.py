@@ -216,7 +216,7 @@ def test_unknown_metric_and_options(data):
         potran.score(X, y, "logme", bogus=1)
     with pytest.raises(ValueError, match="PED options \\['nsigma'\\] given but ped=False"):
         potran.score(X, y, "logme", nsigma=0.3)
-    with pytest.raises(ValueError, match="nsigma must be positive"):
+    with pytest.raises(ValueError, match="nsigma must be a number > 0, got 0"):
         potran.score(X, y, "logme", ped=True, general=X, nsigma=0)
 
 

@@ -82,6 +82,21 @@ def test_score_ped_options_reach_the_simulation(cli):
     assert json.loads(out)["score"] != pytest.approx(EXPECTED["ped_logme"], rel=1e-6)
 
 
+def test_score_standardize_flag_runs_the_motion_in_the_raw_space(cli):
+    import potran
+    from conftest import load_case
+
+    arrays, _ = load_case(1)
+    _, out, _ = cli("score", CASE, "--metric", "logme", "--ped", "--json", "--no-standardize")
+    record = json.loads(out)
+    assert record["options"] == {"standardize": False}
+    raw = potran.score(arrays["X"], arrays["y"], "logme", ped=True, general=arrays["G"], standardize=False)
+    assert record["score"] == pytest.approx(raw, rel=1e-12)
+    assert record["score"] != pytest.approx(EXPECTED["ped_logme"], rel=1e-6)
+    status, _, err = cli("score", CASE, "--metric", "logme", "--ped", "--max-steps", "-1")
+    assert status == 1 and "max_steps must be an integer >= 0, got -1" in err
+
+
 def test_score_metric_options_and_seed(cli):
     _, out, _ = cli("score", CASE, "--metric", "gbc", "--option", "gaussian=diagonal",
                     "--option", "pca_dim=none", "--json")

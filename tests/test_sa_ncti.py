@@ -335,14 +335,15 @@ def test_bad_options(big):
         potran.score(X, y, "logme", alpha=0.1)
     with pytest.raises(ValueError, match="PED and SA are alternative perturbations"):
         potran.score(X, y, "logme", ped=True, sa=True, general=X)
-    with pytest.raises(ValueError, match="alpha must be a positive number or one of"):
+    with pytest.raises(ValueError, match="alpha must be a number > 0 or one of 'group1', 'group2', got 'group3'"):
         sa.perturb(X, y, alpha="group3")
-    for options, message in (({"alpha": 0}, "alpha must be positive"),
-                             ({"sigma": -1}, "sigma must be positive"),
-                             ({"n_components": 0}, "n_components must be a positive integer")):
+    for options, message in (({"alpha": 0}, "alpha must be a number > 0 or one of"),
+                             ({"sigma": -1}, "sigma must be a number > 0, got -1"),
+                             ({"n_components": 0}, "n_components must be an integer >= 1, got 0"),
+                             ({"gate": 1}, "gate must be True or False, got 1")):
         with pytest.raises(ValueError, match=message):
             sa.perturb(X, y, **options)
-    with pytest.raises(ValueError, match="ddof must be 0 or 1"):
+    with pytest.raises(ValueError, match="ddof must be one of 0, 1, got 2"):
         gbc(X, y, ddof=2)
 
 

@@ -15,7 +15,6 @@ Command line: ``potran bench`` (``--help`` for the options).
 """
 from __future__ import annotations
 
-import inspect
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -80,10 +79,10 @@ def cell_seed(seed: int, model: str, target: str) -> int:
 
 
 def _takes_seed(metric: str) -> bool:
-    from ..metrics import REGISTRY
+    from ..metrics import SPECS
 
-    fn = REGISTRY.get(metric)  # unknown names fail inside score_cell, with the others
-    return fn is not None and "seed" in inspect.signature(fn).parameters
+    spec = SPECS.get(metric)  # unknown names fail inside score_cell, with the others
+    return spec is not None and spec.stochastic
 
 
 def attempt(function, *args, **kwargs):

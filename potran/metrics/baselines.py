@@ -5,27 +5,34 @@ from __future__ import annotations
 import numpy as np
 
 from potran.backend import to_numpy
+from potran.params import COUNT, SEED, Interval, Option, declare
 from potran.validation import check_xy
 
 
+@declare(Option("seed", SEED, "seed of the random number"))
 def random_score(X, y, *, seed: int | None = 0) -> float:
     """A uniform random number in [0, 1): the chance level of a ranking (seeded)."""
     check_xy(to_numpy(X), y)
     return float(np.random.default_rng(seed).random())
 
 
+@declare()
 def dim(X, y) -> float:
     """The feature dimension D ("bigger backbones transfer better")."""
     features, _ = check_xy(to_numpy(X), y)
     return float(features.shape[1])
 
 
+@declare()
 def norm(X, y) -> float:
     """Mean Euclidean norm of the feature vectors."""
     features, _ = check_xy(to_numpy(X), y)
     return float(np.linalg.norm(features, axis=1).mean())
 
 
+@declare(Option("k", COUNT, "neighbours that vote"),
+         Option("folds", (Interval(int, 2, None),), "cross-validation folds (fewer when a class is smaller)"),
+         Option("seed", SEED, "seed of the folds' shuffle"))
 def knn(X, y, *, k: int = 5, folds: int = 5, seed: int = 0) -> float:
     """Cross-validated accuracy of a k-nearest-neighbour classifier on the frozen features.
 

@@ -8,7 +8,10 @@ import numpy as np
 from sklearn.covariance import LedoitWolf
 
 from potran.backend import to_numpy
+from potran.params import FLAG, Interval, Option, declare
 from potran.validation import check_xy
+
+RCOND_OPTION = Option("rcond", (Interval(float, 0, None),), "relative cut-off of the pseudo-inverse")
 
 RCOND = 1e-15
 CONSTANT_RTOL = 1e-9  # a dimension whose std is below this share of the largest std is constant
@@ -21,6 +24,7 @@ def _class_mean_rows(features: np.ndarray, codes: np.ndarray, n_classes: int) ->
     return (sums / np.bincount(codes, minlength=n_classes)[:, None])[codes]
 
 
+@declare(Option("standardize", FLAG, "z-score the features first"), RCOND_OPTION)
 def hscore(X, y, *, standardize: bool = True, rcond: float = RCOND) -> float:
     """H-score ``tr(pinv(Cov_f) Cov_g)`` with sample covariances (higher is better).
 
@@ -41,6 +45,7 @@ def hscore(X, y, *, standardize: bool = True, rcond: float = RCOND) -> float:
     return float(np.trace(np.linalg.pinv(cov_f, rcond=rcond, hermitian=True) @ cov_g))
 
 
+@declare(RCOND_OPTION)
 def reg_hscore(X, y, *, rcond: float = RCOND) -> float:
     """Regularised H-score: Ledoit-Wolf shrunk feature covariance, ``tr(pinv(Cov_a) (1 - a) Cov_g)``."""
     features, labels = check_xy(to_numpy(X), y)

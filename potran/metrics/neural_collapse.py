@@ -23,6 +23,7 @@ from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from potran.backend import to_numpy
+from potran.params import SEED, Option, declare
 from potran.validation import check_xy
 
 N_COMPONENTS = 64      # PCA dimension, fixed in the official code
@@ -80,6 +81,7 @@ def pca64(X: np.ndarray, seed: int | None = 0) -> tuple[np.ndarray, PCA]:
     return pca.fit_transform(X), pca
 
 
+@declare(Option("seed", SEED, "seed of the randomized PCA (None: NumPy's global generator)"))
 def ncti(X, y, *, seed: int | None = 0) -> NCTIComponents:
     """NCTI components (seli, ncc, vc) of features ``X`` (N x D) with labels ``y`` (method page, §NCTI).
 

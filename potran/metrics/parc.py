@@ -9,6 +9,7 @@ from scipy.stats import spearmanr
 from sklearn.decomposition import PCA
 
 from potran.backend import to_numpy
+from potran.params import COUNT, FLAG, SEED, Option, declare
 from potran.validation import check_xy
 
 PCA_SEED = 1919          # fixed in the reference
@@ -43,6 +44,13 @@ def _label_dissimilarity(codes: np.ndarray, n_classes: int) -> np.ndarray:
     return np.where(different, n_classes / (n_classes - 1), 0.0)
 
 
+@declare(
+    Option("n_dims", COUNT, "principal components of the features"),
+    Option("seed", SEED, "seed of the subsample above max_samples"),
+    Option("max_samples", COUNT, "samples scored at most (a stratified subsample above)"),
+    Option("legacy_feature_targets", FLAG, "above 15000 samples, the features as targets (official code)"),
+    Option("official_ties", FLAG, "the official label dissimilarities, whose rounding splits ties"),
+)
 def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, max_samples: int = MAX_SAMPLES,
          legacy_feature_targets: bool = False, official_ties: bool = False) -> float:
     """PARC score: 100 x Spearman correlation between the feature and label dissimilarity matrices.

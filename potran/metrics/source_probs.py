@@ -10,6 +10,7 @@ import numpy as np
 
 from potran.backend import to_numpy
 from potran.metrics.nleep import leep_from_posteriors
+from potran.params import declare
 from potran.validation import check_xy
 
 NCE_EPS = 1e-20  # inside the log, as thuml's NCE
@@ -24,6 +25,7 @@ def _check_probabilities(P: np.ndarray) -> None:
                          f"to {sums.max():.4g}); pass softmax outputs, not logits")
 
 
+@declare()
 def leep(probs, y) -> float:
     """LEEP = mean_i log sum_z theta_iz P(y_i | z) with the empirical conditional P(y | z)."""
     P, labels = check_xy(to_numpy(probs), y, name="probs")
@@ -31,6 +33,7 @@ def leep(probs, y) -> float:
     return leep_from_posteriors(P, labels.codes, labels.n_classes, log=True)
 
 
+@declare()
 def nce(probs, y) -> float:
     """NCE = -H(Y | Z) with Z the source model's predicted class (argmax of ``probs``)."""
     P, labels = check_xy(to_numpy(probs), y, name="probs")

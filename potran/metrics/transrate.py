@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from potran.backend import to_numpy
+from potran.params import POSITIVE, Option, declare
 from potran.validation import check_xy
 
 EPS = 1e-4
@@ -24,13 +25,12 @@ def coding_rate(Z: np.ndarray, eps: float = EPS) -> float:
     return 0.5 * float(logdet)
 
 
+@declare(Option("coding_eps", POSITIVE, "distortion ε of the coding rate"))
 def transrate(X, y, *, coding_eps: float = EPS) -> float:
     """TransRate = R(Z) - mean_c R(Z_c) on centred features (higher is better).
 
     ``coding_eps`` is the distortion ε of the coding rate (named apart from PED's ``eps``).
     """
-    if not coding_eps > 0:
-        raise ValueError(f"coding_eps must be positive, got {coding_eps}")
     features, labels = check_xy(to_numpy(X), y)
     Z = features - features.mean(0)
     per_class = [coding_rate(Z[labels.codes == c], coding_eps) for c in range(labels.n_classes)]
