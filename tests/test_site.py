@@ -276,3 +276,19 @@ def test_every_notebook_page_offers_its_executed_notebook(site):
         assert any(cell.get("outputs") for cell in cells if cell["cell_type"] == "code"), executed
         page = (site / "notebooks" / f"{path.stem}.html").read_text()
         assert f"_sources/notebooks/{path.stem}.ipynb" in page, f"{path.stem}.html does not link it"
+
+
+@pytest.mark.slow
+def test_index_opens_with_the_computed_findings(site):
+    """The index's findings section is there, its numbers are the analyses' (potran.bench.findings),
+    and each point links to its page."""
+    import html as html_module
+
+    from potran.bench import findings, paper_analysis
+
+    page = html_module.unescape(re.sub(r"<[^>]+>", "", (site / "index.html").read_text()))
+    assert "What the companion found" in page
+    for finding in findings.paper_findings(paper_analysis.paper_tests()):
+        assert re.sub(r"[*`]", "", finding.text).replace("'", "’")[:200] in page.replace("'", "’")
+    links = re.findall(r'href="(notebooks/[a-z_]+)\.html', (site / "index.html").read_text())
+    assert {"notebooks/paper_numbers", "notebooks/main_table", "notebooks/groundtruth"} <= set(links)
