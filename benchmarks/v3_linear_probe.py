@@ -5,11 +5,15 @@
 
 Writes ``data/bench_v3/linear_probe.csv`` (one row per model and target). Features are extracted
 once into the feature cache (``.cache/features``); a rerun recomputes the table from the cache,
-and rows already in the table for the same model and target are kept (resumable).
+and rows already in the table for the same model and target are kept (resumable). Several
+processes may share the table (e.g. one given the targets in reverse): each re-reads it before
+a target and merges its rows in under a file lock. With ``--commit`` the table is committed
+after every target (path-limited, as the fine-tuning grid).
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import sys
 import time
 from pathlib import Path
@@ -27,19 +31,38 @@ COLUMNS = ["model", "target", "family", "test_acc", "C", "val_acc", "n_train", "
            "seconds", "test_correct"]
 
 
+def _read() -> pd.DataFrame:
+    return pd.read_csv(OUT) if OUT.exists() else pd.DataFrame(columns=COLUMNS)
+
+
+def _merge(rows: list[dict]) -> pd.DataFrame:
+    """Merge ``rows`` into the table on disk (under a lock) and write it; returns the table."""
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    with open(ROOT / ".cache" / "linear_probe.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        table = pd.concat([_read(), pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
+        table = (table.drop_duplicates(["model", "target"], keep="first")
+                 .sort_values(["target", "model"], ignore_index=True))
+        write_csv(OUT, table)
+    return table
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", help="comma-separated v3 targets (default: all)")
     parser.add_argument("--models", help="comma-separated zoo models (default: all)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--commit", action="store_true", help="commit the table after each target")
     args = parser.parse_args(argv)
     targets = args.targets.split(",") if args.targets else targets_v3.NAMES
     models = args.models.split(",") if args.models else zoo.names()
     configure_torch(args.threads)
-    table = pd.read_csv(OUT) if OUT.exists() else pd.DataFrame(columns=COLUMNS)
-    done = set(zip(table.model, table.target))
-    rows = table.to_dict("records")
     for target in targets:
+        table = _read()
+        done = set(zip(table.model, table.target))
+        if all((m, target) in done for m in models):
+            continue
+        rows = []
         t = targets_v3.load_target(target)
         for model in models:
             if (model, target) in done:
@@ -54,8 +77,13 @@ def main(argv=None) -> int:
                              seconds=time.perf_counter() - t0))
             print(f"{time.strftime('%H:%M:%S')} {target} {model} {row['test_acc']:.4f} "
                   f"C={row['C']:g} ({rows[-1]['seconds']:.0f} s)", flush=True)
-        write_csv(OUT, pd.DataFrame(rows, columns=COLUMNS)
-                  .sort_values(["target", "model"], ignore_index=True))
+        table = _merge(rows)
+        if args.commit:
+            from v3_groundtruth import commit  # the sibling script's path-limited commit
+
+            n = table.target.nunique()
+            commit(f"Benchmark v3 linear probe: {n} targets (benchmarks/v3_linear_probe.py)",
+                   paths=("data/bench_v3/linear_probe.csv",))
     return 0
 
 
