@@ -1,8 +1,9 @@
 """``potran report``: what a table of scores, or the paper's published numbers, can resolve.
 
-``potran report --paper`` re-reads the paper's main table (:func:`potran.bench.paper_analysis.paper_tests`);
-``potran report SCORES.csv GT.csv`` tests any scores against a ground truth
-(:func:`potran.bench.report.benchmark_tests`; the seeds come from ``GT.csv``'s folder's ``cells/``
+``potran report --paper`` re-reads the paper's main table
+(:func:`potran.bench.paper_analysis.paper_tests`); ``potran report SCORES.csv GT.csv`` tests any
+scores against a ground truth (:func:`potran.bench.report.benchmark_tests`; the seeds, and the
+per-image test correctness where the cells record it, come from ``GT.csv``'s folder's ``cells/``
 when it has them, or ``--cells``). Both print a table, or with ``--json`` a list of records with
 comparison, estimate, low, high, p_value, p_holm, test, ... (:data:`potran.bench.report.TEST_COLUMNS`).
 The book's pages and ``data/bench/README.md`` call the same functions.
@@ -71,9 +72,10 @@ def _tests(args):
     if not args.no_baseline and gt.target.nunique() >= 2:
         baseline = "static_loto"
         scores = pd.concat([scores, report.leave_one_target_out(gt)], ignore_index=True)
+    correct = report.image_correctness(cells.parent) if seeds is not None else None
     return report.benchmark_tests(scores, gt, seeds, baseline=baseline, pairs=_pairs(args.compare),
                                   n_boot=args.n_boot, n_draws=args.n_draws, level=args.level,
-                                  seed=args.seed)
+                                  seed=args.seed, correct=correct or None)
 
 
 def _pairs(items) -> list:

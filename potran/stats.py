@@ -245,7 +245,7 @@ def chance_test(score_rows: Sequence[np.ndarray], truths: Sequence[np.ndarray], 
 
 
 def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=None, *,
-                      n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict]:
+                      image_correct=None, n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict]:
     """Bootstrap replicates of the mean tau_w over targets, respecting the crossed design.
 
     Parameters
@@ -259,6 +259,12 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
         Per target, an (M, K) array of the per-seed accuracies (NaN-padded); each replicate
         redraws every cell's K seeds with replacement and takes their mean. Without it the
         ground truth is held fixed.
+    image_correct : sequence, optional
+        Per target, None or an (M, K, N) array of per-image test correctness (1/0, NaN where a
+        model or seed is missing) of the same cells; with it each replicate also redraws the
+        target's N test images, **one draw shared by every model and seed** (they are all
+        tested on the same images, so this noise is paired between models). Needs
+        ``seed_accs``.
     n_boot, seed
         Replicates and the seed of ``numpy.random.default_rng``.
 
@@ -273,10 +279,13 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
     -----
     Each replicate draws one resample of the M models and uses it on every target: the models
     are crossed with the targets, and drawing them per target would count the same
-    between-model variation once per target on top of the targets' own. The test images are
-    not redrawn: every model is tested on the same images, so their noise is shared between
-    models and an independent binomial redraw per model would overstate it.
+    between-model variation once per target on top of the targets' own. Without
+    ``image_correct`` the test images are not redrawn: every model is tested on the same images,
+    so their noise is shared between models and an independent binomial redraw per model would
+    overstate it; with it, they are redrawn once per replicate for all models.
     """
+    if image_correct is not None and seed_accs is None:
+        raise ValueError("image_correct needs seed_accs (the per-seed accuracies of the same cells)")
     rng = np.random.default_rng(seed)
     n_models = len(truths[0])
     idx = rng.integers(0, n_models, (n_boot, n_models))
@@ -289,7 +298,10 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
         a = np.asarray(seed_accs[t], float)                  # (M, K)
         k = np.isfinite(a).sum(axis=1)                       # seeds per model
         pick = np.floor(rng.random((n_boot, n_models, a.shape[1])) * k[None, :, None]).astype(int)
-        drawn = np.take_along_axis(np.broadcast_to(a, (n_boot, *a.shape)), pick, axis=2)
+        per_seed = np.broadcast_to(a, (n_boot, *a.shape))
+        if image_correct is not None and image_correct[t] is not None:
+            per_seed = _image_redraw(np.asarray(image_correct[t], float), a, n_boot, rng)
+        drawn = np.take_along_axis(per_seed, pick, axis=2)
         mask = np.arange(a.shape[1])[None, None, :] < k[None, :, None]
         with np.errstate(invalid="ignore"):
             means = np.where(mask, drawn, 0).sum(2) / np.maximum(k, 1)[None, :]
@@ -308,6 +320,18 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
             estimate[key] = float(np.nanmean(full))
             replicates[key] = np.nanmean(np.vstack(boot), axis=0)
     return estimate, replicates
+
+
+def _image_redraw(correct: np.ndarray, seed_accs: np.ndarray, n_boot: int, rng) -> np.ndarray:
+    """Per-seed accuracies (n_boot, M, K) on test images redrawn once per replicate for all cells."""
+    m, k, n = correct.shape
+    drawn = rng.integers(0, n, (n_boot, n))
+    counts = np.zeros((n_boot, n))
+    np.add.at(counts, (np.arange(n_boot)[:, None], drawn), 1.0)
+    known = np.isfinite(correct).all(axis=2)                  # (M, K) cells with records
+    acc = (counts @ np.where(np.isfinite(correct), correct, 0).reshape(m * k, n).T / n)
+    acc = acc.reshape(n_boot, m, k)
+    return np.where(known[None], acc, seed_accs[None])        # cells without records: fixed
 
 
 def bootstrap(estimate: float, replicates: np.ndarray, *, comparison: str, resampled: str,

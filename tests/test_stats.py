@@ -322,3 +322,47 @@ def test_crossed_bootstrap_covers_the_mean_over_these_targets():
         low, high = np.quantile(reps["a"], [0.025, 0.975])
         covered += low <= true <= high
     assert 0.93 <= covered / 400 <= 0.97
+
+
+def test_test_images_are_redrawn_once_for_all_models():
+    # two models on the same 200 test images: b is right wherever a is, and on 10 more images
+    rng = np.random.default_rng(12)
+    a = rng.random(200) < 0.7
+    b = a.copy()
+    b[np.flatnonzero(~a)[:10]] = True
+    c = a.copy()                                                # a third model, 2 points below a
+    c[np.flatnonzero(a)[:8]] = False                            # on images of its own
+    c[np.flatnonzero(~a)[-4:]] = True
+    correct = np.stack([a, b, c])[:, None, :].astype(float)     # (M, K=1, N)
+    accs = correct.mean(axis=2)
+    truth = accs[:, 0]
+    scores = {"right": [np.array([1.0, 2.0, 0.0])]}
+    est, reps = stats.crossed_bootstrap(scores, [truth], [accs], image_correct=[correct],
+                                        n_boot=400, seed=0)
+    _, fixed = stats.crossed_bootstrap(scores, [truth], [accs], n_boot=400, seed=0)
+    assert est["right"] == pytest.approx(1.0)
+    # a shared draw of the images never puts b below a (the noise is paired) ...
+    rng2 = np.random.default_rng(0)
+    rng2.integers(0, 3, (400, 3))                                # the model draw comes first
+    rng2.random((400, 3, 1))                                     # then the seed draw
+    drawn = rng2.integers(0, 200, (400, 200))
+    assert (b[drawn].mean(1) >= a[drawn].mean(1)).all()
+    # ... but the images' noise does reach the ranking of c, which differs from a on 12 images
+    assert np.nanstd(reps["right"]) > np.nanstd(fixed["right"])
+    with pytest.raises(ValueError, match="image_correct needs seed_accs"):
+        stats.crossed_bootstrap(scores, [truth], image_correct=[correct], n_boot=5)
+
+
+def test_benchmark_tests_read_per_image_correctness(tmp_path):
+    scores, acc, seeds = _bench()
+    rng = np.random.default_rng(13)
+    correct = {}
+    for (m, t), grp in seeds.groupby(["model", "target"]):
+        correct[(m, t)] = rng.random((len(grp), 500)) < grp.test_acc.to_numpy()[:, None]
+    with_images = report.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=100, n_draws=50,
+                                         correct=correct)
+    row = with_images[with_images.family == "models"].iloc[0]
+    assert "test images (one draw per target shared by all models)" in row.resampled
+    with pytest.raises(ValueError, match="different test sets"):
+        report.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=5, n_draws=5,
+                               correct={**correct, ("m0", "a"): np.zeros((3, 7), bool)})

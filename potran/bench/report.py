@@ -28,7 +28,7 @@ from .. import stats
 from ..evaluation import BENCH_TIE_RTOL, merge_ties
 from .store import CellStore, write_text
 
-__all__ = ["seed_table", "reliability", "leave_one_target_out", "Design", "design",
+__all__ = ["seed_table", "image_correctness", "reliability", "leave_one_target_out", "Design", "design",
            "tau_intervals", "random_null", "benchmark_tests", "add_holm", "verdict_text",
            "write_bench_readme", "TEST_COLUMNS"]
 
@@ -55,6 +55,20 @@ def seed_table(groundtruth_dir) -> pd.DataFrame:
              "test_acc": run["test_acc"], "n_test": r["n_test"]}
             for r in CellStore(groundtruth_dir).records() for run in r["runs"]]
     return pd.DataFrame(rows, columns=["model", "target", "seed", "test_acc", "n_test"])
+
+
+def image_correctness(groundtruth_dir) -> dict:
+    """``{(model, target): bool (seeds, n_test)}`` for the cells that record per-image correctness.
+
+    Cells made before it was recorded are left out (:func:`potran.bench.finetune.test_correctness`).
+    """
+    from .finetune import test_correctness
+
+    out = {}
+    for r in CellStore(groundtruth_dir).records():
+        if r.get("runs") and all("test_correct" in run for run in r["runs"]):
+            out[(r["model"], r["target"])] = test_correctness(r)
+    return out
 
 
 def reliability(seeds: pd.DataFrame) -> pd.DataFrame:
@@ -104,11 +118,13 @@ class Design:
 
     Attributes: ``models``, ``targets``; ``truths`` (per target, the M accuracies, NaN where
     missing); ``seed_accs`` (per target an (M, K) array of per-seed accuracies, or None);
-    ``scores`` ({(metric, ped): per-target score arrays, ties within ``tie_rtol`` merged}).
+    ``scores`` ({(metric, ped): per-target score arrays, ties within ``tie_rtol`` merged});
+    ``image_correct`` (per target an (M, K, N) array of per-image correctness, or None where no
+    cell records it; None without ``correct``).
     """
 
     def __init__(self, scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None,
-                 tie_rtol: float = BENCH_TIE_RTOL):
+                 tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None):
         self.targets = sorted(set(accuracy.target) & set(scores.target))
         self.models = sorted(set(accuracy[accuracy.target.isin(self.targets)].model)
                              & set(scores.model))
@@ -124,6 +140,9 @@ class Design:
                 grp["i"] = grp.groupby("model").cumcount()
                 wide = grp.pivot(index="model", columns="i", values="test_acc")
                 self.seed_accs.append(wide.reindex(index=self.models, columns=range(k)).to_numpy(float))
+        self.image_correct = None
+        if correct and self.seed_accs is not None:
+            self.image_correct = [self._correct_of(t, correct, k) for t in self.targets]
         self.scores = {}
         for (metric, ped), grp in scores.groupby(["metric", "ped"], sort=False):
             rows = []
@@ -135,6 +154,19 @@ class Design:
                 rows.append(s)
             self.scores[(metric, bool(ped))] = rows
 
+    def _correct_of(self, target, correct: dict, k: int):
+        cells = {m: correct[(m, target)] for m in self.models if (m, target) in correct}
+        if not cells:
+            return None
+        sizes = {c.shape[1] for c in cells.values()}
+        if len(sizes) > 1:
+            raise ValueError(f"cells of {target} record correctness on different test sets {sorted(sizes)}")
+        out = np.full((len(self.models), k, sizes.pop()), np.nan)
+        for i, m in enumerate(self.models):
+            if m in cells:
+                out[i, :len(cells[m])] = cells[m]
+        return out
+
     def per_target(self, key) -> np.ndarray:
         """tau_w of ``key`` on each target (NaN where fewer than two models are scored)."""
         out = []
@@ -144,15 +176,17 @@ class Design:
         return np.asarray(out)
 
 
-def design(scores, accuracy, seeds=None, tie_rtol: float = BENCH_TIE_RTOL) -> Design:
-    """:class:`Design` of tidy tables (module docstring)."""
-    return Design(scores, accuracy, seeds, tie_rtol)
+def design(scores, accuracy, seeds=None, tie_rtol: float = BENCH_TIE_RTOL, correct=None) -> Design:
+    """:class:`Design` of tidy tables (module docstring) and :func:`image_correctness`."""
+    return Design(scores, accuracy, seeds, tie_rtol, correct)
 
 
 def _resampled(d: Design) -> str:
+    images = d.image_correct is not None and any(c is not None for c in d.image_correct)
     return ("models (one resample shared by all targets)"
             + (" and each cell's fine-tuning seeds" if d.seed_accs is not None else "")
-            + "; targets and test images fixed")
+            + ("; test images (one draw per target shared by all models); targets fixed" if images
+               else "; targets and test images fixed"))
 
 
 def _population(d: Design) -> str:
@@ -162,12 +196,15 @@ def _population(d: Design) -> str:
 
 def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
                   *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
-                  tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
+                  tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
     """Mean tau_w over targets of every (metric, ped) with its crossed-bootstrap interval.
 
     :func:`potran.stats.crossed_bootstrap`: the targets are held fixed; each replicate redraws
     the models once for all targets and (with ``seeds``) each cell's seeds. Every key is
     computed on the same replicates, so the differences are paired.
+
+    ``correct`` (:func:`image_correctness`) adds the test images, redrawn once per replicate
+    for all models.
 
     Returns
     -------
@@ -176,8 +213,9 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
         ``ped == "delta"``: with PED - without, its paired interval and ``p_delta``, the
         two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
     """
-    d = design(scores, accuracy, seeds, tie_rtol)
-    est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, n_boot=n_boot, seed=seed)
+    d = design(scores, accuracy, seeds, tie_rtol, correct)
+    est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
+                                        n_boot=n_boot, seed=seed)
     rows = []
     for (metric, ped), r in reps.items():
         lo = hi = np.nan
@@ -253,7 +291,7 @@ def _verdict(r) -> str:
 def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
                     *, baseline: str | None = "static_loto", pairs=(), n_boot: int = 1000,
                     n_draws: int = 2000, level: float = 0.95, seed: int = 0,
-                    tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
+                    tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
     """Every test of a benchmark's scores, one row each (:data:`TEST_COLUMNS`).
 
     Families (Holm's correction within each): ``chance`` (:func:`potran.stats.chance_test`,
@@ -263,13 +301,15 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
     crossed bootstrap), ``baseline`` (each metric minus ``baseline``, per-target sign-flip),
     and for each ``((metric, ped), (metric, ped))`` of ``pairs``, ``pair`` and ``pair, models``
     (first minus second, per-target sign-flip and crossed bootstrap). ``scores`` should hold the
-    baseline's rows (e.g. :func:`leave_one_target_out`).
+    baseline's rows (e.g. :func:`leave_one_target_out`); ``correct`` (:func:`image_correctness`)
+    adds the test images to the crossed bootstrap.
     """
-    d = design(scores, accuracy, seeds, tie_rtol)
+    d = design(scores, accuracy, seeds, tie_rtol, correct)
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, n_boot=n_boot, seed=seed)
+        est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
+                                            n_boot=n_boot, seed=seed)
         per_target = {key: d.per_target(key) for key in d.scores}
     resampled, population = _resampled(d), _population(d)
     for key, rows_s in d.scores.items():
@@ -420,7 +460,8 @@ def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
     rel = reliability(seeds)
     loto = leave_one_target_out(accuracy)
     table = pd.concat([scores[["model", "target", "metric", "ped", "score"]], loto])
-    tests = benchmark_tests(table, accuracy, seeds, n_boot=n_boot)
+    tests = benchmark_tests(table, accuracy, seeds, n_boot=n_boot,
+                            correct=image_correctness(gt_path.parent) or None)
     null = random_null(accuracy)
     lines = []
     for metric in dict.fromkeys(tests.metric):
