@@ -14,7 +14,6 @@ from potran.bench.reduction import reduce_features
 from potran.bench.runner import (
     DEFAULT_METRICS,
     SCORE_COLUMNS,
-    WIDTH_METRICS,
     Benchmark,
     cell_seed,
     collect,
@@ -79,7 +78,6 @@ def cell_arrays(bench, model, target):
 
 def test_defaults():
     assert DEFAULT_METRICS == FEATURE_METRICS and "leep" not in DEFAULT_METRICS
-    assert WIDTH_METRICS == ("dim", "norm")
     assert SCORE_COLUMNS[:7] == ["model", "target", "metric", "ped", "score", "seconds", "error"]
     bench = Benchmark(models=("a",), targets=("b",))
     assert bench.score_dim == 128 and bench.ped == (False, True) and bench.seed == 0
