@@ -1,33 +1,36 @@
-"""Speed and memory of the core, as ratios to a linear-algebra baseline measured in the same run.
+"""Speed and memory of the core, as ratios to baselines measured in the same run (issue 13's table).
 
-    python benchmarks/bench_core.py            # the sizes of issue 2 (a few minutes on 2 cores)
+    python benchmarks/bench_core.py            # the issue's sizes (several minutes on 2 cores)
     python benchmarks/bench_core.py --small    # a quick smoke run
 
-Each measurement runs in a fresh subprocess so its peak resident memory is its own.
-Reference points (issue 2, official code on this machine): PED one step at N=20000, D=2048,
-C=397 took 48 s and 7.8 GB; official LogME at N=50000, D=2048, C=100 took ~108 s.
+Every measurement runs in a fresh subprocess (its peak resident memory is its own), with torch
+imported before the clock on both sides. The official code is not needed: its stand-ins are the
+plain transcriptions of ``tests/reference_impl.py`` (dense C x C x D PED, per-class loops, the
+generalised eigenproblem, SVD), and scikit-learn's ``GaussianMixture`` for NLEEP. The floors are
+the linear algebra no method avoids: X^T X + eigh in float64, in NumPy and in torch; every
+potran metric is given as a multiple of the faster one (the goal is <= 1.3x). potran runs with
+its default CPU backend (``potran.backend.cpu_blas``) unless ``--cpu-blas`` says otherwise.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-SIZES = {"ped": (20000, 2048, 397), "linalg": (50000, 2048, 100)}
-SMALL = {"ped": (4000, 512, 100), "linalg": (8000, 512, 50)}
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+ROOT = Path(__file__).resolve().parents[1]
+# (N, D, C) of each row of the issue's table; NLEEP at the size of a benchmark cell (C = 26 letters)
+SIZES = {"ped": (20000, 2048, 100), "ped397": (20000, 2048, 397), "logme": (50000, 2048, 100),
+         "sfda": (20000, 2048, 100), "nleep": (1040, 128, 26)}
+SMALL = {"ped": (4000, 512, 50), "ped397": (4000, 512, 150), "logme": (8000, 512, 50),
+         "sfda": (4000, 512, 50), "nleep": (520, 64, 13)}
 
 
 def peak_mb() -> float:
@@ -44,42 +47,97 @@ def make(n, d, c, seed=0, centre_scale=1.0):
     return X, y, rng.normal(0, 2, (2000, d)).astype(np.float32)
 
 
-def child(task: str, n: int, d: int, c: int) -> dict:
+def _floor_numpy(X):
+    F = X.astype(np.float64)
+    np.linalg.eigh(F.T @ F)
+
+
+def _floor_torch(X):
     import torch
 
+    F = torch.as_tensor(X, dtype=torch.float64)
+    torch.linalg.eigh(F.T @ F)
+
+
+def _nleep_sklearn(X, y, threads=None):
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits
+
+    from potran.metrics.nleep import leep_from_posteriors
+
+    c = len(np.unique(y))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        reduced = PCA(n_components=0.8).fit_transform(X)
+        mixture = GaussianMixture(n_components=5 * c, random_state=np.random.RandomState(0)).fit(reduced)
+        return leep_from_posteriors(mixture.predict_proba(reduced), y, c, log=False)
+
+
+def tasks():
+    """name -> function(X, y, G) returning a score (or None); imported lazily in the child."""
+    sys.path.insert(0, str(ROOT / "tests"))
     import potran
-    from potran.metrics import gbc, logme, sfda
+    from potran.bench.timing import _dense_step
+    from potran.metrics import gbc, logme, nleep, sfda
 
-    X, y, G = make(n, d, c, centre_scale=1.65 if task == "ped" else 1.0)  # PED: centres just inside contact
-    before = rss_mb()
+    import reference_impl as ref
+
+    return {
+        "floor_numpy": lambda X, y, G: _floor_numpy(X),
+        "floor_torch": lambda X, y, G: _floor_torch(X),
+        "ped_step": lambda X, y, G: potran.simulate(X, y, G, max_steps=1, exit_ratio=0.0).trace.steps,
+        "ped_step_ref": lambda X, y, G: _dense_step(X.astype(np.float64), y, G.astype(np.float64),
+                                                   0.6, 0.1, 1.0, 1e-3)[1],
+        "ped_logme": lambda X, y, G: potran.score(X, y, "logme", ped=True, general=G),
+        "ped_logme_ref": lambda X, y, G: ref.logme_official(ref.ped_official(X, y, G)[0], y),
+        "logme": lambda X, y, G: logme(X, y),
+        "logme_ref": lambda X, y, G: ref.logme_official(X, y),
+        "sfda": lambda X, y, G: sfda(X, y),
+        "sfda_ref": lambda X, y, G: ref.sfda_official(X, y),
+        "gbc": lambda X, y, G: gbc(X, y),
+        "nleep": lambda X, y, G: nleep(X, y, seed=0),
+        "nleep_sklearn": lambda X, y, G: _nleep_sklearn(X, y),
+        "nleep_sklearn_1thread": lambda X, y, G: _nleep_sklearn(X, y, threads=1),
+    }
+
+
+def child(task: str, n: int, d: int, c: int) -> dict:
+    import torch  # noqa: F401 -- imported before the clock on both sides
+
+    fn = tasks()[task]
+    # PED: centres just inside contact distance, so the classes keep overlapping (method page, §PED)
+    X, y, G = make(n, d, c, centre_scale=1.65 if task.startswith("ped") else 1.0)
+    if task.startswith("nleep"):
+        X = X.astype(np.float64)
     start = time.perf_counter()
-    if task == "ped":
-        # centres just inside contact distance: small overlaps that persist, so the exit test never
-        # fires and all six steps run, as on real features (method page, §PED); rho = 0 guarantees it
-        result = potran.simulate(X, y, G, exit_ratio=0.0)
-        extra = {"steps": result.trace.steps}
-    elif task == "baseline":
-        F = torch.as_tensor(X, dtype=torch.float64)
-        torch.linalg.eigh(F.T @ F)
-        extra = {}
-    else:
-        value = {"logme": logme, "sfda": sfda, "gbc": gbc}[task](X, y)
-        extra = {"score": value}
+    value = fn(X, y, G)
     seconds = time.perf_counter() - start
-    return {"task": task, "seconds": seconds, "peak_mb": peak_mb(), "input_mb": X.nbytes / 2**20,
-            "rss_before_mb": before, **extra}
+    value = float(value) if np.isscalar(value) else None
+    return {"task": task, "seconds": seconds, "peak_mb": peak_mb(), "value": value}
 
 
-def run_child(task: str, size) -> dict:
+def run_child(task: str, size, cpu_blas=None) -> dict:
+    env = dict(os.environ)
+    if cpu_blas:
+        env["POTRAN_CPU_BLAS"] = cpu_blas
     out = subprocess.run([sys.executable, __file__, "--child", task, *map(str, size)], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                  if line.startswith("Model name")), platform.processor())
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} cores, load average {load} (1, 5, 15 min) at the start"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="small sizes for a quick run")
+    parser.add_argument("--cpu-blas", choices=("numpy", "torch"), help="potran's CPU backend")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -87,20 +145,58 @@ def main() -> None:
         print(json.dumps(child(task, *map(int, size))))
         return
     sizes = SMALL if args.small else SIZES
+    print(f"machine: {machine()}")
+    from potran.backend import cpu_blas
+
+    backend = args.cpu_blas or cpu_blas()
+    print(f"potran CPU backend: {backend}\n")
+
+    def potran_run(task, size):
+        return run_child(task, size, backend)
+
+    print(f"{'case':44s} {'potran':>18s} {'stand-in for official':>22s} {'speed-up':>9s}")
+
+    def row(label, mine, theirs):
+        print(f"{label:44s} {mine['seconds']:7.2f} s {mine['peak_mb']:7.0f} MB "
+              f"{theirs['seconds']:9.2f} s {theirs['peak_mb']:7.0f} MB "
+              f"{theirs['seconds'] / mine['seconds']:8.1f}x")
+
+    for key, label in (("ped", "one PED step"), ("ped397", "one PED step")):
+        n, d, c = sizes[key]
+        row(f"{label}, N={n} D={d} C={c}", potran_run("ped_step", sizes[key]),
+            run_child("ped_step_ref", sizes[key]))
     n, d, c = sizes["ped"]
-    ped = run_child("ped", sizes["ped"])
-    print(f"PED, N={n} D={d} C={c}, {ped['steps']} steps: {ped['seconds']:.2f} s; "
-          f"peak RSS {ped['peak_mb']:.0f} MB "
-          f"(process before the call {ped['rss_before_mb']:.0f} MB, input float32 {ped['input_mb']:.0f} MB, "
-          f"so {ped['peak_mb'] - ped['rss_before_mb']:.0f} MB for the motion)")
-    n, d, c = sizes["linalg"]
-    base = run_child("baseline", sizes["linalg"])
-    print(f"baseline X^T X + eigh, N={n} D={d}: {base['seconds']:.2f} s")
-    for task in ("logme", "sfda", "gbc"):
-        r = run_child(task, sizes["linalg"])
-        print(f"{task:6s} N={n} D={d} C={c}: {r['seconds']:.2f} s = "
-              f"{r['seconds'] / base['seconds']:.2f} x baseline; "
-              f"peak RSS {r['peak_mb']:.0f} MB")
+    row(f"PED + LogME, N={n} D={d} C={c}", potran_run("ped_logme", sizes["ped"]),
+        run_child("ped_logme_ref", sizes["ped"]))
+    results = {}
+    for key in ("logme", "sfda"):
+        n, d, c = sizes[key]
+        results[key] = potran_run(key, sizes[key])
+        row(f"{key.upper() if key == 'sfda' else 'LogME'}, N={n} D={d} C={c}", results[key],
+            run_child(f"{key}_ref", sizes[key]))
+
+    print("\nagainst the floor X^T X + eigh (float64) at the same N and D, measured in this run:")
+    for key, metrics in (("logme", ("logme", "gbc")), ("sfda", ("sfda",))):
+        n, d, c = sizes[key]
+        floors = {b: run_child(f"floor_{b}", sizes[key]) for b in ("numpy", "torch")}
+        best = min(f["seconds"] for f in floors.values())
+        print(f"  N={n} D={d}: floor NumPy {floors['numpy']['seconds']:.2f} s, torch "
+              f"{floors['torch']['seconds']:.2f} s")
+        for metric in metrics:
+            r = results[metric] if metric in results else potran_run(metric, sizes[key])
+            print(f"    {metric:6s} C={c}: {r['seconds']:6.2f} s = {r['seconds'] / best:.2f} x the faster "
+                  f"floor (peak {r['peak_mb']:.0f} MB)")
+
+    n, d, c = sizes["nleep"]
+    mine = run_child("nleep", sizes["nleep"])
+    print(f"\nNLEEP, N={n} D={d} C={c} ({5 * c} mixture components), seed 0:")
+    for task, label in (("nleep_sklearn", "scikit-learn GaussianMixture"),
+                        ("nleep_sklearn_1thread", "scikit-learn, BLAS on 1 thread")):
+        theirs = run_child(task, sizes["nleep"])
+        deviation = abs(mine["value"] - theirs["value"]) / abs(theirs["value"])
+        print(f"  potran {mine['seconds']:.2f} s vs {label} {theirs['seconds']:.2f} s: "
+              f"{theirs['seconds'] / mine['seconds']:.1f}x faster; relative difference of the scores "
+              f"{deviation:.1e}")
 
 
 if __name__ == "__main__":

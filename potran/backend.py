@@ -1,14 +1,100 @@
-"""NumPy / torch interoperability.
+"""NumPy / torch interoperability, and where the heavy linear algebra runs.
 
 LogME, SFDA, GBC and PED compute with torch in float64, so NumPy input runs on the CPU and
 CUDA tensors (or ``device="cuda"``) run on the GPU with the same code. The other metrics are
 NumPy/scikit-learn code and receive NumPy arrays.
+
+Their heavy products (Gram matrices, eigendecompositions, linear solves, the large matrix
+products) go through :func:`gram`, :func:`eigh`, :func:`solve` and :func:`matmul`. Tensors on a
+GPU stay there; for tensors on the CPU the work runs in NumPy (zero-copy views of the same
+memory) or in torch, as :func:`cpu_blas` says. The rule: NumPy, unless overridden. NumPy computes
+``A^T A`` with a symmetric rank-k update (half the flops of torch's general product), and on this
+project's machines (AMD EPYC) torch's CPU BLAS is MKL, which is slow there: the float64 Gram
+matrix takes about half the time in NumPy's OpenBLAS (``benchmarks/bench_core.py`` measures both
+backends in one run). Override with the environment variable ``POTRAN_CPU_BLAS=torch`` (or
+``numpy``) before the first call, or :func:`set_cpu_blas` at any time. Both backends compute in
+float64 and agree to rounding (the parity tolerances hold on both; ``tests/test_backend.py``).
 """
 from __future__ import annotations
 
+import os
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+SMALL_DIM = 512  # products and factorisations of at most this many columns run on one BLAS thread
+CPU_BLAS_ENV = "POTRAN_CPU_BLAS"
+CPU_BLAS_CHOICES = ("numpy", "torch")
+_cpu_blas: str | None = None
+
+
+def cpu_blas() -> str:
+    """The backend of the heavy linear algebra on CPU tensors: "numpy" (default) or "torch".
+
+    Read once per process from ``POTRAN_CPU_BLAS``; :func:`set_cpu_blas` changes it.
+    """
+    global _cpu_blas
+    if _cpu_blas is None:
+        _cpu_blas = _checked(os.environ.get(CPU_BLAS_ENV, "numpy"), CPU_BLAS_ENV)
+    return _cpu_blas
+
+
+def set_cpu_blas(name: str | None) -> str:
+    """Set the CPU backend ("numpy" or "torch"; None re-reads the environment); returns the previous one."""
+    global _cpu_blas
+    previous = cpu_blas()
+    _cpu_blas = None if name is None else _checked(name, "cpu_blas")
+    return previous
+
+
+def _checked(name: str, what: str) -> str:
+    if name not in CPU_BLAS_CHOICES:
+        raise ValueError(f"{what} must be one of {CPU_BLAS_CHOICES}, got {name!r}")
+    return name
+
+
+def _in_numpy(*tensors) -> bool:
+    return all(t.device.type == "cpu" for t in tensors) and cpu_blas() == "numpy"
+
+
+def gram(A, *, rows: bool = False):
+    """``A^T A`` (D x D), or ``A A^T`` (N x N) with ``rows=True``, of a float tensor."""
+    import torch
+
+    if _in_numpy(A):
+        a = A.numpy()
+        return torch.from_numpy(a @ a.T if rows else a.T @ a)
+    return A @ A.T if rows else A.T @ A
+
+
+def matmul(A, B):
+    """``A @ B`` of two tensors on one device."""
+    import torch
+
+    if _in_numpy(A, B):
+        return torch.from_numpy(A.numpy() @ B.numpy())
+    return A @ B
+
+
+def eigh(S):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric tensor (its lower triangle)."""
+    import torch
+
+    if _in_numpy(S):
+        evals, evecs = np.linalg.eigh(S.numpy())
+        return torch.from_numpy(evals), torch.from_numpy(evecs)
+    return torch.linalg.eigh(S)
+
+
+def solve(A, B):
+    """``A^-1 B`` for a square tensor ``A``."""
+    import torch
+
+    if _in_numpy(A, B):
+        return torch.from_numpy(np.linalg.solve(A.numpy(), B.numpy()))
+    return torch.linalg.solve(A, B)
 
 
 def is_tensor(x: Any) -> bool:
@@ -51,3 +137,19 @@ def class_means(X, codes, n_classes: int):
     sums = torch.zeros(n_classes, X.shape[1], dtype=X.dtype, device=X.device).index_add_(0, codes, X)
     counts = torch.bincount(codes, minlength=n_classes).to(X.dtype)
     return sums / counts[:, None]
+
+
+def one_blas_thread():
+    """Context in which NumPy/SciPy's BLAS runs one thread (scikit-learn's k-means does the same)."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def blas_threads_for(n_columns: int):
+    """One BLAS thread for problems of at most ``SMALL_DIM`` columns, the default otherwise.
+
+    A D x D product or factorisation with D <= 512 takes milliseconds; splitting it over threads
+    saves little, and on a busy machine OpenBLAS's thread hand-offs cost far more (on this
+    project's 2 loaded cores: H-score of a 1040 x 128 cell 1.8 s with the default threads, 0.03 s
+    with one). The numbers are the same to rounding.
+    """
+    return one_blas_thread() if n_columns <= SMALL_DIM else nullcontext()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from potran.backend import as_torch, is_tensor, labels_to_torch, to_numpy
+from potran.backend import as_torch, gram, is_tensor, labels_to_torch, matmul, to_numpy
 from potran.validation import check_general, check_xy
 
 NSIGMA = 0.6        # λ, radius coefficient (the value the paper's runs used)
@@ -182,7 +182,7 @@ def pair_geometry(centres):
     c = centres - centres.mean(0, keepdim=True)
     sq = (c * c).sum(1)
     scale = sq[:, None] + sq[None, :]
-    d2 = (scale - 2 * (c @ c.T)).clamp_min(0)
+    d2 = (scale - 2 * gram(c, rows=True)).clamp_min(0)
     close = d2 < CLOSE_PAIR * scale
     close.fill_diagonal_(False)
     import torch
@@ -222,7 +222,7 @@ def displacement(centres, distances, o, contact, constant, time_step):
     apart = distances > COINCIDENT * contact
     weight = torch.where(apart, step / torch.where(apart, distances, 1), 0)
     c = centres - centres.mean(0, keepdim=True)  # translation invariant; smaller rounding
-    return weight.sum(1, keepdim=True) * c - weight @ c
+    return weight.sum(1, keepdim=True) * c - matmul(weight, c)
 
 
 def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_STEP,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from potran.backend import as_torch, class_means, labels_to_torch
+from potran.backend import as_torch, class_means, eigh, gram, labels_to_torch, matmul
 from potran.validation import check_xy
 
 VARIANCE_FLOOR = 1e-4
@@ -20,9 +20,9 @@ def pca_reduce(F, n_components: int):
     Component signs are arbitrary; the Bhattacharyya distances do not depend on them.
     """
     centred = F - F.mean(0, keepdim=True)
-    _, vecs = torch.linalg.eigh(centred.T @ centred)
+    _, vecs = eigh(gram(centred))
     top = vecs[:, -n_components:].flip(1)
-    return (centred @ top).to(torch.float32).to(F.dtype)
+    return matmul(centred, top).to(torch.float32).to(F.dtype)
 
 
 def _class_variances(F, codes, means, n_classes, ddof=0):

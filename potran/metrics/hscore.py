@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-from potran.backend import to_numpy
+from potran.backend import blas_threads_for, to_numpy
 from potran.params import FLAG, Interval, Option, declare
 from potran.validation import check_xy
 
@@ -40,9 +40,10 @@ def hscore(X, y, *, standardize: bool = True, rcond: float = RCOND) -> float:
         std = features.std(0)
         constant = std <= CONSTANT_RTOL * std.max()
         features = (features - features.mean(0)) / np.where(constant, 1.0, std)
-    cov_f = np.cov(features, rowvar=False)
-    cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
-    return float(np.trace(np.linalg.pinv(cov_f, rcond=rcond, hermitian=True) @ cov_g))
+    with blas_threads_for(features.shape[1]):
+        cov_f = np.cov(features, rowvar=False)
+        cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
+        return float(np.trace(np.linalg.pinv(cov_f, rcond=rcond, hermitian=True) @ cov_g))
 
 
 @declare(RCOND_OPTION)
@@ -50,7 +51,9 @@ def reg_hscore(X, y, *, rcond: float = RCOND) -> float:
     """Regularised H-score: Ledoit-Wolf shrunk feature covariance, ``tr(pinv(Cov_a) (1 - a) Cov_g)``."""
     features, labels = check_xy(to_numpy(X), y)
     features = features - features.mean(0)
-    estimate = LedoitWolf(assume_centered=False).fit(features)
-    cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
-    shrunk_inv = np.linalg.pinv(estimate.covariance_, rcond=rcond, hermitian=True)
-    return float(np.trace(shrunk_inv @ ((1 - estimate.shrinkage_) * cov_g)))
+    with blas_threads_for(features.shape[1]):
+        # store_precision=False: the estimator's own pseudo-inverse (an eigh) is not needed
+        estimate = LedoitWolf(assume_centered=False, store_precision=False).fit(features)
+        cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
+        shrunk_inv = np.linalg.pinv(estimate.covariance_, rcond=rcond, hermitian=True)
+        return float(np.trace(shrunk_inv @ ((1 - estimate.shrinkage_) * cov_g)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from potran.backend import as_torch
+from potran.backend import as_torch, eigh, gram, matmul
 from potran.validation import check_xy
 
 MAX_ITER = 11
@@ -24,17 +24,15 @@ def _spectrum(F):
     Returns ``(sigma, project)`` where ``project(Y)`` gives ``U^T Y`` for the left singular
     vectors U of F (|eigenvalues| equal the SVD's singular values of a PSD matrix).
     """
-    import torch
-
     n, d = F.shape
     if n > d:
-        evals, V = torch.linalg.eigh(F.T @ F)
+        evals, V = eigh(gram(F))
         s = evals.abs().sqrt()
         keep = s > RANK_CUTOFF
         s, V = s[keep], V[:, keep]
-        return s**2, lambda Y: (V.T @ (F.T @ Y)) / s[:, None]
-    evals, U = torch.linalg.eigh(F @ F.T)
-    return evals.abs(), lambda Y: U.T @ Y
+        return s**2, lambda Y: matmul(V.T, matmul(F.T, Y)) / s[:, None]
+    evals, U = eigh(gram(F, rows=True))
+    return evals.abs(), lambda Y: matmul(U.T, Y)
 
 
 def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False, device=None) -> float:

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from potran.backend import as_torch, class_means, labels_to_torch
+from potran.backend import as_torch, class_means, gram, labels_to_torch, matmul, solve
 from potran.validation import check_xy
 
 POWER_ITERATIONS = 3
@@ -26,7 +26,7 @@ def _within_scatter(X, codes, means):
     class-centred rows divided by N.
     """
     centred = X - means[codes]
-    return centred.T @ centred / X.shape[0]
+    return gram(centred) / X.shape[0]
 
 
 def _largest_eigenvalue(S):
@@ -56,9 +56,9 @@ def _lda_probabilities(X, codes, n_classes, shrinkage=None):
     if shrinkage is None:
         shrinkage = max(math.exp(-5.0 * _largest_eigenvalue(S_w)), SHRINKAGE_FLOOR)
     S_w = _shrink(S_w, shrinkage)
-    coef = torch.linalg.solve(S_w, means.T).T        # = M V V^T of the reference
+    coef = solve(S_w, means.T).T                     # = M V V^T of the reference
     intercept = -0.5 * (means * coef).sum(1) + torch.log(priors)
-    logits = X @ coef.T + intercept
+    logits = matmul(X, coef.T) + intercept
     return torch.softmax(logits, dim=1), shrinkage
 
 
