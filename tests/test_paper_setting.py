@@ -256,7 +256,7 @@ def test_scoring_run_on_the_paper_setting(setting, files, tmp_path, offline):
 def test_finetuning_sweep_is_resumable(setting, files, tmp_path, monkeypatch, offline):
     assert len(ps.SWEEP_GRID) == 20 and ps.SWEEP_GRID[0] == (0.1, 0.0)
     assert ps.setting_name(*ps.SWEEP_GRID[1]) == "lr0.1_wd1e-05"
-    assert ps._setting_config(ps.FINETUNE, 0.1, 0.0, 50000, 5000).epochs == 13  # 390 batches/epoch
+    assert ps.sweep._setting_config(ps.FINETUNE, 0.1, 0.0, 50000, 5000).epochs == 13  # 390 batches/epoch
     grid = ((0.1, 0.0), (1e-3, 1e-6 / 1e-3))
     config = replace(ps.FINETUNE, batch_size=4, probe_size=4, snapshot_fractions=(0.0, 1.0))
     table = setting.finetune_grid(tmp_path, models=("byol",), targets=("cifar10",), grid=grid,
@@ -275,7 +275,7 @@ def test_finetuning_sweep_is_resumable(setting, files, tmp_path, monkeypatch, of
     def refuse(*args, **kwargs):
         raise AssertionError("a finished cell was fine-tuned again")
 
-    monkeypatch.setattr(ps, "finetune", refuse)
+    monkeypatch.setattr(ps.sweep, "finetune", refuse)
     again = setting.finetune_grid(tmp_path, models=("byol",), targets=("cifar10",), grid=grid,
                                   config=config, steps=None, progress=False)
     pd.testing.assert_frame_equal(again, table)
