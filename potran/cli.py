@@ -30,6 +30,7 @@ from potran.ped import simulate
 from potran.report_cli import add_report_parser
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
+BENCH_GROUNDTRUTH = "data/groundtruth/accuracy.csv"
 
 
 class UsageError(ValueError):
@@ -342,30 +343,48 @@ def run_bench(args) -> int:
     from potran.bench.finetune import FinetuneConfig
     from potran.metrics import FEATURE_METRICS
 
-    bench = runner.Benchmark(
-        models=_names(args.models, zoo.names(), "model"),
-        targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
-        # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
-        # relative to the pool of models (potran.metrics.ncti_pool_scores)
-        metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
-                 else runner.DEFAULT_METRICS),
-        ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
-        ped_options=_ped_options(args.ped_option),
-        finetune=FinetuneConfig(n_train=args.n_train), score_dim=args.score_dim, seed=args.seed)
+    # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
+    # relative to the pool of models (potran.metrics.ncti_pool_scores)
+    scoring = dict(metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
+                            else runner.DEFAULT_METRICS),
+                   ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
+                   ped_options=_ped_options(args.ped_option), score_dim=args.score_dim)
+    from potran.bench.pages import PAPER_PARAMETERS, page_benchmark
+
+    paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
+    hooks, groundtruth, readme = {}, args.groundtruth or None, bool(args.groundtruth)
+    if any(paper.values()):
+        if args.n_train is not None:
+            raise UsageError("--n-train is for the offline benchmark; the paper's setting scores its splits")
+        page = page_benchmark(args.models, args.targets, **paper, seed=args.seed,
+                              paper_options=parse_options(args.paper_option, "--paper-option"))
+        bench, hooks = page.benchmark(**scoring), page.hooks
+        if args.groundtruth == BENCH_GROUNDTRUTH:  # not given: the paper's published accuracies
+            groundtruth, readme = page.groundtruth().accuracy, False
+    elif args.paper_option:
+        raise UsageError("--paper-option needs the paper's setting (--paper-checkpoints, --paper-data, "
+                         "--paper-imagenet-val)")
+    else:
+        bench = runner.Benchmark(
+            models=_names(args.models, zoo.names(), "model"),
+            targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
+            finetune=FinetuneConfig(n_train=args.n_train), seed=args.seed, **scoring)
     check_device(args.device)
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
     t0 = time.perf_counter()
-    scores, tau = runner.run(bench, args.out, groundtruth=args.groundtruth or None,
-                             cache_dir=args.cache_dir, device=args.device,
-                             progress=not args.no_progress, client=client)
+    scores, tau = runner.run(bench, args.out, groundtruth=groundtruth, cache_dir=args.cache_dir,
+                             device=args.device, progress=not args.no_progress, client=client, **hooks)
     failed = scores[scores.error.fillna("") != ""]
     print(f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
           f"{len(bench.targets)} targets in {time.perf_counter() - t0:.0f} s")
     if tau is not None:
         print(tau.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau",
                               sort=False, dropna=False).round(3).to_string())
-        report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth)
+        if readme:
+            report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth)
+        else:
+            print("ranked against the paper's published fine-tuning accuracies (tw.py of the official code)")
     return 0
 
 
@@ -390,8 +409,9 @@ def add_bench_parser(subparsers) -> None:
                    help="score without PED, with PED, or both")
     p.add_argument("--ped-option", action="append", default=[], metavar="KEY=VALUE",
                    help="PED option, repeatable, e.g. --ped-option nsigma=0.8")
-    p.add_argument("--groundtruth", default="data/groundtruth/accuracy.csv",
-                   help="fine-tuning accuracy table ('' to skip tau)")
+    p.add_argument("--groundtruth", default=BENCH_GROUNDTRUTH,
+                   help="fine-tuning accuracy table ('' to skip tau; on the paper's setting the "
+                   "default is its published accuracies)")
     p.add_argument("--out", default="data/bench", help="result folder")
     p.add_argument("--cache-dir", default=".cache/features", help="feature cache")
     p.add_argument("--seed", type=int, default=0, help="seed of the stochastic metrics")
@@ -399,6 +419,15 @@ def add_bench_parser(subparsers) -> None:
                    "(default: all)")
     p.add_argument("--score-dim", type=int, default=128,
                    help="features wider than this are reduced by PCA (the benchmark's protocol)")
+    paper = p.add_argument_group("the paper's setting, from local files (all three; default: the offline "
+                                 "benchmark)")
+    paper.add_argument("--paper-checkpoints", metavar="DIR",
+                       help="the 12 ResNet-50 checkpoints as ssl-transfer distributes them (<name>.pth)")
+    paper.add_argument("--paper-data", metavar="DIR", help="the 11 targets in torchvision's on-disk layouts")
+    paper.add_argument("--paper-imagenet-val", metavar="DIR",
+                       help="ImageNet validation images: PED's general set")
+    paper.add_argument("--paper-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="option of potran.bench.paper_setting.benchmark, e.g. image_size=224")
     _add_run_options(p, threads=2)
     p.set_defaults(func=run_bench)
 

@@ -511,3 +511,32 @@ def test_bench_refuses_metrics_a_grid_cell_cannot_score(cli, metric):
     """A cell holds features only: leep/nce need source probabilities, ncti scores a pool."""
     assert_one_line_error(cli("bench", "--metrics", f"logme,{metric}", "--no-progress"), "bench",
                           f"unknown metric '{metric}'", code=2)
+
+
+def test_bench_paper_setting_needs_all_three_folders(cli, tmp_path):
+    assert_one_line_error(cli("bench", "--paper-data", tmp_path, "--no-progress"), "bench",
+                          "missing: paper_checkpoints, paper_imagenet_val")
+    assert_one_line_error(cli("bench", "--paper-option", "image_size=32", "--no-progress"), "bench",
+                          "--paper-option needs the paper's setting", code=2)
+
+
+@pytest.mark.slow
+def test_bench_scores_the_paper_setting_from_local_files(cli, tmp_path):
+    """potran bench reaches the paper's setting: random-weight ResNet-50s in ssl-transfer's format,
+    tiny DTD/SUN397 folders, ranked against the paper's published accuracies."""
+    from fake_paper import write_paper_files
+
+    files = write_paper_files(tmp_path / "paper", ("byol", "swav", "simclr-v1"))
+    out = tmp_path / "out"
+    code, stdout, _ = cli("bench", "--paper-checkpoints", files["ckpt"], "--paper-data", files["data"],
+                          "--paper-imagenet-val", files["imagenet"], "--paper-option", "image_size=32",
+                          "--paper-option", "batch_size=8", "--models", "byol,swav,simclr-v1",
+                          "--targets", "dtd", "--metrics", "logme,dim", "--ped", "both",
+                          "--out", out, "--cache-dir", tmp_path / "cache", "--threads", "1", "--no-progress")
+    assert code == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores.model) == {"byol", "swav", "simclr-v1"} and set(scores.target) == {"dtd"}
+    assert scores.error.isna().all() and (scores[scores.metric == "dim"].score == 2048).all()
+    tau = pd.read_csv(out / "tau.csv")
+    assert (tau[tau.target == "dtd"].n_models == 3).all()
+    assert "published fine-tuning accuracies" in stdout and not (out / "README.md").exists()
