@@ -139,9 +139,9 @@ def class_means(X, codes, n_classes: int):
     return sums / counts[:, None]
 
 
-def one_blas_thread():
-    """Context in which NumPy/SciPy's BLAS runs one thread (scikit-learn's k-means does the same)."""
-    return threadpool_limits(limits=1, user_api="blas")
+def one_thread():
+    """Context in which NumPy/SciPy's BLAS and OpenMP (scikit-learn's k-means) run one thread."""
+    return threadpool_limits(limits=1)
 
 
 def blas_threads_for(n_columns: int):
@@ -152,4 +152,4 @@ def blas_threads_for(n_columns: int):
     project's 2 loaded cores: H-score of a 1040 x 128 cell 1.8 s with the default threads, 0.03 s
     with one). The numbers are the same to rounding.
     """
-    return one_blas_thread() if n_columns <= SMALL_DIM else nullcontext()
+    return threadpool_limits(limits=1, user_api="blas") if n_columns <= SMALL_DIM else nullcontext()

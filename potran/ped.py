@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from potran.backend import as_torch, gram, is_tensor, labels_to_torch, matmul, to_numpy
+from potran.params import DEVICE, FLAG, POSITIVE, Interval, Option, declare, options_of
 from potran.validation import check_general, check_xy
 
 NSIGMA = 0.6        # λ, radius coefficient (the value the paper's runs used)
@@ -32,10 +33,6 @@ ROW_CHUNK = 4096    # rows per chunk for the class statistics (bounds temporary 
 PAIR_CHUNK = 4096   # close pairs recomputed at a time
 CLOSE_PAIR = 1e-4   # d^2 below this fraction of |c_i|^2 + |c_j|^2 is recomputed from the difference
 COINCIDENT = 1e-9   # centres closer than this fraction of their contact distance have no defined direction
-
-#: Keyword options of :func:`simulate` that ``potran.score`` and the CLI pass through.
-OPTIONS = ("nsigma", "time_step", "constant", "exit_ratio", "max_steps", "eps", "standardize")
-
 
 @dataclass
 class PEDTrace:
@@ -225,6 +222,17 @@ def displacement(centres, distances, o, contact, constant, time_step):
     return weight.sum(1, keepdim=True) * c - matmul(weight, c)
 
 
+@declare(
+    Option("nsigma", POSITIVE, "radius coefficient λ: a ball's radius is λ times its class's spread"),
+    Option("time_step", POSITIVE, "time step t of the motion"),
+    Option("constant", POSITIVE, "elastic constant k of the repulsive force"),
+    Option("exit_ratio", (Interval(float, 0, None),),
+           "exit ratio ρ: a step not above ρ times the first is discarded and ends the motion"),
+    Option("max_steps", (Interval(int, 0, None),), "maximum number of accepted steps"),
+    Option("eps", POSITIVE, "floor on the general set's standard deviation"),
+    Option("standardize", FLAG, "standardise by the general set (False: the raw feature space)"),
+    Option("device", DEVICE, "torch device (default: the input's)"),
+)
 def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_STEP,
              constant: float = CONSTANT, exit_ratio: float = EXIT_RATIO, max_steps: int = MAX_STEPS,
              eps: float = EPS, standardize: bool = True, device=None) -> PEDResult:
@@ -239,11 +247,6 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     """
     import torch
 
-    for name, value in (("nsigma", nsigma), ("time_step", time_step), ("constant", constant), ("eps", eps)):
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value}")
-    if isinstance(max_steps, bool) or max_steps < 0 or int(max_steps) != max_steps:
-        raise ValueError(f"max_steps must be a non-negative integer, got {max_steps}")
     features, labels = check_xy(X, y, keep_float32=True)  # float32 is converted chunk by chunk
     F = as_torch(features, device, keep_float32=True)
     if standardize:
@@ -286,3 +289,8 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     if is_tensor(X):
         return PEDResult(out, trace)
     return PEDResult(out.cpu().numpy(), trace)
+
+
+#: Keyword options of :func:`simulate` that ``potran.score`` and the CLI pass through (its
+#: declared options but the device, which both take apart).
+OPTIONS = tuple(o.name for o in options_of(simulate) if o.name != "device")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from potran.backend import as_torch, class_means, eigh, gram, labels_to_torch, matmul
+from potran.params import COUNT, DEVICE, FLAG, OneOf, Option, declare
 from potran.validation import check_xy
 
 VARIANCE_FLOOR = 1e-4
@@ -32,6 +33,13 @@ def _class_variances(F, codes, means, n_classes, ddof=0):
     return (sq / (counts[:, None] - ddof)).clamp_min(VARIANCE_FLOOR)
 
 
+@declare(
+    Option("gaussian", (OneOf(GAUSSIANS),), "per-class covariance model"),
+    Option("pca_dim", (None, *COUNT), "principal components kept first (None: the raw features)"),
+    Option("scale_spherical_logdet", FLAG, "sum the spherical log-variance over D dimensions, as published"),
+    Option("ddof", (OneOf((0, 1)),), "divisor n_c - ddof of the class variances"),
+    Option("device", DEVICE, "torch device (default: the input's)"),
+)
 def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_spherical_logdet: bool = False,
         ddof: int = 0, device=None) -> float:
     """GBC score: ``-sum_{i != j} exp(-D_B(i, j))`` over ordered class pairs (closer to 0 is better).
@@ -52,15 +60,9 @@ def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_sp
         Divisor ``n_c - ddof`` of the per-class variances. 0 is Google's GBC; 1 (unbiased) is the
         GBC of the SA repository (method page, §SA).
     """
-    if gaussian not in GAUSSIANS:
-        raise ValueError(f"gaussian must be one of {GAUSSIANS}, got {gaussian!r}")
-    if ddof not in (0, 1):
-        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
     X, labels = check_xy(X, y)
     F = as_torch(X, device)
     if pca_dim is not None:
-        if pca_dim < 1:
-            raise ValueError(f"pca_dim must be a positive integer or None, got {pca_dim}")
         F = pca_reduce(F, min(pca_dim, *F.shape))
     codes = labels_to_torch(labels.codes, F.device)
     C = labels.n_classes

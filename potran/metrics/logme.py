@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from potran.backend import as_torch, eigh, gram, matmul
+from potran.params import DEVICE, FLAG, Option, declare
 from potran.validation import check_xy
 
 MAX_ITER = 11
@@ -35,6 +36,11 @@ def _spectrum(F):
     return evals.abs(), lambda Y: matmul(U.T, Y)
 
 
+@declare(
+    Option("full_logdet", FLAG, "keep the (D - k)/2 log α term the official code drops when D > N"),
+    Option("count_empty_classes", FLAG, "count classes absent from y, as the official code"),
+    Option("device", DEVICE, "torch device (default: the input's)"),
+)
 def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False, device=None) -> float:
     """LogME score: mean over classes of the per-sample log evidence (higher is better).
 

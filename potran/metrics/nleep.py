@@ -24,7 +24,8 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
-from potran.backend import one_blas_thread, to_numpy
+from potran.backend import one_thread, to_numpy
+from potran.params import COUNT, FLAG, SEED, Option, declare
 from potran.validation import check_xy
 
 EXPLAINED_VARIANCE = 0.8
@@ -35,6 +36,11 @@ BLOCK = 2**22            # elements of the N x k x d block of one log-density pr
 LOG_2PI = math.log(2 * math.pi)
 
 
+@declare(
+    Option("component_ratio", COUNT, "mixture components per class"),
+    Option("seed", SEED, "seed of the mixture's k-means start (None: fresh randomness)"),
+    Option("log", FLAG, "the mean log-probability, as published (False: the official mean probability)"),
+)
 def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = False) -> float:
     """NLEEP score (higher is better).
 
@@ -54,18 +60,18 @@ def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = F
         False reproduces the official code: the mean probability of the true class (method
         page, quirk 9). True is the published definition: the mean log-probability.
     """
-    if int(component_ratio) != component_ratio or component_ratio < 1:
-        raise ValueError(f"component_ratio must be a positive integer, got {component_ratio!r}")
     features, labels = check_xy(to_numpy(X), y)
     n_components = int(component_ratio) * labels.n_classes
     if n_components > features.shape[0]:
         raise ValueError(f"NLEEP needs at least component_ratio * C = {n_components} samples, "
                          f"got {features.shape[0]}")
-    reduced = PCA(n_components=EXPLAINED_VARIANCE).fit_transform(features)
     rng = np.random.RandomState(seed) if seed is not None else None
-    # one BLAS thread, as scikit-learn's k-means runs: the mixture's products are small (d x d
-    # blocks), and on a busy machine OpenBLAS's thread hand-offs cost more than their arithmetic
-    with one_blas_thread():
+    # one thread: the products are small (d x d blocks, k-means on N x d), and on a busy machine
+    # the thread hand-offs of OpenBLAS and OpenMP cost more than the arithmetic (on this project's
+    # 2 loaded cores, k-means of a benchmark cell 2.1 s with two threads, 0.15 s with one; the
+    # k-means labels are identical)
+    with one_thread():
+        reduced = PCA(n_components=EXPLAINED_VARIANCE).fit_transform(features)
         posterior = fit_mixture(reduced, n_components, rng).posterior(reduced)
     return leep_from_posteriors(posterior, labels.codes, labels.n_classes, log=log)
 

@@ -13,6 +13,7 @@ import math
 import torch
 
 from potran.backend import as_torch, class_means, gram, labels_to_torch, matmul, solve
+from potran.params import DEVICE, Option, declare
 from potran.validation import check_xy
 
 POWER_ITERATIONS = 3
@@ -62,6 +63,7 @@ def _lda_probabilities(X, codes, n_classes, shrinkage=None):
     return torch.softmax(logits, dim=1), shrinkage
 
 
+@declare(Option("device", DEVICE, "torch device (default: the input's)"))
 def sfda(X, y, *, device=None) -> float:
     """SFDA score: mean probability of the true class after the ConfMix self-challenge (method page).
 
