@@ -14,6 +14,7 @@ matrix takes about half the time in NumPy's OpenBLAS (``benchmarks/bench_core.py
 backends in one run). Override with the environment variable ``POTRAN_CPU_BLAS=torch`` (or
 ``numpy``) before the first call, or :func:`set_cpu_blas` at any time. Both backends compute in
 float64 and agree to rounding (the parity tolerances hold on both; ``tests/test_backend.py``).
+Problems of at most ``SMALL_WORK`` multiply-adds run on one BLAS thread (:func:`blas_threads_for`).
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
-SMALL_DIM = 512  # products and factorisations of at most this many columns run on one BLAS thread
+SMALL_WORK = 512**3  # multiply-adds up to which a product or factorisation runs on one BLAS thread
 CPU_BLAS_ENV = "POTRAN_CPU_BLAS"
 CPU_BLAS_CHOICES = ("numpy", "torch")
 _cpu_blas: str | None = None
@@ -65,7 +66,8 @@ def gram(A, *, rows: bool = False):
 
     if _in_numpy(A):
         a = A.numpy()
-        return torch.from_numpy(a @ a.T if rows else a.T @ a)
+        with blas_threads_for(a.shape[0] * a.shape[1] * (a.shape[0] if rows else a.shape[1])):
+            return torch.from_numpy(a @ a.T if rows else a.T @ a)
     return A @ A.T if rows else A.T @ A
 
 
@@ -74,7 +76,8 @@ def matmul(A, B):
     import torch
 
     if _in_numpy(A, B):
-        return torch.from_numpy(A.numpy() @ B.numpy())
+        with blas_threads_for(A.shape[0] * A.shape[1] * B.shape[1]):
+            return torch.from_numpy(A.numpy() @ B.numpy())
     return A @ B
 
 
@@ -83,7 +86,8 @@ def eigh(S):
     import torch
 
     if _in_numpy(S):
-        evals, evecs = np.linalg.eigh(S.numpy())
+        with blas_threads_for(S.shape[0] ** 3):
+            evals, evecs = np.linalg.eigh(S.numpy())
         return torch.from_numpy(evals), torch.from_numpy(evecs)
     return torch.linalg.eigh(S)
 
@@ -93,7 +97,8 @@ def solve(A, B):
     import torch
 
     if _in_numpy(A, B):
-        return torch.from_numpy(np.linalg.solve(A.numpy(), B.numpy()))
+        with blas_threads_for(A.shape[0] ** 3 + A.shape[0] ** 2 * B.shape[1]):
+            return torch.from_numpy(np.linalg.solve(A.numpy(), B.numpy()))
     return torch.linalg.solve(A, B)
 
 
@@ -141,15 +146,27 @@ def class_means(X, codes, n_classes: int):
 
 def one_thread():
     """Context in which NumPy/SciPy's BLAS and OpenMP (scikit-learn's k-means) run one thread."""
-    return threadpool_limits(limits=1)
+    return _threadpools().limit(limits=1)
 
 
-def blas_threads_for(n_columns: int):
-    """One BLAS thread for problems of at most ``SMALL_DIM`` columns, the default otherwise.
+def blas_threads_for(work: float):
+    """One BLAS thread for a problem of at most ``SMALL_WORK`` multiply-adds, the default otherwise.
 
-    A D x D product or factorisation with D <= 512 takes milliseconds; splitting it over threads
-    saves little, and on a busy machine OpenBLAS's thread hand-offs cost far more (on this
-    project's 2 loaded cores: H-score of a 1040 x 128 cell 1.8 s with the default threads, 0.03 s
-    with one). The numbers are the same to rounding.
+    Up to that size (an eigh of 512 x 512; the Gram matrix of a 1000 x 128 benchmark cell is
+    1.6e7) the work takes milliseconds; splitting it over threads saves little, and on a busy
+    machine OpenBLAS's thread hand-offs cost far more (on this project's 2 loaded cores: H-score
+    of a 1000 x 128 cell 1.5 s with the default threads, 0.02-0.09 s with one). The numbers are
+    the same to rounding.
     """
-    return threadpool_limits(limits=1, user_api="blas") if n_columns <= SMALL_DIM else nullcontext()
+    return _threadpools().limit(limits=1, user_api="blas") if work <= SMALL_WORK else nullcontext()
+
+
+_controller = None
+
+
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools, inspected once (inspecting them takes milliseconds)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller

@@ -101,11 +101,13 @@ def _blas_threads():
 
 def test_small_problems_run_on_one_blas_thread():
     default = _blas_threads()
-    with backend.blas_threads_for(backend.SMALL_DIM):
+    with backend.blas_threads_for(backend.SMALL_WORK):
         assert _blas_threads() == {1}
-    with backend.blas_threads_for(backend.SMALL_DIM + 1):
+    with backend.blas_threads_for(backend.SMALL_WORK + 1):
         assert _blas_threads() == default
     assert _blas_threads() == default
+    with backend.one_thread():
+        assert _blas_threads() == {1}
 
 
 def test_hscores_do_not_depend_on_the_blas_threads():
@@ -118,6 +120,6 @@ def test_hscores_do_not_depend_on_the_blas_threads():
     X = rng.normal(size=(5, 30))[y] + rng.normal(size=(400, 30))
     small = hscore(X, y), reg_hscore(X, y)
     with threadpool_limits(limits=2, user_api="blas"), pytest.MonkeyPatch.context() as mp:
-        mp.setattr(backend, "SMALL_DIM", 0)  # the default threads for these 30 columns
+        mp.setattr(backend, "SMALL_WORK", 0)  # the default threads for this small problem
         threaded = hscore(X, y), reg_hscore(X, y)
     assert small == pytest.approx(threaded, rel=1e-12)

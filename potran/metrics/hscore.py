@@ -40,7 +40,7 @@ def hscore(X, y, *, standardize: bool = True, rcond: float = RCOND) -> float:
         std = features.std(0)
         constant = std <= CONSTANT_RTOL * std.max()
         features = (features - features.mean(0)) / np.where(constant, 1.0, std)
-    with blas_threads_for(features.shape[1]):
+    with blas_threads_for(features.shape[0] * features.shape[1] ** 2 + features.shape[1] ** 3):
         cov_f = np.cov(features, rowvar=False)
         cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
         return float(np.trace(np.linalg.pinv(cov_f, rcond=rcond, hermitian=True) @ cov_g))
@@ -51,7 +51,7 @@ def reg_hscore(X, y, *, rcond: float = RCOND) -> float:
     """Regularised H-score: Ledoit-Wolf shrunk feature covariance, ``tr(pinv(Cov_a) (1 - a) Cov_g)``."""
     features, labels = check_xy(to_numpy(X), y)
     features = features - features.mean(0)
-    with blas_threads_for(features.shape[1]):
+    with blas_threads_for(features.shape[0] * features.shape[1] ** 2 + features.shape[1] ** 3):
         # store_precision=False: the estimator's own pseudo-inverse (an eigh) is not needed
         estimate = LedoitWolf(assume_centered=False, store_precision=False).fit(features)
         cov_g = np.cov(_class_mean_rows(features, labels.codes, labels.n_classes), rowvar=False)
