@@ -28,7 +28,7 @@
 # This page repeats the three comparisons on the project's offline benchmark. The fine-tuning ground
 # truth (`data/groundtruth/`) kept, for each (model, target) cell, the penultimate features of 400
 # fixed training images at 0, 25, 50 and 100 % of the first seed's run, and the time every cell
-# took. The grid is filled in the background, so the page uses the cells that exist when it runs.
+# took; the page uses every cell that has them.
 
 # %% tags=["parameters"]
 from potran.bench.sweeps import name_list
@@ -51,6 +51,7 @@ device = "cpu"                # torch device of the feature extraction, PED and 
 seed = 0
 
 # %% tags=["hide-input"]
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -63,14 +64,21 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 import potran
-from potran.bench import configure_torch, datasets, zoo
+from potran.bench import book, datasets, zoo
 from potran.bench.finetune import training_indices
 from potran.bench.runner import Benchmark, cell_features
-from potran.bench.snapshots import (available_cells, cell_costs, extraction_seconds, load_snapshot,
-                                    probe_features, score_pretrained, snapshot_scores, snapshot_tau)
+from potran.bench.snapshots import (
+    available_cells,
+    cell_costs,
+    extraction_seconds,
+    load_snapshot,
+    probe_features,
+    score_pretrained,
+    snapshot_scores,
+    snapshot_tau,
+)
 
-configure_torch()
-sns.set_theme(style="whitegrid", context="notebook")
+book.setup_page()
 out_dir = Path(out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -80,11 +88,7 @@ def names(value):
     return name_list(value, ()) or None
 
 
-def show(fig, name, caption):
-    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
-    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
 models, targets, metrics = names(models), names(targets), names(metrics)
@@ -99,7 +103,7 @@ if cells:
           + ", ".join(f"{t} ({n} models)" for t, n in per_target.items()))
 else:
     print(f"No finished ground-truth cell with snapshots for models={models}, targets={targets} in "
-          f"{groundtruth_dir}: the grid is still being computed. The sections below are skipped.")
+          "the ground truth given: the sections below are skipped.")
 
 # %% [markdown]
 # ## The features along fine-tuning, and the features PED moved

@@ -42,10 +42,10 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from potran.bench import datasets, report, zoo
+from potran.bench import book, datasets, report, zoo
 from potran.bench import paper_analysis as pa
 
-sns.set_theme(style="whitegrid", context="notebook")
+book.setup_page(torch=False)
 twpy = pa.paper_accuracy("twpy")
 supp = pa.paper_accuracy("supplementary")
 
@@ -117,8 +117,8 @@ cells.groupby("target")[["n_train", "n_test", "n_classes"]].first()
 # %% [markdown]
 # ## The fine-tuned table
 #
-# `accuracy.csv` (the mean test accuracy over seeds, as a fraction) for the finished cells; empty
-# cells are still being computed.
+# `accuracy.csv` (the mean test accuracy over seeds, as a fraction) of every cell; a cell without a
+# fine-tuned model shows "–".
 
 # %% tags=["hide-input"]
 accuracy = pd.read_csv(f"{groundtruth_dir}/accuracy.csv")

@@ -57,7 +57,7 @@ level = 0.95                                         # coverage of the intervals
 
 # %% tags=["hide-input"]
 import warnings
-from pathlib import Path
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -66,26 +66,20 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from potran import paper
-from potran.bench import configure_torch, report
+from potran.bench import book, report
 from potran.bench import paper_analysis as pa
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 from potran.evaluation import tau_table
 
-warnings.filterwarnings("ignore", message="IProgress not found")
-configure_torch()
-sns.set_theme(style="whitegrid", context="notebook")
+book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
 out_dir = page.results(out_dir, "bench")
 (out_dir / "figures").mkdir(parents=True, exist_ok=True)
 
 
-def show(fig, name, caption):
-    """Save a PNG copy of ``fig`` next to the results, display it, and put its caption under it."""
-    fig.savefig(out_dir / "figures" / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
+show = partial(book.show, folder=out_dir / "figures")  # save a PNG copy, display, caption under it
 
 
 def label(metric, ped):
@@ -98,7 +92,7 @@ scores, tau = page.run(out_dir, groundtruth=truth.accuracy, cache_dir=cache_dir,
                        metrics=definition.metrics)
 failed = scores[scores.error.fillna("") != ""]
 print(f"{page.name}: {len(definition.models)} models x {len(definition.targets)} targets, "
-      f"{len(scores)} scores ({len(failed)} failed), results in {out_dir}")
+      f"{len(scores)} scores ({len(failed)} failed)")
 
 # %% [markdown]
 # ## The ground truth this page can use

@@ -48,7 +48,8 @@ n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
 # %% tags=["hide-input"]
-from pathlib import Path
+
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -57,11 +58,10 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 import potran
-from potran.bench import configure_torch, report, sweeps
+from potran.bench import book, report, sweeps
 from potran.bench.pages import page_benchmark
 
-configure_torch()
-sns.set_theme(style="whitegrid", context="notebook")
+book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
 out_dir = page.results(out_dir, "normalization")
@@ -73,11 +73,7 @@ WAYS = {"standardised": "standardised by the general set", "raw": "raw feature s
 COLOURS = {"standardised": "tab:blue", "raw": "tab:green"}
 
 
-def show(fig, name, caption):
-    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
-    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
 def fmt(value, digits=3):

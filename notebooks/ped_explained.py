@@ -71,8 +71,8 @@ out_dir = None                                      # PNG copies of the figures 
                                                     # _build/paper/... on the paper's setting)
 
 # %% tags=["hide-input"]
-import warnings
-from pathlib import Path
+
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -82,23 +82,17 @@ from IPython.display import Markdown, display
 from sklearn.decomposition import PCA
 
 import potran
-from potran.bench import configure_torch
+from potran.bench import book
 from potran.bench.pages import page_benchmark
 from potran.ped import CONSTANT, EPS, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a notebook without widgets
-configure_torch()
-sns.set_theme(style="whitegrid", context="notebook")
+book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options)
 out_dir = page.results(out_dir, "ped_explained")
 
 
-def show(fig, name, caption):
-    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
-    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
 rng = np.random.default_rng(seed)
@@ -109,7 +103,11 @@ X = centres[y] + spread * rng.normal(size=(len(y), 2))
 G = rng.normal(size=(1000, 2)) * 2.0          # the "general" set: its mean/std standardise the space
 ped = dict(nsigma=nsigma, time_step=time_step, constant=constant)
 result = potran.simulate(X, y, G, max_steps=max_steps, **ped)
-result.trace
+trace = result.trace
+pd.DataFrame({"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
+             index=pd.RangeIndex(1, trace.steps + 1, name="step")).style.format("{:.4g}").set_caption(
+    f"{trace.steps} accepted steps (energy before the first: {trace.energies[0]:.4g}); rejected step's "
+    f"displacement: {'–' if trace.rejected_displacement is None else f'{trace.rejected_displacement:.4g}'}")
 
 # %% [markdown]
 # The trace holds the accepted steps, the displacement $P = \sum_{c,d} |\Delta_{c,d}|$ of each step,

@@ -67,6 +67,7 @@ out_dir = project_path("_build", "runtime")   # PNG copies of the figures and th
 # %% tags=["hide-input"]
 import json
 import platform
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -75,16 +76,15 @@ import pandas as pd
 import seaborn as sns
 import torch
 from IPython.display import Markdown, display
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 from threadpoolctl import threadpool_limits
 
 import potran
-from potran.bench import configure_torch
+from potran.bench import book
 from potran.bench.timing import dense_ped, slopes, sweep, synthetic_task
 
-configure_torch(threads)
+book.setup_page(threads)
 threadpool_limits(threads)
-sns.set_theme(style="whitegrid", context="notebook")
 out_dir = Path(out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -100,11 +100,7 @@ ped_grid, ped_base, gpu_grid, gpu_base = parsed(ped_grid), parsed(ped_base), par
 AXIS_LABEL = {"N": "images N", "D": "feature dimension D", "C": "classes C"}
 
 
-def show(fig, name, caption):
-    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
-    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
 def scoring_functions(names):
@@ -140,8 +136,11 @@ def scaling_figure(tables, value, ylabel, scale=1.0):
                 ax.plot(rows["size"], y_values, marker="o", ms=4, ls="--" if name.endswith("PED") else "-",
                         color=colours[name.replace(" + PED", "")],
                         label=f"{name}: slope {fitted.loc[name, axis]:.2f}")
-            ax.set_xscale("log", base=2)
+            ax.set_xscale("log")
             ax.set_yscale("log")
+            sizes = sorted(part["size"].unique())
+            ax.xaxis.set_major_locator(FixedLocator(sizes))       # ticks at the measured sizes
+            ax.xaxis.set_minor_locator(NullLocator())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))

@@ -13,7 +13,8 @@
 # %% [markdown]
 # # PED beside its successors: SA and NCTI
 #
-# Two later methods start from the same observation as PED, that what fine-tuning does to the
+# Two methods of the same line of work, NCTI (ICCV 2023, the same conference as PED) and SA (WACV
+# 2025, which builds on PED), start from the same observation as PED, that what fine-tuning does to the
 # classes of a target can be imitated on the pretrained features:
 #
 # - **SA** ("spread and attract", WACV 2025; {ref}`method-sa`) perturbs the features before an
@@ -53,6 +54,7 @@ seed = 0
 
 # %% tags=["hide-input"]
 import warnings
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -60,13 +62,11 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from potran.bench import configure_torch, report, successors
+from potran.bench import book, report, successors
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a notebook without widgets
-configure_torch()
-sns.set_theme(style="whitegrid", context="notebook")
+book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
 out_dir = page.results(out_dir, "successors")
@@ -82,11 +82,7 @@ print(f"{page.name}: {len(page.models)} models x {len(page.targets)} targets, {l
       f"({len(failed)} failed), NCTI on {len(ncti)} cells; ground truth: {truth.source}")
 
 
-def show(fig, name, caption):
-    """Save a PNG copy of ``fig``, display it, and put its caption under it."""
-    fig.savefig(out_dir / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
 def fmt(value, low=None, high=None):
