@@ -151,8 +151,12 @@ if cells:
 if example is not None:
     classes = [str(c) for c in task.classes]
     colours = sns.color_palette("husl", len(classes))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.9))
-    for ax, (title, F), E in zip(axes, panels, embedded):
+    n_cols = min(3, len(panels))              # rows of three: legible at the page's width
+    n_rows = -(-len(panels) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.8 * n_cols, 3.8 * n_rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, F), E in zip(axes.flat, panels, embedded):
         for c in range(len(classes)):
             ax.scatter(*E[snap.labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0,
                        label=classes[c])
@@ -160,8 +164,10 @@ if example is not None:
         ax.set_xlabel("t-SNE 1 (no unit)")
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0].set_ylabel("t-SNE 2 (no unit)")
-    axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, markerscale=2, frameon=False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("t-SNE 2 (no unit)")
+    axes.flat[n_cols - 1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, markerscale=2,
+                                 frameon=False)
     fig.tight_layout()
     show(fig, "tsne",
          f"**Figure 1.** t-SNE (perplexity {perplexity}) of the penultimate features of {len(snap.labels)} "

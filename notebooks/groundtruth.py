@@ -212,6 +212,13 @@ else:
 # fine-tunes more than by where it would end; a tiny final loss that fluctuates is not a concern.
 
 # %% tags=["hide-input"]
+by_rate = cells.groupby("lr").model.agg(lambda m: (len(m), sorted(set(m)))) if len(cells) else {}
+display(Markdown("Learning rates: " + "; ".join(
+    f"**{lr:g}** in {n} cells" + (f" ({', '.join(names)})" if len(names) <= 3 else "")
+    for lr, (n, names) in by_rate.items()) + " (the full table is folded below)." if len(cells) else
+    "No finished cell."))
+
+# %% tags=["hide-input", "hide-output"]
 cells.pivot(index="model", columns="target", values="lr").style.format("{:g}", na_rep="–")
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Relative change of the training loss over the last epoch (largest over seeds) against the final training loss for every finished cell; cells to the right of the dashed line and above the dotted one were still training.", "name": "fig-groundtruth-convergence"}}

@@ -158,10 +158,14 @@ show(fig, "toy_before_after",
 
 # %% tags=["hide-input"]
 n_panels = len(shown_trace.centres)
-fig, axes = plt.subplots(1, n_panels, figsize=(3.3 * n_panels, 3.6), sharex=True, sharey=True,
+n_cols = min(3, n_panels)                     # rows of three: legible at the page's width
+n_rows = -(-n_panels // n_cols)
+fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.5 * n_rows), sharex=True, sharey=True,
                          squeeze=False)
+for ax in axes.flat[n_panels:]:
+    ax.set_visible(False)
 energies = np.array(shown_trace.energies)
-for k, ax in enumerate(axes[0]):
+for k, ax in enumerate(axes.flat[:n_panels]):
     moved = Z + (path[k] - path[0])[y]        # the samples move with their class
     for c in range(n_classes):
         ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
@@ -180,8 +184,10 @@ for k, ax in enumerate(axes[0]):
         note += f"\nP = {shown_trace.displacements[k - 1]:.3f}"
     ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=9, va="bottom",
             bbox=dict(facecolor="white", alpha=0.8, lw=0))
-    ax.set_xlabel("standardised feature 1")
-axes[0, 0].set_ylabel("standardised feature 2")
+    if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
+        ax.set_xlabel("standardised feature 1")
+    if k % n_cols == 0:
+        ax.set_ylabel("standardised feature 2")
 fig.tight_layout()
 exit_note = ("" if shown_trace.rejected_displacement is None else
              f" The next step (P = {shown_trace.rejected_displacement:.3f}, not above "
