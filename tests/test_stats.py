@@ -366,3 +366,15 @@ def test_benchmark_tests_read_per_image_correctness(tmp_path):
     with pytest.raises(ValueError, match="different test sets"):
         report.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=5, n_draws=5,
                                correct={**correct, ("m0", "a"): np.zeros((3, 7), bool)})
+
+
+def test_report_tables_are_empty_when_no_target_has_scores_and_a_ground_truth():
+    """E.g. NCTI failed on every cell of a tiny setting: the tables are empty, with their columns."""
+    scores = pd.DataFrame({"model": ["a", "b"], "target": "t1", "metric": "ncti", "ped": False,
+                           "score": [0.1, 0.2]})
+    accuracy = pd.DataFrame({"model": ["a", "b"], "target": "t2", "test_acc": [0.5, 0.6]})
+    assert report.tau_intervals(scores, accuracy).empty
+    assert list(report.tau_intervals(scores, accuracy).columns) == ["metric", "ped", "mean_tau", "low",
+                                                                      "high", "p_delta"]
+    tests = report.benchmark_tests(scores, accuracy, baseline=None)
+    assert tests.empty and list(tests.columns) == report.TEST_COLUMNS

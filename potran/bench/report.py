@@ -214,6 +214,8 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
         two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
     """
     d = design(scores, accuracy, seeds, tie_rtol, correct)
+    if not d.truths:  # no target has both scores and a ground truth: nothing to estimate
+        return pd.DataFrame(columns=["metric", "ped", "mean_tau", "low", "high", "p_delta"])
     est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
                                         n_boot=n_boot, seed=seed)
     rows = []
@@ -305,6 +307,8 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
     adds the test images to the crossed bootstrap.
     """
     d = design(scores, accuracy, seeds, tie_rtol, correct)
+    if not d.truths:  # no target has both scores and a ground truth
+        return pd.DataFrame(columns=TEST_COLUMNS)
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
