@@ -11,18 +11,17 @@ the grid may run in the background while others work in the same checkout.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from git_commit import commit  # the scripts' shared path-limited commit
 from potran.bench import configure_torch, groundtruth, targets_v3, zoo
-from potran.bench.finetune import FinetuneConfig
+from potran.bench.v3 import FINETUNE as CONFIG  # the v3 protocol (potran.bench.v3)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "bench_v3"
-#: the v3 protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
-CONFIG = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
+PATHS = ("data/bench_v3/cells", "data/bench_v3/accuracy.csv")  # what the grid commits
 #: every cell costs about the same (500-528 training images, 4500-5024 test images), so after the
 #: two cheapest (MNIST, 4500 test images) the grid takes one target per family in turn: the
 #: targets that land first span the sources. All 16 models of a target come before the next.
@@ -31,23 +30,6 @@ GRID_ORDER = ("mnist5k", "mnist_rot", "fashion", "patches", "letters", "greek", 
               "emoji_group", "wallpaper_rot", "fashion_rot", "photo_scale", "cyrillic", "hangul",
               "arabic", "devanagari", "hebrew", "noto_style")
 assert sorted(GRID_ORDER) == sorted(targets_v3.NAMES)
-
-
-def commit(message: str, paths=("data/bench_v3/cells", "data/bench_v3/accuracy.csv"),
-           tries: int = 60) -> None:
-    """``git add`` and commit only ``paths``; retry while ``.git/index.lock`` exists."""
-    for _ in range(tries):
-        add = subprocess.run(["git", "add", *paths], cwd=ROOT, capture_output=True, text=True)
-        if add.returncode == 0:
-            done = subprocess.run(["git", "commit", "-q", "-m", message, "--", *paths], cwd=ROOT,
-                                  capture_output=True, text=True)
-            if done.returncode == 0 or "nothing" in done.stdout + done.stderr:
-                return
-        if not (ROOT / ".git" / "index.lock").exists():
-            print(f"commit failed: {add.stderr}", file=sys.stderr, flush=True)
-            return
-        time.sleep(2)
-    print("commit gave up: .git/index.lock stayed", file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -65,7 +47,8 @@ def main(argv=None) -> int:
         n = len(table)
         print(f"{time.strftime('%H:%M:%S')} {n} cells", flush=True)
         if not args.no_commit:
-            commit(f"Benchmark v3 ground truth: {n} fine-tuning cells (benchmarks/v3_groundtruth.py)")
+            commit(f"Benchmark v3 ground truth: {n} fine-tuning cells (benchmarks/v3_groundtruth.py)",
+                   PATHS)
 
     for target in targets:  # target by target, so that complete targets land first
         groundtruth.run_grid(models, [target], OUT, CONFIG, load_target=targets_v3.load_target,

@@ -79,7 +79,7 @@ def main(argv=None) -> int:
                   f"C={row['C']:g} ({rows[-1]['seconds']:.0f} s)", flush=True)
         table = _merge(rows)
         if args.commit:
-            from v3_groundtruth import commit  # the sibling script's path-limited commit
+            from git_commit import commit  # the scripts' shared path-limited commit
 
             n = table.target.nunique()
             commit(f"Benchmark v3 linear probe: {n} targets (benchmarks/v3_linear_probe.py)",

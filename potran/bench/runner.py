@@ -58,6 +58,10 @@ class Benchmark:
         Protocol of the ground truth; its ``n_train`` picks the scored images.
     score_dim : int
         Features wider than this are reduced to their leading principal components.
+    reduce_all : bool
+        Centre and rotate every model's features onto their leading principal components, also
+        those at most ``score_dim`` wide (benchmark v3's protocol; ``always`` of
+        :func:`~potran.bench.reduction.reduce_features`). False keeps the landed protocol.
     seed : int
         Base seed of the metrics that take a ``seed``; each cell passes its own
         :func:`cell_seed` so that, e.g., ``random`` differs between models.
@@ -70,6 +74,7 @@ class Benchmark:
     ped_options: dict = field(default_factory=dict)
     finetune: FinetuneConfig = FinetuneConfig()
     score_dim: int = SCORE_DIM
+    reduce_all: bool = False
     seed: int = 0
 
 
@@ -184,7 +189,7 @@ def cell_features(bench: Benchmark, model: str, target: str, *, get_model=None, 
                 progress=False)
     X = extract(zm, np.asarray(tgt.x_train)[idx], device=device, cache_dir=cache_dir,
                 key=f"{tgt.name}/train-n{len(idx)}", progress=False)
-    X_red, G_red = reduce_features(X, G, bench.score_dim)
+    X_red, G_red = reduce_features(X, G, bench.score_dim, always=bench.reduce_all)
     return {"X": X, "G": G, "X_scored": X_red, "G_scored": G_red,
             "y": np.asarray(tgt.y_train)[idx]}
 

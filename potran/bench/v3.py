@@ -1,0 +1,111 @@
+"""Benchmark v3's definition in one place (protocols frozen in ``data/bench_v3/README.md``).
+
+- `FINETUNE`: the fine-tuning ground truth's protocol (8 epochs, seeds 0 and 1, no snapshots);
+- `BENCHMARK`: every zoo model on every v3 target (:mod:`~potran.bench.targets_v3`), every
+  feature metric with and without PED, every model's features centred and rotated onto their
+  leading 128 principal components (``reduce_all``);
+- the general-set ablation (issue 17): PED standardised by `GENERAL_SETS` -- ``"general"``, the
+  landed photo crops (:func:`~potran.bench.datasets.load_general`, `BENCHMARK`'s own);
+  ``"family"``, a set in the distribution each model family was pretrained on
+  (:func:`family_general`); ``"target"``, the scored training images themselves (G = X).
+  `ABLATION` scores only the PED rows of `ABLATION_METRICS` (rows without PED do not depend on
+  the general set).
+
+:func:`score_cell` scores one (model, target) cell of one general set into a
+:class:`~potran.bench.store.CellStore` folder (resumable; ``benchmarks/v3_scores.py`` runs the
+grid).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from . import datasets, targets_v3, zoo
+from .finetune import FinetuneConfig, training_indices
+from .runner import DEFAULT_METRICS, Benchmark, score_one
+
+__all__ = ["FINETUNE", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "GENERAL_SETS",
+           "FAMILY_SIZE", "VIEW_PHOTOS", "family_general", "photo_views", "scored_images",
+           "score_cell"]
+
+#: the fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
+FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
+BENCHMARK = Benchmark(models=tuple(zoo.names()), targets=targets_v3.NAMES,
+                      metrics=DEFAULT_METRICS, ped=(False, True), finetune=FINETUNE,
+                      reduce_all=True)
+#: metrics of the general-set ablation: every metric that uses the features' geometry (not
+#: ``random``, nor ``dim``/``norm``, which are scored before the reduction)
+ABLATION_METRICS = ("logme", "sfda", "gbc", "nleep", "parc", "hscore", "reg_hscore", "transrate",
+                    "knn")
+ABLATION = replace(BENCHMARK, metrics=ABLATION_METRICS, ped=(True,))
+GENERAL_SETS = ("general", "family", "target")
+FAMILY_SIZE = 5000
+#: natural photographs that ship with pip packages and that no v3 target (nor the landed
+#: ``patches``) uses; the landed general set and the conv4 pretraining crop them too
+VIEW_PHOTOS = ("skimage:chelsea", "skimage:coins", "skimage:grass", "skimage:retina",
+               "skimage:clock", "skimage:stereo_motorcycle", "sklearn:china.jpg",
+               "sklearn:flower.jpg", "matplotlib:grace_hopper.jpg")
+#: side of a view, as a share of the photograph's short side: 9 % to 100 % of the area, close
+#: to the 8 % to 100 % of the random resized crops ImageNet training draws
+VIEW_SCALE = (0.3, 1.0)
+
+
+@lru_cache(maxsize=1)
+def photo_views(n: int = FAMILY_SIZE, seed: int = 3) -> np.ndarray:
+    """``n`` object-scale views (32 px RGB uint8) of `VIEW_PHOTOS`: square crops whose side is
+    a `VIEW_SCALE` share of the photograph's short side, half of them mirrored, resized to
+    32 px. The ImageNet networks' in-distribution set: whole scenes and objects, where the
+    landed general set (8-160 px crops) is mostly texture. Cached: never modify the array."""
+    rng = np.random.default_rng(seed)
+    photos = [datasets._photo(spec) for spec in VIEW_PHOTOS]
+    out = np.empty((n, datasets.CROP_SIDE, datasets.CROP_SIDE, 3), dtype=np.uint8)
+    for i, k in enumerate(rng.integers(len(photos), size=n)):
+        img = photos[k]
+        short = min(img.shape[:2])
+        side = int(rng.integers(round(VIEW_SCALE[0] * short), short + 1))
+        top = int(rng.integers(img.shape[0] - side + 1))
+        left = int(rng.integers(img.shape[1] - side + 1))
+        crop = img[top:top + side, left:left + side]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        out[i] = np.asarray(Image.fromarray(np.ascontiguousarray(crop))
+                            .resize((datasets.CROP_SIDE, datasets.CROP_SIDE), Image.BILINEAR))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _pretrain_subset() -> np.ndarray:
+    source = datasets.load_pretrain_source()
+    keep = np.sort(np.random.default_rng(4).permutation(len(source))[:FAMILY_SIZE])
+    return source[keep]
+
+
+def family_general(model: str) -> np.ndarray:
+    """General set ``"family"`` of ``model``: for the conv4 models (``conv4_random`` included,
+    the architecture every conv4 model starts from), a seeded subset of 5000 of their 20000
+    pretraining crops (:func:`~potran.bench.datasets.load_pretrain_source`); for the ImageNet
+    networks, :func:`photo_views`. Cached: never modify the array."""
+    family = zoo.get(model).family
+    return photo_views() if family.startswith("imagenet") else _pretrain_subset()
+
+
+def scored_images(target: str) -> np.ndarray:
+    """The training images of ``target`` that the cells score (general set ``"target"``)."""
+    t = targets_v3.load_target(target)
+    return np.asarray(t.x_train)[training_indices(len(t.y_train), FINETUNE)]
+
+
+def score_cell(model: str, target: str, out_dir, general: str = "general", **options) -> dict:
+    """Score what is missing of one v3 cell with general set ``general`` (one of
+    `GENERAL_SETS`) into ``out_dir``; ``options`` go to :func:`~potran.bench.runner.score_one`
+    (``cache_dir``, ``device``, ``extract``). Returns the cell's record."""
+    loaders = {"general": datasets.load_general, "family": lambda: family_general(model),
+               "target": lambda: scored_images(target)}
+    if general not in loaders:
+        raise ValueError(f"Unknown general set {general!r}; known: {', '.join(GENERAL_SETS)}.")
+    bench = BENCHMARK if general == "general" else ABLATION
+    return score_one(bench, model, target, out_dir, load_target=targets_v3.load_target,
+                     load_general=loaders[general], **options)
