@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nohup setsid .venv/bin/python benchmarks/v3_groundtruth.py "$@" \
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nohup setsid nice -n "${POTRAN_NICE:-10}" .venv/bin/python benchmarks/v3_groundtruth.py "$@" \
   >> .cache/v3_groundtruth.log 2>&1 < /dev/null &
 echo $! > .cache/v3_groundtruth.pid
 echo "v3 ground truth running as PID $(cat .cache/v3_groundtruth.pid); log in .cache/v3_groundtruth.log"

@@ -123,3 +123,25 @@ def test_hscores_do_not_depend_on_the_blas_threads():
         mp.setattr(backend, "SMALL_WORK", 0)  # the default threads for this small problem
         threaded = hscore(X, y), reg_hscore(X, y)
     assert small == pytest.approx(threaded, rel=1e-12)
+
+
+def test_top_eigh_equals_the_leading_pairs_of_the_full_solver(cpu_blas):
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(700, backend.SUBSET_MIN_SIDE + 88))
+    S = torch.from_numpy(A.T @ A)
+    full_vals, full_vecs = torch.linalg.eigh(S)
+    vals, vecs = backend.top_eigh(S, 64)
+    assert vals.shape == (64,) and vecs.shape == (S.shape[0], 64)
+    assert torch.all(vals[:-1] >= vals[1:])  # descending
+    np.testing.assert_allclose(vals, full_vals.flip(0)[:64], rtol=1e-12)
+    overlap = (vecs * full_vecs.flip(1)[:, :64]).sum(0).abs()  # same vectors up to sign
+    np.testing.assert_allclose(overlap, 1.0, atol=1e-10)
+
+
+def test_gbc_with_the_subset_solver_equals_the_full_solver(monkeypatch):
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(6), 120)
+    X = rng.normal(size=(720, 600)) + rng.normal(size=(6, 600))[y]
+    subset = gbc(X, y)
+    monkeypatch.setattr(backend, "SUBSET_MIN_SIDE", 10**9)  # force the full eigh
+    np.testing.assert_allclose(subset, gbc(X, y), rtol=1e-6)

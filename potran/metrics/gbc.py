@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from potran.backend import as_torch, class_means, eigh, gram, labels_to_torch, matmul
+from potran.backend import as_torch, class_means, gram, labels_to_torch, matmul, top_eigh
 from potran.params import COUNT, DEVICE, FLAG, OneOf, Option, declare
 from potran.validation import check_xy
 
@@ -21,8 +21,7 @@ def pca_reduce(F, n_components: int):
     Component signs are arbitrary; the Bhattacharyya distances do not depend on them.
     """
     centred = F - F.mean(0, keepdim=True)
-    _, vecs = eigh(gram(centred))
-    top = vecs[:, -n_components:].flip(1)
+    _, top = top_eigh(gram(centred), n_components)
     return matmul(centred, top).to(torch.float32).to(F.dtype)
 
 
