@@ -16,7 +16,11 @@ test this module answers each with (the book's method page, section "Statistics"
   so resampling them per target would count the same noise twice) and, per cell, a resample of
   its seeds; the targets and the test images stay fixed;
 - *many metrics at once* -- :func:`holm`, the family-wise correction;
-- *how good can any metric be against this ground truth?* -- :func:`reliability`.
+- *how good can any metric be against this ground truth?* -- :func:`reliability` (from the
+  seeds' variance) and :func:`split_half_reliability` (from per-image correctness);
+- *are several targets cut from one source independent evidence?* -- no:
+  :func:`sign_flip_clustered` averages within each source (a random effect) before the test;
+  :func:`sign_flip_rows` is the same exact test on many simulated benchmarks at once.
 
 :func:`weighted_tau_rows` is :func:`scipy.stats.weightedtau` with its defaults, row by row, so
 that thousands of replicates cost one array operation.
@@ -25,13 +29,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats as sps
 
 __all__ = ["Result", "weighted_tau_rows", "sign_flip", "chance_test", "crossed_bootstrap",
-           "bootstrap", "holm", "reliability", "noise_ceiling", "resample_models",
+           "bootstrap", "holm", "reliability", "noise_ceiling", "resample_models", "redraw_truth",
+           "sign_flip_rows", "sign_flip_clustered", "split_half_reliability",
            "EXACT_MAX_TARGETS"]
 
 #: Up to this many values the sign-flip test enumerates every sign pattern.
@@ -89,6 +94,11 @@ class Result:
                 "high": self.high, "p_value": self.p_value, "test": self.test,
                 "min_p": self.min_p, "n": self.n, "level": self.level,
                 "resampled": self.resampled, "population": self.population}
+
+
+def _singular(units: str) -> str:
+    """"targets" -> "target", "families" -> "family"."""
+    return units[:-3] + "y" if units.endswith("ies") else units[:-1]
 
 
 def _check_level(level: float) -> None:
@@ -181,7 +191,7 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
     if v.size < 2:
         raise ValueError(f"the sign-flip test needs at least 2 {units}, got {v.size}")
     if not np.isfinite(v).all():
-        raise ValueError(f"non-finite per-{units[:-1]} values: {v}")
+        raise ValueError(f"non-finite per-{_singular(units)} values: {v}")
     t = v.size
     exact = t <= EXACT_MAX_TARGETS
     res = sps.permutation_test((v,), lambda a, axis: np.mean(a, axis=axis), vectorized=True,
@@ -195,8 +205,63 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
     name = (f"exact sign-flip over {t} {units} (all {2 ** t} patterns)" if exact
             else f"Monte Carlo sign-flip over {t} {units} ({n_resamples} patterns)")
     return Result(comparison, est, est - half, est + half, p, name + f"; t-interval, {t - 1} df",
-                  f"signs of the per-{units[:-1]} values", f"other {units} like these, same models",
+                  f"signs of the per-{_singular(units)} values", f"other {units} like these, same models",
                   level, 2.0 / 2 ** t if exact else 2.0 / (n_resamples + 1), t, null)
+
+
+def sign_flip_rows(values) -> np.ndarray:
+    """Exact two-sided sign-flip p-values of many rows at once (each row its own test).
+
+    The p-value of :func:`sign_flip` for every row of ``values`` (shape (B, T), 2 <= T <=
+    :data:`EXACT_MAX_TARGETS`), for simulations that apply the test thousands of times.
+    """
+    v = np.atleast_2d(np.asarray(values, float))
+    t = v.shape[1]
+    if not 2 <= t <= EXACT_MAX_TARGETS:
+        raise ValueError(f"sign_flip_rows enumerates 2 to {EXACT_MAX_TARGETS} values a row, got {t}")
+    if not np.isfinite(v).all():
+        raise ValueError("non-finite values")
+    signs = np.array(list(np.ndindex(*(2,) * t)), float) * -2 + 1        # (2^T, T) of +-1
+    out = np.empty(len(v))
+    chunk = max(1, 4_000_000 // len(signs))
+    for i in range(0, len(v), chunk):
+        block = v[i:i + chunk]
+        null = block @ signs.T / t                                          # (b, 2^T)
+        obs = block.mean(axis=1, keepdims=True)
+        tol = 1e-12 * np.maximum(1.0, np.abs(obs))
+        ge, le = (null >= obs - tol).sum(1), (null <= obs + tol).sum(1)
+        out[i:i + chunk] = np.minimum(1.0, 2 * np.minimum(ge, le) / len(signs))
+    return out
+
+
+def sign_flip_clustered(values, clusters, *, comparison: str = "mean", level: float = 0.95,
+                        n_resamples: int = 9999, seed: int = 0, units: str = "families") -> Result:
+    """Two-stage sign-flip test with the cluster as a random effect.
+
+    The values (e.g. per-target tau_w) are averaged within each cluster (e.g. the targets cut
+    from one source), then :func:`sign_flip` tests the cluster means: each cluster counts once,
+    however many values it holds, so that several variants of one source do not pass for
+    independent evidence. The estimate is the mean of the cluster means.
+
+    Raises
+    ------
+    ValueError
+        ``values`` and ``clusters`` of different lengths, non-finite values, or fewer than 2
+        clusters.
+    """
+    v = np.asarray(values, float).ravel()
+    c = np.asarray(clusters).ravel()
+    if v.shape != c.shape:
+        raise ValueError(f"{v.size} values but {c.size} cluster labels")
+    if not np.isfinite(v).all():
+        raise ValueError(f"non-finite values: {v}")
+    names, inverse = np.unique(c, return_inverse=True)
+    means = np.bincount(inverse, weights=v) / np.bincount(inverse)
+    res = sign_flip(means, comparison=comparison, level=level, n_resamples=n_resamples, seed=seed,
+                    units=units)
+    unit = _singular(units)
+    return replace(res, test=f"{res.test}; per-{unit} means of {v.size} values",
+                   resampled=f"signs of the per-{unit} means (values averaged within each)")
 
 
 def chance_test(score_rows: Sequence[np.ndarray], truths: Sequence[np.ndarray], *,
@@ -295,17 +360,8 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
         if seed_accs is None:
             truth_b.append(g[idx])
             continue
-        a = np.asarray(seed_accs[t], float)                  # (M, K)
-        k = np.isfinite(a).sum(axis=1)                       # seeds per model
-        pick = np.floor(rng.random((n_boot, n_models, a.shape[1])) * k[None, :, None]).astype(int)
-        per_seed = np.broadcast_to(a, (n_boot, *a.shape))
-        if image_correct is not None and image_correct[t] is not None:
-            per_seed = _image_redraw(np.asarray(image_correct[t], float), a, n_boot, rng)
-        drawn = np.take_along_axis(per_seed, pick, axis=2)
-        mask = np.arange(a.shape[1])[None, None, :] < k[None, :, None]
-        with np.errstate(invalid="ignore"):
-            means = np.where(mask, drawn, 0).sum(2) / np.maximum(k, 1)[None, :]
-        means[:, k == 0] = np.nan
+        correct = None if image_correct is None else image_correct[t]
+        means = redraw_truth(seed_accs[t], correct, n_boot, rng)
         truth_b.append(np.take_along_axis(means, idx, axis=1))
     estimate, replicates = {}, {}
     for key, rows in score_rows.items():
@@ -320,6 +376,29 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
             estimate[key] = float(np.nanmean(full))
             replicates[key] = np.nanmean(np.vstack(boot), axis=0)
     return estimate, replicates
+
+
+def redraw_truth(seed_accs, image_correct, n_boot: int, rng) -> np.ndarray:
+    """Replicates (n_boot, M) of one target's ground truth: each cell's seeds redrawn.
+
+    ``seed_accs`` is the (M, K) array of per-seed accuracies (NaN-padded); each replicate
+    draws every cell's seeds with replacement and averages them. With ``image_correct``
+    ((M, K, N) per-image correctness, or None) the N test images are redrawn too, once per
+    replicate for every model and seed (the noise :func:`crossed_bootstrap` adds per target).
+    """
+    a = np.asarray(seed_accs, float)                     # (M, K)
+    n_models = a.shape[0]
+    k = np.isfinite(a).sum(axis=1)                       # seeds per model
+    pick = np.floor(rng.random((n_boot, n_models, a.shape[1])) * k[None, :, None]).astype(int)
+    per_seed = np.broadcast_to(a, (n_boot, *a.shape))
+    if image_correct is not None:
+        per_seed = _image_redraw(np.asarray(image_correct, float), a, n_boot, rng)
+    drawn = np.take_along_axis(per_seed, pick, axis=2)
+    mask = np.arange(a.shape[1])[None, None, :] < k[None, :, None]
+    with np.errstate(invalid="ignore"):
+        means = np.where(mask, drawn, 0).sum(2) / np.maximum(k, 1)[None, :]
+    means[:, k == 0] = np.nan
+    return means
 
 
 def _image_redraw(correct: np.ndarray, seed_accs: np.ndarray, n_boot: int, rng) -> np.ndarray:
@@ -389,6 +468,55 @@ def holm(p_values) -> np.ndarray:
         running = max(running, min(1.0, (m - i) * p[j]))
         out[j] = running
     return out
+
+
+def split_half_reliability(correct, *, n_splits: int = 100, seed: int = 0) -> dict:
+    """Split-half reliability of a ranking of models from per-image test correctness.
+
+    For each pair of runs (a, b), a < b (with one run: the run against itself) and each of
+    ``n_splits`` random halvings of the N test images, run a is scored on one half and run b on
+    the other, so that both the runs' noise and the test sample's enter; ``r`` is the Spearman
+    correlation of the M models' two accuracies, averaged over the pairs and halvings, and the
+    reliability of the whole measure (twice the runs and twice the images of a half) is the
+    Spearman-Brown ``2 r / (1 + r)`` (benchmark v3's inclusion rule, data/bench_v3/README.md).
+
+    Parameters
+    ----------
+    correct : array (M, K, N)
+        1/0 (or bool) correctness of each model's K runs on the same N test images.
+    n_splits, seed
+        Halvings, drawn by ``numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    dict
+        ``r`` (mean split-half Spearman), ``reliability`` (Spearman-Brown), ``n_pairs``,
+        ``n_splits``.
+
+    Raises
+    ------
+    ValueError
+        Not 3-D, fewer than 3 models or 2 images, or non-finite entries.
+    """
+    x = np.asarray(correct, float)
+    if x.ndim != 3 or x.shape[0] < 3 or x.shape[2] < 2:
+        raise ValueError(f"correct must be (models >= 3, runs, images >= 2), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("correct has missing (non-finite) entries: every model needs every run")
+    m, k, n = x.shape
+    rng = np.random.default_rng(seed)
+    half = np.argsort(rng.random((n_splits, n)), axis=1) < n // 2      # (S, N) first half
+    h1, h2 = half.astype(float), (~half).astype(float)  # counts (exact) rank as accuracies do
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)] or [(0, 0)]
+    rs = []
+    for a, b in pairs:
+        ra = sps.rankdata(x[:, a] @ h1.T, axis=0)                          # (M, S) ranks
+        rb = sps.rankdata(x[:, b] @ h2.T, axis=0)
+        ra, rb = ra - ra.mean(0), rb - rb.mean(0)
+        with np.errstate(invalid="ignore", divide="ignore"):                # Spearman per halving
+            rs.append((ra * rb).sum(0) / np.sqrt((ra ** 2).sum(0) * (rb ** 2).sum(0)))
+    r = float(np.nanmean(rs))
+    return {"r": r, "reliability": 2 * r / (1 + r), "n_pairs": len(pairs), "n_splits": n_splits}
 
 
 def noise_ceiling(reliability_k: float, n_models: int, *, n_draws: int = 4000,

@@ -378,3 +378,88 @@ def test_report_tables_are_empty_when_no_target_has_scores_and_a_ground_truth():
                                                                       "high", "p_delta"]
     tests = report.benchmark_tests(scores, accuracy, baseline=None)
     assert tests.empty and list(tests.columns) == report.TEST_COLUMNS
+
+
+# --- benchmark v3's primitives: ground-truth redraws, clustered and vectorised sign-flip, split-half ---
+
+def test_redraw_truth_without_noise_is_the_accuracies_and_keeps_missing_cells():
+    rng = np.random.default_rng(20)
+    accs = np.array([[0.7], [0.5], [np.nan]])                    # one seed; the third model missing
+    reps = stats.redraw_truth(accs, None, 50, rng)
+    assert reps.shape == (50, 3)
+    assert (reps[:, :2] == [0.7, 0.5]).all() and np.isnan(reps[:, 2]).all()
+    correct = (rng.random((2, 2, 400)) < [[[0.8]], [[0.4]]]).astype(float)
+    seed_accs = correct.mean(axis=2)
+    reps = stats.redraw_truth(seed_accs, correct, 2000, np.random.default_rng(1))
+    assert reps.mean(axis=0) == pytest.approx(seed_accs.mean(axis=1), abs=0.01)
+    assert ((0 <= reps) & (reps <= 1)).all()
+
+
+def test_sign_flip_rows_are_sign_flips_p_values():
+    rng = np.random.default_rng(21)
+    rows = rng.normal(0.2, 1, (25, 6))
+    rows[0] = 1.0                                                 # every unit positive: p = 2 / 64
+    rows[1] = [0.1, -0.1, 0.2, -0.2, 0.3, -0.3]                   # mean 0 exactly: p = 1
+    p = stats.sign_flip_rows(rows)
+    assert p == pytest.approx([stats.sign_flip(r).p_value for r in rows], abs=1e-15)
+    assert p[0] == 2 / 64 and p[1] == 1.0
+    for bad, message in ((rows[:, :1], "2 to 16 values"), (np.zeros((2, 17)), "2 to 16 values"),
+                         (np.array([[0.1, np.nan]]), "non-finite")):
+        with pytest.raises(ValueError, match=message):
+            stats.sign_flip_rows(bad)
+
+
+def test_sign_flip_clustered_counts_each_cluster_once():
+    values = np.array([0.3, 0.5, 0.1, 0.2, -0.1, 0.4])
+    clusters = np.array(["a", "a", "b", "c", "c", "d"])
+    res = stats.sign_flip_clustered(values, clusters, comparison="x")
+    means = [0.4, 0.1, 0.05, 0.4]
+    ref = stats.sign_flip(means, units="families")
+    assert (res.estimate, res.p_value, res.low, res.high, res.n) == pytest.approx(
+        (np.mean(means), ref.p_value, ref.low, ref.high, 4))
+    assert res.min_p == 2 / 16 and "per-family means of 6 values" in res.test
+    # ten copies of one source's value do not add evidence (they would over targets)
+    copies = np.r_[values, [0.4] * 10]
+    more = stats.sign_flip_clustered(copies, np.r_[clusters, ["d"] * 10])
+    assert more.p_value == res.p_value
+    assert stats.sign_flip(copies).p_value < res.p_value
+    with pytest.raises(ValueError, match="6 values but 5 cluster labels"):
+        stats.sign_flip_clustered(values, clusters[:5])
+    with pytest.raises(ValueError, match="non-finite"):
+        stats.sign_flip_clustered([0.1, np.nan], ["a", "b"])
+    with pytest.raises(ValueError, match="at least 2 families"):
+        stats.sign_flip_clustered([0.1, 0.2], ["a", "a"])
+
+
+def test_split_half_reliability_by_hand_and_its_invariances():
+    # 3 models, 2 images, one run: every halving puts one image on each side, and the two
+    # halvings give the same Spearman correlation (it is symmetric)
+    tiny = np.array([[1, 1], [0, 0], [1, 0]], float)[:, None, :]
+    res = stats.split_half_reliability(tiny, n_splits=10)
+    r = sps.spearmanr([1, 0, 1], [1, 0, 0]).statistic
+    assert res["r"] == pytest.approx(r) and res["reliability"] == pytest.approx(2 * r / (1 + r))
+    assert res["n_pairs"] == 1 and res["n_splits"] == 10
+    rng = np.random.default_rng(22)
+    p = np.linspace(0.3, 0.7, 12)[:, None, None]
+    one = (rng.random((12, 1, 600)) < p).astype(float)
+    # two identical runs are one run: the pair (0, 1) sees exactly the halvings of (0, 0)
+    assert stats.split_half_reliability(np.repeat(one, 2, axis=1))["r"] == pytest.approx(
+        stats.split_half_reliability(one)["r"], abs=1e-12)
+    order = rng.permutation(12)                                   # the models' order does not matter
+    assert stats.split_half_reliability(one[order])["r"] == pytest.approx(
+        stats.split_half_reliability(one)["r"], abs=1e-12)
+    # a loop over halvings with scipy's spearmanr gives the same mean (same halvings)
+    halves = np.argsort(np.random.default_rng(0).random((100, 600)), axis=1) < 300
+    ref = np.mean([sps.spearmanr(one[:, 0, h].mean(1), one[:, 0, ~h].mean(1)).statistic for h in halves])
+    assert stats.split_half_reliability(one)["r"] == pytest.approx(ref, abs=1e-12)
+
+
+def test_split_half_reliability_separates_signal_from_noise():
+    rng = np.random.default_rng(23)
+    spread = (rng.random((16, 2, 2000)) < np.linspace(0.3, 0.7, 16)[:, None, None]).astype(float)
+    same = (rng.random((16, 2, 2000)) < 0.5).astype(float)        # every model alike: pure noise
+    assert stats.split_half_reliability(spread)["reliability"] > 0.97
+    assert abs(stats.split_half_reliability(same)["r"]) < 0.15
+    for bad, message in ((np.zeros((2, 1, 10)), "models >= 3"), (np.full((3, 1, 4), np.nan), "missing")):
+        with pytest.raises(ValueError, match=message):
+            stats.split_half_reliability(bad)
