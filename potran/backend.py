@@ -173,16 +173,19 @@ def one_thread():
     return _threadpools().limit(limits=1)
 
 
-def blas_threads_for(work: float):
+def blas_threads_for(work: float, *, openmp: bool = False):
     """One BLAS thread for a problem of at most ``SMALL_WORK`` multiply-adds, the default otherwise.
 
     Up to that size (an eigh of 512 x 512; the Gram matrix of a 1000 x 128 benchmark cell is
     1.6e7) the work takes milliseconds; splitting it over threads saves little, and on a busy
     machine OpenBLAS's thread hand-offs cost far more (on this project's 2 loaded cores: H-score
-    of a 1000 x 128 cell 1.5 s with the default threads, 0.02-0.09 s with one). The numbers are
-    the same to rounding.
+    of a 1000 x 128 cell 1.5 s with the default threads, 0.02-0.09 s with one; PARC 1.0-2.8 s
+    against 0.5 s; k-NN 1.1-1.4 s against 0.15-0.2 s). ``openmp=True`` also holds OpenMP (scikit-learn's
+    neighbour search, k-means) to one thread. The numbers are the same to rounding.
     """
-    return _threadpools().limit(limits=1, user_api="blas") if work <= SMALL_WORK else nullcontext()
+    if work > SMALL_WORK:
+        return nullcontext()
+    return _threadpools().limit(limits=1, user_api=None if openmp else "blas")
 
 
 _controller = None

@@ -110,18 +110,20 @@ def test_small_problems_run_on_one_blas_thread():
         assert _blas_threads() == {1}
 
 
-def test_hscores_do_not_depend_on_the_blas_threads():
+def test_small_problem_metrics_do_not_depend_on_the_threads():
     from threadpoolctl import threadpool_limits
 
+    from potran.metrics import knn, parc
     from potran.metrics.hscore import hscore, reg_hscore
 
     rng = np.random.default_rng(3)
     y = np.arange(400) % 5
-    X = rng.normal(size=(5, 30))[y] + rng.normal(size=(400, 30))
-    small = hscore(X, y), reg_hscore(X, y)
-    with threadpool_limits(limits=2, user_api="blas"), pytest.MonkeyPatch.context() as mp:
-        mp.setattr(backend, "SMALL_WORK", 0)  # the default threads for this small problem
-        threaded = hscore(X, y), reg_hscore(X, y)
+    X = rng.normal(size=(5, 40))[y] + rng.normal(size=(400, 40))
+    metrics = (hscore, reg_hscore, parc, knn)
+    small = [m(X, y) for m in metrics]
+    with threadpool_limits(limits=2), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(backend, "SMALL_WORK", 0)  # the default threads for these small problems
+        threaded = [m(X, y) for m in metrics]
     assert small == pytest.approx(threaded, rel=1e-12)
 
 

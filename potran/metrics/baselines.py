@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from potran.backend import to_numpy
+from potran.backend import blas_threads_for, to_numpy
 from potran.params import COUNT, SEED, Interval, Option, declare
 from potran.validation import check_xy
 
@@ -48,4 +48,6 @@ def knn(X, y, *, k: int = 5, folds: int = 5, seed: int = 0) -> float:
         raise ValueError("knn needs at least 2 samples of every class for cross-validation")
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
     clf = KNeighborsClassifier(n_neighbors=k)
-    return float(cross_val_score(clf, features, labels.codes, cv=split).mean())
+    # each fold: distances of N/folds test samples to the others
+    with blas_threads_for(features.shape[0] ** 2 * features.shape[1] / folds, openmp=True):
+        return float(cross_val_score(clf, features, labels.codes, cv=split).mean())
