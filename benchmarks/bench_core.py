@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 # (N, D, C) of each row of the issue's table; NLEEP at the size of a benchmark cell (C = 26 letters)
 SIZES = {"ped": (20000, 2048, 100), "ped397": (20000, 2048, 397), "logme": (50000, 2048, 100),
-         "sfda": (20000, 2048, 100), "nleep": (1040, 128, 26)}
+         "sfda": (20000, 2048, 100), "nleep": (1040, 128, 26), "cell": (1040, 128, 26)}
 SMALL = {"ped": (4000, 512, 50), "ped397": (4000, 512, 150), "logme": (8000, 512, 50),
-         "sfda": (4000, 512, 50), "nleep": (520, 64, 13)}
+         "sfda": (4000, 512, 50), "nleep": (520, 64, 13), "cell": (520, 64, 13)}
 
 
 def peak_mb() -> float:
@@ -74,6 +74,20 @@ def _nleep_sklearn(X, y, threads=None):
         return leep_from_posteriors(mixture.predict_proba(reduced), y, c, log=False)
 
 
+def _cell(X, y, G, threads_rule=True):
+    """Every benchmark metric with and without PED on one cell (the runner's ``score_cell``);
+    ``threads_rule=False`` gives every problem the default threads (the rule of
+    ``potran.backend.blas_threads_for`` switched off). Returns the total seconds of the scores."""
+    from potran import backend
+    from potran.bench.runner import DEFAULT_METRICS, score_cell
+
+    if not threads_rule:
+        backend.SMALL_WORK = 0
+    rows = score_cell(X, y, G[:2000], DEFAULT_METRICS)
+    assert not any(r["error"] for r in rows), [r["error"] for r in rows if r["error"]]
+    return sum(r["score"] for r in rows)
+
+
 def tasks():
     """name -> function(X, y, G) returning a score (or None); imported lazily in the child."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -99,6 +113,8 @@ def tasks():
         "nleep": lambda X, y, G: nleep(X, y, seed=0),
         "nleep_sklearn": lambda X, y, G: _nleep_sklearn(X, y),
         "nleep_sklearn_1thread": lambda X, y, G: _nleep_sklearn(X, y, threads=1),
+        "cell": lambda X, y, G: _cell(X, y, G),
+        "cell_all_threads": lambda X, y, G: _cell(X, y, G, threads_rule=False),
     }
 
 
@@ -108,7 +124,7 @@ def child(task: str, n: int, d: int, c: int) -> dict:
     fn = tasks()[task]
     # PED: centres just inside contact distance, so the classes keep overlapping (method page, §PED)
     X, y, G = make(n, d, c, centre_scale=1.65 if task.startswith("ped") else 1.0)
-    if task.startswith("nleep"):
+    if task.startswith(("nleep", "cell")):
         X = X.astype(np.float64)
     start, cpu = time.perf_counter(), time.process_time()
     value = fn(X, y, G)
@@ -200,6 +216,20 @@ def main() -> None:
               f"{theirs['seconds'] / mine['seconds']:.1f}x faster "
               f"({theirs['cpu_s'] / mine['cpu_s']:.1f}x in CPU time); relative difference of the "
               f"scores {deviation:.1e}")
+
+    n, d, c = sizes["cell"]
+    mine, theirs = run_child("cell", sizes["cell"]), run_child("cell_all_threads", sizes["cell"])
+    print(f"\none benchmark cell, N={n} D={d} C={c}: all {len(_metric_names())} metrics with and "
+          f"without PED (one PED motion)\n  {mine['seconds']:.2f} s (CPU {mine['cpu_s']:.2f} s); "
+          f"every problem on the default threads {theirs['seconds']:.2f} s (CPU "
+          f"{theirs['cpu_s']:.2f} s): {theirs['seconds'] / mine['seconds']:.1f}x; same scores: "
+          f"{mine['value'] == theirs['value']}")
+
+
+def _metric_names():
+    from potran.bench.runner import DEFAULT_METRICS
+
+    return DEFAULT_METRICS
 
 
 if __name__ == "__main__":
