@@ -1,0 +1,598 @@
+"""Benchmark v3's report: which targets count, what the metrics resolve on them, and how much
+this benchmark can resolve at all (the rules frozen in ``data/bench_v3/README.md``; issue 17).
+
+Every interval and test comes from :mod:`potran.stats`, most through
+:func:`potran.bench.report.benchmark_tests`; this module applies v3's rules:
+
+- **reliability** per target and protocol (README, "Inclusion rule"):
+  :func:`potran.stats.split_half_reliability` of the cells' per-image test correctness (runs
+  and test images halved, Spearman of the models' accuracies, 100 seeded halvings,
+  Spearman-Brown); a target enters the **main table** at >= :data:`MAIN_TABLE_RELIABILITY`,
+  the others the second table;
+- the **family** (the target's source, :data:`potran.bench.targets_v3.FAMILIES`) is a random
+  effect: a claim about targets like these is decided by the exact sign-flip test of the
+  per-family means (:func:`potran.stats.sign_flip_clustered`); the sign-flip over targets is
+  shown beside it, and does not decide;
+- PED's effect is tested for the metrics PED was published with
+  (:data:`potran.metrics.PED_METRICS`, one Holm family) and, separately, for the other
+  metrics (a second Holm family); the width baselines and ``random`` are not PED tests;
+- the **model families** (:func:`model_family`): our conv4 CNNs and the ImageNet networks;
+  tau_w within each as well as across, and the one-bit baseline :data:`FAMILY_BIT`;
+- the **power statement** (:func:`power_curve`): Gaussian-copula scorers on each target's
+  measured ranking, with its measured seed and test-image noise redrawn
+  (:func:`potran.stats.redraw_truth`), PED's effect varying between targets by a measured
+  amount, and the family sign-flip rule applied to every simulated benchmark.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .. import stats
+from ..metrics import PED_METRICS
+from ..ped import MAX_STEPS
+from . import report, targets_v3
+from .finetune import unpack_correctness
+from .runner import WIDTH_METRICS
+
+__all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "EFFECTS",
+           "model_family", "GroundTruth", "finetune_truth", "probe_truth", "scored_targets",
+           "reliability_table", "with_family_bit", "per_target_tau", "tests_table", "mean_table",
+           "ped_table", "agreement", "ablation", "exit_share", "observed_spread",
+           "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect"]
+
+#: A target enters the main table at this Spearman-Brown reliability (README, frozen).
+MAIN_TABLE_RELIABILITY = 0.9
+#: Random halvings of the test images behind each reliability (README, frozen).
+N_HALVINGS = 100
+#: The one-bit model-family baseline: 1 for an ImageNet network, 0 for a conv4 CNN.
+FAMILY_BIT = "imagenet_bit"
+#: Scores that describe the features' width or nothing: no PED test, no Holm family of PED.
+BASELINES = (*WIDTH_METRICS, "random", FAMILY_BIT)
+#: PED effects (in tau_w) at which :func:`power_curve` simulates the rule by default.
+EFFECTS = tuple(np.round(np.arange(0, 0.61, 0.05), 2))
+
+
+def model_family(name: str) -> str:
+    """``"ImageNet"`` for a zoo model pretrained on ImageNet (its zoo family starts with
+    ``imagenet``), ``"conv4"`` for our CNNs (photo crops, or the random initialisation)."""
+    from . import zoo
+
+    return "ImageNet" if zoo.get(name).family.startswith("imagenet") else "conv4"
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """One ground-truth protocol of v3 as tidy tables.
+
+    Attributes
+    ----------
+    protocol : str
+        ``"fine-tuning"`` (the main protocol) or ``"linear probe"``.
+    accuracy : DataFrame
+        model, target, test_acc (mean over the runs).
+    seeds : DataFrame
+        model, target, seed, test_acc, n_test: one row per run.
+    correct : dict
+        ``{(model, target): bool (runs, n_test)}``, the per-image test correctness.
+    """
+
+    protocol: str
+    accuracy: pd.DataFrame
+    seeds: pd.DataFrame
+    correct: dict
+
+    def complete(self, models) -> list[str]:
+        """The v3 targets (in the README's order) on which every one of ``models`` has a cell
+        with per-image correctness."""
+        return [t for t in targets_v3.NAMES if all((m, t) in self.correct for m in models)]
+
+    def correct_array(self, target: str, models) -> np.ndarray:
+        """Per-image correctness of ``target``'s cells as a float (M, runs, N) array."""
+        return np.stack([self.correct[(m, target)] for m in models]).astype(float)
+
+    def subset(self, models, targets) -> GroundTruth:
+        """The same protocol restricted to ``models`` and ``targets``."""
+        def keep(frame):
+            return frame[frame.model.isin(models) & frame.target.isin(targets)].reset_index(drop=True)
+
+        return GroundTruth(self.protocol, keep(self.accuracy), keep(self.seeds),
+                           {k: v for k, v in self.correct.items() if k[0] in models and k[1] in targets})
+
+
+def finetune_truth(folder) -> GroundTruth:
+    """The fine-tuning ground truth of ``folder`` (``cells/`` of :mod:`potran.bench.finetune`;
+    a cell's accuracy is the mean of its seeds' test accuracies)."""
+    seeds = report.seed_table(folder)
+    accuracy = seeds.groupby(["model", "target"], as_index=False).test_acc.mean()
+    return GroundTruth("fine-tuning", accuracy, seeds, report.image_correctness(folder))
+
+
+def probe_truth(path) -> GroundTruth:
+    """The linear-probe ground truth of ``linear_probe.csv`` (one fit per cell: one "run")."""
+    table = pd.read_csv(path)
+    missing = {"model", "target", "test_acc", "n_test", "test_correct"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the columns {sorted(missing)}")
+    seeds = table[["model", "target", "test_acc", "n_test"]].assign(seed=0)
+    correct = {(r.model, r.target): unpack_correctness(r.test_correct, int(r.n_test))[None]
+               for r in table.itertuples()}
+    return GroundTruth("linear probe", table[["model", "target", "test_acc"]].copy(),
+                       seeds[["model", "target", "seed", "test_acc", "n_test"]], correct)
+
+
+def reliability_table(truth: GroundTruth, models, targets=None, *, n_halvings: int = N_HALVINGS,
+                      seed: int = 0) -> pd.DataFrame:
+    """Per complete target: its reliability and table under the README's inclusion rule.
+
+    Columns: target, family, protocol, models, runs, test_images, split_half_r, reliability
+    (:func:`potran.stats.split_half_reliability`, the halvings seeded by ``seed`` for every
+    target alike), table (``"main"`` at >= :data:`MAIN_TABLE_RELIABILITY`, else ``"second"``),
+    and, from the runs' variance (:func:`potran.bench.report.reliability`), spread (sd of the
+    models' accuracies), seed_noise and test_noise (their rms standard errors; seed noise NaN
+    with one run).
+    """
+    models = list(models)
+    targets = [t for t in (targets or targets_v3.NAMES) if t in truth.complete(models)]
+    columns = ["target", "family", "protocol", "models", "runs", "test_images", "split_half_r",
+               "reliability", "table", "spread", "seed_noise", "test_noise"]
+    if not targets:
+        return pd.DataFrame(columns=columns)
+    noise = report.reliability(truth.subset(models, targets).seeds).set_index("target")
+    rows = []
+    for t in targets:
+        x = truth.correct_array(t, models)
+        half = stats.split_half_reliability(x, n_splits=n_halvings, seed=seed)
+        rows.append({"target": t, "family": targets_v3.FAMILIES[t], "protocol": truth.protocol,
+                     "models": x.shape[0], "runs": x.shape[1], "test_images": x.shape[2],
+                     "split_half_r": half["r"], "reliability": half["reliability"],
+                     "table": "main" if half["reliability"] >= MAIN_TABLE_RELIABILITY else "second",
+                     "spread": noise.loc[t, "spread"], "seed_noise": noise.loc[t, "seed_noise"],
+                     "test_noise": noise.loc[t, "test_noise"]})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def with_family_bit(scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` plus the one-bit baseline :data:`FAMILY_BIT` (no PED) on every scored
+    (model, target): 1 for an ImageNet network, 0 for a conv4 CNN."""
+    cells = scores[["model", "target"]].drop_duplicates()
+    bit = cells.assign(metric=FAMILY_BIT, ped=False,
+                       score=[float(model_family(m) == "ImageNet") for m in cells.model])
+    return pd.concat([scores, bit], ignore_index=True)
+
+
+def _design(scores: pd.DataFrame, truth: GroundTruth, models, targets) -> report.Design:
+    t = truth.subset(models, targets)
+    s = scores[scores.model.isin(models) & scores.target.isin(targets)]
+    return report.design(s, t.accuracy, t.seeds, correct=t.correct or None)
+
+
+def per_target_tau(scores: pd.DataFrame, truth: GroundTruth, models, targets) -> pd.DataFrame:
+    """tau_w of every (metric, ped) on every target against ``truth``, ranking only ``models``.
+
+    Long table: target, family, metric, ped, tau (NaN where it is undefined, e.g. scores
+    constant among these models). Ties within the benchmark's tolerance are merged
+    (:class:`potran.bench.report.Design`).
+    """
+    columns = ["target", "family", "metric", "ped", "tau"]
+    d = _design(scores, truth, models, targets)
+    if not d.targets:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for (metric, ped), _ in d.scores.items():
+            for t, tau in zip(d.targets, d.per_target((metric, ped))):
+                rows.append({"target": t, "family": targets_v3.FAMILIES[t], "metric": metric,
+                             "ped": ped, "tau": tau})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _clustered_row(family: str, metric: str, ped, values: pd.Series, families: pd.Series,
+                   comparison: str, level: float) -> dict | None:
+    ok = np.isfinite(values.to_numpy(float))
+    if families[ok].nunique() < 2:
+        return None
+    res = stats.sign_flip_clustered(values[ok], families[ok], comparison=comparison, level=level)
+    return {"family": family, "metric": metric, "ped": ped, **res.record()}
+
+
+def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, n_boot: int = 1000,
+                n_draws: int = 2000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Every test of the metrics on ``targets``, ranking ``models``, against ``truth``.
+
+    :func:`potran.bench.report.benchmark_tests` (families ``chance``, ``targets``, ``models``,
+    ``PED``, ``PED, models``; no static baseline) plus the family random effect: ``families``
+    (mean tau_w over the per-family means, :func:`potran.stats.sign_flip_clustered`) and
+    ``PED, families`` (the same for PED minus none: the test that decides PED's effect). PED
+    rows are kept for the metrics PED applies to (not :data:`BASELINES`) and split into two
+    Holm families: the published ones (:data:`potran.metrics.PED_METRICS`, e.g.
+    ``PED, families``) and the others (``... (others)``). Columns as
+    :data:`potran.bench.report.TEST_COLUMNS`, Holm-adjusted within each family.
+    """
+    d = _design(scores, truth, models, targets)
+    if not d.targets:
+        return pd.DataFrame(columns=report.TEST_COLUMNS)
+    t = truth.subset(models, d.targets)
+    s = scores[scores.model.isin(models) & scores.target.isin(d.targets)
+               & ~(scores.metric.isin(BASELINES) & scores.ped.astype(bool))]   # no PED baselines
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = report.benchmark_tests(s, t.accuracy, t.seeds, baseline=None, n_boot=n_boot,
+                                       n_draws=n_draws, level=level, seed=seed,
+                                       correct=t.correct or None)
+    tau = per_target_tau(s, truth, models, d.targets)
+    rows = []
+    for (metric, ped), grp in tau.groupby(["metric", "ped"], sort=False):
+        name = f"{metric}+PED" if ped else metric
+        rows.append(_clustered_row("families", metric, ped, grp.tau.reset_index(drop=True),
+                                   grp.family.reset_index(drop=True), f"{name}: mean tau_w", level))
+    wide = tau.pivot_table(index=["target", "family"], columns=["metric", "ped"], values="tau",
+                           dropna=False).reset_index()
+    for metric in dict.fromkeys(tau.metric):
+        if metric in BASELINES or (metric, True) not in wide or (metric, False) not in wide:
+            continue
+        diff = (wide[(metric, True)] - wide[(metric, False)]).reset_index(drop=True)
+        rows.append(_clustered_row("PED, families", metric, "delta", diff,
+                                   wide["family"].squeeze().reset_index(drop=True),
+                                   f"{metric}+PED - {metric}", level))
+    table = pd.concat([table, pd.DataFrame([r for r in rows if r])], ignore_index=True)
+    others = table.family.str.startswith("PED") & ~table.metric.isin(PED_METRICS)
+    table.loc[others, "family"] += " (others)"
+    return report.add_holm(table)
+
+
+def _ci(r) -> str:
+    return f"[{r.low:+.3f}, {r.high:+.3f}]" if r is not None and np.isfinite(r.low) else "n/a"
+
+
+def _fmt(r, interval: bool = True) -> str:
+    if r is None or not np.isfinite(r.estimate):
+        return "n/a"
+    return f"{r.estimate:+.3f}" + (f" {_ci(r)}" if interval and np.isfinite(r.low) else "")
+
+
+def _p(r) -> str:
+    if r is None or not np.isfinite(r.p_holm):
+        return "n/a"
+    return f"{r.p_holm:.3f}" if r.p_holm >= 0.001 else "< 0.001"
+
+
+def _get(tests: pd.DataFrame, family: str, metric: str, ped):
+    rows = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def mean_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """One row per (metric, PED) of :func:`tests_table`: the mean tau_w over targets with its
+    t-interval over targets, the mean of the per-family means with its t-interval over families
+    (the claim about targets like these), the Holm p of the family sign-flip (H0: mean 0) and
+    of the permutation test against chance. Strings; "n/a" where a test cannot be computed
+    (fewer than two targets or families).
+    """
+    rows = []
+    for metric, ped in dict.fromkeys(zip(tests.metric, tests.ped)):
+        if ped == "delta":
+            continue
+        over = _get(tests, "targets", metric, ped)
+        fam = _get(tests, "families", metric, ped)
+        boot = _get(tests, "models", metric, ped)
+        mean = over if over is not None else boot
+        rows.append({"metric": metric, "PED": "yes" if ped else "no",
+                     "mean tau_w (targets)": _fmt(mean, interval=False),
+                     "95 % CI (targets)": _ci(over),
+                     "mean of family means [95 % CI]": _fmt(fam),
+                     "p, families (Holm)": _p(fam),
+                     "p vs chance (Holm)": _p(_get(tests, "chance", metric, ped))})
+    return pd.DataFrame(rows)
+
+
+def ped_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric PED applies to: PED minus none over the per-family means (95 %
+    t-interval over families; the exact sign-flip over families decides, Holm within the
+    published metrics and within the others), the same over targets beside it, and the
+    family test's verdict. Strings; "n/a" where a test cannot be computed."""
+    rows = []
+    for metric in dict.fromkeys(tests.metric):
+        if metric in BASELINES:
+            continue
+        suffix = "" if metric in PED_METRICS else " (others)"
+        fam = _get(tests, "PED, families" + suffix, metric, "delta")
+        over = _get(tests, "PED" + suffix, metric, "delta")
+        if fam is None and over is None:
+            continue
+        rows.append({"metric": metric,
+                     "Holm family": "published with PED" if not suffix else "other metrics",
+                     "PED - none, families [95 % CI]": _fmt(fam), "p, families (Holm)": _p(fam),
+                     "PED - none, targets [95 % CI]": _fmt(over), "p, targets (Holm)": _p(over),
+                     "verdict (families decide)": fam.verdict if fam is not None else
+                     "not computable (fewer than two families)"})
+    return pd.DataFrame(rows)
+
+
+def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, reliabilities=None,
+              n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, object]:
+    """How far two ground truths rank the models alike, per target they both complete.
+
+    Columns: target, family, tau_w (:func:`potran.stats.weighted_tau_rows` of the two
+    accuracy vectors; symmetric), low/high (model bootstrap,
+    :func:`potran.evaluation.bootstrap_ci`: other models like these, on this target),
+    spearman, and, with ``reliabilities`` (``{(protocol, target): reliability}``), the
+    Spearman divided by the square root of the two reliabilities (the agreement the two would
+    have without their measurement noise; above 1 by chance). The second value is the
+    :func:`potran.stats.sign_flip_clustered` result of the tau_w over families (None with
+    fewer than two families).
+    """
+    from ..evaluation import bootstrap_ci
+
+    models = list(models)
+    both = [t for t in targets if t in set(first.complete(models)) & set(second.complete(models))]
+    rows = []
+    for t in both:
+        a = first.accuracy[first.accuracy.target == t].set_index("model").test_acc.loc[models]
+        b = second.accuracy[second.accuracy.target == t].set_index("model").test_acc.loc[models]
+        ci = bootstrap_ci(a.to_numpy(), b.to_numpy(), n_boot=n_boot, level=level, seed=seed)
+        rho = sps.spearmanr(a, b).statistic
+        row = {"target": t, "family": targets_v3.FAMILIES[t],
+               "tau_w": stats.weighted_tau_rows(a.to_numpy(), b.to_numpy())[0],
+               "low": ci.low, "high": ci.high, "spearman": rho}
+        if reliabilities is not None:
+            r1, r2 = reliabilities[(first.protocol, t)], reliabilities[(second.protocol, t)]
+            row["spearman_corrected"] = rho / np.sqrt(r1 * r2) if r1 > 0 and r2 > 0 else np.nan
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["target", "family", "tau_w", "low", "high", "spearman"]
+                         + (["spearman_corrected"] if reliabilities is not None else []))
+    summary = None
+    if table.family.nunique() >= 2:
+        summary = stats.sign_flip_clustered(table.tau_w, table.family, level=level,
+                                            comparison=f"{first.protocol} vs {second.protocol}: tau_w")
+    return table, summary
+
+
+def _complete(scores: pd.DataFrame, models) -> pd.DataFrame:
+    """The rows of the (metric, target) groups that score every one of ``models``."""
+    need = set(models)
+    full = scores.groupby(["metric", "target"]).model.agg(lambda s: need <= set(s))
+    return scores.merge(full[full].reset_index()[["metric", "target"]], on=["metric", "target"])
+
+
+def scored_targets(scores: pd.DataFrame, models) -> list[str]:
+    """The v3 targets (README order) on which every one of ``models`` has a row of every
+    metric in ``scores`` (a target being scored is left out until it is complete)."""
+    full = _complete(scores, models)
+    n_metrics = scores.groupby(["metric", "ped"]).ngroups
+    done = full.groupby("target").apply(lambda g: g.groupby(["metric", "ped"]).ngroups == n_metrics,
+                                        include_groups=False)
+    return [t for t in targets_v3.NAMES if t in done.index and done[t]]
+
+
+def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, models, targets, *,
+             level: float = 0.95) -> pd.DataFrame:
+    """PED's effect per metric under each general set (issue 17's ablation).
+
+    ``baseline`` holds the scores without PED (and with PED under the default general set);
+    ``general_sets`` maps a set's name to its score table (PED rows; a (metric, target) counts
+    once it scores every one of ``models``). For each set and metric: the number of targets and
+    families scored, PED minus none per target averaged over targets
+    and over families (:func:`potran.stats.sign_flip_clustered`, 95 % t-interval over families,
+    p Holm-adjusted over the set's metrics; NaN with fewer than two families).
+    """
+    rows = []
+    off = baseline[~baseline.ped.astype(bool)]
+    for name, frame in general_sets.items():
+        on = _complete(frame[frame.ped.astype(bool) & ~frame.metric.isin(BASELINES)], models)
+        tau = per_target_tau(pd.concat([off[off.metric.isin(set(on.metric))], on]), truth, models, targets)
+        wide = tau.pivot_table(index=["target", "family"], columns=["metric", "ped"], values="tau",
+                               dropna=False).reset_index()
+        start = len(rows)
+        for metric in dict.fromkeys(on.metric):
+            if (metric, True) not in wide or (metric, False) not in wide:
+                continue
+            diff = (wide[(metric, True)] - wide[(metric, False)]).to_numpy(float)
+            fam = wide["family"].squeeze().to_numpy()
+            ok = np.isfinite(diff)
+            row = {"general set": name, "metric": metric, "targets": int(ok.sum()),
+                   "families": len(set(fam[ok])),
+                   "mean over targets": np.nanmean(diff) if ok.any() else np.nan,
+                   "mean of family means": np.nan, "low": np.nan, "high": np.nan, "p_value": np.nan}
+            if len(set(fam[ok])) >= 2:
+                res = stats.sign_flip_clustered(diff[ok], fam[ok], level=level)
+                row.update({"mean of family means": res.estimate, "low": res.low, "high": res.high,
+                            "p_value": res.p_value})
+            rows.append(row)
+        block = pd.DataFrame(rows[start:])
+        if len(block):
+            for i, p in zip(range(start, len(rows)), stats.holm(block.p_value.to_numpy(float))):
+                rows[i]["p_holm"] = p
+    return pd.DataFrame(rows, columns=["general set", "metric", "targets", "families", "mean over targets",
+                                       "mean of family means", "low", "high", "p_value", "p_holm"])
+
+
+def exit_share(general_sets: dict) -> pd.DataFrame:
+    """Per general set and model family: how often PED's exit rule fired (fewer than
+    :data:`potran.ped.MAX_STEPS` steps) and the median energy ratio after the motion
+    (one PED motion per cell, whatever the metric)."""
+    rows = []
+    for name, frame in general_sets.items():
+        cells = frame[frame.ped.astype(bool)].dropna(subset=["ped_steps"])
+        cells = cells.drop_duplicates(["model", "target"])
+        for fam, grp in cells.groupby(cells.model.map(model_family)):
+            rows.append({"general set": name, "models": fam, "cells": len(grp),
+                         "exit rule fired": float((grp.ped_steps < MAX_STEPS).mean()),
+                         "median energy ratio": float(grp.energy_ratio.median())})
+    return pd.DataFrame(rows, columns=["general set", "models", "cells", "exit rule fired",
+                                       "median energy ratio"])
+
+
+def observed_spread(tau: pd.DataFrame, metrics) -> dict:
+    """The between-target spread of ``metrics``' tau_w and of their PED effect, in a long
+    :func:`per_target_tau` table: ``sd_tau`` and ``sd_effect`` (medians over the metrics of the
+    sd over targets, ddof 1), ``targets`` and the per-metric values (NaN with < 3 targets)."""
+    per = {}
+    for metric in metrics:
+        grp = tau[tau.metric == metric].pivot_table(index="target", columns="ped", values="tau")
+        if True not in grp or False not in grp:
+            continue
+        d = (grp[True] - grp[False]).dropna()
+        per[metric] = (grp[False].dropna().std(ddof=1) if grp[False].notna().sum() >= 3 else np.nan,
+                       d.std(ddof=1) if len(d) >= 3 else np.nan)
+    sd = np.array(list(per.values()), float).reshape(-1, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"sd_tau": float(np.nanmedian(sd[:, 0])) if len(sd) else np.nan,
+                "sd_effect": float(np.nanmedian(sd[:, 1])) if len(sd) else np.nan,
+                "targets": int(tau.target.nunique()), "per_metric": per}
+
+
+def _normal_scores(accuracy: np.ndarray) -> np.ndarray:
+    """The Gaussian copula's latent of a measured ranking: standardised normal scores."""
+    z = sps.norm.ppf((sps.rankdata(accuracy) - 0.5) / len(accuracy))
+    return (z - z.mean()) / z.std()
+
+
+def _family_means(values: np.ndarray, families) -> tuple[np.ndarray, int]:
+    """(F, ...) means of the rows of ``values`` (T, ...) within each family."""
+    names, inverse = np.unique(np.asarray(families), return_inverse=True)
+    weights = np.zeros((len(names), len(inverse)))
+    weights[inverse, np.arange(len(inverse))] = 1
+    weights /= weights.sum(1, keepdims=True)
+    return np.tensordot(weights, values, axes=1), len(names)
+
+
+def power_curve(templates, families, *, effects=EFFECTS,
+                base_tau: float = 0.25, sd_base: float = 0.0, sd_effect: float = 0.0,
+                score_corr: float = 0.7, alphas=(0.05,), level: float = 0.95, n_sim: int = 400,
+                seed: int = 0) -> pd.DataFrame:
+    """Power of the family rule to detect PED's effect on a benchmark like this one, simulated.
+
+    Each simulated benchmark has one target per template (``templates``: (M, runs, N)
+    per-image correctness of a measured target, ``families`` its source). On each target the
+    ground truth is redrawn from its own cells (runs and test images,
+    :func:`potran.stats.redraw_truth`) and two scorers are drawn from a Gaussian copula on the
+    measured ranking (latent: normal scores of the accuracies): ``s0 = r0 z + sqrt(1 - r0^2) e0``
+    (without PED) and ``s1`` (with PED) with ``r1`` and errors ``e1`` correlated with ``e0`` so
+    that, without an effect, the two scorers correlate ``score_corr`` (the measured Spearman
+    between a metric's scores with and without PED, :func:`ped_score_correlation`).
+    ``r0`` gives the expected tau_w ``base_tau`` plus a target effect of sd
+    ``sd_base``; ``r1`` gives it plus ``effect`` plus a target effect of sd ``sd_effect``
+    (PED's effect varies between targets), both through the calibrated map from ``r`` to the
+    expected tau_w against the redrawn truths. The rule: the exact sign-flip over the
+    per-family means of the per-target differences (:func:`potran.stats.sign_flip_rows`),
+    two-sided, at each of ``alphas``.
+
+    Returns
+    -------
+    DataFrame
+        effect (the nominal one), the power at each alpha (``power@<alpha>``), mean_effect (the
+        mean simulated difference over the family means: below the nominal effect where tau_w
+        reaches its ceiling), error_corr (of ``e0`` and ``e1``), half_width_effect and half_width_tau (median
+        half-width of the t-interval over families of the effect and of the mean tau_w
+        without PED), sd_effect_targets and sd_tau_targets (mean over benchmarks of the sd over
+        targets of the per-target effect and tau_w: what :func:`observed_spread` measures).
+    """
+    if len(templates) != len(families):
+        raise ValueError(f"{len(templates)} templates but {len(families)} family labels")
+    if not -1 < score_corr < 1:
+        raise ValueError(f"score_corr must be in (-1, 1), got {score_corr!r}")
+    rng = np.random.default_rng(seed)
+    z = [_normal_scores(np.asarray(x, float).mean(axis=(1, 2))) for x in templates]
+    truth = [stats.redraw_truth(np.asarray(x, float).mean(axis=2), x, n_sim, rng) for x in templates]
+    n_t, n_m = len(z), len(z[0])
+    e0, e1 = rng.standard_normal((2, n_t, n_sim, n_m))
+    h0, h1 = rng.standard_normal((2, n_t, n_sim))
+
+    def tau_of(r, noise, t):
+        r = r[:, None]
+        return stats.weighted_tau_rows(r * z[t] + np.sqrt(1 - r ** 2) * noise, truth[t][:len(r)])
+
+    grid = np.linspace(-0.95, 0.995, 40)
+    n_cal = min(n_sim, 100)
+    expected = np.array([np.mean([tau_of(np.full(n_cal, r), e0[t, :n_cal], t).mean() for t in range(n_t)])
+                         for r in grid])
+    expected = np.maximum.accumulate(expected)          # monotone in r (up to simulation noise)
+
+    def r_for(tau):
+        return np.interp(tau, expected, grid)
+
+    rho = r_for(base_tau)       # corr(s0, s1) = rho^2 + c (1 - rho^2) without an effect
+    error_corr = float(np.clip((score_corr - rho ** 2) / (1 - rho ** 2), 0.0, 0.99))
+    r0 = r_for(base_tau + sd_base * h0)
+    tau0 = np.stack([tau_of(r0[t], e0[t], t) for t in range(n_t)])
+    fm0, n_f = _family_means(tau0, families)
+    q = sps.t.ppf(0.5 + level / 2, max(n_f - 1, 1)) / np.sqrt(n_f)
+    mixed = error_corr * e0 + np.sqrt(1 - error_corr ** 2) * e1
+    rows = []
+    for effect in effects:
+        r1 = r_for(base_tau + sd_base * h0 + effect + sd_effect * h1)
+        diff = np.stack([tau_of(r1[t], mixed[t], t) for t in range(n_t)]) - tau0
+        fm, _ = _family_means(diff, families)
+        row = {"effect": float(effect)}
+        p = stats.sign_flip_rows(fm.T) if n_f >= 2 else np.full(n_sim, np.nan)
+        for a in alphas:
+            row[f"power@{a:g}"] = float(np.mean(p < a)) if n_f >= 2 else np.nan
+        row.update({"mean_effect": float(fm.mean()), "error_corr": error_corr,
+                    "half_width_effect": float(np.median(q * fm.std(0, ddof=1))) if n_f >= 2 else np.nan,
+                    "half_width_tau": float(np.median(q * fm0.std(0, ddof=1))) if n_f >= 2 else np.nan,
+                    "sd_effect_targets": float(np.mean(diff.std(0, ddof=1))) if n_t >= 2 else np.nan,
+                    "sd_tau_targets": float(np.mean(tau0.std(0, ddof=1))) if n_t >= 2 else np.nan})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def min_detectable_effect(curve: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest simulated effect (``mean_effect`` of :func:`power_curve`) whose power at
+    ``alpha`` reaches ``power`` (linear interpolation between grid points); inf when no effect
+    of the grid reaches it."""
+    x, y = curve.mean_effect.to_numpy(float), curve[f"power@{alpha:g}"].to_numpy(float)
+    above = np.flatnonzero(y >= power)
+    if not above.size:
+        return float("inf")
+    i = above[0]
+    if i == 0:
+        return float(x[0])
+    return float(x[i - 1] + (power - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+
+
+def ped_score_correlation(scores: pd.DataFrame, metrics) -> float:
+    """Median over (metric, target) of the Spearman correlation between a metric's scores of
+    the models without and with PED (how much PED reorders them)."""
+    values = []
+    for _, grp in scores[scores.metric.isin(metrics)].groupby(["metric", "target"]):
+        wide = grp.pivot_table(index="model", columns="ped", values="score").dropna()
+        if True in wide and False in wide and len(wide) >= 3:
+            rho = sps.spearmanr(wide[False], wide[True]).statistic
+            if np.isfinite(rho):
+                values.append(rho)
+    return float(np.median(values)) if values else float("nan")
+
+
+def calibrated_power(templates, families, observed: dict, *, score_corr: float, alphas=(0.05,),
+                     effects=EFFECTS, n_sim: int = 400, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    """:func:`power_curve` with its between-target effects set from measured spreads.
+
+    ``observed`` is :func:`observed_spread` of the data the benchmark has (``sd_tau``,
+    ``sd_effect``) plus ``base_tau`` (the metrics' typical mean tau_w). A first simulation
+    without between-target effects gives the spread that the models, the seeds and the test
+    images alone produce (the floor); the between-target sds are then set to what the measured
+    spreads leave above it: ``sd = sqrt(max(0, measured^2 - floor^2))``.
+
+    Returns the curve and the parameters used (``base_tau``, ``score_corr``, ``error_corr``,
+    ``floor_sd_tau``, ``floor_sd_effect``, ``sd_base``, ``sd_effect``).
+    """
+    common = dict(base_tau=observed["base_tau"], score_corr=score_corr, n_sim=n_sim, seed=seed)
+    floor = power_curve(templates, families, effects=(0.0,), **common).iloc[0]
+    def above(measured, floor_sd):
+        return float(np.sqrt(max(0.0, measured ** 2 - floor_sd ** 2)))
+
+    params = {"base_tau": observed["base_tau"], "score_corr": score_corr,
+              "error_corr": floor.error_corr, "floor_sd_tau": floor.sd_tau_targets,
+              "floor_sd_effect": floor.sd_effect_targets,
+              "sd_base": above(observed["sd_tau"], floor.sd_tau_targets),
+              "sd_effect": above(observed["sd_effect"], floor.sd_effect_targets)}
+    curve = power_curve(templates, families, effects=effects, alphas=alphas, sd_base=params["sd_base"],
+                        sd_effect=params["sd_effect"], **common)
+    return curve, params

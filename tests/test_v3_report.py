@@ -1,0 +1,258 @@
+"""Benchmark v3's report (potran.bench.v3_report) on synthetic benchmarks with known answers:
+the inclusion rule, the family random effect, the two Holm families of PED, the within-family
+rankings, the agreement of two ground truths, the ablation, and the power simulation."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from potran import stats
+from potran.bench import targets_v3, zoo
+from potran.bench import v3_report as v
+from potran.bench.finetune import pack_correctness
+
+MODELS = zoo.names()
+#: one target per family (6 families)
+TARGETS = ("mnist_rot", "fashion_tops", "photo_rot", "fonts", "hebrew", "hangul")
+
+
+def _truth(targets=TARGETS, runs=2, n=400, seed=0, spread=(0.4, 0.9), protocol="fine-tuning"):
+    """A ground truth whose models' true accuracies are spread evenly, in a random order per target."""
+    rng = np.random.default_rng(seed)
+    acc, seeds, correct = [], [], {}
+    for t in targets:
+        p = rng.permutation(np.linspace(*spread, len(MODELS)))
+        for m, pm in zip(MODELS, p):
+            c = rng.random((runs, n)) < pm
+            correct[(m, t)] = c
+            acc.append({"model": m, "target": t, "test_acc": c.mean()})
+            seeds += [{"model": m, "target": t, "seed": k, "test_acc": c[k].mean(), "n_test": n}
+                      for k in range(runs)]
+    return v.GroundTruth(protocol, pd.DataFrame(acc), pd.DataFrame(seeds), correct)
+
+
+def _scores(truth, rows):
+    """Score table: ``rows`` maps (metric, ped) to a function of the measured accuracies."""
+    out = []
+    for t, grp in truth.accuracy.groupby("target"):
+        for (metric, ped), f in rows.items():
+            out += [{"model": m, "target": t, "metric": metric, "ped": ped, "score": s}
+                    for m, s in zip(grp.model, f(grp.test_acc.to_numpy()))]
+    return pd.DataFrame(out)
+
+
+def test_model_families_and_the_one_bit_baseline():
+    fams = {m: v.model_family(m) for m in MODELS}
+    assert sorted(m for m, f in fams.items() if f == "ImageNet") == sorted(
+        ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "hed_vgg16"])
+    assert all(f == "conv4" for m, f in fams.items() if m.startswith("conv4_"))
+    truth = _truth(targets=TARGETS[:2])
+    scores = _scores(truth, {("logme", False): lambda a: a})
+    with_bit = v.with_family_bit(scores)
+    bit = with_bit[with_bit.metric == v.FAMILY_BIT]
+    assert len(bit) == 2 * len(MODELS) and not bit.ped.any()
+    assert dict(zip(bit.model, bit.score)) == {m: float(f == "ImageNet") for m, f in fams.items()}
+    assert len(scores) == len(MODELS) * 2                          # the caller's table is not changed
+
+
+def test_ground_truths_read_from_cells_and_from_the_probe_table(tmp_path):
+    rng = np.random.default_rng(1)
+    correct = {}
+    for m in MODELS[:3]:
+        for t in ("mnist_rot", "fonts"):
+            if (m, t) == (MODELS[2], "fonts"):
+                continue                                            # an unfinished cell
+            c = rng.random((2, 50)) < 0.6
+            correct[(m, t)] = c
+            record = {"model": m, "target": t, "n_test": 50,
+                      "runs": [{"seed": k, "test_acc": float(c[k].mean()),
+                                "test_correct": pack_correctness(c[k])} for k in range(2)]}
+            (tmp_path / "cells").mkdir(exist_ok=True)
+            (tmp_path / "cells" / f"{m}__{t}.json").write_text(json.dumps(record))
+    ft = v.finetune_truth(tmp_path)
+    assert ft.complete(MODELS[:3]) == ["mnist_rot"] and ft.complete(MODELS[:2]) == ["mnist_rot", "fonts"]
+    assert ft.correct_array("mnist_rot", MODELS[:3]).shape == (3, 2, 50)
+    a = ft.accuracy.set_index(["model", "target"]).test_acc
+    assert a[(MODELS[0], "fonts")] == pytest.approx(correct[(MODELS[0], "fonts")].mean())
+    probe = pd.DataFrame([{"model": m, "target": t, "test_acc": c[0].mean(), "n_test": 50,
+                           "test_correct": pack_correctness(c[0])} for (m, t), c in correct.items()])
+    probe.to_csv(tmp_path / "probe.csv", index=False)
+    lp = v.probe_truth(tmp_path / "probe.csv")
+    assert lp.protocol == "linear probe" and lp.correct[(MODELS[1], "fonts")].shape == (1, 50)
+    assert (lp.correct[(MODELS[1], "fonts")][0] == correct[(MODELS[1], "fonts")][0]).all()
+    probe.drop(columns="test_correct").to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match="lacks the columns \\['test_correct'\\]"):
+        v.probe_truth(tmp_path / "bad.csv")
+
+
+def test_reliability_table_applies_the_frozen_inclusion_rule():
+    spread = _truth(targets=("mnist_rot",), n=2000)
+    flat = _truth(targets=("fonts",), n=400, spread=(0.6, 0.61), seed=2)   # models alike: noise
+    truth = v.GroundTruth("fine-tuning", pd.concat([spread.accuracy, flat.accuracy]),
+                          pd.concat([spread.seeds, flat.seeds]), {**spread.correct, **flat.correct})
+    table = v.reliability_table(truth, MODELS).set_index("target")
+    assert list(table.index) == ["mnist_rot", "fonts"]               # the README's order
+    assert table.loc["mnist_rot", "table"] == "main" and table.loc["fonts", "table"] == "second"
+    ref = stats.split_half_reliability(truth.correct_array("fonts", MODELS), n_splits=v.N_HALVINGS)
+    assert table.loc["fonts", "reliability"] == pytest.approx(ref["reliability"])
+    assert table.loc["fonts", "family"] == "mplfonts" and table.loc["fonts", "runs"] == 2
+    assert (table.reliability >= v.MAIN_TABLE_RELIABILITY).tolist() == (table.table == "main").tolist()
+    assert v.reliability_table(truth, MODELS, targets=["hebrew"]).empty   # not complete: not listed
+
+
+def test_the_family_test_decides_and_ped_has_two_holm_families():
+    truth = _truth()
+    scores = _scores(truth, {("logme", False): lambda a: a, ("logme", True): lambda a: -a,
+                             ("knn", False): lambda a: a, ("knn", True): lambda a: a,
+                             ("dim", False): lambda a: np.round(a, 1), ("dim", True): lambda a: a})
+    tests = v.tests_table(scores, truth, MODELS, TARGETS, n_boot=50, n_draws=200)
+    row = tests.set_index(["family", "metric", "ped"])
+    # PED reverses a perfect ranking on all 6 targets of 6 families: -2 everywhere, p = 2 / 2^6
+    ped = row.loc[("PED, families", "logme", "delta")]
+    assert ped.estimate == pytest.approx(-2) and ped.p_value == pytest.approx(2 / 64) == ped.p_holm
+    assert ped.verdict == "resolved: negative" and ped.n == 6
+    # knn is not a published PED metric: its own Holm family; no change gives p = 1
+    assert row.loc[("PED, families (others)", "knn", "delta")].p_value == 1.0
+    assert ("PED, families", "knn", "delta") not in row.index
+    assert not ((tests.metric == "dim") & (tests.ped == True)).any()    # noqa: E712  no PED baseline
+    fam = row.loc[("families", "logme", False)]
+    assert fam.estimate == pytest.approx(1.0) and fam.p_value == pytest.approx(2 / 64)
+    # Holm over the family's 5 rows (logme, logme+PED, knn, knn+PED, dim), every one at 2/64
+    assert tests[tests.family == "families"].p_value.tolist() == pytest.approx([2 / 64] * 5)
+    assert fam.p_holm == pytest.approx(5 * 2 / 64)
+    assert row.loc[("chance", "logme", False)].p_value < 0.01
+    peds = v.ped_table(tests).set_index("metric")
+    assert peds.loc["logme", "PED - none, families [95 % CI]"] == "-2.000 [-2.000, -2.000]"
+    assert peds.loc["logme", "Holm family"] == "published with PED"
+    assert peds.loc["knn", "Holm family"] == "other metrics" and "dim" not in peds.index
+    means = v.mean_table(tests).set_index(["metric", "PED"])
+    assert means.loc[("logme", "yes"), "mean tau_w (targets)"] == "-1.000"
+    assert means.loc[("logme", "no"), "p, families (Holm)"] == "0.156"
+
+
+def test_family_means_weigh_each_source_once():
+    # 3 targets of the noto family where PED helps, 1 target each of 2 families where it hurts
+    targets = ("hebrew", "greek", "cyrillic", "mnist_rot", "fonts")
+    truth = _truth(targets=targets)
+
+    def sign(t):
+        return 1 if targets_v3.FAMILIES[t] == "noto" else -1
+
+    rows = []
+    for t, grp in truth.accuracy.groupby("target"):
+        a = grp.test_acc.to_numpy()
+        rows += [{"model": m, "target": t, "metric": "gbc", "ped": False, "score": -s * sign(t)}
+                 for m, s in zip(grp.model, a)]
+        rows += [{"model": m, "target": t, "metric": "gbc", "ped": True, "score": s * sign(t)}
+                 for m, s in zip(grp.model, a)]
+    tests = v.tests_table(pd.DataFrame(rows), truth, MODELS, targets, n_boot=20, n_draws=50)
+    by_family = tests[(tests.family == "PED, families")].iloc[0]
+    by_target = tests[(tests.family == "PED")].iloc[0]
+    assert by_target.estimate == pytest.approx((3 * 2 - 2 * 2) / 5)        # +0.4 over targets
+    assert by_family.estimate == pytest.approx((2 - 2 - 2) / 3)            # -0.667 over families
+    assert by_family.n == 3 and by_family.min_p == 0.25
+    assert "cannot be resolved" in by_family.verdict
+
+
+def test_within_family_rankings_leave_the_family_bit_undefined():
+    truth = _truth(targets=TARGETS[:3])
+    scores = v.with_family_bit(_scores(truth, {("logme", False): lambda a: a}))
+    conv4 = [m for m in MODELS if v.model_family(m) == "conv4"]
+    tau = v.per_target_tau(scores, truth, conv4, TARGETS[:3])
+    assert tau[tau.metric == "logme"].tau.tolist() == pytest.approx([1, 1, 1])
+    assert tau[tau.metric == v.FAMILY_BIT].tau.isna().all()               # constant within a family
+    across = v.per_target_tau(scores, truth, MODELS, TARGETS[:3])
+    assert across[across.metric == v.FAMILY_BIT].tau.notna().all()
+
+
+def test_agreement_of_two_ground_truths():
+    ft = _truth(targets=TARGETS[:3])
+    same = v.GroundTruth("linear probe", ft.accuracy, ft.seeds, ft.correct)
+    rev = v.GroundTruth("linear probe", ft.accuracy.assign(test_acc=-ft.accuracy.test_acc), ft.seeds,
+                        ft.correct)
+    table, summary = v.agreement(ft, same, MODELS, TARGETS, n_boot=50)
+    assert list(table.target) == list(TARGETS[:3])                        # only targets both complete
+    assert table.tau_w.tolist() == pytest.approx([1] * 3)
+    assert table.spearman.tolist() == pytest.approx([1] * 3)
+    assert summary.estimate == pytest.approx(1) and summary.n == 3
+    rel = {(p, t): 0.81 for p in ("fine-tuning", "linear probe") for t in TARGETS}
+    table, _ = v.agreement(ft, rev, MODELS, TARGETS, reliabilities=rel, n_boot=50)
+    assert table.tau_w.tolist() == pytest.approx([-1] * 3)
+    assert table.spearman_corrected.tolist() == pytest.approx([-1 / 0.81] * 3)
+
+
+def test_ablation_and_the_share_of_cells_where_pped_exits():
+    truth = _truth(targets=TARGETS[:4])
+    base = _scores(truth, {("sfda", False): lambda a: a, ("sfda", True): lambda a: a})
+    reversed_ = _scores(truth, {("sfda", True): lambda a: -a})
+    partial = reversed_[~((reversed_.target == TARGETS[3]) & (reversed_.model == MODELS[0]))]
+    table = v.ablation(base, {"photo crops": base, "own": reversed_, "partial": partial}, truth,
+                       MODELS, TARGETS[:4]).set_index("general set")
+    assert table.loc["photo crops", "mean of family means"] == pytest.approx(0)
+    assert table.loc["own", "mean of family means"] == pytest.approx(-2)
+    assert table.loc["own", "p_value"] == pytest.approx(2 / 16) and table.loc["own", "targets"] == 4
+    assert table.loc["partial", "targets"] == 3                           # a target not fully scored
+    cells = base[base.ped].assign(ped_steps=[3.0 if v.model_family(m) == "conv4" else 6.0
+                                             for m in base[base.ped].model],
+                                  energy_ratio=0.5)
+    share = v.exit_share({"photo crops": cells}).set_index("models")
+    assert share.loc["conv4", "exit rule fired"] == 1.0 and share.loc["ImageNet", "exit rule fired"] == 0.0
+    assert share.loc["conv4", "cells"] == 11 * 4 and share.loc["ImageNet", "median energy ratio"] == 0.5
+
+
+def test_observed_spread_and_ped_score_correlation():
+    tau = pd.DataFrame([{"target": t, "metric": "gbc", "ped": ped, "tau": x}
+                        for t, a, b in zip("abcd", [0.1, 0.2, 0.3, 0.4], [0.1, 0.4, 0.3, 0.8])
+                        for ped, x in ((False, a), (True, b))])
+    out = v.observed_spread(tau, ["gbc"])
+    assert out["sd_tau"] == pytest.approx(np.std([0.1, 0.2, 0.3, 0.4], ddof=1))
+    assert out["sd_effect"] == pytest.approx(np.std([0, 0.2, 0, 0.4], ddof=1)) and out["targets"] == 4
+    truth = _truth(targets=TARGETS[:2])
+    scores = _scores(truth, {("gbc", False): lambda a: a, ("gbc", True): lambda a: a,
+                             ("sfda", False): lambda a: a, ("sfda", True): lambda a: -a})
+    assert v.ped_score_correlation(scores, ["gbc"]) == pytest.approx(1)
+    assert v.ped_score_correlation(scores, ["sfda"]) == pytest.approx(-1)
+
+
+def _templates(n_targets=6, n=300, seed=3):
+    truth = _truth(targets=targets_v3.NAMES[:n_targets], n=n, seed=seed)
+    names = targets_v3.NAMES[:n_targets]
+    return [truth.correct_array(t, MODELS) for t in names]
+
+
+def test_power_curve_size_growth_and_heterogeneity():
+    templates = _templates()
+    families = list("abcdef")                                            # 6 families: min p 2/64
+    kw = dict(effects=(0.0, 0.15, 0.4), alphas=(0.05,), n_sim=300, seed=1)
+    plain = v.power_curve(templates, families, **kw).set_index("effect")
+    assert plain.loc[0.0, "power@0.05"] <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 300)   # the test's size
+    assert plain.loc[0.4, "power@0.05"] > 0.95                          # a large, uniform effect
+    assert plain["power@0.05"].is_monotonic_increasing
+    assert plain.loc[0.15, "mean_effect"] == pytest.approx(0.15, abs=0.03)
+    mixed = v.power_curve(templates, families, sd_effect=0.4, **kw).set_index("effect")
+    assert mixed.loc[0.4, "power@0.05"] < plain.loc[0.4, "power@0.05"]
+    assert mixed.loc[0.0, "sd_effect_targets"] > plain.loc[0.0, "sd_effect_targets"] + 0.1
+    one_family = v.power_curve(templates, ["a"] * 6, **kw)
+    assert one_family["power@0.05"].isna().all()
+    with pytest.raises(ValueError, match="6 templates but 5 family labels"):
+        v.power_curve(templates, families[:5])
+    with pytest.raises(ValueError, match="score_corr"):
+        v.power_curve(templates, families, score_corr=1.0)
+
+
+def test_calibrated_power_matches_the_measured_spread():
+    templates, families = _templates(), list("abcdef")
+    observed = {"base_tau": 0.3, "sd_tau": 0.05, "sd_effect": 0.5}
+    curve, params = v.calibrated_power(templates, families, observed, score_corr=0.8,
+                                       effects=(0.0, 0.3), n_sim=300, seed=2)
+    assert params["sd_base"] == 0.0                                       # below the floor: none added
+    assert params["sd_effect"] == pytest.approx(np.sqrt(0.5 ** 2 - params["floor_sd_effect"] ** 2))
+    assert curve.set_index("effect").loc[0.0, "sd_effect_targets"] == pytest.approx(0.5, abs=0.06)
+
+
+def test_min_detectable_effect_interpolates():
+    curve = pd.DataFrame({"mean_effect": [0.0, 0.1, 0.2, 0.3], "power@0.05": [0.05, 0.3, 0.7, 0.9]})
+    assert v.min_detectable_effect(curve) == pytest.approx(0.25)
+    assert v.min_detectable_effect(curve, power=0.95) == float("inf")
+    assert v.min_detectable_effect(curve, power=0.01) == 0.0
