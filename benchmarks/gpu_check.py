@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import potran  # noqa: E402
-from potran.metrics import gbc, logme, sfda  # noqa: E402
+from potran.metrics import PED_METRICS, gbc, logme, sfda  # noqa: E402
 
 PARITY = Path(__file__).resolve().parents[1] / "tests" / "parity"
 AGREEMENT_RTOL = 1e-6
@@ -115,7 +115,7 @@ def agreement(device, n: int, d: int, c: int) -> bool:
         "logme": lambda A, b, H: logme(A, b),
         "sfda": lambda A, b, H: sfda(A, b),
         "gbc (spherical, float64)": lambda A, b, H: gbc(A, b, pca_dim=None),
-        **{f"{m} + PED": partial(with_ped, metric=m) for m in ("logme", "sfda", "gbc")},
+        **{f"{m} + PED": partial(with_ped, metric=m) for m in PED_METRICS},
     }
     ok = True
     for name, call in calls.items():

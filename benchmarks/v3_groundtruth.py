@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from git_commit import commit  # the scripts' shared path-limited commit
-from potran.bench import configure_torch, groundtruth, targets_v3, zoo
+
+from potran.bench import configure_torch, groundtruth, targets_v3, v3, zoo
 from potran.bench.v3 import FINETUNE as CONFIG  # the v3 protocol (potran.bench.v3)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +52,8 @@ def main(argv=None) -> int:
                    PATHS)
 
     for target in targets:  # target by target, so that complete targets land first
-        groundtruth.run_grid(models, [target], OUT, CONFIG, load_target=targets_v3.load_target,
-                             device=args.device, progress=False, after_cell=after_cell)
+        groundtruth.run_grid(models, [target], OUT, CONFIG, sources=v3.SOURCES, device=args.device,
+                             progress=False, after_cell=after_cell)
     return 0
 
 

@@ -4,11 +4,11 @@
     .venv/bin/python benchmarks/v3_linear_probe.py [--targets a,b] [--models m,n]
 
 Writes ``data/bench_v3/linear_probe.csv`` (one row per model and target). Features are extracted
-once into the feature cache (``.cache/features``); a rerun recomputes the table from the cache,
-and rows already in the table for the same model and target are kept (resumable). Several
-processes may share the table (e.g. one given the targets in reverse): each re-reads it before
-a target and merges its rows in under a file lock. With ``--commit`` the table is committed
-after every target (path-limited, as the fine-tuning grid).
+once into the feature cache (``potran.bench.folders.FEATURE_CACHE``); a rerun recomputes the
+table from the cache, and rows already in the table for the same model and target are kept
+(resumable). Several processes may share the table (e.g. one given the targets in reverse):
+each re-reads it before a target and merges its rows in under a file lock. With ``--commit``
+the table is committed after every target (path-limited, as the fine-tuning grid).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import pandas as pd
 
 from potran.bench import configure_torch, targets_v3, zoo
 from potran.bench.features import extract_features
+from potran.bench.folders import FEATURE_CACHE
 from potran.bench.linear_probe import linear_probe
 from potran.bench.store import write_csv
 
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
                 continue
             t0 = time.perf_counter()
             zm = zoo.get(model)
-            X = {part: extract_features(zm, getattr(t, f"x_{part}"), cache_dir=ROOT / ".cache/features",
+            X = {part: extract_features(zm, getattr(t, f"x_{part}"), cache_dir=FEATURE_CACHE,
                                         key=f"v3/{target}/{part}", progress=False)
                  for part in ("train", "test")}
             row = linear_probe(X["train"], t.y_train, X["test"], t.y_test)

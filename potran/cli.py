@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from potran.bench.folders import BENCH_OUT, FEATURE_CACHE, GROUNDTRUTH_OUT
+from potran.bench.reduction import SCORE_DIM
 from potran.extract import IMAGENET_MEAN, IMAGENET_STD
 from potran.params import Boolean, defaults_of, options_of
 from potran.ped import OPTIONS as PED_OPTIONS
@@ -30,7 +32,7 @@ from potran.ped import simulate
 from potran.report_cli import add_report_parser
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
-BENCH_GROUNDTRUTH = "data/groundtruth/accuracy.csv"
+BENCH_GROUNDTRUTH = str(GROUNDTRUTH_OUT / "accuracy.csv")
 
 
 class UsageError(ValueError):
@@ -339,8 +341,9 @@ def _command_line(args) -> str:
 
 def run_bench(args) -> int:
     """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
-    from potran.bench import configure_torch, datasets, distributed, report, runner, zoo
+    from potran.bench import configure_torch, datasets, distributed, report, runner, sources, zoo
     from potran.bench.finetune import FinetuneConfig
+    from potran.bench.pages import PAPER_PARAMETERS, page_benchmark
     from potran.metrics import FEATURE_METRICS
 
     # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
@@ -348,17 +351,17 @@ def run_bench(args) -> int:
     scoring = dict(metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
                             else runner.DEFAULT_METRICS),
                    ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
-                   ped_options=_ped_options(args.ped_option), score_dim=args.score_dim)
-    from potran.bench.pages import PAPER_PARAMETERS, page_benchmark
-
+                   ped_options=_ped_options(args.ped_option))
+    if args.score_dim is not None:  # else the setting's own (the paper's: the full 2048)
+        scoring["score_dim"] = args.score_dim
     paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
-    hooks, groundtruth, readme = {}, args.groundtruth or None, bool(args.groundtruth)
+    groundtruth, readme = args.groundtruth or None, bool(args.groundtruth)
     if any(paper.values()):
         if args.n_train is not None:
             raise UsageError("--n-train is for the offline benchmark; the paper's setting scores its splits")
         page = page_benchmark(args.models, args.targets, **paper, seed=args.seed,
                               paper_options=parse_options(args.paper_option, "--paper-option"))
-        bench, hooks = page.benchmark(**scoring), page.hooks
+        bench = page.benchmark(**scoring)
         if args.groundtruth == BENCH_GROUNDTRUTH:  # not given: the paper's published accuracies
             groundtruth, readme = page.groundtruth().accuracy, False
     elif args.paper_option:
@@ -368,13 +371,14 @@ def run_bench(args) -> int:
         bench = runner.Benchmark(
             models=_names(args.models, zoo.names(), "model"),
             targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
-            finetune=FinetuneConfig(n_train=args.n_train), seed=args.seed, **scoring)
+            finetune=FinetuneConfig(n_train=args.n_train), seed=args.seed, sources=sources.OFFLINE,
+            **scoring)
     check_device(args.device)
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
     t0 = time.perf_counter()
     scores, tau = runner.run(bench, args.out, groundtruth=groundtruth, cache_dir=args.cache_dir,
-                             device=args.device, progress=not args.no_progress, client=client, **hooks)
+                             device=args.device, progress=not args.no_progress, client=client)
     failed = scores[scores.error.fillna("") != ""]
     print(f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
           f"{len(bench.targets)} targets in {time.perf_counter() - t0:.0f} s")
@@ -382,7 +386,8 @@ def run_bench(args) -> int:
         print(tau.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau",
                               sort=False, dropna=False).round(3).to_string())
         if readme:
-            report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth)
+            report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth,
+                                      score_dim=bench.score_dim)
         else:
             print("ranked against the paper's published fine-tuning accuracies (tw.py of the official code)")
     return 0
@@ -412,13 +417,14 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--groundtruth", default=BENCH_GROUNDTRUTH,
                    help="fine-tuning accuracy table ('' to skip tau; on the paper's setting the "
                    "default is its published accuracies)")
-    p.add_argument("--out", default="data/bench", help="result folder")
-    p.add_argument("--cache-dir", default=".cache/features", help="feature cache")
+    p.add_argument("--out", default=str(BENCH_OUT), help="result folder (default: %(default)s)")
+    p.add_argument("--cache-dir", default=str(FEATURE_CACHE), help="feature cache (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the stochastic metrics")
     p.add_argument("--n-train", type=int, help="training images scored, as in the ground truth "
                    "(default: all)")
-    p.add_argument("--score-dim", type=int, default=128,
-                   help="features wider than this are reduced by PCA (the benchmark's protocol)")
+    p.add_argument("--score-dim", type=int,
+                   help="features wider than this are reduced by PCA (default: the offline "
+                   f"benchmark's protocol, {SCORE_DIM}; the paper's setting, the full width)")
     paper = p.add_argument_group("the paper's setting, from local files (all three; default: the offline "
                                  "benchmark)")
     paper.add_argument("--paper-checkpoints", metavar="DIR",
@@ -464,7 +470,7 @@ def add_groundtruth_parser(subparsers) -> None:
                               description="Fine-tune every zoo model on every target, once per "
                               "seed, one resumable cell each; writes cells/, snapshots/, "
                               "accuracy.csv and README.md.")
-    p.add_argument("--out", default="data/groundtruth", help="result folder")
+    p.add_argument("--out", default=str(GROUNDTRUTH_OUT), help="result folder (default: %(default)s)")
     p.add_argument("--models", help="comma-separated zoo names (default: all)")
     p.add_argument("--targets", help="comma-separated target names (default: all)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (default: 0 1 2)")

@@ -1,4 +1,10 @@
-"""A tiny stand-in for potran.bench.zoo / potran.bench.datasets so grid tests take seconds."""
+"""A tiny stand-in for potran.bench.zoo / potran.bench.datasets so grid tests take seconds.
+
+`SOURCES` is the one fake :class:`potran.bench.sources.Sources` of the tests: three small
+networks (`MODELS`), two targets (`TARGETS`), the general set `GENERAL` and an extraction
+without a cache (`extract`). A test that needs a variant replaces one part
+(``dataclasses.replace(SOURCES, extract=...)``).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+
+from potran.bench.sources import Sources
 
 
 @dataclass(frozen=True)
@@ -59,3 +67,24 @@ def make_target(name: str, n_train: int = 60, n_test: int = 30, n_classes: int =
 MODELS = {m.name: m for m in (FakeZooModel("fake-a", width=4), FakeZooModel("fake-b", width=6),
                               FakeZooModel("fake-c", width=2))}
 TARGETS = {"t1": make_target("t1", seed=1), "t2": make_target("t2", n_classes=4, seed=2)}
+GENERAL = TARGETS["t2"].x_test  # any images: a grid needs only their features
+
+
+def load_general() -> np.ndarray:
+    return GENERAL
+
+
+def features_of(model: FakeZooModel, images) -> np.ndarray:
+    """The model's features of ``images`` (eval mode, no gradients)."""
+    with torch.no_grad():
+        return model.build().eval()(model.preprocess(images)).numpy()
+
+
+def extract(model, images, *, device="cpu", cache_dir=None, key=None, progress=False) -> np.ndarray:
+    """Stand-in for potran.bench.features.extract_features, without a cache (the fake models
+    have no weight files to hash)."""
+    return features_of(model, images)
+
+
+SOURCES = Sources(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
+                  load_general=load_general, extract=extract)

@@ -84,6 +84,7 @@ def test_score_ped_options_reach_the_simulation(cli):
 
 def test_score_standardize_flag_runs_the_motion_in_the_raw_space(cli):
     import potran
+
     from conftest import load_case
 
     arrays, _ = load_case(1)
@@ -440,10 +441,12 @@ def test_grid_commands_reject_bad_options_as_usage_errors(cli, bench_readme, tmp
 
 def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, torch_threads,
                                                           tmp_path, monkeypatch):
-    from potran.bench import datasets
+    from dataclasses import replace
+
+    from potran.bench import sources
 
     general = np.random.default_rng(0).integers(0, 256, (300, 32, 32, 3), dtype=np.uint8)
-    monkeypatch.setattr(datasets, "load_general", lambda: general)  # small general set: fast
+    monkeypatch.setattr(sources, "OFFLINE", replace(sources.OFFLINE, load_general=lambda: general))  # fast
     models = ["conv4_random", "conv4_supervised_p10"]
     gt = tmp_path / "gt.csv"
     pd.DataFrame({"model": models, "target": "patches", "test_acc": [0.6, 0.9]}).to_csv(gt, index=False)
@@ -452,11 +455,13 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
               "--no-progress"]
     out = tmp_path / "out"
     code, stdout, _ = cli("bench", *common, "--ped", "on", "--ped-option", "max_steps=2",
-                          "--groundtruth", gt, "--out", out)
+                          "--score-dim", "64", "--groundtruth", gt, "--out", out)
     assert code == 0
     scores = pd.read_csv(out / "scores.csv")
     assert len(scores) == 2 * 2 and scores.ped.all() and scores.error.isna().all()
-    assert (scores[scores.metric == "dim"].score == 128).all()
+    assert (scores[scores.metric == "dim"].score == 128).all()  # the raw width
+    cell = json.loads((out / "cells" / "conv4_random__patches.json").read_text())
+    assert (cell["dim"], cell["score_dim"]) == (128, 64)      # scored after the reduction to 64
     tau = pd.read_csv(out / "tau.csv")
     assert sorted(tau.target.unique()) == ["mean", "patches"] and (tau.n_models == 2).all()
     assert stdout.startswith("4 scores (0 failed) of 2 models x 1 targets")
@@ -468,7 +473,7 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
     assert "--ped-option max_steps=2" in args[1]
     pd.testing.assert_frame_equal(args[2].drop(columns="error").reset_index(drop=True),
                                   scores.drop(columns="error"), check_dtype=False)
-    assert str(args[3]) == str(gt)
+    assert str(args[3]) == str(gt) and kwargs == {"score_dim": 64}  # the README says 64, not 128
 
     # PED options reach the simulation: no steps at all leave the scores unchanged
     out2 = tmp_path / "out2"

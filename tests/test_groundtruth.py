@@ -1,5 +1,6 @@
 """Ground-truth grid (potran.bench.groundtruth): resumable cells, tidy table, README, determinism."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ from potran.bench.finetune import FinetuneConfig
 from potran.bench.groundtruth import COLUMNS, collect, run_grid, write_readme
 from potran.bench.store import CellStore
 
-from fake_zoo import MODELS, TARGETS
+from fake_zoo import MODELS, SOURCES, TARGETS
 
 CFG = FinetuneConfig(epochs=1, seeds=(0, 1), n_train=24, n_test=12, probe_size=8, batch_size=8)
 GRID = (["fake-a", "fake-b"], ["t1", "t2"])
@@ -26,8 +27,8 @@ def grid(out, calls, fail_at=None, **kw):
             raise Boom("killed")
         return MODELS[name]
 
-    return run_grid(*GRID, out, CFG, get_model=get_model, load_target=TARGETS.__getitem__,
-                    progress=False, **kw)
+    return run_grid(*GRID, out, CFG, sources=replace(SOURCES, get_model=get_model), progress=False,
+                    **kw)
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +104,9 @@ def test_cell_finished_meanwhile_by_another_process_is_kept(tmp_path, finished):
             store.save("fake-b", "t2", other)
         return TARGETS[name]
 
-    run_grid(*GRID, tmp_path, CFG, get_model=lambda m: calls.append(m) or MODELS[m],
-             load_target=load_target, progress=False)
+    run_grid(*GRID, tmp_path, CFG, progress=False,
+             sources=replace(SOURCES, get_model=lambda m: calls.append(m) or MODELS[m],
+                             load_target=load_target))
     assert calls == ["fake-a", "fake-b", "fake-a"]
     assert store.load("fake-b", "t2")["marker"] == "other process"
 
@@ -112,8 +114,7 @@ def test_cell_finished_meanwhile_by_another_process_is_kept(tmp_path, finished):
 def test_other_configuration_is_refused(finished):
     out, _, _ = finished
     with pytest.raises(ValueError, match="fake-a__t1.json was made with another configuration"):
-        run_grid(["fake-a"], ["t1"], out, FinetuneConfig(epochs=2), get_model=MODELS.get,
-                 load_target=TARGETS.get, progress=False)
+        run_grid(["fake-a"], ["t1"], out, FinetuneConfig(epochs=2), sources=SOURCES, progress=False)
 
 
 def test_collect_of_empty_folder_has_the_columns(tmp_path):

@@ -9,11 +9,12 @@ import pytest
 from potran.bench import datasets, zoo
 from potran.bench.pages import PAPER_PARAMETERS, page_benchmark
 from potran.bench.reduction import SCORE_DIM
+from potran.bench.sources import OFFLINE
 
 
 def test_offline_by_default():
     page = page_benchmark()
-    assert not page.paper and page.hooks == {}
+    assert not page.paper and page.base.sources == OFFLINE
     assert page.models == tuple(zoo.names()) and page.targets == tuple(datasets.TARGETS)
     assert page.base.score_dim == SCORE_DIM
     page = page_benchmark('["conv4_random", "conv4_simclr"]', "fonts", seed=3)

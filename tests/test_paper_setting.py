@@ -236,14 +236,15 @@ def test_general_statistics_in_one_streaming_pass(files, offline):
 def test_scoring_run_on_the_paper_setting(setting, files, tmp_path, offline):
     assert setting.bench.score_dim == 2048 and setting.bench.models == MODELS
     truth = pd.DataFrame({"model": MODELS, "target": "cifar10", "test_acc": [0.9, 0.8]})
+    assert setting.bench.sources == setting.sources   # the definition reads the setting's files
     scores, tau = run(setting.bench, tmp_path / "out", groundtruth=truth, cache_dir=files["cache"],
-                      progress=False, **setting.hooks())
+                      progress=False)
     assert len(scores) == 4 and (scores.error.fillna("") == "").all(), scores
     assert np.isfinite(scores.score).all() and set(scores.model) == set(MODELS)
     assert (tmp_path / "out" / "cells" / "byol__cifar10.json").is_file()
     assert tau is not None and (tau.n_models == 2).all()
     # the runner's general matrix stands for the streamed statistics: same PED score
-    arrays = cell_features(setting.bench, "byol", "cifar10", cache_dir=files["cache"], **setting.hooks())
+    arrays = cell_features(setting.bench, "byol", "cifar10", cache_dir=files["cache"])
     assert arrays["X"].shape == (21, 2048)
     assert arrays["y"].tolist() == setting.load_target("cifar10").y_train.tolist()
     moments = ps.general_moments(setting.get_model("byol"), setting.general, cache_dir=files["cache"])

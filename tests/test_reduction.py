@@ -20,8 +20,15 @@ def components(X, out):
     return np.linalg.lstsq(X - X.mean(0), out, rcond=None)[0]
 
 
-def test_the_protocol_is_128_dimensions():
-    assert SCORE_DIM == 128
+def test_every_scored_training_set_has_at_least_twice_the_scored_width():
+    """The protocol's premise (module docstring): N >= 2 * SCORE_DIM images on every target of
+    the offline benchmark and of benchmark v3, so no scored cell is in the D >= N regime."""
+    from potran.bench import datasets, targets_v3
+
+    sizes = [n_train for _, n_train, _, _ in datasets.SIZES.values()]
+    sizes += [spec.n_train for spec in targets_v3.SPECS]
+    assert len(sizes) == len(datasets.AVAILABLE) + len(targets_v3.NAMES)
+    assert min(sizes) >= 2 * SCORE_DIM
 
 
 @pytest.mark.parametrize("d", [5, 128])

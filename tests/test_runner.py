@@ -1,16 +1,16 @@
 """The scoring grid (potran.bench.runner): tidy tables, the dimension protocol, tau against the
 ground truth, seeds, resume, failing metrics."""
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-import torch
 
 import potran
 from potran.bench.finetune import FinetuneConfig, training_indices
-from potran.bench.reduction import reduce_features
+from potran.bench.reduction import SCORE_DIM, reduce_features
 from potran.bench.runner import (
     DEFAULT_METRICS,
     SCORE_COLUMNS,
@@ -20,14 +20,14 @@ from potran.bench.runner import (
     run,
     score_cell,
 )
+from potran.bench.sources import OFFLINE
 from potran.bench.store import CellStore
 from potran.evaluation import TAU_COLUMNS
 from potran.metrics import FEATURE_METRICS, REGISTRY
 
 from conftest import blobs
-from fake_zoo import MODELS, TARGETS
+from fake_zoo import GENERAL, MODELS, SOURCES, TARGETS, features_of
 
-GENERAL = TARGETS["t2"].x_test  # any images; the runner only needs their features
 BENCH = Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "norm"),
                   finetune=FinetuneConfig(n_train=40))
 GT = pd.DataFrame({"model": [m for m in MODELS for _ in "12"],
@@ -40,29 +40,22 @@ class Killed(RuntimeError):
     pass
 
 
-def features_of(name, images):
-    zm = MODELS[name]
-    with torch.no_grad():
-        return zm.build().eval()(zm.preprocess(images)).numpy()
-
-
-def extractor(calls, fail_on=None):
-    """Stand-in for potran.bench.features.extract_features that records its cache keys."""
+def recording(calls, fail_on=None):
+    """The fake sources, with an extraction that records its cache keys (and dies on one)."""
 
     def extract(zm, images, *, device, cache_dir, key, progress):
         call = f"{zm.name}/{key}"
         calls.append(call)
         if call == fail_on:
             raise Killed(call)
-        return features_of(zm.name, images)
+        return features_of(zm, images)
 
-    return extract
+    return replace(SOURCES, extract=extract)
 
 
 def bench_run(out, calls, bench=BENCH, fail_on=None, groundtruth=GT):
-    return run(bench, out, groundtruth=groundtruth, get_model=MODELS.__getitem__,
-               load_target=TARGETS.__getitem__, load_general=lambda: GENERAL,
-               extract=extractor(calls, fail_on), progress=False)
+    return run(replace(bench, sources=recording(calls, fail_on)), out, groundtruth=groundtruth,
+               progress=False)
 
 
 def target_calls(calls):
@@ -73,15 +66,16 @@ def cell_arrays(bench, model, target):
     """Raw (X, G) and labels of a cell, computed here without the runner."""
     tgt = TARGETS[target]
     idx = training_indices(len(tgt.y_train), bench.finetune)
-    return features_of(model, tgt.x_train[idx]), features_of(model, GENERAL), tgt.y_train[idx]
+    zm = MODELS[model]
+    return features_of(zm, tgt.x_train[idx]), features_of(zm, GENERAL), tgt.y_train[idx]
 
 
 def test_defaults():
     assert DEFAULT_METRICS == FEATURE_METRICS and "leep" not in DEFAULT_METRICS
     assert SCORE_COLUMNS[:7] == ["model", "target", "metric", "ped", "score", "seconds", "error"]
     bench = Benchmark(models=("a",), targets=("b",))
-    assert bench.score_dim == 128 and bench.ped == (False, True) and bench.seed == 0
-    assert bench.finetune == FinetuneConfig()
+    assert bench.score_dim == SCORE_DIM and bench.ped == (False, True) and bench.seed == 0
+    assert bench.finetune == FinetuneConfig() and bench.sources == OFFLINE
 
 
 def test_end_to_end_tables(tmp_path):
@@ -274,23 +268,22 @@ def test_collect_reports_only_the_benchmarks_scores(tmp_path):
 def test_real_zoo_models_end_to_end(tmp_path):
     """Two real conv4 models on a real target, through the real feature cache (with a slice of
     the general set, to keep the test fast)."""
-    from potran.bench import datasets, features, zoo
+    from potran.bench import datasets, features
 
     general = datasets.load_general()[:400]
 
-    models = ("conv4_random", "conv4_supervised_p10")
-    bench = Benchmark(models=models, targets=("patches",), metrics=("logme", "sfda"),
-                      finetune=FinetuneConfig(n_train=100))
     keys = []
 
     def extract(*args, **kw):
         keys.append(kw["key"])
         return features.extract_features(*args, **kw)
 
+    models = ("conv4_random", "conv4_supervised_p10")
+    bench = Benchmark(models=models, targets=("patches",), metrics=("logme", "sfda"),
+                      finetune=FinetuneConfig(n_train=100),
+                      sources=replace(OFFLINE, load_general=lambda: general, extract=extract))
     gt = pd.DataFrame({"model": list(models), "target": "patches", "test_acc": [0.5, 0.8]})
-    kw = dict(groundtruth=gt, get_model=zoo.get, load_target=datasets.load_target,
-              load_general=lambda: general, extract=extract,
-              cache_dir=tmp_path / "cache", progress=False)
+    kw = dict(groundtruth=gt, cache_dir=tmp_path / "cache", progress=False)
     scores, tau = run(bench, tmp_path / "out", **kw)
     assert len(scores) == 2 * 2 * 2 and np.isfinite(scores.score).all()
     assert set(keys) == {"general", "patches/train-n100"}

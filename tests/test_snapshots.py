@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from potran.bench.features import extract_features
 from potran.bench.finetune import FinetuneConfig
 from potran.bench.groundtruth import run_grid
 from potran.bench.runner import Benchmark
@@ -18,39 +17,16 @@ from potran.bench.snapshots import (
     snapshot_tau,
 )
 
-from fake_zoo import MODELS, TARGETS
+from fake_zoo import GENERAL, MODELS, SOURCES, TARGETS
 
 CFG = FinetuneConfig(epochs=2, seeds=(0,), n_train=40, n_test=12, probe_size=24, batch_size=8)
 MODEL_NAMES = ["fake-a", "fake-b", "fake-c"]
 
 
-class InEvalMode:
-    """A fake model whose ``build`` returns the network in eval mode, as the zoo's models do."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    def build(self, pretrained: bool = True):
-        return self.model.build(pretrained).eval()
-
-
-def extract(zoo_model, images, *, device, cache_dir, key, progress):
-    """The real extraction without the cache (the fake models have no weight files to hash)."""
-    return extract_features(InEvalMode(zoo_model), images, device=device, cache_dir=None, progress=False)
-
-
-def general_images():
-    return np.random.default_rng(5).integers(0, 256, (30, 10, 10, 3), dtype=np.uint8)
-
-
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     out = tmp_path_factory.mktemp("gt")
-    run_grid(MODEL_NAMES, ["t1"], out, CFG, get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
-             progress=False)
+    run_grid(MODEL_NAMES, ["t1"], out, CFG, sources=SOURCES, progress=False)
     return out
 
 
@@ -97,16 +73,14 @@ def test_snapshot_scores_and_tau(grid):
 
 def test_score_pretrained_rebuilds_the_first_snapshot(grid, tmp_path):
     snaps = {(m, "t1"): load_snapshot(grid, m, "t1") for m in MODEL_NAMES}
-    bench = Benchmark(models=tuple(MODEL_NAMES), targets=("t1",), finetune=CFG)
+    bench = Benchmark(models=tuple(MODEL_NAMES), targets=("t1",), finetune=CFG, sources=SOURCES)
     scores, times = score_pretrained(bench, snaps, ["logme", "sfda"], cache_dir=tmp_path, repeats=1,
-                                     min_time=0, get_model=MODELS.__getitem__,
-                                     load_target=TARGETS.__getitem__, load_general=general_images,
-                                     extract=extract)
+                                     min_time=0)
     assert len(scores) == 3 * 2 and scores.ped.all() and np.isfinite(scores.score).all()
     # the fake features are <= 128 wide, so the rebuilt snapshot is the raw one: float16 rounding only
     assert (scores.rebuild_error <= 1e-3).all()
     assert len(times) == 3 * 2 * 2 and (times.seconds > 0).all()
-    assert set(times.n_images) == {CFG.n_train} and set(times.n_general) == {30}
+    assert set(times.n_images) == {CFG.n_train} and set(times.n_general) == {len(GENERAL)}
 
 
 def test_extraction_seconds():

@@ -1,8 +1,9 @@
 """PED beside SA and NCTI on a benchmark (potran.bench.successors), on the fake zoo."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import potran
 from potran.bench import successors
@@ -10,19 +11,17 @@ from potran.bench.pages import PageBenchmark
 from potran.bench.runner import Benchmark
 from potran.metrics import ncti_pool_scores
 
-from fake_zoo import MODELS, TARGETS
+from fake_zoo import MODELS, SOURCES, features_of
 
 
-def extract(zm, images, *, device, cache_dir, key, progress):
-    with torch.no_grad():
-        return zm.build().eval()(zm.preprocess(images)).numpy() * 40  # a scale that opens SA's gate
+def extract(zm, images, **_):
+    return features_of(zm, images) * 40  # a scale that opens SA's gate
 
 
 @pytest.fixture(scope="module")
 def page():
-    return PageBenchmark(Benchmark(models=tuple(MODELS), targets=("t1", "t2")),
-                         hooks=dict(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
-                                    load_general=lambda: TARGETS["t2"].x_test, extract=extract))
+    return PageBenchmark(Benchmark(models=tuple(MODELS), targets=("t1", "t2"),
+                                   sources=replace(SOURCES, extract=extract)))
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """PED settings side by side (potran.bench.sweeps): one run per setting, their taus, intervals,
 grid selection, traces, and the per-dimension view of the standardisation."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import potran
 from potran.bench import sweeps
@@ -12,26 +13,16 @@ from potran.evaluation import tau_table
 from potran.ped import PEDTrace
 
 from conftest import blobs
-from fake_zoo import MODELS, TARGETS
+from fake_zoo import MODELS, SOURCES
 
-GENERAL = TARGETS["t2"].x_test
 GT = pd.DataFrame({"model": [m for m in MODELS for _ in "12"],
                    "target": ["t1", "t2"] * len(MODELS),
                    "test_acc": [0.5, 0.9, 0.7, 0.6, 0.8, 0.4]})
-FAKES = dict(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
-             load_general=lambda: GENERAL)
-
-
-BASE = Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "sfda"))
-
-
-def extract(zm, images, *, device, cache_dir, key, progress):
-    with torch.no_grad():
-        return zm.build().eval()(zm.preprocess(images)).numpy()
+BASE = Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "sfda"), sources=SOURCES)
 
 
 def run_grid(out, settings):
-    return sweeps.run_settings(BASE, settings, out, groundtruth=GT, extract=extract, **FAKES)
+    return sweeps.run_settings(BASE, settings, out, groundtruth=GT)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +39,7 @@ def test_one_folder_per_setting_and_the_same_scores_as_a_plain_run(grid, tmp_pat
     assert set(scores.setting) == {"no_ped", "k=0.6", "k=2", "raw"}
     assert (scores.ped == (scores.setting != "no_ped")).all()
     assert len(scores) == 4 * 3 * 2 * 2 and (scores.error.fillna("") == "").all()
-    plain, _ = run(Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "sfda"),
-                             ped_options={"nsigma": 2.0}), tmp_path, groundtruth=GT, extract=extract,
-                   progress=False, **FAKES)
+    plain, _ = run(replace(BASE, ped_options={"nsigma": 2.0}), tmp_path, groundtruth=GT, progress=False)
     for ped, setting in ((False, "no_ped"), (True, "k=2")):
         mine = scores[scores.setting == setting].set_index(["model", "target", "metric"]).score
         theirs = plain[plain.ped == ped].set_index(["model", "target", "metric"]).score
@@ -68,7 +57,8 @@ def test_rerun_is_resumed_from_the_folders(grid):
         raise AssertionError("nothing should be extracted again")
 
     settings = {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}}
-    again = sweeps.run_settings(BASE, settings, out, groundtruth=GT, extract=never, **FAKES)
+    again = sweeps.run_settings(replace(BASE, sources=replace(SOURCES, extract=never)), settings, out,
+                                groundtruth=GT)
     assert not calls
     pd.testing.assert_frame_equal(again, scores)
 

@@ -8,6 +8,8 @@
 - :mod:`~potran.bench.finetune` and :mod:`~potran.bench.groundtruth` -- the fine-tuning ground
   truth, one resumable cell per (model, target);
 - :mod:`~potran.bench.reduction` -- the dimension protocol every score follows;
+- :mod:`~potran.bench.sources` -- where a benchmark's models, images and features come from;
+- :mod:`~potran.bench.folders` -- where it keeps what it computes (feature cache, result folders);
 - :mod:`~potran.bench.runner` -- the scoring grid (every metric +/- PED);
 - :mod:`~potran.bench.report` -- what the results can resolve: intervals, the random null band,
   ground-truth reliability and the static baselines;

@@ -1,6 +1,7 @@
 """Ground-truth grid: fine-tune every zoo model on every target, one resumable cell each.
 
-Run ``potran groundtruth --out data/groundtruth`` (``--help`` for the options). Each (model,
+Run ``potran groundtruth`` (``--help`` for the options; results in
+:data:`~potran.bench.folders.GROUNDTRUTH_OUT` by default). Each (model,
 target) cell writes ``snapshots/<model>__<target>.npz`` and then its record in the
 :class:`~potran.bench.store.CellStore`, both atomically; the record marks the cell as done, so a
 killed run resumes with the cells still missing, and several processes given different
@@ -17,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from .finetune import FinetuneConfig, finetune
+from .reduction import SCORE_DIM
+from .sources import OFFLINE, Sources
 from .store import CellStore, write_csv, write_npz, write_text
 
 __all__ = ["COLUMNS", "finetune_one", "run_grid", "collect", "write_readme"]
@@ -37,20 +40,17 @@ def _is_done(store: CellStore, model: str, target: str, config: FinetuneConfig) 
     return True
 
 
-def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *, get_model=None,
-                 load_target=None, device: str = "cpu") -> dict:
-    """Fine-tune one (model, target) cell unless it is done; save and return its record.
+def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *,
+                 sources: Sources = OFFLINE, device: str = "cpu") -> dict:
+    """Fine-tune one (model, target) cell of ``sources`` unless it is done; save and return its
+    record.
 
     Safe to call from several processes (or Dask workers) on one ``out_dir``.
     """
-    if get_model is None:
-        from .zoo import get as get_model
-    if load_target is None:
-        from .datasets import load_target
     store = CellStore(out_dir)
     if _is_done(store, model, target, config):
         return store.load(model, target)
-    res = finetune(get_model(model), load_target(target), config, device=device)
+    res = finetune(sources.get_model(model), sources.load_target(target), config, device=device)
     if res.snapshots:  # a protocol without snapshots writes none
         write_npz(Path(out_dir) / "snapshots" / f"{model}__{target}.npz", **res.snapshots)
     store.save(model, target, res.record)
@@ -58,8 +58,8 @@ def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *, ge
 
 
 def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig(), *,
-             get_model=None, load_target=None, device: str = "cpu",
-             progress: bool = True, after_cell=None, client=None) -> pd.DataFrame:
+             sources: Sources = OFFLINE, device: str = "cpu", progress: bool = True,
+             after_cell=None, client=None) -> pd.DataFrame:
     """Fine-tune every missing (model, target) cell and return the tidy accuracy table.
 
     Parameters
@@ -70,9 +70,9 @@ def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig()
         Result folder (``cells/``, ``snapshots/``, ``accuracy.csv``).
     config : FinetuneConfig
         Protocol of every cell. Finished cells made with another configuration raise.
-    get_model, load_target : callable, optional
-        Name -> ZooModel and name -> Target; default :func:`potran.bench.zoo.get` and
-        :func:`potran.bench.datasets.load_target`.
+    sources : potran.bench.sources.Sources
+        Where the models and targets come from (its ``get_model`` and ``load_target``); default
+        the offline benchmark's.
     device : str
         Torch device.
     progress : bool
@@ -88,8 +88,8 @@ def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig()
     todo = [(m, t) for t in targets for m in models if not _is_done(store, m, t, config)]
     on_done = None if after_cell is None else (lambda _: after_cell(collect(out_dir)))
     map_cells(finetune_one, todo, client=client, progress=progress, desc="ground truth",
-              kwargs=dict(out_dir=str(out_dir), config=config, get_model=get_model,
-                          load_target=load_target, device=device), on_done=on_done)
+              kwargs=dict(out_dir=str(out_dir), config=config, sources=sources, device=device),
+              on_done=on_done)
     return collect(out_dir)
 
 
@@ -144,7 +144,7 @@ after a short schedule). One torch thread per process.
 `accuracy.csv`: one row per (model, target): mean and standard deviation of the test accuracy
 over the seeds. `cells/*.json`: full record (each seed's test accuracy and per-epoch training
 loss, the last epoch's relative loss change, sizes, timing). `snapshots/*.npz`: penultimate
-features (`features`, K x P x d, reduced to at most 128 principal components per snapshot) of P
+features (`features`, K x P x d, reduced to at most {SCORE_DIM} principal components per snapshot) of P
 fixed training images (`indices` into the target's training split, `labels`) at iterations
 `steps` of the first seed's run.
 

@@ -4,8 +4,8 @@ Every page that scores models takes the same parameters: ``models`` and ``target
 all), and ``paper_checkpoints``, ``paper_data``, ``paper_imagenet_val`` -- all three set to run
 on the paper's 12 ResNet-50s and 11 datasets (:mod:`potran.bench.paper_setting`), none for the
 offline benchmark. :func:`page_benchmark` turns them into a :class:`PageBenchmark`, which
-carries the benchmark definition (models, targets, fine-tuning protocol, scored width) and the
-runner's hooks, so that a page calls :meth:`PageBenchmark.run`,
+carries the benchmark definition (models, targets, fine-tuning protocol, scored width and its
+sources, :mod:`potran.bench.sources`), so that a page calls :meth:`PageBenchmark.run`,
 :meth:`PageBenchmark.cell_features` or :meth:`PageBenchmark.load_target` the same way on both.
 
 :meth:`PageBenchmark.groundtruth` reads the accuracies a page ranks against: a given
@@ -15,11 +15,12 @@ fine-tuning accuracies (``tw.py``'s table, one run per cell: no seeds).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from .folders import FEATURE_CACHE, PAGES_OUT
 from .runner import Benchmark
 
 __all__ = ["PAPER_PARAMETERS", "GroundTruth", "PageBenchmark", "page_benchmark"]
@@ -41,14 +42,10 @@ class GroundTruth:
 
 @dataclass(frozen=True)
 class PageBenchmark:
-    """What a page scores: a :class:`~potran.bench.runner.Benchmark` and the runner's hooks.
-
-    ``hooks`` is empty for the offline benchmark (the runner's defaults) and
-    :meth:`potran.bench.paper_setting.PaperSetting.hooks` on the paper's setting.
-    """
+    """What a page scores: a :class:`~potran.bench.runner.Benchmark` (with its sources) and
+    whether it is the paper's setting."""
 
     base: Benchmark
-    hooks: dict = field(default_factory=dict)
     paper: bool = False
 
     @property
@@ -64,13 +61,11 @@ class PageBenchmark:
         return "the paper's setting" if self.paper else "the offline benchmark"
 
     def results(self, out_dir, name: str) -> Path:
-        """A page's result folder, created if missing: ``out_dir`` when given, else
-        ``_build/<name>`` of the checkout (``_build/paper/<name>`` on the paper's setting, so that
+        """A page's result folder, created if missing: ``out_dir`` when given, else ``<name>`` in
+        :data:`~potran.bench.folders.PAGES_OUT` (``paper/<name>`` on the paper's setting, so that
         the two never mix)."""
-        from ..resources import project_path
-
         folder = (Path(out_dir) if out_dir not in (None, "")
-                  else Path(project_path("_build", *(("paper",) if self.paper else ()), name)))
+                  else PAGES_OUT.joinpath(*(("paper",) if self.paper else ()), name))
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -79,32 +74,26 @@ class PageBenchmark:
         return replace(self.base, **changes)
 
     def get_model(self, name: str):
-        if "get_model" in self.hooks:
-            return self.hooks["get_model"](name)
-        from .zoo import get
-
-        return get(name)
+        """The model called ``name``, from the benchmark's sources."""
+        return self.base.sources.get_model(name)
 
     def load_target(self, name: str):
-        if "load_target" in self.hooks:
-            return self.hooks["load_target"](name)
-        from .datasets import load_target
+        """The target called ``name``, from the benchmark's sources."""
+        return self.base.sources.load_target(name)
 
-        return load_target(name)
-
-    def cell_features(self, model: str, target, *, cache_dir=".cache/features", device="cpu") -> dict:
+    def cell_features(self, model: str, target, *, cache_dir=FEATURE_CACHE, device="cpu") -> dict:
         """:func:`potran.bench.runner.cell_features` of one cell of this benchmark."""
         from .runner import cell_features
 
-        return cell_features(self.base, model, target, cache_dir=cache_dir, device=device, **self.hooks)
+        return cell_features(self.base, model, target, cache_dir=cache_dir, device=device)
 
-    def run(self, out_dir, *, groundtruth=None, cache_dir=".cache/features", device="cpu",
+    def run(self, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE, device="cpu",
             progress: bool = False, **changes):
         """:func:`potran.bench.runner.run` of :meth:`benchmark` (``changes``) into ``out_dir``."""
         from .runner import run
 
         return run(self.benchmark(**changes), out_dir, groundtruth=groundtruth, cache_dir=cache_dir,
-                   device=device, progress=progress, **self.hooks)
+                   device=device, progress=progress)
 
     def groundtruth(self, path=None) -> GroundTruth:
         """The accuracies of this benchmark's cells: from ``path`` (an ``accuracy.csv``) or the
@@ -198,7 +187,7 @@ def page_benchmark(models=None, targets=None, *, paper_checkpoints=None, paper_d
         setting = ps.benchmark(paper_checkpoints, paper_data, paper_imagenet_val,
                                models=name_list(models, ps.MODELS), targets=name_list(targets, ps.TARGETS),
                                seed=seed, **options)
-        return PageBenchmark(setting.bench, setting.hooks(), paper=True)
+        return PageBenchmark(setting.bench, paper=True)
     if _options(paper_options):
         raise ValueError("paper_options were given without the paper's setting "
                          f"({', '.join(PAPER_PARAMETERS)})")

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import stats
 from ..evaluation import BENCH_TIE_RTOL, merge_ties
+from .reduction import SCORE_DIM
 from .store import CellStore, write_text
 
 __all__ = ["seed_table", "image_correctness", "reliability", "leave_one_target_out", "Design", "design",
@@ -453,10 +454,11 @@ def _cell(tests: pd.DataFrame, family: str, metric: str, ped) -> str:
 
 
 def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
-                       *, n_boot: int = 1000) -> Path:
+                       *, score_dim: int = SCORE_DIM, n_boot: int = 1000) -> Path:
     """Write the benchmark folder's ``README.md`` from its results (nothing about the last run).
 
     ``groundtruth`` is the path of ``accuracy.csv``; its folder's ``cells/`` give the seeds.
+    ``score_dim`` is the benchmark's (:attr:`potran.bench.runner.Benchmark.score_dim`).
     """
     gt_path = Path(groundtruth)
     accuracy = pd.read_csv(gt_path)
@@ -495,7 +497,7 @@ Made by
 with PED (summed over the runs that made them; a rerun reuses `cells/` and the feature cache).
 
 Protocol: each model's features of the target's training images (those fine-tuning uses) and of
-the general set; features wider than 128 are projected on their 128 leading principal
+the general set; features wider than {score_dim} are projected on their {score_dim} leading principal
 components fitted on the target's training features (the general set goes through the same
 projection); `dim` and `norm` describe the raw features. Scores equal to within a relative
 {BENCH_TIE_RTOL:g} are ties before tau_w. `static_loto` ranks the models on a target by their mean

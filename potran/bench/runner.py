@@ -26,7 +26,9 @@ import pandas as pd
 from ..metrics import FEATURE_METRICS
 from ..ped import EPS as PED_EPS
 from .finetune import FinetuneConfig, training_indices
+from .folders import FEATURE_CACHE
 from .reduction import SCORE_DIM, reduce_features
+from .sources import OFFLINE, Sources
 from .store import CellStore, write_csv
 
 __all__ = ["DEFAULT_METRICS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark", "cell_seed",
@@ -65,6 +67,9 @@ class Benchmark:
     seed : int
         Base seed of the metrics that take a ``seed``; each cell passes its own
         :func:`cell_seed` so that, e.g., ``random`` differs between models.
+    sources : Sources
+        Where the models, targets, general set and features come from
+        (:mod:`potran.bench.sources`; default the offline benchmark's).
     """
 
     models: tuple[str, ...]
@@ -76,6 +81,7 @@ class Benchmark:
     score_dim: int = SCORE_DIM
     reduce_all: bool = False
     seed: int = 0
+    sources: Sources = OFFLINE
 
 
 def cell_seed(seed: int, model: str, target: str) -> int:
@@ -160,59 +166,41 @@ def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
     return rows
 
 
-def _defaults(get_model, load_target, load_general, extract):
-    if get_model is None:
-        from .zoo import get as get_model
-    if load_target is None:
-        from .datasets import load_target
-    if load_general is None:
-        from .datasets import load_general
-    if extract is None:
-        from .features import extract_features as extract
-    return get_model, load_target, load_general, extract
-
-
-def cell_features(bench: Benchmark, model: str, target: str, *, get_model=None, load_target=None,
-                  load_general=None, extract=None, cache_dir=".cache/features",
+def cell_features(bench: Benchmark, model: str, target, *, cache_dir=FEATURE_CACHE,
                   device="cpu") -> dict:
     """The arrays one cell scores: raw and reduced features of the target and the general set.
 
-    Returns ``{"X", "G", "X_scored", "G_scored", "y"}`` (``*_scored`` after
+    ``target`` is a name or an already loaded target of ``bench.sources``. Returns
+    ``{"X", "G", "X_scored", "G_scored", "y"}`` (``*_scored`` after
     :func:`~potran.bench.reduction.reduce_features`); extraction goes through the feature cache.
     """
-    get_model, load_target, load_general, extract = _defaults(get_model, load_target,
-                                                              load_general, extract)
-    tgt = load_target(target) if isinstance(target, str) else target
-    zm = get_model(model)
+    src = bench.sources
+    tgt = src.load_target(target) if isinstance(target, str) else target
+    zm = src.get_model(model)
     idx = training_indices(len(tgt.y_train), bench.finetune)
-    G = extract(zm, load_general(), device=device, cache_dir=cache_dir, key="general",
-                progress=False)
-    X = extract(zm, np.asarray(tgt.x_train)[idx], device=device, cache_dir=cache_dir,
-                key=f"{tgt.name}/train-n{len(idx)}", progress=False)
+    G = src.extract(zm, src.load_general(), device=device, cache_dir=cache_dir, key="general",
+                    progress=False)
+    X = src.extract(zm, np.asarray(tgt.x_train)[idx], device=device, cache_dir=cache_dir,
+                    key=f"{tgt.name}/train-n{len(idx)}", progress=False)
     X_red, G_red = reduce_features(X, G, bench.score_dim, always=bench.reduce_all)
     return {"X": X, "G": G, "X_scored": X_red, "G_scored": G_red,
             "y": np.asarray(tgt.y_train)[idx]}
 
 
-def score_one(bench: Benchmark, model: str, target: str, out_dir, *, get_model=None,
-              load_target=None, load_general=None, extract=None, cache_dir=".cache/features",
+def score_one(bench: Benchmark, model: str, target: str, out_dir, *, cache_dir=FEATURE_CACHE,
               device="cpu") -> dict:
     """Score what is missing of one (model, target) cell and save it; returns its record.
 
     Safe to call from several processes (or Dask workers) on one ``out_dir``: a finished cell
     is returned as it is, and files are written atomically.
     """
-    get_model, load_target, load_general, extract = _defaults(get_model, load_target,
-                                                              load_general, extract)
     store = CellStore(out_dir)
     cell = store.load(model, target) or {"model": model, "target": target, "rows": []}
     done = {(r["metric"], r["ped"]) for r in cell["rows"]}
     if {(m, p) for m in bench.metrics for p in bench.ped} <= done:
         return cell
     t0 = time.perf_counter()
-    arrays = cell_features(bench, model, load_target(target), get_model=get_model,
-                           load_general=load_general, extract=extract, cache_dir=cache_dir,
-                           device=device)
+    arrays = cell_features(bench, model, target, cache_dir=cache_dir, device=device)
     X, G, y = arrays["X"], arrays["G"], arrays["y"]
     X_red, G_red = arrays["X_scored"], arrays["G_scored"]
     cell["feature_seconds"] = time.perf_counter() - t0
@@ -228,8 +216,7 @@ def score_one(bench: Benchmark, model: str, target: str, out_dir, *, get_model=N
     return cell
 
 
-def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_target=None,
-        load_general=None, extract=None, cache_dir=".cache/features", device="cpu",
+def run(bench: Benchmark, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE, device="cpu",
         progress=True, client=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run (or resume) ``bench`` into ``out_dir``; returns the score table and the tau table.
 
@@ -240,12 +227,9 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_tar
         Result folder: ``cells/``, ``scores.csv`` and, with ``groundtruth``, ``tau.csv``.
     groundtruth : path or DataFrame, optional
         ``accuracy.csv`` of :mod:`potran.bench.groundtruth` (columns model, target, test_acc).
-    get_model, load_target, load_general, extract : callable, optional
-        Defaults :func:`potran.bench.zoo.get`, :func:`potran.bench.datasets.load_target`,
-        :func:`potran.bench.datasets.load_general`,
-        :func:`potran.bench.features.extract_features`.
     cache_dir : path
-        Feature cache folder (shared by all workers).
+        Feature cache folder (shared by all workers; default
+        :data:`~potran.bench.folders.FEATURE_CACHE`).
     device : str
         Torch device of the feature extraction.
     progress : bool
@@ -258,9 +242,8 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, get_model=None, load_tar
 
     cells = [(m, t) for t in bench.targets for m in bench.models]
     map_cells(score_one, cells, client=client, progress=progress, desc="bench",
-              args=(bench,), kwargs=dict(out_dir=str(out_dir), get_model=get_model,
-                                         load_target=load_target, load_general=load_general,
-                                         extract=extract, cache_dir=str(cache_dir), device=device))
+              args=(bench,), kwargs=dict(out_dir=str(out_dir), cache_dir=str(cache_dir),
+                                         device=device))
     scores = collect(bench, out_dir)
     tau = None
     if groundtruth is not None:

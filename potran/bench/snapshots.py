@@ -2,8 +2,9 @@
 
 The ground-truth grid (:mod:`potran.bench.groundtruth`) keeps, per (model, target) cell,
 ``snapshots/<model>__<target>.npz``: the penultimate features of P fixed training images (the
-probe) at a few points of the first seed's fine-tuning run, each snapshot reduced to at most 128
-principal components; and ``cells/<model>__<target>.json``: the cell's record with its timings.
+probe) at a few points of the first seed's fine-tuning run, each snapshot reduced to at most
+:data:`~potran.bench.reduction.SCORE_DIM` principal components; and
+``cells/<model>__<target>.json``: the cell's record with its timings.
 This module reads them for the book's fine-tuning page (supplementary §C of the paper):
 
 - :func:`available_cells`, :func:`load_snapshot`, :func:`cell_costs` read the grid as it is (cells
@@ -27,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .folders import FEATURE_CACHE
+
 __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapshot_scores",
            "snapshot_tau", "probe_features", "score_pretrained", "extraction_seconds"]
 
@@ -40,7 +43,7 @@ class Snapshot:
     model, target : str
     features : ndarray (K, P, d), float64
         The P probe images' penultimate features at each of the K snapshots, each reduced to at
-        most 128 principal components of its own.
+        most :data:`~potran.bench.reduction.SCORE_DIM` principal components of its own.
     steps : ndarray (K,)
         Iterations at which the snapshots were taken.
     fractions : ndarray (K,)
@@ -224,14 +227,12 @@ def probe_features(arrays: dict, snapshot: Snapshot, training_idx) -> tuple[np.n
     return reduce_features(arrays["X"][pos], arrays["G"])
 
 
-def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=".cache/features", device="cpu",
-                     repeats: int = 3, min_time: float = 0.1, get_model=None, load_target=None,
-                     load_general=None, extract=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE, device="cpu",
+                     repeats: int = 3, min_time: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """PED scores of the rebuilt 0 % snapshots, and the time of each metric with and without PED.
 
     For every cell of ``snapshots`` the benchmark's pretrained features are read once through
-    :func:`potran.bench.runner.cell_features` (feature cache; the general set and each target are
-    loaded once):
+    :func:`potran.bench.runner.cell_features` (feature cache; each target is loaded once):
 
     - the 0 % snapshot is rebuilt with :func:`probe_features` and scored by every metric with PED
       (the paper's values), with its general set in the same basis;
@@ -241,16 +242,14 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=".cache/featu
     Parameters
     ----------
     bench : potran.bench.runner.Benchmark
-        Its ``finetune`` configuration must be the ground truth's (it picks the training images).
+        Its ``finetune`` configuration must be the ground truth's (it picks the training images);
+        its ``sources`` give the models, targets and features.
     snapshots : dict of (model, target) -> Snapshot
     metrics : sequence of str
     cache_dir, device
         As for :func:`~potran.bench.runner.cell_features`; ``device`` also runs PED and the metrics.
     repeats, min_time
         As for :func:`~potran.bench.timing.measure`.
-    get_model, load_target, load_general, extract : callable, optional
-        As for :func:`~potran.bench.runner.cell_features` (defaults: the benchmark's zoo, data sets
-        and cached extraction).
 
     Returns
     -------
@@ -266,25 +265,13 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=".cache/featu
     from .runner import cell_features
     from .timing import measure
 
-    if load_target is None:
-        from .datasets import load_target
-    if load_general is None:
-        from .datasets import load_general
-    general = []          # loaded on first use, then shared by every cell
     targets = {}
     score_rows, time_rows = [], []
-
-    def general_set():
-        if not general:
-            general.append(load_general())
-        return general[0]
-
     for (model, target), snap in snapshots.items():
         if target not in targets:
-            targets = {target: load_target(target)}
+            targets = {target: bench.sources.load_target(target)}
         task = targets[target]
-        arrays = cell_features(bench, model, task, get_model=get_model, load_general=general_set,
-                               extract=extract, cache_dir=cache_dir, device=device)
+        arrays = cell_features(bench, model, task, cache_dir=cache_dir, device=device)
         X0, G0 = probe_features(arrays, snap, training_indices(len(task.y_train), bench.finetune))
         error = float(np.abs(X0 - snap.features[0]).max() / np.abs(snap.features[0]).max())
         X, G, y = arrays["X_scored"], arrays["G_scored"], arrays["y"]

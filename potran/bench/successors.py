@@ -14,6 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..metrics import PED_METRICS
+from .folders import FEATURE_CACHE
+
 __all__ = ["METHODS", "score_cells", "ncti_scores", "method_table"]
 
 #: The feature perturbations compared: none, PED (potran.ped), SA (potran.sa).
@@ -21,14 +24,14 @@ METHODS = ("none", "PED", "SA")
 _COLUMNS = ["model", "target", "metric", "method", "score", "seconds", "error"]
 
 
-def score_cells(page, metrics=("logme", "sfda", "gbc"), *, sa_options=None, ped_options=None,
-                cache_dir=".cache/features", device="cpu", progress: bool = False):
+def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
+                cache_dir=FEATURE_CACHE, device="cpu", progress: bool = False):
     """Score every cell of ``page`` with each metric alone, after PED and after SA, and NCTI.
 
     Parameters
     ----------
     page : potran.bench.pages.PageBenchmark
-        The benchmark (its models, targets, scored width and hooks).
+        The benchmark (its models, targets, scored width and sources).
     metrics : sequence of str
         Base metrics (names in ``potran.metrics.REGISTRY``).
     sa_options, ped_options : dict, optional

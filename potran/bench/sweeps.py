@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..ped import EPS
+from .folders import FEATURE_CACHE
 
 __all__ = ["REFERENCE", "name_list", "run_settings", "settings_tau", "settings_intervals", "grid_selection",
            "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry"]
@@ -55,24 +56,22 @@ def name_list(value, default) -> list:
 
 
 def run_settings(base, settings: dict, out_dir, *, reference: bool = True, groundtruth=None,
-                 cache_dir=".cache/features", device="cpu", progress: bool = False,
-                 **run_kwargs) -> pd.DataFrame:
+                 cache_dir=FEATURE_CACHE, device="cpu", progress: bool = False) -> pd.DataFrame:
     """Score ``base``'s metrics with PED under every setting, each into ``out_dir/<label>``.
 
     Parameters
     ----------
     base : potran.bench.runner.Benchmark
-        Models, targets, metrics and protocol; its ``ped`` and ``ped_options`` are replaced by
-        each setting's.
+        Models, targets, metrics, protocol and sources; its ``ped`` and ``ped_options`` are
+        replaced by each setting's.
     settings : dict
         ``{label: ped_options}``; the label names the result folder (e.g. ``"k=0.6"``).
     out_dir : path
         Parent folder of the runs.
     reference : bool
         Also score the metrics without PED into ``out_dir/no_ped`` (setting :data:`REFERENCE`).
-    groundtruth, cache_dir, device, progress, run_kwargs
-        Passed to :func:`~potran.bench.runner.run` (``run_kwargs``: its hooks, e.g.
-        :attr:`potran.bench.pages.PageBenchmark.hooks`).
+    groundtruth, cache_dir, device, progress
+        Passed to :func:`~potran.bench.runner.run`.
 
     Returns
     -------
@@ -91,8 +90,7 @@ def run_settings(base, settings: dict, out_dir, *, reference: bool = True, groun
     tables = []
     for label, ped, options in runs:
         scores, _ = run(replace(base, ped=ped, ped_options=options), Path(out_dir) / label,
-                        groundtruth=groundtruth, cache_dir=cache_dir, device=device, progress=progress,
-                        **run_kwargs)
+                        groundtruth=groundtruth, cache_dir=cache_dir, device=device, progress=progress)
         tables.append(scores.assign(setting=label))
     table = pd.concat(tables, ignore_index=True)
     return table[["setting"] + [c for c in table.columns if c != "setting"]]

@@ -2,7 +2,7 @@
 :func:`~potran.bench.paper_setting.benchmark`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +11,7 @@ from ...metrics import FEATURE_METRICS
 from ..datasets import Target
 from ..finetune import FinetuneConfig
 from ..runner import Benchmark
+from ..sources import Sources
 from ..store import CellStore
 from .files import check_paper_setting
 from .general import (
@@ -36,10 +37,11 @@ from .sweep import FINETUNE, STEPS, SWEEP_GRID, _finetune_cell, _setting_config,
 
 @dataclass
 class PaperSetting:
-    """The paper's setting, with the hooks :func:`potran.bench.runner.run` takes.
+    """The paper's setting: its benchmark definition and the sources that definition reads.
 
-    ``run(setting.bench, out_dir, **setting.hooks())`` scores it;
-    :meth:`finetune_grid` makes its ground truth. Build it with :func:`benchmark`.
+    ``bench.sources`` is :attr:`sources` (set when the setting is made), so
+    ``run(setting.bench, out_dir)`` scores it; :meth:`finetune_grid` makes its ground truth.
+    Build it with :func:`benchmark`.
     """
 
     bench: Benchmark
@@ -52,6 +54,15 @@ class PaperSetting:
     num_workers: int = 0
     _splits: dict = field(default_factory=dict, repr=False)
     _surrogates: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self.bench = replace(self.bench, sources=self.sources)
+
+    @property
+    def sources(self) -> Sources:
+        """:meth:`get_model`, :meth:`load_target`, :meth:`load_general` and :meth:`extract`."""
+        return Sources(get_model=self.get_model, load_target=self.load_target,
+                       load_general=self.load_general, extract=self.extract)
 
     def get_model(self, name: str) -> PaperModel:
         """The :class:`PaperModel` called ``name``."""
@@ -85,11 +96,6 @@ class PaperSetting:
             return self._surrogates[model.name]
         return extract_features(model, images, batch_size=self.batch_size, num_workers=self.num_workers,
                                 device=device, cache_dir=cache_dir, key=key, progress=progress)
-
-    def hooks(self) -> dict:
-        """``get_model``, ``load_target``, ``load_general`` and ``extract`` for the runner."""
-        return {"get_model": self.get_model, "load_target": self.load_target,
-                "load_general": self.load_general, "extract": self.extract}
 
     def sweep_cell(self, model: str, target: str, out_dir, *, grid=SWEEP_GRID,
                    config: FinetuneConfig = FINETUNE, steps: int | None = STEPS, device="cpu") -> dict:

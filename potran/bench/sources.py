@@ -1,0 +1,57 @@
+"""Where a benchmark's models, images and features come from: one :class:`Sources` object.
+
+A benchmark definition (:class:`potran.bench.runner.Benchmark`) and the fine-tuning grid
+(:func:`potran.bench.groundtruth.run_grid`) read everything through the four callables of their
+``sources``; nothing else decides which models or images a run sees. The instances:
+
+- `OFFLINE` -- the offline benchmark: :func:`potran.bench.zoo.get`,
+  :func:`potran.bench.datasets.load_target`, :func:`potran.bench.datasets.load_general` and the
+  cached :func:`potran.bench.features.extract_features` (every default);
+- ``potran.bench.v3.SOURCES`` -- benchmark v3: the same with the v3 targets
+  (:func:`potran.bench.targets_v3.load_target`);
+- :attr:`potran.bench.paper_setting.PaperSetting.sources` -- the paper's checkpoints, datasets and
+  ImageNet folder, from local files;
+- ``tests/fake_zoo.py``'s ``SOURCES`` -- tiny networks and images for the tests.
+
+Change one part with :func:`dataclasses.replace`, e.g.
+``replace(OFFLINE, load_general=lambda: images)``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import datasets, features, zoo
+
+__all__ = ["Sources", "OFFLINE"]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The four data sources of a benchmark.
+
+    Attributes
+    ----------
+    get_model : callable
+        Name -> model (``build()``, ``preprocess(images)``, ``name``, ``feature_dim``), as
+        :class:`potran.bench.zoo.ZooModel`.
+    load_target : callable
+        Name -> :class:`potran.bench.datasets.Target` (``name``, ``x_train``, ``y_train``,
+        ``x_test``, ``y_test``).
+    load_general : callable
+        () -> the general set's images, in whatever form ``extract`` takes.
+    extract : callable
+        ``extract(model, images, *, device, cache_dir, key, progress)`` -> features (N x D), as
+        :func:`potran.bench.features.extract_features`; ``key`` labels the cache entry
+        (``"general"``, ``"<target>/train-n<N>"``).
+    """
+
+    get_model: Callable
+    load_target: Callable
+    load_general: Callable
+    extract: Callable
+
+
+#: The offline benchmark's sources.
+OFFLINE = Sources(get_model=zoo.get, load_target=datasets.load_target,
+                  load_general=datasets.load_general, extract=features.extract_features)
