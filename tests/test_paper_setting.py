@@ -233,6 +233,19 @@ def test_general_statistics_in_one_streaming_pass(files, offline):
 
 # --------------------------------------------------------------------------- end to end
 
+def test_the_definition_reads_the_settings_own_sources(setting, offline):
+    """``setting.bench`` carries the setting's sources, so the runner and the pages reach the
+    paper's checkpoints, splits and ImageNet folder without further arguments."""
+    src = setting.bench.sources
+    assert src == setting.sources and replace(setting.bench, metrics=("sfda",)).sources == src
+    assert src.get_model("byol") is setting.get_model("byol")
+    assert src.load_target("cifar10").y_train.tolist() == setting.load_target("cifar10").y_train.tolist()
+    assert src.load_general() is setting.general
+    with pytest.raises(ValueError, match="Unknown model 'resnet50'; this setting has byol"):
+        src.get_model("resnet50")
+
+
+@pytest.mark.slow  # ResNet-50s on CPU: minutes
 def test_scoring_run_on_the_paper_setting(setting, files, tmp_path, offline):
     assert setting.bench.score_dim == 2048 and setting.bench.models == MODELS
     truth = pd.DataFrame({"model": MODELS, "target": "cifar10", "test_acc": [0.9, 0.8]})
@@ -254,6 +267,7 @@ def test_scoring_run_on_the_paper_setting(setting, files, tmp_path, offline):
     assert ran == pytest.approx(direct, rel=1e-8)
 
 
+@pytest.mark.slow  # ResNet-50s on CPU: minutes
 def test_finetuning_sweep_is_resumable(setting, files, tmp_path, monkeypatch, offline):
     assert len(ps.SWEEP_GRID) == 20 and ps.SWEEP_GRID[0] == (0.1, 0.0)
     assert ps.setting_name(*ps.SWEEP_GRID[1]) == "lr0.1_wd1e-05"
