@@ -1,6 +1,7 @@
 """Benchmark v3's definition in one place (protocols frozen in ``data/bench_v3/README.md``).
 
 - `FINETUNE`: the fine-tuning ground truth's protocol (8 epochs, seeds 0 and 1, no snapshots);
+- `SOURCES`: the offline sources (:data:`potran.bench.sources.OFFLINE`) with the v3 targets;
 - `BENCHMARK`: every zoo model on every v3 target (:mod:`~potran.bench.targets_v3`), every
   feature metric with and without PED, every model's features centred and rotated onto their
   leading 128 principal components (``reduce_all``);
@@ -26,16 +27,18 @@ from PIL import Image
 from . import datasets, targets_v3, zoo
 from .finetune import FinetuneConfig, training_indices
 from .runner import DEFAULT_METRICS, Benchmark, score_one
+from .sources import OFFLINE
 
-__all__ = ["FINETUNE", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "GENERAL_SETS",
-           "FAMILY_SIZE", "VIEW_PHOTOS", "family_general", "photo_views", "scored_images",
-           "score_cell"]
+__all__ = ["FINETUNE", "SOURCES", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "GENERAL_SETS",
+           "FAMILY_SIZE", "VIEW_PHOTOS", "VIEW_SCALE", "VIEW_MAX_SHORT_SIDE", "family_general",
+           "photo_views", "scored_images", "score_cell"]
 
 #: the fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
 FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
+SOURCES = replace(OFFLINE, load_target=targets_v3.load_target)
 BENCHMARK = Benchmark(models=tuple(zoo.names()), targets=targets_v3.NAMES,
                       metrics=DEFAULT_METRICS, ped=(False, True), finetune=FINETUNE,
-                      reduce_all=True)
+                      reduce_all=True, sources=SOURCES)
 #: metrics of the general-set ablation: every metric that uses the features' geometry (not
 #: ``random``, nor ``dim``/``norm``, which are scored before the reduction)
 ABLATION_METRICS = ("logme", "sfda", "gbc", "nleep", "parc", "hscore", "reg_hscore", "transrate",
@@ -51,28 +54,39 @@ VIEW_PHOTOS = ("skimage:chelsea", "skimage:coins", "skimage:grass", "skimage:ret
 #: side of a view, as a share of the photograph's short side: 9 % to 100 % of the area, close
 #: to the 8 % to 100 % of the random resized crops ImageNet training draws
 VIEW_SCALE = (0.3, 1.0)
+VIEW_MAX_SHORT_SIDE = 512  # larger photographs (retina, 1411 px) are first downscaled to it
+
+
+def _at_most(photo: np.ndarray, short_side: int) -> np.ndarray:
+    scale = short_side / min(photo.shape[:2])
+    if scale >= 1:
+        return photo
+    size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
+    return np.asarray(Image.fromarray(photo).resize(size, Image.LANCZOS))
 
 
 @lru_cache(maxsize=1)
 def photo_views(n: int = FAMILY_SIZE, seed: int = 3) -> np.ndarray:
-    """``n`` object-scale views (32 px RGB uint8) of `VIEW_PHOTOS`: square crops whose side is
-    a `VIEW_SCALE` share of the photograph's short side, half of them mirrored, resized to
-    32 px. The ImageNet networks' in-distribution set: whole scenes and objects, where the
-    landed general set (8-160 px crops) is mostly texture. Cached: never modify the array."""
+    """``n`` object-scale views (32 px RGB uint8) of `VIEW_PHOTOS` (each downscaled to a short
+    side of at most `VIEW_MAX_SHORT_SIDE`): square crops whose side is a `VIEW_SCALE` share of
+    the photograph's short side, resized to 32 px (flat views redrawn), half of them mirrored.
+    The ImageNet networks' in-distribution set: whole scenes and objects, where the landed
+    general set (8-160 px crops) is mostly texture. Cached: never modify the array."""
     rng = np.random.default_rng(seed)
-    photos = [datasets._photo(spec) for spec in VIEW_PHOTOS]
+    photos = [_at_most(datasets._photo(spec), VIEW_MAX_SHORT_SIDE) for spec in VIEW_PHOTOS]
     out = np.empty((n, datasets.CROP_SIDE, datasets.CROP_SIDE, 3), dtype=np.uint8)
     for i, k in enumerate(rng.integers(len(photos), size=n)):
         img = photos[k]
         short = min(img.shape[:2])
-        side = int(rng.integers(round(VIEW_SCALE[0] * short), short + 1))
-        top = int(rng.integers(img.shape[0] - side + 1))
-        left = int(rng.integers(img.shape[1] - side + 1))
-        crop = img[top:top + side, left:left + side]
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        out[i] = np.asarray(Image.fromarray(np.ascontiguousarray(crop))
-                            .resize((datasets.CROP_SIDE, datasets.CROP_SIDE), Image.BILINEAR))
+        while True:  # redraw flat views (the landed sets' rule): they carry no content
+            side = int(rng.integers(round(VIEW_SCALE[0] * short), short + 1))
+            top = int(rng.integers(img.shape[0] - side + 1))
+            left = int(rng.integers(img.shape[1] - side + 1))
+            view = np.asarray(Image.fromarray(img[top:top + side, left:left + side])
+                              .resize((datasets.CROP_SIDE, datasets.CROP_SIDE), Image.BILINEAR))
+            if view.reshape(-1, 3).std(axis=0).max() >= datasets.MIN_CROP_STD:
+                break
+        out[i] = view[:, ::-1] if rng.random() < 0.5 else view
     return out
 
 
@@ -101,11 +115,11 @@ def scored_images(target: str) -> np.ndarray:
 def score_cell(model: str, target: str, out_dir, general: str = "general", **options) -> dict:
     """Score what is missing of one v3 cell with general set ``general`` (one of
     `GENERAL_SETS`) into ``out_dir``; ``options`` go to :func:`~potran.bench.runner.score_one`
-    (``cache_dir``, ``device``, ``extract``). Returns the cell's record."""
-    loaders = {"general": datasets.load_general, "family": lambda: family_general(model),
-               "target": lambda: scored_images(target)}
-    if general not in loaders:
+    (``cache_dir``, ``device``). Returns the cell's record."""
+    if general not in GENERAL_SETS:
         raise ValueError(f"Unknown general set {general!r}; known: {', '.join(GENERAL_SETS)}.")
-    bench = BENCHMARK if general == "general" else ABLATION
-    return score_one(bench, model, target, out_dir, load_target=targets_v3.load_target,
-                     load_general=loaders[general], **options)
+    if general == "general":
+        return score_one(BENCHMARK, model, target, out_dir, **options)
+    load = (lambda: family_general(model)) if general == "family" else lambda: scored_images(target)
+    bench = replace(ABLATION, sources=replace(ABLATION.sources, load_general=load))
+    return score_one(bench, model, target, out_dir, **options)
