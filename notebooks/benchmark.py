@@ -51,10 +51,12 @@ targets = name_list(targets, datasets.TARGETS)
 # that share of its pretraining), plus the random initialisation they all start from.
 
 # %% tags=["hide-input"]
-zoo_table = pd.DataFrame([{"model": n, "family": zoo.get(n).family, "feature width": zoo.get(n).feature_dim,
-                           "input side (px)": zoo.get(n).image_size, "what it is": zoo.get(n).description}
+FAMILY = {"none": "no pretraining"}  # the random initialisation's family
+zoo_table = pd.DataFrame([{"model": n, "family": FAMILY.get(zoo.get(n).family, zoo.get(n).family),
+                           "feature width": zoo.get(n).feature_dim, "input side (px)": zoo.get(n).image_size,
+                           "what it is": zoo.get(n).description}
                           for n in models]).set_index("model")
-zoo_table
+book.table(zoo_table)
 
 # %% [markdown]
 # ## The targets
@@ -68,7 +70,7 @@ for name in targets:
     n_classes, n_train, n_test, side = datasets.SIZES[name]
     target_rows.append({"target": name, "classes": n_classes, "train images": n_train,
                         "test images": n_test, "native side (px)": side})
-pd.DataFrame(target_rows).set_index("target")
+book.table(pd.DataFrame(target_rows).set_index("target"))
 
 # %% [markdown]
 # ## The protocol
@@ -85,7 +87,7 @@ config, others = pa.protocol(groundtruth_dir)
 shown_config = {k: v for k, v in config.items() if k not in ("snapshot_fractions", "probe_size")}
 display(Markdown(
     f"Score dimension: **{SCORE_DIM}**. Fine-tuning: "
-    + ", ".join(f"`{k}` = {v}" for k, v in shown_config.items())
+    + ", ".join(f"`{k}` = {'all' if v is None else v}" for k, v in shown_config.items())
     + (f"; cells with another configuration: {', '.join(others)}." if others else
        "; every cell was fine-tuned with it.")))
 
@@ -106,7 +108,7 @@ shown_rel = rel[["n_models", "n_seeds", "spread", "seed_noise", "test_noise", "r
     "n_models": "models", "n_seeds": "seeds", "spread": "spread (sd)", "seed_noise": "seed noise",
     "test_noise": "test-set noise", "ceiling_low": "τ_w of another run",
     "ceiling_high": "τ_w of a perfect metric"})
-shown_rel.style.format("{:.3f}", subset=shown_rel.columns[2:]).format("{:.0f}", subset=["models", "seeds"])
+book.table(shown_rel, formats={"models": "int", "seeds": "int"})
 
 # %% [markdown]
 # ## What it can resolve, and what it cannot

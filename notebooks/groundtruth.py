@@ -34,6 +34,7 @@ small_loss = 0.05    # a final training loss below this counts as converged what
 
 # %% tags=["hide-input"]
 import warnings
+from functools import partial
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -44,8 +45,10 @@ from IPython.display import Markdown, display
 
 from potran.bench import book, datasets, report, zoo
 from potran.bench import paper_analysis as pa
+from potran.resources import project_path
 
 book.setup_page(torch=False)
+show = partial(book.show, folder=project_path("_build", "groundtruth"))  # a PNG copy of each figure
 twpy = pa.paper_accuracy("twpy")
 supp = pa.paper_accuracy("supplementary")
 
@@ -62,15 +65,16 @@ supp = pa.paper_accuracy("supplementary")
 # %% tags=["hide-input"]
 diffs = pa.groundtruth_discrepancies(twpy, supp, ("tw.py", "supplementary"))
 table = supp.pivot(index="model", columns="target", values="test_acc")
-marks = pd.DataFrame("", index=table.index, columns=table.columns)
-tips = marks.copy()
+marks = pd.DataFrame(False, index=table.index, columns=table.columns)
+tips = pd.DataFrame("", index=table.index, columns=table.columns)
 for _, d in diffs.iterrows():
-    marks.loc[d.model, d.target] = "background-color: #ffd54f; font-weight: bold"
+    marks.loc[d.model, d.target] = True
     tips.loc[d.model, d.target] = f"tw.py: {d['tw.py']:.2f}"
-table.style.format("{:.2f}").apply(lambda _: marks, axis=None).set_tooltips(tips)
+book.table(table, digits=2, marks=marks, tips=tips,
+           caption="Supplementary Table 2: test accuracy (%); highlighted: the cells that differ from tw.py.")
 
 # %% tags=["hide-input"]
-diffs
+book.table(diffs, digits=2, index=False)
 
 # %% [markdown]
 # How far apart the paper's models are on each dataset (points of accuracy, `tw.py` values): where
@@ -78,7 +82,7 @@ diffs
 
 # %% tags=["hide-input"]
 paper_spread = twpy.groupby("target").test_acc.agg(sd="std", range=lambda a: a.max() - a.min())
-paper_spread.T.round(2)
+book.table(paper_spread.T.rename(index={"sd": "standard deviation", "range": "range (max − min)"}), digits=2)
 
 # %% [markdown]
 # ## The offline benchmark's protocol
@@ -101,7 +105,8 @@ print(f"{len(cells)} of {len(chosen_models) * len(chosen_targets)} cells finishe
       f"({len(chosen_models)} models x {len(chosen_targets)} targets)")
 if odd:
     print("cells with another configuration:", ", ".join(odd))
-pd.Series({k: str(v) for k, v in config.items()}, name="value", dtype=object).to_frame()
+book.table(pd.Series({k: "–" if v is None else str(v) for k, v in config.items()}, name="value",
+                     dtype=object).rename_axis("setting"))
 
 # %% tags=["hide-input"]
 if config:
@@ -112,7 +117,8 @@ if config:
         + f", weight decay {config['wd']:g}, batch {config['batch_size']}, {config['epochs']} epochs, "
         f"one run per seed {config['seeds']}; a cell's accuracy is the mean test accuracy over the "
         f"seeds. Unlike the paper, there is no search over hyper-parameters: one rate per model."))
-cells.groupby("target")[["n_train", "n_test", "n_classes"]].first()
+book.table(cells.groupby("target")[["n_train", "n_test", "n_classes"]].first().rename(
+    columns={"n_train": "training images", "n_test": "test images", "n_classes": "classes"}))
 
 # %% [markdown]
 # ## The fine-tuned table
@@ -126,8 +132,9 @@ accuracy = accuracy[accuracy.model.isin(chosen_models) & accuracy.target.isin(ch
 if len(accuracy) != len(cells):
     print(f"accuracy.csv lists {len(accuracy)} cells, cells/ has {len(cells)}: the table is regenerated "
           f"after each cell, the rest of the page reads cells/")
-accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
-    columns=[t for t in chosen_targets if t in set(accuracy.target)]).style.format("{:.3f}", na_rep="–")
+book.table(accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
+    columns=[t for t in chosen_targets if t in set(accuracy.target)]),
+    caption="Mean test accuracy over the seeds (fraction) of each fine-tuned cell.")
 
 # %% [markdown]
 # ## Accuracy and its noise
@@ -140,28 +147,39 @@ accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
 # overlapping ±1 s.e. bars can still differ clearly, while the seed noise of a 3-seed mean is
 # about the seed s.d. / √3.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean test accuracy over fine-tuning seeds of each model on each target of the offline benchmark, with the seed standard deviation (coloured) and the binomial standard error of one run's test accuracy (grey); each panel's axis is scaled to its models.", "name": "fig-groundtruth-accuracy"}}
+# %% tags=["hide-input"]
 errors = pa.accuracy_errors(seeds)
 shown = [t for t in chosen_targets if t in set(errors.target)]
 if not shown:
     print("no finished cell for these models and targets yet")
 else:
     order = errors.groupby("model").test_acc.mean().sort_values().index
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown) + 2.2, 0.32 * len(order) + 1.6),
-                             sharey=True, squeeze=False)
-    for ax, target in zip(axes[0], shown):
+    n_cols = min(2, len(shown))                # a grid of two columns: legible at the page's width
+    n_rows = -(-len(shown) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(n_rows * (0.24 * len(order) + 1.0) + 0.4),
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    for ax, target in zip(axes.flat, shown):
         e = errors[errors.target == target].set_index("model").reindex(order).dropna(subset=["test_acc"])
         y = np.array([list(order).index(m) for m in e.index])
-        ax.errorbar(e.test_acc, y + 0.15, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
-                    label="binomial s.e.")
-        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", capsize=3, label="seed s.d.")
+        ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
+                    label="binomial s.e. of one run")
+        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
         chance = 1 / cells.loc[cells.target == target, "n_classes"].iloc[0]
         ax.set_title(f"{target} (chance {chance:.2f})")
         ax.set_xlabel("test accuracy (fraction)")
-    axes[0][0].set_yticks(range(len(order)), order)
-    axes[0][0].set_ylabel("model")
-    axes[0][-1].legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
-    plt.tight_layout()
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(4))
+    for ax in axes[:, 0]:
+        ax.set_yticks(range(len(order)), order)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=2, frameon=False)
+    show(fig, "accuracy",
+         "Mean test accuracy over the fine-tuning seeds of each model on each target of the offline "
+         "benchmark, with the seed standard deviation (blue) and the binomial standard error of one "
+         "run's test accuracy (grey); each panel's axis is scaled to its models.",
+         alt=f"Four panels, one per target ({', '.join(shown)}): each model's mean accuracy as a dot "
+             "with two horizontal error bars, the models sorted by their mean accuracy over the targets.")
 
 # %% [markdown]
 # ## Which targets can rank the models
@@ -186,7 +204,7 @@ with warnings.catch_warnings():  # targets with one finished model have no tau b
     reliability = report.reliability(seeds)
 verdicts = pa.reliability_verdicts(reliability, min_ratio=min_ratio, min_ceiling=min_ceiling,
                                    min_models=min_models)
-reliability.round(3)
+book.table(reliability.set_index("target"), formats={"n_models": "int", "n_seeds": "int"})
 
 # %% tags=["hide-input"]
 if verdicts.empty:
@@ -212,20 +230,23 @@ else:
 # fine-tunes more than by where it would end; a tiny final loss that fluctuates is not a concern.
 
 # %% tags=["hide-input"]
-by_rate = cells.groupby("lr").model.agg(lambda m: (len(m), sorted(set(m)))) if len(cells) else {}
-display(Markdown("Learning rates: " + "; ".join(
-    f"**{lr:g}** in {n} cells" + (f" ({', '.join(names)})" if len(names) <= 3 else "")
-    for lr, (n, names) in by_rate.items()) + " (the full table is folded below)." if len(cells) else
-    "No finished cell."))
+if cells.empty:
+    display(Markdown("No finished cell."))
+else:
+    usual = cells.lr.value_counts().idxmax()
+    other = cells[cells.lr != usual]
+    exceptions = "; ".join(f"{m} ({', '.join(f'{v:g}' for v in sorted(set(g.lr)))} on its {len(g)} cells)"
+                           for m, g in other.groupby("model"))
+    display(Markdown(f"Every one of the {len(cells)} cells was fine-tuned with the learning rate **{usual:g}**"
+                     + (f" except those of {exceptions}" if len(other) else "") + "."))
+    display(book.details(book.table(cells.pivot(index="model", columns="target", values="lr"), digits=4),
+                         f"The learning rate of each of the {len(cells)} cells"))
 
-# %% tags=["hide-input", "hide-output"]
-cells.pivot(index="model", columns="target", values="lr").style.format("{:g}", na_rep="–")
-
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Relative change of the training loss over the last epoch (largest over seeds) against the final training loss for every finished cell; cells to the right of the dashed line and above the dotted one were still training.", "name": "fig-groundtruth-convergence"}}
+# %% tags=["hide-input"]
 if cells.empty:
     print("no finished cell for these models and targets yet")
 else:
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=book.figsize(4.2, 0.85), layout="constrained")
     sns.scatterplot(data=cells, x="loss_rel_change_max", y="final_loss", hue="target",
                     hue_order=shown, style="target", s=60, ax=ax)
     ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
@@ -240,7 +261,13 @@ else:
     ax.set_xlabel("relative change of the training loss in the last epoch")
     ax.set_ylabel("final training loss (cross-entropy, nats)")
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
-    plt.tight_layout()
+    show(fig, "convergence",
+         "Relative change of the training loss over the last epoch (largest over the seeds) against "
+         "the final training loss, for every finished cell; cells to the right of the dashed line and "
+         "above the dotted one were still training.",
+         alt="Scatter plot on log axes, one marker per cell coloured by target: the last epoch's "
+             "relative loss change against the final loss, with a dashed vertical and a dotted "
+             "horizontal threshold line.")
 
 # %% tags=["hide-input"]
 still = cells[(cells.loss_rel_change_max > max_rel_change) & (cells.final_loss > small_loss)]
@@ -252,7 +279,13 @@ if not cells.empty:
         + ", ".join(f"{t} {n} of {(cells.target == t).sum()}" for t, n in by_target.items())
         + f". Median last-epoch change over all cells {cells.loss_rel_change_max.median():.1%}, "
         f"median final loss {cells.final_loss.median():.3f}."))
-still[["model", "target", "lr", "loss_rel_change_max", "final_loss", "test_acc"]].round(4)
+if len(still):
+    display(book.details(book.table(
+        still[["model", "target", "lr", "loss_rel_change_max", "final_loss", "test_acc"]].rename(
+            columns={"lr": "learning rate", "loss_rel_change_max": "last-epoch loss change",
+                     "final_loss": "final loss", "test_acc": "test accuracy"}),
+        formats={"learning rate": 4, "last-epoch loss change": "%1"}, index=False),
+        f"The {len(still)} cells still training"))
 
 # %% [markdown]
 # ## Compared with the paper

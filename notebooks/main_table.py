@@ -59,14 +59,13 @@ level = 0.95                                         # coverage of the intervals
 import warnings
 from functools import partial
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
 from potran import paper
-from potran.bench import book, report
+from potran.bench import book, plots, report
 from potran.bench import paper_analysis as pa
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
@@ -122,11 +121,13 @@ display(Markdown(
 # %% [markdown]
 # ## Ours: $\tau_w$ per target, without and with PED
 #
-# One row per metric and PED setting (`ped` True: the metric scores the features after the PED
+# One row per metric and PED setting (PED "yes": the metric scores the features after the PED
 # motion); the last column is the mean over targets. The trivial baselines (`random`, `dim`,
 # `norm`) show what a ranking gets for free. The numbers are those of `tau.csv` in the result
-# folder, rounded to 3 decimals; "n/a" marks a $\tau_w$ that cannot be computed (fewer than two
-# models with ground truth, or constant scores).
+# folder, rounded to 3 decimals, shaded blue where the metric ranks the models like fine-tuning
+# does and red where it ranks them in reverse; "–" marks a $\tau_w$ that cannot be computed (fewer
+# than two models with ground truth, or constant scores). The number of models with ground truth
+# per target is in the table's caption.
 
 # %% tags=["hide-input"]
 order = pd.MultiIndex.from_tuples([(m, p) for m in definition.metrics for p in definition.ped],
@@ -135,28 +136,9 @@ columns = [t for t in definition.targets if t in set(tau.target)] + ["mean"]
 wide = tau.pivot(index=["metric", "ped"], columns="target", values="weighted_tau").reindex(
     index=order, columns=columns)
 n_models = tau[tau.target != "mean"].groupby("target").n_models.max()
-(wide.reset_index().style
- .hide(axis="index")
- .format("{:.3f}", subset=columns, na_rep="n/a")
- .background_gradient(cmap="RdBu", vmin=-1, vmax=1, subset=columns)
- .set_caption("tau_w per target")
- .set_uuid("tau-table"))
-
-# %% tags=["hide-input"]
-heat = wide.copy()
-heat.index = [label(m, p) for m, p in heat.index]
-fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 3, 0.32 * len(heat) + 1.5))
-sns.heatmap(heat, annot=True, fmt=".2f", cmap="RdBu", vmin=-1, vmax=1, center=0, linewidths=0.5,
-            cbar_kws={"label": "weighted Kendall tau τ_w (no unit)"}, ax=ax)
-ax.set_xticklabels([f"{t}\n({n_models.get(t, 0)} models)" if t != "mean" else "mean over\ntargets"
-                    for t in columns], rotation=0)
-ax.set_xlabel("target")
-ax.set_ylabel("metric (with or without PED)")
-show(fig, "tau_heatmap",
-     f"**Figure 1.** Weighted Kendall tau between each metric's scores and the fine-tuning "
-     f"accuracies of the models with ground truth, per target (the number of models under each "
-     f"name) and averaged over targets; blue: the metric ranks the models like fine-tuning does, "
-     f"red: in reverse; empty: not computable.")
+book.table(wide.reset_index().rename(columns={"ped": "PED"}), shade=columns, uuid="tau-table", index=False,
+           caption="τ_w per target and its mean over the targets; models with ground truth: "
+                   + ", ".join(f"{t} {n_models.get(t, 0)}" for t in columns if t != "mean") + ".")
 
 # %% [markdown]
 # ## What these numbers can resolve
@@ -192,7 +174,7 @@ show(fig, "tau_heatmap",
 # %% tags=["hide-input"]
 if usable and seeds is not None:
     reliability = report.reliability(seeds).set_index("target")
-    display(reliability.round(3))
+    display(book.table(reliability, formats={"n_models": "int", "n_seeds": "int"}))
     if reliability.reliability.notna().any():  # needs two seeds
         display(Markdown(
             "Reliability of the k-seed mean ground truth: "
@@ -225,19 +207,17 @@ metric_order = [m for m in (*definition.metrics, "static_loto") if m in set(inte
 
 
 def fmt(row):
-    if not np.isfinite(row.mean_tau):
-        return "n/a"
-    return f"{row.mean_tau:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+    return book.interval(row.mean_tau, row.low, row.high)
 
 
 def p_of(family, metric, ped):
     r = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
-    return f"{r.p_holm.iloc[0]:.2g}" if len(r) and np.isfinite(r.p_holm.iloc[0]) else ""
+    return r.p_holm.iloc[0] if len(r) else np.nan
 
 
 ours = intervals.set_index(["metric", "setting"])
 summary = pd.DataFrame(
-    {metric: {**{name: fmt(ours.loc[(metric, name)]) if (metric, name) in ours.index else ""
+    {metric: {**{name: fmt(ours.loc[(metric, name)]) if (metric, name) in ours.index else "–"
                  for name in SETTINGS.values()},
               "p vs chance (without)": p_of("chance", metric, False),
               "p vs chance (with)": p_of("chance", metric, True),
@@ -245,71 +225,55 @@ summary = pd.DataFrame(
               "p PED (bootstrap)": p_of("PED, models", metric, "delta")}
      for metric in metric_order}).T
 summary.index.name = "metric"
-(summary.style
- .set_caption(f"mean tau_w over targets with {level:.0%} crossed-bootstrap intervals ({n_boot} "
-              f"replicates); Holm-adjusted p-values: permutation test against chance, exact sign-flip "
-              f"over targets and crossed bootstrap for PED's paired effect")
- .set_uuid("interval-table"))
+p_columns = [c for c in summary.columns if c.startswith("p ")]
+book.table(summary.astype({c: float for c in p_columns}), formats={c: "p" for c in p_columns},
+           uuid="interval-table",
+           caption=f"Mean τ_w over targets with {level:.0%} crossed-bootstrap intervals ({n_boot} "
+                   f"replicates); Holm-adjusted p-values: permutation test against chance, exact "
+                   f"sign-flip over targets and crossed bootstrap for PED's paired effect.")
 
 # %% [markdown]
-# Every test, one row each (`family`: the question; `low`/`high` of the chance rows are the random
-# scorer's band, of the other rows the interval of the estimate; `p_holm`: Holm over the family):
+# Every test, one row each (`family`: the question; the interval of the chance rows is the random
+# scorer's band, of the other rows the interval of the estimate; `p (Holm)`: Holm over the family):
 
 # %% tags=["hide-input"]
-(tests.drop(columns=["resampled", "population"]).style
- .format("{:+.3f}", subset=["estimate", "low", "high"], na_rep="–")
- .format("{:.3g}", subset=["p_value", "p_holm", "min_p"], na_rep="–")
- .hide(axis="index").set_uuid("tests-table"))
+every = pd.DataFrame({
+    "family": tests.family, "comparison": tests.comparison,
+    "estimate [interval]": list(map(book.interval, tests.estimate, tests.low, tests.high)),
+    "p": tests.p_value, "p (Holm)": tests.p_holm, "smallest possible p": tests.min_p,
+    "test": tests.test, "verdict": tests.verdict})
+book.details(book.table(every, formats={"p": "p", "p (Holm)": "p", "smallest possible p": "p"},
+                        index=False, uuid="tests-table"),
+             f"All {len(every)} tests, one row each")
 
 # %% tags=["hide-input"]
 if null is not None:
     main = intervals[intervals.setting != SETTINGS["delta"]]
-    deltas = intervals[intervals.setting == SETTINGS["delta"]].set_index("metric")
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 0.42 * len(metric_order) + 1.8), sharey=True,
-                                 gridspec_kw={"width_ratios": [1.6, 1]})
-    palette = dict(zip((False, True), sns.color_palette(n_colors=2)))
-    ax.axvspan(null["low"], null["high"], color="0.85", label=f"random scorer ({level:.0%} band)")
-    ax.axvline(0, color="k", lw=0.8)
-    for r in main.itertuples():
-        with_ped = r.setting == SETTINGS[True]
-        y = metric_order.index(r.metric) + (0 if r.metric == "static_loto" else 0.15 if with_ped else -0.15)
-        if not r.computable:
-            if not with_ped:  # one mark per metric
-                ax.text(0, metric_order.index(r.metric), "n/a", ha="center", va="center", fontsize=8,
-                        color="0.3")
-            continue
-        ax.errorbar(r.mean_tau, y, xerr=[[r.mean_tau - r.low], [r.high - r.mean_tau]], fmt="o",
-                    color="k" if r.metric == "static_loto" else palette[with_ped], capsize=3, ms=5)
-    for ped, colour in palette.items():
-        ax.plot([], [], "o", color=colour, label="with PED" if ped else "without PED")
-    ax.plot([], [], "o", color="k", label="static baseline")
-    ax.set_yticks(range(len(metric_order)), metric_order)
-    ax.set_ylim(len(metric_order) - 0.5, -0.5)
-    ax.set_xlabel("mean τ_w over targets (no unit)")
+    deltas = intervals[intervals.setting == SETTINGS["delta"]].assign(setting=SETTINGS[True])
+    palette = dict(zip((SETTINGS[False], SETTINGS[True]), sns.color_palette(n_colors=2)))
+    main = main.assign(setting=["static baseline" if m == "static_loto" else s
+                                for m, s in zip(main.metric, main.setting)])
+    fig, (ax, bx) = plots.forest_figure(
+        main, panels=2, label="metric", group="setting", colours={**palette, "static baseline": "k"},
+        order=metric_order, band=(null["low"], null["high"]), band_label=f"random scorer ({level:.0%} band)",
+        xlabel="mean τ_w over targets (no unit)")
     ax.set_ylabel("metric")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=4)
-    ax.set_title("mean τ_w with crossed-bootstrap intervals")
-    bx.axvline(0, color="k", lw=0.8)
-    for metric, r in deltas.iterrows():
-        if not r.computable:
-            bx.text(0, metric_order.index(metric), "n/a", ha="center", va="center", fontsize=8, color="0.4")
-            continue
-        filled = r.low > 0 or r.high < 0
-        bx.errorbar(r.mean_tau, metric_order.index(metric),
-                    xerr=[[r.mean_tau - r.low], [r.high - r.mean_tau]], fmt="o",
-                    mfc=palette[True] if filled else "white", color=palette[True], capsize=3, ms=5)
-    bx.set_xlabel("mean τ_w with PED − without (paired, no unit)")
+    ax.set_title("mean τ_w, crossed-bootstrap intervals")
+    plots.forest(bx, deltas, label="metric", group="setting", colours=palette, order=metric_order,
+                 hollow_if_zero=True, xlabel="with PED − without (paired)")
     bx.set_title("the effect of PED")
-    fig.tight_layout()
     show(fig, "tau_intervals",
-         f"**Figure 2.** Left: mean weighted Kendall tau over the {len(usable)} target(s) of every "
+         f"Left: mean weighted Kendall tau over the {len(usable)} target(s) of every "
          f"metric without and with PED, and of the static baseline (black, an oracle-style reference), "
          f"with {level:.0%} crossed-bootstrap intervals (one model resample shared by all targets"
          f"{', each cell' + chr(39) + 's seeds redrawn' if seeds is not None else ''}; targets fixed; "
          f"{n_boot} replicates); the grey band holds {level:.0%} of {n_null} random rankings (where "
          f"chance falls, not a test: the p-values against chance are in the table above). Right: the "
-         f"paired change of the mean tau_w when PED is added (open circles: the interval contains 0); "
-         f"n/a: no tau_w computable (e.g. scores equal for every model).")
+         f"paired change of the mean τ_w when PED is added (open circles: the interval contains 0); "
+         f"n/a: no τ_w computable (e.g. scores equal for every model).",
+         alt=f"Two interval plots sharing one row per metric ({', '.join(metric_order)}). Left: the mean "
+             "τ_w without and with PED, and the static baseline, over a grey band of random rankings. "
+             "Right: the change PED brings, with open markers where its interval contains 0.")
 
 # %% tags=["hide-input"]
 def listing(items):
@@ -343,12 +307,8 @@ published = paper.main_table()
 pub = published.pivot_table(index=["metric", "ped"], columns="dataset", values="tau_w", sort=False)
 pub["mean"] = pub.mean(axis=1)
 source = "; ".join(published.source.unique())
-(pub.reset_index().style
- .hide(axis="index")
- .format("{:.3f}", subset=list(pub.columns))
- .background_gradient(cmap="RdBu", vmin=-1, vmax=1, subset=list(pub.columns))
- .set_caption(f"Published tau_w per dataset (source: {source})")
- .set_uuid("published-table"))
+book.table(pub.reset_index().rename(columns={"ped": "PED"}), shade=list(pub.columns), index=False,
+           uuid="published-table", caption=f"Published τ_w per dataset (source: {source}).")
 
 # %% [markdown]
 # ## Side by side
@@ -361,17 +321,15 @@ for metric in pub_mean.index:
     for ped in (False, True):
         key = (metric, SETTINGS[ped])
         row[f"published, {SETTINGS[ped]}"] = pub_mean.loc[metric].get(ped, np.nan)
-        row[f"ours, {SETTINGS[ped]}"] = fmt(ours.loc[key]) if key in ours.index else ""
+        row[f"ours, {SETTINGS[ped]}"] = fmt(ours.loc[key]) if key in ours.index else "–"
     row["published PED gain"] = pub_mean.loc[metric].get(True, np.nan) - pub_mean.loc[metric].get(False, np.nan)
     key = (metric, SETTINGS["delta"])
-    row["our PED effect"] = fmt(ours.loc[key]) if key in ours.index else ""
+    row["our PED effect"] = fmt(ours.loc[key]) if key in ours.index else "–"
     side.append(row)
 side = pd.DataFrame(side).set_index("metric")
-(side.style
- .format("{:+.3f}", subset=[c for c in side.columns if c.startswith("published")], na_rep="")
- .set_caption("mean tau_w: published (12 SSL ResNet-50s, 10 datasets) beside ours "
-              f"(with {level:.0%} intervals)")
- .set_uuid("side-by-side"))
+book.table(side, formats={c: "+3" for c in side.columns if c.startswith("published")}, uuid="side-by-side",
+           caption=f"Mean τ_w: published (12 SSL ResNet-50s, 10 datasets) beside ours (with {level:.0%} "
+                   "intervals).")
 
 # %% tags=["hide-input"]
 paper_acc = (paper.groundtruth("twpy").rename(columns={"dataset": "target", "accuracy": "test_acc"})

@@ -45,16 +45,20 @@ n_draws = 10000   # draws of the random scorer (the permutation test against cha
 seed = 0
 
 # %% tags=["hide-input"]
+from functools import partial
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
 from potran import paper
-from potran.bench import book, report
+from potran.bench import book, plots, report
 from potran.bench import paper_analysis as pa
+from potran.resources import project_path
 
 book.setup_page(torch=False)
+show = partial(book.show, folder=project_path("_build", "paper_numbers"))  # a PNG copy of each figure
 twpy_all = pa.paper_accuracy("twpy")
 chosen_models, note_m = pa.pick(models, sorted(twpy_all.model.unique()), "models")
 chosen_targets, note_t = pa.pick(targets, sorted(twpy_all.target.unique()), "datasets")
@@ -80,7 +84,7 @@ label = published.drop_duplicates("method").set_index(["metric", "ped"]).method.
 label[("static_loto", False)] = "static baseline"
 table = published.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
 table["mean"] = table.mean(axis=1)
-table.style.format("{:.3f}").background_gradient(cmap="RdYlGn", vmin=-1, vmax=1)
+book.table(table, shade=list(table.columns), caption="Published τ_w per dataset (12 models) and their mean.")
 
 # %% [markdown]
 # ## What chance reaches
@@ -95,10 +99,11 @@ table.style.format("{:.3f}").background_gradient(cmap="RdYlGn", vmin=-1, vmax=1)
 null = {v: report.random_null(accuracy[v], n_draws=n_draws, seed=seed) for v in accuracy}
 one = report.random_null(accuracy["twpy"][accuracy["twpy"].target == chosen_targets[0]],
                          n_draws=n_draws, seed=seed)
-pd.DataFrame({"95 % band, low": [one["low"], null["twpy"]["low"], null["supplementary"]["low"]],
-              "high": [one["high"], null["twpy"]["high"], null["supplementary"]["high"]]},
-             index=["tau_w on one dataset", f"mean over {len(chosen_targets)} datasets (tw.py GT)",
-                    f"mean over {len(chosen_targets)} datasets (supplementary GT)"]).round(3)
+book.table(pd.DataFrame(
+    {"95 % band of a random ranking": [book.span(v["low"], v["high"])
+                                       for v in (one, null["twpy"], null["supplementary"])]},
+    index=pd.Index(["τ_w on one dataset", f"mean over {len(chosen_targets)} datasets (tw.py GT)",
+                    f"mean over {len(chosen_targets)} datasets (supplementary GT)"], name="statistic")))
 
 # %% [markdown]
 # ## The static baseline: mean accuracy on the other datasets
@@ -119,7 +124,8 @@ per_dataset = pd.concat([published, baseline["twpy"]]).assign(
     method=lambda d: [label[(m, p)] for m, p in zip(d.metric, d.ped)])
 wide = per_dataset.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
 wide["mean"] = wide.mean(axis=1)
-wide.style.format("{:.3f}").background_gradient(cmap="RdYlGn", vmin=-1, vmax=1)
+book.table(wide, shade=list(wide.columns),
+           caption="τ_w per dataset of the published methods and of the static baseline (tw.py ground truth).")
 
 # %% [markdown]
 # ## Tests over the datasets
@@ -139,46 +145,56 @@ over["p vs chance (Holm)"] = [chance.p_holm.get((m, p), float("nan")) for m, p i
 over["p_delta (Holm)"] = report.stats.holm(over.p_delta.to_numpy(float))
 intervals = over.assign(method=[label[(m, p)] for m, p in zip(over.metric, over.ped)]).set_index("method")
 intervals = intervals.drop(columns=["metric", "ped"])
-shown_iv = intervals.rename(columns={
-    "mean_tau": "mean τ_w", "p_value": "p (mean 0)", "delta": "minus baseline", "delta_low": "diff. low",
-    "delta_high": "diff. high", "p_delta": "p (minus baseline)", "p_delta (Holm)": "p (minus baseline, Holm)",
-    "n_positive": "datasets above"})
-signed = ["mean τ_w", "low", "high", "minus baseline", "diff. low", "diff. high"]
-(shown_iv.style.format("{:+.3f}", subset=signed, na_rep="–")
- .format("{:.4f}", subset=["p (mean 0)", "p (minus baseline)", "p (minus baseline, Holm)", "p vs chance (Holm)"],
-         na_rep="–")
- .format("{:.0f}", subset=["datasets above"], na_rep="–"))
+p_columns = ["p (mean 0)", "p (minus baseline)", "p (minus baseline, Holm)", "p vs chance (Holm)"]
+shown_iv = pd.DataFrame({
+    "mean τ_w [95 % t-interval]": list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high)),
+    "p (mean 0)": intervals.p_value,
+    "minus baseline [95 % t-interval]": list(map(book.interval, intervals.delta, intervals.delta_low,
+                                                 intervals.delta_high)),
+    "p (minus baseline)": intervals.p_delta,
+    "p (minus baseline, Holm)": intervals["p_delta (Holm)"],
+    "datasets above the baseline": intervals.n_positive,
+    "p vs chance (Holm)": intervals["p vs chance (Holm)"],
+}, index=intervals.index)
+book.table(shown_iv, formats={**{c: "p" for c in p_columns}, "datasets above the baseline": "int"})
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Weighted Kendall tau per dataset of the published metrics (with and without PED) and of the static leave-one-dataset-out baseline computed from the tw.py ground truth; the grey band is the 95 % range of a random ranking of the models.", "name": "fig-paper-numbers-per-dataset"}}
+# %% tags=["hide-input"]
 shown = ["LogME", "LogME+Ours", "SFDA", "SFDA+Ours", "GBC", "GBC+Ours", "static baseline"]
 points = per_dataset[per_dataset.method.isin(shown)]
-fig, ax = plt.subplots(figsize=(10, 4.5))
-ax.axhspan(one["low"], one["high"], color="0.8", zorder=0, label="random ranking, 95 %")
 palette = dict(zip(shown, sns.color_palette("Paired", 6) + [(0, 0, 0)]))
+fig, ax = plt.subplots(figsize=book.figsize(4.6), layout="constrained")
+ax.axhspan(one["low"], one["high"], color=plots.BAND_COLOUR, zorder=0, label="random ranking, 95 %")
 sns.stripplot(data=points, x="target", y="weighted_tau", hue="method", hue_order=shown,
-              order=chosen_targets, palette=palette, dodge=True, jitter=False, size=7, ax=ax)
+              order=chosen_targets, palette=palette, dodge=True, jitter=False, size=5, ax=ax)
 ax.axhline(0, color="k", lw=0.8)
 for x in range(len(chosen_targets) - 1):
     ax.axvline(x + 0.5, color="0.9", lw=0.8)
 ax.set_xlabel("downstream dataset")
-ax.set_ylabel(f"weighted Kendall tau $\\tau_w$ ({len(chosen_models)} models)")
+ax.set_ylabel(f"weighted Kendall τ_w ({len(chosen_models)} models)")
 plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
-ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
-plt.tight_layout()
+handles, names = ax.get_legend_handles_labels()
+ax.get_legend().remove()
+fig.legend(handles, names, loc="outside lower center", ncol=4, frameon=False)
+show(fig, "per_dataset",
+     "Weighted Kendall τ_w per dataset of the published metrics without and with PED (\"+Ours\") "
+     "and of the static leave-one-dataset-out baseline computed from the `tw.py` ground truth; the "
+     "grey band is the 95 % range of a random ranking of the models on one dataset.",
+     alt=f"Dot plot: for each of the {len(chosen_targets)} datasets, the published τ_w of LogME, SFDA "
+         "and GBC without and with PED and of the static baseline, above a grey band of random rankings.")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean weighted Kendall tau over the datasets with 95 % t-intervals over datasets (9 degrees of freedom); the grey band is the 95 % range of the mean of a random ranking (where chance falls; the tests are in the table above).", "name": "fig-paper-numbers-means"}}
-order = shown
-iv = intervals.loc[order]
-fig, ax = plt.subplots(figsize=(7, 4))
-ax.axvspan(null["twpy"]["low"], null["twpy"]["high"], color="0.8", zorder=0, label="random ranking, 95 %")
-for y, (m, r) in enumerate(iv.iterrows()):
-    ax.errorbar(r.mean_tau, y, xerr=[[r.mean_tau - r.low], [r.high - r.mean_tau]], fmt="o",
-                color=palette.get(m, (0.5, 0.5, 0.5)), capsize=3)
-ax.set_yticks(range(len(order)), order)
-ax.invert_yaxis()
-ax.set_xlabel("mean weighted Kendall tau over datasets")
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-plt.tight_layout()
+# %% tags=["hide-input"]
+rows = intervals.loc[shown].reset_index()
+fig, ax = plt.subplots(figsize=book.figsize(3.6, 0.8), layout="constrained")
+handles, names = plots.forest(ax, rows, label="method", group="method", colours=palette,
+                              band=(null["twpy"]["low"], null["twpy"]["high"]),
+                              xlabel="mean weighted Kendall τ_w over the datasets")
+fig.legend(handles[:1], names[:1], loc="outside lower center", frameon=False)
+show(fig, "means",
+     f"Mean weighted Kendall τ_w over the {len(chosen_targets)} datasets with 95 % t-intervals over "
+     f"the datasets ({len(chosen_targets) - 1} degrees of freedom); the grey band is the 95 % range of "
+     "the mean of a random ranking (where chance falls; the tests are in the table above).",
+     alt="Interval plot: the mean τ_w of each published method and of the static baseline with its "
+         "t-interval, all to the right of the band of random rankings.")
 
 # %% [markdown]
 # ## How the static baseline's mean depends on the datasets and the ground truth
@@ -195,23 +211,23 @@ check = pd.Series({
     "main table's datasets, supplementary GT": baseline["supplementary"].weighted_tau.mean(),
     "main table's datasets scored, SUN397 also in the score's mean": with_sun.drop("sun397").mean(),
     "every tw.py dataset incl. SUN397 (11), tw.py GT": with_sun.mean(),
-}, name="mean tau_w of the static baseline").round(3)
-check.to_frame()
+}, name="mean τ_w of the static baseline")
+book.table(check.rename_axis("datasets and ground truth"))
 
 # %% tags=["hide-input"]
 b = intervals.loc["static baseline"]
 methods = [m for m in label.values() if m != "static baseline"]
 best = intervals.loc[methods].mean_tau.idxmax()
 beaten = [m for m in methods if intervals.loc[m, "p_delta (Holm)"] < 0.05 and intervals.loc[m, "delta"] < 0]
-closest = (check - 0.70).abs().idxmin()
 supp_mean = baseline["supplementary"].weighted_tau.mean()
 position = ("above every published mean" if b.mean_tau > intervals.loc[best, "mean_tau"]
             else "below the best published mean")
 vs_best = intervals.loc[best]
 display(Markdown(
     f"On the {len(chosen_targets)} datasets of the main table and the `tw.py` ground truth the static "
-    f"baseline reaches a mean $\\tau_w$ of **{b.mean_tau:.3f}**; of the variants above, the one "
-    f"closest to 0.70 is \"{closest}\" ({check[closest]:.3f}). The baseline is {position}: the best "
+    f"baseline reaches a mean $\\tau_w$ of **{b.mean_tau:.3f}** (the other choices of datasets and "
+    f"ground truth above give {check.drop(check.index[0]).min():.3f} to {check.drop(check.index[0]).max():.3f}). "
+    f"The baseline is {position}: the best "
     f"published method, {best}, reaches {vs_best.mean_tau:.3f} (baseline minus it: "
     f"{-vs_best.delta:+.3f}, 95 % t-interval over datasets [{-vs_best.delta_high:+.3f}, "
     f"{-vs_best.delta_low:+.3f}], exact sign-flip p = {vs_best.p_delta:.3g}: not an ordering the data "
@@ -234,7 +250,7 @@ display(Markdown(
 
 # %% tags=["hide-input"]
 cells = pa.groundtruth_discrepancies(accuracy["twpy"], accuracy["supplementary"], ("tw.py", "supplementary"))
-cells
+book.table(cells, digits=2, index=False, caption="Fine-tuning accuracy (%) of the five cells in the two versions.")
 
 # %% tags=["hide-input"]
 effect = pd.DataFrame({
@@ -242,18 +258,25 @@ effect = pd.DataFrame({
     "baseline, tw.py GT": baseline["twpy"].set_index("target").weighted_tau,
     "baseline, supplementary GT": baseline["supplementary"].set_index("target").weighted_tau})
 effect.loc["mean"] = effect.mean()
-effect.round(3)
+book.table(effect.rename_axis("dataset"), shade=list(effect.columns))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Weighted Kendall tau per dataset of the static leave-one-dataset-out baseline with the tw.py ground truth and with the supplementary's Table 2, which differ in five cells.", "name": "fig-paper-numbers-gt-versions"}}
+# %% tags=["hide-input"]
 long = effect.drop(index="mean")[["baseline, tw.py GT", "baseline, supplementary GT"]].reset_index(
     names="target").melt(id_vars="target", var_name="ground truth", value_name="tau_w")
-fig, ax = plt.subplots(figsize=(9, 3.8))
+fig, ax = plt.subplots(figsize=book.figsize(3.8), layout="constrained")
 sns.barplot(data=long, x="target", y="tau_w", hue="ground truth", order=chosen_targets, ax=ax)
 ax.set_xlabel("downstream dataset")
-ax.set_ylabel(f"static baseline's $\\tau_w$ ({len(chosen_models)} models)")
+ax.set_ylabel(f"static baseline's τ_w ({len(chosen_models)} models)")
 ax.set_ylim(min(0, long.tau_w.min() - 0.05), 1.2)
+plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
 ax.legend(frameon=False, loc="upper center", ncol=2)
-plt.tight_layout()
+show(fig, "gt_versions",
+     "Weighted Kendall τ_w per dataset of the static leave-one-dataset-out baseline with the `tw.py` "
+     "ground truth and with the supplementary's Table 2, which differ in five cells.",
+     alt="Paired bars per dataset: the static baseline's τ_w with each of the two ground-truth "
+         "versions; the bars differ most on " + ", ".join(
+             (effect["baseline, tw.py GT"] - effect["baseline, supplementary GT"]).drop("mean").abs()
+             .nlargest(3).index) + ".")
 
 # %% [markdown]
 # A disputed cell acts twice: on its own dataset (as the accuracy to be ranked) and on every other
@@ -267,7 +290,8 @@ def mean_tau(acc):
 
 swap = pa.discrepancy_effect(accuracy["twpy"], accuracy["supplementary"], mean_tau,
                              ("tw.py", "supplementary"))
-swap.round(3)
+book.table(swap.rename(columns={"value": "baseline's mean τ_w", "delta": "change"}), index=False,
+           formats={"change": "+3"})
 
 # %% tags=["hide-input"]
 top = swap.iloc[1:-1].sort_values("delta").iloc[0]
@@ -298,9 +322,11 @@ wide_pub = published.pivot_table(index=["metric", "ped"], columns="target", valu
 gain["datasets positive"] = [int((wide_pub.loc[(m, True)] > wide_pub.loc[(m, False)]).sum())
                              for m in gain.index]
 gain = gain.rename(index={m: label[(m, True)] for m in gain.index})
-shown_gain = gain[["estimate", "low", "high", "p_value", "p_holm", "datasets positive", "verdict"]]
-shown_gain.rename(columns={"estimate": "PED gain"}).style.format(
-    "{:+.3f}", subset=["PED gain", "low", "high"]).format("{:.3g}", subset=["p_value", "p_holm"])
+shown_gain = pd.DataFrame({
+    "PED gain [95 % t-interval]": list(map(book.interval, gain.estimate, gain.low, gain.high)),
+    "p (sign-flip)": gain.p_value, "p (Holm)": gain.p_holm,
+    "datasets positive": gain["datasets positive"], "verdict": gain.verdict}, index=gain.index)
+book.table(shown_gain, formats={"p (sign-flip)": "p", "p (Holm)": "p"})
 
 # %% [markdown]
 # ## What this means for the paper's claims

@@ -104,10 +104,10 @@ G = rng.normal(size=(1000, 2)) * 2.0          # the "general" set: its mean/std 
 ped = dict(nsigma=nsigma, time_step=time_step, constant=constant)
 result = potran.simulate(X, y, G, max_steps=max_steps, **ped)
 trace = result.trace
-pd.DataFrame({"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
-             index=pd.RangeIndex(1, trace.steps + 1, name="step")).style.format("{:.4g}").set_caption(
-    f"{trace.steps} accepted steps (energy before the first: {trace.energies[0]:.4g}); rejected step's "
-    f"displacement: {'–' if trace.rejected_displacement is None else f'{trace.rejected_displacement:.4g}'}")
+book.table(pd.DataFrame({"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
+                        index=pd.RangeIndex(1, trace.steps + 1, name="step")), digits=4,
+           caption=f"{trace.steps} accepted steps (energy before the first: {trace.energies[0]:.4f}); rejected "
+                   f"step's displacement: {book.number(trace.rejected_displacement, 4)}.")
 
 # %% [markdown]
 # The trace holds the accepted steps, the displacement $P = \sum_{c,d} |\Delta_{c,d}|$ of each step,
@@ -126,7 +126,7 @@ shown_trace = potran.simulate(X, y, G, max_steps=max_steps, **shown).trace
 path = np.stack(shown_trace.centres)          # (steps + 1) x C x 2
 palette = sns.color_palette(n_colors=n_classes)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.9), layout="constrained")
 ax = axes[0]
 for c in range(n_classes):
     ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
@@ -137,19 +137,21 @@ for c in range(n_classes):
 ax.set_aspect("equal")
 ax.set_xlabel("standardised feature 1")
 ax.set_ylabel("standardised feature 2")
-ax.set_title(f"t = {shown_time_step}: balls before (dotted) and after {shown_trace.steps} steps")
+ax.set_title(f"t = {shown_time_step}: before (dotted), after {shown_trace.steps} steps")
 axes[1].plot(np.array(result.trace.energies) / result.trace.energies[0], "o-", label=f"t = {time_step}")
 axes[1].plot(np.array(shown_trace.energies) / shown_trace.energies[0], "s-", label=f"t = {shown_time_step}")
 axes[1].legend()
 axes[1].set_xlabel("step")
 axes[1].set_ylabel("potential energy U / U before")
 axes[1].set_title("the potential energy declines")
-fig.tight_layout()
 show(fig, "toy_before_after",
-     f"**Figure 1.** Left: the toy task in the standardised space, each class a ball of radius "
+     f"Left: the toy task in the standardised space, each class a ball of radius "
      f"λ r_c (λ = {nsigma}) before (dotted) and after (solid) the motion with t = {shown_time_step}; "
      f"the black dots trace the class centres. Right: the potential energy after each step, "
-     f"relative to before, with the paper's t = {time_step} and with t = {shown_time_step}.")
+     f"relative to before, with the paper's t = {time_step} and with t = {shown_time_step}.",
+     alt=f"Two panels. Left: {n_classes} coloured point clouds with a circle around each class, dotted "
+         "before and solid after the motion, and the path of each centre. Right: the relative potential "
+         "energy falling step by step for the two time steps.")
 
 # %% [markdown]
 # Step by step: every panel is one entry of `trace.centres`. Each class moves rigidly, away from the
@@ -160,8 +162,8 @@ show(fig, "toy_before_after",
 n_panels = len(shown_trace.centres)
 n_cols = min(3, n_panels)                     # rows of three: legible at the page's width
 n_rows = -(-n_panels // n_cols)
-fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.5 * n_rows), sharex=True, sharey=True,
-                         squeeze=False)
+fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(2.75 * n_rows + 0.3), sharex=True,
+                         sharey=True, squeeze=False, layout="constrained")
 for ax in axes.flat[n_panels:]:
     ax.set_visible(False)
 energies = np.array(shown_trace.energies)
@@ -182,21 +184,23 @@ for k, ax in enumerate(axes.flat[:n_panels]):
     note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
     if k > 0:
         note += f"\nP = {shown_trace.displacements[k - 1]:.3f}"
-    ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=9, va="bottom",
+    ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
             bbox=dict(facecolor="white", alpha=0.8, lw=0))
     if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
         ax.set_xlabel("standardised feature 1")
     if k % n_cols == 0:
         ax.set_ylabel("standardised feature 2")
-fig.tight_layout()
 exit_note = ("" if shown_trace.rejected_displacement is None else
              f" The next step (P = {shown_trace.rejected_displacement:.3f}, not above "
              f"ρ = {EXIT_RATIO} times the first) was discarded and ended the motion.")
 show(fig, "toy_steps",
-     f"**Figure 2.** The balls (radius λ r_c, λ = {nsigma}) of the toy task in the standardised "
+     f"The balls (radius λ r_c, λ = {nsigma}) of the toy task in the standardised "
      f"space, one panel per entry of `trace.centres` (t = {shown_time_step}, k = {constant}); "
      f"U / U₀ is the potential energy relative to before the motion and P the displacement of the "
-     f"step.{exit_note}")
+     f"step.{exit_note}",
+     alt=f"A grid of {n_panels} panels, one per step of the motion: the {n_classes} class balls drawn "
+         "as coloured circles moving apart from grey circles at their starting places, with the "
+         "energy ratio and the displacement written in a corner.")
 
 # %% [markdown]
 # (The circles are drawn in the standardised space, where PED measures the overlaps; in this toy the
@@ -211,7 +215,8 @@ for metric in ("logme", "sfda", "gbc", "hscore"):
         rows.append({"metric": metric, "PED": use_ped,
                      "score": potran.score(X, y, metric, ped=use_ped, general=G if use_ped else None,
                                            **({"max_steps": max_steps, **ped} if use_ped else {}))})
-pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
+book.table(pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score").rename(
+    columns={False: "without PED", True: "with PED"}), caption="Scores of the toy task (each metric's own scale).")
 
 # %% [markdown]
 # PED only translates whole classes, so what it adds to a metric is how easily the classes can be
@@ -249,7 +254,7 @@ print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
 # %% tags=["hide-input"]
 n_real = len(task.classes)
 colours = sns.color_palette("husl", n_real)
-fig, axes = plt.subplots(2, 2, figsize=(12, 10))
+fig, axes = plt.subplots(2, 2, figsize=book.figsize(7.6), layout="constrained")
 share = plane.explained_variance_ratio_
 for ax, points, k, title in ((axes[0, 0], before, 0, "images before the motion"),
                              (axes[0, 1], after, -1, f"images after {real.trace.steps} steps")):
@@ -257,7 +262,7 @@ for ax, points, k, title in ((axes[0, 0], before, 0, "images before the motion")
                     linewidth=0, legend=False, ax=ax)
     ax.scatter(*tracks[k].T, s=14, color="k", zorder=3, label="class centres")
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right")
 axes[0, 1].set_xlim(axes[0, 0].get_xlim())
 axes[0, 1].set_ylim(axes[0, 0].get_ylim())
 ax = axes[1, 0]
@@ -265,11 +270,11 @@ for c, name in enumerate(task.classes):
     ax.plot(*tracks[:, c].T, "-", color=colours[c], lw=1.5)
     ax.scatter(*tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
     ax.scatter(*tracks[-1, c], s=30, color=colours[c], zorder=3)
-    ax.annotate(str(name)[:16], tracks[-1, c], fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.annotate(str(name)[:16], tracks[-1, c], fontsize=10, xytext=(3, 3), textcoords="offset points")
 ax.set_title("class centres: before (open) and after (filled)")
 for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
-    ax.set_xlabel(f"PC 1 of the class centres ({share[0]:.0%} of their variance), standardised units")
-    ax.set_ylabel(f"PC 2 of the class centres ({share[1]:.0%}), standardised units")
+    ax.set_xlabel(f"PC 1 of the centres ({share[0]:.0%} of their variance)")
+    ax.set_ylabel(f"PC 2 of the centres ({share[1]:.0%})")
 ax = axes[1, 1]
 steps = np.arange(real.trace.steps + 1)
 if real.trace.steps:
@@ -283,17 +288,20 @@ ax.axhline(EXIT_RATIO, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {EXIT_
 ax.set_ylim(0, 1.05)
 ax.set_xlabel("step")
 ax.set_ylabel("relative to the first value (no unit)")
-ax.legend(fontsize=8, loc="lower left")
+ax.legend(loc="lower left")
 ax.set_title("the trace")
-fig.tight_layout()
 show(fig, "real_before_after",
-     f"**Figure 3.** {model} on {target}: the features of the {len(yr)} training images "
+     f"{model} on {target}: the features of the {len(yr)} training images "
      f"(the {Xr.shape[1]} dimensions the benchmark scores, standardised by the general set) projected on the plane "
      f"of the class centres' two leading principal components, before (top left) and after (top "
      f"right) PED with the paper's values (λ = {NSIGMA}, t = {TIME_STEP}, k = {CONSTANT}, at most "
      f"{MAX_STEPS} steps); bottom left: "
      f"the paths of the {n_real} class centres in the same plane; bottom right: the potential energy "
-     f"and the displacement of every accepted step, relative to their first value.")
+     f"and the displacement of every accepted step, relative to their first value. The axes of the "
+     f"three maps are in the standardised units of the general set.",
+     alt=f"Four panels: the {len(yr)} images as coloured points with black class centres before and "
+         f"after the motion, the paths of the {n_real} centres from open to filled circles, and the "
+         "potential energy and displacement curves of the trace.")
 
 # %% [markdown]
 # What the motion did to this cell, and what it does to the scores the benchmark computes from it:
@@ -306,14 +314,15 @@ summary = pd.DataFrame({
     "U after / U before": [energy_left],
     "mean centre shift (standardised units)": [shift.mean()],
     "mean ball radius λ r_c (standardised units)": [ball.mean()],
-}).round(3)
-display(summary)
+})
+display(book.table(summary, index=False, formats={"steps": "int"}))
 rows = []
 for metric in ("logme", "sfda", "gbc"):
     for use_ped in (False, True):
         rows.append({"metric": metric, "PED": use_ped,
                      "score": potran.score(Xr, yr, metric, ped=use_ped, general=Gr if use_ped else None)})
-pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score")
+book.table(pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score").rename(
+    columns={False: "without PED", True: "with PED"}), caption=f"Scores of {model} on {target}.")
 
 # %% tags=["hide-input"]
 display(Markdown(

@@ -1,27 +1,40 @@
-"""The built site, in a real browser: every page of the table of contents loads from the site alone.
+"""The built site, in a real browser: every page of the table of contents loads from the site alone
+and reads cleanly.
 
 The site is built first if ``_build/html/index.html`` is missing (``make book``: the benchmark's
-scores, then ``jupyter-book build book``). It is served from ``_build/html`` on 127.0.0.1 by
-``http.server`` in a thread, and Debian's Chromium (``/usr/bin/chromium``, driven by Playwright
-from PyPI; ``make test`` installs it) opens each page. A page passes when
+scores, then ``jupyter-book build book``); ``POTRAN_SITE_BUILD=<folder>`` tests a site built
+elsewhere (its ``html/``; e.g. a scratch build of a few pages), which is never rebuilt. It is
+served from ``html/`` on 127.0.0.1 by ``http.server`` in a thread, and Debian's Chromium
+(``/usr/bin/chromium``, driven by Playwright from PyPI; ``make test`` installs it) opens each page
+three times: 1280 px wide, 390 px wide (a phone) and 1280 px in the dark theme. A page passes when
 
 - no request failed or answered an error status, and none went to another host;
 - the console logged no error and no script raised;
 - every math element was typeset by MathJax (an ``mjx-container`` inside, no TeX error);
 - every ``<img>`` loaded (``naturalWidth > 0``);
+- what a reader sees (the article without its code and its math) holds no local path, no Python
+  warning or traceback, no raw ``$...$`` or ``\\(``, no Python repr of a potran object, and no
+  table cell reading "nan" or "None";
+- every figure has alt text; at 1280 px its PNG is at most twice its displayed width, and its
+  smallest text (the ``potran`` record that :func:`potran.bench.book.show` leaves in the executed
+  notebook) is displayed at 10 px or more; figures are numbered 1, 2, ... on each page, and so
+  are equations;
+- at 390 px, a table wider than the screen sits in a container that scrolls sideways and shows
+  the cue (a line saying so above it and a shadow at the edge), and no caption is cut off;
+- the dark theme is applied (``html[data-theme=dark]``).
 
-and its full-page screenshot is saved as ``_build/screenshots/<page>.png`` (``/`` written ``__``).
+Full-page screenshots are saved as ``screenshots/<page>__<view>.png`` of the build folder (``/``
+of the page written ``__``; views ``1280``, ``390`` and ``1280-dark``) for a person to look at.
 
-On the main-table page the tau table (``table#T_tau-table``: the pandas Styler of
-``notebooks/main_table.py`` with ``set_uuid("tau-table")``) shows the numbers of
-``_build/bench/tau.csv`` rounded to 3 decimals. Without Chromium the test fails (it does not skip):
-CI must check the site.
+On the main-table page the tau table (``table#T_tau-table``: :func:`potran.bench.book.table` of
+``notebooks/main_table.py`` with ``uuid="tau-table"``) shows the numbers of ``bench/tau.csv`` of
+the build folder as :func:`potran.bench.book.number` writes them (3 decimals, "–" where missing).
+Without Chromium the test fails (it does not skip): CI must check the site.
 """
 from __future__ import annotations
 
 import functools
 import http.server
-import math
 import os
 import re
 import subprocess
@@ -31,6 +44,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from potran.bench import book
+
 ROOT = Path(__file__).resolve().parents[1]
 #: the build folder (``_build``); POTRAN_SITE_BUILD tests a site built elsewhere (never rebuilt then)
 BUILD = Path(os.environ.get("POTRAN_SITE_BUILD", ROOT / "_build"))
@@ -39,15 +54,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 TAU_TABLE = "table#T_tau-table"
 MAIN_TABLE_PAGE = "notebooks/main_table"
 PAGE_TIMEOUT_MS = 60_000
-#: a full-page screenshot of every page, written by test_page_loads_offline
+#: full-page screenshots of every page in every view, written by the browser tests
 SCREENSHOTS = BUILD / "screenshots"
+#: the book whose site is tested: ``book/`` beside the build folder (a scratch copy of the book with
+#: a few pages has its own table of contents), else the repository's
+SITE_BOOK = BUILD.parent / "book" if (BUILD.parent / "book" / "_toc.yml").is_file() else ROOT / "book"
 
 
-def toc_pages() -> list[str]:
-    """Document names of book/_toc.yml, in reading order."""
+def toc_pages(book: Path = ROOT / "book") -> list[str]:
+    """Document names of ``book/_toc.yml``, in reading order."""
     import yaml
 
-    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
 
     def files(node) -> list[str]:
         found = [node["file"]] if "file" in node else []
@@ -140,10 +158,19 @@ def browser():
         chromium.close()
 
 
-def visit(browser, base: str, page_name: str) -> dict:
-    """Open one page; return what went wrong and the page itself (still open)."""
+#: The three ways each page is opened: name -> browser-context options.
+VIEWS = {
+    "1280": {"viewport": {"width": 1280, "height": 900}},
+    "390": {"viewport": {"width": 390, "height": 844}},
+    "1280-dark": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"},
+}
+
+
+def visit(browser, base: str, page_name: str, view: str = "1280") -> dict:
+    """Open one page in a fresh context of ``view``; return what went wrong and the page itself
+    (still open: close it with ``seen["page"].context.close()``)."""
     host = urlparse(base).netloc
-    page = browser.new_page()
+    page = browser.new_context(**VIEWS[view]).new_page()
     seen = {"foreign": [], "failed": [], "console": [], "errors": []}
 
     def on_request(request):
@@ -185,20 +212,144 @@ def check_images(page) -> list[str]:
         "img", "els => els.filter(e => !(e.naturalWidth > 0)).map(e => e.getAttribute('src'))")
 
 
+def screenshot(page, page_name: str, view: str) -> None:
+    """A full-page screenshot of what a reader sees, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the image check scrolled: the sticky header goes back on top
+    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}__{view}.png"), full_page=True)
+
+
+#: What a reader should never see in a page's text (code and math left out).
+LOCAL_PATH = re.compile(r"(?<![\w.])(/work/|/home/|/tmp/|/root/|/Users/|/private/var/)|\b[A-Z]:\\(?=\w)|"
+                        r"\.venv/|site-packages")
+PYTHON_NOISE = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(Warning|Error): |"
+                          r"warnings\.warn\(")
+RAW_TEX = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[|\\(tau|frac|mathrm|sum|lambda|mu|sigma)\b")
+REPR = re.compile(r"\b[A-Z][A-Za-z]+\([a-z_]+=|<[\w.]+ object at 0x|PosixPath\(|\bnp\.float64\(")
+EMPTY_CELLS = {"nan", "none", "<na>", "nat"}
+
+READER_TEXT = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const copy = article.cloneNode(true);
+  copy.querySelectorAll('.cell_input, pre, code, mjx-container, .math, script, style, .headerlink')
+      .forEach(e => e.remove());
+  return copy.textContent;
+}"""
+
+FIGURES = """() => [...document.querySelectorAll('article.bd-article img')].map(i => ({
+  src: i.getAttribute('src'), alt: i.getAttribute('alt') || '', natural: i.naturalWidth,
+  shown: i.getBoundingClientRect().width, notebook: !!i.closest('.cell_output')}))"""
+
+WIDE_TABLES = """() => [...document.querySelectorAll('article.bd-article table')].filter(
+  t => t.getBoundingClientRect().width > document.documentElement.clientWidth).map(t => {
+    let box = t.parentElement;
+    while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+    return {id: t.id || t.className, scrolls: !!box,
+            cue: !!box && box.classList.contains('potran-wide')
+                 && getComputedStyle(box, '::before').content.includes('scroll sideways')
+                 && getComputedStyle(box).backgroundImage.includes('gradient')};
+  })"""
+
+CUT_CAPTIONS = """() => [...document.querySelectorAll('article.bd-article p.potran-caption, '
+  + 'article.bd-article .cell_output .text_markdown p')].filter(p => /^Figure \\d+\\./.test(p.textContent)
+  || p.classList.contains('potran-caption')).filter(p => p.scrollWidth > p.clientWidth + 1
+  || p.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .map(p => p.textContent.slice(0, 60))"""
+
+
+def reader_problems(page) -> list[str]:
+    """What a reader should not see on the page (module docstring), one line each."""
+    text = page.evaluate(READER_TEXT)
+    problems = []
+    for name, pattern in (("local path", LOCAL_PATH), ("Python warning or traceback", PYTHON_NOISE),
+                          ("raw TeX", RAW_TEX), ("Python repr", REPR)):
+        for match in list(pattern.finditer(text))[:3]:
+            start = max(0, match.start() - 40)
+            problems.append(f"{name}: ...{text[start:match.end() + 40]!r}...")
+    stderr = page.locator("article .output.stderr, article .output.traceback").count()
+    if stderr:
+        problems.append(f"{stderr} stderr or traceback output(s)")
+    cells = page.eval_on_selector_all("article table td, article table th",
+                                      "els => els.map(e => e.textContent.trim())")
+    empty = sorted({c for c in cells if c.lower() in EMPTY_CELLS})
+    if empty:
+        problems.append(f"table cells reading {empty}")
+    return problems
+
+
+def figure_records(page_name: str) -> dict:
+    """``{sha256 of a PNG: its potran record}`` of the page's executed notebook (empty without one)."""
+    import base64
+    import hashlib
+    import json
+
+    path = HTML / "_sources" / f"{page_name}.ipynb"
+    if not path.is_file():
+        return {}
+    records = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                digest = hashlib.sha256(base64.b64decode(data["image/png"])).hexdigest()
+                records[digest] = output.get("metadata", {}).get("image/png", {}).get("potran")
+    return records
+
+
+def figure_problems(page, page_name: str) -> list[str]:
+    """Alt text, PNG width against displayed width, and displayed text size of every figure."""
+    records = figure_records(page_name)
+    problems = []
+    for fig in page.evaluate(FIGURES):
+        name = fig["src"].rsplit("/", 1)[-1]
+        if len(fig["alt"].strip()) < 15 or fig["alt"].endswith((".png", ".svg", ".jpg")):
+            problems.append(f"{name}: no alt text ({fig['alt']!r})")
+        if fig["shown"] <= 0:
+            continue
+        if fig["natural"] > 2 * fig["shown"] + 1:
+            problems.append(f"{name}: PNG {fig['natural']} px wide, shown at {fig['shown']:.0f} px (over 2x)")
+        if not fig["notebook"]:
+            continue
+        record = records.get(name.split(".")[0])
+        if not record:
+            problems.append(f"{name}: a notebook figure without the record of potran.bench.book.show")
+            continue
+        shown_px = book.legibility(fig["natural"], record["min_font_pt"], record["dpi"], shown=fig["shown"])
+        if shown_px < book.MIN_FONT_PX:
+            problems.append(f"{name}: smallest text {record['min_font_pt']} pt shown at {shown_px:.1f} px")
+    return problems
+
+
+def numbering_problems(page) -> list[str]:
+    """Figures numbered 1, 2, ... by their captions, equations (1), (2), ... on this page alone."""
+    problems = []
+    captions = page.eval_on_selector_all(
+        "article .cell_output p", "els => els.map(e => e.textContent).filter(t => /^Figure \\d+\\./.test(t))")
+    numbers = [int(re.match(r"Figure (\d+)\.", c).group(1)) for c in captions]
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"figures numbered {numbers}")
+    equations = page.eval_on_selector_all("article span.eqno", "els => els.map(e => e.textContent.trim())")
+    numbers = [int(re.search(r"\d+", e).group()) for e in equations if re.search(r"\d+", e)]
+    if numbers and numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"equations numbered {numbers[:5]}...")
+    return problems
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page_name", toc_pages())
-def test_page_loads_offline(browser, server, page_name):
+@pytest.mark.parametrize("page_name", toc_pages(SITE_BOOK))
+def test_page_loads_offline_and_reads_cleanly(browser, server, page_name):
     seen = visit(browser, server, page_name)
     page = seen["page"]
     try:
         math_count, untypeset = check_math(page)
         broken_images = check_images(page)
         title = page.title()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # what a reader sees, for a person to look at
-        page.evaluate("window.scrollTo(0, 0)")  # the image check scrolled: the sticky header goes back on top
-        page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
+        reader = reader_problems(page)
+        figures = figure_problems(page, page_name)
+        numbering = numbering_problems(page)
+        screenshot(page, page_name, "1280")
     finally:
-        page.close()
+        page.context.close()
     assert not seen["foreign"], f"requests to other hosts: {seen['foreign']}"
     assert not seen["failed"], f"failed requests: {seen['failed']}"
     assert not seen["console"], f"console errors: {seen['console']}"
@@ -206,6 +357,36 @@ def test_page_loads_offline(browser, server, page_name):
     assert not untypeset, f"{len(untypeset)} of {math_count} math elements not typeset: {untypeset[:5]}"
     assert not broken_images, f"images that did not load: {broken_images}"
     assert title, "page without a title"
+    assert not reader, "what a reader sees:\n" + "\n".join(reader)
+    assert not figures, "figures:\n" + "\n".join(figures)
+    assert not numbering, "numbering:\n" + "\n".join(numbering)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page_name", toc_pages(SITE_BOOK))
+def test_page_on_a_phone_and_in_the_dark(browser, server, page_name):
+    seen = visit(browser, server, page_name, "390")
+    page = seen["page"]
+    try:
+        check_math(page)
+        check_images(page)
+        wide = page.evaluate(WIDE_TABLES)
+        cut = page.evaluate(CUT_CAPTIONS)
+        screenshot(page, page_name, "390")
+    finally:
+        page.context.close()
+    seen = visit(browser, server, page_name, "1280-dark")
+    page = seen["page"]
+    try:
+        check_math(page)
+        check_images(page)
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        screenshot(page, page_name, "1280-dark")
+    finally:
+        page.context.close()
+    assert all(t["scrolls"] and t["cue"] for t in wide), f"wide tables without a scroll cue: {wide}"
+    assert not cut, f"captions cut off at 390 px: {cut}"
+    assert theme == "dark", f"the dark theme was not applied (data-theme={theme!r})"
 
 
 @pytest.mark.slow
@@ -215,24 +396,20 @@ def test_index_has_math_and_api_has_functions(browser, server):
     try:
         assert seen["page"].locator("mjx-container").count() > 10
     finally:
-        seen["page"].close()
+        seen["page"].context.close()
     seen = visit(browser, server, "api")
     try:
         assert seen["page"].locator("dl.py.function").count() > 10
         assert seen["page"].locator("#potran.scoring.score, [id='potran.scoring.score']").count() == 1
     finally:
-        seen["page"].close()
-
-
-def _shown(value: float) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+        seen["page"].context.close()
 
 
 @pytest.mark.slow
 def test_main_table_shows_the_benchmark_taus(browser, server):
     import pandas as pd
 
-    if MAIN_TABLE_PAGE not in toc_pages():
+    if MAIN_TABLE_PAGE not in toc_pages(SITE_BOOK):
         pytest.fail(f"{MAIN_TABLE_PAGE} is not in the table of contents", pytrace=False)
     tau = pd.read_csv(BUILD / "bench" / "tau.csv")
     seen = visit(browser, server, MAIN_TABLE_PAGE)
@@ -244,20 +421,21 @@ def test_main_table_shows_the_benchmark_taus(browser, server):
         rows = page.eval_on_selector_all(
             f"{TAU_TABLE} tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent.trim()))")
     finally:
-        page.close()
-    assert header[:2] == ["metric", "ped"], header
+        page.context.close()
+    assert header[:2] == ["metric", "PED"], header
     targets = header[2:]
     assert targets and targets[-1] == "mean", header
-    expected = {(r.metric, str(bool(r.ped)), r.target): _shown(r.weighted_tau) for r in tau.itertuples()}
+    expected = {(r.metric, book.number(bool(r.ped)), r.target): book.number(r.weighted_tau)
+                for r in tau.itertuples()}
     assert rows, "the tau table has no rows"
     compared = 0
     for row in rows:
         metric, ped, values = row[0], row[1], row[2:]
         assert len(values) == len(targets), row
         for target, shown in zip(targets, values):
-            want = expected.get((metric, ped, target), "n/a")
-            assert shown == want, f"{metric} (ped {ped}) on {target}: page {shown}, tau.csv {want}"
-            compared += want != "n/a"
+            want = expected.get((metric, ped, target), book.MISSING)
+            assert shown == want, f"{metric} (PED {ped}) on {target}: page {shown}, tau.csv {want}"
+            compared += want != book.MISSING
     shown_keys = {(row[0], row[1]) for row in rows}
     in_csv = {(m, p) for m, p, t in expected if t in targets}
     assert in_csv <= shown_keys, f"rows of tau.csv missing on the page: {sorted(in_csv - shown_keys)}"
@@ -266,14 +444,21 @@ def test_main_table_shows_the_benchmark_taus(browser, server):
 
 @pytest.mark.slow
 def test_every_notebook_page_offers_its_executed_notebook(site):
-    """The download menu of a notebook page links the executed .ipynb, outputs included."""
+    """The download menu of a notebook page links the executed .ipynb: every code cell run, outputs
+    included, no error."""
     import json
 
-    for path in sorted((ROOT / "notebooks").glob("*.py")):
+    for name in [p for p in toc_pages(SITE_BOOK) if p.startswith("notebooks/")]:
+        path = Path(name)
         executed = site / "_sources" / "notebooks" / f"{path.stem}.ipynb"
         assert executed.is_file(), f"no executed notebook for {path.name}"
-        cells = json.loads(executed.read_text())["cells"]
-        assert any(cell.get("outputs") for cell in cells if cell["cell_type"] == "code"), executed
+        code = [cell for cell in json.loads(executed.read_text())["cells"] if cell["cell_type"] == "code"]
+        assert any(cell.get("outputs") for cell in code), executed
+        unrun = [i for i, cell in enumerate(code) if cell.get("execution_count") is None and cell["source"]]
+        assert not unrun, f"{executed.name}: code cells {unrun} were not executed"
+        errors = [o.get("ename") for cell in code for o in cell.get("outputs", [])
+                  if o["output_type"] == "error"]
+        assert not errors, f"{executed.name}: error outputs {errors}"
         page = (site / "notebooks" / f"{path.stem}.html").read_text()
         assert f"_sources/notebooks/{path.stem}.ipynb" in page, f"{path.stem}.html does not link it"
 

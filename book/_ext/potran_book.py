@@ -3,8 +3,10 @@
 It does what Jupyter Book's configuration cannot:
 
 - sets the environment the notebook kernels inherit, so that ``jupyter-book build book`` run by
-  hand is as quiet as ``make book``: no tqdm bars (``TQDM_DISABLE``), no debugpy warning about
-  frozen modules (``PYDEVD_DISABLE_FILE_VALIDATION``);
+  hand is as quiet as ``make book``: no tqdm bars (``TQDM_DISABLE``) nor tqdm's warning about
+  notebook widgets, which pages that import the benchmark in their parameters cell would print
+  with a local path (``PYTHONWARNINGS``), no debugpy warning about frozen modules
+  (``PYDEVD_DISABLE_FILE_VALIDATION``);
 - tells the reproducibility page about this build through the environment: its command line
   (``POTRAN_BUILD_COMMAND``), its start (``POTRAN_BUILD_STARTED``, UTC, ISO 8601) and the
   jupyter-cache records that existed before it started (``POTRAN_CACHE_BEFORE``: primary keys),
@@ -21,7 +23,17 @@ It does what Jupyter Book's configuration cannot:
   to ``_sources/`` and named in the context the theme reads (``ipynb_source``);
 - drops duplicated ``<script>`` tags: sphinx-thebe (loaded by Jupyter Book even with thebe
   off) registers its inline configuration twice, and the second ``const THEBE_JS_URL`` is a
-  script error on every page.
+  script error on every page;
+- adds the book's style sheet (``static/potran.css``: the tables and figures of
+  :mod:`potran.bench.book`, light and dark) and a script (``static/potran.js``) that marks the
+  tables wider than the page, for the cue that they scroll sideways; both come from a folder of
+  the extension's own, since Jupyter Book would load every script of a ``book/_static`` folder;
+- gives each figure of a notebook its alt text: :func:`potran.bench.book.show` puts it in the
+  image output's metadata (``alt``, as IPython's ``Image(alt=...)`` does), which myst-nb reads
+  only for ``width`` and ``height``; without it the ``alt`` of an image is its file name;
+- numbers equations per page (``math_numfig = False``: the math domain's own numbers, which
+  restart on every page) instead of Sphinx's figure counter, which without numbered sections
+  runs on across the whole book, so that a page would continue another page's equation numbers.
 """
 from __future__ import annotations
 
@@ -33,6 +45,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 LAST = "reproducibility"
+#: The extension's static files: the style sheet and the script every page loads.
+STATIC = Path(__file__).resolve().parent / "static"
+STYLE = "potran.css"
+SCRIPT = "potran.js"
 
 #: Seconds a notebook's kernel may take to start (nbclient's default: 60).
 KERNEL_STARTUP_TIMEOUT = 300
@@ -41,6 +57,8 @@ KERNEL_STARTUP_TIMEOUT = 300
 KERNEL_ENV = {
     "TQDM_DISABLE": "1",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    # tqdm.auto's warning that notebook widgets are missing (with its file's path), at import
+    "PYTHONWARNINGS": "ignore:IProgress not found",
 }
 
 
@@ -112,6 +130,34 @@ def executed_notebook(app, pagename, templatename, context, doctree) -> None:
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def image_alt_text() -> None:
+    """Make myst-nb's image outputs take their ``alt`` from the output's metadata."""
+    from docutils import nodes
+    from myst_nb.core.render import NbElementRenderer
+
+    render = NbElementRenderer.render_image
+    if getattr(render, "potran_alt", False):
+        return
+
+    def render_image(self, data):
+        rendered = render(self, data)
+        alt = data.output_metadata.get(data.mime_type, {}).get("alt")
+        for node in rendered:
+            if alt and isinstance(node, nodes.image) and "alt" not in node:
+                node["alt"] = str(alt)
+        return rendered
+
+    render_image.potran_alt = True
+    NbElementRenderer.render_image = render_image
+
+
+def add_style(app, config) -> None:
+    """Serve ``static/`` (the style sheet and the script) and number equations per page (module
+    docstring)."""
+    config.html_static_path.append(str(STATIC))
+    config.math_numfig = False
+
+
 def patient_kernels(seconds: int = KERNEL_STARTUP_TIMEOUT) -> None:
     """Give nbclient's ``startup_timeout`` to every execution of jupyter-cache, which myst-nb
     calls for both the ``cache`` and the ``force`` modes (neither offers a setting for it)."""
@@ -131,6 +177,10 @@ def patient_kernels(seconds: int = KERNEL_STARTUP_TIMEOUT) -> None:
 
 def setup(app):
     patient_kernels()
+    image_alt_text()
+    app.connect("config-inited", add_style)
+    app.add_css_file(STYLE)
+    app.add_js_file(SCRIPT)
     for key, value in KERNEL_ENV.items():
         os.environ.setdefault(key, value)
     os.environ["POTRAN_BUILD_COMMAND"] = build_command(sys.argv)

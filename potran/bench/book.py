@@ -1,38 +1,309 @@
-"""What every page of the book does: its set-up, and a figure shown with its caption.
+"""What every page of the book does: its set-up, its figures and its tables, in one style.
 
-The pages (``notebooks/*.py``) call :func:`setup_page` once and show their figures with
-:func:`show` (``show = partial(book.show, folder=out_dir)``), so that both are written once.
+The pages (``notebooks/*.py``) call :func:`setup_page` once, show every figure with :func:`show`
+and every table with :func:`table` (long ones folded with :func:`details`):
+
+- **figures** are at most :data:`FIG_WIDTH` inches wide (:func:`figsize`) and rendered at
+  :data:`DPI`. The book's text column is :data:`COLUMN_PX` CSS px wide in a 1280 px window, so a
+  PNG is at most twice its displayed width there, and :func:`show` refuses a figure whose PNG is
+  wider or whose smallest text would be displayed below :data:`MIN_FONT_PX` px. Each figure gets
+  the page's next number ("Figure 1.", numbering restarts on every page), its caption under it
+  and alt text describing what it shows;
+- **tables** show each column with one number of decimals, never scientific notation, p-values
+  with three decimals ("< 0.001" below), "–" where a value is missing and intervals on one line
+  ("+0.270 [+0.130, +0.410]", :func:`interval`). Their colours are CSS classes (``shade-p1`` ...
+  for values in [-1, 1]; ``book/_ext/static/potran.css`` defines them for the light and the dark
+  theme), never inline colours.
 """
 from __future__ import annotations
 
+import io
+import math
+import numbers
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["setup_page", "show"]
+import numpy as np
+import pandas as pd
+
+__all__ = ["setup_page", "figsize", "show", "legibility", "number", "p_value", "span", "interval", "table",
+           "details", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
+
+#: Width of the book's text column (CSS px) in a 1280 px window (sphinx-book-theme, measured).
+COLUMN_PX = 688
+#: Largest figure width (inches) and the resolution of every PNG: 8 in x 150 dpi = 1200 px, at
+#: most twice :data:`COLUMN_PX`.
+FIG_WIDTH = 8.0
+DPI = 150
+#: Smallest text size (CSS px) a figure may display at 1280 px.
+MIN_FONT_PX = 10.0
+#: Font sizes (pt) of every figure; at 8 in wide, 10 pt is displayed at 11.7 px.
+FONT_SIZES = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "xtick.labelsize": 10,
+              "ytick.labelsize": 10, "legend.fontsize": 10, "legend.title_fontsize": 10,
+              "figure.titlesize": 12}
+MISSING = "–"
+
+_figures = {"count": 0}
+
+# tqdm.auto warns (with the path of its file) that notebook widgets are missing when it is first
+# imported, which the benchmark's modules do: pages import this module first, so the filter is
+# set before (a built page shows no progress bar anyway)
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def setup_page(threads: int | None = None, *, torch: bool = True) -> None:
-    """Set a page up: the seaborn theme of every figure, no tqdm warning about notebook widgets
-    (a built page shows no progress bar), and, with ``torch``, torch's CPU threads
-    (:func:`potran.bench.configure_torch`)."""
+    """Set a page up: the figures' theme and font sizes, figure numbers from 1 and, with
+    ``torch``, torch's CPU threads (:func:`potran.bench.configure_torch`)."""
     import seaborn as sns
 
-    warnings.filterwarnings("ignore", message="IProgress not found")
     if torch:
         from . import configure_torch
 
         configure_torch(threads)
-    sns.set_theme(style="whitegrid", context="notebook")
+    sns.set_theme(style="whitegrid", context="notebook", rc={**FONT_SIZES, "figure.dpi": DPI})
+    _figures["count"] = 0
 
 
-def show(fig, name: str, caption: str, *, folder) -> Path:
-    """Save ``fig`` as ``<folder>/<name>.png``, display it, and put its caption (MyST Markdown) under it."""
+def figsize(height: float, width: float = 1.0) -> tuple[float, float]:
+    """``(width, height)`` in inches: ``width`` is a share of :data:`FIG_WIDTH` (1: the column)."""
+    if not 0 < width <= 1:
+        raise ValueError(f"width is a share of the column, in (0, 1], got {width!r}")
+    if height <= 0:
+        raise ValueError(f"height must be positive, got {height!r}")
+    return FIG_WIDTH * width, float(height)
+
+
+def _smallest_font(fig) -> float:
+    """The smallest font size (pt) of the visible, non-empty texts of a drawn figure."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and (t.axes is None or t.axes.get_visible())]
+    return float(min(sizes)) if sizes else float("nan")
+
+
+def legibility(png_width: int, smallest_pt: float, dpi: float = DPI, shown: float | None = None) -> float:
+    """The CSS px at which text of ``smallest_pt`` points is displayed when the PNG (``png_width``
+    px at ``dpi``) is shown ``shown`` CSS px wide (default: as at 1280 px, shrunk to
+    :data:`COLUMN_PX` when it is wider)."""
+    shown = min(png_width, COLUMN_PX) if shown is None else shown
+    return smallest_pt * dpi / 72 * min(1.0, shown / png_width)
+
+
+def show(fig, name: str, caption: str, *, alt: str, folder) -> None:
+    """Number, save, display and caption a figure.
+
+    ``fig`` is rendered once at :data:`DPI` (tight bounding box) into ``<folder>/<name>.png``
+    and displayed from those bytes (nothing is returned, so that a cell ending with ``show`` prints
+    no path), with ``alt`` as its alt text; ``caption`` (MyST Markdown) goes
+    under it after "**Figure n.**". The PNG's output metadata records what :func:`legibility`
+    needs (``potran``: ``dpi``, ``min_font_pt``, ``width_px``), which the site test checks against
+    the width the browser displays.
+
+    Raises
+    ------
+    ValueError
+        No alt text; the PNG wider than twice :data:`COLUMN_PX`; a text smaller than
+        :data:`MIN_FONT_PX` at the displayed size.
+    """
     import matplotlib.pyplot as plt
-    from IPython.display import Markdown, display
+    from IPython.display import Image, Markdown, display
+    from PIL import Image as PILImage
 
+    if not alt or not alt.strip():
+        raise ValueError(f"figure {name!r} needs alt text saying what it shows")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+    png = buffer.getvalue()
+    width = PILImage.open(io.BytesIO(png)).size[0]
+    smallest = _smallest_font(fig)
+    plt.close(fig)
+    if width > 2 * COLUMN_PX:
+        raise ValueError(f"figure {name!r} is {width} px wide, more than twice the column "
+                         f"({COLUMN_PX} px): make it at most {FIG_WIDTH} in (book.figsize)")
+    shown = legibility(width, smallest)
+    if shown < MIN_FONT_PX:
+        raise ValueError(f"figure {name!r}: its smallest text ({smallest:g} pt) is displayed at "
+                         f"{shown:.1f} px, under {MIN_FONT_PX:g} px")
     path = Path(folder) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.show()
-    display(Markdown(caption))
-    return path
+    path.write_bytes(png)
+    _figures["count"] += 1
+    record = {"dpi": DPI, "min_font_pt": smallest, "width_px": width}
+    display(Image(data=png, format="png", alt=" ".join(alt.split()), metadata={"potran": record}))
+    display(Markdown(f"**Figure {_figures['count']}.** {caption.strip()}"))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _missing(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
+
+
+def number(value, digits: int = 3, *, signed: bool = False) -> str:
+    """``value`` with ``digits`` decimals (a sign with ``signed``), "–" when missing; integers
+    without decimals; never scientific notation."""
+    if _missing(value):
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):+d}" if signed else f"{int(value):d}"
+    if not isinstance(value, numbers.Real):
+        return str(value)
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{float(value):{'+' if signed else ''}.{digits}f}"
+    if float(text) == 0:  # no "-0.000"
+        text = text.replace("-", "+" if signed else "")
+    return text
+
+
+def p_value(value) -> str:
+    """A p-value with three decimals, "< 0.001" below 0.001, "–" when missing."""
+    if _missing(value):
+        return MISSING
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def span(low, high, digits: int = 3) -> str:
+    """"[-0.497, +0.524]" (signed, ``digits`` decimals); "–" when an end is missing."""
+    if _missing(low) or _missing(high):
+        return MISSING
+    return f"[{number(low, digits, signed=True)}, {number(high, digits, signed=True)}]"
+
+
+def interval(estimate, low, high, digits: int = 3) -> str:
+    """"+0.270 [+0.130, +0.410]" (signed, ``digits`` decimals); "–" without an estimate, the
+    estimate alone without an interval."""
+    if _missing(estimate):
+        return MISSING
+    head = number(estimate, digits, signed=True)
+    return head if _missing(low) or _missing(high) else f"{head} {span(low, high, digits)}"
+
+
+def _formatter(spec, digits: int):
+    """A cell formatter from a column spec: an int (decimals), "+N" (signed, N decimals), "p",
+    "int", "%N" (a share shown as percent with N decimals), "text" or a callable."""
+    if callable(spec):
+        return lambda v: MISSING if _missing(v) else spec(v)
+    if spec is None:
+        return lambda v: number(v, digits)
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return lambda v: number(v, spec)
+    if spec == "p":
+        return p_value
+    if spec == "int":
+        return lambda v: MISSING if _missing(v) else f"{int(round(v)):d}"
+    if spec == "text":
+        return lambda v: MISSING if _missing(v) else str(v)
+    if isinstance(spec, str) and spec[:1] == "+" and spec[1:].isdigit():
+        return lambda v: number(v, int(spec[1:]), signed=True)
+    if isinstance(spec, str) and spec[:1] == "%" and spec[1:].isdigit():
+        return lambda v: MISSING if _missing(v) else f"{100 * v:.{int(spec[1:])}f} %"
+    raise ValueError(f"unknown column format {spec!r}: an int, '+N', '%N', 'p', 'int', 'text' or a callable")
+
+
+def _shade(value) -> str:
+    """CSS class of a value in [-1, 1] on the diverging scale (blue positive, red negative)."""
+    if _missing(value) or not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return ""
+    level = min(4, int(abs(float(value)) / 0.25 + 1e-12) + (abs(float(value)) >= 0.05))
+    return f"shade-{'p' if value > 0 else 'n'}{level}" if level else ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A formatted table: the pandas ``styler`` (:func:`table`) and an optional caption shown above
+    it, outside the part that scrolls sideways (so a narrow screen never cuts it)."""
+
+    styler: object
+    caption: str = ""
+
+    def to_html(self) -> str:
+        import html
+
+        head = f'<p class="potran-caption">{html.escape(self.caption)}</p>' if self.caption else ""
+        body = f'<div class="potran-scroll">{self.styler.to_html()}</div>'
+        return f'<div class="potran-table-block">{head}{body}</div>'
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks=None, tips=None,
+          caption: str = "", uuid: str | None = None, index: bool = True) -> Table:
+    """The book's table of ``data`` (DataFrame or Series).
+
+    Parameters
+    ----------
+    digits
+        Decimals of every float column without an entry in ``formats``.
+    formats
+        ``{column: spec}`` (see :func:`_formatter`: decimals, "+N", "%N", "p", "int", "text" or
+        a callable); columns of intervals are text already (:func:`interval`).
+    shade
+        Columns whose values in [-1, 1] (tau_w) are shaded by CSS class.
+    marks, tips
+        Optional frames like ``data``: True cells get the ``mark`` class, and a tooltip (the
+        cell's ``title``) where ``tips`` is not empty.
+    caption
+        One sentence above the table.
+    uuid
+        The table's id is ``T_<uuid>`` (pages and tests find tables by it).
+    index
+        Show the index.
+    """
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"table() takes a DataFrame or a Series, got {type(data).__name__}")
+    formats = dict(formats or {})
+    unknown = [c for c in [*formats, *shade] if c not in frame.columns]
+    if unknown:
+        raise KeyError(f"no such column(s): {unknown}")
+    styler = frame.style
+    for position, column in enumerate(frame.columns):
+        spec = formats.get(column)
+        values = frame.iloc[:, position]
+        if spec is None and pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            spec = "int"
+        styler = styler.format(_formatter(spec, digits), subset=pd.IndexSlice[:, [column]])
+    styler = styler.format_index(lambda v: number(v, digits) if isinstance(v, float) else
+                                 (MISSING if _missing(v) else str(v)), axis=0)
+    numeric = [c for c in frame.columns
+               if (pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))
+               or frame[c].map(lambda v: isinstance(v, str) and "[" in v and v[-1:] == "]").any()]
+    classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    for c in numeric:
+        classes[c] = "num"
+    for c in shade:
+        classes[c] = [f"{k} {_shade(v)}".strip() for k, v in zip(classes[c], frame[c])]
+    if marks is not None:
+        flags = marks.reindex(index=frame.index, columns=frame.columns).fillna(False).astype(bool)
+        classes = classes.where(~flags, classes + " mark")
+    styler = styler.set_td_classes(classes).set_table_attributes('class="potran-table"')
+    if tips is not None:
+        styler = styler.set_tooltips(tips.reindex(index=frame.index, columns=frame.columns).fillna(""),
+                                     as_title_attribute=True)
+    if uuid:
+        styler = styler.set_uuid(uuid)
+    if not index:
+        styler = styler.hide(axis="index")
+    return Table(styler, caption)
+
+
+def details(content, summary: str):
+    """``content`` (a :class:`Table`, a pandas Styler, a DataFrame or HTML text) folded under a
+    ``<details>`` block whose visible line is ``summary``: a long table one click away."""
+    import html
+
+    from IPython.display import HTML
+
+    if isinstance(content, pd.DataFrame):
+        content = table(content)
+    body = content.to_html() if hasattr(content, "to_html") else str(content)
+    return HTML(f'<details class="potran-details"><summary>{html.escape(summary)}</summary>{body}</details>')

@@ -1,0 +1,139 @@
+"""The figures the book's pages draw more than once, in the style of :mod:`potran.bench.book`.
+
+:func:`forest` is the interval ("forest") plot of every page that compares mean tau_w: one line
+per metric (or method), the estimate as a point with its interval as a bar, several settings of
+one line offset and coloured, the band of a random ranking behind them, "n/a" where nothing is
+computable, and open markers where an interval of a difference contains 0.
+:func:`size_ticks` puts a log axis's ticks at the sizes that were measured, and
+:func:`log_values` labels a log axis of measured values in plain decimals (never "1e-05").
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .book import figsize
+
+__all__ = ["forest", "forest_figure", "size_ticks", "log_values", "BAND_COLOUR"]
+
+#: Colour of the random ranking's band behind the intervals.
+BAND_COLOUR = "0.86"
+
+
+def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mean_tau",
+           low: str = "low", high: str = "high", group: str | None = None,
+           colours: dict | None = None, names: dict | None = None, order=None, band=None,
+           band_label: str = "random ranking (95 %)", hollow_if_zero: bool = False,
+           xlabel: str = "mean weighted Kendall τ_w over targets (no unit)", spacing: float = 0.22):
+    """Draw an interval plot of ``rows`` on ``ax`` and return the legend's handles and labels.
+
+    Parameters
+    ----------
+    rows
+        One row per point: ``label`` (the line it is drawn on), ``estimate``, ``low``, ``high``
+        and, with ``group``, the setting that offsets and colours it.
+    colours, names
+        Colour and legend name per ``group`` value (default: the seaborn palette, the value).
+    order
+        The labels from top to bottom (default: order of appearance).
+    band
+        ``(low, high)`` of the band where a random ranking falls, drawn behind the points.
+    hollow_if_zero
+        Open markers for intervals that contain 0 (differences that are not resolved).
+
+    Raises
+    ------
+    KeyError
+        A named column is missing.
+    """
+    import seaborn as sns
+
+    needed = [label, estimate, low, high, *([group] if group else [])]
+    missing = [c for c in needed if c not in rows.columns]
+    if missing:
+        raise KeyError(f"forest() needs the column(s) {missing}")
+    order = list(dict.fromkeys(rows[label])) if order is None else list(order)
+    groups = list(dict.fromkeys(rows[group])) if group else [None]
+    if colours is None:
+        colours = dict(zip(groups, sns.color_palette(n_colors=len(groups))))
+    names = names or {}
+    if band is not None:
+        ax.axvspan(band[0], band[1], color=BAND_COLOUR, zorder=0, label=band_label)
+    ax.axvline(0, color="k", lw=0.8, zorder=1)
+    # a line with a single setting (e.g. a baseline) is drawn on the line itself
+    settings = rows.groupby(label, sort=False)[group].nunique() if group else None
+    offset = [g for g in groups if group and (rows.loc[rows[group] == g, label].map(settings) > 1).any()]
+    offsets = dict(zip(offset, (np.arange(len(offset)) - (len(offset) - 1) / 2) * spacing))
+    shown = set()
+    for _, r in rows.iterrows():
+        if r[label] not in order:
+            continue
+        key = r[group] if group else None
+        y = order.index(r[label]) + (offsets[key] if group and settings[r[label]] > 1 else 0.0)
+        value, lo, hi = (float(r[c]) for c in (estimate, low, high))
+        if not np.isfinite(value):
+            ax.text(0, y, "n/a", ha="center", va="center", fontsize=10, color="0.35")
+            continue
+        xerr = None if not (np.isfinite(lo) and np.isfinite(hi)) else [[value - lo], [hi - value]]
+        open_ = hollow_if_zero and xerr is not None and lo <= 0 <= hi
+        colour = colours.get(key, "k")
+        ax.errorbar(value, y, xerr=xerr, fmt="o", color=colour, mfc="white" if open_ else colour,
+                    capsize=3, ms=6, lw=1.5, zorder=3)
+        shown.add(key)
+    handles, labels = [], []
+    if band is not None:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(color=BAND_COLOUR))
+        labels.append(band_label)
+    for key in groups:
+        if group and key in shown:
+            handles.append(ax.plot([], [], "o", color=colours.get(key, "k"))[0])
+            labels.append(names.get(key, str(key)))
+    ax.set_yticks(range(len(order)), order)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    return handles, labels
+
+
+def forest_figure(rows: pd.DataFrame, *, panels: int = 1, width: float = 1.0, **options):
+    """A figure of one :func:`forest` (``options``) sized to its lines, with its legend under it;
+    with ``panels`` > 1, the other axes (sharing the lines) are returned empty for the caller.
+    Returns ``(fig, axes)``."""
+    import matplotlib.pyplot as plt
+
+    label = options.get("label", "label")
+    n_lines = len(options.get("order") or dict.fromkeys(rows[label]))
+    per_line = rows.groupby(label)[options["group"]].nunique().max() if options.get("group") else 1
+    fig, axes = plt.subplots(1, panels, figsize=figsize(0.3 * n_lines * max(1, per_line) ** 0.5 + 1.9, width),
+                             sharey=True, squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": [1.6] + [1] * (panels - 1)})
+    handles, labels = forest(axes[0, 0], rows, **options)
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(handles)), frameon=False)
+    return fig, axes[0]
+
+
+def size_ticks(axis, sizes) -> None:
+    """Ticks of a log ``axis`` (``ax.xaxis``) at the measured ``sizes`` only, written compactly
+    (1000 -> "1k", 16000 -> "16k", 1024 -> "1024")."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    def compact(value, _=None):
+        v = int(round(value))
+        return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else f"{v:d}"
+
+    axis.set_major_locator(FixedLocator(sorted(sizes)))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(compact))
+
+
+def log_values(axis) -> None:
+    """Ticks of a log ``axis`` at 1 and 3 times the powers of ten, labelled in plain decimals with at
+    most 3 significant digits (0.003, 30, 1000: never scientific notation), no minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1, 3)))
+    axis.set_major_formatter(FuncFormatter(
+        lambda v, _: np.format_float_positional(v, precision=3, fractional=False, trim="-")))
+    axis.set_minor_formatter(NullFormatter())
