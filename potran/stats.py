@@ -27,6 +27,7 @@ that thousands of replicates cost one array operation.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -160,14 +161,26 @@ def _weighted_tau_block(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndar
     return (taus[0] + taus[1]) / 2
 
 
-def _two_sided(null: np.ndarray, observed: float, exact: bool) -> float:
-    """Two-sided p from a null distribution: twice the smaller tail (with +1 for Monte Carlo)."""
-    tol = 1e-12 * max(1.0, abs(observed))
-    ge, le = np.sum(null >= observed - tol), np.sum(null <= observed + tol)
-    n = len(null)
-    if exact:
-        return float(min(1.0, 2 * min(ge, le) / n))
-    return float(min(1.0, 2 * (min(ge, le) + 1) / (n + 1)))
+def _two_sided(null: np.ndarray, observed, exact: bool):
+    """Two-sided p from a null distribution: twice the smaller tail (with +1 for Monte Carlo).
+
+    ``null`` (n,) with a scalar ``observed``, or one null row (B, n) per observed value (B,).
+    """
+    rows = np.atleast_2d(null)
+    obs = np.atleast_1d(np.asarray(observed, float))[:, None]
+    tol = 1e-12 * np.maximum(1.0, np.abs(obs))
+    tail = np.minimum((rows >= obs - tol).sum(1), (rows <= obs + tol).sum(1))
+    n = rows.shape[1]
+    p = np.minimum(1.0, 2 * tail / n if exact else 2 * (tail + 1) / (n + 1))
+    return float(p[0]) if np.ndim(observed) == 0 else p
+
+
+@functools.cache
+def _sign_patterns(t: int) -> np.ndarray:
+    """Every one of the 2^t sign patterns, a read-only (2^t, t) array of +-1."""
+    signs = 1 - 2 * np.array(list(np.ndindex(*(2,) * t)), float)
+    signs.setflags(write=False)
+    return signs
 
 
 def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamples: int = 9999,
@@ -176,10 +189,11 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
 
     The per-target values (tau_w, or paired differences) are the independent units: the
     interval and p-value speak of other targets like these, with these models. Up to
-    :data:`EXACT_MAX_TARGETS` values every sign pattern is enumerated
-    (:func:`scipy.stats.permutation_test`, one sample, ``permutation_type="samples"``), so the
-    smallest p is 2 / 2^T (0.125 for T = 4); beyond, ``n_resamples`` random patterns. The
-    interval is Student's t with T - 1 degrees of freedom.
+    :data:`EXACT_MAX_TARGETS` values every sign pattern is enumerated (the null of
+    :func:`scipy.stats.permutation_test` with ``permutation_type="samples"``, as one matrix
+    product), so the smallest p is 2 / 2^T (0.125 for T = 4); beyond, ``n_resamples`` random
+    patterns of :func:`scipy.stats.permutation_test`. The interval is Student's t with T - 1
+    degrees of freedom.
 
     Raises
     ------
@@ -194,10 +208,12 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
         raise ValueError(f"non-finite per-{_singular(units)} values: {v}")
     t = v.size
     exact = t <= EXACT_MAX_TARGETS
-    res = sps.permutation_test((v,), lambda a, axis: np.mean(a, axis=axis), vectorized=True,
-                               permutation_type="samples", alternative="two-sided",
-                               n_resamples=2 ** t if exact else n_resamples, random_state=seed)
-    null = np.asarray(res.null_distribution)
+    if exact:                                  # every pattern: the mean of v flipped by each
+        null = _sign_patterns(t) @ v / t
+    else:
+        null = np.asarray(sps.permutation_test(
+            (v,), lambda a, axis: np.mean(a, axis=axis), vectorized=True, permutation_type="samples",
+            alternative="two-sided", n_resamples=n_resamples, random_state=seed).null_distribution)
     est = float(v.mean())
     p = _two_sided(null, est, exact)
     sd = float(v.std(ddof=1))
@@ -221,16 +237,12 @@ def sign_flip_rows(values) -> np.ndarray:
         raise ValueError(f"sign_flip_rows enumerates 2 to {EXACT_MAX_TARGETS} values a row, got {t}")
     if not np.isfinite(v).all():
         raise ValueError("non-finite values")
-    signs = np.array(list(np.ndindex(*(2,) * t)), float) * -2 + 1        # (2^T, T) of +-1
+    signs = _sign_patterns(t)
     out = np.empty(len(v))
     chunk = max(1, 4_000_000 // len(signs))
     for i in range(0, len(v), chunk):
         block = v[i:i + chunk]
-        null = block @ signs.T / t                                          # (b, 2^T)
-        obs = block.mean(axis=1, keepdims=True)
-        tol = 1e-12 * np.maximum(1.0, np.abs(obs))
-        ge, le = (null >= obs - tol).sum(1), (null <= obs + tol).sum(1)
-        out[i:i + chunk] = np.minimum(1.0, 2 * np.minimum(ge, le) / len(signs))
+        out[i:i + chunk] = _two_sided(block @ signs.T / t, block.mean(axis=1), exact=True)
     return out
 
 
