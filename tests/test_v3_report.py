@@ -118,17 +118,25 @@ def test_the_family_test_decides_and_ped_has_two_holm_families():
     assert not ((tests.metric == "dim") & (tests.ped == True)).any()    # noqa: E712  no PED baseline
     fam = row.loc[("families", "logme", False)]
     assert fam.estimate == pytest.approx(1.0) and fam.p_value == pytest.approx(2 / 64)
-    # Holm over the family's 5 rows (logme, logme+PED, knn, knn+PED, dim), every one at 2/64
-    assert tests[tests.family == "families"].p_value.tolist() == pytest.approx([2 / 64] * 5)
-    assert fam.p_holm == pytest.approx(5 * 2 / 64)
+    # Holm within the published metrics (logme, logme+PED) and apart from the others
+    # (knn, knn+PED, dim): every row at 2/64
+    assert fam.p_holm == pytest.approx(2 * 2 / 64)
+    assert row.loc[("families (others)", "knn", False)].p_holm == pytest.approx(3 * 2 / 64)
     assert row.loc[("chance", "logme", False)].p_value < 0.01
+    quick = v.tests_table(scores, truth, MODELS, TARGETS, resample=False)
+    assert set(quick.family) == {f + half for f in ("targets", "families", "PED", "PED, families")
+                                 for half in ("", " (others)")}
+    assert quick.set_index(["family", "metric", "ped"]).loc[("PED, families", "logme", "delta")].p_holm \
+        == ped.p_holm
     peds = v.ped_table(tests).set_index("metric")
-    assert peds.loc["logme", "PED - none, families [95 % CI]"] == "-2.000 [-2.000, -2.000]"
-    assert peds.loc["logme", "Holm family"] == "published with PED"
-    assert peds.loc["knn", "Holm family"] == "other metrics" and "dim" not in peds.index
+    assert peds.loc["logme", "over families [95 % CI]"] == "-2.000 [-2.000, -2.000]"
+    assert peds.loc["knn", "p, families (Holm)"] == "1.000" and "dim" not in peds.index
     means = v.mean_table(tests).set_index(["metric", "PED"])
-    assert means.loc[("logme", "yes"), "mean tau_w (targets)"] == "-1.000"
-    assert means.loc[("logme", "no"), "p, families (Holm)"] == "0.156"
+    assert means.loc[("logme", "yes"), "over targets [95 % CI]"] == "-1.000 [-1.000, -1.000]"
+    assert means.loc[("logme", "no"), "p, families (Holm)"] == f"{4 / 64:.3f}"
+    sentences = v.ped_sentences(tests)
+    assert sentences[0].startswith("**logme**: PED − none -2.000 [-2.000, -2.000] over 6 families")
+    assert "resolved: negative" in sentences[0] and len(sentences) == 2     # logme and knn
 
 
 def test_family_means_weigh_each_source_once():
@@ -153,6 +161,9 @@ def test_family_means_weigh_each_source_once():
     assert by_family.estimate == pytest.approx((2 - 2 - 2) / 3)            # -0.667 over families
     assert by_family.n == 3 and by_family.min_p == 0.25
     assert "cannot be resolved" in by_family.verdict
+    assert by_family.low < -2                                              # the t-interval leaves the range
+    shown = v.ped_table(tests).set_index("metric").loc["gbc", "over families [95 % CI]"]
+    assert shown == f"{by_family.estimate:+.3f} [-2.000, {min(by_family.high, 2):+.3f}]"   # shown clipped
 
 
 def test_within_family_rankings_leave_the_family_bit_undefined():

@@ -35,7 +35,7 @@ from scipy import stats as sps
 from .. import stats
 from ..metrics import PED_METRICS
 from ..ped import MAX_STEPS
-from . import report, targets_v3
+from . import book, report, targets_v3
 from .finetune import unpack_correctness
 from .runner import WIDTH_METRICS
 
@@ -43,7 +43,8 @@ __all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "E
            "model_family", "GroundTruth", "finetune_truth", "probe_truth", "scored_targets",
            "reliability_table", "with_family_bit", "per_target_tau", "tests_table", "mean_table",
            "ped_table", "agreement", "ablation", "exit_share", "observed_spread",
-           "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect"]
+           "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect",
+           "ped_sentences"]
 
 #: A target enters the main table at this Spearman-Brown reliability (README, frozen).
 MAIN_TABLE_RELIABILITY = 0.9
@@ -178,140 +179,152 @@ def per_target_tau(scores: pd.DataFrame, truth: GroundTruth, models, targets) ->
     constant among these models). Ties within the benchmark's tolerance are merged
     (:class:`potran.bench.report.Design`).
     """
-    columns = ["target", "family", "metric", "ped", "tau"]
-    d = _design(scores, truth, models, targets)
-    if not d.targets:
-        return pd.DataFrame(columns=columns)
+    return _tau_long(_design(scores, truth, models, targets))
+
+
+def _tau_long(d: report.Design) -> pd.DataFrame:
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for (metric, ped), _ in d.scores.items():
-            for t, tau in zip(d.targets, d.per_target((metric, ped))):
-                rows.append({"target": t, "family": targets_v3.FAMILIES[t], "metric": metric,
-                             "ped": ped, "tau": tau})
-    return pd.DataFrame(rows, columns=columns)
+        for key in d.scores:
+            for t, tau in zip(d.targets, d.per_target(key)):
+                rows.append({"target": t, "family": targets_v3.FAMILIES[t], "metric": key[0],
+                             "ped": key[1], "tau": tau})
+    return pd.DataFrame(rows, columns=["target", "family", "metric", "ped", "tau"])
 
 
-def _clustered_row(family: str, metric: str, ped, values: pd.Series, families: pd.Series,
-                   comparison: str, level: float) -> dict | None:
-    ok = np.isfinite(values.to_numpy(float))
-    if families[ok].nunique() < 2:
-        return None
-    res = stats.sign_flip_clustered(values[ok], families[ok], comparison=comparison, level=level)
-    return {"family": family, "metric": metric, "ped": ped, **res.record()}
+def _over_units(family: str, metric: str, ped, values: pd.Series, families: pd.Series,
+                comparison: str, level: float) -> list[dict]:
+    """The sign-flip rows of per-target ``values``: over targets (``family``) and over the
+    per-family means (``family`` with ", families" or "families"), where each has 2 units."""
+    v, f = values.to_numpy(float), families.to_numpy()
+    ok = np.isfinite(v)
+    rows = []
+    if ok.sum() >= 2:
+        rows.append({"family": family, "metric": metric, "ped": ped,
+                     **stats.sign_flip(v[ok], comparison=comparison, level=level).record()})
+    if len(set(f[ok])) >= 2:
+        rows.append({"family": "families" if family == "targets" else f"{family}, families",
+                     "metric": metric, "ped": ped,
+                     **stats.sign_flip_clustered(v[ok], f[ok], comparison=comparison, level=level).record()})
+    return rows
 
 
-def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, n_boot: int = 1000,
-                n_draws: int = 2000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+#: Test families of :func:`tests_table` split into the published metrics and the others.
+_SPLIT = ("targets", "families", "PED", "PED, families")
+
+
+def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, resample: bool = True,
+                n_boot: int = 1000, n_draws: int = 2000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Every test of the metrics on ``targets``, ranking ``models``, against ``truth``.
 
-    :func:`potran.bench.report.benchmark_tests` (families ``chance``, ``targets``, ``models``,
-    ``PED``, ``PED, models``; no static baseline) plus the family random effect: ``families``
-    (mean tau_w over the per-family means, :func:`potran.stats.sign_flip_clustered`) and
-    ``PED, families`` (the same for PED minus none: the test that decides PED's effect). PED
-    rows are kept for the metrics PED applies to (not :data:`BASELINES`) and split into two
-    Holm families: the published ones (:data:`potran.metrics.PED_METRICS`, e.g.
-    ``PED, families``) and the others (``... (others)``). Columns as
-    :data:`potran.bench.report.TEST_COLUMNS`, Holm-adjusted within each family.
+    Families of rows (Holm within each): ``targets`` (mean tau_w over targets, exact
+    sign-flip with its t-interval, :func:`potran.stats.sign_flip`) and ``families`` (over the
+    per-family means, :func:`potran.stats.sign_flip_clustered`: the claim about targets like
+    these, and the test that decides); ``PED`` and ``PED, families`` (PED minus none, the same
+    two ways) for the metrics PED applies to (not :data:`BASELINES`). Each of these four is
+    split in two Holm families: the metrics published with PED
+    (:data:`potran.metrics.PED_METRICS`) and the others (``... (others)``, baselines included):
+    with 8 families the smallest p is 2 / 2^8, so a Holm family of more than 6 rows could never
+    resolve anything. With ``resample``, also ``chance``, ``models`` and ``PED, models`` of
+    :func:`potran.bench.report.benchmark_tests` (the permutation test against chance and the
+    crossed bootstrap: these targets, other models, seeds and test images; no static
+    baseline). Columns as :data:`potran.bench.report.TEST_COLUMNS`; rows ordered by metric: the
+    published ones first, the baselines last.
     """
-    d = _design(scores, truth, models, targets)
+    s = scores[~(scores.metric.isin(BASELINES) & scores.ped.astype(bool))]   # no PED baselines
+    d = _design(s, truth, models, targets)
     if not d.targets:
         return pd.DataFrame(columns=report.TEST_COLUMNS)
     t = truth.subset(models, d.targets)
-    s = scores[scores.model.isin(models) & scores.target.isin(d.targets)
-               & ~(scores.metric.isin(BASELINES) & scores.ped.astype(bool))]   # no PED baselines
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        table = report.benchmark_tests(s, t.accuracy, t.seeds, baseline=None, n_boot=n_boot,
-                                       n_draws=n_draws, level=level, seed=seed,
-                                       correct=t.correct or None)
-    tau = per_target_tau(s, truth, models, d.targets)
+    s = s[s.model.isin(models) & s.target.isin(d.targets)]
+    tau = _tau_long(d)
     rows = []
     for (metric, ped), grp in tau.groupby(["metric", "ped"], sort=False):
         name = f"{metric}+PED" if ped else metric
-        rows.append(_clustered_row("families", metric, ped, grp.tau.reset_index(drop=True),
-                                   grp.family.reset_index(drop=True), f"{name}: mean tau_w", level))
+        rows += _over_units("targets", metric, ped, grp.tau, grp.family, f"{name}: mean tau_w", level)
     wide = tau.pivot_table(index=["target", "family"], columns=["metric", "ped"], values="tau",
                            dropna=False).reset_index()
     for metric in dict.fromkeys(tau.metric):
         if metric in BASELINES or (metric, True) not in wide or (metric, False) not in wide:
             continue
-        diff = (wide[(metric, True)] - wide[(metric, False)]).reset_index(drop=True)
-        rows.append(_clustered_row("PED, families", metric, "delta", diff,
-                                   wide["family"].squeeze().reset_index(drop=True),
-                                   f"{metric}+PED - {metric}", level))
-    table = pd.concat([table, pd.DataFrame([r for r in rows if r])], ignore_index=True)
-    others = table.family.str.startswith("PED") & ~table.metric.isin(PED_METRICS)
+        rows += _over_units("PED", metric, "delta", wide[(metric, True)] - wide[(metric, False)],
+                            wide[("family", "")], f"{metric}+PED - {metric}", level)
+    table = pd.DataFrame(rows, columns=[c for c in report.TEST_COLUMNS if c not in ("p_holm", "verdict")])
+    if resample:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            boot = report.benchmark_tests(s, t.accuracy, t.seeds, baseline=None, n_boot=n_boot,
+                                          n_draws=n_draws, level=level, seed=seed,
+                                          correct=t.correct or None)
+        table = pd.concat([boot[boot.family.isin(["chance", "models", "PED, models"])]
+                           .drop(columns=["p_holm", "verdict"]), table], ignore_index=True)
+    others = table.family.isin(_SPLIT) & ~table.metric.isin(PED_METRICS)
     table.loc[others, "family"] += " (others)"
-    return report.add_holm(table)
+    table = report.add_holm(table)
+    order = {m: i for i, m in enumerate([*PED_METRICS, *dict.fromkeys(table.metric)])}
+    rank = table.metric.map(lambda m: order[m] + (len(order) if m in BASELINES else 0))
+    return table.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
-def _ci(r) -> str:
-    return f"[{r.low:+.3f}, {r.high:+.3f}]" if r is not None and np.isfinite(r.low) else "n/a"
-
-
-def _fmt(r, interval: bool = True) -> str:
-    if r is None or not np.isfinite(r.estimate):
-        return "n/a"
-    return f"{r.estimate:+.3f}" + (f" {_ci(r)}" if interval and np.isfinite(r.low) else "")
+def _fmt(r, bound: float = np.inf) -> str:
+    """A test row's estimate [interval] (:func:`potran.bench.book.interval`), the interval clipped
+    to ``[-bound, bound]`` (the range of the value); "–" without a row."""
+    if r is None:
+        return book.MISSING
+    return book.interval(r.estimate, max(float(r.low), -float(bound)), min(float(r.high), float(bound)))
 
 
 def _p(r) -> str:
-    if r is None or not np.isfinite(r.p_holm):
-        return "n/a"
-    return f"{r.p_holm:.3f}" if r.p_holm >= 0.001 else "< 0.001"
+    return book.MISSING if r is None else book.p_value(r.p_holm)
 
 
 def _get(tests: pd.DataFrame, family: str, metric: str, ped):
+    """The row of ``family`` (or its ``(others)`` half) for ``metric`` and ``ped``, or None."""
+    if family in _SPLIT and metric not in PED_METRICS:
+        family += " (others)"
     rows = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
     return rows.iloc[0] if len(rows) else None
 
 
 def mean_table(tests: pd.DataFrame) -> pd.DataFrame:
-    """One row per (metric, PED) of :func:`tests_table`: the mean tau_w over targets with its
-    t-interval over targets, the mean of the per-family means with its t-interval over families
-    (the claim about targets like these), the Holm p of the family sign-flip (H0: mean 0) and
-    of the permutation test against chance. Strings; "n/a" where a test cannot be computed
-    (fewer than two targets or families).
+    """One row per (metric, PED) of :func:`tests_table`: the mean tau_w over targets [its
+    t-interval over targets], the mean of the per-family means [its t-interval over families:
+    the claim about targets from other sources like these], the Holm p of the family sign-flip
+    (H0: mean 0) and of the permutation test against chance. Strings, intervals clipped to
+    tau_w's range [-1, 1]; "–" where a test cannot be computed (fewer than two targets or
+    families, or no resampling).
     """
     rows = []
     for metric, ped in dict.fromkeys(zip(tests.metric, tests.ped)):
         if ped == "delta":
             continue
-        over = _get(tests, "targets", metric, ped)
         fam = _get(tests, "families", metric, ped)
-        boot = _get(tests, "models", metric, ped)
-        mean = over if over is not None else boot
         rows.append({"metric": metric, "PED": "yes" if ped else "no",
-                     "mean tau_w (targets)": _fmt(mean, interval=False),
-                     "95 % CI (targets)": _ci(over),
-                     "mean of family means [95 % CI]": _fmt(fam),
+                     "over targets [95 % CI]": _fmt(_get(tests, "targets", metric, ped), bound=1),
+                     "over families [95 % CI]": _fmt(fam, bound=1),
                      "p, families (Holm)": _p(fam),
                      "p vs chance (Holm)": _p(_get(tests, "chance", metric, ped))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["metric", "PED", "over targets [95 % CI]",
+                                       "over families [95 % CI]", "p, families (Holm)",
+                                       "p vs chance (Holm)"])
 
 
 def ped_table(tests: pd.DataFrame) -> pd.DataFrame:
-    """One row per metric PED applies to: PED minus none over the per-family means (95 %
-    t-interval over families; the exact sign-flip over families decides, Holm within the
-    published metrics and within the others), the same over targets beside it, and the
-    family test's verdict. Strings; "n/a" where a test cannot be computed."""
+    """One row per metric PED applies to: PED minus none over the per-family means [95 %
+    t-interval over families, clipped to [-2, 2]] with its Holm p (the exact sign-flip over
+    families decides; Holm within the published metrics and within the others), and the same
+    over targets beside it. Strings; "–" where a test cannot be computed."""
     rows = []
     for metric in dict.fromkeys(tests.metric):
-        if metric in BASELINES:
+        fam, over = _get(tests, "PED, families", metric, "delta"), _get(tests, "PED", metric, "delta")
+        if metric in BASELINES or (fam is None and over is None):
             continue
-        suffix = "" if metric in PED_METRICS else " (others)"
-        fam = _get(tests, "PED, families" + suffix, metric, "delta")
-        over = _get(tests, "PED" + suffix, metric, "delta")
-        if fam is None and over is None:
-            continue
-        rows.append({"metric": metric,
-                     "Holm family": "published with PED" if not suffix else "other metrics",
-                     "PED - none, families [95 % CI]": _fmt(fam), "p, families (Holm)": _p(fam),
-                     "PED - none, targets [95 % CI]": _fmt(over), "p, targets (Holm)": _p(over),
-                     "verdict (families decide)": fam.verdict if fam is not None else
-                     "not computable (fewer than two families)"})
-    return pd.DataFrame(rows)
+        rows.append({"metric": metric, "over families [95 % CI]": _fmt(fam, bound=2),
+                     "p, families (Holm)": _p(fam), "over targets [95 % CI]": _fmt(over, bound=2),
+                     "p, targets (Holm)": _p(over)})
+    return pd.DataFrame(rows, columns=["metric", "over families [95 % CI]", "p, families (Holm)",
+                                       "over targets [95 % CI]", "p, targets (Holm)"])
 
 
 def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, reliabilities=None,
@@ -393,7 +406,7 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
             if (metric, True) not in wide or (metric, False) not in wide:
                 continue
             diff = (wide[(metric, True)] - wide[(metric, False)]).to_numpy(float)
-            fam = wide["family"].squeeze().to_numpy()
+            fam = wide[("family", "")].to_numpy()
             ok = np.isfinite(diff)
             row = {"general set": name, "metric": metric, "targets": int(ok.sum()),
                    "families": len(set(fam[ok])),
@@ -596,3 +609,27 @@ def calibrated_power(templates, families, observed: dict, *, score_corr: float, 
     curve = power_curve(templates, families, effects=effects, alphas=alphas, sd_base=params["sd_base"],
                         sd_effect=params["sd_effect"], **common)
     return curve, params
+
+
+def ped_sentences(tests: pd.DataFrame) -> list[str]:
+    """One sentence per metric on whether PED's effect is resolved, from the test that decides
+    (exact sign-flip over the per-family means, Holm within its family of metrics)."""
+    out = []
+    for metric in dict.fromkeys(tests.metric):
+        if metric in BASELINES:
+            continue
+        r = _get(tests, "PED, families", metric, "delta")
+        published = metric in PED_METRICS
+        family = "PED, families" + ("" if published else " (others)")
+        group = (f"Holm over the {int((tests.family == family).sum())} "
+                 + ("metrics published with PED" if published else "other metrics"))
+        if r is None:
+            over = _get(tests, "PED", metric, "delta")
+            if over is not None:
+                out.append(f"**{metric}**: PED − none {_fmt(over, bound=2)} over {int(over.n)} "
+                           "targets of one family: the deciding test over families cannot be computed.")
+            continue
+        p = f"{r.p_holm:.3f}" if r.p_holm >= 0.001 else "< 0.001"
+        out.append(f"**{metric}**: PED − none {_fmt(r, bound=2)} over {int(r.n)} families "
+                   f"({group}: p = {p}): {r.verdict}.")
+    return out
