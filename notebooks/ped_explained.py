@@ -160,9 +160,9 @@ show(fig, "toy_before_after",
 
 # %% tags=["hide-input"]
 n_panels = len(shown_trace.centres)
-n_cols = min(3, n_panels)                     # rows of three: legible at the page's width
+n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)   # rows of two or three: legible at the page's width
 n_rows = -(-n_panels // n_cols)
-fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(2.75 * n_rows + 0.3), sharex=True,
+fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(8.2 / n_cols * n_rows + 0.3), sharex=True,
                          sharey=True, squeeze=False, layout="constrained")
 for ax in axes.flat[n_panels:]:
     ax.set_visible(False)

@@ -53,14 +53,16 @@ def test_table_formats_per_column_and_shades_by_class_not_colour():
                           "iv": [book.interval(0.1, -0.2, 0.3), "–", ""], "name": ["a", None, "c"]},
                          index=["x", "y", "z"])
     html = book.table(frame, formats={"p": "p"}, shade=["tau"], caption="a caption", uuid="t1").to_html()
-    cells = pd.DataFrame(body_cells(html), columns=frame.columns)
+    cells = pd.DataFrame(body_cells(html), columns=["", *frame.columns])  # the index comes first
+    assert cells[""].tolist() == ["x", "y", "z"] and html.count("<thead>") == 1 and html.count("<tr>") == 4
     assert cells["tau"].tolist() == ["0.800", "-0.300", "–"]
     assert cells["p"].tolist() == ["< 0.001", "0.500", "–"] and cells["n"].tolist() == ["3", "4", "5"]
     assert cells["name"].tolist()[1] == "–" and "nan" not in html.lower()
     assert 'id="T_t1"' in html and 'class="potran-table"' in html
     assert "shade-p4" in html and "shade-n2" in html and "background" not in html
     assert html.index("a caption") < html.index("potran-scroll")  # above the part that scrolls
-    assert re.search(r'<td id="T_t1_row0_col3" class="data row0 col3 num"', html)  # the interval
+    assert re.search(r'<td id="T_t1_row0_col0" class="data row0 col0 key"', html)
+    assert re.search(r'<td id="T_t1_row0_col4" class="data row0 col4 num"', html)  # the interval
     with pytest.raises(KeyError, match="no such column"):
         book.table(frame, shade=["nope"])
     with pytest.raises(ValueError, match="unknown column format"):
@@ -152,3 +154,15 @@ def test_log_values_are_plain_decimals():
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert "0.0001" in labels and "1000" in labels and not any("e" in t for t in labels)
     plt.close(fig)
+
+
+def test_table_marks_cells_with_a_title_and_shows_every_index_level():
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]},
+                         index=pd.MultiIndex.from_tuples([("m", 0.25), ("n", 1.0)], names=["model", "share"]))
+    marks = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    marks.loc[("n", 1.0), "b"] = True
+    tips = marks.replace({True: "was 5.0", False: ""})
+    html = book.table(frame, digits=1, marks=marks, tips=tips, uuid="t2").to_html()
+    assert body_cells(html) == [["m", "0.25", "1.0", "3.0"], ["n", "1", "2.0", "4.0"]]
+    assert re.search(r'class="data row1 col3 num mark" +title="was 5.0"', html)
+    assert html.count(" mark") == 1 and html.count("title=") == 1

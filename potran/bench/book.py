@@ -256,43 +256,56 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
     uuid
         The table's id is ``T_<uuid>`` (pages and tests find tables by it).
     index
-        Show the index.
+        Show the index, as the first column(s) in bold (the levels' names as their headers).
     """
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"table() takes a DataFrame or a Series, got {type(data).__name__}")
     formats = dict(formats or {})
-    unknown = [c for c in [*formats, *shade] if c not in frame.columns]
+    unknown = [c for c in [*formats, *shade] if c not in frame.columns and c not in frame.index.names]
     if unknown:
         raise KeyError(f"no such column(s): {unknown}")
-    styler = frame.style
-    for position, column in enumerate(frame.columns):
+    flags = (pd.DataFrame(False, index=frame.index, columns=frame.columns) if marks is None else
+             marks.reindex(index=frame.index, columns=frame.columns).fillna(False).astype(bool))
+    titles = None if tips is None else tips.reindex(index=frame.index, columns=frame.columns).fillna("")
+    # the index becomes the first column(s), in bold (one header row, never a row of index names)
+    keys = frame.index.to_frame(index=False) if index else pd.DataFrame(index=range(len(frame)))
+    keys.columns = ["" if n is None else str(n) for n in (frame.index.names if index else [])]
+    body = frame.reset_index(drop=True)
+    if isinstance(body.columns, pd.MultiIndex):
+        body.columns = [", ".join(map(str, c)) for c in body.columns]
+        flags.columns = body.columns
+        titles = None if titles is None else titles.set_axis(body.columns, axis=1)
+    shown = pd.concat([keys, body], axis=1)
+    styler = shown.style.hide(axis="index")
+    for position, column in enumerate(shown.columns):
+        values = shown.iloc[:, position]
         spec = formats.get(column)
-        values = frame.iloc[:, position]
-        if spec is None and pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if spec is None and position < keys.shape[1] and pd.api.types.is_float_dtype(values):
+            spec = lambda v: np.format_float_positional(v, trim="-")  # noqa: E731 -- an index label as given
+        elif spec is None and pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
             spec = "int"
         styler = styler.format(_formatter(spec, digits), subset=pd.IndexSlice[:, [column]])
-    styler = styler.format_index(lambda v: number(v, digits) if isinstance(v, float) else
-                                 (MISSING if _missing(v) else str(v)), axis=0)
-    numeric = [c for c in frame.columns
-               if (pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))
-               or frame[c].map(lambda v: isinstance(v, str) and "[" in v and v[-1:] == "]").any()]
-    classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    for c in numeric:
-        classes[c] = "num"
-    for c in shade:
-        classes[c] = [f"{k} {_shade(v)}".strip() for k, v in zip(classes[c], frame[c])]
-    if marks is not None:
-        flags = marks.reindex(index=frame.index, columns=frame.columns).fillna(False).astype(bool)
-        classes = classes.where(~flags, classes + " mark")
+    classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    for position, column in enumerate(shown.columns):
+        values = shown.iloc[:, position]
+        if position < keys.shape[1]:
+            classes.iloc[:, position] = "key"
+        elif ((pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
+              or values.map(lambda v: isinstance(v, str) and "[" in v and v[-1:] == "]").any()):
+            classes.iloc[:, position] = "num"
+    for column in shade:
+        classes[column] = [f"{k} {_shade(v)}".strip() for k, v in zip(classes[column], shown[column])]
+    marked = pd.concat([pd.DataFrame(False, index=shown.index, columns=keys.columns),
+                        flags.reset_index(drop=True)], axis=1)
+    classes = classes.where(~marked.to_numpy(), classes + " mark")
     styler = styler.set_td_classes(classes).set_table_attributes('class="potran-table"')
-    if tips is not None:
-        styler = styler.set_tooltips(tips.reindex(index=frame.index, columns=frame.columns).fillna(""),
+    if titles is not None:
+        styler = styler.set_tooltips(pd.concat([pd.DataFrame("", index=shown.index, columns=keys.columns),
+                                                titles.reset_index(drop=True)], axis=1),
                                      as_title_attribute=True)
     if uuid:
         styler = styler.set_uuid(uuid)
-    if not index:
-        styler = styler.hide(axis="index")
     return Table(styler, caption)
 
 
