@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # k grid search: how much does tuning PED's radius help?
+# # The λ grid search (Table 1's "k"): how much does tuning PED's radius help?
 #
 # The supplementary material's Table 1 repeats the main table with the PED rows ("+Ours") re-run
 # after a grid search of one hyper-parameter over {0.6, 0.8, 1.0, 1.2, 1.5, 2.0}. The text calls it
@@ -72,10 +72,11 @@ metrics = sweeps.name_list(metrics, ["logme", "sfda", "gbc"])
 k_values = [float(k) for k in sweeps.name_list(k_values, [0.6, 0.8, 1.0, 1.2, 1.5, 2.0])]
 if default_k not in k_values:
     raise ValueError(f"default_k={default_k} is not one of k_values {k_values}")
-label = {k: f"k={k:g}" for k in k_values}          # setting label = result folder
+label = {k: f"k={k:g}" for k in k_values}          # setting label = result folder (Table 1 calls λ "k")
+shown_as = {sweeps.REFERENCE: "without PED"} | {v: f"λ = {k:g}" for k, v in label.items()}
 settings = {label[k]: {"nsigma": k} for k in k_values}
 scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings, out_dir,
-                             groundtruth=truth.accuracy, cache_dir=cache_dir, device=device, **page.hooks)
+                             groundtruth=truth.accuracy, cache_dir=cache_dir, device=device)
 accuracy, seeds = truth.accuracy, truth.seeds
 tau = sweeps.settings_tau(scores, accuracy)
 intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
@@ -113,23 +114,24 @@ pub = pd.DataFrame({
 pub["grid gain"] = pub["PED, best of the grid (Table 1)"] - pub["PED, default λ (main table)"]
 both = grid_published.merge(main_published, on=["method", "dataset"], suffixes=("_grid", "_main"))
 raised = both[both.ped_grid].assign(up=lambda d: d.tau_w_grid > d.tau_w_main).groupby("metric_grid").up.sum()
-display(pub.round(3))
+display(book.table(pub, formats={"grid gain": "+3"}))
 
 # %% tags=["hide-input"]
 long = pub.drop(columns="grid gain").reset_index(names="metric").melt(
     id_vars="metric", var_name="setting", value_name="mean tau_w")
-fig, ax = plt.subplots(figsize=(7.5, 3.8))
+fig, ax = plt.subplots(figsize=book.figsize(3.8, 0.8), layout="constrained")
 sns.barplot(data=long, x="metric", y="mean tau_w", hue="setting", ax=ax,
             palette=["0.6", "tab:blue", "tab:orange"])
 ax.set_xlabel("metric")
 ax.set_ylabel("mean weighted Kendall τ_w (published)")
 ax.set_ylim(0, 1)
-ax.legend(fontsize=8, loc="upper left")
-fig.tight_layout()
+ax.legend(loc="upper left")
 show(fig, "published",
-     "**Figure 1.** Published: mean weighted Kendall τ_w over the paper's 10 datasets (unitless, "
+     "Published: mean weighted Kendall τ_w over the paper's 10 datasets (unitless, "
      "−1 to 1) of LogME, SFDA and GBC without PED, with PED at λ = 0.6 (main table) and with PED "
-     "after the grid search (supplementary Table 1).")
+     "after the grid search (supplementary Table 1).",
+     alt="Grouped bars, one group per metric (" + ", ".join(pub.index) + "): the published mean τ_w "
+         "without PED, with PED at the default λ and with PED after the grid search.")
 
 # %% tags=["hide-input"]
 display(Markdown(
@@ -155,13 +157,19 @@ if intervals.empty:
 else:
     view = intervals.copy()
     view["value"] = view.setting.map({v: k for k, v in label.items()})
-    display(view.pivot_table(index="setting", columns="metric", values=["mean_tau", "delta"],
-                             sort=False).round(3))
+    view["setting"] = view.setting.map(shown_as)
+    for column, low, high, what in (("mean_tau", "low", "high", "Mean τ_w"),
+                                    ("delta", "delta_low", "delta_high", "Change brought by PED")):
+        cells = view.assign(cell=list(map(book.interval, view[column], view[low], view[high])))
+        cells = cells[cells[column].notna()].pivot(index="setting", columns="metric", values="cell")
+        display(book.table(cells.reindex(index=[s for s in shown_as.values() if s in cells.index],
+                                         columns=metrics).fillna("–"),
+                           caption=f"{what} over the targets [95 % crossed-bootstrap interval]."))
 
 # %% tags=["hide-input"]
 if not intervals.empty:
     colours = dict(zip(metrics, sns.color_palette(n_colors=len(metrics))))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
     offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
     for metric in metrics:
         rows = intervals[(intervals.metric == metric) & (intervals.setting != sweeps.REFERENCE)]
@@ -178,20 +186,22 @@ if not intervals.empty:
         axes[0].axhspan(null["low"], null["high"], color="0.85", zorder=0, label="random ranking (95 %)")
     axes[1].axhline(0, color="k", lw=0.8)
     for ax in axes:
-        ax.set_xlabel("radius coefficient λ (nsigma, unitless)")
+        ax.set_xlabel("radius coefficient λ (nsigma)")
         ax.set_xticks(k_values)
         ax.axvline(default_k, color="0.5", ls=":", lw=1)
     axes[0].set_ylabel("mean weighted Kendall τ_w over targets")
     axes[1].set_ylabel("τ_w with PED − τ_w without PED")
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, fontsize=8, ncol=4, loc="lower center")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles, names, ncol=3, loc="outside lower center", frameon=False)
     show(fig, "tau_per_k",
-         f"**Figure 2.** Ours ({len(ranked)} ranked cells of the offline benchmark): left, the mean "
+         f"Ours ({len(ranked)} ranked cells of the offline benchmark): left, the mean "
          f"weighted Kendall τ_w over targets (unitless) of each metric with PED at every value of λ, with "
          f"95 % crossed-bootstrap intervals, the metric without PED (dashed) and the band a random ranking "
          f"reaches (grey); right, the paired change that PED brings at each λ. The dotted line marks the "
-         f"paper's λ = {default_k:g}.")
+         f"paper's λ = {default_k:g}.",
+         alt=f"Two panels over λ ({', '.join(f'{k:g}' for k in k_values)}): the mean τ_w with PED of each "
+             "metric with its interval, beside a dashed line for the metric without PED; and the paired "
+             "change PED brings at each λ around zero.")
 
 # %% [markdown]
 # ## What the motion does at each $\lambda$
@@ -205,10 +215,13 @@ trace = sweeps.trace_summary(scores)
 per_k = (trace.assign(value=trace.setting.map({v: k for k, v in label.items()}))
          .groupby("value")[["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]].mean())
 same = trace.groupby("setting")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max() == 1
-display(per_k.round(3))
+display(book.table(per_k.rename_axis("λ").rename(columns={
+    "mean_steps": "mean steps", "max_steps_share": "cells at the step limit", "energy_decline": "energy released",
+    "no_overlap": "cells without overlap"}), formats={"mean steps": 2, "cells at the step limit": "%0",
+                                                      "energy released": "%1", "cells without overlap": 1}))
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.4), layout="constrained")
 axes[0].plot(per_k.index, per_k.mean_steps, "o-")
 axes[0].set_ylim(0, 6.3)
 axes[0].set_ylabel("mean steps taken (of at most 6)")
@@ -216,14 +229,15 @@ axes[1].plot(per_k.index, 100 * per_k.energy_decline, "o-", color="tab:red")
 axes[1].set_ylim(0, 100)
 axes[1].set_ylabel("potential energy decline (%)")
 for ax in axes:
-    ax.set_xlabel("radius coefficient λ (nsigma, unitless)")
+    ax.set_xlabel("radius coefficient λ (nsigma)")
     ax.set_xticks(k_values)
     ax.axvline(default_k, color="0.5", ls=":", lw=1)
-fig.tight_layout()
 show(fig, "trace_per_k",
-     f"**Figure 3.** The motion at each λ, averaged over the {int(trace.cells.max())} cells: the "
+     f"The motion at each λ, averaged over the {int(trace.cells.max())} cells: the "
      f"steps PED took before the exit test stopped it (left) and the fall of the potential energy "
-     f"during the motion, 1 − U_after / U_before in % (right).")
+     f"during the motion, 1 − U_after / U_before in % (right).",
+     alt="Two line plots over λ: the mean number of steps the motion took, and the share of the "
+         "potential energy it released.")
 
 # %% tags=["hide-input"]
 lo, hi = per_k.index.min(), per_k.index.max()
@@ -256,8 +270,8 @@ side = pd.DataFrame({
     "ours: best λ": choice.best_mean,
     "ours: best λ per target": choice.per_target_best,
 }).reindex(metrics)
-side["ours: which λ"] = choice.best_setting
-display(side.round(3))
+side["ours: which λ"] = choice.best_setting.map(shown_as)
+display(book.table(side))
 
 # %% tags=["hide-input"]
 half_width = intervals[intervals.setting != sweeps.REFERENCE].eval("(high - low) / 2").median() \
@@ -269,7 +283,7 @@ for m in metrics:
     gain_per = choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan)
     lines.append(f"- **{m}**: published grid gain {fmt(gain_pub)}; ours {fmt(gain_per)} with the best "
                  f"λ per target, {fmt(gain_one)} with one λ for all targets "
-                 f"({choice.best_setting.get(m) or 'none'}).")
+                 f"({shown_as.get(choice.best_setting.get(m), 'none')}).")
 if np.isfinite(half_width):
     gains = [choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan) for m in metrics]
     within = sum(abs(g) < half_width for g in gains if np.isfinite(g))
