@@ -62,7 +62,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from potran.bench import book, report, successors
+from potran.bench import book, plots, report, successors
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 
@@ -85,12 +85,6 @@ print(f"{page.name}: {len(page.models)} models x {len(page.targets)} targets, {l
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
-def fmt(value, low=None, high=None):
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:+.3f}" + ("" if low is None else f" [{low:+.3f}, {high:+.3f}]")
-
-
 # %% [markdown]
 # ## What the two perturbations do to the benchmark's features
 #
@@ -107,7 +101,10 @@ per_target = cells.groupby("target", sort=False).agg(
     gate_mean_min=("sa_gate_mean", "min"), gate_mean_max=("sa_gate_mean", "max"),
     ped_steps=("ped_steps", "mean"))
 closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 -- None is neither
-display(per_target.round(3))
+display(book.table(per_target.rename(columns={
+    "models": "models", "sa_gate_open": "SA's gate open", "gate_mean_min": "gate statistic m, min",
+    "gate_mean_max": "gate statistic m, max", "ped_steps": "PED steps (mean)"}),
+    formats={"SA's gate open": "%0"}))
 display(Markdown(
     f"SA transformed {cells.sa_gate_open.mean():.0%} of the {len(cells)} cells; "
     + (f"its gate stayed closed for {', '.join(closed)} (on at least one target), whose scores with "
@@ -153,12 +150,13 @@ else:
     intervals = pd.DataFrame(columns=["metric", "method", "mean_tau", "low", "high", "p_delta"])
     print("no target has two models with ground truth: nothing to rank")
 order = ["none", "PED", "SA", "PED − none", "SA − none"]
-table = intervals.assign(cell=[fmt(r.mean_tau, r.low, r.high) for r in intervals.itertuples()]).pivot(
+table = intervals.assign(cell=list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high))).pivot(
     index="metric", columns="method", values="cell").reindex(columns=[c for c in order if c in set(intervals.method)])
-table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("")
+table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
 intervals.to_csv(out_dir / "intervals.csv", index=False)
-table.style.set_caption(f"mean tau_w over {len(usable)} target(s), 95% bootstrap intervals "
-                        f"({n_boot} replicates)").set_uuid("successors-table")
+book.table(table, uuid="successors-table",
+           caption=f"Mean τ_w over {len(usable)} target(s) with 95 % crossed-bootstrap intervals ({n_boot} "
+                   "replicates); “none”: the metric alone.")
 
 # %% tags=["hide-input"]
 if null is not None and len(intervals):
@@ -166,26 +164,18 @@ if null is not None and len(intervals):
     labels = [(m, k) for m in [*metrics, "ncti"] for k in ("none", "PED", "SA")
               if ((main.metric == m) & (main.method == k)).any()]
     colours = dict(zip(("none", "PED", "SA"), sns.color_palette(n_colors=3)))
-    fig, ax = plt.subplots(figsize=(8, 0.38 * len(labels) + 1.6))
-    ax.axvspan(null["low"], null["high"], color="0.85", label="random scorer (95 % band)")
-    ax.axvline(0, color="k", lw=0.8)
-    for y, (metric, method) in enumerate(labels):
-        r = main[(main.metric == metric) & (main.method == method)].iloc[0]
-        if np.isfinite(r.mean_tau):
-            ax.errorbar(r.mean_tau, y, xerr=[[r.mean_tau - r.low], [r.high - r.mean_tau]], fmt="o",
-                        color=colours[method], capsize=3, ms=5)
-    for method, colour in colours.items():
-        ax.plot([], [], "o", color=colour, label={"none": "metric alone"}.get(method, f"after {method}"))
-    ax.set_yticks(range(len(labels)), [m if k == "none" else f"{m} + {k}" for m, k in labels])
-    ax.set_ylim(len(labels) - 0.5, -0.5)
-    ax.set_xlabel("mean weighted Kendall tau over targets (no unit)")
-    ax.set_ylabel("metric")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4)
-    fig.tight_layout()
+    rows = pd.DataFrame([{**main[(main.metric == m) & (main.method == k)].iloc[0].to_dict(),
+                          "label": m if k == "none" else f"{m} + {k}"} for m, k in labels])
+    fig, axes = plots.forest_figure(rows, label="label", group="method", colours=colours,
+                                    names={"none": "metric alone", "PED": "after PED", "SA": "after SA"},
+                                    band=(null["low"], null["high"]), band_label="random scorer (95 % band)")
+    axes[0].set_ylabel("metric")
     show(fig, "successors_intervals",
-         f"**Figure 1.** Mean weighted Kendall tau over the {len(usable)} target(s) of each metric alone "
+         f"Mean weighted Kendall τ_w over the {len(usable)} target(s) of each metric alone "
          f"and after PED or SA, and of NCTI, with 95 % crossed-bootstrap intervals ({n_boot} replicates); the "
-         f"grey band holds 95 % of {n_null} random rankings.")
+         f"grey band holds 95 % of {n_null} random rankings.",
+         alt=f"Interval plot with one row per metric and perturbation ({len(rows)} rows), coloured by "
+             "perturbation (none, PED, SA), over the band of random rankings.")
 
 # %% tags=["hide-input"]
 if null is not None and len(intervals):
