@@ -13,6 +13,20 @@ settings.register_profile("fixed", max_examples=10, derandomize=True, database=N
 settings.register_profile("explore", max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One torch intra-op thread for the tests: their networks are tiny, and on a shared 2-core
+    machine a second thread only contends (a fake fine-tuning cell ran 15x slower with two). The
+    commands under test set their own (``--threads``); tests that need more set them."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 PARITY = Path(__file__).parent / "parity"
 CASES = (1, 2, 3)
 

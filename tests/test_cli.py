@@ -224,6 +224,7 @@ def test_subcommands(capsys):
     assert exit_info.value.code == 0 and "score" in out and "rank" in out
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: about 10 s here
 def test_installed_command_exits_non_zero_without_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "potran.cli", "score", str(tmp_path / "absent.npz"), "--metric", "logme"],

@@ -266,11 +266,11 @@ def test_collect_reports_only_the_benchmarks_scores(tmp_path):
 
 
 def test_real_zoo_models_end_to_end(tmp_path):
-    """Two real conv4 models on a real target, through the real feature cache (with a slice of
-    the general set, to keep the test fast)."""
+    """Two real conv4 models on a real target, through the real feature cache (the target's test
+    images stand for the general set, which takes seconds to build)."""
     from potran.bench import datasets, features
 
-    general = datasets.load_general()[:400]
+    general = datasets.load_target("patches").x_test[:400]
 
     keys = []
 
