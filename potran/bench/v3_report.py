@@ -392,7 +392,8 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
     once it scores every one of ``models``). For each set and metric: the number of targets and
     families scored, PED minus none per target averaged over targets
     and over families (:func:`potran.stats.sign_flip_clustered`, 95 % t-interval over families,
-    p Holm-adjusted over the set's metrics; NaN with fewer than two families).
+    p Holm-adjusted within the set's published metrics and within its others, as in
+    :func:`tests_table`; NaN with fewer than two families).
     """
     rows = []
     off = baseline[~baseline.ped.astype(bool)]
@@ -417,9 +418,9 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
                 row.update({"mean of family means": res.estimate, "low": res.low, "high": res.high,
                             "p_value": res.p_value})
             rows.append(row)
-        block = pd.DataFrame(rows[start:])
-        if len(block):
-            for i, p in zip(range(start, len(rows)), stats.holm(block.p_value.to_numpy(float))):
+        for published in (True, False):        # the two Holm families of tests_table
+            idx = [i for i in range(start, len(rows)) if (rows[i]["metric"] in PED_METRICS) == published]
+            for i, p in zip(idx, stats.holm([rows[i]["p_value"] for i in idx])):
                 rows[i]["p_holm"] = p
     return pd.DataFrame(rows, columns=["general set", "metric", "targets", "families", "mean over targets",
                                        "mean of family means", "low", "high", "p_value", "p_holm"])
