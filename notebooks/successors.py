@@ -154,9 +154,9 @@ table = intervals.assign(cell=list(map(book.interval, intervals.mean_tau, interv
     index="metric", columns="method", values="cell").reindex(columns=[c for c in order if c in set(intervals.method)])
 table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
 intervals.to_csv(out_dir / "intervals.csv", index=False)
-book.table(table, uuid="successors-table",
+book.table(table.rename(columns=lambda c: c.replace("none", "alone")), uuid="successors-table",
            caption=f"Mean τ_w over {len(usable)} target(s) with 95 % crossed-bootstrap intervals ({n_boot} "
-                   "replicates); “none”: the metric alone.")
+                   "replicates): each metric alone, after PED, after SA, and the changes they bring.")
 
 # %% tags=["hide-input"]
 if null is not None and len(intervals):
