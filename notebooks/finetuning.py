@@ -48,6 +48,7 @@ groundtruth = data_path("groundtruth", "accuracy.csv")       # the accuracies ra
 cache_dir = project_path(".cache", "features")               # feature cache shared with the benchmark
 out_dir = project_path("_build", "finetuning")               # PNG copies of the figures, tables
 device = "cpu"                # torch device of the feature extraction, PED and the metrics
+n_boot = 1000                 # bootstrap replicates of the test of the paper's claim
 seed = 0
 
 # %% tags=["hide-input"]
@@ -64,7 +65,7 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 import potran
-from potran.bench import book, datasets, zoo
+from potran.bench import book, datasets, findings, report, zoo
 from potran.bench.finetune import training_indices
 from potran.bench.runner import Benchmark, cell_features
 from potran.bench.snapshots import (
@@ -142,8 +143,8 @@ if cells:
     larger = potran.simulate(Xp, snap.labels, Gp, time_step=shown_time_step, device=device)
     panels = [(f"{f:.0%} of fine-tuning\n(iteration {s})", snap.features[k])
               for k, (s, f) in enumerate(zip(snap.steps, snap.fractions))]
-    panels += [(f"pretrained + PED, t = 0.1\n({paper.trace.steps} steps)", paper.features),
-               (f"pretrained + PED, t = {shown_time_step}\n({larger.trace.steps} steps)", larger.features)]
+    panels += [(f"pretrained + PED, t = {t}\n({run.trace.steps} step{'' if run.trace.steps == 1 else 's'})",
+                run.features) for t, run in ((0.1, paper), (shown_time_step, larger))]
     embedded = [TSNE(perplexity=perplexity, init="pca", random_state=seed).fit_transform(F)
                 for _, F in panels]
 
@@ -153,29 +154,34 @@ if example is not None:
     colours = sns.color_palette("husl", len(classes))
     n_cols = min(3, len(panels))              # rows of three: legible at the page's width
     n_rows = -(-len(panels) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.8 * n_cols, 3.8 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(3.3 * n_rows + 0.5), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for ax, (title, F), E in zip(axes.flat, panels, embedded):
         for c in range(len(classes)):
             ax.scatter(*E[snap.labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0,
                        label=classes[c])
-        ax.set_title(f"{title}\nsilhouette {silhouette_score(F, snap.labels):.2f}", fontsize=10)
-        ax.set_xlabel("t-SNE 1 (no unit)")
+        ax.set_title(f"{title}\nsilhouette {silhouette_score(F, snap.labels):.2f}")
+        ax.set_xlabel("t-SNE 1")
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes[:, 0]:
-        ax.set_ylabel("t-SNE 2 (no unit)")
-    axes.flat[n_cols - 1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, markerscale=2,
-                                 frameon=False)
-    fig.tight_layout()
+        ax.set_ylabel("t-SNE 2")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    longest = max(len(c) for c in classes)
+    fig.legend(handles, names, loc="outside lower center", ncol=max(1, min(len(classes), 80 // (longest + 4))),
+               markerscale=2.5, frameon=False, title="class")
     show(fig, "tsne",
-         f"**Figure 1.** t-SNE (perplexity {perplexity}) of the penultimate features of {len(snap.labels)} "
+         f"t-SNE (perplexity {perplexity}) of the penultimate features of {len(snap.labels)} "
          f"training images of {example[1]} under {example[0]}, colour = class: at 0, 25, 50 and 100 % of "
          f"the first seed's fine-tuning run (iterations {', '.join(map(str, snap.steps))}), and the "
          f"pretrained features moved by PED with the paper's values (λ = 0.6, t = 0.1, k = 1) and with "
          f"t = {shown_time_step}. Each panel is embedded separately, so only the grouping compares; the "
-         f"silhouette coefficient is computed on the features themselves.")
+         f"silhouette coefficient is computed on the features themselves; t-SNE axes have no unit.",
+         alt=f"A grid of {len(panels)} scatter plots of the {len(snap.labels)} probe images coloured by "
+             f"their {len(classes)} classes: four snapshots of fine-tuning and two PED versions of the "
+             "pretrained features, each titled with its silhouette coefficient.")
 
 # %% [markdown]
 # ## Ranking the models by their features along fine-tuning
@@ -203,7 +209,8 @@ if len(tau):
     wide = tau.assign(column=[f"{f:.0%}" + (" + PED" if p else "") for f, p in zip(tau.fraction, tau.ped)])
     wide = wide.pivot_table(index=["metric", "target"], columns="column", values="weighted_tau", sort=False)
     order = sorted(wide.columns, key=lambda c: (float(c.split("%")[0]), "PED" in c))
-    display(wide[order].style.format("{:.3f}", na_rep="–").background_gradient(cmap="RdYlGn", vmin=-1, vmax=1))
+    display(book.table(wide[order], shade=order,
+                       caption="τ_w of each metric on each target at each point of fine-tuning."))
 elif cells:
     print(f"No target has {min_models} or more models with finished cells yet: no ranking to show.")
 
@@ -212,7 +219,8 @@ if len(tau):
     plain, moved = tau[~tau.ped], tau[tau.ped]
     target_names = list(dict.fromkeys(plain.target))
     colours_t = dict(zip(target_names, sns.color_palette("tab10", len(target_names))))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 4.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=book.figsize(3.9), sharey=True, squeeze=False,
+                             layout="constrained")
     for ax, metric in zip(axes[0], metrics):
         for target in target_names:
             rows = plain[(plain.metric == metric) & (plain.target == target)].sort_values("fraction")
@@ -221,24 +229,44 @@ if len(tau):
             ax.plot(100 * rows.fraction, rows.weighted_tau, "o-", color=colours_t[target],
                     label=f"{target} ({rows.n_models.iloc[0]} models)")
             at0 = moved[(moved.metric == metric) & (moved.target == target)]
-            ax.scatter(100 * at0.fraction, at0.weighted_tau, marker="*", s=160, color=colours_t[target],
+            ax.scatter(100 * at0.fraction, at0.weighted_tau, marker="*", s=120, color=colours_t[target],
                        edgecolor="k", zorder=3)
-        ax.scatter([], [], marker="*", s=160, color="0.7", edgecolor="k", label="pretrained + PED")
+        ax.scatter([], [], marker="*", s=120, color="0.7", edgecolor="k", label="pretrained + PED")
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xlabel("share of the fine-tuning run (%)")
+        ax.set_xlabel("share of the run (%)")
         ax.set_title(metric)
-        ax.set_xticks([0, 25, 50, 75, 100])
-    axes[0, 0].set_ylabel("weighted Kendall τ_w vs fine-tuning accuracy")
+        ax.set_xticks([0, 50, 100])
+    axes[0, 0].set_ylabel("τ_w vs fine-tuning accuracy")
     axes[0, 0].set_ylim(-1.05, 1.05)
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=3, frameon=False)
     show(fig, "tau_along_finetuning",
-         "**Figure 2.** How well the features at each point of fine-tuning rank the models: weighted "
+         "How well the features at each point of fine-tuning rank the models: weighted "
          "Kendall τ_w between a metric's scores of the snapshot features (400 probe images per cell) "
          "and the models' fine-tuning accuracy, per target (lines; targets with at least "
          f"{min_models} finished models), at 0 % (the pretrained model), 25, 50 and 100 % of the first "
          "seed's run; stars: the pretrained features moved by PED (paper's values) before scoring. "
-         "τ_w = 1 is the ground-truth order, 0 no agreement.")
+         "τ_w = 1 is the ground-truth order, 0 no agreement.",
+         alt=f"{len(metrics)} line plots, one per metric: τ_w per target at 0, 25, 50 and 100 % of "
+             "fine-tuning, with a star at 0 % for the pretrained features moved by PED.")
+
+# %% [markdown]
+# ## The supplementary's claim: first worse, then better
+#
+# The supplementary says that ranking the models by their features along fine-tuning first gets
+# *worse* and only later better. Split before looking at the numbers into two paired changes of
+# the mean $\tau_w$ over targets, the claim holds for a metric when the first snapshot after the
+# pretrained model ranks worse than the pretrained model *and* the last snapshot ranks better than
+# that first one, both resolved (`potran.bench.findings.finetuning_claim`: the crossed bootstrap of
+# `potran.stats` over models and seeds, with Holm over the metrics; the sign-flip test over targets
+# beside it). PED's rows play no part in this test.
+
+# %% tags=["hide-input"]
+if len(tau):
+    claim = findings.finetuning_claim(scores[~scores.ped.astype(bool)], accuracy,
+                                      report.seed_table(groundtruth_dir), n_boot=n_boot, seed=seed)
+    claim.to_csv(out_dir / "claim.csv", index=False)
+    display(Markdown(findings.finetuning_verdict(claim)))
 
 # %% [markdown]
 # How far apart the accuracies being ranked are matters as much as the scores: the closer the
@@ -252,7 +280,8 @@ if cells:
     spread = acc.groupby("target").agg(models=("model", "size"), accuracy_min=("test_acc", "min"),
                                        accuracy_max=("test_acc", "max"),
                                        median_seed_sd=("test_acc_sd", "median"))
-    display(spread.style.format({"accuracy_min": "{:.3f}", "accuracy_max": "{:.3f}", "median_seed_sd": "{:.3f}"}))
+    display(book.table(spread.rename(columns={"accuracy_min": "lowest accuracy", "accuracy_max": "highest accuracy",
+                                              "median_seed_sd": "median seed s.d."})))
 
 # %% [markdown]
 # ## The cost: fine-tuning the grid against scoring it
@@ -293,9 +322,13 @@ if cells:
     general_s = pd.Series({m: per_image[m] * costs[costs.model == m].n_general.iloc[0] for m in bench.models})
     costs.to_csv(out_dir / "costs.csv", index=False)
     shown_columns = ["wall_s", "extraction_s", *[c for m in metrics for c in (m, f"{m} + PED")]]
-    display(costs.set_index(["model", "target"])[shown_columns].rename(
-        columns={"wall_s": "fine-tuning (s)", "extraction_s": "extraction (s)"})
-        .style.format("{:.3g}").set_caption("seconds per cell: fine-tuning as recorded, the rest measured now"))
+    per_cell_s = costs.set_index(["model", "target"])[shown_columns].rename(
+        columns={"wall_s": "fine-tuning", "extraction_s": "extraction"})
+    display(book.table(per_cell_s.agg(["median", "min", "max"]).T.rename_axis("seconds per cell"),
+                       caption=f"Seconds per cell over the {len(per_cell_s)} cells: fine-tuning as recorded, "
+                               "the rest measured now."))
+    display(book.details(book.table(per_cell_s, formats={"fine-tuning": 1, "extraction": 3}),
+                         f"The {len(per_cell_s)} cells' times (seconds)"))
 
 # %% tags=["hide-input"]
 if len(costs):
@@ -312,31 +345,33 @@ if len(costs):
         "scoring without PED": costs.extraction_s.sum() + costs[metric].sum(),
         "scoring with PED": costs.extraction_s.sum() + general_s.sum() + costs[f"{metric} + PED"].sum(),
     })
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [1.5, 1]})
+    fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.4), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.5, 1]})
     long = per_cell.melt(var_name="what", value_name="seconds")
     sns.stripplot(data=long, x="what", y="seconds", hue="what", ax=axes[0], size=5, jitter=0.15,
                   log_scale=True, legend=False, palette=["0.3", "C0", "C0", "C1", "C2"])
     axes[0].set_xlabel("")
-    axes[0].set_ylabel("seconds per (model, target) cell (log scale)")
+    axes[0].set_ylabel("seconds per cell (log scale)")
     axes[0].set_title(f"the parts, per cell ({len(costs)} cells)")
-    axes[0].tick_params(axis="x", labelsize=9)
     axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     bars = axes[1].barh(totals.index[::-1], totals.values[::-1], color=["C2", "C1", "0.3"], log=True)
     for bar, value in zip(bars, totals.values[::-1]):
-        axes[1].text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:.3g} s", va="center", fontsize=9)
+        axes[1].text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:,.1f} s", va="center")
     axes[1].set_xlim(totals.min() / 5, totals.max() * 10)
     axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axes[1].set_xlabel("seconds for all the finished cells (log scale)")
     axes[1].set_title(f"the whole grid, scored with {metric}")
-    fig.tight_layout()
     show(fig, "cost",
-         f"**Figure 3.** Wall-clock cost of the {len(costs)} finished cells. Left, per cell and on a log "
+         f"Wall-clock cost of the {len(costs)} finished cells. Top, per cell and on a log "
          f"scale: fine-tuning as recorded by the grid ({int(costs.n_runs.iloc[0])} seeds × "
          f"{int(costs.iterations.iloc[0])} iterations, evaluations and snapshots); the forward pass over "
          "the cell's training images at the per-image speed measured now; the cell's share of its model's "
          f"forward pass over the general set (needed by PED only); {metric} without and with PED on the "
-         "cell's scored features (fastest of a few runs). Right: the sums over the grid, scoring = "
-         "extraction + metric (+ general set with PED).")
+         "cell's scored features (fastest of a few runs). Bottom: the sums over the grid, scoring = "
+         "extraction + metric (+ general set with PED).",
+         alt=f"Top: a strip plot on a log axis of the seconds per cell for fine-tuning, the two forward "
+             f"passes and {metric} without and with PED. Bottom: three horizontal bars on a log axis, the "
+             "total seconds of fine-tuning and of scoring without and with PED.")
 
 # %% [markdown]
 # ## What this run shows
@@ -384,7 +419,6 @@ display(Markdown("\n".join(lines) if lines else "Nothing to summarise: no finish
 # shape it had in the pretrained features (sub-clusters included), whereas fine-tuning reshapes the
 # classes themselves.
 #
-# The times are wall-clock times on a small CPU shared with other jobs (the ground-truth grid was
-# running at a higher priority while this page ran), so the measured scoring times can vary several
-# fold between builds; the fine-tuning times were recorded under similar load. The orders of
+# The times are wall-clock times on a small CPU shared with other jobs, so the measured scoring
+# times can vary several fold between builds; the fine-tuning times were recorded under similar load. The orders of
 # magnitude, not the exact ratios, are the result.
