@@ -42,8 +42,6 @@ seed = 0                                   # seed of every resampling and simula
 level = 0.95                               # coverage of the intervals
 
 # %% tags=["hide-input"]
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
@@ -54,26 +52,11 @@ from potran.bench.sweeps import name_list
 from potran.metrics import PED_METRICS
 
 book.setup_page(torch=False)
-bench = Path(bench_dir)
 models = name_list(models, zoo.names())
-ft = v3.finetune_truth(bench)
-lp = v3.probe_truth(bench / "linear_probe.csv")
-GENERAL = {"photo crops": "scores", "per-family in-distribution": "scores_general_family",
-           "target's own training features": "scores_general_target"}
-
-
-def read_scores(folder):
-    path = bench / folder / "scores.csv"
-    return pd.read_csv(path) if path.is_file() else None
-
-
-general = {name: read_scores(folder) for name, folder in GENERAL.items()}
+data = v3.load(bench_dir, models)          # both ground truths, the scored targets, the general sets
+ft, lp, scores, scored, general = data.ft, data.lp, data.scores, data.scored, data.general
 landed = pd.read_csv(landed_scores)
 landed_truth = v3.finetune_truth(landed_groundtruth)
-scores = general["photo crops"]
-scored = v3.scored_targets(scores, models) if scores is not None else []
-if scores is not None:
-    scores = v3.with_family_bit(scores[scores.target.isin(scored)])
 cells = len(ft.correct)
 ft_done = ft.complete(models)
 lines = [f"Fine-tuning ground truth: **{cells}** of {len(models) * len(targets_v3.NAMES)} cells, "
@@ -387,65 +370,21 @@ if scores is not None:
 # two-sided, at 0.05, and at 0.05/3 (Holm's first step over LogME, SFDA and GBC).
 
 # %% tags=["hide-input"]
-ped_metrics = [m for m in (scores.metric.unique() if scores is not None else []) if m not in v3.BASELINES]
-source = None
-for truth, targets, label in ((ft, main_ft, "v3 scores against the fine-tuning main table"),
-                              (lp, main_lp, "v3 scores against the linear-probe main table")):
-    targets = [t for t in targets if t in scored]
-    if len(targets) >= 3:
-        tau = v3.per_target_tau(scores, truth, models, targets)
-        source, corr_scores = f"{label} ({len(targets)} targets)", scores
-        break
-if source is None:                                 # fewer than 3 scored v3 targets: the landed benchmark
-    landed_targets = sorted(set(landed.target) & set(landed_truth.complete(models)))
-    tau = v3.per_target_tau(landed, landed_truth, models, landed_targets)
-    ped_metrics = [m for m in landed.metric.unique() if m not in v3.BASELINES]
-    source = (f"the landed 4-target benchmark (its scores against its own fine-tuning ground truth; "
-              f"v3 has {len(scored)} scored targets, fewer than the 3 a spread needs)")
-    corr_scores = landed
-observed = v3.observed_spread(tau, ped_metrics)
-observed["base_tau"] = float(tau[~tau.ped.astype(bool) & tau.metric.isin(ped_metrics)]
-                             .groupby("metric").tau.mean().median())
-score_corr = v3.ped_score_correlation(corr_scores, ped_metrics)
-
-templates, families_sim, kinds = [], [], []
-for t in targets_v3.NAMES:
-    truth = ft if t in ft_done else lp
-    templates.append(truth.correct_array(t, models))
-    families_sim.append(targets_v3.FAMILIES[t])
-    kinds.append(truth.protocol)
-designs = {"the frozen design (24 targets, 8 families)": (templates, families_sim)}
-main_families = {targets_v3.FAMILIES[t] for t in main_ft}
-if len(main_families) >= 2:
-    designs[f"the fine-tuning main table now ({len(main_ft)} targets)"] = (
-        [ft.correct_array(t, models) for t in main_ft], [targets_v3.FAMILIES[t] for t in main_ft])
-alphas = (0.05, 0.05 / 3)
-power_rows, params = [], {}
-for name, (tem, fam) in designs.items():
-    curve, params[name] = v3.calibrated_power(tem, fam, observed, score_corr=score_corr,
-                                              alphas=alphas, n_sim=n_sim, seed=seed)
-
-    def power_at(effect, alpha=0.05):
-        return float(np.interp(effect, curve.mean_effect, curve[f"power@{alpha:g}"]))
-
-    power_rows.append({"design": name, "families": len(set(fam)),
-                       "smallest effect at 80 % power (α 0.05)": v3.min_detectable_effect(curve, 0.05),
-                       "the same at α 0.05/3": v3.min_detectable_effect(curve, alphas[1]),
-                       "power at +0.10": power_at(0.10), "power at +0.27": power_at(0.27),
-                       "half-width, PED effect": float(curve.half_width_effect.median()),
-                       "half-width, mean τ_w": float(curve.half_width_tau.iloc[0])})
-power = pd.DataFrame(power_rows)
-frozen_params = params[next(iter(designs))]
-kinds_text = (f"{kinds.count('fine-tuning')} from their fine-tuning cells, "
-              f"{kinds.count('linear probe')} from the linear probe's")
+statement = v3.power_statement(ft, lp, scores, models, main_ft=[t for t in main_ft if t in scored],
+                               main_lp=[t for t in main_lp if t in scored], landed=(landed, landed_truth),
+                               n_sim=n_sim, seed=seed)
+power, observed = statement["table"], statement["observed"]
+frozen_params = next(iter(statement["params"].values()))
 display(Markdown(
-    f"Measured on {source}: the metrics' median mean τ_w {observed['base_tau']:+.2f}; the sd over "
-    f"targets of a metric's τ_w {observed['sd_tau']:.2f} and of its PED effect "
-    f"{observed['sd_effect']:.2f} (medians over {len(ped_metrics)} metrics); the median Spearman "
-    f"correlation of a metric's scores with and without PED {score_corr:.2f}. The noise floor "
-    f"(models, seeds and test images alone) gives a per-target sd of the PED effect of "
-    f"{frozen_params['floor_sd_effect']:.2f}; PED's effect is made to vary between targets by "
-    f"{frozen_params['sd_effect']:.2f} on top. Templates of the frozen design: {kinds_text}."))
+    f"Measured on {statement['source']}: the metrics' median mean τ_w {observed['base_tau']:+.2f}; "
+    f"the sd over targets of a metric's τ_w {observed['sd_tau']:.2f} and of its PED effect "
+    f"{observed['sd_effect']:.2f} (medians over {len(statement['metrics'])} metrics); the median "
+    f"Spearman correlation of a metric's scores with and without PED {statement['score_corr']:.2f}. "
+    f"The noise floor (models, seeds and test images alone) gives a per-target sd of the PED effect "
+    f"of {frozen_params['floor_sd_effect']:.2f}; PED's effect is made to vary between targets by "
+    f"{frozen_params['sd_effect']:.2f} on top. Templates of the frozen design: "
+    f"{statement['templates']['fine-tuning']} targets from their fine-tuning cells, "
+    f"{statement['templates']['linear probe']} from their linear-probe cells."))
 
 
 def effect_text(x):
@@ -460,7 +399,7 @@ book.table(shown, index=False, formats={**{c: 2 for c in shown.columns[4:6]},
 
 # %% tags=["hide-input"]
 frozen = power.iloc[0]
-mde = frozen["smallest effect at 80 % power (α 0.05)"]
+mde = frozen.iloc[2]                        # the smallest effect at 80 % power, alpha 0.05
 hw_goal, effect_goal = 0.12, 0.10
 sentences = [
     "With the frozen design and the family rule at α = 0.05, an effect of PED of "
@@ -489,12 +428,17 @@ display(Markdown(" ".join(sentences)))
 
 # %% tags=["hide-input"]
 limits = []
+n_main = len([t for t in main_ft if t in scored])
 n_main_fam = len({targets_v3.FAMILIES[t] for t in main_ft if t in scored})
+below = ", ".join(f"{r.target} {r.reliability:.2f}" for r in rel_ft[rel_ft.table == "second"].itertuples())
 limits.append(
-    f"The fine-tuning main table has {len([t for t in main_ft if t in scored])} scored targets from "
-    f"{n_main_fam} families now; the family test needs at least 5 families to reach p < 0.05 "
-    "(2/2^F), and 6 for p < 0.05/3 (Holm's first step over the three published metrics), "
-    "so until then no claim about targets like these can be made from it.")
+    f"The fine-tuning main table has {plural(n_main, 'scored target')} from "
+    f"{plural(n_main_fam, 'family')} now"
+    + (f" (the complete targets below the 0.9 rule: {below})" if below else "")
+    + "; the family test needs at least 5 families to reach p < 0.05 (2/2^F), and 6 for "
+    "p < 0.05/3 (Holm's first step over the three published metrics), so until then no claim "
+    "about targets like these can be made on the main protocol; the linear probe's tables are "
+    "the secondary protocol's, not the paper's.")
 limits.append(
     "With 8 families the smallest p of the family test is 2/256 = 0.0078: a Holm family of more "
     "than 6 rows could never resolve anything, which is why every family test is split in two "
@@ -513,9 +457,8 @@ for tests, label in ((tests_ft, "fine-tuning"), (tests_lp, "linear-probe")):
                               "no row of that family can be resolved by the family test; the "
                               "permutation test against chance (these targets) still can.")
 limits.append(
-    "The power statement extrapolates from the spread measured on "
-    + ("v3's own scored targets" if source.startswith("v3") else "the landed 4-target benchmark")
-    + ", assumes PED's effect varies independently from target to target (if it varied by source, "
+    f"The power statement extrapolates from the spreads measured on {statement['source']} to the "
+    "fine-tuning protocol on all 24 targets, assumes PED's effect varies independently from target to target (if it varied by source, "
     "the family test would have less power than shown), and uses the linear probe's test noise "
     "for targets whose fine-tuning is pending.")
 limits.append(

@@ -81,6 +81,16 @@ def test_ground_truths_read_from_cells_and_from_the_probe_table(tmp_path):
     lp = v.probe_truth(tmp_path / "probe.csv")
     assert lp.protocol == "linear probe" and lp.correct[(MODELS[1], "fonts")].shape == (1, 50)
     assert (lp.correct[(MODELS[1], "fonts")][0] == correct[(MODELS[1], "fonts")][0]).all()
+    # the folder as the page reads it: a target counts as scored once every model has its rows
+    probe.to_csv(tmp_path / "linear_probe.csv", index=False)
+    (tmp_path / "scores").mkdir()
+    rows = [{"model": m, "target": t, "metric": "gbc", "ped": p, "score": 1.0}
+            for m in MODELS[:2] for t in ("mnist_rot", "fonts") for p in (False, True)]
+    pd.DataFrame(rows[:-1]).to_csv(tmp_path / "scores" / "scores.csv", index=False)   # fonts unfinished
+    bench = v.load(tmp_path, MODELS[:2])
+    assert bench.scored == ["mnist_rot"] and set(bench.scores.target) == {"mnist_rot"}
+    assert v.FAMILY_BIT in set(bench.scores.metric) and bench.general["per-family in-distribution"] is None
+    assert bench.ft.complete(MODELS[:2]) == ["mnist_rot", "fonts"] and bench.lp.protocol == "linear probe"
     probe.drop(columns="test_correct").to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ValueError, match="lacks the columns \\['test_correct'\\]"):
         v.probe_truth(tmp_path / "bad.csv")
@@ -267,3 +277,35 @@ def test_min_detectable_effect_interpolates():
     assert v.min_detectable_effect(curve) == pytest.approx(0.25)
     assert v.min_detectable_effect(curve, power=0.95) == float("inf")
     assert v.min_detectable_effect(curve, power=0.01) == 0.0
+
+
+def test_power_statement_measures_its_spreads_on_the_scored_main_table():
+    lp = _truth(targets=targets_v3.NAMES, runs=1, n=200, seed=4, protocol="linear probe")
+    ft = _truth(targets=TARGETS[:2], n=200, seed=5)
+    scored = ["mnist_rot", "fashion_tops", "photo_rot", "fonts"]
+    scores = _scores(lp, {("gbc", False): lambda a: a, ("gbc", True): lambda a: a[::-1]})
+    scores = scores[scores.target.isin(scored)]
+    kw = dict(effects=(0.0, 0.4), n_sim=60, seed=1)
+    st = v.power_statement(ft, lp, scores, MODELS, main_lp=scored, **kw)
+    assert st["source"] == "v3 scores against the linear-probe main table (4 targets)"
+    assert st["templates"] == {"fine-tuning": 2, "linear probe": 22} and st["metrics"] == ["gbc"]
+    assert st["observed"]["base_tau"] == pytest.approx(1.0) and st["score_corr"] < 0.5
+    row = st["table"].iloc[0]
+    assert row.design == "the frozen design (24 targets, 8 families)" and row.families == 8
+    assert len(st["table"]) == 1                                          # no fine-tuning main table
+    landed = (scores, lp)
+    fallback = v.power_statement(ft, lp, scores, MODELS, main_lp=scored[:2], landed=landed, **kw)
+    assert fallback["source"].startswith("the landed 4-target benchmark")
+    with pytest.raises(ValueError, match="no landed benchmark"):
+        v.power_statement(ft, lp, None, MODELS, **kw)
+
+
+def test_the_readme_section_is_replaced_not_repeated(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Frozen protocol\n\nbody\n")
+    v.write_readme(readme, "first | report")
+    v.write_readme(readme, "second")
+    text = readme.read_text()
+    assert text.startswith("# Frozen protocol\n\nbody\n\n" + v.README_START)
+    assert text.count(v.README_START) == 1 and "second" in text and "first" not in text
+    assert v._markdown(pd.DataFrame({"a": ["x|y"], "b": [0.5]})) == "| a | b |\n|---|---|\n| x\\|y | 0.500 |"

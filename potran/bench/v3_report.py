@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,8 @@ __all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "E
            "reliability_table", "with_family_bit", "per_target_tau", "tests_table", "mean_table",
            "ped_table", "agreement", "ablation", "exit_share", "observed_spread",
            "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect",
-           "ped_sentences"]
+           "ped_sentences", "power_statement", "GENERAL_SETS", "Benchmark", "load", "report_markdown",
+           "write_readme", "README_START", "README_END", "main"]
 
 #: A target enters the main table at this Spearman-Brown reliability (README, frozen).
 MAIN_TABLE_RELIABILITY = 0.9
@@ -367,10 +369,10 @@ def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, relia
 
 
 def _complete(scores: pd.DataFrame, models) -> pd.DataFrame:
-    """The rows of the (metric, target) groups that score every one of ``models``."""
-    need = set(models)
-    full = scores.groupby(["metric", "target"]).model.agg(lambda s: need <= set(s))
-    return scores.merge(full[full].reset_index()[["metric", "target"]], on=["metric", "target"])
+    """The rows of the (metric, ped, target) groups that score every one of ``models``."""
+    need, keys = set(models), ["metric", "ped", "target"]
+    full = scores.groupby(keys).model.agg(lambda s: need <= set(s))
+    return scores.merge(full[full].reset_index()[keys], on=keys)
 
 
 def scored_targets(scores: pd.DataFrame, models) -> list[str]:
@@ -634,3 +636,203 @@ def ped_sentences(tests: pd.DataFrame) -> list[str]:
         out.append(f"**{metric}**: PED − none {_fmt(r, bound=2)} over {int(r.n)} families "
                    f"({group}: p = {p}): {r.verdict}.")
     return out
+
+
+def power_statement(ft: GroundTruth, lp: GroundTruth, scores, models, *, main_ft=(), main_lp=(),
+                    landed=None, alphas=(0.05, 0.05 / 3), effects=EFFECTS, n_sim: int = 400,
+                    seed: int = 0) -> dict:
+    """The power statement of the page and the README (issue 17): :func:`calibrated_power` on
+    the frozen design and, once it has two families, on the fine-tuning main table.
+
+    The spreads come from the v3 scores against the fine-tuning main table (``main_ft``) when
+    3 of its targets are scored, else against the linear-probe main table (``main_lp``), else
+    from ``landed`` (``(scores, GroundTruth)`` of the landed 4-target benchmark). The frozen
+    design takes each v3 target's own cells as its template: its fine-tuning cells where they
+    are complete, else its linear-probe cells.
+
+    Returns
+    -------
+    dict
+        ``table`` (per design: families, the smallest effect at 80 % power at each alpha, the
+        power at +0.10 and +0.27, the median half-widths of a PED effect and of a mean tau_w),
+        ``observed`` (:func:`observed_spread` plus ``base_tau``), ``score_corr``, ``params``
+        (per design, :func:`calibrated_power`'s), ``source`` (where the spreads come from, in
+        words), ``metrics`` (those measured) and ``templates`` (``{protocol: count}``).
+    """
+    models = list(models)
+    tau = None
+    if scores is not None:
+        for truth, targets, label in ((ft, main_ft, "the fine-tuning main table"),
+                                      (lp, main_lp, "the linear-probe main table")):
+            targets = [t for t in targets if t in set(scores.target)]
+            if len(targets) >= 3:
+                tau, used = per_target_tau(scores, truth, models, targets), scores
+                source = f"v3 scores against {label} ({len(targets)} targets)"
+                break
+    if tau is None:
+        if landed is None:
+            raise ValueError("fewer than 3 scored v3 targets and no landed benchmark to measure spreads on")
+        used, truth = landed
+        targets = [t for t in targets_v3.NAMES if t in set(used.target) & set(truth.complete(models))]
+        tau = per_target_tau(used, truth, models, targets)
+        source = (f"the landed {len(targets)}-target benchmark (its scores against its own fine-tuning "
+                  "ground truth; v3 has fewer than 3 scored main-table targets)")
+    metrics = [m for m in dict.fromkeys(tau.metric) if m not in BASELINES]
+    observed = observed_spread(tau, metrics)
+    observed["base_tau"] = float(tau[~tau.ped.astype(bool) & tau.metric.isin(metrics)]
+                                 .groupby("metric").tau.mean().median())
+    score_corr = ped_score_correlation(used, metrics)
+    done = set(ft.complete(models))
+    frozen = [ft if t in done else lp for t in targets_v3.NAMES]
+    designs = {f"the frozen design ({len(targets_v3.NAMES)} targets, "
+               f"{len(set(targets_v3.FAMILIES.values()))} families)":
+               ([g.correct_array(t, models) for g, t in zip(frozen, targets_v3.NAMES)],
+                [targets_v3.FAMILIES[t] for t in targets_v3.NAMES])}
+    if len({targets_v3.FAMILIES[t] for t in main_ft}) >= 2:
+        designs[f"the fine-tuning main table now ({len(main_ft)} targets)"] = (
+            [ft.correct_array(t, models) for t in main_ft], [targets_v3.FAMILIES[t] for t in main_ft])
+    rows, params = [], {}
+    for name, (templates, families) in designs.items():
+        curve, params[name] = calibrated_power(templates, families, observed, score_corr=score_corr,
+                                               alphas=alphas, effects=effects, n_sim=n_sim, seed=seed)
+        row = {"design": name, "families": len(set(families))}
+        for a in alphas:
+            row[f"smallest effect at 80 % power (α {a:.3g})"] = min_detectable_effect(curve, a)
+        for effect in (0.10, 0.27):
+            row[f"power at +{effect:.2f}"] = float(np.interp(effect, curve.mean_effect,
+                                                             curve[f"power@{alphas[0]:g}"]))
+        row["half-width, PED effect"] = float(curve.half_width_effect.median())
+        row["half-width, mean τ_w"] = float(curve.half_width_tau.iloc[0])
+        rows.append(row)
+    return {"table": pd.DataFrame(rows), "observed": observed, "score_corr": score_corr,
+            "params": params, "source": source, "metrics": metrics,
+            "templates": {p: sum(g.protocol == p for g in frozen) for p in (ft.protocol, lp.protocol)}}
+
+
+#: The general sets of the ablation: their names on the page and their score folders.
+GENERAL_SETS = {"photo crops": "scores", "per-family in-distribution": "scores_general_family",
+                "target's own training features": "scores_general_target"}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Benchmark v3's committed data (:func:`load`): both ground truths, the scores of the
+    targets every model has been scored on (with :data:`FAMILY_BIT`; None before any), the
+    scored targets, and each general set's score table (None while its folder is missing)."""
+
+    ft: GroundTruth
+    lp: GroundTruth
+    scores: pd.DataFrame | None
+    scored: list
+    general: dict
+
+
+def load(folder, models) -> Benchmark:
+    """Read ``folder`` (``data/bench_v3``: ``cells/``, ``linear_probe.csv``, ``scores*/``)."""
+    folder = Path(folder)
+    general = {name: (pd.read_csv(folder / sub / "scores.csv") if (folder / sub / "scores.csv").is_file()
+                      else None) for name, sub in GENERAL_SETS.items()}
+    scores = general["photo crops"]
+    scored = scored_targets(scores, models) if scores is not None else []
+    if scores is not None:
+        scores = with_family_bit(scores[scores.target.isin(scored)])
+    return Benchmark(finetune_truth(folder), probe_truth(folder / "linear_probe.csv"), scores, scored,
+                     general)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    """A pipe table of a frame of strings and numbers (numbers as :func:`potran.bench.book.number`)."""
+    def cell(v):
+        return (v if isinstance(v, str) else book.number(v)).replace("|", r"\|")
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * frame.shape[1]]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+README_START = "<!-- benchmark v3 report: written by python -m potran.bench.v3_report; do not edit -->"
+README_END = "<!-- end of the benchmark v3 report -->"
+
+
+def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000, n_draws: int = 2000,
+                    n_sim: int = 400, seed: int = 0) -> str:
+    """The README's report section: reliabilities, both protocols' main tables with PED's
+    effect in one sentence per metric, and the power statement (the functions of the page)."""
+    models = list(models)
+    parts = ["## Report (computed from the committed cells and scores)", ""]
+    rel = {}
+    for truth in (bench.ft, bench.lp):
+        table = reliability_table(truth, models, seed=seed)
+        rel[truth.protocol] = table
+        main = list(table[table.table == "main"].target)
+        parts += [f"**{truth.protocol}**: {len(table)} of {len(targets_v3.NAMES)} targets complete; "
+                  f"main table (reliability >= {MAIN_TABLE_RELIABILITY}): {', '.join(main) or 'none'}; "
+                  f"second table: {', '.join(table[table.table == 'second'].target) or 'none'}.", ""]
+        if len(table):
+            shown = table[["target", "family", "reliability", "spread", "seed_noise", "test_noise"]]
+            parts += [_markdown(shown), ""]
+        targets = [t for t in main if t in bench.scored]
+        if bench.scores is None or len({targets_v3.FAMILIES[t] for t in targets}) < 2:
+            parts += [f"Main table against the {truth.protocol}: fewer than two scored families yet.", ""]
+            continue
+        tests = tests_table(bench.scores, truth, models, targets, n_boot=n_boot, n_draws=n_draws, seed=seed)
+        parts += [f"Mean tau_w against the {truth.protocol}, {len(targets)} main-table targets:", "",
+                  _markdown(mean_table(tests)), "", "PED - none:", "", _markdown(ped_table(tests)), "",
+                  *[f"- {s}" for s in ped_sentences(tests)], ""]
+    main_ft = [t for t in rel["fine-tuning"].query("table == 'main'").target if t in bench.scored]
+    main_lp = [t for t in rel["linear probe"].query("table == 'main'").target if t in bench.scored]
+    st = power_statement(bench.ft, bench.lp, bench.scores, models, main_ft=main_ft, main_lp=main_lp,
+                         landed=landed, n_sim=n_sim, seed=seed)
+    parts += ["### Power", "", f"Spreads measured on {st['source']}; the rule: the exact sign-flip over "
+              "the per-family means, two-sided; Gaussian-copula scorers on each target's own cells "
+              f"(`calibrated_power`, {n_sim} simulated benchmarks per effect).", "",
+              _markdown(st["table"].assign(**{c: st["table"][c].map(lambda x: book.number(x, 3, signed=True))
+                                              for c in st["table"].columns[2:4]})), ""]
+    return "\n".join(parts)
+
+
+def write_readme(readme, text: str) -> Path:
+    """Put ``text`` between :data:`README_START` and :data:`README_END` in ``readme`` (appended
+    the first time); the rest of the file is left as it is."""
+    path = Path(readme)
+    old = path.read_text(encoding="utf-8")
+    block = f"{README_START}\n{text.strip()}\n{README_END}\n"
+    if README_START in old and README_END in old:
+        head, rest = old.split(README_START, 1)
+        new = head + block + rest.split(README_END, 1)[1].lstrip("\n")
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    from .store import write_text
+
+    return write_text(path, new)
+
+
+def main(argv=None) -> int:
+    """``python -m potran.bench.v3_report [--readme PATH]``: print the report section, or write it
+    into the benchmark README."""
+    import argparse
+
+    from ..resources import data_path
+    from . import zoo
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--bench-dir", default=str(data_path("bench_v3")))
+    parser.add_argument("--readme", help="write the section into this README (default: print it)")
+    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--n-draws", type=int, default=2000)
+    parser.add_argument("--n-sim", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    models = zoo.names()
+    landed = (pd.read_csv(data_path("bench", "scores.csv")), finetune_truth(data_path("groundtruth")))
+    text = report_markdown(load(args.bench_dir, models), models, landed=landed, n_boot=args.n_boot,
+                           n_draws=args.n_draws, n_sim=args.n_sim, seed=args.seed)
+    if args.readme:
+        print(write_readme(args.readme, text))
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
