@@ -76,11 +76,10 @@ import pandas as pd
 import seaborn as sns
 import torch
 from IPython.display import Markdown, display
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 from threadpoolctl import threadpool_limits
 
 import potran
-from potran.bench import book
+from potran.bench import book, plots
 from potran.bench.timing import dense_ped, slopes, sweep, synthetic_task
 
 book.setup_page(threads)
@@ -97,7 +96,7 @@ def parsed(value):
 metrics, slow_metrics = parsed(metrics), parsed(slow_metrics) or []
 grid, base, slow_grid, slow_base = parsed(grid), parsed(base), parsed(slow_grid), parsed(slow_base)
 ped_grid, ped_base, gpu_grid, gpu_base = parsed(ped_grid), parsed(ped_base), parsed(gpu_grid), parsed(gpu_base)
-AXIS_LABEL = {"N": "images N", "D": "feature dimension D", "C": "classes C"}
+AXIS_LABEL = {"N": "images N (log)", "D": "dimension D (log)", "C": "classes C (log)"}
 
 
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
@@ -114,16 +113,16 @@ def scoring_functions(names):
 
 def scaling_figure(tables, value, ylabel, scale=1.0):
     """Log-log panels: one row per sweep, one column per growing axis; one line per function (dashed
-    with PED), with the slope fitted on its ``fit_last`` largest sizes in the legend."""
+    with PED), ticks at the measured sizes; the fitted slopes are in the tables below the figures."""
     tables = [t for t in tables if len(t)]
     axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
-    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=(5.4 * len(axes_names), 4.3 * len(tables)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=book.figsize(2.9 * len(tables) + 0.9),
+                             squeeze=False, layout="constrained")
+    handles = {}
+    roots = list(dict.fromkeys(n.replace(" + PED", "") for t in tables for n in t.function))
+    colours = dict(zip(roots, sns.color_palette("tab10", len(roots))))  # one colour per function, all rows
     for row, table in zip(axes, tables):
         names = list(dict.fromkeys(table.function))
-        roots = list(dict.fromkeys(n.replace(" + PED", "") for n in names))
-        colours = dict(zip(roots, sns.color_palette("tab10", len(roots))))
-        fitted = slopes(table, value, last=fit_last)
         for ax, axis in zip(row, axes_names):
             part = table[table.axis == axis].sort_values("size")
             if part.empty:
@@ -133,25 +132,25 @@ def scaling_figure(tables, value, ylabel, scale=1.0):
                 rows = part[part.function == name]
                 y_values = rows[value].to_numpy(float) * scale
                 y_values[y_values <= 0] = np.nan          # nothing measurable: left out of the log plot
-                ax.plot(rows["size"], y_values, marker="o", ms=4, ls="--" if name.endswith("PED") else "-",
-                        color=colours[name.replace(" + PED", "")],
-                        label=f"{name}: slope {fitted.loc[name, axis]:.2f}")
+                line, = ax.plot(rows["size"], y_values, marker="o", ms=3, ls="--" if name.endswith("PED") else "-",
+                                color=colours[name.replace(" + PED", "")], label=name)
+                handles.setdefault(name, line)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            sizes = sorted(part["size"].unique())
-            ax.xaxis.set_major_locator(FixedLocator(sizes))       # ticks at the measured sizes
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel(f"{AXIS_LABEL[axis]} (log scale)")
-            ax.set_ylabel(ylabel)
+            plots.size_ticks(ax.xaxis, part["size"].unique())
+            plots.log_values(ax.yaxis)
+            ax.set_xlabel(AXIS_LABEL[axis])
             others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
-            ax.set_title(f"growing {axis} ({others})", fontsize=11)
-            ax.legend(fontsize=7.5, loc="best")
-    fig.tight_layout()
+            ax.set_title(f"growing {axis} ({others})")
+        row[0].set_ylabel(ylabel)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, frameon=False)
     return fig
+
+
+def flat_columns(slope_table):
+    """A slope table's (kind, axis) columns as "time over N", ..., its rows named "function"."""
+    return (slope_table.set_axis([f"{kind} over {axis}" for kind, axis in slope_table.columns], axis=1)
+            .rename_axis("function"))
 
 
 def by_axis(table, value):
@@ -185,27 +184,33 @@ if slow:
 cpu = pd.concat(sweeps, ignore_index=True)
 cpu.to_csv(out_dir / "metrics_cpu.csv", index=False)
 for table in sweeps:
-    display((1000 * by_axis(table, "seconds")).T.rename_axis(index="time (ms)").style.format("{:.1f}"))
+    times_ms = 1000 * by_axis(table, "seconds")
+    times_ms.index = [f"{axis} = {size}" for axis, size in times_ms.index]
+    display(book.details(book.table(times_ms.rename_axis("task grown"), digits=1),
+                         f"The measured times (ms) of {', '.join(times_ms.columns)}: {len(times_ms)} sizes"))
 
 # %% tags=["hide-input"]
-fig = scaling_figure(sweeps, "seconds", "time per score (s, log scale)")
+fig = scaling_figure(sweeps, "seconds", "time per score (ms, log)", scale=1e3)
 fit_note = f"its {fit_last} largest sizes" if fit_last else "all its sizes"
 show(fig, "metrics_time",
-     "**Figure 1.** Wall-clock time of one score on the CPU (fastest of "
+     "Wall-clock time of one score on the CPU (fastest of "
      f"at least {repeats} runs, {threads} thread) while one size grows and the other two stay fixed (panel titles); "
      "top row LogME, SFDA and GBC, bottom row NLEEP and PARC on a smaller grid; solid lines without PED, "
-     "dashed lines with PED (the motion included). The legend gives the slope of a straight line "
-     f"fitted in log-log space to {fit_note}: time grows like size^slope. Points near a millisecond "
-     "are dominated by fixed overheads and by the load of the machine.")
+     "dashed lines with PED (the motion included); the ticks are the measured sizes. The table below "
+     f"gives the slope of a straight line fitted in log-log space to {fit_note}: time grows like "
+     "size^slope. Points near a millisecond are dominated by fixed overheads and by the load of the machine.",
+     alt="A grid of log-log line plots, one row per group of metrics and one column per growing size "
+         "(N, D, C): the time of each metric without PED (solid) and with PED (dashed).")
 
 # %% tags=["hide-input"]
-fig = scaling_figure(sweeps, "traced_bytes", "peak memory of one score (MB, log scale)", scale=1e-6)
+fig = scaling_figure(sweeps, "traced_bytes", "peak memory (MB, log)", scale=1e-6)
 show(fig, "metrics_memory",
-     "**Figure 2.** Peak memory allocated during one score on the CPU (MB) above what was allocated "
+     "Peak memory allocated during one score on the CPU (MB) above what was allocated "
      "before the call: Python objects, NumPy buffers and the storages of the torch CPU tensors, on one "
      "tracemalloc timeline. Workspaces that a compiled kernel allocates internally (LAPACK, "
      "scikit-learn's Cython code) are not seen, so the values are lower bounds; the input features "
-     "are not counted. Rows, lines and slopes as in Figure 1.")
+     "are not counted. Rows, lines and slopes as in Figure 1.",
+     alt="The grid of Figure 1 for the peak memory of one score instead of its time.")
 
 # %% [markdown]
 # The fitted exponents, for time and for memory (rows: function; columns: the axis that grows):
@@ -214,7 +219,7 @@ show(fig, "metrics_memory",
 slope_table = pd.concat({"time": slopes(cpu, "seconds", last=fit_last),
                          "memory": slopes(cpu, "traced_bytes", last=fit_last)}, axis=1)
 slope_table.to_csv(out_dir / "metrics_slopes.csv")
-slope_table.style.format("{:.2f}", na_rep="–").background_gradient(cmap="Blues", vmin=0, vmax=3)
+book.table(flat_columns(slope_table), digits=2)
 
 # %% [markdown]
 # ## potran's PED against the dense $C \times C \times D$ transcription
@@ -249,9 +254,10 @@ comparison = pd.DataFrame({
     "potran (MB)": peaks["PED (potran)"] / 1e6, "dense (MB)": peaks["PED (dense C×C×D)"] / 1e6,
     "memory ratio dense / potran": peaks["PED (dense C×C×D)"] / peaks["PED (potran)"],
 }, index=times.index)
-comparison.style.format({"steps": "{:d}", "potran (ms)": "{:.1f}", "dense (ms)": "{:.1f}",
-                         "time ratio dense / potran": "{:.1f}", "potran (MB)": "{:.2f}",
-                         "dense (MB)": "{:.2f}", "memory ratio dense / potran": "{:.1f}"})
+shown_comparison = comparison.copy()
+shown_comparison.index = [f"{axis} = {size}" for axis, size in comparison.index]
+book.table(shown_comparison.rename_axis("task grown"), digits=1,
+           formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
 
 # %% [markdown]
 # The number of accepted steps (first column) depends on the task: the motion stops once a step
@@ -259,22 +265,25 @@ comparison.style.format({"steps": "{:d}", "potran (ms)": "{:.1f}", "dense (ms)":
 # sooner when many small classes overlap. Both implementations take the same steps.
 
 # %% tags=["hide-input"]
-fig_t = scaling_figure([ped_table], "seconds", "time of one PED run (s, log scale)")
+fig_t = scaling_figure([ped_table], "seconds", "time of one PED run (ms, log)", scale=1e3)
 show(fig_t, "ped_time",
-     f"**Figure 3.** Wall-clock time of PED on the CPU (the paper's values: λ = 0.6, t = 0.1, k = 1, "
+     f"Wall-clock time of PED on the CPU (the paper's values: λ = 0.6, t = 0.1, k = 1, "
      f"at most 6 steps; fastest of at least {repeats} runs), potran's implementation against the dense "
-     f"transcription, while one size grows; slopes fitted in log-log space to {fit_note}.")
-fig_m = scaling_figure([ped_table], "traced_bytes", "peak memory of one PED run (MB, log scale)", scale=1e-6)
+     f"transcription, while one size grows; slopes (table below) fitted in log-log space to {fit_note}.",
+     alt="Three log-log line plots, one per growing size (N, D, C): the time of potran's PED and of the "
+         "dense transcription.")
+fig_m = scaling_figure([ped_table], "traced_bytes", "peak memory of one PED run (MB, log)", scale=1e-6)
 show(fig_m, "ped_memory",
-     "**Figure 4.** Peak memory allocated during one PED run on the CPU (MB; one tracemalloc timeline "
+     "Peak memory allocated during one PED run on the CPU (MB; one tracemalloc timeline "
      "with the NumPy buffers and the torch CPU tensors; the input not counted), potran's implementation "
-     "against the dense transcription; slopes as in Figure 3.")
+     "against the dense transcription; slopes as in Figure 3.",
+     alt="The three panels of Figure 3 for the peak memory of one PED run instead of its time.")
 
 # %% tags=["hide-input"]
 ped_slopes = pd.concat({"time": slopes(ped_table, "seconds", last=fit_last),
                         "memory": slopes(ped_table, "traced_bytes", last=fit_last)}, axis=1)
 ped_slopes.to_csv(out_dir / "ped_slopes.csv")
-ped_slopes.style.format("{:.2f}", na_rep="–")
+book.table(flat_columns(ped_slopes), digits=2)
 
 # %% [markdown]
 # ## On a GPU
@@ -304,18 +313,20 @@ else:
 
 # %% tags=["hide-input"]
 if gpu is not None:
-    show(scaling_figure([gpu], "seconds", "time per call on the GPU (s, log scale)"), "gpu_time",
-         f"**Figure 5.** Wall-clock time on {gpu_name} (GPU synchronised around each run; fastest of "
+    show(scaling_figure([gpu], "seconds", "time per call on the GPU (ms, log)", scale=1e3), "gpu_time",
+         f"Wall-clock time on {gpu_name} (GPU synchronised around each run; fastest of "
          f"{max(repeats, 3)} runs) while one size grows; solid without PED, dashed with PED, and PED "
-         f"alone; slopes fitted in log-log space to {fit_note}.")
-    show(scaling_figure([gpu], "cuda_bytes", "peak GPU memory per call (MB, log scale)", scale=1e-6),
+         f"alone; slopes fitted in log-log space to {fit_note} (table below).",
+         alt="Three log-log line plots, one per growing size, of the GPU time of each function.")
+    show(scaling_figure([gpu], "cuda_bytes", "peak GPU memory per call (MB, log)", scale=1e-6),
          "gpu_memory",
-         "**Figure 6.** Peak of torch's CUDA allocator during one call (MB) above its level before the "
-         "call (the input features, already on the GPU, are not counted), on the grid of Figure 5.")
+         "Peak of torch's CUDA allocator during one call (MB) above its level before the "
+         "call (the input features, already on the GPU, are not counted), on the grid of Figure 5.",
+         alt="The three panels of Figure 5 for the peak GPU memory of each call.")
     gpu_slopes = pd.concat({"time": slopes(gpu, "seconds", last=fit_last),
                             "memory": slopes(gpu, "cuda_bytes", last=fit_last)}, axis=1)
     gpu_slopes.to_csv(out_dir / "gpu_slopes.csv")
-    display(gpu_slopes.style.format("{:.2f}", na_rep="–"))
+    display(book.table(flat_columns(gpu_slopes), digits=2))
 
 # %% [markdown]
 # ## What the measurements show
