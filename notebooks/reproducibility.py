@@ -44,8 +44,10 @@ from pathlib import Path
 import jupytext
 import pandas as pd
 import yaml
+from IPython.display import display
 from jupyter_cache import get_cache
 
+from potran.bench import book
 from potran.resources import data_path as potran_data_path
 from potran.resources import project_path
 
@@ -84,7 +86,7 @@ source = pd.Series({
     "uncommitted changes": ("–" if changed is None
                             else f"{len(changed.splitlines())} file(s)" if changed else "none"),
 }, name="value").to_frame()
-source
+book.table(source)
 
 # %% [markdown]
 # ## Package versions
@@ -110,7 +112,7 @@ versions = pd.DataFrame(
     [("python", platform.python_version())] + [(name, version(name)) for name in KEY_PACKAGES],
     columns=["package", "version"],
 ).set_index("package")
-versions
+book.table(versions)
 
 # %% [markdown]
 # Every installed distribution (the exact pins of the set-up are in `constraints.txt`):
@@ -164,8 +166,8 @@ hardware = pd.Series({
     "cores usable by this process": usable,
     "memory (GiB)": memory_gib(),
     "GPU": gpus(),
-}, name="value").to_frame()
-hardware
+}, name="value", dtype=object).to_frame()
+book.table(hardware, formats={"value": "text"})
 
 # %% [markdown]
 # ## Build commands
@@ -249,7 +251,7 @@ if (cache_dir / "global.db").is_file():
 else:
     timings = pd.DataFrame(columns=["seconds", "executed by this build", "record"])
     print(f"no jupyter-cache database at {shown(cache_dir)}: this notebook ran outside a book build")
-timings.style.format({"seconds": "{:.1f}"}, na_rep="–")
+book.table(timings, formats={"seconds": 1})
 
 # %% [markdown]
 # ## Data each page read
@@ -295,7 +297,10 @@ if data_rows:
     data_reads = pd.DataFrame(data_rows).set_index(["page", "data"])
 else:
     data_reads = "no record of data reads (this page ran outside a book build)"
-data_reads
+if isinstance(data_reads, pd.DataFrame):
+    display(book.table(data_reads))
+else:
+    print(data_reads)
 
 # %% [markdown]
 # ### Papermill runs
@@ -313,7 +318,10 @@ if runs:
     papermill_runs = pd.DataFrame(runs).set_index("notebook")
 else:
     papermill_runs = "no papermill outputs in book/generated/ (make papermill writes them)"
-papermill_runs
+if isinstance(papermill_runs, pd.DataFrame):
+    display(book.table(papermill_runs, formats={"seconds": 1}))
+else:
+    print(papermill_runs)
 
 # %% tags=["hide-input"]
 print(f"this page executed at {datetime.now(timezone.utc).isoformat(timespec='seconds')} (UTC) "

@@ -166,3 +166,28 @@ def test_table_marks_cells_with_a_title_and_shows_every_index_level():
     assert body_cells(html) == [["m", "0.25", "1.0", "3.0"], ["n", "1", "2.0", "4.0"]]
     assert re.search(r'class="data row1 col3 num mark" +title="was 5.0"', html)
     assert html.count(" mark") == 1 and html.count("title=") == 1
+
+
+def _extension():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "potran_book.py"
+    spec = importlib.util.spec_from_file_location("potran_book", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_api_page_prints_plain_values_only_and_no_reprs_in_signatures():
+    from pathlib import Path
+
+    ext = _extension()
+    assert ext.plain_value(0.6) and ext.plain_value(("logme", "sfda")) and ext.plain_value("adamw")
+    assert not ext.plain_value(Path("/home/me/.cache")) and not ext.plain_value("/home/me/.cache")
+    assert not ext.plain_value({"a": 1}) and not ext.plain_value(tuple(range(40)))
+    signature = ("(models, finetune: FinetuneConfig = FinetuneConfig(lr=1e-3, lr_overrides=(('hed', 1e-4),)),"
+                 " sources=Sources(get_model=<function get at 0x7f00>), k=2)")
+    assert ext.shorten_reprs(signature) == ("(models, finetune: FinetuneConfig = FinetuneConfig(…), "
+                                            "sources=Sources(…), k=2)")
+    assert ext.shorten_reprs("(x, f=<function get>)") == "(x, f=get)"

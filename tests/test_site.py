@@ -213,11 +213,20 @@ def check_images(page) -> list[str]:
         "img", "els => els.filter(e => !(e.naturalWidth > 0)).map(e => e.getAttribute('src'))")
 
 
+#: Screenshots stop this far down a page (the API page is tens of thousands of pixels long).
+SCREENSHOT_MAX_PX = 16_000
+
+
 def screenshot(page, page_name: str, view: str) -> None:
-    """A full-page screenshot of what a reader sees, for a person to look at."""
+    """A full-page screenshot of what a reader sees (its first :data:`SCREENSHOT_MAX_PX` px), for a
+    person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # the image check scrolled: the sticky header goes back on top
-    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}__{view}.png"), full_page=True)
+    width, height = page.evaluate("[document.documentElement.clientWidth, "
+                                  "document.documentElement.scrollHeight]")
+    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}__{view}.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": width, "height": min(height, SCREENSHOT_MAX_PX)},
+                    timeout=PAGE_TIMEOUT_MS)
 
 
 #: What a reader should never see in a page's text (code and math left out).
@@ -373,7 +382,8 @@ def test_page_on_a_phone_and_in_the_dark(browser, server, page_name):
         check_images(page)
         wide = page.evaluate(WIDE_TABLES)
         cut = page.evaluate(CUT_CAPTIONS)
-        page_width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        page_width = page.evaluate("[document.documentElement.scrollWidth, "
+                                   "document.documentElement.clientWidth]")
         screenshot(page, page_name, "390")
     finally:
         page.context.close()

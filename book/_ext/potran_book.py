@@ -31,6 +31,11 @@ It does what Jupyter Book's configuration cannot:
 - gives each figure of a notebook its alt text: :func:`potran.bench.book.show` puts it in the
   image output's metadata (``alt``, as IPython's ``Image(alt=...)`` does), which myst-nb reads
   only for ``width`` and ``height``; without it the ``alt`` of an image is its file name;
+- shows the value of a module constant on the API page only when it is plain (a number, a short
+  string, a short tuple of those): the values autodoc would print for the others are local paths
+  (``FEATURE_CACHE = PosixPath('/home/...')``) or Python reprs of objects, which the docstring
+  describes better; for the same reason signatures show default values as the source writes them
+  (``cache_dir=FEATURE_CACHE``, ``autodoc_preserve_defaults``);
 - numbers equations per page (``math_numfig = False``: the math domain's own numbers, which
   restart on every page) instead of Sphinx's figure counter, which without numbered sections
   runs on across the whole book, so that a page would continue another page's equation numbers.
@@ -38,6 +43,7 @@ It does what Jupyter Book's configuration cannot:
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -151,11 +157,75 @@ def image_alt_text() -> None:
     NbElementRenderer.render_image = render_image
 
 
-def add_style(app, config) -> None:
-    """Serve ``static/`` (the style sheet and the script) and number equations per page (module
-    docstring)."""
+#: The longest value the API page shows for a constant.
+VALUE_MAX_CHARS = 80
+
+
+def plain_value(value) -> bool:
+    """Whether autodoc may print ``value``: numbers, booleans, short strings that are no absolute
+    path, and short tuples, lists or sets of those."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return True
+    if isinstance(value, str):
+        return len(value) <= VALUE_MAX_CHARS and not os.path.isabs(value)
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return len(repr(value)) <= VALUE_MAX_CHARS and all(plain_value(v) for v in value)
+    return False
+
+
+def shorten_reprs(signature: str) -> str:
+    """``signature`` with every default that is an object's repr, ``=Name(...)`` or
+    ``=<function f>``, written ``=Name(…)`` or ``=f``."""
+    out, i = [], 0
+    while i < len(signature):
+        head = re.match(r"=(\s*)([A-Z][\w.]*)\(", signature[i:])
+        if head:
+            depth, j = 0, i + head.end() - 1
+            while j < len(signature):
+                depth += {"(": 1, ")": -1}.get(signature[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out.append(f"={head.group(1)}{head.group(2)}(…)")
+            i = j
+            continue
+        out.append(signature[i])
+        i += 1
+    return re.sub(r"<function ([\w.]+)(?: at 0x[0-9a-f]+)?>", r"\1", "".join(out))
+
+
+def short_signature(app, what, name, obj, options, signature, return_annotation):
+    """``autodoc-process-signature``: :func:`shorten_reprs` of the signature."""
+    if signature:
+        return shorten_reprs(signature), return_annotation
+    return None
+
+
+def quiet_values(app) -> None:
+    """Register data and attribute documenters that leave out the values :func:`plain_value`
+    refuses, and shorten the reprs in signatures (:func:`shorten_reprs`)."""
+    app.setup_extension("sphinx.ext.autodoc")
+    from sphinx.ext.autodoc import AttributeDocumenter, DataDocumenter
+
+    class PlainDataDocumenter(DataDocumenter):
+        def should_suppress_value_header(self) -> bool:
+            return super().should_suppress_value_header() or not plain_value(self.object)
+
+    class PlainAttributeDocumenter(AttributeDocumenter):
+        def should_suppress_value_header(self) -> bool:
+            return super().should_suppress_value_header() or not plain_value(self.object)
+
+    app.add_autodocumenter(PlainDataDocumenter, override=True)
+    app.add_autodocumenter(PlainAttributeDocumenter, override=True)
+    app.connect("autodoc-process-signature", short_signature)
+
+
+def configure(app, config) -> None:
+    """Serve ``static/`` (the style sheet and the script), number equations per page and write
+    the API's default values as the source does (module docstring)."""
     config.html_static_path.append(str(STATIC))
     config.math_numfig = False
+    config.autodoc_preserve_defaults = True
 
 
 def patient_kernels(seconds: int = KERNEL_STARTUP_TIMEOUT) -> None:
@@ -178,7 +248,8 @@ def patient_kernels(seconds: int = KERNEL_STARTUP_TIMEOUT) -> None:
 def setup(app):
     patient_kernels()
     image_alt_text()
-    app.connect("config-inited", add_style)
+    quiet_values(app)
+    app.connect("config-inited", configure)
     app.add_css_file(STYLE)
     app.add_js_file(SCRIPT)
     for key, value in KERNEL_ENV.items():

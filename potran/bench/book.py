@@ -32,9 +32,9 @@ __all__ = ["setup_page", "figsize", "show", "legibility", "number", "p_value", "
 
 #: Width of the book's text column (CSS px) in a 1280 px window (sphinx-book-theme, measured).
 COLUMN_PX = 688
-#: Largest figure width (inches) and the resolution of every PNG: 8 in x 150 dpi = 1200 px, at
-#: most twice :data:`COLUMN_PX`.
+#: Largest figure width (inches): at :data:`DPI`, 8 in are 1200 px, at most twice :data:`COLUMN_PX`.
 FIG_WIDTH = 8.0
+#: Resolution of every PNG (dots per inch).
 DPI = 150
 #: Smallest text size (CSS px) a figure may display at 1280 px.
 MIN_FONT_PX = 10.0
@@ -216,6 +216,10 @@ def _shade(value) -> str:
     return f"shade-{'p' if value > 0 else 'n'}{level}" if level else ""
 
 
+def _counts(values: pd.Series) -> bool:
+    return pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
 @dataclass(frozen=True)
 class Table:
     """A formatted table: the pandas ``styler`` (:func:`table`) and an optional caption shown above
@@ -283,11 +287,11 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
         spec = formats.get(column)
         if spec is None and position < keys.shape[1] and pd.api.types.is_float_dtype(values):
             spec = lambda v: np.format_float_positional(v, trim="-")  # noqa: E731 -- an index label as given
-        elif spec is None and pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        elif spec is None and _counts(values):
             spec = "int"
         styler = styler.format(_formatter(spec, digits), subset=pd.IndexSlice[:, [column]])
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    for position, column in enumerate(shown.columns):
+    for position in range(shown.shape[1]):
         values = shown.iloc[:, position]
         if position < keys.shape[1]:
             classes.iloc[:, position] = "key"
