@@ -6,7 +6,9 @@ each, committed as it lands (protocol in data/bench_v3/README.md).
 Cells go to ``data/bench_v3/cells/<model>__<target>.json`` (with ``accuracy.csv`` beside them);
 a killed run resumes with the missing cells. After every cell the cells and the table are
 committed with a path-limited commit (retried while another git process holds the index), so
-the grid may run in the background while others work in the same checkout.
+the grid may run in the background while others work in the same checkout. When a run completes
+a target, the report section of ``data/bench_v3/README.md`` is recomputed
+(``python -m potran.bench.v3_report --readme``) and committed too.
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from pathlib import Path
 
 from git_commit import commit  # the scripts' shared path-limited commit
 
-from potran.bench import configure_torch, groundtruth, targets_v3, v3, zoo
+from potran.bench import configure_torch, groundtruth, targets_v3, v3, v3_report, zoo
 from potran.bench.v3 import FINETUNE as CONFIG  # the v3 protocol (potran.bench.v3)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "bench_v3"
 PATHS = ("data/bench_v3/cells", "data/bench_v3/accuracy.csv")  # what the grid commits
+README = "data/bench_v3/README.md"  # its report section is rewritten after every complete target
 #: every cell costs about the same (500-528 training images, 4500-5024 test images), so after the
 #: two cheapest (MNIST, 4500 test images) the grid takes one target per family in turn: the
 #: targets that land first span the sources. All 16 models of a target come before the next.
@@ -52,8 +55,12 @@ def main(argv=None) -> int:
                    PATHS)
 
     for target in targets:  # target by target, so that complete targets land first
-        groundtruth.run_grid(models, [target], OUT, CONFIG, sources=v3.SOURCES, device=args.device,
-                             progress=False, after_cell=after_cell)
+        before = len(groundtruth.collect(OUT))
+        table = groundtruth.run_grid(models, [target], OUT, CONFIG, sources=v3.SOURCES,
+                                     device=args.device, progress=False, after_cell=after_cell)
+        if len(table) > before and not args.no_commit:  # a target completed: refresh the report
+            v3_report.main(["--readme", str(ROOT / README)])
+            commit(f"Benchmark v3 README: report with {target} complete", (README,))
     return 0
 
 
