@@ -3,7 +3,7 @@
 The ground-truth grid (:mod:`potran.bench.groundtruth`) keeps, per (model, target) cell,
 ``snapshots/<model>__<target>.npz``: the penultimate features of P fixed training images (the
 probe) at a few points of the first seed's fine-tuning run, each snapshot reduced to at most
-:data:`~potran.bench.reduction.SCORE_DIM` principal components; and
+``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components; and
 ``cells/<model>__<target>.json``: the cell's record with its timings.
 This module reads them for the book's fine-tuning page (supplementary §C of the paper):
 
@@ -43,7 +43,7 @@ class Snapshot:
     model, target : str
     features : ndarray (K, P, d), float64
         The P probe images' penultimate features at each of the K snapshots, each reduced to at
-        most :data:`~potran.bench.reduction.SCORE_DIM` principal components of its own.
+        most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components of its own.
     steps : ndarray (K,)
         Iterations at which the snapshots were taken.
     fractions : ndarray (K,)

@@ -13,7 +13,7 @@ A benchmark definition (:class:`potran.bench.runner.Benchmark`) and the fine-tun
   ImageNet folder, from local files;
 - ``tests/fake_zoo.py``'s ``SOURCES`` -- tiny networks and images for the tests.
 
-Change one part with :func:`dataclasses.replace`, e.g.
+Change one part with ``dataclasses.replace``, e.g.
 ``replace(OFFLINE, load_general=lambda: images)``.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ Every interval and test comes from :mod:`potran.stats`, most through
   and test images halved, Spearman of the models' accuracies, 100 seeded halvings,
   Spearman-Brown); a target enters the **main table** at >= :data:`MAIN_TABLE_RELIABILITY`,
   the others the second table;
-- the **family** (the target's source, :data:`potran.bench.targets_v3.FAMILIES`) is a random
+- the **family** (the target's source, ``potran.bench.targets_v3.FAMILIES``) is a random
   effect: a claim about targets like these is decided by the exact sign-flip test of the
   per-family means (:func:`potran.stats.sign_flip_clustered`); the sign-flip over targets is
   shown beside it, and does not decide;
@@ -430,7 +430,7 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
 
 def exit_share(general_sets: dict) -> pd.DataFrame:
     """Per general set and model family: how often PED's exit rule fired (fewer than
-    :data:`potran.ped.MAX_STEPS` steps) and the median energy ratio after the motion
+    ``potran.ped.MAX_STEPS`` steps) and the median energy ratio after the motion
     (one PED motion per cell, whatever the metric)."""
     rows = []
     for name, frame in general_sets.items():
@@ -792,7 +792,7 @@ def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000
 
 
 def write_readme(readme, text: str) -> Path:
-    """Put ``text`` between :data:`README_START` and :data:`README_END` in ``readme`` (appended
+    """Put ``text`` between ``README_START`` and ``README_END`` in ``readme`` (appended
     the first time); the rest of the file is left as it is."""
     path = Path(readme)
     old = path.read_text(encoding="utf-8")
