@@ -1,3 +1,14 @@
+"""Shared fixtures, and the split between the fast loop and the full suite.
+
+``pytest -m "not slow"`` is the fast loop: the library's behaviour (metrics and their parity with
+the official code, PED, SA, statistics, validation and error messages, parameters, the stores, the
+command line's argument errors, the benchmark layer on small fakes: tests/fake_zoo.py,
+tests/fake_paper.py) on small inputs. ``slow`` marks the tests that build real datasets or targets,
+build real zoo networks or extract their features, fine-tune them, execute the book's notebooks,
+build the site or the wheel, start fresh interpreters or a Dask cluster, or run long property
+searches. A heavy test of a core property is made cheaper (smaller sizes, a shared fixture) rather
+than marked, and every module keeps a fast test of a real property. ``make test`` (CI) runs all.
+"""
 import json
 import os
 from pathlib import Path
@@ -14,17 +25,39 @@ settings.register_profile("explore", max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
-@pytest.fixture(autouse=True, scope="session")
-def one_torch_thread():
-    """One torch intra-op thread for the tests: their networks are tiny, and on a shared 2-core
-    machine a second thread only contends (a fake fine-tuning cell ran 15x slower with two). The
-    commands under test set their own (``--threads``); tests that need more set them."""
+@pytest.fixture(scope="session")
+def thread_pools():
+    """The process's BLAS and OpenMP thread pools (inspected once, after collection has loaded the
+    libraries) and their default sizes; torch's default threads are restored at the end."""
+    import torch
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    default = {}
+    for info in controller.info():
+        default[info["user_api"]] = max(default.get(info["user_api"], 1), info["num_threads"])
+    torch_threads = torch.get_num_threads()
+    yield controller, default
+    torch.set_num_threads(torch_threads)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(request, thread_pools):
+    """One torch, BLAS and OpenMP thread for every test, set again before each (a command under
+    test sets its own, ``--threads``, and keeps them). The tests' problems and networks are small,
+    and on this project's loaded 2-core machine a second thread only contends: a fake fine-tuning
+    cell ran 15x slower with two torch threads; NCTI on parity case 2 took 2.2 s with two BLAS
+    threads, 0.08 s with one (tests/test_sa_ncti.py: 60 s of CPU, 9 s). Results are the same to
+    rounding (`potran.backend.blas_threads_for`). A test marked ``blas_threads`` (one that checks
+    how the library chooses threads, or a reference made on the default threads) gets the
+    process's default BLAS and OpenMP threads."""
     import torch
 
-    previous = torch.get_num_threads()
+    controller, default = thread_pools
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    limits = default if request.node.get_closest_marker("blas_threads") else 1
+    with controller.limit(limits=limits):
+        yield
 
 
 PARITY = Path(__file__).parent / "parity"

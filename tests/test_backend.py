@@ -99,6 +99,7 @@ def _blas_threads():
     return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 
 
+@pytest.mark.blas_threads  # checks the default threads against the one the library chooses
 def test_small_problems_run_on_one_blas_thread():
     default = _blas_threads()
     with backend.blas_threads_for(backend.SMALL_WORK):

@@ -440,6 +440,7 @@ def test_grid_commands_reject_bad_options_as_usage_errors(cli, bench_readme, tmp
     assert not out.exists()  # nothing was started
 
 
+@pytest.mark.slow  # real zoo models on a real target
 def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, torch_threads,
                                                           tmp_path, monkeypatch):
     from dataclasses import replace
@@ -486,6 +487,7 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
     assert not (out2 / "tau.csv").exists() and len(bench_readme) == 1  # no tau, no README
 
 
+@pytest.mark.slow  # fine-tunes a real zoo model on a real target
 def test_groundtruth_command_runs_resumes_and_refuses_another_protocol(cli, torch_threads, tmp_path):
     out = tmp_path / "gt"
 

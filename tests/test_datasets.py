@@ -1,16 +1,27 @@
-"""Target splits, the general set and the pretraining source (potran.bench.datasets)."""
+"""Target splits, the general set and the pretraining source (potran.bench.datasets).
+
+Building the images takes CPU seconds (mnist5k 4 s, the general set 4 s, the pretraining source
+8 s), so the fast loop checks the splits on the cheapest target, `FAST`; the other targets, the
+general set and the pretraining source are checked by the full suite (marked ``slow``).
+"""
 
 import hashlib
+from functools import cache
 
 import numpy as np
 import pytest
 
 from potran.bench import datasets
 
+FAST = "patches"  # 0.6 s to build
+BY_COST = [name if name == FAST else pytest.param(name, marks=pytest.mark.slow)
+           for name in datasets.AVAILABLE]
 
-@pytest.fixture(scope="module")
-def targets():
-    return {name: datasets.load_target(name) for name in datasets.AVAILABLE}
+
+@cache
+def target(name):
+    """Each target built once for the module (`datasets.load_target` keeps only the last two)."""
+    return datasets.load_target(name)
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +29,20 @@ def general():
     return datasets.load_general()
 
 
+@pytest.fixture(scope="module")
+def pretrain_source():
+    return datasets.load_pretrain_source(return_labels=True)
+
+
 def _keys(images):
     return {img.tobytes() for img in images}
+
+
+def _fingerprint(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
 
 
 def test_the_four_targets_are_documented_and_large_enough():
@@ -42,9 +65,9 @@ def test_dropped_targets_are_refused(dropped):
         datasets.load_target(dropped)
 
 
-@pytest.mark.parametrize("name", datasets.AVAILABLE)
-def test_split_sizes_dtypes_and_labels(targets, name):
-    t = targets[name]
+@pytest.mark.parametrize("name", BY_COST)
+def test_split_sizes_dtypes_and_labels(name):
+    t = target(name)
     n_classes, n_train, n_test, side = datasets.SIZES[name]
     assert t.name == name and len(t.classes) == n_classes
     assert t.x_train.shape == (n_train, side, side, 3) and t.x_test.shape == (n_test, side, side, 3)
@@ -56,16 +79,17 @@ def test_split_sizes_dtypes_and_labels(targets, name):
     assert t.x_train.std() > 10  # real images, not blank
 
 
-@pytest.mark.parametrize("name", datasets.AVAILABLE)
-def test_train_and_test_share_no_image(targets, name):
-    t = targets[name]
+@pytest.mark.parametrize("name", BY_COST)
+def test_train_and_test_share_no_image(name):
+    t = target(name)
     train, test = _keys(t.x_train), _keys(t.x_test)
     assert len(train) == len(t.x_train) and len(test) == len(t.x_test)  # no duplicates either
     assert not train & test
 
 
 # sha256 of x_train, y_train, x_test, y_test bytes: the ground truth was fine-tuned on exactly these
-# images; a change of a pinned package (fonts, Pillow's renderer, data files) shows up here.
+# images; a change of a pinned package (fonts, Pillow's renderer, data files) shows up here. Every
+# build gives these bytes, so the split is deterministic (across processes and machines too).
 FINGERPRINTS = {
     "mnist5k": "04100529f448812c",
     "patches": "27027e3f5aac798f",
@@ -74,17 +98,10 @@ FINGERPRINTS = {
 }
 
 
-@pytest.mark.parametrize("name", datasets.AVAILABLE)
-def test_split_is_deterministic(targets, name):
-    again = datasets.load_target(name)
-    t = targets[name]
-    for a, b in [(t.x_train, again.x_train), (t.y_train, again.y_train),
-                 (t.x_test, again.x_test), (t.y_test, again.y_test)]:
-        assert np.array_equal(a, b)
-    h = hashlib.sha256()
-    for a in (t.x_train, t.y_train, t.x_test, t.y_test):
-        h.update(np.ascontiguousarray(a).tobytes())
-    assert h.hexdigest()[:16] == FINGERPRINTS[name]
+@pytest.mark.parametrize("name", BY_COST)
+def test_split_is_deterministic(name):
+    t = target(name)
+    assert _fingerprint(t.x_train, t.y_train, t.x_test, t.y_test) == FINGERPRINTS[name]
 
 
 def test_unknown_target_names_the_known_ones():
@@ -92,25 +109,36 @@ def test_unknown_target_names_the_known_ones():
         datasets.load_target("cifar")
 
 
+@pytest.mark.slow
 def test_general_set_shape_and_variety(general):
     assert general.shape == (datasets.GENERAL_SIZE, 32, 32, 3) and general.dtype == np.uint8
     assert len(_keys(general)) > 0.99 * len(general)
     assert np.array_equal(general, datasets.load_general())
 
 
-def test_general_set_shares_no_photo_or_image_with_targets(targets, general):
+@pytest.mark.slow
+def test_general_set_shares_no_photo_or_image_with_targets(general):
     photos = datasets.SOURCE_PHOTOS + getattr(datasets, "GENERAL_PHOTOS", ())
     sources = {spec.split(":", 1)[1] for spec in photos}
     assert not sources & set(datasets.PATCH_PHOTOS)
     general_keys = _keys(general)
-    for t in targets.values():
+    for t in map(target, datasets.AVAILABLE):
         assert not general_keys & (_keys(t.x_train) | _keys(t.x_test)), t.name
 
 
-def test_pretrain_source_is_labelled_and_disjoint_from_general(general):
-    images, labels = datasets.load_pretrain_source(return_labels=True)
+#: sha256 of the pretraining source's images and labels: our conv4 weights were trained on them
+PRETRAIN_FINGERPRINT = "b8451a04d2fee454"
+
+
+@pytest.mark.slow
+def test_pretrain_source_is_labelled_and_disjoint_from_general(pretrain_source, general,
+                                                               monkeypatch):
+    images, labels = pretrain_source
     assert images.shape == (datasets.PRETRAIN_SIZE, 32, 32, 3) and images.dtype == np.uint8
     assert labels.dtype == np.int64
     assert set(np.unique(labels)) == set(range(len(datasets.SOURCE_PHOTOS)))
-    assert np.array_equal(images, datasets.load_pretrain_source())
+    assert _fingerprint(images, labels) == PRETRAIN_FINGERPRINT  # every build: deterministic
     assert not _keys(images) & _keys(general)
+    # without return_labels, the same crops alone (checked without building them a second time)
+    monkeypatch.setattr(datasets, "_photo_crops", lambda part, n, seed: pretrain_source)
+    assert datasets.load_pretrain_source() is images

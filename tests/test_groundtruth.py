@@ -142,6 +142,7 @@ def test_readme_states_command_configuration_and_progress(tmp_path, finished):
     assert "Cells: 0 of 6 done" in empty and "(none yet)" in empty
 
 
+@pytest.mark.slow  # fine-tunes a real zoo model on a real target
 def test_real_conv4_cell_is_deterministic():
     """The protocol on a real zoo model and target, on a reduced configuration: the same
     configuration twice gives the same record, timing aside (the committed cells of the current

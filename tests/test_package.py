@@ -16,6 +16,7 @@ def python(code: str) -> subprocess.CompletedProcess:
                           check=False, timeout=300)
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_import_potran_does_not_load_torch():
     result = python("import sys, potran; assert potran.__version__; "
                     "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('potran.')))")
@@ -23,6 +24,7 @@ def test_import_potran_does_not_load_torch():
     assert result.stdout.strip() == "[]"  # neither torch nor any submodule yet
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_command_line_help_does_not_load_torch():
     result = python("import sys\nfrom potran.cli import main\n"
                     "for argv in ([], ['score'], ['bench'], ['groundtruth'], ['rank']):\n"
@@ -32,6 +34,7 @@ def test_command_line_help_does_not_load_torch():
     assert result.stdout.strip().splitlines()[-1] == "False False"
 
 
+@pytest.mark.slow  # two fresh interpreters
 def test_python_dash_m_potran_is_the_command():
     result = subprocess.run([sys.executable, "-m", "potran", "--help"], capture_output=True,
                             text=True, check=False, timeout=300)

@@ -57,6 +57,7 @@ def _official_parc_with_skylakex_kernel(k: int) -> float:
     return float(done.stdout.split()[-1])
 
 
+@pytest.mark.blas_threads  # the references were made on 2 threads (see above)
 @pytest.mark.parametrize("k", CASES, ids=[f"case{k}" for k in CASES])
 def test_parc_official_ties(k):
     data, ref = load_case(k)

@@ -10,14 +10,22 @@ from potran.bench.zoo import pretrain
 from potran.bench.zoo.weights import sha256_of
 
 N_PHOTOS = 4
+BATCH = 32  # the runs below use batches of 32 instead of the zoo's 256: the same steps, 8x cheaper
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_batches():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pretrain, "BATCH", BATCH)
+        yield
 
 
 @pytest.fixture(scope="module")
-def source():
-    """512 random crops = 2 batches of 256 per epoch; labels are 'photographs' 0..3."""
+def source(small_batches):
+    """64 random crops = 2 batches of 32 per epoch; labels are 'photographs' 0..3."""
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(512, 32, 32, 3), dtype=np.uint8)
-    return images, np.arange(512, dtype=np.int64) % N_PHOTOS
+    images = rng.integers(0, 256, size=(2 * BATCH, 32, 32, 3), dtype=np.uint8)
+    return images, np.arange(2 * BATCH, dtype=np.int64) % N_PHOTOS
 
 
 def states_equal(a, b):
@@ -63,7 +71,7 @@ def test_random_objective_is_the_committed_initialisation(source):
 @pytest.mark.parametrize("objective", ["simclr", "rotation", "denoising"])
 def test_every_objective_trains_from_the_same_initialisation(source, objective):
     images, labels = source
-    trunk, losses, _ = pretrain.pretrain(objective, images[:256], labels[:256], epochs=1,
+    trunk, losses, _ = pretrain.pretrain(objective, images[:BATCH], labels[:BATCH], epochs=1,
                                          progress=False)
     assert len(losses) == 1 and np.isfinite(losses[0])
     init = zoo.get("conv4_random").build().state_dict()

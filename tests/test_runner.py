@@ -265,6 +265,7 @@ def test_collect_reports_only_the_benchmarks_scores(tmp_path):
     assert empty.score.dtype == float
 
 
+@pytest.mark.slow  # real zoo models on a real target
 def test_real_zoo_models_end_to_end(tmp_path):
     """Two real conv4 models on a real target, through the real feature cache (the target's test
     images stand for the general set, which takes seconds to build)."""

@@ -40,6 +40,7 @@ def test_enough_targets_from_enough_independent_sources():
         assert 500 <= s.n_train < 500 + c and s.n_test >= 4500
 
 
+@pytest.mark.slow  # builds real targets (4-40 s each)
 @pytest.mark.parametrize("name", ONE_PER_FAMILY)
 def test_targets_have_their_sizes_classes_and_disjoint_splits(name, tmp_path):
     spec = v3._SPEC[name]

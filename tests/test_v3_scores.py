@@ -77,6 +77,7 @@ def assert_same_cell(committed: dict, recomputed: dict):
                                        err_msg=what)
 
 
+@pytest.mark.slow  # real zoo models, features extracted afresh
 @pytest.mark.parametrize("general", v3.GENERAL_SETS)
 def test_a_random_sample_of_committed_cells_is_recomputed_exactly(general, cache, tmp_path):
     for path in sample(general):
@@ -121,6 +122,7 @@ def test_the_v3_definition():
     assert Benchmark(models=("a",), targets=("b",)).reduce_all is False  # the landed protocol
 
 
+@pytest.mark.slow  # builds the 20000-image pretraining source
 def test_family_general_sets(monkeypatch):
     """conv4 models: 5000 distinct crops of their pretraining source; ImageNet networks: the
     photo views (object-scale crops of the photographs no target uses)."""
@@ -142,6 +144,7 @@ def test_family_general_sets(monkeypatch):
         v3.score_cell("conv4_random", "mnist5k", "/nonexistent", "imagenet")
 
 
+@pytest.mark.slow  # real zoo model features
 def test_v3_centres_and_rotates_conv4_features(cache):
     """conv4 features are already 128 wide: v3 centres and rotates them (inner products of the
     centred features kept, G through the same map); the landed protocol leaves them raw."""
@@ -160,6 +163,7 @@ def test_v3_centres_and_rotates_conv4_features(cache):
     assert raw["X_scored"] is raw["X"] and raw["G_scored"] is raw["G"]
 
 
+@pytest.mark.slow  # real zoo model features
 def test_the_landed_benchmark_keeps_its_committed_numbers(cache, tmp_path):
     """A landed cell (data/bench, the default protocol: narrow models unreduced) recomputed."""
     model = sampled_model()

@@ -66,6 +66,7 @@ def test_unknown_model_names_the_known_ones():
         zoo.get("resnet50")
 
 
+@pytest.mark.slow  # builds every real zoo network
 @pytest.mark.parametrize("name", NAMES)
 def test_loads_pretrained_weights_and_gives_penultimate_features(name):
     model = zoo.get(name)
@@ -82,6 +83,7 @@ def test_loads_pretrained_weights_and_gives_penultimate_features(name):
     assert torch.equal(loaded, initial) == (name == "conv4_random")
 
 
+@pytest.mark.slow  # two ImageNet networks at 224 px
 @pytest.mark.parametrize("name, classifier", [
     ("mobilenet_v2", "classifier.1"), ("efficientnet_lite0", "_fc")])
 def test_imagenet_weights_and_preprocessing_recognise_a_cat(name, classifier):
@@ -95,6 +97,7 @@ def test_imagenet_weights_and_preprocessing_recognise_a_cat(name, classifier):
     assert int(logits.argmax()) in {281, 282, 283, 285}  # tabby, tiger, Persian, Egyptian cat
 
 
+@pytest.mark.slow  # builds the VGG-16 trunk
 def test_hed_kernels_are_keras_kernels_transposed():
     import h5py
 
