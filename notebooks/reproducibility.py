@@ -84,7 +84,7 @@ source = pd.Series({
     "commit": commit or "not a git checkout",
     "commit date": git("show", "-s", "--format=%cI", "HEAD") or "–",
     "uncommitted changes": ("–" if changed is None
-                            else f"{len(changed.splitlines())} file(s)" if changed else "none"),
+                            else f"{len(changed.splitlines())} file(s)" if changed else "0 files (a clean checkout)"),
 }, name="value").to_frame()
 book.table(source)
 
