@@ -40,9 +40,10 @@ $(BOOK_STAMP): $(STAMP)
 ## through jupyter-cache (_build/.jupyter_cache): a page whose code did not change is not run
 ## again, unless the package, the data or the pins changed since the last build (their sha256 is
 ## kept in _build/.book-inputs; a change drops the cache, so that every page is run again).
+## Features are cached where potran.bench.folders.FEATURE_CACHE says (.cache/features), the
+## default of `potran bench --cache-dir` and of every page.
 BENCH_OUT   := _build/bench
 GROUNDTRUTH := data/groundtruth/accuracy.csv
-FEATURES    := .cache/features
 INPUTS_HASH := { cat pyproject.toml constraints.txt; \
 	  find potran data -name __pycache__ -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum
 
@@ -51,7 +52,7 @@ book: $(BOOK_STAMP) v3-data
 	  if [ "$$hash" != "$$(cat _build/.book-inputs 2>/dev/null)" ]; then \
 	    echo "package, data or pins changed: every page runs again"; rm -rf _build/.jupyter_cache; \
 	    echo "$$hash" > _build/.book-inputs; fi
-	$(VENV)/bin/potran bench --out $(BENCH_OUT) --groundtruth $(GROUNDTRUTH) --cache-dir $(FEATURES)
+	$(VENV)/bin/potran bench --out $(BENCH_OUT) --groundtruth $(GROUNDTRUTH)
 	$(VENV)/bin/jupyter-book build book --all -W -n --keep-going
 
 ## every notebook through papermill, with PARAMS; the reproducibility page runs last. The stamp

@@ -489,9 +489,10 @@ def run_pretrain(args) -> int:
     from potran.bench import configure_torch
     from potran.bench.zoo import pretrain
 
+    objectives = _names(args.objectives, pretrain.OBJECTIVES, "objective")  # validated first
     configure_torch(args.threads)
-    pretrain.write_weights(args.out, _names(args.objectives, pretrain.OBJECTIVES, "objective"),
-                           checkpoints_only=args.checkpoints_only, progress=not args.no_progress)
+    pretrain.write_weights(args.out, objectives, checkpoints_only=args.checkpoints_only,
+                           progress=not args.no_progress)
     return 0
 
 

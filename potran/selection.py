@@ -99,7 +99,7 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     y : array (N,), or mapping of model name to array
         Labels: integer codes or class names (``potran.validation.check_labels``). A mapping
         must give every model the same labels.
-    metrics : str or sequence of str, default ("logme", "sfda", "gbc")
+    metrics : str or sequence of str, default :data:`DEFAULT_METRICS`
         Names in :data:`METRICS`; ``"ncti"`` gives the pool score of each model.
     ped, sa : bool or "both", default False
         Score after PED (:func:`potran.ped.simulate`) / SA (:func:`potran.sa.perturb`); ``"both"``

@@ -440,6 +440,17 @@ def test_grid_commands_reject_bad_options_as_usage_errors(cli, bench_readme, tmp
     assert not out.exists()  # nothing was started
 
 
+@pytest.mark.parametrize("argv", [["bench", "--models", "resnet50"], ["groundtruth", "--targets", "digits"],
+                                  ["pretrain", "--objectives", "jigsaw"]])
+def test_bad_options_are_rejected_before_torch_is_configured(cli, monkeypatch, tmp_path, argv):
+    import potran.bench
+
+    calls = []
+    monkeypatch.setattr(potran.bench, "configure_torch", lambda *a, **kw: calls.append(a))
+    code, _, _ = cli(*argv, "--out", tmp_path / "out")
+    assert code == 2 and calls == []
+
+
 @pytest.mark.slow  # real zoo models on a real target
 def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, torch_threads,
                                                           tmp_path, monkeypatch):
