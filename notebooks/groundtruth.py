@@ -36,14 +36,10 @@ small_loss = 0.05    # a final training loss below this counts as converged what
 import warnings
 from functools import partial
 
-import matplotlib.pyplot as plt
-import matplotlib.ticker as mticker
-import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
-from potran.bench import book, datasets, report, zoo
+from potran.bench import book, plots, report
 from potran.bench import paper_analysis as pa
 from potran.resources import project_path
 
@@ -65,11 +61,7 @@ supp = pa.paper_accuracy("supplementary")
 # %% tags=["hide-input"]
 diffs = pa.groundtruth_discrepancies(twpy, supp, ("tw.py", "supplementary"))
 table = supp.pivot(index="model", columns="target", values="test_acc")
-marks = pd.DataFrame(False, index=table.index, columns=table.columns)
-tips = pd.DataFrame("", index=table.index, columns=table.columns)
-for _, d in diffs.iterrows():
-    marks.loc[d.model, d.target] = True
-    tips.loc[d.model, d.target] = f"tw.py: {d['tw.py']:.2f}"
+marks, tips = pa.discrepancy_marks(table, diffs, "tw.py")
 book.table(table, digits=2, marks=marks, tips=tips,
            caption="Supplementary Table 2: test accuracy (%); highlighted: the cells that differ from tw.py.")
 
@@ -91,32 +83,15 @@ book.table(paper_spread.T.rename(index={"sd": "standard deviation", "range": "ra
 # was run, not the one intended), with the data sizes of each target.
 
 # %% tags=["hide-input"]
-chosen_models, note_m = pa.pick(models, zoo.names(), "models")
-chosen_targets, note_t = pa.pick(targets, datasets.TARGETS, "targets")
-config, odd = pa.protocol(groundtruth_dir)
-cells = pa.cell_table(groundtruth_dir)
-cells = cells[cells.model.isin(chosen_models) & cells.target.isin(chosen_targets)].reset_index(drop=True)
-seeds = report.seed_table(groundtruth_dir)
-seeds = seeds[seeds.model.isin(chosen_models) & seeds.target.isin(chosen_targets)]
-for note in (note_m, note_t):
-    if note:
-        print("note:", note)
-print(f"{len(cells)} of {len(chosen_models) * len(chosen_targets)} cells finished "
-      f"({len(chosen_models)} models x {len(chosen_targets)} targets)")
-if odd:
-    print("cells with another configuration:", ", ".join(odd))
-book.table(pd.Series({k: "–" if v is None else str(v) for k, v in config.items()}, name="value",
+gt = pa.read_groundtruth(groundtruth_dir, models, targets)
+cells = gt.cells
+print("\n".join(gt.summary()))
+book.table(pd.Series({k: "–" if v is None else str(v) for k, v in gt.config.items()}, name="value",
                      dtype=object).rename_axis("setting"))
 
 # %% tags=["hide-input"]
-if config:
-    lr_rule = ", ".join(f"{m}: {v:g}" for m, v in config.get("lr_overrides", {}).items())
-    display(Markdown(
-        f"Each model's backbone is fine-tuned whole with a new linear head: {config['optimizer']}, "
-        f"learning rate {config['lr']:g}" + (f" (except {lr_rule})" if lr_rule else "")
-        + f", weight decay {config['wd']:g}, batch {config['batch_size']}, {config['epochs']} epochs, "
-        f"one run per seed {config['seeds']}; a cell's accuracy is the mean test accuracy over the "
-        f"seeds. Unlike the paper, there is no search over hyper-parameters: one rate per model."))
+if gt.config:
+    display(Markdown(pa.protocol_sentence(gt.config)))
 book.table(cells.groupby("target")[["n_train", "n_test", "n_classes"]].first().rename(
     columns={"n_train": "training images", "n_test": "test images", "n_classes": "classes"}))
 
@@ -127,13 +102,12 @@ book.table(cells.groupby("target")[["n_train", "n_test", "n_classes"]].first().r
 # fine-tuned model shows "–".
 
 # %% tags=["hide-input"]
-accuracy = pd.read_csv(f"{groundtruth_dir}/accuracy.csv")
-accuracy = accuracy[accuracy.model.isin(chosen_models) & accuracy.target.isin(chosen_targets)]
+accuracy = gt.accuracy
 if len(accuracy) != len(cells):
     print(f"accuracy.csv lists {len(accuracy)} cells, cells/ has {len(cells)}: the table is regenerated "
           f"after each cell, the rest of the page reads cells/")
 book.table(accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
-    columns=[t for t in chosen_targets if t in set(accuracy.target)]),
+    columns=[t for t in gt.targets if t in set(accuracy.target)]),
     caption="Mean test accuracy over the seeds (fraction) of each fine-tuned cell.")
 
 # %% [markdown]
@@ -148,33 +122,13 @@ book.table(accuracy.pivot(index="model", columns="target", values="test_acc").re
 # about the seed s.d. / √3.
 
 # %% tags=["hide-input"]
-errors = pa.accuracy_errors(seeds)
-shown = [t for t in chosen_targets if t in set(errors.target)]
+errors = pa.accuracy_errors(gt.seeds)
+shown = [t for t in gt.targets if t in set(errors.target)]
 if not shown:
     print("no finished cell for these models and targets yet")
 else:
-    order = errors.groupby("model").test_acc.mean().sort_values().index
-    n_cols = min(2, len(shown))                # a grid of two columns: legible at the page's width
-    n_rows = -(-len(shown) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(n_rows * (0.24 * len(order) + 1.0) + 0.4),
-                             sharey=True, squeeze=False, layout="constrained")
-    for ax in axes.flat[len(shown):]:
-        ax.set_visible(False)
-    for ax, target in zip(axes.flat, shown):
-        e = errors[errors.target == target].set_index("model").reindex(order).dropna(subset=["test_acc"])
-        y = np.array([list(order).index(m) for m in e.index])
-        ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
-                    label="binomial s.e. of one run")
-        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
-        chance = 1 / cells.loc[cells.target == target, "n_classes"].iloc[0]
-        ax.set_title(f"{target} (chance {chance:.2f})")
-        ax.set_xlabel("test accuracy (fraction)")
-        ax.xaxis.set_major_locator(mticker.MaxNLocator(4))
-    for ax in axes[:, 0]:
-        ax.set_yticks(range(len(order)), order)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=2, frameon=False)
-    show(fig, "accuracy",
+    chance = {t: 1 / cells.loc[cells.target == t, "n_classes"].iloc[0] for t in shown}
+    show(plots.accuracy_panels(errors, shown, chance), "accuracy",
          "Mean test accuracy over the fine-tuning seeds of each model on each target of the offline "
          "benchmark, with the seed standard deviation (blue) and the binomial standard error of one "
          "run's test accuracy (grey); each panel's axis is scaled to its models.",
@@ -201,25 +155,14 @@ else:
 # %% tags=["hide-input"]
 with warnings.catch_warnings():  # targets with one finished model have no tau between seeds
     warnings.simplefilter("ignore", RuntimeWarning)
-    reliability = report.reliability(seeds)
+    reliability = report.reliability(gt.seeds)
 verdicts = pa.reliability_verdicts(reliability, min_ratio=min_ratio, min_ceiling=min_ceiling,
                                    min_models=min_models)
 book.table(reliability.set_index("target"), formats={"n_models": "int", "n_seeds": "int"})
 
 # %% tags=["hide-input"]
-if verdicts.empty:
-    display(Markdown("No finished cell for these models and targets yet, so no target can be judged."))
-else:
-    counts = verdicts.verdict.value_counts()
-    display(Markdown(
-        f"Criteria (`potran.bench.paper_analysis.reliability_verdicts`): a target ranks the models when "
-        f"their spread is at least {min_ratio:g} times the seed noise of a model's mean and the lower "
-        f"noise ceiling is at least {min_ceiling:g}; coarsely when the spread only exceeds the seed "
-        f"noise; targets with fewer than {min_models} finished models are "
-        f"not judged. Of {len(verdicts)} target(s): {counts.get('reliable', 0)} reliable, "
-        f"{counts.get('coarse', 0)} coarse, {counts.get('noise', 0)} dominated by noise, "
-        f"{counts.get('too few models', 0)} not yet judged.\n\n"
-        + "\n".join(f"- {s}" for s in verdicts.sentence)))
+display(Markdown(pa.verdict_summary(verdicts, min_ratio=min_ratio, min_ceiling=min_ceiling,
+                                    min_models=min_models)))
 
 # %% [markdown]
 # ## Learning rate and convergence
@@ -230,15 +173,8 @@ else:
 # fine-tunes more than by where it would end; a tiny final loss that fluctuates is not a concern.
 
 # %% tags=["hide-input"]
-if cells.empty:
-    display(Markdown("No finished cell."))
-else:
-    usual = cells.lr.value_counts().idxmax()
-    other = cells[cells.lr != usual]
-    exceptions = "; ".join(f"{m} ({', '.join(f'{v:g}' for v in sorted(set(g.lr)))} on its {len(g)} cells)"
-                           for m, g in other.groupby("model"))
-    display(Markdown(f"Every one of the {len(cells)} cells was fine-tuned with the learning rate **{usual:g}**"
-                     + (f" except those of {exceptions}" if len(other) else "") + "."))
+display(Markdown(pa.learning_rate_sentence(cells)))
+if not cells.empty:
     display(book.details(book.table(cells.pivot(index="model", columns="target", values="lr"), digits=4),
                          f"The learning rate of each of the {len(cells)} cells"))
 
@@ -246,22 +182,7 @@ else:
 if cells.empty:
     print("no finished cell for these models and targets yet")
 else:
-    fig, ax = plt.subplots(figsize=book.figsize(4.2, 0.85), layout="constrained")
-    sns.scatterplot(data=cells, x="loss_rel_change_max", y="final_loss", hue="target",
-                    hue_order=shown, style="target", s=60, ax=ax)
-    ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
-    ax.axhline(small_loss, color="k", ls=":", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:.0%}" if v >= 0.01 else f"{v:.1%}"))
-    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
-        axis.set_minor_formatter(mticker.NullFormatter())
-    ax.set_xlabel("relative change of the training loss in the last epoch")
-    ax.set_ylabel("final training loss (cross-entropy, nats)")
-    ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
-    show(fig, "convergence",
+    show(plots.convergence(cells, shown, max_rel_change=max_rel_change, small_loss=small_loss), "convergence",
          "Relative change of the training loss over the last epoch (largest over the seeds) against "
          "the final training loss, for every finished cell; cells to the right of the dashed line and "
          "above the dotted one were still training.",
@@ -270,15 +191,10 @@ else:
              "horizontal threshold line.")
 
 # %% tags=["hide-input"]
-still = cells[(cells.loss_rel_change_max > max_rel_change) & (cells.final_loss > small_loss)]
+limits = dict(max_rel_change=max_rel_change, small_loss=small_loss)
 if not cells.empty:
-    by_target = still.groupby("target").size().reindex(shown, fill_value=0)
-    display(Markdown(
-        f"{len(still)} of {len(cells)} finished cells were still training when they stopped (last-epoch "
-        f"loss change above {max_rel_change:.0%} with a final loss above {small_loss:g}): "
-        + ", ".join(f"{t} {n} of {(cells.target == t).sum()}" for t, n in by_target.items())
-        + f". Median last-epoch change over all cells {cells.loss_rel_change_max.median():.1%}, "
-        f"median final loss {cells.final_loss.median():.3f}."))
+    display(Markdown(pa.convergence_sentence(cells, shown, **limits)))
+still = pa.still_training(cells, **limits)
 if len(still):
     display(book.details(book.table(
         still[["model", "target", "lr", "loss_rel_change_max", "final_loss", "test_acc"]].rename(

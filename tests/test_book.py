@@ -191,3 +191,14 @@ def test_the_api_page_prints_plain_values_only_and_no_reprs_in_signatures():
     assert ext.shorten_reprs(signature) == ("(models, finetune: FinetuneConfig = FinetuneConfig(…), "
                                             "sources=Sources(…), k=2)")
     assert ext.shorten_reprs("(x, f=<function get>)") == "(x, f=get)"
+
+
+def test_blocks_show_text_as_markdown_and_the_rest_as_given(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    frame = book.table(pd.DataFrame({"a": [1.0]}))
+    book.blocks(["**bold**", None, frame])
+    assert len(shown) == 2 and isinstance(shown[0], IPython.display.Markdown)
+    assert shown[0].data == "**bold**" and shown[1] is frame

@@ -183,3 +183,55 @@ def test_reliability_of_the_offline_groundtruth():
     # dim 0.708 on letters, knn+PED 0.81 on patches
     assert rel.ceiling_high.loc["fonts"] > 0.62 and rel.ceiling_high.loc["letters"] > 0.708
     assert rel.ceiling_high.loc["patches"] > 0.81
+
+
+def test_discrepancy_marks_flag_and_explain_the_differing_cells(twpy, supp):
+    diffs = pa.groundtruth_discrepancies(twpy, supp, ("tw.py", "supplementary"))
+    table = supp.pivot(index="model", columns="target", values="test_acc")
+    marks, tips = pa.discrepancy_marks(table, diffs, "tw.py")
+    assert marks.shape == table.shape and int(marks.to_numpy().sum()) == len(diffs) == 5
+    d = diffs.iloc[0]
+    assert marks.loc[d.model, d.target] and tips.loc[d.model, d.target] == f"tw.py: {d['tw.py']:.2f}"
+    assert (tips.to_numpy() != "").sum() == 5
+
+
+def test_protocol_and_learning_rate_sentences(gt_dir):
+    assert pa.protocol_sentence({}) is None
+    config = {"optimizer": "adamw", "lr": 1e-3, "lr_overrides": {"b": 1e-4}, "wd": 0.01,
+              "batch_size": 32, "epochs": 3, "seeds": [0, 1]}
+    text = pa.protocol_sentence(config)
+    assert "adamw, learning rate 0.001 (except b: 0.0001), weight decay 0.01, batch 32, 3 epochs" in text
+    assert pa.learning_rate_sentence(pa.cell_table(gt_dir)) == (
+        "Every one of the 3 cells was fine-tuned with the learning rate **0.001** except those of "
+        "b (0.0001 on its 1 cells).")
+    assert pa.learning_rate_sentence(pa.cell_table(gt_dir).iloc[:0]) == "No finished cell."
+
+
+def test_still_training_and_its_sentence(gt_dir):
+    cells = pa.cell_table(gt_dir)       # last-epoch changes: a/t1 0.2, b/t1 0.9 (loss 0.015), a/t2 1.0
+    still = pa.still_training(cells, max_rel_change=0.05, small_loss=0.05)
+    assert sorted(zip(still.model, still.target)) == [("a", "t1"), ("a", "t2")]   # b's loss is tiny
+    text = pa.convergence_sentence(cells, ["t1", "t2"], max_rel_change=0.05, small_loss=0.05)
+    assert text.startswith("2 of 3 finished cells were still training") and "t1 1 of 2, t2 1 of 1" in text
+    assert pa.convergence_sentence(cells.iloc[:0], ["t1"]) is None
+
+
+def test_verdict_summary_counts_each_verdict():
+    verdicts = pd.DataFrame({"target": ["x", "y", "z"], "verdict": ["reliable", "noise", "reliable"],
+                             "sentence": ["x ok.", "y no.", "z ok."]})
+    text = pa.verdict_summary(verdicts, min_ratio=3, min_ceiling=0.5, min_models=4)
+    assert "Of 3 target(s): 2 reliable, 0 coarse, 1 dominated by noise, 0 not yet judged." in text
+    assert text.endswith("- x ok.\n- y no.\n- z ok.")
+    assert pa.verdict_summary(verdicts.iloc[:0], min_ratio=3, min_ceiling=0.5, min_models=4).startswith("No ")
+
+
+def test_read_groundtruth_keeps_the_chosen_cells(gt_dir):
+    pd.DataFrame({"model": ["a", "b"], "target": ["t1", "t1"], "test_acc": [0.55, 0.7]}).to_csv(
+        gt_dir / "accuracy.csv", index=False)
+    from potran.bench import zoo
+
+    gt = pa.read_groundtruth(gt_dir, models=["nonesuch"], targets=None)
+    assert gt.models == zoo.names() and gt.cells.empty and gt.accuracy.empty   # the zoo has no "a"
+    assert gt.summary()[0].startswith("note: none of the requested models (nonesuch)")
+    assert gt.config == {"optimizer": "adamw", "lr": 1e-3, "epochs": 3} and gt.odd == ["a/t2"]
+    assert gt.summary()[-1] == "cells with another configuration: a/t2"

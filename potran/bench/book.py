@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["setup_page", "figsize", "show", "legibility", "number", "p_value", "span", "interval", "table",
-           "details", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
+           "details", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
 
 #: Width of the book's text column (CSS px) in a 1280 px window (sphinx-book-theme, measured).
 COLUMN_PX = 688
@@ -324,3 +324,13 @@ def details(content, summary: str):
         content = table(content)
     body = content.to_html() if hasattr(content, "to_html") else str(content)
     return HTML(f'<details class="potran-details"><summary>{html.escape(summary)}</summary>{body}</details>')
+
+
+def blocks(items) -> None:
+    """Display a page section's ``items`` in order: text (str) as markdown, anything else (a
+    :class:`Table`, a figure, HTML) as itself; None items are skipped."""
+    from IPython.display import Markdown, display
+
+    for item in items:
+        if item is not None:
+            display(Markdown(item) if isinstance(item, str) else item)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,9 @@ from .store import CellStore
 
 __all__ = ["pick", "paper_accuracy", "published_taus", "static_baseline_taus", "over_datasets", "paper_tests",
            "groundtruth_discrepancies", "groundtruth_agreement", "discrepancy_effect",
-           "cell_table", "protocol", "accuracy_errors", "reliability_verdicts"]
+           "cell_table", "protocol", "accuracy_errors", "reliability_verdicts", "discrepancy_marks",
+           "protocol_sentence", "verdict_summary", "learning_rate_sentence", "still_training",
+           "convergence_sentence", "FineTuned", "read_groundtruth"]
 
 
 def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = "names"
@@ -463,3 +465,123 @@ def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceili
             verdict, text = "noise", f"{r.target} cannot rank the models (mostly noise): {numbers}"
         rows.append({"target": r.target, "verdict": verdict, "sentence": text + "."})
     return pd.DataFrame(rows, columns=["target", "verdict", "sentence"])
+
+def discrepancy_marks(table: pd.DataFrame, diffs: pd.DataFrame, other: str = "tw.py"
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Where a wide accuracy ``table`` (model x target) differs from ``other``: a frame of flags
+    like ``table`` (True at each cell of ``diffs``, :func:`groundtruth_discrepancies`) and one of
+    tooltips (``"tw.py: 71.20"``), for :func:`potran.bench.book.table`'s ``marks`` and ``tips``."""
+    marks = pd.DataFrame(False, index=table.index, columns=table.columns)
+    tips = pd.DataFrame("", index=table.index, columns=table.columns)
+    for _, d in diffs.iterrows():
+        marks.loc[d.model, d.target] = True
+        tips.loc[d.model, d.target] = f"{other}: {d[other]:.2f}"
+    return marks, tips
+
+
+def protocol_sentence(config: dict) -> str | None:
+    """The fine-tuning recipe of :func:`protocol`'s ``config`` in one sentence (None without cells)."""
+    if not config:
+        return None
+    lr_rule = ", ".join(f"{m}: {v:g}" for m, v in config.get("lr_overrides", {}).items())
+    return (f"Each model's backbone is fine-tuned whole with a new linear head: {config['optimizer']}, "
+            f"learning rate {config['lr']:g}" + (f" (except {lr_rule})" if lr_rule else "")
+            + f", weight decay {config['wd']:g}, batch {config['batch_size']}, {config['epochs']} epochs, "
+            f"one run per seed {config['seeds']}; a cell's accuracy is the mean test accuracy over the "
+            "seeds. Unlike the paper, there is no search over hyper-parameters: one rate per model.")
+
+
+def verdict_summary(verdicts: pd.DataFrame, *, min_ratio: float, min_ceiling: float, min_models: int) -> str:
+    """The criteria of :func:`reliability_verdicts`, the count of each verdict and one bullet per
+    target."""
+    if verdicts.empty:
+        return "No finished cell for these models and targets yet, so no target can be judged."
+    counts = verdicts.verdict.value_counts()
+    return (f"Criteria (`potran.bench.paper_analysis.reliability_verdicts`): a target ranks the models when "
+            f"their spread is at least {min_ratio:g} times the seed noise of a model's mean and the lower "
+            f"noise ceiling is at least {min_ceiling:g}; coarsely when the spread only exceeds the seed "
+            f"noise; targets with fewer than {min_models} finished models are "
+            f"not judged. Of {len(verdicts)} target(s): {counts.get('reliable', 0)} reliable, "
+            f"{counts.get('coarse', 0)} coarse, {counts.get('noise', 0)} dominated by noise, "
+            f"{counts.get('too few models', 0)} not yet judged.\n\n"
+            + "\n".join(f"- {s}" for s in verdicts.sentence))
+
+
+def learning_rate_sentence(cells: pd.DataFrame) -> str:
+    """The learning rate most of :func:`cell_table`'s cells used, and the models that used others."""
+    if cells.empty:
+        return "No finished cell."
+    usual = cells.lr.value_counts().idxmax()
+    other = cells[cells.lr != usual]
+    exceptions = "; ".join(f"{m} ({', '.join(f'{v:g}' for v in sorted(set(g.lr)))} on its {len(g)} cells)"
+                           for m, g in other.groupby("model"))
+    return (f"Every one of the {len(cells)} cells was fine-tuned with the learning rate **{usual:g}**"
+            + (f" except those of {exceptions}" if len(other) else "") + ".")
+
+
+def still_training(cells: pd.DataFrame, *, max_rel_change: float = 0.05, small_loss: float = 0.05
+                   ) -> pd.DataFrame:
+    """The cells of :func:`cell_table` still training when they stopped: a last-epoch relative
+    loss change (largest over the seeds) above ``max_rel_change`` with a final loss above
+    ``small_loss`` (a tiny loss that fluctuates has converged)."""
+    return cells[(cells.loss_rel_change_max > max_rel_change) & (cells.final_loss > small_loss)]
+
+
+def convergence_sentence(cells: pd.DataFrame, targets, *, max_rel_change: float = 0.05,
+                         small_loss: float = 0.05) -> str | None:
+    """How many cells, per target, were :func:`still_training`, with the median last-epoch
+    change and final loss of all cells (None without cells)."""
+    if cells.empty:
+        return None
+    still = still_training(cells, max_rel_change=max_rel_change, small_loss=small_loss)
+    by_target = still.groupby("target").size().reindex(list(targets), fill_value=0)
+    return (f"{len(still)} of {len(cells)} finished cells were still training when they stopped (last-epoch "
+            f"loss change above {max_rel_change:.0%} with a final loss above {small_loss:g}): "
+            + ", ".join(f"{t} {n} of {(cells.target == t).sum()}" for t, n in by_target.items())
+            + f". Median last-epoch change over all cells {cells.loss_rel_change_max.median():.1%}, "
+            f"median final loss {cells.final_loss.median():.3f}.")
+
+
+@dataclass(frozen=True)
+class FineTuned:
+    """A ground-truth folder restricted to some models and targets (:func:`read_groundtruth`):
+    the chosen names, :func:`pick`'s notes, :func:`protocol`'s ``config`` and ``odd`` cells, and
+    the cells (:func:`cell_table`), runs (:func:`potran.bench.report.seed_table`) and
+    ``accuracy.csv`` rows of those models and targets."""
+
+    models: list
+    targets: list
+    notes: list
+    config: dict
+    odd: list
+    cells: pd.DataFrame
+    seeds: pd.DataFrame
+    accuracy: pd.DataFrame
+
+    def summary(self) -> list[str]:
+        """Lines saying what was asked and what has finished (the page prints them)."""
+        lines = [f"note: {n}" for n in self.notes]
+        lines.append(f"{len(self.cells)} of {len(self.models) * len(self.targets)} cells finished "
+                     f"({len(self.models)} models x {len(self.targets)} targets)")
+        if self.odd:
+            lines.append("cells with another configuration: " + ", ".join(self.odd))
+        return lines
+
+
+def read_groundtruth(groundtruth_dir, models=None, targets=None) -> FineTuned:
+    """The offline ground truth of ``groundtruth_dir`` for ``models`` and ``targets`` (names, or
+    None for all of :mod:`potran.bench.zoo` / :data:`potran.bench.datasets.TARGETS`)."""
+    from . import datasets, zoo
+    from .report import seed_table
+
+    chosen_models, note_m = pick(models, zoo.names(), "models")
+    chosen_targets, note_t = pick(targets, datasets.TARGETS, "targets")
+
+    def keep(frame):
+        return frame[frame.model.isin(chosen_models) & frame.target.isin(chosen_targets)]
+
+    config, odd = protocol(groundtruth_dir)
+    accuracy = pd.read_csv(f"{groundtruth_dir}/accuracy.csv")
+    return FineTuned(chosen_models, chosen_targets, [n for n in (note_m, note_t) if n], config, odd,
+                     keep(cell_table(groundtruth_dir)).reset_index(drop=True),
+                     keep(seed_table(groundtruth_dir)), keep(accuracy))

@@ -14,7 +14,8 @@ import pandas as pd
 
 from .book import figsize
 
-__all__ = ["forest", "forest_figure", "size_ticks", "log_values", "BAND_COLOUR"]
+__all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
+           "BAND_COLOUR"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -137,3 +138,61 @@ def log_values(axis) -> None:
     axis.set_major_formatter(FuncFormatter(
         lambda v, _: np.format_float_positional(v, precision=3, fractional=False, trim="-")))
     axis.set_minor_formatter(NullFormatter())
+
+
+def accuracy_panels(errors: pd.DataFrame, targets, chance: dict):
+    """One panel per target (two columns) of each model's mean accuracy with its seed s.d. and the
+    binomial s.e. of one run (:func:`potran.bench.paper_analysis.accuracy_errors`), the models
+    sorted by their mean over the targets; ``chance`` gives each target's chance accuracy in its
+    title. Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    targets = list(targets)
+    order = list(errors.groupby("model").test_acc.mean().sort_values().index)
+    n_cols = min(2, len(targets))                # a grid of two columns: legible at the page's width
+    n_rows = -(-len(targets) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize(n_rows * (0.24 * len(order) + 1.0) + 0.4),
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax in axes.flat[len(targets):]:
+        ax.set_visible(False)
+    for ax, target in zip(axes.flat, targets):
+        e = errors[errors.target == target].set_index("model").reindex(order).dropna(subset=["test_acc"])
+        y = np.array([order.index(m) for m in e.index])
+        ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
+                    label="binomial s.e. of one run")
+        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
+        ax.set_title(f"{target} (chance {chance[target]:.2f})")
+        ax.set_xlabel("test accuracy (fraction)")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    for ax in axes[:, 0]:
+        ax.set_yticks(range(len(order)), order)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=2, frameon=False)
+    return fig
+
+
+def convergence(cells: pd.DataFrame, targets, *, max_rel_change: float, small_loss: float):
+    """Last-epoch relative loss change against final training loss of every cell
+    (:func:`potran.bench.paper_analysis.cell_table`) on log axes, with the two thresholds of
+    :func:`potran.bench.paper_analysis.still_training`. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fig, ax = plt.subplots(figsize=figsize(4.2, 0.85), layout="constrained")
+    sns.scatterplot(data=cells, x="loss_rel_change_max", y="final_loss", hue="target",
+                    hue_order=list(targets), style="target", s=60, ax=ax)
+    ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
+    ax.axhline(small_loss, color="k", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}" if v >= 0.01 else f"{v:.1%}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("relative change of the training loss in the last epoch")
+    ax.set_ylabel("final training loss (cross-entropy, nats)")
+    ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
+    return fig
