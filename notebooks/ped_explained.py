@@ -45,7 +45,7 @@
 # `potran.simulate` on a two-dimensional toy task so every quantity can be seen.
 
 # %% tags=["parameters"]
-from potran.resources import project_path
+from potran.bench.folders import FEATURE_CACHE
 
 n_classes = 4          # classes of the toy task
 per_class = 150        # samples per class
@@ -66,44 +66,30 @@ paper_data = None          # the 11 datasets in torchvision's layouts,
 paper_imagenet_val = None  # and ImageNet validation images (PED's general set)
 paper_options = {}         # more options of potran.bench.paper_setting.benchmark
 device = "cpu"         # torch device of the feature extraction and of PED
-cache_dir = project_path(".cache", "features")      # feature cache shared with the benchmark
+cache_dir = FEATURE_CACHE                           # feature cache shared with the benchmark
 out_dir = None                                      # PNG copies of the figures (None: _build/ped_explained,
                                                     # _build/paper/... on the paper's setting)
 
 # %% tags=["hide-input"]
-
 from functools import partial
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
-from sklearn.decomposition import PCA
 
 import potran
-from potran.bench import book
+from potran.bench import book, plots
+from potran.bench import ped_views as views
 from potran.bench.pages import page_benchmark
-from potran.ped import CONSTANT, EPS, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
+from potran.metrics import PED_METRICS
+from potran.ped import CONSTANT, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options)
-out_dir = page.results(out_dir, "ped_explained")
-
-
-show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
-
-
-rng = np.random.default_rng(seed)
-angles = 2 * np.pi * np.arange(n_classes) / n_classes
-centres = 2.0 * np.c_[np.cos(angles), np.sin(angles)]
-y = np.repeat(np.arange(n_classes), per_class)
-X = centres[y] + spread * rng.normal(size=(len(y), 2))
-G = rng.normal(size=(1000, 2)) * 2.0          # the "general" set: its mean/std standardise the space
+show = partial(book.show, folder=page.results(out_dir, "ped_explained"))  # a PNG copy, displayed, captioned
+X, y, G = views.toy_task(n_classes, per_class, spread, seed)
 ped = dict(nsigma=nsigma, time_step=time_step, constant=constant)
-result = potran.simulate(X, y, G, max_steps=max_steps, **ped)
-trace = result.trace
+trace = potran.simulate(X, y, G, max_steps=max_steps, **ped).trace
 book.table(pd.DataFrame({"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
                         index=pd.RangeIndex(1, trace.steps + 1, name="step")), digits=4,
            caption=f"{trace.steps} accepted steps (energy before the first: {trace.energies[0]:.4f}); rejected "
@@ -118,33 +104,10 @@ book.table(pd.DataFrame({"potential energy after": trace.energies[1:], "displace
 # use a larger $t$:
 
 # %% tags=["hide-input"]
-mean = G.mean(0)                              # PED standardises by the general set's mean
-scale = np.maximum(G.std(0), EPS)             # and population std, floored at EPS
-Z = (X - mean) / scale                        # the toy task in the standardised space
-shown = dict(ped, time_step=shown_time_step)
-shown_trace = potran.simulate(X, y, G, max_steps=max_steps, **shown).trace
-path = np.stack(shown_trace.centres)          # (steps + 1) x C x 2
-palette = sns.color_palette(n_colors=n_classes)
-
-fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.9), layout="constrained")
-ax = axes[0]
-for c in range(n_classes):
-    ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
-    for step, style in ((0, ":"), (-1, "-")):
-        ax.add_patch(plt.Circle(path[step, c], nsigma * shown_trace.radii[c], fill=False, ls=style,
-                                color=palette[c], lw=1.5))
-    ax.plot(*path[:, c].T, "k.-", ms=3)
-ax.set_aspect("equal")
-ax.set_xlabel("standardised feature 1")
-ax.set_ylabel("standardised feature 2")
-ax.set_title(f"t = {shown_time_step}: before (dotted), after {shown_trace.steps} steps")
-axes[1].plot(np.array(result.trace.energies) / result.trace.energies[0], "o-", label=f"t = {time_step}")
-axes[1].plot(np.array(shown_trace.energies) / shown_trace.energies[0], "s-", label=f"t = {shown_time_step}")
-axes[1].legend()
-axes[1].set_xlabel("step")
-axes[1].set_ylabel("potential energy U / U before")
-axes[1].set_title("the potential energy declines")
-show(fig, "toy_before_after",
+Z = views.standardised(X, G)                  # the toy task in the standardised space
+shown_trace = potran.simulate(X, y, G, max_steps=max_steps, **dict(ped, time_step=shown_time_step)).trace
+show(plots.ped_toy(Z, y, shown_trace, trace, nsigma=nsigma, time_step=shown_time_step,
+                   reference_step=time_step), "toy_before_after",
      f"Left: the toy task in the standardised space, each class a ball of radius "
      f"λ r_c (λ = {nsigma}) before (dotted) and after (solid) the motion with t = {shown_time_step}; "
      f"the black dots trace the class centres. Right: the potential energy after each step, "
@@ -159,48 +122,17 @@ show(fig, "toy_before_after",
 # first step.
 
 # %% tags=["hide-input"]
-n_panels = len(shown_trace.centres)
-n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)   # rows of two or three: legible at the page's width
-n_rows = -(-n_panels // n_cols)
-fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(8.2 / n_cols * n_rows + 0.3), sharex=True,
-                         sharey=True, squeeze=False, layout="constrained")
-for ax in axes.flat[n_panels:]:
-    ax.set_visible(False)
-energies = np.array(shown_trace.energies)
-for k, ax in enumerate(axes.flat[:n_panels]):
-    moved = Z + (path[k] - path[0])[y]        # the samples move with their class
-    for c in range(n_classes):
-        ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
-        ax.add_patch(plt.Circle(path[0, c], nsigma * shown_trace.radii[c], fill=False, color="0.6",
-                                lw=0.8))
-        ax.add_patch(plt.Circle(path[k, c], nsigma * shown_trace.radii[c], fill=False,
-                                color=palette[c], lw=1.8))
-        ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
-    ax.set_aspect("equal")
-    reach = nsigma * shown_trace.radii.max() + 0.2
-    ax.set_xlim(path[..., 0].min() - reach, path[..., 0].max() + reach)
-    ax.set_ylim(path[..., 1].min() - reach, path[..., 1].max() + reach)
-    ax.set_title("before the motion" if k == 0 else f"after step {k}", fontsize=11)
-    note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
-    if k > 0:
-        note += f"\nP = {shown_trace.displacements[k - 1]:.3f}"
-    ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
-            bbox=dict(facecolor="white", alpha=0.8, lw=0))
-    if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
-        ax.set_xlabel("standardised feature 1")
-    if k % n_cols == 0:
-        ax.set_ylabel("standardised feature 2")
 exit_note = ("" if shown_trace.rejected_displacement is None else
              f" The next step (P = {shown_trace.rejected_displacement:.3f}, not above "
              f"ρ = {EXIT_RATIO} times the first) was discarded and ended the motion.")
-show(fig, "toy_steps",
+show(plots.ped_steps(Z, y, shown_trace, nsigma=nsigma), "toy_steps",
      f"The balls (radius λ r_c, λ = {nsigma}) of the toy task in the standardised "
      f"space, one panel per entry of `trace.centres` (t = {shown_time_step}, k = {constant}); "
      f"U / U₀ is the potential energy relative to before the motion and P the displacement of the "
      f"step.{exit_note}",
-     alt=f"A grid of {n_panels} panels, one per step of the motion: the {n_classes} class balls drawn "
-         "as coloured circles moving apart from grey circles at their starting places, with the "
-         "energy ratio and the displacement written in a corner.")
+     alt=f"A grid of {len(shown_trace.centres)} panels, one per step of the motion: the {n_classes} class "
+         "balls drawn as coloured circles moving apart from grey circles at their starting places, with "
+         "the energy ratio and the displacement written in a corner.")
 
 # %% [markdown]
 # (The circles are drawn in the standardised space, where PED measures the overlaps; in this toy the
@@ -209,14 +141,8 @@ show(fig, "toy_steps",
 # follows:
 
 # %% tags=["hide-input"]
-rows = []
-for metric in ("logme", "sfda", "gbc", "hscore"):
-    for use_ped in (False, True):
-        rows.append({"metric": metric, "PED": use_ped,
-                     "score": potran.score(X, y, metric, ped=use_ped, general=G if use_ped else None,
-                                           **({"max_steps": max_steps, **ped} if use_ped else {}))})
-book.table(pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score").rename(
-    columns={False: "without PED", True: "with PED"}), caption="Scores of the toy task (each metric's own scale).")
+book.table(views.score_table(X, y, G, (*PED_METRICS, "hscore"), max_steps=max_steps, **ped),
+           caption="Scores of the toy task (each metric's own scale).")
 
 # %% [markdown]
 # PED only translates whole classes, so what it adds to a metric is how easily the classes can be
@@ -239,100 +165,35 @@ task = page.load_target(target)
 arrays = page.cell_features(model, task, cache_dir=cache_dir, device=device)
 Xr, yr, Gr = arrays["X_scored"], arrays["y"], arrays["G_scored"]
 real = potran.simulate(Xr, yr, Gr, device=device)      # the paper's values, as the benchmark runs it
-mean_r, scale_r = Gr.mean(0), np.maximum(Gr.std(0), EPS)
-plane = PCA(n_components=2).fit(real.trace.centres[0])
-before = plane.transform((Xr - mean_r) / scale_r)
-after = plane.transform((real.features - mean_r) / scale_r)
-tracks = np.stack([plane.transform(c) for c in real.trace.centres])   # (steps + 1) x C x 2
-# U after / U before; undefined when no two balls overlap (U = 0: PED does not move the cell)
-energy_left = real.trace.energies[-1] / real.trace.energies[0] if real.trace.energies[0] > 0 else np.nan
 print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
       f"{arrays['X'].shape[1]} features, {Xr.shape[1]} scored; {real.trace.steps} steps, "
-      + (f"potential energy {energy_left:.1%} of its value before the motion" if real.trace.steps
-         else "no two balls overlap, so PED leaves the features as they are"))
+      + (f"potential energy {views.energy_left(real.trace):.1%} of its value before the motion"
+         if real.trace.steps else "no two balls overlap, so PED leaves the features as they are"))
 
 # %% tags=["hide-input"]
-n_real = len(task.classes)
-colours = sns.color_palette("husl", n_real)
-fig, axes = plt.subplots(2, 2, figsize=book.figsize(7.6), layout="constrained")
-share = plane.explained_variance_ratio_
-for ax, points, k, title in ((axes[0, 0], before, 0, "images before the motion"),
-                             (axes[0, 1], after, -1, f"images after {real.trace.steps} steps")):
-    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=yr, palette=colours, s=6, alpha=0.35,
-                    linewidth=0, legend=False, ax=ax)
-    ax.scatter(*tracks[k].T, s=14, color="k", zorder=3, label="class centres")
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-axes[0, 1].set_xlim(axes[0, 0].get_xlim())
-axes[0, 1].set_ylim(axes[0, 0].get_ylim())
-ax = axes[1, 0]
-for c, name in enumerate(task.classes):
-    ax.plot(*tracks[:, c].T, "-", color=colours[c], lw=1.5)
-    ax.scatter(*tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
-    ax.scatter(*tracks[-1, c], s=30, color=colours[c], zorder=3)
-    ax.annotate(str(name)[:16], tracks[-1, c], fontsize=10, xytext=(3, 3), textcoords="offset points")
-ax.set_title("class centres: before (open) and after (filled)")
-for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
-    ax.set_xlabel(f"PC 1 of the centres ({share[0]:.0%} of their variance)")
-    ax.set_ylabel(f"PC 2 of the centres ({share[1]:.0%})")
-ax = axes[1, 1]
-steps = np.arange(real.trace.steps + 1)
-if real.trace.steps:
-    ax.plot(steps, np.array(real.trace.energies) / real.trace.energies[0], "o-",
-            label="potential energy U / U before")
-    ax.plot(steps[1:], np.array(real.trace.displacements) / real.trace.displacements[0], "s-",
-            label="displacement P / P of step 1")
-else:
-    ax.text(0.5, 0.5, "no overlap: no step taken", ha="center", transform=ax.transAxes)
-ax.axhline(EXIT_RATIO, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {EXIT_RATIO}")
-ax.set_ylim(0, 1.05)
-ax.set_xlabel("step")
-ax.set_ylabel("relative to the first value (no unit)")
-ax.legend(loc="lower left")
-ax.set_title("the trace")
-show(fig, "real_before_after",
+show(plots.ped_cell(views.centre_plane(Xr, Gr, real), yr, task.classes, real.trace, exit_ratio=EXIT_RATIO),
+     "real_before_after",
      f"{model} on {target}: the features of the {len(yr)} training images "
      f"(the {Xr.shape[1]} dimensions the benchmark scores, standardised by the general set) projected on the plane "
      f"of the class centres' two leading principal components, before (top left) and after (top "
      f"right) PED with the paper's values (λ = {NSIGMA}, t = {TIME_STEP}, k = {CONSTANT}, at most "
      f"{MAX_STEPS} steps); bottom left: "
-     f"the paths of the {n_real} class centres in the same plane; bottom right: the potential energy "
-     f"and the displacement of every accepted step, relative to their first value. The axes of the "
+     f"the paths of the {len(task.classes)} class centres in the same plane; bottom right: the potential "
+     f"energy and the displacement of every accepted step, relative to their first value. The axes of the "
      f"three maps are in the standardised units of the general set.",
      alt=f"Four panels: the {len(yr)} images as coloured points with black class centres before and "
-         f"after the motion, the paths of the {n_real} centres from open to filled circles, and the "
-         "potential energy and displacement curves of the trace.")
+         f"after the motion, the paths of the {len(task.classes)} centres from open to filled circles, and "
+         "the potential energy and displacement curves of the trace.")
 
 # %% [markdown]
 # What the motion did to this cell, and what it does to the scores the benchmark computes from it:
 
 # %% tags=["hide-input"]
-shift = np.linalg.norm(real.trace.centres[-1] - real.trace.centres[0], axis=1)
-ball = NSIGMA * real.trace.radii
-summary = pd.DataFrame({
-    "steps": [real.trace.steps],
-    "U after / U before": [energy_left],
-    "mean centre shift (standardised units)": [shift.mean()],
-    "mean ball radius λ r_c (standardised units)": [ball.mean()],
-})
-display(book.table(summary, index=False, formats={"steps": "int"}))
-rows = []
-for metric in ("logme", "sfda", "gbc"):
-    for use_ped in (False, True):
-        rows.append({"metric": metric, "PED": use_ped,
-                     "score": potran.score(Xr, yr, metric, ped=use_ped, general=Gr if use_ped else None)})
-book.table(pd.DataFrame(rows).pivot(index="metric", columns="PED", values="score").rename(
-    columns={False: "without PED", True: "with PED"}), caption=f"Scores of {model} on {target}.")
+display(book.table(views.motion_summary(real.trace), index=False, formats={"steps": "int"}))
+book.table(views.score_table(Xr, yr, Gr, PED_METRICS), caption=f"Scores of {model} on {target}.")
 
 # %% tags=["hide-input"]
-display(Markdown(
-    f"In {real.trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
-    f"by {shift.mean():.2f} standardised units on average, {shift.mean() / ball.mean():.0%} of a ball's "
-    f"mean radius, while the potential energy fell to {energy_left:.0%} "
-    f"of its value before the motion: the energy is quadratic in the overlaps, so small moves of "
-    f"heavily overlapping classes release much of it." if real.trace.steps else
-    f"No two of the balls of {model}'s {target} classes overlap (potential energy 0), so PED takes no "
-    f"step and every metric scores this cell the same with and without it."))
+display(Markdown(views.motion_sentence(real.trace, model, target)))
 
 # %% [markdown]
 # How fast the energy declines is what PED credits a model for; whether that ranks models better

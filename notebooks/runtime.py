@@ -70,22 +70,22 @@ import platform
 from functools import partial
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from IPython.display import Markdown, display
 from threadpoolctl import threadpool_limits
 
 import potran
-from potran.bench import book, plots
-from potran.bench.timing import dense_ped, slopes, sweep, synthetic_task
+from potran.bench import book, timing
+from potran.bench.plots import scaling
+from potran.bench.timing import dense_ped, slope_table, sweep, synthetic_task
 
 book.setup_page(threads)
 threadpool_limits(threads)
 out_dir = Path(out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
 def parsed(value):
@@ -96,71 +96,6 @@ def parsed(value):
 metrics, slow_metrics = parsed(metrics), parsed(slow_metrics) or []
 grid, base, slow_grid, slow_base = parsed(grid), parsed(base), parsed(slow_grid), parsed(slow_base)
 ped_grid, ped_base, gpu_grid, gpu_base = parsed(ped_grid), parsed(ped_base), parsed(gpu_grid), parsed(gpu_base)
-AXIS_LABEL = {"N": "images N (log)", "D": "dimension D (log)", "C": "classes C (log)"}
-
-
-show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
-
-
-def scoring_functions(names):
-    """``name`` and ``name + PED`` -> callable(X, y, G) for every metric."""
-    functions = {}
-    for metric in names:
-        functions[metric] = lambda X, y, G, m=metric: potran.score(X, y, m)
-        functions[f"{metric} + PED"] = lambda X, y, G, m=metric: potran.score(X, y, m, ped=True, general=G)
-    return functions
-
-
-def scaling_figure(tables, value, ylabel, scale=1.0):
-    """Log-log panels: one row per sweep, one column per growing axis; one line per function (dashed
-    with PED), ticks at the measured sizes; the fitted slopes are in the tables below the figures."""
-    tables = [t for t in tables if len(t)]
-    axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
-    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=book.figsize(2.9 * len(tables) + 0.9),
-                             squeeze=False, layout="constrained")
-    handles = {}
-    roots = list(dict.fromkeys(n.replace(" + PED", "") for t in tables for n in t.function))
-    colours = dict(zip(roots, sns.color_palette("tab10", len(roots))))  # one colour per function, all rows
-    for row, table in zip(axes, tables):
-        names = list(dict.fromkeys(table.function))
-        for ax, axis in zip(row, axes_names):
-            part = table[table.axis == axis].sort_values("size")
-            if part.empty:
-                ax.set_visible(False)
-                continue
-            for name in names:
-                rows = part[part.function == name]
-                y_values = rows[value].to_numpy(float) * scale
-                y_values[y_values <= 0] = np.nan          # nothing measurable: left out of the log plot
-                line, = ax.plot(rows["size"], y_values, marker="o", ms=3, ls="--" if name.endswith("PED") else "-",
-                                color=colours[name.replace(" + PED", "")], label=name)
-                handles.setdefault(name, line)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            plots.size_ticks(ax.xaxis, part["size"].unique())
-            plots.log_values(ax.yaxis)
-            ax.set_xlabel(AXIS_LABEL[axis])
-            others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
-            ax.set_title(f"growing {axis} ({others})")
-        row[0].set_ylabel(ylabel)
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, frameon=False)
-    return fig
-
-
-def flat_columns(slope_table):
-    """A slope table's (kind, axis) columns as "time over N", ..., its rows named "function"."""
-    return (slope_table.set_axis([f"{kind} over {axis}" for kind, axis in slope_table.columns], axis=1)
-            .rename_axis("function"))
-
-
-def by_axis(table, value):
-    """``value`` per (axis, size) and function, axes in N, D, C order and sizes ascending."""
-    wide = table.pivot_table(index=["axis", "size"], columns="function", values=value, sort=False)
-    order = {"N": 0, "D": 1, "C": 2}
-    wide = wide.sort_index(key=lambda level: level.map(order) if level.name == "axis" else level)
-    return wide[list(dict.fromkeys(table.function))]
-
-
 print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
       f"{threads} thread(s), device {device!r}")
 
@@ -175,24 +110,20 @@ print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.pyth
 # %% tags=["hide-input"]
 fast = [m for m in metrics if m not in slow_metrics]
 slow = [m for m in metrics if m in slow_metrics]
-sweeps = []
-if fast:
-    sweeps.append(sweep(scoring_functions(fast), grid, base, repeats=repeats, min_time=min_time, seed=seed))
-if slow:
-    sweeps.append(sweep(scoring_functions(slow), slow_grid, slow_base, repeats=repeats, min_time=min_time,
-                        seed=seed))
+timed = dict(repeats=repeats, min_time=min_time, seed=seed)
+sweeps = [sweep(timing.scoring_functions(names), g, b, **timed)
+          for names, g, b in ((fast, grid, base), (slow, slow_grid, slow_base)) if names]
 cpu = pd.concat(sweeps, ignore_index=True)
 cpu.to_csv(out_dir / "metrics_cpu.csv", index=False)
 for table in sweeps:
-    times_ms = 1000 * by_axis(table, "seconds")
+    times_ms = 1000 * timing.by_axis(table, "seconds")
     times_ms.index = [f"{axis} = {size}" for axis, size in times_ms.index]
     display(book.details(book.table(times_ms.rename_axis("task grown"), digits=1),
                          f"The measured times (ms) of {', '.join(times_ms.columns)}: {len(times_ms)} sizes"))
 
 # %% tags=["hide-input"]
-fig = scaling_figure(sweeps, "seconds", "time per score (ms, log)", scale=1e3)
 fit_note = f"its {fit_last} largest sizes" if fit_last else "all its sizes"
-show(fig, "metrics_time",
+show(scaling(sweeps, "seconds", "time per score (ms, log)", scale=1e3), "metrics_time",
      "Wall-clock time of one score on the CPU (fastest of "
      f"at least {repeats} runs, {threads} thread) while one size grows and the other two stay fixed (panel titles); "
      "top row LogME, SFDA and GBC, bottom row NLEEP and PARC on a smaller grid; solid lines without PED, "
@@ -203,8 +134,7 @@ show(fig, "metrics_time",
          "(N, D, C): the time of each metric without PED (solid) and with PED (dashed).")
 
 # %% tags=["hide-input"]
-fig = scaling_figure(sweeps, "traced_bytes", "peak memory (MB, log)", scale=1e-6)
-show(fig, "metrics_memory",
+show(scaling(sweeps, "traced_bytes", "peak memory (MB, log)", scale=1e-6), "metrics_memory",
      "Peak memory allocated during one score on the CPU (MB) above what was allocated "
      "before the call: Python objects, NumPy buffers and the storages of the torch CPU tensors, on one "
      "tracemalloc timeline. Workspaces that a compiled kernel allocates internally (LAPACK, "
@@ -216,10 +146,9 @@ show(fig, "metrics_memory",
 # The fitted exponents, for time and for memory (rows: function; columns: the axis that grows):
 
 # %% tags=["hide-input"]
-slope_table = pd.concat({"time": slopes(cpu, "seconds", last=fit_last),
-                         "memory": slopes(cpu, "traced_bytes", last=fit_last)}, axis=1)
-slope_table.to_csv(out_dir / "metrics_slopes.csv")
-book.table(flat_columns(slope_table), digits=2)
+cpu_slopes = slope_table(cpu, last=fit_last)
+cpu_slopes.to_csv(out_dir / "metrics_slopes.csv")
+book.table(timing.flat_columns(cpu_slopes), digits=2)
 
 # %% [markdown]
 # ## potran's PED against the dense $C \times C \times D$ transcription
@@ -239,23 +168,12 @@ print(f"N = {ped_base['N']}, D = {ped_base['D']}, C = {ped_base['C']}: {ours.tra
       f"{np.abs(ours.features - dense).max():.1e}, largest shift {np.abs(ours.features - X0).max():.3f}")
 
 # %% tags=["hide-input"]
-ped_table = sweep({"PED (potran)": lambda X, y, G: potran.simulate(X, y, G),
-                   "PED (dense C×C×D)": lambda X, y, G: dense_ped(X, y, G)},
-                  ped_grid, ped_base, repeats=repeats, min_time=min_time, seed=seed)
+ours_name, dense_name = "PED (potran)", "PED (dense C×C×D)"
+ped_table = sweep({ours_name: lambda X, y, G: potran.simulate(X, y, G),
+                   dense_name: lambda X, y, G: dense_ped(X, y, G)}, ped_grid, ped_base, **timed)
 ped_table.to_csv(out_dir / "ped_cpu.csv", index=False)
-times, peaks = by_axis(ped_table, "seconds"), by_axis(ped_table, "traced_bytes")
-shapes = ped_table.drop_duplicates(["axis", "size"]).set_index(["axis", "size"])
-steps = {key: potran.simulate(*synthetic_task(r.N, r.D, r.C, seed=seed)).trace.steps
-         for key, r in shapes.iterrows()}
-comparison = pd.DataFrame({
-    "steps": pd.Series(steps),
-    "potran (ms)": 1000 * times["PED (potran)"], "dense (ms)": 1000 * times["PED (dense C×C×D)"],
-    "time ratio dense / potran": times["PED (dense C×C×D)"] / times["PED (potran)"],
-    "potran (MB)": peaks["PED (potran)"] / 1e6, "dense (MB)": peaks["PED (dense C×C×D)"] / 1e6,
-    "memory ratio dense / potran": peaks["PED (dense C×C×D)"] / peaks["PED (potran)"],
-}, index=times.index)
-shown_comparison = comparison.copy()
-shown_comparison.index = [f"{axis} = {size}" for axis, size in comparison.index]
+comparison = timing.ped_comparison(ped_table, ours_name, dense_name, seed=seed)
+shown_comparison = comparison.set_axis([f"{axis} = {size}" for axis, size in comparison.index])
 book.table(shown_comparison.rename_axis("task grown"), digits=1,
            formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
 
@@ -265,25 +183,22 @@ book.table(shown_comparison.rename_axis("task grown"), digits=1,
 # sooner when many small classes overlap. Both implementations take the same steps.
 
 # %% tags=["hide-input"]
-fig_t = scaling_figure([ped_table], "seconds", "time of one PED run (ms, log)", scale=1e3)
-show(fig_t, "ped_time",
+show(scaling([ped_table], "seconds", "time of one PED run (ms, log)", scale=1e3), "ped_time",
      f"Wall-clock time of PED on the CPU (the paper's values: λ = 0.6, t = 0.1, k = 1, "
      f"at most 6 steps; fastest of at least {repeats} runs), potran's implementation against the dense "
      f"transcription, while one size grows; slopes (table below) fitted in log-log space to {fit_note}.",
      alt="Three log-log line plots, one per growing size (N, D, C): the time of potran's PED and of the "
          "dense transcription.")
-fig_m = scaling_figure([ped_table], "traced_bytes", "peak memory of one PED run (MB, log)", scale=1e-6)
-show(fig_m, "ped_memory",
+show(scaling([ped_table], "traced_bytes", "peak memory of one PED run (MB, log)", scale=1e-6), "ped_memory",
      "Peak memory allocated during one PED run on the CPU (MB; one tracemalloc timeline "
      "with the NumPy buffers and the torch CPU tensors; the input not counted), potran's implementation "
      "against the dense transcription; slopes as in Figure 3.",
      alt="The three panels of Figure 3 for the peak memory of one PED run instead of its time.")
 
 # %% tags=["hide-input"]
-ped_slopes = pd.concat({"time": slopes(ped_table, "seconds", last=fit_last),
-                        "memory": slopes(ped_table, "traced_bytes", last=fit_last)}, axis=1)
+ped_slopes = slope_table(ped_table, last=fit_last)
 ped_slopes.to_csv(out_dir / "ped_slopes.csv")
-book.table(flat_columns(ped_slopes), digits=2)
+book.table(timing.flat_columns(ped_slopes), digits=2)
 
 # %% [markdown]
 # ## On a GPU
@@ -295,7 +210,7 @@ book.table(flat_columns(ped_slopes), digits=2)
 # call).
 
 # %% tags=["hide-input"]
-gpu = None
+gpu = gpu_slopes = None
 if not str(device).startswith("cuda"):
     print(f"device = {device!r}: the GPU measurements are skipped (run the page with device='cuda' on a "
           "machine with a GPU to add them).")
@@ -305,63 +220,34 @@ elif not torch.cuda.is_available():
 else:
     gpu_name = torch.cuda.get_device_name(device)
     print(f"GPU: {gpu_name}")
-    on_gpu = [m for m in metrics if m not in ("nleep", "parc")]
-    functions = dict(scoring_functions(on_gpu), **{"PED (potran)": lambda X, y, G: potran.simulate(X, y, G)})
+    functions = dict(timing.scoring_functions([m for m in metrics if m not in ("nleep", "parc")]),
+                     **{ours_name: lambda X, y, G: potran.simulate(X, y, G)})
     gpu = sweep(functions, gpu_grid, gpu_base, repeats=max(repeats, 3), min_time=min_time, seed=seed,
                 device=device, to_device=lambda a: torch.as_tensor(a, device=device))
     gpu.to_csv(out_dir / "gpu.csv", index=False)
 
 # %% tags=["hide-input"]
 if gpu is not None:
-    show(scaling_figure([gpu], "seconds", "time per call on the GPU (ms, log)", scale=1e3), "gpu_time",
+    show(scaling([gpu], "seconds", "time per call on the GPU (ms, log)", scale=1e3), "gpu_time",
          f"Wall-clock time on {gpu_name} (GPU synchronised around each run; fastest of "
          f"{max(repeats, 3)} runs) while one size grows; solid without PED, dashed with PED, and PED "
          f"alone; slopes fitted in log-log space to {fit_note} (table below).",
          alt="Three log-log line plots, one per growing size, of the GPU time of each function.")
-    show(scaling_figure([gpu], "cuda_bytes", "peak GPU memory per call (MB, log)", scale=1e-6),
-         "gpu_memory",
+    show(scaling([gpu], "cuda_bytes", "peak GPU memory per call (MB, log)", scale=1e-6), "gpu_memory",
          "Peak of torch's CUDA allocator during one call (MB) above its level before the "
          "call (the input features, already on the GPU, are not counted), on the grid of Figure 5.",
          alt="The three panels of Figure 5 for the peak GPU memory of each call.")
-    gpu_slopes = pd.concat({"time": slopes(gpu, "seconds", last=fit_last),
-                            "memory": slopes(gpu, "cuda_bytes", last=fit_last)}, axis=1)
+    gpu_slopes = slope_table(gpu, memory="cuda_bytes", last=fit_last)
     gpu_slopes.to_csv(out_dir / "gpu_slopes.csv")
-    display(book.table(flat_columns(gpu_slopes), digits=2))
+    display(book.table(timing.flat_columns(gpu_slopes), digits=2))
 
 # %% [markdown]
 # ## What the measurements show
 
 # %% tags=["hide-input"]
-def at(table, name, shape):
-    """Fastest time of ``name`` on the task of the given N, D, C (NaN when the grid lacks it)."""
-    rows = table[(table.function == name) & (table.N == shape["N"]) & (table.D == shape["D"])
-                 & (table.C == shape["C"])]
-    return rows.seconds.min() if len(rows) else float("nan")
-
-
-lines = []
-if fast:
-    lines.append(f"- What PED adds to a score on the CPU, at the base task of Figure 1 (N = {base['N']}, "
-                 f"D = {base['D']}, C = {base['C']}): " + "; ".join(
-                     f"{m} {1000 * at(cpu, m, base):.1f} ms, with PED {1000 * at(cpu, m + ' + PED', base):.1f} ms"
-                     for m in fast) + ".")
-largest = comparison.loc["C"].index.max() if "C" in comparison.index.get_level_values(0) else None
-if largest is not None:
-    row = comparison.loc[("C", largest)]
-    lines.append(f"- At C = {largest} (N = {ped_base['N']}, D = {ped_base['D']}) the dense transcription "
-                 f"takes {row['time ratio dense / potran']:.0f}× the time and "
-                 f"{row['memory ratio dense / potran']:.1f}× the memory of potran's PED "
-                 f"({row['dense (MB)']:.1f} MB against {row['potran (MB)']:.1f} MB).")
-for kind in ("memory", "time"):
-    parts = [f"over {axis}: dense {ped_slopes.loc['PED (dense C×C×D)', (kind, axis)]:.2f}, "
-             f"potran {ped_slopes.loc['PED (potran)', (kind, axis)]:.2f}"
-             for axis in ("N", "D", "C") if (kind, axis) in ped_slopes.columns]
-    lines.append(f"- PED's {kind} exponents on the CPU, " + "; ".join(parts) + ".")
-if gpu is not None:
-    lines.append("- On the GPU, memory exponents of PED alone: " + ", ".join(
-        f"{axis} {gpu_slopes.loc['PED (potran)', ('memory', axis)]:.2f}" for axis in ("N", "D", "C")
-        if ("memory", axis) in gpu_slopes.columns) + ".")
-display(Markdown("\n".join(lines)))
+lines = timing.runtime_summary(cpu, base, fast, comparison, ped_base, ped_slopes, gpu_slopes,
+                               potran_name=ours_name, dense_name=dense_name)
+display(Markdown("\n".join(f"- {line}" for line in lines)))
 
 # %% [markdown]
 # PED adds about one pass over the $N \times D$ features to a score: its motion works on the

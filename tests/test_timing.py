@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import potran
+from potran.bench import timing
 from potran.bench.timing import dense_ped, loglog_slope, measure, slopes, sweep, synthetic_task
 
 
@@ -144,3 +145,54 @@ def test_sweep_rows():
         slopes(table, last=1)
     with pytest.raises(ValueError, match="grid axes"):
         sweep({}, {"K": [1]}, {"N": 4, "D": 1, "C": 2})
+
+
+def _sweep_table():
+    """A sweep-like table: time = size (ms) for "a", twice that for "b"; memory = size^2 bytes."""
+    rows = []
+    for axis, sizes in {"N": [100, 200, 400], "C": [2, 4, 8]}.items():
+        for size in sizes:
+            shape = dict({"N": 100, "D": 16, "C": 2}, **{axis: size})
+            for name, factor in (("a", 1.0), ("b", 2.0)):
+                rows.append({"axis": axis, "size": size, **shape, "function": name,
+                             "seconds": factor * size / 1000, "traced_bytes": float(size) ** 2})
+    return pd.DataFrame(rows)
+
+
+def test_by_axis_and_slope_table_of_a_sweep():
+    table = _sweep_table()
+    wide = timing.by_axis(table, "seconds")
+    assert list(wide.columns) == ["a", "b"] and list(wide.index) == [("N", 100), ("N", 200), ("N", 400),
+                                                                     ("C", 2), ("C", 4), ("C", 8)]
+    slopes = timing.slope_table(table)
+    assert slopes.loc["a", ("time", "N")] == pytest.approx(1.0)
+    assert slopes.loc["b", ("memory", "C")] == pytest.approx(2.0)
+    flat = timing.flat_columns(slopes)
+    assert list(flat.columns) == ["time over N", "time over C", "memory over N", "memory over C"]
+    assert flat.index.name == "function"
+    assert timing.time_at(table, "b", {"N": 400, "D": 16, "C": 2}) == pytest.approx(0.8)
+    assert np.isnan(timing.time_at(table, "b", {"N": 999, "D": 16, "C": 2}))
+
+
+def test_ped_comparison_and_the_summary():
+    table = _sweep_table().replace({"function": {"a": "ours", "b": "dense"}})
+    comparison = timing.ped_comparison(table, "ours", "dense")
+    assert (comparison["time ratio dense / potran"] == 2.0).all()
+    assert (comparison["memory ratio dense / potran"] == 1.0).all()
+    steps = potran.simulate(*timing.synthetic_task(100, 16, 8, seed=0)).trace.steps
+    assert comparison.loc[("C", 8), "steps"] == steps
+    lines = timing.runtime_summary(table.replace({"function": {"ours": "m", "dense": "m + PED"}}),
+                                   {"N": 100, "D": 16, "C": 2}, ["m"], comparison, {"N": 100, "D": 16},
+                                   timing.slope_table(table), potran_name="ours", dense_name="dense")
+    assert lines[0].endswith("m 2.0 ms, with PED 4.0 ms.")
+    assert lines[1].startswith("At C = 8 (N = 100, D = 16) the dense transcription takes 2× the time")
+    assert lines[2] == "PED's memory exponents on the CPU, over N: dense 2.00, potran 2.00; over C: dense 2.00, potran 2.00."
+    assert len(lines) == 4
+
+
+def test_scoring_functions_score_with_and_without_ped():
+    X, y, G = timing.synthetic_task(200, 8, 3, seed=0)
+    functions = timing.scoring_functions(["logme"])
+    assert list(functions) == ["logme", "logme + PED"]
+    assert functions["logme"](X, y, G) == pytest.approx(potran.score(X, y, "logme"))
+    assert functions["logme + PED"](X, y, G) == pytest.approx(potran.score(X, y, "logme", ped=True, general=G))

@@ -15,7 +15,7 @@ import pandas as pd
 from .book import figsize
 
 __all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
-           "BAND_COLOUR"]
+           "scaling", "SIZE_LABELS", "ped_toy", "ped_steps", "ped_cell", "BAND_COLOUR"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -195,4 +195,166 @@ def convergence(cells: pd.DataFrame, targets, *, max_rel_change: float, small_lo
     ax.set_xlabel("relative change of the training loss in the last epoch")
     ax.set_ylabel("final training loss (cross-entropy, nats)")
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
+    return fig
+
+
+#: Axis labels of :func:`scaling`'s panels, per growing size.
+SIZE_LABELS = {"N": "images N (log)", "D": "dimension D (log)", "C": "classes C (log)"}
+
+
+def scaling(tables, value: str, ylabel: str, scale: float = 1.0):
+    """Log-log panels of :func:`potran.bench.timing.sweep` results: one row per table, one column per
+    growing size; one line per function (dashed with PED, one colour per metric across the rows),
+    ``value`` times ``scale`` (non-positive values, nothing measurable, left out), ticks at the
+    measured sizes. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    tables = [t for t in tables if len(t)]
+    axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
+    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=figsize(2.9 * len(tables) + 0.9),
+                             squeeze=False, layout="constrained")
+    handles = {}
+    roots = list(dict.fromkeys(n.replace(" + PED", "") for t in tables for n in t.function))
+    colours = dict(zip(roots, sns.color_palette("tab10", len(roots))))
+    for row, table in zip(axes, tables):
+        names = list(dict.fromkeys(table.function))
+        for ax, axis in zip(row, axes_names):
+            part = table[table.axis == axis].sort_values("size")
+            if part.empty:
+                ax.set_visible(False)
+                continue
+            for name in names:
+                rows = part[part.function == name]
+                y_values = rows[value].to_numpy(float) * scale
+                y_values[y_values <= 0] = np.nan
+                line, = ax.plot(rows["size"], y_values, marker="o", ms=3, ls="--" if name.endswith("PED") else "-",
+                                color=colours[name.replace(" + PED", "")], label=name)
+                handles.setdefault(name, line)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            size_ticks(ax.xaxis, part["size"].unique())
+            log_values(ax.yaxis)
+            ax.set_xlabel(SIZE_LABELS[axis])
+            others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
+            ax.set_title(f"growing {axis} ({others})")
+        row[0].set_ylabel(ylabel)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, frameon=False)
+    return fig
+
+
+def ped_toy(Z, y, trace, reference, *, nsigma: float, time_step: float, reference_step: float):
+    """PED on a 2-D toy task (:func:`potran.bench.ped_views.toy_task`): left, the standardised
+    points ``Z`` with each class's ball (radius ``nsigma * r_c``) before (dotted) and after
+    (solid) the motion of ``trace`` and the paths of the centres; right, the potential energy of
+    ``trace`` and of ``reference`` (run with ``reference_step``) relative to before. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    n_classes = len(trace.radii)
+    path = np.stack(trace.centres)                # (steps + 1) x C x 2
+    palette = sns.color_palette(n_colors=n_classes)
+    fig, axes = plt.subplots(1, 2, figsize=figsize(3.9), layout="constrained")
+    ax = axes[0]
+    for c in range(n_classes):
+        ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
+        for step, style in ((0, ":"), (-1, "-")):
+            ax.add_patch(plt.Circle(path[step, c], nsigma * trace.radii[c], fill=False, ls=style,
+                                    color=palette[c], lw=1.5))
+        ax.plot(*path[:, c].T, "k.-", ms=3)
+    ax.set_aspect("equal")
+    ax.set_xlabel("standardised feature 1")
+    ax.set_ylabel("standardised feature 2")
+    ax.set_title(f"t = {time_step}: before (dotted), after {trace.steps} steps")
+    axes[1].plot(np.array(reference.energies) / reference.energies[0], "o-", label=f"t = {reference_step}")
+    axes[1].plot(np.array(trace.energies) / trace.energies[0], "s-", label=f"t = {time_step}")
+    axes[1].legend()
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("potential energy U / U before")
+    axes[1].set_title("the potential energy declines")
+    return fig
+
+
+def ped_steps(Z, y, trace, *, nsigma: float):
+    """One panel per entry of ``trace.centres`` (rows of two or three): the standardised points
+    ``Z`` moved with their class, each ball where it was before the first step (grey) and where it
+    is (coloured), the path so far, and the energy ratio and displacement in a corner. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    n_classes, n_panels = len(trace.radii), len(trace.centres)
+    path, energies = np.stack(trace.centres), np.array(trace.energies)
+    palette = sns.color_palette(n_colors=n_classes)
+    n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)   # rows of two or three: legible at the page's width
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize(8.2 / n_cols * n_rows + 0.3), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    for k, ax in enumerate(axes.flat[:n_panels]):
+        moved = Z + (path[k] - path[0])[y]        # the samples move with their class
+        for c in range(n_classes):
+            ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
+            ax.add_patch(plt.Circle(path[0, c], nsigma * trace.radii[c], fill=False, color="0.6", lw=0.8))
+            ax.add_patch(plt.Circle(path[k, c], nsigma * trace.radii[c], fill=False, color=palette[c], lw=1.8))
+            ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
+        ax.set_aspect("equal")
+        reach = nsigma * trace.radii.max() + 0.2
+        ax.set_xlim(path[..., 0].min() - reach, path[..., 0].max() + reach)
+        ax.set_ylim(path[..., 1].min() - reach, path[..., 1].max() + reach)
+        ax.set_title("before the motion" if k == 0 else f"after step {k}", fontsize=11)
+        note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
+        if k > 0:
+            note += f"\nP = {trace.displacements[k - 1]:.3f}"
+        ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
+                bbox=dict(facecolor="white", alpha=0.8, lw=0))
+        if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
+            ax.set_xlabel("standardised feature 1")
+        if k % n_cols == 0:
+            ax.set_ylabel("standardised feature 2")
+    return fig
+
+
+def ped_cell(plane, y, classes, trace, *, exit_ratio: float):
+    """A real cell under PED (``plane``: :class:`potran.bench.ped_views.CentrePlane`): its images
+    before and after the motion with the class centres (top), the centres' paths (bottom left) and
+    the trace's energy and displacement relative to their first value (bottom right). Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    colours = sns.color_palette("husl", len(classes))
+    fig, axes = plt.subplots(2, 2, figsize=figsize(7.6), layout="constrained")
+    for ax, points, k, title in ((axes[0, 0], plane.before, 0, "images before the motion"),
+                                 (axes[0, 1], plane.after, -1, f"images after {trace.steps} steps")):
+        sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=y, palette=colours, s=6, alpha=0.35,
+                        linewidth=0, legend=False, ax=ax)
+        ax.scatter(*plane.tracks[k].T, s=14, color="k", zorder=3, label="class centres")
+        ax.set_title(title)
+        ax.legend(loc="upper right")
+    axes[0, 1].set_xlim(axes[0, 0].get_xlim())
+    axes[0, 1].set_ylim(axes[0, 0].get_ylim())
+    ax = axes[1, 0]
+    for c, name in enumerate(classes):
+        ax.plot(*plane.tracks[:, c].T, "-", color=colours[c], lw=1.5)
+        ax.scatter(*plane.tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
+        ax.scatter(*plane.tracks[-1, c], s=30, color=colours[c], zorder=3)
+        ax.annotate(str(name)[:16], plane.tracks[-1, c], fontsize=10, xytext=(3, 3), textcoords="offset points")
+    ax.set_title("class centres: before (open) and after (filled)")
+    for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
+        ax.set_xlabel(f"PC 1 of the centres ({plane.share[0]:.0%} of their variance)")
+        ax.set_ylabel(f"PC 2 of the centres ({plane.share[1]:.0%})")
+    ax = axes[1, 1]
+    steps = np.arange(trace.steps + 1)
+    if trace.steps:
+        ax.plot(steps, np.array(trace.energies) / trace.energies[0], "o-", label="potential energy U / U before")
+        ax.plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s-",
+                label="displacement P / P of step 1")
+    else:
+        ax.text(0.5, 0.5, "no overlap: no step taken", ha="center", transform=ax.transAxes)
+    ax.axhline(exit_ratio, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {exit_ratio}")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("step")
+    ax.set_ylabel("relative to the first value (no unit)")
+    ax.legend(loc="lower left")
+    ax.set_title("the trace")
     return fig
