@@ -73,6 +73,10 @@ $(PARAMS_STAMP): FORCE
 # papermill reads the notebook from the pipe ("-", which has no .ipynb extension it could warn about)
 # and writes it under .tmp/ until it succeeded; a failing notebook leaves no output and stops make
 NO_EXT_WARNING := -W "ignore:the file is not specified with any extension:UserWarning"
+# the kernels get the environment the book's build gives them (book/_ext/potran_book.py, KERNEL_ENV):
+# no tqdm bars, and no warning from tqdm.auto that notebook widgets are missing (it names a local path)
+book/generated/%.ipynb: export TQDM_DISABLE := 1
+book/generated/%.ipynb: export PYTHONWARNINGS := ignore:IProgress not found
 book/generated/%.ipynb: notebooks/%.py $(PARAMS_STAMP) $(CODE) | $(BOOK_STAMP)
 	@mkdir -p $(@D)/.tmp
 	$(PY) -m jupytext --quiet --to ipynb --output - $< \

@@ -27,19 +27,11 @@
 # in the sentence, gives p < 0.05 after Holm's correction for the family of claims it belongs to.
 
 # %% tags=["remove-input"] mystnb={"markdown_format": "myst"}
-import pandas as pd
 from IPython.display import Markdown
 
-from potran.bench import findings, report
-from potran.resources import data_path
+from potran.bench import findings
 
-scores = pd.read_csv(data_path("bench", "scores.csv"))
-accuracy = pd.read_csv(data_path("groundtruth", "accuracy.csv"))
-seeds = report.seed_table(data_path("groundtruth"))
-tests = report.benchmark_tests(pd.concat([scores, report.leave_one_target_out(accuracy)]), accuracy, seeds)
-found = (findings.paper_findings() + findings.benchmark_findings(tests)
-         + findings.limit_findings(seeds, data_path("groundtruth")))
-Markdown(findings.markdown(found))
+Markdown(findings.markdown(findings.index_findings()))
 
 # %% [markdown]
 # ## What PED is

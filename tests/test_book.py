@@ -202,3 +202,15 @@ def test_blocks_show_text_as_markdown_and_the_rest_as_given(monkeypatch):
     book.blocks(["**bold**", None, frame])
     assert len(shown) == 2 and isinstance(shown[0], IPython.display.Markdown)
     assert shown[0].data == "**bold**" and shown[1] is frame
+
+
+def test_papermill_kernels_get_the_environment_of_the_book_build():
+    """``make papermill`` gives the kernels what the book's build gives them (the extension's
+    KERNEL_ENV): no tqdm bars, no warning from tqdm.auto that names a local path."""
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    exported = dict(re.findall(r"^export (\w+) := (.*)$", makefile, flags=re.M))
+    exported.update(re.findall(r"^book/generated/%\.ipynb: export (\w+) := (.*)$", makefile, flags=re.M))
+    env = _extension().KERNEL_ENV
+    assert {name: exported.get(name) for name in env} == env

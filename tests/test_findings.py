@@ -105,3 +105,116 @@ def test_finetuning_claim_needs_a_start_a_middle_and_an_end():
         findings.finetuning_claim(scores[scores.fraction != 0.25], acc)
     with pytest.raises(ValueError, match="need the columns"):
         findings.finetuning_claim(scores.drop(columns="fraction"), acc)
+
+
+@pytest.fixture(scope="module")
+def v3_bench():
+    from potran.bench import v3_report, zoo
+
+    models = zoo.names()
+    return v3_report.load(data_path("bench_v3"), models), models
+
+
+def _v3_subset(bench, models, ft_targets, lp_targets):
+    """The committed benchmark v3 with each ground truth cut to some targets (as if the others
+    were not complete yet)."""
+    import dataclasses
+
+    return dataclasses.replace(bench, ft=bench.ft.subset(models, ft_targets),
+                               lp=bench.lp.subset(models, lp_targets))
+
+
+def test_v3_findings_read_correctly_with_no_complete_or_no_reliable_target(v3_bench):
+    from potran.bench import v3_report
+
+    bench, models = v3_bench
+    rel = v3_report.reliability_table(bench.ft, models)
+    low = list(rel[rel.reliability < 0.9].target)
+    assert low, "the committed fine-tuning cells have a target below the reliability rule"
+    ft, lp = findings.v3_findings(_v3_subset(bench, models, [], low), models)
+    assert ft.text.startswith("**Benchmark v3, fine-tuning (the main protocol).** 0 of 24 targets have")
+    assert "not tested yet" in ft.text and "needs two families to run and 6 to give p < 0.05" in ft.text
+    assert f"{len(low)} of 24 targets" in lp.text and "Main table (Spearman–Brown reliability ≥ 0.9)" in lp.text
+    ft, _ = findings.v3_findings(_v3_subset(bench, models, low, []), models)
+    assert "Main table (Spearman–Brown reliability ≥ 0.9): 0 targets;" in ft.text
+    for r in rel[rel.reliability < 0.9].itertuples():
+        assert f"{r.target} {r.reliability:.3f}" in ft.text
+    assert "scored by every metric: 0 main-table targets from 0 familys" not in ft.text
+    assert "0 main-table targets from 0 families" in ft.text and "not tested yet" in ft.text
+    assert {f.page for f in (ft, lp)} == {"notebooks/benchmark_v3"} and ft.group == lp.group == "benchmark"
+
+
+@pytest.mark.parametrize("targets, floor", [
+    (["mnist5k", "fashion", "letters"], True),                                   # 3 families: p >= 0.25
+    (["mnist5k", "fashion", "patches", "letters", "greek", "hanzi", "emoji_id"], False),   # 7 families
+])
+def test_v3_findings_carry_the_family_tests_of_the_page(v3_bench, targets, floor):
+    from potran.bench import v3_report
+
+    bench, models = v3_bench
+    _, lp = findings.v3_findings(_v3_subset(bench, models, [], targets), models)
+    rel = v3_report.reliability_table(bench.lp, models, targets)
+    main = [t for t in rel[rel.table == "main"].target if t in bench.scored]
+    tests = v3_report.tests_table(bench.scores, bench.lp, models, main, resample=False)
+    shown = v3_report.ped_table(tests).set_index("metric")
+    for metric in ("logme", "sfda", "gbc"):          # the numbers the page's PED table shows
+        assert (f"{metric} {shown.loc[metric, 'over families [95 % CI]']}, "
+                f"p = {shown.loc[metric, 'p, families (Holm)']}") in lp.text
+    families = len({v3_report.targets_v3.FAMILIES[t] for t in main})
+    assert f"exact sign-flip over {families} families" in lp.text
+    if floor:
+        assert f"the test cannot give p below {2 / 2 ** families:.3g}, so nothing can be resolved" in lp.text
+    else:
+        fam = tests[tests.family.str.startswith("PED, families")]
+        lower = fam[(fam.p_holm < 0.05) & (fam.estimate < 0)].metric
+        assert "resolved: PED lowers τ_w for" in lp.text
+        assert all(m in lp.text.split("resolved: PED lowers τ_w for")[1] for m in lower)
+        assert f"{len(fam) - (fam.p_holm < 0.05).sum()} metrics not resolved" in lp.text
+
+
+def test_families_needed_is_where_the_exact_sign_flip_can_reach_alpha():
+    from potran import stats
+
+    assert findings.families_needed() == 6 and findings.families_needed(0.05 / 3) == 7
+    assert stats.sign_flip(np.ones(6)).min_p < 0.05 <= stats.sign_flip(np.ones(5)).min_p
+
+
+def test_finetuning_finding_is_the_verdict_in_one_point():
+    scores, acc = _snapshots(np.random.default_rng(0), {"dips": (1, -1, 1), "rises": (-1, 1, 1)})
+    claim = findings.finetuning_claim(scores, acc, n_boot=300)
+    found = findings.finetuning_finding(claim)
+    assert found.page == "notebooks/finetuning" and found.group == "benchmark"
+    assert "supported for dips." in found.text and "mean τ_w over 3 targets" in found.text
+    assert "dips first worse, then better; rises first better, then unchanged" in found.text
+    assert "resolved against the claim: rises 25% - 0% rises (resolved)" in found.text
+    over = found.text.split(". Over targets", 1)[1]
+    assert f"Over targets{over}" in findings.finetuning_verdict(claim)   # the page's sentence
+
+
+def test_snapshot_claim_scores_are_cached_by_content(tmp_path, monkeypatch):
+    import shutil
+
+    from potran.bench import snapshots
+
+    source = data_path("groundtruth")
+    cells = snapshots.available_cells(source)[:2]
+    for sub, ext in (("snapshots", "npz"), ("cells", "json")):
+        (tmp_path / "gt" / sub).mkdir(parents=True, exist_ok=True)
+        for m, t in cells:
+            shutil.copy(source / sub / f"{m}__{t}.{ext}", tmp_path / "gt" / sub)
+    accuracy = pd.read_csv(source / "accuracy.csv")
+    accuracy.merge(pd.DataFrame(cells, columns=["model", "target"])).to_csv(tmp_path / "gt" / "accuracy.csv",
+                                                                           index=False)
+    first = findings.snapshot_claim_scores(tmp_path / "gt", ("logme",), cache_dir=tmp_path / "cache")
+    fresh = snapshots.snapshot_scores([snapshots.load_snapshot(source, *c) for c in cells], ["logme"])
+    pd.testing.assert_frame_equal(first, fresh, check_exact=True)
+    assert len(list((tmp_path / "cache").glob("*.csv"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("scored again")
+
+    monkeypatch.setattr(snapshots, "snapshot_scores", refuse)
+    pd.testing.assert_frame_equal(findings.snapshot_claim_scores(tmp_path / "gt", ("logme",),
+                                                                 cache_dir=tmp_path / "cache"), first)
+    with pytest.raises(AssertionError, match="scored again"):   # other metrics: another key
+        findings.snapshot_claim_scores(tmp_path / "gt", ("gbc",), cache_dir=tmp_path / "cache")

@@ -21,8 +21,9 @@ three times: 1280 px wide, 390 px wide (a phone) and 1280 px in the dark theme. 
   are equations;
 - at 390 px, the page itself does not scroll sideways; a table wider than the screen sits in a
   container that does and shows the cue (a line saying so above it and a shadow at the edge); no
-  caption is cut off;
-- the dark theme is applied (``html[data-theme=dark]``).
+  caption is cut off; no printed line runs past its box (they wrap);
+- the dark theme is applied (``html[data-theme=dark]``), and leaves the figures on white at full
+  contrast (no filter).
 
 Full-page screenshots are saved as ``screenshots/<page>__<view>.png`` of the build folder (``/``
 of the page written ``__``; views ``1280``, ``390`` and ``1280-dark``) for a person to look at.
@@ -30,6 +31,10 @@ of the page written ``__``; views ``1280``, ``390`` and ``1280-dark``) for a per
 On the main-table page the tau table (``table#T_tau-table``: :func:`potran.bench.book.table` of
 ``notebooks/main_table.py`` with ``uuid="tau-table"``) shows the numbers of ``bench/tau.csv`` of
 the build folder as :func:`potran.bench.book.number` writes them (3 decimals, "–" where missing).
+The index opens with its findings, which read as :func:`potran.bench.findings.index_findings`
+computes them (the numbers of benchmark v3 and of the fine-tuning verdict also as their pages show
+them); the reproducibility page names a commit of this repository; the API reference is a section
+with one page per group of modules.
 Without Chromium the test fails (it does not skip): CI must check the site.
 """
 from __future__ import annotations
@@ -94,16 +99,43 @@ def test_every_toc_entry_exists():
         assert any((book / f"{page}{ext}").is_file() for ext in (".md", ".py", ".ipynb")), page
 
 
+#: The API reference: a section page and one page per group of modules (book/_toc.yml)
+API_INDEX = "api"
+API_PAGES = sorted(f"api/{p.stem}" for p in (ROOT / "book" / "api").glob("*.md"))
+
+
 def test_api_page_documents_every_module():
-    text = (ROOT / "book" / "api.md").read_text()
-    documented = set(re.findall(r"automodule:: ([\w.]+)", text))
+    text = "\n".join((ROOT / "book" / f"{page}.md").read_text() for page in [API_INDEX, *API_PAGES])
+    documented = re.findall(r"automodule:: ([\w.]+)", text)
     modules = set()
     for path in (ROOT / "potran").rglob("*.py"):  # from the files: importing would load torch
         parts = path.relative_to(ROOT).with_suffix("").parts
         modules.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     wanted = {"potran", "potran.ped", "potran.scoring", "potran.evaluation", "potran.metrics"}
     wanted |= {m for m in modules if m.startswith("potran.bench")}
-    assert wanted <= documented, f"add to book/api.md: {sorted(wanted - documented)}"
+    assert wanted <= set(documented), f"add to one of book/api/*.md: {sorted(wanted - set(documented))}"
+    assert len(documented) == len(set(documented)), "a module documented twice (duplicate objects)"
+
+
+def test_api_reference_is_a_section_with_a_page_per_module_group():
+    """book/api.md introduces the reference and links every sub-page; each sub-page is in the table
+    of contents under it, opens with a heading and an introduction, then documents its modules."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    entry = next(c for c in toc["chapters"] if c.get("file") == API_INDEX)
+    assert [s["file"] for s in entry.get("sections", [])] and \
+        sorted(s["file"] for s in entry["sections"]) == API_PAGES
+    index = (ROOT / "book" / f"{API_INDEX}.md").read_text()
+    assert "automodule" not in index
+    assert "notebooks/benchmark" in index, "the API index says where the 16 models are described"
+    for page in API_PAGES:
+        assert f"{{doc}}`{page}`" in index, f"{API_INDEX}.md does not link {page}"
+        text = (ROOT / "book" / f"{page}.md").read_text()
+        head, _, rest = text.partition("```{eval-rst}")
+        assert head.startswith("# ") and len(head.split("\n", 1)[1].strip()) > 80, \
+            f"{page}: a heading and a short introduction before the modules"
+        assert "automodule::" in rest, page
 
 
 def test_mathjax_is_vendored_and_configured():
@@ -260,6 +292,16 @@ WIDE_TABLES = """() => [...document.querySelectorAll('article.bd-article table')
                  && getComputedStyle(box).backgroundImage.includes('gradient')};
   })"""
 
+#: Printed outputs whose lines run past their box (they should wrap; potran.css)
+OVERFLOWING_OUTPUTS = """() => [...document.querySelectorAll('article.bd-article div.cell_output pre')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60))"""
+
+#: Figures the dark theme dims or puts on a grey ground (they keep white and full contrast; potran.css)
+DIMMED_FIGURES = """() => [...document.querySelectorAll('article.bd-article img')].filter(i => {
+  const s = getComputedStyle(i);
+  return s.filter !== 'none' || s.backgroundColor !== 'rgb(255, 255, 255)';
+}).map(i => i.getAttribute('src'))"""
+
 CUT_CAPTIONS = """() => [...document.querySelectorAll('article.bd-article p.potran-caption, '
   + 'article.bd-article .cell_output .text_markdown p')].filter(p => /^Figure \\d+\\./.test(p.textContent)
   || p.classList.contains('potran-caption')).filter(p => p.scrollWidth > p.clientWidth + 1
@@ -382,6 +424,7 @@ def test_page_on_a_phone_and_in_the_dark(browser, server, page_name):
         check_images(page)
         wide = page.evaluate(WIDE_TABLES)
         cut = page.evaluate(CUT_CAPTIONS)
+        overflowing = page.evaluate(OVERFLOWING_OUTPUTS)
         page_width = page.evaluate("[document.documentElement.scrollWidth, "
                                    "document.documentElement.clientWidth]")
         screenshot(page, page_name, "390")
@@ -393,26 +436,29 @@ def test_page_on_a_phone_and_in_the_dark(browser, server, page_name):
         check_math(page)
         check_images(page)
         theme = page.evaluate("document.documentElement.dataset.theme")
+        dimmed = page.evaluate(DIMMED_FIGURES)
         screenshot(page, page_name, "1280-dark")
     finally:
         page.context.close()
     assert all(t["scrolls"] and t["cue"] for t in wide), f"wide tables without a scroll cue: {wide}"
     assert not cut, f"captions cut off at 390 px: {cut}"
+    assert not overflowing, f"printed lines that run past the screen at 390 px: {overflowing}"
     assert page_width[0] <= page_width[1] + 1, f"the page scrolls sideways at 390 px: {page_width}"
     assert theme == "dark", f"the dark theme was not applied (data-theme={theme!r})"
+    assert not dimmed, f"figures dimmed or on a grey ground in the dark theme: {dimmed}"
 
 
 @pytest.mark.slow
 def test_index_has_math_and_api_has_functions(browser, server):
     """Sanity of the checks above: pages that must have math and API entries do."""
-    if not {"method", "api"} <= set(toc_pages(SITE_BOOK)):
+    if not {"method", "api/core"} <= set(toc_pages(SITE_BOOK)):
         pytest.skip("a scratch site without the method and API pages")
     seen = visit(browser, server, "method")
     try:
         assert seen["page"].locator("mjx-container").count() > 10
     finally:
         seen["page"].context.close()
-    seen = visit(browser, server, "api")
+    seen = visit(browser, server, "api/core")
     try:
         assert seen["page"].locator("dl.py.function").count() > 10
         assert seen["page"].locator("#potran.scoring.score, [id='potran.scoring.score']").count() == 1
@@ -437,19 +483,19 @@ def test_main_table_shows_the_benchmark_taus(browser, server):
             f"{TAU_TABLE} tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent.trim()))")
     finally:
         page.context.close()
-    assert header[:2] == ["metric", "PED"], header
+    assert header[:2] == ["metric", "perturbation"], header
     targets = header[2:]
     assert targets and targets[-1] == "mean", header
-    expected = {(r.metric, book.number(bool(r.ped)), r.target): book.number(r.weighted_tau)
+    expected = {(r.metric, r.perturbation, r.target): book.number(r.weighted_tau)
                 for r in tau.itertuples()}
     assert rows, "the tau table has no rows"
     compared = 0
     for row in rows:
-        metric, ped, values = row[0], row[1], row[2:]
+        metric, perturbation, values = row[0], row[1], row[2:]
         assert len(values) == len(targets), row
         for target, shown in zip(targets, values):
-            want = expected.get((metric, ped, target), book.MISSING)
-            assert shown == want, f"{metric} (PED {ped}) on {target}: page {shown}, tau.csv {want}"
+            want = expected.get((metric, perturbation, target), book.MISSING)
+            assert shown == want, f"{metric} ({perturbation}) on {target}: page {shown}, tau.csv {want}"
             compared += want != book.MISSING
     shown_keys = {(row[0], row[1]) for row in rows}
     in_csv = {(m, p) for m, p, t in expected if t in targets}
@@ -478,17 +524,68 @@ def test_every_notebook_page_offers_its_executed_notebook(site):
         assert f"_sources/notebooks/{path.stem}.ipynb" in page, f"{path.stem}.html does not link it"
 
 
-@pytest.mark.slow
-def test_index_opens_with_the_computed_findings(site):
-    """The index's findings section is there, its numbers are the analyses' (potran.bench.findings),
-    and each point links to its page."""
+def reader_text(html: str) -> str:
+    """A page's text as a reader reads it: tags dropped, entities and typographic quotes undone,
+    white space collapsed."""
     import html as html_module
 
-    from potran.bench import findings, paper_analysis
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", html))
+    for curly, plain in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"')):
+        text = text.replace(curly, plain)
+    return re.sub(r"\s+", " ", text)
 
-    page = html_module.unescape(re.sub(r"<[^>]+>", "", (site / "index.html").read_text()))
+
+#: An estimate with its interval as the pages write it (potran.bench.book.interval)
+INTERVAL = re.compile(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]")
+
+
+@pytest.mark.slow
+def test_index_opens_with_the_computed_findings(site, browser, server):
+    """The index's findings section opens the page (its heading on the first screen at 1280 px),
+    every finding reads as :func:`potran.bench.findings.index_findings` computes it from the
+    committed data (every number included), each links its page, and the numbers of benchmark v3
+    and of the fine-tuning verdict are those their pages show."""
+    from potran.bench import findings
+
+    index_html = (site / "index.html").read_text()
+    page = reader_text(index_html)
     assert "What the companion found" in page
-    for finding in findings.paper_findings(paper_analysis.paper_tests()):
-        assert re.sub(r"[*`]", "", finding.text).replace("'", "’")[:200] in page.replace("'", "’")
-    links = re.findall(r'href="(notebooks/[a-z_]+)\.html', (site / "index.html").read_text())
-    assert {"notebooks/paper_numbers", "notebooks/main_table", "notebooks/groundtruth"} <= set(links)
+    found = findings.index_findings()
+    assert {f.group for f in found} == {"paper", "benchmark", "limits"}
+    assert {"notebooks/benchmark_v3", "notebooks/finetuning"} <= {f.page for f in found}
+    for finding in found:
+        text = re.sub(r"\s+", " ", re.sub(r"[*`]", "", finding.text))
+        assert text in page, f"the index does not read as computed now (data changed since the build?) {text}"
+    links = set(re.findall(r'href="(notebooks/[a-z_0-9]+)\.html', index_html))
+    assert {f.page for f in found} <= links, sorted({f.page for f in found} - links)
+    pages = set(toc_pages(SITE_BOOK))
+    if "notebooks/benchmark_v3" in pages:
+        v3_page = reader_text((site / "notebooks" / "benchmark_v3.html").read_text())
+        for finding in [f for f in found if f.page == "notebooks/benchmark_v3"]:
+            for interval in INTERVAL.findall(finding.text):
+                assert interval in v3_page, f"{interval} of the index is not on the benchmark v3 page"
+    if "notebooks/finetuning" in pages:
+        ft_page = reader_text((site / "notebooks" / "finetuning.html").read_text())
+        verdict = next(f for f in found if f.page == "notebooks/finetuning").text
+        last = verdict.rsplit(". Over targets", 1)[-1]
+        assert f"Over targets{last}" in ft_page, "the fine-tuning page's verdict differs from the index's"
+    seen = visit(browser, server, "index")
+    try:
+        top = seen["page"].locator("#what-the-companion-found").bounding_box()["y"]
+    finally:
+        seen["page"].context.close()
+    assert top < VIEWS["1280"]["viewport"]["height"] - 200, f"the findings start {top:.0f} px down"
+
+
+@pytest.mark.slow
+def test_reproducibility_page_names_the_commit(site):
+    """The reproducibility page names the git commit the site was built from: a commit of this
+    repository."""
+    if "notebooks/reproducibility" not in toc_pages(SITE_BOOK):
+        pytest.skip("a scratch site without the reproducibility page")
+    text = reader_text((site / "notebooks" / "reproducibility.html").read_text())
+    shas = set(re.findall(r"\b[0-9a-f]{40}\b", text))
+    assert shas, "no 40-hex commit on the reproducibility page"
+    known = [sha for sha in shas if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=ROOT,
+                                                     capture_output=True).returncode == 0]
+    assert known, f"none of {sorted(shas)} is a commit of this repository"

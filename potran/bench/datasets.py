@@ -48,9 +48,11 @@ __all__ = [
 ]
 
 SEED = 0
+#: The targets this module can build.
 AVAILABLE: tuple[str, ...] = ("mnist5k", "patches", "letters", "fonts")
-TARGETS: tuple[str, ...] = AVAILABLE  # those with a complete ground truth
-# name -> (classes, train, test, native side in pixels); checked by the tests
+#: The benchmark's default targets: those with a complete fine-tuning ground truth.
+TARGETS: tuple[str, ...] = AVAILABLE
+#: name -> (classes, train, test, native side in pixels); checked by the tests.
 SIZES: dict[str, tuple[int, int, int, int]] = {
     "mnist5k": (10, 1000, 1000, 28),
     "patches": (10, 1000, 1000, 32),
