@@ -80,8 +80,8 @@ for note in (note_m, note_t):
 # 12 models, so a selection of models above does not change them.
 
 # %% tags=["hide-input"]
-label = published.drop_duplicates("method").set_index(["metric", "ped"]).method.to_dict()
-label[("static_loto", False)] = "static baseline"
+label = published.drop_duplicates("method").set_index(["metric", "perturbation"]).method.to_dict()
+label[("static_loto", "none")] = "static baseline"
 table = published.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
 table["mean"] = table.mean(axis=1)
 book.table(table, shade=list(table.columns), caption="Published τ_w per dataset (12 models) and their mean.")
@@ -121,7 +121,7 @@ book.table(pd.DataFrame(
 # %% tags=["hide-input"]
 baseline = {v: pa.static_baseline_taus(accuracy[v]) for v in accuracy}
 per_dataset = pd.concat([published, baseline["twpy"]]).assign(
-    method=lambda d: [label[(m, p)] for m, p in zip(d.metric, d.ped)])
+    method=lambda d: [label[(m, p)] for m, p in zip(d.metric, d.perturbation)])
 wide = per_dataset.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
 wide["mean"] = wide.mean(axis=1)
 book.table(wide, shade=list(wide.columns),
@@ -139,12 +139,13 @@ book.table(wide, shade=list(wide.columns),
 
 # %% tags=["hide-input"]
 paper_tests = pa.paper_tests(datasets=chosen_targets, models=chosen_models, n_draws=n_draws, seed=seed)
-over = pa.over_datasets(per_dataset, reference=("static_loto", False))
-chance = paper_tests[paper_tests.family == "chance"].set_index(["metric", "ped"])
-over["p vs chance (Holm)"] = [chance.p_holm.get((m, p), float("nan")) for m, p in zip(over.metric, over.ped)]
+over = pa.over_datasets(per_dataset, reference=("static_loto", "none"))
+chance = paper_tests[paper_tests.family == "chance"].set_index(["metric", "perturbation"])
+over["p vs chance (Holm)"] = [chance.p_holm.get((m, p), float("nan"))
+                              for m, p in zip(over.metric, over.perturbation)]
 over["p_delta (Holm)"] = report.stats.holm(over.p_delta.to_numpy(float))
-intervals = over.assign(method=[label[(m, p)] for m, p in zip(over.metric, over.ped)]).set_index("method")
-intervals = intervals.drop(columns=["metric", "ped"])
+intervals = over.assign(method=[label[(m, p)] for m, p in zip(over.metric, over.perturbation)]).set_index("method")
+intervals = intervals.drop(columns=["metric", "perturbation"])
 p_columns = ["p (mean 0)", "p (minus baseline)", "p (minus baseline, Holm)", "p vs chance (Holm)"]
 shown_iv = pd.DataFrame({
     "mean τ_w [95 % t-interval]": list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high)),
@@ -203,7 +204,7 @@ show(fig, "means",
 # truth is used; `tw.py` also has SUN397, which the main table does not report.
 
 # %% tags=["hide-input"]
-sun = pa.paper_accuracy("twpy", datasets=sorted(paper.groundtruth("twpy").dataset.unique()),
+sun = pa.paper_accuracy("twpy", datasets=sorted(paper.groundtruth("twpy").target.unique()),
                         models=chosen_models)
 with_sun = pa.static_baseline_taus(sun).set_index("target").weighted_tau
 check = pd.Series({
@@ -318,10 +319,10 @@ display(Markdown(
 
 # %% tags=["hide-input"]
 gain = paper_tests[paper_tests.family == "PED"].set_index("metric")
-wide_pub = published.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau")
-gain["datasets positive"] = [int((wide_pub.loc[(m, True)] > wide_pub.loc[(m, False)]).sum())
+wide_pub = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
+gain["datasets positive"] = [int((wide_pub.loc[(m, "ped")] > wide_pub.loc[(m, "none")]).sum())
                              for m in gain.index]
-gain = gain.rename(index={m: label[(m, True)] for m in gain.index})
+gain = gain.rename(index={m: label[(m, "ped")] for m in gain.index})
 shown_gain = pd.DataFrame({
     "PED gain [95 % t-interval]": list(map(book.interval, gain.estimate, gain.low, gain.high)),
     "p (sign-flip)": gain.p_value, "p (Holm)": gain.p_holm,

@@ -187,12 +187,12 @@ def _read_table(path: str, what: str):
         raise ValueError(f"cannot read {what} from {path}: {' '.join(str(err).split())}") from None
 
 
-def select_scores(scores, metric: str | None, ped: bool | None):
-    """Rows of one metric (and PED setting) of a tidy score table such as ``scores.csv``.
+def select_scores(scores, metric: str | None, perturbation: str | None):
+    """Rows of one metric (and perturbation) of a tidy score table such as ``scores.csv``.
 
-    A table without ``metric``/``ped`` columns is returned as it is; with them, ``metric`` is
-    required when the table holds more than one, and ``ped`` (default: without PED) picks the
-    PED setting.
+    A table without ``metric``/``perturbation`` columns is returned as it is; with them,
+    ``metric`` is required when the table holds more than one, and ``perturbation`` (default
+    ``"none"``) picks the rows of that perturbation label.
     """
     if "metric" in scores.columns:
         metrics = list(dict.fromkeys(scores["metric"]))
@@ -205,11 +205,16 @@ def select_scores(scores, metric: str | None, ped: bool | None):
         scores = scores[scores["metric"] == metric]
     elif metric is not None:
         raise UsageError("--metric needs a 'metric' column in the scores")
-    if "ped" in scores.columns:
-        scores = scores[scores["ped"].astype(bool) == bool(ped)]
-    elif ped:
-        raise UsageError("--ped needs a 'ped' column in the scores")
-    return scores.drop(columns=[c for c in ("metric", "ped") if c in scores.columns])
+    if "perturbation" in scores.columns:
+        perturbation = perturbation or "none"
+        found = list(dict.fromkeys(scores["perturbation"]))
+        if perturbation not in found:
+            raise ValueError(f"the scores have no perturbation {perturbation!r}; they have "
+                             f"{', '.join(found)}")
+        scores = scores[scores["perturbation"] == perturbation]
+    elif perturbation is not None:
+        raise UsageError("--perturbation needs a 'perturbation' column in the scores")
+    return scores.drop(columns=[c for c in ("metric", "perturbation") if c in scores.columns])
 
 
 def _without_failed(gt, failed):
@@ -217,12 +222,10 @@ def _without_failed(gt, failed):
     such a model is left out of that target's ranking, as in ``tau.csv``."""
     if failed.empty or "model" not in gt.columns:
         return gt
-    s_col = next((c for c in ("target", "dataset") if c in failed.columns), None)
-    g_col = next((c for c in ("target", "dataset") if c in gt.columns), None)
-    if s_col is None or g_col is None:
+    if "target" not in failed.columns or "target" not in gt.columns:
         return gt[~gt["model"].isin(failed["model"])]
-    cells = set(zip(failed["model"], failed[s_col]))
-    return gt[np.array([(m, t) not in cells for m, t in zip(gt["model"], gt[g_col])], dtype=bool)]
+    cells = set(zip(failed["model"], failed["target"]))
+    return gt[np.array([(m, t) not in cells for m, t in zip(gt["model"], gt["target"])], dtype=bool)]
 
 
 def run_rank(args) -> int:
@@ -231,7 +234,7 @@ def run_rank(args) -> int:
 
     from potran import evaluation
 
-    scores = select_scores(_read_table(args.scores, "scores"), args.metric, args.ped)
+    scores = select_scores(_read_table(args.scores, "scores"), args.metric, args.perturbation)
     gt = _read_table(args.gt, "ground truth")
     if "score" in scores:
         finite = np.isfinite(scores["score"].astype(float))
@@ -239,7 +242,7 @@ def run_rank(args) -> int:
         scores = scores[finite]
     stat = getattr(evaluation, args.stat)
     values = evaluation.correlate_by_target(scores, gt, stat=stat, accuracy=args.accuracy)
-    target_col = next((c for c in ("target", "dataset") if c in scores.columns), None)
+    target_col = "target" if "target" in scores.columns else None
     counts = (scores.groupby(target_col, sort=False).size() if target_col
               else pd.Series({None: len(scores)}))
     mean = float(values.mean())
@@ -301,14 +304,15 @@ def add_option_flags(group, function, names) -> None:
 def add_rank_parser(subparsers) -> None:
     p = subparsers.add_parser("rank", help="weighted Kendall tau of scores against fine-tuning accuracy",
                               description="Correlate scores (columns model, score) with ground "
-                              "truth (model, accuracy or test_acc); with a target/dataset column, "
+                              "truth (model, test_acc); with a target column, "
                               "per target and the mean. Reads potran bench's scores.csv (pick "
-                              "--metric and --ped) and potran groundtruth's accuracy.csv as they are.")
-    p.add_argument("scores", help="CSV with columns model, score [, target|dataset] [, metric, ped]")
-    p.add_argument("gt", help="CSV with columns model, accuracy|test_acc [, target|dataset]")
+                              "--metric and --perturbation) and potran groundtruth's accuracy.csv as "
+                              "they are.")
+    p.add_argument("scores", help="CSV with columns model, score [, target] [, metric, perturbation]")
+    p.add_argument("gt", help="CSV with columns model, test_acc [, target]")
     p.add_argument("--metric", help="the metric's rows, when the scores have a metric column")
-    p.add_argument("--ped", action="store_true", help="the rows with PED (default: without)")
-    p.add_argument("--accuracy", help="accuracy column of gt (default: accuracy, else test_acc)")
+    p.add_argument("--perturbation", help="the rows of this perturbation, e.g. ped (default: none)")
+    p.add_argument("--accuracy", default="test_acc", help="accuracy column of gt (default: %(default)s)")
     p.add_argument("--stat", choices=RANK_STATS, default="weighted_tau",
                    help="statistic (default: weighted_tau, the paper's)")
     p.add_argument("--json", action="store_true", help="print one JSON object (full precision)")
@@ -350,8 +354,7 @@ def run_bench(args) -> int:
     # relative to the pool of models (potran.metrics.ncti_pool_scores)
     scoring = dict(metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
                             else runner.DEFAULT_METRICS),
-                   ped={"both": (False, True), "off": (False,), "on": (True,)}[args.ped],
-                   ped_options=_ped_options(args.ped_option))
+                   perturbations=_perturbations(args.ped, args.ped_option))
     if args.score_dim is not None:  # else the setting's own (the paper's: the full 2048)
         scoring["score_dim"] = args.score_dim
     paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
@@ -383,7 +386,7 @@ def run_bench(args) -> int:
     print(f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
           f"{len(bench.targets)} targets in {time.perf_counter() - t0:.0f} s")
     if tau is not None:
-        print(tau.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau",
+        print(tau.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau",
                               sort=False, dropna=False).round(3).to_string())
         if readme:
             report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth,
@@ -399,6 +402,17 @@ def _ped_options(pairs) -> dict:
     if unknown:
         raise UsageError(f"unknown PED option(s) {unknown}; known: {', '.join(PED_OPTIONS)}")
     return options
+
+
+def _perturbations(ped: str, pairs) -> tuple[str, ...]:
+    """``--ped both|off|on`` and ``--ped-option``s as perturbation labels (:mod:`potran.perturbations`)."""
+    from potran.perturbations import NONE, label
+
+    try:
+        setting = label("ped", **_ped_options(pairs))
+    except ValueError as err:
+        raise UsageError(f"--ped-option: {err}") from None
+    return {"both": (NONE, setting), "off": (NONE,), "on": (setting,)}[ped]
 
 
 def add_bench_parser(subparsers) -> None:

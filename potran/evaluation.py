@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,9 +19,6 @@ from scipy import stats
 
 from .stats import bootstrap as _bootstrap
 from .stats import resample_models as _resample_models
-
-#: Scores equal to within this relative tolerance are ties in the benchmark's tau.
-BENCH_TIE_RTOL = 1e-9
 
 
 def _is_keyed(values) -> bool:
@@ -109,7 +105,7 @@ def weighted_tau(scores, gt, *, tie_rtol: float = 0.0) -> float:
     in its arguments and does not depend on the order in which the models are listed.
 
     ``tie_rtol > 0`` first merges scores equal to within that relative tolerance
-    (:func:`merge_ties`); the benchmark uses :data:`BENCH_TIE_RTOL`.
+    (:func:`merge_ties`); the benchmark uses :data:`potran.bench.tau.BENCH_TIE_RTOL`.
 
     Raises
     ------
@@ -256,14 +252,7 @@ def bootstrap_ci(
     return BootstrapCI(estimate, res.low, res.high, float(level), int(n_boot), skipped)
 
 
-def _target_column(table: pd.DataFrame, name: str) -> str | None:
-    found = [c for c in ("target", "dataset") if c in table.columns]
-    if len(found) > 1:
-        raise ValueError(f"{name} has both a 'target' and a 'dataset' column; keep one")
-    return found[0] if found else None
-
-
-def _require_columns(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+def require_columns(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; it has {list(table.columns)}")
@@ -274,20 +263,20 @@ def correlate_by_target(
     gt: pd.DataFrame,
     stat: Callable = weighted_tau,
     *,
-    accuracy: str | None = None,
+    accuracy: str = "test_acc",
 ) -> pd.Series:
     """``stat`` per target task from two tidy tables.
 
     Parameters
     ----------
     scores : pandas.DataFrame
-        Columns ``model`` and ``score``, and optionally ``target`` (or ``dataset``).
+        Columns ``model`` and ``score``, and optionally ``target``.
     gt : pandas.DataFrame
-        Columns ``model`` and the accuracy, with a ``target``/``dataset`` column when ``scores``
-        has one (e.g. ``potran.paper.groundtruth()``); targets of ``gt`` without scores are ignored.
-    accuracy : str, optional
-        The accuracy column of ``gt``; default ``accuracy`` (the paper's tables), else
-        ``test_acc`` (the benchmark's ``accuracy.csv``).
+        Columns ``model`` and the accuracy, with a ``target`` column when ``scores`` has one
+        (e.g. ``potran.paper.groundtruth()`` or the benchmark's ``accuracy.csv``); targets of
+        ``gt`` without scores are ignored.
+    accuracy : str
+        The accuracy column of ``gt`` (default ``test_acc``, the name of every potran table).
     stat : callable
         A statistic of this module, e.g. :func:`weighted_tau`.
 
@@ -297,20 +286,18 @@ def correlate_by_target(
         One value per target (index named ``target``, in order of first appearance in
         ``scores``); a single value with index ``[None]`` when there are no targets.
     """
-    if accuracy is None:
-        accuracy = next((c for c in ("accuracy", "test_acc") if c in gt.columns), "accuracy")
-    _require_columns(scores, ("model", "score"), "scores")
-    _require_columns(gt, ("model", accuracy), "gt")
-    s_col, g_col = _target_column(scores, "scores"), _target_column(gt, "gt")
-    if s_col is None and g_col is not None:
-        raise ValueError(f"gt has a '{g_col}' column but scores do not: say which target they score")
-    if s_col is not None and g_col is None:
-        raise ValueError(f"scores have a '{s_col}' column but gt does not")
-    if s_col is None:
+    require_columns(scores, ("model", "score"), "scores")
+    require_columns(gt, ("model", accuracy), "gt")
+    s_has, g_has = "target" in scores.columns, "target" in gt.columns
+    if g_has and not s_has:
+        raise ValueError("gt has a 'target' column but scores do not: say which target they score")
+    if s_has and not g_has:
+        raise ValueError("scores have a 'target' column but gt does not")
+    if not s_has:
         s_groups, g_groups = {None: scores}, {None: gt}
     else:
-        s_groups = dict(tuple(scores.groupby(s_col, sort=False)))
-        g_groups = dict(tuple(gt.groupby(g_col, sort=False)))
+        s_groups = dict(tuple(scores.groupby("target", sort=False)))
+        g_groups = dict(tuple(gt.groupby("target", sort=False)))
         unknown = [t for t in s_groups if t not in g_groups]
         if unknown:
             raise ValueError(f"no ground truth for target(s) {unknown}")
@@ -330,37 +317,3 @@ def correlate_by_target(
         except ValueError as err:
             raise ValueError(f"{err}{where}") from None
     return pd.Series(result, name=getattr(stat, "__name__", "stat")).rename_axis("target")
-
-
-TAU_COLUMNS = ["target", "metric", "ped", "weighted_tau", "n_models"]
-
-
-def tau_table(scores: pd.DataFrame, gt: pd.DataFrame, *, accuracy: str = "test_acc",
-              tie_rtol: float = BENCH_TIE_RTOL) -> pd.DataFrame:
-    """Weighted tau of each (target, metric, ped) of a benchmark score table, plus the mean.
-
-    ``scores`` has columns model, target, metric, ped, score (``potran bench``'s
-    ``scores.csv``); ``gt`` model, target and ``accuracy``. Models without a finite score or
-    without ground truth are left out of a row (``n_models`` says how many remain); fewer than
-    2 models, or constant scores, give NaN. Rows with ``target == "mean"`` hold the mean over
-    targets (and the smallest ``n_models``).
-    """
-    _require_columns(scores, ("model", "target", "metric", "ped", "score"), "scores")
-    _require_columns(gt, ("model", "target", accuracy), "gt")
-    stat = partial(weighted_tau, tie_rtol=tie_rtol)
-    rows = []
-    for (target, metric, ped), grp in scores.groupby(["target", "metric", "ped"], sort=False):
-        truth = gt[gt["target"] == target]
-        grp = grp[np.isfinite(grp["score"].astype(float)) & grp["model"].isin(truth["model"])]
-        try:
-            tau = float(correlate_by_target(grp, truth[truth["model"].isin(grp["model"])],
-                                            stat, accuracy=accuracy).iloc[0])
-        except (ValueError, IndexError):
-            tau = float("nan")
-        rows.append({"target": target, "metric": metric, "ped": bool(ped),
-                     "weighted_tau": tau, "n_models": len(grp)})
-    table = pd.DataFrame(rows, columns=TAU_COLUMNS)
-    mean = (table.groupby(["metric", "ped"], sort=False)
-            .agg(weighted_tau=("weighted_tau", "mean"), n_models=("n_models", "min"))
-            .reset_index().assign(target="mean"))
-    return pd.concat([table, mean[TAU_COLUMNS]], ignore_index=True)

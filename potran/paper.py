@@ -15,21 +15,21 @@ GROUNDTRUTH_FILES = {
     "supplementary": "groundtruth_supplementary.csv",
 }
 
-# README method label -> (potran metric name, PED applied)
+# README method label -> (potran metric name, perturbation: "ped" for "+Ours")
 METHODS = {
-    "NLEEP": ("nleep", False),
-    "PARC": ("parc", False),
-    "LogME": ("logme", False),
-    "LogME+Ours": ("logme", True),
-    "SFDA": ("sfda", False),
-    "SFDA+Ours": ("sfda", True),
-    "GBC": ("gbc", False),
-    "GBC+Ours": ("gbc", True),
+    "NLEEP": ("nleep", "none"),
+    "PARC": ("parc", "none"),
+    "LogME": ("logme", "none"),
+    "LogME+Ours": ("logme", "ped"),
+    "SFDA": ("sfda", "none"),
+    "SFDA+Ours": ("sfda", "ped"),
+    "GBC": ("gbc", "none"),
+    "GBC+Ours": ("gbc", "ped"),
 }
 
 
 def groundtruth(variant: str = "twpy") -> pd.DataFrame:
-    """Published fine-tuning accuracies (%), one row per (model, dataset).
+    """Published fine-tuning accuracies (%), one row per (model, target dataset).
 
     Parameters
     ----------
@@ -41,7 +41,7 @@ def groundtruth(variant: str = "twpy") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``model``, ``dataset``, ``accuracy``, ``source``.
+        Columns ``model``, ``target``, ``test_acc`` (in %), ``source``.
     """
     if variant not in GROUNDTRUTH_FILES:
         raise ValueError(
@@ -56,8 +56,9 @@ def main_table() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``method`` (the README label), ``dataset``, ``tau_w``, ``source``, plus ``metric``
-        (the ``potran`` metric name) and ``ped`` (whether the row is "+Ours", i.e. PED).
+        Columns ``method`` (the README label), ``target``, ``weighted_tau``, ``source``, plus ``metric``
+        (the ``potran`` metric name) and ``perturbation`` (``"ped"`` for a "+Ours" row, else
+        ``"none"``).
     """
     return _with_metric(pd.read_csv(DATA_DIR / "main_table.csv"))
 
@@ -74,14 +75,14 @@ def k_grid() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns as :func:`main_table`: ``method``, ``dataset``, ``tau_w``, ``source``,
-        ``metric``, ``ped``.
+        Columns as :func:`main_table`: ``method``, ``target``, ``weighted_tau``, ``source``,
+        ``metric``, ``perturbation``.
     """
     return _with_metric(pd.read_csv(DATA_DIR / "k_grid.csv"))
 
 
 def _with_metric(table: pd.DataFrame) -> pd.DataFrame:
-    """Add the ``potran`` metric name and the PED flag of each README method label."""
+    """Add the ``potran`` metric name and the perturbation of each README method label."""
     table["metric"] = table["method"].map(lambda m: METHODS[m][0])
-    table["ped"] = table["method"].map(lambda m: METHODS[m][1])
+    table["perturbation"] = table["method"].map(lambda m: METHODS[m][1])
     return table

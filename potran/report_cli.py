@@ -23,7 +23,7 @@ def add_report_parser(subparsers) -> None:
         "report", help="tests and intervals: the paper's numbers (--paper) or SCORES.csv GT.csv",
         description="Every test of potran.stats on a benchmark: against chance (permutation), over "
         "targets (exact sign-flip, t-interval), PED vs none, metric vs static baseline, Holm-adjusted.")
-    p.add_argument("scores", nargs="?", help="tidy scores: model, target, metric, ped, score")
+    p.add_argument("scores", nargs="?", help="tidy scores: model, target, metric, perturbation, score")
     p.add_argument("groundtruth", nargs="?", help="accuracy table: model, target, test_acc")
     p.add_argument("--paper", action="store_true", help="the paper's published numbers instead")
     p.add_argument("--cells", help="ground-truth cells folder with the seeds (default: GT.csv's "
@@ -54,7 +54,7 @@ def _tests(args):
         raise UsageError("give SCORES.csv and GT.csv, or --paper")
     scores = _read_table(args.scores, "scores")
     gt = _read_table(args.groundtruth, "ground truth")
-    for table, cols, what in ((scores, ("model", "target", "metric", "ped", "score"), "scores"),
+    for table, cols, what in ((scores, ("model", "target", "metric", "perturbation", "score"), "scores"),
                               (gt, ("model", "target", "test_acc"), "ground truth")):
         missing = [c for c in cols if c not in table.columns]
         if missing:
@@ -67,7 +67,7 @@ def _tests(args):
     seeds = report.seed_table(cells.parent) if cells.is_dir() else None
     if seeds is not None and seeds.empty:
         seeds = None
-    scores = scores[["model", "target", "metric", "ped", "score"]]
+    scores = scores[["model", "target", "metric", "perturbation", "score"]]
     baseline = None
     if not args.no_baseline and gt.target.nunique() >= 2:
         baseline = "static_loto"
@@ -79,7 +79,8 @@ def _tests(args):
 
 
 def _pairs(items) -> list:
-    """``["gbc+PED,nleep"]`` -> ``[(("gbc", True), ("nleep", False))]``."""
+    """``["gbc+PED,nleep"]`` -> ``[(("gbc", "ped"), ("nleep", "none"))]`` (``metric+LABEL``: a
+    perturbation label, ``PED``/``SA`` in either case; no suffix: ``"none"``)."""
     from potran.cli import UsageError
 
     out = []
@@ -87,7 +88,8 @@ def _pairs(items) -> list:
         names = item.split(",")
         if len(names) != 2 or not all(names):
             raise UsageError(f"--compare wants A,B (e.g. gbc+PED,nleep), got {item!r}")
-        out.append(tuple((n.removesuffix("+PED"), n.endswith("+PED")) for n in names))
+        keys = [n.partition("+") for n in names]
+        out.append(tuple((m, (p.lower() if p.lower() in ("ped", "sa") else p) or "none") for m, _, p in keys))
     return out
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import scipy.stats
 
+from potran.bench.tau import tau_table
 from potran.cli import main
-from potran.evaluation import tau_table
 from potran.paper import groundtruth
 
 PARITY = Path(__file__).parent / "parity"
@@ -243,12 +243,12 @@ def gt_csv(tmp_path):
     return path
 
 
-def _supplementary_scores(tmp_path, datasets=None, target_column="dataset"):
+def _supplementary_scores(tmp_path, datasets=None):
     """The supplementary GT as 'scores': tau_w 0.966 on cifar10, 0.761 on dtd (data/paper/README.md)."""
-    supp = groundtruth("supplementary").rename(columns={"accuracy": "score"})
+    supp = groundtruth("supplementary").rename(columns={"test_acc": "score"})
     if datasets is not None:
-        supp = supp[supp["dataset"].isin(datasets)]
-    supp = supp.rename(columns={"dataset": target_column})[[target_column, "model", "score"]]
+        supp = supp[supp["target"].isin(datasets)]
+    supp = supp[["target", "model", "score"]]
     path = tmp_path / "scores.csv"
     supp.to_csv(path, index=False)
     return path
@@ -257,9 +257,9 @@ def _supplementary_scores(tmp_path, datasets=None, target_column="dataset"):
 def test_rank_single_target(cli, tmp_path):
     supp = groundtruth("supplementary")
     tw = groundtruth("twpy")
-    supp[supp["dataset"] == "cifar10"].rename(columns={"accuracy": "score"})[["model", "score"]].to_csv(
+    supp[supp["target"] == "cifar10"].rename(columns={"test_acc": "score"})[["model", "score"]].to_csv(
         tmp_path / "s.csv", index=False)
-    tw[tw["dataset"] == "cifar10"][["model", "accuracy"]].to_csv(tmp_path / "g.csv", index=False)
+    tw[tw["target"] == "cifar10"][["model", "test_acc"]].to_csv(tmp_path / "g.csv", index=False)
     code, out, _ = cli("rank", tmp_path / "s.csv", tmp_path / "g.csv")
     assert code == 0
     assert out.splitlines() == ["weighted_tau over 12 models", "0.966"]
@@ -269,9 +269,8 @@ def test_rank_single_target(cli, tmp_path):
     assert round(record["value"], 3) == 0.966 and "per_target" not in record
 
 
-@pytest.mark.parametrize("target_column", ["dataset", "target"])
-def test_rank_per_target_and_mean(cli, tmp_path, gt_csv, target_column):
-    scores = _supplementary_scores(tmp_path, target_column=target_column)
+def test_rank_per_target_and_mean(cli, tmp_path, gt_csv):
+    scores = _supplementary_scores(tmp_path)
     code, out, _ = cli("rank", scores, gt_csv)
     rows = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
     assert code == 0
@@ -297,7 +296,7 @@ def test_rank_errors(cli, tmp_path, gt_csv):
     assert_one_line_error(cli("rank", tmp_path / "absent.csv", gt_csv), "rank", "no such file")
     assert_one_line_error(cli("rank", gt_csv, gt_csv), "rank", "scores lacks column(s) ['score']")
     bad = tmp_path / "bad.csv"
-    groundtruth().query("dataset == 'dtd' and model != 'swav'").to_csv(bad, index=False)
+    groundtruth().query("target == 'dtd' and model != 'swav'").to_csv(bad, index=False)
     assert_one_line_error(cli("rank", scores, bad), "rank",
                           "different models: no gt for ['swav'] (target 'dtd')")
     empty = tmp_path / "empty.csv"
@@ -312,12 +311,13 @@ def bench_tables(tmp_path):
     """A scores.csv of `potran bench` (2 metrics +/- PED, one failed score) and an accuracy.csv
     of `potran groundtruth`."""
     rng = np.random.default_rng(0)
-    rows = [{"model": m, "target": t, "metric": metric, "ped": ped, "score": rng.normal(),
+    rows = [{"model": m, "target": t, "metric": metric, "perturbation": p, "score": rng.normal(),
              "seconds": 0.1, "error": ""}
-            for t in ("t1", "t2") for metric in ("logme", "sfda") for ped in (False, True)
+            for t in ("t1", "t2") for metric in ("logme", "sfda") for p in ("none", "ped")
             for m in "abcd"]
     scores = pd.DataFrame(rows)
-    failed = (scores.model == "d") & (scores.target == "t1") & (scores.metric == "sfda") & ~scores.ped
+    failed = ((scores.model == "d") & (scores.target == "t1") & (scores.metric == "sfda")
+              & (scores.perturbation == "none"))
     scores.loc[failed, ["score", "error"]] = [np.nan, "ValueError: singular"]
     acc = pd.DataFrame({"model": list("abcd") * 2, "target": ["t1"] * 4 + ["t2"] * 4,
                         "test_acc": rng.uniform(0.5, 1, 8), "test_acc_sd": rng.uniform(0, 0.1, 8),
@@ -327,17 +327,19 @@ def bench_tables(tmp_path):
     return tmp_path / "scores.csv", tmp_path / "accuracy.csv", scores, acc
 
 
-def _expected_tau(scores, acc, metric, ped, target, column="test_acc"):
-    rows = scores[(scores.metric == metric) & (scores.ped == ped) & (scores.target == target)]
+def _expected_tau(scores, acc, metric, perturbation, target, column="test_acc"):
+    rows = scores[(scores.metric == metric) & (scores.perturbation == perturbation)
+                  & (scores.target == target)]
     rows = rows[np.isfinite(rows.score)]
     truth = acc[acc.target == target].set_index("model")[column]
     return scipy.stats.weightedtau(rows.score, truth[rows.model]).statistic, len(rows)
 
 
-@pytest.mark.parametrize("metric, ped", [("logme", False), ("logme", True), ("sfda", False)])
+@pytest.mark.parametrize("metric, ped", [("logme", "none"), ("logme", "ped"), ("sfda", "none")])
 def test_rank_reads_bench_scores_and_groundtruth_accuracy(cli, bench_tables, metric, ped):
     scores_csv, acc_csv, scores, acc = bench_tables
-    argv = ["rank", scores_csv, acc_csv, "--metric", metric, "--json"] + (["--ped"] if ped else [])
+    argv = ["rank", scores_csv, acc_csv, "--metric", metric, "--json"] + (
+        ["--perturbation", ped] if ped != "none" else [])
     code, out, _ = cli(*argv)
     record = json.loads(out)
     assert code == 0 and record["statistic"] == "weighted_tau"
@@ -345,10 +347,10 @@ def test_rank_reads_bench_scores_and_groundtruth_accuracy(cli, bench_tables, met
         tau, n = _expected_tau(scores, acc, metric, ped, target)
         assert record["per_target"][target] == pytest.approx(tau, abs=1e-14)
         assert record["n_models"][target] == n
-    assert record["n_models"]["t1"] == (3 if (metric, ped) == ("sfda", False) else 4)  # failed row left out
+    assert record["n_models"]["t1"] == (3 if (metric, ped) == ("sfda", "none") else 4)  # failed row left out
     assert record["value"] == pytest.approx(np.mean(list(record["per_target"].values())), abs=1e-15)
     # the same numbers as the benchmark's own tau table
-    tau = tau_table(scores, acc).set_index(["target", "metric", "ped"]).weighted_tau
+    tau = tau_table(scores, acc).set_index(["target", "metric", "perturbation"]).weighted_tau
     for target in ("t1", "t2"):
         assert record["per_target"][target] == pytest.approx(tau[(target, metric, ped)], abs=1e-14)
 
@@ -357,7 +359,7 @@ def test_rank_accuracy_column_and_plain_output(cli, bench_tables):
     scores_csv, acc_csv, scores, acc = bench_tables
     record = json.loads(cli("rank", scores_csv, acc_csv, "--metric", "logme", "--accuracy",
                             "test_acc_sd", "--json")[1])
-    tau, _ = _expected_tau(scores, acc, "logme", False, "t2", column="test_acc_sd")
+    tau, _ = _expected_tau(scores, acc, "logme", "none", "t2", column="test_acc_sd")
     assert record["per_target"]["t2"] == pytest.approx(tau, abs=1e-14)
     code, out, _ = cli("rank", scores_csv, acc_csv, "--metric", "logme")
     lines = out.splitlines()
@@ -383,11 +385,14 @@ def test_rank_errors_on_bench_tables(cli, bench_tables, tmp_path):
     assert_one_line_error(cli("rank", scores_csv, acc_csv, "--metric", "logme", "--accuracy", "acc"),
                           "rank", "gt lacks column(s) ['acc']")
     plain = tmp_path / "plain.csv"
-    scores[(scores.metric == "logme") & ~scores.ped][["model", "target", "score"]].to_csv(plain, index=False)
+    scores[(scores.metric == "logme") & (scores.perturbation == "none")][["model", "target", "score"]].to_csv(
+        plain, index=False)
     assert_one_line_error(cli("rank", plain, acc_csv, "--metric", "logme"), "rank",
                           "--metric needs a 'metric' column in the scores", code=2)
-    assert_one_line_error(cli("rank", plain, acc_csv, "--ped"), "rank",
-                          "--ped needs a 'ped' column in the scores", code=2)
+    assert_one_line_error(cli("rank", plain, acc_csv, "--perturbation", "ped"), "rank",
+                          "--perturbation needs a 'perturbation' column in the scores", code=2)
+    assert_one_line_error(cli("rank", scores_csv, acc_csv, "--metric", "logme", "--perturbation", "sa"),
+                          "rank", "the scores have no perturbation 'sa'; they have none, ped")
     assert json.loads(cli("rank", plain, acc_csv, "--json")[1])["n_models"] == {"t1": 4, "t2": 4}
 
 
@@ -471,14 +476,15 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
                           "--score-dim", "64", "--groundtruth", gt, "--out", out)
     assert code == 0
     scores = pd.read_csv(out / "scores.csv")
-    assert len(scores) == 2 * 2 and scores.ped.all() and scores.error.isna().all()
+    assert len(scores) == 2 * 2 and (scores.perturbation == "ped:max_steps=2").all()
+    assert scores.error.isna().all()
     assert (scores[scores.metric == "dim"].score == 128).all()  # the raw width
     cell = json.loads((out / "cells" / "conv4_random__patches.json").read_text())
     assert (cell["dim"], cell["score_dim"]) == (128, 64)      # scored after the reduction to 64
     tau = pd.read_csv(out / "tau.csv")
     assert sorted(tau.target.unique()) == ["mean", "patches"] and (tau.n_models == 2).all()
     assert stdout.startswith("4 scores (0 failed) of 2 models x 1 targets")
-    header = stdout.splitlines()[1].split()  # then the tau table: (metric, ped) x target
+    header = stdout.splitlines()[1].split()  # then the tau table: (metric, perturbation) x target
     assert "patches" in header and "mean" in header
     assert {line.split()[0] for line in stdout.splitlines()[3:]} == {"logme", "dim"}
     (args, kwargs), = bench_readme
@@ -492,9 +498,9 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
     out2 = tmp_path / "out2"
     assert cli("bench", *common, "--ped", "both", "--ped-option", "max_steps=0",
                "--groundtruth", "", "--out", out2)[0] == 0
-    both = pd.read_csv(out2 / "scores.csv").pivot_table(index=["model", "metric"], columns="ped",
+    both = pd.read_csv(out2 / "scores.csv").pivot_table(index=["model", "metric"], columns="perturbation",
                                                         values="score")
-    np.testing.assert_array_equal(both[True], both[False])
+    np.testing.assert_array_equal(both["ped:max_steps=0"], both["none"])
     assert not (out2 / "tau.csv").exists() and len(bench_readme) == 1  # no tau, no README
 
 

@@ -66,9 +66,9 @@ def test_grid_on_a_cluster_survives_a_killed_worker(tmp_path):
         remote, _ = runner.run(BENCH, out, cache_dir=cache, progress=False, client=client)
     files = sorted(p.name for p in (out / "cells").glob("*.json"))
     assert files == sorted(f"{m}__fonts.json" for m in BENCH.models)
-    for name in files:  # each cell scored once: one row per (metric, ped)
+    for name in files:  # each cell scored once: one row per (metric, perturbation)
         rows = json.loads((out / "cells" / name).read_text())["rows"]
-        assert len(rows) == len({(r["metric"], r["ped"]) for r in rows}) == 4
-    key = ["model", "target", "metric", "ped"]
+        assert len(rows) == len({(r["metric"], r["perturbation"]) for r in rows}) == 4
+    key = ["model", "target", "metric", "perturbation"]
     pd.testing.assert_frame_equal(local.sort_values(key)[key + ["score"]].reset_index(drop=True),
                                   remote.sort_values(key)[key + ["score"]].reset_index(drop=True))

@@ -211,23 +211,23 @@ def test_bootstrap_other_statistic_and_bad_arguments():
 
 def test_groundtruth_tables_are_complete_and_differ_in_the_five_documented_cells():
     tw, supp = paper.groundtruth("twpy"), paper.groundtruth("supplementary")
-    assert list(tw.columns) == ["model", "dataset", "accuracy", "source"]
+    assert list(tw.columns) == ["model", "target", "test_acc", "source"]
     assert len(tw) == 12 * 11 and len(supp) == 12 * 10
     assert sorted(tw["model"].unique()) == MODELS
-    assert set(tw["dataset"]) - set(supp["dataset"]) == {"sun397"}
-    both = tw.merge(supp, on=["model", "dataset"], suffixes=("_tw", "_supp"))
-    diff = both[both["accuracy_tw"] != both["accuracy_supp"]]
-    assert sorted(zip(diff["dataset"], diff["model"], diff["accuracy_supp"])) == [
+    assert set(tw["target"]) - set(supp["target"]) == {"sun397"}
+    both = tw.merge(supp, on=["model", "target"], suffixes=("_tw", "_supp"))
+    diff = both[both["test_acc_tw"] != both["test_acc_supp"]]
+    assert sorted(zip(diff["target"], diff["model"], diff["test_acc_supp"])) == [
         ("cifar10", "moco-v1", 84.15), ("cifar10", "pcl-v1", 86.42), ("dtd", "infomin", 73.74),
         ("dtd", "simclr-v2", 94.71), ("voc2007", "pcl-v1", 91.91)]
-    assert tw.set_index(["dataset", "model"]).loc[("cifar10", "deepcluster-v2"), "accuracy"] == 97.17
+    assert tw.set_index(["target", "model"]).loc[("cifar10", "deepcluster-v2"), "test_acc"] == 97.17
     with pytest.raises(ValueError, match="unknown ground-truth variant"):
         paper.groundtruth("finetune")
 
 
 def test_weighted_tau_between_the_two_published_gt_vectors():
     # data/paper/README.md: weighted tau between the two GT vectors, cifar10 0.966, dtd 0.761.
-    supp = paper.groundtruth("supplementary").rename(columns={"accuracy": "score"})
+    supp = paper.groundtruth("supplementary").rename(columns={"test_acc": "score"})
     taus = ev.correlate_by_target(supp, paper.groundtruth("twpy"))
     assert round(taus["cifar10"], 3) == 0.966
     assert round(taus["dtd"], 3) == 0.761
@@ -237,13 +237,13 @@ def test_weighted_tau_between_the_two_published_gt_vectors():
 
 def test_main_table_matches_the_readme_and_the_spec_means():
     table = paper.main_table()
-    assert len(table) == 8 * 10 and table["tau_w"].between(-1, 1).all()
-    cell = table.set_index(["method", "dataset"]).loc
-    assert cell[("SFDA+Ours", "dtd"), "tau_w"] == 0.907
-    assert cell[("NLEEP", "food"), "tau_w"] == 0.574
-    assert ((cell[("LogME+Ours", "cifar10"), "metric"], cell[("LogME+Ours", "cifar10"), "ped"])
-            == ("logme", True))
-    means = table.groupby("method", sort=False)["tau_w"].mean()
+    assert len(table) == 8 * 10 and table["weighted_tau"].between(-1, 1).all()
+    cell = table.set_index(["method", "target"]).loc
+    assert cell[("SFDA+Ours", "dtd"), "weighted_tau"] == 0.907
+    assert cell[("NLEEP", "food"), "weighted_tau"] == 0.574
+    assert ((cell[("LogME+Ours", "cifar10"), "metric"], cell[("LogME+Ours", "cifar10"), "perturbation"])
+            == ("logme", "ped"))
+    means = table.groupby("method", sort=False)["weighted_tau"].mean()
     spec_means = {"NLEEP": 0.365, "PARC": 0.314, "LogME": 0.358, "LogME+Ours": 0.627,
                   "SFDA": 0.582, "SFDA+Ours": 0.628, "GBC": 0.152, "GBC+Ours": 0.407}
     for method, value in spec_means.items():
@@ -255,29 +255,29 @@ def test_main_table_matches_the_readme_and_the_spec_means():
 def test_correlate_by_target_equals_per_target_weighted_tau():
     gt = paper.groundtruth()
     rng = np.random.default_rng(9)
-    scores = gt[gt["dataset"].isin(["pets", "cars"])].rename(columns={"dataset": "target"})
+    scores = gt[gt["target"].isin(["pets", "cars"])]
     scores = scores.assign(score=rng.normal(size=len(scores)))[["target", "model", "score"]]
     scores = scores.sample(frac=1.0, random_state=0)  # row order must not matter
     taus = ev.correlate_by_target(scores, gt)
     assert set(taus.index) == {"pets", "cars"}
     for target in ("pets", "cars"):
         s = scores[scores["target"] == target].set_index("model")["score"]
-        g = gt[gt["dataset"] == target].set_index("model")["accuracy"]
+        g = gt[gt["target"] == target].set_index("model")["test_acc"]
         assert taus[target] == pytest.approx(stats.weightedtau(s, g.loc[s.index]).statistic, abs=1e-14)
     single = ev.correlate_by_target(scores[scores["target"] == "pets"].drop(columns="target"),
-                                    gt[gt["dataset"] == "pets"].drop(columns="dataset"))
+                                    gt[gt["target"] == "pets"].drop(columns="target"))
     assert list(single.index) == [None] and single.iloc[0] == pytest.approx(taus["pets"], abs=1e-14)
 
 
 def test_correlate_by_target_errors():
     gt = paper.groundtruth()
-    scores = gt[gt["dataset"] == "pets"].rename(columns={"accuracy": "score"})
+    scores = gt[gt["target"] == "pets"].rename(columns={"test_acc": "score"})
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['score'\]"):
         ev.correlate_by_target(gt, gt)
-    with pytest.raises(ValueError, match="gt has a 'dataset' column but scores do not"):
-        ev.correlate_by_target(scores.drop(columns="dataset"), gt)
+    with pytest.raises(ValueError, match="gt has a 'target' column but scores do not"):
+        ev.correlate_by_target(scores.drop(columns="target"), gt)
     with pytest.raises(ValueError, match=r"no ground truth for target\(s\) \['imagenet'\]"):
-        ev.correlate_by_target(scores.assign(dataset="imagenet"), gt)
+        ev.correlate_by_target(scores.assign(target="imagenet"), gt)
     with pytest.raises(ValueError, match=r"different models: no score for \['swav'\] \(target 'pets'\)"):
         ev.correlate_by_target(scores[scores["model"] != "swav"], gt)
     doubled = pd.concat([scores, scores.head(1)])
@@ -303,7 +303,7 @@ def test_weighted_tau_tie_rtol_treats_float_noise_as_a_tie():
     gt = [0.2, 0.9, 0.1, 0.5]
     noisy = [1.0, 1.0 + 1e-13, 0.5, 0.7]  # the first two are equal up to round-off
     exact = stats.weightedtau([1.0, 1.0, 0.5, 0.7], gt).statistic
-    assert ev.weighted_tau(noisy, gt, tie_rtol=ev.BENCH_TIE_RTOL) == exact  # the benchmark's rule
+    assert ev.weighted_tau(noisy, gt, tie_rtol=1e-9) == exact  # the benchmark's rule
     assert ev.weighted_tau(noisy, gt) == stats.weightedtau(noisy, gt).statistic != exact
     # keyed inputs are aligned first, then merged
     keyed = ev.weighted_tau(dict(zip("abcd", noisy)), dict(zip("dcba", gt[::-1])), tie_rtol=1e-9)
@@ -312,101 +312,17 @@ def test_weighted_tau_tie_rtol_treats_float_noise_as_a_tie():
         ev.weighted_tau([1.0, 1.0 + 1e-13], [0.1, 0.2], tie_rtol=1e-9)
 
 
-def test_correlate_by_target_reads_the_benchmarks_accuracy_column():
+def test_correlate_by_target_reads_test_acc_or_the_named_column():
     scores = pd.DataFrame({"target": ["t"] * 4, "model": list("abcd"), "score": [4.0, 3, 2, 1]})
     acc = pd.DataFrame({"target": ["t"] * 4, "model": list("abcd"),
                         "test_acc": [0.9, 0.7, 0.8, 0.1], "other": [0.1, 0.2, 0.3, 0.4]})
     expected = stats.weightedtau([4, 3, 2, 1], [0.9, 0.7, 0.8, 0.1]).statistic
     assert ev.correlate_by_target(scores, acc)["t"] == pytest.approx(expected, abs=1e-15)
     assert ev.correlate_by_target(scores, acc, accuracy="other")["t"] == pytest.approx(-1.0)
-    # the paper's column wins when both are there
-    both = acc.assign(accuracy=[0.1, 0.2, 0.3, 0.4])
-    assert ev.correlate_by_target(scores, both)["t"] == pytest.approx(-1.0)
-    with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['accuracy'\]"):
-        ev.correlate_by_target(scores, acc.drop(columns="test_acc"))
+    # one schema: the old names of the paper's tables are not read
+    with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['test_acc'\]"):
+        ev.correlate_by_target(scores, acc.rename(columns={"test_acc": "accuracy"}))
+    with pytest.raises(ValueError, match="gt has a 'target' column but scores do not"):
+        ev.correlate_by_target(scores.rename(columns={"target": "dataset"}), acc)
     with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['acc'\]"):
         ev.correlate_by_target(scores, acc, accuracy="acc")
-
-
-def _bench_tables():
-    """Scores of 4 models on 2 targets (two metrics, +/- PED) and their accuracy table."""
-    rng = np.random.default_rng(11)
-    rows = [{"model": m, "target": t, "metric": metric, "ped": ped, "score": rng.normal()}
-            for t in ("t1", "t2") for metric in ("logme", "sfda") for ped in (False, True)
-            for m in "abcd"]
-    acc = pd.DataFrame({"model": list("abcd") * 2, "target": ["t1"] * 4 + ["t2"] * 4,
-                        "test_acc": rng.uniform(0.5, 1.0, 8)})
-    return pd.DataFrame(rows), acc
-
-
-def test_tau_table_is_weighted_tau_per_target_metric_and_ped_plus_the_mean():
-    scores, acc = _bench_tables()
-    tau = ev.tau_table(scores, acc)
-    assert list(tau.columns) == ev.TAU_COLUMNS == ["target", "metric", "ped", "weighted_tau",
-                                                   "n_models"]
-    assert len(tau) == (2 + 1) * 2 * 2 and (tau.n_models == 4).all()
-    truth = acc.set_index(["model", "target"]).test_acc
-    for row in tau[tau.target != "mean"].itertuples():
-        grp = scores[(scores.target == row.target) & (scores.metric == row.metric)
-                     & (scores.ped == row.ped)]
-        expected = stats.weightedtau(grp.score, [truth[(m, row.target)] for m in grp.model])
-        assert row.weighted_tau == pytest.approx(expected.statistic, abs=1e-14)
-    per_target = tau[tau.target != "mean"].groupby(["metric", "ped"]).weighted_tau.mean()
-    for row in tau[tau.target == "mean"].itertuples():
-        assert row.weighted_tau == pytest.approx(per_target[(row.metric, row.ped)], abs=1e-15)
-
-
-def test_tau_table_leaves_out_failed_and_unknown_models():
-    scores, acc = _bench_tables()
-    scores.loc[(scores.model == "a") & (scores.target == "t1") & (scores.metric == "logme"),
-               "score"] = np.nan  # a failed score
-    acc = acc[~((acc.model == "d") & (acc.target == "t2"))]  # no ground truth for d on t2
-    tau = ev.tau_table(scores, acc).set_index(["target", "metric", "ped"])
-    assert tau.loc[("t1", "logme", False), "n_models"] == 3
-    assert tau.loc[("t2", "sfda", True), "n_models"] == 3
-    assert tau.loc[("t1", "sfda", True), "n_models"] == 4
-    assert tau.loc[("mean", "logme", False), "n_models"] == 3  # the smallest over targets
-    grp = scores[(scores.target == "t1") & (scores.metric == "logme") & ~scores.ped
-                 & (scores.model != "a")]
-    truth = acc[acc.target == "t1"].set_index("model").test_acc
-    expected = stats.weightedtau(grp.score, truth[grp.model]).statistic
-    assert tau.loc[("t1", "logme", False), "weighted_tau"] == pytest.approx(expected, abs=1e-14)
-
-
-def test_tau_table_is_nan_where_the_ranking_is_undefined():
-    scores, acc = _bench_tables()
-    scores.loc[scores.metric == "sfda", "score"] = 1.0  # constant
-    scores.loc[(scores.metric == "logme") & (scores.target == "t2") & (scores.model != "a"),
-               "score"] = np.nan  # a single model left
-    tau = ev.tau_table(scores, acc).set_index(["target", "metric", "ped"])
-    assert tau.xs("sfda", level="metric").weighted_tau.isna().all()
-    assert np.isnan(tau.loc[("t2", "logme", True), "weighted_tau"])
-    assert tau.loc[("t2", "logme", True), "n_models"] == 1
-    # the mean runs over the targets where tau is defined; its n_models (1) flags the gap
-    assert tau.loc[("mean", "logme", True), "weighted_tau"] == tau.loc[("t1", "logme", True),
-                                                                       "weighted_tau"]
-    assert tau.loc[("mean", "logme", True), "n_models"] == 1
-
-
-def test_tau_table_merges_scores_equal_up_to_round_off():
-    scores, acc = _bench_tables()
-    t1 = (scores.target == "t1") & (scores.metric == "logme") & ~scores.ped
-    scores.loc[t1, "score"] = [0.8, 0.8 * (1 + 1e-12), 0.1, 0.3]
-    tau = ev.tau_table(scores, acc).set_index(["target", "metric", "ped"])
-    truth = acc[acc.target == "t1"].set_index("model").test_acc[list("abcd")]
-    tied = stats.weightedtau([0.8, 0.8, 0.1, 0.3], truth).statistic
-    assert tau.loc[("t1", "logme", False), "weighted_tau"] == pytest.approx(tied, abs=1e-14)
-    strict = ev.tau_table(scores, acc, tie_rtol=0.0).set_index(["target", "metric", "ped"])
-    assert strict.loc[("t1", "logme", False), "weighted_tau"] == pytest.approx(
-        stats.weightedtau(scores[t1].score, truth).statistic, abs=1e-14)
-
-
-def test_tau_table_other_accuracy_column_and_missing_columns():
-    scores, acc = _bench_tables()
-    renamed = acc.rename(columns={"test_acc": "acc"})
-    pd.testing.assert_frame_equal(ev.tau_table(scores, renamed, accuracy="acc"),
-                                  ev.tau_table(scores, acc))
-    with pytest.raises(ValueError, match=r"scores lacks column\(s\) \['ped'\]"):
-        ev.tau_table(scores.drop(columns="ped"), acc)
-    with pytest.raises(ValueError, match=r"gt lacks column\(s\) \['test_acc'\]"):
-        ev.tau_table(scores, renamed)

@@ -46,7 +46,7 @@ def test_static_baseline_on_the_papers_groundtruth(twpy, supp):
     assert tau["cars"] == pytest.approx(by_hand, abs=1e-12)
     assert pa.static_baseline_taus(supp).weighted_tau.mean() == pytest.approx(0.519350, abs=1e-6)
     # tw.py's 11 datasets (SUN397 as a target too): the "about 0.70"
-    every = pa.paper_accuracy("twpy", datasets=sorted(set(pa.paper.groundtruth("twpy").dataset)))
+    every = pa.paper_accuracy("twpy", datasets=sorted(set(pa.paper.groundtruth("twpy").target)))
     assert pa.static_baseline_taus(every).weighted_tau.mean() == pytest.approx(0.7010, abs=5e-4)
 
 
@@ -57,26 +57,26 @@ def test_static_baseline_needs_two_targets(twpy):
 
 def test_over_datasets_of_the_published_means(twpy):
     taus = pd.concat([pa.published_taus(), pa.static_baseline_taus(twpy)])
-    out = pa.over_datasets(taus, reference=("static_loto", False)).set_index(["metric", "ped"])
-    assert out.loc[("sfda", True), "mean_tau"] == pytest.approx(0.6275, abs=5e-4)
-    assert out.loc[("logme", True), "mean_tau"] == pytest.approx(0.6271, abs=5e-4)
-    assert out.loc[("gbc", False), "mean_tau"] == pytest.approx(0.1520, abs=5e-4)
+    out = pa.over_datasets(taus, reference=("static_loto", "none")).set_index(["metric", "perturbation"])
+    assert out.loc[("sfda", "ped"), "mean_tau"] == pytest.approx(0.6275, abs=5e-4)
+    assert out.loc[("logme", "ped"), "mean_tau"] == pytest.approx(0.6271, abs=5e-4)
+    assert out.loc[("gbc", "none"), "mean_tau"] == pytest.approx(0.1520, abs=5e-4)
     # t-interval with 9 degrees of freedom, by hand
-    v = taus[(taus.metric == "gbc") & taus.ped].weighted_tau.to_numpy()
+    v = taus[(taus.metric == "gbc") & (taus.perturbation == "ped")].weighted_tau.to_numpy()
     half = stats.t.ppf(0.975, 9) * v.std(ddof=1) / np.sqrt(10)
-    assert out.loc[("gbc", True), ["low", "high"]].tolist() == pytest.approx(
+    assert out.loc[("gbc", "ped"), ["low", "high"]].tolist() == pytest.approx(
         [v.mean() - half, v.mean() + half])
     # the baseline is resolved above LogME without PED, not above SFDA+PED or GBC+PED
-    assert out.loc[("logme", False), "delta_high"] < 0 and out.loc[("logme", False), "p_delta"] < 0.05
-    assert out.loc[("sfda", True), "delta_low"] < 0 < out.loc[("sfda", True), "delta_high"]
-    assert out.loc[("gbc", True), "p_delta"] == pytest.approx(0.0723, abs=5e-4)
-    assert out.loc[("sfda", True), "delta"] == pytest.approx(0.6275 - 0.6746, abs=1e-3)
-    assert np.isnan(out.loc[("static_loto", False), "delta"])
+    assert out.loc[("logme", "none"), "delta_high"] < 0 and out.loc[("logme", "none"), "p_delta"] < 0.05
+    assert out.loc[("sfda", "ped"), "delta_low"] < 0 < out.loc[("sfda", "ped"), "delta_high"]
+    assert out.loc[("gbc", "ped"), "p_delta"] == pytest.approx(0.0723, abs=5e-4)
+    assert out.loc[("sfda", "ped"), "delta"] == pytest.approx(0.6275 - 0.6746, abs=1e-3)
+    assert np.isnan(out.loc[("static_loto", "none"), "delta"])
 
 
 def test_over_datasets_exact_on_constant_taus():
     taus = pd.DataFrame({"target": list("abc") * 2, "metric": ["m"] * 3 + ["n"] * 3,
-                         "ped": False, "weighted_tau": [0.5, 0.5, 0.5, 0.2, 0.4, 0.6]})
+                         "perturbation": "none", "weighted_tau": [0.5, 0.5, 0.5, 0.2, 0.4, 0.6]})
     out = pa.over_datasets(taus).set_index("metric")
     assert out.loc["m", ["mean_tau", "low", "high"]].tolist() == [0.5, 0.5, 0.5]
     assert out.loc["m", "p_value"] == pytest.approx(0.25)      # 3 datasets: 2 / 2^3 at best
@@ -84,7 +84,7 @@ def test_over_datasets_exact_on_constant_taus():
     with pytest.raises(ValueError, match="missing"):
         pa.over_datasets(taus.iloc[:-1])
     with pytest.raises(ValueError, match="reference"):
-        pa.over_datasets(taus, reference=("x", False))
+        pa.over_datasets(taus, reference=("x", "none"))
 
 
 def test_the_five_discrepancy_cells(twpy, supp):

@@ -263,7 +263,7 @@ def test_scoring_run_on_the_paper_setting(setting, files, tmp_path, offline):
     moments = ps.general_moments(setting.get_model("byol"), setting.general, cache_dir=files["cache"])
     np.testing.assert_allclose(arrays["G"].std(0), moments.std, rtol=1e-8, atol=1e-10)
     direct = potran.score(arrays["X"], arrays["y"], "logme", ped=True, general=moments.stats())
-    ran = scores[(scores.model == "byol") & scores.ped].score.item()
+    ran = scores[(scores.model == "byol") & (scores.perturbation == "ped")].score.item()
     assert ran == pytest.approx(direct, rel=1e-8)
 
 

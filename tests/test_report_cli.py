@@ -45,8 +45,8 @@ def _bench(tmp_path, with_cells: bool):
         for i in range(6):
             q = 0.5 + 0.05 * i + rng.normal(0, 0.01)
             acc.append({"model": f"m{i}", "target": t, "test_acc": q})
-            scores += [{"model": f"m{i}", "target": t, "metric": "good", "ped": ped, "score": q + ped * 0.01}
-                       for ped in (False, True)]
+            scores += [{"model": f"m{i}", "target": t, "metric": "good", "perturbation": p,
+                        "score": q + (p == "ped") * 0.01} for p in ("none", "ped")]
             if with_cells:
                 runs = [{"seed": s, "test_acc": q + rng.normal(0, 0.005)} for s in range(3)]
                 (cells / f"m{i}__{t}.json").write_text(json.dumps(
@@ -83,7 +83,7 @@ def test_report_bad_usage(tmp_path, capsys):
     assert main(["report", scores, gt, "--compare", "good"]) == 2
     assert "--compare wants A,B" in capsys.readouterr().err
     assert main(["report", scores, gt, "--compare", "good,nothing"]) == 1
-    assert "no scores for [('nothing', False)]" in capsys.readouterr().err
+    assert "no scores for [('nothing', 'none')]" in capsys.readouterr().err
     assert main(["report", scores, str(tmp_path / "none.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
     pd.DataFrame({"model": ["a"], "acc": [1.0]}).to_csv(tmp_path / "bad.csv", index=False)

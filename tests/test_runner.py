@@ -22,7 +22,7 @@ from potran.bench.runner import (
 )
 from potran.bench.sources import OFFLINE
 from potran.bench.store import CellStore
-from potran.evaluation import TAU_COLUMNS
+from potran.bench.tau import TAU_COLUMNS
 from potran.metrics import FEATURE_METRICS, REGISTRY
 
 from conftest import blobs
@@ -72,9 +72,10 @@ def cell_arrays(bench, model, target):
 
 def test_defaults():
     assert DEFAULT_METRICS == FEATURE_METRICS and "leep" not in DEFAULT_METRICS
-    assert SCORE_COLUMNS[:7] == ["model", "target", "metric", "ped", "score", "seconds", "error"]
+    assert SCORE_COLUMNS[:7] == ["model", "target", "metric", "perturbation", "score", "seconds",
+                                "error"]
     bench = Benchmark(models=("a",), targets=("b",))
-    assert bench.score_dim == SCORE_DIM and bench.ped == (False, True) and bench.seed == 0
+    assert bench.score_dim == SCORE_DIM and bench.perturbations == ("none", "ped") and bench.seed == 0
     assert bench.finetune == FinetuneConfig() and bench.sources == OFFLINE
 
 
@@ -91,13 +92,13 @@ def test_end_to_end_tables(tmp_path):
     assert list(tau.columns) == TAU_COLUMNS and len(tau) == (2 + 1) * 2 * 2
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tau.csv"), tau, check_dtype=False)
     acc = GT.set_index(["model", "target"]).test_acc
-    for (t, metric, ped), grp in scores.groupby(["target", "metric", "ped"]):
+    for (t, metric, p), grp in scores.groupby(["target", "metric", "perturbation"]):
         expected = scipy.stats.weightedtau(grp.score, [acc[(m, t)] for m in grp.model]).statistic
-        row = tau[(tau.target == t) & (tau.metric == metric) & (tau.ped == ped)]
+        row = tau[(tau.target == t) & (tau.metric == metric) & (tau.perturbation == p)]
         assert row.weighted_tau.item() == pytest.approx(expected, abs=1e-12)
         assert row.n_models.item() == 3
-    mean = tau[tau.target == "mean"].set_index(["metric", "ped"]).weighted_tau
-    per_target = tau[tau.target != "mean"].groupby(["metric", "ped"]).weighted_tau.mean()
+    mean = tau[tau.target == "mean"].set_index(["metric", "perturbation"]).weighted_tau
+    per_target = tau[tau.target != "mean"].groupby(["metric", "perturbation"]).weighted_tau.mean()
     pd.testing.assert_series_equal(mean.sort_index(), per_target.sort_index(), check_names=False)
 
 
@@ -118,9 +119,9 @@ def test_scores_the_fine_tuning_images(tmp_path):
     cell = CellStore(tmp_path).load("fake-a", "t1")
     assert (cell["n"], cell["dim"], cell["score_dim"]) == (40, MODELS["fake-a"].feature_dim, 8)
     X, G, y = cell_arrays(BENCH, "fake-a", "t1")
-    rows = {(r["metric"], r["ped"]): r["score"] for r in cell["rows"]}
-    assert rows[("logme", False)] == pytest.approx(potran.score(X, y, "logme"), rel=1e-12)
-    assert rows[("logme", True)] == pytest.approx(
+    rows = {(r["metric"], r["perturbation"]): r["score"] for r in cell["rows"]}
+    assert rows[("logme", "none")] == pytest.approx(potran.score(X, y, "logme"), rel=1e-12)
+    assert rows[("logme", "ped")] == pytest.approx(
         potran.score(X, y, "logme", ped=True, general=G), rel=1e-12)
 
 
@@ -134,14 +135,14 @@ def test_wide_features_are_scored_after_the_reduction_except_width_baselines(tmp
     assert (cell["n"], cell["dim"], cell["score_dim"]) == (40, 8, 4)
     X, G, y = cell_arrays(bench, "fake-b", "t2")
     X_red, G_red = reduce_features(X, G, 4)
-    rows = {(r["metric"], r["ped"]): r["score"] for r in cell["rows"]}
-    assert rows[("logme", False)] == pytest.approx(potran.score(X_red, y, "logme"), rel=1e-10)
-    assert rows[("logme", True)] == pytest.approx(
+    rows = {(r["metric"], r["perturbation"]): r["score"] for r in cell["rows"]}
+    assert rows[("logme", "none")] == pytest.approx(potran.score(X_red, y, "logme"), rel=1e-10)
+    assert rows[("logme", "ped")] == pytest.approx(
         potran.score(X_red, y, "logme", ped=True, general=G_red), rel=1e-10)
-    assert rows[("logme", False)] != pytest.approx(potran.score(X, y, "logme"), rel=1e-6)
-    assert rows[("dim", False)] == rows[("dim", True)] == 8.0  # the backbone's width
-    assert rows[("norm", False)] == pytest.approx(potran.score(X, y, "norm"), rel=1e-12)
-    assert rows[("norm", True)] == pytest.approx(
+    assert rows[("logme", "none")] != pytest.approx(potran.score(X, y, "logme"), rel=1e-6)
+    assert rows[("dim", "none")] == rows[("dim", "ped")] == 8.0  # the backbone's width
+    assert rows[("norm", "none")] == pytest.approx(potran.score(X, y, "norm"), rel=1e-12)
+    assert rows[("norm", "ped")] == pytest.approx(
         potran.score(X, y, "norm", ped=True, general=G), rel=1e-12)
 
 
@@ -152,7 +153,7 @@ def test_cell_seed_is_stable_and_distinct():
 
 
 def test_stochastic_metrics_get_their_cells_seed(tmp_path):
-    bench = Benchmark(models=tuple(MODELS), targets=("t1",), metrics=("random",), ped=(False,),
+    bench = Benchmark(models=tuple(MODELS), targets=("t1",), metrics=("random",), perturbations=("none",),
                       finetune=FinetuneConfig(n_train=40), seed=3)
     scores, _ = bench_run(tmp_path, [], bench=bench, groundtruth=None)
     X, _, y = cell_arrays(bench, "fake-a", "t1")
@@ -165,18 +166,18 @@ def test_score_cell_rows_options_and_skips():
     X, y = blobs(dim=6)
     G = np.random.default_rng(0).normal(size=(30, 6))
     rows = score_cell(X, y, G, ("logme", "random"), seed=7)
-    assert [(r["metric"], r["ped"]) for r in rows] == [("logme", False), ("logme", True),
-                                                       ("random", False), ("random", True)]
+    assert [(r["metric"], r["perturbation"]) for r in rows] == [("logme", "none"), ("logme", "ped"),
+                                                                ("random", "none"), ("random", "ped")]
     assert all(r["error"] == "" and r["seconds"] >= 0 for r in rows)
     assert rows[0]["score"] == potran.score(X, y, "logme")
     assert rows[1]["score"] == potran.score(X, y, "logme", ped=True, general=G)
     assert rows[2]["score"] == potran.score(X, y, "random", seed=7)
     # PED options reach PED only: no motion at all gives the score without PED
-    still = score_cell(X, y, G, ("logme",), ped_options={"max_steps": 0})
+    still = score_cell(X, y, G, ("logme",), ("none", "ped:max_steps=0"))
     assert still[0]["score"] == still[1]["score"] == rows[0]["score"]
     # pairs already done are skipped
-    rest = score_cell(X, y, G, ("logme", "random"), done={("logme", False), ("random", True)})
-    assert [(r["metric"], r["ped"]) for r in rest] == [("logme", True), ("random", False)]
+    rest = score_cell(X, y, G, ("logme", "random"), done={("logme", "none"), ("random", "ped")})
+    assert [(r["metric"], r["perturbation"]) for r in rest] == [("logme", "ped"), ("random", "none")]
 
 
 def test_score_cell_moves_the_classes_once(monkeypatch):
@@ -187,13 +188,13 @@ def test_score_cell_moves_the_classes_once(monkeypatch):
     calls = []
     real = ped_module.simulate
     monkeypatch.setattr(ped_module, "simulate", lambda *a, **k: calls.append(k) or real(*a, **k))
-    rows = score_cell(X, y, G, ("logme", "sfda", "gbc"), ped_options={"nsigma": 1.0})
+    rows = score_cell(X, y, G, ("logme", "sfda", "gbc"), ("none", "ped:nsigma=1.0"))
     assert calls == [{"nsigma": 1.0}]  # one motion for the three metrics
-    score_cell(X, y, G, ("logme",), peds=(False,))
+    score_cell(X, y, G, ("logme",), ("none",))
     assert len(calls) == 1  # and none without PED
     moved = real(X, y, G, nsigma=1.0)
     for r in rows:
-        if r["ped"]:
+        if r["perturbation"] != "none":
             assert r["score"] == potran.score(X, y, r["metric"], ped=True, general=G, nsigma=1.0)
             assert r["ped_steps"] == moved.trace.steps
             assert r["energy_ratio"] == moved.trace.energies[-1] / moved.trace.energies[0]
@@ -212,7 +213,7 @@ def test_score_cell_records_failures_in_one_line(monkeypatch):
 
     monkeypatch.setitem(REGISTRY, "two_lines", two_lines)
     monkeypatch.setitem(REGISTRY, "infinite", lambda X, y: float("inf"))
-    rows = score_cell(X, y, G, ("no-such-metric", "two_lines", "infinite", "parc"), peds=(False,))
+    rows = score_cell(X, y, G, ("no-such-metric", "two_lines", "infinite", "parc"), ("none",))
     errors = {r["metric"]: r["error"] for r in rows}
     assert all(r["score"] is None for r in rows)
     assert errors["no-such-metric"].startswith("ValueError: unknown metric 'no-such-metric'")
@@ -255,10 +256,10 @@ def test_new_metric_scores_only_what_is_missing(tmp_path):
 def test_collect_reports_only_the_benchmarks_scores(tmp_path):
     bench_run(tmp_path, [])
     narrow = Benchmark(models=("fake-a", "fake-c"), targets=("t2",), metrics=("norm",),
-                       ped=(True,), finetune=BENCH.finetune)
+                       perturbations=("ped",), finetune=BENCH.finetune)
     table = collect(narrow, tmp_path)
     assert sorted(table.model) == ["fake-a", "fake-c"] and set(table.target) == {"t2"}
-    assert set(table.metric) == {"norm"} and table.ped.all()
+    assert set(table.metric) == {"norm"} and (table.perturbation == "ped").all()
     assert len(pd.read_csv(tmp_path / "scores.csv")) == 2  # scores.csv is rewritten to match
     empty = collect(Benchmark(models=("nobody",), targets=("t1",)), tmp_path / "new")
     assert list(empty.columns) == SCORE_COLUMNS and len(empty) == 0

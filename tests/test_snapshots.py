@@ -76,7 +76,7 @@ def test_score_pretrained_rebuilds_the_first_snapshot(grid, tmp_path):
     bench = Benchmark(models=tuple(MODEL_NAMES), targets=("t1",), finetune=CFG, sources=SOURCES)
     scores, times = score_pretrained(bench, snaps, ["logme", "sfda"], cache_dir=tmp_path, repeats=1,
                                      min_time=0)
-    assert len(scores) == 3 * 2 and scores.ped.all() and np.isfinite(scores.score).all()
+    assert len(scores) == 3 * 2 and (scores.perturbation == "ped").all() and np.isfinite(scores.score).all()
     # the fake features are <= 128 wide, so the rebuilt snapshot is the raw one: float16 rounding only
     assert (scores.rebuild_error <= 1e-3).all()
     assert len(times) == 3 * 2 * 2 and (times.seconds > 0).all()

@@ -236,10 +236,12 @@ def _bench():
             for s in range(3):
                 seeds.append({"model": m, "target": t, "seed": s, "n_test": 500,
                               "test_acc": quality[i] + rng.normal(0, 0.01)})
-            rows.append({"model": m, "target": t, "metric": "good", "ped": False, "score": quality[i]})
-            rows.append({"model": m, "target": t, "metric": "good", "ped": True,
+            rows.append({"model": m, "target": t, "metric": "good", "perturbation": "none",
+                         "score": quality[i]})
+            rows.append({"model": m, "target": t, "metric": "good", "perturbation": "ped",
                          "score": quality[i] + rng.normal(0, 0.2)})
-            rows.append({"model": m, "target": t, "metric": "noise", "ped": False, "score": rng.random()})
+            rows.append({"model": m, "target": t, "metric": "noise", "perturbation": "none",
+                         "score": rng.random()})
     return pd.DataFrame(rows), pd.DataFrame(acc), pd.DataFrame(seeds)
 
 
@@ -247,22 +249,37 @@ def test_benchmark_tests_families_and_verdicts():
     scores, acc, seeds = _bench()
     tests = report.benchmark_tests(scores, acc, seeds, baseline="noise", n_boot=200, n_draws=400)
     assert list(tests.columns) == report.TEST_COLUMNS
-    row = tests.set_index(["family", "metric", "ped"])
-    good = row.loc[("chance", "good", False)]
+    row = tests.set_index(["family", "metric", "perturbation"])
+    good = row.loc[("chance", "good", "none")]
     assert good.estimate == pytest.approx(1.0) and good.verdict == "better than chance"
     assert good.p_value == pytest.approx(2 / 401)
-    assert row.loc[("targets", "good", False)].min_p == 2 / 32
-    ped = row.loc[("PED", "good", "delta")]
+    assert row.loc[("targets", "good", "none")].min_p == 2 / 32
+    ped = row.loc[("PED", "good", "ped")]
     assert ped.estimate < 0 and "sign-flip over 5 targets" in ped.test
     # Holm: within a family, adjusted p >= raw p, and equal to stats.holm of the family
     fam = tests[tests.family == "chance"]
     np.testing.assert_allclose(fam.p_holm, stats.holm(fam.p_value))
-    assert np.isnan(row.loc[("models", "good", False)].p_value)
+    assert np.isnan(row.loc[("models", "good", "none")].p_value)
     text = " ".join(report.verdict_text(tests, baseline="noise"))
     assert "better than chance at p < 0.05: good" in text and "oracle-style" in text
-    iv = report.tau_intervals(scores, acc, seeds, n_boot=200)
-    delta = iv[iv.ped == "delta"].iloc[0]
-    assert delta.low <= delta.mean_tau <= delta.high and 0 < delta.p_delta <= 1
+    iv = report.tau_intervals(scores, acc, seeds, n_boot=200).set_index(["metric", "perturbation"])
+    delta = report.compare(scores, acc, seeds, perturbation="ped", n_boot=200)
+    assert list(delta.columns) == ["metric", "perturbation", "reference", "delta", "low", "high", "p_value"]
+    assert delta.metric.tolist() == ["good"] and delta.reference.tolist() == ["none"]  # noise: none only
+    d = delta.iloc[0]
+    assert d.delta == pytest.approx(iv.mean_tau[("good", "ped")] - iv.mean_tau[("good", "none")])
+    assert d.low <= d.delta <= d.high and 0 < d.p_value <= 1
+    # the paired difference of the crossed bootstrap, the same one benchmark_tests reports
+    boot = row.loc[("PED, models", "good", "ped")]
+    assert (boot.estimate, boot.low, boot.high, boot.p_value) == pytest.approx((d.delta, d.low, d.high,
+                                                                                d.p_value))
+    assert row.reference[("PED", "good", "ped")] == "none" and pd.isna(row.reference[("chance", "good",
+                                                                                      "none")])
+    # any two values of the axis, in either order
+    back = report.compare(scores, acc, seeds, perturbation="none", reference="ped", n_boot=200).iloc[0]
+    assert back.delta == pytest.approx(-d.delta) and back.low == pytest.approx(-d.high)
+    with pytest.raises(ValueError, match="no scores with perturbation 'sa'"):
+        report.compare(scores, acc, seeds, perturbation="sa", n_boot=5)
 
 
 def test_benchmark_reliability_columns():
@@ -275,31 +292,31 @@ def test_benchmark_reliability_columns():
 
 def test_the_papers_numbers_re_read():
     published = pa.published_taus()
-    wide = published.pivot_table(index=["metric", "ped"], columns="target", values="weighted_tau")
-    tests = pa.paper_tests(n_draws=2000).set_index(["family", "metric", "ped"])
+    wide = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
+    tests = pa.paper_tests(n_draws=2000).set_index(["family", "metric", "perturbation"])
     for metric, gain, positive in (("logme", 0.2689, 10), ("gbc", 0.2550, 10), ("sfda", 0.0456, 8)):
-        diff = wide.loc[(metric, True)] - wide.loc[(metric, False)]
+        diff = wide.loc[(metric, "ped")] - wide.loc[(metric, "none")]
         assert diff.mean() == pytest.approx(gain, abs=5e-5) and (diff > 0).sum() == positive
-        row = tests.loc[("PED", metric, "delta")]
+        row = tests.loc[("PED", metric, "ped")]
         assert row.estimate == pytest.approx(diff.mean())
         assert row.p_value == pytest.approx(_enumerated_p(diff.to_numpy()))
-    assert tests.loc[("PED", "logme", "delta")].p_value == pytest.approx(2 / 1024)
-    assert tests.loc[("PED", "sfda", "delta")].p_value > 0.05
-    assert tests.loc[("PED", "sfda", "delta")].verdict.startswith("not resolved")
+    assert tests.loc[("PED", "logme", "ped")].p_value == pytest.approx(2 / 1024)
+    assert tests.loc[("PED", "sfda", "ped")].p_value > 0.05
+    assert tests.loc[("PED", "sfda", "ped")].verdict.startswith("not resolved")
     # every published row but GBC alone is better than chance; 2/2001 is the test's floor
     chance = tests.loc["chance"]
-    assert chance.loc[("nleep", False)].p_value == pytest.approx(2 / 2001)
-    assert chance.loc[("gbc", False)].p_value > 0.05
+    assert chance.loc[("nleep", "none")].p_value == pytest.approx(2 / 2001)
+    assert chance.loc[("gbc", "none")].p_value > 0.05
     better = chance[chance.verdict == "better than chance"].index
     assert len(better) == len(chance) - 1
-    assert tests.loc[("baseline", "static_loto", False)].comparison.endswith("sfda+PED (best published)")
+    assert tests.loc[("baseline", "static_loto", "none")].comparison.endswith("sfda+PED (best published)")
     # the static baseline against GBC+Ours: the exact test of the per-dataset differences
     base = pa.static_baseline_taus(pa.paper_accuracy("twpy")).set_index("target").weighted_tau
     over = pa.over_datasets(pd.concat([published, pa.static_baseline_taus(pa.paper_accuracy("twpy"))]),
-                            reference=("static_loto", False)).set_index(["metric", "ped"])
-    diff = wide.loc[("gbc", True)] - base.loc[wide.columns]
-    assert over.loc[("gbc", True)].p_delta == pytest.approx(_enumerated_p(diff.to_numpy()))
-    assert over.loc[("gbc", True)].p_delta == pytest.approx(0.0723, abs=5e-4)
+                            reference=("static_loto", "none")).set_index(["metric", "perturbation"])
+    diff = wide.loc[("gbc", "ped")] - base.loc[wide.columns]
+    assert over.loc[("gbc", "ped")].p_delta == pytest.approx(_enumerated_p(diff.to_numpy()))
+    assert over.loc[("gbc", "ped")].p_delta == pytest.approx(0.0723, abs=5e-4)
 
 
 @pytest.mark.slow
@@ -370,12 +387,13 @@ def test_benchmark_tests_read_per_image_correctness(tmp_path):
 
 def test_report_tables_are_empty_when_no_target_has_scores_and_a_ground_truth():
     """E.g. NCTI failed on every cell of a tiny setting: the tables are empty, with their columns."""
-    scores = pd.DataFrame({"model": ["a", "b"], "target": "t1", "metric": "ncti", "ped": False,
+    scores = pd.DataFrame({"model": ["a", "b"], "target": "t1", "metric": "ncti", "perturbation": "none",
                            "score": [0.1, 0.2]})
     accuracy = pd.DataFrame({"model": ["a", "b"], "target": "t2", "test_acc": [0.5, 0.6]})
     assert report.tau_intervals(scores, accuracy).empty
-    assert list(report.tau_intervals(scores, accuracy).columns) == ["metric", "ped", "mean_tau", "low",
-                                                                      "high", "p_delta"]
+    assert list(report.tau_intervals(scores, accuracy).columns) == ["metric", "perturbation", "mean_tau",
+                                                                      "low", "high"]
+    assert report.compare(scores, accuracy, perturbation="none", reference="none").empty
     tests = report.benchmark_tests(scores, accuracy, baseline=None)
     assert tests.empty and list(tests.columns) == report.TEST_COLUMNS
 

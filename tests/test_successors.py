@@ -30,17 +30,19 @@ def scored(page, tmp_path_factory):
                                   cache_dir=tmp_path_factory.mktemp("cache"))
 
 
-def test_every_cell_metric_and_method_is_scored_as_potran_score_does(page, scored, tmp_path):
+def test_every_cell_metric_and_perturbation_is_scored_as_potran_score_does(page, scored, tmp_path):
     scores, cells = scored
-    assert len(scores) == len(MODELS) * 2 * 2 * len(successors.METHODS) and (scores.error == "").all()
+    labels = ("none", "ped", "sa:alpha=group2")
+    assert len(scores) == len(MODELS) * 2 * 2 * len(labels) and (scores.error == "").all()
+    assert tuple(dict.fromkeys(scores.perturbation)) == labels
     for (model, target), grp in scores.groupby(["model", "target"]):
         arrays = page.cell_features(model, target, cache_dir=tmp_path)
         X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
-        got = grp.set_index(["metric", "method"]).score
+        got = grp.set_index(["metric", "perturbation"]).score
         for metric in ("logme", "sfda"):
             assert got[(metric, "none")] == potran.score(X, y, metric)
-            assert got[(metric, "PED")] == potran.score(X, y, metric, ped=True, general=G)
-            assert got[(metric, "SA")] == potran.score(X, y, metric, sa=True, alpha="group2")
+            assert got[(metric, "ped")] == potran.score(X, y, metric, ped=True, general=G)
+            assert got[(metric, "sa:alpha=group2")] == potran.score(X, y, metric, sa=True, alpha="group2")
     assert cells.sa_gate_open.all() and (cells.ped_steps >= 0).all() and cells.ped_steps.max() >= 1
     # NCTI's 64-component PCA needs 64 features: the 8-d fake features fail, recorded, not raised
     assert cells.ncti_error.str.contains("at least 64 samples and 64 features").all()
@@ -60,15 +62,3 @@ def test_ncti_scores_are_pooled_per_target():
     assert table.score.between(-1, 2).all()
     failed = cells.assign(ncti_seli=np.where(cells.model == "a", np.nan, cells.ncti_seli))
     assert "a" not in set(successors.ncti_scores(failed).model)  # left out of its pool
-
-
-def test_method_table_pairs_one_perturbation_with_the_metric_alone(scored):
-    scores, _ = scored
-    table = successors.method_table(scores, "SA")
-    assert list(table.columns) == ["model", "target", "metric", "ped", "score"]
-    alone = table[~table.ped].set_index(["model", "target", "metric"]).score
-    expected = scores[scores.method == "none"].set_index(["model", "target", "metric"]).score
-    pd.testing.assert_series_equal(alone, expected)
-    assert len(table[table.ped]) == len(alone)
-    with pytest.raises(ValueError, match="method must be one of"):
-        successors.method_table(scores, "none")

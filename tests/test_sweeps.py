@@ -1,5 +1,5 @@
-"""PED settings side by side (potran.bench.sweeps): one run per setting, their taus, intervals,
-grid selection, traces, and the per-dimension view of the standardisation."""
+"""PED settings side by side (potran.bench.sweeps): one run with several perturbations, their
+intervals, grid selection, traces, and the per-dimension view of the standardisation."""
 from dataclasses import replace
 
 import numpy as np
@@ -9,7 +9,7 @@ import pytest
 import potran
 from potran.bench import sweeps
 from potran.bench.runner import Benchmark, run
-from potran.evaluation import tau_table
+from potran.bench.tau import tau_table
 from potran.ped import PEDTrace
 
 from conftest import blobs
@@ -21,34 +21,35 @@ GT = pd.DataFrame({"model": [m for m in MODELS for _ in "12"],
 BASE = Benchmark(models=tuple(MODELS), targets=("t1", "t2"), metrics=("logme", "sfda"), sources=SOURCES)
 
 
-def run_grid(out, settings):
-    return sweeps.run_settings(BASE, settings, out, groundtruth=GT)
+SETTINGS = ("ped:nsigma=0.6", "ped:nsigma=2.0", "ped:standardize=False")
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     out = tmp_path_factory.mktemp("grid")
-    settings = {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}}
-    return out, run_grid(out, settings)
+    return out, sweeps.run_settings(BASE, SETTINGS, out, groundtruth=GT)
 
 
-def test_one_folder_per_setting_and_the_same_scores_as_a_plain_run(grid, tmp_path):
+def test_one_run_scores_every_setting_as_a_plain_run_of_each(grid, tmp_path):
     out, scores = grid
-    assert sorted(p.name for p in out.iterdir()) == ["k=0.6", "k=2", "no_ped", "raw"]
-    assert list(scores.columns[:2]) == ["setting", "model"]
-    assert set(scores.setting) == {"no_ped", "k=0.6", "k=2", "raw"}
-    assert (scores.ped == (scores.setting != "no_ped")).all()
+    assert sorted(p.name for p in out.iterdir()) == ["cells", "scores.csv", "tau.csv"]
+    assert set(scores.perturbation) == {"none", *SETTINGS}
     assert len(scores) == 4 * 3 * 2 * 2 and (scores.error.fillna("") == "").all()
-    plain, _ = run(replace(BASE, ped_options={"nsigma": 2.0}), tmp_path, groundtruth=GT, progress=False)
-    for ped, setting in ((False, "no_ped"), (True, "k=2")):
-        mine = scores[scores.setting == setting].set_index(["model", "target", "metric"]).score
-        theirs = plain[plain.ped == ped].set_index(["model", "target", "metric"]).score
+    plain, _ = run(replace(BASE, perturbations=("none", "ped:nsigma=2.0")), tmp_path, groundtruth=GT,
+                   progress=False)
+    for label in ("none", "ped:nsigma=2.0"):
+        mine = scores[scores.perturbation == label].set_index(["model", "target", "metric"]).score
+        theirs = plain[plain.perturbation == label].set_index(["model", "target", "metric"]).score
         pd.testing.assert_series_equal(mine.sort_index(), theirs.sort_index())
-    with pytest.raises(ValueError, match="'no_ped' is the label of the run without PED"):
-        run_grid(tmp_path, {"no_ped": {}})
+    X, y = blobs(dim=6)
+    G = np.random.default_rng(0).normal(size=(30, 6))
+    moved = potran.perturbations.move("ped:nsigma=2.0", X, y, G).features
+    assert potran.score(moved, y, "logme") == potran.score(X, y, "logme", ped=True, general=G, nsigma=2.0)
+    with pytest.raises(ValueError, match="unknown option"):
+        sweeps.run_settings(BASE, ["ped:sigma=2"], tmp_path)
 
 
-def test_rerun_is_resumed_from_the_folders(grid):
+def test_rerun_is_resumed_and_a_new_setting_scores_only_itself(grid):
     out, scores = grid
     calls = []
 
@@ -56,79 +57,71 @@ def test_rerun_is_resumed_from_the_folders(grid):
         calls.append(args)
         raise AssertionError("nothing should be extracted again")
 
-    settings = {"k=0.6": {"nsigma": 0.6}, "k=2": {"nsigma": 2.0}, "raw": {"standardize": False}}
-    again = sweeps.run_settings(replace(BASE, sources=replace(SOURCES, extract=never)), settings, out,
+    again = sweeps.run_settings(replace(BASE, sources=replace(SOURCES, extract=never)), SETTINGS, out,
                                 groundtruth=GT)
     assert not calls
     pd.testing.assert_frame_equal(again, scores)
 
 
-def test_settings_tau_is_tau_table_per_setting(grid):
-    _, scores = grid
-    tau = sweeps.settings_tau(scores, GT)
-    for setting, grp in scores.groupby("setting"):
-        expected = tau_table(grp, GT).set_index(["target", "metric", "ped"]).weighted_tau
-        got = tau[tau.setting == setting].set_index(["target", "metric", "ped"]).weighted_tau
-        pd.testing.assert_series_equal(got, expected)
-
-
 def test_settings_intervals_pair_each_setting_with_the_reference(grid):
     _, scores = grid
     iv = sweeps.settings_intervals(scores, GT, n_boot=50)
-    assert list(iv.columns) == ["setting", "metric", "mean_tau", "low", "high", "delta", "delta_low",
+    assert list(iv.columns) == ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
                                 "delta_high", "p_delta"]
     assert len(iv) == 4 * 2
-    tau = sweeps.settings_tau(scores, GT)
-    mean = tau[tau.target == "mean"].set_index(["setting", "metric"]).weighted_tau
-    est = iv.set_index(["setting", "metric"])
-    for (setting, metric), row in est.iterrows():
-        assert row.mean_tau == pytest.approx(mean[(setting, metric)], abs=1e-12)
+    tau = tau_table(scores, GT)
+    mean = tau[tau.target == "mean"].set_index(["perturbation", "metric"]).weighted_tau
+    est = iv.set_index(["perturbation", "metric"])
+    for (label, metric), row in est.iterrows():
+        assert row.mean_tau == pytest.approx(mean[(label, metric)], abs=1e-12)
         assert row.low <= row.high
-        if setting == "no_ped":
+        if label == "none":
             assert np.isnan(row.delta)
         else:
-            assert row.delta == pytest.approx(mean[(setting, metric)] - mean[("no_ped", metric)], abs=1e-12)
+            assert row.delta == pytest.approx(mean[(label, metric)] - mean[("none", metric)], abs=1e-12)
+            assert row.delta_low <= row.delta <= row.delta_high
     # no ground truth for the scored cells: an empty table, not an error
     assert sweeps.settings_intervals(scores, GT.assign(model="other"), n_boot=5).empty
-    with pytest.raises(ValueError, match="no 'no_ped' rows"):
-        sweeps.settings_intervals(scores[scores.setting != "no_ped"], GT, n_boot=5)
+    with pytest.raises(ValueError, match="no 'none' rows"):
+        sweeps.settings_intervals(scores[scores.perturbation != "none"], GT, n_boot=5)
 
 
 def test_ranking_agreement():
     scores = pd.DataFrame({
-        "setting": ["a"] * 4 + ["b"] * 4 + ["c"] * 4, "metric": "m", "target": "t",
+        "perturbation": ["a"] * 4 + ["b"] * 4 + ["c"] * 4, "metric": "m", "target": "t",
         "model": list("wxyz") * 3,
         "score": [4.0, 3.0, 2.0, 1.0, 40.0, 30.0, 20.0, 10.0, 1.0, 2.0, 3.0, 4.0]})
     assert sweeps.ranking_agreement(scores, "a", "b").weighted_tau.iloc[0] == pytest.approx(1.0)
     got = sweeps.ranking_agreement(scores, "a", "c")
     assert got.weighted_tau.iloc[0] == pytest.approx(-1.0) and got.n_models.iloc[0] == 4
-    constant = scores.assign(score=np.where(scores.setting == "c", 1.0, scores.score))
+    constant = scores.assign(score=np.where(scores.perturbation == "c", 1.0, scores.score))
     assert np.isnan(sweeps.ranking_agreement(constant, "a", "c").weighted_tau.iloc[0])
 
 
 def test_grid_selection():
     rows = []
-    table = {"no_ped": (0.1, 0.3), "k=0.6": (0.2, 0.0), "k=1": (0.0, 0.6), "k=2": (0.3, 0.1)}
-    for setting, values in table.items():
+    table = {"none": (0.1, 0.3), "ped:nsigma=0.6": (0.2, 0.0), "ped:nsigma=1": (0.0, 0.6),
+             "ped:nsigma=2": (0.3, 0.1)}
+    for label, values in table.items():
         for target, value in zip(("a", "b"), values):
-            rows.append({"setting": setting, "target": target, "metric": "m", "ped": setting != "no_ped",
+            rows.append({"perturbation": label, "target": target, "metric": "m",
                          "weighted_tau": value, "n_models": 4})
     tau = pd.DataFrame(rows)
-    tau = pd.concat([tau, tau.groupby(["setting", "metric", "ped"], as_index=False).weighted_tau.mean()
+    tau = pd.concat([tau, tau.groupby(["perturbation", "metric"], as_index=False).weighted_tau.mean()
                      .assign(target="mean", n_models=4)])
-    got = sweeps.grid_selection(tau, default="k=0.6").set_index("metric").loc["m"]
+    got = sweeps.grid_selection(tau, default="ped:nsigma=0.6").set_index("metric").loc["m"]
     assert got.no_ped == pytest.approx(0.2)
     assert got["default"] == pytest.approx(0.1)
-    assert got.best_setting == "k=1" and got.best_mean == pytest.approx(0.3)
+    assert got.best_setting == "ped:nsigma=1" and got.best_mean == pytest.approx(0.3)
     assert got.per_target_best == pytest.approx((0.3 + 0.6) / 2)
 
 
 def test_trace_summary():
     scores = pd.DataFrame({
-        "setting": ["no_ped", "s", "s", "s"], "model": ["a", "a", "b", "c"], "metric": "m",
-        "ped": [False, True, True, True], "score": 1.0,
+        "perturbation": ["none", "s", "s", "s"], "model": ["a", "a", "b", "c"], "metric": "m",
+        "score": 1.0,
         "ped_steps": [None, 6, 2, 6], "energy_ratio": [None, 0.5, 0.9, None]})
-    got = sweeps.trace_summary(scores).set_index("setting").loc["s"]
+    got = sweeps.trace_summary(scores).set_index("perturbation").loc["s"]
     assert got.cells == 3 and got.mean_steps == pytest.approx(14 / 3)
     assert got.max_steps_share == pytest.approx(2 / 3)
     assert got.mean_energy_ratio == pytest.approx(0.7) and got.energy_decline == pytest.approx(0.3)

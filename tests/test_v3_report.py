@@ -33,11 +33,12 @@ def _truth(targets=TARGETS, runs=2, n=400, seed=0, spread=(0.4, 0.9), protocol="
 
 
 def _scores(truth, rows):
-    """Score table: ``rows`` maps (metric, ped) to a function of the measured accuracies."""
+    """Score table: ``rows`` maps (metric, with PED) to a function of the measured accuracies."""
     out = []
     for t, grp in truth.accuracy.groupby("target"):
         for (metric, ped), f in rows.items():
-            out += [{"model": m, "target": t, "metric": metric, "ped": ped, "score": s}
+            out += [{"model": m, "target": t, "metric": metric, "perturbation": "ped" if ped else "none",
+                     "score": s}
                     for m, s in zip(grp.model, f(grp.test_acc.to_numpy()))]
     return pd.DataFrame(out)
 
@@ -51,7 +52,7 @@ def test_model_families_and_the_one_bit_baseline():
     scores = _scores(truth, {("logme", False): lambda a: a})
     with_bit = v.with_family_bit(scores)
     bit = with_bit[with_bit.metric == v.FAMILY_BIT]
-    assert len(bit) == 2 * len(MODELS) and not bit.ped.any()
+    assert len(bit) == 2 * len(MODELS) and (bit.perturbation == "none").all()
     assert dict(zip(bit.model, bit.score)) == {m: float(f == "ImageNet") for m, f in fams.items()}
     assert len(scores) == len(MODELS) * 2                          # the caller's table is not changed
 
@@ -84,8 +85,8 @@ def test_ground_truths_read_from_cells_and_from_the_probe_table(tmp_path):
     # the folder as the page reads it: a target counts as scored once every model has its rows
     probe.to_csv(tmp_path / "linear_probe.csv", index=False)
     (tmp_path / "scores").mkdir()
-    rows = [{"model": m, "target": t, "metric": "gbc", "ped": p, "score": 1.0}
-            for m in MODELS[:2] for t in ("mnist_rot", "fonts") for p in (False, True)]
+    rows = [{"model": m, "target": t, "metric": "gbc", "perturbation": p, "score": 1.0}
+            for m in MODELS[:2] for t in ("mnist_rot", "fonts") for p in ("none", "ped")]
     pd.DataFrame(rows[:-1]).to_csv(tmp_path / "scores" / "scores.csv", index=False)   # fonts unfinished
     bench = v.load(tmp_path, MODELS[:2])
     assert bench.scored == ["mnist_rot"] and set(bench.scores.target) == {"mnist_rot"}
@@ -117,26 +118,26 @@ def test_the_family_test_decides_and_ped_has_two_holm_families():
                              ("knn", False): lambda a: a, ("knn", True): lambda a: a,
                              ("dim", False): lambda a: np.round(a, 1), ("dim", True): lambda a: a})
     tests = v.tests_table(scores, truth, MODELS, TARGETS, n_boot=50, n_draws=200)
-    row = tests.set_index(["family", "metric", "ped"])
+    row = tests.set_index(["family", "metric", "perturbation"])
     # PED reverses a perfect ranking on all 6 targets of 6 families: -2 everywhere, p = 2 / 2^6
-    ped = row.loc[("PED, families", "logme", "delta")]
+    ped = row.loc[("PED, families", "logme", "ped")]
     assert ped.estimate == pytest.approx(-2) and ped.p_value == pytest.approx(2 / 64) == ped.p_holm
     assert ped.verdict == "resolved: negative" and ped.n == 6
     # knn is not a published PED metric: its own Holm family; no change gives p = 1
-    assert row.loc[("PED, families (others)", "knn", "delta")].p_value == 1.0
-    assert ("PED, families", "knn", "delta") not in row.index
-    assert not ((tests.metric == "dim") & (tests.ped == True)).any()    # noqa: E712  no PED baseline
-    fam = row.loc[("families", "logme", False)]
+    assert row.loc[("PED, families (others)", "knn", "ped")].p_value == 1.0
+    assert ("PED, families", "knn", "ped") not in row.index
+    assert not ((tests.metric == "dim") & (tests.perturbation == "ped")).any()    # no PED baseline
+    fam = row.loc[("families", "logme", "none")]
     assert fam.estimate == pytest.approx(1.0) and fam.p_value == pytest.approx(2 / 64)
     # Holm within the published metrics (logme, logme+PED) and apart from the others
     # (knn, knn+PED, dim): every row at 2/64
     assert fam.p_holm == pytest.approx(2 * 2 / 64)
-    assert row.loc[("families (others)", "knn", False)].p_holm == pytest.approx(3 * 2 / 64)
-    assert row.loc[("chance", "logme", False)].p_value < 0.01
+    assert row.loc[("families (others)", "knn", "none")].p_holm == pytest.approx(3 * 2 / 64)
+    assert row.loc[("chance", "logme", "none")].p_value < 0.01
     quick = v.tests_table(scores, truth, MODELS, TARGETS, resample=False)
     assert set(quick.family) == {f + half for f in ("targets", "families", "PED", "PED, families")
                                  for half in ("", " (others)")}
-    assert quick.set_index(["family", "metric", "ped"]).loc[("PED, families", "logme", "delta")].p_holm \
+    assert quick.set_index(["family", "metric", "perturbation"]).loc[("PED, families", "logme", "ped")].p_holm \
         == ped.p_holm
     peds = v.ped_table(tests).set_index("metric")
     assert peds.loc["logme", "over families [95 % CI]"] == "-2.000 [-2.000, -2.000]"
@@ -160,9 +161,9 @@ def test_family_means_weigh_each_source_once():
     rows = []
     for t, grp in truth.accuracy.groupby("target"):
         a = grp.test_acc.to_numpy()
-        rows += [{"model": m, "target": t, "metric": "gbc", "ped": False, "score": -s * sign(t)}
+        rows += [{"model": m, "target": t, "metric": "gbc", "perturbation": "none", "score": -s * sign(t)}
                  for m, s in zip(grp.model, a)]
-        rows += [{"model": m, "target": t, "metric": "gbc", "ped": True, "score": s * sign(t)}
+        rows += [{"model": m, "target": t, "metric": "gbc", "perturbation": "ped", "score": s * sign(t)}
                  for m, s in zip(grp.model, a)]
     tests = v.tests_table(pd.DataFrame(rows), truth, MODELS, targets, n_boot=20, n_draws=50)
     by_family = tests[(tests.family == "PED, families")].iloc[0]
@@ -194,12 +195,12 @@ def test_agreement_of_two_ground_truths():
                         ft.correct)
     table, summary = v.agreement(ft, same, MODELS, TARGETS, n_boot=50)
     assert list(table.target) == list(TARGETS[:3])                        # only targets both complete
-    assert table.tau_w.tolist() == pytest.approx([1] * 3)
+    assert table.weighted_tau.tolist() == pytest.approx([1] * 3)
     assert table.spearman.tolist() == pytest.approx([1] * 3)
     assert summary.estimate == pytest.approx(1) and summary.n == 3
     rel = {(p, t): 0.81 for p in ("fine-tuning", "linear probe") for t in TARGETS}
     table, _ = v.agreement(ft, rev, MODELS, TARGETS, reliabilities=rel, n_boot=50)
-    assert table.tau_w.tolist() == pytest.approx([-1] * 3)
+    assert table.weighted_tau.tolist() == pytest.approx([-1] * 3)
     assert table.spearman_corrected.tolist() == pytest.approx([-1 / 0.81] * 3)
 
 
@@ -214,18 +215,18 @@ def test_ablation_and_the_share_of_cells_where_pped_exits():
     assert table.loc["own", "mean of family means"] == pytest.approx(-2)
     assert table.loc["own", "p_value"] == pytest.approx(2 / 16) and table.loc["own", "targets"] == 4
     assert table.loc["partial", "targets"] == 3                           # a target not fully scored
-    cells = base[base.ped].assign(ped_steps=[3.0 if v.model_family(m) == "conv4" else 6.0
-                                             for m in base[base.ped].model],
-                                  energy_ratio=0.5)
+    on = base[base.perturbation == "ped"]
+    cells = on.assign(ped_steps=[3.0 if v.model_family(m) == "conv4" else 6.0 for m in on.model],
+                      energy_ratio=0.5)
     share = v.exit_share({"photo crops": cells}).set_index("models")
     assert share.loc["conv4", "exit rule fired"] == 1.0 and share.loc["ImageNet", "exit rule fired"] == 0.0
     assert share.loc["conv4", "cells"] == 11 * 4 and share.loc["ImageNet", "median energy ratio"] == 0.5
 
 
 def test_observed_spread_and_ped_score_correlation():
-    tau = pd.DataFrame([{"target": t, "metric": "gbc", "ped": ped, "tau": x}
+    tau = pd.DataFrame([{"target": t, "metric": "gbc", "perturbation": p, "tau": x}
                         for t, a, b in zip("abcd", [0.1, 0.2, 0.3, 0.4], [0.1, 0.4, 0.3, 0.8])
-                        for ped, x in ((False, a), (True, b))])
+                        for p, x in (("none", a), ("ped", b))])
     out = v.observed_spread(tau, ["gbc"])
     assert out["sd_tau"] == pytest.approx(np.std([0.1, 0.2, 0.3, 0.4], ddof=1))
     assert out["sd_effect"] == pytest.approx(np.std([0, 0.2, 0, 0.4], ddof=1)) and out["targets"] == 4

@@ -60,18 +60,18 @@ def sample(general):
 def assert_same_cell(committed: dict, recomputed: dict):
     for key in ("model", "target", "n", "dim", "score_dim", "floored_raw", "floored_scored"):
         assert recomputed[key] == committed[key], key
-    ours = {(r["metric"], r["ped"]): r for r in recomputed["rows"]}
-    assert sorted(ours) == sorted((r["metric"], r["ped"]) for r in committed["rows"])
+    ours = {(r["metric"], r["perturbation"]): r for r in recomputed["rows"]}
+    assert sorted(ours) == sorted((r["metric"], r["perturbation"]) for r in committed["rows"])
     for row in committed["rows"]:
-        new = ours[row["metric"], row["ped"]]
-        what = f"{committed['model']}/{committed['target']} {row['metric']} ped={row['ped']}"
+        new = ours[row["metric"], row["perturbation"]]
+        what = f"{committed['model']}/{committed['target']} {row['metric']} {row['perturbation']}"
         assert new["error"] == row["error"], what
         if row["score"] is None:
             assert new["score"] is None, what
         else:  # the same code on the same inputs; BLAS threading may move the last bits
             np.testing.assert_allclose(new["score"], row["score"], rtol=1e-12, atol=1e-15,
                                        err_msg=what)
-        if row["ped"]:
+        if row["perturbation"] == "ped":
             assert new["ped_steps"] == row["ped_steps"], what
             np.testing.assert_allclose(new["energy_ratio"], row["energy_ratio"], rtol=1e-12,
                                        err_msg=what)
@@ -90,7 +90,7 @@ def test_a_random_sample_of_committed_cells_is_recomputed_exactly(general, cache
 @pytest.mark.parametrize("general", v3.GENERAL_SETS)
 def test_scores_csv_is_the_collected_cells(general):
     """scores.csv (SCORE_COLUMNS) holds, for every cell it names, exactly that cell's rows: all
-    of the benchmark's metrics and PED settings. (Cells of a target still being scored are
+    of the benchmark's metrics and perturbations. (Cells of a target still being scored are
     collected when the target is done.)"""
     committed_cells(general)
     table = pd.read_csv(FOLDERS[general] / "scores.csv", keep_default_na=False,
@@ -100,9 +100,9 @@ def test_scores_csv_is_the_collected_cells(general):
     for (model, target), rows in table.groupby(["model", "target"], sort=False):
         cell = json.loads((FOLDERS[general] / "cells" / f"{model}__{target}.json").read_text())
         expected = pd.DataFrame(cell["rows"])
-        assert sorted(zip(rows.metric, rows.ped)) == sorted(
-            (m, p) for m in bench.metrics for p in bench.ped) == sorted(
-            zip(expected.metric, expected.ped))
+        assert sorted(zip(rows.metric, rows.perturbation)) == sorted(
+            (m, p) for m in bench.metrics for p in bench.perturbations) == sorted(
+            zip(expected.metric, expected.perturbation))
         np.testing.assert_array_equal(rows.score.to_numpy(float),
                                       expected.score.to_numpy(float))
         np.testing.assert_array_equal(rows.ped_steps.to_numpy(float),
@@ -113,8 +113,8 @@ def test_the_v3_definition():
     b = v3.BENCHMARK
     assert b.models == tuple(zoo.names()) and len(b.models) == 16
     assert b.targets == targets_v3.NAMES and len(b.targets) == 24
-    assert b.reduce_all and b.ped == (False, True) and b.score_dim == 128
-    assert v3.ABLATION.ped == (True,) and {"logme", "sfda", "gbc", "nleep", "parc"} <= set(
+    assert b.reduce_all and b.perturbations == ("none", "ped") and b.score_dim == 128
+    assert v3.ABLATION.perturbations == ("ped",) and {"logme", "sfda", "gbc", "nleep", "parc"} <= set(
         v3.ABLATION.metrics)
     # the scores are made on the images the fine-tuning ground truth learns from
     gt = json.loads(next((DATA / "bench_v3" / "cells").glob("*.json")).read_text())

@@ -70,7 +70,7 @@ class PageBenchmark:
         return folder
 
     def benchmark(self, **changes) -> Benchmark:
-        """The definition with some fields changed (e.g. ``metrics``, ``ped``, ``ped_options``)."""
+        """The definition with some fields changed (e.g. ``metrics``, ``perturbations``)."""
         return replace(self.base, **changes)
 
     def get_model(self, name: str):

@@ -13,7 +13,7 @@ Helpers of two book pages that need no scores of ours:
   target from :func:`potran.bench.report.reliability`.
 
 Tables follow :mod:`potran.bench.report`: accuracy tables have columns model, target, test_acc;
-tau tables have target, metric, ped, weighted_tau (:func:`potran.evaluation.tau_table`).
+tau tables have target, metric, perturbation, weighted_tau (:func:`potran.bench.tau.tau_table`).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import paper, stats
 from ..evaluation import correlate_by_target, weighted_tau
+from ..perturbations import NONE, PED, metric_label
 from .report import leave_one_target_out
 from .store import CellStore
 
@@ -95,9 +96,9 @@ def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = No
     ValueError
         A requested dataset or model that the variant does not have.
     """
-    table = paper.groundtruth(variant).rename(columns={"dataset": "target", "accuracy": "test_acc"})
+    table = paper.groundtruth(variant)
     if datasets is None:
-        datasets = sorted(paper.main_table().dataset.unique())
+        datasets = sorted(paper.main_table().target.unique())
     for names, column in ((datasets, "target"), (models, "model")):
         if names is not None:
             unknown = sorted(set(names) - set(table[column]))
@@ -114,13 +115,13 @@ def published_taus(datasets: Sequence[str] | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns target, metric, ped, weighted_tau, method (the README label), one row per
+        Columns target, metric, perturbation, weighted_tau, method (the README label), one row per
         (method, dataset), optionally restricted to ``datasets``.
     """
-    table = paper.main_table().rename(columns={"dataset": "target", "tau_w": "weighted_tau"})
+    table = paper.main_table()
     if datasets is not None:
         table = table[table.target.isin(datasets)]
-    return table[["target", "metric", "ped", "weighted_tau", "method"]].reset_index(drop=True)
+    return table[["target", "metric", "perturbation", "weighted_tau", "method"]].reset_index(drop=True)
 
 
 def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
@@ -137,7 +138,7 @@ def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A tau table: target, metric ("static_loto"), ped (False), weighted_tau, n_models.
+        A tau table: target, metric ("static_loto"), perturbation ("none"), weighted_tau, n_models.
 
     Examples
     --------
@@ -150,16 +151,16 @@ def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
     tau = correlate_by_target(scores[["model", "target", "score"]], accuracy, weighted_tau,
                               accuracy="test_acc")
     n_models = scores.groupby("target", sort=False).model.size()
-    return pd.DataFrame({"target": tau.index, "metric": "static_loto", "ped": False,
+    return pd.DataFrame({"target": tau.index, "metric": "static_loto", "perturbation": NONE,
                          "weighted_tau": tau.to_numpy(),
                          "n_models": n_models.loc[tau.index].to_numpy()})
 
 
 def _wide(taus: pd.DataFrame) -> pd.DataFrame:
-    """(metric, ped) x target table of tau_w; every cell finite, else ValueError."""
-    keys = list(dict.fromkeys(zip(taus.metric, taus.ped)))
-    wide = (taus.set_index(["metric", "ped", "target"]).weighted_tau
-            .unstack("target").reindex(pd.MultiIndex.from_tuples(keys, names=["metric", "ped"])))
+    """(metric, perturbation) x target table of tau_w; every cell finite, else ValueError."""
+    keys = list(dict.fromkeys(zip(taus.metric, taus.perturbation)))
+    wide = (taus.set_index(["metric", "perturbation", "target"]).weighted_tau
+            .unstack("target").reindex(pd.MultiIndex.from_tuples(keys, names=["metric", "perturbation"])))
     values = wide.to_numpy(float)
     if not np.isfinite(values).all():
         missing = [k for k, row in zip(wide.index, values) if not np.isfinite(row).all()]
@@ -167,9 +168,9 @@ def _wide(taus: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = None,
+def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, str] | None = None,
                   level: float = 0.95) -> pd.DataFrame:
-    """Mean tau_w over targets of every (metric, ped): t-interval and exact sign-flip test.
+    """Mean tau_w over targets of every (metric, perturbation): t-interval and exact sign-flip test.
 
     With published tau values the targets are the only units (the models cannot be resampled
     without the scores): :func:`potran.stats.sign_flip` treats the T per-target values as a
@@ -178,9 +179,9 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = No
     Parameters
     ----------
     taus : pandas.DataFrame
-        A tau table (target, metric, ped, weighted_tau); every (metric, ped) needs a finite
-        value on every target.
-    reference : (metric, ped), optional
+        A tau table (target, metric, perturbation, weighted_tau); every (metric, perturbation)
+        needs a finite value on every target.
+    reference : (metric, perturbation), optional
         Also give each row's paired difference from this one, per target: delta, delta_low,
         delta_high, p_delta (exact sign-flip p), n_positive (targets where the row is above).
     level : float
@@ -189,7 +190,7 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = No
     Returns
     -------
     pandas.DataFrame
-        metric, ped, mean_tau, low, high, p_value (sign-flip p of mean tau_w = 0), and the
+        metric, perturbation, mean_tau, low, high, p_value (sign-flip p of mean tau_w = 0), and the
         reference columns (NaN on the reference's own row).
 
     Raises
@@ -199,9 +200,10 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = No
     """
     wide = _wide(taus)
     keys = list(wide.index)
-    res = [stats.sign_flip(row, comparison=f"{k[0]}{'+PED' if k[1] else ''}", level=level)
+    res = [stats.sign_flip(row, comparison=metric_label(*k), level=level)
            for k, row in zip(keys, wide.to_numpy(float))]
-    out = pd.DataFrame({"metric": wide.index.get_level_values(0), "ped": wide.index.get_level_values(1),
+    out = pd.DataFrame({"metric": wide.index.get_level_values(0),
+                        "perturbation": wide.index.get_level_values(1),
                         "mean_tau": [r.estimate for r in res], "low": [r.low for r in res],
                         "high": [r.high for r in res], "p_value": [r.p_value for r in res]})
     if reference is not None:
@@ -222,18 +224,18 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, bool] | None = No
 
 
 def _tests_of(wide: pd.DataFrame, truths, *, n_draws: int, seed: int, level: float) -> list[dict]:
-    """Chance and over-target rows of every (metric, ped) of a wide tau table."""
+    """Chance and over-target rows of every (metric, perturbation) of a wide tau table."""
     rows = []
     for key, row in zip(wide.index, wide.to_numpy(float)):
-        name = f"{key[0]}+PED" if key[1] else key[0]
+        name = metric_label(*key)
         chance = stats.chance_test([None] * len(truths), truths, comparison=f"{name} vs chance",
                                    n_draws=n_draws, seed=seed, level=level)
         null = chance.distribution
         est = float(row.mean())
         chance = replace(chance, estimate=est, p_value=float(min(
             1.0, 2 * (min(np.sum(null >= est), np.sum(null <= est)) + 1) / (len(null) + 1))))
-        rows.append({"family": "chance", "metric": key[0], "ped": key[1], **chance.record()})
-        rows.append({"family": "targets", "metric": key[0], "ped": key[1],
+        rows.append({"family": "chance", "metric": key[0], "perturbation": key[1], **chance.record()})
+        rows.append({"family": "targets", "metric": key[0], "perturbation": key[1],
                      **stats.sign_flip(row, comparison=f"{name}: mean tau_w", level=level).record()})
     return rows
 
@@ -257,7 +259,7 @@ def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] 
     """
     from .report import add_holm
 
-    datasets = sorted(paper.main_table().dataset.unique()) if datasets is None else list(datasets)
+    datasets = sorted(paper.main_table().target.unique()) if datasets is None else list(datasets)
     twpy = paper_accuracy("twpy", datasets=datasets, models=models)
     published = published_taus(datasets)
     base = pd.concat([static_baseline_taus(twpy),
@@ -268,17 +270,18 @@ def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] 
     truths = [grp.test_acc.to_numpy(float) for _, grp in twpy.groupby("target", sort=True)]
     rows = _tests_of(wide, truths, n_draws=n_draws, seed=seed, level=level)
     for metric in dict.fromkeys(published.metric):
-        if (metric, True) in wide.index and (metric, False) in wide.index:
-            diff = wide.loc[(metric, True)] - wide.loc[(metric, False)]
-            rows.append({"family": "PED", "metric": metric, "ped": "delta", **stats.sign_flip(
+        if (metric, PED) in wide.index and (metric, NONE) in wide.index:
+            diff = wide.loc[(metric, PED)] - wide.loc[(metric, NONE)]
+            rows.append({"family": "PED", "metric": metric, "perturbation": PED, "reference": NONE,
+                         **stats.sign_flip(
                 diff.to_numpy(float), comparison=f"{metric}+PED - {metric}", level=level).record()})
     pub = wide.loc[[k for k in wide.index if not k[0].startswith("static_loto")]]
     best = pub.mean(axis=1).idxmax()
-    best_name = f"{best[0]}+PED" if best[1] else best[0]
+    best_name = metric_label(*best)
     for key in wide.index:
         if key[0].startswith("static_loto"):
             diff = wide.loc[key] - wide.loc[best]
-            rows.append({"family": "baseline", "metric": key[0], "ped": False, **stats.sign_flip(
+            rows.append({"family": "baseline", "metric": key[0], "perturbation": NONE, **stats.sign_flip(
                 diff.to_numpy(float), comparison=f"{key[0]} - {best_name} (best published)",
                 level=level).record()})
     return add_holm(pd.DataFrame(rows))
@@ -465,6 +468,7 @@ def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceili
             verdict, text = "noise", f"{r.target} cannot rank the models (mostly noise): {numbers}"
         rows.append({"target": r.target, "verdict": verdict, "sentence": text + "."})
     return pd.DataFrame(rows, columns=["target", "verdict", "sentence"])
+
 
 def discrepancy_marks(table: pd.DataFrame, diffs: pd.DataFrame, other: str = "tw.py"
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -2,9 +2,9 @@
 
 All functions take tidy tables:
 
-- ``scores``: model, target, metric, ped, score (``potran bench``'s ``scores.csv``);
-- ``accuracy``: model, target, test_acc (the ground truth's ``accuracy.csv``; the paper's
-  tables work too after renaming ``dataset``/``accuracy``);
+- ``scores``: model, target, metric, perturbation, score (``potran bench``'s ``scores.csv``);
+- ``accuracy``: model, target, test_acc (the ground truth's ``accuracy.csv``, or the paper's
+  tables);
 - ``seeds``: model, target, seed, test_acc, n_test -- one row per fine-tuning run
   (:func:`seed_table`), the ground truth's noise.
 
@@ -13,7 +13,8 @@ one record per comparison (:meth:`potran.stats.Result.record`), with Holm's corr
 metrics tested together and a plain-language verdict; :func:`tau_intervals` is the crossed
 bootstrap alone (:func:`potran.stats.crossed_bootstrap`: one model resample shared by every
 target, each cell's seeds redrawn), every metric on the same replicates, so differences are
-paired.
+paired; :func:`compare` is the paired difference between two perturbations of each metric
+(e.g. ``"ped"`` against ``"none"``) on those replicates.
 """
 from __future__ import annotations
 
@@ -25,17 +26,21 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..evaluation import BENCH_TIE_RTOL, merge_ties
+from ..evaluation import merge_ties
+from ..perturbations import NONE, metric_label, title
 from .reduction import SCORE_DIM
 from .store import CellStore, write_text
+from .tau import BENCH_TIE_RTOL
 
 __all__ = ["seed_table", "image_correctness", "reliability", "leave_one_target_out", "Design", "design",
-           "tau_intervals", "random_null", "benchmark_tests", "add_holm", "verdict_text",
+           "tau_intervals", "compare", "random_null", "benchmark_tests", "add_holm", "verdict_text",
            "write_bench_readme", "TEST_COLUMNS"]
 
 #: Columns of :func:`benchmark_tests` (and :func:`potran.bench.paper_analysis.paper_tests`).
-TEST_COLUMNS = ["family", "metric", "ped", "comparison", "estimate", "low", "high", "p_value",
-                "p_holm", "test", "min_p", "n", "resampled", "population", "verdict"]
+#: ``perturbation`` is the row's (or, for a comparison of two perturbations, the compared one's)
+#: and ``reference`` the one it is compared with (None for the other rows).
+TEST_COLUMNS = ["family", "metric", "perturbation", "reference", "comparison", "estimate", "low", "high",
+                "p_value", "p_holm", "test", "min_p", "n", "resampled", "population", "verdict"]
 
 #: What each family of tests asks (the first words of its verdicts).
 FAMILIES = {
@@ -44,6 +49,8 @@ FAMILIES = {
     "models": "crossed bootstrap",
     "PED": "PED - none, per target",
     "PED, models": "PED - none, crossed bootstrap",
+    "SA": "SA - none, per target",
+    "SA, models": "SA - none, crossed bootstrap",
     "baseline": "metric - baseline, per target",
     "pair": "metric - metric, per target",
     "pair, models": "metric - metric, crossed bootstrap",
@@ -103,13 +110,13 @@ def leave_one_target_out(accuracy: pd.DataFrame, acc: str = "test_acc",
     the other targets (the cost transferability metrics exist to avoid) and cannot score a model
     that has not been fine-tuned. It looks at no image of the target, but targets of one kind
     (e.g. glyph tasks) share what they reward. Returns a score table (model, target,
-    metric="static_loto", ped=False, score).
+    metric="static_loto", perturbation="none", score).
     """
     wide = accuracy.pivot(index="model", columns=target, values=acc)
     rows = []
     for t in wide.columns:
         others = wide.drop(columns=t).mean(axis=1)
-        rows += [{"model": m, "target": t, "metric": "static_loto", "ped": False, "score": v}
+        rows += [{"model": m, "target": t, "metric": "static_loto", "perturbation": NONE, "score": v}
                  for m, v in others.items()]
     return pd.DataFrame(rows)
 
@@ -119,7 +126,7 @@ class Design:
 
     Attributes: ``models``, ``targets``; ``truths`` (per target, the M accuracies, NaN where
     missing); ``seed_accs`` (per target an (M, K) array of per-seed accuracies, or None);
-    ``scores`` ({(metric, ped): per-target score arrays, ties within ``tie_rtol`` merged});
+    ``scores`` ({(metric, perturbation): per-target score arrays, ties within ``tie_rtol`` merged});
     ``image_correct`` (per target an (M, K, N) array of per-image correctness, or None where no
     cell records it; None without ``correct``).
     """
@@ -145,7 +152,7 @@ class Design:
         if correct and self.seed_accs is not None:
             self.image_correct = [self._correct_of(t, correct, k) for t in self.targets]
         self.scores = {}
-        for (metric, ped), grp in scores.groupby(["metric", "ped"], sort=False):
+        for (metric, perturbation), grp in scores.groupby(["metric", "perturbation"], sort=False):
             rows = []
             for t in self.targets:
                 s = grp[grp.target == t].set_index("model")["score"].reindex(self.models)
@@ -153,7 +160,7 @@ class Design:
                 ok = np.isfinite(s)
                 s[ok] = merge_ties(s[ok], tie_rtol)
                 rows.append(s)
-            self.scores[(metric, bool(ped))] = rows
+            self.scores[(metric, perturbation)] = rows
 
     def _correct_of(self, target, correct: dict, k: int):
         cells = {m: correct[(m, target)] for m in self.models if (m, target) in correct}
@@ -195,14 +202,19 @@ def _population(d: Design) -> str:
             + (", other fine-tuning seeds" if d.seed_accs is not None else ""))
 
 
+def _replicates(d: Design, n_boot: int, seed: int):
+    return stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
+                                   n_boot=n_boot, seed=seed)
+
+
 def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
                   *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
                   tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
-    """Mean tau_w over targets of every (metric, ped) with its crossed-bootstrap interval.
+    """Mean tau_w over targets of every (metric, perturbation) with its crossed-bootstrap interval.
 
     :func:`potran.stats.crossed_bootstrap`: the targets are held fixed; each replicate redraws
     the models once for all targets and (with ``seeds``) each cell's seeds. Every key is
-    computed on the same replicates, so the differences are paired.
+    computed on the same replicates, so the differences (:func:`compare`) are paired.
 
     ``correct`` (:func:`image_correctness`) adds the test images, redrawn once per replicate
     for all models.
@@ -210,37 +222,71 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
     Returns
     -------
     DataFrame
-        metric, ped, mean_tau, low, high, p_delta; plus, for metrics scored both ways, rows with
-        ``ped == "delta"``: with PED - without, its paired interval and ``p_delta``, the
-        two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
+        metric, perturbation, mean_tau, low, high.
     """
     d = design(scores, accuracy, seeds, tie_rtol, correct)
+    columns = ["metric", "perturbation", "mean_tau", "low", "high"]
     if not d.truths:  # no target has both scores and a ground truth: nothing to estimate
-        return pd.DataFrame(columns=["metric", "ped", "mean_tau", "low", "high", "p_delta"])
-    est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
-                                        n_boot=n_boot, seed=seed)
+        return pd.DataFrame(columns=columns)
+    est, reps = _replicates(d, n_boot, seed)
     rows = []
-    for (metric, ped), r in reps.items():
+    for key, r in reps.items():
         lo = hi = np.nan
         if np.isfinite(r).any():
-            res = stats.bootstrap(est[(metric, ped)], r, comparison=_label(metric, ped),
-                                  resampled=_resampled(d), population=_population(d), level=level)
+            res = stats.bootstrap(est[key], r, comparison=metric_label(*key), resampled=_resampled(d),
+                                  population=_population(d), level=level)
             lo, hi = res.low, res.high
-        rows.append({"metric": metric, "ped": ped, "mean_tau": est[(metric, ped)], "low": lo,
-                     "high": hi, "p_delta": np.nan})
+        rows.append({"metric": key[0], "perturbation": key[1], "mean_tau": est[key], "low": lo,
+                     "high": hi})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _paired(d: Design, est: dict, reps: dict, a, b, level: float) -> stats.Result | None:
+    """The crossed-bootstrap difference of mean tau_w, key ``a`` minus key ``b`` (None when no
+    replicate is finite)."""
+    diff = reps[a] - reps[b]
+    if not np.isfinite(diff).any():
+        return None
+    return stats.bootstrap(est[a] - est[b], diff, comparison=f"{metric_label(*a)} - {metric_label(*b)}",
+                           resampled=_resampled(d), population=_population(d), level=level)
+
+
+def compare(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None, *,
+            perturbation: str, reference: str = NONE, n_boot: int = 1000, level: float = 0.95,
+            seed: int = 0, tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
+    """Mean tau_w of each metric with ``perturbation`` minus with ``reference``, paired.
+
+    The difference of the two mean tau_w over targets on the same crossed-bootstrap replicates
+    as :func:`tau_intervals` (same arguments; the same ``seed`` gives the same replicates): its
+    interval and the two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
+    Only metrics scored with both are compared.
+
+    Returns
+    -------
+    DataFrame
+        metric, perturbation, reference, delta, low, high, p_value (NaN interval and p where
+        no replicate is finite).
+    """
+    columns = ["metric", "perturbation", "reference", "delta", "low", "high", "p_value"]
+    scored = set(scores["perturbation"])
+    for p in (perturbation, reference):
+        if p not in scored:
+            raise ValueError(f"no scores with perturbation {p!r}; scored: {sorted(scored)}")
+    d = design(scores, accuracy, seeds, tie_rtol, correct)
+    if not d.truths:
+        return pd.DataFrame(columns=columns)
+    est, reps = _replicates(d, n_boot, seed)
+    rows = []
     for metric in dict.fromkeys(m for m, _ in reps):
-        if (metric, False) in reps and (metric, True) in reps:
-            diff = reps[(metric, True)] - reps[(metric, False)]
-            e = est[(metric, True)] - est[(metric, False)]
-            if not np.isfinite(diff).any():
-                rows.append({"metric": metric, "ped": "delta", "mean_tau": e, "low": np.nan,
-                             "high": np.nan, "p_delta": np.nan})
-                continue
-            res = stats.bootstrap(e, diff, comparison=f"{metric}+PED - {metric}",
-                                  resampled=_resampled(d), population=_population(d), level=level)
-            rows.append({"metric": metric, "ped": "delta", "mean_tau": e, "low": res.low,
-                         "high": res.high, "p_delta": res.p_value})
-    return pd.DataFrame(rows)
+        a, b = (metric, perturbation), (metric, reference)
+        if a not in reps or b not in reps:
+            continue
+        res = _paired(d, est, reps, a, b, level)
+        rows.append({"metric": metric, "perturbation": perturbation, "reference": reference,
+                     "delta": est[a] - est[b], "low": np.nan if res is None else res.low,
+                     "high": np.nan if res is None else res.high,
+                     "p_value": np.nan if res is None else res.p_value})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def random_null(accuracy: pd.DataFrame, *, n_draws: int = 2000, level: float = 0.95,
@@ -257,12 +303,9 @@ def random_null(accuracy: pd.DataFrame, *, n_draws: int = 2000, level: float = 0
             "draws": res.distribution}
 
 
-def _label(metric: str, ped: bool) -> str:
-    return f"{metric}+PED" if ped else metric
-
-
-def _row(family: str, metric: str, ped, res: stats.Result) -> dict:
-    return {"family": family, "metric": metric, "ped": ped, **res.record()}
+def _row(family: str, metric: str, perturbation, res: stats.Result, reference=None) -> dict:
+    return {"family": family, "metric": metric, "perturbation": perturbation, "reference": reference,
+            **res.record()}
 
 
 def add_holm(table: pd.DataFrame) -> pd.DataFrame:
@@ -300,9 +343,11 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
     Families (Holm's correction within each): ``chance`` (:func:`potran.stats.chance_test`,
     ``low``/``high`` are the random scorer's band), ``targets`` (mean tau_w over targets,
     :func:`potran.stats.sign_flip` with its t-interval), ``models`` (mean tau_w, crossed
-    bootstrap), ``PED`` and ``PED, models`` (with PED - without, per-target sign-flip and
-    crossed bootstrap), ``baseline`` (each metric minus ``baseline``, per-target sign-flip),
-    and for each ``((metric, ped), (metric, ped))`` of ``pairs``, ``pair`` and ``pair, models``
+    bootstrap), for each perturbation other than ``"none"`` its family and the family's
+    ``, models`` half (``PED`` and ``PED, models``, ``SA`` ..., or a setting's label: the metric
+    with the perturbation minus without, per-target sign-flip and crossed bootstrap; ``reference``
+    ``"none"``), ``baseline`` (each metric minus ``baseline``, per-target sign-flip), and for each
+    ``((metric, perturbation), (metric, perturbation))`` of ``pairs``, ``pair`` and ``pair, models``
     (first minus second, per-target sign-flip and crossed bootstrap). ``scores`` should hold the
     baseline's rows (e.g. :func:`leave_one_target_out`); ``correct`` (:func:`image_correctness`)
     adds the test images to the crossed bootstrap.
@@ -313,55 +358,54 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
-                                            n_boot=n_boot, seed=seed)
+        est, reps = _replicates(d, n_boot, seed)
         per_target = {key: d.per_target(key) for key in d.scores}
     resampled, population = _resampled(d), _population(d)
     for key, rows_s in d.scores.items():
-        metric, ped = key
-        name = _label(metric, ped)
+        metric, perturbation = key
+        name = metric_label(metric, perturbation)
         ok = np.isfinite(per_target[key])
         if ok.sum() == 0:
             continue
-        rows.append(_row("chance", metric, ped, stats.chance_test(
+        rows.append(_row("chance", metric, perturbation, stats.chance_test(
             [s for s, o in zip(rows_s, ok) if o], [g for g, o in zip(d.truths, ok) if o],
             comparison=f"{name} vs chance", n_draws=n_draws, seed=seed, level=level)))
         if ok.sum() >= 2:
-            rows.append(_row("targets", metric, ped, stats.sign_flip(
+            rows.append(_row("targets", metric, perturbation, stats.sign_flip(
                 per_target[key][ok], comparison=f"{name}: mean tau_w", level=level)))
         if np.isfinite(reps[key]).any():  # an interval only: the chance row is its test
             boot = stats.bootstrap(est[key], reps[key], comparison=f"{name}: mean tau_w",
                                    resampled=resampled, population=population, level=level)
-            rows.append(_row("models", metric, ped, replace(boot, p_value=float("nan"),
-                                                            min_p=float("nan"))))
-    for metric in dict.fromkeys(m for m, _ in d.scores):
-        off, on = (metric, False), (metric, True)
-        if off in d.scores and on in d.scores:
+            rows.append(_row("models", metric, perturbation, replace(boot, p_value=float("nan"),
+                                                                     min_p=float("nan"))))
+    for p in dict.fromkeys(p for _, p in d.scores if p != NONE):
+        family = title(p)
+        for metric in dict.fromkeys(m for m, _ in d.scores):
+            on, off = (metric, p), (metric, NONE)
+            if off not in d.scores or on not in d.scores:
+                continue
             diff = per_target[on] - per_target[off]
             if np.isfinite(diff).sum() >= 2:
-                rows.append(_row("PED", metric, "delta", stats.sign_flip(
-                    diff[np.isfinite(diff)], comparison=f"{metric}+PED - {metric}", level=level)))
-            boot = reps[on] - reps[off]
-            if np.isfinite(boot).any():
-                rows.append(_row("PED, models", metric, "delta", stats.bootstrap(
-                    est[on] - est[off], boot, comparison=f"{metric}+PED - {metric}",
-                    resampled=resampled, population=population, level=level)))
+                rows.append(_row(family, metric, p, stats.sign_flip(
+                    diff[np.isfinite(diff)], comparison=f"{metric_label(*on)} - {metric}", level=level),
+                    NONE))
+            boot = _paired(d, est, reps, on, off, level)
+            if boot is not None:
+                rows.append(_row(f"{family}, models", metric, p, boot, NONE))
     for a, b in pairs:
-        a, b = (a[0], bool(a[1])), (b[0], bool(b[1]))
+        a, b = tuple(a), tuple(b)
         missing = [k for k in (a, b) if k not in d.scores]
         if missing:
             raise ValueError(f"no scores for {missing}; scored: {sorted(d.scores)}")
-        name = f"{_label(*a)} - {_label(*b)}"
+        name = f"{metric_label(*a)} - {metric_label(*b)}"
         diff = per_target[a] - per_target[b]
         if np.isfinite(diff).sum() >= 2:
             rows.append(_row("pair", a[0], a[1], stats.sign_flip(
                 diff[np.isfinite(diff)], comparison=name, level=level)))
-        boot = reps[a] - reps[b]
-        if np.isfinite(boot).any():
-            rows.append(_row("pair, models", a[0], a[1], stats.bootstrap(
-                est[a] - est[b], boot, comparison=name, resampled=resampled,
-                population=population, level=level)))
-    base = (baseline, False)
+        boot = _paired(d, est, reps, a, b, level)
+        if boot is not None:
+            rows.append(_row("pair, models", a[0], a[1], boot))
+    base = (baseline, NONE)
     if baseline is not None and base in d.scores:
         for key in d.scores:
             if key[0] == baseline:
@@ -369,7 +413,7 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
             diff = per_target[key] - per_target[base]
             if np.isfinite(diff).sum() >= 2:
                 rows.append(_row("baseline", key[0], key[1], stats.sign_flip(
-                    diff[np.isfinite(diff)], comparison=f"{_label(*key)} - {baseline}", level=level)))
+                    diff[np.isfinite(diff)], comparison=f"{metric_label(*key)} - {baseline}", level=level)))
     return add_holm(pd.DataFrame(rows))
 
 
@@ -380,7 +424,8 @@ def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[
     rows; every paragraph names its test and uses Holm-adjusted p-values at 0.05.
     """
     def names(frame):
-        items = [_label(m, p) if p != "delta" else m for m, p in zip(frame.metric, frame.ped)]
+        items = [metric_label(m, p) if r is None or r != r else m
+                 for m, p, r in zip(frame.metric, frame.perturbation, frame.reference)]
         if not items:
             return "none"
         return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
@@ -443,8 +488,8 @@ def _fmt(r) -> str:
     return f"{r.mean_tau:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
 
 
-def _cell(tests: pd.DataFrame, family: str, metric: str, ped) -> str:
-    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
+def _cell(tests: pd.DataFrame, family: str, metric: str, perturbation: str) -> str:
+    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.perturbation == perturbation)]
     if r.empty:
         return ""
     r = r.iloc[0]
@@ -465,20 +510,20 @@ def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
     seeds = seed_table(gt_path.parent)
     rel = reliability(seeds)
     loto = leave_one_target_out(accuracy)
-    table = pd.concat([scores[["model", "target", "metric", "ped", "score"]], loto])
+    table = pd.concat([scores[["model", "target", "metric", "perturbation", "score"]], loto])
     tests = benchmark_tests(table, accuracy, seeds, n_boot=n_boot,
                             correct=image_correctness(gt_path.parent) or None)
     null = random_null(accuracy)
     lines = []
     for metric in dict.fromkeys(tests.metric):
         lines.append(" | ".join([
-            f"| {metric}", _cell(tests, "models", metric, False), _cell(tests, "chance", metric, False),
-            _cell(tests, "models", metric, True), _cell(tests, "chance", metric, True),
-            _cell(tests, "PED", metric, "delta"), _cell(tests, "PED, models", metric, "delta"),
-            _cell(tests, "baseline", metric, False)]) + " |")
+            f"| {metric}", _cell(tests, "models", metric, NONE), _cell(tests, "chance", metric, NONE),
+            _cell(tests, "models", metric, "ped"), _cell(tests, "chance", metric, "ped"),
+            _cell(tests, "PED", metric, "ped"), _cell(tests, "PED, models", metric, "ped"),
+            _cell(tests, "baseline", metric, NONE)]) + " |")
     cells = CellStore(out_dir).records()
     n_cells, seconds = len(cells), sum(r.get("feature_seconds", 0) for r in cells)
-    score_seconds = scores.groupby("ped").seconds.sum()
+    score_seconds = scores.groupby("perturbation").seconds.sum()
     rel_text = rel.round(3).to_string(index=False)
     words = "\n\n".join(verdict_text(tests))
     header = ("| metric | without PED | vs chance | with PED | vs chance | PED - none (targets) | "
@@ -493,7 +538,7 @@ Made by
 
 {n_cells} cells ({scores.model.nunique()} models x {scores.target.nunique()} targets),
 {len(scores)} scores; the cells record {seconds:.0f} s of feature extraction and
-{score_seconds.get(False, 0):.0f} s / {score_seconds.get(True, 0):.0f} s of scoring without /
+{score_seconds.get(NONE, 0):.0f} s / {score_seconds.get("ped", 0):.0f} s of scoring without /
 with PED (summed over the runs that made them; a rerun reuses `cells/` and the feature cache).
 
 Protocol: each model's features of the target's training images (those fine-tuning uses) and of
@@ -534,6 +579,6 @@ tau_w between two single-seed ground truths (one seed, not the k-seed mean: no b
 {rel_text}
 ```
 
-Files: `scores.csv` (model, target, metric, ped, score, seconds, error), `tau.csv` (tau_w per
+Files: `scores.csv` (model, target, metric, perturbation, score, seconds, error), `tau.csv` (tau_w per
 target and the mean), `cells/` (one JSON per model and target).
 """)

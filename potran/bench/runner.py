@@ -1,14 +1,15 @@
-"""The scoring grid: models x targets -> scores (+/- PED) -> weighted tau vs the ground truth.
+"""The scoring grid: models x targets x perturbations -> scores -> weighted tau vs the ground truth.
 
 For every (model, target) cell the runner extracts (or loads from the feature cache) the
 model's features of the target's training images that fine-tuning learns from
 (:func:`potran.bench.finetune.training_indices`) and of the general set, reduces both with the
 benchmark's dimension protocol (:func:`potran.bench.reduction.reduce_features`), scores every
-metric without and with PED, and saves the cell in a :class:`~potran.bench.store.CellStore`.
+metric after every perturbation of the benchmark (:mod:`potran.perturbations`), and saves the
+cell in a :class:`~potran.bench.store.CellStore`.
 A rerun scores only what is missing. Then it writes the tidy tables
 
-- ``scores.csv``: model, target, metric, ped, score, seconds, error (one row per score);
-- ``tau.csv``: target, metric, ped, weighted_tau, n_models (one row per target, plus
+- ``scores.csv``: model, target, metric, perturbation, score, seconds, error (one row per score);
+- ``tau.csv``: target, metric, perturbation, weighted_tau, n_models (one row per target, plus
   ``target == "mean"``, the mean over targets), tau_w against ``accuracy.csv``'s ``test_acc``.
 
 Command line: ``potran bench`` (``--help`` for the options).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,20 +26,24 @@ import pandas as pd
 
 from ..metrics import FEATURE_METRICS
 from ..ped import EPS as PED_EPS
+from ..perturbations import move, trace_columns
 from .finetune import FinetuneConfig, training_indices
 from .folders import FEATURE_CACHE
 from .reduction import SCORE_DIM, reduce_features
 from .sources import OFFLINE, Sources
 from .store import CellStore, write_csv
 
-__all__ = ["DEFAULT_METRICS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark", "cell_seed",
-           "attempt", "score_cell", "cell_features", "score_one", "run", "collect"]
+__all__ = ["DEFAULT_METRICS", "DEFAULT_PERTURBATIONS", "WIDTH_METRICS", "SCORE_COLUMNS", "Benchmark",
+           "cell_seed", "attempt", "move_all", "score_moved", "score_cell", "cell_features", "score_one",
+           "run", "collect"]
 
 #: Metrics that need only features and labels (LEEP and NCE need source probabilities).
 DEFAULT_METRICS = FEATURE_METRICS
 #: Baselines about the backbone's own features, scored before the dimension reduction.
 WIDTH_METRICS = ("dim", "norm")
-SCORE_COLUMNS = ["model", "target", "metric", "ped", "score", "seconds", "error", "ped_steps",
+#: Perturbations of a benchmark unless it says otherwise: none and PED with its defaults.
+DEFAULT_PERTURBATIONS = ("none", "ped")
+SCORE_COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error", "ped_steps",
                  "energy_ratio"]
 
 
@@ -52,10 +57,9 @@ class Benchmark:
         Zoo model names and target names.
     metrics : tuple of str
         Names in ``potran.metrics.REGISTRY``.
-    ped : tuple of bool
-        Score without (False) and/or with (True) PED.
-    ped_options : dict
-        Keyword options of PED passed to ``potran.score`` when ``ped`` is True.
+    perturbations : tuple of str
+        Labels of :mod:`potran.perturbations` the metrics score after (``"none"``: the features
+        as they are; ``"ped"``, ``"ped:nsigma=2"``, ``"sa"``, ...).
     finetune : FinetuneConfig
         Protocol of the ground truth; its ``n_train`` picks the scored images.
     score_dim : int
@@ -75,8 +79,7 @@ class Benchmark:
     models: tuple[str, ...]
     targets: tuple[str, ...]
     metrics: tuple[str, ...] = DEFAULT_METRICS
-    ped: tuple[bool, ...] = (False, True)
-    ped_options: dict = field(default_factory=dict)
+    perturbations: tuple[str, ...] = DEFAULT_PERTURBATIONS
     finetune: FinetuneConfig = FinetuneConfig()
     score_dim: int = SCORE_DIM
     reduce_all: bool = False
@@ -107,63 +110,55 @@ def attempt(function, *args, **kwargs):
     return value, error, time.perf_counter() - t0
 
 
-def score_cell(X, y, G, metrics, peds=(False, True), ped_options=None, seed=0,
-               done=()) -> list[dict]:
-    """Score one cell with every metric and PED setting not already in ``done``.
+def move_all(X, y, G, perturbations) -> dict:
+    """``{label: (Moved or None, error, seconds)}``: each perturbation of one cell applied once
+    (:func:`potran.perturbations.move`); a motion that raises gives None and its one-line error."""
+    return {p: attempt(move, p, X, y, G) for p in dict.fromkeys(perturbations)}
 
-    The PED motion depends on the features, labels, general set and options only, so it runs
-    once per cell and every metric scores the same moved features (exactly what
-    ``potran.score(X, y, metric, ped=True, ...)`` computes for each).
 
-    Parameters
-    ----------
-    X : ndarray (N, D)
-        Features of the target images; ``y`` their labels; ``G`` general-set features.
-    metrics, peds : sequence
-        Metric names and PED settings.
-    ped_options : dict, optional
-        Options of PED, used when ``ped`` is True.
-    seed : int
-        Passed to the metrics that take a ``seed``.
-    done : collection of (metric, ped)
-        Pairs to skip.
+def score_moved(moved: dict, y, metrics, seed=0, done=()) -> list[dict]:
+    """Score every metric on every perturbation's features of :func:`move_all` not in ``done``.
 
-    Returns
-    -------
-    list of dict
-        One ``{"metric", "ped", "score", "seconds", "error"}`` per new pair (with PED also
-        ``ped_steps`` and ``energy_ratio``, the potential energy after the motion over before);
-        ``seconds`` of a PED row is the motion's time plus the metric's. A metric that raises
-        (or a motion that raises, for every PED row) gets ``score`` None and the one-line error.
+    Returns one ``{"metric", "perturbation", "score", "seconds", "error"}`` per new pair (with PED
+    also ``ped_steps`` and ``energy_ratio``, :func:`potran.perturbations.trace_columns`);
+    ``seconds`` is the perturbation's time plus the metric's. A metric that raises (or a
+    perturbation that raises, for each of its rows) gets ``score`` None and the one-line error.
+    ``seed`` goes to the metrics that take one.
     """
-    from ..ped import simulate
     from ..scoring import score
 
-    todo = [(m, bool(p)) for m in metrics for p in peds if (m, p) not in done]
-    motion, motion_error, motion_seconds = None, "", 0.0
-    if any(p for _, p in todo):
-        motion, motion_error, motion_seconds = attempt(simulate, X, y, G, **(ped_options or {}))
     rows = []
-    for metric, ped in todo:
+    for metric in metrics:
         opts = {"seed": seed} if _takes_seed(metric) else {}
-        row = {"metric": metric, "ped": ped}
-        if ped and motion is None:
-            value, error, seconds = None, motion_error, motion_seconds
-        else:
-            features = motion.features if ped else X
-            value, error, seconds = attempt(score, features, y, metric, **opts)
-            if value is not None:
-                value = float(value)
-                if not np.isfinite(value):
-                    value, error = None, f"non-finite score {value}"
-        if ped:
-            seconds += motion_seconds
-            if motion is not None:
-                energies = motion.trace.energies
-                row["ped_steps"] = motion.trace.steps
-                row["energy_ratio"] = energies[-1] / energies[0] if energies[0] > 0 else None
-        rows.append(dict(row, score=value, seconds=seconds, error=error))
+        for p, (features, motion_error, motion_seconds) in moved.items():
+            if (metric, p) in done:
+                continue
+            row = {"metric": metric, "perturbation": p}
+            if features is None:
+                value, error, seconds = None, motion_error, motion_seconds
+            else:
+                value, error, seconds = attempt(score, features.features, y, metric, **opts)
+                seconds += motion_seconds
+                if value is not None:
+                    value = float(value)
+                    if not np.isfinite(value):
+                        value, error = None, f"non-finite score {value}"
+                row.update(trace_columns(features))
+            rows.append(dict(row, score=value, seconds=seconds, error=error))
     return rows
+
+
+def score_cell(X, y, G, metrics, perturbations=DEFAULT_PERTURBATIONS, seed=0, done=()) -> list[dict]:
+    """Score one cell with every metric and perturbation not already in ``done``.
+
+    Each perturbation runs once per cell (it depends on the features, labels and general set
+    only), and every metric scores the same moved features: :func:`move_all` then
+    :func:`score_moved`, whose rows it returns. ``X`` (N, D) are the target's features, ``y`` their
+    labels, ``G`` the general set; ``done`` a collection of (metric, perturbation) pairs to skip.
+    """
+    todo = {p for m in metrics for p in perturbations if (m, p) not in done}
+    return score_moved(move_all(X, y, G, [p for p in perturbations if p in todo]), y, metrics,
+                       seed, done)
 
 
 def cell_features(bench: Benchmark, model: str, target, *, cache_dir=FEATURE_CACHE,
@@ -196,8 +191,8 @@ def score_one(bench: Benchmark, model: str, target: str, out_dir, *, cache_dir=F
     """
     store = CellStore(out_dir)
     cell = store.load(model, target) or {"model": model, "target": target, "rows": []}
-    done = {(r["metric"], r["ped"]) for r in cell["rows"]}
-    if {(m, p) for m in bench.metrics for p in bench.ped} <= done:
+    done = {(r["metric"], r["perturbation"]) for r in cell["rows"]}
+    if {(m, p) for m in bench.metrics for p in bench.perturbations} <= done:
         return cell
     t0 = time.perf_counter()
     arrays = cell_features(bench, model, target, cache_dir=cache_dir, device=device)
@@ -210,8 +205,8 @@ def score_one(bench: Benchmark, model: str, target: str, out_dir, *, cache_dir=F
     seed = cell_seed(bench.seed, model, target)
     width = tuple(m for m in bench.metrics if m in WIDTH_METRICS)
     rest = tuple(m for m in bench.metrics if m not in WIDTH_METRICS)
-    cell["rows"] += score_cell(X, y, G, width, bench.ped, bench.ped_options, seed, done)
-    cell["rows"] += score_cell(X_red, y, G_red, rest, bench.ped, bench.ped_options, seed, done)
+    cell["rows"] += score_cell(X, y, G, width, bench.perturbations, seed, done)
+    cell["rows"] += score_cell(X_red, y, G_red, rest, bench.perturbations, seed, done)
     store.save(model, target, cell)
     return cell
 
@@ -247,7 +242,7 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
     scores = collect(bench, out_dir)
     tau = None
     if groundtruth is not None:
-        from ..evaluation import tau_table
+        from .tau import tau_table
 
         gt = groundtruth if isinstance(groundtruth, pd.DataFrame) else pd.read_csv(groundtruth)
         tau = tau_table(scores, gt)
@@ -263,7 +258,7 @@ def collect(bench: Benchmark, out_dir) -> pd.DataFrame:
         for m in bench.models:
             cell = store.load(m, t)
             for r in cell["rows"] if cell else ():
-                if r["metric"] in bench.metrics and r["ped"] in bench.ped:
+                if r["metric"] in bench.metrics and r["perturbation"] in bench.perturbations:
                     rows.append(dict(r, model=m, target=t))
     table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     table["score"] = table["score"].astype(float)

@@ -163,7 +163,7 @@ def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction"
     accuracy : DataFrame
         ``accuracy.csv``: columns model, target, test_acc.
     by : sequence of str
-        Further grouping columns (e.g. the snapshot ``fraction``, or ``ped``).
+        Further grouping columns (e.g. the snapshot ``fraction``, or ``perturbation``).
     min_models : int
         Groups with fewer models that have both a score and an accuracy are left out.
 
@@ -254,11 +254,11 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
     Returns
     -------
     scores : DataFrame
-        model, target, fraction (0), step (0), metric, ped (True), score, rebuild_error (largest
+        model, target, fraction (0), step (0), metric, perturbation ("ped"), score, rebuild_error (largest
         absolute difference between the rebuilt and the stored 0 % snapshot, relative to the
         largest absolute stored feature; float16 storage alone gives up to about 5e-4).
     times : DataFrame
-        model, target, n_images, n_general, metric, ped, seconds.
+        model, target, n_images, n_general, metric, perturbation ("none" or "ped"), seconds.
     """
     from ..scoring import score
     from .finetune import training_indices
@@ -277,15 +277,15 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
         X, G, y = arrays["X_scored"], arrays["G_scored"], arrays["y"]
         for metric in metrics:
             score_rows.append({"model": model, "target": target, "fraction": 0.0, "step": 0,
-                               "metric": metric, "ped": True, "rebuild_error": error,
+                               "metric": metric, "perturbation": "ped", "rebuild_error": error,
                                "score": float(score(X0, snap.labels, metric, ped=True, general=G0,
                                                     device=device))})
-            for ped in (False, True):
-                kw = {"ped": True, "general": G} if ped else {}
+            for perturbation in ("none", "ped"):
+                kw = {"ped": True, "general": G} if perturbation == "ped" else {}
                 call = partial(score, X, y, metric, device=device, **kw)   # device reaches the metric
                 m = measure(call, device=device, repeats=repeats, min_time=min_time, memory=False)
                 time_rows.append({"model": model, "target": target, "n_images": len(y),
-                                  "n_general": len(G), "metric": metric, "ped": ped,
+                                  "n_general": len(G), "metric": metric, "perturbation": perturbation,
                                   "seconds": m.seconds})
     return pd.DataFrame(score_rows), pd.DataFrame(time_rows)
 

@@ -1,16 +1,16 @@
-"""PED settings side by side: one benchmark run per setting, their taus, traces and geometry.
+"""PED settings side by side: one benchmark run with several perturbations, their taus, traces, geometry.
 
 The supplementary's studies of PED vary one option at a time -- the radius coefficient
 (Table 1's grid) or whether the features are standardised by the general set (Fig. 2) -- and
-compare each setting with the metric scored without PED. :func:`run_settings` runs
-:func:`potran.bench.runner.run` once per setting into its own folder (so every setting is
-resumable and never mixes with another) plus once without PED, and returns one tidy score table
-with a ``setting`` column. The other functions summarise that table:
+compare each setting with the metric scored without PED. A setting is a perturbation label
+(:mod:`potran.perturbations`, e.g. ``"ped:nsigma=0.8"``): :func:`run_settings` scores them all
+and ``"none"`` in one :func:`potran.bench.runner.run` (each cell's motions run once, every metric
+scores them) and returns the tidy score table, whose ``perturbation`` column tells them apart;
+its tau table is :func:`potran.bench.tau.tau_table`. The other functions summarise that table:
 
-- :func:`settings_tau`: tau_w per (setting, metric, target) and the mean over targets;
 - :func:`settings_intervals`: mean tau_w of every setting with a bootstrap interval, and its
-  paired difference with the metric without PED (one bootstrap for all settings, so settings
-  are compared on the same replicates);
+  paired difference with the metric without PED (:func:`potran.bench.report.compare`: all
+  settings on the same replicates);
 - :func:`grid_selection`: what choosing a setting on the ground truth gains (one setting for
   all targets, or the best per target);
 - :func:`trace_summary`: what the motion did per setting (steps taken, energy decline);
@@ -21,20 +21,16 @@ standardisation changes in the space the balls live in.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from ..ped import EPS
+from ..perturbations import NONE, parse
 from .folders import FEATURE_CACHE
 
-__all__ = ["REFERENCE", "name_list", "run_settings", "settings_tau", "settings_intervals", "grid_selection",
-           "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry"]
+__all__ = ["name_list", "run_settings", "settings_intervals", "grid_selection", "trace_summary",
+           "ranking_agreement", "dimension_spread", "class_geometry"]
 
-#: Setting label (and folder name) of the run without PED.
-REFERENCE = "no_ped"
-_SEP = "\x1f"  # joins metric and setting into the one label report.tau_intervals groups by
 
 
 def name_list(value, default) -> list:
@@ -55,114 +51,62 @@ def name_list(value, default) -> list:
     return value if value else list(default)
 
 
-def run_settings(base, settings: dict, out_dir, *, reference: bool = True, groundtruth=None,
-                 cache_dir=FEATURE_CACHE, device="cpu", progress: bool = False) -> pd.DataFrame:
-    """Score ``base``'s metrics with PED under every setting, each into ``out_dir/<label>``.
+def run_settings(base, settings, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
+                 device="cpu", progress: bool = False) -> pd.DataFrame:
+    """Score ``base``'s metrics without perturbation and under every one of ``settings``, in one run.
 
-    Parameters
-    ----------
-    base : potran.bench.runner.Benchmark
-        Models, targets, metrics, protocol and sources; its ``ped`` and ``ped_options`` are
-        replaced by each setting's.
-    settings : dict
-        ``{label: ped_options}``; the label names the result folder (e.g. ``"k=0.6"``).
-    out_dir : path
-        Parent folder of the runs.
-    reference : bool
-        Also score the metrics without PED into ``out_dir/no_ped`` (setting :data:`REFERENCE`).
-    groundtruth, cache_dir, device, progress
-        Passed to :func:`~potran.bench.runner.run`.
-
-    Returns
-    -------
-    DataFrame
-        The runs' score tables stacked, with a ``setting`` column first.
+    ``settings`` are perturbation labels (:func:`potran.perturbations.label`, e.g.
+    ``"ped:nsigma=0.8"``); ``"none"`` is always scored, as the reference. One
+    :func:`potran.bench.runner.run` into ``out_dir`` (resumable: a rerun with more settings scores
+    only those), each cell's perturbations applied once and scored by every metric; ``groundtruth``,
+    ``cache_dir``, ``device``, ``progress`` are passed to it. Returns the score table.
     """
     from dataclasses import replace
 
     from .runner import run
 
-    if REFERENCE in settings:
-        raise ValueError(f"{REFERENCE!r} is the label of the run without PED; name the setting otherwise")
-    runs = [(label, (True,), dict(options)) for label, options in settings.items()]
-    if reference:
-        runs.insert(0, (REFERENCE, (False,), {}))
-    tables = []
-    for label, ped, options in runs:
-        scores, _ = run(replace(base, ped=ped, ped_options=options), Path(out_dir) / label,
-                        groundtruth=groundtruth, cache_dir=cache_dir, device=device, progress=progress)
-        tables.append(scores.assign(setting=label))
-    table = pd.concat(tables, ignore_index=True)
-    return table[["setting"] + [c for c in table.columns if c != "setting"]]
-
-
-def _restrict(accuracy: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """The ground-truth rows of the (model, target) cells that ``scores`` scored."""
-    cells = scores[["model", "target"]].drop_duplicates()
-    return accuracy.merge(cells, on=["model", "target"])
-
-
-def settings_tau(scores: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFrame:
-    """tau_w of every (setting, target, metric) and the mean over targets (``target == "mean"``).
-
-    ``scores`` comes from :func:`run_settings`; ``accuracy`` has model, target, test_acc. Cells
-    without ground truth are left out; a target with fewer than two ranked models gets NaN.
-    """
-    from ..evaluation import TAU_COLUMNS, tau_table
-
-    gt = _restrict(accuracy, scores)
-    parts = [tau_table(grp, gt).assign(setting=setting)
-             for setting, grp in scores.groupby("setting", sort=False)]
-    if not parts:
-        return pd.DataFrame(columns=["setting"] + TAU_COLUMNS)
-    table = pd.concat(parts, ignore_index=True)
-    return table[["setting"] + TAU_COLUMNS]
+    labels = tuple(dict.fromkeys([NONE, *settings]))
+    for name in labels:
+        parse(name)
+    scores, _ = run(replace(base, perturbations=labels), out_dir, groundtruth=groundtruth,
+                    cache_dir=cache_dir, device=device, progress=progress)
+    return scores
 
 
 def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
                        seeds: pd.DataFrame | None = None, *, n_boot: int = 1000,
                        level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Mean tau_w over targets of every (setting, metric), with crossed-bootstrap intervals.
+    """Mean tau_w over targets of every (perturbation, metric), with crossed-bootstrap intervals.
 
-    One :func:`potran.bench.report.tau_intervals` call covers every setting, so all share the
-    same replicates (one model resample shared by every target, each cell's seeds redrawn;
-    :func:`potran.stats.crossed_bootstrap`). Each PED setting is paired with
-    the same metric without PED (the :data:`REFERENCE` rows, which ``scores`` must hold).
+    :func:`potran.bench.report.tau_intervals`, and each perturbation paired with the same metric
+    without one (:func:`potran.bench.report.compare`; the ``"none"`` rows, which ``scores`` must
+    hold): every setting on the same replicates (one model resample shared by every target, each
+    cell's seeds redrawn; :func:`potran.stats.crossed_bootstrap`).
 
     Returns
     -------
     DataFrame
-        setting, metric, mean_tau, low, high (the interval of the mean tau_w), and for the PED
-        settings delta, delta_low, delta_high, p_delta (with PED - without, paired).
+        perturbation, metric, mean_tau, low, high (the interval of the mean tau_w), and for the
+        perturbed rows delta, delta_low, delta_high, p_delta (perturbed - none, paired).
         Empty (with these columns) when no scored cell has ground truth.
     """
-    from .report import tau_intervals
+    from .report import compare, tau_intervals
 
-    columns = ["setting", "metric", "mean_tau", "low", "high", "delta", "delta_low",
+    columns = ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
                "delta_high", "p_delta"]
-    gt = _restrict(accuracy, scores)
-    if seeds is not None:
-        seeds = seeds.merge(gt[["model", "target"]], on=["model", "target"])
-    ref = scores[scores.setting == REFERENCE]
-    if ref.empty:
-        raise ValueError(f"scores hold no {REFERENCE!r} rows: run_settings(..., reference=True)")
-    if gt.empty:
+    if NONE not in set(scores.perturbation):
+        raise ValueError(f"scores hold no {NONE!r} rows: score the reference too (run_settings)")
+    gt = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
+    if gt.empty:  # no scored cell has ground truth
         return pd.DataFrame(columns=columns)
-    parts = [ref.assign(ped=False, metric=ref.metric + _SEP + REFERENCE)]
-    for setting, grp in scores[scores.setting != REFERENCE].groupby("setting", sort=False):
-        label = grp.metric + _SEP + setting
-        parts.append(grp.assign(ped=True, metric=label))
-        base = ref[ref.metric.isin(grp.metric.unique())]
-        parts.append(base.assign(ped=False, metric=base.metric + _SEP + setting))
-    table = pd.concat(parts, ignore_index=True)[["model", "target", "metric", "ped", "score"]]
-    iv = tau_intervals(table, gt, seeds, n_boot=n_boot, level=level, seed=seed)
-    iv[["metric", "setting"]] = iv.metric.str.split(_SEP, expand=True)
-    main = iv[(iv.ped == True) | ((iv.ped == False) & (iv.setting == REFERENCE))]  # noqa: E712
-    delta = iv[iv.ped == "delta"].set_index(["setting", "metric"])
-    out = main.set_index(["setting", "metric"])[["mean_tau", "low", "high"]]
-    out = out.join(delta[["mean_tau", "low", "high", "p_delta"]].rename(
-        columns={"mean_tau": "delta", "low": "delta_low", "high": "delta_high"}))
-    return out.reset_index()[columns]
+    options = dict(n_boot=n_boot, level=level, seed=seed)
+    iv = tau_intervals(scores, gt, seeds, **options)
+    deltas = [compare(scores, gt, seeds, perturbation=p, **options)
+              for p in dict.fromkeys(scores.perturbation) if p != NONE]
+    delta = pd.concat(deltas, ignore_index=True).rename(columns={
+        "delta": "delta", "low": "delta_low", "high": "delta_high", "p_value": "p_delta"})
+    out = iv.merge(delta.drop(columns="reference"), on=["perturbation", "metric"], how="left")
+    return out[columns]
 
 
 def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
@@ -171,9 +115,9 @@ def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
     Parameters
     ----------
     tau : DataFrame
-        :func:`settings_tau`'s table (its per-target rows are used).
+        :func:`potran.bench.tau.tau_table` of the scores (its per-target rows are used).
     default : str
-        The setting one would run without tuning (e.g. ``"k=0.6"``).
+        The perturbation one would run without tuning (e.g. ``"ped:nsigma=0.6"``).
 
     Returns
     -------
@@ -185,13 +129,13 @@ def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
         setting is chosen on the same ground truth it is evaluated on).
     """
     per_target = tau[tau.target != "mean"]
-    ped = per_target[per_target.setting != REFERENCE]
+    ped = per_target[per_target.perturbation != NONE]
     rows = []
     for metric, grp in ped.groupby("metric", sort=False):
-        wide = grp.pivot_table(index="target", columns="setting", values="weighted_tau",
+        wide = grp.pivot_table(index="target", columns="perturbation", values="weighted_tau",
                                sort=False, dropna=False)
         means = wide.mean()
-        ref = per_target[(per_target.setting == REFERENCE) & (per_target.metric == metric)]
+        ref = per_target[(per_target.perturbation == NONE) & (per_target.metric == metric)]
         best = means.idxmax() if means.notna().any() else None
         rows.append({"metric": metric,
                      "no_ped": ref.weighted_tau.mean() if len(ref) else np.nan,
@@ -204,39 +148,40 @@ def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
 
 
 def trace_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """What the motion did per (setting, metric), over the cells scored with PED.
+    """What the motion did per (perturbation, metric), over the cells scored with PED.
 
-    Columns: setting, metric, cells, mean_steps, max_steps_share (share of cells whose motion
+    Columns: perturbation, metric, cells, mean_steps, max_steps_share (share of cells whose motion
     ran until the step limit), mean_energy_ratio (potential energy after / before, over the
     cells that started with overlaps), energy_decline (1 - mean_energy_ratio) and
     no_overlap (cells whose balls did not overlap at all: nothing to move).
     """
-    ped = scores[scores.setting != REFERENCE].copy()
+    ped = scores[scores.perturbation != NONE].copy()
     ped["ped_steps"] = pd.to_numeric(ped.ped_steps, errors="coerce")
     ped["energy_ratio"] = pd.to_numeric(ped.energy_ratio, errors="coerce")
     limit = ped.ped_steps.max()
-    out = (ped.groupby(["setting", "metric"], sort=False)
+    out = (ped.groupby(["perturbation", "metric"], sort=False)
            .agg(cells=("model", "size"), mean_steps=("ped_steps", "mean"),
                 max_steps_share=("ped_steps", lambda s: float((s == limit).mean())),
                 mean_energy_ratio=("energy_ratio", "mean"),
                 no_overlap=("energy_ratio", lambda s: int(s.isna().sum())))
            .reset_index())
     out["energy_decline"] = 1 - out.mean_energy_ratio
-    return out[["setting", "metric", "cells", "mean_steps", "max_steps_share", "mean_energy_ratio",
+    return out[["perturbation", "metric", "cells", "mean_steps", "max_steps_share", "mean_energy_ratio",
                 "energy_decline", "no_overlap"]]
 
 
 def ranking_agreement(scores: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
-    """How alike settings ``a`` and ``b`` rank the models, per (metric, target).
+    """How alike perturbations ``a`` and ``b`` rank the models, per (metric, target).
 
-    Returns metric, target, weighted_tau (between the two settings' scores of the same models,
+    Returns metric, target, weighted_tau (between the two perturbations' scores of the same models,
     ties merged as in the benchmark; 1 = the same ranking; NaN with fewer than two models scored
     both ways or constant scores) and n_models.
     """
-    from ..evaluation import BENCH_TIE_RTOL, weighted_tau
+    from ..evaluation import weighted_tau
+    from .tau import BENCH_TIE_RTOL
 
-    left = scores[scores.setting == a].set_index(["metric", "target", "model"]).score
-    right = scores[scores.setting == b].set_index(["metric", "target", "model"]).score
+    left = scores[scores.perturbation == a].set_index(["metric", "target", "model"]).score
+    right = scores[scores.perturbation == b].set_index(["metric", "target", "model"]).score
     both = pd.concat({"a": left, "b": right}, axis=1).dropna()
     rows = []
     for (metric, target), grp in both.groupby(level=["metric", "target"], sort=False):

@@ -37,13 +37,13 @@ __all__ = ["FINETUNE", "SOURCES", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "
 FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
 SOURCES = replace(OFFLINE, load_target=targets_v3.load_target)
 BENCHMARK = Benchmark(models=tuple(zoo.names()), targets=targets_v3.NAMES,
-                      metrics=DEFAULT_METRICS, ped=(False, True), finetune=FINETUNE,
+                      metrics=DEFAULT_METRICS, perturbations=("none", "ped"), finetune=FINETUNE,
                       reduce_all=True, sources=SOURCES)
 #: metrics of the general-set ablation: every metric that uses the features' geometry (not
 #: ``random``, nor ``dim``/``norm``, which are scored before the reduction)
 ABLATION_METRICS = ("logme", "sfda", "gbc", "nleep", "parc", "hscore", "reg_hscore", "transrate",
                     "knn")
-ABLATION = replace(BENCHMARK, metrics=ABLATION_METRICS, ped=(True,))
+ABLATION = replace(BENCHMARK, metrics=ABLATION_METRICS, perturbations=("ped",))
 GENERAL_SETS = ("general", "family", "target")
 FAMILY_SIZE = 5000
 #: natural photographs that ship with pip packages and that no v3 target (nor the landed

@@ -36,6 +36,7 @@ from scipy import stats as sps
 from .. import stats
 from ..metrics import PED_METRICS
 from ..ped import MAX_STEPS
+from ..perturbations import NONE, PED
 from . import book, report, targets_v3
 from .finetune import unpack_correctness
 from .runner import WIDTH_METRICS
@@ -166,7 +167,7 @@ def with_family_bit(scores: pd.DataFrame) -> pd.DataFrame:
     """``scores`` plus the one-bit baseline :data:`FAMILY_BIT` (no PED) on every scored
     (model, target): 1 for an ImageNet network, 0 for a conv4 CNN."""
     cells = scores[["model", "target"]].drop_duplicates()
-    bit = cells.assign(metric=FAMILY_BIT, ped=False,
+    bit = cells.assign(metric=FAMILY_BIT, perturbation=NONE,
                        score=[float(model_family(m) == "ImageNet") for m in cells.model])
     return pd.concat([scores, bit], ignore_index=True)
 
@@ -178,9 +179,9 @@ def _design(scores: pd.DataFrame, truth: GroundTruth, models, targets) -> report
 
 
 def per_target_tau(scores: pd.DataFrame, truth: GroundTruth, models, targets) -> pd.DataFrame:
-    """tau_w of every (metric, ped) on every target against ``truth``, ranking only ``models``.
+    """tau_w of every (metric, perturbation) on every target against ``truth``, ranking only ``models``.
 
-    Long table: target, family, metric, ped, tau (NaN where it is undefined, e.g. scores
+    Long table: target, family, metric, perturbation, tau (NaN where it is undefined, e.g. scores
     constant among these models). Ties within the benchmark's tolerance are merged
     (:class:`potran.bench.report.Design`).
     """
@@ -194,23 +195,24 @@ def _tau_long(d: report.Design) -> pd.DataFrame:
         for key in d.scores:
             for t, tau in zip(d.targets, d.per_target(key)):
                 rows.append({"target": t, "family": targets_v3.FAMILIES[t], "metric": key[0],
-                             "ped": key[1], "tau": tau})
-    return pd.DataFrame(rows, columns=["target", "family", "metric", "ped", "tau"])
+                             "perturbation": key[1], "tau": tau})
+    return pd.DataFrame(rows, columns=["target", "family", "metric", "perturbation", "tau"])
 
 
-def _over_units(family: str, metric: str, ped, values: pd.Series, families: pd.Series,
-                comparison: str, level: float) -> list[dict]:
+def _over_units(family: str, metric: str, perturbation: str, values: pd.Series, families: pd.Series,
+                comparison: str, level: float, reference: str | None = None) -> list[dict]:
     """The sign-flip rows of per-target ``values``: over targets (``family``) and over the
     per-family means (``family`` with ", families" or "families"), where each has 2 units."""
     v, f = values.to_numpy(float), families.to_numpy()
     ok = np.isfinite(v)
     rows = []
     if ok.sum() >= 2:
-        rows.append({"family": family, "metric": metric, "ped": ped,
+        rows.append({"family": family, "metric": metric, "perturbation": perturbation,
+                     "reference": reference,
                      **stats.sign_flip(v[ok], comparison=comparison, level=level).record()})
     if len(set(f[ok])) >= 2:
         rows.append({"family": "families" if family == "targets" else f"{family}, families",
-                     "metric": metric, "ped": ped,
+                     "metric": metric, "perturbation": perturbation, "reference": reference,
                      **stats.sign_flip_clustered(v[ok], f[ok], comparison=comparison, level=level).record()})
     return rows
 
@@ -237,7 +239,7 @@ def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, re
     baseline). Columns as :data:`potran.bench.report.TEST_COLUMNS`; rows ordered by metric: the
     published ones first, the baselines last.
     """
-    s = scores[~(scores.metric.isin(BASELINES) & scores.ped.astype(bool))]   # no PED baselines
+    s = scores[~(scores.metric.isin(BASELINES) & (scores.perturbation == PED))]   # no PED baselines
     d = _design(s, truth, models, targets)
     if not d.targets:
         return pd.DataFrame(columns=report.TEST_COLUMNS)
@@ -245,16 +247,17 @@ def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, re
     s = s[s.model.isin(models) & s.target.isin(d.targets)]
     tau = _tau_long(d)
     rows = []
-    for (metric, ped), grp in tau.groupby(["metric", "ped"], sort=False):
-        name = f"{metric}+PED" if ped else metric
-        rows += _over_units("targets", metric, ped, grp.tau, grp.family, f"{name}: mean tau_w", level)
-    wide = tau.pivot_table(index=["target", "family"], columns=["metric", "ped"], values="tau",
+    for (metric, perturbation), grp in tau.groupby(["metric", "perturbation"], sort=False):
+        name = f"{metric}+PED" if perturbation == PED else metric
+        rows += _over_units("targets", metric, perturbation, grp.tau, grp.family, f"{name}: mean tau_w",
+                            level)
+    wide = tau.pivot_table(index=["target", "family"], columns=["metric", "perturbation"], values="tau",
                            dropna=False).reset_index()
     for metric in dict.fromkeys(tau.metric):
-        if metric in BASELINES or (metric, True) not in wide or (metric, False) not in wide:
+        if metric in BASELINES or (metric, PED) not in wide or (metric, NONE) not in wide:
             continue
-        rows += _over_units("PED", metric, "delta", wide[(metric, True)] - wide[(metric, False)],
-                            wide[("family", "")], f"{metric}+PED - {metric}", level)
+        rows += _over_units("PED", metric, PED, wide[(metric, PED)] - wide[(metric, NONE)],
+                            wide[("family", "")], f"{metric}+PED - {metric}", level, NONE)
     table = pd.DataFrame(rows, columns=[c for c in report.TEST_COLUMNS if c not in ("p_holm", "verdict")])
     if resample:
         with warnings.catch_warnings():
@@ -284,11 +287,12 @@ def _p(r) -> str:
     return book.MISSING if r is None else book.p_value(r.p_holm)
 
 
-def _get(tests: pd.DataFrame, family: str, metric: str, ped):
-    """The row of ``family`` (or its ``(others)`` half) for ``metric`` and ``ped``, or None."""
+def _get(tests: pd.DataFrame, family: str, metric: str, perturbation: str):
+    """The row of ``family`` (or its ``(others)`` half) for ``metric`` and ``perturbation``, or None."""
     if family in _SPLIT and metric not in PED_METRICS:
         family += " (others)"
-    rows = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
+    rows = tests[(tests.family == family) & (tests.metric == metric)
+                 & (tests.perturbation == perturbation)]
     return rows.iloc[0] if len(rows) else None
 
 
@@ -301,15 +305,14 @@ def mean_table(tests: pd.DataFrame) -> pd.DataFrame:
     families, or no resampling).
     """
     rows = []
-    for metric, ped in dict.fromkeys(zip(tests.metric, tests.ped)):
-        if ped == "delta":
-            continue
-        fam = _get(tests, "families", metric, ped)
-        rows.append({"metric": metric, "PED": "yes" if ped else "no",
-                     "over targets [95 % CI]": _fmt(_get(tests, "targets", metric, ped), bound=1),
+    plain = tests[tests.reference.isna()]
+    for metric, perturbation in dict.fromkeys(zip(plain.metric, plain.perturbation)):
+        fam = _get(tests, "families", metric, perturbation)
+        rows.append({"metric": metric, "PED": "yes" if perturbation == PED else "no",
+                     "over targets [95 % CI]": _fmt(_get(tests, "targets", metric, perturbation), bound=1),
                      "over families [95 % CI]": _fmt(fam, bound=1),
                      "p, families (Holm)": _p(fam),
-                     "p vs chance (Holm)": _p(_get(tests, "chance", metric, ped))})
+                     "p vs chance (Holm)": _p(_get(tests, "chance", metric, perturbation))})
     return pd.DataFrame(rows, columns=["metric", "PED", "over targets [95 % CI]",
                                        "over families [95 % CI]", "p, families (Holm)",
                                        "p vs chance (Holm)"])
@@ -322,7 +325,7 @@ def ped_table(tests: pd.DataFrame) -> pd.DataFrame:
     over targets beside it. Strings; "–" where a test cannot be computed."""
     rows = []
     for metric in dict.fromkeys(tests.metric):
-        fam, over = _get(tests, "PED, families", metric, "delta"), _get(tests, "PED", metric, "delta")
+        fam, over = _get(tests, "PED, families", metric, PED), _get(tests, "PED", metric, PED)
         if metric in BASELINES or (fam is None and over is None):
             continue
         rows.append({"metric": metric, "over families [95 % CI]": _fmt(fam, bound=2),
@@ -336,7 +339,7 @@ def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, relia
               n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, object]:
     """How far two ground truths rank the models alike, per target they both complete.
 
-    Columns: target, family, tau_w (:func:`potran.stats.weighted_tau_rows` of the two
+    Columns: target, family, weighted_tau (:func:`potran.stats.weighted_tau_rows` of the two
     accuracy vectors; symmetric), low/high (model bootstrap,
     :func:`potran.evaluation.bootstrap_ci`: other models like these, on this target),
     spearman, and, with ``reliabilities`` (``{(protocol, target): reliability}``), the
@@ -356,24 +359,24 @@ def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, relia
         ci = bootstrap_ci(a.to_numpy(), b.to_numpy(), n_boot=n_boot, level=level, seed=seed)
         rho = sps.spearmanr(a, b).statistic
         row = {"target": t, "family": targets_v3.FAMILIES[t],
-               "tau_w": stats.weighted_tau_rows(a.to_numpy(), b.to_numpy())[0],
+               "weighted_tau": stats.weighted_tau_rows(a.to_numpy(), b.to_numpy())[0],
                "low": ci.low, "high": ci.high, "spearman": rho}
         if reliabilities is not None:
             r1, r2 = reliabilities[(first.protocol, t)], reliabilities[(second.protocol, t)]
             row["spearman_corrected"] = rho / np.sqrt(r1 * r2) if r1 > 0 and r2 > 0 else np.nan
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["target", "family", "tau_w", "low", "high", "spearman"]
+    table = pd.DataFrame(rows, columns=["target", "family", "weighted_tau", "low", "high", "spearman"]
                          + (["spearman_corrected"] if reliabilities is not None else []))
     summary = None
     if table.family.nunique() >= 2:
-        summary = stats.sign_flip_clustered(table.tau_w, table.family, level=level,
+        summary = stats.sign_flip_clustered(table.weighted_tau, table.family, level=level,
                                             comparison=f"{first.protocol} vs {second.protocol}: tau_w")
     return table, summary
 
 
 def _complete(scores: pd.DataFrame, models) -> pd.DataFrame:
-    """The rows of the (metric, ped, target) groups that score every one of ``models``."""
-    need, keys = set(models), ["metric", "ped", "target"]
+    """The rows of the (metric, perturbation, target) groups that score every one of ``models``."""
+    need, keys = set(models), ["metric", "perturbation", "target"]
     full = scores.groupby(keys).model.agg(lambda s: need <= set(s))
     return scores.merge(full[full].reset_index()[keys], on=keys)
 
@@ -382,8 +385,8 @@ def scored_targets(scores: pd.DataFrame, models) -> list[str]:
     """The v3 targets (README order) on which every one of ``models`` has a row of every
     metric in ``scores`` (a target being scored is left out until it is complete)."""
     full = _complete(scores, models)
-    n_metrics = scores.groupby(["metric", "ped"]).ngroups
-    done = full.groupby("target").apply(lambda g: g.groupby(["metric", "ped"]).ngroups == n_metrics,
+    n_metrics = scores.groupby(["metric", "perturbation"]).ngroups
+    done = full.groupby("target").apply(lambda g: g.groupby(["metric", "perturbation"]).ngroups == n_metrics,
                                         include_groups=False)
     return [t for t in targets_v3.NAMES if t in done.index and done[t]]
 
@@ -401,17 +404,17 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
     :func:`tests_table`; NaN with fewer than two families).
     """
     rows = []
-    off = baseline[~baseline.ped.astype(bool)]
+    off = baseline[baseline.perturbation == NONE]
     for name, frame in general_sets.items():
-        on = _complete(frame[frame.ped.astype(bool) & ~frame.metric.isin(BASELINES)], models)
+        on = _complete(frame[(frame.perturbation == PED) & ~frame.metric.isin(BASELINES)], models)
         tau = per_target_tau(pd.concat([off[off.metric.isin(set(on.metric))], on]), truth, models, targets)
-        wide = tau.pivot_table(index=["target", "family"], columns=["metric", "ped"], values="tau",
+        wide = tau.pivot_table(index=["target", "family"], columns=["metric", "perturbation"], values="tau",
                                dropna=False).reset_index()
         start = len(rows)
         for metric in dict.fromkeys(on.metric):
-            if (metric, True) not in wide or (metric, False) not in wide:
+            if (metric, PED) not in wide or (metric, NONE) not in wide:
                 continue
-            diff = (wide[(metric, True)] - wide[(metric, False)]).to_numpy(float)
+            diff = (wide[(metric, PED)] - wide[(metric, NONE)]).to_numpy(float)
             fam = wide[("family", "")].to_numpy()
             ok = np.isfinite(diff)
             row = {"general set": name, "metric": metric, "targets": int(ok.sum()),
@@ -437,7 +440,7 @@ def exit_share(general_sets: dict) -> pd.DataFrame:
     (one PED motion per cell, whatever the metric)."""
     rows = []
     for name, frame in general_sets.items():
-        cells = frame[frame.ped.astype(bool)].dropna(subset=["ped_steps"])
+        cells = frame[frame.perturbation == PED].dropna(subset=["ped_steps"])
         cells = cells.drop_duplicates(["model", "target"])
         for fam, grp in cells.groupby(cells.model.map(model_family)):
             rows.append({"general set": name, "models": fam, "cells": len(grp),
@@ -453,11 +456,11 @@ def observed_spread(tau: pd.DataFrame, metrics) -> dict:
     sd over targets, ddof 1), ``targets`` and the per-metric values (NaN with < 3 targets)."""
     per = {}
     for metric in metrics:
-        grp = tau[tau.metric == metric].pivot_table(index="target", columns="ped", values="tau")
-        if True not in grp or False not in grp:
+        grp = tau[tau.metric == metric].pivot_table(index="target", columns="perturbation", values="tau")
+        if PED not in grp or NONE not in grp:
             continue
-        d = (grp[True] - grp[False]).dropna()
-        per[metric] = (grp[False].dropna().std(ddof=1) if grp[False].notna().sum() >= 3 else np.nan,
+        d = (grp[PED] - grp[NONE]).dropna()
+        per[metric] = (grp[NONE].dropna().std(ddof=1) if grp[NONE].notna().sum() >= 3 else np.nan,
                        d.std(ddof=1) if len(d) >= 3 else np.nan)
     sd = np.array(list(per.values()), float).reshape(-1, 2)
     with warnings.catch_warnings():
@@ -581,9 +584,9 @@ def ped_score_correlation(scores: pd.DataFrame, metrics) -> float:
     the models without and with PED (how much PED reorders them)."""
     values = []
     for _, grp in scores[scores.metric.isin(metrics)].groupby(["metric", "target"]):
-        wide = grp.pivot_table(index="model", columns="ped", values="score").dropna()
-        if True in wide and False in wide and len(wide) >= 3:
-            rho = sps.spearmanr(wide[False], wide[True]).statistic
+        wide = grp.pivot_table(index="model", columns="perturbation", values="score").dropna()
+        if PED in wide and NONE in wide and len(wide) >= 3:
+            rho = sps.spearmanr(wide[NONE], wide[PED]).statistic
             if np.isfinite(rho):
                 values.append(rho)
     return float(np.median(values)) if values else float("nan")
@@ -624,13 +627,13 @@ def ped_sentences(tests: pd.DataFrame) -> list[str]:
     for metric in dict.fromkeys(tests.metric):
         if metric in BASELINES:
             continue
-        r = _get(tests, "PED, families", metric, "delta")
+        r = _get(tests, "PED, families", metric, PED)
         published = metric in PED_METRICS
         family = "PED, families" + ("" if published else " (others)")
         group = (f"Holm over the {int((tests.family == family).sum())} "
                  + ("metrics published with PED" if published else "other metrics"))
         if r is None:
-            over = _get(tests, "PED", metric, "delta")
+            over = _get(tests, "PED", metric, PED)
             if over is not None:
                 out.append(f"**{metric}**: PED − none {_fmt(over, bound=2)} over {int(over.n)} "
                            "targets of one family: the deciding test over families cannot be computed.")
@@ -682,7 +685,7 @@ def power_statement(ft: GroundTruth, lp: GroundTruth, scores, models, *, main_ft
                   "ground truth; v3 has fewer than 3 scored main-table targets)")
     metrics = [m for m in dict.fromkeys(tau.metric) if m not in BASELINES]
     observed = observed_spread(tau, metrics)
-    observed["base_tau"] = float(tau[~tau.ped.astype(bool) & tau.metric.isin(metrics)]
+    observed["base_tau"] = float(tau[(tau.perturbation == NONE) & tau.metric.isin(metrics)]
                                  .groupby("metric").tau.mean().median())
     score_corr = ped_score_correlation(used, metrics)
     done = set(ft.complete(models))
@@ -937,9 +940,9 @@ def protocol_section(bench: Benchmark, truth: GroundTruth, targets, heading: str
             f"{plural(len(families), 'family')}.")
     if len(targets) < 2:
         tau = per_target_tau(bench.scores, truth, models, targets)
-        tau = tau[~(tau.metric.isin(BASELINES) & tau.ped.astype(bool))]
+        tau = tau[~(tau.metric.isin(BASELINES) & (tau.perturbation == PED))]
         column = f"τ_w on {targets[0]}"
-        shown = tau.assign(PED=tau.ped.map({True: "yes", False: "no"}))[["metric", "PED", "tau"]]
+        shown = tau.assign(PED=tau.perturbation.map({PED: "yes", NONE: "no"}))[["metric", "PED", "tau"]]
         return Section([text + " A mean over targets needs two: τ_w on this target only.",
                         book.table(shown.rename(columns={"tau": column}), index=False,
                                    formats={column: "+3"}, shade=[column])])
@@ -981,12 +984,12 @@ def agreement_section(ft: GroundTruth, lp: GroundTruth, models, reliabilities: d
                                n_boot=n_boot, level=level, seed=seed)
     if agree.empty:
         return ["No target has both ground truths complete yet."]
-    shown = agree.assign(**{"τ_w [95 % CI]": [f"{r.tau_w:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+    shown = agree.assign(**{"τ_w [95 % CI]": [f"{r.weighted_tau:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
                                               for r in agree.itertuples()]})
     corrected = "Spearman / √(R_ft R_lp)"
     shown = shown[["target", "family", "τ_w [95 % CI]", "spearman", "spearman_corrected"]].rename(
         columns={"spearman": "Spearman", "spearman_corrected": corrected})
-    mean = (f"Mean τ_w over {plural(len(agree), 'target')}: {agree.tau_w.mean():+.3f}"
+    mean = (f"Mean τ_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}"
             + (f"; over the per-family means {summary.estimate:+.3f} [{summary.low:+.3f}, "
                f"{summary.high:+.3f}] ({summary.test}, p = {summary.p_value:.3g})."
                if summary is not None else " (one family: no interval over families)."))
@@ -1036,10 +1039,11 @@ def _letters_tau(frame_off, frame_on, truth, models):
         for label, subset in groups.items():
             if len(subset) < 3:
                 continue
-            tau = per_target_tau(both[both.metric == metric], truth, subset, ["letters"]).set_index("ped").tau
-            shown.append(f"{label} {tau[False]:+.2f} → {tau[True]:+.2f}")
+            tau = per_target_tau(both[both.metric == metric], truth, subset,
+                                 ["letters"]).set_index("perturbation").tau
+            shown.append(f"{label} {tau[NONE]:+.2f} → {tau[PED]:+.2f}")
             if not label.startswith("all"):
-                falls.append(tau[True] < tau[False])
+                falls.append(tau[PED] < tau[NONE])
         parts.append(f"{metric.upper()}: " + ", ".join(shown))
         within_falls[metric.upper()] = len(falls) == 2 and all(falls)
     return "; ".join(parts), within_falls
@@ -1056,11 +1060,11 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
     pair = ["sfda", "parc"]
     sentences, fell, held = [], [], []
     for name, frame in present.items():
-        on = frame[(frame.target == "letters") & frame.ped.astype(bool) & frame.metric.isin(pair)]
+        on = frame[(frame.target == "letters") & (frame.perturbation == PED) & frame.metric.isin(pair)]
         if on.model.nunique() < len(models):
             continue
         s = bench.scores
-        off = s[(s.target == "letters") & ~s.ped.astype(bool) & s.metric.isin(pair)]
+        off = s[(s.target == "letters") & (s.perturbation == NONE) & s.metric.isin(pair)]
         ratio = on.drop_duplicates("model").set_index("model").energy_ratio
         by_family = ratio.groupby(ratio.index.map(model_family)).median()
         text, falls = _letters_tau(off, on, truth, models)
@@ -1070,7 +1074,8 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
             fell = [m for m, f in falls.items() if f]
             held = [m for m, f in falls.items() if not f]
     landed_l = landed[(landed.target == "letters") & landed.metric.isin(pair)]
-    landed_text, _ = _letters_tau(landed_l[~landed_l.ped], landed_l[landed_l.ped], landed_truth, models)
+    landed_text, _ = _letters_tau(landed_l[landed_l.perturbation == NONE],
+                                  landed_l[landed_l.perturbation == PED], landed_truth, models)
     sizes = [sum(model_family(m) == g for m in models) for g in ("conv4", "ImageNet")]
     why = ""
     if sentences and "photo crops" in present and min(sizes) >= 3:

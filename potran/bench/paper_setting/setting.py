@@ -10,7 +10,7 @@ import pandas as pd
 from ...metrics import FEATURE_METRICS
 from ..datasets import Target
 from ..finetune import FinetuneConfig
-from ..runner import Benchmark
+from ..runner import DEFAULT_PERTURBATIONS, Benchmark
 from ..sources import Sources
 from ..store import CellStore
 from .files import check_paper_setting
@@ -139,7 +139,7 @@ class PaperSetting:
 
 
 def benchmark(checkpoint_dir, data_root, imagenet_val, *, models=MODELS, targets=TARGETS,
-              metrics=FEATURE_METRICS, ped=(False, True), ped_options=None,
+              metrics=FEATURE_METRICS, perturbations=DEFAULT_PERTURBATIONS,
               image_size: int = IMAGE_SIZE, verify: bool = True, download: bool = False,
               scored_split: str = "all", batch_size: int = 64, num_workers: int = 0,
               general_limit: int | None = None, seed: int = 0) -> PaperSetting:
@@ -149,7 +149,7 @@ def benchmark(checkpoint_dir, data_root, imagenet_val, *, models=MODELS, targets
     ----------
     checkpoint_dir, data_root, imagenet_val : path
         See the module's docstring.
-    models, targets, metrics, ped, ped_options, seed
+    models, targets, metrics, perturbations, seed
         As in :class:`potran.bench.runner.Benchmark`; features are scored at their full width
         (``score_dim`` 2048, as the paper did).
     image_size : int
@@ -175,8 +175,8 @@ def benchmark(checkpoint_dir, data_root, imagenet_val, *, models=MODELS, targets
             _download(target, str(Path(data_root).resolve()))
     check_paper_setting(checkpoint_dir, data_root, imagenet_val, models=models, targets=targets)
     zoo = paper_models(checkpoint_dir, names=models, image_size=image_size)
-    bench = Benchmark(models=models, targets=targets, metrics=tuple(metrics), ped=tuple(ped),
-                      ped_options=dict(ped_options or {}), finetune=FINETUNE, score_dim=FEATURE_DIM,
+    bench = Benchmark(models=models, targets=targets, metrics=tuple(metrics),
+                      perturbations=tuple(perturbations), finetune=FINETUNE, score_dim=FEATURE_DIM,
                       seed=seed)
     general = general_set(imagenet_val, limit=general_limit)
     return PaperSetting(bench, zoo, Path(data_root).resolve(), general, verify=verify,
