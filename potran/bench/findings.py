@@ -32,6 +32,7 @@ from potran.bench import paper_analysis, report, targets_v3
 from potran.bench import v3_report as v3
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.store import CellStore, write_csv
+from potran.perturbations import NONE, PED, metric_label
 
 __all__ = ["Finding", "index_findings", "paper_findings", "benchmark_findings", "v3_findings",
            "finetuning_finding", "limit_findings", "markdown", "finetuning_claim", "finetuning_verdict",
@@ -60,10 +61,6 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
 
 
-def _label(metric: str, ped) -> str:
-    return f"{metric}+PED" if ped is True else metric
-
-
 def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else "< 0.001"
 
@@ -73,13 +70,13 @@ def paper_findings(tests: pd.DataFrame | None = None) -> list[Finding]:
     published numbers (``tests``: :func:`~potran.bench.paper_analysis.paper_tests`)."""
     tests = paper_analysis.paper_tests() if tests is None else tests
     page = "notebooks/paper_numbers"
-    taus = paper_analysis.published_taus().pivot_table(index="target", columns=["metric", "ped"],
+    taus = paper_analysis.published_taus().pivot_table(index="target", columns=["metric", "perturbation"],
                                                        values="weighted_tau")
     out = []
     ped = tests[tests.family == "PED"]
     parts = []
     for r in ped.itertuples():
-        gain = taus[(r.metric, True)] - taus[(r.metric, False)]
+        gain = taus[(r.metric, PED)] - taus[(r.metric, NONE)]
         resolved = "resolved" if r.p_holm < ALPHA else "not resolved"
         parts.append(f"{r.metric} {r.estimate:+.3f} (95 % t-interval [{r.low:+.3f}, {r.high:+.3f}], "
                      f"higher on {int((gain > 0).sum())} of {gain.notna().sum()} datasets, "
@@ -92,8 +89,8 @@ def paper_findings(tests: pd.DataFrame | None = None) -> list[Finding]:
             f"with the paper's 12 models and its ground truth held fixed."), page))
     chance = tests[tests.family == "chance"]
     if len(chance):
-        beat = [_label(r.metric, r.ped) for r in chance.itertuples() if r.p_holm < ALPHA]
-        rest = [_label(r.metric, r.ped) for r in chance.itertuples() if not r.p_holm < ALPHA]
+        beat = [metric_label(r.metric, r.perturbation) for r in chance.itertuples() if r.p_holm < ALPHA]
+        rest = [metric_label(r.metric, r.perturbation) for r in chance.itertuples() if not r.p_holm < ALPHA]
         out.append(Finding("paper", (
             f"**Against chance.** Better than a random ranking of the 12 models (permutation test, "
             f"Holm over {len(chance)} rows): {_names(beat)}; not resolved from chance: {_names(rest)}."),
@@ -120,7 +117,7 @@ def benchmark_findings(tests: pd.DataFrame) -> list[Finding]:
     out = []
     chance = tests[(tests.family == "chance") & (tests.metric != "static_loto")]
     if len(chance):
-        beat = [_label(r.metric, r.ped) for r in chance.itertuples()
+        beat = [metric_label(r.metric, r.perturbation) for r in chance.itertuples()
                 if r.p_holm < ALPHA and r.verdict == "better than chance"]
         out.append(Finding("benchmark", (
             f"**Against chance, offline.** Of {len(chance)} metric settings (each metric with and "
@@ -342,13 +339,13 @@ def finetuning_claim(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Dat
                          f"got {fractions}")
     start, early, end = fractions[0], fractions[1], fractions[-1]
     labelled = scores.assign(metric=[f"{m} at {_share(f)}" for m, f in zip(scores.metric, scores.fraction)],
-                             ped=False)
-    d = report.design(labelled[["model", "target", "metric", "ped", "score"]], accuracy, seeds)
+                             perturbation=NONE)
+    d = report.design(labelled[["model", "target", "metric", "perturbation", "score"]], accuracy, seeds)
     est, reps = stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, n_boot=n_boot, seed=seed)
     rows = []
     for metric in dict.fromkeys(scores.metric):
         for part, (a, b) in (("first", (early, start)), ("then", (end, early))):
-            ka, kb = (f"{metric} at {_share(a)}", False), (f"{metric} at {_share(b)}", False)
+            ka, kb = (f"{metric} at {_share(a)}", NONE), (f"{metric} at {_share(b)}", NONE)
             comparison = f"{_share(a)} - {_share(b)}"
             boot = stats.bootstrap(est[ka] - est[kb], reps[ka] - reps[kb], level=level,
                                    comparison=f"{metric}: {comparison}", resampled="models and seeds",
