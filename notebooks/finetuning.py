@@ -198,17 +198,18 @@ if example is not None:
 # %% tags=["hide-input"]
 tau = pd.DataFrame()
 if cells:
-    scores = snapshot_scores(snapshots.values(), metrics, device=device).assign(ped=False)
+    scores = snapshot_scores(snapshots.values(), metrics, device=device).assign(perturbation="none")
     # the pretrained features once more, rebuilt with their general set: PED scores, and the metric timings
     ped_scores, metric_times = score_pretrained(bench, snapshots, metrics, cache_dir=cache_dir, device=device)
     print(f"rebuilt 0 % snapshots vs stored, all {len(snapshots)} cells: largest difference "
           f"{ped_scores.rebuild_error.max():.1e} of the feature scale (float16 storage: up to 5e-4)")
     scores = pd.concat([scores, ped_scores.drop(columns="rebuild_error")], ignore_index=True)
     scores.to_csv(out_dir / "snapshot_scores.csv", index=False)
-    tau = snapshot_tau(scores, accuracy, by=("ped", "fraction"), min_models=min_models)
+    tau = snapshot_tau(scores, accuracy, by=("perturbation", "fraction"), min_models=min_models)
     tau.to_csv(out_dir / "snapshot_tau.csv", index=False)
 if len(tau):
-    wide = tau.assign(column=[f"{f:.0%}" + (" + PED" if p else "") for f, p in zip(tau.fraction, tau.ped)])
+    wide = tau.assign(column=[f"{f:.0%}" + (" + PED" if p == "ped" else "")
+                              for f, p in zip(tau.fraction, tau.perturbation)])
     wide = wide.pivot_table(index=["metric", "target"], columns="column", values="weighted_tau", sort=False)
     order = sorted(wide.columns, key=lambda c: (float(c.split("%")[0]), "PED" in c))
     display(book.table(wide[order], shade=order,
@@ -218,7 +219,7 @@ elif cells:
 
 # %% tags=["hide-input"]
 if len(tau):
-    plain, moved = tau[~tau.ped], tau[tau.ped]
+    plain, moved = tau[tau.perturbation == "none"], tau[tau.perturbation == "ped"]
     target_names = list(dict.fromkeys(plain.target))
     colours_t = dict(zip(target_names, sns.color_palette("tab10", len(target_names))))
     fig, axes = plt.subplots(1, len(metrics), figsize=book.figsize(3.9), sharey=True, squeeze=False,
@@ -265,7 +266,7 @@ if len(tau):
 
 # %% tags=["hide-input"]
 if len(tau):
-    claim = findings.finetuning_claim(scores[~scores.ped.astype(bool)], accuracy,
+    claim = findings.finetuning_claim(scores[scores.perturbation == "none"], accuracy,
                                       report.seed_table(groundtruth_dir), n_boot=n_boot, seed=seed)
     claim.to_csv(out_dir / "claim.csv", index=False)
     display(Markdown(findings.finetuning_verdict(claim)))
@@ -317,8 +318,8 @@ if cells:
     sizes = metric_times.drop_duplicates(["model", "target"])[["model", "target", "n_images", "n_general"]]
     costs = costs.merge(sizes, on=["model", "target"])
     costs["extraction_s"] = [per_image[m] * n for m, n in zip(costs.model, costs.n_images)]
-    wide_times = metric_times.assign(what=[m + (" + PED" if p else "") for m, p in
-                                           zip(metric_times.metric, metric_times.ped)])
+    wide_times = metric_times.assign(what=[m + (" + PED" if p == "ped" else "") for m, p in
+                                           zip(metric_times.metric, metric_times.perturbation)])
     wide_times = wide_times.pivot_table(index=["model", "target"], columns="what", values="seconds")
     costs = costs.merge(wide_times.reset_index(), on=["model", "target"])
     general_s = pd.Series({m: per_image[m] * costs[costs.model == m].n_general.iloc[0] for m in bench.models})
@@ -386,13 +387,13 @@ if example is not None:
                  + ", ".join(f"{f:.0%} of fine-tuning {s:.2f}" for f, s in zip(snap.fractions, sil))
                  + f"; pretrained + PED {sil[-2]:.2f} (t = 0.1) and {sil[-1]:.2f} (t = {shown_time_step}).")
 if len(tau):
-    mean = tau.groupby(["metric", "ped", "fraction"]).weighted_tau.mean()
+    mean = tau.groupby(["metric", "perturbation", "fraction"]).weighted_tau.mean()
     for metric in metrics:
         if metric not in mean.index.get_level_values(0):
             continue
-        along = mean.loc[(metric, False)]
+        along = mean.loc[(metric, "none")]
         text = ", ".join(f"{f:.0%} {v:.2f}" for f, v in along.items())
-        with_ped = mean.get((metric, True, 0.0), np.nan)
+        with_ped = mean.get((metric, "ped", 0.0), np.nan)
         lines.append(f"- Mean τ_w of {metric} over the ranked targets along fine-tuning: {text}; "
                      f"pretrained + PED {with_ped:.2f}.")
 if len(costs):

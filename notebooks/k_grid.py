@@ -43,7 +43,7 @@ paper_imagenet_val = None         # and ImageNet validation images (PED's genera
 paper_options = {}                # more options of potran.bench.paper_setting.benchmark
 device = "cpu"                    # torch device of the feature extraction
 cache_dir = FEATURE_CACHE                        # feature cache shared with the other pages
-out_dir = None                                   # one folder per value of λ, and no_ped (None: _build/k_grid,
+out_dir = None                                   # one run: every value of λ and none (None: _build/k_grid,
                                                  # _build/paper/... on the paper's setting)
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
@@ -62,6 +62,8 @@ import potran
 from potran import paper
 from potran.bench import book, report, sweeps
 from potran.bench.pages import page_benchmark
+from potran.bench.tau import tau_table
+from potran.perturbations import label as perturbation
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
@@ -73,13 +75,12 @@ metrics = sweeps.name_list(metrics, PED_METRICS)
 k_values = [float(k) for k in sweeps.name_list(k_values, [0.6, 0.8, 1.0, 1.2, 1.5, 2.0])]
 if default_k not in k_values:
     raise ValueError(f"default_k={default_k} is not one of k_values {k_values}")
-label = {k: f"k={k:g}" for k in k_values}          # setting label = result folder (Table 1 calls λ "k")
-shown_as = {sweeps.REFERENCE: "without PED"} | {v: f"λ = {k:g}" for k, v in label.items()}
-settings = {label[k]: {"nsigma": k} for k in k_values}
-scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings, out_dir,
+label = {k: perturbation("ped", nsigma=k) for k in k_values}   # e.g. "ped:nsigma=0.6" (Table 1 calls λ "k")
+shown_as = {"none": "without PED"} | {v: f"λ = {k:g}" for k, v in label.items()}
+scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), label.values(), out_dir,
                              groundtruth=truth.accuracy, cache_dir=cache_dir, device=device)
 accuracy, seeds = truth.accuracy, truth.seeds
-tau = sweeps.settings_tau(scores, accuracy)
+tau = tau_table(scores, accuracy)
 intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
 ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
 null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
@@ -108,13 +109,15 @@ def fmt(value, digits=3):
 grid_published = paper.k_grid()
 main_published = paper.main_table()
 pub = pd.DataFrame({
-    "without PED": main_published[~main_published.ped].groupby("metric").tau_w.mean(),
-    "PED, default λ (main table)": main_published[main_published.ped].groupby("metric").tau_w.mean(),
-    "PED, best of the grid (Table 1)": grid_published[grid_published.ped].groupby("metric").tau_w.mean(),
+    "without PED": main_published[main_published.perturbation == "none"].groupby("metric").weighted_tau.mean(),
+    "PED, default λ (main table)": main_published[main_published.perturbation == "ped"].groupby(
+        "metric").weighted_tau.mean(),
+    "PED, best of the grid (Table 1)": grid_published[grid_published.perturbation == "ped"].groupby(
+        "metric").weighted_tau.mean(),
 }).loc[[m for m in metrics if m in set(grid_published.metric)]]
 pub["grid gain"] = pub["PED, best of the grid (Table 1)"] - pub["PED, default λ (main table)"]
-both = grid_published.merge(main_published, on=["method", "dataset"], suffixes=("_grid", "_main"))
-raised = both[both.ped_grid].assign(up=lambda d: d.tau_w_grid > d.tau_w_main).groupby("metric_grid").up.sum()
+both = grid_published.merge(main_published, on=["method", "target"], suffixes=("_grid", "_main"))
+raised = both[both.perturbation_grid == "ped"].assign(up=lambda d: d.weighted_tau_grid > d.weighted_tau_main).groupby("metric_grid").up.sum()
 display(book.table(pub, formats={"grid gain": "+3"},
                    caption="Published: mean τ_w over the paper's 10 datasets without PED, with PED at λ = 0.6 "
                            "(main table) and with PED after the grid search (supplementary Table 1)."))
@@ -142,8 +145,8 @@ if intervals.empty:
                      "computed; the trace below does not need one."))
 else:
     view = intervals.copy()
-    view["value"] = view.setting.map({v: k for k, v in label.items()})
-    view["setting"] = view.setting.map(shown_as)
+    view["value"] = view.perturbation.map({v: k for k, v in label.items()})
+    view["setting"] = view.perturbation.map(shown_as)
     for column, low, high, what in (("mean_tau", "low", "high", "Mean τ_w"),
                                     ("delta", "delta_low", "delta_high", "Change brought by PED")):
         cells = view.assign(cell=list(map(book.interval, view[column], view[low], view[high])))
@@ -158,13 +161,13 @@ if not intervals.empty:
     fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
     offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
     for metric in metrics:
-        rows = intervals[(intervals.metric == metric) & (intervals.setting != sweeps.REFERENCE)]
-        x = np.array([k for k in k_values if label[k] in set(rows.setting)]) + offsets[metric]
-        rows = rows.set_index("setting").loc[[label[k] for k in k_values if label[k] in set(rows.setting)]]
+        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != "none")]
+        x = np.array([k for k in k_values if label[k] in set(rows.perturbation)]) + offsets[metric]
+        rows = rows.set_index("perturbation").loc[[label[k] for k in k_values if label[k] in set(rows.perturbation)]]
         for ax, col, lo, hi in ((axes[0], "mean_tau", "low", "high"), (axes[1], "delta", "delta_low", "delta_high")):
             ax.errorbar(x, rows[col], yerr=[rows[col] - rows[lo], rows[hi] - rows[col]], fmt="o-",
                         capsize=3, color=colours[metric], label=f"{metric} + PED")
-        ref = intervals[(intervals.metric == metric) & (intervals.setting == sweeps.REFERENCE)]
+        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == "none")]
         if len(ref):
             axes[0].axhline(ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1,
                             label=f"{metric} without PED")
@@ -198,9 +201,9 @@ if not intervals.empty:
 
 # %% tags=["hide-input"]
 trace = sweeps.trace_summary(scores)
-per_k = (trace.assign(value=trace.setting.map({v: k for k, v in label.items()}))
+per_k = (trace.assign(value=trace.perturbation.map({v: k for k, v in label.items()}))
          .groupby("value")[["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]].mean())
-same = trace.groupby("setting")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max() == 1
+same = trace.groupby("perturbation")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max() == 1
 display(book.table(per_k.rename_axis("λ").rename(columns={
     "mean_steps": "mean steps", "max_steps_share": "cells at the step limit", "energy_decline": "energy released",
     "no_overlap": "cells without overlap"}), formats={"mean steps": 2, "cells at the step limit": "%0",
@@ -260,7 +263,7 @@ side["ours: which λ"] = choice.best_setting.map(shown_as)
 display(book.table(side))
 
 # %% tags=["hide-input"]
-half_width = intervals[intervals.setting != sweeps.REFERENCE].eval("(high - low) / 2").median() \
+half_width = intervals[intervals.perturbation != "none"].eval("(high - low) / 2").median() \
     if not intervals.empty else np.nan
 lines = []
 for m in metrics:
@@ -292,7 +295,7 @@ if intervals.empty:
     text.append("**Ours.** Undefined until the scored cells have a fine-tuning ground truth; the trace "
                 "above is all this run can show.")
 else:
-    ped_rows = intervals[intervals.setting != sweeps.REFERENCE]
+    ped_rows = intervals[intervals.perturbation != "none"]
     spread_k = ped_rows.groupby("metric").mean_tau.agg(lambda v: v.max() - v.min())
     gt_range = ranked.groupby("target").test_acc.agg(lambda a: a.max() - a.min())
     sd = ranked.test_acc_sd.median() if "test_acc_sd" in ranked else np.nan

@@ -69,7 +69,7 @@ from potran.bench import book, plots, report
 from potran.bench import paper_analysis as pa
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
-from potran.evaluation import tau_table
+from potran.bench.tau import tau_table
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
@@ -81,8 +81,8 @@ out_dir = page.results(out_dir, "bench")
 show = partial(book.show, folder=out_dir / "figures")  # save a PNG copy, display, caption under it
 
 
-def label(metric, ped):
-    return f"{metric} + PED" if isinstance(ped, (bool, np.bool_)) and ped else metric
+def label(metric, perturbation):
+    return f"{metric} + PED" if perturbation == "ped" else metric
 
 
 truth = page.groundtruth(groundtruth)
@@ -121,8 +121,8 @@ display(Markdown(
 # %% [markdown]
 # ## Ours: $\tau_w$ per target, without and with PED
 #
-# One row per metric and PED setting (PED "yes": the metric scores the features after the PED
-# motion); the last column is the mean over targets. The trivial baselines (`random`, `dim`,
+# One row per metric and perturbation ("ped": the metric scores the features after the PED
+# motion, "none": the features as they are); the last column is the mean over targets. The trivial baselines (`random`, `dim`,
 # `norm`) show what a ranking gets for free. The numbers are those of `tau.csv` in the result
 # folder, rounded to 3 decimals, shaded blue where the metric ranks the models like fine-tuning
 # does and red where it ranks them in reverse; "–" marks a $\tau_w$ that cannot be computed (fewer
@@ -130,13 +130,13 @@ display(Markdown(
 # per target is in the table's caption.
 
 # %% tags=["hide-input"]
-order = pd.MultiIndex.from_tuples([(m, p) for m in definition.metrics for p in definition.ped],
-                                  names=["metric", "ped"])
+order = pd.MultiIndex.from_tuples([(m, p) for m in definition.metrics for p in definition.perturbations],
+                                  names=["metric", "perturbation"])
 columns = [t for t in definition.targets if t in set(tau.target)] + ["mean"]
-wide = tau.pivot(index=["metric", "ped"], columns="target", values="weighted_tau").reindex(
+wide = tau.pivot(index=["metric", "perturbation"], columns="target", values="weighted_tau").reindex(
     index=order, columns=columns)
 n_models = tau[tau.target != "mean"].groupby("target").n_models.max()
-book.table(wide.reset_index().rename(columns={"ped": "PED"}), shade=columns, uuid="tau-table", index=False,
+book.table(wide.reset_index(), shade=columns, uuid="tau-table", index=False,
            caption="τ_w per target and its mean over the targets; models with ground truth: "
                    + ", ".join(f"{t} {n_models.get(t, 0)}" for t in columns if t != "mean") + ".")
 
@@ -187,21 +187,24 @@ elif usable:
 if usable:
     static = report.leave_one_target_out(accuracy_all)
     static = static[static.target.isin(usable)]
-    pool = pd.concat([scores[["model", "target", "metric", "ped", "score"]], static], ignore_index=True)
+    pool = pd.concat([scores[["model", "target", "metric", "perturbation", "score"]], static], ignore_index=True)
     with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
         warnings.simplefilter("ignore", RuntimeWarning)
         intervals = report.tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
+        effect = report.compare(pool, accuracy, seeds, perturbation="ped", n_boot=n_boot, level=level, seed=seed)
+        intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})], ignore_index=True)
         tests = report.benchmark_tests(pool, accuracy, seeds, baseline="static_loto" if len(usable) > 1
                                        else None, n_boot=n_boot, n_draws=n_null, level=level, seed=seed)
     null = report.random_null(accuracy, n_draws=n_null, level=level, seed=seed)
 else:
-    intervals = pd.DataFrame(columns=["metric", "ped", "mean_tau", "low", "high", "p_delta"])
+    intervals = pd.DataFrame(columns=["metric", "perturbation", "reference", "mean_tau", "low", "high"])
     tests = pd.DataFrame(columns=report.TEST_COLUMNS)
     null = None
     print("no target has two fine-tuned models: nothing to resolve yet")
-# one name per row kind: "ped" mixes booleans and "delta" (the paired difference)
-SETTINGS = {False: "without PED", True: "with PED", "delta": "with − without"}
-intervals["setting"] = [SETTINGS[p if isinstance(p, str) else bool(p)] for p in intervals.ped]
+# one name per row kind: a perturbation, or the paired difference of "ped" from its reference "none"
+SETTINGS = {"none": "without PED", "ped": "with PED", "delta": "with − without"}
+intervals["setting"] = [SETTINGS["delta" if isinstance(r, str) else p]
+                        for p, r in zip(intervals.perturbation, intervals.reference)]
 intervals["computable"] = np.isfinite(intervals.mean_tau.astype(float))
 metric_order = [m for m in (*definition.metrics, "static_loto") if m in set(intervals.metric)]
 
@@ -210,8 +213,8 @@ def fmt(row):
     return book.interval(row.mean_tau, row.low, row.high)
 
 
-def p_of(family, metric, ped):
-    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.ped == ped)]
+def p_of(family, metric, perturbation):
+    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.perturbation == perturbation)]
     return r.p_holm.iloc[0] if len(r) else np.nan
 
 
@@ -219,10 +222,10 @@ ours = intervals.set_index(["metric", "setting"])
 summary = pd.DataFrame(
     {metric: {**{name: fmt(ours.loc[(metric, name)]) if (metric, name) in ours.index else "–"
                  for name in SETTINGS.values()},
-              "p vs chance (without)": p_of("chance", metric, False),
-              "p vs chance (with)": p_of("chance", metric, True),
-              "p PED (targets)": p_of("PED", metric, "delta"),
-              "p PED (bootstrap)": p_of("PED, models", metric, "delta")}
+              "p vs chance (without)": p_of("chance", metric, "none"),
+              "p vs chance (with)": p_of("chance", metric, "ped"),
+              "p PED (targets)": p_of("PED", metric, "ped"),
+              "p PED (bootstrap)": p_of("PED, models", metric, "ped")}
      for metric in metric_order}).T
 summary.index.name = "metric"
 p_columns = [c for c in summary.columns if c.startswith("p ")]
@@ -249,8 +252,8 @@ book.details(book.table(every, formats={"p": "p", "p (Holm)": "p", "smallest pos
 # %% tags=["hide-input"]
 if null is not None:
     main = intervals[intervals.setting != SETTINGS["delta"]]
-    deltas = intervals[intervals.setting == SETTINGS["delta"]].assign(setting=SETTINGS[True])
-    palette = dict(zip((SETTINGS[False], SETTINGS[True]), sns.color_palette(n_colors=2)))
+    deltas = intervals[intervals.setting == SETTINGS["delta"]].assign(setting=SETTINGS["ped"])
+    palette = dict(zip((SETTINGS["none"], SETTINGS["ped"]), sns.color_palette(n_colors=2)))
     main = main.assign(setting=["static baseline" if m == "static_loto" else s
                                 for m, s in zip(main.metric, main.setting)])
     fig, (ax, bx) = plots.forest_figure(
@@ -282,7 +285,7 @@ def listing(items):
 
 
 if len(tests):
-    missing = [label(r.metric, r.ped) for r in intervals.itertuples()
+    missing = [label(r.metric, r.perturbation) for r in intervals.itertuples()
                if not r.computable and r.setting != SETTINGS["delta"]]
     sizes = accuracy.groupby("target").model.nunique()
     text = [f"On {len(usable)} target(s) with "
@@ -304,25 +307,25 @@ if len(tests):
 
 # %% tags=["hide-input"]
 published = paper.main_table()
-pub = published.pivot_table(index=["metric", "ped"], columns="dataset", values="tau_w", sort=False)
+pub = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau", sort=False)
 pub["mean"] = pub.mean(axis=1)
 source = "; ".join(published.source.unique())
-book.table(pub.reset_index().rename(columns={"ped": "PED"}), shade=list(pub.columns), index=False,
+book.table(pub.reset_index(), shade=list(pub.columns), index=False,
            uuid="published-table", caption=f"Published τ_w per dataset (source: {source}).")
 
 # %% [markdown]
 # ## Side by side
 
 # %% tags=["hide-input"]
-pub_mean = pub["mean"].unstack("ped")
+pub_mean = pub["mean"].unstack("perturbation")
 side = []
 for metric in pub_mean.index:
     row = {"metric": metric}
-    for ped in (False, True):
-        key = (metric, SETTINGS[ped])
-        row[f"published, {SETTINGS[ped]}"] = pub_mean.loc[metric].get(ped, np.nan)
-        row[f"ours, {SETTINGS[ped]}"] = fmt(ours.loc[key]) if key in ours.index else "–"
-    row["published PED gain"] = pub_mean.loc[metric].get(True, np.nan) - pub_mean.loc[metric].get(False, np.nan)
+    for p in ("none", "ped"):
+        key = (metric, SETTINGS[p])
+        row[f"published, {SETTINGS[p]}"] = pub_mean.loc[metric].get(p, np.nan)
+        row[f"ours, {SETTINGS[p]}"] = fmt(ours.loc[key]) if key in ours.index else "–"
+    row["published PED gain"] = pub_mean.loc[metric].get("ped", np.nan) - pub_mean.loc[metric].get("none", np.nan)
     key = (metric, SETTINGS["delta"])
     row["our PED effect"] = fmt(ours.loc[key]) if key in ours.index else "–"
     side.append(row)
@@ -332,14 +335,13 @@ book.table(side, formats={c: "+3" for c in side.columns if c.startswith("publish
                    "intervals).")
 
 # %% tags=["hide-input"]
-paper_acc = (paper.groundtruth("twpy").rename(columns={"dataset": "target", "accuracy": "test_acc"})
-             .query("target in @pub.columns"))
+paper_acc = paper.groundtruth("twpy").query("target in @pub.columns")
 paper_static = tau_table(report.leave_one_target_out(paper_acc), paper_acc)
 paper_static = paper_static.loc[paper_static.target == "mean", "weighted_tau"].iloc[0]
 paper_null = report.random_null(paper_acc, n_draws=n_null, level=level, seed=seed)
 text = []
 for metric in pub_mean.index:
-    gain = pub_mean.loc[metric].get(True, np.nan) - pub_mean.loc[metric].get(False, np.nan)
+    gain = pub_mean.loc[metric].get("ped", np.nan) - pub_mean.loc[metric].get("none", np.nan)
     if not np.isfinite(gain):
         continue
     part = f"{metric}: published {gain:+.3f}"

@@ -43,7 +43,7 @@ paper_imagenet_val = None         # and ImageNet validation images (PED's genera
 paper_options = {}                # more options of potran.bench.paper_setting.benchmark
 device = "cpu"                    # torch device of the feature extraction and of PED
 cache_dir = FEATURE_CACHE                          # feature cache shared with the other pages
-out_dir = None                                     # runs in the folders no_ped, standardised, raw (None: _build/normalization,
+out_dir = None                                     # one run: none, standardised and raw (None: _build/normalization,
                                                    # _build/paper/... on the paper's setting)
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
@@ -61,6 +61,8 @@ from IPython.display import Markdown, display
 import potran
 from potran.bench import book, plots, report, sweeps
 from potran.bench.pages import page_benchmark
+from potran.bench.tau import tau_table
+from potran.perturbations import label as perturbation
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
@@ -232,22 +234,31 @@ display(Markdown(
 # ## Over the benchmark: $\tau_w$ with and without the standardisation
 #
 # LogME, SFDA and GBC scored without PED, with PED as the paper runs it, and with PED in the raw
-# space (`ped_options={"standardize": False}`, its own result folder), ranked against the fine-tuning
+# space (the perturbation `ped:standardize=False`, scored in the same run), ranked against the fine-tuning
 # ground truth: mean weighted Kendall $\tau_w$ over targets with 95 % crossed-bootstrap intervals
 # ({mod}`potran.stats`: one resample of the models shared by every target, each cell's seeds
 # redrawn; targets and test images fixed; the same replicates for all settings; the change brought
 # by PED is paired with the metric without it).
 
 # %% tags=["hide-input"]
-settings = {"standardised": {"nsigma": nsigma}, "raw": {"nsigma": nsigma, "standardize": False}}
+settings = {"standardised": perturbation("ped", nsigma=nsigma),
+            "raw": perturbation("ped", nsigma=nsigma, standardize=False)}
+way_of = {label: way for way, label in settings.items()} | {"none": "none"}
+
+
+def named(table):
+    """``table`` with a ``setting`` column: the name of its perturbation on this page."""
+    return table.assign(setting=table.perturbation.map(way_of))
+
+
 truth = page.groundtruth(groundtruth)
-scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings, out_dir,
+scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings.values(), out_dir,
                              groundtruth=truth.accuracy, cache_dir=cache_dir, device=device)
 accuracy, seeds = truth.accuracy, truth.seeds
-intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
+intervals = named(sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed))
 ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
 null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
-trace = sweeps.trace_summary(scores).set_index(["setting", "metric"])
+trace = named(sweeps.trace_summary(scores)).set_index(["setting", "metric"])
 failed = int((scores.error.fillna("") != "").sum())
 print(f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics: {len(scores)} scores, "
       f"{failed} failed; {len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
@@ -255,7 +266,7 @@ if intervals.empty:
     display(Markdown("**No scored cell has a fine-tuning ground truth yet**, so no $\\tau_w$ can be "
                      "computed; the traces below do not need one."))
 else:
-    NAMES = {sweeps.REFERENCE: "without PED", "standardised": "PED, standardised", "raw": "PED, raw space"}
+    NAMES = {"none": "without PED", "standardised": "PED, standardised", "raw": "PED, raw space"}
     display(book.table(pd.DataFrame({
         "metric": intervals.metric, "setting": intervals.setting.map(NAMES),
         "mean τ_w [95 % interval]": list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high)),
@@ -265,7 +276,7 @@ else:
 
 # %% tags=["hide-input"]
 if not intervals.empty:
-    colours = {NAMES[sweeps.REFERENCE]: "0.45", NAMES["standardised"]: COLOURS["standardised"],
+    colours = {NAMES["none"]: "0.45", NAMES["standardised"]: COLOURS["standardised"],
                NAMES["raw"]: COLOURS["raw"]}
     fig, axes = plots.forest_figure(
         intervals.assign(setting=intervals.setting.map(NAMES)), label="metric", group="setting",
@@ -290,10 +301,9 @@ if not intervals.empty:
 # %% tags=["hide-input"]
 cols = ["mean_steps", "energy_decline", "no_overlap"]
 motion = trace[cols].groupby(level="setting").mean().reindex(list(WAYS))
-agree = sweeps.ranking_agreement(scores, "standardised", "raw").groupby("metric", sort=False).weighted_tau.mean()
-pair = scores[scores.setting.isin(list(WAYS))].replace({"setting": {"raw": sweeps.REFERENCE}})
-versus = sweeps.settings_intervals(pair, accuracy, seeds, n_boot=n_boot, seed=seed)
-versus = versus[versus.setting == "standardised"].set_index("metric")
+agree = sweeps.ranking_agreement(scores, settings["standardised"], settings["raw"]).groupby("metric", sort=False).weighted_tau.mean()
+versus = report.compare(scores, accuracy, seeds, perturbation=settings["standardised"],
+                        reference=settings["raw"], n_boot=n_boot, seed=seed).set_index("metric")
 lines = []
 for metric in metrics:
     d = intervals[intervals.metric == metric].set_index("setting") if not intervals.empty else pd.DataFrame()
@@ -301,7 +311,7 @@ for metric in metrics:
     if d.empty:
         lines.append(head + "; τ_w with the ground truth undefined (no ground truth for the scored cells).")
         continue
-    part = [f"without PED {fmt(d.mean_tau.get(sweeps.REFERENCE, np.nan))}"]
+    part = [f"without PED {fmt(d.mean_tau.get('none', np.nan))}"]
     for way in WAYS:
         if way in d.index:
             r = d.loc[way]
@@ -309,7 +319,7 @@ for metric in metrics:
                         f"{fmt(r.delta_high)}])")
     if metric in versus.index:
         v = versus.loc[metric]
-        part.append(f"standardised − raw {fmt(v.delta)} [{fmt(v.delta_low)}, {fmt(v.delta_high)}]")
+        part.append(f"standardised − raw {fmt(v.delta)} [{fmt(v.low)}, {fmt(v.high)}]")
     lines.append(head + "; τ_w: " + "; ".join(part) + ".")
 display(book.table(motion.rename(columns={"mean_steps": "mean steps", "energy_decline": "energy released",
                                          "no_overlap": "cells without overlap"}),
@@ -331,7 +341,7 @@ display(Markdown(
 # *ranking* is a separate question, which the paper answers only with a figure; on this benchmark:
 
 # %% tags=["hide-input"]
-per_target = sweeps.settings_tau(scores, accuracy)
+per_target = named(tau_table(scores, accuracy))
 per_target = per_target[per_target.target != "mean"].pivot_table(
     index=["metric", "target"], columns="setting", values="weighted_tau")
 if per_target.empty or not set(WAYS) <= set(per_target.columns):
@@ -341,9 +351,9 @@ else:
         metric, target = change.abs().idxmax()
         return f"{change[(metric, target)]:+.3f} ({metric} on {target})"
 
-    moved = {way: per_target[way] - per_target[sweeps.REFERENCE] for way in WAYS}
+    moved = {way: per_target[way] - per_target["none"] for way in WAYS}
     between = per_target["standardised"] - per_target["raw"]
-    resolved = [m for m, v in versus.iterrows() if v.delta_low > 0 or v.delta_high < 0]
+    resolved = [m for m, v in versus.iterrows() if v.low > 0 or v.high < 0]
     mean_moves = intervals[intervals.setting == "standardised"].delta
     display(Markdown(
         f"PED itself moves the rankings a lot on single targets: the per-target τ_w changes by up to "

@@ -66,6 +66,8 @@ from IPython.display import Markdown, display
 from potran.bench import book, plots, report, successors
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
+from potran.perturbations import label as perturbation
+from potran.perturbations import title
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
@@ -76,6 +78,8 @@ truth = page.groundtruth(groundtruth)
 scores, cells = successors.score_cells(page, metrics, sa_options={"alpha": sa_alpha}, cache_dir=cache_dir,
                                        device=device)
 ncti = successors.ncti_scores(cells)
+sa = perturbation("sa", alpha=sa_alpha)
+METHOD = {"none": "none", "ped": "PED", sa: "SA"}  # this page's name of each perturbation
 scores.to_csv(out_dir / "scores.csv", index=False)
 cells.to_csv(out_dir / "cells.csv", index=False)
 failed = scores[scores.error != ""]
@@ -116,9 +120,8 @@ display(Markdown(
 #
 # The same tests as on the {doc}`main_table` page (`potran.bench.report.benchmark_tests`, engine
 # `potran.stats`): the intervals are the crossed bootstrap (one resample of the models shared by
-# every target, each cell's seeds redrawn; targets and test images fixed), run once per
-# perturbation with the same seed, so that both runs draw the same replicates; each change is
-# paired with the metric alone. Against chance: the permutation test of the mean $\tau_w$ (the
+# every target, each cell's seeds redrawn; targets and test images fixed), every perturbation
+# on the same replicates; each change is paired with the metric alone (`potran.bench.report.compare`). Against chance: the permutation test of the mean $\tau_w$ (the
 # metric's scores in random order on every target); the changes: the exact sign-flip test over
 # targets and the crossed bootstrap; Holm over the metrics. NCTI has no "alone" to compare with.
 # The grey band of the figure is where a random ranking's mean $\tau_w$ falls.
@@ -136,13 +139,13 @@ rows = []
 if usable:
     with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
         warnings.simplefilter("ignore", RuntimeWarning)
-        for method in ("PED", "SA"):
-            iv = report.tau_intervals(successors.method_table(scores, method), accuracy, seeds,
-                                      n_boot=n_boot, seed=seed)
-            iv["method"] = [("none" if p is False else method if p is True else f"{method} − none")
-                            for p in iv.ped]
-            rows.append(iv)
-        nc = report.tau_intervals(ncti.assign(ped=False), accuracy, seeds, n_boot=n_boot, seed=seed)
+        iv = report.tau_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
+        rows.append(iv.assign(method=iv.perturbation.map(METHOD)))
+        for p in ("ped", sa):
+            change = report.compare(scores, accuracy, seeds, perturbation=p, n_boot=n_boot, seed=seed)
+            rows.append(change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"})
+                        .assign(method=f"{METHOD[p]} − none"))
+        nc = report.tau_intervals(ncti, accuracy, seeds, n_boot=n_boot, seed=seed)
         rows.append(nc.assign(method="none"))
     null = report.random_null(accuracy, n_draws=n_null, seed=seed)
     intervals = pd.concat(rows, ignore_index=True).drop_duplicates(["metric", "method"])
@@ -183,26 +186,22 @@ if null is not None and len(intervals):
     parts = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for method in ("PED", "SA"):
-            t = report.benchmark_tests(successors.method_table(scores, method), accuracy, seeds,
-                                       baseline=None, n_boot=n_boot, n_draws=n_null, seed=seed)
-            if method == "SA":  # the metrics alone are already among the PED run's rows
-                t = t[(t.family != "chance") | (t.ped == True)]  # noqa: E712
-            parts.append(t.assign(comparison=t.comparison.str.replace("+PED", f"+{method}")))
-        nc = report.benchmark_tests(ncti.assign(ped=False), accuracy, seeds, baseline=None,
+        parts.append(report.benchmark_tests(scores, accuracy, seeds, baseline=None, n_boot=n_boot,
+                                            n_draws=n_null, seed=seed))
+        nc = report.benchmark_tests(ncti, accuracy, seeds, baseline=None,
                                     n_boot=n_boot, n_draws=n_null, seed=seed)
         parts.append(nc[nc.family == "chance"])
     tests = report.add_holm(pd.concat(parts, ignore_index=True))
     tests.to_csv(out_dir / "tests.csv", index=False)
     text = []
-    for family in ("chance", "PED", "PED, models"):
+    for family in ("chance", "PED", "PED, models", title(sa), f"{title(sa)}, models"):
         fam = tests[tests.family == family]
         if fam.empty:
             continue
         said = "; ".join(f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: "
                          f"{r.verdict})" for r in fam.itertuples())
-        what = {"chance": "**Against chance**", "PED": "**Changes, over targets**",
-                "PED, models": "**Changes, crossed bootstrap**"}[family]
+        what = ("**Against chance**" if family == "chance" else f"**Changes by {family.split(',')[0]}, "
+                + ("crossed bootstrap**" if family.endswith("models") else "over targets**"))
         text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
     display(Markdown("\n\n".join(text)))
 
