@@ -177,6 +177,11 @@ def test_families_needed_is_where_the_exact_sign_flip_can_reach_alpha():
 
     assert findings.families_needed() == 6 and findings.families_needed(0.05 / 3) == 7
     assert stats.sign_flip(np.ones(6)).min_p < 0.05 <= stats.sign_flip(np.ones(5)).min_p
+    from potran.bench import v3_report        # the benchmark v3 page says the same
+
+    empty = pd.DataFrame(columns=["target", "table", "reliability"])
+    text = v3_report.limits(empty, [], {"source": "-"}, {})[0]
+    assert "needs at least 6 families to reach p < 0.05 (2/2^F), and 7 for p < 0.05/3" in text
 
 
 def test_finetuning_finding_is_the_verdict_in_one_point():

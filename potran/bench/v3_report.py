@@ -1154,14 +1154,17 @@ def limits(rel_ft: pd.DataFrame, scored, statement: dict, tests: dict) -> list[s
     """What these data cannot resolve, one sentence each: the families the main table lacks,
     the Holm families a family test can never resolve (``tests``: ``{protocol label: tests_table
     or None}``), and the assumptions of the power statement."""
+    from .findings import families_needed  # the exact sign-flip's smallest p, 2/2^F
+
     main = [t for t in members(rel_ft, "main") if t in scored]
     n_fam = len({targets_v3.FAMILIES[t] for t in main})
     below = ", ".join(f"{r.target} {r.reliability:.2f}" for r in rel_ft[rel_ft.table == "second"].itertuples())
     out = [f"The fine-tuning main table has {plural(len(main), 'scored target')} from "
            f"{plural(n_fam, 'family')} now"
            + (f" (the complete targets below the 0.9 rule: {below})" if below else "")
-           + "; the family test needs at least 5 families to reach p < 0.05 (2/2^F), and 6 for "
-           "p < 0.05/3 (Holm's first step over the three published metrics), so until then no claim "
+           + f"; the family test needs at least {families_needed(0.05)} families to reach p < 0.05 "
+           f"(2/2^F), and {families_needed(0.05 / 3)} for p < 0.05/3 (Holm's first step over the three "
+           "published metrics), so until then no claim "
            "about targets like these can be made on the main protocol; the linear probe's tables are "
            "the secondary protocol's, not the paper's.",
            "With 8 families the smallest p of the family test is 2/256 = 0.0078: a Holm family of more "
