@@ -52,25 +52,18 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from potran import paper
-from potran.bench import book, plots, report
+from potran.bench import book, plots
 from potran.bench import paper_analysis as pa
 from potran.resources import project_path
 
 book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "paper_numbers"))  # a PNG copy of each figure
-twpy_all = pa.paper_accuracy("twpy")
-chosen_models, note_m = pa.pick(models, sorted(twpy_all.model.unique()), "models")
-chosen_targets, note_t = pa.pick(targets, sorted(twpy_all.target.unique()), "datasets")
-if len(chosen_targets) < 2:
-    raise ValueError("the static baseline needs at least two datasets")
-accuracy = {v: pa.paper_accuracy(v, datasets=chosen_targets, models=chosen_models)
-            for v in ("twpy", "supplementary")}
-published = pa.published_taus(chosen_targets)
+numbers = pa.paper_numbers(models, targets)
+chosen_models, chosen_targets, accuracy = numbers.models, numbers.targets, numbers.accuracy
+published, label = numbers.published, numbers.labels
 print(f"{len(chosen_models)} models x {len(chosen_targets)} datasets")
-for note in (note_m, note_t):
-    if note:
-        print("note:", note)
+for note in numbers.notes:
+    print("note:", note)
 
 # %% [markdown]
 # ## The published $\tau_w$
@@ -80,10 +73,7 @@ for note in (note_m, note_t):
 # 12 models, so a selection of models above does not change them.
 
 # %% tags=["hide-input"]
-label = published.drop_duplicates("method").set_index(["metric", "perturbation"]).method.to_dict()
-label[("static_loto", "none")] = "static baseline"
-table = published.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
-table["mean"] = table.mean(axis=1)
+table = pa.wide_taus(published)
 book.table(table, shade=list(table.columns), caption="Published τ_w per dataset (12 models) and their mean.")
 
 # %% [markdown]
@@ -96,14 +86,8 @@ book.table(table, shade=list(table.columns), caption="Published τ_w per dataset
 # interval overlaps this band.
 
 # %% tags=["hide-input"]
-null = {v: report.random_null(accuracy[v], n_draws=n_draws, seed=seed) for v in accuracy}
-one = report.random_null(accuracy["twpy"][accuracy["twpy"].target == chosen_targets[0]],
-                         n_draws=n_draws, seed=seed)
-book.table(pd.DataFrame(
-    {"95 % band of a random ranking": [book.span(v["low"], v["high"])
-                                       for v in (one, null["twpy"], null["supplementary"])]},
-    index=pd.Index(["τ_w on one dataset", f"mean over {len(chosen_targets)} datasets (tw.py GT)",
-                    f"mean over {len(chosen_targets)} datasets (supplementary GT)"], name="statistic")))
+one, null, bands = pa.chance_bands(numbers, n_draws=n_draws, seed=seed)
+book.table(bands)
 
 # %% [markdown]
 # ## The static baseline: mean accuracy on the other datasets
@@ -119,11 +103,8 @@ book.table(pd.DataFrame(
 # offline**, so they are not used here.
 
 # %% tags=["hide-input"]
-baseline = {v: pa.static_baseline_taus(accuracy[v]) for v in accuracy}
-per_dataset = pd.concat([published, baseline["twpy"]]).assign(
-    method=lambda d: [label[(m, p)] for m, p in zip(d.metric, d.perturbation)])
-wide = per_dataset.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
-wide["mean"] = wide.mean(axis=1)
+per_dataset = numbers.per_dataset()
+wide = pa.wide_taus(per_dataset)
 book.table(wide, shade=list(wide.columns),
            caption="τ_w per dataset of the published methods and of the static baseline (tw.py ground truth).")
 
@@ -139,25 +120,9 @@ book.table(wide, shade=list(wide.columns),
 
 # %% tags=["hide-input"]
 paper_tests = pa.paper_tests(datasets=chosen_targets, models=chosen_models, n_draws=n_draws, seed=seed)
-over = pa.over_datasets(per_dataset, reference=("static_loto", "none"))
-chance = paper_tests[paper_tests.family == "chance"].set_index(["metric", "perturbation"])
-over["p vs chance (Holm)"] = [chance.p_holm.get((m, p), float("nan"))
-                              for m, p in zip(over.metric, over.perturbation)]
-over["p_delta (Holm)"] = report.stats.holm(over.p_delta.to_numpy(float))
-intervals = over.assign(method=[label[(m, p)] for m, p in zip(over.metric, over.perturbation)]).set_index("method")
-intervals = intervals.drop(columns=["metric", "perturbation"])
-p_columns = ["p (mean 0)", "p (minus baseline)", "p (minus baseline, Holm)", "p vs chance (Holm)"]
-shown_iv = pd.DataFrame({
-    "mean τ_w [95 % t-interval]": list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high)),
-    "p (mean 0)": intervals.p_value,
-    "minus baseline [95 % t-interval]": list(map(book.interval, intervals.delta, intervals.delta_low,
-                                                 intervals.delta_high)),
-    "p (minus baseline)": intervals.p_delta,
-    "p (minus baseline, Holm)": intervals["p_delta (Holm)"],
-    "datasets above the baseline": intervals.n_positive,
-    "p vs chance (Holm)": intervals["p vs chance (Holm)"],
-}, index=intervals.index)
-book.table(shown_iv, formats={**{c: "p" for c in p_columns}, "datasets above the baseline": "int"})
+intervals = pa.method_intervals(numbers, paper_tests)
+book.table(pa.intervals_table(intervals),
+           formats={**{c: "p" for c in pa.P_COLUMNS}, "datasets above the baseline": "int"})
 
 # %% tags=["hide-input"]
 shown = ["LogME", "LogME+Ours", "SFDA", "SFDA+Ours", "GBC", "GBC+Ours", "static baseline"]
@@ -204,41 +169,11 @@ show(fig, "means",
 # truth is used; `tw.py` also has SUN397, which the main table does not report.
 
 # %% tags=["hide-input"]
-sun = pa.paper_accuracy("twpy", datasets=sorted(paper.groundtruth("twpy").target.unique()),
-                        models=chosen_models)
-with_sun = pa.static_baseline_taus(sun).set_index("target").weighted_tau
-check = pd.Series({
-    "main table's datasets, tw.py GT": baseline["twpy"].weighted_tau.mean(),
-    "main table's datasets, supplementary GT": baseline["supplementary"].weighted_tau.mean(),
-    "main table's datasets scored, SUN397 also in the score's mean": with_sun.drop("sun397").mean(),
-    "every tw.py dataset incl. SUN397 (11), tw.py GT": with_sun.mean(),
-}, name="mean τ_w of the static baseline")
+check = pa.baseline_choices(numbers)
 book.table(check.rename_axis("datasets and ground truth"))
 
 # %% tags=["hide-input"]
-b = intervals.loc["static baseline"]
-methods = [m for m in label.values() if m != "static baseline"]
-best = intervals.loc[methods].mean_tau.idxmax()
-beaten = [m for m in methods if intervals.loc[m, "p_delta (Holm)"] < 0.05 and intervals.loc[m, "delta"] < 0]
-supp_mean = baseline["supplementary"].weighted_tau.mean()
-position = ("above every published mean" if b.mean_tau > intervals.loc[best, "mean_tau"]
-            else "below the best published mean")
-vs_best = intervals.loc[best]
-display(Markdown(
-    f"On the {len(chosen_targets)} datasets of the main table and the `tw.py` ground truth the static "
-    f"baseline reaches a mean $\\tau_w$ of **{b.mean_tau:.3f}** (the other choices of datasets and "
-    f"ground truth above give {check.drop(check.index[0]).min():.3f} to {check.drop(check.index[0]).max():.3f}). "
-    f"The baseline is {position}: the best "
-    f"published method, {best}, reaches {vs_best.mean_tau:.3f} (baseline minus it: "
-    f"{-vs_best.delta:+.3f}, 95 % t-interval over datasets [{-vs_best.delta_high:+.3f}, "
-    f"{-vs_best.delta_low:+.3f}], exact sign-flip p = {vs_best.p_delta:.3g}: not an ordering the data "
-    f"resolve unless p < 0.05). With Holm's correction over the {len(methods)} methods, the exact "
-    f"sign-flip test puts the baseline above {', '.join(beaten) or 'no method'}; for the others the "
-    f"data cannot order the two. With the supplementary's ground truth the baseline's mean is "
-    f"{supp_mean:.3f}; the published values were computed against `tw.py`, so the `tw.py` figure is the "
-    f"comparable one. Being an oracle-style reference (it needs every model fine-tuned on the other "
-    f"datasets), the baseline says how much of the ranking is shared across these datasets, not what "
-    f"a metric should be expected to beat."))
+display(Markdown(pa.baseline_sentence(numbers, intervals, check)))
 
 # %% [markdown]
 # ## The five disputed cells
@@ -254,11 +189,7 @@ cells = pa.groundtruth_discrepancies(accuracy["twpy"], accuracy["supplementary"]
 book.table(cells, digits=2, index=False, caption="Fine-tuning accuracy (%) of the five cells in the two versions.")
 
 # %% tags=["hide-input"]
-effect = pd.DataFrame({
-    "GT agreement": pa.groundtruth_agreement(accuracy["twpy"], accuracy["supplementary"]),
-    "baseline, tw.py GT": baseline["twpy"].set_index("target").weighted_tau,
-    "baseline, supplementary GT": baseline["supplementary"].set_index("target").weighted_tau})
-effect.loc["mean"] = effect.mean()
+effect = pa.version_effect(numbers)
 book.table(effect.rename_axis("dataset"), shade=list(effect.columns))
 
 # %% tags=["hide-input"]
@@ -285,29 +216,12 @@ show(fig, "gt_versions",
 # `tw.py`:
 
 # %% tags=["hide-input"]
-def mean_tau(acc):
-    return pa.static_baseline_taus(acc).weighted_tau.mean()
-
-
-swap = pa.discrepancy_effect(accuracy["twpy"], accuracy["supplementary"], mean_tau,
-                             ("tw.py", "supplementary"))
+swap = pa.baseline_swap(numbers)
 book.table(swap.rename(columns={"value": "baseline's mean τ_w", "delta": "change"}), index=False,
            formats={"change": "+3"})
 
 # %% tags=["hide-input"]
-top = swap.iloc[1:-1].sort_values("delta").iloc[0]
-t_top, m_top = top.changed.split("/")
-supp = accuracy["supplementary"][accuracy["supplementary"].target == t_top].set_index("model").test_acc
-disagree = effect["GT agreement"].drop("mean")
-display(Markdown(
-    f"The five cells change the baseline's mean $\\tau_w$ from {swap.value.iloc[0]:.3f} to "
-    f"{swap.value.iloc[-1]:.3f}. The largest part is one cell, {top.changed} ({top.delta:+.3f} alone): "
-    f"{cells.set_index(['target', 'model']).loc[(t_top, m_top), 'tw.py']:.2f} in `tw.py`, "
-    f"{supp[m_top]:.2f} in the supplementary, where the next model on {t_top} has "
-    f"{supp.drop(m_top).max():.2f}; the value enters both the ranking to be predicted on {t_top} and "
-    f"{m_top}'s score on every other dataset. The two ground truths rank the models identically on "
-    f"every dataset except {', '.join(f'{t} (tau_w {v:.3f})' for t, v in disagree.items() if v < 1)}, "
-    f"so any metric's $\\tau_w$ on those depends on the version it was scored against."))
+display(Markdown(pa.swap_sentence(numbers, swap, cells, effect)))
 
 # %% [markdown]
 # ## The published gain of PED
@@ -318,16 +232,8 @@ display(Markdown(
 # gain is positive.
 
 # %% tags=["hide-input"]
-gain = paper_tests[paper_tests.family == "PED"].set_index("metric")
-wide_pub = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
-gain["datasets positive"] = [int((wide_pub.loc[(m, "ped")] > wide_pub.loc[(m, "none")]).sum())
-                             for m in gain.index]
-gain = gain.rename(index={m: label[(m, "ped")] for m in gain.index})
-shown_gain = pd.DataFrame({
-    "PED gain [95 % t-interval]": list(map(book.interval, gain.estimate, gain.low, gain.high)),
-    "p (sign-flip)": gain.p_value, "p (Holm)": gain.p_holm,
-    "datasets positive": gain["datasets positive"], "verdict": gain.verdict}, index=gain.index)
-book.table(shown_gain, formats={"p (sign-flip)": "p", "p (Holm)": "p"})
+gain = pa.ped_gain(numbers, paper_tests)
+book.table(pa.gain_table(gain), formats={"p (sign-flip)": "p", "p (Holm)": "p"})
 
 # %% [markdown]
 # ## What this means for the paper's claims
@@ -336,17 +242,4 @@ book.table(shown_gain, formats={"p (sign-flip)": "p", "p (Holm)": "p"})
 # (Holm-adjusted p at 0.05), as on the benchmark pages.
 
 # %% tags=["hide-input"]
-single = published.weighted_tau.between(one["low"], one["high"])
-display(Markdown("\n\n".join([
-    f"On a single dataset a random ranking of {len(chosen_models)} models reaches anywhere in "
-    f"[{one['low']:+.2f}, {one['high']:+.2f}] (95 %), and {single.sum()} of the {len(published)} "
-    f"published per-dataset values lie in that range: one dataset's $\\tau_w$ says little by itself; "
-    f"the mean over {len(chosen_targets)} datasets and the paired per-dataset tests below say more.",
-    *report.verdict_text(paper_tests),
-    "PED's published gains: " + "; ".join(
-        f"{m.replace('+Ours', '')} {r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}], positive on "
-        f"{r['datasets positive']} of {len(chosen_targets)} datasets, exact sign-flip p = {r.p_value:.3g} "
-        f"(Holm {r.p_holm:.3g}): {r.verdict}" for m, r in gain.iterrows()) + ". "
-    "These tests take the published values as given: they cannot see the noise of the paper's "
-    "fine-tuning runs (one run per cell) nor resample its models (no scores are published); the "
-    "offline benchmark's pages ask the same questions with scores that can be resampled."])))
+display(Markdown(pa.claims_text(numbers, paper_tests, gain, one)))

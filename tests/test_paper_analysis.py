@@ -235,3 +235,61 @@ def test_read_groundtruth_keeps_the_chosen_cells(gt_dir):
     assert gt.summary()[0].startswith("note: none of the requested models (nonesuch)")
     assert gt.config == {"optimizer": "adamw", "lr": 1e-3, "epochs": 3} and gt.odd == ["a/t2"]
     assert gt.summary()[-1] == "cells with another configuration: a/t2"
+
+
+@pytest.fixture(scope="module")
+def numbers():
+    return pa.paper_numbers()
+
+
+def test_paper_numbers_selects_models_and_datasets(numbers):
+    assert len(numbers.models) == 12 and len(numbers.targets) == 10 and numbers.notes == []
+    assert numbers.labels[pa.BASELINE] == "static baseline" and numbers.labels[("logme", "ped")] == "LogME+Ours"
+    assert set(numbers.per_dataset().method) == set(numbers.labels.values())
+    few = pa.paper_numbers(models=["byol", "swav", "nonesuch"], targets=None)
+    assert few.models == ["byol", "swav"] and few.notes == ["models not available, ignored: nonesuch"]
+    with pytest.raises(ValueError, match="at least two datasets"):
+        pa.paper_numbers(targets=["cars"])
+
+
+def test_wide_taus_and_the_bands_of_chance(numbers):
+    wide = pa.wide_taus(numbers.published)
+    assert wide["mean"].to_numpy() == pytest.approx(wide.drop(columns="mean").mean(axis=1).to_numpy())
+    one, means, table = pa.chance_bands(numbers, n_draws=500, seed=0)
+    assert one["high"] - one["low"] > means["twpy"]["high"] - means["twpy"]["low"] > 0   # averaging narrows
+    assert len(table) == 3 and table.index.name == "statistic"
+
+
+def test_method_intervals_holm_and_the_baseline_sentence(numbers):
+    tests = pa.paper_tests(n_draws=500, seed=0)
+    iv = pa.method_intervals(numbers, tests)
+    assert np.isnan(iv.loc["static baseline", "delta"])
+    others = iv.drop(index="static baseline")
+    assert (others["p_delta (Holm)"] >= others.p_delta - 1e-12).all()
+    shown = pa.intervals_table(iv)
+    assert list(shown.columns[[1, 3, 4, 6]]) == pa.P_COLUMNS
+    choices = pa.baseline_choices(numbers)
+    assert choices.iloc[0] == pytest.approx(numbers.baseline["twpy"].weighted_tau.mean())
+    text = pa.baseline_sentence(numbers, iv, choices)
+    assert f"mean $\\tau_w$ of **{iv.loc['static baseline', 'mean_tau']:.3f}**" in text
+
+
+def test_the_disputed_cells_and_the_gain_of_ped(numbers, twpy, supp):
+    effect = pa.version_effect(numbers)
+    assert effect.loc["mean", "GT agreement"] == pytest.approx(effect["GT agreement"].drop("mean").mean())
+    swap = pa.baseline_swap(numbers)
+    cells = pa.groundtruth_discrepancies(numbers.accuracy["twpy"], numbers.accuracy["supplementary"],
+                                         ("tw.py", "supplementary"))
+    text = pa.swap_sentence(numbers, swap, cells, effect)
+    assert text.startswith(f"The five cells change the baseline's mean $\\tau_w$ from {swap.value.iloc[0]:.3f} "
+                           f"to {swap.value.iloc[-1]:.3f}.")
+    tests = pa.paper_tests(n_draws=500, seed=0)
+    gain = pa.ped_gain(numbers, tests)
+    wide = numbers.published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
+    assert gain.loc["LogME+Ours", "datasets positive"] == int((wide.loc[("logme", "ped")]
+                                                              > wide.loc[("logme", "none")]).sum())
+    assert list(pa.gain_table(gain).columns) == ["PED gain [95 % t-interval]", "p (sign-flip)", "p (Holm)",
+                                                 "datasets positive", "verdict"]
+    one, _, _ = pa.chance_bands(numbers, n_draws=500)
+    inside = int(numbers.published.weighted_tau.between(one["low"], one["high"]).sum())
+    assert f"and {inside} of the {len(numbers.published)} published" in pa.claims_text(numbers, tests, gain, one)
