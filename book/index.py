@@ -17,7 +17,9 @@
 # Potential Energy* (Li et al., ICCV 2023), built with the `potran` Python package. Every page after
 # this one is a notebook that was executed when the book was built: the numbers and figures you see
 # were computed on the machine that built it ({doc}`notebooks/reproducibility` says which
-# machine, which commit, with which package versions, and how long each page took).
+# machine, which commit, with which package versions, and how long each page took). What the
+# companion found comes first, below; {ref}`paper-map` says which page reproduces each table and
+# figure of the paper, and how.
 
 # %% [markdown]
 # ## What the companion found
@@ -69,6 +71,7 @@ Markdown(findings.markdown(findings.index_findings()))
 #   (`potran.bench.pages`), and rank them against the paper's published accuracies or your own
 #   fine-tuning ground truth; the repository's README has one command per page.
 #
+# (paper-map)=
 # ## Where each part of the paper is
 #
 # | the paper's artefact | page | how it is reproduced |

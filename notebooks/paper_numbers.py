@@ -137,10 +137,13 @@ for x in range(len(chosen_targets) - 1):
     ax.axvline(x + 0.5, color="0.9", lw=0.8)
 ax.set_xlabel("downstream dataset")
 ax.set_ylabel(f"weighted Kendall τ_w ({len(chosen_models)} models)")
+ax.set_ylim(min(one["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
 plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
-handles, names = ax.get_legend_handles_labels()
+handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
 ax.get_legend().remove()
-fig.legend(handles, names, loc="outside lower center", ncol=4, frameon=False)
+# one legend column per metric (without PED above, with it below), the band and the baseline first
+order = ["random ranking, 95 %", "static baseline", *shown[:-1]]
+fig.legend([handles[n] for n in order], order, loc="outside lower center", ncol=4, frameon=False)
 show(fig, "per_dataset",
      "Weighted Kendall τ_w per dataset of the published metrics without and with PED (\"+Ours\") "
      "and of the static leave-one-dataset-out baseline computed from the `tw.py` ground truth; the "

@@ -589,3 +589,31 @@ def test_reproducibility_page_names_the_commit(site):
     known = [sha for sha in shas if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=ROOT,
                                                      capture_output=True).returncode == 0]
     assert known, f"none of {sorted(shas)} is a commit of this repository"
+
+
+#: The paper's artefacts the index's map must place (issue 15), and how a page may reproduce one
+PAPER_ARTEFACTS = ("§3", "main table", "Supplementary Table 1", "Supplementary Table 2",
+                   "Supplementary Figure 1", "Figure 2", "Figure 3")
+HOW_REPRODUCED = ("re-run on the offline benchmark", "re-read from the published numbers",
+                  "measured on the machine that built the book", "checked against the official code")
+
+
+@pytest.mark.slow
+def test_index_maps_every_paper_artefact_to_its_page(site):
+    """The index's map: each artefact of the paper on a row that links its page (one in the table
+    of contents) and says how it is reproduced; the introduction links the map."""
+    index_html = (site / "index.html").read_text()
+    section = index_html.split('id="paper-map"', 1)[1]
+    table = section.split("<table", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)[1:]
+    pages = set(toc_pages(SITE_BOOK))
+    assert rows, "no map table on the index"
+    for row in rows:
+        text = reader_text(row)
+        linked = {p for p in re.findall(r'href="([\w/]+)\.html', row)}
+        assert linked and linked <= pages, f"a row of the map without a page of the book: {text}"
+        assert any(how in text for how in HOW_REPRODUCED), f"a row that does not say how: {text}"
+    mapped = reader_text(table)
+    assert all(a in mapped for a in PAPER_ARTEFACTS), [a for a in PAPER_ARTEFACTS if a not in mapped]
+    intro = index_html.split('id="what-the-companion-found"', 1)[0]
+    assert 'href="#paper-map"' in intro, "the introduction does not link the map"
