@@ -54,11 +54,8 @@ n_null = 2000                     # draws of the random scorer
 seed = 0
 
 # %% tags=["hide-input"]
-import warnings
 from functools import partial
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
@@ -67,7 +64,6 @@ from potran.bench import book, plots, report, successors
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 from potran.perturbations import label as perturbation
-from potran.perturbations import title
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
@@ -79,7 +75,6 @@ scores, cells = successors.score_cells(page, metrics, sa_options={"alpha": sa_al
                                        device=device)
 ncti = successors.ncti_scores(cells)
 sa = perturbation("sa", alpha=sa_alpha)
-METHOD = {"none": "none", "ped": "PED", sa: "SA"}  # this page's name of each perturbation
 scores.to_csv(out_dir / "scores.csv", index=False)
 cells.to_csv(out_dir / "cells.csv", index=False)
 failed = scores[scores.error != ""]
@@ -101,19 +96,8 @@ show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption u
 # took:
 
 # %% tags=["hide-input"]
-per_target = cells.groupby("target", sort=False).agg(
-    models=("model", "size"), sa_gate_open=("sa_gate_open", "mean"),
-    gate_mean_min=("sa_gate_mean", "min"), gate_mean_max=("sa_gate_mean", "max"),
-    ped_steps=("ped_steps", "mean"))
-closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 -- None is neither
-display(book.table(per_target.rename(columns={
-    "models": "models", "sa_gate_open": "SA's gate open", "gate_mean_min": "gate statistic m, min",
-    "gate_mean_max": "gate statistic m, max", "ped_steps": "PED steps (mean)"}),
-    formats={"SA's gate open": "%0"}))
-display(Markdown(
-    f"SA transformed {cells.sa_gate_open.mean():.0%} of the {len(cells)} cells; "
-    + (f"its gate stayed closed for {', '.join(closed)} (on at least one target), whose scores with "
-       f"SA are therefore those without it." if len(closed) else "its gate was open everywhere.")))
+display(book.table(successors.gate_table(cells), formats={"SA's gate open": "%0"}))
+display(Markdown(successors.gate_sentence(cells)))
 
 # %% [markdown]
 # ## Mean $\tau_w$ with 95 % intervals
@@ -127,55 +111,29 @@ display(Markdown(
 # The grey band of the figure is where a random ranking's mean $\tau_w$ falls.
 
 # %% tags=["hide-input"]
-accuracy, seeds = truth.accuracy, truth.seeds
-ranked_cells = scores[["model", "target"]].drop_duplicates()
-accuracy = accuracy.merge(ranked_cells, on=["model", "target"])
-usable = accuracy.groupby("target").model.nunique()
-usable = list(usable[usable >= 2].index)
-accuracy = accuracy[accuracy.target.isin(usable)]
-if seeds is not None:
-    seeds = seeds.merge(accuracy[["model", "target"]], on=["model", "target"])
-rows = []
-if usable:
-    with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
-        warnings.simplefilter("ignore", RuntimeWarning)
-        iv = report.tau_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
-        rows.append(iv.assign(method=iv.perturbation.map(METHOD)))
-        for p in ("ped", sa):
-            change = report.compare(scores, accuracy, seeds, perturbation=p, n_boot=n_boot, seed=seed)
-            rows.append(change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"})
-                        .assign(method=f"{METHOD[p]} − none"))
-        nc = report.tau_intervals(ncti, accuracy, seeds, n_boot=n_boot, seed=seed)
-        rows.append(nc.assign(method="none"))
-    null = report.random_null(accuracy, n_draws=n_null, seed=seed)
-    intervals = pd.concat(rows, ignore_index=True).drop_duplicates(["metric", "method"])
+ranked = truth.ranked(scores)                 # the scored cells, on targets with two models or more
+if ranked.targets:
+    intervals = successors.intervals(scores, ncti, ranked, sa, n_boot=n_boot, seed=seed)
+    null = report.random_null(ranked.accuracy, n_draws=n_null, seed=seed)
 else:
     null = None
     intervals = pd.DataFrame(columns=["metric", "method", "mean_tau", "low", "high", "p_delta"])
     print("no target has two models with ground truth: nothing to rank")
-order = ["none", "PED", "SA", "PED − none", "SA − none"]
-table = intervals.assign(cell=list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high))).pivot(
-    index="metric", columns="method", values="cell").reindex(columns=[c for c in order if c in set(intervals.method)])
-table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
 intervals.to_csv(out_dir / "intervals.csv", index=False)
-book.table(table.rename(columns=lambda c: c.replace("none", "alone")), uuid="successors-table",
-           caption=f"Mean τ_w over {len(usable)} target(s) with 95 % crossed-bootstrap intervals ({n_boot} "
+book.table(successors.interval_table(intervals, metrics), uuid="successors-table",
+           caption=f"Mean τ_w over {len(ranked.targets)} target(s) with 95 % crossed-bootstrap intervals ({n_boot} "
                    "replicates): each metric alone, after PED, after SA, and the changes they bring.")
 
 # %% tags=["hide-input"]
 if null is not None and len(intervals):
-    main = intervals[~intervals.method.str.contains("−")]
-    labels = [(m, k) for m in [*metrics, "ncti"] for k in ("none", "PED", "SA")
-              if ((main.metric == m) & (main.method == k)).any()]
-    colours = dict(zip(("none", "PED", "SA"), sns.color_palette(n_colors=3)))
-    rows = pd.DataFrame([{**main[(main.metric == m) & (main.method == k)].iloc[0].to_dict(),
-                          "label": m if k == "none" else f"{m} + {k}"} for m, k in labels])
-    fig, axes = plots.forest_figure(rows, label="label", group="method", colours=colours,
+    rows = successors.forest_rows(intervals, metrics)
+    fig, axes = plots.forest_figure(rows, label="label", group="method",
+                                    colours=dict(zip(("none", "PED", "SA"), sns.color_palette(n_colors=3))),
                                     names={"none": "metric alone", "PED": "after PED", "SA": "after SA"},
                                     band=(null["low"], null["high"]), band_label="random scorer (95 % band)")
     axes[0].set_ylabel("metric")
     show(fig, "successors_intervals",
-         f"Mean weighted Kendall τ_w over the {len(usable)} target(s) of each metric alone "
+         f"Mean weighted Kendall τ_w over the {len(ranked.targets)} target(s) of each metric alone "
          f"and after PED or SA, and of NCTI, with 95 % crossed-bootstrap intervals ({n_boot} replicates); the "
          f"grey band holds 95 % of {n_null} random rankings.",
          alt=f"Interval plot with one row per metric and perturbation ({len(rows)} rows), coloured by "
@@ -183,27 +141,9 @@ if null is not None and len(intervals):
 
 # %% tags=["hide-input"]
 if null is not None and len(intervals):
-    parts = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        parts.append(report.benchmark_tests(scores, accuracy, seeds, baseline=None, n_boot=n_boot,
-                                            n_draws=n_null, seed=seed))
-        nc = report.benchmark_tests(ncti, accuracy, seeds, baseline=None,
-                                    n_boot=n_boot, n_draws=n_null, seed=seed)
-        parts.append(nc[nc.family == "chance"])
-    tests = report.add_holm(pd.concat(parts, ignore_index=True))
+    tests, text = successors.tests_text(scores, ncti, ranked, sa, n_boot=n_boot, n_draws=n_null, seed=seed)
     tests.to_csv(out_dir / "tests.csv", index=False)
-    text = []
-    for family in ("chance", "PED", "PED, models", title(sa), f"{title(sa)}, models"):
-        fam = tests[tests.family == family]
-        if fam.empty:
-            continue
-        said = "; ".join(f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: "
-                         f"{r.verdict})" for r in fam.itertuples())
-        what = ("**Against chance**" if family == "chance" else f"**Changes by {family.split(',')[0]}, "
-                + ("crossed bootstrap**" if family.endswith("models") else "over targets**"))
-        text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
-    display(Markdown("\n\n".join(text)))
+    display(Markdown(text))
 
 # %% [markdown]
 # What the comparison cannot say: SA's step size was tuned by its authors per model group (0.005

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from potran.bench import datasets, zoo
-from potran.bench.pages import PAPER_PARAMETERS, page_benchmark
+from potran.bench.pages import PAPER_PARAMETERS, GroundTruth, page_benchmark
 from potran.bench.reduction import SCORE_DIM
 from potran.bench.sources import OFFLINE
 
@@ -75,3 +75,15 @@ def test_results_folder_is_given_or_under_build_and_created(tmp_path):
     given = page.results(str(tmp_path / "a" / "b"), "bench")
     assert given == tmp_path / "a" / "b" and given.is_dir()
     assert page.results(None, "bench").parts[-2:] == ("_build", "bench")
+
+
+def test_ranked_keeps_scored_cells_on_targets_with_two_models():
+    accuracy = pd.DataFrame({"model": ["a", "b", "c", "a", "b"], "target": ["t1", "t1", "t1", "t2", "t2"],
+                             "test_acc": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    seeds = pd.concat([accuracy.assign(seed=0), accuracy.assign(seed=1)], ignore_index=True)
+    truth = GroundTruth(accuracy, seeds, "here")
+    scored = pd.DataFrame({"model": ["a", "b", "a", "a"], "target": ["t1", "t1", "t2", "t2"]})  # t2: one model
+    ranked = truth.ranked(scored)
+    assert ranked.targets == ["t1"] and sorted(ranked.accuracy.model) == ["a", "b"]
+    assert len(ranked.seeds) == 4 and set(ranked.seeds.model) == {"a", "b"} and ranked.source == "here"
+    assert GroundTruth(accuracy, None, "x").ranked(scored).seeds is None

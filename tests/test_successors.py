@@ -62,3 +62,39 @@ def test_ncti_scores_are_pooled_per_target():
     assert table.score.between(-1, 2).all()
     failed = cells.assign(ncti_seli=np.where(cells.model == "a", np.nan, cells.ncti_seli))
     assert "a" not in set(successors.ncti_scores(failed).model)  # left out of its pool
+
+
+def test_the_gate_table_and_sentence_count_open_gates():
+    cells = pd.DataFrame({"model": ["a", "b", "a", "b"], "target": ["t1", "t1", "t2", "t2"],
+                          "sa_gate_open": [True, False, True, True], "sa_gate_mean": [5.0, 3.0, 6.0, 4.5],
+                          "ped_steps": [2, 4, 6, 6]})
+    table = successors.gate_table(cells)
+    assert table.loc["t1", "SA's gate open"] == 0.5 and table.loc["t2", "gate statistic m, min"] == 4.5
+    assert table.loc["t1", "PED steps (mean)"] == 3
+    assert successors.gate_sentence(cells) == (
+        "SA transformed 75% of the 4 cells; its gate stayed closed for b (on at least one target), "
+        "whose scores with SA are therefore those without it.")
+    assert successors.gate_sentence(cells.assign(sa_gate_open=True)).endswith("its gate was open everywhere.")
+
+
+def test_intervals_tables_and_tests_of_the_successors(scored):
+    from potran.bench.pages import GroundTruth
+
+    scores, cells = scored
+    rng = np.random.default_rng(0)
+    pairs = scores[["model", "target"]].drop_duplicates()
+    accuracy = pairs.assign(test_acc=rng.random(len(pairs)))
+    truth = GroundTruth(accuracy, None, "made up").ranked(scores)
+    sa = "sa:alpha=group2"
+    ncti = pairs.assign(metric="ncti", perturbation="none", score=rng.random(len(pairs)))  # fake pool scores
+    iv = successors.intervals(scores, ncti, truth, sa, n_boot=20, seed=0)
+    assert set(iv.method) == {"none", "PED", "SA", "PED − none", "SA − none"}
+    table = successors.interval_table(iv, ["logme", "sfda"])
+    assert list(table.index) == ["logme", "sfda", "ncti"]
+    assert list(table.columns) == ["alone", "PED", "SA", "PED − alone", "SA − alone"]
+    assert table.loc["ncti", "PED"] == "–"                            # NCTI has no perturbation
+    rows = successors.forest_rows(iv, ["logme", "sfda"])
+    assert list(rows.label) == ["logme", "logme + PED", "logme + SA", "sfda", "sfda + PED", "sfda + SA", "ncti"]
+    tests, text = successors.tests_text(scores, ncti, truth, sa, n_boot=20, n_draws=50, seed=0)
+    assert text.startswith("**Against chance**") and "**Changes by PED, over targets**" in text
+    assert set(tests[tests.family == "chance"].metric) == {"logme", "sfda", "ncti"}

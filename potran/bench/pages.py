@@ -39,6 +39,21 @@ class GroundTruth:
     seeds: pd.DataFrame | None
     source: str
 
+    def ranked(self, cells: pd.DataFrame) -> GroundTruth:
+        """The ground truth of the (model, target) ``cells`` that were scored, on the targets
+        where at least two of them have an accuracy (one model cannot be ranked)."""
+        accuracy = self.accuracy.merge(cells[["model", "target"]].drop_duplicates(), on=["model", "target"])
+        counts = accuracy.groupby("target").model.nunique()
+        accuracy = accuracy[accuracy.target.isin(counts[counts >= 2].index)]
+        seeds = (None if self.seeds is None
+                 else self.seeds.merge(accuracy[["model", "target"]], on=["model", "target"]))
+        return GroundTruth(accuracy, seeds, self.source)
+
+    @property
+    def targets(self) -> list[str]:
+        """The targets with an accuracy, in order of appearance."""
+        return list(dict.fromkeys(self.accuracy.target))
+
 
 @dataclass(frozen=True)
 class PageBenchmark:

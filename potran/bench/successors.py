@@ -20,7 +20,8 @@ from ..metrics import PED_METRICS
 from ..perturbations import NONE, label
 from .folders import FEATURE_CACHE
 
-__all__ = ["score_cells", "ncti_scores"]
+__all__ = ["score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names", "intervals",
+           "interval_table", "forest_rows", "tests_text"]
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
 
@@ -90,3 +91,105 @@ def ncti_scores(cells: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["model", "target", "metric", "perturbation", "score"])
     return pd.concat(parts, ignore_index=True)
+
+
+def gate_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per target of :func:`score_cells`' ``cells``: its models, the share whose features SA's gate
+    let through, the range of the gate statistic m, and PED's mean number of steps."""
+    per_target = cells.groupby("target", sort=False).agg(
+        models=("model", "size"), sa_gate_open=("sa_gate_open", "mean"),
+        gate_mean_min=("sa_gate_mean", "min"), gate_mean_max=("sa_gate_mean", "max"),
+        ped_steps=("ped_steps", "mean"))
+    return per_target.rename(columns={
+        "models": "models", "sa_gate_open": "SA's gate open", "gate_mean_min": "gate statistic m, min",
+        "gate_mean_max": "gate statistic m, max", "ped_steps": "PED steps (mean)"})
+
+
+def gate_sentence(cells: pd.DataFrame) -> str:
+    """How often SA transformed the features, and the models whose gate stayed closed."""
+    closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 -- None is neither
+    return (f"SA transformed {cells.sa_gate_open.mean():.0%} of the {len(cells)} cells; "
+            + (f"its gate stayed closed for {', '.join(closed)} (on at least one target), whose scores with "
+               "SA are therefore those without it." if len(closed) else "its gate was open everywhere."))
+
+
+def method_names(sa: str) -> dict:
+    """``{"none": "none", "ped": "PED", sa: "SA"}``: how the tables name each perturbation."""
+    return {NONE: "none", "ped": "PED", sa: "SA"}
+
+
+def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Mean tau_w with crossed-bootstrap intervals of each metric alone, after PED and after SA,
+    the paired changes "PED − none" and "SA − none" (:func:`potran.bench.report.compare`), and
+    NCTI alone; ``truth`` is a :class:`potran.bench.pages.GroundTruth` (of rankable targets).
+    Columns metric, method, mean_tau, low, high, p_delta (changes only), ..."""
+    import warnings
+
+    from . import report
+
+    names = method_names(sa)
+    rows = []
+    with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        iv = report.tau_intervals(scores, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
+        rows.append(iv.assign(method=iv.perturbation.map(names)))
+        for p in ("ped", sa):
+            change = report.compare(scores, truth.accuracy, truth.seeds, perturbation=p, n_boot=n_boot, seed=seed)
+            rows.append(change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"})
+                        .assign(method=f"{names[p]} − none"))
+        nc = report.tau_intervals(ncti, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
+        rows.append(nc.assign(method="none"))
+    return pd.concat(rows, ignore_index=True).drop_duplicates(["metric", "method"])
+
+
+def interval_table(intervals: pd.DataFrame, metrics) -> pd.DataFrame:
+    """:func:`intervals` as one row per metric (then NCTI) and one column per method ("alone",
+    "PED", "SA", "PED − alone", "SA − alone"), each cell "estimate [low, high]", "–" if missing."""
+    from .book import interval
+
+    order = ["none", "PED", "SA", "PED − none", "SA − none"]
+    table = intervals.assign(cell=list(map(interval, intervals.mean_tau, intervals.low, intervals.high))).pivot(
+        index="metric", columns="method", values="cell").reindex(
+        columns=[c for c in order if c in set(intervals.method)])
+    table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
+    return table.rename(columns=lambda c: c.replace("none", "alone"))
+
+
+def forest_rows(intervals: pd.DataFrame, metrics) -> pd.DataFrame:
+    """The rows of the interval figure: each metric alone, after PED and after SA, and NCTI,
+    labelled "sfda", "sfda + PED", ... (the changes are in the table)."""
+    main = intervals[~intervals.method.str.contains("−")]
+    labels = [(m, k) for m in [*metrics, "ncti"] for k in ("none", "PED", "SA")
+              if ((main.metric == m) & (main.method == k)).any()]
+    return pd.DataFrame([{**main[(main.metric == m) & (main.method == k)].iloc[0].to_dict(),
+                          "label": m if k == "none" else f"{m} + {k}"} for m, k in labels])
+
+
+def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int = 2000, seed: int = 0):
+    """:func:`potran.bench.report.benchmark_tests` of the metrics (with PED and SA) and NCTI
+    against chance, Holm within each family, and one paragraph per family saying what it resolves.
+    Returns ``(tests, text)``."""
+    import warnings
+
+    from ..perturbations import title
+    from . import report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        parts = [report.benchmark_tests(scores, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot,
+                                        n_draws=n_draws, seed=seed)]
+        nc = report.benchmark_tests(ncti, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot,
+                                    n_draws=n_draws, seed=seed)
+        parts.append(nc[nc.family == "chance"])
+    tests = report.add_holm(pd.concat(parts, ignore_index=True))
+    text = []
+    for family in ("chance", "PED", "PED, models", title(sa), f"{title(sa)}, models"):
+        fam = tests[tests.family == family]
+        if fam.empty:
+            continue
+        said = "; ".join(f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: "
+                         f"{r.verdict})" for r in fam.itertuples())
+        what = ("**Against chance**" if family == "chance" else f"**Changes by {family.split(',')[0]}, "
+                + ("crossed bootstrap**" if family.endswith("models") else "over targets**"))
+        text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
+    return tests, "\n\n".join(text)
