@@ -49,18 +49,11 @@ n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
 # %% tags=["hide-input"]
-
 from functools import partial
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
-import potran
-from potran import paper
-from potran.bench import book, report, sweeps
+from potran.bench import book, plots, report, sweeps
 from potran.bench.pages import page_benchmark
 from potran.bench.tau import tau_table
 from potran.perturbations import label as perturbation
@@ -93,10 +86,6 @@ print(f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metric
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 
-def fmt(value, digits=3):
-    return "undefined" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
-
-
 # %% [markdown]
 # ## Published: Table 1 beside the main table
 #
@@ -106,30 +95,13 @@ def fmt(value, digits=3):
 # after the grid search.
 
 # %% tags=["hide-input"]
-grid_published = paper.k_grid()
-main_published = paper.main_table()
-pub = pd.DataFrame({
-    "without PED": main_published[main_published.perturbation == "none"].groupby("metric").weighted_tau.mean(),
-    "PED, default λ (main table)": main_published[main_published.perturbation == "ped"].groupby(
-        "metric").weighted_tau.mean(),
-    "PED, best of the grid (Table 1)": grid_published[grid_published.perturbation == "ped"].groupby(
-        "metric").weighted_tau.mean(),
-}).loc[[m for m in metrics if m in set(grid_published.metric)]]
-pub["grid gain"] = pub["PED, best of the grid (Table 1)"] - pub["PED, default λ (main table)"]
-both = grid_published.merge(main_published, on=["method", "target"], suffixes=("_grid", "_main"))
-raised = both[both.perturbation_grid == "ped"].assign(up=lambda d: d.weighted_tau_grid > d.weighted_tau_main).groupby("metric_grid").up.sum()
+pub, raised = sweeps.published_grid(metrics)
 display(book.table(pub, formats={"grid gain": "+3"},
                    caption="Published: mean τ_w over the paper's 10 datasets without PED, with PED at λ = 0.6 "
                            "(main table) and with PED after the grid search (supplementary Table 1)."))
 
 # %% tags=["hide-input"]
-display(Markdown(
-    "In the paper, the grid search raises the mean $\\tau_w$ of PED by " + ", ".join(
-        f"{pub.loc[m, 'grid gain']:+.3f} for {m}" for m in pub.index)
-    + " (" + ", ".join(f"{int(raised[m])} of 10 datasets higher for {m}" for m in pub.index)
-    + "). No entry falls below the main table's, which is what picking the best of a grid that "
-    "contains the default per dataset produces; the selection cannot be told apart from the "
-    "improvement, since only the maximum is printed."))
+display(Markdown(sweeps.published_grid_sentence(pub, raised)))
 
 # %% [markdown]
 # ## Ours: mean $\tau_w$ for every value of $\lambda$
@@ -143,46 +115,12 @@ display(Markdown(
 if intervals.empty:
     display(Markdown("**No scored cell has a fine-tuning ground truth yet**, so no $\\tau_w$ can be "
                      "computed; the trace below does not need one."))
-else:
-    view = intervals.copy()
-    view["value"] = view.perturbation.map({v: k for k, v in label.items()})
-    view["setting"] = view.perturbation.map(shown_as)
-    for column, low, high, what in (("mean_tau", "low", "high", "Mean τ_w"),
-                                    ("delta", "delta_low", "delta_high", "Change brought by PED")):
-        cells = view.assign(cell=list(map(book.interval, view[column], view[low], view[high])))
-        cells = cells[cells[column].notna()].pivot(index="setting", columns="metric", values="cell")
-        display(book.table(cells.reindex(index=[s for s in shown_as.values() if s in cells.index],
-                                         columns=metrics).fillna("–"),
-                           caption=f"{what} over the targets [95 % crossed-bootstrap interval]."))
+for what, table in ([] if intervals.empty else sweeps.setting_tables(intervals, shown_as, metrics)):
+    display(book.table(table, caption=f"{what} over the targets [95 % crossed-bootstrap interval]."))
 
 # %% tags=["hide-input"]
 if not intervals.empty:
-    colours = dict(zip(metrics, sns.color_palette(n_colors=len(metrics))))
-    fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
-    offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
-    for metric in metrics:
-        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != "none")]
-        x = np.array([k for k in k_values if label[k] in set(rows.perturbation)]) + offsets[metric]
-        rows = rows.set_index("perturbation").loc[[label[k] for k in k_values if label[k] in set(rows.perturbation)]]
-        for ax, col, lo, hi in ((axes[0], "mean_tau", "low", "high"), (axes[1], "delta", "delta_low", "delta_high")):
-            ax.errorbar(x, rows[col], yerr=[rows[col] - rows[lo], rows[hi] - rows[col]], fmt="o-",
-                        capsize=3, color=colours[metric], label=f"{metric} + PED")
-        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == "none")]
-        if len(ref):
-            axes[0].axhline(ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1,
-                            label=f"{metric} without PED")
-    if null is not None:
-        axes[0].axhspan(null["low"], null["high"], color="0.85", zorder=0, label="random ranking (95 %)")
-    axes[1].axhline(0, color="k", lw=0.8)
-    for ax in axes:
-        ax.set_xlabel("radius coefficient λ (nsigma)")
-        ax.set_xticks(k_values)
-        ax.axvline(default_k, color="0.5", ls=":", lw=1)
-    axes[0].set_ylabel("mean weighted Kendall τ_w over targets")
-    axes[1].set_ylabel("τ_w with PED − τ_w without PED")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, ncol=3, loc="outside lower center", frameon=False)
-    show(fig, "tau_per_k",
+    show(plots.setting_curves(intervals, metrics, label, default_k, null), "tau_per_k",
          f"Ours ({len(ranked)} ranked cells of the offline benchmark): left, the mean "
          f"weighted Kendall τ_w over targets (unitless) of each metric with PED at every value of λ, with "
          f"95 % crossed-bootstrap intervals, the metric without PED (dashed) and the band a random ranking "
@@ -200,45 +138,22 @@ if not intervals.empty:
 # table). Averaged over the cells:
 
 # %% tags=["hide-input"]
-trace = sweeps.trace_summary(scores)
-per_k = (trace.assign(value=trace.perturbation.map({v: k for k, v in label.items()}))
-         .groupby("value")[["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]].mean())
-same = trace.groupby("perturbation")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max() == 1
+per_k, same = sweeps.trace_per_value(scores, {v: k for k, v in label.items()})
 display(book.table(per_k.rename_axis("λ").rename(columns={
     "mean_steps": "mean steps", "max_steps_share": "cells at the step limit", "energy_decline": "energy released",
     "no_overlap": "cells without overlap"}), formats={"mean steps": 2, "cells at the step limit": "%0",
                                                       "energy released": "%1", "cells without overlap": 1}))
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.4), layout="constrained")
-axes[0].plot(per_k.index, per_k.mean_steps, "o-")
-axes[0].set_ylim(0, 6.3)
-axes[0].set_ylabel("mean steps taken (of at most 6)")
-axes[1].plot(per_k.index, 100 * per_k.energy_decline, "o-", color="tab:red")
-axes[1].set_ylim(0, 100)
-axes[1].set_ylabel("potential energy decline (%)")
-for ax in axes:
-    ax.set_xlabel("radius coefficient λ (nsigma)")
-    ax.set_xticks(k_values)
-    ax.axvline(default_k, color="0.5", ls=":", lw=1)
-show(fig, "trace_per_k",
-     f"The motion at each λ, averaged over the {int(trace.cells.max())} cells: the "
+show(plots.trace_curves(per_k, k_values, default_k), "trace_per_k",
+     f"The motion at each λ, averaged over the {int(sweeps.trace_summary(scores).cells.max())} cells: the "
      f"steps PED took before the exit test stopped it (left) and the fall of the potential energy "
      f"during the motion, 1 − U_after / U_before in % (right).",
      alt="Two line plots over λ: the mean number of steps the motion took, and the share of the "
          "potential energy it released.")
 
 # %% tags=["hide-input"]
-lo, hi = per_k.index.min(), per_k.index.max()
-display(Markdown(
-    f"From λ = {lo:g} to λ = {hi:g} the motion takes {per_k.mean_steps[lo]:.2f} → "
-    f"{per_k.mean_steps[hi]:.2f} steps on average and releases {100 * per_k.energy_decline[lo]:.1f} % → "
-    f"{100 * per_k.energy_decline[hi]:.1f} % of its potential energy"
-    + (" (the same for the three metrics, which all move the same features)" if same else "")
-    + f". A larger λ makes the balls and their overlaps larger, so the classes move farther; but a step "
-    f"moves each class by k t²/2 = {potran.ped.CONSTANT * potran.ped.TIME_STEP ** 2 / 2:.3f} of each of "
-    f"its overlaps whatever their size, so the share of the energy released changes only through which "
-    f"pairs overlap and how their overlaps compare."))
+display(Markdown(sweeps.trace_sentence(per_k, same)))
 
 # %% [markdown]
 # ## Picking $\lambda$ on the ground truth
@@ -251,62 +166,16 @@ display(Markdown(
 
 # %% tags=["hide-input"]
 choice = sweeps.grid_selection(tau, default=label[default_k]).set_index("metric")
-side = pd.DataFrame({
-    "published: default": pub["PED, default λ (main table)"],
-    "published: best per dataset": pub["PED, best of the grid (Table 1)"],
-    "ours: without PED": choice.no_ped,
-    "ours: default": choice["default"],
-    "ours: best λ": choice.best_mean,
-    "ours: best λ per target": choice.per_target_best,
-}).reindex(metrics)
-side["ours: which λ"] = choice.best_setting.map(shown_as)
-display(book.table(side))
+display(book.table(sweeps.grid_side_table(choice, pub, metrics, shown_as)))
 
 # %% tags=["hide-input"]
-half_width = intervals[intervals.perturbation != "none"].eval("(high - low) / 2").median() \
-    if not intervals.empty else np.nan
-lines = []
-for m in metrics:
-    gain_pub = pub["grid gain"].get(m, np.nan)
-    gain_one = choice.best_mean.get(m, np.nan) - choice["default"].get(m, np.nan)
-    gain_per = choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan)
-    lines.append(f"- **{m}**: published grid gain {fmt(gain_pub)}; ours {fmt(gain_per)} with the best "
-                 f"λ per target, {fmt(gain_one)} with one λ for all targets "
-                 f"({shown_as.get(choice.best_setting.get(m), 'none')}).")
-if np.isfinite(half_width):
-    gains = [choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan) for m in metrics]
-    within = sum(abs(g) < half_width for g in gains if np.isfinite(g))
-    closing = (f"The typical half-width of our 95 % intervals is {half_width:.3f}; {within} of "
-               f"{len(metrics)} per-target gains are smaller than that, i.e. inside what resampling "
-               f"the models and the ground truth already moves.")
-else:
-    closing = "Our gains are undefined until the scored cells have a ground truth."
-display(Markdown("\n".join(lines) + "\n\n" + closing))
+display(Markdown(sweeps.grid_gain_text(pub, choice, intervals, metrics, shown_as)))
 
 # %% [markdown]
 # ## What agrees, what does not, and why
 
 # %% tags=["hide-input"]
-pub_effect = pub["PED, default λ (main table)"] - pub["without PED"]
-text = ["**Published.** The grid gain is " + ", ".join(
-    f"{pub.loc[m, 'grid gain']:+.3f} for {m} (PED itself, at the default: {pub_effect[m]:+.3f})"
-    for m in pub.index) + ". It is reported without an interval, on 12 models and 10 datasets."]
-if intervals.empty:
-    text.append("**Ours.** Undefined until the scored cells have a fine-tuning ground truth; the trace "
-                "above is all this run can show.")
-else:
-    ped_rows = intervals[intervals.perturbation != "none"]
-    spread_k = ped_rows.groupby("metric").mean_tau.agg(lambda v: v.max() - v.min())
-    gt_range = ranked.groupby("target").test_acc.agg(lambda a: a.max() - a.min())
-    sd = ranked.test_acc_sd.median() if "test_acc_sd" in ranked else np.nan
-    text.append(f"**Ours.** Across the {len(k_values)} values of λ the mean τ_w moves by " + ", ".join(
-        f"{spread_k.get(m, np.nan):.3f} for {m}" for m in metrics)
-        + f", against a median 95 % interval half-width of {half_width:.3f}. The fine-tuning "
-        f"accuracies of the ranked models span "
-        + ", ".join(f"{100 * v:.1f} points on {t}" for t, v in gt_range.items())
-        + (f", with a median seed-to-seed standard deviation of {100 * sd:.1f} points" if np.isfinite(sd) else "")
-        + ".")
-display(Markdown("\n\n".join(text)))
+display(Markdown(sweeps.grid_agreement_text(pub, intervals, ranked, metrics, len(k_values))))
 
 # %% [markdown]
 # **Why they can differ.** Both searches pick the winner on the ground truth they are evaluated

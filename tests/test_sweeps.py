@@ -161,3 +161,54 @@ def test_class_geometry():
     ("a, b", ["a", "b"]), ("[0.6, 1.0]", [0.6, 1.0])])
 def test_name_list(value, expected):
     assert sweeps.name_list(value, ["d"]) == expected
+
+
+def test_published_grid_is_table_1_beside_the_main_table():
+    from potran import paper
+
+    pub, raised = sweeps.published_grid(["logme", "sfda", "gbc", "knn"])
+    assert list(pub.index) == ["logme", "sfda", "gbc"]                       # Table 1 has no knn
+    grid = paper.k_grid()
+    best = grid[(grid.metric == "sfda") & (grid.perturbation == "ped")].weighted_tau.mean()
+    assert pub.loc["sfda", "PED, best of the grid (Table 1)"] == pytest.approx(best)
+    assert (pub["grid gain"] >= 0).all() and raised.between(0, 10).all()
+    text = sweeps.published_grid_sentence(pub, raised)
+    assert text.startswith(f"In the paper, the grid search raises the mean $\\tau_w$ of PED by "
+                           f"{pub.loc['logme', 'grid gain']:+.3f} for logme")
+
+
+def test_trace_per_value_and_its_sentence():
+    scores = pd.DataFrame({
+        "perturbation": ["none", "p1", "p1", "p2", "p2"], "model": ["a", "a", "b", "a", "b"], "metric": "m",
+        "score": 1.0, "ped_steps": [None, 2, 4, 6, 6], "energy_ratio": [None, 0.8, 0.6, 0.2, 0.4]})
+    per_value, same = sweeps.trace_per_value(scores, {"p1": 0.6, "p2": 2.0})
+    assert per_value.loc[0.6, "mean_steps"] == 3 and per_value.loc[2.0, "energy_decline"] == pytest.approx(0.7)
+    assert same                                                            # one metric: trivially the same
+    text = sweeps.trace_sentence(per_value, same)
+    assert text.startswith("From λ = 0.6 to λ = 2 the motion takes 3.00 → 6.00 steps on average and "
+                           "releases 30.0 % → 70.0 %")
+
+
+def test_grid_tables_and_texts():
+    shown_as = {"none": "without PED", "p1": "λ = 0.6", "p2": "λ = 1"}
+    intervals = pd.DataFrame({"metric": "m", "perturbation": ["none", "p1", "p2"], "mean_tau": [0.1, 0.2, 0.4],
+                              "low": [0.0, 0.1, 0.2], "high": [0.2, 0.3, 0.6], "delta": [np.nan, 0.1, 0.3],
+                              "delta_low": [np.nan, 0.0, 0.1], "delta_high": [np.nan, 0.2, 0.5]})
+    (what, means), (_, changes) = sweeps.setting_tables(intervals, shown_as, ["m"])
+    assert what == "Mean τ_w" and means.loc["λ = 1", "m"] == "+0.400 [+0.200, +0.600]"
+    assert list(changes.index) == ["λ = 0.6", "λ = 1"]                    # no change without PED
+    assert sweeps.median_half_width(intervals) == pytest.approx(0.15)
+    pub = pd.DataFrame({"without PED": [0.2], "PED, default λ (main table)": [0.3],
+                        "PED, best of the grid (Table 1)": [0.5], "grid gain": [0.2]}, index=["m"])
+    choice = pd.DataFrame({"no_ped": [0.1], "default": [0.2], "best_setting": ["p2"], "best_mean": [0.4],
+                           "per_target_best": [0.45]}, index=pd.Index(["m"], name="metric"))
+    side = sweeps.grid_side_table(choice, pub, ["m"], shown_as)
+    assert side.loc["m", "ours: which λ"] == "λ = 1" and side.loc["m", "published: default"] == 0.3
+    text = sweeps.grid_gain_text(pub, choice, intervals, ["m"], shown_as)
+    assert text.startswith("- **m**: published grid gain +0.200; ours +0.250 with the best λ per target, "
+                           "+0.200 with one λ for all targets (λ = 1).")
+    assert "0 of 1 per-target gains are smaller" in text
+    ranked = pd.DataFrame({"model": ["a", "b"], "target": "t", "test_acc": [0.5, 0.8]})
+    agree = sweeps.grid_agreement_text(pub, intervals, ranked, ["m"], 2)
+    assert "(PED itself, at the default: +0.100)" in agree and "moves by 0.200 for m" in agree
+    assert "span 30.0 points on t." in agree
