@@ -34,7 +34,7 @@ def toy_task(n_classes: int = 4, per_class: int = 150, spread: float = 1.8, seed
 
 def standardised(X, G) -> np.ndarray:
     """``X`` in PED's standardised space: minus the general set's mean, over its population
-    standard deviation floored at :data:`potran.ped.EPS`."""
+    standard deviation floored at ``potran.ped.EPS``."""
     return (X - G.mean(0)) / np.maximum(G.std(0), EPS)
 
 
