@@ -52,10 +52,8 @@ seed = 0
 
 from functools import partial
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
 import potran
@@ -72,8 +70,7 @@ models, targets = page.models, page.targets
 metrics = sweeps.name_list(metrics, PED_METRICS)
 model = example_model if example_model in models else models[0]
 target = example_target if example_target in targets else targets[0]
-WAYS = {"standardised": "standardised by the general set", "raw": "raw feature space"}
-COLOURS = {"standardised": "tab:blue", "raw": "tab:green"}
+WAYS, COLOURS = sweeps.SPACES, plots.SPACE_COLOURS
 
 
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
@@ -99,31 +96,12 @@ task = page.load_target(target)
 arrays = page.cell_features(model, task, cache_dir=cache_dir, device=device)
 X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
 spread = sweeps.dimension_spread(X, y, G)
-order = spread.sort_values("std_raw", ascending=False).reset_index(drop=True)
-shares = {way: np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1] for way in WAYS}
-need = {way: {q: int(np.searchsorted(np.cumsum(s), q) + 1) for q in (0.5, 0.9)} for way, s in shares.items()}
+need = sweeps.radius_need(spread)
 print(f"{model} on {target}: {len(y)} images, {len(task.classes)} classes, "
       f"{arrays['X'].shape[1]} features scored as {X.shape[1]}; general set {len(G)} images")
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
-rank = np.arange(1, len(order) + 1)
-axes[0].plot(rank, order.std_raw, color=COLOURS["raw"], label="target, raw")
-axes[0].plot(rank, order.std_general, color="tab:orange", label="general set (divisor)")
-axes[0].plot(rank, order.std_standardised, color=COLOURS["standardised"], label="target, standardised")
-axes[0].set_yscale("log")
-axes[0].set_xlabel("dimension, by raw spread")
-axes[0].set_ylabel("standard deviation (log scale)")
-axes[0].legend(loc="lower left")
-for way in WAYS:
-    axes[1].plot(np.arange(1, len(shares[way]) + 1), 100 * np.cumsum(shares[way]), color=COLOURS[way],
-                 label=WAYS[way])
-axes[1].set_xscale("log")
-axes[1].set_ylim(0, 101)
-axes[1].set_xlabel("dimensions, largest share first")
-axes[1].set_ylabel("cumulative share of Σ_c r_c² (%)")
-axes[1].legend(loc="lower right")
-show(fig, "dimensions",
+show(plots.dimension_spreads(spread, WAYS), "dimensions",
      f"{model} on {target}, per feature dimension: left, the standard deviation of the "
      f"target's features before and after PED's standardisation (raw: feature units; standardised: "
      f"unitless) and that of the general set (log scale); right, the cumulative share of the summed "
@@ -134,25 +112,7 @@ show(fig, "dimensions",
          "class radii in the raw and in the standardised space.")
 
 # %% tags=["hide-input"]
-top = {way: spread[f"radius_share_{way}"].max() for way in WAYS}
-live = spread[spread.std_raw > 0]             # dead dimensions (constant features) have no spread to compare
-ratio_raw = live.std_raw.max() / live.std_raw.min()
-ratio_std = live.std_standardised.max() / live.std_standardised.min()
-floored = int((G.std(0) < potran.ped.EPS).sum())
-dead = len(spread) - len(live)
-display(Markdown(
-    f"In the raw space the spreads of {model}'s {X.shape[1]} dimensions span a factor {ratio_raw:,.0f} "
-    f"(largest over smallest standard deviation"
-    + (f", leaving out {dead} constant dimension(s)" if dead else "")
-    + f"); after standardisation a factor {ratio_std:,.0f}. "
-    f"Half of the summed squared radii sits in {need['raw'][0.5]} raw dimension(s) "
-    f"({need['raw'][0.9]} for 90 %), against {need['standardised'][0.5]} ({need['standardised'][0.9]}) "
-    f"after standardisation; the single largest dimension carries {top['raw']:.0%} of it raw and "
-    f"{top['standardised']:.0%} standardised. "
-    + (f"{floored} dimension(s) of the general set have a spread below the floor $10^{{-3}}$ and are "
-       f"divided by the floor instead. " if floored else "")
-    + "Standardising by a *general* set rather than by the target itself keeps what is special "
-    "about the target: a dimension the target uses much more than generic images do stays wide."))
+display(Markdown(sweeps.dimension_sentence(spread, G, model)))
 
 # %% [markdown]
 # ## The class balls and the motion, both ways
@@ -165,44 +125,13 @@ display(Markdown(
 # %% tags=["hide-input"]
 runs = {"standardised": potran.simulate(X, y, G, nsigma=nsigma, device=device),
         "raw": potran.simulate(X, y, None, nsigma=nsigma, standardize=False, device=device)}
-geometry = pd.concat([sweeps.class_geometry(r.trace, nsigma).assign(space=way) for way, r in runs.items()])
-geometry["class name"] = [str(task.classes[c])[:14] for c in geometry["class"]]
-pairs = {way: int((g.overlaps.sum()) // 2) for way, g in geometry.groupby("space")}
-n_pairs = len(task.classes) * (len(task.classes) - 1) // 2
-per_class = geometry.pivot_table(index="class name", columns="space", values=["radius", "radius_to_nearest"],
-                                 sort=False)
-per_class.columns = [f"{'ball radius λ r_c' if v == 'radius' else 'radius / nearest centre'}, {w}"
-                     for v, w in per_class.columns]
-ratio = {way: geometry[geometry.space == way].radius_to_nearest for way in WAYS}
-display(Markdown(
-    f"Over the {len(per_class)} classes, a ball's radius is "
-    + "; ".join(f"{way} {r.min():.2f} to {r.max():.2f} times the distance to its nearest other "
-                f"centre (median {r.median():.2f})" for way, r in ratio.items()) + "."))
+geometry = sweeps.geometry_both_ways(runs, task.classes, nsigma)
+per_class = sweeps.radii_table(geometry)
+display(Markdown(sweeps.radius_sentence(geometry)))
 display(book.details(book.table(per_class), f"The {len(per_class)} classes' ball radii, both ways"))
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.2), layout="constrained",
-                         gridspec_kw={"height_ratios": [1.1, 1]})
-sns.barplot(data=geometry, x="class name", y="radius_to_nearest", hue="space",
-            hue_order=list(WAYS), palette=COLOURS, ax=axes[0])
-axes[0].legend(title="space", loc="upper right")
-axes[0].axhline(0.5, color="0.4", ls=":", lw=1)
-axes[0].set_xlabel("class")
-axes[0].set_ylabel("radius / nearest centre")
-axes[0].tick_params(axis="x", rotation=90)
-for way, colour in COLOURS.items():
-    trace = runs[way].trace
-    steps = np.arange(trace.steps + 1)
-    axes[1].plot(steps, np.array(trace.energies) / trace.energies[0], "o-", color=colour,
-                 label=f"energy U / U before, {way}")
-    if trace.displacements:
-        axes[1].plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s--",
-                     color=colour, alpha=0.7, label=f"displacement P / P of step 1, {way}")
-axes[1].set_ylim(0, 1.05)
-axes[1].set_xlabel("step")
-axes[1].set_ylabel("relative to the first value")
-axes[1].legend(loc="lower left", ncol=2)
-show(fig, "balls_and_trace",
+show(plots.balls_and_trace(geometry, runs, WAYS), "balls_and_trace",
      f"{model} on {target} with λ = {nsigma:g}: top, every class's ball radius over the "
      f"distance to its nearest other class centre (unitless; the dotted line at 1/2 is where two equal "
      f"neighbours touch), standardised and raw; bottom, the trace of the motion both ways, the "
@@ -213,22 +142,7 @@ show(fig, "balls_and_trace",
          "Bottom: energy and displacement curves of the two motions over their steps.")
 
 # %% tags=["hide-input"]
-ratio = {way: r.median() for way, r in ratio.items()}
-t_std, t_raw = runs["standardised"].trace, runs["raw"].trace
-
-
-def decline(trace):
-    return 1 - trace.energies[-1] / trace.energies[0] if trace.energies[0] > 0 else float("nan")
-
-
-display(Markdown(
-    f"Standardised, the median ball's radius is {ratio['standardised']:.2f} times the distance to the "
-    f"nearest other centre and {pairs['standardised']} of the {n_pairs} class pairs overlap; raw, "
-    f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and releases "
-    f"{decline(t_std):.0%} of the potential energy standardised, {t_raw.steps} step(s) and "
-    f"{decline(t_raw):.0%} raw. The largest change of any feature, in feature units, is "
-    f"{t_std.max_shift:.3g} with the standardised motion and {t_raw.max_shift:.3g} with the raw one, "
-    f"against a median feature standard deviation of {np.median(spread.std_raw):.3g}."))
+display(Markdown(sweeps.both_ways_sentence(geometry, runs, spread, len(task.classes))))
 
 # %% [markdown]
 # ## Over the benchmark: $\tau_w$ with and without the standardisation

@@ -212,3 +212,29 @@ def test_grid_tables_and_texts():
     agree = sweeps.grid_agreement_text(pub, intervals, ranked, ["m"], 2)
     assert "(PED itself, at the default: +0.100)" in agree and "moves by 0.200 for m" in agree
     assert "span 30.0 points on t." in agree
+
+
+def test_the_standardisation_of_one_cell_in_numbers():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    scale = np.array([100.0, 1.0, 1.0, 1.0])                           # one wide raw dimension
+    X = (rng.normal(size=(3, 4))[y] + rng.normal(size=(120, 4))) * scale
+    G = rng.normal(size=(200, 4)) * scale
+    spread = sweeps.dimension_spread(X, y, G)
+    need = sweeps.radius_need(spread)
+    assert need["raw"] == {0.5: 1, 0.9: 1} and need["standardised"][0.9] >= 3   # standardising spreads the weight
+    text = sweeps.dimension_sentence(spread, G, "m")
+    assert text.startswith("In the raw space the spreads of m's 4 dimensions span a factor")
+    assert "Half of the summed squared radii sits in 1 raw dimension(s) (1 for 90 %)" in text
+    assert "below the floor" not in text
+    runs = {"standardised": potran.simulate(X, y, G), "raw": potran.simulate(X, y, None, standardize=False)}
+    geometry = sweeps.geometry_both_ways(runs, ["alpha", "beta", "a-very-long-class-name"], 0.6)
+    assert list(geometry["class name"].unique()) == ["alpha", "beta", "a-very-long-cl"]
+    radii = sweeps.radii_table(geometry)
+    assert radii.shape == (3, 4) and "radius / nearest centre, raw" in radii.columns
+    raw = geometry[geometry.space == "raw"].radius_to_nearest
+    assert sweeps.radius_sentence(geometry).endswith(
+        f"raw {raw.min():.2f} to {raw.max():.2f} times the distance to its nearest other centre "
+        f"(median {raw.median():.2f}).")
+    both = sweeps.both_ways_sentence(geometry, runs, spread, 3)
+    assert f"The motion takes {runs['standardised'].trace.steps} step(s)" in both and "of the 3 class pairs" in both

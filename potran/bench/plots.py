@@ -16,7 +16,7 @@ from .book import figsize
 
 __all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
            "scaling", "SIZE_LABELS", "ped_toy", "ped_steps", "ped_cell", "setting_curves", "trace_curves",
-           "BAND_COLOUR"]
+           "SPACE_COLOURS", "dimension_spreads", "balls_and_trace", "BAND_COLOUR"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -414,4 +414,68 @@ def trace_curves(per_value: pd.DataFrame, ticks, default):
         ax.set_xlabel("radius coefficient λ (nsigma)")
         ax.set_xticks(list(ticks))
         ax.axvline(default, color="0.5", ls=":", lw=1)
+    return fig
+
+
+#: Colour of each space of PED's motion (:data:`potran.bench.sweeps.SPACES`).
+SPACE_COLOURS = {"standardised": "tab:blue", "raw": "tab:green"}
+
+
+def dimension_spreads(spread: pd.DataFrame, spaces: dict):
+    """Per feature dimension (:func:`potran.bench.sweeps.dimension_spread`): left, the standard
+    deviation of the target raw and standardised and of the general set, by raw spread (log);
+    right, the cumulative share of the summed squared class radii in each of ``spaces``, largest
+    first. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    order = spread.sort_values("std_raw", ascending=False).reset_index(drop=True)
+    fig, axes = plt.subplots(1, 2, figsize=figsize(4.6), layout="constrained")
+    rank = np.arange(1, len(order) + 1)
+    axes[0].plot(rank, order.std_raw, color=SPACE_COLOURS["raw"], label="target, raw")
+    axes[0].plot(rank, order.std_general, color="tab:orange", label="general set (divisor)")
+    axes[0].plot(rank, order.std_standardised, color=SPACE_COLOURS["standardised"], label="target, standardised")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("dimension, by raw spread")
+    axes[0].set_ylabel("standard deviation (log scale)")
+    axes[0].legend(loc="lower left")
+    for way, name in spaces.items():
+        share = np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1]
+        axes[1].plot(np.arange(1, len(share) + 1), 100 * np.cumsum(share), color=SPACE_COLOURS[way], label=name)
+    axes[1].set_xscale("log")
+    axes[1].set_ylim(0, 101)
+    axes[1].set_xlabel("dimensions, largest share first")
+    axes[1].set_ylabel("cumulative share of Σ_c r_c² (%)")
+    axes[1].legend(loc="lower right")
+    return fig
+
+
+def balls_and_trace(geometry: pd.DataFrame, runs: dict, spaces: dict):
+    """Top: each class's ball radius over the distance to its nearest other centre in each space
+    (:func:`potran.bench.sweeps.geometry_both_ways`), a dotted line at 1/2; bottom: the energy and
+    displacement of each run's trace (``runs``: {space: result of potran.simulate}) relative to
+    their first value. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(2, 1, figsize=figsize(7.2), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.1, 1]})
+    sns.barplot(data=geometry, x="class name", y="radius_to_nearest", hue="space",
+                hue_order=list(spaces), palette=SPACE_COLOURS, ax=axes[0])
+    axes[0].legend(title="space", loc="upper right")
+    axes[0].axhline(0.5, color="0.4", ls=":", lw=1)
+    axes[0].set_xlabel("class")
+    axes[0].set_ylabel("radius / nearest centre")
+    axes[0].tick_params(axis="x", rotation=90)
+    for way, colour in SPACE_COLOURS.items():
+        trace = runs[way].trace
+        steps = np.arange(trace.steps + 1)
+        axes[1].plot(steps, np.array(trace.energies) / trace.energies[0], "o-", color=colour,
+                     label=f"energy U / U before, {way}")
+        if trace.displacements:
+            axes[1].plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s--",
+                         color=colour, alpha=0.7, label=f"displacement P / P of step 1, {way}")
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("relative to the first value")
+    axes[1].legend(loc="lower left", ncol=2)
     return fig

@@ -31,7 +31,9 @@ from .folders import FEATURE_CACHE
 __all__ = ["name_list", "run_settings", "settings_intervals", "grid_selection", "trace_summary",
            "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
            "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
-           "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text"]
+           "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text", "SPACES",
+           "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
+           "both_ways_sentence"]
 
 
 
@@ -382,3 +384,85 @@ def grid_agreement_text(pub: pd.DataFrame, intervals: pd.DataFrame, ranked: pd.D
             + (f", with a median seed-to-seed standard deviation of {100 * sd:.1f} points" if np.isfinite(sd) else "")
             + ".")
     return "\n\n".join(text)
+
+
+# --- PED with and without the general set's standardisation (notebooks/normalization.py) ---
+
+#: The two spaces PED can move the classes in, with their names on the page.
+SPACES = {"standardised": "standardised by the general set", "raw": "raw feature space"}
+
+
+def radius_need(spread: pd.DataFrame) -> dict:
+    """Per space, how many dimensions (largest share first) carry 50 % and 90 % of the summed
+    squared class radii (:func:`dimension_spread`): ``{space: {0.5: n, 0.9: n}}``."""
+    shares = {way: np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1] for way in SPACES}
+    return {way: {q: int(np.searchsorted(np.cumsum(s), q) + 1) for q in (0.5, 0.9)} for way, s in shares.items()}
+
+
+def dimension_sentence(spread: pd.DataFrame, G, model: str, *, eps: float = EPS) -> str:
+    """How unequal a cell's dimensions are raw and standardised, how few carry the balls' sizes,
+    and how many of the general set's dimensions PED divides by the floor ``eps``."""
+    need = radius_need(spread)
+    top = {way: spread[f"radius_share_{way}"].max() for way in SPACES}
+    live = spread[spread.std_raw > 0]             # dead dimensions (constant features) have no spread to compare
+    ratio_raw = live.std_raw.max() / live.std_raw.min()
+    ratio_std = live.std_standardised.max() / live.std_standardised.min()
+    floored = int((np.asarray(G).std(0) < eps).sum())
+    dead = len(spread) - len(live)
+    return (f"In the raw space the spreads of {model}'s {len(spread)} dimensions span a factor {ratio_raw:,.0f} "
+            "(largest over smallest standard deviation"
+            + (f", leaving out {dead} constant dimension(s)" if dead else "")
+            + f"); after standardisation a factor {ratio_std:,.0f}. "
+            f"Half of the summed squared radii sits in {need['raw'][0.5]} raw dimension(s) "
+            f"({need['raw'][0.9]} for 90 %), against {need['standardised'][0.5]} ({need['standardised'][0.9]}) "
+            f"after standardisation; the single largest dimension carries {top['raw']:.0%} of it raw and "
+            f"{top['standardised']:.0%} standardised. "
+            + (f"{floored} dimension(s) of the general set have a spread below the floor $10^{{-3}}$ and are "
+               "divided by the floor instead. " if floored else "")
+            + "Standardising by a *general* set rather than by the target itself keeps what is special "
+            "about the target: a dimension the target uses much more than generic images do stays wide.")
+
+
+def geometry_both_ways(runs: dict, classes, nsigma: float) -> pd.DataFrame:
+    """:func:`class_geometry` of each run (``{space: result of potran.simulate}``), with columns
+    ``space`` and ``class name`` (the first 14 characters of ``classes``)."""
+    geometry = pd.concat([class_geometry(r.trace, nsigma).assign(space=way) for way, r in runs.items()])
+    geometry["class name"] = [str(classes[c])[:14] for c in geometry["class"]]
+    return geometry
+
+
+def radii_table(geometry: pd.DataFrame) -> pd.DataFrame:
+    """Per class, the ball radius and its ratio to the nearest other centre in each space."""
+    per_class = geometry.pivot_table(index="class name", columns="space",
+                                     values=["radius", "radius_to_nearest"], sort=False)
+    per_class.columns = [f"{'ball radius λ r_c' if v == 'radius' else 'radius / nearest centre'}, {w}"
+                         for v, w in per_class.columns]
+    return per_class
+
+
+def radius_sentence(geometry: pd.DataFrame) -> str:
+    """The range and median of the balls' radius over the nearest other centre, per space."""
+    ratio = {way: geometry[geometry.space == way].radius_to_nearest for way in SPACES}
+    return (f"Over the {geometry['class name'].nunique()} classes, a ball's radius is "
+            + "; ".join(f"{way} {r.min():.2f} to {r.max():.2f} times the distance to its nearest other "
+                        f"centre (median {r.median():.2f})" for way, r in ratio.items()) + ".")
+
+
+def _decline(trace) -> float:
+    return 1 - trace.energies[-1] / trace.energies[0] if trace.energies[0] > 0 else float("nan")
+
+
+def both_ways_sentence(geometry: pd.DataFrame, runs: dict, spread: pd.DataFrame, n_classes: int) -> str:
+    """The two motions of one cell side by side: overlapping pairs, steps, energy released and
+    the largest change of any feature against the features' typical spread."""
+    ratio = {way: geometry[geometry.space == way].radius_to_nearest.median() for way in SPACES}
+    pairs = {way: int((g.overlaps.sum()) // 2) for way, g in geometry.groupby("space")}
+    n_pairs = n_classes * (n_classes - 1) // 2
+    t_std, t_raw = runs["standardised"].trace, runs["raw"].trace
+    return (f"Standardised, the median ball's radius is {ratio['standardised']:.2f} times the distance to the "
+            f"nearest other centre and {pairs['standardised']} of the {n_pairs} class pairs overlap; raw, "
+            f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and releases "
+            f"{_decline(t_std):.0%} of the potential energy standardised, {t_raw.steps} step(s) and "
+            f"{_decline(t_raw):.0%} raw. The largest change of any feature, in feature units, is "
+            f"{t_std.max_shift:.3g} with the standardised motion and {t_raw.max_shift:.3g} with the raw one, "
+            f"against a median feature standard deviation of {np.median(spread.std_raw):.3g}.")
