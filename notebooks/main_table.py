@@ -56,7 +56,6 @@ n_null = 2000                                        # draws of the random score
 level = 0.95                                         # coverage of the intervals
 
 # %% tags=["hide-input"]
-import warnings
 from functools import partial
 
 import numpy as np
@@ -175,62 +174,19 @@ book.table(wide.reset_index(), shade=columns, uuid="tau-table", index=False,
 if usable and seeds is not None:
     reliability = report.reliability(seeds).set_index("target")
     display(book.table(reliability, formats={"n_models": "int", "n_seeds": "int"}))
-    if reliability.reliability.notna().any():  # needs two seeds
-        display(Markdown(
-            "Reliability of the k-seed mean ground truth: "
-            + "; ".join(f"{t} {r.reliability:.2f} (expected τ_w of a metric between "
-                        f"{r.ceiling_low:.2f} and {r.ceiling_high:.2f}; spread {r.ratio_seed:.1f} times "
-                        f"the seed noise, {r.ratio_test:.1f} times the test-set noise)"
-                        for t, r in reliability.iterrows()) + "."))
+    sentence = report.reliability_sentence(reliability)  # None without two seeds
+    if sentence:
+        display(Markdown(sentence))
 elif usable:
     print("the ground truth has one run per cell: its own noise cannot be estimated here")
-if usable:
-    static = report.leave_one_target_out(accuracy_all)
-    static = static[static.target.isin(usable)]
-    pool = pd.concat([scores[["model", "target", "metric", "perturbation", "score"]], static], ignore_index=True)
-    with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
-        warnings.simplefilter("ignore", RuntimeWarning)
-        intervals = report.tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
-        effect = report.compare(pool, accuracy, seeds, perturbation="ped", n_boot=n_boot, level=level, seed=seed)
-        intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})], ignore_index=True)
-        tests = report.benchmark_tests(pool, accuracy, seeds, baseline="static_loto" if len(usable) > 1
-                                       else None, n_boot=n_boot, n_draws=n_null, level=level, seed=seed)
-    null = report.random_null(accuracy, n_draws=n_null, level=level, seed=seed)
-else:
-    intervals = pd.DataFrame(columns=["metric", "perturbation", "reference", "mean_tau", "low", "high"])
-    tests = pd.DataFrame(columns=report.TEST_COLUMNS)
-    null = None
+intervals, tests, null = report.resolve(scores, accuracy_all, accuracy, seeds, usable, n_boot=n_boot,
+                                        n_null=n_null, level=level, seed=seed)
+if not usable:
     print("no target has two fine-tuned models: nothing to resolve yet")
-# one name per row kind: a perturbation, or the paired difference of "ped" from its reference "none"
-SETTINGS = {"none": "without PED", "ped": "with PED", "delta": "with − without"}
-intervals["setting"] = [SETTINGS["delta" if isinstance(r, str) else p]
-                        for p, r in zip(intervals.perturbation, intervals.reference)]
-intervals["computable"] = np.isfinite(intervals.mean_tau.astype(float))
+SETTINGS = report.SETTINGS
 metric_order = [m for m in (*definition.metrics, "static_loto") if m in set(intervals.metric)]
-
-
-def fmt(row):
-    return book.interval(row.mean_tau, row.low, row.high)
-
-
-def p_of(family, metric, perturbation):
-    r = tests[(tests.family == family) & (tests.metric == metric) & (tests.perturbation == perturbation)]
-    return r.p_holm.iloc[0] if len(r) else np.nan
-
-
-ours = intervals.set_index(["metric", "setting"])
-summary = pd.DataFrame(
-    {metric: {**{name: fmt(ours.loc[(metric, name)]) if (metric, name) in ours.index else "–"
-                 for name in SETTINGS.values()},
-              "p vs chance (without)": p_of("chance", metric, "none"),
-              "p vs chance (with)": p_of("chance", metric, "ped"),
-              "p PED (targets)": p_of("PED", metric, "ped"),
-              "p PED (bootstrap)": p_of("PED, models", metric, "ped")}
-     for metric in metric_order}).T
-summary.index.name = "metric"
-p_columns = [c for c in summary.columns if c.startswith("p ")]
-book.table(summary.astype({c: float for c in p_columns}), formats={c: "p" for c in p_columns},
-           uuid="interval-table",
+summary = report.interval_summary(intervals, tests, metric_order)
+book.table(summary, formats={c: "p" for c in summary.columns if c.startswith("p ")}, uuid="interval-table",
            caption=f"Mean τ_w over targets with {level:.0%} crossed-bootstrap intervals ({n_boot} "
                    f"replicates); Holm-adjusted p-values: permutation test against chance, exact "
                    f"sign-flip over targets and crossed bootstrap for PED's paired effect.")
@@ -279,24 +235,8 @@ if null is not None:
              "Right: the change PED brings, with open markers where its interval contains 0.")
 
 # %% tags=["hide-input"]
-def listing(items):
-    items = list(items)
-    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
-
-
 if len(tests):
-    missing = [label(r.metric, r.perturbation) for r in intervals.itertuples()
-               if not r.computable and r.setting != SETTINGS["delta"]]
-    sizes = accuracy.groupby("target").model.nunique()
-    text = [f"On {len(usable)} target(s) with "
-            + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
-            + f" models each, a scorer that ranks at random reaches a mean τ_w in "
-            f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws); the tests "
-            f"below decide, not this band."]
-    text += report.verdict_text(tests)
-    if missing:
-        text.append(f"**Not computable** (no target with two distinct scores): {listing(missing)}.")
-    display(Markdown("\n\n".join(text)))
+    display(Markdown(report.resolution_text(intervals, tests, null, accuracy, n_null=n_null, level=level)))
 
 # %% [markdown]
 # ## Published: the paper's table (12 SSL ResNet-50s, 10 datasets)
@@ -317,6 +257,13 @@ book.table(pub.reset_index(), shade=list(pub.columns), index=False,
 # ## Side by side
 
 # %% tags=["hide-input"]
+ours = intervals.set_index(["metric", "setting"])
+
+
+def fmt(row):
+    return book.interval(row.mean_tau, row.low, row.high)
+
+
 pub_mean = pub["mean"].unstack("perturbation")
 side = []
 for metric in pub_mean.index:

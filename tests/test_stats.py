@@ -481,3 +481,33 @@ def test_split_half_reliability_separates_signal_from_noise():
     for bad, message in ((np.zeros((2, 1, 10)), "models >= 3"), (np.full((3, 1, 4), np.nan), "missing")):
         with pytest.raises(ValueError, match=message):
             stats.split_half_reliability(bad)
+
+
+def test_resolve_a_benchmark_and_say_what_it_resolves():
+    rng = np.random.default_rng(3)
+    models, targets = [f"m{i}" for i in range(6)], ["t1", "t2", "t3"]
+    accuracy = pd.DataFrame([{"model": m, "target": t, "test_acc": rng.random()} for t in targets for m in models])
+    rows = []
+    for r in accuracy.itertuples():
+        rows += [{"model": r.model, "target": r.target, "metric": "good", "perturbation": "none", "score": r.test_acc},
+                 {"model": r.model, "target": r.target, "metric": "good", "perturbation": "ped",
+                  "score": -r.test_acc},
+                 {"model": r.model, "target": r.target, "metric": "flat", "perturbation": "none", "score": 1.0}]
+    scores = pd.DataFrame(rows)
+    intervals, tests, null = report.resolve(scores, accuracy, accuracy, None, targets, n_boot=50, n_null=100)
+    row = intervals.set_index(["metric", "setting"])
+    assert row.loc[("good", "without PED"), "mean_tau"] == pytest.approx(1.0)
+    assert row.loc[("good", "with − without"), "mean_tau"] == pytest.approx(-2.0)
+    assert not row.loc[("flat", "without PED"), "computable"] and "static_loto" in set(intervals.metric)
+    assert null["low"] < 0 < null["high"]
+    summary = report.interval_summary(intervals, tests, ["good", "flat", "static_loto"])
+    assert summary.loc["good", "with PED"] == "-1.000 [-1.000, -1.000]" and summary.loc["flat", "with PED"] == "–"
+    chance = tests[(tests.family == "chance") & (tests.metric == "good") & (tests.perturbation == "none")]
+    assert summary.loc["good", "p vs chance (without)"] == chance.p_holm.iloc[0] < 0.1
+    text = report.resolution_text(intervals, tests, null, accuracy, n_null=100, level=0.95)
+    assert text.startswith("On 3 target(s) with 6 models each, a scorer that ranks at random")
+    assert text.endswith("**Not computable** (no target with two distinct scores): flat.")
+    empty, no_tests, no_null = report.resolve(scores, accuracy, accuracy, None, [])
+    assert empty.empty and no_tests.empty and no_null is None
+    rel = pd.DataFrame({"reliability": [np.nan]}, index=pd.Index(["t1"], name="target"))
+    assert report.reliability_sentence(rel) is None

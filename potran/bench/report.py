@@ -34,7 +34,8 @@ from .tau import BENCH_TIE_RTOL
 
 __all__ = ["seed_table", "image_correctness", "reliability", "leave_one_target_out", "Design", "design",
            "tau_intervals", "compare", "random_null", "benchmark_tests", "add_holm", "verdict_text",
-           "write_bench_readme", "TEST_COLUMNS"]
+           "write_bench_readme", "TEST_COLUMNS", "SETTINGS", "reliability_sentence", "resolve",
+           "interval_summary", "resolution_text"]
 
 #: Columns of :func:`benchmark_tests` (and :func:`potran.bench.paper_analysis.paper_tests`).
 #: ``perturbation`` is the row's (or, for a comparison of two perturbations, the compared one's)
@@ -582,3 +583,98 @@ tau_w between two single-seed ground truths (one seed, not the k-seed mean: no b
 Files: `scores.csv` (model, target, metric, perturbation, score, seconds, error), `tau.csv` (tau_w per
 target and the mean), `cells/` (one JSON per model and target).
 """)
+
+
+# --- what a benchmark's scores resolve (notebooks/main_table.py) ---
+
+#: The name of each kind of interval row: a perturbation, or PED's paired difference from none.
+SETTINGS = {"none": "without PED", "ped": "with PED", "delta": "with − without"}
+
+
+def reliability_sentence(rel: pd.DataFrame) -> str | None:
+    """One clause per target of :func:`reliability` (indexed by target): the k-seed mean's
+    reliability, the noise ceiling of tau_w and the spread over each noise; None without two seeds."""
+    if not rel.reliability.notna().any():
+        return None
+    return ("Reliability of the k-seed mean ground truth: "
+            + "; ".join(f"{t} {r.reliability:.2f} (expected τ_w of a metric between "
+                        f"{r.ceiling_low:.2f} and {r.ceiling_high:.2f}; spread {r.ratio_seed:.1f} times "
+                        f"the seed noise, {r.ratio_test:.1f} times the test-set noise)"
+                        for t, r in rel.iterrows()) + ".")
+
+
+def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataFrame, seeds, usable, *,
+            n_boot: int = 1000, n_null: int = 2000, level: float = 0.95, seed: int = 0):
+    """Every interval and test of a benchmark's scores on its ``usable`` targets (those with two
+    models with ``accuracy``): the metrics and the static baseline (:func:`leave_one_target_out`
+    of ``accuracy_all``) with :func:`tau_intervals`, PED's paired effect (:func:`compare`), every
+    :func:`benchmark_tests` row and the band of a random ranking (:func:`random_null`).
+    Returns ``(intervals, tests, null)``; ``intervals`` has a ``setting`` (:data:`SETTINGS`) and
+    a ``computable`` column; without usable targets all are empty and ``null`` is None."""
+    if usable:
+        static = leave_one_target_out(accuracy_all)
+        static = static[static.target.isin(usable)]
+        pool = pd.concat([scores[["model", "target", "metric", "perturbation", "score"]], static],
+                         ignore_index=True)
+        with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
+            warnings.simplefilter("ignore", RuntimeWarning)
+            intervals = tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
+            effect = compare(pool, accuracy, seeds, perturbation="ped", n_boot=n_boot, level=level, seed=seed)
+            intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})], ignore_index=True)
+            tests = benchmark_tests(pool, accuracy, seeds, baseline="static_loto" if len(usable) > 1 else None,
+                                    n_boot=n_boot, n_draws=n_null, level=level, seed=seed)
+        null = random_null(accuracy, n_draws=n_null, level=level, seed=seed)
+    else:
+        intervals = pd.DataFrame(columns=["metric", "perturbation", "reference", "mean_tau", "low", "high"])
+        tests, null = pd.DataFrame(columns=TEST_COLUMNS), None
+    intervals["setting"] = [SETTINGS["delta" if isinstance(r, str) else p]
+                            for p, r in zip(intervals.perturbation, intervals.reference)]
+    intervals["computable"] = np.isfinite(intervals.mean_tau.astype(float))
+    return intervals, tests, null
+
+
+def interval_summary(intervals: pd.DataFrame, tests: pd.DataFrame, metric_order) -> pd.DataFrame:
+    """One row per metric: its intervals without and with PED and PED's change ("estimate [low,
+    high]", "–" if missing), and the Holm p-values against chance and of PED's effect."""
+    from .book import interval
+
+    def p_of(family, metric, perturbation):
+        r = tests[(tests.family == family) & (tests.metric == metric) & (tests.perturbation == perturbation)]
+        return r.p_holm.iloc[0] if len(r) else np.nan
+
+    ours = intervals.set_index(["metric", "setting"])
+    summary = pd.DataFrame(
+        {metric: {**{name: (interval(ours.loc[(metric, name)].mean_tau, ours.loc[(metric, name)].low,
+                                     ours.loc[(metric, name)].high) if (metric, name) in ours.index else "–")
+                     for name in SETTINGS.values()},
+                  "p vs chance (without)": p_of("chance", metric, "none"),
+                  "p vs chance (with)": p_of("chance", metric, "ped"),
+                  "p PED (targets)": p_of("PED", metric, "ped"),
+                  "p PED (bootstrap)": p_of("PED, models", metric, "ped")}
+         for metric in metric_order}).T
+    summary.index.name = "metric"
+    p_columns = [c for c in summary.columns if c.startswith("p ")]
+    return summary.astype({c: float for c in p_columns})
+
+
+def _listing(items) -> str:
+    items = list(items)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
+
+
+def resolution_text(intervals: pd.DataFrame, tests: pd.DataFrame, null: dict, accuracy: pd.DataFrame, *,
+                    n_null: int, level: float) -> str:
+    """What the benchmark resolves, in words: the band of chance, :func:`verdict_text`, and the
+    rows no tau_w can be computed for."""
+    missing = [f"{r.metric} + PED" if r.perturbation == "ped" else r.metric for r in intervals.itertuples()
+               if not r.computable and r.setting != SETTINGS["delta"]]
+    sizes = accuracy.groupby("target").model.nunique()
+    text = [f"On {accuracy.target.nunique()} target(s) with "
+            + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
+            + f" models each, a scorer that ranks at random reaches a mean τ_w in "
+            f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws); the tests "
+            f"below decide, not this band."]
+    text += verdict_text(tests)
+    if missing:
+        text.append(f"**Not computable** (no target with two distinct scores): {_listing(missing)}.")
+    return "\n\n".join(text)
