@@ -104,10 +104,14 @@ before = None if before is None else {int(k) for k in before.split(",") if k}
 timings = prov.execution_times(cache_dir, prov.toc_pages(root / "book" / "_toc.yml"), before=before)
 if timings is None:
     timings = pd.DataFrame(columns=["seconds", "executed by this build", "record"])
-    print(f"no jupyter-cache database at {prov.shown(cache_dir, root)}: this notebook ran outside a book build")
+    print(
+        f"no jupyter-cache database at {prov.shown(cache_dir, root)}: this notebook ran outside a book build"
+    )
 else:
-    print(f"jupyter-cache database: {prov.shown(cache_dir, root)}; build started (UTC): "
-          f"{os.environ.get('POTRAN_BUILD_STARTED', 'unknown')}")
+    print(
+        f"jupyter-cache database: {prov.shown(cache_dir, root)}; build started (UTC): "
+        f"{os.environ.get('POTRAN_BUILD_STARTED', 'unknown')}"
+    )
     print(f"total recorded execution time: {timings['seconds'].sum():.0f} s")
 book.table(timings, formats={"seconds": 1})
 
@@ -142,5 +146,7 @@ else:
     display(book.table(runs, formats={"seconds": 1}))
 
 # %% tags=["hide-input"]
-print(f"this page executed at {datetime.now(timezone.utc).isoformat(timespec='seconds')} (UTC) "
-      f"with Python {sys.version.split()[0]}")
+print(
+    f"this page executed at {datetime.now(timezone.utc).isoformat(timespec='seconds')} (UTC) "
+    f"with Python {sys.version.split()[0]}"
+)

@@ -82,7 +82,9 @@ def test_ranked_keeps_scored_cells_on_targets_with_two_models():
                              "test_acc": [0.1, 0.2, 0.3, 0.4, 0.5]})
     seeds = pd.concat([accuracy.assign(seed=0), accuracy.assign(seed=1)], ignore_index=True)
     truth = GroundTruth(accuracy, seeds, "here")
-    scored = pd.DataFrame({"model": ["a", "b", "a", "a"], "target": ["t1", "t1", "t2", "t2"]})  # t2: one model
+    scored = pd.DataFrame(
+        {"model": ["a", "b", "a", "a"], "target": ["t1", "t1", "t2", "t2"]}
+    )  # t2: one model
     ranked = truth.ranked(scored)
     assert ranked.targets == ["t1"] and sorted(ranked.accuracy.model) == ["a", "b"]
     assert len(ranked.seeds) == 4 and set(ranked.seeds.model) == {"a", "b"} and ranked.source == "here"

@@ -256,7 +256,7 @@ def test_wide_taus_and_the_bands_of_chance(numbers):
     wide = pa.wide_taus(numbers.published)
     assert wide["mean"].to_numpy() == pytest.approx(wide.drop(columns="mean").mean(axis=1).to_numpy())
     one, means, table = pa.chance_bands(numbers, n_draws=500, seed=0)
-    assert one["high"] - one["low"] > means["twpy"]["high"] - means["twpy"]["low"] > 0   # averaging narrows
+    assert one["high"] - one["low"] > means["twpy"]["high"] - means["twpy"]["low"] > 0  # averaging narrows
     assert len(table) == 3 and table.index.name == "statistic"
 
 
@@ -278,18 +278,31 @@ def test_the_disputed_cells_and_the_gain_of_ped(numbers, twpy, supp):
     effect = pa.version_effect(numbers)
     assert effect.loc["mean", "GT agreement"] == pytest.approx(effect["GT agreement"].drop("mean").mean())
     swap = pa.baseline_swap(numbers)
-    cells = pa.groundtruth_discrepancies(numbers.accuracy["twpy"], numbers.accuracy["supplementary"],
-                                         ("tw.py", "supplementary"))
+    cells = pa.groundtruth_discrepancies(
+        numbers.accuracy["twpy"], numbers.accuracy["supplementary"], ("tw.py", "supplementary")
+    )
     text = pa.swap_sentence(numbers, swap, cells, effect)
-    assert text.startswith(f"The five cells change the baseline's mean $\\tau_w$ from {swap.value.iloc[0]:.3f} "
-                           f"to {swap.value.iloc[-1]:.3f}.")
+    assert text.startswith(
+        f"The five cells change the baseline's mean $\\tau_w$ from {swap.value.iloc[0]:.3f} "
+        f"to {swap.value.iloc[-1]:.3f}."
+    )
     tests = pa.paper_tests(n_draws=500, seed=0)
     gain = pa.ped_gain(numbers, tests)
-    wide = numbers.published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
-    assert gain.loc["LogME+Ours", "datasets positive"] == int((wide.loc[("logme", "ped")]
-                                                              > wide.loc[("logme", "none")]).sum())
-    assert list(pa.gain_table(gain).columns) == ["PED gain [95 % t-interval]", "p (sign-flip)", "p (Holm)",
-                                                 "datasets positive", "verdict"]
+    wide = numbers.published.pivot_table(
+        index=["metric", "perturbation"], columns="target", values="weighted_tau"
+    )
+    assert gain.loc["LogME+Ours", "datasets positive"] == int(
+        (wide.loc[("logme", "ped")] > wide.loc[("logme", "none")]).sum()
+    )
+    assert list(pa.gain_table(gain).columns) == [
+        "PED gain [95 % t-interval]",
+        "p (sign-flip)",
+        "p (Holm)",
+        "datasets positive",
+        "verdict",
+    ]
     one, _, _ = pa.chance_bands(numbers, n_draws=500)
     inside = int(numbers.published.weighted_tau.between(one["low"], one["high"]).sum())
-    assert f"and {inside} of the {len(numbers.published)} published" in pa.claims_text(numbers, tests, gain, one)
+    assert f"and {inside} of the {len(numbers.published)} published" in pa.claims_text(
+        numbers, tests, gain, one
+    )

@@ -39,10 +39,14 @@ def test_the_plane_of_the_centres_and_the_motion_summary():
     summary = views.motion_summary(result.trace).iloc[0]
     shift = np.linalg.norm(result.trace.centres[-1] - result.trace.centres[0], axis=1).mean()
     assert summary["mean centre shift (standardised units)"] == pytest.approx(shift)
-    assert summary["U after / U before"] == pytest.approx(result.trace.energies[-1] / result.trace.energies[0])
+    assert summary["U after / U before"] == pytest.approx(
+        result.trace.energies[-1] / result.trace.energies[0]
+    )
     text = views.motion_sentence(result.trace, "m", "t")
-    assert text.startswith(f"In {result.trace.steps} steps with the paper's t the centres of m's t classes "
-                           f"moved by {shift:.2f} standardised units")
+    assert text.startswith(
+        f"In {result.trace.steps} steps with the paper's t the centres of m's t classes "
+        f"moved by {shift:.2f} standardised units"
+    )
 
 
 def test_no_overlap_no_motion():

@@ -38,7 +38,9 @@ def test_versions_list_python_first_and_missing_packages():
 
 def test_toc_pages_in_order(tmp_path):
     toc = tmp_path / "_toc.yml"
-    toc.write_text("root: index\nparts:\n- chapters:\n  - file: a\n    sections:\n    - file: b\n  - file: c\n")
+    toc.write_text(
+        "root: index\nparts:\n- chapters:\n  - file: a\n    sections:\n    - file: b\n  - file: c\n"
+    )
     assert prov.toc_pages(toc) == ["index", "a", "b", "c"]
     assert prov.make_dry_run(tmp_path, "book") == "(no make or no Makefile here)"
     assert prov.execution_times(tmp_path / "no-cache", ["index"]) is None
@@ -49,7 +51,7 @@ def test_sha256_of_a_folder_covers_names_and_contents(tmp_path):
     (tmp_path / "d" / "x").write_bytes(b"abc")
     assert prov.sha256(tmp_path / "d" / "x") == hashlib.sha256(b"abc").hexdigest()
     before = prov.sha256(tmp_path / "d")
-    (tmp_path / "d" / "x").rename(tmp_path / "d" / "y")          # same bytes, another name
+    (tmp_path / "d" / "x").rename(tmp_path / "d" / "y")  # same bytes, another name
     assert prov.sha256(tmp_path / "d") != before
 
 
@@ -59,11 +61,13 @@ def test_data_reads_keep_the_latest_build_of_each_page(tmp_path):
     (data / "a" / "f.csv").write_text("1")
     (data / "b.csv").write_text("2")
     log = tmp_path / "reads.jsonl"
-    reads = [{"page": "p", "build": "1", "path": str(data / "b.csv")},       # an older build of p
-             {"page": "p", "build": "2", "path": str(data / "a")},
-             {"page": "p", "build": "2", "path": str(data / "missing.csv")},  # optional, not found
-             {"page": "p", "build": "2", "path": str(data)},                  # data/ itself
-             {"page": "q", "build": "1", "path": str(data / "b.csv")}]
+    reads = [
+        {"page": "p", "build": "1", "path": str(data / "b.csv")},  # an older build of p
+        {"page": "p", "build": "2", "path": str(data / "a")},
+        {"page": "p", "build": "2", "path": str(data / "missing.csv")},  # optional, not found
+        {"page": "p", "build": "2", "path": str(data)},  # data/ itself
+        {"page": "q", "build": "1", "path": str(data / "b.csv")},
+    ]
     log.write_text("\n".join(json.dumps(r) for r in reads) + "\n")
     table = prov.data_reads(log, data)
     assert list(table.index) == [("p", "data/a"), ("q", "data/b.csv")]
@@ -75,6 +79,8 @@ def test_papermill_runs_read_each_outputs_record(tmp_path):
     meta = {"metadata": {"papermill": {"duration": 3.5, "start_time": "t0", "parameters": {"seed": 1}}}}
     (tmp_path / "page.ipynb").write_text(json.dumps(meta))
     runs = prov.papermill_runs(tmp_path, tmp_path)
-    assert runs.to_dict("index") == {"page.ipynb": {"seconds": 3.5, "started": "t0", "parameters": '{"seed": 1}'}}
+    assert runs.to_dict("index") == {
+        "page.ipynb": {"seconds": 3.5, "started": "t0", "parameters": '{"seed": 1}'}
+    }
     assert prov.papermill_runs(tmp_path / "empty", tmp_path) is None
     assert isinstance(runs, pd.DataFrame)

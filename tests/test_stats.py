@@ -489,10 +489,23 @@ def test_resolve_a_benchmark_and_say_what_it_resolves():
     accuracy = pd.DataFrame([{"model": m, "target": t, "test_acc": rng.random()} for t in targets for m in models])
     rows = []
     for r in accuracy.itertuples():
-        rows += [{"model": r.model, "target": r.target, "metric": "good", "perturbation": "none", "score": r.test_acc},
-                 {"model": r.model, "target": r.target, "metric": "good", "perturbation": "ped",
-                  "score": -r.test_acc},
-                 {"model": r.model, "target": r.target, "metric": "flat", "perturbation": "none", "score": 1.0}]
+        rows += [
+            {
+                "model": r.model,
+                "target": r.target,
+                "metric": "good",
+                "perturbation": "none",
+                "score": r.test_acc,
+            },
+            {
+                "model": r.model,
+                "target": r.target,
+                "metric": "good",
+                "perturbation": "ped",
+                "score": -r.test_acc,
+            },
+            {"model": r.model, "target": r.target, "metric": "flat", "perturbation": "none", "score": 1.0},
+        ]
     scores = pd.DataFrame(rows)
     intervals, tests, null = report.resolve(scores, accuracy, accuracy, None, targets, n_boot=50, n_null=100)
     row = intervals.set_index(["metric", "setting"])
@@ -501,7 +514,10 @@ def test_resolve_a_benchmark_and_say_what_it_resolves():
     assert not row.loc[("flat", "without PED"), "computable"] and "static_loto" in set(intervals.metric)
     assert null["low"] < 0 < null["high"]
     summary = report.interval_summary(intervals, tests, ["good", "flat", "static_loto"])
-    assert summary.loc["good", "with PED"] == "-1.000 [-1.000, -1.000]" and summary.loc["flat", "with PED"] == "–"
+    assert (
+        summary.loc["good", "with PED"] == "-1.000 [-1.000, -1.000]"
+        and summary.loc["flat", "with PED"] == "–"
+    )
     chance = tests[(tests.family == "chance") & (tests.metric == "good") & (tests.perturbation == "none")]
     assert summary.loc["good", "p vs chance (without)"] == chance.p_holm.iloc[0] < 0.1
     text = report.resolution_text(intervals, tests, null, accuracy, n_null=100, level=0.95)

@@ -94,7 +94,15 @@ def test_intervals_tables_and_tests_of_the_successors(scored):
     assert list(table.columns) == ["alone", "PED", "SA", "PED − alone", "SA − alone"]
     assert table.loc["ncti", "PED"] == "–"                            # NCTI has no perturbation
     rows = successors.forest_rows(iv, ["logme", "sfda"])
-    assert list(rows.label) == ["logme", "logme + PED", "logme + SA", "sfda", "sfda + PED", "sfda + SA", "ncti"]
+    assert list(rows.label) == [
+        "logme",
+        "logme + PED",
+        "logme + SA",
+        "sfda",
+        "sfda + PED",
+        "sfda + SA",
+        "ncti",
+    ]
     tests, text = successors.tests_text(scores, ncti, truth, sa, n_boot=20, n_draws=50, seed=0)
     assert text.startswith("**Against chance**") and "**Changes by PED, over targets**" in text
     assert set(tests[tests.family == "chance"].metric) == {"logme", "sfda", "ncti"}

@@ -183,30 +183,57 @@ def test_trace_per_value_and_its_sentence():
         "score": 1.0, "ped_steps": [None, 2, 4, 6, 6], "energy_ratio": [None, 0.8, 0.6, 0.2, 0.4]})
     per_value, same = sweeps.trace_per_value(scores, {"p1": 0.6, "p2": 2.0})
     assert per_value.loc[0.6, "mean_steps"] == 3 and per_value.loc[2.0, "energy_decline"] == pytest.approx(0.7)
-    assert same                                                            # one metric: trivially the same
+    assert same  # one metric: trivially the same
     text = sweeps.trace_sentence(per_value, same)
-    assert text.startswith("From λ = 0.6 to λ = 2 the motion takes 3.00 → 6.00 steps on average and "
-                           "releases 30.0 % → 70.0 %")
+    assert text.startswith(
+        "From λ = 0.6 to λ = 2 the motion takes 3.00 → 6.00 steps on average and releases 30.0 % → 70.0 %"
+    )
 
 
 def test_grid_tables_and_texts():
     shown_as = {"none": "without PED", "p1": "λ = 0.6", "p2": "λ = 1"}
-    intervals = pd.DataFrame({"metric": "m", "perturbation": ["none", "p1", "p2"], "mean_tau": [0.1, 0.2, 0.4],
-                              "low": [0.0, 0.1, 0.2], "high": [0.2, 0.3, 0.6], "delta": [np.nan, 0.1, 0.3],
-                              "delta_low": [np.nan, 0.0, 0.1], "delta_high": [np.nan, 0.2, 0.5]})
+    intervals = pd.DataFrame(
+        {
+            "metric": "m",
+            "perturbation": ["none", "p1", "p2"],
+            "mean_tau": [0.1, 0.2, 0.4],
+            "low": [0.0, 0.1, 0.2],
+            "high": [0.2, 0.3, 0.6],
+            "delta": [np.nan, 0.1, 0.3],
+            "delta_low": [np.nan, 0.0, 0.1],
+            "delta_high": [np.nan, 0.2, 0.5],
+        }
+    )
     (what, means), (_, changes) = sweeps.setting_tables(intervals, shown_as, ["m"])
     assert what == "Mean τ_w" and means.loc["λ = 1", "m"] == "+0.400 [+0.200, +0.600]"
-    assert list(changes.index) == ["λ = 0.6", "λ = 1"]                    # no change without PED
+    assert list(changes.index) == ["λ = 0.6", "λ = 1"]  # no change without PED
     assert sweeps.median_half_width(intervals) == pytest.approx(0.15)
-    pub = pd.DataFrame({"without PED": [0.2], "PED, default λ (main table)": [0.3],
-                        "PED, best of the grid (Table 1)": [0.5], "grid gain": [0.2]}, index=["m"])
-    choice = pd.DataFrame({"no_ped": [0.1], "default": [0.2], "best_setting": ["p2"], "best_mean": [0.4],
-                           "per_target_best": [0.45]}, index=pd.Index(["m"], name="metric"))
+    pub = pd.DataFrame(
+        {
+            "without PED": [0.2],
+            "PED, default λ (main table)": [0.3],
+            "PED, best of the grid (Table 1)": [0.5],
+            "grid gain": [0.2],
+        },
+        index=["m"],
+    )
+    choice = pd.DataFrame(
+        {
+            "no_ped": [0.1],
+            "default": [0.2],
+            "best_setting": ["p2"],
+            "best_mean": [0.4],
+            "per_target_best": [0.45],
+        },
+        index=pd.Index(["m"], name="metric"),
+    )
     side = sweeps.grid_side_table(choice, pub, ["m"], shown_as)
     assert side.loc["m", "ours: which λ"] == "λ = 1" and side.loc["m", "published: default"] == 0.3
     text = sweeps.grid_gain_text(pub, choice, intervals, ["m"], shown_as)
-    assert text.startswith("- **m**: published grid gain +0.200; ours +0.250 with the best λ per target, "
-                           "+0.200 with one λ for all targets (λ = 1).")
+    assert text.startswith(
+        "- **m**: published grid gain +0.200; ours +0.250 with the best λ per target, "
+        "+0.200 with one λ for all targets (λ = 1)."
+    )
     assert "0 of 1 per-target gains are smaller" in text
     ranked = pd.DataFrame({"model": ["a", "b"], "target": "t", "test_acc": [0.5, 0.8]})
     agree = sweeps.grid_agreement_text(pub, intervals, ranked, ["m"], 2)
@@ -217,12 +244,14 @@ def test_grid_tables_and_texts():
 def test_the_standardisation_of_one_cell_in_numbers():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 40)
-    scale = np.array([100.0, 1.0, 1.0, 1.0])                           # one wide raw dimension
+    scale = np.array([100.0, 1.0, 1.0, 1.0])  # one wide raw dimension
     X = (rng.normal(size=(3, 4))[y] + rng.normal(size=(120, 4))) * scale
     G = rng.normal(size=(200, 4)) * scale
     spread = sweeps.dimension_spread(X, y, G)
     need = sweeps.radius_need(spread)
-    assert need["raw"] == {0.5: 1, 0.9: 1} and need["standardised"][0.9] >= 3   # standardising spreads the weight
+    assert (
+        need["raw"] == {0.5: 1, 0.9: 1} and need["standardised"][0.9] >= 3
+    )  # standardising spreads the weight
     text = sweeps.dimension_sentence(spread, G, "m")
     assert text.startswith("In the raw space the spreads of m's 4 dimensions span a factor")
     assert "Half of the summed squared radii sits in 1 raw dimension(s) (1 for 90 %)" in text
@@ -235,6 +264,10 @@ def test_the_standardisation_of_one_cell_in_numbers():
     raw = geometry[geometry.space == "raw"].radius_to_nearest
     assert sweeps.radius_sentence(geometry).endswith(
         f"raw {raw.min():.2f} to {raw.max():.2f} times the distance to its nearest other centre "
-        f"(median {raw.median():.2f}).")
+        f"(median {raw.median():.2f})."
+    )
     both = sweeps.both_ways_sentence(geometry, runs, spread, 3)
-    assert f"The motion takes {runs['standardised'].trace.steps} step(s)" in both and "of the 3 class pairs" in both
+    assert (
+        f"The motion takes {runs['standardised'].trace.steps} step(s)" in both
+        and "of the 3 class pairs" in both
+    )

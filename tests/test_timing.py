@@ -195,4 +195,6 @@ def test_scoring_functions_score_with_and_without_ped():
     functions = timing.scoring_functions(["logme"])
     assert list(functions) == ["logme", "logme + PED"]
     assert functions["logme"](X, y, G) == pytest.approx(potran.score(X, y, "logme"))
-    assert functions["logme + PED"](X, y, G) == pytest.approx(potran.score(X, y, "logme", ped=True, general=G))
+    assert functions["logme + PED"](X, y, G) == pytest.approx(
+        potran.score(X, y, "logme", ped=True, general=G)
+    )

@@ -327,59 +327,99 @@ def test_plural_and_members():
 
 def test_status_and_targets_section_count_what_has_landed():
     ft, lp = _truth(targets=TARGETS[:2], n=300), _truth(targets=TARGETS, runs=1, n=300, protocol="linear probe")
-    partial = ft.accuracy.iloc[:5].assign(target="hebrew")        # 5 models of a 3rd target
+    partial = ft.accuracy.iloc[:5].assign(target="hebrew")  # 5 models of a 3rd target
     ft = v.GroundTruth("fine-tuning", pd.concat([ft.accuracy, partial]), ft.seeds, ft.correct)
     bench = _bench(ft, lp, None, [])
     text = v.status_text(bench, MODELS)
-    assert text.startswith(f"Fine-tuning ground truth: **{2 * len(MODELS)}** of {24 * len(MODELS)} cells, "
-                           "**2** of 24 targets complete (all 16 models: mnist_rot, fashion_tops).")
+    assert text.startswith(
+        f"Fine-tuning ground truth: **{2 * len(MODELS)}** of {24 * len(MODELS)} cells, "
+        "**2** of 24 targets complete (all 16 models: mnist_rot, fashion_tops)."
+    )
     assert "Linear-probe ground truth: 6 targets complete." in text and text.endswith("not yet committed.")
     rel_ft, rel_lp = v.reliability_table(ft, MODELS), v.reliability_table(lp, MODELS)
     blocks = v.targets_section(bench, rel_ft, rel_lp, MODELS)
     rows = blocks[1].styler.data.set_index("target")
     assert len(rows) == 24 and rows.loc["hebrew", "fine-tuning"] == "pending (5 of 16 models)"
     assert rows.loc["fonts", "fine-tuning"] == "pending" and rows.loc["fonts", "linear probe"].endswith(")")
-    assert rows.loc["mnist_rot", "fine-tuning"] == f"{rel_ft.reliability.iloc[0]:.3f} ({rel_ft.table.iloc[0]})"
+    assert (
+        rows.loc["mnist_rot", "fine-tuning"] == f"{rel_ft.reliability.iloc[0]:.3f} ({rel_ft.table.iloc[0]})"
+    )
     assert "22 pending" in blocks[2] and len(blocks) == 4
 
 
 def test_protocol_section_needs_two_targets_for_a_mean():
     truth = _truth()
-    scores = _scores(truth, {("logme", False): lambda a: a, ("logme", True): lambda a: -a,
-                             ("dim", False): lambda a: a, ("dim", True): lambda a: a})
+    scores = _scores(
+        truth,
+        {
+            ("logme", False): lambda a: a,
+            ("logme", True): lambda a: -a,
+            ("dim", False): lambda a: a,
+            ("dim", True): lambda a: a,
+        },
+    )
     bench = _bench(truth, truth, scores, TARGETS)
-    assert v.protocol_section(_bench(truth, truth, None, []), truth, TARGETS, "H", MODELS).blocks == \
-        ["**H**: no target is both in this table and scored yet."]
+    assert v.protocol_section(_bench(truth, truth, None, []), truth, TARGETS, "H", MODELS).blocks == [
+        "**H**: no target is both in this table and scored yet."
+    ]
     one = v.protocol_section(bench, truth, TARGETS[:1], "H", MODELS)
     shown = one.blocks[1].styler.data
-    assert one.tests is None and list(shown.PED) == ["no", "yes", "no"]       # no PED row for dim
+    assert one.tests is None and list(shown.PED) == ["no", "yes", "no"]  # no PED row for dim
     assert shown.set_index(["metric", "PED"]).loc[("logme", "yes"), "τ_w on mnist_rot"] == pytest.approx(-1)
     full = v.protocol_section(bench, truth, [*TARGETS, "letters"], "H", MODELS, resample=False)
-    assert full.blocks[0].startswith("**H**: 6 targets (mnist_rot, fashion_tops, photo_rot, fonts, hebrew, "
-                                     "hangul) from 6 families.")
-    assert full.blocks[0].endswith("cannot give p below 0.0312.")              # 2 / 2^6, letters unscored
+    assert full.blocks[0].startswith(
+        "**H**: 6 targets (mnist_rot, fashion_tops, photo_rot, fonts, hebrew, hangul) from 6 families."
+    )
+    assert full.blocks[0].endswith("cannot give p below 0.0312.")  # 2 / 2^6, letters unscored
     assert full.blocks[-1].startswith("**logme**: PED − none -2.000") and len(full.tests)
     two = v.protocol_section(bench, truth, TARGETS[:2], "H", MODELS, resample=False)
     assert two.blocks[0].endswith("cannot give p below 0.5: it cannot resolve anything at 0.05.")
 
 
 def test_power_section_and_limits_state_goals_and_floors():
-    table = pd.DataFrame([{"design": "frozen", "families": 8, "mde 0.05": 0.08, "mde 0.0167": np.inf,
-                           "power at +0.10": 0.9, "power at +0.27": 1.0, "half-width, PED effect": 0.15,
-                           "half-width, mean τ_w": 0.1}])
-    statement = {"table": table, "observed": {"base_tau": 0.3, "sd_tau": 0.2, "sd_effect": 0.1},
-                 "score_corr": 0.8, "params": {"frozen": {"floor_sd_effect": 0.05, "sd_effect": 0.08}},
-                 "source": "somewhere", "metrics": ["gbc"], "templates": {"fine-tuning": 4, "linear probe": 20}}
-    tests = pd.DataFrame({"family": ["families", "families", "families (others)", "families (others)"],
-                          "n": [3, 3, 3, 3], "low": [0.0, 0.1, 0, 0], "high": [0.2, 0.5, 0, 0],
-                          "min_p": [0.25] * 4})
+    table = pd.DataFrame(
+        [
+            {
+                "design": "frozen",
+                "families": 8,
+                "mde 0.05": 0.08,
+                "mde 0.0167": np.inf,
+                "power at +0.10": 0.9,
+                "power at +0.27": 1.0,
+                "half-width, PED effect": 0.15,
+                "half-width, mean τ_w": 0.1,
+            }
+        ]
+    )
+    statement = {
+        "table": table,
+        "observed": {"base_tau": 0.3, "sd_tau": 0.2, "sd_effect": 0.1},
+        "score_corr": 0.8,
+        "params": {"frozen": {"floor_sd_effect": 0.05, "sd_effect": 0.08}},
+        "source": "somewhere",
+        "metrics": ["gbc"],
+        "templates": {"fine-tuning": 4, "linear probe": 20},
+    }
+    tests = pd.DataFrame(
+        {
+            "family": ["families", "families", "families (others)", "families (others)"],
+            "n": [3, 3, 3, 3],
+            "low": [0.0, 0.1, 0, 0],
+            "high": [0.2, 0.5, 0, 0],
+            "min_p": [0.25] * 4,
+        }
+    )
     measured, shown, verdict = v.power_section(statement, {"fine-tuning": tests, "linear-probe": None})
     assert "**+0.080** τ_w" in verdict and "the goal is **met**" in verdict
     assert "met for a mean τ_w, not met for a PED effect" in verdict
     assert "run from 0.10 to 0.20 (median 0.15)" in verdict and "linear-probe main" not in verdict
     assert list(shown.styler.data.iloc[0, 2:4]) == ["+0.080", "above +0.6"]
-    rel = pd.DataFrame({"target": ["mnist_rot", "fonts"], "reliability": [0.95, 0.5], "table": ["main", "second"]})
+    rel = pd.DataFrame(
+        {"target": ["mnist_rot", "fonts"], "reliability": [0.95, 0.5], "table": ["main", "second"]}
+    )
     out = v.limits(rel, ["mnist_rot"], statement, {"fine-tuning": tests, "linear-probe": None})
-    assert out[0].startswith("The fine-tuning main table has 1 scored target from 1 family now "
-                             "(the complete targets below the 0.9 rule: fonts 0.50)")
+    assert out[0].startswith(
+        "The fine-tuning main table has 1 scored target from 1 family now "
+        "(the complete targets below the 0.9 rule: fonts 0.50)"
+    )
     assert any("is 2 × 0.25 = 0.5: no row" in x for x in out) and len(out) == 5

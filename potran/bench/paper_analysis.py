@@ -640,8 +640,15 @@ def paper_numbers(models=None, targets=None) -> PaperNumbers:
     published = published_taus(chosen_targets)
     labels = published.drop_duplicates("method").set_index(["metric", "perturbation"]).method.to_dict()
     labels[BASELINE] = "static baseline"
-    return PaperNumbers(chosen_models, chosen_targets, [n for n in (note_m, note_t) if n], accuracy, published,
-                        labels, {v: static_baseline_taus(a) for v, a in accuracy.items()})
+    return PaperNumbers(
+        chosen_models,
+        chosen_targets,
+        [n for n in (note_m, note_t) if n],
+        accuracy,
+        published,
+        labels,
+        {v: static_baseline_taus(a) for v, a in accuracy.items()},
+    )
 
 
 def wide_taus(taus: pd.DataFrame) -> pd.DataFrame:
@@ -662,10 +669,20 @@ def chance_bands(numbers: PaperNumbers, *, n_draws: int = 10000, seed: int = 0):
     one = report.random_null(twpy[twpy.target == numbers.targets[0]], n_draws=n_draws, seed=seed)
     n = len(numbers.targets)
     table = pd.DataFrame(
-        {"95 % band of a random ranking": [book.span(v["low"], v["high"])
-                                           for v in (one, means["twpy"], means["supplementary"])]},
-        index=pd.Index(["τ_w on one dataset", f"mean over {n} datasets (tw.py GT)",
-                        f"mean over {n} datasets (supplementary GT)"], name="statistic"))
+        {
+            "95 % band of a random ranking": [
+                book.span(v["low"], v["high"]) for v in (one, means["twpy"], means["supplementary"])
+            ]
+        },
+        index=pd.Index(
+            [
+                "τ_w on one dataset",
+                f"mean over {n} datasets (tw.py GT)",
+                f"mean over {n} datasets (supplementary GT)",
+            ],
+            name="statistic",
+        ),
+    )
     return one, means, table
 
 
@@ -675,8 +692,9 @@ def method_intervals(numbers: PaperNumbers, tests: pd.DataFrame) -> pd.DataFrame
     (``p vs chance (Holm)``, from :func:`paper_tests`' ``tests``)."""
     over = over_datasets(numbers.per_dataset(), reference=BASELINE)
     chance = tests[tests.family == "chance"].set_index(["metric", "perturbation"])
-    over["p vs chance (Holm)"] = [chance.p_holm.get((m, p), float("nan"))
-                                  for m, p in zip(over.metric, over.perturbation)]
+    over["p vs chance (Holm)"] = [
+        chance.p_holm.get((m, p), float("nan")) for m, p in zip(over.metric, over.perturbation)
+    ]
     over["p_delta (Holm)"] = stats.holm(over.p_delta.to_numpy(float))
     out = over.assign(method=[numbers.labels[(m, p)] for m, p in zip(over.metric, over.perturbation)])
     return out.set_index("method").drop(columns=["metric", "perturbation"])
@@ -690,30 +708,40 @@ def intervals_table(intervals: pd.DataFrame) -> pd.DataFrame:
     """:func:`method_intervals` as the page shows it: intervals on one line, then the p-values."""
     from .book import interval
 
-    return pd.DataFrame({
-        "mean τ_w [95 % t-interval]": list(map(interval, intervals.mean_tau, intervals.low, intervals.high)),
-        "p (mean 0)": intervals.p_value,
-        "minus baseline [95 % t-interval]": list(map(interval, intervals.delta, intervals.delta_low,
-                                                     intervals.delta_high)),
-        "p (minus baseline)": intervals.p_delta,
-        "p (minus baseline, Holm)": intervals["p_delta (Holm)"],
-        "datasets above the baseline": intervals.n_positive,
-        "p vs chance (Holm)": intervals["p vs chance (Holm)"],
-    }, index=intervals.index)
+    return pd.DataFrame(
+        {
+            "mean τ_w [95 % t-interval]": list(
+                map(interval, intervals.mean_tau, intervals.low, intervals.high)
+            ),
+            "p (mean 0)": intervals.p_value,
+            "minus baseline [95 % t-interval]": list(
+                map(interval, intervals.delta, intervals.delta_low, intervals.delta_high)
+            ),
+            "p (minus baseline)": intervals.p_delta,
+            "p (minus baseline, Holm)": intervals["p_delta (Holm)"],
+            "datasets above the baseline": intervals.n_positive,
+            "p vs chance (Holm)": intervals["p vs chance (Holm)"],
+        },
+        index=intervals.index,
+    )
 
 
 def baseline_choices(numbers: PaperNumbers) -> pd.Series:
     """The static baseline's mean tau_w on the main table's datasets with either ground truth,
     and with SUN397 (which only tw.py has) in the baseline's mean, and over every tw.py dataset."""
-    sun = paper_accuracy("twpy", datasets=sorted(paper.groundtruth("twpy").target.unique()),
-                         models=numbers.models)
+    sun = paper_accuracy(
+        "twpy", datasets=sorted(paper.groundtruth("twpy").target.unique()), models=numbers.models
+    )
     with_sun = static_baseline_taus(sun).set_index("target").weighted_tau
-    return pd.Series({
-        "main table's datasets, tw.py GT": numbers.baseline["twpy"].weighted_tau.mean(),
-        "main table's datasets, supplementary GT": numbers.baseline["supplementary"].weighted_tau.mean(),
-        "main table's datasets scored, SUN397 also in the score's mean": with_sun.drop("sun397").mean(),
-        "every tw.py dataset incl. SUN397 (11), tw.py GT": with_sun.mean(),
-    }, name="mean τ_w of the static baseline")
+    return pd.Series(
+        {
+            "main table's datasets, tw.py GT": numbers.baseline["twpy"].weighted_tau.mean(),
+            "main table's datasets, supplementary GT": numbers.baseline["supplementary"].weighted_tau.mean(),
+            "main table's datasets scored, SUN397 also in the score's mean": with_sun.drop("sun397").mean(),
+            "every tw.py dataset incl. SUN397 (11), tw.py GT": with_sun.mean(),
+        },
+        name="mean τ_w of the static baseline",
+    )
 
 
 def baseline_sentence(numbers: PaperNumbers, intervals: pd.DataFrame, choices: pd.Series) -> str:
@@ -722,10 +750,15 @@ def baseline_sentence(numbers: PaperNumbers, intervals: pd.DataFrame, choices: p
     b = intervals.loc["static baseline"]
     methods = [m for m in numbers.labels.values() if m != "static baseline"]
     best = intervals.loc[methods].mean_tau.idxmax()
-    beaten = [m for m in methods if intervals.loc[m, "p_delta (Holm)"] < 0.05 and intervals.loc[m, "delta"] < 0]
+    beaten = [
+        m for m in methods if intervals.loc[m, "p_delta (Holm)"] < 0.05 and intervals.loc[m, "delta"] < 0
+    ]
     supp_mean = numbers.baseline["supplementary"].weighted_tau.mean()
-    position = ("above every published mean" if b.mean_tau > intervals.loc[best, "mean_tau"]
-                else "below the best published mean")
+    position = (
+        "above every published mean"
+        if b.mean_tau > intervals.loc[best, "mean_tau"]
+        else "below the best published mean"
+    )
     vs_best, others = intervals.loc[best], choices.drop(choices.index[0])
     return (
         f"On the {len(numbers.targets)} datasets of the main table and the `tw.py` ground truth the static "
@@ -741,30 +774,40 @@ def baseline_sentence(numbers: PaperNumbers, intervals: pd.DataFrame, choices: p
         f"{supp_mean:.3f}; the published values were computed against `tw.py`, so the `tw.py` figure is the "
         f"comparable one. Being an oracle-style reference (it needs every model fine-tuned on the other "
         f"datasets), the baseline says how much of the ranking is shared across these datasets, not what "
-        f"a metric should be expected to beat.")
+        f"a metric should be expected to beat."
+    )
 
 
 def version_effect(numbers: PaperNumbers) -> pd.DataFrame:
     """Per dataset and on average: tau_w between the two ground truths, and the baseline's tau_w
     with each."""
-    effect = pd.DataFrame({
-        "GT agreement": groundtruth_agreement(numbers.accuracy["twpy"], numbers.accuracy["supplementary"]),
-        "baseline, tw.py GT": numbers.baseline["twpy"].set_index("target").weighted_tau,
-        "baseline, supplementary GT": numbers.baseline["supplementary"].set_index("target").weighted_tau})
+    effect = pd.DataFrame(
+        {
+            "GT agreement": groundtruth_agreement(
+                numbers.accuracy["twpy"], numbers.accuracy["supplementary"]
+            ),
+            "baseline, tw.py GT": numbers.baseline["twpy"].set_index("target").weighted_tau,
+            "baseline, supplementary GT": numbers.baseline["supplementary"].set_index("target").weighted_tau,
+        }
+    )
     effect.loc["mean"] = effect.mean()
     return effect
 
 
 def baseline_swap(numbers: PaperNumbers) -> pd.DataFrame:
     """:func:`discrepancy_effect` on the baseline's mean tau_w, from tw.py one disputed cell at a time."""
+
     def mean_tau(acc):
         return static_baseline_taus(acc).weighted_tau.mean()
 
-    return discrepancy_effect(numbers.accuracy["twpy"], numbers.accuracy["supplementary"], mean_tau,
-                              ("tw.py", "supplementary"))
+    return discrepancy_effect(
+        numbers.accuracy["twpy"], numbers.accuracy["supplementary"], mean_tau, ("tw.py", "supplementary")
+    )
 
 
-def swap_sentence(numbers: PaperNumbers, swap: pd.DataFrame, cells: pd.DataFrame, effect: pd.DataFrame) -> str:
+def swap_sentence(
+    numbers: PaperNumbers, swap: pd.DataFrame, cells: pd.DataFrame, effect: pd.DataFrame
+) -> str:
     """The disputed cell that moves the baseline's mean most, and the datasets on which the two
     ground truths rank the models differently."""
     top = swap.iloc[1:-1].sort_values("delta").iloc[0]
@@ -780,15 +823,20 @@ def swap_sentence(numbers: PaperNumbers, swap: pd.DataFrame, cells: pd.DataFrame
         f"{supp.drop(m_top).max():.2f}; the value enters both the ranking to be predicted on {t_top} and "
         f"{m_top}'s score on every other dataset. The two ground truths rank the models identically on "
         f"every dataset except {', '.join(f'{t} (tau_w {v:.3f})' for t, v in disagree.items() if v < 1)}, "
-        f"so any metric's $\\tau_w$ on those depends on the version it was scored against.")
+        f"so any metric's $\\tau_w$ on those depends on the version it was scored against."
+    )
 
 
 def ped_gain(numbers: PaperNumbers, tests: pd.DataFrame) -> pd.DataFrame:
     """PED's published gain per metric (rows: "LogME+Ours", ...): :func:`paper_tests`' "PED"
     rows with the number of datasets where it is positive."""
     gain = tests[tests.family == "PED"].set_index("metric")
-    wide = numbers.published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
-    gain["datasets positive"] = [int((wide.loc[(m, "ped")] > wide.loc[(m, "none")]).sum()) for m in gain.index]
+    wide = numbers.published.pivot_table(
+        index=["metric", "perturbation"], columns="target", values="weighted_tau"
+    )
+    gain["datasets positive"] = [
+        int((wide.loc[(m, "ped")] > wide.loc[(m, "none")]).sum()) for m in gain.index
+    ]
     return gain.rename(index={m: numbers.labels[(m, "ped")] for m in gain.index})
 
 
@@ -796,10 +844,16 @@ def gain_table(gain: pd.DataFrame) -> pd.DataFrame:
     """:func:`ped_gain` as the page shows it."""
     from .book import interval
 
-    return pd.DataFrame({
-        "PED gain [95 % t-interval]": list(map(interval, gain.estimate, gain.low, gain.high)),
-        "p (sign-flip)": gain.p_value, "p (Holm)": gain.p_holm,
-        "datasets positive": gain["datasets positive"], "verdict": gain.verdict}, index=gain.index)
+    return pd.DataFrame(
+        {
+            "PED gain [95 % t-interval]": list(map(interval, gain.estimate, gain.low, gain.high)),
+            "p (sign-flip)": gain.p_value,
+            "p (Holm)": gain.p_holm,
+            "datasets positive": gain["datasets positive"],
+            "verdict": gain.verdict,
+        },
+        index=gain.index,
+    )
 
 
 def claims_text(numbers: PaperNumbers, tests: pd.DataFrame, gain: pd.DataFrame, one: dict) -> str:
@@ -811,16 +865,23 @@ def claims_text(numbers: PaperNumbers, tests: pd.DataFrame, gain: pd.DataFrame, 
     published = numbers.published
     single = published.weighted_tau.between(one["low"], one["high"])
     n = len(numbers.targets)
-    return "\n\n".join([
-        f"On a single dataset a random ranking of {len(numbers.models)} models reaches anywhere in "
-        f"[{one['low']:+.2f}, {one['high']:+.2f}] (95 %), and {single.sum()} of the {len(published)} "
-        f"published per-dataset values lie in that range: one dataset's $\\tau_w$ says little by itself; "
-        f"the mean over {n} datasets and the paired per-dataset tests below say more.",
-        *verdict_text(tests),
-        "PED's published gains: " + "; ".join(
-            f"{m.replace('+Ours', '')} {r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}], positive on "
-            f"{r['datasets positive']} of {n} datasets, exact sign-flip p = {r.p_value:.3g} "
-            f"(Holm {r.p_holm:.3g}): {r.verdict}" for m, r in gain.iterrows()) + ". "
-        "These tests take the published values as given: they cannot see the noise of the paper's "
-        "fine-tuning runs (one run per cell) nor resample its models (no scores are published); the "
-        "offline benchmark's pages ask the same questions with scores that can be resampled."])
+    return "\n\n".join(
+        [
+            f"On a single dataset a random ranking of {len(numbers.models)} models reaches anywhere in "
+            f"[{one['low']:+.2f}, {one['high']:+.2f}] (95 %), and {single.sum()} of the {len(published)} "
+            f"published per-dataset values lie in that range: one dataset's $\\tau_w$ says little by itself; "
+            f"the mean over {n} datasets and the paired per-dataset tests below say more.",
+            *verdict_text(tests),
+            "PED's published gains: "
+            + "; ".join(
+                f"{m.replace('+Ours', '')} {r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}], positive on "
+                f"{r['datasets positive']} of {n} datasets, exact sign-flip p = {r.p_value:.3g} "
+                f"(Holm {r.p_holm:.3g}): {r.verdict}"
+                for m, r in gain.iterrows()
+            )
+            + ". "
+            "These tests take the published values as given: they cannot see the noise of the paper's "
+            "fine-tuning runs (one run per cell) nor resample its models (no scores are published); the "
+            "offline benchmark's pages ask the same questions with scores that can be resampled.",
+        ]
+    )

@@ -45,7 +45,9 @@ def score_table(X, y, G, metrics, **ped_options) -> pd.DataFrame:
     rows = {metric: {"without PED": potran.score(X, y, metric),
                      "with PED": potran.score(X, y, metric, ped=True, general=G, **ped_options)}
             for metric in metrics}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(index="metric", columns="PED").sort_index()
+    return (
+        pd.DataFrame.from_dict(rows, orient="index").rename_axis(index="metric", columns="PED").sort_index()
+    )
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,12 @@ def centre_plane(X, G, result) -> CentrePlane:
     from sklearn.decomposition import PCA
 
     plane = PCA(n_components=2).fit(result.trace.centres[0])
-    return CentrePlane(plane.transform(standardised(X, G)), plane.transform(standardised(result.features, G)),
-                       np.stack([plane.transform(c) for c in result.trace.centres]),
-                       plane.explained_variance_ratio_)
+    return CentrePlane(
+        plane.transform(standardised(X, G)),
+        plane.transform(standardised(result.features, G)),
+        np.stack([plane.transform(c) for c in result.trace.centres]),
+        plane.explained_variance_ratio_,
+    )
 
 
 def energy_left(trace) -> float:
@@ -81,23 +86,32 @@ def motion_summary(trace, nsigma: float = NSIGMA) -> pd.DataFrame:
     """One row: the accepted steps, :func:`energy_left`, the mean shift of the class centres and
     the mean ball radius ``nsigma * r_c`` (both in the standardised units of the general set)."""
     shift = np.linalg.norm(trace.centres[-1] - trace.centres[0], axis=1)
-    return pd.DataFrame({
-        "steps": [trace.steps],
-        "U after / U before": [energy_left(trace)],
-        "mean centre shift (standardised units)": [shift.mean()],
-        "mean ball radius λ r_c (standardised units)": [(nsigma * trace.radii).mean()],
-    })
+    return pd.DataFrame(
+        {
+            "steps": [trace.steps],
+            "U after / U before": [energy_left(trace)],
+            "mean centre shift (standardised units)": [shift.mean()],
+            "mean ball radius λ r_c (standardised units)": [(nsigma * trace.radii).mean()],
+        }
+    )
 
 
 def motion_sentence(trace, model: str, target: str, nsigma: float = NSIGMA) -> str:
     """What the motion did to ``model``'s ``target`` classes, in one sentence."""
     if not trace.steps:
-        return (f"No two of the balls of {model}'s {target} classes overlap (potential energy 0), so PED takes "
-                "no step and every metric scores this cell the same with and without it.")
+        return (
+            f"No two of the balls of {model}'s {target} classes overlap (potential energy 0), so PED takes "
+            "no step and every metric scores this cell the same with and without it."
+        )
     row = motion_summary(trace, nsigma).iloc[0]
-    shift, ball = row["mean centre shift (standardised units)"], row["mean ball radius λ r_c (standardised units)"]
-    return (f"In {trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
-            f"by {shift:.2f} standardised units on average, {shift / ball:.0%} of a ball's "
-            f"mean radius, while the potential energy fell to {row['U after / U before']:.0%} "
-            "of its value before the motion: the energy is quadratic in the overlaps, so small moves of "
-            "heavily overlapping classes release much of it.")
+    shift, ball = (
+        row["mean centre shift (standardised units)"],
+        row["mean ball radius λ r_c (standardised units)"],
+    )
+    return (
+        f"In {trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
+        f"by {shift:.2f} standardised units on average, {shift / ball:.0%} of a ball's "
+        f"mean radius, while the potential energy fell to {row['U after / U before']:.0%} "
+        "of its value before the motion: the energy is quadratic in the overlaps, so small moves of "
+        "heavily overlapping classes release much of it."
+    )

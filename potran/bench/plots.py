@@ -229,8 +229,15 @@ def scaling(tables, value: str, ylabel: str, scale: float = 1.0):
                 rows = part[part.function == name]
                 y_values = rows[value].to_numpy(float) * scale
                 y_values[y_values <= 0] = np.nan
-                line, = ax.plot(rows["size"], y_values, marker="o", ms=3, ls="--" if name.endswith("PED") else "-",
-                                color=colours[name.replace(" + PED", "")], label=name)
+                (line,) = ax.plot(
+                    rows["size"],
+                    y_values,
+                    marker="o",
+                    ms=3,
+                    ls="--" if name.endswith("PED") else "-",
+                    color=colours[name.replace(" + PED", "")],
+                    label=name,
+                )
                 handles.setdefault(name, line)
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -253,15 +260,18 @@ def ped_toy(Z, y, trace, reference, *, nsigma: float, time_step: float, referenc
     import seaborn as sns
 
     n_classes = len(trace.radii)
-    path = np.stack(trace.centres)                # (steps + 1) x C x 2
+    path = np.stack(trace.centres)  # (steps + 1) x C x 2
     palette = sns.color_palette(n_colors=n_classes)
     fig, axes = plt.subplots(1, 2, figsize=figsize(3.9), layout="constrained")
     ax = axes[0]
     for c in range(n_classes):
         ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
         for step, style in ((0, ":"), (-1, "-")):
-            ax.add_patch(plt.Circle(path[step, c], nsigma * trace.radii[c], fill=False, ls=style,
-                                    color=palette[c], lw=1.5))
+            ax.add_patch(
+                plt.Circle(
+                    path[step, c], nsigma * trace.radii[c], fill=False, ls=style, color=palette[c], lw=1.5
+                )
+            )
         ax.plot(*path[:, c].T, "k.-", ms=3)
     ax.set_aspect("equal")
     ax.set_xlabel("standardised feature 1")
@@ -286,18 +296,29 @@ def ped_steps(Z, y, trace, *, nsigma: float):
     n_classes, n_panels = len(trace.radii), len(trace.centres)
     path, energies = np.stack(trace.centres), np.array(trace.energies)
     palette = sns.color_palette(n_colors=n_classes)
-    n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)   # rows of two or three: legible at the page's width
+    n_cols = (
+        2 if n_panels in (2, 4) else min(3, n_panels)
+    )  # rows of two or three: legible at the page's width
     n_rows = -(-n_panels // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize(8.2 / n_cols * n_rows + 0.3), sharex=True,
-                             sharey=True, squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=figsize(8.2 / n_cols * n_rows + 0.3),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
     for ax in axes.flat[n_panels:]:
         ax.set_visible(False)
     for k, ax in enumerate(axes.flat[:n_panels]):
-        moved = Z + (path[k] - path[0])[y]        # the samples move with their class
+        moved = Z + (path[k] - path[0])[y]  # the samples move with their class
         for c in range(n_classes):
             ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
             ax.add_patch(plt.Circle(path[0, c], nsigma * trace.radii[c], fill=False, color="0.6", lw=0.8))
-            ax.add_patch(plt.Circle(path[k, c], nsigma * trace.radii[c], fill=False, color=palette[c], lw=1.8))
+            ax.add_patch(
+                plt.Circle(path[k, c], nsigma * trace.radii[c], fill=False, color=palette[c], lw=1.8)
+            )
             ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
         ax.set_aspect("equal")
         reach = nsigma * trace.radii.max() + 0.2
@@ -307,8 +328,15 @@ def ped_steps(Z, y, trace, *, nsigma: float):
         note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
         if k > 0:
             note += f"\nP = {trace.displacements[k - 1]:.3f}"
-        ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
-                bbox=dict(facecolor="white", alpha=0.8, lw=0))
+        ax.text(
+            0.03,
+            0.03,
+            note,
+            transform=ax.transAxes,
+            fontsize=10,
+            va="bottom",
+            bbox=dict(facecolor="white", alpha=0.8, lw=0),
+        )
         if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
             ax.set_xlabel("standardised feature 1")
         if k % n_cols == 0:
@@ -325,10 +353,21 @@ def ped_cell(plane, y, classes, trace, *, exit_ratio: float):
 
     colours = sns.color_palette("husl", len(classes))
     fig, axes = plt.subplots(2, 2, figsize=figsize(7.6), layout="constrained")
-    for ax, points, k, title in ((axes[0, 0], plane.before, 0, "images before the motion"),
-                                 (axes[0, 1], plane.after, -1, f"images after {trace.steps} steps")):
-        sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=y, palette=colours, s=6, alpha=0.35,
-                        linewidth=0, legend=False, ax=ax)
+    for ax, points, k, title in (
+        (axes[0, 0], plane.before, 0, "images before the motion"),
+        (axes[0, 1], plane.after, -1, f"images after {trace.steps} steps"),
+    ):
+        sns.scatterplot(
+            x=points[:, 0],
+            y=points[:, 1],
+            hue=y,
+            palette=colours,
+            s=6,
+            alpha=0.35,
+            linewidth=0,
+            legend=False,
+            ax=ax,
+        )
         ax.scatter(*plane.tracks[k].T, s=14, color="k", zorder=3, label="class centres")
         ax.set_title(title)
         ax.legend(loc="upper right")
@@ -339,7 +378,9 @@ def ped_cell(plane, y, classes, trace, *, exit_ratio: float):
         ax.plot(*plane.tracks[:, c].T, "-", color=colours[c], lw=1.5)
         ax.scatter(*plane.tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
         ax.scatter(*plane.tracks[-1, c], s=30, color=colours[c], zorder=3)
-        ax.annotate(str(name)[:16], plane.tracks[-1, c], fontsize=10, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            str(name)[:16], plane.tracks[-1, c], fontsize=10, xytext=(3, 3), textcoords="offset points"
+        )
     ax.set_title("class centres: before (open) and after (filled)")
     for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
         ax.set_xlabel(f"PC 1 of the centres ({plane.share[0]:.0%} of their variance)")
@@ -347,9 +388,15 @@ def ped_cell(plane, y, classes, trace, *, exit_ratio: float):
     ax = axes[1, 1]
     steps = np.arange(trace.steps + 1)
     if trace.steps:
-        ax.plot(steps, np.array(trace.energies) / trace.energies[0], "o-", label="potential energy U / U before")
-        ax.plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s-",
-                label="displacement P / P of step 1")
+        ax.plot(
+            steps, np.array(trace.energies) / trace.energies[0], "o-", label="potential energy U / U before"
+        )
+        ax.plot(
+            steps[1:],
+            np.array(trace.displacements) / trace.displacements[0],
+            "s-",
+            label="displacement P / P of step 1",
+        )
     else:
         ax.text(0.5, 0.5, "no overlap: no step taken", ha="center", transform=ax.transAxes)
     ax.axhline(exit_ratio, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {exit_ratio}")
@@ -378,12 +425,24 @@ def setting_curves(intervals: pd.DataFrame, metrics, values: dict, default, null
         present = [k for k in keys if values[k] in set(rows.perturbation)]
         x = np.array(present) + offsets[metric]
         rows = rows.set_index("perturbation").loc[[values[k] for k in present]]
-        for ax, col, lo, hi in ((axes[0], "mean_tau", "low", "high"), (axes[1], "delta", "delta_low", "delta_high")):
-            ax.errorbar(x, rows[col], yerr=[rows[col] - rows[lo], rows[hi] - rows[col]], fmt="o-",
-                        capsize=3, color=colours[metric], label=f"{metric} + PED")
+        for ax, col, lo, hi in (
+            (axes[0], "mean_tau", "low", "high"),
+            (axes[1], "delta", "delta_low", "delta_high"),
+        ):
+            ax.errorbar(
+                x,
+                rows[col],
+                yerr=[rows[col] - rows[lo], rows[hi] - rows[col]],
+                fmt="o-",
+                capsize=3,
+                color=colours[metric],
+                label=f"{metric} + PED",
+            )
         ref = intervals[(intervals.metric == metric) & (intervals.perturbation == "none")]
         if len(ref):
-            axes[0].axhline(ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1, label=f"{metric} without PED")
+            axes[0].axhline(
+                ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1, label=f"{metric} without PED"
+            )
     if null is not None:
         axes[0].axhspan(null["low"], null["high"], color="0.85", zorder=0, label="random ranking (95 %)")
     axes[1].axhline(0, color="k", lw=0.8)
@@ -433,14 +492,18 @@ def dimension_spreads(spread: pd.DataFrame, spaces: dict):
     rank = np.arange(1, len(order) + 1)
     axes[0].plot(rank, order.std_raw, color=SPACE_COLOURS["raw"], label="target, raw")
     axes[0].plot(rank, order.std_general, color="tab:orange", label="general set (divisor)")
-    axes[0].plot(rank, order.std_standardised, color=SPACE_COLOURS["standardised"], label="target, standardised")
+    axes[0].plot(
+        rank, order.std_standardised, color=SPACE_COLOURS["standardised"], label="target, standardised"
+    )
     axes[0].set_yscale("log")
     axes[0].set_xlabel("dimension, by raw spread")
     axes[0].set_ylabel("standard deviation (log scale)")
     axes[0].legend(loc="lower left")
     for way, name in spaces.items():
         share = np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1]
-        axes[1].plot(np.arange(1, len(share) + 1), 100 * np.cumsum(share), color=SPACE_COLOURS[way], label=name)
+        axes[1].plot(
+            np.arange(1, len(share) + 1), 100 * np.cumsum(share), color=SPACE_COLOURS[way], label=name
+        )
     axes[1].set_xscale("log")
     axes[1].set_ylim(0, 101)
     axes[1].set_xlabel("dimensions, largest share first")
@@ -457,10 +520,18 @@ def balls_and_trace(geometry: pd.DataFrame, runs: dict, spaces: dict):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(2, 1, figsize=figsize(7.2), layout="constrained",
-                             gridspec_kw={"height_ratios": [1.1, 1]})
-    sns.barplot(data=geometry, x="class name", y="radius_to_nearest", hue="space",
-                hue_order=list(spaces), palette=SPACE_COLOURS, ax=axes[0])
+    fig, axes = plt.subplots(
+        2, 1, figsize=figsize(7.2), layout="constrained", gridspec_kw={"height_ratios": [1.1, 1]}
+    )
+    sns.barplot(
+        data=geometry,
+        x="class name",
+        y="radius_to_nearest",
+        hue="space",
+        hue_order=list(spaces),
+        palette=SPACE_COLOURS,
+        ax=axes[0],
+    )
     axes[0].legend(title="space", loc="upper right")
     axes[0].axhline(0.5, color="0.4", ls=":", lw=1)
     axes[0].set_xlabel("class")
@@ -469,11 +540,22 @@ def balls_and_trace(geometry: pd.DataFrame, runs: dict, spaces: dict):
     for way, colour in SPACE_COLOURS.items():
         trace = runs[way].trace
         steps = np.arange(trace.steps + 1)
-        axes[1].plot(steps, np.array(trace.energies) / trace.energies[0], "o-", color=colour,
-                     label=f"energy U / U before, {way}")
+        axes[1].plot(
+            steps,
+            np.array(trace.energies) / trace.energies[0],
+            "o-",
+            color=colour,
+            label=f"energy U / U before, {way}",
+        )
         if trace.displacements:
-            axes[1].plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s--",
-                         color=colour, alpha=0.7, label=f"displacement P / P of step 1, {way}")
+            axes[1].plot(
+                steps[1:],
+                np.array(trace.displacements) / trace.displacements[0],
+                "s--",
+                color=colour,
+                alpha=0.7,
+                label=f"displacement P / P of step 1, {way}",
+            )
     axes[1].set_ylim(0, 1.05)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("relative to the first value")

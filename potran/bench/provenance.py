@@ -231,6 +231,12 @@ def papermill_runs(generated_dir, root) -> pd.DataFrame | None:
     runs = []
     for path in sorted(Path(generated_dir).glob("*.ipynb")):
         info = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
-        runs.append({"notebook": shown(path, root), "seconds": info.get("duration"),
-                     "started": info.get("start_time"), "parameters": json.dumps(info.get("parameters", {}))})
+        runs.append(
+            {
+                "notebook": shown(path, root),
+                "seconds": info.get("duration"),
+                "started": info.get("start_time"),
+                "parameters": json.dumps(info.get("parameters", {})),
+            }
+        )
     return pd.DataFrame(runs).set_index("notebook") if runs else None

@@ -621,14 +621,24 @@ def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataF
             intervals = tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
             effect = compare(pool, accuracy, seeds, perturbation="ped", n_boot=n_boot, level=level, seed=seed)
             intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})], ignore_index=True)
-            tests = benchmark_tests(pool, accuracy, seeds, baseline="static_loto" if len(usable) > 1 else None,
-                                    n_boot=n_boot, n_draws=n_null, level=level, seed=seed)
+            tests = benchmark_tests(
+                pool,
+                accuracy,
+                seeds,
+                baseline="static_loto" if len(usable) > 1 else None,
+                n_boot=n_boot,
+                n_draws=n_null,
+                level=level,
+                seed=seed,
+            )
         null = random_null(accuracy, n_draws=n_null, level=level, seed=seed)
     else:
         intervals = pd.DataFrame(columns=["metric", "perturbation", "reference", "mean_tau", "low", "high"])
         tests, null = pd.DataFrame(columns=TEST_COLUMNS), None
-    intervals["setting"] = [SETTINGS["delta" if isinstance(r, str) else p]
-                            for p, r in zip(intervals.perturbation, intervals.reference)]
+    intervals["setting"] = [
+        SETTINGS["delta" if isinstance(r, str) else p]
+        for p, r in zip(intervals.perturbation, intervals.reference)
+    ]
     intervals["computable"] = np.isfinite(intervals.mean_tau.astype(float))
     return intervals, tests, null
 
@@ -644,14 +654,28 @@ def interval_summary(intervals: pd.DataFrame, tests: pd.DataFrame, metric_order)
 
     ours = intervals.set_index(["metric", "setting"])
     summary = pd.DataFrame(
-        {metric: {**{name: (interval(ours.loc[(metric, name)].mean_tau, ours.loc[(metric, name)].low,
-                                     ours.loc[(metric, name)].high) if (metric, name) in ours.index else "–")
-                     for name in SETTINGS.values()},
-                  "p vs chance (without)": p_of("chance", metric, "none"),
-                  "p vs chance (with)": p_of("chance", metric, "ped"),
-                  "p PED (targets)": p_of("PED", metric, "ped"),
-                  "p PED (bootstrap)": p_of("PED, models", metric, "ped")}
-         for metric in metric_order}).T
+        {
+            metric: {
+                **{
+                    name: (
+                        interval(
+                            ours.loc[(metric, name)].mean_tau,
+                            ours.loc[(metric, name)].low,
+                            ours.loc[(metric, name)].high,
+                        )
+                        if (metric, name) in ours.index
+                        else "–"
+                    )
+                    for name in SETTINGS.values()
+                },
+                "p vs chance (without)": p_of("chance", metric, "none"),
+                "p vs chance (with)": p_of("chance", metric, "ped"),
+                "p PED (targets)": p_of("PED", metric, "ped"),
+                "p PED (bootstrap)": p_of("PED, models", metric, "ped"),
+            }
+            for metric in metric_order
+        }
+    ).T
     summary.index.name = "metric"
     p_columns = [c for c in summary.columns if c.startswith("p ")]
     return summary.astype({c: float for c in p_columns})
@@ -662,18 +686,30 @@ def _listing(items) -> str:
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
 
 
-def resolution_text(intervals: pd.DataFrame, tests: pd.DataFrame, null: dict, accuracy: pd.DataFrame, *,
-                    n_null: int, level: float) -> str:
+def resolution_text(
+    intervals: pd.DataFrame,
+    tests: pd.DataFrame,
+    null: dict,
+    accuracy: pd.DataFrame,
+    *,
+    n_null: int,
+    level: float,
+) -> str:
     """What the benchmark resolves, in words: the band of chance, :func:`verdict_text`, and the
     rows no tau_w can be computed for."""
-    missing = [f"{r.metric} + PED" if r.perturbation == "ped" else r.metric for r in intervals.itertuples()
-               if not r.computable and r.setting != SETTINGS["delta"]]
+    missing = [
+        f"{r.metric} + PED" if r.perturbation == "ped" else r.metric
+        for r in intervals.itertuples()
+        if not r.computable and r.setting != SETTINGS["delta"]
+    ]
     sizes = accuracy.groupby("target").model.nunique()
-    text = [f"On {accuracy.target.nunique()} target(s) with "
-            + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
-            + f" models each, a scorer that ranks at random reaches a mean τ_w in "
-            f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws); the tests "
-            f"below decide, not this band."]
+    text = [
+        f"On {accuracy.target.nunique()} target(s) with "
+        + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
+        + f" models each, a scorer that ranks at random reaches a mean τ_w in "
+        f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws); the tests "
+        f"below decide, not this band."
+    ]
     text += verdict_text(tests)
     if missing:
         text.append(f"**Not computable** (no target with two distinct scores): {_listing(missing)}.")

@@ -135,8 +135,11 @@ def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0
         rows.append(iv.assign(method=iv.perturbation.map(names)))
         for p in ("ped", sa):
             change = report.compare(scores, truth.accuracy, truth.seeds, perturbation=p, n_boot=n_boot, seed=seed)
-            rows.append(change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"})
-                        .assign(method=f"{names[p]} − none"))
+            rows.append(
+                change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"}).assign(
+                    method=f"{names[p]} − none"
+                )
+            )
         nc = report.tau_intervals(ncti, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
         rows.append(nc.assign(method="none"))
     return pd.concat(rows, ignore_index=True).drop_duplicates(["metric", "method"])
@@ -148,9 +151,11 @@ def interval_table(intervals: pd.DataFrame, metrics) -> pd.DataFrame:
     from .book import interval
 
     order = ["none", "PED", "SA", "PED − none", "SA − none"]
-    table = intervals.assign(cell=list(map(interval, intervals.mean_tau, intervals.low, intervals.high))).pivot(
-        index="metric", columns="method", values="cell").reindex(
-        columns=[c for c in order if c in set(intervals.method)])
+    table = (
+        intervals.assign(cell=list(map(interval, intervals.mean_tau, intervals.low, intervals.high)))
+        .pivot(index="metric", columns="method", values="cell")
+        .reindex(columns=[c for c in order if c in set(intervals.method)])
+    )
     table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
     return table.rename(columns=lambda c: c.replace("none", "alone"))
 
@@ -159,10 +164,21 @@ def forest_rows(intervals: pd.DataFrame, metrics) -> pd.DataFrame:
     """The rows of the interval figure: each metric alone, after PED and after SA, and NCTI,
     labelled "sfda", "sfda + PED", ... (the changes are in the table)."""
     main = intervals[~intervals.method.str.contains("−")]
-    labels = [(m, k) for m in [*metrics, "ncti"] for k in ("none", "PED", "SA")
-              if ((main.metric == m) & (main.method == k)).any()]
-    return pd.DataFrame([{**main[(main.metric == m) & (main.method == k)].iloc[0].to_dict(),
-                          "label": m if k == "none" else f"{m} + {k}"} for m, k in labels])
+    labels = [
+        (m, k)
+        for m in [*metrics, "ncti"]
+        for k in ("none", "PED", "SA")
+        if ((main.metric == m) & (main.method == k)).any()
+    ]
+    return pd.DataFrame(
+        [
+            {
+                **main[(main.metric == m) & (main.method == k)].iloc[0].to_dict(),
+                "label": m if k == "none" else f"{m} + {k}",
+            }
+            for m, k in labels
+        ]
+    )
 
 
 def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int = 2000, seed: int = 0):
@@ -176,10 +192,14 @@ def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        parts = [report.benchmark_tests(scores, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot,
-                                        n_draws=n_draws, seed=seed)]
-        nc = report.benchmark_tests(ncti, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot,
-                                    n_draws=n_draws, seed=seed)
+        parts = [
+            report.benchmark_tests(
+                scores, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot, n_draws=n_draws, seed=seed
+            )
+        ]
+        nc = report.benchmark_tests(
+            ncti, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot, n_draws=n_draws, seed=seed
+        )
         parts.append(nc[nc.family == "chance"])
     tests = report.add_holm(pd.concat(parts, ignore_index=True))
     text = []
@@ -187,9 +207,15 @@ def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int
         fam = tests[tests.family == family]
         if fam.empty:
             continue
-        said = "; ".join(f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: "
-                         f"{r.verdict})" for r in fam.itertuples())
-        what = ("**Against chance**" if family == "chance" else f"**Changes by {family.split(',')[0]}, "
-                + ("crossed bootstrap**" if family.endswith("models") else "over targets**"))
+        said = "; ".join(
+            f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: {r.verdict})"
+            for r in fam.itertuples()
+        )
+        what = (
+            "**Against chance**"
+            if family == "chance"
+            else f"**Changes by {family.split(',')[0]}, "
+            + ("crossed bootstrap**" if family.endswith("models") else "over targets**")
+        )
         text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
     return tests, "\n\n".join(text)

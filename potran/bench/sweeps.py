@@ -260,19 +260,26 @@ def published_grid(metrics) -> tuple[pd.DataFrame, pd.Series]:
                        ).loc[[m for m in metrics if m in set(grid.metric)]]
     pub["grid gain"] = pub["PED, best of the grid (Table 1)"] - pub["PED, default λ (main table)"]
     both = grid.merge(main, on=["method", "target"], suffixes=("_grid", "_main"))
-    raised = (both[both.perturbation_grid == "ped"].assign(up=lambda d: d.weighted_tau_grid > d.weighted_tau_main)
-              .groupby("metric_grid").up.sum())
+    raised = (
+        both[both.perturbation_grid == "ped"]
+        .assign(up=lambda d: d.weighted_tau_grid > d.weighted_tau_main)
+        .groupby("metric_grid")
+        .up.sum()
+    )
     return pub, raised
 
 
 def published_grid_sentence(pub: pd.DataFrame, raised: pd.Series) -> str:
     """What the published grid search gains, and why none of its entries can fall below the default."""
-    return ("In the paper, the grid search raises the mean $\\tau_w$ of PED by " + ", ".join(
-        f"{pub.loc[m, 'grid gain']:+.3f} for {m}" for m in pub.index)
-        + " (" + ", ".join(f"{int(raised[m])} of 10 datasets higher for {m}" for m in pub.index)
+    return (
+        "In the paper, the grid search raises the mean $\\tau_w$ of PED by "
+        + ", ".join(f"{pub.loc[m, 'grid gain']:+.3f} for {m}" for m in pub.index)
+        + " ("
+        + ", ".join(f"{int(raised[m])} of 10 datasets higher for {m}" for m in pub.index)
         + "). No entry falls below the main table's, which is what picking the best of a grid that "
         "contains the default per dataset produces; the selection cannot be told apart from the "
-        "improvement, since only the maximum is printed.")
+        "improvement, since only the maximum is printed."
+    )
 
 
 def setting_tables(intervals: pd.DataFrame, shown_as: dict, metrics) -> list[tuple[str, pd.DataFrame]]:
@@ -282,12 +289,20 @@ def setting_tables(intervals: pd.DataFrame, shown_as: dict, metrics) -> list[tup
 
     view = intervals.assign(setting=intervals.perturbation.map(shown_as))
     out = []
-    for column, low, high, what in (("mean_tau", "low", "high", "Mean τ_w"),
-                                    ("delta", "delta_low", "delta_high", "Change brought by PED")):
+    for column, low, high, what in (
+        ("mean_tau", "low", "high", "Mean τ_w"),
+        ("delta", "delta_low", "delta_high", "Change brought by PED"),
+    ):
         cells = view.assign(cell=list(map(interval, view[column], view[low], view[high])))
         cells = cells[cells[column].notna()].pivot(index="setting", columns="metric", values="cell")
-        out.append((what, cells.reindex(index=[s for s in shown_as.values() if s in cells.index],
-                                        columns=list(metrics)).fillna("–")))
+        out.append(
+            (
+                what,
+                cells.reindex(
+                    index=[s for s in shown_as.values() if s in cells.index], columns=list(metrics)
+                ).fillna("–"),
+            )
+        )
     return out
 
 
@@ -295,9 +310,15 @@ def trace_per_value(scores: pd.DataFrame, values: dict) -> tuple[pd.DataFrame, b
     """:func:`trace_summary` averaged per value of the option (``values``: {perturbation: value}),
     and whether every metric saw the same motion (they score the same moved features)."""
     trace = trace_summary(scores)
-    per_value = (trace.assign(value=trace.perturbation.map(values))
-                 .groupby("value")[["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]].mean())
-    same = trace.groupby("perturbation")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max() == 1
+    per_value = (
+        trace.assign(value=trace.perturbation.map(values))
+        .groupby("value")[["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]]
+        .mean()
+    )
+    same = (
+        trace.groupby("perturbation")[["mean_steps", "mean_energy_ratio"]].nunique(dropna=False).max().max()
+        == 1
+    )
     return per_value, bool(same)
 
 
@@ -306,27 +327,31 @@ def trace_sentence(per_value: pd.DataFrame, same: bool) -> str:
     from ..ped import CONSTANT, TIME_STEP
 
     lo, hi = per_value.index.min(), per_value.index.max()
-    return (f"From λ = {lo:g} to λ = {hi:g} the motion takes {per_value.mean_steps[lo]:.2f} → "
-            f"{per_value.mean_steps[hi]:.2f} steps on average and releases {100 * per_value.energy_decline[lo]:.1f} % → "
-            f"{100 * per_value.energy_decline[hi]:.1f} % of its potential energy"
-            + (" (the same for the three metrics, which all move the same features)" if same else "")
-            + f". A larger λ makes the balls and their overlaps larger, so the classes move farther; but a step "
-            f"moves each class by k t²/2 = {CONSTANT * TIME_STEP ** 2 / 2:.3f} of each of "
-            f"its overlaps whatever their size, so the share of the energy released changes only through which "
-            f"pairs overlap and how their overlaps compare.")
+    return (
+        f"From λ = {lo:g} to λ = {hi:g} the motion takes {per_value.mean_steps[lo]:.2f} → "
+        f"{per_value.mean_steps[hi]:.2f} steps on average and releases {100 * per_value.energy_decline[lo]:.1f} % → "
+        f"{100 * per_value.energy_decline[hi]:.1f} % of its potential energy"
+        + (" (the same for the three metrics, which all move the same features)" if same else "")
+        + f". A larger λ makes the balls and their overlaps larger, so the classes move farther; but a step "
+        f"moves each class by k t²/2 = {CONSTANT * TIME_STEP**2 / 2:.3f} of each of "
+        f"its overlaps whatever their size, so the share of the energy released changes only through which "
+        f"pairs overlap and how their overlaps compare."
+    )
 
 
 def grid_side_table(choice: pd.DataFrame, pub: pd.DataFrame, metrics, shown_as: dict) -> pd.DataFrame:
     """The published default and best-per-dataset beside ours (without PED, default, best one
     setting, best per target, and which setting): ``choice`` is :func:`grid_selection` by metric."""
-    side = pd.DataFrame({
-        "published: default": pub["PED, default λ (main table)"],
-        "published: best per dataset": pub["PED, best of the grid (Table 1)"],
-        "ours: without PED": choice.no_ped,
-        "ours: default": choice["default"],
-        "ours: best λ": choice.best_mean,
-        "ours: best λ per target": choice.per_target_best,
-    }).reindex(list(metrics))
+    side = pd.DataFrame(
+        {
+            "published: default": pub["PED, default λ (main table)"],
+            "published: best per dataset": pub["PED, best of the grid (Table 1)"],
+            "ours: without PED": choice.no_ped,
+            "ours: default": choice["default"],
+            "ours: best λ": choice.best_mean,
+            "ours: best λ per target": choice.per_target_best,
+        }
+    ).reindex(list(metrics))
     side["ours: which λ"] = choice.best_setting.map(shown_as)
     return side
 
@@ -338,7 +363,9 @@ def median_half_width(intervals: pd.DataFrame) -> float:
     return intervals[intervals.perturbation != NONE].eval("(high - low) / 2").median()
 
 
-def grid_gain_text(pub: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFrame, metrics, shown_as: dict) -> str:
+def grid_gain_text(
+    pub: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFrame, metrics, shown_as: dict
+) -> str:
     """Per metric: the published grid gain and ours (best per target, one setting for all), then
     how many of our gains lie inside the typical interval half-width."""
     half_width = median_half_width(intervals)
@@ -346,43 +373,65 @@ def grid_gain_text(pub: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFr
     for m in metrics:
         gain_one = choice.best_mean.get(m, np.nan) - choice["default"].get(m, np.nan)
         gain_per = choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan)
-        lines.append(f"- **{m}**: published grid gain {_signed(pub['grid gain'].get(m, np.nan))}; ours "
-                     f"{_signed(gain_per)} with the best λ per target, {_signed(gain_one)} with one λ for all targets "
-                     f"({shown_as.get(choice.best_setting.get(m), 'none')}).")
+        lines.append(
+            f"- **{m}**: published grid gain {_signed(pub['grid gain'].get(m, np.nan))}; ours "
+            f"{_signed(gain_per)} with the best λ per target, {_signed(gain_one)} with one λ for all targets "
+            f"({shown_as.get(choice.best_setting.get(m), 'none')})."
+        )
     if np.isfinite(half_width):
         gains = [choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan) for m in metrics]
         within = sum(abs(g) < half_width for g in gains if np.isfinite(g))
-        closing = (f"The typical half-width of our 95 % intervals is {half_width:.3f}; {within} of "
-                   f"{len(metrics)} per-target gains are smaller than that, i.e. inside what resampling "
-                   f"the models and the ground truth already moves.")
+        closing = (
+            f"The typical half-width of our 95 % intervals is {half_width:.3f}; {within} of "
+            f"{len(metrics)} per-target gains are smaller than that, i.e. inside what resampling "
+            f"the models and the ground truth already moves."
+        )
     else:
         closing = "Our gains are undefined until the scored cells have a ground truth."
     return "\n".join(lines) + "\n\n" + closing
 
 
-def grid_agreement_text(pub: pd.DataFrame, intervals: pd.DataFrame, ranked: pd.DataFrame, metrics,
-                        n_values: int) -> str:
+def grid_agreement_text(
+    pub: pd.DataFrame, intervals: pd.DataFrame, ranked: pd.DataFrame, metrics, n_values: int
+) -> str:
     """The published grid gain beside PED's own effect, and how far our mean tau_w moves across
     the ``n_values`` settings against the interval width and the spread of the ground truth
     (``ranked``: the accuracies of the scored cells)."""
     pub_effect = pub["PED, default λ (main table)"] - pub["without PED"]
-    text = ["**Published.** The grid gain is " + ", ".join(
-        f"{pub.loc[m, 'grid gain']:+.3f} for {m} (PED itself, at the default: {pub_effect[m]:+.3f})"
-        for m in pub.index) + ". It is reported without an interval, on 12 models and 10 datasets."]
+    text = [
+        "**Published.** The grid gain is "
+        + ", ".join(
+            f"{pub.loc[m, 'grid gain']:+.3f} for {m} (PED itself, at the default: {pub_effect[m]:+.3f})"
+            for m in pub.index
+        )
+        + ". It is reported without an interval, on 12 models and 10 datasets."
+    ]
     if intervals.empty:
-        text.append("**Ours.** Undefined until the scored cells have a fine-tuning ground truth; the trace "
-                    "above is all this run can show.")
+        text.append(
+            "**Ours.** Undefined until the scored cells have a fine-tuning ground truth; the trace "
+            "above is all this run can show."
+        )
     else:
-        spread = intervals[intervals.perturbation != NONE].groupby("metric").mean_tau.agg(lambda v: v.max() - v.min())
+        spread = (
+            intervals[intervals.perturbation != NONE]
+            .groupby("metric")
+            .mean_tau.agg(lambda v: v.max() - v.min())
+        )
         gt_range = ranked.groupby("target").test_acc.agg(lambda a: a.max() - a.min())
         sd = ranked.test_acc_sd.median() if "test_acc_sd" in ranked else np.nan
-        text.append(f"**Ours.** Across the {n_values} values of λ the mean τ_w moves by " + ", ".join(
-            f"{spread.get(m, np.nan):.3f} for {m}" for m in metrics)
+        text.append(
+            f"**Ours.** Across the {n_values} values of λ the mean τ_w moves by "
+            + ", ".join(f"{spread.get(m, np.nan):.3f} for {m}" for m in metrics)
             + f", against a median 95 % interval half-width of {median_half_width(intervals):.3f}. The fine-tuning "
             "accuracies of the ranked models span "
             + ", ".join(f"{100 * v:.1f} points on {t}" for t, v in gt_range.items())
-            + (f", with a median seed-to-seed standard deviation of {100 * sd:.1f} points" if np.isfinite(sd) else "")
-            + ".")
+            + (
+                f", with a median seed-to-seed standard deviation of {100 * sd:.1f} points"
+                if np.isfinite(sd)
+                else ""
+            )
+            + "."
+        )
     return "\n\n".join(text)
 
 
@@ -396,7 +445,9 @@ def radius_need(spread: pd.DataFrame) -> dict:
     """Per space, how many dimensions (largest share first) carry 50 % and 90 % of the summed
     squared class radii (:func:`dimension_spread`): ``{space: {0.5: n, 0.9: n}}``."""
     shares = {way: np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1] for way in SPACES}
-    return {way: {q: int(np.searchsorted(np.cumsum(s), q) + 1) for q in (0.5, 0.9)} for way, s in shares.items()}
+    return {
+        way: {q: int(np.searchsorted(np.cumsum(s), q) + 1) for q in (0.5, 0.9)} for way, s in shares.items()
+    }
 
 
 def dimension_sentence(spread: pd.DataFrame, G, model: str, *, eps: float = EPS) -> str:
@@ -404,23 +455,29 @@ def dimension_sentence(spread: pd.DataFrame, G, model: str, *, eps: float = EPS)
     and how many of the general set's dimensions PED divides by the floor ``eps``."""
     need = radius_need(spread)
     top = {way: spread[f"radius_share_{way}"].max() for way in SPACES}
-    live = spread[spread.std_raw > 0]             # dead dimensions (constant features) have no spread to compare
+    live = spread[spread.std_raw > 0]  # dead dimensions (constant features) have no spread to compare
     ratio_raw = live.std_raw.max() / live.std_raw.min()
     ratio_std = live.std_standardised.max() / live.std_standardised.min()
     floored = int((np.asarray(G).std(0) < eps).sum())
     dead = len(spread) - len(live)
-    return (f"In the raw space the spreads of {model}'s {len(spread)} dimensions span a factor {ratio_raw:,.0f} "
-            "(largest over smallest standard deviation"
-            + (f", leaving out {dead} constant dimension(s)" if dead else "")
-            + f"); after standardisation a factor {ratio_std:,.0f}. "
-            f"Half of the summed squared radii sits in {need['raw'][0.5]} raw dimension(s) "
-            f"({need['raw'][0.9]} for 90 %), against {need['standardised'][0.5]} ({need['standardised'][0.9]}) "
-            f"after standardisation; the single largest dimension carries {top['raw']:.0%} of it raw and "
-            f"{top['standardised']:.0%} standardised. "
-            + (f"{floored} dimension(s) of the general set have a spread below the floor $10^{{-3}}$ and are "
-               "divided by the floor instead. " if floored else "")
-            + "Standardising by a *general* set rather than by the target itself keeps what is special "
-            "about the target: a dimension the target uses much more than generic images do stays wide.")
+    return (
+        f"In the raw space the spreads of {model}'s {len(spread)} dimensions span a factor {ratio_raw:,.0f} "
+        "(largest over smallest standard deviation"
+        + (f", leaving out {dead} constant dimension(s)" if dead else "")
+        + f"); after standardisation a factor {ratio_std:,.0f}. "
+        f"Half of the summed squared radii sits in {need['raw'][0.5]} raw dimension(s) "
+        f"({need['raw'][0.9]} for 90 %), against {need['standardised'][0.5]} ({need['standardised'][0.9]}) "
+        f"after standardisation; the single largest dimension carries {top['raw']:.0%} of it raw and "
+        f"{top['standardised']:.0%} standardised. "
+        + (
+            f"{floored} dimension(s) of the general set have a spread below the floor $10^{{-3}}$ and are "
+            "divided by the floor instead. "
+            if floored
+            else ""
+        )
+        + "Standardising by a *general* set rather than by the target itself keeps what is special "
+        "about the target: a dimension the target uses much more than generic images do stays wide."
+    )
 
 
 def geometry_both_ways(runs: dict, classes, nsigma: float) -> pd.DataFrame:
@@ -433,19 +490,28 @@ def geometry_both_ways(runs: dict, classes, nsigma: float) -> pd.DataFrame:
 
 def radii_table(geometry: pd.DataFrame) -> pd.DataFrame:
     """Per class, the ball radius and its ratio to the nearest other centre in each space."""
-    per_class = geometry.pivot_table(index="class name", columns="space",
-                                     values=["radius", "radius_to_nearest"], sort=False)
-    per_class.columns = [f"{'ball radius λ r_c' if v == 'radius' else 'radius / nearest centre'}, {w}"
-                         for v, w in per_class.columns]
+    per_class = geometry.pivot_table(
+        index="class name", columns="space", values=["radius", "radius_to_nearest"], sort=False
+    )
+    per_class.columns = [
+        f"{'ball radius λ r_c' if v == 'radius' else 'radius / nearest centre'}, {w}"
+        for v, w in per_class.columns
+    ]
     return per_class
 
 
 def radius_sentence(geometry: pd.DataFrame) -> str:
     """The range and median of the balls' radius over the nearest other centre, per space."""
     ratio = {way: geometry[geometry.space == way].radius_to_nearest for way in SPACES}
-    return (f"Over the {geometry['class name'].nunique()} classes, a ball's radius is "
-            + "; ".join(f"{way} {r.min():.2f} to {r.max():.2f} times the distance to its nearest other "
-                        f"centre (median {r.median():.2f})" for way, r in ratio.items()) + ".")
+    return (
+        f"Over the {geometry['class name'].nunique()} classes, a ball's radius is "
+        + "; ".join(
+            f"{way} {r.min():.2f} to {r.max():.2f} times the distance to its nearest other "
+            f"centre (median {r.median():.2f})"
+            for way, r in ratio.items()
+        )
+        + "."
+    )
 
 
 def _decline(trace) -> float:
@@ -459,10 +525,12 @@ def both_ways_sentence(geometry: pd.DataFrame, runs: dict, spread: pd.DataFrame,
     pairs = {way: int((g.overlaps.sum()) // 2) for way, g in geometry.groupby("space")}
     n_pairs = n_classes * (n_classes - 1) // 2
     t_std, t_raw = runs["standardised"].trace, runs["raw"].trace
-    return (f"Standardised, the median ball's radius is {ratio['standardised']:.2f} times the distance to the "
-            f"nearest other centre and {pairs['standardised']} of the {n_pairs} class pairs overlap; raw, "
-            f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and releases "
-            f"{_decline(t_std):.0%} of the potential energy standardised, {t_raw.steps} step(s) and "
-            f"{_decline(t_raw):.0%} raw. The largest change of any feature, in feature units, is "
-            f"{t_std.max_shift:.3g} with the standardised motion and {t_raw.max_shift:.3g} with the raw one, "
-            f"against a median feature standard deviation of {np.median(spread.std_raw):.3g}.")
+    return (
+        f"Standardised, the median ball's radius is {ratio['standardised']:.2f} times the distance to the "
+        f"nearest other centre and {pairs['standardised']} of the {n_pairs} class pairs overlap; raw, "
+        f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and releases "
+        f"{_decline(t_std):.0%} of the potential energy standardised, {t_raw.steps} step(s) and "
+        f"{_decline(t_raw):.0%} raw. The largest change of any feature, in feature units, is "
+        f"{t_std.max_shift:.3g} with the standardised motion and {t_raw.max_shift:.3g} with the raw one, "
+        f"against a median feature standard deviation of {np.median(spread.std_raw):.3g}."
+    )

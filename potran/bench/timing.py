@@ -431,14 +431,16 @@ def slope_table(table, memory: str = "traced_bytes", last: int | None = None):
     "time" or "memory"."""
     import pandas as pd
 
-    return pd.concat({"time": slopes(table, "seconds", last=last), "memory": slopes(table, memory, last=last)},
-                     axis=1)
+    return pd.concat(
+        {"time": slopes(table, "seconds", last=last), "memory": slopes(table, memory, last=last)}, axis=1
+    )
 
 
 def flat_columns(slope_frame):
     """A :func:`slope_table`'s (kind, axis) columns as "time over N", ..., its rows named "function"."""
-    return (slope_frame.set_axis([f"{kind} over {axis}" for kind, axis in slope_frame.columns], axis=1)
-            .rename_axis("function"))
+    return slope_frame.set_axis(
+        [f"{kind} over {axis}" for kind, axis in slope_frame.columns], axis=1
+    ).rename_axis("function")
 
 
 def ped_comparison(table, potran_name: str, dense_name: str, *, seed: int = 0):
@@ -451,51 +453,85 @@ def ped_comparison(table, potran_name: str, dense_name: str, *, seed: int = 0):
 
     times, peaks = by_axis(table, "seconds"), by_axis(table, "traced_bytes")
     shapes = table.drop_duplicates(["axis", "size"]).set_index(["axis", "size"])
-    steps = {key: simulate(*synthetic_task(r.N, r.D, r.C, seed=seed)).trace.steps for key, r in shapes.iterrows()}
-    return pd.DataFrame({
-        "steps": pd.Series(steps),
-        "potran (ms)": 1000 * times[potran_name], "dense (ms)": 1000 * times[dense_name],
-        "time ratio dense / potran": times[dense_name] / times[potran_name],
-        "potran (MB)": peaks[potran_name] / 1e6, "dense (MB)": peaks[dense_name] / 1e6,
-        "memory ratio dense / potran": peaks[dense_name] / peaks[potran_name],
-    }, index=times.index)
+    steps = {
+        key: simulate(*synthetic_task(r.N, r.D, r.C, seed=seed)).trace.steps for key, r in shapes.iterrows()
+    }
+    return pd.DataFrame(
+        {
+            "steps": pd.Series(steps),
+            "potran (ms)": 1000 * times[potran_name],
+            "dense (ms)": 1000 * times[dense_name],
+            "time ratio dense / potran": times[dense_name] / times[potran_name],
+            "potran (MB)": peaks[potran_name] / 1e6,
+            "dense (MB)": peaks[dense_name] / 1e6,
+            "memory ratio dense / potran": peaks[dense_name] / peaks[potran_name],
+        },
+        index=times.index,
+    )
 
 
 def time_at(table, name: str, shape: dict) -> float:
     """Fastest time of ``name`` in a :func:`sweep` result on the task of ``shape``'s N, D and C
     (NaN when the sweep lacks it)."""
-    rows = table[(table.function == name) & (table.N == shape["N"]) & (table.D == shape["D"])
-                 & (table.C == shape["C"])]
+    rows = table[
+        (table.function == name) & (table.N == shape["N"]) & (table.D == shape["D"]) & (table.C == shape["C"])
+    ]
     return rows.seconds.min() if len(rows) else float("nan")
 
 
-def runtime_summary(cpu, base: dict, fast_metrics, comparison, ped_base: dict, ped_slopes,
-                    gpu_slopes=None, *, potran_name: str = "PED (potran)",
-                    dense_name: str = "PED (dense C×C×D)") -> list[str]:
+def runtime_summary(
+    cpu,
+    base: dict,
+    fast_metrics,
+    comparison,
+    ped_base: dict,
+    ped_slopes,
+    gpu_slopes=None,
+    *,
+    potran_name: str = "PED (potran)",
+    dense_name: str = "PED (dense C×C×D)",
+) -> list[str]:
     """What the runtime page's measurements show, one sentence each: what PED adds to each of
     ``fast_metrics`` at ``base`` (``cpu``, a :func:`sweep`), the dense transcription's cost at the
     largest C of ``comparison`` (:func:`ped_comparison`), PED's memory and time exponents
     (``ped_slopes``, :func:`slope_table`) and, with ``gpu_slopes``, PED's memory exponents on the GPU."""
     lines = []
     if len(fast_metrics):
-        lines.append(f"What PED adds to a score on the CPU, at the base task of Figure 1 (N = {base['N']}, "
-                     f"D = {base['D']}, C = {base['C']}): " + "; ".join(
-                         f"{m} {1000 * time_at(cpu, m, base):.1f} ms, with PED "
-                         f"{1000 * time_at(cpu, m + ' + PED', base):.1f} ms" for m in fast_metrics) + ".")
+        lines.append(
+            f"What PED adds to a score on the CPU, at the base task of Figure 1 (N = {base['N']}, "
+            f"D = {base['D']}, C = {base['C']}): "
+            + "; ".join(
+                f"{m} {1000 * time_at(cpu, m, base):.1f} ms, with PED "
+                f"{1000 * time_at(cpu, m + ' + PED', base):.1f} ms"
+                for m in fast_metrics
+            )
+            + "."
+        )
     if "C" in comparison.index.get_level_values(0):
         largest = comparison.loc["C"].index.max()
         row = comparison.loc[("C", largest)]
-        lines.append(f"At C = {largest} (N = {ped_base['N']}, D = {ped_base['D']}) the dense transcription "
-                     f"takes {row['time ratio dense / potran']:.0f}× the time and "
-                     f"{row['memory ratio dense / potran']:.1f}× the memory of potran's PED "
-                     f"({row['dense (MB)']:.1f} MB against {row['potran (MB)']:.1f} MB).")
+        lines.append(
+            f"At C = {largest} (N = {ped_base['N']}, D = {ped_base['D']}) the dense transcription "
+            f"takes {row['time ratio dense / potran']:.0f}× the time and "
+            f"{row['memory ratio dense / potran']:.1f}× the memory of potran's PED "
+            f"({row['dense (MB)']:.1f} MB against {row['potran (MB)']:.1f} MB)."
+        )
     for kind in ("memory", "time"):
-        parts = [f"over {axis}: dense {ped_slopes.loc[dense_name, (kind, axis)]:.2f}, "
-                 f"potran {ped_slopes.loc[potran_name, (kind, axis)]:.2f}"
-                 for axis in ("N", "D", "C") if (kind, axis) in ped_slopes.columns]
+        parts = [
+            f"over {axis}: dense {ped_slopes.loc[dense_name, (kind, axis)]:.2f}, "
+            f"potran {ped_slopes.loc[potran_name, (kind, axis)]:.2f}"
+            for axis in ("N", "D", "C")
+            if (kind, axis) in ped_slopes.columns
+        ]
         lines.append(f"PED's {kind} exponents on the CPU, " + "; ".join(parts) + ".")
     if gpu_slopes is not None:
-        lines.append("On the GPU, memory exponents of PED alone: " + ", ".join(
-            f"{axis} {gpu_slopes.loc[potran_name, ('memory', axis)]:.2f}" for axis in ("N", "D", "C")
-            if ("memory", axis) in gpu_slopes.columns) + ".")
+        lines.append(
+            "On the GPU, memory exponents of PED alone: "
+            + ", ".join(
+                f"{axis} {gpu_slopes.loc[potran_name, ('memory', axis)]:.2f}"
+                for axis in ("N", "D", "C")
+                if ("memory", axis) in gpu_slopes.columns
+            )
+            + "."
+        )
     return lines

@@ -897,9 +897,11 @@ def targets_section(bench: Benchmark, rel_ft: pd.DataFrame, rel_lp: pd.DataFrame
         rows.append({"target": t, "family": spec[t].family, "classes": len(spec[t].classes),
                      "fine-tuning": ft_rel if ft_table == "pending" else f"{ft_rel} ({ft_table})",
                      "linear probe": f"{lp_rel} ({lp_table})", "scored": "yes" if t in bench.scored else "no"})
-    out = ["Reliability of each target's ground truth, and the table it enters (the tasks "
-           "are described in `data/bench_v3/README.md`):",
-           book.table(pd.DataFrame(rows), index=False, uuid="v3-targets")]
+    out = [
+        "Reliability of each target's ground truth, and the table it enters (the tasks "
+        "are described in `data/bench_v3/README.md`):",
+        book.table(pd.DataFrame(rows), index=False, uuid="v3-targets"),
+    ]
     main_ft, second_ft = members(rel_ft, "main"), members(rel_ft, "second")
     second_lp = members(rel_lp, "second")
     out.append(
@@ -908,12 +910,19 @@ def targets_section(bench: Benchmark, rel_ft: pd.DataFrame, rel_lp: pd.DataFrame
         f"Linear probe: main table {len(members(rel_lp, 'main'))}, second table {len(second_lp)} "
         f"({_names(second_lp)}). Where the fine-tuning reliability is low, the models' fine-tuning "
         "accuracies hardly differ (the spread column below) compared with the noise of the seeds "
-        "and of the test sample.")
+        "and of the test sample."
+    )
     if len(rel_ft):
-        shown = rel_ft[["target", "family", "split_half_r", "reliability", "spread", "seed_noise",
-                        "test_noise"]].rename(columns={
-            "split_half_r": "split-half r", "spread": "spread of the accuracies (sd)",
-            "seed_noise": "seed noise (se)", "test_noise": "test-sample noise (se)"})
+        shown = rel_ft[
+            ["target", "family", "split_half_r", "reliability", "spread", "seed_noise", "test_noise"]
+        ].rename(
+            columns={
+                "split_half_r": "split-half r",
+                "spread": "spread of the accuracies (sd)",
+                "seed_noise": "seed noise (se)",
+                "test_noise": "test-sample noise (se)",
+            }
+        )
         out.append(book.table(shown, index=False))
     return out
 
@@ -927,38 +936,68 @@ class Section:
     tests: pd.DataFrame | None = None
 
 
-def protocol_section(bench: Benchmark, truth: GroundTruth, targets, heading: str, models, *,
-                     resample: bool = True, n_boot: int = 1000, n_draws: int = 2000,
-                     level: float = 0.95, seed: int = 0) -> Section:
+def protocol_section(
+    bench: Benchmark,
+    truth: GroundTruth,
+    targets,
+    heading: str,
+    models,
+    *,
+    resample: bool = True,
+    n_boot: int = 1000,
+    n_draws: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Section:
     """The mean-tau_w table, PED's table and one verdict per metric of one protocol on the
     scored ones of ``targets``; with a single target, its tau_w only (no mean over targets)."""
     targets = [t for t in targets if t in bench.scored]
     if bench.scores is None or not targets:
         return Section([f"**{heading}**: no target is both in this table and scored yet."])
     families = sorted({targets_v3.FAMILIES[t] for t in targets})
-    text = (f"**{heading}**: {plural(len(targets), 'target')} ({', '.join(targets)}) from "
-            f"{plural(len(families), 'family')}.")
+    text = (
+        f"**{heading}**: {plural(len(targets), 'target')} ({', '.join(targets)}) from "
+        f"{plural(len(families), 'family')}."
+    )
     if len(targets) < 2:
         tau = per_target_tau(bench.scores, truth, models, targets)
         tau = tau[~(tau.metric.isin(BASELINES) & (tau.perturbation == PED))]
         column = f"τ_w on {targets[0]}"
         shown = tau.assign(PED=tau.perturbation.map({PED: "yes", NONE: "no"}))[["metric", "PED", "tau"]]
-        return Section([text + " A mean over targets needs two: τ_w on this target only.",
-                        book.table(shown.rename(columns={"tau": column}), index=False,
-                                   formats={column: "+3"}, shade=[column])])
+        return Section(
+            [
+                text + " A mean over targets needs two: τ_w on this target only.",
+                book.table(
+                    shown.rename(columns={"tau": column}), index=False, formats={column: "+3"}, shade=[column]
+                ),
+            ]
+        )
     min_p = 2 / 2 ** len(families)
-    tests = tests_table(bench.scores, truth, models, targets, resample=resample, n_boot=n_boot,
-                        n_draws=n_draws, level=level, seed=seed)
+    tests = tests_table(
+        bench.scores,
+        truth,
+        models,
+        targets,
+        resample=resample,
+        n_boot=n_boot,
+        n_draws=n_draws,
+        level=level,
+        seed=seed,
+    )
     sentences = ped_sentences(tests)
-    blocks = [text + f" The exact sign-flip over {plural(len(families), 'family')} cannot give p below "
-              f"{min_p:.3g}" + (": it cannot resolve anything at 0.05." if min_p > 0.05 else "."),
-              book.table(mean_table(tests), index=False), "PED − none, per metric:",
-              book.table(ped_table(tests), index=False)]
+    blocks = [
+        text + f" The exact sign-flip over {plural(len(families), 'family')} cannot give p below "
+        f"{min_p:.3g}" + (": it cannot resolve anything at 0.05." if min_p > 0.05 else "."),
+        book.table(mean_table(tests), index=False),
+        "PED − none, per metric:",
+        book.table(ped_table(tests), index=False),
+    ]
     return Section(blocks + (["\n\n".join(sentences)] if sentences else []), tests)
 
 
-def within_family_table(bench: Benchmark, truth: GroundTruth, targets, models, *,
-                        level: float = 0.95) -> pd.DataFrame | None:
+def within_family_table(
+    bench: Benchmark, truth: GroundTruth, targets, models, *, level: float = 0.95
+) -> pd.DataFrame | None:
     """Mean of the family means of tau_w [interval over families], across all ``models`` and
     within each model family of at least 3 (:func:`model_family`); None below two scored targets."""
     targets = [t for t in targets if t in bench.scored]
@@ -967,32 +1006,50 @@ def within_family_table(bench: Benchmark, truth: GroundTruth, targets, models, *
     out = None
     for group in ("all", "conv4", "ImageNet"):
         subset = list(models) if group == "all" else [m for m in models if model_family(m) == group]
-        if len(subset) < 3:                     # no ranking to speak of
+        if len(subset) < 3:  # no ranking to speak of
             continue
         tests = tests_table(bench.scores, truth, subset, targets, resample=False, level=level)
         table = mean_table(tests)[["metric", "PED", "over families [95 % CI]"]].rename(
-            columns={"over families [95 % CI]": f"{group} ({len(subset)} models)"})
+            columns={"over families [95 % CI]": f"{group} ({len(subset)} models)"}
+        )
         out = table if out is None else out.merge(table, on=["metric", "PED"], how="left")
     return out.astype(object).fillna("– (constant scores)")
 
 
-def agreement_section(ft: GroundTruth, lp: GroundTruth, models, reliabilities: dict, *,
-                      n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> list:
+def agreement_section(
+    ft: GroundTruth,
+    lp: GroundTruth,
+    models,
+    reliabilities: dict,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> list:
     """:func:`agreement` of the two ground truths on every target complete in both, as a table
     and its mean (over targets, and over the per-family means with its interval and test)."""
-    agree, summary = agreement(ft, lp, models, targets_v3.NAMES, reliabilities=reliabilities,
-                               n_boot=n_boot, level=level, seed=seed)
+    agree, summary = agreement(
+        ft, lp, models, targets_v3.NAMES, reliabilities=reliabilities, n_boot=n_boot, level=level, seed=seed
+    )
     if agree.empty:
         return ["No target has both ground truths complete yet."]
-    shown = agree.assign(**{"τ_w [95 % CI]": [f"{r.weighted_tau:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
-                                              for r in agree.itertuples()]})
+    shown = agree.assign(
+        **{
+            "τ_w [95 % CI]": [
+                f"{r.weighted_tau:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in agree.itertuples()
+            ]
+        }
+    )
     corrected = "Spearman / √(R_ft R_lp)"
     shown = shown[["target", "family", "τ_w [95 % CI]", "spearman", "spearman_corrected"]].rename(
-        columns={"spearman": "Spearman", "spearman_corrected": corrected})
-    mean = (f"Mean τ_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}"
-            + (f"; over the per-family means {summary.estimate:+.3f} [{summary.low:+.3f}, "
-               f"{summary.high:+.3f}] ({summary.test}, p = {summary.p_value:.3g})."
-               if summary is not None else " (one family: no interval over families)."))
+        columns={"spearman": "Spearman", "spearman_corrected": corrected}
+    )
+    mean = f"Mean τ_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}" + (
+        f"; over the per-family means {summary.estimate:+.3f} [{summary.low:+.3f}, "
+        f"{summary.high:+.3f}] ({summary.test}, p = {summary.p_value:.3g})."
+        if summary is not None
+        else " (one family: no interval over families)."
+    )
     return [book.table(shown, index=False, formats={"Spearman": "+3", corrected: "+3"}), mean]
 
 
@@ -1005,33 +1062,47 @@ def ablation_section(bench: Benchmark, main_ft, main_lp, models, *, level: float
     present = {name: frame for name, frame in bench.general.items() if frame is not None}
     pending = [name for name, frame in bench.general.items() if frame is None]
     use_ft = bool(set(main_ft) & set(bench.scored))
-    truth, targets, gt_name = (bench.ft, main_ft, "fine-tuning") if use_ft else (bench.lp, main_lp, "linear probe")
+    truth, targets, gt_name = (
+        (bench.ft, main_ft, "fine-tuning") if use_ft else (bench.lp, main_lp, "linear probe")
+    )
     abl = ablation(bench.scores, present, truth, models, targets, level=level)
-    abl["cell"] = [book.interval(r["mean of family means"], r.low, r.high)
-                   + ("" if not np.isfinite(r.p_holm) else f", p {book.p_value(r.p_holm)}")
-                   for _, r in abl.iterrows()]
+    abl["cell"] = [
+        book.interval(r["mean of family means"], r.low, r.high)
+        + ("" if not np.isfinite(r.p_holm) else f", p {book.p_value(r.p_holm)}")
+        for _, r in abl.iterrows()
+    ]
     cells = dict(zip(zip(abl.metric, abl["general set"]), abl.cell))
     metrics = list(dict.fromkeys(abl.metric))
-    wide = pd.DataFrame({name: [cells.get((m, name), "pending") for m in metrics] for name in present},
-                        index=pd.Index(metrics, name="metric"))
+    wide = pd.DataFrame(
+        {name: [cells.get((m, name), "pending") for m in metrics] for name in present},
+        index=pd.Index(metrics, name="metric"),
+    )
     coverage = abl.groupby("general set", sort=False)[["targets", "families"]].max()
-    return [f"PED − none over families [95 % CI], Holm p (within LogME, SFDA and GBC, and within the "
-            f"others, as above); against the {gt_name} "
-            "ground truth on its main-table targets, where each set has scored every model: "
-            + "; ".join(f"{name} {plural(int(r.targets), 'target')} of {plural(int(r.families), 'family')}"
-                        for name, r in coverage.iterrows())
-            + (f"; not yet committed: {', '.join(pending)}" if pending else "") + ".",
-            book.table(wide.reset_index(), index=False),
-            "How often PED's exit rule fired, and the energy left after the motion:",
-            book.table(exit_share(present), index=False,
-                       formats={"exit rule fired": "%0", "median energy ratio": 2})]
+    return [
+        f"PED − none over families [95 % CI], Holm p (within LogME, SFDA and GBC, and within the "
+        f"others, as above); against the {gt_name} "
+        "ground truth on its main-table targets, where each set has scored every model: "
+        + "; ".join(
+            f"{name} {plural(int(r.targets), 'target')} of {plural(int(r.families), 'family')}"
+            for name, r in coverage.iterrows()
+        )
+        + (f"; not yet committed: {', '.join(pending)}" if pending else "")
+        + ".",
+        book.table(wide.reset_index(), index=False),
+        "How often PED's exit rule fired, and the energy left after the motion:",
+        book.table(
+            exit_share(present), index=False, formats={"exit rule fired": "%0", "median energy ratio": 2}
+        ),
+    ]
 
 
 def _letters_tau(frame_off, frame_on, truth, models):
     """tau_w of SFDA and PARC on letters without -> with PED, across and within each model family,
     and per metric whether it falls within both families."""
-    groups = {f"all {len(models)}": list(models),
-              **{g: [m for m in models if model_family(m) == g] for g in ("conv4", "ImageNet")}}
+    groups = {
+        f"all {len(models)}": list(models),
+        **{g: [m for m in models if model_family(m) == g] for g in ("conv4", "ImageNet")},
+    }
     parts, within_falls = [], {}
     both = pd.concat([frame_off, frame_on])
     for metric in ("sfda", "parc"):
@@ -1039,8 +1110,11 @@ def _letters_tau(frame_off, frame_on, truth, models):
         for label, subset in groups.items():
             if len(subset) < 3:
                 continue
-            tau = per_target_tau(both[both.metric == metric], truth, subset,
-                                 ["letters"]).set_index("perturbation").tau
+            tau = (
+                per_target_tau(both[both.metric == metric], truth, subset, ["letters"])
+                .set_index("perturbation")
+                .tau
+            )
             shown.append(f"{label} {tau[NONE]:+.2f} → {tau[PED]:+.2f}")
             if not label.startswith("all"):
                 falls.append(tau[PED] < tau[NONE])
@@ -1068,28 +1142,51 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
         ratio = on.drop_duplicates("model").set_index("model").energy_ratio
         by_family = ratio.groupby(ratio.index.map(model_family)).median()
         text, falls = _letters_tau(off, on, truth, models)
-        sentences.append(f"with the {name} set, {text} (median energy ratio after PED: "
-                         + ", ".join(f"{k} {x:.2f}" for k, x in by_family.items()) + ")")
+        sentences.append(
+            f"with the {name} set, {text} (median energy ratio after PED: "
+            + ", ".join(f"{k} {x:.2f}" for k, x in by_family.items())
+            + ")"
+        )
         if name == "photo crops":
             fell = [m for m, f in falls.items() if f]
             held = [m for m, f in falls.items() if not f]
     landed_l = landed[(landed.target == "letters") & landed.metric.isin(pair)]
-    landed_text, _ = _letters_tau(landed_l[landed_l.perturbation == NONE],
-                                  landed_l[landed_l.perturbation == PED], landed_truth, models)
+    landed_text, _ = _letters_tau(
+        landed_l[landed_l.perturbation == NONE], landed_l[landed_l.perturbation == PED], landed_truth, models
+    )
     sizes = [sum(model_family(m) == g for m in models) for g in ("conv4", "ImageNet")]
     why = ""
     if sentences and "photo crops" in present and min(sizes) >= 3:
-        why = " With the photo crops, " + "; ".join(
-            ([f"PED lowers τ_w within both model families for {_names(fell)}: its collapse there is not "
-              "only a reordering of the two families, PED scrambles the ranking inside each of them"]
-             if fell else [])
-            + ([f"for {_names(held)} the within-family τ_w does not fall in both families, so what PED "
-                "changes there is mostly the order of the two families"] if held else [])) + "."
-    return (f"**SFDA and PARC on letters** (τ_w against the {truth.protocol} ground truth, "
-            f"without → with PED, across all {len(models)} models and within each model family): "
-            + ("; ".join(sentences) + "." if sentences else "letters is not scored on v3 yet.")
-            + why + " On the landed benchmark (its own preprocessing and general set, its own ground "
-            f"truth): {landed_text}.")
+        why = (
+            " With the photo crops, "
+            + "; ".join(
+                (
+                    [
+                        f"PED lowers τ_w within both model families for {_names(fell)}: its collapse there is not "
+                        "only a reordering of the two families, PED scrambles the ranking inside each of them"
+                    ]
+                    if fell
+                    else []
+                )
+                + (
+                    [
+                        f"for {_names(held)} the within-family τ_w does not fall in both families, so what PED "
+                        "changes there is mostly the order of the two families"
+                    ]
+                    if held
+                    else []
+                )
+            )
+            + "."
+        )
+    return (
+        f"**SFDA and PARC on letters** (τ_w against the {truth.protocol} ground truth, "
+        f"without → with PED, across all {len(models)} models and within each model family): "
+        + ("; ".join(sentences) + "." if sentences else "letters is not scored on v3 yet.")
+        + why
+        + " On the landed benchmark (its own preprocessing and general set, its own ground "
+        f"truth): {landed_text}."
+    )
 
 
 def effect_text(x: float) -> str:
@@ -1117,14 +1214,18 @@ def power_section(statement: dict, tests: dict) -> list:
         f"of {frozen_params['floor_sd_effect']:.2f}; PED's effect is made to vary between targets by "
         f"{frozen_params['sd_effect']:.2f} on top. Templates of the frozen design: "
         f"{statement['templates']['fine-tuning']} targets from their fine-tuning cells, "
-        f"{statement['templates']['linear probe']} from their linear-probe cells.")
+        f"{statement['templates']['linear probe']} from their linear-probe cells."
+    )
     shown = power.copy()
     for c in shown.columns[2:4]:
         shown[c] = shown[c].map(effect_text)
-    table = book.table(shown, index=False, formats={**{c: 2 for c in shown.columns[4:6]},
-                                                    **{c: 3 for c in shown.columns[6:]}})
+    table = book.table(
+        shown,
+        index=False,
+        formats={**{c: 2 for c in shown.columns[4:6]}, **{c: 3 for c in shown.columns[6:]}},
+    )
     frozen = power.iloc[0]
-    mde = frozen.iloc[2]                        # the smallest effect at 80 % power, alpha 0.05
+    mde = frozen.iloc[2]  # the smallest effect at 80 % power, alpha 0.05
 
     def met(ok):
         return "met" if ok else "not met"
@@ -1137,16 +1238,19 @@ def power_section(statement: dict, tests: dict) -> list:
         f"The median 95 % half-width over families is {frozen['half-width, PED effect']:.3f} for a PED "
         f"effect and {frozen['half-width, mean τ_w']:.3f} for a mean τ_w (goal ≤ {HALF_WIDTH_GOAL}): "
         f"{met(frozen['half-width, mean τ_w'] <= HALF_WIDTH_GOAL)} for a mean τ_w, "
-        f"{met(frozen['half-width, PED effect'] <= HALF_WIDTH_GOAL)} for a PED effect."]
+        f"{met(frozen['half-width, PED effect'] <= HALF_WIDTH_GOAL)} for a PED effect.",
+    ]
     for label, t in tests.items():
         if t is None:
             continue
         fam = t[t.family == "families"]
         hw = (fam.high - fam.low) / 2
         if len(hw):
-            sentences.append(f"On the {label} main table as it is now ({int(fam.n.iloc[0])} families), "
-                             f"the half-widths of the mean τ_w intervals over families run from "
-                             f"{hw.min():.2f} to {hw.max():.2f} (median {hw.median():.2f}).")
+            sentences.append(
+                f"On the {label} main table as it is now ({int(fam.n.iloc[0])} families), "
+                f"the half-widths of the mean τ_w intervals over families run from "
+                f"{hw.min():.2f} to {hw.max():.2f} (median {hw.median():.2f})."
+            )
     return [measured, table, " ".join(sentences)]
 
 
@@ -1158,35 +1262,45 @@ def limits(rel_ft: pd.DataFrame, scored, statement: dict, tests: dict) -> list[s
 
     main = [t for t in members(rel_ft, "main") if t in scored]
     n_fam = len({targets_v3.FAMILIES[t] for t in main})
-    below = ", ".join(f"{r.target} {r.reliability:.2f}" for r in rel_ft[rel_ft.table == "second"].itertuples())
-    out = [f"The fine-tuning main table has {plural(len(main), 'scored target')} from "
-           f"{plural(n_fam, 'family')} now"
-           + (f" (the complete targets below the 0.9 rule: {below})" if below else "")
-           + f"; the family test needs at least {families_needed(0.05)} families to reach p < 0.05 "
-           f"(2/2^F), and {families_needed(0.05 / 3)} for p < 0.05/3 (Holm's first step over the three "
-           "published metrics), so until then no claim "
-           "about targets like these can be made on the main protocol; the linear probe's tables are "
-           "the secondary protocol's, not the paper's.",
-           "With 8 families the smallest p of the family test is 2/256 = 0.0078: a Holm family of more "
-           "than 6 rows could never resolve anything, which is why every family test is split in two "
-           f"Holm families ({len(PED_METRICS)} metrics published with PED, and the others)."]
+    below = ", ".join(
+        f"{r.target} {r.reliability:.2f}" for r in rel_ft[rel_ft.table == "second"].itertuples()
+    )
+    out = [
+        f"The fine-tuning main table has {plural(len(main), 'scored target')} from "
+        f"{plural(n_fam, 'family')} now"
+        + (f" (the complete targets below the 0.9 rule: {below})" if below else "")
+        + f"; the family test needs at least {families_needed(0.05)} families to reach p < 0.05 "
+        f"(2/2^F), and {families_needed(0.05 / 3)} for p < 0.05/3 (Holm's first step over the three "
+        "published metrics), so until then no claim "
+        "about targets like these can be made on the main protocol; the linear probe's tables are "
+        "the secondary protocol's, not the paper's.",
+        "With 8 families the smallest p of the family test is 2/256 = 0.0078: a Holm family of more "
+        "than 6 rows could never resolve anything, which is why every family test is split in two "
+        f"Holm families ({len(PED_METRICS)} metrics published with PED, and the others).",
+    ]
     for label, t in tests.items():
         if t is None:
             continue
-        for family, what in (("families (others)", "a mean τ_w of the other metrics and baselines"),
-                             ("PED, families (others)", "PED's effect on the other metrics")):
+        for family, what in (
+            ("families (others)", "a mean τ_w of the other metrics and baselines"),
+            ("PED, families (others)", "PED's effect on the other metrics"),
+        ):
             rows = t[t.family == family]
             if len(rows):
                 floor = min(1.0, len(rows) * rows.min_p.iloc[0])
                 if floor >= 0.05:
-                    out.append(f"On the {label} main table the smallest Holm-adjusted p of {what} "
-                               f"over families is {len(rows)} × {rows.min_p.iloc[0]:.3g} = {floor:.3g}: "
-                               "no row of that family can be resolved by the family test; the "
-                               "permutation test against chance (these targets) still can.")
-    out += [f"The power statement extrapolates from the spreads measured on {statement['source']} to the "
-            "fine-tuning protocol on all 24 targets, assumes PED's effect varies independently from target "
-            "to target (if it varied by source, the family test would have less power than shown), and "
-            "uses the linear probe's test noise for targets whose fine-tuning is pending.",
-            "The crossed bootstrap and the permutation test against chance speak of these targets only; "
-            "the intervals over families speak of other sources like these, with these 16 models."]
+                    out.append(
+                        f"On the {label} main table the smallest Holm-adjusted p of {what} "
+                        f"over families is {len(rows)} × {rows.min_p.iloc[0]:.3g} = {floor:.3g}: "
+                        "no row of that family can be resolved by the family test; the "
+                        "permutation test against chance (these targets) still can."
+                    )
+    out += [
+        f"The power statement extrapolates from the spreads measured on {statement['source']} to the "
+        "fine-tuning protocol on all 24 targets, assumes PED's effect varies independently from target "
+        "to target (if it varied by source, the family test would have less power than shown), and "
+        "uses the linear probe's test noise for targets whose fine-tuning is pending.",
+        "The crossed bootstrap and the permutation test against chance speak of these targets only; "
+        "the intervals over families speak of other sources like these, with these 16 models.",
+    ]
     return out
