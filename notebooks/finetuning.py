@@ -62,17 +62,17 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
-from matplotlib.ticker import FuncFormatter
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 import potran
-from potran.bench import book, datasets, findings, report, zoo
+from potran.bench import book, datasets, findings, plots, report, zoo
 from potran.bench.finetune import training_indices
 from potran.bench.runner import Benchmark, cell_features
 from potran.bench.snapshots import (
     available_cells,
     cell_costs,
+    cost_totals,
     extraction_seconds,
     load_snapshot,
     probe_features,
@@ -153,28 +153,7 @@ if cells:
 # %% tags=["hide-input"]
 if example is not None:
     classes = [str(c) for c in task.classes]
-    colours = sns.color_palette("husl", len(classes))
-    n_cols = min(3, len(panels))              # rows of three: legible at the page's width
-    n_rows = -(-len(panels) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(3.3 * n_rows + 0.5), squeeze=False,
-                             layout="constrained")
-    for ax in axes.flat[len(panels):]:
-        ax.set_visible(False)
-    for ax, (title, F), E in zip(axes.flat, panels, embedded):
-        for c in range(len(classes)):
-            ax.scatter(*E[snap.labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0,
-                       label=classes[c])
-        ax.set_title(f"{title}\nsilhouette {silhouette_score(F, snap.labels):.2f}")
-        ax.set_xlabel("t-SNE 1")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes[:, 0]:
-        ax.set_ylabel("t-SNE 2")
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    longest = max(len(c) for c in classes)
-    fig.legend(handles, names, loc="outside lower center", ncol=max(1, min(len(classes), 80 // (longest + 4))),
-               markerscale=2.5, frameon=False, title="class")
-    show(fig, "tsne",
+    show(plots.embedding_panels(panels, embedded, snap.labels, task.classes), "tsne",
          f"t-SNE (perplexity {perplexity}) of the penultimate features of {len(snap.labels)} "
          f"training images of {example[1]} under {example[0]}, colour = class: at 0, 25, 50 and 100 % of "
          f"the first seed's fine-tuning run (iterations {', '.join(map(str, snap.steps))}), and the "
@@ -336,35 +315,8 @@ if cells:
 # %% tags=["hide-input"]
 if len(costs):
     metric = metrics[0]
-    per_cell = pd.DataFrame({
-        "fine-tuning\n(recorded)": costs.wall_s,
-        "extraction of the\ntraining images": costs.extraction_s,
-        "extraction of the\ngeneral set (PED)": costs.model.map(general_s / costs.model.value_counts()),
-        f"{metric}": costs[metric],
-        f"{metric} + PED": costs[f"{metric} + PED"],
-    })
-    totals = pd.Series({
-        "fine-tuning (recorded)": costs.wall_s.sum(),
-        "scoring without PED": costs.extraction_s.sum() + costs[metric].sum(),
-        "scoring with PED": costs.extraction_s.sum() + general_s.sum() + costs[f"{metric} + PED"].sum(),
-    })
-    fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.4), layout="constrained",
-                             gridspec_kw={"height_ratios": [1.5, 1]})
-    long = per_cell.melt(var_name="what", value_name="seconds")
-    sns.stripplot(data=long, x="what", y="seconds", hue="what", ax=axes[0], size=5, jitter=0.15,
-                  log_scale=True, legend=False, palette=["0.3", "C0", "C0", "C1", "C2"])
-    axes[0].set_xlabel("")
-    axes[0].set_ylabel("seconds per cell (log scale)")
-    axes[0].set_title(f"the parts, per cell ({len(costs)} cells)")
-    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    bars = axes[1].barh(totals.index[::-1], totals.values[::-1], color=["C2", "C1", "0.3"], log=True)
-    for bar, value in zip(bars, totals.values[::-1]):
-        axes[1].text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:,.1f} s", va="center")
-    axes[1].set_xlim(totals.min() / 5, totals.max() * 10)
-    axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axes[1].set_xlabel("seconds for all the finished cells (log scale)")
-    axes[1].set_title(f"the whole grid, scored with {metric}")
-    show(fig, "cost",
+    totals = cost_totals(costs, general_s, metric)
+    show(plots.cell_costs(costs, general_s, metric, totals), "cost",
          f"Wall-clock cost of the {len(costs)} finished cells. Top, per cell and on a log "
          f"scale: fine-tuning as recorded by the grid ({int(costs.n_runs.iloc[0])} seeds × "
          f"{int(costs.iterations.iloc[0])} iterations, evaluations and snapshots); the forward pass over "

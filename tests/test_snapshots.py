@@ -89,3 +89,13 @@ def test_extraction_seconds():
     assert 0 < per_image < 1
     with pytest.raises(ValueError, match="at least one image"):
         extraction_seconds(MODELS["fake-a"], images[:0])
+
+
+def test_cost_totals_add_the_parts_of_each_way_of_scoring():
+    from potran.bench.snapshots import cost_totals
+
+    costs = pd.DataFrame({"model": ["a", "a", "b"], "wall_s": [100.0, 50.0, 10.0], "extraction_s": [1.0, 2.0, 3.0],
+                          "logme": [0.1, 0.2, 0.3], "logme + PED": [0.5, 0.5, 0.5]})
+    totals = cost_totals(costs, pd.Series({"a": 4.0, "b": 6.0}), "logme")
+    assert totals.to_dict() == pytest.approx({"fine-tuning (recorded)": 160.0, "scoring without PED": 6.6,
+                                              "scoring with PED": 6.0 + 10.0 + 1.5})

@@ -16,7 +16,8 @@ from .book import figsize
 
 __all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
            "scaling", "SIZE_LABELS", "ped_toy", "ped_steps", "ped_cell", "setting_curves", "trace_curves",
-           "SPACE_COLOURS", "dimension_spreads", "balls_and_trace", "BAND_COLOUR"]
+           "SPACE_COLOURS", "dimension_spreads", "balls_and_trace", "cell_costs",
+           "embedding_panels", "BAND_COLOUR"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -560,4 +561,71 @@ def balls_and_trace(geometry: pd.DataFrame, runs: dict, spaces: dict):
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("relative to the first value")
     axes[1].legend(loc="lower left", ncol=2)
+    return fig
+
+
+def cell_costs(costs: pd.DataFrame, general_s: pd.Series, metric: str, totals: pd.Series):
+    """The wall-clock cost of a grid's finished cells (:func:`potran.bench.snapshots.cell_costs`;
+    ``general_s``: each model's forward pass over the general set): top, per cell on a log scale,
+    fine-tuning, the two forward passes and ``metric`` without and with PED; bottom, the sums over
+    the grid (``totals``, :func:`potran.bench.snapshots.cost_totals`). Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter
+
+    per_cell = pd.DataFrame({
+        "fine-tuning\n(recorded)": costs.wall_s,
+        "extraction of the\ntraining images": costs.extraction_s,
+        "extraction of the\ngeneral set (PED)": costs.model.map(general_s / costs.model.value_counts()),
+        f"{metric}": costs[metric],
+        f"{metric} + PED": costs[f"{metric} + PED"],
+    })
+    fig, axes = plt.subplots(2, 1, figsize=figsize(7.4), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.5, 1]})
+    long = per_cell.melt(var_name="what", value_name="seconds")
+    sns.stripplot(data=long, x="what", y="seconds", hue="what", ax=axes[0], size=5, jitter=0.15,
+                  log_scale=True, legend=False, palette=["0.3", "C0", "C0", "C1", "C2"])
+    axes[0].set_xlabel("")
+    axes[0].set_ylabel("seconds per cell (log scale)")
+    axes[0].set_title(f"the parts, per cell ({len(costs)} cells)")
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    bars = axes[1].barh(totals.index[::-1], totals.values[::-1], color=["C2", "C1", "0.3"], log=True)
+    for bar, value in zip(bars, totals.values[::-1]):
+        axes[1].text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:,.1f} s", va="center")
+    axes[1].set_xlim(totals.min() / 5, totals.max() * 10)
+    axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axes[1].set_xlabel("seconds for all the finished cells (log scale)")
+    axes[1].set_title(f"the whole grid, scored with {metric}")
+    return fig
+
+
+def embedding_panels(panels, embedded, labels, classes):
+    """One scatter per ``(title, features)`` of ``panels`` (rows of three) at its 2-D embedding
+    (``embedded``), coloured by class, titled with the silhouette coefficient of the features
+    themselves; one legend of the classes under them. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from sklearn.metrics import silhouette_score
+
+    classes = [str(c) for c in classes]
+    colours = sns.color_palette("husl", len(classes))
+    n_cols = min(3, len(panels))              # rows of three: legible at the page's width
+    n_rows = -(-len(panels) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize(3.3 * n_rows + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, F), E in zip(axes.flat, panels, embedded):
+        for c in range(len(classes)):
+            ax.scatter(*E[labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0, label=classes[c])
+        ax.set_title(f"{title}\nsilhouette {silhouette_score(F, labels):.2f}")
+        ax.set_xlabel("t-SNE 1")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[:, 0]:
+        ax.set_ylabel("t-SNE 2")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    longest = max(len(c) for c in classes)
+    fig.legend(handles, names, loc="outside lower center", ncol=max(1, min(len(classes), 80 // (longest + 4))),
+               markerscale=2.5, frameon=False, title="class")
     return fig

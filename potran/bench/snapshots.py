@@ -31,7 +31,7 @@ import pandas as pd
 from .folders import FEATURE_CACHE
 
 __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapshot_scores",
-           "snapshot_tau", "probe_features", "score_pretrained", "extraction_seconds"]
+           "snapshot_tau", "probe_features", "score_pretrained", "extraction_seconds", "cost_totals"]
 
 
 @dataclass(frozen=True)
@@ -313,3 +313,14 @@ def extraction_seconds(zoo_model, images, *, device="cpu", batch_size: int = 256
                 torch.cuda.synchronize()
             best = min(best, time.perf_counter() - t0)
     return best / len(images)
+
+
+def cost_totals(costs: pd.DataFrame, general_s: pd.Series, metric: str) -> pd.Series:
+    """The seconds of a grid's finished cells (:func:`cell_costs`) in all: fine-tuning as recorded,
+    and scoring with ``metric`` (extraction + metric) without and with PED (+ each model's forward
+    pass over the general set, ``general_s``)."""
+    return pd.Series({
+        "fine-tuning (recorded)": costs.wall_s.sum(),
+        "scoring without PED": costs.extraction_s.sum() + costs[metric].sum(),
+        "scoring with PED": costs.extraction_s.sum() + general_s.sum() + costs[f"{metric} + PED"].sum(),
+    })
