@@ -354,7 +354,7 @@ def run_bench(args) -> int:
     # relative to the pool of models (potran.metrics.ncti_pool_scores)
     scoring = dict(metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
                             else runner.DEFAULT_METRICS),
-                   perturbations=_perturbations(args.ped, args.ped_option))
+                   perturbations=_perturbations(args.ped, args.ped_option, args.perturbation))
     if args.score_dim is not None:  # else the setting's own (the paper's: the full 2048)
         scoring["score_dim"] = args.score_dim
     paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
@@ -404,10 +404,23 @@ def _ped_options(pairs) -> dict:
     return options
 
 
-def _perturbations(ped: str, pairs) -> tuple[str, ...]:
-    """``--ped both|off|on`` and ``--ped-option``s as perturbation labels (:mod:`potran.perturbations`)."""
-    from potran.perturbations import NONE, label
+def _perturbations(ped: str, pairs, labels=()) -> tuple[str, ...]:
+    """The perturbation labels of ``potran bench`` (:mod:`potran.perturbations`): the
+    ``--perturbation`` labels as given, else ``--ped both|off|on`` with its ``--ped-option``s."""
+    from potran.perturbations import NONE, label, parse
 
+    if labels:
+        if pairs or ped != "both":
+            raise UsageError("--perturbation gives the whole axis: do not combine it with --ped or "
+                             "--ped-option")
+        if len(set(labels)) < len(labels):
+            raise UsageError(f"--perturbation: a label is given twice in {list(labels)}")
+        for name in labels:
+            try:
+                parse(name)
+            except ValueError as err:
+                raise UsageError(f"--perturbation: {err}") from None
+        return tuple(labels)
     try:
         setting = label("ped", **_ped_options(pairs))
     except ValueError as err:
@@ -428,6 +441,9 @@ def add_bench_parser(subparsers) -> None:
                    help="score without PED, with PED, or both")
     p.add_argument("--ped-option", action="append", default=[], metavar="KEY=VALUE",
                    help="PED option, repeatable, e.g. --ped-option nsigma=0.8")
+    p.add_argument("--perturbation", action="append", default=[], metavar="LABEL",
+                   help="a value of the perturbation axis, repeatable, instead of --ped: none, ped, "
+                   "ped:nsigma=2, sa, sa:alpha=group2, ...")
     p.add_argument("--groundtruth", default=BENCH_GROUNDTRUTH,
                    help="fine-tuning accuracy table ('' to skip tau; on the paper's setting the "
                    "default is its published accuracies)")

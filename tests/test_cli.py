@@ -433,6 +433,10 @@ def torch_threads():
     (["bench", "--metrics", "logme,logmee"], "unknown metric 'logmee'; known: logme"),
     (["bench", "--ped-option", "colour=red"], "unknown PED option(s) ['colour']; known: nsigma"),
     (["bench", "--ped-option", "nsigma"], "--ped-option wants KEY=VALUE, got 'nsigma'"),
+    (["bench", "--perturbation", "pde"], "--perturbation: unknown perturbation 'pde' in 'pde'"),
+    (["bench", "--perturbation", "sa:nsigma=2"], "--perturbation: unknown option(s) ['nsigma']"),
+    (["bench", "--perturbation", "ped", "--ped", "on"], "--perturbation gives the whole axis"),
+    (["bench", "--perturbation", "sa", "--perturbation", "sa"], "--perturbation: a label is given twice"),
     (["bench", "--device", "nonsense"], "unknown device 'nonsense'"),
     (["groundtruth", "--models", "resnet50"], "unknown model 'resnet50'"),
     (["groundtruth", "--targets", "digits"], "unknown target 'digits'"),
@@ -502,6 +506,15 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
                                                         values="score")
     np.testing.assert_array_equal(both["ped:max_steps=0"], both["none"])
     assert not (out2 / "tau.csv").exists() and len(bench_readme) == 1  # no tau, no README
+
+    # --perturbation gives the axis itself: SA's rows beside the raw ones, with other scores
+    out3 = tmp_path / "out3"
+    assert cli("bench", *common, "--perturbation", "none", "--perturbation", "sa",
+               "--groundtruth", "", "--out", out3)[0] == 0
+    sa = pd.read_csv(out3 / "scores.csv").pivot_table(index=["model", "metric"], columns="perturbation",
+                                                      values="score")
+    assert list(sa.columns) == ["none", "sa"]
+    assert (sa.loc[(slice(None), "logme"), "sa"] != sa.loc[(slice(None), "logme"), "none"]).any()
 
 
 @pytest.mark.slow  # fine-tunes a real zoo model on a real target
