@@ -120,8 +120,8 @@ display(Markdown(
 # %% [markdown]
 # ## Ours: $\tau_w$ per target, without and with PED
 #
-# One row per metric and perturbation ("ped": the metric scores the features after the PED
-# motion, "none": the features as they are); the last column is the mean over targets. The trivial baselines (`random`, `dim`,
+# One row per metric without and with PED (column "PED": "yes" when the metric scores the features
+# after the PED motion, "no" when it scores them as they are); the last column is the mean over targets. The trivial baselines (`random`, `dim`,
 # `norm`) show what a ranking gets for free. The numbers are those of `tau.csv` in the result
 # folder, rounded to 3 decimals, shaded blue where the metric ranks the models like fine-tuning
 # does and red where it ranks them in reverse; "–" marks a $\tau_w$ that cannot be computed (fewer
@@ -135,7 +135,7 @@ columns = [t for t in definition.targets if t in set(tau.target)] + ["mean"]
 wide = tau.pivot(index=["metric", "perturbation"], columns="target", values="weighted_tau").reindex(
     index=order, columns=columns)
 n_models = tau[tau.target != "mean"].groupby("target").n_models.max()
-book.table(wide.reset_index(), shade=columns, uuid="tau-table", index=False,
+book.table(book.ped_column(wide.reset_index()), shade=columns, uuid="tau-table", index=False,
            caption="τ_w per target and its mean over the targets; models with ground truth: "
                    + ", ".join(f"{t} {n_models.get(t, 0)}" for t in columns if t != "mean") + ".")
 
@@ -250,7 +250,7 @@ published = paper.main_table()
 pub = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau", sort=False)
 pub["mean"] = pub.mean(axis=1)
 source = "; ".join(published.source.unique())
-book.table(pub.reset_index(), shade=list(pub.columns), index=False,
+book.table(book.ped_column(pub.reset_index()), shade=list(pub.columns), index=False,
            uuid="published-table", caption=f"Published τ_w per dataset (source: {source}).")
 
 # %% [markdown]

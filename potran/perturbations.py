@@ -127,12 +127,13 @@ def trace_columns(moved: Moved) -> dict:
 
 
 def title(name: str) -> str:
-    """How a label reads after a metric's name: ``"PED"``, ``"SA"``, ``"PED(nsigma=2)"``."""
+    """How a label reads after a metric's name: ``"PED"``, ``"SA"``, ``"PED[nsigma=2]"``
+    (brackets, so that a label does not read as a Python call)."""
     kind_, _, options = name.partition(":")
-    return kind_.upper() + (f"({options})" if options else "")
+    return kind_.upper() + (f"[{options}]" if options else "")
 
 
 def metric_label(metric: str, name: str) -> str:
     """A metric scored after perturbation ``name``: ``"logme"`` (none), ``"logme+PED"``,
-    ``"logme+SA"``, ``"logme+PED(nsigma=2)"``."""
+    ``"logme+SA"``, ``"logme+PED[nsigma=2]"``."""
     return metric if name == NONE else f"{metric}+{title(name)}"

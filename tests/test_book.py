@@ -214,3 +214,11 @@ def test_papermill_kernels_get_the_environment_of_the_book_build():
     exported.update(re.findall(r"^book/generated/%\.ipynb: export (\w+) := (.*)$", makefile, flags=re.M))
     env = _extension().KERNEL_ENV
     assert {name: exported.get(name) for name in env} == env
+
+
+def test_ped_column_reads_perturbation_labels_as_a_reader_would():
+    frame = pd.DataFrame({"metric": ["logme"] * 4, "perturbation": ["none", "ped", "sa", "ped:nsigma=2"]})
+    shown = book.ped_column(frame)
+    assert list(shown.columns) == ["metric", "PED"]
+    assert list(shown.PED) == ["no", "yes", "SA", "PED[nsigma=2]"]
+    assert list(frame.perturbation) == ["none", "ped", "sa", "ped:nsigma=2"]  # the caller's frame is left alone

@@ -19,7 +19,7 @@ def test_labels_read_and_write_one_way():
         assert pt.label(kind, **options) == name
     assert pt.metric_label("logme", "none") == "logme" and pt.metric_label("logme", "ped") == "logme+PED"
     assert pt.metric_label("gbc", "sa") == "gbc+SA"
-    assert pt.metric_label("gbc", "ped:nsigma=2") == "gbc+PED(nsigma=2)" == "gbc+" + pt.title("ped:nsigma=2")
+    assert pt.metric_label("gbc", "ped:nsigma=2") == "gbc+PED[nsigma=2]" == "gbc+" + pt.title("ped:nsigma=2")
 
 
 @pytest.mark.parametrize("name, message", [

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["setup_page", "figsize", "show", "legibility", "number", "p_value", "span", "interval", "table",
-           "details", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
+           "ped_column", "details", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
 
 #: Width of the book's text column (CSS px) in a 1280 px window (sphinx-book-theme, measured).
 COLUMN_PX = 688
@@ -184,6 +184,16 @@ def interval(estimate, low, high, digits: int = 3) -> str:
         return MISSING
     head = number(estimate, digits, signed=True)
     return head if _missing(low) or _missing(high) else f"{head} {span(low, high, digits)}"
+
+
+def ped_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``perturbation`` column as a reader sees it: a column "PED" reading
+    "no" (``"none"``) or "yes" (``"ped"``), another label by its title (``"SA"``,
+    ``"PED[nsigma=2]"``: :func:`potran.perturbations.title`)."""
+    from potran.perturbations import NONE, PED, title
+
+    shown = frame["perturbation"].map(lambda p: {NONE: "no", PED: "yes"}.get(p) or title(p))
+    return frame.assign(perturbation=shown).rename(columns={"perturbation": "PED"})
 
 
 def _formatter(spec, digits: int):
