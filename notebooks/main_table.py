@@ -121,7 +121,8 @@ display(Markdown(
 # ## Ours: $\tau_w$ per target, without and with PED
 #
 # One row per metric without and with PED (column "PED": "yes" when the metric scores the features
-# after the PED motion, "no" when it scores them as they are); the last column is the mean over targets. The trivial baselines (`random`, `dim`,
+# after the PED motion, "no" when it scores them as they are); the last column is the mean over
+# targets. The trivial baselines (`random`, `dim`,
 # `norm`) show what a ranking gets for free. The numbers are those of `tau.csv` in the result
 # folder, rounded to 3 decimals, shaded blue where the metric ranks the models like fine-tuning
 # does and red where it ranks them in reverse; "–" marks a $\tau_w$ that cannot be computed (fewer

@@ -217,8 +217,9 @@ def test_papermill_kernels_get_the_environment_of_the_book_build():
 
 
 def test_ped_column_reads_perturbation_labels_as_a_reader_would():
-    frame = pd.DataFrame({"metric": ["logme"] * 4, "perturbation": ["none", "ped", "sa", "ped:nsigma=2"]})
+    labels = ["none", "ped", "sa", "ped:nsigma=2"]
+    frame = pd.DataFrame({"metric": ["logme"] * 4, "perturbation": labels})
     shown = book.ped_column(frame)
     assert list(shown.columns) == ["metric", "PED"]
     assert list(shown.PED) == ["no", "yes", "SA", "PED[nsigma=2]"]
-    assert list(frame.perturbation) == ["none", "ped", "sa", "ped:nsigma=2"]  # the caller's frame is left alone
+    assert list(frame.perturbation) == labels  # the caller's frame is left alone
