@@ -40,6 +40,11 @@ def test_available_cells_need_record_and_snapshot(grid, tmp_path):
     finally:
         (tmp_path / "moved.npz").rename(grid / "snapshots" / "fake-c__t1.npz")
     assert available_cells(tmp_path) == []                                     # no grid at all
+    # with an accuracy table, only the cells it has a row for
+    accuracy = pd.DataFrame({"model": ["fake-c", "fake-a", "fake-z"], "target": "t1"})
+    assert available_cells(grid, accuracy=accuracy) == [("fake-a", "t1"), ("fake-c", "t1")]
+    assert available_cells(grid, models=["fake-c"], accuracy=accuracy) == [("fake-c", "t1")]
+    assert available_cells(grid, accuracy=accuracy.iloc[:0]) == []
 
 
 def test_load_snapshot_and_costs(grid):
@@ -94,8 +99,9 @@ def test_extraction_seconds():
 def test_cost_totals_add_the_parts_of_each_way_of_scoring():
     from potran.bench.snapshots import cost_totals
 
-    costs = pd.DataFrame({"model": ["a", "a", "b"], "wall_s": [100.0, 50.0, 10.0], "extraction_s": [1.0, 2.0, 3.0],
-                          "logme": [0.1, 0.2, 0.3], "logme + PED": [0.5, 0.5, 0.5]})
+    costs = pd.DataFrame({"model": ["a", "a", "b"], "wall_s": [100.0, 50.0, 10.0],
+                          "extraction_s": [1.0, 2.0, 3.0], "logme": [0.1, 0.2, 0.3],
+                          "logme + PED": [0.5, 0.5, 0.5]})
     totals = cost_totals(costs, pd.Series({"a": 4.0, "b": 6.0}), "logme")
     assert totals.to_dict() == pytest.approx({"fine-tuning (recorded)": 160.0, "scoring without PED": 6.6,
                                               "scoring with PED": 6.0 + 10.0 + 1.5})

@@ -456,9 +456,7 @@ def snapshot_claim_scores(groundtruth_dir, metrics=CLAIM_METRICS, *, cache_dir=N
     from potran.bench.snapshots import available_cells, load_snapshot, snapshot_scores
 
     root = Path(groundtruth_dir)
-    accuracy = pd.read_csv(root / "accuracy.csv")
-    done = set(zip(accuracy.model, accuracy.target))
-    cells = [cell for cell in available_cells(root) if cell in done]
+    cells = available_cells(root, accuracy=pd.read_csv(root / "accuracy.csv"))
     files = [root / sub / f"{m}__{t}.{ext}" for m, t in cells
              for sub, ext in (("snapshots", "npz"), ("cells", "json"))]
     package = Path(potran.__file__).parent

@@ -68,16 +68,20 @@ def _name(model: str, target: str) -> str:
     return f"{model}__{target}"
 
 
-def available_cells(groundtruth_dir, models=None, targets=None) -> list[tuple[str, str]]:
+def available_cells(groundtruth_dir, models=None, targets=None, *,
+                    accuracy: pd.DataFrame | None = None) -> list[tuple[str, str]]:
     """(model, target) pairs whose cell record and snapshot file both exist, optionally restricted.
 
-    Sorted by target, then model; ``models`` / ``targets`` None keep every name found.
+    Sorted by target, then model; ``models`` / ``targets`` None keep every name found;
+    ``accuracy`` (columns model, target), when given, keeps only the cells with a row in it.
     """
     root = Path(groundtruth_dir)
+    done = None if accuracy is None else set(zip(accuracy.model, accuracy.target))
     found = []
     for path in sorted((root / "cells").glob("*__*.json")):
         model, _, target = path.stem.partition("__")
         if (models is None or model in models) and (targets is None or target in targets) \
+                and (done is None or (model, target) in done) \
                 and (root / "snapshots" / f"{path.stem}.npz").is_file():
             found.append((model, target))
     return sorted(found, key=lambda mt: (mt[1], mt[0]))
