@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -75,6 +76,18 @@ def test_results_folder_is_given_or_under_build_and_created(tmp_path):
     given = page.results(str(tmp_path / "a" / "b"), "bench")
     assert given == tmp_path / "a" / "b" and given.is_dir()
     assert page.results(None, "bench").parts[-2:] == ("_build", "bench")
+
+
+def test_results_folder_joins_its_parts_under_the_pages_folder(tmp_path, monkeypatch):
+    from potran.bench import pages
+
+    monkeypatch.setattr(pages, "PAGES_OUT", tmp_path)
+    assert pages.results_folder(None, "paper", "k_grid") == tmp_path / "paper" / "k_grid"
+    assert (tmp_path / "paper" / "k_grid").is_dir()
+    assert pages.results_folder("", "finetuning") == tmp_path / "finetuning"
+    assert pages.results_folder(tmp_path / "given", "finetuning") == tmp_path / "given"
+    paper = pages.page_benchmark(["conv4_random"], ["fonts"])
+    assert replace(paper, paper=True).results(None, "bench") == tmp_path / "paper" / "bench"
 
 
 def test_ranked_keeps_scored_cells_on_targets_with_two_models():

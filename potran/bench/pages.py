@@ -23,7 +23,7 @@ import pandas as pd
 from .folders import FEATURE_CACHE, PAGES_OUT
 from .runner import Benchmark
 
-__all__ = ["PAPER_PARAMETERS", "GroundTruth", "PageBenchmark", "page_benchmark"]
+__all__ = ["PAPER_PARAMETERS", "GroundTruth", "PageBenchmark", "page_benchmark", "results_folder"]
 
 #: The page parameters that select the paper's setting (all three, or none).
 PAPER_PARAMETERS = ("paper_checkpoints", "paper_data", "paper_imagenet_val")
@@ -79,10 +79,7 @@ class PageBenchmark:
         """A page's result folder, created if missing: ``out_dir`` when given, else ``<name>`` in
         :data:`~potran.bench.folders.PAGES_OUT` (``paper/<name>`` on the paper's setting, so that
         the two never mix)."""
-        folder = (Path(out_dir) if out_dir not in (None, "")
-                  else PAGES_OUT.joinpath(*(("paper",) if self.paper else ()), name))
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return results_folder(out_dir, *(("paper",) if self.paper else ()), name)
 
     def benchmark(self, **changes) -> Benchmark:
         """The definition with some fields changed (e.g. ``metrics``, ``perturbations``)."""
@@ -141,6 +138,14 @@ class PageBenchmark:
         if seeds is not None:
             seeds = seeds.merge(accuracy[["model", "target"]], on=["model", "target"])
         return GroundTruth(accuracy, seeds, source)
+
+
+def results_folder(out_dir, *name: str) -> Path:
+    """A page's result folder, created if missing: ``out_dir`` when given, else ``name`` (one or
+    more parts) in :data:`~potran.bench.folders.PAGES_OUT`."""
+    folder = Path(out_dir) if out_dir not in (None, "") else PAGES_OUT.joinpath(*name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _shown(path: Path) -> str:
