@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from potran.bench.finetune import FinetuneConfig
 from potran.bench.sources import Sources
 
 
@@ -88,3 +89,19 @@ def extract(model, images, *, device="cpu", cache_dir=None, key=None, progress=F
 
 SOURCES = Sources(get_model=MODELS.__getitem__, load_target=TARGETS.__getitem__,
                   load_general=load_general, extract=extract)
+
+
+#: A fine-tuning set-up small enough for tests that read a grid's snapshots (probe of 24 images)
+SNAPSHOT_CONFIG = FinetuneConfig(epochs=2, seeds=(0,), n_train=40, n_test=12, probe_size=24,
+                                 batch_size=8)
+#: The models of :func:`snapshot_grid`
+GRID_MODELS = ["fake-a", "fake-b", "fake-c"]
+
+
+def snapshot_grid(out):
+    """A finished ground-truth grid in ``out``: :data:`GRID_MODELS` fine-tuned on t1 with
+    :data:`SNAPSHOT_CONFIG` (cells/, snapshots/, accuracy.csv). Returns ``out``."""
+    from potran.bench.groundtruth import run_grid
+
+    run_grid(GRID_MODELS, ["t1"], out, SNAPSHOT_CONFIG, sources=SOURCES, progress=False)
+    return out

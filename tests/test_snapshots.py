@@ -4,8 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from potran.bench.finetune import FinetuneConfig
-from potran.bench.groundtruth import run_grid
 from potran.bench.runner import Benchmark
 from potran.bench.snapshots import (
     available_cells,
@@ -17,17 +15,14 @@ from potran.bench.snapshots import (
     snapshot_tau,
 )
 
-from fake_zoo import GENERAL, MODELS, SOURCES, TARGETS
+from fake_zoo import GENERAL, GRID_MODELS, MODELS, SNAPSHOT_CONFIG, SOURCES, TARGETS, snapshot_grid
 
-CFG = FinetuneConfig(epochs=2, seeds=(0,), n_train=40, n_test=12, probe_size=24, batch_size=8)
-MODEL_NAMES = ["fake-a", "fake-b", "fake-c"]
+CFG, MODEL_NAMES = SNAPSHOT_CONFIG, GRID_MODELS
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gt")
-    run_grid(MODEL_NAMES, ["t1"], out, CFG, sources=SOURCES, progress=False)
-    return out
+    return snapshot_grid(tmp_path_factory.mktemp("gt"))
 
 
 def test_available_cells_need_record_and_snapshot(grid, tmp_path):
