@@ -63,7 +63,7 @@ metrics, cache_dir = name_list(metrics, PED_METRICS), cache_dir or FEATURE_CACHE
 out_dir = results_folder(out_dir, "finetuning")
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 grid = views.load_grid(groundtruth_dir, models, targets)
-print(grid.summary(models, targets))
+print(grid.summary())
 
 # %% [markdown]
 # ## The features along fine-tuning, and the features PED moved

@@ -39,8 +39,8 @@ def test_load_grid_selects_the_cells_with_a_snapshot_and_an_accuracy(grid):
     assert views.load_grid(grid.root, "fake-b,fake-c").cells == [("fake-b", "t1"), ("fake-c", "t1")]
     some = views.load_grid(grid.root, targets='["t1"]', models=["fake-a"])
     assert some.cells == [("fake-a", "t1")] and some.bench.models == ("fake-a",)
-    none = views.load_grid(grid.root, targets=["t2"])
-    assert none.cells == [] and none.summary(None, ["t2"]) == (
+    none = views.load_grid(grid.root, targets="t2")
+    assert none.cells == [] and none.summary() == (
         "No finished ground-truth cell with snapshots for models=None, targets=['t2'] in the "
         "ground truth given: the sections below are skipped.")
 

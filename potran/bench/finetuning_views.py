@@ -36,22 +36,24 @@ __all__ = ["Grid", "load_grid", "ExampleView", "example_view", "tsne_figure", "R
 class Grid:
     """The finished cells of a ground-truth grid: ``root`` (cells/, snapshots/, accuracy.csv),
     ``accuracy`` (its accuracy.csv), ``snapshots`` ((model, target) -> Snapshot, sorted by
-    target, then model) and ``bench``, the benchmark of their models and targets."""
+    target, then model), ``bench``, the benchmark of their models and targets, and
+    ``selection``, the (models, targets) asked for (None: every name)."""
 
     root: Path
     accuracy: pd.DataFrame
     snapshots: dict
     bench: Benchmark
+    selection: tuple = (None, None)
 
     @property
     def cells(self) -> list[tuple[str, str]]:
         """The (model, target) cells, in the order of ``snapshots``."""
         return list(self.snapshots)
 
-    def summary(self, models=None, targets=None) -> str:
-        """One sentence: the finished cells per target, or that there are none for the selection
-        (``models``, ``targets``)."""
+    def summary(self) -> str:
+        """One sentence: the finished cells per target, or that the selection has none."""
         if not self.cells:
+            models, targets = self.selection
             return (f"No finished ground-truth cell with snapshots for models={models}, "
                     f"targets={targets} in the ground truth given: the sections below are skipped.")
         per_target = pd.Series([t for _, t in self.cells]).value_counts().sort_index()
@@ -69,11 +71,12 @@ def load_grid(groundtruth_dir=None, models=None, targets=None) -> Grid:
 
     root = data_path("groundtruth") if groundtruth_dir in (None, "") else Path(groundtruth_dir)
     accuracy = pd.read_csv(root / "accuracy.csv")
-    cells = available_cells(root, name_list(models, ()) or None, name_list(targets, ()) or None,
-                            accuracy=accuracy)
+    selection = (name_list(models, ()) or None, name_list(targets, ()) or None)
+    cells = available_cells(root, *selection, accuracy=accuracy)
     bench = Benchmark(models=tuple(sorted({m for m, _ in cells})),
                       targets=tuple(sorted({t for _, t in cells})))
-    return Grid(root, accuracy, {cell: load_snapshot(root, *cell) for cell in cells}, bench)
+    return Grid(root, accuracy, {cell: load_snapshot(root, *cell) for cell in cells}, bench,
+                selection)
 
 
 @dataclass(frozen=True)
