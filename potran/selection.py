@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from potran import perturbations as perturbation_axis
 from potran.metrics import FEATURE_METRICS, PED_METRICS, SPECS
+from potran.perturbations import NONE, PED, SA
 from potran.validation import check_labels
 
 __all__ = ["METRICS", "DEFAULT_METRICS", "PERTURBATIONS", "COLUMNS", "rank_models", "model_files",
@@ -26,7 +28,7 @@ METRICS = FEATURE_METRICS + tuple(n for n, s in SPECS.items() if s.gives == "com
 #: The metrics the paper reports with and without PED.
 DEFAULT_METRICS = PED_METRICS
 #: Values of the ``perturbation`` column: the features as given, after PED, after SA.
-PERTURBATIONS = ("none", "ped", "sa")
+PERTURBATIONS = perturbation_axis.KINDS
 #: Columns of the table of :func:`rank_models`.
 COLUMNS = ["model", "metric", "perturbation", "score", "rank"]
 
@@ -44,7 +46,7 @@ def _metric_names(metrics) -> tuple[str, ...]:
 
 
 def _perturbations(ped, sa) -> tuple[str, ...]:
-    for name, value in (("ped", ped), ("sa", sa)):
+    for name, value in ((PED, ped), (SA, sa)):
         if value not in (False, True, "both"):
             raise ValueError(f"{name} must be False, True or 'both', got {value!r}")
     raw = (not ped and not sa) or "both" in (ped, sa)
@@ -72,7 +74,7 @@ def _common_labels(y, names: list[str]) -> np.ndarray:
 
 
 def _general_sets(general, names: list[str], perturbations) -> dict:
-    if "ped" not in perturbations:
+    if PED not in perturbations:
         if general is not None:
             raise ValueError("general feature sets were given but ped is False; only PED uses them")
         return {}
@@ -109,7 +111,8 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     options : mapping of metric name to dict, optional
         Keyword options of a metric, e.g. ``{"gbc": {"gaussian": "diagonal"}}``.
     ped_options, sa_options : dict, optional
-        Options of PED and SA (:data:`potran.ped.OPTIONS`, :data:`potran.sa.OPTIONS`).
+        Options of PED and SA (:data:`potran.ped.OPTIONS`, :data:`potran.sa.OPTIONS`), applied as
+        the label :func:`potran.perturbations.label` writes of them (e.g. ``"ped:nsigma=1.2"``).
     device : str, optional
         Torch device of PED and the metrics that accept one.
 
@@ -139,17 +142,19 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     unknown = sorted(set(options) - set(metric_names))
     if unknown:
         raise ValueError(f"options for metric(s) {unknown} that are not scored")
-    perturb = _perturber(labels, general, ped_options, sa_options, device)
+    settings = _settings(ped_options, sa_options)
     moved = {}  # (model, perturbation) -> features: each perturbation runs once per model
     rows = []
     for group, (metric, perturbation) in enumerate((m, p) for m in metric_names for p in perturbations):
         kwargs = {**options.get(metric, {}), **({} if device is None else {"device": device})}
         values = {}
         for name in names:
-            after = "" if perturbation == "none" else f" after {perturbation.upper()}"
+            after = "" if perturbation == NONE else f" after {perturbation_axis.title(perturbation)}"
             try:
                 if (name, perturbation) not in moved:
-                    moved[name, perturbation] = perturb(name, features[name], perturbation)
+                    moved[name, perturbation] = perturbation_axis.move(
+                        settings[perturbation], features[name], labels, general.get(name),
+                        device=device).features
                 values[name] = score(moved[name, perturbation], labels, metric, **kwargs)
             except ValueError as err:
                 raise ValueError(f"model {name!r}, metric {metric!r}{after}: {err}") from None
@@ -162,25 +167,16 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     return table.sort_values(["group", "rank"], kind="stable", ignore_index=True)[COLUMNS]
 
 
-def _perturber(labels, general, ped_options, sa_options, device):
-    """``perturb(model, X, perturbation)``: the features as given, moved by PED or perturbed by SA,
-    as :func:`potran.scoring.score` computes them with ``ped=True`` / ``sa=True``."""
-    from potran import ped, sa
-
-    ped_options, sa_options = dict(ped_options or {}), dict(sa_options or {})
-    for what, given, known in (("PED", ped_options, ped.OPTIONS), ("SA", sa_options, sa.OPTIONS)):
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise ValueError(f"unknown {what} option(s) {unknown}; known: {', '.join(known)}")
-
-    def perturb(model, X, perturbation):
-        if perturbation == "ped":
-            return ped.simulate(X, labels, general[model], device=device, **ped_options).features
-        if perturbation == "sa":
-            return sa.perturb(X, labels, **sa_options).features
-        return X
-
-    return perturb
+def _settings(ped_options, sa_options) -> dict[str, str]:
+    """The label (:mod:`potran.perturbations`) of each kind of perturbation with its options, e.g.
+    ``{"none": "none", "ped": "ped:nsigma=1.2", "sa": "sa"}``; ValueError names the bad option."""
+    settings = {NONE: NONE}
+    for kind, given in ((PED, ped_options), (SA, sa_options)):
+        try:
+            settings[kind] = perturbation_axis.label(kind, **dict(given or {}))
+        except ValueError as err:
+            raise ValueError(f"{kind}_options: {err}") from None
+    return settings
 
 
 def model_files(paths) -> dict[str, Path]:
@@ -212,12 +208,12 @@ def ranking_text(table: pd.DataFrame) -> str:
     width = max(len("model"), *(len(m) for m in table["model"]))
     blocks = []
     for (metric, perturbation), part in table.groupby(["metric", "perturbation"], sort=False):
-        title = metric + ("" if perturbation == "none" else f" after {perturbation.upper()}")
+        title = metric + ("" if perturbation == NONE else f" after {perturbation_axis.title(perturbation)}")
         lines = [f"{title}:"] + [f"  {r.rank:>3}. {r.model:<{width}}  {r.score:>12.6g}"
                                  for r in part.itertuples()]
         blocks.append("\n".join(lines))
-    label = table["metric"] + np.where(table["perturbation"] == "none", "",
-                                       "+" + table["perturbation"].str.upper())
+    label = pd.Series([perturbation_axis.metric_label(m, p)
+                       for m, p in zip(table["metric"], table["perturbation"])], index=table.index)
     cell = table["score"].map("{:.6g}".format) + " (" + table["rank"].astype(str) + ")"
     wide = pd.DataFrame({"model": table["model"], "column": label, "cell": cell}).pivot(
         index="model", columns="column", values="cell")

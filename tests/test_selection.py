@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import potran
+from potran import perturbations
 from potran.cli import main
 from potran.metrics import ncti_pool_scores
 from potran.selection import COLUMNS, METRICS, model_files, rank_models, ranking_text
@@ -93,6 +94,17 @@ def test_options_reach_ped_sa_and_the_metric():
     pd.testing.assert_frame_equal(on_cpu, rank_models(MODELS, Y, metrics="sfda", ped=True, general=GENERAL))
 
 
+def test_scores_are_those_of_the_moved_features_of_the_perturbation_axis():
+    table = rank_models(MODELS, Y, metrics=["logme", "gbc"], ped="both", general=GENERAL,
+                        ped_options={"nsigma": 1.2, "standardize": True})
+    get = table.set_index(["model", "metric", "perturbation"])["score"]
+    for name, X in MODELS.items():
+        moved = perturbations.move("ped:nsigma=1.2,standardize=True", X, Y, GENERAL[name]).features
+        for metric in ("logme", "gbc"):
+            assert get[name, metric, "ped"] == potran.score(moved, Y, metric)
+            assert get[name, metric, "none"] == potran.score(X, Y, metric)
+
+
 def test_each_perturbation_runs_once_per_model(monkeypatch):
     from potran import ped
 
@@ -115,10 +127,10 @@ def test_each_perturbation_runs_once_per_model(monkeypatch):
     (dict(ped="yes"), "ped must be False, True or 'both', got 'yes'"),
     (dict(options={"knn": {}}), "options for metric\\(s\\) \\['knn'\\] that are not scored"),
     (dict(ped=True, general=GENERAL, ped_options={"sigma": 1}),
-     "unknown PED option\\(s\\) \\['sigma'\\]; known: nsigma"),
-    (dict(sa=True, sa_options={"nsigma": 1}), "unknown SA option\\(s\\) \\['nsigma'\\]; known: alpha"),
-    (dict(ped=True, general=GENERAL, ped_options={"nsigma": 0}),
-     "model 'good', metric 'logme' after PED: nsigma must be"),
+     "ped_options: unknown option\\(s\\) \\['sigma'\\] of perturbation 'ped'.*; known: nsigma"),
+    (dict(sa=True, sa_options={"nsigma": 1}),
+     "sa_options: unknown option\\(s\\) \\['nsigma'\\] of perturbation 'sa'.*; known: alpha"),
+    (dict(ped=True, general=GENERAL, ped_options={"nsigma": 0}), "ped_options: nsigma must be"),
     (dict(metrics="parc", options={"parc": {"bogus": 1}}),
      "model 'good', metric 'parc': unknown option\\(s\\) \\['bogus'\\]"),
 ])
