@@ -29,6 +29,7 @@ from potran.extract import IMAGENET_MEAN, IMAGENET_STD
 from potran.params import Boolean, defaults_of, options_of
 from potran.ped import OPTIONS as PED_OPTIONS
 from potran.ped import simulate
+from potran.perturbations import NONE, PED, read_value
 from potran.report_cli import add_report_parser
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
@@ -89,18 +90,7 @@ def parse_options(pairs: list[str], flag: str = "--option") -> dict:
         key, sep, text = pair.partition("=")
         if not sep or not key.isidentifier():
             raise UsageError(f"{flag} wants KEY=VALUE, got {pair!r}")
-        lowered = text.lower()
-        if lowered in ("true", "false", "none"):
-            options[key] = {"true": True, "false": False, "none": None}[lowered]
-            continue
-        for kind in (int, float):
-            try:
-                options[key] = kind(text)
-                break
-            except ValueError:
-                continue
-        else:
-            options[key] = text
+        options[key] = read_value(text)
     return options
 
 
@@ -206,7 +196,7 @@ def select_scores(scores, metric: str | None, perturbation: str | None):
     elif metric is not None:
         raise UsageError("--metric needs a 'metric' column in the scores")
     if "perturbation" in scores.columns:
-        perturbation = perturbation or "none"
+        perturbation = perturbation or NONE
         found = list(dict.fromkeys(scores["perturbation"]))
         if perturbation not in found:
             raise ValueError(f"the scores have no perturbation {perturbation!r}; they have "
@@ -407,7 +397,7 @@ def _ped_options(pairs) -> dict:
 def _perturbations(ped: str, pairs, labels=()) -> tuple[str, ...]:
     """The perturbation labels of ``potran bench`` (:mod:`potran.perturbations`): the
     ``--perturbation`` labels as given, else ``--ped both|off|on`` with its ``--ped-option``s."""
-    from potran.perturbations import NONE, label, parse
+    from potran.perturbations import label, parse
 
     if labels:
         if pairs or ped != "both":
@@ -422,7 +412,7 @@ def _perturbations(ped: str, pairs, labels=()) -> tuple[str, ...]:
                 raise UsageError(f"--perturbation: {err}") from None
         return tuple(labels)
     try:
-        setting = label("ped", **_ped_options(pairs))
+        setting = label(PED, **_ped_options(pairs))
     except ValueError as err:
         raise UsageError(f"--ped-option: {err}") from None
     return {"both": (NONE, setting), "off": (NONE,), "on": (setting,)}[ped]

@@ -14,6 +14,8 @@ import json
 import math
 from pathlib import Path
 
+from potran.perturbations import KINDS, NONE
+
 __all__ = ["add_report_parser", "run_report", "format_table"]
 
 
@@ -89,7 +91,7 @@ def _pairs(items) -> list:
         if len(names) != 2 or not all(names):
             raise UsageError(f"--compare wants A,B (e.g. gbc+PED,nleep), got {item!r}")
         keys = [n.partition("+") for n in names]
-        out.append(tuple((m, (p.lower() if p.lower() in ("ped", "sa") else p) or "none") for m, _, p in keys))
+        out.append(tuple((m, (p.lower() if p.lower() in KINDS else p) or NONE) for m, _, p in keys))
     return out
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..ped import TIME_STEP
+from ..perturbations import NONE, PED
 from .folders import FEATURE_CACHE
 from .runner import Benchmark
 from .snapshots import Snapshot
@@ -190,7 +191,7 @@ def rank_snapshots(grid: Grid, metrics, *, min_models: int = 3, cache_dir=FEATUR
     if not grid.cells:
         return None
     plain = snapshot_scores(grid.snapshots.values(), metrics, device=device)
-    plain = plain.assign(perturbation="none")
+    plain = plain.assign(perturbation=NONE)
     ped, times = score_pretrained(grid.bench, grid.snapshots, metrics, cache_dir=cache_dir,
                                   device=device)
     notes = [f"rebuilt 0 % snapshots vs stored, all {len(grid.snapshots)} cells: largest "
@@ -208,7 +209,7 @@ def rank_snapshots(grid: Grid, metrics, *, min_models: int = 3, cache_dir=FEATUR
 def tau_table(tau: pd.DataFrame) -> pd.DataFrame:
     """:func:`rank_snapshots`' tau wide: one row per metric and target, one column per share of
     fine-tuning ("0 %", "0 % + PED", "25 %", ...), in that order."""
-    wide = tau.assign(column=[f"{f:.0%}" + (" + PED" if p == "ped" else "")
+    wide = tau.assign(column=[f"{f:.0%}" + (" + PED" if p == PED else "")
                               for f, p in zip(tau.fraction, tau.perturbation)])
     wide = wide.pivot_table(index=["metric", "target"], columns="column", values="weighted_tau",
                             sort=False)
@@ -223,7 +224,7 @@ def tau_figure(tau: pd.DataFrame, metrics, *, min_models: int):
 
     from .book import figsize
 
-    plain, moved = tau[tau.perturbation == "none"], tau[tau.perturbation == "ped"]
+    plain, moved = tau[tau.perturbation == NONE], tau[tau.perturbation == PED]
     targets = list(dict.fromkeys(plain.target))
     colours = dict(zip(targets, sns.color_palette("tab10", len(targets))))
     fig, axes = plt.subplots(1, len(metrics), figsize=figsize(3.9), sharey=True, squeeze=False,
@@ -304,7 +305,7 @@ def grid_costs(grid: Grid, ranking: Ranking | None, *, throughput_images: int = 
     sizes = times.drop_duplicates(["model", "target"])[["model", "target", "n_images", "n_general"]]
     costs = cell_costs(grid.root, grid.cells).merge(sizes, on=["model", "target"])
     costs["extraction_s"] = [per_image[m] * n for m, n in zip(costs.model, costs.n_images)]
-    wide = times.assign(what=[m + (" + PED" if p == "ped" else "")
+    wide = times.assign(what=[m + (" + PED" if p == PED else "")
                               for m, p in zip(times.metric, times.perturbation)])
     wide = wide.pivot_table(index=["model", "target"], columns="what", values="seconds")
     costs = costs.merge(wide.reset_index(), on=["model", "target"])
@@ -360,9 +361,9 @@ def summary(view: ExampleView | None, ranking: Ranking | None, costs: Costs | No
         for metric in metrics:
             if metric not in mean.index.get_level_values(0):
                 continue
-            text = ", ".join(f"{f:.0%} {v:.2f}" for f, v in mean.loc[(metric, "none")].items())
+            text = ", ".join(f"{f:.0%} {v:.2f}" for f, v in mean.loc[(metric, NONE)].items())
             lines.append(f"- Mean τ_w of {metric} over the ranked targets along fine-tuning: "
-                         f"{text}; pretrained + PED {mean.get((metric, 'ped', 0.0), np.nan):.2f}.")
+                         f"{text}; pretrained + PED {mean.get((metric, PED, 0.0), np.nan):.2f}.")
     if costs is not None:
         metric, cells, totals = metrics[0], costs.cells, costs.totals(metrics[0])
         fine, plain = totals["fine-tuning (recorded)"], totals["scoring without PED"]

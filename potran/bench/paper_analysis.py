@@ -597,7 +597,7 @@ def read_groundtruth(groundtruth_dir, models=None, targets=None) -> FineTuned:
 # --- the re-reading of the paper's numbers (notebooks/paper_numbers.py) ---
 
 #: The label of the static leave-one-dataset-out baseline among the published methods.
-BASELINE = ("static_loto", "none")
+BASELINE = ("static_loto", NONE)
 
 
 @dataclass(frozen=True)
@@ -835,9 +835,9 @@ def ped_gain(numbers: PaperNumbers, tests: pd.DataFrame) -> pd.DataFrame:
         index=["metric", "perturbation"], columns="target", values="weighted_tau"
     )
     gain["datasets positive"] = [
-        int((wide.loc[(m, "ped")] > wide.loc[(m, "none")]).sum()) for m in gain.index
+        int((wide.loc[(m, PED)] > wide.loc[(m, NONE)]).sum()) for m in gain.index
     ]
-    return gain.rename(index={m: numbers.labels[(m, "ped")] for m in gain.index})
+    return gain.rename(index={m: numbers.labels[(m, PED)] for m in gain.index})
 
 
 def gain_table(gain: pd.DataFrame) -> pd.DataFrame:

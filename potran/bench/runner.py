@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..metrics import FEATURE_METRICS
 from ..ped import EPS as PED_EPS
-from ..perturbations import move, trace_columns
+from ..perturbations import NONE, PED, move, trace_columns
 from .finetune import FinetuneConfig, training_indices
 from .folders import FEATURE_CACHE
 from .reduction import SCORE_DIM, reduce_features
@@ -42,7 +42,7 @@ DEFAULT_METRICS = FEATURE_METRICS
 #: Baselines about the backbone's own features, scored before the dimension reduction.
 WIDTH_METRICS = ("dim", "norm")
 #: Perturbations of a benchmark unless it says otherwise: none and PED with its defaults.
-DEFAULT_PERTURBATIONS = ("none", "ped")
+DEFAULT_PERTURBATIONS = (NONE, PED)
 SCORE_COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error", "ped_steps",
                  "energy_ratio"]
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..perturbations import NONE, PED
 from .folders import FEATURE_CACHE
 
 __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapshot_scores",
@@ -281,11 +282,11 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
         X, G, y = arrays["X_scored"], arrays["G_scored"], arrays["y"]
         for metric in metrics:
             score_rows.append({"model": model, "target": target, "fraction": 0.0, "step": 0,
-                               "metric": metric, "perturbation": "ped", "rebuild_error": error,
+                               "metric": metric, "perturbation": PED, "rebuild_error": error,
                                "score": float(score(X0, snap.labels, metric, ped=True, general=G0,
                                                     device=device))})
-            for perturbation in ("none", "ped"):
-                kw = {"ped": True, "general": G} if perturbation == "ped" else {}
+            for perturbation in (NONE, PED):
+                kw = {"ped": True, "general": G} if perturbation == PED else {}
                 call = partial(score, X, y, metric, device=device, **kw)   # device reaches the metric
                 m = measure(call, device=device, repeats=repeats, min_time=min_time, memory=False)
                 time_rows.append({"model": model, "target": target, "n_images": len(y),

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import PED_METRICS
-from ..perturbations import NONE, label
+from ..perturbations import NONE, PED, SA, label
 from .folders import FEATURE_CACHE
 
 __all__ = ["score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names", "intervals",
@@ -56,7 +56,7 @@ def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
     from ..metrics import ncti
     from .runner import attempt, move_all, score_moved
 
-    ped, sa = label("ped", **(ped_options or {})), label("sa", **(sa_options or {}))
+    ped, sa = label(PED, **(ped_options or {})), label(SA, **(sa_options or {}))
     rows, cells = [], []
     pairs = [(m, t) for t in page.targets for m in page.models]
     for model, target in tqdm(pairs, desc="successors", unit="cell", disable=not progress):
@@ -115,7 +115,7 @@ def gate_sentence(cells: pd.DataFrame) -> str:
 
 def method_names(sa: str) -> dict:
     """``{"none": "none", "ped": "PED", sa: "SA"}``: how the tables name each perturbation."""
-    return {NONE: "none", "ped": "PED", sa: "SA"}
+    return {NONE: "none", PED: "PED", sa: "SA"}
 
 
 def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -133,7 +133,7 @@ def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0
         warnings.simplefilter("ignore", RuntimeWarning)
         iv = report.tau_intervals(scores, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
         rows.append(iv.assign(method=iv.perturbation.map(names)))
-        for p in ("ped", sa):
+        for p in (PED, sa):
             change = report.compare(scores, truth.accuracy, truth.seeds, perturbation=p, n_boot=n_boot, seed=seed)
             rows.append(
                 change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"}).assign(

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..ped import EPS
-from ..perturbations import NONE, parse
+from ..perturbations import NONE, PED, parse
 from .folders import FEATURE_CACHE
 
 __all__ = ["name_list", "run_settings", "settings_intervals", "grid_selection", "trace_summary",
@@ -255,13 +255,13 @@ def published_grid(metrics) -> tuple[pd.DataFrame, pd.Series]:
     def mean(table, perturbation):
         return table[table.perturbation == perturbation].groupby("metric").weighted_tau.mean()
 
-    pub = pd.DataFrame({"without PED": mean(main, NONE), "PED, default λ (main table)": mean(main, "ped"),
-                        "PED, best of the grid (Table 1)": mean(grid, "ped")}
+    pub = pd.DataFrame({"without PED": mean(main, NONE), "PED, default λ (main table)": mean(main, PED),
+                        "PED, best of the grid (Table 1)": mean(grid, PED)}
                        ).loc[[m for m in metrics if m in set(grid.metric)]]
     pub["grid gain"] = pub["PED, best of the grid (Table 1)"] - pub["PED, default λ (main table)"]
     both = grid.merge(main, on=["method", "target"], suffixes=("_grid", "_main"))
     raised = (
-        both[both.perturbation_grid == "ped"]
+        both[both.perturbation_grid == PED]
         .assign(up=lambda d: d.weighted_tau_grid > d.weighted_tau_main)
         .groupby("metric_grid")
         .up.sum()

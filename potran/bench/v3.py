@@ -24,9 +24,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
+from ..perturbations import PED
 from . import datasets, targets_v3, zoo
 from .finetune import FinetuneConfig, training_indices
-from .runner import DEFAULT_METRICS, Benchmark, score_one
+from .runner import DEFAULT_METRICS, DEFAULT_PERTURBATIONS, Benchmark, score_one
 from .sources import OFFLINE
 
 __all__ = ["FINETUNE", "SOURCES", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "GENERAL_SETS",
@@ -37,13 +38,13 @@ __all__ = ["FINETUNE", "SOURCES", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "
 FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
 SOURCES = replace(OFFLINE, load_target=targets_v3.load_target)
 BENCHMARK = Benchmark(models=tuple(zoo.names()), targets=targets_v3.NAMES,
-                      metrics=DEFAULT_METRICS, perturbations=("none", "ped"), finetune=FINETUNE,
+                      metrics=DEFAULT_METRICS, perturbations=DEFAULT_PERTURBATIONS, finetune=FINETUNE,
                       reduce_all=True, sources=SOURCES)
 #: metrics of the general-set ablation: every metric that uses the features' geometry (not
 #: ``random``, nor ``dim``/``norm``, which are scored before the reduction)
 ABLATION_METRICS = ("logme", "sfda", "gbc", "nleep", "parc", "hscore", "reg_hscore", "transrate",
                     "knn")
-ABLATION = replace(BENCHMARK, metrics=ABLATION_METRICS, perturbations=("ped",))
+ABLATION = replace(BENCHMARK, metrics=ABLATION_METRICS, perturbations=(PED,))
 GENERAL_SETS = ("general", "family", "target")
 FAMILY_SIZE = 5000
 #: natural photographs that ship with pip packages and that no v3 target (nor the landed
