@@ -65,7 +65,6 @@ seed = 0
 out_dir = project_path("_build", "runtime")   # PNG copies of the figures and the measured tables
 
 # %% tags=["hide-input"]
-import json
 import platform
 from functools import partial
 from pathlib import Path
@@ -79,23 +78,20 @@ from threadpoolctl import threadpool_limits
 import potran
 from potran.bench import book, timing
 from potran.bench.plots import scaling
+from potran.bench.sweeps import name_list, parameter_dict
 from potran.bench.timing import dense_ped, slope_table, sweep, synthetic_task
+from potran.metrics import PED_METRICS
 
 book.setup_page(threads)
 threadpool_limits(threads)
 out_dir = Path(out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
-
-
-def parsed(value):
-    """A list or dict parameter given as such or as JSON text (papermill -p gives text)."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-metrics, slow_metrics = parsed(metrics), parsed(slow_metrics) or []
-grid, base, slow_grid, slow_base = parsed(grid), parsed(base), parsed(slow_grid), parsed(slow_base)
-ped_grid, ped_base, gpu_grid, gpu_base = parsed(ped_grid), parsed(ped_base), parsed(gpu_grid), parsed(gpu_base)
+metrics, slow_metrics = name_list(metrics, PED_METRICS), name_list(slow_metrics, [])
+grid, base = parameter_dict(grid, "grid"), parameter_dict(base, "base")
+slow_grid, slow_base = parameter_dict(slow_grid, "slow_grid"), parameter_dict(slow_base, "slow_base")
+ped_grid, ped_base = parameter_dict(ped_grid, "ped_grid"), parameter_dict(ped_base, "ped_base")
+gpu_grid, gpu_base = parameter_dict(gpu_grid, "gpu_grid"), parameter_dict(gpu_base, "gpu_base")
 print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
       f"{threads} thread(s), device {device!r}")
 

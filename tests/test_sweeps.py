@@ -163,6 +163,18 @@ def test_name_list(value, expected):
     assert sweeps.name_list(value, ["d"]) == expected
 
 
+@pytest.mark.parametrize("value, expected", [
+    (None, {"d": 1}), (" ", {"d": 1}), ({"N": [1, 2]}, {"N": [1, 2]}),
+    ('{"N": [1000], "C": 4}', {"N": [1000], "C": 4}), ("{'D': 32}", {"D": 32})])
+def test_parameter_dict(value, expected):
+    assert sweeps.parameter_dict(value, "grid", {"d": 1}) == expected
+
+
+def test_parameter_dict_names_a_parameter_that_is_not_a_dict():
+    with pytest.raises(ValueError, match=r"grid must be a dict, got \[1, 2\]"):
+        sweeps.parameter_dict("[1, 2]", "grid")
+
+
 def test_published_grid_is_table_1_beside_the_main_table():
     from potran import paper
 

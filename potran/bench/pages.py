@@ -158,19 +158,6 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _options(value) -> dict:
-    """``paper_options`` as a dict: papermill's ``-p`` passes it as text (JSON or a Python dict)."""
-    import ast
-
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return {}
-    if isinstance(value, str):
-        value = ast.literal_eval(value.strip())
-    if not isinstance(value, dict):
-        raise ValueError(f"paper_options must be a dict, got {value!r}")
-    return dict(value)
-
-
 def page_benchmark(models=None, targets=None, *, paper_checkpoints=None, paper_data=None,
                    paper_imagenet_val=None, paper_options=None, seed: int = 0) -> PageBenchmark:
     """The benchmark of a page's parameters.
@@ -189,7 +176,7 @@ def page_benchmark(models=None, targets=None, *, paper_checkpoints=None, paper_d
     seed : int
         The benchmark's seed.
     """
-    from .sweeps import name_list
+    from .sweeps import name_list, parameter_dict
 
     given = {k: v for k, v in zip(PAPER_PARAMETERS, (paper_checkpoints, paper_data, paper_imagenet_val))
              if v not in (None, "")}
@@ -200,7 +187,7 @@ def page_benchmark(models=None, targets=None, *, paper_checkpoints=None, paper_d
     if given:
         from . import paper_setting as ps
 
-        options = _options(paper_options)
+        options = parameter_dict(paper_options, "paper_options")
         clash = sorted(set(options) & {"models", "targets", "seed"})
         if clash:
             raise ValueError(f"paper_options cannot set {', '.join(clash)}: they are page parameters")
@@ -208,7 +195,7 @@ def page_benchmark(models=None, targets=None, *, paper_checkpoints=None, paper_d
                                models=name_list(models, ps.MODELS), targets=name_list(targets, ps.TARGETS),
                                seed=seed, **options)
         return PageBenchmark(setting.bench, paper=True)
-    if _options(paper_options):
+    if parameter_dict(paper_options, "paper_options"):
         raise ValueError("paper_options were given without the paper's setting "
                          f"({', '.join(PAPER_PARAMETERS)})")
     from . import datasets, zoo

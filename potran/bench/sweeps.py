@@ -21,6 +21,8 @@ standardisation changes in the space the balls live in.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -28,7 +30,7 @@ from ..ped import EPS
 from ..perturbations import NONE, PED, parse
 from .folders import FEATURE_CACHE
 
-__all__ = ["name_list", "run_settings", "settings_intervals", "grid_selection", "trace_summary",
+__all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", "grid_selection", "trace_summary",
            "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
            "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
            "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text", "SPACES",
@@ -53,6 +55,21 @@ def name_list(value, default) -> list:
             value = [part.strip() for part in text.split(",") if part.strip()]
     value = list(value)
     return value if value else list(default)
+
+
+def parameter_dict(value, name: str, default=None) -> dict:
+    """A notebook parameter that is a dict: a mapping, or a JSON/Python dict in a string (what
+    ``papermill -p grid '{"N": [1000]}'`` passes); None or empty text gives ``default`` (``{}``).
+    ValueError names the parameter when the value is not a dict."""
+    import ast
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return dict(default or {})
+    if isinstance(value, str):
+        value = ast.literal_eval(value.strip())
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a dict, got {value!r}")
+    return dict(value)
 
 
 def run_settings(base, settings, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
