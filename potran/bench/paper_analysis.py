@@ -35,10 +35,10 @@ __all__ = ["pick", "paper_accuracy", "published_taus", "static_baseline_taus", "
            "groundtruth_discrepancies", "groundtruth_agreement", "discrepancy_effect",
            "cell_table", "protocol", "accuracy_errors", "reliability_verdicts", "discrepancy_marks",
            "protocol_sentence", "verdict_summary", "learning_rate_sentence", "still_training",
-           "convergence_sentence", "FineTuned", "read_groundtruth", "BASELINE", "PaperNumbers", "paper_numbers",
-           "wide_taus", "chance_bands", "method_intervals", "P_COLUMNS", "intervals_table", "baseline_choices",
-           "baseline_sentence", "version_effect", "baseline_swap", "swap_sentence", "ped_gain", "gain_table",
-           "claims_text"]
+           "convergence_sentence", "FineTuned", "read_groundtruth", "BASELINE", "PaperNumbers",
+           "paper_numbers", "wide_taus", "chance_bands", "method_intervals", "P_COLUMNS", "intervals_table",
+           "baseline_choices", "baseline_sentence", "version_effect", "baseline_swap", "swap_sentence",
+           "ped_gain", "gain_table", "claims_text"]
 
 
 def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = "names"

@@ -626,6 +626,7 @@ def embedding_panels(panels, embedded, labels, classes):
         ax.set_ylabel("t-SNE 2")
     handles, names = axes.flat[0].get_legend_handles_labels()
     longest = max(len(c) for c in classes)
-    fig.legend(handles, names, loc="outside lower center", ncol=max(1, min(len(classes), 80 // (longest + 4))),
-               markerscale=2.5, frameon=False, title="class")
+    ncol = max(1, min(len(classes), 80 // (longest + 4)))
+    fig.legend(handles, names, loc="outside lower center", ncol=ncol, markerscale=2.5, frameon=False,
+               title="class")
     return fig

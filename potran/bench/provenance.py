@@ -207,7 +207,8 @@ def data_reads(log, data_root) -> pd.DataFrame | None:
     is now; files that do not exist (an optional input) and ``data_root`` itself are left out.
     None when there is no record."""
     log, data_root = Path(log), Path(data_root).resolve()
-    reads = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
+    lines = log.read_text().splitlines() if log.is_file() else []
+    reads = [json.loads(line) for line in lines if line.strip()]
     latest = {}  # page -> the build that last executed it
     for read in reads:
         latest[read["page"]] = max(latest.get(read["page"], ""), read["build"])

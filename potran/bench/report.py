@@ -620,7 +620,8 @@ def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataF
             warnings.simplefilter("ignore", RuntimeWarning)
             intervals = tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
             effect = compare(pool, accuracy, seeds, perturbation="ped", n_boot=n_boot, level=level, seed=seed)
-            intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})], ignore_index=True)
+            intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})],
+                                  ignore_index=True)
             tests = benchmark_tests(
                 pool,
                 accuracy,

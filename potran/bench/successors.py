@@ -134,7 +134,8 @@ def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0
         iv = report.tau_intervals(scores, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
         rows.append(iv.assign(method=iv.perturbation.map(names)))
         for p in (PED, sa):
-            change = report.compare(scores, truth.accuracy, truth.seeds, perturbation=p, n_boot=n_boot, seed=seed)
+            change = report.compare(scores, truth.accuracy, truth.seeds, perturbation=p, n_boot=n_boot,
+                                    seed=seed)
             rows.append(
                 change.rename(columns={"delta": "mean_tau", "p_value": "p_delta"}).assign(
                     method=f"{names[p]} − none"

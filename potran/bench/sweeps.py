@@ -30,8 +30,8 @@ from ..ped import EPS
 from ..perturbations import NONE, PED, parse
 from .folders import FEATURE_CACHE
 
-__all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", "grid_selection", "trace_summary",
-           "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
+__all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", "grid_selection",
+           "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
            "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
            "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text", "SPACES",
            "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
@@ -346,7 +346,8 @@ def trace_sentence(per_value: pd.DataFrame, same: bool) -> str:
     lo, hi = per_value.index.min(), per_value.index.max()
     return (
         f"From λ = {lo:g} to λ = {hi:g} the motion takes {per_value.mean_steps[lo]:.2f} → "
-        f"{per_value.mean_steps[hi]:.2f} steps on average and releases {100 * per_value.energy_decline[lo]:.1f} % → "
+        f"{per_value.mean_steps[hi]:.2f} steps on average and releases "
+        f"{100 * per_value.energy_decline[lo]:.1f} % → "
         f"{100 * per_value.energy_decline[hi]:.1f} % of its potential energy"
         + (" (the same for the three metrics, which all move the same features)" if same else "")
         + f". A larger λ makes the balls and their overlaps larger, so the classes move farther; but a step "
@@ -439,8 +440,8 @@ def grid_agreement_text(
         text.append(
             f"**Ours.** Across the {n_values} values of λ the mean τ_w moves by "
             + ", ".join(f"{spread.get(m, np.nan):.3f} for {m}" for m in metrics)
-            + f", against a median 95 % interval half-width of {median_half_width(intervals):.3f}. The fine-tuning "
-            "accuracies of the ranked models span "
+            + f", against a median 95 % interval half-width of {median_half_width(intervals):.3f}. "
+            "The fine-tuning accuracies of the ranked models span "
             + ", ".join(f"{100 * v:.1f} points on {t}" for t, v in gt_range.items())
             + (
                 f", with a median seed-to-seed standard deviation of {100 * sd:.1f} points"
@@ -545,7 +546,8 @@ def both_ways_sentence(geometry: pd.DataFrame, runs: dict, spread: pd.DataFrame,
     return (
         f"Standardised, the median ball's radius is {ratio['standardised']:.2f} times the distance to the "
         f"nearest other centre and {pairs['standardised']} of the {n_pairs} class pairs overlap; raw, "
-        f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and releases "
+        f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and "
+        "releases "
         f"{_decline(t_std):.0%} of the potential energy standardised, {t_raw.steps} step(s) and "
         f"{_decline(t_raw):.0%} raw. The largest change of any feature, in feature units, is "
         f"{t_std.max_shift:.3g} with the standardised motion and {t_raw.max_shift:.3g} with the raw one, "

@@ -896,7 +896,8 @@ def targets_section(bench: Benchmark, rel_ft: pd.DataFrame, rel_lp: pd.DataFrame
         lp_rel, lp_table = status(rel_lp, t)
         rows.append({"target": t, "family": spec[t].family, "classes": len(spec[t].classes),
                      "fine-tuning": ft_rel if ft_table == "pending" else f"{ft_rel} ({ft_table})",
-                     "linear probe": f"{lp_rel} ({lp_table})", "scored": "yes" if t in bench.scored else "no"})
+                     "linear probe": f"{lp_rel} ({lp_table})",
+                     "scored": "yes" if t in bench.scored else "no"})
     out = [
         "Reliability of each target's ground truth, and the table it enters (the tasks "
         "are described in `data/bench_v3/README.md`):",
@@ -1162,16 +1163,17 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
             + "; ".join(
                 (
                     [
-                        f"PED lowers τ_w within both model families for {_names(fell)}: its collapse there is not "
-                        "only a reordering of the two families, PED scrambles the ranking inside each of them"
+                        f"PED lowers τ_w within both model families for {_names(fell)}: its collapse there "
+                        "is not only a reordering of the two families, PED scrambles the ranking inside "
+                        "each of them"
                     ]
                     if fell
                     else []
                 )
                 + (
                     [
-                        f"for {_names(held)} the within-family τ_w does not fall in both families, so what PED "
-                        "changes there is mostly the order of the two families"
+                        f"for {_names(held)} the within-family τ_w does not fall in both families, so what "
+                        "PED changes there is mostly the order of the two families"
                     ]
                     if held
                     else []
