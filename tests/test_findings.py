@@ -77,7 +77,8 @@ def _snapshots(rng, shape):
     sign with which each snapshot follows the accuracies (+1: the same order, -1: reversed)."""
     acc = pd.DataFrame([{"model": f"m{i}", "target": t, "test_acc": rng.random()} for t in "abc"
                         for i in range(10)])
-    rows = [{"model": r.model, "target": r.target, "fraction": f, "metric": metric, "score": sign * r.test_acc}
+    rows = [{"model": r.model, "target": r.target, "fraction": f, "metric": metric,
+             "score": sign * r.test_acc}
             for metric, signs in shape.items() for f, sign in zip((0.0, 0.25, 1.0), signs)
             for r in acc.itertuples()]
     return pd.DataFrame(rows), acc
@@ -134,7 +135,8 @@ def test_v3_findings_read_correctly_with_no_complete_or_no_reliable_target(v3_be
     ft, lp = findings.v3_findings(_v3_subset(bench, models, [], low), models)
     assert ft.text.startswith("**Benchmark v3, fine-tuning (the main protocol).** 0 of 24 targets have")
     assert "not tested yet" in ft.text and "needs two families to run and 6 to give p < 0.05" in ft.text
-    assert f"{len(low)} of 24 targets" in lp.text and "Main table (Spearman–Brown reliability ≥ 0.9)" in lp.text
+    assert f"{len(low)} of 24 targets" in lp.text
+    assert "Main table (Spearman–Brown reliability ≥ 0.9)" in lp.text
     ft, _ = findings.v3_findings(_v3_subset(bench, models, low, []), models)
     assert "Main table (Spearman–Brown reliability ≥ 0.9): 0 targets;" in ft.text
     for r in rel[rel.reliability < 0.9].itertuples():
@@ -177,7 +179,7 @@ def test_families_needed_is_where_the_exact_sign_flip_can_reach_alpha():
 
     assert findings.families_needed() == 6 and findings.families_needed(0.05 / 3) == 7
     assert stats.sign_flip(np.ones(6)).min_p < 0.05 <= stats.sign_flip(np.ones(5)).min_p
-    from potran.bench import v3_report        # the benchmark v3 page says the same
+    from potran.bench import v3_report  # the benchmark v3 page says the same
 
     empty = pd.DataFrame(columns=["target", "table", "reliability"])
     text = v3_report.limits(empty, [], {"source": "-"}, {})[0]

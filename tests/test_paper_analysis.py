@@ -244,7 +244,8 @@ def numbers():
 
 def test_paper_numbers_selects_models_and_datasets(numbers):
     assert len(numbers.models) == 12 and len(numbers.targets) == 10 and numbers.notes == []
-    assert numbers.labels[pa.BASELINE] == "static baseline" and numbers.labels[("logme", "ped")] == "LogME+Ours"
+    assert numbers.labels[pa.BASELINE] == "static baseline"
+    assert numbers.labels[("logme", "ped")] == "LogME+Ours"
     assert set(numbers.per_dataset().method) == set(numbers.labels.values())
     few = pa.paper_numbers(models=["byol", "swav", "nonesuch"], targets=None)
     assert few.models == ["byol", "swav"] and few.notes == ["models not available, ignored: nonesuch"]

@@ -335,7 +335,8 @@ def test_bad_options(big):
         potran.score(X, y, "logme", alpha=0.1)
     with pytest.raises(ValueError, match="PED and SA are alternative perturbations"):
         potran.score(X, y, "logme", ped=True, sa=True, general=X)
-    with pytest.raises(ValueError, match="alpha must be a number > 0 or one of 'group1', 'group2', got 'group3'"):
+    with pytest.raises(ValueError,
+                       match="alpha must be a number > 0 or one of 'group1', 'group2', got 'group3'"):
         sa.perturb(X, y, alpha="group3")
     for options, message in (({"alpha": 0}, "alpha must be a number > 0 or one of"),
                              ({"sigma": -1}, "sigma must be a number > 0, got -1"),

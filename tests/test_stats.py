@@ -486,7 +486,8 @@ def test_split_half_reliability_separates_signal_from_noise():
 def test_resolve_a_benchmark_and_say_what_it_resolves():
     rng = np.random.default_rng(3)
     models, targets = [f"m{i}" for i in range(6)], ["t1", "t2", "t3"]
-    accuracy = pd.DataFrame([{"model": m, "target": t, "test_acc": rng.random()} for t in targets for m in models])
+    accuracy = pd.DataFrame([{"model": m, "target": t, "test_acc": rng.random()}
+                             for t in targets for m in models])
     rows = []
     for r in accuracy.itertuples():
         rows += [

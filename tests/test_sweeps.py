@@ -194,7 +194,8 @@ def test_trace_per_value_and_its_sentence():
         "perturbation": ["none", "p1", "p1", "p2", "p2"], "model": ["a", "a", "b", "a", "b"], "metric": "m",
         "score": 1.0, "ped_steps": [None, 2, 4, 6, 6], "energy_ratio": [None, 0.8, 0.6, 0.2, 0.4]})
     per_value, same = sweeps.trace_per_value(scores, {"p1": 0.6, "p2": 2.0})
-    assert per_value.loc[0.6, "mean_steps"] == 3 and per_value.loc[2.0, "energy_decline"] == pytest.approx(0.7)
+    assert per_value.loc[0.6, "mean_steps"] == 3
+    assert per_value.loc[2.0, "energy_decline"] == pytest.approx(0.7)
     assert same  # one metric: trivially the same
     text = sweeps.trace_sentence(per_value, same)
     assert text.startswith(

@@ -186,7 +186,8 @@ def test_ped_comparison_and_the_summary():
                                    timing.slope_table(table), potran_name="ours", dense_name="dense")
     assert lines[0].endswith("m 2.0 ms, with PED 4.0 ms.")
     assert lines[1].startswith("At C = 8 (N = 100, D = 16) the dense transcription takes 2× the time")
-    assert lines[2] == "PED's memory exponents on the CPU, over N: dense 2.00, potran 2.00; over C: dense 2.00, potran 2.00."
+    assert lines[2] == ("PED's memory exponents on the CPU, over N: dense 2.00, potran 2.00; "
+                        "over C: dense 2.00, potran 2.00.")
     assert len(lines) == 4
 
 

@@ -137,8 +137,8 @@ def test_the_family_test_decides_and_ped_has_two_holm_families():
     quick = v.tests_table(scores, truth, MODELS, TARGETS, resample=False)
     assert set(quick.family) == {f + half for f in ("targets", "families", "PED", "PED, families")
                                  for half in ("", " (others)")}
-    assert quick.set_index(["family", "metric", "perturbation"]).loc[("PED, families", "logme", "ped")].p_holm \
-        == ped.p_holm
+    by_family = quick.set_index(["family", "metric", "perturbation"])
+    assert by_family.loc[("PED, families", "logme", "ped")].p_holm == ped.p_holm
     peds = v.ped_table(tests).set_index("metric")
     assert peds.loc["logme", "over families [95 % CI]"] == "-2.000 [-2.000, -2.000]"
     assert peds.loc["knn", "p, families (Holm)"] == "1.000" and "dim" not in peds.index
@@ -326,7 +326,8 @@ def test_plural_and_members():
 
 
 def test_status_and_targets_section_count_what_has_landed():
-    ft, lp = _truth(targets=TARGETS[:2], n=300), _truth(targets=TARGETS, runs=1, n=300, protocol="linear probe")
+    ft = _truth(targets=TARGETS[:2], n=300)
+    lp = _truth(targets=TARGETS, runs=1, n=300, protocol="linear probe")
     partial = ft.accuracy.iloc[:5].assign(target="hebrew")  # 5 models of a 3rd target
     ft = v.GroundTruth("fine-tuning", pd.concat([ft.accuracy, partial]), ft.seeds, ft.correct)
     bench = _bench(ft, lp, None, [])
