@@ -80,6 +80,7 @@ import potran
 from potran.bench import book, plots
 from potran.bench import ped_views as views
 from potran.bench.pages import page_benchmark
+from potran.bench.reduction import SCORE_DIM
 from potran.metrics import PED_METRICS
 from potran.ped import CONSTANT, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
 
@@ -150,13 +151,16 @@ book.table(views.score_table(X, y, G, (*PED_METRICS, "hscore"), max_steps=max_st
 # model whose classes separate quickly under the repulsion will fine-tune well.
 #
 # ## A real cell of the benchmark
-#
-# The same motion on real features: one pretrained model of the offline benchmark's zoo on one of its
-# targets, exactly as the benchmark scores the cell (the training images fine-tuning learns from,
-# features reduced to the benchmark's 128 principal components, PED with the paper's values). The
-# features have many dimensions (128 here, 2048 on the paper's setting), so the picture projects them on the plane that spreads the class
-# centres most (the first two principal components of the centres before the motion); PED moves
-# every centre within the span of the centre differences, so this plane shows most of the motion.
+
+# %% tags=["hide-input"]
+display(Markdown(
+    "The same motion on real features: one pretrained model of the offline benchmark's zoo on one of "
+    "its targets, exactly as the benchmark scores the cell (the training images fine-tuning learns "
+    f"from, features reduced to the benchmark's {SCORE_DIM} principal components, PED with the paper's "
+    f"values). The features have many dimensions ({SCORE_DIM} here, 2048 on the paper's setting), so "
+    "the picture projects them on the plane that spreads the class centres most (the first two "
+    "principal components of the centres before the motion); PED moves every centre within the span "
+    "of the centre differences, so this plane shows most of the motion."))
 
 # %% tags=["hide-input"]
 model = example_model if example_model in page.models else page.models[0]
