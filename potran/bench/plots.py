@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..perturbations import NONE
 from .book import figsize
 
 __all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
@@ -422,7 +423,7 @@ def setting_curves(intervals: pd.DataFrame, metrics, values: dict, default, null
     fig, axes = plt.subplots(1, 2, figsize=figsize(4.6), layout="constrained")
     offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
     for metric in metrics:
-        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != "none")]
+        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != NONE)]
         present = [k for k in keys if values[k] in set(rows.perturbation)]
         x = np.array(present) + offsets[metric]
         rows = rows.set_index("perturbation").loc[[values[k] for k in present]]
@@ -439,7 +440,7 @@ def setting_curves(intervals: pd.DataFrame, metrics, values: dict, default, null
                 color=colours[metric],
                 label=f"{metric} + PED",
             )
-        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == "none")]
+        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == NONE)]
         if len(ref):
             axes[0].axhline(
                 ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1, label=f"{metric} without PED"

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .. import stats
 from ..evaluation import merge_ties
-from ..perturbations import NONE, metric_label, title
+from ..perturbations import NONE, PED, metric_label, title
 from .reduction import SCORE_DIM
 from .store import CellStore, write_text
 from .tau import BENCH_TIE_RTOL
@@ -519,8 +519,8 @@ def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
     for metric in dict.fromkeys(tests.metric):
         lines.append(" | ".join([
             f"| {metric}", _cell(tests, "models", metric, NONE), _cell(tests, "chance", metric, NONE),
-            _cell(tests, "models", metric, "ped"), _cell(tests, "chance", metric, "ped"),
-            _cell(tests, "PED", metric, "ped"), _cell(tests, "PED, models", metric, "ped"),
+            _cell(tests, "models", metric, PED), _cell(tests, "chance", metric, PED),
+            _cell(tests, "PED", metric, PED), _cell(tests, "PED, models", metric, PED),
             _cell(tests, "baseline", metric, NONE)]) + " |")
     cells = CellStore(out_dir).records()
     n_cells, seconds = len(cells), sum(r.get("feature_seconds", 0) for r in cells)
@@ -539,7 +539,7 @@ Made by
 
 {n_cells} cells ({scores.model.nunique()} models x {scores.target.nunique()} targets),
 {len(scores)} scores; the cells record {seconds:.0f} s of feature extraction and
-{score_seconds.get(NONE, 0):.0f} s / {score_seconds.get("ped", 0):.0f} s of scoring without /
+{score_seconds.get(NONE, 0):.0f} s / {score_seconds.get(PED, 0):.0f} s of scoring without /
 with PED (summed over the runs that made them; a rerun reuses `cells/` and the feature cache).
 
 Protocol: each model's features of the target's training images (those fine-tuning uses) and of
@@ -588,7 +588,7 @@ target and the mean), `cells/` (one JSON per model and target).
 # --- what a benchmark's scores resolve (notebooks/main_table.py) ---
 
 #: The name of each kind of interval row: a perturbation, or PED's paired difference from none.
-SETTINGS = {"none": "without PED", "ped": "with PED", "delta": "with − without"}
+SETTINGS = {NONE: "without PED", PED: "with PED", "delta": "with − without"}
 
 
 def reliability_sentence(rel: pd.DataFrame) -> str | None:
@@ -619,7 +619,7 @@ def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataF
         with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
             warnings.simplefilter("ignore", RuntimeWarning)
             intervals = tau_intervals(pool, accuracy, seeds, n_boot=n_boot, level=level, seed=seed)
-            effect = compare(pool, accuracy, seeds, perturbation="ped", n_boot=n_boot, level=level, seed=seed)
+            effect = compare(pool, accuracy, seeds, perturbation=PED, n_boot=n_boot, level=level, seed=seed)
             intervals = pd.concat([intervals, effect.rename(columns={"delta": "mean_tau"})],
                                   ignore_index=True)
             tests = benchmark_tests(
@@ -669,10 +669,10 @@ def interval_summary(intervals: pd.DataFrame, tests: pd.DataFrame, metric_order)
                     )
                     for name in SETTINGS.values()
                 },
-                "p vs chance (without)": p_of("chance", metric, "none"),
-                "p vs chance (with)": p_of("chance", metric, "ped"),
-                "p PED (targets)": p_of("PED", metric, "ped"),
-                "p PED (bootstrap)": p_of("PED, models", metric, "ped"),
+                "p vs chance (without)": p_of("chance", metric, NONE),
+                "p vs chance (with)": p_of("chance", metric, PED),
+                "p PED (targets)": p_of("PED", metric, PED),
+                "p PED (bootstrap)": p_of("PED, models", metric, PED),
             }
             for metric in metric_order
         }
@@ -699,7 +699,7 @@ def resolution_text(
     """What the benchmark resolves, in words: the band of chance, :func:`verdict_text`, and the
     rows no tau_w can be computed for."""
     missing = [
-        f"{r.metric} + PED" if r.perturbation == "ped" else r.metric
+        f"{r.metric} + PED" if r.perturbation == PED else r.metric
         for r in intervals.itertuples()
         if not r.computable and r.setting != SETTINGS["delta"]
     ]
