@@ -1,0 +1,259 @@
+"""The main-table page's views: which targets the ground truth covers, the τ_w table, the forest
+of mean τ_w and PED's effect, and the published table beside ours, with the verdicts in words.
+
+The page is ``notebooks/main_table.py``; the tests and intervals come from
+:func:`potran.bench.report.resolve`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import book, plots, report
+from .tau import tau_table
+
+__all__ = ["Coverage", "coverage", "tau_wide", "interval_table", "tests_details", "tau_forest",
+           "forest_caption", "forest_alt", "reliability_items", "published_wide", "published_table",
+           "side_by_side", "side_table", "ped_effect_text", "difference_text"]
+
+SETTINGS = report.SETTINGS
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The ground truth a page can use: the targets with two fine-tuned models (``usable``), their
+    accuracies and seeds (None without seeds), and a sentence saying so (``text``)."""
+
+    usable: list
+    accuracy: pd.DataFrame
+    seeds: pd.DataFrame | None
+    text: str
+
+
+def coverage(accuracy_all: pd.DataFrame, seeds, targets, n_models: int, source: str) -> Coverage:
+    """The targets of ``targets`` where at least two models have an accuracy in ``accuracy_all``,
+    those accuracies, the matching ``seeds`` rows, and a sentence naming the ground truth
+    (``source``) and each target's count of fine-tuned models out of ``n_models``."""
+    targets = list(targets)
+    per_target = accuracy_all.groupby("target").model.nunique().reindex(targets, fill_value=0)
+    usable = [t for t in targets if per_target[t] >= 2]
+    accuracy = accuracy_all[accuracy_all.target.isin(usable)].reset_index(drop=True)
+    if seeds is not None:
+        seeds = seeds.merge(accuracy[["model", "target"]], on=["model", "target"])
+    counts = ", ".join(f"{t}: {per_target[t]} of {n_models}" for t in targets)
+    runs = (f"{seeds.seed.nunique()} seeds per cell" if seeds is not None
+            else "one accuracy per cell (no seeds: the intervals below hold the ground truth fixed)")
+    text = (f"Ground truth: {source}. Fine-tuned cells per target (models with ground truth): "
+            f"{counts}. "
+            + (f"Targets used below: {', '.join(usable)}; {accuracy.model.nunique()} models, {runs}."
+               if usable else
+               "**No target has two fine-tuned models yet**, so no τ_w can be computed; the tables "
+               "below are empty until the ground truth covers these cells."))
+    return Coverage(usable, accuracy, seeds, text)
+
+
+def tau_wide(tau: pd.DataFrame, metrics, perturbations, targets) -> book.Table:
+    """``tau`` (the long ``tau.csv``) as one row per metric and perturbation, one column per target
+    scored and the mean, shaded; the caption counts each target's models with ground truth."""
+    order = pd.MultiIndex.from_tuples([(m, p) for m in metrics for p in perturbations],
+                                      names=["metric", "perturbation"])
+    columns = [t for t in targets if t in set(tau.target)] + ["mean"]
+    wide = tau.pivot(index=["metric", "perturbation"], columns="target",
+                     values="weighted_tau").reindex(index=order, columns=columns)
+    n_models = tau[tau.target != "mean"].groupby("target").n_models.max()
+    counts = ", ".join(f"{t} {n_models.get(t, 0)}" for t in columns if t != "mean")
+    return book.table(book.ped_column(wide.reset_index()), shade=columns, uuid="tau-table", index=False,
+                      caption="τ_w per target and its mean over the targets; models with ground truth: "
+                              + counts + ".")
+
+
+def reliability_items(seeds, usable) -> list:
+    """What the page shows of the ground truth's reliability on the ``usable`` targets: the table of
+    :func:`potran.bench.report.reliability` and its sentence (None without two seeds), a note when
+    there are no ``seeds``, nothing without a usable target."""
+    if not usable:
+        return []
+    if seeds is None:
+        return ["the ground truth has one run per cell: its own noise cannot be estimated here"]
+    reliability = report.reliability(seeds).set_index("target")
+    return [book.table(reliability, formats={"n_models": "int", "n_seeds": "int"}),
+            report.reliability_sentence(reliability)]
+
+
+def interval_table(summary: pd.DataFrame, *, level: float, n_boot: int) -> book.Table:
+    """``summary`` (:func:`potran.bench.report.interval_summary`) as a table, its p-value columns
+    formatted as such, captioned with the intervals' coverage ``level`` and ``n_boot``."""
+    return book.table(
+        summary, formats={c: "p" for c in summary.columns if c.startswith("p ")}, uuid="interval-table",
+        caption=f"Mean τ_w over targets with {level:.0%} crossed-bootstrap intervals ({n_boot} "
+                f"replicates); Holm-adjusted p-values: permutation test against chance, exact "
+                f"sign-flip over targets and crossed bootstrap for PED's paired effect.")
+
+
+def tests_details(tests: pd.DataFrame):
+    """Every row of ``tests`` (:func:`potran.bench.report.benchmark_tests`) in a folded table:
+    family, comparison, estimate with its interval, raw and Holm p-values, the test, the verdict."""
+    every = pd.DataFrame({
+        "family": tests.family, "comparison": tests.comparison,
+        "estimate [interval]": list(map(book.interval, tests.estimate, tests.low, tests.high)),
+        "p": tests.p_value, "p (Holm)": tests.p_holm, "smallest possible p": tests.min_p,
+        "test": tests.test, "verdict": tests.verdict})
+    formats = {"p": "p", "p (Holm)": "p", "smallest possible p": "p"}
+    return book.details(book.table(every, formats=formats, index=False, uuid="tests-table"),
+                        f"All {len(every)} tests, one row each")
+
+
+def tau_forest(intervals: pd.DataFrame, null: dict, metric_order, *, level: float):
+    """Two forests sharing the metrics' rows: the mean τ_w without and with PED and the static
+    baseline (black) over the random scorer's band ``null``, and PED's paired effect."""
+    import seaborn as sns
+
+    main = intervals[intervals.setting != SETTINGS["delta"]]
+    deltas = intervals[intervals.setting == SETTINGS["delta"]].assign(setting=SETTINGS["ped"])
+    palette = dict(zip((SETTINGS["none"], SETTINGS["ped"]), sns.color_palette(n_colors=2)))
+    main = main.assign(setting=["static baseline" if m == "static_loto" else s
+                                for m, s in zip(main.metric, main.setting)])
+    fig, (ax, bx) = plots.forest_figure(
+        main, panels=2, label="metric", group="setting", colours={**palette, "static baseline": "k"},
+        order=metric_order, band=(null["low"], null["high"]),
+        band_label=f"random scorer ({level:.0%} band)", xlabel="mean τ_w over targets (no unit)")
+    ax.set_ylabel("metric")
+    ax.set_title("mean τ_w, crossed-bootstrap intervals")
+    plots.forest(bx, deltas, label="metric", group="setting", colours=palette, order=metric_order,
+                 hollow_if_zero=True, xlabel="with PED − without (paired)")
+    bx.set_title("the effect of PED")
+    return fig
+
+
+def forest_caption(n_targets: int, seeded: bool, *, level: float, n_boot: int, n_null: int) -> str:
+    """The caption of :func:`tau_forest` over ``n_targets`` targets (``seeded``: each cell's seeds
+    were redrawn in the bootstrap)."""
+    redrawn = ", each cell's seeds redrawn" if seeded else ""
+    return (f"Left: mean weighted Kendall tau over the {n_targets} target(s) of every "
+            f"metric without and with PED, and of the static baseline (black, an oracle-style "
+            f"reference), with {level:.0%} crossed-bootstrap intervals (one model resample shared by "
+            f"all targets{redrawn}; targets fixed; {n_boot} replicates); the grey band holds "
+            f"{level:.0%} of {n_null} random rankings (where chance falls, not a test: the p-values "
+            f"against chance are in the table above). Right: the paired change of the mean τ_w when "
+            f"PED is added (open circles: the interval contains 0); n/a: no τ_w computable (e.g. "
+            f"scores equal for every model).")
+
+
+def forest_alt(metric_order) -> str:
+    """The text alternative of :func:`tau_forest` with rows ``metric_order``."""
+    return (f"Two interval plots sharing one row per metric ({', '.join(metric_order)}). Left: the "
+            "mean τ_w without and with PED, and the static baseline, over a grey band of random "
+            "rankings. Right: the change PED brings, with open markers where its interval contains 0.")
+
+
+def published_wide(published: pd.DataFrame) -> pd.DataFrame:
+    """The published τ_w (:func:`potran.paper.main_table`) as one row per metric and perturbation,
+    one column per dataset in the paper's order, and their mean."""
+    pub = published.pivot_table(index=["metric", "perturbation"], columns="target",
+                                values="weighted_tau", sort=False)
+    pub["mean"] = pub.mean(axis=1)
+    return pub
+
+
+def published_table(pub: pd.DataFrame, sources) -> book.Table:
+    """:func:`published_wide`'s frame ``pub`` as a shaded table citing ``sources``."""
+    return book.table(book.ped_column(pub.reset_index()), shade=list(pub.columns), index=False,
+                      uuid="published-table",
+                      caption=f"Published τ_w per dataset (source: {'; '.join(sources)}).")
+
+
+def _ours(ours: pd.DataFrame, key) -> str:
+    row = ours.loc[key] if key in ours.index else None
+    return "–" if row is None else book.interval(row.mean_tau, row.low, row.high)
+
+
+def side_by_side(pub: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """Per published metric, the published mean τ_w without and with PED beside ours (with its
+    interval, "–" where not scored), the published gain and our paired PED effect."""
+    ours = intervals.set_index(["metric", "setting"])
+    pub_mean = pub["mean"].unstack("perturbation")
+    rows = []
+    for metric in pub_mean.index:
+        row = {"metric": metric}
+        for p in ("none", "ped"):
+            row[f"published, {SETTINGS[p]}"] = pub_mean.loc[metric].get(p, np.nan)
+            row[f"ours, {SETTINGS[p]}"] = _ours(ours, (metric, SETTINGS[p]))
+        row["published PED gain"] = (pub_mean.loc[metric].get("ped", np.nan)
+                                     - pub_mean.loc[metric].get("none", np.nan))
+        row["our PED effect"] = _ours(ours, (metric, SETTINGS["delta"]))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def side_table(side: pd.DataFrame, *, level: float) -> book.Table:
+    """:func:`side_by_side`'s frame as a table, the published columns signed to 3 decimals."""
+    return book.table(side, formats={c: "+3" for c in side.columns if c.startswith("published")},
+                      uuid="side-by-side",
+                      caption=f"Mean τ_w: published (12 SSL ResNet-50s, 10 datasets) beside ours "
+                              f"(with {level:.0%} intervals).")
+
+
+def _gain_part(metric: str, gain: float, ours: pd.DataFrame, scored) -> str:
+    part = f"{metric}: published {gain:+.3f}"
+    key = (metric, SETTINGS["delta"])
+    if key in ours.index and ours.loc[key, "computable"]:
+        d = ours.loc[key]
+        sure = d.low > 0 or d.high < 0
+        direction = ("no change" if d.mean_tau == 0 else
+                     "the same direction" if np.sign(d.mean_tau) == np.sign(gain)
+                     else "the opposite direction")
+        return (part + f", ours {_ours(ours, key)}: " + direction
+                + (", resolved" if sure else " (our crossed-bootstrap interval contains 0)"))
+    if metric not in scored:
+        return part + ", not scored here"
+    return part + ", ours not computable yet (no target with ground truth for two models)"
+
+
+def ped_effect_text(side: pd.DataFrame, intervals: pd.DataFrame, scored, paper_acc: pd.DataFrame,
+                    paper_ped: pd.DataFrame, *, n_null: int, level: float, seed: int) -> str:
+    """PED's effect on the mean τ_w in words: per metric of ``side`` (:func:`side_by_side`) the
+    published gain against ours (``scored``: the metrics this page scored), the paper's sign-flip
+    tests ``paper_ped``, and the random scorer's band and the static baseline on ``paper_acc``."""
+    ours = intervals.set_index(["metric", "setting"])
+    gains = side["published PED gain"]
+    text = [_gain_part(m, g, ours, scored) for m, g in gains.items() if np.isfinite(g)]
+    static = tau_table(report.leave_one_target_out(paper_acc), paper_acc)
+    static = static.loc[static.target == "mean", "weighted_tau"].iloc[0]
+    null = report.random_null(paper_acc, n_draws=n_null, level=level, seed=seed)
+    published = side[[f"published, {SETTINGS['none']}", f"published, {SETTINGS['ped']}"]]
+    metric, column = published.stack().idxmax()
+    best = f"{metric} + PED" if column.endswith(SETTINGS["ped"]) else metric
+    n_sets = paper_acc.target.nunique()
+    return (
+        "**PED's effect on the mean τ_w**, " + "; ".join(text) + ". "
+        f"The paper gives no interval for its gains, but its per-dataset τ_w can be tested: with the "
+        f"exact sign-flip test over its {n_sets} datasets (smallest possible p "
+        f"{paper_ped.min_p.iloc[0]:.4f}; details on the paper-numbers page), the published gains are "
+        + "; ".join(f"{r.metric} {r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}], p = {r.p_value:.3g} "
+                    f"(Holm {r.p_holm:.3g}): {r.verdict}" for r in paper_ped.itertuples())
+        + f". On the paper's own ground truth (`potran.paper.groundtruth()`, `tw.py`'s accuracies) a "
+        f"random ranking's mean τ_w falls in [{null['low']:+.3f}, {null['high']:+.3f}] "
+        f"({level:.0%} of {n_null} draws), and the static baseline computed from those accuracies (a "
+        f"model's mean accuracy on the other {n_sets - 1} datasets: an oracle-style "
+        f"reference that needs every model fine-tuned on them) reaches {static:+.3f}, against "
+        f"{published.stack().max():+.3f} for the best published row ({best}).")
+
+
+def difference_text(paper: bool, source: str) -> str:
+    """Why our table and the published one differ: on the paper's own setting (``paper``) the
+    splits, preprocessing and ground truth (``source``); on the offline benchmark, everything."""
+    if paper:
+        return ("Both tables rank the paper's 12 ResNet-50s; ours scored them on this machine's copies "
+                "of the datasets with the splits of `potran.bench.paper_setting` (each image once, real "
+                "test images for CIFAR and SUN397), against " + source + ". Differences from the "
+                "published values come from those splits, the preprocessing and the ground truth; the "
+                "intervals say which of them matter.")
+    return ("Why the two tables differ: the paper ranks 12 ResNet-50s of one architecture that differ "
+            "only in their self-supervised objective, on 10 natural-image datasets fine-tuned with a "
+            "hyper-parameter search; ours ranks a zoo mixing architectures, widths and pretraining "
+            "lengths on small 32-pixel tasks, with a short fine-tuning protocol repeated over seeds, on "
+            "CPUs. The numbers are therefore not comparable cell for cell; what can be compared is the "
+            "direction of the PED effect per metric and whether it stands out of the noise, which the "
+            "published table cannot tell and the tests above can.")
