@@ -1,0 +1,81 @@
+"""potran.bench.normalization_views: PED standardised against PED in the raw space, in tables and words."""
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from potran.bench import normalization_views as views
+
+matplotlib.use("Agg")
+
+STD, RAW = views.settings(0.6)["standardised"], views.settings(0.6)["raw"]
+
+
+def _intervals():
+    rows = [("logme", "none", 0.1, 0.0, 0.2, np.nan, np.nan, np.nan, np.nan),
+            ("logme", STD, 0.3, 0.2, 0.4, 0.2, 0.1, 0.3, 0.01),
+            ("logme", RAW, 0.05, -0.1, 0.2, -0.05, -0.2, 0.1, 0.5)]
+    columns = ["metric", "perturbation", "mean_tau", "low", "high", "delta", "delta_low", "delta_high",
+               "p_delta"]
+    return views.named(pd.DataFrame(rows, columns=columns), 0.6)
+
+
+def test_settings_and_their_names():
+    assert STD != RAW and "standardize=False" in RAW and "standardize" not in STD
+    assert _intervals().setting.tolist() == ["none", "standardised", "raw"]
+    assert views.named(pd.DataFrame({"perturbation": ["ped:other"]}), 0.6).setting.isna().all()
+
+
+def test_captions_name_the_cell():
+    caption, alt = views.dimensions_caption("m", "t", 64)
+    assert caption.startswith("m on t, per feature dimension") and "over the 64 feature dimensions" in alt
+    caption, alt = views.balls_caption("m", "t", 0.6, 5)
+    assert caption.startswith("m on t with λ = 0.6:") and "for the 5 classes" in alt
+
+
+def test_interval_table_and_forest():
+    shown = views.interval_table(_intervals()).styler.data
+    assert shown.setting.tolist() == ["without PED", "PED, standardised", "PED, raw space"]
+    assert shown["change by PED [95 % interval]"].iloc[1] == "+0.200 [+0.100, +0.300]"
+    fig, caption, alt = views.tau_forest(_intervals(), {"low": -0.1, "high": 0.1}, ["logme"],
+                                         n_ranked=7, nsigma=0.6)
+    assert caption.startswith("Ours (7 ranked cells)") and "(logme)" in alt
+    assert fig.axes[0].get_ylabel() == "metric"
+
+
+def test_motion_table_averages_over_the_metrics():
+    trace = pd.DataFrame({"setting": ["standardised", "standardised", "raw"], "metric": ["a", "b", "a"],
+                          "mean_steps": [2.0, 4.0, 6.0], "energy_decline": [0.5, 0.7, 0.1],
+                          "no_overlap": [1, 3, 0]}).set_index(["setting", "metric"])
+    motion = views.motion_table(trace)
+    assert motion.index.tolist() == ["standardised", "raw"]
+    assert motion.loc["standardised"].tolist() == [3.0, 0.6, 2.0] and motion.loc["raw", "mean_steps"] == 6
+
+
+def test_agreement_text_per_metric_and_the_motion():
+    motion = pd.DataFrame({"mean_steps": [3.0, 6.0], "energy_decline": [0.6, 0.1]},
+                          index=["standardised", "raw"])
+    versus = pd.DataFrame({"delta": [0.25], "low": [0.1], "high": [0.4]}, index=["logme"])
+    need = {"raw": {0.5: 2}, "standardised": {0.5: 40}}
+    text = views.agreement_text(["logme", "gbc"], _intervals(), pd.Series({"logme": 0.5}), versus,
+                                motion, 9, need)
+    assert ("- **logme**: the two settings rank the models alike at τ = +0.500; τ_w: without PED +0.100; "
+            "PED standardised +0.300 (change +0.200 [+0.100, +0.300]); PED raw +0.050 (change -0.050 "
+            "[-0.200, +0.100]); standardised − raw +0.250 [+0.100, +0.400].") in text
+    assert ("- **gbc**: the two settings rank the models alike at τ = undefined; τ_w with the ground "
+            "truth undefined") in text
+    assert text.endswith("in 2 raw dimension(s) against 40 standardised.")
+    assert "takes 3.00 steps and releases 60% of the potential energy standardised" in text
+
+
+def test_ranking_text_finds_the_largest_moves():
+    index = pd.MultiIndex.from_tuples([("logme", "a"), ("logme", "b")], names=["metric", "target"])
+    per_target = pd.DataFrame({"none": [0.1, 0.2], "standardised": [0.5, 0.1], "raw": [0.0, 0.3]},
+                              index=index)
+    versus = pd.DataFrame({"low": [0.1], "high": [0.4]}, index=["logme"])
+    text = views.ranking_text(per_target, _intervals(), pd.Series({"logme": 0.42}), versus)
+    assert "changes by up to +0.400 (logme on a) with the motion standardised" in text
+    assert "by up to -0.100 (logme on a) in the raw space" in text
+    assert "differs by up to +0.500 (logme on a)" in text and "excludes 0 for logme." in text
+    assert "by +0.200 to +0.200 (standardised" in text
+    assert views.ranking_text(per_target[["none"]], _intervals(), pd.Series(dtype=float), versus) == (
+        "No τ_w with the ground truth can be computed here, so the rankings cannot be compared.")
