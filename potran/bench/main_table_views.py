@@ -54,7 +54,7 @@ def coverage(accuracy_all: pd.DataFrame, seeds, targets, n_models: int, source: 
     return Coverage(usable, accuracy, seeds, text)
 
 
-def tau_wide(tau: pd.DataFrame, metrics, perturbations, targets) -> book.Table:
+def tau_wide(tau: pd.DataFrame, metrics, perturbations, targets):
     """``tau`` (the long ``tau.csv``) as one row per metric and perturbation, one column per target
     scored and the mean, shaded; the caption counts each target's models with ground truth."""
     order = pd.MultiIndex.from_tuples([(m, p) for m in metrics for p in perturbations],
@@ -82,7 +82,7 @@ def reliability_items(seeds, usable) -> list:
             report.reliability_sentence(reliability)]
 
 
-def interval_table(summary: pd.DataFrame, *, level: float, n_boot: int) -> book.Table:
+def interval_table(summary: pd.DataFrame, *, level: float, n_boot: int):
     """``summary`` (:func:`potran.bench.report.interval_summary`) as a table, its p-value columns
     formatted as such, captioned with the intervals' coverage ``level`` and ``n_boot``."""
     return book.table(
@@ -157,7 +157,7 @@ def published_wide(published: pd.DataFrame) -> pd.DataFrame:
     return pub
 
 
-def published_table(pub: pd.DataFrame, sources) -> book.Table:
+def published_table(pub: pd.DataFrame, sources):
     """:func:`published_wide`'s frame ``pub`` as a shaded table citing ``sources``."""
     return book.table(book.ped_column(pub.reset_index()), shade=list(pub.columns), index=False,
                       uuid="published-table",
@@ -187,7 +187,7 @@ def side_by_side(pub: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("metric")
 
 
-def side_table(side: pd.DataFrame, *, level: float) -> book.Table:
+def side_table(side: pd.DataFrame, *, level: float):
     """:func:`side_by_side`'s frame as a table, the published columns signed to 3 decimals."""
     return book.table(side, formats={c: "+3" for c in side.columns if c.startswith("published")},
                       uuid="side-by-side",

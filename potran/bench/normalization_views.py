@@ -59,7 +59,7 @@ def balls_caption(model: str, target: str, nsigma: float, n_classes: int) -> tup
     return caption, alt
 
 
-def interval_table(intervals: pd.DataFrame) -> book.Table:
+def interval_table(intervals: pd.DataFrame):
     """One row per metric and setting of ``intervals`` (:func:`potran.bench.sweeps.settings_intervals`
     with :func:`named`): the mean τ_w and PED's paired change with their intervals, its p-value."""
     return book.table(pd.DataFrame({
