@@ -55,7 +55,8 @@ def test_reliability_items_on_each_kind_of_ground_truth():
     accuracy, seeds = _truth()
     assert views.reliability_items(seeds, []) == []
     assert "one run per cell" in views.reliability_items(None, ["a"])[0]
-    noisy = seeds.assign(test_acc=seeds.test_acc + 0.01 * seeds.seed, n_test=1000)
+    shift = np.random.default_rng(0).normal(scale=0.01, size=len(seeds))
+    noisy = seeds.assign(test_acc=seeds.test_acc + shift, n_test=1000)
     table, sentence = views.reliability_items(noisy[noisy.target == "a"], ["a"])
     assert table.styler.data.n_seeds.tolist() == [2] and table.styler.data.n_models.tolist() == [3]
     assert sentence == report.reliability_sentence(report.reliability(noisy).set_index("target").loc[["a"]])
