@@ -65,35 +65,28 @@ seed = 0
 out_dir = project_path("_build", "runtime")   # PNG copies of the figures and the measured tables
 
 # %% tags=["hide-input"]
-import platform
 from functools import partial
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
-from threadpoolctl import threadpool_limits
 
-import potran
 from potran.bench import book, timing
 from potran.bench.plots import scaling
 from potran.bench.sweeps import name_list, parameter_dict
-from potran.bench.timing import dense_ped, slope_table, sweep, synthetic_task
+from potran.bench.timing import slope_table, sweep
 from potran.metrics import PED_METRICS
 
-book.setup_page(threads)
-threadpool_limits(threads)
-out_dir = Path(out_dir)
-out_dir.mkdir(parents=True, exist_ok=True)
+out_dir = timing.prepare(threads, out_dir)
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
+print(timing.environment(threads, device))
+
+# %% tags=["hide-input"]
 metrics, slow_metrics = name_list(metrics, PED_METRICS), name_list(slow_metrics, [])
 grid, base = parameter_dict(grid, "grid"), parameter_dict(base, "base")
 slow_grid, slow_base = parameter_dict(slow_grid, "slow_grid"), parameter_dict(slow_base, "slow_base")
 ped_grid, ped_base = parameter_dict(ped_grid, "ped_grid"), parameter_dict(ped_base, "ped_base")
 gpu_grid, gpu_base = parameter_dict(gpu_grid, "gpu_grid"), parameter_dict(gpu_base, "gpu_base")
-print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-      f"{threads} thread(s), device {device!r}")
 
 # %% [markdown]
 # ## The metrics, with and without PED, on the CPU
@@ -112,9 +105,8 @@ sweeps = [sweep(timing.scoring_functions(names), g, b, **timed)
 cpu = pd.concat(sweeps, ignore_index=True)
 cpu.to_csv(out_dir / "metrics_cpu.csv", index=False)
 for table in sweeps:
-    times_ms = 1000 * timing.by_axis(table, "seconds")
-    times_ms.index = [f"{axis} = {size}" for axis, size in times_ms.index]
-    display(book.details(book.table(times_ms.rename_axis("task grown"), digits=1),
+    times_ms = timing.size_rows(1000 * timing.by_axis(table, "seconds"))
+    display(book.details(book.table(times_ms, digits=1),
                          f"The measured times (ms) of {', '.join(times_ms.columns)}: {len(times_ms)} sizes"))
 
 # %% tags=["hide-input"]
@@ -139,7 +131,9 @@ show(scaling(sweeps, "traced_bytes", "peak memory (MB, log)", scale=1e-6), "metr
      alt="The grid of Figure 1 for the peak memory of one score instead of its time.")
 
 # %% [markdown]
-# The fitted exponents, for time and for memory (rows: function; columns: the axis that grows):
+# The fitted exponents, for time and for memory (rows: function; columns: the axis that grows).
+# An exponent of 1 means the cost doubles when that size doubles, 2 that it quadruples, and one
+# near 0 that fixed overheads, not the size, still set the cost at these sizes:
 
 # %% tags=["hide-input"]
 cpu_slopes = slope_table(cpu, last=fit_last)
@@ -156,21 +150,14 @@ book.table(timing.flat_columns(cpu_slopes), digits=2)
 # it. Both give the same moved features:
 
 # %% tags=["hide-input"]
-X0, y0, G0 = synthetic_task(ped_base["N"], ped_base["D"], ped_base["C"], seed=seed)
-ours = potran.simulate(X0, y0, G0)
-dense, changes = dense_ped(X0, y0, G0)
-print(f"N = {ped_base['N']}, D = {ped_base['D']}, C = {ped_base['C']}: {ours.trace.steps} steps "
-      f"(dense: {len(changes)}); largest difference of the moved features "
-      f"{np.abs(ours.features - dense).max():.1e}, largest shift {np.abs(ours.features - X0).max():.3f}")
+print(timing.ped_agreement(ped_base, seed=seed))
 
 # %% tags=["hide-input"]
 ours_name, dense_name = "PED (potran)", "PED (dense C×C×D)"
-ped_table = sweep({ours_name: lambda X, y, G: potran.simulate(X, y, G),
-                   dense_name: lambda X, y, G: dense_ped(X, y, G)}, ped_grid, ped_base, **timed)
+ped_table = sweep(timing.ped_functions(ours_name, dense_name), ped_grid, ped_base, **timed)
 ped_table.to_csv(out_dir / "ped_cpu.csv", index=False)
 comparison = timing.ped_comparison(ped_table, ours_name, dense_name, seed=seed)
-shown_comparison = comparison.set_axis([f"{axis} = {size}" for axis, size in comparison.index])
-book.table(shown_comparison.rename_axis("task grown"), digits=1,
+book.table(timing.size_rows(comparison), digits=1,
            formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
 
 # %% [markdown]
@@ -207,17 +194,13 @@ book.table(timing.flat_columns(ped_slopes), digits=2)
 
 # %% tags=["hide-input"]
 gpu = gpu_slopes = None
-if not str(device).startswith("cuda"):
-    print(f"device = {device!r}: the GPU measurements are skipped (run the page with device='cuda' on a "
-          "machine with a GPU to add them).")
-elif not torch.cuda.is_available():
-    print(f"device = {device!r}, but torch.cuda.is_available() is False (torch {torch.__version__}, "
-          f"built for CUDA {torch.version.cuda}; no usable GPU here): the GPU measurements are skipped.")
+if skipped := timing.gpu_unavailable(device):
+    print(skipped)
 else:
     gpu_name = torch.cuda.get_device_name(device)
     print(f"GPU: {gpu_name}")
     functions = dict(timing.scoring_functions([m for m in metrics if m not in ("nleep", "parc")]),
-                     **{ours_name: lambda X, y, G: potran.simulate(X, y, G)})
+                     **timing.ped_functions(ours_name))
     gpu = sweep(functions, gpu_grid, gpu_base, repeats=max(repeats, 3), min_time=min_time, seed=seed,
                 device=device, to_device=lambda a: torch.as_tensor(a, device=device))
     gpu.to_csv(out_dir / "gpu.csv", index=False)

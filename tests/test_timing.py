@@ -199,3 +199,58 @@ def test_scoring_functions_score_with_and_without_ped():
     assert functions["logme + PED"](X, y, G) == pytest.approx(
         potran.score(X, y, "logme", ped=True, general=G)
     )
+
+
+def test_size_rows_and_ped_functions():
+    wide = timing.by_axis(_sweep_table(), "seconds")
+    rows = timing.size_rows(1000 * wide)
+    assert list(rows.index) == ["N = 100", "N = 200", "N = 400", "C = 2", "C = 4", "C = 8"]
+    assert rows.index.name == "task grown" and rows.loc["C = 8", "b"] == pytest.approx(16.0)
+    X, y, G = timing.synthetic_task(120, 6, 4, seed=2)
+    functions = timing.ped_functions("ours", "dense")
+    assert list(functions) == ["ours", "dense"] and list(timing.ped_functions("ours")) == ["ours"]
+    ours, (dense, _) = functions["ours"](X, y, G), functions["dense"](X, y, G)
+    np.testing.assert_allclose(ours.features, potran.simulate(X, y, G).features)
+    assert np.abs(ours.features - dense).max() < 1e-10
+
+
+def test_ped_agreement_reports_the_same_steps_and_features():
+    shape = {"N": 200, "D": 12, "C": 8}
+    X, y, G = timing.synthetic_task(200, 12, 8, seed=1)
+    result = potran.simulate(X, y, G)
+    line = timing.ped_agreement(shape, seed=1)
+    assert line.startswith(f"N = 200, D = 12, C = 8: {result.trace.steps} steps "
+                           f"(dense: {result.trace.steps}); largest difference of the moved features ")
+    difference, shift = line.split("features ")[1].split(", largest shift ")
+    assert float(difference) < 1e-10
+    assert float(shift) == pytest.approx(np.abs(result.features - X).max(), abs=5e-4) and float(shift) > 0
+
+
+def test_gpu_unavailable_says_why(monkeypatch):
+    import torch
+
+    assert "skipped (run the page with device='cuda'" in timing.gpu_unavailable("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "torch.cuda.is_available() is False" in timing.gpu_unavailable("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert timing.gpu_unavailable("cuda:0") is None
+
+
+def test_prepare_creates_the_folder_and_environment_names_versions(tmp_path):
+    import platform
+
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch_threads = torch.get_num_threads()
+    blas_threads = max([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] or [1])
+    try:
+        folder = timing.prepare(1, str(tmp_path / "a" / "b"))
+        assert folder == tmp_path / "a" / "b" and folder.is_dir()
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+    finally:                                            # give the other tests their threads back
+        torch.set_num_threads(torch_threads)
+        threadpool_limits(blas_threads, user_api="blas")
+    line = timing.environment(1, "cpu")
+    assert f"numpy {np.__version__}, Python {platform.python_version()}, 1 thread(s)" in line
+    assert line.endswith("device 'cpu'")

@@ -25,7 +25,8 @@ import numpy as np
 
 __all__ = ["Measurement", "measure", "dense_ped", "synthetic_task", "sweep", "loglog_slope", "slopes",
            "scoring_functions", "by_axis", "slope_table", "flat_columns", "ped_comparison", "time_at",
-           "runtime_summary"]
+           "runtime_summary", "prepare", "environment", "size_rows", "ped_functions", "ped_agreement",
+           "gpu_unavailable"]
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -535,3 +536,75 @@ def runtime_summary(
             + "."
         )
     return lines
+
+
+def prepare(threads: int, out_dir) -> Path:
+    """Set a timing page up: :func:`potran.bench.book.setup_page` with ``threads``, the BLAS
+    limited to as many threads (threadpoolctl) and ``out_dir`` created; returns it as a Path."""
+    from threadpoolctl import threadpool_limits
+
+    from . import book
+
+    book.setup_page(threads)
+    threadpool_limits(threads)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def environment(threads: int, device) -> str:
+    """One line naming the versions of torch, NumPy and Python, the threads and the device."""
+    import platform
+
+    import torch
+
+    return (f"torch {torch.__version__}, numpy {np.__version__}, "
+            f"Python {platform.python_version()}, {threads} thread(s), device {device!r}")
+
+
+def size_rows(frame):
+    """``frame`` indexed by (axis, size), as :func:`by_axis` gives it, with rows named
+    "N = 1000", ... and the index named "task grown"."""
+    rows = [f"{axis} = {size}" for axis, size in frame.index]
+    return frame.set_axis(rows).rename_axis("task grown")
+
+
+def ped_functions(potran_name: str, dense_name: str | None = None) -> dict[str, Callable]:
+    """``potran_name`` -> callable(X, y, G) running :func:`potran.simulate` and, with
+    ``dense_name``, that name -> :func:`dense_ped`, for :func:`sweep`."""
+    from ..ped import simulate
+
+    functions = {potran_name: lambda X, y, G: simulate(X, y, G)}
+    if dense_name is not None:
+        functions[dense_name] = lambda X, y, G: dense_ped(X, y, G)
+    return functions
+
+
+def ped_agreement(shape: dict, *, seed: int = 0) -> str:
+    """One line comparing :func:`potran.simulate` with :func:`dense_ped` on the
+    :func:`synthetic_task` of ``shape``'s N, D and C: both numbers of steps, the largest
+    difference of their moved features and the largest shift."""
+    from ..ped import simulate
+
+    X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
+    ours = simulate(X, y, G)
+    dense, changes = dense_ped(X, y, G)
+    return (f"N = {shape['N']}, D = {shape['D']}, C = {shape['C']}: {ours.trace.steps} steps "
+            f"(dense: {len(changes)}); largest difference of the moved features "
+            f"{np.abs(ours.features - dense).max():.1e}, "
+            f"largest shift {np.abs(ours.features - X).max():.3f}")
+
+
+def gpu_unavailable(device) -> str | None:
+    """Why GPU measurements on ``device`` are skipped (it is not a CUDA device, or torch sees no
+    usable GPU), or None when they can run."""
+    import torch
+
+    if not str(device).startswith("cuda"):
+        return (f"device = {device!r}: the GPU measurements are skipped (run the page with "
+                "device='cuda' on a machine with a GPU to add them).")
+    if not torch.cuda.is_available():
+        return (f"device = {device!r}, but torch.cuda.is_available() is False (torch "
+                f"{torch.__version__}, built for CUDA {torch.version.cuda}; no usable GPU here): "
+                "the GPU measurements are skipped.")
+    return None
