@@ -48,7 +48,6 @@ seed = 0
 from functools import partial
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
@@ -60,7 +59,6 @@ book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "paper_numbers"))  # a PNG copy of each figure
 numbers = pa.paper_numbers(models, targets)
 chosen_models, chosen_targets, accuracy = numbers.models, numbers.targets, numbers.accuracy
-published, label = numbers.published, numbers.labels
 print(f"{len(chosen_models)} models x {len(chosen_targets)} datasets")
 for note in numbers.notes:
     print("note:", note)
@@ -73,7 +71,7 @@ for note in numbers.notes:
 # 12 models, so a selection of models above does not change them.
 
 # %% tags=["hide-input"]
-table = pa.wide_taus(published)
+table = pa.wide_taus(numbers.published)
 book.table(table, shade=list(table.columns), caption="Published τ_w per dataset (12 models) and their mean.")
 
 # %% [markdown]
@@ -126,24 +124,9 @@ book.table(pa.intervals_table(intervals),
 
 # %% tags=["hide-input"]
 shown = ["LogME", "LogME+Ours", "SFDA", "SFDA+Ours", "GBC", "GBC+Ours", "static baseline"]
-points = per_dataset[per_dataset.method.isin(shown)]
 palette = dict(zip(shown, sns.color_palette("Paired", 6) + [(0, 0, 0)]))
-fig, ax = plt.subplots(figsize=book.figsize(4.6), layout="constrained")
-ax.axhspan(one["low"], one["high"], color=plots.BAND_COLOUR, zorder=0, label="random ranking, 95 %")
-sns.stripplot(data=points, x="target", y="weighted_tau", hue="method", hue_order=shown,
-              order=chosen_targets, palette=palette, dodge=True, jitter=False, size=5, ax=ax)
-ax.axhline(0, color="k", lw=0.8)
-for x in range(len(chosen_targets) - 1):
-    ax.axvline(x + 0.5, color="0.9", lw=0.8)
-ax.set_xlabel("downstream dataset")
-ax.set_ylabel(f"weighted Kendall τ_w ({len(chosen_models)} models)")
-ax.set_ylim(min(one["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
-plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
-handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
-ax.get_legend().remove()
 # one legend column per metric (without PED above, with it below), the band and the baseline first
-order = ["random ranking, 95 %", "static baseline", *shown[:-1]]
-fig.legend([handles[n] for n in order], order, loc="outside lower center", ncol=4, frameon=False)
+fig = plots.method_dots(per_dataset, shown, chosen_targets, one, palette, n_models=len(chosen_models))
 show(fig, "per_dataset",
      "Weighted Kendall τ_w per dataset of the published metrics without and with PED (\"+Ours\") "
      "and of the static leave-one-dataset-out baseline computed from the `tw.py` ground truth; the "
@@ -196,21 +179,14 @@ effect = pa.version_effect(numbers)
 book.table(effect.rename_axis("dataset"), shade=list(effect.columns))
 
 # %% tags=["hide-input"]
-long = effect.drop(index="mean")[["baseline, tw.py GT", "baseline, supplementary GT"]].reset_index(
-    names="target").melt(id_vars="target", var_name="ground truth", value_name="tau_w")
-fig, ax = plt.subplots(figsize=book.figsize(3.8), layout="constrained")
-sns.barplot(data=long, x="target", y="tau_w", hue="ground truth", order=chosen_targets, ax=ax)
-ax.set_xlabel("downstream dataset")
-ax.set_ylabel(f"static baseline's τ_w ({len(chosen_models)} models)")
-ax.set_ylim(min(0, long.tau_w.min() - 0.05), 1.2)
-plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
-ax.legend(frameon=False, loc="upper center", ncol=2)
+versions = ["baseline, tw.py GT", "baseline, supplementary GT"]
+fig = plots.version_bars(effect, versions, chosen_targets, n_models=len(chosen_models))
 show(fig, "gt_versions",
      "Weighted Kendall τ_w per dataset of the static leave-one-dataset-out baseline with the `tw.py` "
      "ground truth and with the supplementary's Table 2, which differ in five cells.",
      alt="Paired bars per dataset: the static baseline's τ_w with each of the two ground-truth "
          "versions; the bars differ most on " + ", ".join(
-             (effect["baseline, tw.py GT"] - effect["baseline, supplementary GT"]).drop("mean").abs()
+             (effect[versions[0]] - effect[versions[1]]).drop("mean").abs()
              .nlargest(3).index) + ".")
 
 # %% [markdown]

@@ -18,7 +18,7 @@ from .book import figsize
 __all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
            "scaling", "SIZE_LABELS", "ped_toy", "ped_steps", "ped_cell", "setting_curves", "trace_curves",
            "SPACE_COLOURS", "dimension_spreads", "balls_and_trace", "cell_costs",
-           "embedding_panels", "BAND_COLOUR"]
+           "embedding_panels", "BAND_COLOUR", "method_dots", "version_bars"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -630,4 +630,56 @@ def embedding_panels(panels, embedded, labels, classes):
     ncol = max(1, min(len(classes), 80 // (longest + 4)))
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, markerscale=2.5, frameon=False,
                title="class")
+    return fig
+
+
+def _dataset_axis(ax, ylabel: str) -> None:
+    """The x axis of one group per downstream dataset (labels turned 30 degrees) and ``ylabel``."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel("downstream dataset")
+    ax.set_ylabel(ylabel)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+
+
+def method_dots(per_dataset: pd.DataFrame, methods, targets, band: dict, colours: dict, *, n_models: int):
+    """tau_w per dataset (columns target, method, weighted_tau) of ``methods``, one dot each, side by
+    side per dataset in ``targets`` order, over the band of a random ranking (``band``'s low and
+    high); the legend under it lists the band and the last method (a reference) first. Returns
+    the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    methods, targets = list(methods), list(targets)
+    points = per_dataset[per_dataset.method.isin(methods)]
+    fig, ax = plt.subplots(figsize=figsize(4.6), layout="constrained")
+    band_label = "random ranking, 95 %"
+    ax.axhspan(band["low"], band["high"], color=BAND_COLOUR, zorder=0, label=band_label)
+    sns.stripplot(data=points, x="target", y="weighted_tau", hue="method", hue_order=methods,
+                  order=targets, palette=colours, dodge=True, jitter=False, size=5, ax=ax)
+    ax.axhline(0, color="k", lw=0.8)
+    for x in range(len(targets) - 1):
+        ax.axvline(x + 0.5, color="0.9", lw=0.8)
+    ax.set_ylim(min(band["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
+    _dataset_axis(ax, f"weighted Kendall τ_w ({n_models} models)")
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+    ax.get_legend().remove()
+    order = [band_label, methods[-1], *methods[:-1]]
+    fig.legend([handles[n] for n in order], order, loc="outside lower center", ncol=4, frameon=False)
+    return fig
+
+
+def version_bars(effect: pd.DataFrame, columns, targets, *, n_models: int):
+    """Paired bars per dataset (``targets`` order) of ``effect``'s ``columns`` (one per ground-truth
+    version; rows per dataset and "mean", which is left out). Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    long = effect.drop(index="mean")[list(columns)].reset_index(names="target").melt(
+        id_vars="target", var_name="ground truth", value_name="tau_w")
+    fig, ax = plt.subplots(figsize=figsize(3.8), layout="constrained")
+    sns.barplot(data=long, x="target", y="tau_w", hue="ground truth", order=list(targets), ax=ax)
+    ax.set_ylim(min(0, long.tau_w.min() - 0.05), 1.2)
+    _dataset_axis(ax, f"static baseline's τ_w ({n_models} models)")
+    ax.legend(frameon=False, loc="upper center", ncol=2)
     return fig
