@@ -73,7 +73,6 @@ out_dir = None                                      # PNG copies of the figures 
 # %% tags=["hide-input"]
 from functools import partial
 
-import pandas as pd
 from IPython.display import Markdown, display
 
 import potran
@@ -88,11 +87,12 @@ book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options)
 show = partial(book.show, folder=page.results(out_dir, "ped_explained"))  # a PNG copy, displayed, captioned
+
+# %% tags=["hide-input"]
 X, y, G = views.toy_task(n_classes, per_class, spread, seed)
 ped = dict(nsigma=nsigma, time_step=time_step, constant=constant)
 trace = potran.simulate(X, y, G, max_steps=max_steps, **ped).trace
-book.table(pd.DataFrame({"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
-                        index=pd.RangeIndex(1, trace.steps + 1, name="step")), digits=4,
+book.table(views.step_table(trace), digits=4,
            caption=f"{trace.steps} accepted steps (energy before the first: {trace.energies[0]:.4f}); rejected "
                    f"step's displacement: {book.number(trace.rejected_displacement, 4)}.")
 

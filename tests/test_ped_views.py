@@ -55,3 +55,14 @@ def test_no_overlap_no_motion():
     trace = potran.simulate(X, y, np.random.default_rng(1).normal(size=(50, 2))).trace
     assert trace.steps == 0 and trace.energies[0] == 0 and np.isnan(views.energy_left(trace))
     assert views.motion_sentence(trace, "m", "t").startswith("No two of the balls of m's t classes overlap")
+
+
+def test_step_table_lists_the_accepted_steps():
+    X, y, G = views.toy_task(4, 60, 1.8, seed=1)
+    trace = potran.simulate(X, y, G, time_step=0.5).trace
+    table = views.step_table(trace)
+    assert trace.steps > 1 and list(table.index) == list(range(1, trace.steps + 1))
+    assert table.index.name == "step" and list(table.columns) == ["potential energy after", "displacement P"]
+    np.testing.assert_allclose(table["potential energy after"], trace.energies[1:])
+    np.testing.assert_allclose(table["displacement P"], trace.displacements)
+    assert (np.diff(table["potential energy after"]) < 0).all()      # the energy declines step by step

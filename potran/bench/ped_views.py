@@ -16,7 +16,7 @@ import potran
 from ..ped import EPS, NSIGMA
 
 __all__ = ["toy_task", "standardised", "score_table", "CentrePlane", "centre_plane", "energy_left",
-           "motion_summary", "motion_sentence"]
+           "step_table", "motion_summary", "motion_sentence"]
 
 
 def toy_task(n_classes: int = 4, per_class: int = 150, spread: float = 1.8, seed: int = 0):
@@ -80,6 +80,15 @@ def centre_plane(X, G, result) -> CentrePlane:
 def energy_left(trace) -> float:
     """Potential energy after the motion over before; NaN when no two balls overlap (U = 0)."""
     return trace.energies[-1] / trace.energies[0] if trace.energies[0] > 0 else np.nan
+
+
+def step_table(trace) -> pd.DataFrame:
+    """One row per accepted step of a :class:`potran.ped.PEDTrace` (index "step", from 1): the
+    potential energy after it and its displacement P."""
+    return pd.DataFrame(
+        {"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
+        index=pd.RangeIndex(1, trace.steps + 1, name="step"),
+    )
 
 
 def motion_summary(trace, nsigma: float = NSIGMA) -> pd.DataFrame:
