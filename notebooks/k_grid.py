@@ -53,37 +53,23 @@ from functools import partial
 
 from IPython.display import Markdown, display
 
-from potran.bench import book, plots, report, sweeps
+from potran.bench import book, plots, sweeps
 from potran.bench.pages import page_benchmark
-from potran.bench.tau import tau_table
-from potran.perturbations import label as perturbation
 
 book.setup_page()
 page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
                       paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
 out_dir = page.results(out_dir, "k_grid")
-models, targets = page.models, page.targets
 truth = page.groundtruth(groundtruth)
 metrics = sweeps.name_list(metrics, PED_METRICS)
-k_values = [float(k) for k in sweeps.name_list(k_values, [0.6, 0.8, 1.0, 1.2, 1.5, 2.0])]
-if default_k not in k_values:
-    raise ValueError(f"default_k={default_k} is not one of k_values {k_values}")
-label = {k: perturbation("ped", nsigma=k) for k in k_values}   # e.g. "ped:nsigma=0.6" (Table 1 calls λ "k")
-shown_as = {"none": "without PED"} | {v: f"λ = {k:g}" for k, v in label.items()}
+k_values, label, shown_as = sweeps.radius_grid(k_values, default_k)  # label: e.g. "ped:nsigma=0.6"
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
+
+# %% tags=["hide-input"]
 scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), label.values(), out_dir,
                              groundtruth=truth.accuracy, cache_dir=cache_dir, device=device)
-accuracy, seeds = truth.accuracy, truth.seeds
-tau = tau_table(scores, accuracy)
-intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
-ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
-null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
-failed = int((scores.error.fillna("") != "").sum())
-print(f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics x "
-      f"{len(k_values)} values of λ (+ the reference without PED): {len(scores)} scores, {failed} failed; "
-      f"{len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
-
-
-show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
+tau, intervals, ranked, null = sweeps.grid_tables(scores, truth, n_boot=n_boot, seed=seed)
+print(sweeps.grid_run_sentence(page, scores, ranked, metrics, k_values))
 
 
 # %% [markdown]

@@ -284,3 +284,35 @@ def test_the_standardisation_of_one_cell_in_numbers():
         f"The motion takes {runs['standardised'].trace.steps} step(s)" in both
         and "of the 3 class pairs" in both
     )
+
+
+def test_radius_grid_parses_the_values_and_names_each_setting():
+    values, labels, shown = sweeps.radius_grid("0.6, 1.5", 0.6)
+    assert values == [0.6, 1.5]
+    assert labels == {0.6: "ped:nsigma=0.6", 1.5: "ped:nsigma=1.5"}
+    assert shown == {"none": "without PED", "ped:nsigma=0.6": "λ = 0.6", "ped:nsigma=1.5": "λ = 1.5"}
+    assert sweeps.radius_grid(None, 2.0)[0] == [0.6, 0.8, 1.0, 1.2, 1.5, 2.0]
+    with pytest.raises(ValueError, match=r"default_k=0.8 is not one of k_values \[0.6, 2.0\]"):
+        sweeps.radius_grid([0.6, 2], 0.8)
+
+
+def test_grid_tables_and_run_sentence_count_the_scored_cells(grid):
+    from types import SimpleNamespace
+
+    from potran.bench.report import random_null
+
+    _, scores = grid
+    truth = SimpleNamespace(accuracy=GT[GT.target == "t1"], seeds=None)
+    tau, intervals, ranked, null = sweeps.grid_tables(scores, truth, n_boot=50, seed=3)
+    pd.testing.assert_frame_equal(tau, tau_table(scores, truth.accuracy))
+    pd.testing.assert_frame_equal(
+        intervals, sweeps.settings_intervals(scores, truth.accuracy, n_boot=50, seed=3))
+    assert len(ranked) == 3 and set(ranked.target) == {"t1"}
+    assert null["low"] == random_null(truth.accuracy, seed=3)["low"] < null["high"]
+    one = scores[scores.model == list(MODELS)[0]]
+    assert sweeps.grid_tables(one, truth, n_boot=50)[3] is None
+    page = SimpleNamespace(name="fake", models=tuple(MODELS), targets=("t1", "t2"))
+    broken = scores.assign(error=["boom"] * 5 + [""] * (len(scores) - 5))
+    assert sweeps.grid_run_sentence(page, broken, ranked, ["logme", "sfda"], [0.6, 2.0]) == (
+        "fake: 3 models x 2 targets x 2 metrics x 2 values of λ (+ the reference without PED): "
+        "48 scores, 5 failed; 3 of 6 cells have a fine-tuning ground truth")

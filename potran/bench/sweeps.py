@@ -35,7 +35,7 @@ __all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", 
            "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
            "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text", "SPACES",
            "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
-           "both_ways_sentence"]
+           "both_ways_sentence", "RADIUS_GRID", "radius_grid", "grid_tables", "grid_run_sentence"]
 
 
 
@@ -94,6 +94,11 @@ def run_settings(base, settings, out_dir, *, groundtruth=None, cache_dir=FEATURE
     return scores
 
 
+def _scored_truth(accuracy: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``accuracy`` whose (model, target) cell was scored."""
+    return accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
+
+
 def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
                        seeds: pd.DataFrame | None = None, *, n_boot: int = 1000,
                        level: float = 0.95, seed: int = 0) -> pd.DataFrame:
@@ -117,7 +122,7 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
                "delta_high", "p_delta"]
     if NONE not in set(scores.perturbation):
         raise ValueError(f"scores hold no {NONE!r} rows: score the reference too (run_settings)")
-    gt = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
+    gt = _scored_truth(accuracy, scores)
     if gt.empty:  # no scored cell has ground truth
         return pd.DataFrame(columns=columns)
     options = dict(n_boot=n_boot, level=level, seed=seed)
@@ -259,6 +264,48 @@ def class_geometry(trace, nsigma: float) -> pd.DataFrame:
 
 def _signed(value, digits: int = 3) -> str:
     return "undefined" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
+
+
+#: The supplementary's grid of Table 1, searched as the radius coefficient λ (``nsigma``).
+RADIUS_GRID = (0.6, 0.8, 1.0, 1.2, 1.5, 2.0)
+
+
+def radius_grid(values, default: float) -> tuple[list[float], dict, dict]:
+    """The values of λ a page searches (a :func:`name_list` parameter; empty: :data:`RADIUS_GRID`)
+    as floats, {value: perturbation label} (``"ped:nsigma=0.6"``) and {label: shown name}
+    (``"λ = 0.6"``, and ``"none"`` shown as "without PED"). ValueError when ``default`` is not
+    one of the values."""
+    from ..perturbations import label
+
+    values = [float(k) for k in name_list(values, RADIUS_GRID)]
+    if default not in values:
+        raise ValueError(f"default_k={default} is not one of k_values {values}")
+    labels = {k: label(PED, nsigma=k) for k in values}
+    return values, labels, {NONE: "without PED"} | {v: f"λ = {k:g}" for k, v in labels.items()}
+
+
+def grid_tables(scores: pd.DataFrame, truth, *, n_boot: int = 1000, seed: int = 0) -> tuple:
+    """What the grid page computes from the :func:`run_settings` table and a
+    :class:`~potran.bench.pages.GroundTruth`: the tau table (:func:`potran.bench.tau.tau_table`),
+    :func:`settings_intervals`, the ground truth of the scored cells, and the band of a random
+    ranking (:func:`potran.bench.report.random_null`; None with fewer than two ranked models)."""
+    from .report import random_null
+    from .tau import tau_table
+
+    intervals = settings_intervals(scores, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
+    ranked = _scored_truth(truth.accuracy, scores)
+    null = random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
+    return tau_table(scores, truth.accuracy), intervals, ranked, null
+
+
+def grid_run_sentence(page, scores: pd.DataFrame, ranked: pd.DataFrame, metrics, values) -> str:
+    """One line on what the grid run scored on ``page`` (its ``name``, ``models``, ``targets``):
+    scores, failures, and the cells with a fine-tuning ground truth (``ranked``)."""
+    models, targets = page.models, page.targets
+    failed = int((scores.error.fillna("") != "").sum())
+    return (f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics x "
+            f"{len(values)} values of λ (+ the reference without PED): {len(scores)} scores, {failed} "
+            f"failed; {len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
 
 
 def published_grid(metrics) -> tuple[pd.DataFrame, pd.Series]:
