@@ -56,11 +56,9 @@ seed = 0
 # %% tags=["hide-input"]
 from functools import partial
 
-import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
-from potran.bench import book, plots, report, successors
+from potran.bench import book, report, successors
 from potran.bench.pages import page_benchmark
 from potran.bench.sweeps import name_list
 from potran.perturbations import label as perturbation
@@ -71,18 +69,16 @@ page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, pape
 out_dir = page.results(out_dir, "successors")
 metrics = name_list(metrics, PED_METRICS)
 truth = page.groundtruth(groundtruth)
+sa = perturbation("sa", alpha=sa_alpha)
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
+
+# %% tags=["hide-input"]
 scores, cells = successors.score_cells(page, metrics, sa_options={"alpha": sa_alpha}, cache_dir=cache_dir,
                                        device=device)
 ncti = successors.ncti_scores(cells)
-sa = perturbation("sa", alpha=sa_alpha)
 scores.to_csv(out_dir / "scores.csv", index=False)
 cells.to_csv(out_dir / "cells.csv", index=False)
-failed = scores[scores.error != ""]
-print(f"{page.name}: {len(page.models)} models x {len(page.targets)} targets, {len(scores)} scores "
-      f"({len(failed)} failed), NCTI on {len(ncti)} cells; ground truth: {truth.source}")
-
-
-show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
+print(successors.run_sentence(page, scores, ncti, truth))
 
 
 # %% [markdown]
@@ -112,12 +108,9 @@ display(Markdown(successors.gate_sentence(cells)))
 
 # %% tags=["hide-input"]
 ranked = truth.ranked(scores)                 # the scored cells, on targets with two models or more
-if ranked.targets:
-    intervals = successors.intervals(scores, ncti, ranked, sa, n_boot=n_boot, seed=seed)
-    null = report.random_null(ranked.accuracy, n_draws=n_null, seed=seed)
-else:
-    null = None
-    intervals = pd.DataFrame(columns=["metric", "method", "mean_tau", "low", "high", "p_delta"])
+intervals = successors.intervals(scores, ncti, ranked, sa, n_boot=n_boot, seed=seed)
+null = report.random_null(ranked.accuracy, n_draws=n_null, seed=seed) if ranked.targets else None
+if null is None:
     print("no target has two models with ground truth: nothing to rank")
 intervals.to_csv(out_dir / "intervals.csv", index=False)
 book.table(successors.interval_table(intervals, metrics), uuid="successors-table",
@@ -126,12 +119,7 @@ book.table(successors.interval_table(intervals, metrics), uuid="successors-table
 
 # %% tags=["hide-input"]
 if null is not None and len(intervals):
-    rows = successors.forest_rows(intervals, metrics)
-    fig, axes = plots.forest_figure(rows, label="label", group="method",
-                                    colours=dict(zip(("none", "PED", "SA"), sns.color_palette(n_colors=3))),
-                                    names={"none": "metric alone", "PED": "after PED", "SA": "after SA"},
-                                    band=(null["low"], null["high"]), band_label="random scorer (95 % band)")
-    axes[0].set_ylabel("metric")
+    fig, rows = successors.forest_figure(intervals, metrics, null)
     show(fig, "successors_intervals",
          f"Mean weighted Kendall τ_w over the {len(ranked.targets)} target(s) of each metric alone "
          f"and after PED or SA, and of NCTI, with 95 % crossed-bootstrap intervals ({n_boot} replicates); the "

@@ -106,3 +106,27 @@ def test_intervals_tables_and_tests_of_the_successors(scored):
     tests, text = successors.tests_text(scores, ncti, truth, sa, n_boot=20, n_draws=50, seed=0)
     assert text.startswith("**Against chance**") and "**Changes by PED, over targets**" in text
     assert set(tests[tests.family == "chance"].metric) == {"logme", "sfda", "ncti"}
+
+
+def test_empty_intervals_figure_and_run_sentence(page, scored):
+    from potran.bench.pages import GroundTruth
+
+    scores, cells = scored
+    pairs = scores[["model", "target"]].drop_duplicates()
+    accuracy = pairs.assign(test_acc=np.linspace(0.3, 0.9, len(pairs)))
+    ncti = pairs.assign(metric="ncti", perturbation="none", score=np.linspace(1, 0, len(pairs)))
+    lonely = GroundTruth(accuracy[accuracy.model == accuracy.model.iloc[0]], None, "one model").ranked(scores)
+    empty = successors.intervals(scores, ncti, lonely, "sa:alpha=group2")
+    assert empty.empty and list(empty.columns) == ["metric", "method", "mean_tau", "low", "high", "p_delta"]
+    truth = GroundTruth(accuracy, None, "made up").ranked(scores)
+    iv = successors.intervals(scores, ncti, truth, "sa:alpha=group2", n_boot=20, seed=0)
+    fig, rows = successors.forest_figure(iv, ["sfda"], {"low": -0.25, "high": 0.5})
+    ax = fig.axes[0]
+    assert list(rows.label) == ["sfda", "sfda + PED", "sfda + SA", "ncti"]
+    assert ax.get_ylabel() == "metric" and len(ax.get_yticks()) == 4
+    band = [p for p in ax.patches if p.get_label() == "random scorer (95 % band)"]
+    assert len(band) == 1 and np.allclose([band[0].get_x(), band[0].get_width()], [-0.25, 0.75])
+    broken = scores.assign(error=[""] * (len(scores) - 2) + ["boom", "bang"])
+    assert successors.run_sentence(page, broken, ncti, truth) == (
+        f"{page.name}: 3 models x 2 targets, {len(scores)} scores (2 failed), NCTI on 6 cells; "
+        "ground truth: made up")

@@ -21,7 +21,7 @@ from ..perturbations import NONE, PED, SA, label
 from .folders import FEATURE_CACHE
 
 __all__ = ["score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names", "intervals",
-           "interval_table", "forest_rows", "tests_text"]
+           "interval_table", "forest_rows", "forest_figure", "tests_text", "run_sentence"]
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
 
@@ -122,11 +122,14 @@ def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0
     """Mean tau_w with crossed-bootstrap intervals of each metric alone, after PED and after SA,
     the paired changes "PED − none" and "SA − none" (:func:`potran.bench.report.compare`), and
     NCTI alone; ``truth`` is a :class:`potran.bench.pages.GroundTruth` (of rankable targets).
-    Columns metric, method, mean_tau, low, high, p_delta (changes only), ..."""
+    Columns metric, method, mean_tau, low, high, p_delta (changes only), ...; empty (with these
+    six) when ``truth`` has no target."""
     import warnings
 
     from . import report
 
+    if not truth.targets:  # nothing to rank
+        return pd.DataFrame(columns=["metric", "method", "mean_tau", "low", "high", "p_delta"])
     names = method_names(sa)
     rows = []
     with warnings.catch_warnings():  # a metric without any finite tau_w has an all-NaN interval
@@ -182,6 +185,23 @@ def forest_rows(intervals: pd.DataFrame, metrics) -> pd.DataFrame:
     )
 
 
+def forest_figure(intervals: pd.DataFrame, metrics, null: dict):
+    """The interval figure of the page: :func:`forest_rows` (:func:`potran.bench.plots.forest_figure`)
+    coloured by perturbation, over the band of a random ranking (``null``,
+    :func:`potran.bench.report.random_null`). Returns ``(fig, rows)``."""
+    import seaborn as sns
+
+    from .plots import forest_figure as draw
+
+    rows = forest_rows(intervals, metrics)
+    fig, axes = draw(rows, label="label", group="method",
+                     colours=dict(zip(("none", "PED", "SA"), sns.color_palette(n_colors=3))),
+                     names={"none": "metric alone", "PED": "after PED", "SA": "after SA"},
+                     band=(null["low"], null["high"]), band_label="random scorer (95 % band)")
+    axes[0].set_ylabel("metric")
+    return fig, rows
+
+
 def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int = 2000, seed: int = 0):
     """:func:`potran.bench.report.benchmark_tests` of the metrics (with PED and SA) and NCTI
     against chance, Holm within each family, and one paragraph per family saying what it resolves.
@@ -220,3 +240,11 @@ def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int
         )
         text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
     return tests, "\n\n".join(text)
+
+
+def run_sentence(page, scores: pd.DataFrame, ncti: pd.DataFrame, truth) -> str:
+    """One line on what :func:`score_cells` scored on ``page`` (its ``name``, ``models``,
+    ``targets``): scores, failures, NCTI's cells, and where ``truth`` comes from."""
+    failed = scores[scores.error != ""]
+    return (f"{page.name}: {len(page.models)} models x {len(page.targets)} targets, {len(scores)} scores "
+            f"({len(failed)} failed), NCTI on {len(ncti)} cells; ground truth: {truth.source}")
