@@ -218,7 +218,8 @@ def test_ablation_and_the_share_of_cells_where_pped_exits():
     on = base[base.perturbation == "ped"]
     cells = on.assign(ped_steps=[3.0 if v.model_family(m) == "conv4" else 6.0 for m in on.model],
                       energy_ratio=0.5)
-    share = v.exit_share({"photo crops": cells}).set_index("models")
+    raw = cells.assign(metric="dim", ped_steps=6.0, energy_ratio=0.9)   # dim/norm: a motion of their own
+    share = v.exit_share({"photo crops": pd.concat([raw, cells])}).set_index("models")
     assert share.loc["conv4", "exit rule fired"] == 1.0 and share.loc["ImageNet", "exit rule fired"] == 0.0
     assert share.loc["conv4", "cells"] == 11 * 4 and share.loc["ImageNet", "median energy ratio"] == 0.5
 
@@ -310,6 +311,26 @@ def test_the_readme_section_is_replaced_not_repeated(tmp_path):
     assert text.startswith("# Frozen protocol\n\nbody\n\n" + v.README_START)
     assert text.count(v.README_START) == 1 and "second" in text and "first" not in text
     assert v._markdown(pd.DataFrame({"a": ["x|y"], "b": [0.5]})) == "| a | b |\n|---|---|\n| x\\|y | 0.500 |"
+
+
+def test_the_readme_report_has_every_section_of_the_page():
+    ft = _truth(targets=TARGETS[:3])
+    lp = _truth(targets=targets_v3.NAMES, runs=1, n=200, seed=1, protocol="linear probe")
+    scores = _scores(ft, {("sfda", False): lambda a: a, ("sfda", True): lambda a: -a,
+                          ("gbc", False): lambda a: a, ("gbc", True): lambda a: np.sin(7 * a)})
+    scores = v.with_family_bit(scores.assign(ped_steps=np.where(scores.perturbation == "ped", 4.0, np.nan),
+                                             energy_ratio=0.4))
+    general = dict.fromkeys(v.GENERAL_SETS)
+    general["photo crops"] = scores
+    bench = v.Benchmark(ft, lp, scores, list(TARGETS[:3]), general)
+    text = v.report_markdown(bench, MODELS, n_boot=20, n_draws=20, n_sim=10)
+    sections = ["Mean tau_w against the fine-tuning", "### Within each model family",
+                "### Agreement of the two ground truths", "### The general-set ablation", "### Power"]
+    assert all(s in text for s in sections)
+    assert [text.index(s) for s in sections] == sorted(text.index(s) for s in sections)
+    assert "| conv4 (11 models) | ImageNet (5 models) |" in text
+    assert "| sfda | -2.000 [-2.000, -2.000], p " in text                  # PED reverses every ranking
+    assert "| photo crops | conv4 | 33 | 100% | 0.40 |" in text             # 11 models x 3 targets
 
 
 # --- the page's sections -------------------------------------------------------------------------

@@ -437,10 +437,12 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
 def exit_share(general_sets: dict) -> pd.DataFrame:
     """Per general set and model family: how often PED's exit rule fired (fewer than
     ``potran.ped.MAX_STEPS`` steps) and the median energy ratio after the motion
-    (one PED motion per cell, whatever the metric)."""
+    (one PED motion per cell on the reduced features, shared by its metrics; ``dim`` and ``norm``
+    move the raw features in a motion of their own and are left out)."""
     rows = []
     for name, frame in general_sets.items():
-        cells = frame[frame.perturbation == PED].dropna(subset=["ped_steps"])
+        cells = frame[(frame.perturbation == PED) & ~frame.metric.isin(WIDTH_METRICS)]
+        cells = cells.dropna(subset=["ped_steps"])
         cells = cells.drop_duplicates(["model", "target"])
         for fam, grp in cells.groupby(cells.model.map(model_family)):
             rows.append({"general set": name, "models": fam, "cells": len(grp),
@@ -763,7 +765,8 @@ README_END = "<!-- end of the benchmark v3 report -->"
 def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000, n_draws: int = 2000,
                     n_sim: int = 400, seed: int = 0) -> str:
     """The README's report section: reliabilities, both protocols' main tables with PED's
-    effect in one sentence per metric, and the power statement (the functions of the page)."""
+    effect in one sentence per metric, the within-family results, the agreement of the two
+    ground truths, the general-set ablation and the power statement (the page's functions)."""
     models = list(models)
     parts = ["## Report (computed from the committed cells and scores)", ""]
     rel = {}
@@ -787,6 +790,7 @@ def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000
                   *[f"- {s}" for s in ped_sentences(tests)], ""]
     main_ft = [t for t in rel["fine-tuning"].query("table == 'main'").target if t in bench.scored]
     main_lp = [t for t in rel["linear probe"].query("table == 'main'").target if t in bench.scored]
+    parts += _report_extras(bench, models, rel, main_ft, main_lp, landed=landed, n_boot=n_boot, seed=seed)
     st = power_statement(bench.ft, bench.lp, bench.scores, models, main_ft=main_ft, main_lp=main_lp,
                          landed=landed, n_sim=n_sim, seed=seed)
     parts += ["### Power", "", f"Spreads measured on {st['source']}; the rule: the exact sign-flip over "
@@ -795,6 +799,48 @@ def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000
               _markdown(st["table"].assign(**{c: st["table"][c].map(lambda x: book.number(x, 3, signed=True))
                                               for c in st["table"].columns[2:4]})), ""]
     return "\n".join(parts)
+
+
+def _report_extras(bench: Benchmark, models, rel: dict, main_ft, main_lp, *, landed, n_boot: int,
+                   seed: int) -> list[str]:
+    """The README's within-family, agreement and general-set sections (as on the page)."""
+    parts = ["### Within each model family", ""]
+    for truth, targets in ((bench.ft, main_ft), (bench.lp, main_lp)):
+        table = within_family_table(bench, truth, targets, models)
+        parts += [f"Against the {truth.protocol}, main table: "
+                  + ("fewer than two scored targets yet." if table is None else
+                     "mean of the family means [95 % CI over families]."), ""]
+        parts += [] if table is None else [_markdown(table), ""]
+    reliabilities = {(r.protocol, r.target): r.reliability
+                     for r in pd.concat([rel["fine-tuning"], rel["linear probe"]]).itertuples()}
+    agree, summary = agreement(bench.ft, bench.lp, models, targets_v3.NAMES, reliabilities=reliabilities,
+                               n_boot=n_boot, seed=seed)
+    parts += ["### Agreement of the two ground truths", ""]
+    if agree.empty:
+        parts += ["No target has both ground truths complete yet.", ""]
+    else:
+        shown = pd.DataFrame({
+            "target": agree.target, "family": agree.family,
+            "tau_w [95 % CI]": [book.interval(r.weighted_tau, r.low, r.high) for r in agree.itertuples()],
+            "Spearman": agree.spearman, "Spearman / sqrt(R_ft R_lp)": agree.spearman_corrected})
+        parts += [_markdown(shown), "",
+                  f"Mean tau_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}"
+                  + ("" if summary is None else
+                     "; over the per-family means "
+                     f"{book.interval(summary.estimate, summary.low, summary.high)}"
+                     f" ({summary.test}, p = {book.p_value(summary.p_value)})") + ".", ""]
+    ablation_parts = ablation_summary(bench, main_ft, main_lp, models)
+    if ablation_parts is not None:
+        text, wide, exits = ablation_parts
+        exits = exits.assign(**{
+            "exit rule fired": exits["exit rule fired"].map(lambda x: f"{x:.0%}"),
+            "median energy ratio": exits["median energy ratio"].map(lambda x: f"{x:.2f}")})
+        parts += ["### The general-set ablation", "", text, "", _markdown(wide), "",
+                  "How often PED's exit rule fired, and the energy left after the motion:", "",
+                  _markdown(exits), ""]
+        letters = None if landed is None else letters_text(bench, models, *landed)
+        parts += [] if letters is None else [letters, ""]
+    return parts
 
 
 def write_readme(readme, text: str) -> Path:
@@ -839,9 +885,6 @@ def main(argv=None) -> int:
         print(text)
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 # --- the page's sections (notebooks/benchmark_v3.py): each returns what the page shows, in order,
@@ -1054,12 +1097,13 @@ def agreement_section(
     return [book.table(shown, index=False, formats={"Spearman": "+3", corrected: "+3"}), mean]
 
 
-def ablation_section(bench: Benchmark, main_ft, main_lp, models, *, level: float = 0.95) -> list:
+def ablation_summary(bench: Benchmark, main_ft, main_lp, models, *, level: float = 0.95):
     """:func:`ablation` of the general sets against the fine-tuning main table (the linear
-    probe's while no fine-tuning main-table target is scored): PED's effect per metric and
-    set, then :func:`exit_share`."""
+    probe's while no fine-tuning main-table target is scored): one sentence on what was
+    compared, PED's effect as a (metric x general set) frame of interval strings, and
+    :func:`exit_share`; None before any score is committed."""
     if bench.scores is None:
-        return ["No scores are committed yet: the ablation is pending."]
+        return None
     present = {name: frame for name, frame in bench.general.items() if frame is not None}
     pending = [name for name, frame in bench.general.items() if frame is None]
     use_ft = bool(set(main_ft) & set(bench.scored))
@@ -1077,9 +1121,9 @@ def ablation_section(bench: Benchmark, main_ft, main_lp, models, *, level: float
     wide = pd.DataFrame(
         {name: [cells.get((m, name), "pending") for m in metrics] for name in present},
         index=pd.Index(metrics, name="metric"),
-    )
+    ).reset_index()
     coverage = abl.groupby("general set", sort=False)[["targets", "families"]].max()
-    return [
+    text = (
         f"PED − none over families [95 % CI], Holm p (within LogME, SFDA and GBC, and within the "
         f"others, as above); against the {gt_name} "
         "ground truth on its main-table targets, where each set has scored every model: "
@@ -1088,12 +1132,22 @@ def ablation_section(bench: Benchmark, main_ft, main_lp, models, *, level: float
             for name, r in coverage.iterrows()
         )
         + (f"; not yet committed: {', '.join(pending)}" if pending else "")
-        + ".",
-        book.table(wide.reset_index(), index=False),
+        + "."
+    )
+    return text, wide, exit_share(present)
+
+
+def ablation_section(bench: Benchmark, main_ft, main_lp, models, *, level: float = 0.95) -> list:
+    """The page's view of :func:`ablation_summary`."""
+    summary = ablation_summary(bench, main_ft, main_lp, models, level=level)
+    if summary is None:
+        return ["No scores are committed yet: the ablation is pending."]
+    text, wide, exits = summary
+    return [
+        text,
+        book.table(wide, index=False),
         "How often PED's exit rule fired, and the energy left after the motion:",
-        book.table(
-            exit_share(present), index=False, formats={"exit rule fired": "%0", "median energy ratio": 2}
-        ),
+        book.table(exits, index=False, formats={"exit rule fired": "%0", "median energy ratio": 2}),
     ]
 
 
@@ -1306,3 +1360,7 @@ def limits(rel_ft: pd.DataFrame, scored, statement: dict, tests: dict) -> list[s
         "the intervals over families speak of other sources like these, with these 16 models.",
     ]
     return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
