@@ -44,7 +44,7 @@ from .runner import WIDTH_METRICS
 __all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "EFFECTS",
            "model_family", "GroundTruth", "finetune_truth", "probe_truth", "scored_targets",
            "reliability_table", "with_family_bit", "per_target_tau", "tests_table", "mean_table",
-           "ped_table", "agreement", "ablation", "exit_share", "observed_spread",
+           "ped_table", "agreement", "ablation", "ablation_summary", "exit_share", "observed_spread",
            "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect",
            "ped_sentences", "power_statement", "GENERAL_SETS", "Benchmark", "load", "report_markdown",
            "write_readme", "README_START", "README_END", "main", "plural", "members", "status_text",
