@@ -44,7 +44,8 @@ from .runner import WIDTH_METRICS
 __all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "EFFECTS",
            "model_family", "GroundTruth", "finetune_truth", "probe_truth", "scored_targets",
            "reliability_table", "with_family_bit", "per_target_tau", "tests_table", "mean_table",
-           "ped_table", "agreement", "ablation", "ablation_summary", "exit_share", "observed_spread",
+           "ped_table", "agreement", "ablation", "ablation_summary", "agreement_mean_text",
+           "exit_share", "observed_spread",
            "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect",
            "ped_sentences", "power_statement", "GENERAL_SETS", "Benchmark", "load", "report_markdown",
            "write_readme", "README_START", "README_END", "main", "plural", "members", "status_text",
@@ -823,12 +824,7 @@ def _report_extras(bench: Benchmark, models, rel: dict, main_ft, main_lp, *, lan
             "target": agree.target, "family": agree.family,
             "tau_w [95 % CI]": [book.interval(r.weighted_tau, r.low, r.high) for r in agree.itertuples()],
             "Spearman": agree.spearman, "Spearman / sqrt(R_ft R_lp)": agree.spearman_corrected})
-        parts += [_markdown(shown), "",
-                  f"Mean tau_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}"
-                  + ("" if summary is None else
-                     "; over the per-family means "
-                     f"{book.interval(summary.estimate, summary.low, summary.high)}"
-                     f" ({summary.test}, p = {book.p_value(summary.p_value)})") + ".", ""]
+        parts += [_markdown(shown), "", agreement_mean_text(agree, summary), ""]
     ablation_parts = ablation_summary(bench, main_ft, main_lp, models)
     if ablation_parts is not None:
         text, wide, exits = ablation_parts
@@ -884,7 +880,6 @@ def main(argv=None) -> int:
     else:
         print(text)
     return 0
-
 
 
 # --- the page's sections (notebooks/benchmark_v3.py): each returns what the page shows, in order,
@@ -1088,13 +1083,18 @@ def agreement_section(
     shown = shown[["target", "family", "τ_w [95 % CI]", "spearman", "spearman_corrected"]].rename(
         columns={"spearman": "Spearman", "spearman_corrected": corrected}
     )
-    mean = f"Mean τ_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}" + (
+    return [book.table(shown, index=False, formats={"Spearman": "+3", corrected: "+3"}),
+            agreement_mean_text(agree, summary)]
+
+
+def agreement_mean_text(agree: pd.DataFrame, summary) -> str:
+    """One sentence: the mean of :func:`agreement`'s tau_w over targets and over families."""
+    return f"Mean τ_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}" + (
         f"; over the per-family means {summary.estimate:+.3f} [{summary.low:+.3f}, "
         f"{summary.high:+.3f}] ({summary.test}, p = {summary.p_value:.3g})."
         if summary is not None
         else " (one family: no interval over families)."
     )
-    return [book.table(shown, index=False, formats={"Spearman": "+3", corrected: "+3"}), mean]
 
 
 def ablation_summary(bench: Benchmark, main_ft, main_lp, models, *, level: float = 0.95):
