@@ -87,7 +87,8 @@ $(NB_LAST_OUT): $(NB_OUT)
 
 papermill: $(NB_OUT) $(NB_LAST_OUT)
 
-## the test suite; the site test drives Debian's chromium (installed here if missing: CI runs as root)
+## the test suite (its 25 slowest steps listed at the end, to see where CI time goes); the site test
+## drives Debian's chromium (installed here if missing: CI runs as root)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 chromium:
@@ -100,7 +101,7 @@ v3-data:
 	@dpkg -s $(V3_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(V3_DEBS); }
 
 test: $(BOOK_STAMP) chromium v3-data
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 demo: $(STAMP)
 	$(VENV)/bin/potran demo
