@@ -87,8 +87,10 @@ $(NB_LAST_OUT): $(NB_OUT)
 
 papermill: $(NB_OUT) $(NB_LAST_OUT)
 
-## the test suite (its 25 slowest steps listed at the end, to see where CI time goes); the site test
-## drives Debian's chromium (installed here if missing: CI runs as root)
+## the test suite, one process per core (pytest-xdist; a test file runs whole in one process, and
+## tests/conftest.py starts the longest files first), its 25 slowest steps listed at the end; the
+## site test drives Debian's chromium (installed here if missing: CI runs as root)
+TEST_WORKERS ?= auto
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 chromium:
@@ -101,7 +103,7 @@ v3-data:
 	@dpkg -s $(V3_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(V3_DEBS); }
 
 test: $(BOOK_STAMP) chromium v3-data
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 demo: $(STAMP)
 	$(VENV)/bin/potran demo

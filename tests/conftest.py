@@ -7,7 +7,8 @@ tests/fake_paper.py) on small inputs. ``slow`` marks the tests that build real d
 build real zoo networks or extract their features, fine-tune them, execute the book's notebooks,
 build the site or the wheel, start fresh interpreters or a Dask cluster, or run long property
 searches. A heavy test of a core property is made cheaper (smaller sizes, a shared fixture) rather
-than marked, and every module keeps a fast test of a real property. ``make test`` (CI) runs all.
+than marked, and every module keeps a fast test of a real property. ``make test`` (CI) runs all,
+one process per core (pytest-xdist, a file in one process): the longest files start first.
 """
 import json
 import os
@@ -23,6 +24,16 @@ from hypothesis import settings
 settings.register_profile("fixed", max_examples=10, derandomize=True, database=None)
 settings.register_profile("explore", max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+
+#: the files that take longest (the site test builds the book; every page runs on a small
+#: setting): collected first, so that a parallel run does not leave one of them for the end
+LONGEST_FIRST = ("test_site.py", "test_notebooks.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Put `LONGEST_FIRST`'s tests at the front, keeping the order within each part."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.fixture(scope="session")
