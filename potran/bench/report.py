@@ -98,7 +98,8 @@ def reliability(seeds: pd.DataFrame) -> pd.DataFrame:
         cols = list(wide.columns)
         pairs = [(a, b) for i, a in enumerate(cols) for b in cols[i + 1:]]
         agree = [stats.weighted_tau_rows(wide[a].to_numpy(), wide[b].to_numpy())[0] for a, b in pairs]
-        row["seed_agreement"] = float(np.nanmean(agree)) if pairs else float("nan")
+        agree = [a for a in agree if np.isfinite(a)]  # undefined for a pair: too few models, or ties
+        row["seed_agreement"] = float(np.mean(agree)) if agree else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 
