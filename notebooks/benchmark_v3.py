@@ -16,10 +16,11 @@
 # With the 4 targets of {doc}`benchmark` no test over targets can reach p < 0.05, so PED's effect
 # cannot be resolved there at all. Benchmark v3 has 24 targets cut from 8 independent sources
 # (*families*), frozen with their inclusion rule and both ground-truth protocols before any metric
-# was scored on them (`data/bench_v3/README.md`). This page reports it as far as its data go: the
-# fine-tuning ground truth lands target by target, and so do the metrics' scores; every number
-# below is computed from the committed files when the page is built (`potran.bench.v3_report`,
-# engine `potran.stats`).
+# was scored on them (`data/bench_v3/README.md`). Both ground truths are committed for all 24
+# targets (fine-tuning: 16 models × 2 seeds; linear probe: one fit per model) and every target is
+# scored; the page reads whatever has landed (the status line below says how much), and every
+# number below is computed from the committed files when the page is built
+# (`potran.bench.v3_report`, engine `potran.stats`).
 #
 # The rules, all from the README: a target enters the **main table** when the Spearman–Brown
 # reliability of its ground-truth ranking is at least 0.9; the others form the second table. A
