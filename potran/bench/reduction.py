@@ -13,41 +13,12 @@ Benchmark v3 (``data/bench_v3/README.md``) uses one preprocessing for every mode
 components, also those already at most ``SCORE_DIM`` wide, so that no metric sees raw features
 for one model family and centred, rotated ones for another. The default keeps the landed
 benchmark's protocol (and numbers).
+
+The projection lives in the core (:mod:`potran.reduction`), where :func:`potran.rank_models` and
+``potran select`` use it with their own width rule; this module is the benchmark's name for it.
 """
 from __future__ import annotations
 
-import numpy as np
+from ..reduction import SCORE_DIM, reduce_features
 
 __all__ = ["SCORE_DIM", "reduce_features"]
-
-SCORE_DIM = 128
-
-
-def reduce_features(X, G=None, dim: int = SCORE_DIM, always: bool = False):
-    """Project ``X`` (N x D) and optionally ``G`` onto the top ``min(dim, D)`` principal
-    components of X, centred by X's mean.
-
-    Features with ``D <= dim`` are returned unchanged unless ``always`` (benchmark v3: the same
-    centring and rotation for every model; with ``D <= dim`` all D components are kept).
-    Components come from the eigenvectors of X's covariance (float64), each signed so that its
-    largest-magnitude entry is positive, so the result is deterministic.
-
-    Returns
-    -------
-    ndarray or (ndarray, ndarray)
-        The projected X (float64), and the projected G when ``G`` is given.
-    """
-    X = np.asarray(X)
-    if X.shape[1] <= dim and not always:
-        return X if G is None else (X, np.asarray(G))
-    dim = min(dim, X.shape[1])
-    Xd = X.astype(np.float64)
-    mean = Xd.mean(axis=0)
-    Xc = Xd - mean
-    _, vecs = np.linalg.eigh(Xc.T @ Xc)
-    comps = vecs[:, ::-1][:, :dim]
-    comps *= np.sign(comps[np.abs(comps).argmax(axis=0), np.arange(dim)])
-    out = Xc @ comps
-    if G is None:
-        return out
-    return out, (np.asarray(G, dtype=np.float64) - mean) @ comps

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation import correlate_by_target, require_columns, weighted_tau
+from ..reduction import TIE_RTOL
 
 __all__ = ["BENCH_TIE_RTOL", "TAU_COLUMNS", "tau_table"]
 
 #: Scores equal to within this relative tolerance are ties in the benchmark's tau.
-BENCH_TIE_RTOL = 1e-9
+BENCH_TIE_RTOL = TIE_RTOL  # the one tie rule of every ranking (potran.reduction)
 TAU_COLUMNS = ["target", "metric", "perturbation", "weighted_tau", "n_models"]
 
 
