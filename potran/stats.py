@@ -533,14 +533,14 @@ def split_half_reliability(correct, *, n_splits: int = 100, seed: int = 0) -> di
 
 def noise_ceiling(reliability_k: float, n_models: int, *, n_draws: int = 4000,
                   seed: int = 0) -> tuple[float, float]:
-    """Bounds of the tau_w any metric can expect against a ground truth of this reliability.
+    """Two reference values of tau_w against a ground truth of this reliability (expectations).
 
     Simulated under a Gaussian model with ``n_models`` models: true accuracies of unit
-    variance, a measured ground truth that adds noise of variance (1 - R_k) / R_k. The
-    **upper** bound is the mean tau_w between the true accuracies and the measured ground truth
-    (a perfect metric); the **lower** bound is the mean tau_w between two independent measured
-    ground truths (a metric as good as another fine-tuning run). They are expectations: single
-    targets may land above them.
+    variance, a measured ground truth that adds noise of variance (1 - R_k) / R_k. Returns
+    ``(replicate, perfect)``: the expected tau_w between two independent measured ground truths
+    (a metric as good as another fine-tuning run), then the expected tau_w between the true
+    accuracies and the measured ground truth (a perfect metric). They are means over draws, not
+    bounds: a single target's tau_w lands above either of them by chance.
     """
     r = float(np.clip(reliability_k, 0.0, 1.0))
     if r == 1.0:

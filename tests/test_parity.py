@@ -35,6 +35,8 @@ def test_sfda(case):
 # (see parc's ``official_ties``); that noise comes from the BLAS. The reference numbers were computed
 # with OpenBLAS's SkylakeX (AVX-512) kernel; on CPUs where OpenBLAS picks another kernel (e.g. Haswell
 # on AMD EPYC) case 3 differs by 3e-4, so a mismatch is retried with that kernel forced.
+#: largest relative difference between BLAS kernels seen on the official tie order (case 3: 3e-4)
+KERNEL_REL = 1e-3
 SKYLAKEX_FLAGS = {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}
 
 
@@ -64,8 +66,10 @@ def test_parc_official_ties(k):
     value = parc(data["X"], data["y"], official_ties=True)
     if rel_err(value, ref["parc"]) >= REL:
         if not SKYLAKEX_FLAGS <= _cpu_flags():
-            pytest.xfail(f"official PARC tie order depends on the BLAS kernel: {value!r} here, "
-                         f"{ref['parc']!r} with OpenBLAS's SkylakeX kernel, which this CPU cannot run")
+            # the tie order is the BLAS kernel's, which this CPU cannot run: the value must still sit
+            # within the kernels' spread (3e-4 relative on case 3), far below any change of the method
+            assert rel_err(value, ref["parc"]) < KERNEL_REL, (value, ref["parc"])
+            return
         value = _official_parc_with_skylakex_kernel(k)
     assert rel_err(value, ref["parc"]) < REL
 

@@ -319,8 +319,7 @@ def test_the_papers_numbers_re_read():
     assert over.loc[("gbc", "ped")].p_delta == pytest.approx(0.0723, abs=5e-4)
 
 
-@pytest.mark.slow
-def test_crossed_bootstrap_covers_the_mean_over_these_targets():
+def test_crossed_bootstrap_covers_the_mean_over_these_targets():  # about 6 s: in the fast loop
     # 4 fixed targets (the metric's noise differs per target), 16 models drawn anew in each run,
     # crossed: a model's quality is shared by all targets
     noise, m = np.array([0.5, 1.0, 1.5, 2.0]), 16
@@ -358,13 +357,8 @@ def test_test_images_are_redrawn_once_for_all_models():
                                         n_boot=400, seed=0)
     _, fixed = stats.crossed_bootstrap(scores, [truth], [accs], n_boot=400, seed=0)
     assert est["right"] == pytest.approx(1.0)
-    # a shared draw of the images never puts b below a (the noise is paired) ...
-    rng2 = np.random.default_rng(0)
-    rng2.integers(0, 3, (400, 3))                                # the model draw comes first
-    rng2.random((400, 3, 1))                                     # then the seed draw
-    drawn = rng2.integers(0, 200, (400, 200))
-    assert (b[drawn].mean(1) >= a[drawn].mean(1)).all()
-    # ... but the images' noise does reach the ranking of c, which differs from a on 12 images
+    # the images' noise reaches the ranking of c, which differs from a on 12 images (that the draw
+    # is paired across models is tests/test_calibration.py's test_crossed_bootstrap_pairs_...)
     assert np.nanstd(reps["right"]) > np.nanstd(fixed["right"])
     with pytest.raises(ValueError, match="image_correct needs seed_accs"):
         stats.crossed_bootstrap(scores, [truth], image_correct=[correct], n_boot=5)
