@@ -143,10 +143,11 @@ def test_supervised_loss_is_cross_entropy_of_its_head_and_needs_labels():
 
 # -- every objective ------------------------------------------------------------------------------
 
-def train(name: str, seed: int = 0, epochs: int = 6, lr: float = 3e-3):
+def train(name: str, seed: int = 0, epochs: int = 7, lr: float = 3e-3, recluster: bool = True):
     """Epochs over the toy pool (two batches each, fixed order, fresh views), Adam; returns the
     objective and its loss per step. ``before_epoch`` and ``after_step`` are called as the driver
-    does."""
+    does, except that ``recluster=False`` calls ``before_epoch`` only for epochs 0 and 1 (the
+    clustering objectives' pseudo-labels are then fixed from epoch 1 on)."""
     obj = make(name, seed)
     x, y = toy_data(seed)
     x_before = x.clone()
@@ -154,7 +155,8 @@ def train(name: str, seed: int = 0, epochs: int = 6, lr: float = 3e-3):
     opt = torch.optim.Adam([p for p in obj.parameters() if p.requires_grad], lr=lr)
     losses = []
     for epoch in range(epochs):
-        obj.before_epoch(epoch)
+        if recluster or epoch < 2:
+            obj.before_epoch(epoch)
         for start in range(0, N_IMAGES, BATCH):
             idx = torch.arange(start, start + BATCH)
             loss = obj(x[idx], idx, augment, y[idx])
@@ -169,12 +171,14 @@ def train(name: str, seed: int = 0, epochs: int = 6, lr: float = 3e-3):
 
 @pytest.mark.parametrize("name", list(OBJECTIVES))
 def test_objective_trains_deterministically_and_leaves_the_input_alone(name):
-    obj, losses = train(name)
+    obj, losses = train(name, recluster=False)
     assert all(math.isfinite(v) for v in losses)
-    live = [v for v in losses if v != 0.0]  # clustering objectives warm up on a zero loss
-    assert len(live) >= 6
-    assert sum(live[-3:]) < sum(live[:3])
-    _, again = train(name)
+    # from epoch 1 on (the clustering objectives fill their bank in epoch 0, on a zero loss),
+    # against fixed pseudo-labels: the last epochs' loss is below the first ones'
+    live = losses[2:]
+    assert 0.0 not in live
+    assert sum(live[-4:]) < sum(live[:4])
+    _, again = train(name, recluster=False)
     assert again == losses
     # the caller's batch is never modified, and the gradient reaches the encoder
     x, y = toy_data(1)
