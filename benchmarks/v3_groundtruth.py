@@ -19,8 +19,8 @@ from pathlib import Path
 
 from git_commit import commit  # the scripts' shared path-limited commit
 
-from potran.bench import configure_torch, groundtruth, targets_v3, v3, v3_report, zoo
-from potran.bench.v3 import FINETUNE as CONFIG  # the v3 protocol (potran.bench.v3)
+from potran.bench import configure_torch, groundtruth, settings, targets_v3, v3_report, zoo
+from potran.bench.settings import V3_FINETUNE as CONFIG  # the v3 protocol (settings.get("v3"))
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "bench_v3"
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
 
     for target in targets:  # target by target, so that complete targets land first
         before = len(groundtruth.collect(OUT))
-        table = groundtruth.run_grid(models, [target], OUT, CONFIG, sources=v3.SOURCES,
+        table = groundtruth.run_grid(models, [target], OUT, CONFIG, sources=settings.V3_SOURCES,
                                      device=args.device, progress=False, after_cell=after_cell)
         if len(table) > before and not args.no_commit:  # a target completed: refresh the report
             v3_report.main(["--readme", str(ROOT / README)])

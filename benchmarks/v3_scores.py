@@ -1,5 +1,5 @@
 """Benchmark v3's score tables: every metric +/- PED on every (model, target) cell, committed as
-data beside the ground truth (definition in potran.bench.v3, README "Score tables").
+data beside the ground truth (setting "v3" of potran.bench.settings, README "Score tables").
 
     .venv/bin/python benchmarks/v3_scores.py [--general general,family,target] [--targets a,b]
                                              [--models m,n] [--no-commit]
@@ -22,7 +22,7 @@ from pathlib import Path
 from git_commit import commit  # the scripts' shared path-limited commit
 from v3_groundtruth import GRID_ORDER
 
-from potran.bench import configure_torch, v3
+from potran.bench import configure_torch, settings, v3
 from potran.bench.runner import collect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,13 +54,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     generals = _names(args.general, v3.GENERAL_SETS, "general set")
     targets = _names(args.targets, GRID_ORDER, "target")
-    models = _names(args.models, v3.BENCHMARK.models, "model")
+    setting = settings.get("v3")
+    models = _names(args.models, setting.models, "model")
     configure_torch(1)
     total = len(generals) * len(targets) * len(models)
     k = 0
     for general in generals:
         out = folder(general)
-        bench = v3.BENCHMARK if general == "general" else v3.ABLATION
+        bench = setting.bench if general == "general" else v3.ABLATION
         for target in targets:
             for model in models:
                 k += 1

@@ -7,8 +7,8 @@ import pytest
 
 import potran
 from potran.bench import successors
-from potran.bench.pages import PageBenchmark
 from potran.bench.runner import Benchmark
+from potran.bench.settings import GroundTruth, Setting
 from potran.metrics import ncti_pool_scores
 
 from fake_zoo import MODELS, SOURCES, features_of
@@ -20,8 +20,8 @@ def extract(zm, images, **_):
 
 @pytest.fixture(scope="module")
 def page():
-    return PageBenchmark(Benchmark(models=tuple(MODELS), targets=("t1", "t2"),
-                                   sources=replace(SOURCES, extract=extract)))
+    return Setting("fake", Benchmark(models=tuple(MODELS), targets=("t1", "t2"),
+                                     sources=replace(SOURCES, extract=extract)))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,6 @@ def test_the_gate_table_and_sentence_count_open_gates():
 
 
 def test_intervals_tables_and_tests_of_the_successors(scored):
-    from potran.bench.pages import GroundTruth
 
     scores, cells = scored
     rng = np.random.default_rng(0)
@@ -109,7 +108,6 @@ def test_intervals_tables_and_tests_of_the_successors(scored):
 
 
 def test_empty_intervals_figure_and_run_sentence(page, scored):
-    from potran.bench.pages import GroundTruth
 
     scores, cells = scored
     pairs = scores[["model", "target"]].drop_duplicates()

@@ -311,7 +311,7 @@ def test_grid_tables_and_run_sentence_count_the_scored_cells(grid):
     assert null["low"] == random_null(truth.accuracy, seed=3)["low"] < null["high"]
     one = scores[scores.model == list(MODELS)[0]]
     assert sweeps.grid_tables(one, truth, n_boot=50)[3] is None
-    page = SimpleNamespace(name="fake", models=tuple(MODELS), targets=("t1", "t2"))
+    page = SimpleNamespace(name="fake", title="", models=tuple(MODELS), targets=("t1", "t2"))
     broken = scores.assign(error=["boom"] * 5 + [""] * (len(scores) - 5))
     assert sweeps.grid_run_sentence(page, broken, ranked, ["logme", "sfda"], [0.6, 2.0]) == (
         "fake: 3 models x 2 targets x 2 metrics x 2 values of λ (+ the reference without PED): "

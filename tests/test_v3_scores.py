@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from potran.bench import targets_v3, v3, zoo
+from potran.bench import settings, targets_v3, v3, zoo
 from potran.bench.finetune import FinetuneConfig
 from potran.bench.runner import SCORE_COLUMNS, Benchmark, cell_features, score_one
 
+V3 = settings.get("v3").bench
 DATA = Path(__file__).resolve().parents[1] / "data"
 FOLDERS = {"general": DATA / "bench_v3" / "scores",
            "family": DATA / "bench_v3" / "scores_general_family",
@@ -96,7 +97,7 @@ def test_scores_csv_is_the_collected_cells(general):
     table = pd.read_csv(FOLDERS[general] / "scores.csv", keep_default_na=False,
                         na_values=[""])
     assert list(table.columns) == SCORE_COLUMNS and len(table)
-    bench = v3.BENCHMARK if general == "general" else v3.ABLATION
+    bench = V3 if general == "general" else v3.ABLATION
     for (model, target), rows in table.groupby(["model", "target"], sort=False):
         cell = json.loads((FOLDERS[general] / "cells" / f"{model}__{target}.json").read_text())
         expected = pd.DataFrame(cell["rows"])
@@ -110,7 +111,7 @@ def test_scores_csv_is_the_collected_cells(general):
 
 
 def test_the_v3_definition():
-    b = v3.BENCHMARK
+    b = V3
     assert b.models == tuple(zoo.names()) and len(b.models) == 16
     assert b.targets == targets_v3.NAMES and len(b.targets) == 24
     assert b.reduce_all and b.perturbations == ("none", "ped") and b.score_dim == 128
@@ -118,7 +119,7 @@ def test_the_v3_definition():
         v3.ABLATION.metrics)
     # the scores are made on the images the fine-tuning ground truth learns from
     gt = json.loads(next((DATA / "bench_v3" / "cells").glob("*.json")).read_text())
-    assert FinetuneConfig.from_dict(gt["config"]) == v3.FINETUNE == b.finetune
+    assert FinetuneConfig.from_dict(gt["config"]) == settings.V3_FINETUNE == b.finetune
     assert Benchmark(models=("a",), targets=("b",)).reduce_all is False  # the landed protocol
 
 
@@ -149,7 +150,7 @@ def test_v3_centres_and_rotates_conv4_features(cache):
     """conv4 features are already 128 wide: v3 centres and rotates them (inner products of the
     centred features kept, G through the same map); the landed protocol leaves them raw."""
     model, target = sampled_model(), "mnist5k"
-    a = cell_features(v3.BENCHMARK, model, target, cache_dir=cache)
+    a = cell_features(V3, model, target, cache_dir=cache)
     X, G, Xs, Gs = (a[k].astype(np.float64) for k in ("X", "G", "X_scored", "G_scored"))
     assert Xs.shape == X.shape == (500, 128) and not np.allclose(Xs, X)
     np.testing.assert_allclose(Xs.mean(0), 0, atol=1e-9 * np.abs(Xs).max())
@@ -159,7 +160,7 @@ def test_v3_centres_and_rotates_conv4_features(cache):
                                atol=1e-9 * np.abs(Gc).max() ** 2)
     cov = np.cov(Xs, rowvar=False)
     assert np.all(np.diff(np.diag(cov)) <= 0)  # principal axes, in decreasing variance
-    raw = cell_features(replace(v3.BENCHMARK, reduce_all=False), model, target, cache_dir=cache)
+    raw = cell_features(replace(V3, reduce_all=False), model, target, cache_dir=cache)
     assert raw["X_scored"] is raw["X"] and raw["G_scored"] is raw["G"]
 
 

@@ -32,7 +32,7 @@ def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
 
     Parameters
     ----------
-    page : potran.bench.pages.PageBenchmark
+    page : potran.bench.settings.Setting
         The benchmark (its models, targets, scored width and sources).
     metrics : sequence of str
         Base metrics (names in ``potran.metrics.REGISTRY``).
@@ -40,7 +40,7 @@ def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
         Options of :func:`potran.sa.perturb` and :func:`potran.ped.simulate`; they go into the
         perturbation labels (:func:`potran.perturbations.label`, e.g. ``"sa:alpha=group2"``).
     cache_dir, device
-        As for :meth:`~potran.bench.pages.PageBenchmark.cell_features`.
+        As for :meth:`~potran.bench.settings.Setting.cell_features`.
 
     Returns
     -------
@@ -121,7 +121,7 @@ def method_names(sa: str) -> dict:
 def intervals(scores, ncti, truth, sa: str, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Mean tau_w with crossed-bootstrap intervals of each metric alone, after PED and after SA,
     the paired changes "PED − none" and "SA − none" (:func:`potran.bench.report.compare`), and
-    NCTI alone; ``truth`` is a :class:`potran.bench.pages.GroundTruth` (of rankable targets).
+    NCTI alone; ``truth`` is a :class:`potran.bench.settings.GroundTruth` (of rankable targets).
     Columns metric, method, mean_tau, low, high, p_delta (changes only), ...; empty (with these
     six) when ``truth`` has no target."""
     import warnings
@@ -246,5 +246,6 @@ def run_sentence(page, scores: pd.DataFrame, ncti: pd.DataFrame, truth) -> str:
     """One line on what :func:`score_cells` scored on ``page`` (its ``name``, ``models``,
     ``targets``): scores, failures, NCTI's cells, and where ``truth`` comes from."""
     failed = scores[scores.error != ""]
-    return (f"{page.name}: {len(page.models)} models x {len(page.targets)} targets, {len(scores)} scores "
+    return (f"{page.title or page.name}: {len(page.models)} models x {len(page.targets)} targets, "
+            f"{len(scores)} scores "
             f"({len(failed)} failed), NCTI on {len(ncti)} cells; ground truth: {truth.source}")

@@ -21,14 +21,13 @@ standardisation changes in the space the balls live in.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
 from ..ped import EPS
 from ..perturbations import NONE, PED, parse
 from .folders import FEATURE_CACHE
+from .settings import name_list, parameter_dict  # noqa: F401 -- kept for the pages that import them here
 
 __all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", "grid_selection",
            "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
@@ -37,39 +36,6 @@ __all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", 
            "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
            "both_ways_sentence", "RADIUS_GRID", "radius_grid", "grid_tables", "grid_run_sentence"]
 
-
-
-def name_list(value, default) -> list:
-    """A notebook parameter that lists names: a sequence, a JSON/Python list in a string (what
-    ``papermill -p models '["a", "b"]'`` passes), a comma-separated string, or None/empty for
-    ``default``."""
-    import ast
-
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return list(default)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith(("[", "(")):
-            value = ast.literal_eval(text)
-        else:
-            value = [part.strip() for part in text.split(",") if part.strip()]
-    value = list(value)
-    return value if value else list(default)
-
-
-def parameter_dict(value, name: str, default=None) -> dict:
-    """A notebook parameter that is a dict: a mapping, or a JSON/Python dict in a string (what
-    ``papermill -p grid '{"N": [1000]}'`` passes); None or empty text gives ``default`` (``{}``).
-    ValueError names the parameter when the value is not a dict."""
-    import ast
-
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return dict(default or {})
-    if isinstance(value, str):
-        value = ast.literal_eval(value.strip())
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a dict, got {value!r}")
-    return dict(value)
 
 
 def run_settings(base, settings, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
@@ -303,8 +269,8 @@ def grid_run_sentence(page, scores: pd.DataFrame, ranked: pd.DataFrame, metrics,
     scores, failures, and the cells with a fine-tuning ground truth (``ranked``)."""
     models, targets = page.models, page.targets
     failed = int((scores.error.fillna("") != "").sum())
-    return (f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics x "
-            f"{len(values)} values of λ (+ the reference without PED): {len(scores)} scores, {failed} "
+    return (f"{page.title or page.name}: {len(models)} models x {len(targets)} targets x "
+            f"{len(metrics)} metrics x {len(values)} values of λ (+ the reference without PED): {len(scores)} scores, {failed} "
             f"failed; {len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
 
 

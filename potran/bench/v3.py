@@ -1,12 +1,9 @@
-"""Benchmark v3's definition in one place (protocols frozen in ``data/bench_v3/README.md``).
+"""Benchmark v3's general-set ablation and the scoring of its cells (the setting itself, its
+models, targets, preprocessing and fine-tuning protocol, is ``settings.get("v3")`` of
+:mod:`potran.bench.settings`; protocols frozen in ``data/bench_v3/README.md``).
 
-- `FINETUNE`: the fine-tuning ground truth's protocol (8 epochs, seeds 0 and 1, no snapshots);
-- `SOURCES`: the offline sources (:data:`potran.bench.sources.OFFLINE`) with the v3 targets;
-- `BENCHMARK`: every zoo model on every v3 target (:mod:`~potran.bench.targets_v3`), every
-  feature metric with and without PED, every model's features centred and rotated onto their
-  leading 128 principal components (``reduce_all``);
 - the general-set ablation (issue 17): PED standardised by `GENERAL_SETS` -- ``"general"``, the
-  landed photo crops (:func:`~potran.bench.datasets.load_general`, `BENCHMARK`'s own);
+  landed photo crops (:func:`~potran.bench.datasets.load_general`, the v3 setting's own);
   ``"family"``, a set in the distribution each model family was pretrained on
   (:func:`family_general`); ``"target"``, the scored training images themselves (G = X).
   `ABLATION` scores only the PED rows of `ABLATION_METRICS` (rows without PED do not depend on
@@ -25,26 +22,19 @@ import numpy as np
 from PIL import Image
 
 from ..perturbations import PED
-from . import datasets, targets_v3, zoo
-from .finetune import FinetuneConfig, training_indices
-from .runner import DEFAULT_METRICS, DEFAULT_PERTURBATIONS, Benchmark, score_one
-from .sources import OFFLINE
+from . import datasets, settings, targets_v3, zoo
+from .finetune import training_indices
+from .runner import score_one
 
-__all__ = ["FINETUNE", "SOURCES", "BENCHMARK", "ABLATION", "ABLATION_METRICS", "GENERAL_SETS",
-           "FAMILY_SIZE", "VIEW_PHOTOS", "VIEW_SCALE", "VIEW_MAX_SHORT_SIDE", "family_general",
-           "photo_views", "scored_images", "score_cell"]
+__all__ = ["ABLATION", "ABLATION_METRICS", "GENERAL_SETS", "FAMILY_SIZE", "VIEW_PHOTOS", "VIEW_SCALE",
+           "VIEW_MAX_SHORT_SIDE", "family_general", "photo_views", "scored_images", "score_cell"]
 
-#: the fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
-FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
-SOURCES = replace(OFFLINE, load_target=targets_v3.load_target)
-BENCHMARK = Benchmark(models=tuple(zoo.names()), targets=targets_v3.NAMES,
-                      metrics=DEFAULT_METRICS, perturbations=DEFAULT_PERTURBATIONS, finetune=FINETUNE,
-                      reduce_all=True, sources=SOURCES)
+_V3 = settings.get("v3").bench
 #: metrics of the general-set ablation: every metric that uses the features' geometry (not
 #: ``random``, nor ``dim``/``norm``, which are scored before the reduction)
 ABLATION_METRICS = ("logme", "sfda", "gbc", "nleep", "parc", "hscore", "reg_hscore", "transrate",
                     "knn")
-ABLATION = replace(BENCHMARK, metrics=ABLATION_METRICS, perturbations=(PED,))
+ABLATION = replace(_V3, metrics=ABLATION_METRICS, perturbations=(PED,))
 GENERAL_SETS = ("general", "family", "target")
 FAMILY_SIZE = 5000
 #: natural photographs that ship with pip packages and that no v3 target (nor the landed
@@ -110,7 +100,7 @@ def family_general(model: str) -> np.ndarray:
 def scored_images(target: str) -> np.ndarray:
     """The training images of ``target`` that the cells score (general set ``"target"``)."""
     t = targets_v3.load_target(target)
-    return np.asarray(t.x_train)[training_indices(len(t.y_train), FINETUNE)]
+    return np.asarray(t.x_train)[training_indices(len(t.y_train), settings.V3_FINETUNE)]
 
 
 def score_cell(model: str, target: str, out_dir, general: str = "general", **options) -> dict:
@@ -120,7 +110,7 @@ def score_cell(model: str, target: str, out_dir, general: str = "general", **opt
     if general not in GENERAL_SETS:
         raise ValueError(f"Unknown general set {general!r}; known: {', '.join(GENERAL_SETS)}.")
     if general == "general":
-        return score_one(BENCHMARK, model, target, out_dir, **options)
+        return score_one(_V3, model, target, out_dir, **options)
     load = (lambda: family_general(model)) if general == "family" else lambda: scored_images(target)
     bench = replace(ABLATION, sources=replace(ABLATION.sources, load_general=load))
     return score_one(bench, model, target, out_dir, **options)

@@ -1,0 +1,312 @@
+"""The setting registry: one definition per benchmark setting, one way to open it.
+
+A *setting* is what a page, a ``benchmarks/`` script or the command line scores and ranks: the
+models, the targets, where their images and features come from, the preprocessing (scored width,
+reduction), the fine-tuning protocol of the ground truth, and the committed data that go with it.
+
+    from potran.bench import settings
+
+    s = settings.get()                                   # "v3", the default: 16 models x 24 targets
+    s = settings.get("v3", models=["conv4_random", "conv4_simclr"], targets="fonts")
+    s = settings.get("bench4")                           # the landed 4-target benchmark
+    s = settings.get("paper", checkpoints=CKPT, data=DATA, imagenet_val=VAL,
+                     options={"num_workers": 8})         # the paper's 12 ResNet-50s, local files
+
+    s.bench              # the potran.bench.runner.Benchmark (s.models, s.targets); s.title in words
+    s.groundtruth()      # GroundTruth: accuracy (model, target, test_acc), seeds, source
+    s.scores(out_dir)    # scores.csv's table: the committed cells where they cover the request,
+                         # the runner for the rest (s.scores(out_dir, metrics=..., perturbations=...))
+    s.results(out_dir, "main_table")   # a page's result folder (created)
+
+`NAMES` lists the settings (`DEFAULT` first); an unknown name, or ``"paper"`` without its three
+folders, raises ``ValueError`` in one line. Model and target names, and the paper's ``options``,
+may be given as papermill passes them (:func:`name_list`, :func:`parameter_dict`: the one parser of
+lists and dicts). A new setting (e.g. ``"v4"``) is one more entry of `_BUILDERS`: a function
+``(models, targets, seed, **files) -> Setting``.
+
+The settings:
+
+- ``"v3"``: benchmark v3 (``data/bench_v3/README.md``, frozen protocols): every zoo model on the
+  24 targets of :mod:`~potran.bench.targets_v3`, every feature metric with and without PED, every
+  model's features centred and rotated onto their leading 128 principal components
+  (``reduce_all``), fine-tuned with `V3_FINETUNE`; committed scores ``data/bench_v3/scores/``
+  (``benchmarks/v3_scores.py``) and ground truth ``data/bench_v3/`` (``accuracy.csv``, ``cells/``
+  with the two seeds; ``benchmarks/v3_groundtruth.py``).
+- ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
+  :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
+  truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores (``potran bench``
+  computes them). Kept until no page reads it.
+- ``"paper"``: the paper's 12 self-supervised ResNet-50s on its 11 datasets, from local
+  checkpoints, datasets and ImageNet validation images (:mod:`potran.bench.paper_setting`;
+  ``options`` go to :func:`potran.bench.paper_setting.benchmark`), ranked against the paper's
+  published fine-tuning accuracies unless a ground truth is given.
+"""
+from __future__ import annotations
+
+import ast
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from ..resources import data_path, project_path
+from . import datasets, targets_v3, zoo
+from .finetune import FinetuneConfig
+from .folders import FEATURE_CACHE, PAGES_OUT
+from .runner import Benchmark, cell_features, run
+from .sources import OFFLINE
+from .store import CellStore
+
+__all__ = ["NAMES", "DEFAULT", "PAPER_FILES", "V3_FINETUNE", "V3_SOURCES", "GroundTruth", "Setting",
+           "get", "name_list", "parameter_dict"]
+
+#: benchmark v3's fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
+V3_FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
+#: benchmark v3's sources: the offline ones with the v3 targets
+V3_SOURCES = replace(OFFLINE, load_target=targets_v3.load_target)
+#: the files the paper's setting is read from (keyword arguments of :func:`get`)
+PAPER_FILES = ("checkpoints", "data", "imagenet_val")
+
+
+def name_list(value, default) -> list:
+    """A parameter that lists names: a sequence, a JSON/Python list in a string (what
+    ``papermill -p models '["a", "b"]'`` passes), a comma-separated string, or None/empty for
+    ``default``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return list(default)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("[", "(")):
+            value = ast.literal_eval(text)
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    value = list(value)
+    return value if value else list(default)
+
+
+def parameter_dict(value, name: str, default=None) -> dict:
+    """A parameter that is a dict: a mapping, or a JSON/Python dict in a string (what
+    ``papermill -p grid '{"N": [1000]}'`` passes); None or empty text gives ``default`` (``{}``).
+    ValueError names the parameter when the value is not a dict."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return dict(default or {})
+    if isinstance(value, str):
+        value = ast.literal_eval(value.strip())
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a dict, got {value!r}")
+    return dict(value)
+
+
+def _chosen(value, known, what: str, setting: str) -> tuple[str, ...]:
+    names = tuple(name_list(value, known))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))} in setting {setting!r}; "
+                         f"known: {', '.join(known)}")
+    return names
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Accuracies to rank against: ``accuracy`` (model, target, test_acc), ``seeds`` (one row per
+    fine-tuning run, :func:`potran.bench.report.seed_table`; None when the source has no runs)
+    and ``source``, where they come from (a path, or the published table)."""
+
+    accuracy: pd.DataFrame
+    seeds: pd.DataFrame | None
+    source: str
+
+    def ranked(self, cells: pd.DataFrame) -> GroundTruth:
+        """The ground truth of the (model, target) ``cells`` that were scored, on the targets
+        where at least two of them have an accuracy (one model cannot be ranked)."""
+        accuracy = self.accuracy.merge(cells[["model", "target"]].drop_duplicates(), on=["model", "target"])
+        counts = accuracy.groupby("target").model.nunique()
+        accuracy = accuracy[accuracy.target.isin(counts[counts >= 2].index)]
+        seeds = (None if self.seeds is None
+                 else self.seeds.merge(accuracy[["model", "target"]], on=["model", "target"]))
+        return GroundTruth(accuracy, seeds, self.source)
+
+    @property
+    def targets(self) -> list[str]:
+        """The targets with an accuracy, in order of appearance."""
+        return list(dict.fromkeys(self.accuracy.target))
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the checkout when it lies inside it (pages print where data come from)."""
+    try:
+        return str(path.resolve().relative_to(project_path().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One opened setting (build it with :func:`get`).
+
+    Attributes
+    ----------
+    name : str
+        Its name in the registry (`NAMES`).
+    bench : Benchmark
+        Models, targets, metrics, perturbations, preprocessing and sources.
+    scores_dir : Path or None
+        Committed score cells of ``bench`` (``cells/``, ``scores.csv``); None: none committed.
+    groundtruth_dir : Path or None
+        Folder of the default ground truth (``accuracy.csv``, its seeds in ``cells/``); None: the
+        paper's published accuracies.
+    title : str
+        Its name in words, for a page's output (``"benchmark v3"``).
+    """
+
+    name: str
+    bench: Benchmark
+    scores_dir: Path | None = None
+    groundtruth_dir: Path | None = None
+    title: str = ""
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.bench.models
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.bench.targets
+
+    @property
+    def paper(self) -> bool:
+        """Whether this is the paper's setting (its models and datasets, its published ground truth)."""
+        return self.name == "paper"
+
+    def benchmark(self, **changes) -> Benchmark:
+        """The definition with some fields changed (e.g. ``metrics``, ``perturbations``)."""
+        return replace(self.bench, **changes)
+
+    def get_model(self, name: str):
+        return self.bench.sources.get_model(name)
+
+    def load_target(self, name: str):
+        return self.bench.sources.load_target(name)
+
+    def cell_features(self, model: str, target, *, cache_dir=FEATURE_CACHE, device="cpu") -> dict:
+        """:func:`potran.bench.runner.cell_features` of one cell of this setting."""
+        return cell_features(self.bench, model, target, cache_dir=cache_dir, device=device)
+
+    def results(self, out_dir, page: str) -> Path:
+        """A page's result folder, created if missing: ``out_dir`` when given, else
+        ``_build/<page>`` (bench4) or ``_build/<setting>/<page>``
+        (:data:`~potran.bench.folders.PAGES_OUT`), so that settings never mix."""
+        parts = (page,) if self.name == "bench4" else (self.name, page)
+        folder = Path(out_dir) if out_dir not in (None, "") else PAGES_OUT.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def scores(self, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE, device="cpu",
+               progress: bool = False, **changes):
+        """Score :meth:`benchmark` (``changes``) into ``out_dir``; returns ``(scores, tau)`` of
+        :func:`potran.bench.runner.run` (``tau`` None without ``groundtruth``).
+
+        The committed cells of `scores_dir` are copied into ``out_dir`` first (those not there
+        yet), so the runner computes only what they lack: nothing, and no feature, when the
+        request is committed; the committed rows are read as they are."""
+        bench = self.benchmark(**changes)
+        out = Path(out_dir)
+        if self.scores_dir is not None:
+            mine, committed = CellStore(out), CellStore(self.scores_dir)
+            for t in bench.targets:
+                for m in bench.models:
+                    source = committed.path(m, t)
+                    if source.is_file() and not mine.path(m, t).is_file():
+                        mine.path(m, t).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(source, mine.path(m, t))
+        return run(bench, out, groundtruth=groundtruth, cache_dir=cache_dir, device=device,
+                   progress=progress)
+
+    def groundtruth(self, path=None) -> GroundTruth:
+        """The accuracies of this setting's cells: from ``path`` (an ``accuracy.csv``, its seeds
+        in the folder's ``cells/``) or the setting's default. Other models' and targets' rows are
+        dropped."""
+        from . import report
+
+        if path is None and self.groundtruth_dir is None:
+            from ..paper import groundtruth as published
+
+            accuracy, seeds = published("twpy"), None  # all 11 datasets, SUN397 included
+            source = ("the paper's published fine-tuning accuracies (tw.py of the official code, "
+                      "one run per cell)")
+        else:
+            path = Path(path) if path is not None else self.groundtruth_dir / "accuracy.csv"
+            if not path.is_file():
+                raise FileNotFoundError(f"ground truth {path} does not exist: make it with "
+                                        "`potran groundtruth` (or PaperSetting.finetune_grid)")
+            accuracy = pd.read_csv(path)
+            seeds = report.seed_table(path.parent)
+            seeds = seeds if len(seeds) else None
+            source = f"`{_shown(path)}`" + (" with its per-seed cells" if seeds is not None else "")
+        keep = accuracy.model.isin(self.models) & accuracy.target.isin(self.targets)
+        accuracy = accuracy[keep].reset_index(drop=True)
+        if seeds is not None:
+            seeds = seeds.merge(accuracy[["model", "target"]], on=["model", "target"])
+        return GroundTruth(accuracy, seeds, source)
+
+
+def _v3(models, targets, seed) -> Setting:
+    bench = Benchmark(models=_chosen(models, zoo.names(), "model", "v3"),
+                      targets=_chosen(targets, targets_v3.NAMES, "target", "v3"),
+                      finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=V3_SOURCES)
+    return Setting("v3", bench, data_path("bench_v3", "scores"), data_path("bench_v3"), "benchmark v3")
+
+
+def _bench4(models, targets, seed) -> Setting:
+    bench = Benchmark(models=_chosen(models, zoo.names(), "model", "bench4"),
+                      targets=_chosen(targets, datasets.TARGETS, "target", "bench4"), seed=seed)
+    return Setting("bench4", bench, None, data_path("groundtruth"), "the 4-target benchmark")
+
+
+def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=None,
+           options=None) -> Setting:
+    from . import paper_setting as ps
+
+    given = dict(zip(PAPER_FILES, (checkpoints, data, imagenet_val)))
+    missing = [k for k, v in given.items() if v in (None, "")]
+    if missing:
+        raise ValueError(f"setting 'paper' reads local files: give {', '.join(PAPER_FILES)} "
+                         f"(missing: {', '.join(missing)})")
+    options = parameter_dict(options, "options")
+    clash = sorted(set(options) & {"models", "targets", "seed"})
+    if clash:
+        raise ValueError(f"options cannot set {', '.join(clash)}: give them to settings.get")
+    setting = ps.benchmark(checkpoints, data, imagenet_val,
+                           models=_chosen(models, ps.MODELS, "model", "paper"),
+                           targets=_chosen(targets, ps.TARGETS, "target", "paper"), seed=seed, **options)
+    return Setting("paper", setting.bench, None, None, "the paper's setting")
+
+
+#: name -> builder ``(models, targets, seed, **files) -> Setting``; the first is the default
+_BUILDERS = {"v3": _v3, "bench4": _bench4, "paper": _paper}
+NAMES = tuple(_BUILDERS)
+DEFAULT = NAMES[0]
+
+
+def get(name: str | None = DEFAULT, models=None, targets=None, *, seed: int = 0, **files) -> Setting:
+    """Open setting ``name`` (`NAMES`; None or empty: `DEFAULT`).
+
+    ``models``/``targets``: names (a list, or the text papermill passes), None for all of the
+    setting's; unknown names raise ValueError. ``seed``: the stochastic metrics' base seed.
+    ``files``: ``checkpoints``, ``data``, ``imagenet_val`` (all three, for ``"paper"`` only) and
+    ``options`` (more options of :func:`potran.bench.paper_setting.benchmark`). Values None or
+    empty count as not given, so that a page can pass its parameters as they are.
+    """
+    name = name or DEFAULT
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown setting {name!r}; known: {', '.join(NAMES)}")
+    given = {k: v for k, v in files.items() if v not in (None, "") and not (k == "options" and not v)}
+    unknown = sorted(set(given) - {*PAPER_FILES, "options"})
+    if unknown:
+        raise TypeError(f"settings.get() got unexpected argument(s) {', '.join(unknown)}")
+    if name != "paper" and given:
+        raise ValueError(f"{', '.join(given)} belong to setting 'paper', not {name!r} "
+                         "(pass setting 'paper' to use the paper's files)")
+    return _BUILDERS[name](models, targets, seed, **given)
