@@ -29,6 +29,7 @@ from .. import stats
 from ..evaluation import merge_ties
 from ..perturbations import NONE, PED, metric_label, title
 from .reduction import SCORE_DIM
+from .settings import seed_table  # the ground truth's reader lives with the settings
 from .store import CellStore, write_text
 from .tau import BENCH_TIE_RTOL
 
@@ -56,14 +57,6 @@ FAMILIES = {
     "pair": "metric - metric, per target",
     "pair, models": "metric - metric, crossed bootstrap",
 }
-
-
-def seed_table(groundtruth_dir) -> pd.DataFrame:
-    """One row per fine-tuning run of the ground truth: model, target, seed, test_acc, n_test."""
-    rows = [{"model": r["model"], "target": r["target"], "seed": run["seed"],
-             "test_acc": run["test_acc"], "n_test": r["n_test"]}
-            for r in CellStore(groundtruth_dir).records() for run in r["runs"]]
-    return pd.DataFrame(rows, columns=["model", "target", "seed", "test_acc", "n_test"])
 
 
 def image_correctness(groundtruth_dir) -> dict:

@@ -60,7 +60,7 @@ from .sources import OFFLINE
 from .store import CellStore
 
 __all__ = ["NAMES", "DEFAULT", "PAPER_FILES", "V3_FINETUNE", "V3_SOURCES", "GroundTruth", "Setting",
-           "get", "name_list", "parameter_dict"]
+           "get", "name_list", "parameter_dict", "seed_table"]
 
 #: benchmark v3's fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
 V3_FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
@@ -99,6 +99,14 @@ def parameter_dict(value, name: str, default=None) -> dict:
     return dict(value)
 
 
+def seed_table(groundtruth_dir) -> pd.DataFrame:
+    """One row per fine-tuning run of the ground truth: model, target, seed, test_acc, n_test."""
+    rows = [{"model": r["model"], "target": r["target"], "seed": run["seed"],
+             "test_acc": run["test_acc"], "n_test": r["n_test"]}
+            for r in CellStore(groundtruth_dir).records() for run in r["runs"]]
+    return pd.DataFrame(rows, columns=["model", "target", "seed", "test_acc", "n_test"])
+
+
 def _chosen(value, known, what: str, setting: str) -> tuple[str, ...]:
     names = tuple(name_list(value, known))
     unknown = [n for n in names if n not in known]
@@ -111,7 +119,7 @@ def _chosen(value, known, what: str, setting: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class GroundTruth:
     """Accuracies to rank against: ``accuracy`` (model, target, test_acc), ``seeds`` (one row per
-    fine-tuning run, :func:`potran.bench.report.seed_table`; None when the source has no runs)
+    fine-tuning run, :func:`seed_table`; None when the source has no runs)
     and ``source``, where they come from (a path, or the published table)."""
 
     accuracy: pd.DataFrame
@@ -228,8 +236,6 @@ class Setting:
         """The accuracies of this setting's cells: from ``path`` (an ``accuracy.csv``, its seeds
         in the folder's ``cells/``) or the setting's default. Other models' and targets' rows are
         dropped."""
-        from . import report
-
         if path is None and self.groundtruth_dir is None:
             from ..paper import groundtruth as published
 
@@ -242,7 +248,7 @@ class Setting:
                 raise FileNotFoundError(f"ground truth {path} does not exist: make it with "
                                         "`potran groundtruth` (or PaperSetting.finetune_grid)")
             accuracy = pd.read_csv(path)
-            seeds = report.seed_table(path.parent)
+            seeds = seed_table(path.parent)
             seeds = seeds if len(seeds) else None
             source = f"`{_shown(path)}`" + (" with its per-seed cells" if seeds is not None else "")
         keep = accuracy.model.isin(self.models) & accuracy.target.isin(self.targets)
