@@ -13,6 +13,23 @@
 # %% [markdown]
 # # Reading the paper's own numbers
 #
+# **Summary.** On the paper's own published numbers, PED raises the mean $\tau_w$ of LogME by
+# {glue:text}`logme_gain_estimate:+.3f` (95 % t-interval over the {glue:text}`n_datasets`
+# datasets [{glue:text}`logme_gain_low:+.3f`, {glue:text}`logme_gain_high:+.3f`], higher on
+# {glue:text}`logme_gain_positive` of them) and of GBC by {glue:text}`gbc_gain_estimate:+.3f`
+# [{glue:text}`gbc_gain_low:+.3f`, {glue:text}`gbc_gain_high:+.3f`], Holm p
+# {glue:text}`logme_gain_p_holm:.4f` and {glue:text}`gbc_gain_p_holm:.4f` (exact sign-flip over
+# datasets, Holm over the 3 metrics; the
+# population is datasets like these, with the paper's 12 models and ground truth fixed); SFDA's
+# {glue:text}`sfda_gain_estimate:+.3f` [{glue:text}`sfda_gain_low:+.3f`,
+# {glue:text}`sfda_gain_high:+.3f`] is not resolved (Holm p {glue:text}`sfda_gain_p_holm:.3f`).
+# These p-values are optimistic: the λ of the "+Ours" rows was chosen on the same datasets (see
+# the section on the published gain). The best published method,
+# {glue:text}`best_method`, reaches a mean $\tau_w$ of {glue:text}`best_method_tau:.3f`; ranking
+# the models by their mean fine-tuning accuracy on the other datasets (an oracle-style
+# reference) reaches {glue:text}`static_tau:.3f` [{glue:text}`static_low:.3f`,
+# {glue:text}`static_high:.3f`].
+#
 # Before running anything, the paper's published numbers can be questioned by themselves. It gives
 # the fine-tuning accuracies of its 12 self-supervised ResNet-50s on its downstream datasets (the
 # ground truth: the official `tw.py` and, with five cells that differ, Table 2 of the
@@ -209,6 +226,13 @@ display(Markdown(pa.swap_sentence(numbers, swap, cells, effect)))
 # with a $t$-interval (9 degrees of freedom), the exact sign-flip p over the 10 datasets (smallest
 # possible: 2/1024) and its Holm adjustment over the three metrics, and on how many datasets the
 # gain is positive.
+#
+# **What this test ignores.** The "+Ours" rows use the radius coefficient λ that the paper's grid
+# search (its supplementary Table 1) chose on these same 10 datasets. The sign-flip p treats the
+# gains as if λ had been fixed in advance; choosing it on the data that then test it makes the
+# gains larger than a fresh dataset would show, by an amount these numbers cannot estimate. The p
+# and the interval are therefore optimistic; a test on datasets not used for the grid search
+# (none is published) would be needed to remove that selection.
 
 # %% tags=["hide-input"]
 gain = pa.ped_gain(numbers, paper_tests)
@@ -222,3 +246,28 @@ book.table(pa.gain_table(gain), formats={"p (sign-flip)": "p", "p (Holm)": "p"})
 
 # %% tags=["hide-input"]
 display(Markdown(pa.claims_text(numbers, paper_tests, gain, one)))
+
+
+# %% tags=["remove-cell"]
+# The numbers the summary above and the book's index paste (myst-nb glue; plain Python numbers).
+from myst_nb import glue
+
+
+def put(key, value):
+    glue(key, value.item() if hasattr(value, "item") else value, display=False)
+
+
+put("n_datasets", len(chosen_targets))
+for method, key in (("LogME+Ours", "logme"), ("SFDA+Ours", "sfda"), ("GBC+Ours", "gbc")):
+    if method in gain.index:
+        row = gain.loc[method]
+        for column in ("estimate", "low", "high", "p_holm"):
+            put(f"{key}_gain_{column}", float(row[column]))
+        put(f"{key}_gain_positive", int(row["datasets positive"]))
+if "static baseline" in intervals.index:
+    put("static_tau", float(intervals.loc["static baseline", "mean_tau"]))
+    put("static_low", float(intervals.loc["static baseline", "low"]))
+    put("static_high", float(intervals.loc["static baseline", "high"]))
+best = intervals.drop(index="static baseline", errors="ignore").mean_tau
+put("best_method", best.idxmax())
+put("best_method_tau", float(best.max()))
