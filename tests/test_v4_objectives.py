@@ -473,3 +473,28 @@ def test_inpainting_loss_is_zero_for_a_perfect_decoder_and_counts_only_the_hole(
     assert reconstruction_loss(x + 0.5, x, mask).item() == pytest.approx(0.25, rel=1e-6)
     obj = make("inpainting")
     assert obj.decoder(torch.zeros(2, FEAT)).shape == (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize("name", [n for n, c in OBJECTIVES.items() if c.family != "pretext"])
+def test_loss_does_not_depend_on_the_batch_order(name):
+    # the pretext tasks draw one label per position from their generator, so they are left out;
+    # every other loss is a mean over the batch of terms that follow their image
+    obj = make(name)
+    if name in ("deepcluster", "pcl"):
+        fill_bank(obj)
+        obj.before_epoch(1)
+    x, y = toy_data()
+    idx = torch.arange(5, 5 + BATCH)
+    perm = torch.randperm(BATCH, generator=torch.Generator().manual_seed(7))
+    a = obj(x[idx], idx, NoAugment(), y[idx]).item()
+    b = obj(x[idx][perm], idx[perm], NoAugment(), y[idx][perm]).item()
+    assert a > 0 and b == pytest.approx(a, rel=1e-5)
+
+
+def test_the_encoder_is_shared_not_copied():
+    for name in OBJECTIVES:
+        enc = TinyEncoder()
+        obj = OBJECTIVES[name](enc, FEAT, N_IMAGES, n_classes=N_CLASSES)
+        assert obj.encoder is enc
+        assert all(not k.startswith("encoder.") or k[len("encoder."):] in enc.state_dict()
+                   for k in obj.state_dict())
