@@ -103,3 +103,36 @@ def _tiny(seed=0):
     from potran.bench.v4.resnet import ResNet
 
     return ResNet(TINY["widths"], TINY["blocks"])
+
+
+# --- the committed zoo (data/bench_v4) ----------------------------------------------------------
+
+def _committed():
+    from potran.resources import data_path
+
+    root = data_path("bench_v4")
+    return root, json.loads((root / "MANIFEST.json").read_text())
+
+
+def test_committed_weights_match_their_manifest_and_load():
+    from potran.bench.v4.resnet import resnet
+
+    root, manifest = _committed()
+    assert "random" in manifest["models"]
+    for name, entry in manifest["models"].items():
+        path = root / entry["file"]
+        assert pt._sha256(path) == entry["sha256"], name
+        net = resnet()
+        net.load_state_dict(torch.load(path, weights_only=True), strict=True)
+        assert net.feat_dim == manifest["settings"]["feat_dim"]
+        if entry["epochs"]:
+            log = (root / "logs" / f"{name}.csv").read_text().splitlines()
+            assert len(log) == entry["epochs"] + 1, name
+            assert float(log[-1].split(",")[1]) == pytest.approx(entry["final_loss"], rel=1e-4)
+
+
+def test_committed_random_control_is_the_shared_initialisation():
+    root, manifest = _committed()
+    state = torch.load(root / manifest["models"]["random"]["file"], weights_only=True)
+    for k, v in pt.init_encoder().state_dict().items():
+        torch.testing.assert_close(state[k], v, rtol=0, atol=0, msg=k)

@@ -16,7 +16,7 @@ from __future__ import annotations
 __all__ = ["ARCH", "IMAGE_SIZE", "SEED", "CONTROLS"]
 
 #: the one architecture (widths and residual blocks per stage; see data/bench_v4/README.md)
-ARCH = {"widths": (32, 64, 128), "blocks": (1, 1, 1)}
+ARCH = {"widths": (16, 32, 64), "blocks": (1, 1, 1)}
 #: the images' side in pixels (the pool and v3's targets)
 IMAGE_SIZE = 32
 #: the seed every model's initialisation comes from (one initialisation for the whole zoo)

@@ -45,7 +45,7 @@ WARMUP = 0.05  # share of the steps with a linear warm-up
 #: passes over the pool's training part (the cost pilot of data/bench_v4/README.md chose it)
 EPOCHS = 4
 PROBE_TRAIN = 4000  # training-part images the linear probe is fitted on (stratified, seeded)
-PROBE_C = (0.01, 0.1, 1.0)  # the probe's inverse L2 strengths (chosen on a validation split)
+PROBE_C = (0.01, 0.1, 1.0, 10.0)  # the probe's inverse L2 strengths (chosen on a validation split)
 CHECKPOINT_DIR = ".cache/v4_pretrain"
 
 

@@ -1,0 +1,67 @@
+"""Benchmark v4's pretraining, one model per call, committed as it lands (data/bench_v4/README.md).
+
+    .venv/bin/python benchmarks/v4_pretrain.py --missing        # the models still to pretrain
+    .venv/bin/python benchmarks/v4_pretrain.py NAME [--no-commit]
+
+``NAME`` is an objective of `potran.bench.v4.objectives.OBJECTIVES` or ``random`` (the shared
+initialisation, the control). The run resumes from its end-of-epoch checkpoint under
+``.cache/v4_pretrain`` when one exists, writes ``data/bench_v4/weights/NAME.pt``,
+``data/bench_v4/logs/NAME.csv`` and its ``MANIFEST.json`` entry (potran.bench.v4.pretrain), then
+commits exactly those files (path-limited, retried while another git process holds the index).
+`benchmarks/run_v4_pretrain.sh` calls it in a fresh process per model, so objectives that land
+while it runs are picked up.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from git_commit import commit  # the scripts' shared path-limited commit
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "data" / "bench_v4"
+
+
+def missing() -> list[str]:
+    """``random`` then every objective (in `OBJECTIVES` order) without weights or manifest entry."""
+    from potran.bench.v4.objectives import OBJECTIVES
+
+    manifest = OUT / "MANIFEST.json"
+    models = json.loads(manifest.read_text()).get("models", {}) if manifest.exists() else {}
+    return [n for n in ("random", *OBJECTIVES)
+            if n not in models or "sha256" not in models[n]
+            or not (OUT / "weights" / f"{n}.pt").exists()]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("--missing", action="store_true", help="print the models still missing")
+    parser.add_argument("--no-commit", action="store_true")
+    args = parser.parse_args(argv)
+    if args.missing:
+        print("\n".join(missing()))
+        return 0
+    if not args.name:
+        parser.error("give a model name, or --missing")
+    import torch
+
+    from potran.bench.v4.pretrain import write_model
+
+    torch.set_num_threads(1)
+    entry = write_model(args.name, OUT, command=f"python benchmarks/v4_pretrain.py {args.name}")
+    print(json.dumps({args.name: entry}), flush=True)
+    if not args.no_commit:
+        paths = [OUT / "weights" / f"{args.name}.pt", OUT / "MANIFEST.json"]
+        if (OUT / "logs" / f"{args.name}.csv").exists():
+            paths.append(OUT / "logs" / f"{args.name}.csv")
+        probe = entry["probe"]["test_acc"]
+        commit(f"Benchmark v4 zoo: {args.name} pretrained (probe {probe:.3f}; "
+               f"benchmarks/v4_pretrain.py)", [p.relative_to(ROOT) for p in paths])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
