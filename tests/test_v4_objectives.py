@@ -498,3 +498,33 @@ def test_the_encoder_is_shared_not_copied():
         assert obj.encoder is enc
         assert all(not k.startswith("encoder.") or k[len("encoder."):] in enc.state_dict()
                    for k in obj.state_dict())
+
+
+def test_heads_depend_on_the_seed_not_on_the_global_random_state():
+    for name in OBJECTIVES:
+        states = []
+        for global_seed, seed in ((1, 0), (2, 0), (1, 3)):
+            torch.manual_seed(0)
+            enc = TinyEncoder()
+            torch.manual_seed(global_seed)
+            states.append(OBJECTIVES[name](enc, FEAT, N_IMAGES, n_classes=N_CLASSES, seed=seed).state_dict())
+        same = all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+        differ = any(not torch.equal(states[0][k], states[2][k]) for k in states[0])
+        assert same and differ, name
+
+
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_runs_on_the_real_encoder_and_views_at_32_px(name):
+    # the v4 encoder (at a toy width) and the v4 augmentations, one training step
+    from potran.bench.v4.augment import Augment
+    from potran.bench.v4.resnet import resnet
+
+    torch.manual_seed(0)
+    enc = resnet((4, 8), (1, 1))
+    obj = OBJECTIVES[name](enc, enc.feat_dim, 32, n_classes=N_CLASSES, seed=0)
+    obj.before_epoch(0)
+    x = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    loss = obj(x, torch.arange(16), Augment(0), torch.arange(16) % N_CLASSES)
+    loss.backward()
+    obj.after_step()
+    assert loss.dim() == 0 and math.isfinite(loss.item())
