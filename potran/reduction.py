@@ -12,9 +12,10 @@ scored (never on a test set), and maps a general set (PED's standardisation) thr
   ``potran.bench.reduction`` re-exports it);
 - :func:`scored_width` is the rule of :func:`potran.rank_models` and ``potran select``: with
   ``reduction="auto"`` a model is reduced when D exceeds ``min(SCORE_DIM, max(MIN_DIM, N //
-  WIDE_RATIO))`` (the benchmark's ratio: at least 4 images per scored dimension, and never
-  below the 64 components GBC, SA and NCTI project on themselves), to that width; an integer
-  reduces to that width whatever N; ``None`` keeps every feature.
+  WIDE_RATIO), N - 1)`` (the benchmark's ratio: at least 4 images per scored dimension, never
+  below the 64 components GBC, SA and NCTI project on themselves unless N itself is smaller:
+  N images span at most N - 1 centred directions), to that width; an integer reduces to that
+  width whatever N; ``None`` keeps every feature.
 
 Scores equal to within :data:`TIE_RTOL` (relative) are ties (:func:`tie_ranks`): round-off of
 different computation paths, e.g. H-score's 3.0000000000000187 and 2.999999999999998, cannot
@@ -78,7 +79,7 @@ def scored_width(n: int, d: int, reduction="auto") -> int:
     if reduction is None or reduction is False:
         return d
     if reduction == "auto":
-        target = min(SCORE_DIM, max(MIN_DIM, n // WIDE_RATIO))
+        target = max(1, min(SCORE_DIM, max(MIN_DIM, n // WIDE_RATIO), n - 1))
     elif isinstance(reduction, (int, np.integer)) and not isinstance(reduction, bool) and reduction >= 1:
         target = int(reduction)
     else:

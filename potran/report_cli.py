@@ -32,6 +32,12 @@ def add_report_parser(subparsers) -> None:
                    "folder's cells/, when it exists; none: the ground truth is held fixed)")
     p.add_argument("--no-baseline", action="store_true",
                    help="leave out the static leave-one-target-out baseline")
+    p.add_argument("--metric", action="append", default=[], metavar="NAMES",
+                   help="only these metrics' rows of SCORES.csv, repeatable or comma-separated "
+                   "(default: all)")
+    p.add_argument("--perturbation", action="append", default=[], metavar="LABEL",
+                   help="only the rows of these perturbation labels (none, ped, ...), repeatable "
+                   "(default: all)")
     p.add_argument("--compare", action="append", default=[], metavar="A,B",
                    help="also test metric A minus metric B, paired (e.g. gbc+PED,nleep); repeatable")
     p.add_argument("--n-boot", type=int, default=1000, help="crossed-bootstrap replicates")
@@ -49,8 +55,8 @@ def _tests(args):
     from potran.cli import UsageError, _read_table
 
     if args.paper:
-        if args.scores or args.groundtruth or args.compare:
-            raise UsageError("--paper takes no SCORES.csv / GT.csv / --compare")
+        if args.scores or args.groundtruth or args.compare or args.metric or args.perturbation:
+            raise UsageError("--paper takes no SCORES.csv / GT.csv / --compare / --metric / --perturbation")
         return paper_analysis.paper_tests(n_draws=args.n_draws, seed=args.seed, level=args.level)
     if not (args.scores and args.groundtruth):
         raise UsageError("give SCORES.csv and GT.csv, or --paper")
@@ -69,7 +75,7 @@ def _tests(args):
     seeds = report.seed_table(cells.parent) if cells.is_dir() else None
     if seeds is not None and seeds.empty:
         seeds = None
-    scores = scores[["model", "target", "metric", "perturbation", "score"]]
+    scores = _chosen_rows(scores[["model", "target", "metric", "perturbation", "score"]], args)
     baseline = None
     if not args.no_baseline and gt.target.nunique() >= 2:
         baseline = "static_loto"
@@ -78,6 +84,21 @@ def _tests(args):
     return report.benchmark_tests(scores, gt, seeds, baseline=baseline, pairs=_pairs(args.compare),
                                   n_boot=args.n_boot, n_draws=args.n_draws, level=args.level,
                                   seed=args.seed, correct=correct or None)
+
+
+def _chosen_rows(scores, args):
+    """The rows of the ``--metric`` and ``--perturbation`` values (all without them)."""
+    metrics = list(dict.fromkeys(m.strip() for text in args.metric for m in text.split(",") if m.strip()))
+    for column, chosen in (("metric", metrics), ("perturbation", list(dict.fromkeys(args.perturbation)))):
+        if not chosen:
+            continue
+        known = list(dict.fromkeys(scores[column]))
+        unknown = [v for v in chosen if v not in known]
+        if unknown:
+            raise ValueError(f"the scores have no {column} {unknown[0]!r}; they have "
+                             f"{', '.join(map(str, known))}")
+        scores = scores[scores[column].isin(chosen)]
+    return scores
 
 
 def _pairs(items) -> list:

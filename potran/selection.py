@@ -6,9 +6,29 @@ model the metric expects to transfer best. Every registered metric is higher-is-
 scores are negative and closest to 0 for the best model); NCTI's score is relative to the pool
 (:func:`potran.metrics.ncti_pool_scores`), so it is computed over the models given together.
 ``potran select`` is the same on the command line, one ``.npz`` per model (:func:`model_files`).
+
+The ranking follows the benchmark's protocol (:mod:`potran.reduction`): features wide for the
+number of labelled images are projected on their leading principal components (fitted on these
+images; the general set through the same map), scores equal to within a relative 1e-9 are ties,
+and a metric that cannot score a model gives a row with the reason instead of stopping the
+ranking. How sure the ranking is comes from a bootstrap over the labelled images (stratified by
+class, the same draw for every model, so the comparisons are paired): each score's percentile
+interval, each model's probability of ranking first, and the models that cannot be told apart
+from the first (the paired bootstrap interval of their difference to it holds 0;
+:func:`potran.stats.bootstrap`). The principal components are fitted once on all the images and
+held fixed in the replicates; the perturbations run again on every replicate. An image drawn
+twice makes its class look tighter, so a replicate's score of poorly separated features is
+biased upwards (k-NN's accuracy of pure noise: 0.28 on 240 images, 0.34 to 0.47 on their
+replicates): the intervals say how far a score moves with the images, and they are read for the
+comparison of models (P(best), the top set: paired, every model drawn on the same images), not
+as calibrated intervals of one score. (Shifting each model's replicates to its score removes
+that bias but pushes bounded scores such as SFDA's or k-NN's past their bound, and a saturated
+model past a better one.)
+:func:`agreement` measures how far the metrics' rankings agree (Kendall's W).
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,21 +36,35 @@ import numpy as np
 import pandas as pd
 
 from potran import perturbations as perturbation_axis
-from potran.metrics import FEATURE_METRICS, PED_METRICS, SPECS
+from potran.metrics import FEATURE_METRICS, SPECS
 from potran.perturbations import NONE, PED, SA
-from potran.validation import check_labels
+from potran.reduction import TIE_RTOL, reduce_features, scored_width, tie_ranks
+from potran.validation import check_features, check_labels
 
-__all__ = ["METRICS", "DEFAULT_METRICS", "PERTURBATIONS", "COLUMNS", "rank_models", "model_files",
-           "ranking_text"]
+__all__ = ["METRICS", "PERTURBATIONS", "COLUMNS", "N_BOOT", "RAW_METRICS", "default_metrics",
+           "rank_models", "agreement", "model_files"]
 
 #: Metrics that rank features: one score per model, and the pool scores of component metrics (NCTI).
 METRICS = FEATURE_METRICS + tuple(n for n, s in SPECS.items() if s.gives == "components")
-#: The metrics the paper reports with and without PED.
-DEFAULT_METRICS = PED_METRICS
 #: Values of the ``perturbation`` column: the features as given, after PED, after SA.
 PERTURBATIONS = perturbation_axis.KINDS
 #: Columns of the table of :func:`rank_models`.
-COLUMNS = ["model", "metric", "perturbation", "score", "rank"]
+COLUMNS = ["model", "metric", "perturbation", "score", "rank", "tied_with", "low", "high", "p_best",
+           "top_set", "error", "width", "scored_width"]
+#: Bootstrap replicates by default (benchmarks/bench_selection.py measures their cost).
+N_BOOT = 100
+#: Metrics that describe the raw features (their width, their norm): scored before any reduction.
+RAW_METRICS = ("dim", "norm")
+#: Errors of a metric on one model that become a row with the reason instead of stopping the ranking.
+_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
+
+
+def default_metrics() -> tuple[str, ...]:
+    """The metrics :func:`rank_models` scores by default: those benchmark v3 supports
+    (:func:`potran.evidence.default_metrics`)."""
+    from potran.evidence import default_metrics as from_evidence
+
+    return from_evidence(METRICS)
 
 
 def _metric_names(metrics) -> tuple[str, ...]:
@@ -68,9 +102,20 @@ def _common_labels(y, names: list[str]) -> np.ndarray:
                 and np.array_equal(labels.classes, reference.classes)
                 and np.array_equal(labels.codes, reference.codes))
         if not same:
-            raise ValueError(f"y of model {name!r} differs from y of model {first!r}: every model must be "
-                             "scored on the same labelled images, in the same order")
+            ours, theirs = labels.classes[labels.codes], reference.classes[reference.codes]
+            if len(ours) != len(theirs):
+                where = f": {len(ours)} labels against {len(theirs)}"
+            else:
+                i = int(np.flatnonzero(ours != theirs)[0])
+                where = f" at image {i + 1}: {_plain(ours[i])!r} against {_plain(theirs[i])!r}"
+            raise ValueError(f"y of model {name!r} differs from y of model {first!r}{where} (every model "
+                             "must be scored on the same labelled images, in the same order)")
     return y[first]
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (so that messages show 'cat', not np.str_('cat'))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _general_sets(general, names: list[str], perturbations) -> dict:
@@ -90,9 +135,10 @@ def _general_sets(general, names: list[str], perturbations) -> dict:
     return general
 
 
-def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, general=None,
-                options=None, ped_options=None, sa_options=None, device=None) -> pd.DataFrame:
-    """Score and rank models on one labelled target.
+def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None, options=None,
+                ped_options=None, sa_options=None, device=None, reduction="auto", n_boot: int = N_BOOT,
+                seed: int | None = 0, level: float = 0.95, progress: bool = False) -> pd.DataFrame:
+    """Score and rank models on one labelled target, with how sure each ranking is.
 
     Parameters
     ----------
@@ -101,8 +147,9 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
     y : array (N,), or mapping of model name to array
         Labels: integer codes or class names (``potran.validation.check_labels``). A mapping
         must give every model the same labels.
-    metrics : str or sequence of str, default :data:`DEFAULT_METRICS`
-        Names in :data:`METRICS`; ``"ncti"`` gives the pool score of each model.
+    metrics : str or sequence of str, optional
+        Names in :data:`METRICS`; ``"ncti"`` gives the pool score of each model. Default:
+        :func:`default_metrics` (from benchmark v3's results).
     ped, sa : bool or "both", default False
         Score after PED (:func:`potran.ped.simulate`) / SA (:func:`potran.sa.perturb`); ``"both"``
         scores the raw features too. Neither: the raw features only.
@@ -115,56 +162,254 @@ def rank_models(features, y, *, metrics=DEFAULT_METRICS, ped=False, sa=False, ge
         the label :func:`potran.perturbations.label` writes of them (e.g. ``"ped:nsigma=1.2"``).
     device : str, optional
         Torch device of PED and the metrics that accept one.
+    reduction : "auto", int or None, default "auto"
+        Width rule (:func:`potran.reduction.scored_width`): wide features are projected on their
+        leading principal components fitted on these N images (the general set through the same
+        map); None scores every feature. ``dim`` and ``norm`` always see the raw features.
+    n_boot : int, default :data:`N_BOOT`
+        Bootstrap replicates (0: none; the interval, P(best) and top-set columns are then empty).
+    seed : int or None, default 0
+        Seed of the bootstrap's draws.
+    level : float, default 0.95
+        Coverage of the intervals; a model is in the top set when the paired interval of its
+        difference to the first model holds 0 at this level.
+    progress : bool, default False
+        A progress bar over the bootstrap's replicates.
 
     Returns
     -------
     DataFrame
-        Columns model, metric, perturbation, score, rank; sorted by metric, perturbation and rank.
-        Rank 1 is the highest score; ties share the smallest rank.
+        Columns :data:`COLUMNS`: model, metric, perturbation, score, rank (1 the highest; scores
+        equal to within :data:`potran.reduction.TIE_RTOL` share the smallest rank; empty when
+        the metric failed), tied_with (the other models of the same rank, comma-separated),
+        low, high (the score's bootstrap interval), p_best (share of replicates in which the
+        model ranks first, a tie at the top shared), top_set (cannot be told apart from the
+        first), error (why the metric could not score the model, else empty), width and
+        scored_width (the model's features before and after the reduction). Sorted by metric,
+        perturbation and rank. ``table.attrs`` holds ``agreement`` (:func:`agreement`),
+        ``n_boot``, ``level`` and ``seed``.
     """
-    from potran.metrics import ncti_pool_scores
-    from potran.scoring import score
+    from potran.stats import bootstrap
 
     if not isinstance(features, Mapping) or not features:
         raise ValueError("features must be a non-empty mapping {model name: feature matrix}")
     names = list(features)
-    metric_names = _metric_names(metrics)
+    metric_names = _metric_names(default_metrics() if metrics is None else metrics)
     perturbations = _perturbations(ped, sa)
     labels = _common_labels(y, names)
-    n_labels = len(check_labels(labels).codes)
+    checked = check_labels(labels)
+    n_labels = len(checked.codes)
+    raw = {}
     for name in names:
         shape = np.shape(features[name])
         rows = shape[0] if shape else 0
         if rows != n_labels:
             raise ValueError(f"features of model {name!r} have {rows} rows but y has {n_labels} labels")
+        raw[name] = check_features(features[name], name=f"features of model {name!r}", keep_float32=True)
     general = _general_sets(general, names, perturbations)
     options = dict(options or {})
     unknown = sorted(set(options) - set(metric_names))
     if unknown:
         raise ValueError(f"options for metric(s) {unknown} that are not scored")
+    _check_metric_options(options)
+    if not (isinstance(n_boot, (int, np.integer)) and not isinstance(n_boot, bool) and n_boot >= 0):
+        raise ValueError(f"n_boot must be an integer >= 0, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
     settings = _settings(ped_options, sa_options)
-    moved = {}  # (model, perturbation) -> features: each perturbation runs once per model
+    widths, reduced = {}, {}
+    for name in names:
+        d = int(np.shape(raw[name])[1])
+        widths[name] = (d, scored_width(n_labels, d, reduction))
+        d_scored = widths[name][1]
+        if d_scored < d and general.get(name) is not None:
+            reduced[name] = reduce_features(_numpy(raw[name]), _numpy(general[name]), d_scored)
+        elif d_scored < d:
+            reduced[name] = (reduce_features(_numpy(raw[name]), dim=d_scored), None)
+        else:
+            reduced[name] = (raw[name], general.get(name))
+    groups = [(m, p) for m in metric_names for p in perturbations]
+
+    def inputs(metric):
+        return raw if metric in RAW_METRICS else {n: reduced[n][0] for n in names}
+
+    def generals(metric):
+        return general if metric in RAW_METRICS else {n: reduced[n][1] for n in names}
+
+    def score_all(index, cache):
+        out = {}
+        y_drawn = _take(labels, index)
+        for metric, perturbation in groups:
+            kwargs = {**options.get(metric, {}), **({} if device is None else {"device": device})}
+            out[metric, perturbation] = _score_group(
+                names, inputs(metric), generals(metric), y_drawn, index, metric, perturbation,
+                settings[perturbation], kwargs, device, cache, raw_key=metric in RAW_METRICS)
+        return out
+
+    observed = score_all(None, {})
+    replicates = {g: np.full((n_boot, len(names)), np.nan) for g in groups}
+    if n_boot:
+        from tqdm.auto import tqdm
+
+        rng = np.random.default_rng(seed)
+        by_class = [np.flatnonzero(checked.codes == c) for c in range(checked.n_classes)]
+        for b in tqdm(range(n_boot), desc="bootstrap", unit="replicate", disable=not progress):
+            index = np.sort(np.concatenate([rng.choice(i, size=i.size, replace=True) for i in by_class]))
+            for g, values in score_all(index, {}).items():
+                replicates[g][b] = [values[n][0] for n in names]
     rows = []
-    for group, (metric, perturbation) in enumerate((m, p) for m in metric_names for p in perturbations):
-        kwargs = {**options.get(metric, {}), **({} if device is None else {"device": device})}
-        values = {}
-        for name in names:
-            after = "" if perturbation == NONE else f" after {perturbation_axis.title(perturbation)}"
-            try:
-                if (name, perturbation) not in moved:
-                    moved[name, perturbation] = perturbation_axis.move(
-                        settings[perturbation], features[name], labels, general.get(name),
-                        device=device).features
-                values[name] = score(moved[name, perturbation], labels, metric, **kwargs)
-            except ValueError as err:
-                raise ValueError(f"model {name!r}, metric {metric!r}{after}: {err}") from None
-        if metric == "ncti":
-            values = ncti_pool_scores(values)
-        rows += [{"group": group, "model": n, "metric": metric, "perturbation": perturbation,
-                  "score": float(v)} for n, v in values.items()]
+    for group, (metric, perturbation) in enumerate(groups):
+        values = np.array([observed[metric, perturbation][n][0] for n in names])
+        errors = [observed[metric, perturbation][n][1] for n in names]
+        ranks = tie_ranks(values, TIE_RTOL)
+        reps = replicates[metric, perturbation]
+        complete = reps[np.isfinite(reps).all(axis=1)] if n_boot else reps[:0]
+        p_best = np.zeros(len(names))
+        for row in complete:
+            first = tie_ranks(row, TIE_RTOL) == 1
+            p_best += first / first.sum()
+        top = np.flatnonzero(ranks == 1)
+        for i, name in enumerate(names):
+            low = high = float("nan")
+            in_top = pd.NA
+            if n_boot and np.isfinite(values[i]):
+                finite = reps[:, i][np.isfinite(reps[:, i])]
+                if finite.size:
+                    result = bootstrap(values[i], finite, comparison=f"{metric} of {name}",
+                                       resampled="images", level=level,
+                                       population="these models on other images like these")
+                    low, high = result.low, result.high
+                if i in top:
+                    in_top = True
+                elif top.size and len(complete):
+                    j = top[0]
+                    diff = complete[:, j] - complete[:, i]
+                    result = bootstrap(values[j] - values[i], diff, comparison=f"{names[j]} - {name}",
+                                       resampled="images", population="other images like these", level=level)
+                    in_top = bool(result.low <= 0 <= result.high)
+            tied = [names[k] for k in range(len(names)) if k != i and ranks[k] and ranks[k] == ranks[i]]
+            rows.append({"group": group, "model": name, "metric": metric, "perturbation": perturbation,
+                         "score": float(values[i]), "rank": int(ranks[i]) if ranks[i] else pd.NA,
+                         "tied_with": ",".join(tied), "low": low, "high": high,
+                         "p_best": (float(p_best[i] / len(complete)) if len(complete) and ranks[i]
+                                    else float("nan")),
+                         "top_set": in_top, "error": errors[i],
+                         "width": widths[name][0], "scored_width": widths[name][1]})
     table = pd.DataFrame(rows)
-    table["rank"] = table.groupby("group")["score"].rank(ascending=False, method="min").astype(int)
-    return table.sort_values(["group", "rank"], kind="stable", ignore_index=True)[COLUMNS]
+    table["rank"] = table["rank"].astype("Int64")
+    table["top_set"] = table["top_set"].astype("boolean")
+    order = table["rank"].fillna(len(names) + 1).astype(int)
+    table = table.assign(_order=order).sort_values(["group", "_order"], kind="stable", ignore_index=True)
+    table = table[COLUMNS]
+    table.attrs.update(agreement=agreement(table), n_boot=int(n_boot), level=float(level), seed=seed,
+                       n_images=n_labels)
+    return table
+
+
+def _check_metric_options(options) -> None:
+    """Each metric's options checked against its declaration before any scoring."""
+    from potran.metrics import REGISTRY
+    from potran.params import check_options, options_of
+
+    for metric, given in options.items():
+        declared = options_of(REGISTRY[metric])
+        if not isinstance(given, Mapping):
+            raise ValueError(f"options of metric {metric!r} must be a mapping of option name to value")
+        unknown = sorted(set(given) - {o.name for o in declared})
+        if unknown:
+            raise ValueError(f"metric {metric!r}: unknown option(s) {unknown}; known: "
+                             f"{', '.join(o.name for o in declared) or 'none'}")
+        try:
+            check_options(declared, dict(given))
+        except ValueError as err:
+            raise ValueError(f"metric {metric!r}: {err}") from None
+
+
+def _numpy(array):
+    """A NumPy copy of a NumPy array or torch tensor (None stays None)."""
+    if array is None:
+        return None
+    from potran.backend import to_numpy
+
+    return to_numpy(array)
+
+
+def _take(values, index):
+    if index is None:
+        return values
+    return np.asarray(values)[index] if not hasattr(values, "index_select") else values[index]
+
+
+def _score_group(names, features, general, labels, index, metric, perturbation, setting, kwargs, device,
+                 cache, raw_key):
+    """``{model: (score, error)}`` of one (metric, perturbation) on the images ``index`` (None: all);
+    a failure or a non-finite score gives NaN and the reason, a pool metric (NCTI) is pooled."""
+    from potran.metrics import ncti_pool_scores
+    from potran.scoring import score
+
+    values, errors = {}, {}
+    for name in names:
+        key = (name, perturbation, raw_key)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                if key not in cache:
+                    X = _take(features[name], index)
+                    cache[key] = perturbation_axis.move(setting, X, labels, general.get(name),
+                                                        device=device).features
+                value = score(cache[key], labels, metric, **kwargs)
+            except _FAILURES as err:
+                values[name], errors[name] = None, " ".join(str(err).split()) or type(err).__name__
+                continue
+        values[name] = value
+        if metric != "ncti":
+            value = float(value)
+            if not np.isfinite(value):
+                first = f" ({' '.join(str(caught[0].message).split())})" if caught else ""
+                values[name], errors[name] = None, f"the score is {value}{first}"
+    if metric == "ncti":
+        scored = {n: v for n, v in values.items() if v is not None}
+        values.update(ncti_pool_scores(scored) if len(scored) > 1 else {n: None for n in scored})
+    return {n: (float("nan") if values[n] is None else float(values[n]), errors.get(n, "")) for n in names}
+
+
+def agreement(table: pd.DataFrame) -> pd.DataFrame:
+    """How far the metrics' rankings of the models agree, per perturbation.
+
+    Over the models every metric scored: Kendall's coefficient of concordance W (with its tie
+    correction; 1 when every metric ranks the models alike, 0 when their rankings cancel out) and
+    the mean Kendall tau-b over pairs of metrics. Columns: perturbation, metrics, models,
+    kendall_w, mean_tau (NaN with fewer than 2 metrics or 2 models, or a constant ranking).
+    """
+    from scipy import stats as sps
+
+    rows = []
+    for perturbation, part in table.groupby("perturbation", sort=False):
+        wide = part.pivot(index="model", columns="metric", values="score").dropna()
+        m, n = wide.shape[1], wide.shape[0]
+        w = tau = float("nan")
+        if m >= 2 and n >= 2:
+            ranks = np.column_stack([sps.rankdata(-merge(wide[c].to_numpy())) for c in wide.columns])
+            s = ((ranks.sum(axis=1) - m * (n + 1) / 2) ** 2).sum()
+            ties = sum(((counts ** 3) - counts).sum() for counts in
+                       (np.unique(ranks[:, j], return_counts=True)[1] for j in range(m)))
+            denominator = m ** 2 * (n ** 3 - n) - m * ties
+            w = float(12 * s / denominator) if denominator > 0 else float("nan")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                taus = [sps.kendalltau(ranks[:, a], ranks[:, b]).statistic
+                        for a in range(m) for b in range(a + 1, m)]
+            tau = float(np.nanmean(taus)) if np.isfinite(taus).any() else float("nan")
+        rows.append({"perturbation": perturbation, "metrics": m, "models": n, "kendall_w": w,
+                     "mean_tau": tau})
+    return pd.DataFrame(rows, columns=["perturbation", "metrics", "models", "kendall_w", "mean_tau"])
+
+
+def merge(values):
+    """Scores equal to within :data:`potran.reduction.TIE_RTOL` made equal."""
+    from potran.evaluation import merge_ties
+
+    return merge_ties(values, TIE_RTOL)
 
 
 def _settings(ped_options, sa_options) -> dict[str, str]:
@@ -200,25 +445,3 @@ def model_files(paths) -> dict[str, Path]:
     if not files:
         raise ValueError("no model files given")
     return files
-
-
-def ranking_text(table: pd.DataFrame) -> str:
-    """The ranking of every (metric, perturbation), then one table: a row per model (in the order of
-    the first ranking), a column per (metric, perturbation), each cell ``score (rank)``."""
-    width = max(len("model"), *(len(m) for m in table["model"]))
-    blocks = []
-    for (metric, perturbation), part in table.groupby(["metric", "perturbation"], sort=False):
-        title = metric + ("" if perturbation == NONE else f" after {perturbation_axis.title(perturbation)}")
-        lines = [f"{title}:"] + [f"  {r.rank:>3}. {r.model:<{width}}  {r.score:>12.6g}"
-                                 for r in part.itertuples()]
-        blocks.append("\n".join(lines))
-    label = pd.Series([perturbation_axis.metric_label(m, p)
-                       for m, p in zip(table["metric"], table["perturbation"])], index=table.index)
-    cell = table["score"].map("{:.6g}".format) + " (" + table["rank"].astype(str) + ")"
-    wide = pd.DataFrame({"model": table["model"], "column": label, "cell": cell}).pivot(
-        index="model", columns="column", values="cell")
-    first = table[(table["metric"] == table["metric"].iloc[0])
-                  & (table["perturbation"] == table["perturbation"].iloc[0])]
-    wide = wide.reindex(index=first["model"].tolist(), columns=list(dict.fromkeys(label)))
-    blocks.append(wide.rename_axis(index="model", columns=None).reset_index().to_string(index=False))
-    return "\n\n".join(blocks)

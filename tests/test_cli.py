@@ -54,7 +54,7 @@ def test_score_json(cli):
 
 
 def test_score_ped_json_has_the_official_trace(cli):
-    code, out, _ = cli("score", CASE, "--metric", "logme", "--ped", "--json")
+    code, out, _ = cli("score", CASE, "--metric", "logme", "--perturbation", "ped", "--json")
     record = json.loads(out)
     assert code == 0 and record["ped"] is True
     assert record["score"] == pytest.approx(EXPECTED["ped_logme"], rel=1e-8)
@@ -67,7 +67,7 @@ def test_score_ped_json_has_the_official_trace(cli):
 
 
 def test_score_ped_plain_prints_the_steps_then_the_score(cli):
-    code, out, _ = cli("score", CASE, "--metric", "logme", "--ped")
+    code, out, _ = cli("score", CASE, "--metric", "logme", "--perturbation", "ped")
     lines = out.splitlines()
     assert code == 0
     assert float(lines[-1]) == pytest.approx(EXPECTED["ped_logme"], rel=1e-8)
@@ -76,9 +76,11 @@ def test_score_ped_plain_prints_the_steps_then_the_score(cli):
 
 
 def test_score_ped_options_reach_the_simulation(cli):
-    _, out, _ = cli("score", CASE, "--metric", "logme", "--ped", "--json", "--max-steps", "2")
+    _, out, _ = cli("score", CASE, "--metric", "logme", "--perturbation", "ped", "--json",
+                    "--ped-max-steps", "2")
     assert json.loads(out)["trace"]["steps"] == 2
-    _, out, _ = cli("score", CASE, "--metric", "logme", "--ped", "--json", "--nsigma", "0.3")
+    _, out, _ = cli("score", CASE, "--metric", "logme", "--perturbation", "ped", "--json",
+                    "--ped-nsigma", "0.3")
     assert json.loads(out)["score"] != pytest.approx(EXPECTED["ped_logme"], rel=1e-6)
 
 
@@ -88,14 +90,16 @@ def test_score_standardize_flag_runs_the_motion_in_the_raw_space(cli):
     from conftest import load_case
 
     arrays, _ = load_case(1)
-    _, out, _ = cli("score", CASE, "--metric", "logme", "--ped", "--json", "--no-standardize")
+    _, out, _ = cli("score", CASE, "--metric", "logme", "--perturbation", "ped", "--json",
+                    "--no-ped-standardize")
     record = json.loads(out)
     assert record["options"] == {"standardize": False}
     raw = potran.score(arrays["X"], arrays["y"], "logme", ped=True, general=arrays["G"], standardize=False)
     assert record["score"] == pytest.approx(raw, rel=1e-12)
     assert record["score"] != pytest.approx(EXPECTED["ped_logme"], rel=1e-6)
-    status, _, err = cli("score", CASE, "--metric", "logme", "--ped", "--max-steps", "-1")
-    assert status == 1 and "max_steps must be an integer >= 0, got -1" in err
+    with pytest.raises(SystemExit) as exit_info:  # argparse checks the declared constraint
+        cli("score", CASE, "--metric", "logme", "--perturbation", "ped", "--ped-max-steps", "-1")
+    assert exit_info.value.code == 2
 
 
 def test_score_metric_options_and_seed(cli):
@@ -114,7 +118,7 @@ def test_score_npy_inputs_equal_npz(cli, tmp_path):
     for key in ("X", "y", "G"):
         np.save(tmp_path / f"{key}.npy", arrays[key])
     code, out, _ = cli("score", tmp_path / "X.npy", "--labels", tmp_path / "y.npy",
-                       "--general", tmp_path / "G.npy", "--metric", "logme", "--ped")
+                       "--general", tmp_path / "G.npy", "--metric", "logme", "--perturbation", "ped")
     assert code == 0
     assert float(out.splitlines()[-1]) == pytest.approx(EXPECTED["ped_logme"], rel=1e-8)
 
@@ -170,12 +174,13 @@ def test_score_label_length_mismatch(cli, tmp_path):
 def test_score_ped_without_general_set(cli, tmp_path):
     arrays = np.load(CASE)
     path = _npz(tmp_path, X=arrays["X"], y=arrays["y"])
-    assert_one_line_error(cli("score", path, "--metric", "logme", "--ped"), "score",
-                          "--ped needs a general feature set", code=2)
+    assert_one_line_error(cli("score", path, "--metric", "logme", "--perturbation", "ped"), "score",
+                          "--perturbation ped needs a general feature set", code=2)
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--nsigma", "0.3"], "PED options (--nsigma) need --ped"),
+    (["--ped-nsigma", "0.3"], "PED options (--ped-nsigma) need --perturbation ped"),
+    (["--sa-alpha", "group2"], "SA options (--sa-alpha) need --perturbation sa"),
     (["--labels", "y.npy"], "--labels/--general are for .npy features"),
 ])
 def test_score_options_that_do_not_fit(cli, argv, message):
@@ -192,9 +197,9 @@ def test_score_npy_without_labels_and_unknown_suffix(cli, tmp_path):
 
 def test_score_bad_metric_options(cli):
     assert_one_line_error(cli("score", CASE, "--metric", "gbc", "--option", "gaussian"), "score",
-                          "--option wants KEY=VALUE, got 'gaussian'", code=2)
+                          "--option wants KEY=VALUE or METRIC.KEY=VALUE, got 'gaussian'", code=2)
     assert_one_line_error(cli("score", CASE, "--metric", "logme", "--option", "colour=red"), "score",
-                          "unknown option(s) ['colour'] for metric 'logme'")
+                          "no scored metric has an option 'colour'", code=2)
 
 
 def test_score_device(cli):
@@ -202,7 +207,7 @@ def test_score_device(cli):
 
     assert_one_line_error(cli("score", CASE, "--metric", "logme", "--device", "nonsense"), "score",
                           "unknown device 'nonsense'", code=2)
-    result = cli("score", CASE, "--metric", "logme", "--ped", "--device", "cuda")
+    result = cli("score", CASE, "--metric", "logme", "--perturbation", "ped", "--device", "cuda")
     if torch.cuda.is_available():
         assert float(result[1].splitlines()[-1]) == pytest.approx(EXPECTED["ped_logme"], rel=1e-8)
     else:
@@ -430,12 +435,12 @@ def torch_threads():
 @pytest.mark.parametrize("argv, message", [
     (["bench", "--models", "conv4_random,resnet50"], "unknown model 'resnet50'; known: mobilenet_v2"),
     (["bench", "--targets", "lfw"], "unknown target 'lfw'; known: mnist5k, patches, letters, fonts"),
-    (["bench", "--metrics", "logme,logmee"], "unknown metric 'logmee'; known: logme"),
-    (["bench", "--ped-option", "colour=red"], "unknown PED option(s) ['colour']; known: nsigma"),
-    (["bench", "--ped-option", "nsigma"], "--ped-option wants KEY=VALUE, got 'nsigma'"),
+    (["bench", "--metric", "logme,logmee"], "unknown metric 'logmee'; known: logme"),
+    (["bench", "--perturbation", "none", "--ped-nsigma", "2"],
+     "PED options (--ped-nsigma) need --perturbation ped"),
+    (["bench", "--reduce", "off"], "--reduce must be auto or a width >= 1, got 'off'"),
     (["bench", "--perturbation", "pde"], "--perturbation: unknown perturbation 'pde' in 'pde'"),
     (["bench", "--perturbation", "sa:nsigma=2"], "--perturbation: unknown option(s) ['nsigma']"),
-    (["bench", "--perturbation", "ped", "--ped", "on"], "--perturbation gives the whole axis"),
     (["bench", "--perturbation", "sa", "--perturbation", "sa"], "--perturbation: a label is given twice"),
     (["bench", "--device", "nonsense"], "unknown device 'nonsense'"),
     (["groundtruth", "--models", "resnet50"], "unknown model 'resnet50'"),
@@ -472,12 +477,12 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
     models = ["conv4_random", "conv4_supervised_p10"]
     gt = tmp_path / "gt.csv"
     pd.DataFrame({"model": models, "target": "patches", "test_acc": [0.6, 0.9]}).to_csv(gt, index=False)
-    common = ["--models", ",".join(models), "--targets", "patches", "--metrics", "logme,dim",
+    common = ["--models", ",".join(models), "--targets", "patches", "--metric", "logme", "--metric", "dim",
               "--n-train", "120", "--cache-dir", tmp_path / "cache", "--threads", torch_threads,
               "--no-progress"]
     out = tmp_path / "out"
-    code, stdout, _ = cli("bench", *common, "--ped", "on", "--ped-option", "max_steps=2",
-                          "--score-dim", "64", "--groundtruth", gt, "--out", out)
+    code, stdout, _ = cli("bench", *common, "--perturbation", "ped", "--ped-max-steps", "2",
+                          "--reduce", "64", "--groundtruth", gt, "--out", out)
     assert code == 0
     scores = pd.read_csv(out / "scores.csv")
     assert len(scores) == 2 * 2 and (scores.perturbation == "ped:max_steps=2").all()
@@ -493,14 +498,14 @@ def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, tor
     assert {line.split()[0] for line in stdout.splitlines()[3:]} == {"logme", "dim"}
     (args, kwargs), = bench_readme
     assert args[0] == str(out) and args[1].startswith("potran bench --models conv4_random,")
-    assert "--ped-option max_steps=2" in args[1]
+    assert "--ped-max-steps 2" in args[1]
     pd.testing.assert_frame_equal(args[2].drop(columns="error").reset_index(drop=True),
                                   scores.drop(columns="error"), check_dtype=False)
     assert str(args[3]) == str(gt) and kwargs == {"score_dim": 64}  # the README says 64, not 128
 
     # PED options reach the simulation: no steps at all leave the scores unchanged
     out2 = tmp_path / "out2"
-    assert cli("bench", *common, "--ped", "both", "--ped-option", "max_steps=0",
+    assert cli("bench", *common, "--perturbation", "none", "--perturbation", "ped", "--ped-max-steps", "0",
                "--groundtruth", "", "--out", out2)[0] == 0
     both = pd.read_csv(out2 / "scores.csv").pivot_table(index=["model", "metric"], columns="perturbation",
                                                         values="score")
@@ -547,7 +552,7 @@ def test_groundtruth_command_runs_resumes_and_refuses_another_protocol(cli, torc
 @pytest.mark.parametrize("metric", ["leep", "nce", "ncti"])
 def test_bench_refuses_metrics_a_grid_cell_cannot_score(cli, metric):
     """A cell holds features only: leep/nce need source probabilities, ncti scores a pool."""
-    assert_one_line_error(cli("bench", "--metrics", f"logme,{metric}", "--no-progress"), "bench",
+    assert_one_line_error(cli("bench", "--metric", f"logme,{metric}", "--no-progress"), "bench",
                           f"unknown metric '{metric}'", code=2)
 
 
@@ -569,7 +574,7 @@ def test_bench_scores_the_paper_setting_from_local_files(cli, tmp_path):
     code, stdout, _ = cli("bench", "--paper-checkpoints", files["ckpt"], "--paper-data", files["data"],
                           "--paper-imagenet-val", files["imagenet"], "--paper-option", "image_size=32",
                           "--paper-option", "batch_size=8", "--models", "byol,swav,simclr-v1",
-                          "--targets", "dtd", "--metrics", "logme,dim", "--ped", "both",
+                          "--targets", "dtd", "--metric", "logme,dim",
                           "--out", out, "--cache-dir", tmp_path / "cache", "--threads", "1", "--no-progress")
     assert code == 0
     scores = pd.read_csv(out / "scores.csv")
@@ -578,3 +583,112 @@ def test_bench_scores_the_paper_setting_from_local_files(cli, tmp_path):
     tau = pd.read_csv(out / "tau.csv")
     assert (tau[tau.target == "dtd"].n_models == 3).all()
     assert "published fine-tuning accuracies" in stdout and not (out / "README.md").exists()
+
+
+# --- one vocabulary ---------------------------------------------------------------------------------
+
+def _flags(command):
+    """Every option string of a subcommand's parser."""
+    from potran.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    return {flag for action in sub._actions for flag in action.option_strings}
+
+
+@pytest.mark.parametrize("command", ["score", "select", "bench"])
+def test_perturbation_flags_are_the_declarations(command):
+    """Each declared option of PED and SA (potran.params) is one typed flag, in every subcommand
+    that scores, and there is no other --ped-*/--sa-* flag."""
+    from potran.params import options_of
+    from potran.ped import simulate
+    from potran.sa import perturb
+
+    flags = _flags(command)
+    for kind, function in (("ped", simulate), ("sa", perturb)):
+        declared = {f"--{kind}-" + o.name.replace("_", "-") for o in options_of(function)
+                    if o.name != "device"}
+        booleans = {f"--no-{kind}-" + o.name.replace("_", "-") for o in options_of(function)
+                    if o.describe() == "True or False"}
+        assert {f for f in flags if f.startswith((f"--{kind}-", f"--no-{kind}-"))} == declared | booleans
+    assert {"--metric", "--perturbation", "--seed"} <= flags
+    assert command == "bench" or "--option" in flags
+
+
+@pytest.mark.parametrize("command", ["rank", "report"])
+def test_rank_and_report_share_the_metric_flag(command):
+    assert {"--metric", "--perturbation"} <= _flags(command)
+
+
+def test_select_bootstrap_default_is_the_library_default():
+    from potran.cli import build_parser
+    from potran.selection import N_BOOT
+
+    assert build_parser().parse_args(["select", "x.npz"]).n_boot == N_BOOT
+
+
+@pytest.mark.parametrize("argv, new", [
+    (["score", CASE, "--metric", "logme", "--ped"], "--ped is now --perturbation ped"),
+    (["score", CASE, "--metric", "logme", "--nsigma", "1"], "--nsigma is now --ped-nsigma"),
+    (["score", CASE, "--metric", "logme", "--no-standardize"],
+     "--no-standardize is now --no-ped-standardize"),
+    (["select", "x.npz", "--ped-both"], "--ped-both is now --perturbation none --perturbation ped"),
+    (["select", "x.npz", "--ped-option=nsigma=1"], "--ped-option is now a typed flag per option"),
+    (["bench", "--metrics", "logme"], "--metrics is now --metric"),
+    (["bench", "--ped", "on"], "--ped is now --perturbation"),
+    (["bench", "--score-dim", "64"], "--score-dim is now --reduce N"),
+])
+def test_old_spellings_name_the_new_one(cli, argv, new):
+    assert_one_line_error(cli(*argv), argv[0], new, code=2)
+
+
+def test_score_several_metrics_and_perturbations(cli):
+    code, out, _ = cli("score", CASE, "--metric", "logme,sfda", "--perturbation", "none", "--perturbation",
+                       "ped", "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [(r["metric"], r["perturbation"]) for r in records] == [
+        ("logme", "none"), ("logme", "ped"), ("sfda", "none"), ("sfda", "ped")]
+    assert records[0]["score"] == pytest.approx(EXPECTED["logme"], rel=1e-8)
+    assert records[1]["score"] == pytest.approx(EXPECTED["ped_logme"], rel=1e-8)
+
+
+def test_score_metric_option_for_one_metric(cli):
+    _, out, _ = cli("score", CASE, "--metric", "logme,gbc", "--option", "gbc.gaussian=diagonal",
+                    "--option", "gbc.pca_dim=none", "--json")
+    gbc = json.loads(out.splitlines()[1])
+    assert gbc["score"] == pytest.approx(EXPECTED["gbc_diagonal_raw_f64"], rel=1e-8)
+    assert_one_line_error(cli("score", CASE, "--metric", "logme", "--option", "gaussian=diagonal"), "score",
+                          "no scored metric has an option 'gaussian'", code=2)
+    assert_one_line_error(cli("score", CASE, "--metric", "logme", "--option", "gbc.gaussian=diagonal"),
+                          "score", "metric 'gbc' is not scored", code=2)
+
+
+def test_score_a_non_finite_score_is_an_error_naming_the_metric(cli, monkeypatch):
+    import potran
+
+    real = potran.score
+    monkeypatch.setattr(potran, "score", lambda X, y, metric, **kw: float("nan") if metric == "sfda"
+                        else real(X, y, metric, **kw))
+    code, out, err = cli("score", CASE, "--metric", "logme,sfda")
+    assert code == 1 and out.splitlines()[-1] == "nan"
+    assert err.count("\n") == 1 and "metric 'sfda' gave a non-finite score (nan)" in err
+
+
+def test_a_missing_extra_names_it(cli, monkeypatch):
+    """potran bench without the bench extra: one line naming the extra, not a traceback."""
+    import potran.cli
+
+    def missing(args):
+        raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
+
+    monkeypatch.setattr(potran.cli, "run_bench", missing)
+    parser = potran.cli.build_parser
+    monkeypatch.setattr(potran.cli, "build_parser", lambda: _with_func(parser(), "bench", missing))
+    assert_one_line_error(cli("bench", "--no-progress"), "bench",
+                          "needs the optional package 'matplotlib': pip install 'potran[bench]'")
+
+
+def _with_func(parser, command, func):
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    sub.set_defaults(func=func)
+    return parser

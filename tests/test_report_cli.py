@@ -91,3 +91,12 @@ def test_report_bad_usage(tmp_path, capsys):
     assert "lack column(s) ['target', 'test_acc']" in capsys.readouterr().err
     assert main(["report", scores, gt, "--cells", str(tmp_path / "nowhere")]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_report_metric_and_perturbation_pick_rows(tmp_path, capsys):
+    scores, gt = _bench(tmp_path, False)
+    records = _records(capsys, ["report", scores, gt, "--json", "--n-boot", "20", "--n-draws", "50",
+                                "--metric", "good", "--perturbation", "none", "--no-baseline"])
+    assert {r["perturbation"] for r in records if r.get("perturbation")} == {"none"}
+    assert main(["report", scores, gt, "--metric", "bad"]) == 1
+    assert "the scores have no metric 'bad'; they have good" in capsys.readouterr().err

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 import potran
-from potran import perturbations
-from potran.cli import main
+from potran import perturbations, selection
+from potran.cli import format_ranking, main
 from potran.metrics import ncti_pool_scores
-from potran.selection import COLUMNS, METRICS, model_files, rank_models, ranking_text
+from potran.selection import COLUMNS, METRICS, model_files
 
 from conftest import blobs
 
@@ -33,10 +33,16 @@ WIDE, _ = zoo(70)  # for PARC (D >= 32) and NCTI (D >= 64); TransRate ranks nois
 NAMES = np.array(["owl", "cat", "dog"])
 
 
+def rank_models(*args, **kwargs):
+    """potran.rank_models without the bootstrap unless asked (the tests below check the scores)."""
+    return selection.rank_models(*args, **{"n_boot": 0, **kwargs})
+
+
 def test_table_scores_are_potran_scores_and_ranks_descend():
     table = rank_models(MODELS, Y, metrics=["logme", "gbc"], ped="both", general=GENERAL)
     assert list(table.columns) == COLUMNS and len(table) == 3 * 2 * 2
-    assert table["score"].dtype == np.float64 and table["rank"].dtype == np.int64
+    assert table["score"].dtype == np.float64 and str(table["rank"].dtype) == "Int64"
+    assert (table.error == "").all() and (table.width == table.scored_width).all()  # D = 10: no reduction
     for row in table.itertuples():
         ped = row.perturbation == "ped"
         expected = potran.score(MODELS[row.model], Y, row.metric, ped=ped,
@@ -52,7 +58,7 @@ def test_table_scores_are_potran_scores_and_ranks_descend():
 @pytest.mark.parametrize("metric", [m for m in METRICS if m not in ("random", "dim", "norm")])
 def test_rank_one_is_the_model_with_separable_classes(metric):
     """Every metric is higher-is-better, so the separable model ranks first and pure noise last."""
-    table = rank_models(WIDE if metric in ("parc", "ncti") else MODELS, Y, metrics=metric)
+    table = rank_models(WIDE if metric in ("parc", "ncti") else MODELS, Y, metrics=metric, reduction=None)
     assert table["model"].tolist() == ["good", "noisy", "noise"]
     assert table["rank"].tolist() == [1, 2, 3]
 
@@ -65,7 +71,7 @@ def test_ties_share_the_smallest_rank():
 
 def test_ncti_gives_the_pool_score():
     general = {name: RNG.normal(size=(60, 70)) for name in WIDE}
-    table = rank_models(WIDE, Y, metrics="ncti", ped=True, general=general)
+    table = rank_models(WIDE, Y, metrics="ncti", ped=True, general=general, reduction=None)
     components = {name: potran.score(F, Y, "ncti", ped=True, general=general[name])
                   for name, F in WIDE.items()}
     assert dict(zip(table.model, table.score)) == ncti_pool_scores(components)
@@ -125,14 +131,17 @@ def test_each_perturbation_runs_once_per_model(monkeypatch):
     (dict(ped=True, general=dict(GENERAL, other=GENERAL["good"])), "unknown model\\(s\\) \\['other'\\]"),
     (dict(general=GENERAL), "general feature sets were given but ped is False"),
     (dict(ped="yes"), "ped must be False, True or 'both', got 'yes'"),
-    (dict(options={"knn": {}}), "options for metric\\(s\\) \\['knn'\\] that are not scored"),
+    (dict(options={"logme": {}}), "options for metric\\(s\\) \\['logme'\\] that are not scored"),
     (dict(ped=True, general=GENERAL, ped_options={"sigma": 1}),
      "ped_options: unknown option\\(s\\) \\['sigma'\\] of perturbation 'ped'.*; known: nsigma"),
     (dict(sa=True, sa_options={"nsigma": 1}),
      "sa_options: unknown option\\(s\\) \\['nsigma'\\] of perturbation 'sa'.*; known: alpha"),
     (dict(ped=True, general=GENERAL, ped_options={"nsigma": 0}), "ped_options: nsigma must be"),
     (dict(metrics="parc", options={"parc": {"bogus": 1}}),
-     "model 'good', metric 'parc': unknown option\\(s\\) \\['bogus'\\]"),
+     "metric 'parc': unknown option\\(s\\) \\['bogus'\\]; known: n_dims"),
+    (dict(metrics="knn", options={"knn": {"k": 0}}), "metric 'knn': k must be an integer >= 1, got 0"),
+    (dict(n_boot=-1), "n_boot must be an integer >= 0, got -1"),
+    (dict(reduction="yes"), "reduction must be 'auto', None or an integer >= 1, got 'yes'"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -144,7 +153,7 @@ def test_bad_features_or_labels_name_the_model():
         rank_models(dict(MODELS, short=X[:-1]), Y)
     with pytest.raises(ValueError, match="non-empty mapping"):
         rank_models([X, X], Y)
-    with pytest.raises(ValueError, match="model 'bad', metric 'logme': X contains NaN or Inf"):
+    with pytest.raises(ValueError, match="features of model 'bad' contains NaN or Inf"):
         rank_models(dict(MODELS, bad=np.full_like(X, np.nan)), Y)
     shuffled = {"good": Y, "noisy": Y[::-1], "noise": Y}
     with pytest.raises(ValueError, match="y of model 'noisy' differs from y of model 'good'"):
@@ -155,18 +164,20 @@ def test_bad_features_or_labels_name_the_model():
         rank_models(MODELS, ["a", 1] * 60)
 
 
-def test_ranking_text():
+def test_format_ranking():
     table = rank_models(MODELS, Y, metrics=["logme", "sfda"], ped="both", general=GENERAL)
-    text = ranking_text(table)
+    text = format_ranking(table)
     blocks = text.split("\n\n")
-    titles = [b.splitlines()[0] for b in blocks[:4]]
+    assert blocks[0].startswith("reduction: none")
+    titles = [b.splitlines()[0] for b in blocks[1:5]]
     assert titles == ["logme:", "logme after PED:", "sfda:", "sfda after PED:"]
     first = table.iloc[0]
-    assert blocks[0].splitlines()[1].split() == ["1.", first.model, f"{first.score:.6g}"]
-    header, *rows = blocks[4].splitlines()
+    assert blocks[1].splitlines()[2].split() == ["1", first.model, f"{first.score:.6g}"]
+    header, *rows = blocks[5].splitlines()
     assert header.split() == ["model", "logme", "logme+PED", "sfda", "sfda+PED"]
     assert [r.split()[0] for r in rows] == ["good", "noisy", "noise"]
     assert rows[0].split()[1:3] == [f"{first.score:.6g}", "(1)"]
+    assert blocks[6].startswith("agreement of the 2 metrics' rankings (3 models): Kendall's W 1.00")
 
 
 # --- potran select --------------------------------------------------------------------------------
@@ -185,51 +196,174 @@ def run(capsys, *argv):
 
 
 def test_select_prints_rankings_and_a_table(npz_folder, capsys):
-    code, out, err = run(capsys, "select", npz_folder, "--ped-both", "--metric", "logme,gbc",
-                         "--metric", "sfda")
+    code, out, err = run(capsys, "select", npz_folder, "--perturbation", "none", "--perturbation", "ped",
+                         "--metric", "logme,gbc", "--metric", "sfda", "--n-boot", "0")
     assert code == 0 and err == ""
     in_file_order = {name: MODELS[name] for name in sorted(MODELS)}  # good, noise, noisy
     expected = rank_models(in_file_order, NAMES[Y], metrics=["logme", "gbc", "sfda"], ped="both",
                            general=GENERAL)
-    assert out.startswith("3 models, 120 labelled samples, 3 classes\n\n")
-    assert out.endswith(ranking_text(expected) + "\n")
+    assert out.startswith("3 models, 120 labelled images, 3 classes (cat, dog, owl)\n\n")
+    assert format_ranking(expected) in out
+    assert "evidence: benchmark v3, 12 targets of the fine-tuning main table" in out
+    assert "notebooks/benchmark_v3" in out
 
 
 def test_select_json_and_csv_are_the_table(npz_folder, capsys):
     files = [npz_folder / f"{name}.npz" for name in MODELS]
-    expected = rank_models(MODELS, NAMES[Y], metrics=["logme", "gbc"], ped=True, general=GENERAL)
-    code, out, _ = run(capsys, "select", *files, "--metric", "logme,gbc", "--ped", "--json")
-    assert code == 0 and json.loads(out) == expected.to_dict(orient="records")
-    code, out, _ = run(capsys, "select", *files, "--metric", "logme,gbc", "--ped", "--csv",
-                       "--ped-option", "nsigma=0.6")
-    back = pd.read_csv(io.StringIO(out))
-    pd.testing.assert_frame_equal(back, expected)
+    expected = rank_models(MODELS, NAMES[Y], metrics=["logme", "gbc"], ped=True, general=GENERAL, n_boot=5,
+                           seed=3)
+    code, out, _ = run(capsys, "select", *files, "--metric", "logme,gbc", "--perturbation", "ped", "--json",
+                       "--n-boot", "5", "--seed", "3")
+    record = json.loads(out)
+    assert code == 0 and record["models"] == list(MODELS) and record["images"] == 120
+    assert record["bootstrap"]["replicates"] == 5 and record["bootstrap"]["seed"] == 3
+    rows = pd.DataFrame(record["rows"])
+    pd.testing.assert_frame_equal(rows[["model", "metric", "score", "low", "high", "p_best"]],
+                                  expected[["model", "metric", "score", "low", "high", "p_best"]])
+    assert rows["top_set"].tolist() == expected["top_set"].tolist()
+    assert record["agreement"][0]["kendall_w"] == pytest.approx(1.0)
+    assert record["evidence_page"] == "notebooks/benchmark_v3"
+    assert {r["metric"] for r in record["evidence"]} == {"logme", "gbc"}
+    code, out, _ = run(capsys, "select", *files, "--metric", "logme,gbc", "--perturbation", "ped", "--csv",
+                       "--ped-nsigma", "0.6", "--n-boot", "5", "--seed", "3")
+    back = pd.read_csv(io.StringIO(out), keep_default_na=False, na_values=[""])
+    assert list(back.columns) == COLUMNS
+    columns = ["score", "low", "high", "p_best"]
+    np.testing.assert_allclose(back[columns], expected[columns])
 
 
 def test_select_errors(npz_folder, tmp_path, capsys):
     def error(*argv):
-        code, out, err = run(capsys, "select", *argv)
+        code, out, err = run(capsys, "select", *argv, "--n-boot", "0")
         assert out == "" and err.count("\n") == 1 and err.startswith("potran select: error: ")
         return code, err
 
     np.savez(npz_folder / "nog.npz", X=X, y=Y)
-    code, err = error(npz_folder, "--ped")
+    code, err = error(npz_folder, "--perturbation", "ped")
     assert code == 2 and f"{npz_folder / 'nog.npz'} has no array 'G'" in err
     code, err = error(npz_folder, "--metric", "leep")
     assert code == 1 and "valid metrics: logme, sfda" in err
     (npz_folder / "nog.npz").unlink()
-    np.savez(npz_folder / "other.npz", X=X, y=Y[::-1])
+    np.savez(npz_folder / "other.npz", X=X, y=NAMES[Y][::-1])
     code, err = error(npz_folder)
-    assert code == 1 and "y of model 'other' differs" in err
+    assert code == 1
+    assert "y of model 'other' differs from y of model 'good' at image 1: 'dog' against 'owl'" in err
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "no .npz files in" in error(empty)[1]
     assert "no such file or folder" in error(tmp_path / "absent")[1]
     (tmp_path / "x.npy").write_bytes(b"")
     assert "expected .npz files" in error(tmp_path / "x.npy")[1]
-    with pytest.raises(SystemExit) as exit_info:
-        main(["select", str(npz_folder), "--ped", "--ped-both"])
-    assert exit_info.value.code == 2 and "not allowed with argument --ped" in capsys.readouterr().err
+    code, err = error(npz_folder, "--ped-nsigma", "2")
+    assert code == 2 and "PED options (--ped-nsigma) need --perturbation ped" in err
+    code, err = error(npz_folder, "--reduce", "wide")
+    assert code == 2 and "--reduce must be auto, off or a width >= 1, got 'wide'" in err
+
+
+def _extracted(folder, name, X, y, classes, files, **extra):
+    np.savez(folder / f"{name}.npz", X=X, y=y, classes=np.asarray(classes), files=np.asarray(files), **extra)
+
+
+def test_select_checks_that_the_models_saw_the_same_images(tmp_path, capsys):
+    codes = np.argsort(np.argsort(NAMES))[Y]             # extract's codes: classes in sorted order
+    classes, files = sorted(NAMES), [f"{NAMES[c]}/{i}.png" for i, c in enumerate(Y)]
+    _extracted(tmp_path, "a", MODELS["good"], codes, classes, files)
+    _extracted(tmp_path, "b", MODELS["noisy"], codes, classes, files[::-1])
+    code, out, err = run(capsys, "select", tmp_path, "--n-boot", "0")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert f"{tmp_path / 'b.npz'} and {tmp_path / 'a.npz'} differ at image 1: {files[-1]!r} against " \
+           f"{files[0]!r}" in err
+    _extracted(tmp_path, "b", MODELS["noisy"], codes, ["cat", "dgo", "owl"], files)
+    code, _, err = run(capsys, "select", tmp_path, "--n-boot", "0")
+    assert code == 1 and "differ at class 2: 'dgo' against 'dog'" in err
+    _extracted(tmp_path, "b", MODELS["noisy"], codes, classes, files[:-1] + ["other.png"])
+    assert "differ at image 120: 'other.png'" in run(capsys, "select", tmp_path, "--n-boot", "0")[2]
+
+
+def test_select_speaks_in_class_names(tmp_path, capsys):
+    """A class with one image is named by its folder's name, not by its code."""
+    y = np.array([0] * 10 + [1] * 10 + [2])
+    classes, files = ["circle", "cirlce", "square"], [f"{i}.png" for i in range(21)]
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        _extracted(tmp_path, name, rng.normal(size=(21, 5)), y, classes, files)
+    code, out, err = run(capsys, "select", tmp_path, "--metric", "logme", "--n-boot", "0")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "class 'square' of y of model 'a' has 1 sample(s)" in err
+
+
+def test_a_metric_that_fails_is_named_and_the_rest_is_shown(npz_folder, capsys, monkeypatch):
+    import potran.scoring
+
+    real = potran.scoring.score
+
+    def broken(X, y, metric, **kwargs):
+        if metric == "gbc" and np.allclose(X, MODELS["noisy"]):
+            return float("nan")
+        if metric == "sfda" and np.allclose(X, MODELS["noise"]):
+            raise np.linalg.LinAlgError("singular matrix")
+        return real(X, y, metric, **kwargs)
+
+    monkeypatch.setattr(potran.scoring, "score", broken)
+    table = rank_models(MODELS, Y, metrics=["gbc", "sfda", "logme"], n_boot=3)
+    failed = table[table.error != ""].set_index(["model", "metric"])["error"]
+    assert failed.to_dict() == {("noisy", "gbc"): "the score is nan", ("noise", "sfda"): "singular matrix"}
+    assert table[table.error != ""]["rank"].isna().all()
+    gbc = table[table.metric == "gbc"]
+    assert gbc["rank"].tolist()[:2] == [1, 2] and gbc["model"].tolist() == ["good", "noise", "noisy"]
+    code, out, err = run(capsys, "select", npz_folder, "--metric", "gbc,sfda,logme", "--n-boot", "0")
+    assert code == 0 and "failed: the score is nan" in out
+    assert err.splitlines() == ["potran select: error: model 'noisy', metric 'gbc': the score is nan",
+                                "potran select: error: model 'noise', metric 'sfda': singular matrix"]
+
+
+def test_ties_are_named_per_metric():
+    wide = dict(MODELS, copy=MODELS["good"] * (1 + 1e-12))
+    table = rank_models(wide, Y, metrics=["logme", "dim"], reduction=None)
+    logme = table[table.metric == "logme"].set_index("model")
+    assert logme.loc["good", "rank"] == logme.loc["copy", "rank"] == 1
+    assert logme.loc["good", "tied_with"] == "copy" and logme.loc["noisy", "rank"] == 3
+    assert "tie at rank 1 (scores equal to within a relative 1e-9): good = copy" in format_ranking(table)
+    dim = table[table.metric == "dim"]
+    assert set(dim.tied_with) == {"noisy,noise,copy", "good,noise,copy", "good,noisy,copy",
+                                  "good,noisy,noise"}
+
+
+def test_bootstrap_is_paired_stratified_and_seeded(monkeypatch):
+    """Every replicate draws each class's images with replacement (the class sizes kept) and
+    scores every model on the same draw; the same seed gives the same table."""
+    draws = []
+    real = selection._score_group
+
+    def spy(names, features, general, labels, index, *args, **kwargs):
+        if index is not None:
+            draws.append(index)
+        return real(names, features, general, labels, index, *args, **kwargs)
+
+    monkeypatch.setattr(selection, "_score_group", spy)
+    y = np.repeat([0, 1, 2], [30, 50, 40])
+    models = {name: F for name, F in MODELS.items()}
+    table = rank_models(models, y, metrics=["logme", "gbc"], n_boot=7, seed=4)
+    assert len(draws) == 7 * 2                               # one draw per replicate, shared by the metrics
+    for index in draws:
+        assert np.array_equal(np.bincount(y[index], minlength=3), [30, 50, 40])
+    assert not np.array_equal(draws[0], draws[2])
+    again = rank_models(models, y, metrics=["logme", "gbc"], n_boot=7, seed=4)
+    pd.testing.assert_frame_equal(table, again)
+    assert (table.low <= table.high).all() and np.allclose(table.groupby("metric").p_best.sum(), 1)
+    for _, part in table.groupby("metric"):
+        assert part.top_set.iloc[0]                           # the first is in its own top set
+        assert (part.p_best.iloc[0] >= part.p_best).all()
+
+
+def test_agreement_is_kendalls_w():
+    """Three metrics, four models: rankings (1,2,3,4), (1,2,3,4), (4,3,2,1) give W = 1/9."""
+    rows = [{"model": m, "metric": metric, "perturbation": "none", "score": s}
+            for metric, scores in (("a", [4, 3, 2, 1]), ("b", [8, 6, 4, 2]), ("c", [1, 2, 3, 4]))
+            for m, s in zip("wxyz", scores)]
+    w = selection.agreement(pd.DataFrame(rows))
+    # rank sums 6, 7, 8, 9: S = 5; W = 12 S / (m^2 (n^3 - n)) = 60 / 540
+    assert w.kendall_w.item() == pytest.approx(1 / 9) and w.mean_tau.item() == pytest.approx(-1 / 3)
 
 
 def test_model_files_name_models_by_stem(tmp_path):

@@ -1,0 +1,149 @@
+"""Which metric to trust, from this project's own benchmark: benchmark v3's committed results.
+
+:func:`metric_evidence` reads the committed tables of benchmark v3 (``data/bench_v3``: the
+fine-tuning cells with their per-image test correctness, ``accuracy.csv`` and
+``scores/scores.csv``; no feature is extracted, nothing is scored) and applies the benchmark's
+frozen rules: the **main table** is the targets whose ground-truth ranking has a Spearman-Brown
+reliability of at least :data:`MAIN_TABLE_RELIABILITY` (:func:`potran.stats.split_half_reliability`,
+100 seeded halvings, as the v3 report); on those targets each metric's tau_w against the
+fine-tuning accuracy (ties as :data:`potran.reduction.TIE_RTOL`) is tested
+
+- against chance (:func:`potran.stats.chance_test`, the random scorer on the same targets), and
+- against each trivial baseline (``dim``, the feature width; ``norm``; ``random``), paired per
+  target (:func:`potran.stats.sign_flip` of the per-target differences, exact),
+
+with and without PED. :func:`default_metrics` is what ``potran select`` and
+:func:`potran.rank_models` score by default: the metrics that beat chance and are not
+resolvably worse than any trivial baseline, the best mean tau_w first. The page that reports
+the same benchmark is :data:`PAGE`.
+"""
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+
+from potran import stats
+from potran.evaluation import merge_ties
+from potran.reduction import TIE_RTOL
+from potran.resources import data_path
+
+__all__ = ["PAGE", "MAIN_TABLE_RELIABILITY", "BASELINES", "ALPHA", "N_DEFAULT", "FALLBACK",
+           "metric_evidence", "default_metrics", "main_table_targets"]
+
+#: The book page that reports benchmark v3 (the evidence of this module).
+PAGE = "notebooks/benchmark_v3"
+#: A target enters the main table at this reliability (data/bench_v3/README.md, frozen).
+MAIN_TABLE_RELIABILITY = 0.9
+#: The trivial baselines a metric has to beat (scored without PED).
+BASELINES = ("dim", "norm", "random")
+#: Level of the tests.
+ALPHA = 0.05
+#: At most this many default metrics.
+N_DEFAULT = 3
+#: Defaults when the benchmark's files are not installed (a wheel without data/bench_v3).
+FALLBACK = ("logme", "sfda", "gbc")
+
+
+def _folder():
+    return data_path("bench_v3")
+
+
+def _correctness(text: str, n: int) -> np.ndarray:
+    import base64
+
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=n).astype(bool)
+
+
+@functools.lru_cache(maxsize=1)
+def main_table_targets(n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
+    """The fine-tuning main table's targets (reliability >= :data:`MAIN_TABLE_RELIABILITY`)."""
+    cells: dict[str, dict[str, np.ndarray]] = {}
+    for path in sorted((_folder() / "cells").glob("*.json")):
+        record = json.loads(path.read_text())
+        runs = record["runs"]
+        n = int(record["n_test"])
+        cells.setdefault(record["target"], {})[record["model"]] = np.stack(
+            [_correctness(r["test_correct"], n) for r in runs])
+    models = sorted({m for per in cells.values() for m in per})
+    main = []
+    for target, per in cells.items():
+        if sorted(per) != models:
+            continue
+        x = np.stack([per[m] for m in models])
+        if stats.split_half_reliability(x, n_splits=n_halvings, seed=seed)["reliability"] >= \
+                MAIN_TABLE_RELIABILITY:
+            main.append(target)
+    return tuple(sorted(main))
+
+
+@functools.lru_cache(maxsize=1)
+def metric_evidence(n_draws: int = 500, seed: int = 0) -> pd.DataFrame:
+    """Each (metric, perturbation) of benchmark v3 on the fine-tuning main table.
+
+    Columns: metric, perturbation, mean_tau (mean tau_w over the main-table targets), p_chance
+    (permutation test against the random scorer), beats_chance (p_chance < :data:`ALPHA`), then
+    per baseline B of :data:`BASELINES`: ``minus_B`` (mean per-target difference of tau_w) and
+    ``p_B`` (exact sign-flip over targets), and ``beats_baselines`` (above every baseline with
+    p < ALPHA) and ``not_below_baselines`` (no baseline resolvably above it). Sorted by mean_tau,
+    the best first. Raises FileNotFoundError when the benchmark's files are not installed.
+    """
+    folder = _folder()
+    scores = pd.read_csv(folder / "scores" / "scores.csv")
+    accuracy = pd.read_csv(folder / "accuracy.csv")
+    targets = main_table_targets()
+    truth = accuracy.pivot(index="model", columns="target", values="test_acc")
+    table = scores.pivot_table(index=["metric", "perturbation", "model"], columns="target", values="score",
+                               aggfunc="first", dropna=False)
+    keys = list(dict.fromkeys(zip(scores.metric, scores.perturbation)))
+    per_target: dict[tuple[str, str], np.ndarray] = {}
+    rows_of: dict[tuple[str, str], list] = {}
+    for metric, perturbation in keys:
+        block = table.loc[(metric, perturbation)].reindex(truth.index)
+        rows = [merge_ties(block[t].to_numpy(float), TIE_RTOL) for t in targets]
+        truths = [truth[t].to_numpy(float) for t in targets]
+        rows_of[metric, perturbation] = rows
+        per_target[metric, perturbation] = np.array(
+            [stats.weighted_tau_rows(s, g)[0] for s, g in zip(rows, truths)])
+    truths = [truth[t].to_numpy(float) for t in targets]
+    records = []
+    for key in keys:
+        metric, perturbation = key
+        if metric in BASELINES and perturbation != "none":
+            continue
+        chance = stats.chance_test(rows_of[key], truths, n_draws=n_draws, seed=seed)
+        record = {"metric": metric, "perturbation": perturbation, "mean_tau": float(per_target[key].mean()),
+                  "p_chance": chance.p_value, "beats_chance": bool(chance.p_value < ALPHA
+                                                                   and chance.estimate > 0)}
+        above, not_below = True, True
+        for base in BASELINES:
+            diff = per_target[key] - per_target[base, "none"]
+            if metric == base:
+                record[f"minus_{base}"], record[f"p_{base}"] = 0.0, 1.0
+                above = False
+                continue
+            test = stats.sign_flip(diff, comparison=f"{metric} - {base}")
+            record[f"minus_{base}"], record[f"p_{base}"] = float(diff.mean()), test.p_value
+            above &= bool(diff.mean() > 0 and test.p_value < ALPHA)
+            not_below &= not (diff.mean() < 0 and test.p_value < ALPHA)
+        record["beats_baselines"], record["not_below_baselines"] = above, not_below
+        records.append(record)
+    out = pd.DataFrame(records).sort_values("mean_tau", ascending=False, kind="stable", ignore_index=True)
+    out.attrs["targets"] = targets
+    return out
+
+
+def default_metrics(candidates) -> tuple[str, ...]:
+    """The default metrics among ``candidates`` (metric names a ranking can score): those that
+    beat chance on benchmark v3's main table and are not resolvably worse than any trivial
+    baseline (without PED), best mean tau_w first, at most :data:`N_DEFAULT`; :data:`FALLBACK`
+    when the benchmark's files are not installed or no metric qualifies."""
+    try:
+        evidence = metric_evidence()
+    except (FileNotFoundError, KeyError):
+        return FALLBACK
+    ok = evidence[(evidence.perturbation == "none") & evidence.beats_chance & evidence.not_below_baselines
+                  & ~evidence.metric.isin(BASELINES) & evidence.metric.isin(list(candidates))]
+    return tuple(ok.metric[:N_DEFAULT]) or FALLBACK
