@@ -5,6 +5,7 @@ linear head, batch 64), forward + backward + AdamW step.
 
     OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/v4_cost_pilot.py             # sizes
     OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/v4_cost_pilot.py objectives  # per step
+    OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/v4_cost_pilot.py finetune    # one run
 """
 import json
 import sys
@@ -119,7 +120,57 @@ def objectives(sizes=("r3x1-16", "r3x1-32"), steps=2):
     return out
 
 
+def finetune(target="fashion", epochs=15, lr=1e-3, batch=64):
+    """Seconds of one fine-tuning run of the v4 encoder (its random initialisation) on a v3
+    target: all training images, weak views, AdamW with cosine decay, then the test split."""
+    import math
+
+    import numpy as np
+
+    from potran.bench import targets_v3
+    from potran.bench.v4.pretrain import init_encoder
+
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    t = targets_v3.load_target(target)
+    prep = lambda a: F.interpolate(torch.from_numpy(a).permute(0, 3, 1, 2).float() / 255,  # noqa: E731
+                                   size=32, mode="bilinear", align_corners=False).clamp(0, 1)
+    xtr, ytr, xte = prep(t.x_train), torch.from_numpy(t.y_train), prep(t.x_test)
+    net = init_encoder()
+    head = nn.Linear(net.feat_dim, len(t.classes))
+    params = list(net.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
+    steps = epochs * (len(xtr) // batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    aug, gen = Augment(0), torch.Generator().manual_seed(0)
+    tic, losses = time.perf_counter(), []
+    for _ in range(epochs):
+        net.train()
+        order, total = torch.randperm(len(xtr), generator=gen), 0.0
+        for i in range(len(xtr) // batch):
+            idx = order[i * batch:(i + 1) * batch]
+            loss = F.cross_entropy(head(net(aug.weak(xtr[idx]))), ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        losses.append(round(total / (len(xtr) // batch), 4))
+    train_s = time.perf_counter() - tic
+    net.eval()
+    with torch.no_grad():
+        pred = torch.cat([head(net(xte[i:i + 500])).argmax(1) for i in range(0, len(xte), 500)])
+    out = {"target": target, "epochs": epochs, "n_train": len(xtr), "n_test": len(xte),
+           "train_seconds": round(train_s, 1), "total_seconds": round(time.perf_counter() - tic, 1),
+           "losses": losses, "test_acc": round(float((pred.numpy() == t.y_test).mean()), 4)}
+    print(json.dumps(out), flush=True)
+    return out
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["finetune"]:
+        finetune(*(sys.argv[2:3] or ["fashion"]))
+        sys.exit(0)
     if sys.argv[1:2] == ["objectives"]:
         objectives(tuple(sys.argv[2:]) or ("r3x1-16", "r3x1-32"))
     else:
