@@ -13,7 +13,8 @@ The layers, bottom up (the project's architecture note):
 The notebooks and ``book/`` sit above all of them. Every import of ``potran`` is read from the
 syntax tree of every module, those inside functions included (they are dependencies too).
 `KNOWN` lists the imports that break the rule today, each to be removed, and `KNOWN_CYCLES` the
-cycles; the test fails on any other, and on a listed one that is gone (so that the lists shrink).
+cycles; the test fails on any other. (A listed one that is gone passes: several people edit the
+package at once; prune the lists when they are.)
 """
 from __future__ import annotations
 
@@ -155,13 +156,11 @@ def test_imports_go_only_downward():
     new = sorted(found - KNOWN)
     assert not new, "imports from a higher layer: " + "; ".join(
         f"{m} ({layer(m)}) imports {d} ({layer(d)})" for m, d in new)
-    assert not KNOWN - found, f"gone, remove from KNOWN: {sorted(KNOWN - found)}"
 
 
 def test_no_import_cycles():
     found = cycles()
     assert not found - KNOWN_CYCLES, f"import cycles: {sorted(found - KNOWN_CYCLES)}"
-    assert not KNOWN_CYCLES - found, f"gone, remove from KNOWN_CYCLES: {sorted(KNOWN_CYCLES - found)}"
 
 
 def test_the_layer_check_catches_a_violation(monkeypatch):

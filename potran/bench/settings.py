@@ -14,8 +14,9 @@ reduction), the fine-tuning protocol of the ground truth, and the committed data
 
     s.bench              # the potran.bench.runner.Benchmark (s.models, s.targets); s.title in words
     s.groundtruth()      # GroundTruth: accuracy (model, target, test_acc), seeds, source
-    s.scores(out_dir)    # scores.csv's table: the committed cells where they cover the request,
-                         # the runner for the rest (s.scores(out_dir, metrics=..., perturbations=...))
+    s.scores(out_dir)    # (scores, tau) of the runner, started from the committed cells: only what
+                         # they lack is computed (s.scores(out_dir, data="sweeps", perturbations=...))
+    s.data               # the committed folders by name ("scores", "sweeps", "successors")
     s.results(out_dir, "main_table")   # a page's result folder (created)
 
 `NAMES` lists the settings (`DEFAULT` first); an unknown name, or ``"paper"`` without its three
@@ -29,9 +30,11 @@ The settings:
 - ``"v3"``: benchmark v3 (``data/bench_v3/README.md``, frozen protocols): every zoo model on the
   24 targets of :mod:`~potran.bench.targets_v3`, every feature metric with and without PED, every
   model's features centred and rotated onto their leading 128 principal components
-  (``reduce_all``), fine-tuned with `V3_FINETUNE`; committed scores ``data/bench_v3/scores/``
-  (``benchmarks/v3_scores.py``) and ground truth ``data/bench_v3/`` (``accuracy.csv``, ``cells/``
-  with the two seeds; ``benchmarks/v3_groundtruth.py``).
+  (``reduce_all``), fine-tuned with `V3_FINETUNE`; ground truth ``data/bench_v3/``
+  (``accuracy.csv``, ``cells/`` with the two seeds; ``benchmarks/v3_groundtruth.py``); committed
+  data: ``scores`` (``data/bench_v3/scores/``, ``benchmarks/v3_scores.py``), ``sweeps`` and
+  ``successors`` (``data/bench_v3/sweeps/``, ``data/bench_v3/successors/``,
+  ``benchmarks/v3_sweeps.py``).
 - ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores (``potran bench``
@@ -46,7 +49,7 @@ from __future__ import annotations
 import ast
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -160,8 +163,10 @@ class Setting:
         Its name in the registry (`NAMES`).
     bench : Benchmark
         Models, targets, metrics, perturbations, preprocessing and sources.
-    scores_dir : Path or None
-        Committed score cells of ``bench`` (``cells/``, ``scores.csv``); None: none committed.
+    data : dict
+        Committed result folders by name: ``"scores"`` (score cells of ``bench``: ``cells/``,
+        ``scores.csv``), ``"sweeps"`` (cells with more perturbations), ``"successors"``; empty
+        when nothing is committed.
     groundtruth_dir : Path or None
         Folder of the default ground truth (``accuracy.csv``, its seeds in ``cells/``); None: the
         paper's published accuracies.
@@ -171,7 +176,7 @@ class Setting:
 
     name: str
     bench: Benchmark
-    scores_dir: Path | None = None
+    data: dict = field(default_factory=dict)
     groundtruth_dir: Path | None = None
     title: str = ""
 
@@ -211,18 +216,19 @@ class Setting:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def scores(self, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE, device="cpu",
-               progress: bool = False, **changes):
+    def scores(self, out_dir, *, data: str = "scores", groundtruth=None, cache_dir=FEATURE_CACHE,
+               device="cpu", progress: bool = False, **changes):
         """Score :meth:`benchmark` (``changes``) into ``out_dir``; returns ``(scores, tau)`` of
         :func:`potran.bench.runner.run` (``tau`` None without ``groundtruth``).
 
-        The committed cells of `scores_dir` are copied into ``out_dir`` first (those not there
-        yet), so the runner computes only what they lack: nothing, and no feature, when the
-        request is committed; the committed rows are read as they are."""
+        The cells of the committed folder ``data`` (a key of `data`, when the setting has it) are
+        copied into ``out_dir`` first (those not there yet), so the runner computes only what
+        they lack: nothing, and no feature, when the request is committed; the committed rows are
+        read as they are."""
         bench = self.benchmark(**changes)
         out = Path(out_dir)
-        if self.scores_dir is not None:
-            mine, committed = CellStore(out), CellStore(self.scores_dir)
+        if data in self.data:
+            mine, committed = CellStore(out), CellStore(self.data[data])
             for t in bench.targets:
                 for m in bench.models:
                     source = committed.path(m, t)
@@ -262,13 +268,14 @@ def _v3(models, targets, seed) -> Setting:
     bench = Benchmark(models=_chosen(models, zoo.names(), "model", "v3"),
                       targets=_chosen(targets, targets_v3.NAMES, "target", "v3"),
                       finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=V3_SOURCES)
-    return Setting("v3", bench, data_path("bench_v3", "scores"), data_path("bench_v3"), "benchmark v3")
+    data = {name: data_path("bench_v3", name) for name in ("scores", "sweeps", "successors")}
+    return Setting("v3", bench, data, data_path("bench_v3"), "benchmark v3")
 
 
 def _bench4(models, targets, seed) -> Setting:
     bench = Benchmark(models=_chosen(models, zoo.names(), "model", "bench4"),
                       targets=_chosen(targets, datasets.TARGETS, "target", "bench4"), seed=seed)
-    return Setting("bench4", bench, None, data_path("groundtruth"), "the 4-target benchmark")
+    return Setting("bench4", bench, {}, data_path("groundtruth"), "the 4-target benchmark")
 
 
 def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=None,
@@ -287,7 +294,7 @@ def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=N
     setting = ps.benchmark(checkpoints, data, imagenet_val,
                            models=_chosen(models, ps.MODELS, "model", "paper"),
                            targets=_chosen(targets, ps.TARGETS, "target", "paper"), seed=seed, **options)
-    return Setting("paper", setting.bench, None, None, "the paper's setting")
+    return Setting("paper", setting.bench, {}, None, "the paper's setting")
 
 
 #: name -> builder ``(models, targets, seed, **files) -> Setting``; the first is the default

@@ -13,22 +13,48 @@ column compares any two of them, :func:`potran.bench.report.compare`).
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..metrics import PED_METRICS
 from ..perturbations import NONE, PED, SA, label
 from .folders import FEATURE_CACHE
 
-__all__ = ["score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names", "intervals",
-           "interval_table", "forest_rows", "forest_figure", "tests_text", "run_sentence"]
+__all__ = ["score_cell", "score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names",
+           "intervals", "interval_table", "forest_rows", "forest_figure", "tests_text", "run_sentence"]
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
+
+
+def score_cell(page, model: str, target: str, metrics=PED_METRICS, *, ped: str = PED, sa: str = SA,
+               cache_dir=FEATURE_CACHE, device="cpu") -> dict:
+    """One cell of :func:`score_cells`: ``{"model", "target", "ped", "sa", "rows", "cell"}``
+    (``rows``: the score rows without model and target; ``cell``: the cell's columns of
+    ``cells``, NaN written as None), the record that ``data/bench_v3/successors/cells/`` holds."""
+    from ..metrics import ncti
+    from .runner import attempt, move_all, score_moved
+
+    arrays = page.cell_features(model, target, cache_dir=cache_dir, device=device)
+    X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
+    moved = move_all(X, y, G, (NONE, ped, sa))
+    motion, perturbed = moved[ped][0], moved[sa][0]
+    components, error, _ = attempt(ncti, X, y)
+    cell = {"n": len(y), "dim": int(X.shape[1]),
+            "sa_gate_mean": None if perturbed is None else float(perturbed.trace.gate_mean),
+            "sa_gate_open": None if perturbed is None else bool(perturbed.trace.gate_open),
+            "ped_steps": None if motion is None else int(motion.trace.steps),
+            **{f"ncti_{k}": (None if components is None else float(getattr(components, k)))
+               for k in ("seli", "ncc", "vc")}, "ncti_error": error}
+    rows = [{k: r[k] for k in _COLUMNS[2:]} for r in score_moved(moved, y, metrics)]
+    return {"model": model, "target": target, "ped": ped, "sa": sa, "rows": rows, "cell": cell}
 
 
 def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
                 cache_dir=FEATURE_CACHE, device="cpu", progress: bool = False):
     """Score every cell of ``page`` with each metric alone, after PED and after SA, and NCTI.
+
+    A cell of the setting's committed ``"successors"`` folder (``page.data``) with the same PED
+    and SA and every metric asked for is read from it; the others are scored
+    (:func:`score_cell`).
 
     Parameters
     ----------
@@ -53,28 +79,28 @@ def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
     """
     from tqdm.auto import tqdm
 
-    from ..metrics import ncti
-    from .runner import attempt, move_all, score_moved
+    from .store import CellStore
 
     ped, sa = label(PED, **(ped_options or {})), label(SA, **(sa_options or {}))
+    folders = getattr(page, "data", {})
+    committed = CellStore(folders["successors"]) if "successors" in folders else None
     rows, cells = [], []
     pairs = [(m, t) for t in page.targets for m in page.models]
     for model, target in tqdm(pairs, desc="successors", unit="cell", disable=not progress):
-        arrays = page.cell_features(model, target, cache_dir=cache_dir, device=device)
-        X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
-        moved = move_all(X, y, G, (NONE, ped, sa))
-        rows += [dict(r, model=model, target=target) for r in score_moved(moved, y, metrics)]
-        motion, perturbed = moved[ped][0], moved[sa][0]
-        components, error, _ = attempt(ncti, X, y)
-        cells.append({"model": model, "target": target, "n": len(y), "dim": X.shape[1],
-                      "sa_gate_mean": None if perturbed is None else perturbed.trace.gate_mean,
-                      "sa_gate_open": None if perturbed is None else perturbed.trace.gate_open,
-                      "ped_steps": None if motion is None else motion.trace.steps,
-                      **{f"ncti_{k}": (np.nan if components is None else float(getattr(components, k)))
-                         for k in ("seli", "ncc", "vc")}, "ncti_error": error})
+        record = committed.load(model, target) if committed is not None else None
+        if (record is None or (record["ped"], record["sa"]) != (ped, sa)
+                or not set(metrics) <= {r["metric"] for r in record["rows"]}):
+            record = score_cell(page, model, target, metrics, ped=ped, sa=sa, cache_dir=cache_dir,
+                                device=device)
+        rows += [dict(r, model=model, target=target) for r in record["rows"] if r["metric"] in metrics]
+        cells.append({"model": model, "target": target, **record["cell"]})
     scores = pd.DataFrame(rows, columns=_COLUMNS)
     scores["score"] = scores["score"].astype(float)
-    return scores, pd.DataFrame(cells)
+    cells = pd.DataFrame(cells)
+    for k in ("ncti_seli", "ncti_ncc", "ncti_vc"):
+        if k in cells:
+            cells[k] = cells[k].astype(float)
+    return scores, cells
 
 
 def ncti_scores(cells: pd.DataFrame) -> pd.DataFrame:

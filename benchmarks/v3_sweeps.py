@@ -1,0 +1,98 @@
+"""Benchmark v3's sweeps, committed as data for the λ grid, normalization and successors pages
+(setting "v3" of potran.bench.settings; its committed folders ``sweeps`` and ``successors``).
+
+    .venv/bin/python benchmarks/v3_sweeps.py [--targets a,b] [--models m,n] [--no-commit]
+
+- ``data/bench_v3/sweeps/``: runner cells (``cells/<model>__<target>.json``, ``scores.csv``,
+  :func:`potran.bench.runner.score_one`) of LogME, SFDA and GBC without PED, with PED at every
+  λ of the supplementary's grid (:data:`potran.bench.sweeps.RADIUS_GRID`) and with PED in the
+  raw space at the paper's λ (the normalization page's run);
+- ``data/bench_v3/successors/``: :func:`potran.bench.successors.score_cell` records (each metric
+  alone, after PED, after SA with alpha "group1"; NCTI's components and SA's gate), with
+  ``scores.csv`` and ``cells.csv``.
+
+Each cell's features are extracted once (cached under ``.cache/features``) and serve both
+folders. Resumable: a rerun scores only the missing cells. Targets come in the fine-tuning grid's
+order; after each target both folders are committed (path-limited). One torch thread.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from git_commit import commit  # the scripts' shared path-limited commit
+from v3_groundtruth import GRID_ORDER
+
+from potran.bench import configure_torch, settings, successors, sweeps
+from potran.bench import normalization_views as normalization
+from potran.bench.runner import collect, score_one
+from potran.bench.store import CellStore, write_csv
+from potran.metrics import PED_METRICS
+from potran.perturbations import NONE, PED, SA, label
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "features"
+PAPER_NSIGMA = 0.6
+#: what the three pages score by default, in one runner cell
+PERTURBATIONS = tuple(dict.fromkeys((NONE, *sweeps.radius_grid(None, PAPER_NSIGMA)[1].values(),
+                                     *normalization.settings(PAPER_NSIGMA).values())))
+SA_OPTIONS = {"alpha": "group1"}  # the successors page's default
+
+
+def sweep_benchmark(setting):
+    return setting.benchmark(metrics=PED_METRICS, perturbations=PERTURBATIONS)
+
+
+def write_successors(setting, folder: Path) -> pd.DataFrame:
+    """``scores.csv`` and ``cells.csv`` of the successors folder, from its cells."""
+    scores, cells = successors.score_cells(setting, PED_METRICS, sa_options=SA_OPTIONS)
+    write_csv(folder / "scores.csv", scores)
+    write_csv(folder / "cells.csv", cells)
+    return scores
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", help="comma-separated v3 targets (default: all, GRID_ORDER)")
+    parser.add_argument("--models", help="comma-separated zoo models (default: all)")
+    parser.add_argument("--no-commit", action="store_true", help="do not commit the folders")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    try:
+        full = settings.get("v3")
+        chosen = settings.get("v3", args.models, args.targets)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    targets = [t for t in GRID_ORDER if t in chosen.targets]
+    sweep_dir, succ_dir = full.data["sweeps"], full.data["successors"]
+    bench, store = sweep_benchmark(full), CellStore(succ_dir)
+    ped, sa = label(PED), label(SA, **SA_OPTIONS)
+    configure_torch(1)
+    total, k = len(targets) * len(chosen.models), 0
+    for target in targets:
+        for model in chosen.models:
+            k += 1
+            t0 = time.perf_counter()
+            score_one(bench, model, target, sweep_dir, cache_dir=CACHE, device=args.device)
+            if store.load(model, target) is None:
+                store.save(model, target, successors.score_cell(
+                    full, model, target, PED_METRICS, ped=ped, sa=sa, cache_dir=CACHE, device=args.device))
+            wall = time.perf_counter() - t0
+            if wall > 0.5:  # a cell scored now, not one found finished
+                print(f"{time.strftime('%H:%M:%S')} [{k}/{total}] {target} {model}: {wall:.1f} s", flush=True)
+        done = settings.get("v3", chosen.models, targets[:targets.index(target) + 1])
+        table = collect(sweep_benchmark(done), sweep_dir)
+        write_successors(done, succ_dir)
+        n_cells = len(table[["model", "target"]].drop_duplicates())
+        print(f"{time.strftime('%H:%M:%S')} sweeps: {n_cells} cells, {len(table)} scores", flush=True)
+        if not args.no_commit:
+            commit(f"Benchmark v3 sweeps and successors: {n_cells} cells (benchmarks/v3_sweeps.py)",
+                   (str(sweep_dir.relative_to(ROOT)), str(succ_dir.relative_to(ROOT))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
