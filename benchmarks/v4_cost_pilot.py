@@ -32,54 +32,56 @@ def rate(step, batch, seconds=8.0):
     return n / (time.perf_counter() - start)
 
 
+def _measure(widths, blocks):
+    """Pretraining, fine-tuning and inference images per second of one size."""
+    torch.manual_seed(0)
+    net = ResNet(widths, blocks)
+    d = net.feat_dim
+    proj = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 64))
+    opt = torch.optim.AdamW(list(net.parameters()) + list(proj.parameters()), 1e-3)
+    aug = Augment(0)
+    x = torch.rand(256, 3, 32, 32)
+
+    def ssl():
+        z = F.normalize(proj(net(torch.cat([aug(x), aug(x)]))), dim=1)
+        sim = z @ z.T / 0.2
+        sim.fill_diagonal_(-1e9)
+        target = torch.cat([torch.arange(256, 512), torch.arange(256)])
+        loss = F.cross_entropy(sim, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    head = nn.Linear(d, 10)
+    opt2 = torch.optim.AdamW(list(net.parameters()) + list(head.parameters()), 1e-3)
+    xf, yf = torch.rand(64, 3, 32, 32), torch.randint(10, (64,))
+
+    def ft():
+        loss = F.cross_entropy(head(net(aug.weak(xf))), yf)
+        opt2.zero_grad()
+        loss.backward()
+        opt2.step()
+
+    net.train()
+    ssl_rate = rate(ssl, 256)  # images (pairs of views) per second
+    ft_rate = rate(ft, 64)
+    net.eval()
+    xe = torch.rand(500, 3, 32, 32)
+    with torch.no_grad():
+        eval_rate = rate(lambda: net(xe), 500, 4.0)
+    return {"widths": widths, "blocks": blocks, "params": n_parameters(net),
+            "ssl_img_s": round(ssl_rate, 1), "finetune_img_s": round(ft_rate, 1),
+            "eval_img_s": round(eval_rate, 1)}
+
+
 def main(names):
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
-    torch.manual_seed(0)
     out = {}
     for name in names:
-        widths, blocks = SIZES[name]
-        net = ResNet(widths, blocks)
-        d = net.feat_dim
-        proj = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 64))
-        opt = torch.optim.AdamW(list(net.parameters()) + list(proj.parameters()), 1e-3)
-        aug = Augment(0)
-        x = torch.rand(256, 3, 32, 32)
-
-        def ssl():
-            z = F.normalize(proj(net(torch.cat([aug(x), aug(x)]))), dim=1)
-            sim = z @ z.T / 0.2
-            sim.fill_diagonal_(-1e9)
-            target = torch.cat([torch.arange(256, 512), torch.arange(256)])
-            loss = F.cross_entropy(sim, target)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-        head = nn.Linear(d, 10)
-        opt2 = torch.optim.AdamW(list(net.parameters()) + list(head.parameters()), 1e-3)
-        xf, yf = torch.rand(64, 3, 32, 32), torch.randint(10, (64,))
-
-        def ft():
-            loss = F.cross_entropy(head(net(aug.weak(xf))), yf)
-            opt2.zero_grad()
-            loss.backward()
-            opt2.step()
-
-        net.train()
-        ssl_rate = rate(ssl, 256)  # images (pairs of views) per second
-        ft_rate = rate(ft, 64)
-        net.eval()
-        with torch.no_grad():
-            xe = torch.rand(500, 3, 32, 32)
-            eval_rate = rate(lambda: net(xe), 500, 4.0)
-        out[name] = {"widths": widths, "blocks": blocks, "params": n_parameters(net),
-                     "ssl_img_s": round(ssl_rate, 1), "finetune_img_s": round(ft_rate, 1),
-                     "eval_img_s": round(eval_rate, 1)}
+        out[name] = _measure(*SIZES[name])
         print(json.dumps({name: out[name]}), flush=True)
     return out
-
-
 
 
 def objectives(sizes=("r3x1-16", "r3x1-32"), steps=2):
@@ -124,8 +126,6 @@ def finetune(target="fashion", epochs=15, lr=1e-3, batch=64):
     """Seconds of one fine-tuning run of the v4 encoder (its random initialisation) on a v3
     target: all training images, weak views, AdamW with cosine decay, then the test split."""
     import math
-
-    import numpy as np
 
     from potran.bench import targets_v3
     from potran.bench.v4.pretrain import init_encoder

@@ -247,7 +247,7 @@ def write_model(name: str, out_dir: str | Path = "data/bench_v4", *, epochs: int
         with open(log, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["epoch", "loss", "seconds"])
-            w.writerows([e + 1, f"{l:.6g}", f"{s:.1f}"] for e, (l, s) in
+            w.writerows([e + 1, f"{loss:.6g}", f"{sec:.1f}"] for e, (loss, sec) in
                         enumerate(zip(losses, seconds)))
     from .objectives import OBJECTIVES
 
