@@ -24,14 +24,22 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "bench_v4"
 
 
+#: cheapest first (seconds per step in the cost pilot, data/bench_v4/README.md), so that models
+#: land early; objectives not listed (landed later) come last, in `OBJECTIVES` order
+COST_ORDER = ("random", "jigsaw", "supervised", "inpainting", "rotation", "pcl", "barlow_twins",
+              "deepcluster", "moco", "simclr", "insdis", "byol", "vicreg", "swav")
+
+
 def missing() -> list[str]:
-    """``random`` then every objective (in `OBJECTIVES` order) without weights or manifest entry."""
+    """Every model (``random`` and `OBJECTIVES`, in `COST_ORDER`) without weights or manifest
+    entry."""
     from potran.bench.v4.objectives import OBJECTIVES
 
     manifest = OUT / "MANIFEST.json"
     models = json.loads(manifest.read_text()).get("models", {}) if manifest.exists() else {}
-    return [n for n in ("random", *OBJECTIVES)
-            if n not in models or "sha256" not in models[n]
+    names = [n for n in COST_ORDER if n == "random" or n in OBJECTIVES]
+    names += [n for n in OBJECTIVES if n not in names]
+    return [n for n in names if n not in models or "sha256" not in models[n]
             or not (OUT / "weights" / f"{n}.pt").exists()]
 
 
