@@ -89,7 +89,7 @@ for note in numbers.notes:
 
 # %% tags=["hide-input"]
 table = pa.wide_taus(numbers.published)
-book.table(table, shade=list(table.columns), caption="Published τ_w per dataset (12 models) and their mean.")
+book.table(table, shade=list(table.columns), caption="Published weighted Kendall τ per dataset (12 models) and their mean.")
 
 # %% [markdown]
 # ## What chance reaches
@@ -121,7 +121,7 @@ book.table(bands)
 per_dataset = numbers.per_dataset()
 wide = pa.wide_taus(per_dataset)
 book.table(wide, shade=list(wide.columns),
-           caption="τ_w per dataset of the published methods and of the static baseline (tw.py ground truth).")
+           caption="Weighted Kendall τ per dataset of the published methods and of the static baseline (tw.py ground truth).")
 
 # %% [markdown]
 # ## Tests over the datasets
@@ -145,10 +145,10 @@ palette = dict(zip(shown, sns.color_palette("Paired", 6) + [(0, 0, 0)]))
 # one legend column per metric (without PED above, with it below), the band and the baseline first
 fig = plots.method_dots(per_dataset, shown, chosen_targets, one, palette, n_models=len(chosen_models))
 show(fig, "per_dataset",
-     "Weighted Kendall τ_w per dataset of the published metrics without and with PED (\"+Ours\") "
+     "Weighted Kendall $\\tau_w$ per dataset of the published metrics without and with PED (\"+Ours\") "
      "and of the static leave-one-dataset-out baseline computed from the `tw.py` ground truth; the "
      "grey band is the 95 % range of a random ranking of the models on one dataset.",
-     alt=f"Dot plot: for each of the {len(chosen_targets)} datasets, the published τ_w of LogME, SFDA "
+     alt=f"Dot plot: for each of the {len(chosen_targets)} datasets, the published weighted Kendall τ of LogME, SFDA "
          "and GBC without and with PED and of the static baseline, above a grey band of random rankings.")
 
 # %% tags=["hide-input"]
@@ -156,13 +156,13 @@ rows = intervals.loc[shown].reset_index()
 fig, ax = plt.subplots(figsize=book.figsize(3.6, 0.8), layout="constrained")
 handles, names = plots.forest(ax, rows, label="method", group="method", colours=palette,
                               band=(null["twpy"]["low"], null["twpy"]["high"]),
-                              xlabel="mean weighted Kendall τ_w over the datasets")
+                              xlabel=r"mean weighted Kendall $\tau_w$ over the datasets")
 fig.legend(handles[:1], names[:1], loc="outside lower center", frameon=False)
 show(fig, "means",
-     f"Mean weighted Kendall τ_w over the {len(chosen_targets)} datasets with 95 % t-intervals over "
+     f"Mean weighted Kendall $\\tau_w$ over the {len(chosen_targets)} datasets with 95 % t-intervals over "
      f"the datasets ({len(chosen_targets) - 1} degrees of freedom); the grey band is the 95 % range of "
      "the mean of a random ranking (where chance falls; the tests are in the table above).",
-     alt="Interval plot: the mean τ_w of each published method and of the static baseline with its "
+     alt="Interval plot: the mean weighted Kendall τ of each published method and of the static baseline with its "
          "t-interval, all to the right of the band of random rankings.")
 
 # %% [markdown]
@@ -199,9 +199,9 @@ book.table(effect.rename_axis("dataset"), shade=list(effect.columns))
 versions = ["baseline, tw.py GT", "baseline, supplementary GT"]
 fig = plots.version_bars(effect, versions, chosen_targets, n_models=len(chosen_models))
 show(fig, "gt_versions",
-     "Weighted Kendall τ_w per dataset of the static leave-one-dataset-out baseline with the `tw.py` "
+     "Weighted Kendall $\\tau_w$ per dataset of the static leave-one-dataset-out baseline with the `tw.py` "
      "ground truth and with the supplementary's Table 2, which differ in five cells.",
-     alt="Paired bars per dataset: the static baseline's τ_w with each of the two ground-truth "
+     alt="Paired bars per dataset: the static baseline's weighted Kendall τ with each of the two ground-truth "
          "versions; the bars differ most on " + ", ".join(
              (effect[versions[0]] - effect[versions[1]]).drop("mean").abs()
              .nlargest(3).index) + ".")
@@ -213,7 +213,7 @@ show(fig, "gt_versions",
 
 # %% tags=["hide-input"]
 swap = pa.baseline_swap(numbers)
-book.table(swap.rename(columns={"value": "baseline's mean τ_w", "delta": "change"}), index=False,
+book.table(swap.rename(columns={"value": "baseline's mean weighted Kendall τ", "delta": "change"}), index=False,
            formats={"change": "+3"})
 
 # %% tags=["hide-input"]

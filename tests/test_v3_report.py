@@ -147,7 +147,12 @@ def test_the_family_test_decides_and_ped_has_two_holm_families():
     assert means.loc[("logme", "no"), "p, families (Holm)"] == f"{4 / 64:.3f}"
     sentences = v.ped_sentences(tests)
     assert sentences[0].startswith("**logme**: PED − none -2.000 [-2.000, -2.000] over 6 families")
-    assert "resolved: negative" in sentences[0] and len(sentences) == 2     # logme and knn
+    assert len(sentences) == 2     # logme and knn
+    # one Holm family over every PED row (logme at 2/64, knn at 1): logme's p doubles
+    both = v.holm_all(tests).set_index("metric")
+    assert both.loc["logme", "p_value"] == pytest.approx(2 / 64) == both.loc["logme", "p_holm_split"]
+    assert both.loc["logme", "p_holm_all"] == pytest.approx(2 * 2 / 64)
+    assert both.loc["knn", "p_holm_all"] == 1.0 and list(both.index) == ["logme", "knn"]
 
 
 def test_family_means_weigh_each_source_once():
@@ -331,6 +336,7 @@ def test_the_readme_report_has_every_section_of_the_page():
     assert "| conv4 (11 models) | ImageNet (5 models) |" in text
     assert "| sfda | -2.000 [-2.000, -2.000], p " in text                  # PED reverses every ranking
     assert "| photo crops | conv4 | 33 | 100% | 0.40 |" in text             # 11 models x 3 targets
+    assert "| metric | families | sd over families |" in text               # the per-metric power
 
 
 # --- the page's sections -------------------------------------------------------------------------
@@ -346,18 +352,12 @@ def test_plural_and_members():
     assert v.members(rel, "main") == ["a", "c"] and v.members(rel, "second") == ["b"]
 
 
-def test_status_and_targets_section_count_what_has_landed():
+def test_targets_section_counts_what_is_complete():
     ft = _truth(targets=TARGETS[:2], n=300)
     lp = _truth(targets=TARGETS, runs=1, n=300, protocol="linear probe")
     partial = ft.accuracy.iloc[:5].assign(target="hebrew")  # 5 models of a 3rd target
     ft = v.GroundTruth("fine-tuning", pd.concat([ft.accuracy, partial]), ft.seeds, ft.correct)
     bench = _bench(ft, lp, None, [])
-    text = v.status_text(bench, MODELS)
-    assert text.startswith(
-        f"Fine-tuning ground truth: **{2 * len(MODELS)}** of {24 * len(MODELS)} cells, "
-        "**2** of 24 targets complete (all 16 models: mnist_rot, fashion_tops)."
-    )
-    assert "Linear-probe ground truth: 6 targets complete." in text and text.endswith("not yet committed.")
     rel_ft, rel_lp = v.reliability_table(ft, MODELS), v.reliability_table(lp, MODELS)
     blocks = v.targets_section(bench, rel_ft, rel_lp, MODELS)
     rows = blocks[1].styler.data.set_index("target")
@@ -398,50 +398,43 @@ def test_protocol_section_needs_two_targets_for_a_mean():
     assert two.blocks[0].endswith("cannot give p below 0.5: it cannot resolve anything at 0.05.")
 
 
-def test_power_section_and_limits_state_goals_and_floors():
-    table = pd.DataFrame(
-        [
-            {
-                "design": "frozen",
-                "families": 8,
-                "mde 0.05": 0.08,
-                "mde 0.0167": np.inf,
-                "power at +0.10": 0.9,
-                "power at +0.27": 1.0,
-                "half-width, PED effect": 0.15,
-                "half-width, mean τ_w": 0.1,
-            }
-        ]
-    )
-    statement = {
-        "table": table,
-        "observed": {"base_tau": 0.3, "sd_tau": 0.2, "sd_effect": 0.1},
-        "score_corr": 0.8,
-        "params": {"frozen": {"floor_sd_effect": 0.05, "sd_effect": 0.08}},
-        "source": "somewhere",
-        "metrics": ["gbc"],
-        "templates": {"fine-tuning": 4, "linear probe": 20},
-    }
-    tests = pd.DataFrame(
-        {
-            "family": ["families", "families", "families (others)", "families (others)"],
-            "n": [3, 3, 3, 3],
-            "low": [0.0, 0.1, 0, 0],
-            "high": [0.2, 0.5, 0, 0],
-            "min_p": [0.25] * 4,
-        }
-    )
-    measured, shown, verdict = v.power_section(statement, {"fine-tuning": tests, "linear-probe": None})
-    assert "**+0.080** τ_w" in verdict and "the goal is **met**" in verdict
-    assert "met for a mean τ_w, not met for a PED effect" in verdict
-    assert "run from 0.10 to 0.20 (median 0.15)" in verdict and "linear-probe main" not in verdict
-    assert list(shown.styler.data.iloc[0, 2:4]) == ["+0.080", "above +0.6"]
-    rel = pd.DataFrame(
-        {"target": ["mnist_rot", "fonts"], "reliability": [0.95, 0.5], "table": ["main", "second"]}
-    )
-    out = v.limits(rel, ["mnist_rot"], statement, {"fine-tuning": tests, "linear-probe": None})
-    assert out[0].startswith(
-        "The fine-tuning main table has 1 scored target from 1 family now "
-        "(the complete targets below the 0.9 rule: fonts 0.50)"
-    )
-    assert any("is 2 × 0.25 = 0.5: no row" in x for x in out) and len(out) == 5
+def test_family_power_is_exact_where_the_answer_is_known():
+    from scipy.stats import norm
+
+    # 3 families at alpha 0.3: only the two all-same-sign patterns give p = 2/8 < 0.3, so the
+    # power is P(all positive) + P(all negative) = Phi(d/s)^3 + Phi(-d/s)^3
+    for effect, sd in ((0.0, 1.0), (0.27, 0.71), (0.5, 0.3)):
+        exact = norm.cdf(effect / sd) ** 3 + norm.cdf(-effect / sd) ** 3
+        got = v.family_power(sd, 3, effect, alpha=0.3, n_sim=40000, seed=1)
+        assert got == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / 40000))
+    # no effect, 8 families: the exact test's size at 0.05 is 12/256 (p takes the values 2k/256)
+    size = v.family_power(1.0, 8, 0.0, alpha=0.05, n_sim=40000, seed=2)
+    assert size == pytest.approx(12 / 256, abs=4 * np.sqrt(12 / 256 * (1 - 12 / 256) / 40000))
+    # 5 families can never go below 2/32 = 0.0625; 8 cannot go below 0.05/9 (2/256 > 0.0056)
+    assert v.family_power(0.01, 5, 1.0) == 0.0 and v.family_power(0.01, 8, 1.0, alpha=0.05 / 9) == 0.0
+    assert v.family_power(0.01, 8, 1.0) == 1.0 and np.isnan(v.family_power(1.0, 1, 1.0))
+    assert v.families_needed(0.05) == 6 and v.families_needed(0.05 / 3) == 7
+
+
+def test_power_by_metric_uses_each_metrics_own_spread():
+    rng = np.random.default_rng(0)
+    rows = [{"model": m, "target": t, "metric": metric, "perturbation": p, "tau": tau}
+            for t in TARGETS for metric, spread in (("logme", 0.7), ("gbc", 0.05))
+            for p, tau in (("none", 0.3), ("ped", 0.3 + 0.2 + spread * rng.standard_normal()))
+            for m in ["x"]]
+    tau = pd.DataFrame(rows).drop(columns="model")
+    effects = v.family_effects(tau)
+    assert len(effects) == 12 and (effects.targets == 1).all()          # 6 targets of 6 families
+    power = v.power_by_metric(effects, {"logme": 0.2, "gbc": 0.2}, designs={"six": 6},
+                              n_sim=4000).set_index("metric")
+    sd = effects.groupby("metric").effect.std()
+    assert power.loc["logme", "sd"] == pytest.approx(sd["logme"]) and power.families.eq(6).all()
+    # the small spread is detected every time at 2/64 < 0.05, the large one seldom
+    assert power.loc["gbc", "power, six, α 0.05"] == 1.0 > 0.5 > power.loc["logme", "power, six, α 0.05"]
+    # mnist5k joins mnist_rot's family: 5 families, the mnist one the mean of its two targets
+    two = v.family_effects(tau.assign(target=tau.target.replace({"fashion_tops": "mnist5k"})))
+    assert len(two) == 10 and two.targets.max() == 2
+    wide = tau.pivot_table(index=["metric", "target"], columns="perturbation", values="tau")
+    d = (wide.ped - wide.none).loc["logme"]
+    mnist = two[(two.metric == "logme") & (two.family == "mnist")].effect.iloc[0]
+    assert mnist == pytest.approx((d["mnist_rot"] + d["fashion_tops"]) / 2)
