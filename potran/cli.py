@@ -26,6 +26,7 @@ import json
 import shlex
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -1006,9 +1007,19 @@ def run_extract(args) -> int:
     model = (extract.torchscript_model(args.torchscript) if args.torchscript
              else extract.torchvision_backbone(args.arch, args.weights))
     t0 = time.perf_counter()
-    arrays = extract.write_features(args.out, model, args.images, general=args.general,
-                                    preprocessing=preprocessing, batch_size=args.batch_size,
-                                    num_workers=args.workers, device=device, progress=not args.no_progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        arrays = extract.write_features(args.out, model, args.images, general=args.general,
+                                        preprocessing=preprocessing, batch_size=args.batch_size,
+                                        num_workers=args.workers, device=device,
+                                        progress=not args.no_progress, skip_unreadable=args.skip_unreadable)
+    for warning in caught:
+        if issubclass(warning.category, UserWarning) and str(warning.filename).endswith("cli.py"):
+            print(f"potran extract: warning: {warning.message}", file=sys.stderr)
+    if arrays["skipped"]:
+        shown = ", ".join(arrays["skipped"][:3]) + (", ..." if len(arrays["skipped"]) > 3 else "")
+        print(f"potran extract: skipped {len(arrays['skipped'])} unreadable image(s): {shown}",
+              file=sys.stderr)
     general = f", G {arrays['G'].shape[0]} x {arrays['G'].shape[1]}" if "G" in arrays else ""
     print(f"{args.out}: X {arrays['X'].shape[0]} x {arrays['X'].shape[1]}, {len(arrays['classes'])} "
           f"classes{general} ({time.perf_counter() - t0:.1f} s on {device})")
@@ -1043,6 +1054,8 @@ def add_extract_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="leave out images that cannot be read (and say how many) instead of stopping")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_extract)
 

@@ -23,16 +23,19 @@ second folder, in any layout. Preprocessing: resize of the shorter side, centre 
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Preprocessing", "torchvision_backbone", "torchscript_model",
-           "image_folder", "general_folder", "extract", "write_features"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MIN_PER_CLASS", "Preprocessing", "torchvision_backbone",
+           "torchscript_model", "image_folder", "general_folder", "unreadable", "extract", "write_features"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Every metric needs at least this many images of each class (potran.validation.check_labels).
+MIN_PER_CLASS = 2
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,16 @@ def image_folder(root, transform):
     if not Path(root).is_dir():
         raise ValueError(f"no such image folder: {root}")
     try:
-        return ImageFolder(str(root), transform=transform)
+        return ImageFolder(str(root), transform=transform, loader=_named_loader)
     except FileNotFoundError as err:
         raise ValueError(f"{root} is not an image folder with one subfolder of images per class: "
                          f"{err}") from None
+
+
+def _named_loader(path):
+    from torchvision.datasets.folder import default_loader
+
+    return _load(default_loader, path)
 
 
 class _Images:
@@ -179,7 +188,31 @@ class _Images:
     def __getitem__(self, i):
         from torchvision.datasets.folder import default_loader
 
-        return self.transform(default_loader(str(self.paths[i]))), 0
+        return self.transform(_load(default_loader, self.paths[i])), 0
+
+
+def _load(loader, path):
+    """``loader(path)``, or ValueError naming the image that cannot be read."""
+    try:
+        image = loader(str(path))
+        image.load() if hasattr(image, "load") else None
+        return image
+    except (OSError, ValueError, SyntaxError) as err:  # PIL: truncated, unidentified, corrupt files
+        raise ValueError(f"cannot read image {path}: {' '.join(str(err).split()) or type(err).__name__} "
+                         "(--skip-unreadable leaves such images out)") from None
+
+
+def unreadable(paths) -> list:
+    """The paths among ``paths`` that PIL cannot open and decode."""
+    from torchvision.datasets.folder import default_loader
+
+    bad = []
+    for path in paths:
+        try:
+            _load(default_loader, path)
+        except ValueError:
+            bad.append(path)
+    return bad
 
 
 def general_folder(root, transform):
@@ -213,25 +246,61 @@ def extract(model, dataset, *, batch_size: int = 64, num_workers: int = 0, devic
 
 def write_features(out, model, images, *, general=None, preprocessing: Preprocessing = Preprocessing(),
                    batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
-                   progress: bool = True) -> dict:
+                   progress: bool = True, skip_unreadable: bool = False) -> dict:
     """Extract ``model``'s features of the image folder ``images`` (and ``general``) into ``out``.
 
     The ``.npz`` holds ``X`` (float32, N x D), ``y`` (int64 codes of the class subfolders in
     sorted order), ``classes`` (the subfolder names), ``files`` (image paths relative to
-    ``images``) and, with ``general``, ``G`` (float32, M x D). Returns those arrays.
+    ``images``) and, with ``general``, ``G`` (float32, M x D). Returns those arrays, and under
+    ``"skipped"`` the images left out.
+
+    An image that cannot be read raises ValueError naming it; with ``skip_unreadable`` such
+    images are left out (every image is opened once first). A folder with one class, or a class
+    with fewer than :data:`MIN_PER_CLASS` images, gives a ``UserWarning`` naming it: no metric can
+    score such labels.
     """
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the output file must end in .npz, got {out}")
     transform = preprocessing.transform()
     target = image_folder(images, transform)
+    skipped = []
+    if skip_unreadable:
+        skipped = unreadable([p for p, _ in target.samples])
+        if skipped:
+            left = set(skipped)
+            target.samples = [(p, c) for p, c in target.samples if p not in left]
+            target.imgs, target.targets = target.samples, [c for _, c in target.samples]
+    _check_classes(target, images)
     kwargs = dict(batch_size=batch_size, num_workers=num_workers, device=device, progress=progress)
     arrays = {"X": extract(model, target, desc="images", **kwargs),
               "y": np.asarray(target.targets, dtype=np.int64),
               "classes": np.asarray(target.classes, dtype=str),
               "files": np.asarray([str(Path(p).relative_to(images)) for p, _ in target.samples], dtype=str)}
     if general is not None:
-        arrays["G"] = extract(model, general_folder(general, transform), desc="general", **kwargs)
+        generic = general_folder(general, transform)
+        if skip_unreadable:
+            bad = unreadable(generic.paths)
+            skipped += bad
+            generic.paths = [p for p in generic.paths if p not in set(bad)]
+            if not generic.paths:
+                raise ValueError(f"no readable images in {general}")
+        arrays["G"] = extract(model, generic, desc="general", **kwargs)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays)
-    return arrays
+    return {**arrays, "skipped": [str(p) for p in skipped]}
+
+
+def _check_classes(target, root) -> None:
+    """Warn about labels no metric can score: one class, or a class below :data:`MIN_PER_CLASS`."""
+    if not target.samples:
+        raise ValueError(f"no readable images in {root}")
+    counts = np.bincount(np.asarray(target.targets), minlength=len(target.classes))
+    if np.count_nonzero(counts) < 2:
+        only = target.classes[int(np.argmax(counts))]
+        warnings.warn(f"{root} has images of one class only ({only!r}): the metrics need at least 2 classes",
+                      UserWarning, stacklevel=3)
+    for name, count in zip(target.classes, counts):
+        if count < MIN_PER_CLASS:
+            warnings.warn(f"class {name!r} of {root} has {count} image(s): the metrics need at least "
+                          f"{MIN_PER_CLASS} of every class", UserWarning, stacklevel=3)

@@ -261,3 +261,37 @@ def test_float32_input_to_ped_is_computed_in_float64(data):
     moved_t = potran.simulate(torch.as_tensor(X32), y, torch.as_tensor(G)).features
     assert moved_t.dtype == torch.float64
     np.testing.assert_array_equal(moved_t.numpy(), moved)
+
+
+def test_knn_refuses_k_above_a_folds_training_part(data):
+    """k-NN votes among the training part of a fold: a larger k is one clear error, not five
+    scikit-learn tracebacks and a NaN."""
+    import warnings
+
+    X, y = data  # 120 samples, 5 folds: 96 in each training part
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert 0 <= potran.score(X, y, "knn", k=96) <= 1
+        with pytest.raises(ValueError, match=r"^knn: k = 97 neighbours, but a cross-validation fold trains on "
+                                             r"96 of the 120 samples \(5 folds\); give k <= 96$"):
+            potran.score(X, y, "knn", k=97)
+
+
+def test_ranking_degenerate_inputs_lets_no_third_party_warning_through(data, capsys):
+    """Constant features, duplicated models, a class of two: the ranking names what fails and no
+    scikit-learn, NumPy or pandas warning reaches the user."""
+    import warnings
+
+    X, y = data
+    models = {"good": X, "copy": X.copy(), "flat": np.ones_like(X),
+              "tiny": X[:, :2] * 1e-30}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = potran.rank_models(models, y, metrics=["logme", "nleep", "knn", "gbc", "hscore"], n_boot=3)
+    assert set(table.model) == set(models)
+    failed = table[table.error != ""]
+    assert (failed["rank"].isna()).all() and failed.score.isna().all()
+    assert failed.set_index(["model", "metric"]).error.to_dict() == {("tiny", "logme"): "the score is -inf"}
+    good = table[(table.model == "good") & (table.error == "")]
+    assert len(good) == 5 and (good.tied_with.str.contains("copy")).all()
+    assert capsys.readouterr().err == ""

@@ -217,6 +217,58 @@ def test_folder_and_output_errors(folders, tmp_path):
     assert not (tmp_path / "o.npz").exists()
 
 
+def _copy(folders, tmp_path):
+    import shutil
+
+    root = tmp_path / "images"
+    shutil.copytree(folders / "images", root)
+    return root
+
+
+def test_an_unreadable_image_is_named_or_skipped_with_a_count(folders, tmp_path, capsys):
+    root = _copy(folders, tmp_path)
+    png = (root / "dog" / "1.png").read_bytes()
+    (root / "dog" / "1.png").write_bytes(png[: len(png) // 2])          # truncated
+    (root / "owl" / "9.png").write_text("not a picture")                 # not an image at all
+    tiny = tmp_path / "tiny.pt"
+    torch.jit.save(torch.jit.script(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())), tiny)
+    argv = ["extract", str(root), "--torchscript", str(tiny), "--image-size", "32", "--no-progress",
+            "--out", str(tmp_path / "f.npz")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot read image {root / 'dog' / '1.png'}" in err
+    assert "--skip-unreadable" in err and not (tmp_path / "f.npz").exists()
+    assert main(argv + ["--skip-unreadable"]) == 0
+    out, err = capsys.readouterr()
+    assert err == (f"potran extract: skipped 2 unreadable image(s): {root / 'dog' / '1.png'}, "
+                   f"{root / 'owl' / '9.png'}\n")
+    with np.load(tmp_path / "f.npz") as z:
+        assert z["X"].shape[0] == 11 and "dog/1.png" not in z["files"].tolist()
+        assert np.bincount(z["y"]).tolist() == [4, 3, 4]
+
+
+def test_labels_no_metric_can_score_are_warned_about(folders, tmp_path, capsys):
+    root = _copy(folders, tmp_path)
+    for i in range(1, 4):
+        (root / "owl" / f"{i}.png").unlink()
+    tiny = tmp_path / "tiny.pt"
+    torch.jit.save(torch.jit.script(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())), tiny)
+    argv = ["extract", None, "--torchscript", str(tiny), "--image-size", "32", "--no-progress",
+            "--out", str(tmp_path / "f.npz")]
+    assert main([str(root) if a is None else a for a in argv]) == 0
+    err = capsys.readouterr().err
+    assert err == (f"potran extract: warning: class 'owl' of {root} has 1 image(s): the metrics need at "
+                   "least 2 of every class\n")
+    one = tmp_path / "one"
+    (one / "cat").mkdir(parents=True)
+    for path in (root / "cat").iterdir():
+        (one / "cat" / path.name).write_bytes(path.read_bytes())
+    assert main([str(one) if a is None else a for a in argv]) == 0
+    err = capsys.readouterr().err
+    assert err == (f"potran extract: warning: {one} has images of one class only ('cat'): the metrics "
+                   "need at least 2 classes\n")
+
+
 def test_extract_then_score_and_select_on_the_command_line(folders, resnet, tmp_path, capsys):
     _, weights = resnet
     torch.jit.save(torch.jit.script(nn.Sequential(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1))),

@@ -47,6 +47,10 @@ def knn(X, y, *, k: int = 5, folds: int = 5, seed: int = 0) -> float:
     if folds < 2:
         raise ValueError("knn needs at least 2 samples of every class for cross-validation")
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    smallest = min(len(train) for train, _ in split.split(features, labels.codes))
+    if k > smallest:
+        raise ValueError(f"knn: k = {k} neighbours, but a cross-validation fold trains on {smallest} of the "
+                         f"{features.shape[0]} samples ({folds} folds); give k <= {smallest}")
     clf = KNeighborsClassifier(n_neighbors=k)
     # each fold: distances of N/folds test samples to the others
     with blas_threads_for(features.shape[0] ** 2 * features.shape[1] / folds, openmp=True):
