@@ -291,7 +291,8 @@ def test_ranking_degenerate_inputs_lets_no_third_party_warning_through(data, cap
     assert set(table.model) == set(models)
     failed = table[table.error != ""]
     assert (failed["rank"].isna()).all() and failed.score.isna().all()
-    assert failed.set_index(["model", "metric"]).error.to_dict() == {("tiny", "logme"): "the score is -inf"}
+    errors = failed.set_index(["model", "metric"]).error.to_dict()
+    assert errors == {("tiny", "logme"): "the score is -inf"}
     good = table[(table.model == "good") & (table.error == "")]
     assert len(good) == 5 and (good.tied_with.str.contains("copy")).all()
     assert capsys.readouterr().err == ""
