@@ -287,7 +287,8 @@ def test_ranking_degenerate_inputs_lets_no_third_party_warning_through(data, cap
               "tiny": X[:, :2] * 1e-30}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table = potran.rank_models(models, y, metrics=["logme", "nleep", "knn", "gbc", "hscore"], n_boot=3)
+        table = potran.rank_models(models, y, metrics=["logme", "nleep", "knn", "gbc", "hscore"],
+                                   n_boot=3)
     assert set(table.model) == set(models)
     failed = table[table.error != ""]
     assert (failed["rank"].isna()).all() and failed.score.isna().all()
