@@ -861,6 +861,7 @@ def format_ranking(table, evidence=None) -> str:
 
     blocks = []
     widths = table.drop_duplicates("model").set_index("model")[["width", "scored_width"]]
+    widths = widths.reindex(table.attrs.get("models", list(widths.index)))
     reduced = widths[widths.scored_width < widths.width]
     kept = widths[widths.scored_width >= widths.width]
     if len(reduced):

@@ -302,7 +302,7 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
     table = table.assign(_order=order).sort_values(["group", "_order"], kind="stable", ignore_index=True)
     table = table[COLUMNS]
     table.attrs.update(agreement=agreement(table), n_boot=int(n_boot), level=float(level), seed=seed,
-                       n_images=n_labels)
+                       n_images=n_labels, models=names)
     return table
 
 

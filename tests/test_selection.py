@@ -374,3 +374,72 @@ def test_model_files_name_models_by_stem(tmp_path):
     assert model_files([tmp_path / "a"]) == {"m1": tmp_path / "a/m1.npz", "m2": tmp_path / "a/m2.npz"}
     with pytest.raises(ValueError, match="two files for model 'm1'"):
         model_files([tmp_path / "a", tmp_path / "b"])
+
+
+# --- the user case of issue 27, offline ---------------------------------------------------------------
+
+def _shapes(n_per_class=60, side=24, seed=0):
+    """Four classes of drawn shapes (disc, square, cross, ring) at random positions and sizes, in
+    noisy RGB: (N, 3, side, side) float32 and the labels."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side]
+    images, labels = [], []
+    for c in range(4):
+        for _ in range(n_per_class):
+            cx, cy, r = rng.uniform(8, side - 8, 2).tolist() + [rng.uniform(3, 7)]
+            d = np.hypot(xx - cx, yy - cy)
+            mask = [d < r, np.maximum(abs(xx - cx), abs(yy - cy)) < r,
+                    (abs(xx - cx) < r / 3) | (abs(yy - cy) < r / 3), abs(d - r) < 1.2][c]
+            colour = rng.uniform(0.3, 1, 3)[:, None, None]
+            images.append(mask * colour + rng.normal(0, 0.25, (3, side, side)))
+            labels.append(c)
+    return np.asarray(images, np.float32), np.asarray(labels)
+
+
+def _stand_in_models(images, y):
+    """Four stand-ins for the issue's models, all wider than the 240 images allow: a tiny random
+    CNN (512-d), the same CNN half re-initialised, a strong linear map of the class means (600-d)
+    and pure noise (300-d)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(3, 32, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten())
+    with torch.no_grad():
+        good = cnn(torch.from_numpy(images)).numpy()
+        conv = cnn[0].weight
+        conv[: conv.shape[0] // 2] = torch.randn_like(conv[: conv.shape[0] // 2]) * 3
+        damaged = cnn(torch.from_numpy(images)).numpy()
+    rng = np.random.default_rng(1)
+    linear = np.eye(4)[y] @ rng.normal(size=(4, 600)) + rng.normal(0, 0.8, (len(y), 600))
+    return {"cnn": good, "damaged": damaged, "linear": linear, "noise": rng.normal(size=(len(y), 300))}
+
+
+def test_the_user_case_of_issue_27(tmp_path, capsys):
+    """Four models wider than their 240 images: the reduction is stated, the rankings have no
+    degenerate ties, and every ranking comes with intervals, P(best) and the top set."""
+    images, y = _shapes()
+    models = _stand_in_models(images, y)
+    classes = np.array(["circle", "cross", "ring", "square"])
+    files = np.array([f"{classes[c]}/{i}.png" for i, c in enumerate(y)])
+    for name, F in models.items():
+        np.savez(tmp_path / f"{name}.npz", X=F, y=y, classes=classes, files=files)
+    metrics = "logme,sfda,hscore,reg_hscore,knn"
+    raw = rank_models(models, classes[y], metrics=metrics.split(","), reduction=None)
+    assert (raw[raw.metric == "hscore"]["rank"] == 1).all()          # the issue's H-score: all C - 1
+    code, out, err = run(capsys, "select", tmp_path, "--metric", metrics, "--n-boot", "20", "--csv")
+    assert code == 0 and err == ""
+    table = pd.read_csv(io.StringIO(out), keep_default_na=False, na_values=[""])
+    assert set(zip(table.model, table.scored_width)) == {("cnn", 64), ("damaged", 64), ("linear", 64),
+                                                         ("noise", 64)}
+    for metric, part in table.groupby("metric"):
+        assert part["rank"].nunique() >= 3, metric                  # no degenerate ties
+        assert part["low"].notna().all() and (part["low"] <= part["high"]).all()
+        assert part["p_best"].sum() == pytest.approx(1) and part["top_set"].any()
+        assert part.set_index("model").loc["noise", "rank"] >= 3   # pure noise is never near the top
+    code, text, _ = run(capsys, "select", tmp_path, "--metric", metrics, "--n-boot", "20")
+    assert "reduction: features wide for 240 images are projected" in text
+    assert "cnn 512 -> 64, damaged 512 -> 64, linear 600 -> 64, noise 300 -> 64" in text
+    assert "how sure: 20 bootstrap replicates" in text and "P(best)" in text
+    assert "agreement of the 5 metrics' rankings (4 models): Kendall's W" in text
+    print(text)  # the README and the issue's note quote it (pytest -s)
