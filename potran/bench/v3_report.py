@@ -718,15 +718,18 @@ def ped_sentences(tests: pd.DataFrame) -> list[str]:
     p of the exact sign-flip, its smallest attainable p, and the Holm p over all the metrics
     PED applies to (one family) beside the split into the published metrics and the others,
     which was decided after the protocol was frozen (:func:`holm_all`)."""
+    def p(value):
+        return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
     out = []
     for r in holm_all(tests).itertuples():
         out.append(
             f"**{r.metric}**: PED − none {_fmt(r, bound=2)} over {int(r.n)} families; exact "
-            f"sign-flip p = {book.p_value(r.p_value)} (smallest attainable {r.min_p:.3g}); Holm over "
+            f"sign-flip p = {p(r.p_value)} (smallest attainable {r.min_p:.3g}); Holm over "
             f"all {len(tests[tests.family.isin(PED_FAMILY_ROWS)])} metrics "
-            f"p = {book.p_value(r.p_holm_all)}; Holm within the "
-            + ("3 published metrics" if r.metric in PED_METRICS else "other metrics")
-            + f" (split decided after the freeze) p = {book.p_value(r.p_holm_split)}.")
+            f"p = {p(r.p_holm_all)}; Holm within the "
+            + (f"{len(PED_METRICS)} published metrics" if r.metric in PED_METRICS else "other metrics")
+            + f" (split decided after the freeze) p = {p(r.p_holm_split)}.")
     return out
 
 
