@@ -982,7 +982,7 @@ def add_select_parser(subparsers) -> None:
                    help="features wide for the number of images are projected on their leading principal "
                    "components: auto (the benchmark's rule: at most 128, at least 64, N/4 images per "
                    "dimension), off, or a width N")
-    p.add_argument("--n-boot", type=int, default=100,
+    p.add_argument("--n-boot", type=int, default=30,
                    help="bootstrap replicates (0: none; default: %(default)s)")
     p.add_argument("--level", type=float, default=0.95,
                    help="coverage of the intervals (default: %(default)s)")

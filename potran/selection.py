@@ -52,7 +52,7 @@ PERTURBATIONS = perturbation_axis.KINDS
 COLUMNS = ["model", "metric", "perturbation", "score", "rank", "tied_with", "low", "high", "p_best",
            "top_set", "error", "width", "scored_width"]
 #: Bootstrap replicates by default (benchmarks/bench_selection.py measures their cost).
-N_BOOT = 100
+N_BOOT = 30
 #: Metrics that describe the raw features (their width, their norm): scored before any reduction.
 RAW_METRICS = ("dim", "norm")
 #: Errors of a metric on one model that become a row with the reason instead of stopping the ranking.
