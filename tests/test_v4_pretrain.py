@@ -96,6 +96,23 @@ def test_write_model_writes_weights_log_and_manifest(tmp_path, monkeypatch):
     assert manifest["settings"]["pool"]["train"] == 90
     assert 0 <= entry["probe"]["test_acc"] <= 1 and entry["probe"]["n_test"] == 30
     assert not (tmp_path / "ck" / "rotation.ckpt").exists()  # removed once written
+    table = pt.probe_table(manifest).splitlines()
+    assert len(table) == 4 and table[2].startswith("| random | control | 0 |")
+    acc, base = entry["probe"]["test_acc"], manifest["models"]["random"]["probe"]["test_acc"]
+    assert f"| {acc:.3f} | {acc - base:+.3f} |" in table[3]
+
+
+def test_runner_knows_every_objective():
+    import sys
+    from pathlib import Path
+
+    from potran.bench.v4.objectives import OBJECTIVES
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import v4_pretrain
+
+    assert set(v4_pretrain.COST_ORDER) == {"random", *OBJECTIVES}
+    assert v4_pretrain.COST_ORDER[0] == "random"
 
 
 def _tiny(seed=0):

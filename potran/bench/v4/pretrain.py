@@ -36,7 +36,7 @@ from .augment import Augment
 from .resnet import n_parameters, resnet
 
 __all__ = ["BATCH", "LR", "WD", "WARMUP", "EPOCHS", "PROBE_TRAIN", "PROBE_C", "init_encoder",
-           "pretrain", "probe", "write_model", "main"]
+           "pretrain", "probe", "probe_table", "write_model", "main"]
 
 BATCH = 256
 LR = 2e-3
@@ -233,7 +233,7 @@ def write_model(name: str, out_dir: str | Path = "data/bench_v4", *, epochs: int
         "probe": {"train": PROBE_TRAIN, "C": list(PROBE_C)}}
     models = manifest.setdefault("models", {})
     if name != "random" and "random" not in models:
-        models["random"] = {"probe": probe(init_encoder(), pool)}
+        models["random"] = {"family": "control", "epochs": 0, "probe": probe(init_encoder(), pool)}
     weights = out / "weights" / f"{name}.pt"
     weights.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
@@ -272,13 +272,37 @@ def write_model(name: str, out_dir: str | Path = "data/bench_v4", *, epochs: int
     return entry
 
 
+def probe_table(manifest: dict) -> str:
+    """The README's table of the pretrained models (Markdown), from a ``MANIFEST.json``: epochs,
+    first and final loss, probe accuracy and its difference from the random-init encoder's,
+    seconds of pretraining."""
+    models = manifest.get("models", {})
+    base = models.get("random", {}).get("probe", {}).get("test_acc")
+    rows = ["| model | family | epochs | first → final loss | probe accuracy | − random | "
+            "minutes |", "|---|---|---|---|---|---|---|"]
+    for name, e in models.items():
+        acc = e["probe"]["test_acc"]
+        loss = (f"{e['first_loss']:.3f} → {e['final_loss']:.3f}"
+                if e.get("final_loss") is not None else "")
+        diff = f"{acc - base:+.3f}" if base is not None and name != "random" else ""
+        minutes = f"{e['train_seconds'] / 60:.1f}" if e.get("train_seconds") else ""
+        rows.append(f"| {name} | {e.get('family', '')} | {e.get('epochs', '')} | {loss} | "
+                    f"{acc:.3f} | {diff} | {minutes} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Pretrain v4 models (one torch thread).")
-    parser.add_argument("names", nargs="+", help="objective names, or 'random'")
+    parser.add_argument("names", nargs="*", help="objective names, or 'random'")
     parser.add_argument("--out", default="data/bench_v4")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--table", action="store_true",
+                        help="print the table of the pretrained models (from MANIFEST.json)")
     args = parser.parse_args(argv)
+    if args.table:
+        print(probe_table(json.loads((Path(args.out) / "MANIFEST.json").read_text())))
+        return
     torch.set_num_threads(args.threads)
     for name in args.names:
         entry = write_model(name, args.out, epochs=args.epochs)
