@@ -18,8 +18,9 @@ if [ -f .cache/v4_pretrain.pid ] && kill -0 "$(cat .cache/v4_pretrain.pid)" 2>/d
 fi
 echo $$ > .cache/v4_pretrain.pid
 # setsid gives the job its own autogroup, in which nice alone changes nothing against other
-# sessions: lower the group's weight too where the kernel allows it
-echo "${POTRAN_NICE:-10}" > /proc/self/autogroup 2>/dev/null || true
+# sessions: lower the group's weight too where the kernel allows it, to POTRAN_GROUP_NICE (default
+# 5: at 10, beside four busy sessions at 0, the job got 5 % of a core and a model took hours)
+echo "${POTRAN_GROUP_NICE:-5}" > /proc/self/autogroup 2>/dev/null || true
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=30
 PY=".venv/bin/python"
 for pass in $(seq "${POTRAN_V4_PASSES:-6}"); do
