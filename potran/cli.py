@@ -28,6 +28,7 @@ import sys
 import time
 import warnings
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -530,7 +531,17 @@ def run_bench(args) -> int:
         scoring["score_dim"] = _reduce_width(args.reduce, "bench")
     paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
     groundtruth, readme = args.groundtruth or None, bool(args.groundtruth)
-    if any(paper.values()):
+    if args.setting:
+        if args.n_train is not None:
+            raise UsageError("--n-train is for the default offline benchmark; a --setting scores its own "
+                             "splits")
+        setting = _setting(args, paper)
+        bench = setting.benchmark(**scoring)
+        if args.groundtruth == BENCH_GROUNDTRUTH:  # not given: the setting's own
+            truth = setting.groundtruth()
+            groundtruth, readme = truth.accuracy, False
+            print(f"ranked against {truth.source}")
+    elif any(paper.values()):
         if args.n_train is not None:
             raise UsageError("--n-train is for the offline benchmark; the paper's setting scores its splits")
         page = page_benchmark(args.models, args.targets, **paper, seed=args.seed,
@@ -551,8 +562,12 @@ def run_bench(args) -> int:
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
     t0 = time.perf_counter()
-    scores, tau = runner.run(bench, args.out, groundtruth=groundtruth, cache_dir=args.cache_dir,
-                             device=args.device, progress=not args.no_progress, client=client)
+    if args.setting and client is None and "scores" in setting.data:  # the committed cells first
+        scores, tau = setting.scores(args.out, groundtruth=groundtruth, cache_dir=args.cache_dir,
+                                     device=args.device, progress=not args.no_progress, **scoring)
+    else:
+        scores, tau = runner.run(bench, args.out, groundtruth=groundtruth, cache_dir=args.cache_dir,
+                                 device=args.device, progress=not args.no_progress, client=client)
     failed = scores[scores.error.fillna("") != ""]
     print(f"{len(scores)} scores ({len(failed)} failed) of {len(bench.models)} models x "
           f"{len(bench.targets)} targets in {time.perf_counter() - t0:.0f} s")
@@ -562,9 +577,32 @@ def run_bench(args) -> int:
         if readme:
             report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth,
                                       score_dim=bench.score_dim)
-        else:
+        elif not args.setting:  # a setting said what it ranks against before scoring
             print("ranked against the paper's published fine-tuning accuracies (tw.py of the official code)")
     return 0
+
+
+def _add_setting_flag(p) -> None:
+    p.add_argument("--setting", metavar="NAME", help="a setting of potran.bench.settings: v3 (benchmark v3), "
+                   "bench4 (the 4-target benchmark), paper (with the --paper-* folders); default: the "
+                   "offline benchmark as before")
+
+
+def _setting(args, paper=None):
+    """``--setting``'s :class:`potran.bench.settings.Setting`, with --models/--targets/--seed."""
+    from potran.bench import settings
+
+    if args.setting not in settings.NAMES:
+        raise UsageError(f"unknown setting {args.setting!r}; known: {', '.join(settings.NAMES)}")
+    files = {}
+    if paper and any(paper.values()):
+        if args.setting != "paper":
+            raise UsageError(f"the --paper-* folders belong to --setting paper, not {args.setting!r}")
+        files = {"checkpoints": paper.get("paper_checkpoints"), "data": paper.get("paper_data"),
+                 "imagenet_val": paper.get("paper_imagenet_val"),
+                 "options": parse_options(args.paper_option, "--paper-option")}
+    return settings.get(args.setting, models=getattr(args, "models", None),
+                        targets=getattr(args, "targets", None), seed=getattr(args, "seed", 0) or 0, **files)
 
 
 def _bench_perturbations(args) -> tuple[str, ...]:
@@ -640,6 +678,7 @@ def add_bench_parser(subparsers) -> None:
                        help="ImageNet validation images: PED's general set")
     paper.add_argument("--paper-option", action="append", default=[], metavar="KEY=VALUE",
                        help="option of potran.bench.paper_setting.benchmark, e.g. image_size=224")
+    _add_setting_flag(p)
     _add_run_options(p, threads=2)
     p.set_defaults(func=run_bench)
 
@@ -649,14 +688,22 @@ def run_groundtruth(args) -> int:
     from potran.bench import configure_torch, datasets, distributed, groundtruth, zoo
     from potran.bench.finetune import FinetuneConfig
 
-    models = _names(args.models, zoo.names(), "model")
-    targets = _names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS
-    d = FinetuneConfig()
-    config = FinetuneConfig(lr=args.lr if args.lr is not None else d.lr,
-                            wd=args.wd if args.wd is not None else d.wd,
-                            epochs=args.epochs or d.epochs, batch_size=args.batch_size or d.batch_size,
-                            seeds=tuple(args.seeds) if args.seeds else d.seeds,
-                            n_train=args.n_train, n_test=args.n_test)
+    grid = {}
+    if args.setting:
+        if args.setting == "paper":
+            raise UsageError("--setting paper fine-tunes with PaperSetting.finetune_grid (potran.bench."
+                             "paper_setting), not potran groundtruth")
+        setting = _setting(args)
+        models, targets, d = setting.models, setting.targets, setting.bench.finetune
+        grid["sources"] = setting.bench.sources
+    else:
+        models = _names(args.models, zoo.names(), "model")
+        targets = _names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS
+        d = FinetuneConfig()
+    given = {"lr": args.lr, "wd": args.wd, "epochs": args.epochs or None,
+             "batch_size": args.batch_size or None, "seeds": tuple(args.seeds) if args.seeds else None,
+             "n_train": args.n_train, "n_test": args.n_test}
+    config = replace(d, **{k: v for k, v in given.items() if v is not None})
     check_device(args.device)
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
@@ -664,7 +711,7 @@ def run_groundtruth(args) -> int:
     after = lambda table: groundtruth.write_readme(args.out, _command_line(args), config,  # noqa: E731
                                                   models, targets)
     table = groundtruth.run_grid(models, targets, args.out, config, device=args.device,
-                                 progress=not args.no_progress, after_cell=after, client=client)
+                                 progress=not args.no_progress, after_cell=after, client=client, **grid)
     after(table)
     print(f"{len(table)} cells in {args.out} ({time.perf_counter() - t0:.0f} s this run)")
     return 0
@@ -686,6 +733,7 @@ def add_groundtruth_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--n-train", type=int, help="training images (default: all)")
     p.add_argument("--n-test", type=int, help="test images (default: all)")
+    _add_setting_flag(p)
     _add_run_options(p, threads=1)
     p.set_defaults(func=run_groundtruth)
 

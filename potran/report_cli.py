@@ -28,6 +28,8 @@ def add_report_parser(subparsers) -> None:
     p.add_argument("scores", nargs="?", help="tidy scores: model, target, metric, perturbation, score")
     p.add_argument("groundtruth", nargs="?", help="accuracy table: model, target, test_acc")
     p.add_argument("--paper", action="store_true", help="the paper's published numbers instead")
+    p.add_argument("--setting", metavar="NAME", help="the committed scores and ground truth of a setting of "
+                   "potran.bench.settings (v3), instead of SCORES.csv GT.csv")
     p.add_argument("--cells", help="ground-truth cells folder with the seeds (default: GT.csv's "
                    "folder's cells/, when it exists; none: the ground truth is held fixed)")
     p.add_argument("--no-baseline", action="store_true",
@@ -58,8 +60,12 @@ def _tests(args):
         if args.scores or args.groundtruth or args.compare or args.metric or args.perturbation:
             raise UsageError("--paper takes no SCORES.csv / GT.csv / --compare / --metric / --perturbation")
         return paper_analysis.paper_tests(n_draws=args.n_draws, seed=args.seed, level=args.level)
+    if args.setting:
+        if args.scores or args.groundtruth:
+            raise UsageError("--setting takes no SCORES.csv / GT.csv: it reads the setting's committed files")
+        args.scores, args.groundtruth = _setting_files(args.setting)
     if not (args.scores and args.groundtruth):
-        raise UsageError("give SCORES.csv and GT.csv, or --paper")
+        raise UsageError("give SCORES.csv and GT.csv, --setting NAME or --paper")
     scores = _read_table(args.scores, "scores")
     gt = _read_table(args.groundtruth, "ground truth")
     for table, cols, what in ((scores, ("model", "target", "metric", "perturbation", "score"), "scores"),
@@ -84,6 +90,23 @@ def _tests(args):
     return report.benchmark_tests(scores, gt, seeds, baseline=baseline, pairs=_pairs(args.compare),
                                   n_boot=args.n_boot, n_draws=args.n_draws, level=args.level,
                                   seed=args.seed, correct=correct or None)
+
+
+def _setting_files(name: str) -> tuple[str, str]:
+    """The committed ``scores.csv`` and ``accuracy.csv`` of setting ``name`` (potran.bench.settings)."""
+    from potran.bench import settings
+    from potran.cli import UsageError
+
+    if name not in settings.NAMES:
+        raise UsageError(f"unknown setting {name!r}; known: {', '.join(settings.NAMES)}")
+    if name == "paper":
+        raise UsageError("--setting paper: the paper's published numbers are --paper")
+    setting = settings.get(name)
+    folder = setting.data.get("scores")
+    if folder is None or not (folder / "scores.csv").is_file():
+        raise ValueError(f"setting {name!r} has no committed scores: write them with potran bench --setting "
+                         f"{name} --out DIR, then potran report DIR/scores.csv GT.csv")
+    return str(folder / "scores.csv"), str(setting.groundtruth_dir / "accuracy.csv")
 
 
 def _chosen_rows(scores, args):

@@ -692,3 +692,39 @@ def _with_func(parser, command, func):
     sub = next(a for a in parser._actions if a.dest == "command").choices[command]
     sub.set_defaults(func=func)
     return parser
+
+
+# --- --setting (potran.bench.settings) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--setting", "v9"], "unknown setting 'v9'; known: v3, bench4, paper"),
+    (["bench", "--setting", "v3", "--paper-data", "x"], "the --paper-* folders belong to --setting paper"),
+    (["bench", "--setting", "v3", "--n-train", "10"], "--n-train is for the default offline benchmark"),
+    (["groundtruth", "--setting", "paper"], "--setting paper fine-tunes with PaperSetting.finetune_grid"),
+    (["report", "--setting", "v3", "scores.csv"], "--setting takes no SCORES.csv / GT.csv"),
+])
+def test_setting_usage_errors(cli, tmp_path, argv, message):
+    extra = ["--out", tmp_path / "out"] if argv[0] != "report" else []
+    assert_one_line_error(cli(*argv, *extra), argv[0], message, code=2)
+
+
+def test_bench_setting_reads_the_committed_cells(cli, tmp_path):
+    """bench --setting v3 scores nothing that is committed: the rows are the committed ones."""
+    code, out, err = cli("bench", "--setting", "v3", "--models", "conv4_random,conv4_simclr,mobilenet_v2",
+                         "--targets", "fonts", "--metric", "logme,dim", "--perturbation", "none",
+                         "--no-progress", "--out", tmp_path / "out")
+    assert code == 0 and out.startswith("ranked against `data/bench_v3/accuracy.csv` with its per-seed cells")
+    scores = pd.read_csv(tmp_path / "out" / "scores.csv")
+    committed = pd.read_csv(Path(__file__).parents[1] / "data" / "bench_v3" / "scores" / "scores.csv")
+    key = ["model", "target", "metric", "perturbation"]
+    merged = scores.merge(committed, on=key, suffixes=("", "_committed"))
+    assert len(merged) == len(scores) == 6 and (merged.score == merged.score_committed).all()
+
+
+def test_report_setting_reads_the_committed_files(cli):
+    code, out, _ = cli("report", "--setting", "v3", "--metric", "dim", "--perturbation", "none",
+                       "--n-boot", "5", "--n-draws", "20", "--no-baseline", "--json")
+    records = json.loads(out)
+    assert code == 0 and {r["metric"] for r in records if r.get("metric")} == {"dim"}
+    assert_one_line_error(cli("report", "--setting", "bench4"), "report",
+                          "setting 'bench4' has no committed scores")

@@ -78,7 +78,7 @@ def test_report_scores_and_groundtruth(tmp_path, capsys, with_cells):
 def test_report_bad_usage(tmp_path, capsys):
     scores, gt = _bench(tmp_path, False)
     assert main(["report"]) == 2
-    assert "give SCORES.csv and GT.csv, or --paper" in capsys.readouterr().err
+    assert "give SCORES.csv and GT.csv, --setting NAME or --paper" in capsys.readouterr().err
     assert main(["report", "--paper", scores]) == 2
     assert main(["report", scores, gt, "--compare", "good"]) == 2
     assert "--compare wants A,B" in capsys.readouterr().err
