@@ -82,9 +82,12 @@ def load_inputs(file: str, labels: str | None = None, general: str | None = None
             if missing:
                 raise ValueError(f"{path} has no array {missing[0]!r} (it has {archive.files})")
             try:
-                return archive["X"], archive["y"], archive["G"] if "G" in archive.files else None
+                X, y = archive["X"], archive["y"]
+                G = archive["G"] if "G" in archive.files else None
+                classes = archive["classes"] if "classes" in archive.files else None
             except ValueError as err:
                 raise ValueError(f"cannot read arrays from {path}: {err}") from None
+        return X, _named(y, classes, path), G
     if path.suffix == ".npy":
         if labels is None:
             raise UsageError("a .npy features file needs --labels y.npy")
@@ -763,6 +766,17 @@ def add_pretrain_parser(subparsers) -> None:
     p.set_defaults(func=run_pretrain)
 
 
+def _named(y, classes, path):
+    """Codes ``y`` as the class names of ``classes`` (as ``potran extract`` writes them), so that
+    every message names a class by its folder; ``y`` as it is without ``classes``."""
+    if classes is None or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        return y
+    bad = y[(y < 0) | (y >= len(classes))]
+    if bad.size:
+        raise ValueError(f"{path}: label code {int(bad[0])} has no class name ({len(classes)} classes)")
+    return np.asarray(classes)[y]
+
+
 def load_model_file(path: Path) -> dict:
     """The arrays of one model's ``.npz`` (``potran extract``'s): X, y, and G, classes, files when
     it holds them (None otherwise); ``y`` as class names when ``classes`` names its codes."""
@@ -778,12 +792,7 @@ def load_model_file(path: Path) -> dict:
                       for k in ("X", "y", "G", "classes", "files")}
         except ValueError as err:
             raise ValueError(f"cannot read arrays from {path}: {err}") from None
-    classes, y = arrays["classes"], arrays["y"]
-    if classes is not None and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        bad = y[(y < 0) | (y >= len(classes))]
-        if bad.size:
-            raise ValueError(f"{path}: label code {int(bad[0])} has no class name ({len(classes)} classes)")
-        arrays["codes"], arrays["y"] = y, np.asarray(classes)[y]
+    arrays["y"] = _named(arrays["y"], arrays["classes"], path)
     return arrays
 
 
@@ -1135,6 +1144,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_warnings(command: str, caught) -> None:
+    """Each distinct warning of a run as one line on stderr, without the file and line of the
+    library that raised it; warnings meant for developers (deprecations) are left out."""
+    lines = dict.fromkeys(" ".join(str(w.message).split()) for w in caught
+                          if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning,
+                                                         FutureWarning)))
+    for line in lines:
+        print(f"potran {command}: warning: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``potran`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1145,7 +1164,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return args.func(args)
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                return args.func(args)
+            finally:
+                _report_warnings(args.command, caught)
     except ModuleNotFoundError as err:
         package = (err.name or "").split(".")[0]
         if package not in EXTRAS:

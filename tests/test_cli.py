@@ -728,3 +728,22 @@ def test_report_setting_reads_the_committed_files(cli):
     assert code == 0 and {r["metric"] for r in records if r.get("metric")} == {"dim"}
     assert_one_line_error(cli("report", "--setting", "bench4"), "report",
                           "setting 'bench4' has no committed scores")
+
+
+def test_a_library_warning_is_one_line_naming_the_command(cli, tmp_path):
+    """Duplicated points make scikit-learn's k-means warn inside NLEEP: the user gets one line, not
+    the warning's file, line and source."""
+    X = np.zeros((40, 3))
+    X[:20] = 1
+    path = _npz(tmp_path, X=X, y=np.repeat([0, 1], 20), classes=np.array(["cat", "dog"]))
+    code, out, err = cli("score", path, "--metric", "nleep")
+    assert code == 0 and float(out.splitlines()[-1]) == 1.0
+    assert err == ("potran score: warning: Number of distinct clusters (2) found smaller than n_clusters "
+                   "(10). Possibly due to duplicate points in X.\n")
+
+
+def test_score_speaks_in_class_names(cli, tmp_path):
+    X = np.random.default_rng(0).normal(size=(21, 4))
+    path = _npz(tmp_path, X=X, y=np.array([0] * 10 + [1] * 10 + [2]), classes=np.array(["a", "b", "cirlce"]))
+    assert_one_line_error(cli("score", path, "--metric", "logme"), "score",
+                          "class 'cirlce' of y has 1 sample(s)")
