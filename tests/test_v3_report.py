@@ -329,7 +329,7 @@ def test_the_readme_report_has_every_section_of_the_page():
     general["photo crops"] = scores
     bench = v.Benchmark(ft, lp, scores, list(TARGETS[:3]), general)
     text = v.report_markdown(bench, MODELS, n_boot=20, n_draws=20, n_sim=10)
-    sections = ["Mean tau_w against the fine-tuning", "### Within each model family",
+    sections = ["Mean $\\tau_w$ against the fine-tuning", "### Within each model family",
                 "### Agreement of the two ground truths", "### The general-set ablation", "### Power"]
     assert all(s in text for s in sections)
     assert [text.index(s) for s in sections] == sorted(text.index(s) for s in sections)
@@ -387,7 +387,7 @@ def test_protocol_section_needs_two_targets_for_a_mean():
     one = v.protocol_section(bench, truth, TARGETS[:1], "H", MODELS)
     shown = one.blocks[1].styler.data
     assert one.tests is None and list(shown.PED) == ["no", "yes", "no"]  # no PED row for dim
-    assert shown.set_index(["metric", "PED"]).loc[("logme", "yes"), "τ_w on mnist_rot"] == pytest.approx(-1)
+    assert shown.set_index(["metric", "PED"]).loc[("logme", "yes"), "weighted τ on mnist_rot"] == pytest.approx(-1)
     full = v.protocol_section(bench, truth, [*TARGETS, "letters"], "H", MODELS, resample=False)
     assert full.blocks[0].startswith(
         "**H**: 6 targets (mnist_rot, fashion_tops, photo_rot, fonts, hebrew, hangul) from 6 families."

@@ -822,7 +822,7 @@ def power_statement(ft: GroundTruth, lp: GroundTruth, scores, models, *, main_ft
             row[f"power at +{effect:.2f}"] = float(np.interp(effect, curve.mean_effect,
                                                              curve[f"power@{alphas[0]:g}"]))
         row["half-width, PED effect"] = float(curve.half_width_effect.median())
-        row["half-width, mean τ_w"] = float(curve.half_width_tau.iloc[0])
+        row["half-width, mean weighted τ"] = float(curve.half_width_tau.iloc[0])
         rows.append(row)
     return {"table": pd.DataFrame(rows), "observed": observed, "score_corr": score_corr,
             "params": params, "source": source, "metrics": metrics,
@@ -897,7 +897,7 @@ def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000
             parts += [f"Main table against the {truth.protocol}: fewer than two scored families yet.", ""]
             continue
         tests = tests_table(bench.scores, truth, models, targets, n_boot=n_boot, n_draws=n_draws, seed=seed)
-        parts += [f"Mean tau_w against the {truth.protocol}, {len(targets)} main-table targets:", "",
+        parts += [f"Mean $\\tau_w$ against the {truth.protocol}, {len(targets)} main-table targets:", "",
                   _markdown(mean_table(tests)), "", "PED - none:", "", _markdown(ped_table(tests)), "",
                   *[f"- {s}" for s in ped_sentences(tests)], ""]
     main_ft = [t for t in rel["fine-tuning"].query("table == 'main'").target if t in bench.scored]
@@ -946,7 +946,7 @@ def _report_extras(bench: Benchmark, models, rel: dict, main_ft, main_lp, *, lan
     else:
         shown = pd.DataFrame({
             "target": agree.target, "family": agree.family,
-            "tau_w [95 % CI]": [book.interval(r.weighted_tau, r.low, r.high) for r in agree.itertuples()],
+            "weighted τ [95 % CI]": [book.interval(r.weighted_tau, r.low, r.high) for r in agree.itertuples()],
             "Spearman": agree.spearman, "Spearman / sqrt(R_ft R_lp)": agree.spearman_corrected})
         parts += [_markdown(shown), "", agreement_mean_text(agree, summary), ""]
     ablation_parts = ablation_summary(bench, main_ft, main_lp, models)
@@ -1111,11 +1111,11 @@ def protocol_section(
     if len(targets) < 2:
         tau = per_target_tau(bench.scores, truth, models, targets)
         tau = tau[~(tau.metric.isin(BASELINES) & (tau.perturbation == PED))]
-        column = f"τ_w on {targets[0]}"
+        column = f"weighted τ on {targets[0]}"
         shown = tau.assign(PED=tau.perturbation.map({PED: "yes", NONE: "no"}))[["metric", "PED", "tau"]]
         return Section(
             [
-                text + " A mean over targets needs two: τ_w on this target only.",
+                text + " A mean over targets needs two: $\\tau_w$ on this target only.",
                 book.table(
                     shown.rename(columns={"tau": column}), index=False, formats={column: "+3"}, shade=[column]
                 ),
@@ -1184,13 +1184,13 @@ def agreement_section(
         return ["No target has both ground truths complete yet."]
     shown = agree.assign(
         **{
-            "τ_w [95 % CI]": [
+            "weighted τ [95 % CI]": [
                 f"{r.weighted_tau:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in agree.itertuples()
             ]
         }
     )
     corrected = "Spearman / √(R_ft R_lp)"
-    shown = shown[["target", "family", "τ_w [95 % CI]", "spearman", "spearman_corrected"]].rename(
+    shown = shown[["target", "family", "weighted τ [95 % CI]", "spearman", "spearman_corrected"]].rename(
         columns={"spearman": "Spearman", "spearman_corrected": corrected}
     )
     return [book.table(shown, index=False, formats={"Spearman": "+3", corrected: "+3"}),
@@ -1199,7 +1199,7 @@ def agreement_section(
 
 def agreement_mean_text(agree: pd.DataFrame, summary) -> str:
     """One sentence: the mean of :func:`agreement`'s tau_w over targets and over families."""
-    return f"Mean τ_w over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}" + (
+    return f"Mean $\\tau_w$ over {plural(len(agree), 'target')}: {agree.weighted_tau.mean():+.3f}" + (
         f"; over the per-family means {summary.estimate:+.3f} [{summary.low:+.3f}, "
         f"{summary.high:+.3f}] ({summary.test}, p = {summary.p_value:.3g})."
         if summary is not None
@@ -1327,7 +1327,7 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
             + "; ".join(
                 (
                     [
-                        f"PED lowers τ_w within both model families for {_names(fell)}: its collapse there "
+                        f"PED lowers $\\tau_w$ within both model families for {_names(fell)}: its collapse there "
                         "is not only a reordering of the two families, PED scrambles the ranking inside "
                         "each of them"
                     ]
@@ -1336,7 +1336,7 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
                 )
                 + (
                     [
-                        f"for {_names(held)} the within-family τ_w does not fall in both families, so what "
+                        f"for {_names(held)} the within-family $\\tau_w$ does not fall in both families, so what "
                         "PED changes there is mostly the order of the two families"
                     ]
                     if held
@@ -1346,7 +1346,7 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
             + "."
         )
     return (
-        f"**SFDA and PARC on letters** (τ_w against the {truth.protocol} ground truth, "
+        f"**SFDA and PARC on letters** ($\\tau_w$ against the {truth.protocol} ground truth, "
         f"without → with PED, across all {len(models)} models and within each model family): "
         + ("; ".join(sentences) + "." if sentences else "letters is not scored on v3 yet.")
         + why
