@@ -935,12 +935,11 @@ def format_ranking(table, evidence=None) -> str:
     blocks.append("\n".join(lines))
     n_boot, level = table.attrs.get("n_boot", 0), table.attrs.get("level", 0.95)
     if n_boot:
-        blocks.append(f"how sure: {n_boot} bootstrap replicates of the labelled images (stratified by "
-                      f"class, the same draw for every model; seed {table.attrs.get('seed')}): {level:.0%} "
-                      "interval of each score, P(best) = share of replicates ranking the model first, * = "
-                      "cannot be told apart from the first (paired interval of the difference holds 0). An "
-                      "image drawn twice makes its class look tighter, so a poorly separated model's "
-                      "replicates can sit above its score: read the intervals to compare models")
+        blocks.append(f"how sure: {n_boot} replicates, each scoring every model on the same 90% of each "
+                      f"class's images (drawn without replacement; seed {table.attrs.get('seed')}), read as "
+                      f"delete-d jackknife pseudo-replicates: {level:.0%} interval of each score, P(best) = "
+                      "share of replicates ranking the model first, * = cannot be told apart from the first "
+                      "(paired interval of the difference holds 0)")
     width = max(len("model"), *(len(m) for m in table["model"]))
     for (metric, perturbation), part in table.groupby(["metric", "perturbation"], sort=False):
         head = metric + ("" if perturbation == NONE else f" after {title(perturbation)}")
@@ -1040,7 +1039,8 @@ def add_select_parser(subparsers) -> None:
                    "components: auto (the benchmark's rule: at most 128, at least 64, N/4 images per "
                    "dimension), off, or a width N")
     p.add_argument("--n-boot", type=int, default=30,
-                   help="bootstrap replicates (0: none; default: %(default)s)")
+                   help="replicates of the resampling that says how sure each ranking is (0: none; "
+                   "default: %(default)s)")
     p.add_argument("--level", type=float, default=0.95,
                    help="coverage of the intervals (default: %(default)s)")
     p.add_argument("--device", help="torch device for PED and the metrics that support one")
