@@ -850,9 +850,11 @@ def run_select(args) -> int:
     if args.json:
         record = {"models": list(arrays), "images": int(len(next(iter(arrays.values()))["y"])),
                   "classes": [str(c) for c in np.unique(next(iter(arrays.values()))["y"])],
-                  "bootstrap": {"replicates": table.attrs["n_boot"], "level": table.attrs["level"],
-                                "seed": table.attrs["seed"], "resampled": "labelled images, stratified by "
-                                "class, the same draw for every model"},
+                  "reduction": {r.model: {"width": int(r.width), "scored_width": int(r.scored_width)}
+                                for r in table.drop_duplicates("model").itertuples()},
+                  "resampling": {"replicates": table.attrs["n_boot"], "level": table.attrs["level"],
+                                 "seed": table.attrs["seed"], "kept": "90% of each class's images, without "
+                                 "replacement, the same draw for every model (delete-d jackknife)"},
                   "rows": _records(table), "agreement": _records(table.attrs["agreement"]),
                   "evidence": None if evidence is None else _records(evidence),
                   "evidence_page": None if evidence is None else evidence.attrs["page"]}

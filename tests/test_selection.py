@@ -216,7 +216,8 @@ def test_select_json_and_csv_are_the_table(npz_folder, capsys):
                        "--n-boot", "5", "--seed", "3")
     record = json.loads(out)
     assert code == 0 and record["models"] == list(MODELS) and record["images"] == 120
-    assert record["bootstrap"]["replicates"] == 5 and record["bootstrap"]["seed"] == 3
+    assert record["resampling"]["replicates"] == 5 and record["resampling"]["seed"] == 3
+    assert record["reduction"]["good"] == {"width": 10, "scored_width": 10}
     rows = pd.DataFrame(record["rows"])
     pd.testing.assert_frame_equal(rows[["model", "metric", "score", "low", "high", "p_best"]],
                                   expected[["model", "metric", "score", "low", "high", "p_best"]])
