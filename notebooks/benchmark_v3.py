@@ -55,10 +55,11 @@
 #   can give: a result of the split, not of the data.
 # - **Power.** Each metric's own spread of PED's effect between families decides what the family
 #   test can detect. LogME's is {glue:text}`logme_sd:.2f` (sd of its 5 family means on the
-#   fine-tuning main table): if PED's effect on LogME averaged the paper's gain
-#   ({glue:text}`logme_paper_gain:+.3f`) over families this spread, it would be detected with power {glue:text}`logme_power8:.2f` with all 8 families at α = 0.05, 0 with the
-#   5 families the rule produced, and 0 with 8 at Holm's first step over 9 metrics (0.05/9 is below
-#   $2/2^8$).
+#   fine-tuning main table). Were PED's effect on LogME the paper's gain
+#   ({glue:text}`logme_paper_gain:+.3f`) on average, with that spread between families, the test
+#   would detect it with power {glue:text}`logme_power8:.2f` with all 8 families at α = 0.05,
+#   {glue:text}`logme_power5:.2f` with the 5 families the rule produced, and 0 with 8 at Holm's
+#   first step over 9 metrics (0.05/9 is below $2/2^8$).
 # - **The fine-tuning ran short of convergence.** Over the {glue:text}`ft_runs` runs on the
 #   main-table targets the median training loss (cross-entropy) of the last epoch is
 #   {glue:text}`ft_final_loss:.2f`, and it still changed by a median
@@ -78,7 +79,7 @@
 # models unlike these 16 (the paper's are 12 self-supervised ResNet-50s); every interval over
 # families speaks of other sources like these, with these models.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.resources import data_path
 
 bench_dir = str(data_path("bench_v3"))     # benchmark v3: cells/, linear_probe.csv, scores*/
@@ -116,57 +117,24 @@ data = v3.load(bench_dir, models)          # both ground truths, the scored targ
 landed, landed_truth = pd.read_csv(landed_scores), v3.finetune_truth(landed_groundtruth)
 
 # %% [markdown]
-# ## The targets and their reliability
+# ## PED's effect per family
 #
-# Reliability, as frozen in the README: for a pair of fine-tuning seeds, one seed is scored on a
-# random half of the test images and the other on the other half; the Spearman correlation of the
-# 16 models' two accuracies is averaged over the seed pairs and 100 seeded halvings, and the
-# Spearman–Brown formula $2r/(1+r)$ gives the reliability of the whole ground truth (both seeds,
-# all test images). The linear probe has one fit per cell, so only the test images are halved.
+# The units of the deciding test: each dot is one source family's mean of PED − none over its
+# targets in the main table (the targets whose ground truth passes the reliability rule, below).
 
 # %% tags=["hide-input"]
-rel_ft = v3.reliability_table(data.ft, models, seed=seed)
-rel_lp = v3.reliability_table(data.lp, models, seed=seed)
-book.blocks(v3.targets_section(data, rel_ft, rel_lp, models))
-
-# %% [markdown]
-# ## The main table: mean $\tau_w$ with and without PED
-#
-# For each ground-truth protocol, the metrics' $\tau_w$ on its main-table targets. First table:
-# the mean $\tau_w$ over targets [t-interval over targets]; the mean of the per-family means
-# [t-interval over families: the population is other targets from other sources like these];
-# the Holm p of the exact sign-flip over families (H0: mean $\tau_w$ 0); the Holm p of the
-# permutation test against the random scorer (these targets: could a random ranking do as well?).
-# Intervals are clipped to the range of $\tau_w$. `imagenet_bit` is the one-bit baseline "is it
-# an ImageNet network" (1 for the 5 ImageNet networks, 0 for the 11 conv4 CNNs), beside `dim`,
-# `norm` and `random`. Second table: PED's effect, PED minus none, over families (the test that
-# decides) and over targets. The Holm p in these tables runs within LogME, SFDA and GBC (the
-# metrics published with PED) and, separately, within the other rows: a split decided after the
-# protocol was frozen; the lines under the tables give the Holm p over all 9 metrics as well.
-
-# %% tags=["hide-input"]
+rel_ft = v3.reliability_table(data.ft, models, seed=seed)       # reliability of every target's
+rel_lp = v3.reliability_table(data.lp, models, seed=seed)       # ranking, and the table it enters
 main_ft, second_ft = v3.members(rel_ft, "main"), v3.members(rel_ft, "second")
 main_lp, second_lp = v3.members(rel_lp, "main"), v3.members(rel_lp, "second")
-resampling = dict(n_boot=n_boot, n_draws=n_draws, level=level, seed=seed)
-ft_main = v3.protocol_section(data, data.ft, main_ft, "Fine-tuning (the main protocol), main table",
-                              models, **resampling)
-book.blocks(ft_main.blocks)
-
-# %% tags=["hide-input"]
-lp_main = v3.protocol_section(data, data.lp, main_lp, "Linear probe, main table", models, **resampling)
-book.blocks(lp_main.blocks)
-
-# %% [markdown]
-# PED's effect per family, the units of the deciding test: each dot is one family's mean of
-# PED − none over its main-table targets.
-
-# %% tags=["hide-input"]
 scored_ft = [t for t in main_ft if t in data.scored]
 scored_lp = [t for t in main_lp if t in data.scored]
 tau_ft = v3.per_target_tau(data.scores, data.ft, models, scored_ft)
 tau_lp = v3.per_target_tau(data.scores, data.lp, models, scored_lp)
 ped_metrics = [m for m in dict.fromkeys(tau_ft.metric) if m not in v3.BASELINES]
 effects_ft, effects_lp = v3.family_effects(tau_ft, ped_metrics), v3.family_effects(tau_lp, ped_metrics)
+
+# %% tags=["hide-input"]
 if len(effects_ft) or len(effects_lp):
     fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.4), sharey=True, layout="constrained")
     families = sorted(set(effects_ft.family) | set(effects_lp.family))
@@ -187,6 +155,43 @@ if len(effects_ft) or len(effects_lp):
          r"PED − none of $\tau_w$, the mean over each family's main-table targets, per metric; "
          "left against fine-tuning, right against the linear probe.",
          alt="Two dot plots of PED's effect per family and metric; most dots lie at or below zero.")
+
+# %% [markdown]
+# ## The targets and their reliability
+#
+# Reliability, as frozen in the README: for a pair of fine-tuning seeds, one seed is scored on a
+# random half of the test images and the other on the other half; the Spearman correlation of the
+# 16 models' two accuracies is averaged over the seed pairs and 100 seeded halvings, and the
+# Spearman–Brown formula $2r/(1+r)$ gives the reliability of the whole ground truth (both seeds,
+# all test images). The linear probe has one fit per cell, so only the test images are halved.
+
+# %% tags=["hide-input"]
+book.blocks(v3.targets_section(data, rel_ft, rel_lp, models))
+
+# %% [markdown]
+# ## The main table: mean $\tau_w$ with and without PED
+#
+# For each ground-truth protocol, the metrics' $\tau_w$ on its main-table targets. First table:
+# the mean $\tau_w$ over targets [t-interval over targets]; the mean of the per-family means
+# [t-interval over families: the population is other targets from other sources like these];
+# the Holm p of the exact sign-flip over families (H0: mean $\tau_w$ 0); the Holm p of the
+# permutation test against the random scorer (these targets: could a random ranking do as well?).
+# Intervals are clipped to the range of $\tau_w$. `imagenet_bit` is the one-bit baseline "is it
+# an ImageNet network" (1 for the 5 ImageNet networks, 0 for the 11 conv4 CNNs), beside `dim`,
+# `norm` and `random`. Second table: PED's effect, PED minus none, over families (the test that
+# decides) and over targets. The Holm p in these tables runs within LogME, SFDA and GBC (the
+# metrics published with PED) and, separately, within the other rows: a split decided after the
+# protocol was frozen; the lines under the tables give the Holm p over all 9 metrics as well.
+
+# %% tags=["hide-input"]
+resampling = dict(n_boot=n_boot, n_draws=n_draws, level=level, seed=seed)
+ft_main = v3.protocol_section(data, data.ft, main_ft, "Fine-tuning (the main protocol), main table",
+                              models, **resampling)
+book.blocks(ft_main.blocks)
+
+# %% tags=["hide-input"]
+lp_main = v3.protocol_section(data, data.lp, main_lp, "Linear probe, main table", models, **resampling)
+book.blocks(lp_main.blocks)
 
 # %% [markdown]
 # ## The second table: targets below the reliability rule
@@ -215,10 +220,9 @@ for truth, targets, heading in ((data.ft, second_ft, "Fine-tuning, second table"
 # families can reach p < 0.05.
 
 # %% tags=["hide-input"]
-within = {}
 for truth, targets, heading in ((data.ft, main_ft, "Fine-tuning, main table"),
                                 (data.lp, main_lp, "Linear probe, main table")):
-    within[truth.protocol] = table = v3.within_family_table(data, truth, targets, models, level=level)
+    table = v3.within_family_table(data, truth, targets, models, level=level)
     book.blocks([f"**{heading}**: fewer than two scored targets."] if table is None else
                 [f"**{heading}**: mean of the family means [95 % CI over families]",
                  book.table(table, index=False)])
@@ -328,20 +332,20 @@ glue("logme_negative", int((per_target[PED] < per_target[NONE]).sum()))
 glue("logme_targets", int(per_target.dropna().shape[0]))
 
 
-def within_value(protocol, group, ped):
-    table = within.get(protocol)
-    if table is None:
+def within_logme(group, perturbation):
+    """LogME's mean tau_w over the per-family means on the fine-tuning main table, ranking the
+    models of one model family (or all): the numbers of the within-family table."""
+    subset = [m for m in models if group == "all" or v3.model_family(m) == group]
+    if len(subset) < 3 or len(scored_ft) < 2:
         return float("nan")
-    column = next((c for c in table.columns if c.startswith(group)), None)
-    rows = table[(table.metric == "logme") & (table.PED == ("yes" if ped else "no"))]
-    if column is None or not len(rows) or not str(rows[column].iloc[0])[:1] in "+-":
-        return float("nan")
-    return float(str(rows[column].iloc[0]).split()[0])
+    t = v3.tests_table(data.scores, data.ft, subset, scored_ft, resample=False)
+    row = t[t.family.str.startswith("families") & (t.metric == "logme") & (t.perturbation == perturbation)]
+    return float(row.estimate.iloc[0]) if len(row) else float("nan")
 
 
 for group in ("all", "conv4", "ImageNet"):
-    for ped, label in ((False, "none"), (True, "ped")):
-        glue(f"logme_{group.lower()}_{label}", within_value("fine-tuning", group, ped))
+    for perturbation, label in ((NONE, "none"), (PED, "ped")):
+        glue(f"logme_{group.lower()}_{label}", within_logme(group, perturbation))
 
 lp = v3.holm_all(lp_main.tests) if lp_main.tests is not None else None
 lp = lp if lp is not None else pd.DataFrame(columns=["metric", "estimate", "p_value", "min_p", "p_holm_all",
@@ -360,6 +364,8 @@ glue("logme_sd", float(logme_power.sd.iloc[0]) if len(logme_power) else float("n
 glue("logme_paper_gain", float(logme_power.effect.iloc[0]) if len(logme_power) else float("nan"))
 frozen = f"power, {next(iter(v3.POWER_DESIGNS))}, α 0.05"            # 8 families, α 0.05
 glue("logme_power8", float(logme_power[frozen].iloc[0]) if len(logme_power) else float("nan"))
+produced = f"power, {list(v3.POWER_DESIGNS)[1]}, α 0.05"        # the 5 families the rule produced
+glue("logme_power5", float(logme_power[produced].iloc[0]) if len(logme_power) else float("nan"))
 
 losses, changes, hed_emoji = [], [], float("nan")
 for cell in sorted(Path(bench_dir, "cells").glob("*.json")):

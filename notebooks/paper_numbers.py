@@ -55,7 +55,7 @@
 # `potran.bench.paper_analysis.paper_tests` and `over_datasets`, the same numbers as
 # `potran report --paper`); nothing is typed in.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 models = None     # model ids of the paper (e.g. byol), None for all 12; other names are ignored
 targets = None    # dataset ids of the paper (e.g. cars), None for the 10 of the main table
 n_draws = 10000   # draws of the random scorer (the permutation test against chance)
