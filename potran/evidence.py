@@ -114,14 +114,17 @@ def metric_evidence(n_draws: int = 500, seed: int = 0) -> pd.DataFrame:
         if metric in BASELINES and perturbation != "none":
             continue
         chance = stats.chance_test(rows_of[key], truths, n_draws=n_draws, seed=seed)
-        record = {"metric": metric, "perturbation": perturbation, "mean_tau": float(per_target[key].mean()),
+        record = {"metric": metric, "perturbation": perturbation,
+                  "mean_tau": float(np.nanmean(per_target[key])),
                   "p_chance": chance.p_value, "beats_chance": bool(chance.p_value < ALPHA
                                                                    and chance.estimate > 0)}
         above, not_below = True, True
         for base in BASELINES:
             diff = per_target[key] - per_target[base, "none"]
-            if metric == base:
-                record[f"minus_{base}"], record[f"p_{base}"] = 0.0, 1.0
+            diff = diff[np.isfinite(diff)]  # a constant score on a target has no tau there
+            if metric == base or diff.size < 2:
+                record[f"minus_{base}"] = 0.0 if metric == base else float("nan")
+                record[f"p_{base}"] = 1.0 if metric == base else float("nan")
                 above = False
                 continue
             test = stats.sign_flip(diff, comparison=f"{metric} - {base}")
