@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from potran.evaluation import merge_ties
-
 __all__ = ["SCORE_DIM", "MIN_DIM", "WIDE_RATIO", "TIE_RTOL", "reduce_features", "scored_width",
            "tie_ranks"]
 
@@ -90,6 +88,8 @@ def scored_width(n: int, d: int, reduction="auto") -> int:
 def tie_ranks(scores, rtol: float = TIE_RTOL) -> np.ndarray:
     """Ranks of ``scores``, 1 the highest; scores equal to within ``rtol`` share the smallest rank
     (:func:`potran.evaluation.merge_ties`). NaN scores get rank 0 (unranked)."""
+    from potran.evaluation import merge_ties  # scipy: imported when ranks are needed
+
     s = np.asarray(scores, dtype=np.float64)
     ranks = np.zeros(s.shape, dtype=np.int64)
     ok = np.isfinite(s)
