@@ -32,8 +32,8 @@ On the main-table page the tau table (``table#T_tau-table``: :func:`potran.bench
 ``notebooks/main_table.py`` with ``uuid="tau-table"``) shows the numbers of ``bench/tau.csv`` of
 the build folder as :func:`potran.bench.book.number` writes them (3 decimals, "–" where missing).
 The index opens with its findings, whose numbers are pasted from the pages it links and read there
-as those pages compute them; the reproducibility page names a commit of this repository; the API reference is a section
-with one page per group of modules.
+as those pages compute them; the reproducibility page names a commit of this repository; the API
+reference is a section with one page per group of modules.
 Without Chromium the test fails (it does not skip): CI must check the site.
 """
 from __future__ import annotations

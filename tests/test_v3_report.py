@@ -387,7 +387,8 @@ def test_protocol_section_needs_two_targets_for_a_mean():
     one = v.protocol_section(bench, truth, TARGETS[:1], "H", MODELS)
     shown = one.blocks[1].styler.data
     assert one.tests is None and list(shown.PED) == ["no", "yes", "no"]  # no PED row for dim
-    assert shown.set_index(["metric", "PED"]).loc[("logme", "yes"), "weighted τ on mnist_rot"] == pytest.approx(-1)
+    shown = shown.set_index(["metric", "PED"])
+    assert shown.loc[("logme", "yes"), "weighted τ on mnist_rot"] == pytest.approx(-1)
     full = v.protocol_section(bench, truth, [*TARGETS, "letters"], "H", MODELS, resample=False)
     assert full.blocks[0].startswith(
         "**H**: 6 targets (mnist_rot, fashion_tops, photo_rot, fonts, hebrew, hangul) from 6 families."

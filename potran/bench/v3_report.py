@@ -239,7 +239,8 @@ def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, re
     (:data:`potran.metrics.PED_METRICS`) and the others (``... (others)``, baselines included),
     a split decided after the protocol was frozen (with 8 families the smallest p is 2 / 2^8, so
     a Holm family of more than 6 rows can never resolve anything; :func:`holm_all` gives the
-    correction over all PED rows at once). With ``resample``, also ``chance``, ``models`` and ``PED, models`` of
+    correction over all PED rows at once). With ``resample``, also ``chance``, ``models`` and
+    ``PED, models`` of
     :func:`potran.bench.report.benchmark_tests` (the permutation test against chance and the
     crossed bootstrap: these targets, other models, seeds and test images; no static
     baseline). Columns as :data:`potran.bench.report.TEST_COLUMNS`; rows ordered by metric: the
@@ -921,7 +922,8 @@ def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000
               "spread, in which the exact sign-flip over the families gives p below α (α 0.0056 = "
               "0.05/9 is Holm's first step over the 9 metrics PED applies to; with 5 families the "
               "smallest attainable p is 0.0625, so the power is exactly 0).", "",
-              _markdown(shown.assign(**{c: shown[c].map(lambda x: book.number(x, 3)) for c in shown.columns[2:]})),
+              _markdown(shown.assign(**{c: shown[c].map(lambda x: book.number(x, 3))
+                                        for c in shown.columns[2:]})),
               ""]
     return "\n".join(parts)
 
@@ -946,7 +948,8 @@ def _report_extras(bench: Benchmark, models, rel: dict, main_ft, main_lp, *, lan
     else:
         shown = pd.DataFrame({
             "target": agree.target, "family": agree.family,
-            "weighted τ [95 % CI]": [book.interval(r.weighted_tau, r.low, r.high) for r in agree.itertuples()],
+            "weighted τ [95 % CI]": [book.interval(r.weighted_tau, r.low, r.high)
+                                     for r in agree.itertuples()],
             "Spearman": agree.spearman, "Spearman / sqrt(R_ft R_lp)": agree.spearman_corrected})
         parts += [_markdown(shown), "", agreement_mean_text(agree, summary), ""]
     ablation_parts = ablation_summary(bench, main_ft, main_lp, models)
@@ -1327,17 +1330,17 @@ def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: G
             + "; ".join(
                 (
                     [
-                        f"PED lowers $\\tau_w$ within both model families for {_names(fell)}: its collapse there "
-                        "is not only a reordering of the two families, PED scrambles the ranking inside "
-                        "each of them"
+                        f"PED lowers $\\tau_w$ within both model families for {_names(fell)}: its "
+                        "collapse there is not only a reordering of the two families, PED scrambles the "
+                        "ranking inside each of them"
                     ]
                     if fell
                     else []
                 )
                 + (
                     [
-                        f"for {_names(held)} the within-family $\\tau_w$ does not fall in both families, so what "
-                        "PED changes there is mostly the order of the two families"
+                        f"for {_names(held)} the within-family $\\tau_w$ does not fall in both "
+                        "families, so what PED changes there is mostly the order of the two families"
                     ]
                     if held
                     else []
