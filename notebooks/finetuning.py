@@ -25,7 +25,7 @@
 # - fine-tuning is expensive: the ground truth came from a grid of 30 hyper-parameter settings per
 #   model and task, each run 5000 iterations taking about 16 minutes.
 #
-# This page repeats the three comparisons on the project's offline benchmark. The fine-tuning ground
+# This page repeats the three comparisons on the 4-target benchmark, the one whose fine-tuning ground
 # truth (`data/groundtruth/`) kept, for each (model, target) cell, the penultimate features of 400
 # fixed training images at 0, 25, 50 and 100 % of the first seed's run, and the time every cell
 # took; the page uses every cell that has them.

@@ -22,29 +22,32 @@
 # the search for each method and dataset, not one row per value, and nothing says on which data the
 # best value was picked.
 #
-# This page runs the same search on the project's offline benchmark: LogME, SFDA and GBC scored
-# with PED once per value of $\lambda$ (one result folder per value, resumable), plus once without
-# PED as the reference, each ranking compared with the fine-tuning ground truth by the weighted
-# Kendall $\tau_w$.
+# This page runs the same search on the project's benchmark v3 (16 models, 24 targets; the
+# `setting` parameter): LogME, SFDA and GBC scored with PED once per value of $\lambda$, plus once
+# without PED as the reference, each ranking compared with the fine-tuning ground truth by the
+# weighted Kendall $\tau_w$. On benchmark v3 the scores are committed data
+# (`data/bench_v3/sweeps/`, made by `python benchmarks/v3_sweeps.py`): the page extracts no feature
+# unless its parameters ask for a value of $\lambda$, a metric or a cell that is not committed.
 
 # %% tags=["parameters"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
+setting = "v3"                    # "v3" (benchmark v3), "bench4" (4 targets) or "paper"
 models = None                     # model names; None: every model of the setting
 targets = None                    # target names; None: every target of the setting
 metrics = list(PED_METRICS)
 k_values = [0.6, 0.8, 1.0, 1.2, 1.5, 2.0]   # the supplementary's grid, searched as λ (nsigma)
 default_k = 0.6                   # the value of the paper's runs (and of potran.ped.NSIGMA)
-groundtruth = None                # accuracy.csv; None: data/groundtruth, or the published one (paper)
-paper_checkpoints = None          # the paper's setting (all three, or none): the 12 .pth,
+groundtruth = None                # accuracy.csv; None: the setting's (the published one on "paper")
+paper_checkpoints = None          # setting "paper" only: the 12 .pth,
 paper_data = None                 # the 11 datasets in torchvision's layouts,
 paper_imagenet_val = None         # and ImageNet validation images (PED's general set)
 paper_options = {}                # more options of potran.bench.paper_setting.benchmark
 device = "cpu"                    # torch device of the feature extraction
 cache_dir = FEATURE_CACHE                        # feature cache shared with the other pages
-out_dir = None                                   # one run: every value of λ and none (None: _build/k_grid,
-                                                 # _build/paper/... on the paper's setting)
+out_dir = None                                   # one run: every value of λ and none
+                                                 # (None: _build/<setting>/k_grid)
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
@@ -53,21 +56,21 @@ from functools import partial
 
 from IPython.display import Markdown, display
 
-from potran.bench import book, plots, sweeps
-from potran.bench.pages import page_benchmark
+from potran.bench import book, plots, settings, sweeps
 
 book.setup_page()
-page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
-                      paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
+page = settings.get(setting, models, targets, seed=seed, checkpoints=paper_checkpoints, data=paper_data,
+                    imagenet_val=paper_imagenet_val, options=paper_options)
 out_dir = page.results(out_dir, "k_grid")
 truth = page.groundtruth(groundtruth)
-metrics = sweeps.name_list(metrics, PED_METRICS)
+metrics = settings.name_list(metrics, PED_METRICS)
 k_values, label, shown_as = sweeps.radius_grid(k_values, default_k)  # label: e.g. "ped:nsigma=0.6"
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 # %% tags=["hide-input"]
-scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), label.values(), out_dir,
-                             groundtruth=truth.accuracy, cache_dir=cache_dir, device=device)
+scores, _ = page.scores(out_dir, data="sweeps", metrics=tuple(metrics),
+                        perturbations=("none", *label.values()), groundtruth=truth.accuracy,
+                        cache_dir=cache_dir, device=device)
 tau, intervals, ranked, null = sweeps.grid_tables(scores, truth, n_boot=n_boot, seed=seed)
 print(sweeps.grid_run_sentence(page, scores, ranked, metrics, k_values))
 
@@ -107,7 +110,7 @@ for what, table in ([] if intervals.empty else sweeps.setting_tables(intervals, 
 # %% tags=["hide-input"]
 if not intervals.empty:
     show(plots.setting_curves(intervals, metrics, label, default_k, null), "tau_per_k",
-         f"Ours ({len(ranked)} ranked cells of the offline benchmark): left, the mean "
+         f"Ours ({len(ranked)} ranked cells of {page.title}): left, the mean "
          f"weighted Kendall τ_w over targets (unitless) of each metric with PED at every value of λ, with "
          f"95 % crossed-bootstrap intervals, the metric without PED (dashed) and the band a random ranking "
          f"reaches (grey); right, the paired change that PED brings at each λ. The dotted line marks the "

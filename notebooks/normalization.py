@@ -21,30 +21,33 @@
 # physical model becomes unbalanced and unstable.
 #
 # This page looks at the same question in three layers: what the standardisation does to the
-# feature dimensions of one example cell of the offline benchmark, what it does to that cell's
-# class balls and motion, and what it does to the rankings of LogME, SFDA and GBC over the
-# benchmark. `potran.simulate(..., standardize=False)` runs the motion in the raw feature space
-# (mean 0, scale 1 for every dimension; no general set needed).
+# feature dimensions of one example cell of benchmark v3 (the `setting` parameter), what it does
+# to that cell's class balls and motion, and what it does to the rankings of LogME, SFDA and GBC
+# over the benchmark. `potran.simulate(..., standardize=False)` runs the motion in the raw feature
+# space (mean 0, scale 1 for every dimension; no general set needed). On benchmark v3 the scores of
+# the last part are committed data (`data/bench_v3/sweeps/`, made by
+# `python benchmarks/v3_sweeps.py`); the page computes only what they do not hold.
 
 # %% tags=["parameters"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
+setting = "v3"                    # "v3" (benchmark v3), "bench4" (4 targets) or "paper"
 models = None                     # model names; None: every model of the setting
 targets = None                    # target names; None: every target of the setting
 metrics = list(PED_METRICS)
 example_model = "hed_vgg16"       # the cell shown in detail: a model whose raw dimensions are very unequal
 example_target = "letters"        # (each falls back to the first of models / targets)
 nsigma = 0.6                      # radius coefficient λ of every run (the paper's value)
-groundtruth = None                # accuracy.csv; None: data/groundtruth, or the published one (paper)
-paper_checkpoints = None          # the paper's setting (all three, or none): the 12 .pth,
+groundtruth = None                # accuracy.csv; None: the setting's (the published one on "paper")
+paper_checkpoints = None          # setting "paper" only: the 12 .pth,
 paper_data = None                 # the 11 datasets in torchvision's layouts,
 paper_imagenet_val = None         # and ImageNet validation images (PED's general set)
 paper_options = {}                # more options of potran.bench.paper_setting.benchmark
 device = "cpu"                    # torch device of the feature extraction and of PED
 cache_dir = FEATURE_CACHE                          # feature cache shared with the other pages
-out_dir = None                                     # one run: none, standardised and raw (None: _build/normalization,
-                                                   # _build/paper/... on the paper's setting)
+out_dir = None                                     # one run: none, standardised and raw
+                                                   # (None: _build/<setting>/normalization)
 n_boot = 1000                     # bootstrap replicates of the intervals
 seed = 0
 
@@ -54,18 +57,17 @@ from functools import partial
 from IPython.display import Markdown, display
 
 import potran
-from potran.bench import book, plots, report, sweeps
+from potran.bench import book, plots, report, settings, sweeps
 from potran.bench import normalization_views as views
-from potran.bench.pages import page_benchmark
 from potran.bench.tau import tau_table
 
 # %% tags=["hide-input"]
 book.setup_page()
-page = page_benchmark(models, targets, paper_checkpoints=paper_checkpoints, paper_data=paper_data,
-                      paper_imagenet_val=paper_imagenet_val, paper_options=paper_options, seed=seed)
+page = settings.get(setting, models, targets, seed=seed, checkpoints=paper_checkpoints, data=paper_data,
+                    imagenet_val=paper_imagenet_val, options=paper_options)
 out_dir = page.results(out_dir, "normalization")
 models, targets = page.models, page.targets
-metrics = sweeps.name_list(metrics, PED_METRICS)
+metrics = settings.name_list(metrics, PED_METRICS)
 model = example_model if example_model in models else models[0]
 target = example_target if example_target in targets else targets[0]
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
@@ -74,7 +76,7 @@ show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption u
 # ## The feature dimensions of one cell
 #
 # The example cell's features exactly as the benchmark scores them (the training images that
-# fine-tuning learns from; on the offline benchmark, features wider than 128 reduced to their 128
+# fine-tuning learns from; on the offline benchmarks, features rotated onto (at most) their 128
 # leading principal components, the general set projected alike; the paper's setting scores all
 # 2048). For every dimension: the spread of the target's features, the spread of the general set
 # (PED divides by it, floored at $10^{-3}$), and the spread after dividing. The second panel asks
@@ -125,16 +127,17 @@ display(Markdown(sweeps.both_ways_sentence(geometry, runs, spread, len(task.clas
 # random ranking of the same cells falls.
 
 # %% tags=["hide-input"]
-settings = views.settings(nsigma)
+ways = views.settings(nsigma)  # the perturbation label of each way: standardised, raw
 truth = page.groundtruth(groundtruth)
-scores = sweeps.run_settings(page.benchmark(metrics=tuple(metrics)), settings.values(), out_dir,
-                             groundtruth=truth.accuracy, cache_dir=cache_dir, device=device)
+scores, _ = page.scores(out_dir, data="sweeps", metrics=tuple(metrics),
+                        perturbations=("none", *ways.values()), groundtruth=truth.accuracy,
+                        cache_dir=cache_dir, device=device)
 accuracy, seeds = truth.accuracy, truth.seeds
 intervals = views.named(sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed),
                         nsigma)
 ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
 failed = int((scores.error.fillna("") != "").sum())
-print(f"{page.name}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics: "
+print(f"{page.title}: {len(models)} models x {len(targets)} targets x {len(metrics)} metrics: "
       f"{len(scores)} scores, {failed} failed; {len(ranked)} of {len(models) * len(targets)} cells "
       "have a fine-tuning ground truth")
 
@@ -160,10 +163,10 @@ else:
 # %% tags=["hide-input"]
 trace = views.named(sweeps.trace_summary(scores), nsigma).set_index(["setting", "metric"])
 motion = views.motion_table(trace)
-agree = sweeps.ranking_agreement(scores, settings["standardised"], settings["raw"]).groupby(
+agree = sweeps.ranking_agreement(scores, ways["standardised"], ways["raw"]).groupby(
     "metric", sort=False).weighted_tau.mean()
-versus = report.compare(scores, accuracy, seeds, perturbation=settings["standardised"],
-                        reference=settings["raw"], n_boot=n_boot, seed=seed).set_index("metric")
+versus = report.compare(scores, accuracy, seeds, perturbation=ways["standardised"],
+                        reference=ways["raw"], n_boot=n_boot, seed=seed).set_index("metric")
 book.blocks([
     book.table(motion.rename(columns={"mean_steps": "mean steps", "energy_decline": "energy released",
                                       "no_overlap": "cells without overlap"}),

@@ -135,7 +135,8 @@ def test_notebook_runs_on_the_paper_setting(path: Path, tmp_path: Path, paper_fi
     notebook = read_notebook(path)
     declared = declared_parameters(notebook)
     assert {"paper_checkpoints", "paper_data", "paper_imagenet_val", "paper_options"} <= declared
-    parameters = {"paper_checkpoints": str(paper_files["ckpt"]), "paper_data": str(paper_files["data"]),
+    parameters = {"setting": "paper",
+                  "paper_checkpoints": str(paper_files["ckpt"]), "paper_data": str(paper_files["data"]),
                   "paper_imagenet_val": str(paper_files["imagenet"]),
                   "paper_options": {"image_size": 32, "batch_size": 8},
                   "models": list(PAPER_MODELS), "targets": list(PAPER_TARGETS),

@@ -16,5 +16,5 @@ FEATURE_CACHE = project_path(".cache", "features")
 BENCH_OUT = project_path("data", "bench")
 #: Result folder of ``potran groundtruth`` (cells/, snapshots/, accuracy.csv, README.md).
 GROUNDTRUTH_OUT = project_path("data", "groundtruth")
-#: Parent of the book pages' result folders (:meth:`potran.bench.pages.PageBenchmark.results`).
+#: Parent of the book pages' result folders (:meth:`potran.bench.settings.Setting.results`).
 PAGES_OUT = project_path("_build")

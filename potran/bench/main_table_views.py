@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 
 from . import book, plots, report
-from .tau import tau_table
 
 __all__ = ["Coverage", "coverage", "tau_wide", "interval_table", "tests_details", "tau_forest",
            "forest_caption", "forest_alt", "reliability_items", "published_wide", "published_table",
-           "side_by_side", "side_table", "ped_effect_text", "difference_text"]
+           "side_by_side", "side_table"]
 
 SETTINGS = report.SETTINGS
 
@@ -193,67 +192,3 @@ def side_table(side: pd.DataFrame, *, level: float):
                       uuid="side-by-side",
                       caption=f"Mean τ_w: published (12 SSL ResNet-50s, 10 datasets) beside ours "
                               f"(with {level:.0%} intervals).")
-
-
-def _gain_part(metric: str, gain: float, ours: pd.DataFrame, scored) -> str:
-    part = f"{metric}: published {gain:+.3f}"
-    key = (metric, SETTINGS["delta"])
-    if key in ours.index and ours.loc[key, "computable"]:
-        d = ours.loc[key]
-        sure = d.low > 0 or d.high < 0
-        direction = ("no change" if d.mean_tau == 0 else
-                     "the same direction" if np.sign(d.mean_tau) == np.sign(gain)
-                     else "the opposite direction")
-        return (part + f", ours {_ours(ours, key)}: " + direction
-                + (", resolved" if sure else " (our crossed-bootstrap interval contains 0)"))
-    if metric not in scored:
-        return part + ", not scored here"
-    return part + ", ours not computable yet (no target with ground truth for two models)"
-
-
-def ped_effect_text(side: pd.DataFrame, intervals: pd.DataFrame, scored, paper_acc: pd.DataFrame,
-                    paper_ped: pd.DataFrame, *, n_null: int, level: float, seed: int) -> str:
-    """PED's effect on the mean τ_w in words: per metric of ``side`` (:func:`side_by_side`) the
-    published gain against ours (``scored``: the metrics this page scored), the paper's sign-flip
-    tests ``paper_ped``, and the random scorer's band and the static baseline on ``paper_acc``."""
-    ours = intervals.set_index(["metric", "setting"])
-    gains = side["published PED gain"]
-    text = [_gain_part(m, g, ours, scored) for m, g in gains.items() if np.isfinite(g)]
-    static = tau_table(report.leave_one_target_out(paper_acc), paper_acc)
-    static = static.loc[static.target == "mean", "weighted_tau"].iloc[0]
-    null = report.random_null(paper_acc, n_draws=n_null, level=level, seed=seed)
-    published = side[[f"published, {SETTINGS['none']}", f"published, {SETTINGS['ped']}"]]
-    metric, column = published.stack().idxmax()
-    best = f"{metric} + PED" if column.endswith(SETTINGS["ped"]) else metric
-    n_sets = paper_acc.target.nunique()
-    return (
-        "**PED's effect on the mean τ_w**, " + "; ".join(text) + ". "
-        f"The paper gives no interval for its gains, but its per-dataset τ_w can be tested: with the "
-        f"exact sign-flip test over its {n_sets} datasets (smallest possible p "
-        f"{paper_ped.min_p.iloc[0]:.4f}; details on the paper-numbers page), the published gains are "
-        + "; ".join(f"{r.metric} {r.estimate:+.3f} [{r.low:+.3f}, {r.high:+.3f}], p = {r.p_value:.3g} "
-                    f"(Holm {r.p_holm:.3g}): {r.verdict}" for r in paper_ped.itertuples())
-        + f". On the paper's own ground truth (`potran.paper.groundtruth()`, `tw.py`'s accuracies) a "
-        f"random ranking's mean τ_w falls in [{null['low']:+.3f}, {null['high']:+.3f}] "
-        f"({level:.0%} of {n_null} draws), and the static baseline computed from those accuracies (a "
-        f"model's mean accuracy on the other {n_sets - 1} datasets: an oracle-style "
-        f"reference that needs every model fine-tuned on them) reaches {static:+.3f}, against "
-        f"{published.stack().max():+.3f} for the best published row ({best}).")
-
-
-def difference_text(paper: bool, source: str) -> str:
-    """Why our table and the published one differ: on the paper's own setting (``paper``) the
-    splits, preprocessing and ground truth (``source``); on the offline benchmark, everything."""
-    if paper:
-        return ("Both tables rank the paper's 12 ResNet-50s; ours scored them on this machine's copies "
-                "of the datasets with the splits of `potran.bench.paper_setting` (each image once, real "
-                "test images for CIFAR and SUN397), against " + source + ". Differences from the "
-                "published values come from those splits, the preprocessing and the ground truth; the "
-                "intervals say which of them matter.")
-    return ("Why the two tables differ: the paper ranks 12 ResNet-50s of one architecture that differ "
-            "only in their self-supervised objective, on 10 natural-image datasets fine-tuned with a "
-            "hyper-parameter search; ours ranks a zoo mixing architectures, widths and pretraining "
-            "lengths on small 32-pixel tasks, with a short fine-tuning protocol repeated over seeds, on "
-            "CPUs. The numbers are therefore not comparable cell for cell; what can be compared is the "
-            "direction of the PED effect per metric and whether it stands out of the noise, which the "
-            "published table cannot tell and the tests above can.")

@@ -2,7 +2,7 @@
 
 A *setting* is what a page, a ``benchmarks/`` script or the command line scores and ranks: the
 models, the targets, where their images and features come from, the preprocessing (scored width,
-reduction), the fine-tuning protocol of the ground truth, and the committed data that go with it.
+reduction), the fine-tuning protocol of the ground truth, and the committed data that go with it::
 
     from potran.bench import settings
 

@@ -7,7 +7,7 @@ A benchmark definition (:class:`potran.bench.runner.Benchmark`) and the fine-tun
 - `OFFLINE` -- the offline benchmark: :func:`potran.bench.zoo.get`,
   :func:`potran.bench.datasets.load_target`, :func:`potran.bench.datasets.load_general` and the
   cached :func:`potran.bench.features.extract_features` (every default);
-- ``potran.bench.v3.SOURCES`` -- benchmark v3: the same with the v3 targets
+- :data:`potran.bench.settings.V3_SOURCES` -- benchmark v3: the same with the v3 targets
   (:func:`potran.bench.targets_v3.load_target`);
 - :attr:`potran.bench.paper_setting.PaperSetting.sources` -- the paper's checkpoints, datasets and
   ImageNet folder, from local files;

@@ -3,10 +3,11 @@
 The supplementary's studies of PED vary one option at a time -- the radius coefficient
 (Table 1's grid) or whether the features are standardised by the general set (Fig. 2) -- and
 compare each setting with the metric scored without PED. A setting is a perturbation label
-(:mod:`potran.perturbations`, e.g. ``"ped:nsigma=0.8"``): :func:`run_settings` scores them all
-and ``"none"`` in one :func:`potran.bench.runner.run` (each cell's motions run once, every metric
-scores them) and returns the tidy score table, whose ``perturbation`` column tells them apart;
-its tau table is :func:`potran.bench.tau.tau_table`. The other functions summarise that table:
+(:mod:`potran.perturbations`, e.g. ``"ped:nsigma=0.8"``): one runner call scores them all and
+``"none"`` (:meth:`potran.bench.settings.Setting.scores` with ``perturbations``; each cell's
+motions run once, every metric scores them) into the tidy score table, whose ``perturbation``
+column tells them apart; its tau table is :func:`potran.bench.tau.tau_table`. These functions
+summarise that table:
 
 - :func:`settings_intervals`: mean tau_w of every setting with a bootstrap interval, and its
   paired difference with the metric without PED (:func:`potran.bench.report.compare`: all
@@ -25,39 +26,16 @@ import numpy as np
 import pandas as pd
 
 from ..ped import EPS
-from ..perturbations import NONE, PED, parse
-from .folders import FEATURE_CACHE
+from ..perturbations import NONE, PED
 from .settings import name_list, parameter_dict  # noqa: F401 -- kept for the pages that import them here
 
-__all__ = ["name_list", "parameter_dict", "run_settings", "settings_intervals", "grid_selection",
+__all__ = ["name_list", "parameter_dict", "settings_intervals", "grid_selection",
            "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
            "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
            "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text", "SPACES",
            "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
            "both_ways_sentence", "RADIUS_GRID", "radius_grid", "grid_tables", "grid_run_sentence"]
 
-
-
-def run_settings(base, settings, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
-                 device="cpu", progress: bool = False) -> pd.DataFrame:
-    """Score ``base``'s metrics without perturbation and under every one of ``settings``, in one run.
-
-    ``settings`` are perturbation labels (:func:`potran.perturbations.label`, e.g.
-    ``"ped:nsigma=0.8"``); ``"none"`` is always scored, as the reference. One
-    :func:`potran.bench.runner.run` into ``out_dir`` (resumable: a rerun with more settings scores
-    only those), each cell's perturbations applied once and scored by every metric; ``groundtruth``,
-    ``cache_dir``, ``device``, ``progress`` are passed to it. Returns the score table.
-    """
-    from dataclasses import replace
-
-    from .runner import run
-
-    labels = tuple(dict.fromkeys([NONE, *settings]))
-    for name in labels:
-        parse(name)
-    scores, _ = run(replace(base, perturbations=labels), out_dir, groundtruth=groundtruth,
-                    cache_dir=cache_dir, device=device, progress=progress)
-    return scores
 
 
 def _scored_truth(accuracy: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
@@ -87,7 +65,7 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
     columns = ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
                "delta_high", "p_delta"]
     if NONE not in set(scores.perturbation):
-        raise ValueError(f"scores hold no {NONE!r} rows: score the reference too (run_settings)")
+        raise ValueError(f"scores hold no {NONE!r} rows: score the reference too")
     gt = _scored_truth(accuracy, scores)
     if gt.empty:  # no scored cell has ground truth
         return pd.DataFrame(columns=columns)
@@ -251,8 +229,8 @@ def radius_grid(values, default: float) -> tuple[list[float], dict, dict]:
 
 
 def grid_tables(scores: pd.DataFrame, truth, *, n_boot: int = 1000, seed: int = 0) -> tuple:
-    """What the grid page computes from the :func:`run_settings` table and a
-    :class:`~potran.bench.pages.GroundTruth`: the tau table (:func:`potran.bench.tau.tau_table`),
+    """What the grid page computes from the score table of its run and a
+    :class:`~potran.bench.settings.GroundTruth`: the tau table (:func:`potran.bench.tau.tau_table`),
     :func:`settings_intervals`, the ground truth of the scored cells, and the band of a random
     ranking (:func:`potran.bench.report.random_null`; None with fewer than two ranked models)."""
     from .report import random_null
@@ -270,8 +248,9 @@ def grid_run_sentence(page, scores: pd.DataFrame, ranked: pd.DataFrame, metrics,
     models, targets = page.models, page.targets
     failed = int((scores.error.fillna("") != "").sum())
     return (f"{page.title or page.name}: {len(models)} models x {len(targets)} targets x "
-            f"{len(metrics)} metrics x {len(values)} values of λ (+ the reference without PED): {len(scores)} scores, {failed} "
-            f"failed; {len(ranked)} of {len(models) * len(targets)} cells have a fine-tuning ground truth")
+            f"{len(metrics)} metrics x {len(values)} values of λ (+ the reference without PED): "
+            f"{len(scores)} scores, {failed} failed; {len(ranked)} of {len(models) * len(targets)} "
+            "cells have a fine-tuning ground truth")
 
 
 def published_grid(metrics) -> tuple[pd.DataFrame, pd.Series]:
