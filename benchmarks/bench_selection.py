@@ -1,5 +1,5 @@
-"""Cost of the ranking's bootstrap (potran.rank_models), as a ratio to one scoring pass measured in
-the same run.
+"""Cost of the ranking's replicates (how sure it is: potran.rank_models), as a ratio to one scoring
+pass measured in the same run.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_selection.py              # 4 models x 2000 images x 512-d
     OMP_NUM_THREADS=1 python benchmarks/bench_selection.py --n 500      # a quick run
@@ -7,7 +7,8 @@ the same run.
 The models are synthetic (class means plus noise of four strengths, 512 features, 10 classes);
 the metrics are the default ones (:func:`potran.selection.default_metrics`) unless ``--metric``
 names others. One scoring pass is ``rank_models(..., n_boot=0)`` (the reduction included); the
-bootstrap run is the same call with ``n_boot`` replicates. Each is timed ``--repeats`` times,
+other run is the same call with ``n_boot`` replicates (each scores every model on 90 % of each
+class's images). Each is timed ``--repeats`` times,
 alternating, and the medians are compared: on a shared machine the ratio is the figure that
 carries over, not the seconds. Prints the seconds, the ratio and the cost of one replicate in
 scoring passes.
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
     one, boot = statistics.median(passes), statistics.median(boots)
     shown = lambda times: ", ".join(f"{t:.2f}" for t in times)  # noqa: E731
     print(f"one scoring pass: {one:.2f} s (median of {args.repeats}: {shown(passes)})")
-    print(f"with the bootstrap: {boot:.2f} s (median of {args.repeats}: {shown(boots)})")
+    print(f"with {n_boot} replicates: {boot:.2f} s (median of {args.repeats}: {shown(boots)})")
     per = (boot - one) / one / n_boot
     print(f"ratio: {boot / one:.1f}x one scoring pass; one replicate = {per:.2f} passes")
     print(table.groupby("metric", sort=False)[["p_best"]].max().rename(columns={"p_best": "largest P(best)"})

@@ -912,7 +912,7 @@ def _num(value, fmt: str) -> str:
 
 
 def format_ranking(table, evidence=None) -> str:
-    """The text of ``potran select``: the reduction, each ranking with its bootstrap columns, the
+    """The text of ``potran select``: the reduction, each ranking with its replicates' columns, the
     ties and failures, a table of every score, the metrics' agreement and benchmark v3's evidence."""
     import pandas as pd
 
@@ -1028,14 +1028,14 @@ def add_select_parser(subparsers) -> None:
                               description="Rank models by transferability scores: one .npz per model "
                               "(arrays X, y and, for PED, G; the model's name is the file's stem, "
                               "e.g. written by potran extract). Rank 1 is the highest score; each "
-                              "ranking comes with bootstrap intervals, P(best) and the models that "
-                              "cannot be told apart from the first.")
+                              "ranking comes with intervals, P(best) and the models that cannot be "
+                              "told apart from the first, from replicates on 90% of each class's images.")
     p.add_argument("files", nargs="+", help=".npz files, or folders of .npz files")
     add_metric_flag(p, "default: the metrics benchmark v3 supports, potran.selection.default_metrics(); "
                     "ncti gives the pool score")
     add_perturbation_flags(p, labels=False, default="default: none; every file needs G for ped")
     add_metric_options_flag(p)
-    add_seed_flag(p, "the bootstrap and the stochastic metrics", default=0)
+    add_seed_flag(p, "the replicates' draws and the stochastic metrics", default=0)
     p.add_argument("--reduce", metavar="auto|off|N", default="auto",
                    help="features wide for the number of images are projected on their leading principal "
                    "components: auto (the benchmark's rule: at most 128, at least 64, N/4 images per "

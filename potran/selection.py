@@ -20,8 +20,8 @@ percentile interval, each model's probability of ranking first and the models th
 told apart from the first (the paired interval of their difference to it holds 0;
 :func:`potran.stats.bootstrap`). Not the ordinary bootstrap: an image drawn twice makes its class
 look tighter, and these scores react to it far more for wide features than for narrow ones (on
-120 images, SFDA of 100-d pure noise passes 10-d separable features in every bootstrap replicate
-although it ranks below them on the images), so with-replacement replicates would rank the models
+120 images, SFDA of pure noise on 64 components passes 10-d separable features in every
+with-replacement replicate although it ranks below them on the images), so with-replacement replicates would rank the models
 differently from the data. The principal components are fitted once on all the images and held
 fixed in the replicates; the perturbations run again on every replicate. Pseudo-replicates of a
 bounded score (SFDA, k-NN accuracy) may pass its bound; the intervals are for comparing models.
@@ -178,7 +178,7 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
         Coverage of the intervals; a model is in the top set when the paired interval of its
         difference to the first model holds 0 at this level.
     progress : bool, default False
-        A progress bar over the bootstrap's replicates.
+        A progress bar over the replicates.
 
     Returns
     -------
@@ -257,7 +257,7 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
 
         rng = np.random.default_rng(seed)
         by_class = [np.flatnonzero(checked.codes == c) for c in range(checked.n_classes)]
-        for b in tqdm(range(n_boot), desc="bootstrap", unit="replicate", disable=not progress):
+        for b in tqdm(range(n_boot), desc="replicates", unit="replicate", disable=not progress):
             index = np.sort(np.concatenate([rng.choice(i, size=_kept(i.size), replace=False)
                                             for i in by_class]))
             for g, values in score_all(index, {}).items():
