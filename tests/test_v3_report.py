@@ -339,64 +339,13 @@ def test_the_readme_report_has_every_section_of_the_page():
     assert "| metric | families | sd over families |" in text               # the per-metric power
 
 
-# --- the page's sections -------------------------------------------------------------------------
-
-def _bench(ft, lp, scores, scored):
-    return v.Benchmark(ft, lp, scores, list(scored), {name: None for name in v.GENERAL_SETS})
-
+# --- helpers and power ---------------------------------------------------------------------------
 
 def test_plural_and_members():
     assert [v.plural(1, "target"), v.plural(3, "target"), v.plural(1, "family"), v.plural(2, "family")] \
         == ["1 target", "3 targets", "1 family", "2 families"]
     rel = pd.DataFrame({"target": ["a", "b", "c"], "table": ["main", "second", "main"]})
     assert v.members(rel, "main") == ["a", "c"] and v.members(rel, "second") == ["b"]
-
-
-def test_targets_section_counts_what_is_complete():
-    ft = _truth(targets=TARGETS[:2], n=300)
-    lp = _truth(targets=TARGETS, runs=1, n=300, protocol="linear probe")
-    partial = ft.accuracy.iloc[:5].assign(target="hebrew")  # 5 models of a 3rd target
-    ft = v.GroundTruth("fine-tuning", pd.concat([ft.accuracy, partial]), ft.seeds, ft.correct)
-    bench = _bench(ft, lp, None, [])
-    rel_ft, rel_lp = v.reliability_table(ft, MODELS), v.reliability_table(lp, MODELS)
-    blocks = v.targets_section(bench, rel_ft, rel_lp, MODELS)
-    rows = blocks[1].styler.data.set_index("target")
-    assert len(rows) == 24 and rows.loc["hebrew", "fine-tuning"] == "pending (5 of 16 models)"
-    assert rows.loc["fonts", "fine-tuning"] == "pending" and rows.loc["fonts", "linear probe"].endswith(")")
-    assert (
-        rows.loc["mnist_rot", "fine-tuning"] == f"{rel_ft.reliability.iloc[0]:.3f} ({rel_ft.table.iloc[0]})"
-    )
-    assert "22 pending" in blocks[2] and len(blocks) == 4
-
-
-def test_protocol_section_needs_two_targets_for_a_mean():
-    truth = _truth()
-    scores = _scores(
-        truth,
-        {
-            ("logme", False): lambda a: a,
-            ("logme", True): lambda a: -a,
-            ("dim", False): lambda a: a,
-            ("dim", True): lambda a: a,
-        },
-    )
-    bench = _bench(truth, truth, scores, TARGETS)
-    assert v.protocol_section(_bench(truth, truth, None, []), truth, TARGETS, "H", MODELS).blocks == [
-        "**H**: no target is both in this table and scored yet."
-    ]
-    one = v.protocol_section(bench, truth, TARGETS[:1], "H", MODELS)
-    shown = one.blocks[1].styler.data
-    assert one.tests is None and list(shown.PED) == ["no", "yes", "no"]  # no PED row for dim
-    shown = shown.set_index(["metric", "PED"])
-    assert shown.loc[("logme", "yes"), "weighted τ on mnist_rot"] == pytest.approx(-1)
-    full = v.protocol_section(bench, truth, [*TARGETS, "letters"], "H", MODELS, resample=False)
-    assert full.blocks[0].startswith(
-        "**H**: 6 targets (mnist_rot, fashion_tops, photo_rot, fonts, hebrew, hangul) from 6 families."
-    )
-    assert full.blocks[0].endswith("cannot give p below 0.0312.")  # 2 / 2^6, letters unscored
-    assert full.blocks[-1].startswith("**logme**: PED − none -2.000") and len(full.tests)
-    two = v.protocol_section(bench, truth, TARGETS[:2], "H", MODELS, resample=False)
-    assert two.blocks[0].endswith("cannot give p below 0.5: it cannot resolve anything at 0.05.")
 
 
 def test_family_power_is_exact_where_the_answer_is_known():

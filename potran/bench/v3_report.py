@@ -52,7 +52,7 @@ __all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "E
            "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect",
            "ped_sentences", "power_statement", "GENERAL_SETS", "Benchmark", "load", "report_markdown",
            "write_readme", "README_START", "README_END", "main", "plural", "members",
-           "targets_section", "Section", "protocol_section", "within_family_table", "agreement_section",
+           "within_family_table", "agreement_section",
            "ablation_section", "letters_text", "effect_text", "families_needed", "PED_FAMILY_ROWS",
            "holm_all", "family_effects", "family_power", "power_by_metric", "published_ped_gains",
            "POWER_DESIGNS", "metric_power"]
@@ -1027,124 +1027,6 @@ def _names(items) -> str:
 def members(reliability: pd.DataFrame, table: str) -> list[str]:
     """The targets of ``reliability`` (:func:`reliability_table`) in ``table`` ("main", "second")."""
     return list(reliability[reliability.table == table].target)
-
-
-def targets_section(bench: Benchmark, rel_ft: pd.DataFrame, rel_lp: pd.DataFrame, models) -> list:
-    """Every target with its reliabilities and tables (``pending`` until complete), which targets
-    enter which table, and the fine-tuning reliabilities with their parts (spread and noises)."""
-    spec = {s.name: s for s in targets_v3.SPECS}
-    done_models = bench.ft.accuracy.groupby("target").model.nunique()
-
-    def status(table, target):
-        row = table[table.target == target]
-        return ("pending", "pending") if row.empty else (f"{row.reliability.iloc[0]:.3f}", row.table.iloc[0])
-
-    rows = []
-    for t in targets_v3.NAMES:
-        ft_rel, ft_table = status(rel_ft, t)
-        if ft_rel == "pending" and done_models.get(t, 0):
-            ft_rel = f"pending ({done_models[t]} of {len(models)} models)"
-        lp_rel, lp_table = status(rel_lp, t)
-        rows.append({"target": t, "family": spec[t].family, "classes": len(spec[t].classes),
-                     "fine-tuning": ft_rel if ft_table == "pending" else f"{ft_rel} ({ft_table})",
-                     "linear probe": f"{lp_rel} ({lp_table})",
-                     "scored": "yes" if t in bench.scored else "no"})
-    out = [
-        "Reliability of each target's ground truth, and the table it enters (the tasks "
-        "are described in `data/bench_v3/README.md`):",
-        book.table(pd.DataFrame(rows), index=False, uuid="v3-targets"),
-    ]
-    main_ft, second_ft = members(rel_ft, "main"), members(rel_ft, "second")
-    second_lp = members(rel_lp, "second")
-    out.append(
-        f"Fine-tuning: main table {len(main_ft)} targets ({_names(main_ft)}), second table "
-        f"{len(second_ft)} ({_names(second_ft)}), {len(targets_v3.NAMES) - len(rel_ft)} pending. "
-        f"Linear probe: main table {len(members(rel_lp, 'main'))}, second table {len(second_lp)} "
-        f"({_names(second_lp)}). Where the fine-tuning reliability is low, the models' fine-tuning "
-        "accuracies hardly differ (the spread column below) compared with the noise of the seeds "
-        "and of the test sample."
-    )
-    if len(rel_ft):
-        shown = rel_ft[
-            ["target", "family", "split_half_r", "reliability", "spread", "seed_noise", "test_noise"]
-        ].rename(
-            columns={
-                "split_half_r": "split-half r",
-                "spread": "spread of the accuracies (sd)",
-                "seed_noise": "seed noise (se)",
-                "test_noise": "test-sample noise (se)",
-            }
-        )
-        out.append(book.table(shown, index=False))
-    return out
-
-
-@dataclass(frozen=True)
-class Section:
-    """What a page section shows (``blocks``: markdown text and tables, in order) and the tests
-    behind it (:func:`tests_table`; None where there are fewer than two targets)."""
-
-    blocks: list
-    tests: pd.DataFrame | None = None
-
-
-def protocol_section(
-    bench: Benchmark,
-    truth: GroundTruth,
-    targets,
-    heading: str,
-    models,
-    *,
-    resample: bool = True,
-    n_boot: int = 1000,
-    n_draws: int = 2000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> Section:
-    """The mean-tau_w table, PED's table and one verdict per metric of one protocol on the
-    scored ones of ``targets``; with a single target, its tau_w only (no mean over targets)."""
-    targets = [t for t in targets if t in bench.scored]
-    if bench.scores is None or not targets:
-        return Section([f"**{heading}**: no target is both in this table and scored yet."])
-    families = sorted({targets_v3.FAMILIES[t] for t in targets})
-    text = (
-        f"**{heading}**: {plural(len(targets), 'target')} ({', '.join(targets)}) from "
-        f"{plural(len(families), 'family')}."
-    )
-    if len(targets) < 2:
-        tau = per_target_tau(bench.scores, truth, models, targets)
-        tau = tau[~(tau.metric.isin(BASELINES) & (tau.perturbation == PED))]
-        column = f"weighted τ on {targets[0]}"
-        shown = tau.assign(PED=tau.perturbation.map({PED: "yes", NONE: "no"}))[["metric", "PED", "tau"]]
-        return Section(
-            [
-                text + " A mean over targets needs two: $\\tau_w$ on this target only.",
-                book.table(
-                    shown.rename(columns={"tau": column}), index=False, formats={column: "+3"}, shade=[column]
-                ),
-            ]
-        )
-    min_p = 2 / 2 ** len(families)
-    tests = tests_table(
-        bench.scores,
-        truth,
-        models,
-        targets,
-        resample=resample,
-        n_boot=n_boot,
-        n_draws=n_draws,
-        level=level,
-        seed=seed,
-    )
-    sentences = ped_sentences(tests)
-    blocks = [
-        text + f" The exact sign-flip over {plural(len(families), 'family')} cannot give p below "
-        f"{min_p:.3g}" + (": it cannot resolve anything at 0.05." if min_p > 0.05 else "."),
-        book.table(mean_table(tests), index=False),
-        "PED − none, per metric:",
-        book.table(ped_table(tests), index=False),
-    ]
-    return Section(blocks + (["\n\n".join(sentences)] if sentences else []), tests)
 
 
 def within_family_table(
