@@ -136,7 +136,8 @@ views.tau_wide(tau, definition.metrics, definition.perturbations, definition.tar
 #   scores in random order on every target (same targets, model counts and ties);
 # - **over targets**: the exact sign-flip test of the per-target $\tau_w$ (or of per-target
 #   differences), with a $t$-interval on $T-1$ degrees of freedom; it speaks of other targets like
-#   these, and with $T$ targets its smallest two-sided p-value is $2/2^T$ (0.125 for four);
+#   these, and with $T$ targets its smallest two-sided p-value is $2/2^T$ (0.125 for four
+#   targets, 0.0005 for twelve);
 # - **over models and seeds**: a crossed bootstrap, one resample of the models shared by every
 #   target (the models are crossed with the targets, so drawing them per target would count the
 #   same noise twice) and each cell's seeds redrawn; targets and test images stay fixed;
@@ -152,7 +153,7 @@ views.tau_wide(tau, definition.metrics, definition.perturbations, definition.tar
 # fine-tuning accuracy on the *other* targets. It is an oracle-style reference, not a competitor:
 # it needs every candidate model fine-tuned on the other targets, the cost these metrics exist to
 # avoid, and cannot score a new model; it looks at no image of the target, but targets of one kind
-# (letters, fonts and mnist5k are all glyph tasks) reward the same models.
+# (the glyph tasks of benchmark v3's noto and notocjk families, say) reward the same models.
 #
 # What any metric can reach depends on the ground truth's reliability: per target, the spread of
 # the models' accuracies against the seed noise and the test-set noise (reported separately), the
