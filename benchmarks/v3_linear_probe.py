@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from potran.bench import configure_torch, targets_v3, zoo
+from potran.bench import configure_torch, settings, targets_v3
 from potran.bench.features import extract_features
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.linear_probe import linear_probe
@@ -55,8 +55,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--commit", action="store_true", help="commit the table after each target")
     args = parser.parse_args(argv)
-    targets = args.targets.split(",") if args.targets else targets_v3.NAMES
-    models = args.models.split(",") if args.models else zoo.names()
+    try:
+        v3 = settings.get("v3", args.models, args.targets)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    targets, models = v3.targets, v3.models
     configure_torch(args.threads)
     for target in targets:
         table = _read()
@@ -64,12 +67,12 @@ def main(argv=None) -> int:
         if all((m, target) in done for m in models):
             continue
         rows = []
-        t = targets_v3.load_target(target)
+        t = v3.load_target(target)
         for model in models:
             if (model, target) in done:
                 continue
             t0 = time.perf_counter()
-            zm = zoo.get(model)
+            zm = v3.get_model(model)
             X = {part: extract_features(zm, getattr(t, f"x_{part}"), cache_dir=FEATURE_CACHE,
                                         key=f"v3/{target}/{part}", progress=False)
                  for part in ("train", "test")}

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from . import settings
 from .folders import PAGES_OUT
-from .settings import GroundTruth  # noqa: F401 -- the one ground-truth type, re-exported
 
 __all__ = ["PAPER_PARAMETERS", "page_benchmark", "results_folder"]
 
