@@ -21,8 +21,8 @@ told apart from the first (the paired interval of their difference to it holds 0
 :func:`potran.stats.bootstrap`). Not the ordinary bootstrap: an image drawn twice makes its class
 look tighter, and these scores react to it far more for wide features than for narrow ones (on
 120 images, SFDA of pure noise on 64 components passes 10-d separable features in every
-with-replacement replicate although it ranks below them on the images), so with-replacement replicates would rank the models
-differently from the data. The principal components are fitted once on all the images and held
+with-replacement replicate although it ranks below them on the images), so such replicates would
+rank the models differently from the data. The principal components are fitted once on all the images and held
 fixed in the replicates; the perturbations run again on every replicate. Pseudo-replicates of a
 bounded score (SFDA, k-NN accuracy) may pass its bound; the intervals are for comparing models.
 :func:`agreement` measures how far the metrics' rankings agree (Kendall's W).
@@ -269,7 +269,9 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
         ranks = tie_ranks(values, TIE_RTOL)
         reps = _pseudo_replicates(replicates[metric, perturbation], values, n_labels,
                                   sum(_kept(i.size) for i in by_class) if n_boot else n_labels)
-        complete = reps[np.isfinite(reps).all(axis=1)] if n_boot else reps[:0]
+        scored = np.isfinite(values)  # a model the metric cannot score is left out of the comparison
+        complete = reps[np.isfinite(reps[:, scored]).all(axis=1)] if n_boot else reps[:0]
+        complete = np.where(scored, complete, np.nan)
         p_best = np.zeros(len(names))
         for row in complete:
             first = tie_ranks(row, TIE_RTOL) == 1

@@ -294,6 +294,8 @@ def test_ranking_degenerate_inputs_lets_no_third_party_warning_through(data, cap
     assert (failed["rank"].isna()).all() and failed.score.isna().all()
     errors = failed.set_index(["model", "metric"]).error.to_dict()
     assert errors == {("tiny", "logme"): "the score is -inf"}
+    logme = table[(table.metric == "logme") & (table.error == "")]
+    assert logme.p_best.sum() == pytest.approx(1) and logme.top_set.notna().all()  # the others compared
     good = table[(table.model == "good") & (table.error == "")]
     assert len(good) == 5 and (good.tied_with.str.contains("copy")).all()
     assert capsys.readouterr().err == ""
