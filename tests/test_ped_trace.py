@@ -40,9 +40,9 @@ def test_options_are_the_simulations_keyword_options():
     keyword = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "device"]
     assert sorted(ped.OPTIONS) == sorted(keyword)
     assert "standardize" in ped.OPTIONS and params["standardize"].default is True
-    # every option is a flag of `potran score` (standardize as --standardize/--no-standardize)
+    # every option is a flag of `potran score` (standardize as --ped-standardize/--no-ped-standardize)
     flags = {a.dest for a in build_parser()._subparsers._group_actions[0].choices["score"]._actions}
-    assert set(ped.OPTIONS) <= flags
+    assert {f"ped_{name}" for name in ped.OPTIONS} <= flags
 
 
 def test_centres_follow_the_accepted_steps(data):
