@@ -144,3 +144,12 @@ def test_ranked_keeps_scored_cells_on_targets_with_two_models():
 ])
 def test_name_list(value, expected):
     assert settings.name_list(value, ["d"]) == expected
+
+
+def test_main_is_v3s_frozen_inclusion_rule():
+    from potran.evidence import main_table_targets
+
+    main = settings.get("v3", targets=settings.MAIN)
+    assert set(main.targets) == set(main_table_targets()) and len(main.targets) == 12
+    assert main.targets == tuple(t for t in targets_v3.NAMES if t in main.targets)  # the v3 order
+    assert settings.get("bench4", targets="main").targets == tuple(datasets.TARGETS)

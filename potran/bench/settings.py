@@ -20,10 +20,12 @@ reduction), the fine-tuning protocol of the ground truth, and the committed data
     s.results(out_dir, "main_table")   # a page's result folder (created)
 
 `NAMES` lists the settings (`DEFAULT` first); an unknown name, or ``"paper"`` without its three
-folders, raises ``ValueError`` in one line. Model and target names, and the paper's ``options``,
-may be given as papermill passes them (:func:`name_list`, :func:`parameter_dict`: the one parser of
-lists and dicts). A new setting (e.g. ``"v4"``) is one more entry of `_BUILDERS`: a function
-``(models, targets, seed, **files) -> Setting``.
+folders, raises ``ValueError`` in one line. ``targets="main"`` (`MAIN`) opens the setting's main
+table: on ``"v3"`` the targets of its frozen inclusion rule (ground-truth reliability of at least
+0.9, ``potran.evidence.main_table_targets``), elsewhere every target. Model and target names, and
+the paper's ``options``, may be given as papermill passes them (:func:`name_list`,
+:func:`parameter_dict`: the one parser of lists and dicts). A new setting (e.g. ``"v4"``) is one
+more entry of `_BUILDERS`: a function ``(models, targets, seed, **files) -> Setting``.
 
 The settings:
 
@@ -62,13 +64,15 @@ from .runner import Benchmark, cell_features, run
 from .sources import OFFLINE
 from .store import CellStore
 
-__all__ = ["NAMES", "DEFAULT", "PAPER_FILES", "V3_FINETUNE", "V3_SOURCES", "GroundTruth", "Setting",
+__all__ = ["NAMES", "DEFAULT", "MAIN", "PAPER_FILES", "V3_FINETUNE", "V3_SOURCES", "GroundTruth", "Setting",
            "get", "name_list", "parameter_dict", "seed_table"]
 
 #: benchmark v3's fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
 V3_FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
 #: benchmark v3's sources: the offline ones with the v3 targets
 V3_SOURCES = replace(OFFLINE, load_target=targets_v3.load_target)
+#: ``targets=MAIN``: the targets of the setting's main table
+MAIN = "main"
 #: the files the paper's setting is read from (keyword arguments of :func:`get`)
 PAPER_FILES = ("checkpoints", "data", "imagenet_val")
 
@@ -265,6 +269,10 @@ class Setting:
 
 
 def _v3(models, targets, seed) -> Setting:
+    if targets == MAIN:
+        from ..evidence import main_table_targets
+
+        targets = [t for t in targets_v3.NAMES if t in main_table_targets()]
     bench = Benchmark(models=_chosen(models, zoo.names(), "model", "v3"),
                       targets=_chosen(targets, targets_v3.NAMES, "target", "v3"),
                       finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=V3_SOURCES)
@@ -307,7 +315,8 @@ def get(name: str | None = DEFAULT, models=None, targets=None, *, seed: int = 0,
     """Open setting ``name`` (`NAMES`; None or empty: `DEFAULT`).
 
     ``models``/``targets``: names (a list, or the text papermill passes), None for all of the
-    setting's; unknown names raise ValueError. ``seed``: the stochastic metrics' base seed.
+    setting's, ``targets=MAIN`` for those of its main table; unknown names raise ValueError.
+    ``seed``: the stochastic metrics' base seed.
     ``files``: ``checkpoints``, ``data``, ``imagenet_val`` (all three, for ``"paper"`` only) and
     ``options`` (more options of :func:`potran.bench.paper_setting.benchmark`). Values None or
     empty count as not given, so that a page can pass its parameters as they are.
@@ -315,6 +324,8 @@ def get(name: str | None = DEFAULT, models=None, targets=None, *, seed: int = 0,
     name = name or DEFAULT
     if name not in _BUILDERS:
         raise ValueError(f"unknown setting {name!r}; known: {', '.join(NAMES)}")
+    if targets == MAIN and name != "v3":
+        targets = None  # no inclusion rule: every target is in the main table
     given = {k: v for k, v in files.items() if v not in (None, "") and not (k == "options" and not v)}
     unknown = sorted(set(given) - {*PAPER_FILES, "options"})
     if unknown:
