@@ -1,5 +1,7 @@
 """The offline benchmark: everything needed to test a transferability metric without downloads.
 
+- :mod:`~potran.bench.settings` -- the setting registry: benchmark v3 (the default), the 4-target
+  benchmark and the paper's setting, each opened by name with its committed data;
 - :mod:`~potran.bench.datasets` -- target tasks, the general set and the pretraining source,
   all from images that pip packages ship;
 - :mod:`~potran.bench.zoo` -- pretrained backbones that load offline (and
