@@ -1,7 +1,7 @@
 """Benchmark v4's pretraining, one model per call, committed as it lands (data/bench_v4/README.md).
 
     .venv/bin/python benchmarks/v4_pretrain.py --missing        # the models still to pretrain
-    .venv/bin/python benchmarks/v4_pretrain.py NAME [--no-commit]
+    .venv/bin/python benchmarks/v4_pretrain.py NAME [--epochs E] [--no-commit]
 
 ``NAME`` is an objective of `potran.bench.v4.objectives.OBJECTIVES` or ``random`` (the shared
 initialisation, the control). The run resumes from its end-of-epoch checkpoint under
@@ -48,6 +48,8 @@ def main(argv=None) -> int:
     parser.add_argument("name", nargs="?")
     parser.add_argument("--missing", action="store_true", help="print the models still missing")
     parser.add_argument("--no-commit", action="store_true")
+    parser.add_argument("--epochs", type=int, help="passes over the pool (default: "
+                        "potran.bench.v4.pretrain.EPOCHS)")
     args = parser.parse_args(argv)
     if args.missing:
         print("\n".join(missing()))
@@ -56,10 +58,14 @@ def main(argv=None) -> int:
         parser.error("give a model name, or --missing")
     import torch
 
-    from potran.bench.v4.pretrain import write_model
+    from potran.bench.v4.pretrain import EPOCHS, write_model
 
     torch.set_num_threads(1)
-    entry = write_model(args.name, OUT, command=f"python benchmarks/v4_pretrain.py {args.name}")
+    epochs = args.epochs or EPOCHS
+    command = f"python benchmarks/v4_pretrain.py {args.name}"
+    if args.epochs:
+        command += f" --epochs {args.epochs}"
+    entry = write_model(args.name, OUT, epochs=epochs, command=command)
     print(json.dumps({args.name: entry}), flush=True)
     if not args.no_commit:
         paths = [OUT / "weights" / f"{args.name}.pt", OUT / "MANIFEST.json"]
