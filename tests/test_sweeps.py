@@ -240,12 +240,6 @@ def test_grid_tables_and_texts():
     )
     side = sweeps.grid_side_table(choice, pub, ["m"], shown_as)
     assert side.loc["m", "ours: which λ"] == "λ = 1" and side.loc["m", "published: default"] == 0.3
-    text = sweeps.grid_gain_text(pub, choice, intervals, ["m"], shown_as)
-    assert text.startswith(
-        "- **m**: published grid gain +0.200; ours +0.250 with the best λ per target, "
-        "+0.200 with one λ for all targets (λ = 1)."
-    )
-    assert "0 of 1 per-target gains are smaller" in text
     ranked = pd.DataFrame({"model": ["a", "b"], "target": "t", "test_acc": [0.5, 0.8]})
     agree = sweeps.grid_agreement_text(pub, intervals, ranked, ["m"], 2)
     assert "(PED itself, at the default: +0.100)" in agree and "moves by 0.200 for m" in agree

@@ -32,7 +32,7 @@ from .settings import name_list, parameter_dict  # noqa: F401 -- kept for the pa
 __all__ = ["name_list", "parameter_dict", "settings_intervals", "grid_selection",
            "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
            "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
-           "grid_side_table", "median_half_width", "grid_gain_text", "grid_agreement_text", "SPACES",
+           "grid_side_table", "median_half_width", "grid_agreement_text", "SPACES",
            "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
            "both_ways_sentence", "RADIUS_GRID", "radius_grid", "grid_tables", "grid_run_sentence"]
 
@@ -371,34 +371,6 @@ def median_half_width(intervals: pd.DataFrame) -> float:
     if intervals.empty:
         return np.nan
     return intervals[intervals.perturbation != NONE].eval("(high - low) / 2").median()
-
-
-def grid_gain_text(
-    pub: pd.DataFrame, choice: pd.DataFrame, intervals: pd.DataFrame, metrics, shown_as: dict
-) -> str:
-    """Per metric: the published grid gain and ours (best per target, one setting for all), then
-    how many of our gains lie inside the typical interval half-width."""
-    half_width = median_half_width(intervals)
-    lines = []
-    for m in metrics:
-        gain_one = choice.best_mean.get(m, np.nan) - choice["default"].get(m, np.nan)
-        gain_per = choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan)
-        lines.append(
-            f"- **{m}**: published grid gain {_signed(pub['grid gain'].get(m, np.nan))}; ours "
-            f"{_signed(gain_per)} with the best λ per target, {_signed(gain_one)} with one λ for all targets "
-            f"({shown_as.get(choice.best_setting.get(m), 'none')})."
-        )
-    if np.isfinite(half_width):
-        gains = [choice.per_target_best.get(m, np.nan) - choice["default"].get(m, np.nan) for m in metrics]
-        within = sum(abs(g) < half_width for g in gains if np.isfinite(g))
-        closing = (
-            f"The typical half-width of our 95 % intervals is {half_width:.3f}; {within} of "
-            f"{len(metrics)} per-target gains are smaller than that, i.e. inside what resampling "
-            f"the models and the ground truth already moves."
-        )
-    else:
-        closing = "Our gains are undefined until the scored cells have a ground truth."
-    return "\n".join(lines) + "\n\n" + closing
 
 
 def grid_agreement_text(
