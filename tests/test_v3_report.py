@@ -327,7 +327,7 @@ def test_the_readme_report_has_every_section_of_the_page():
                                              energy_ratio=0.4))
     general = dict.fromkeys(v.GENERAL_SETS)
     general["photo crops"] = scores
-    bench = v.Benchmark(ft, lp, scores, list(TARGETS[:3]), general)
+    bench = v.CommittedData(ft, lp, scores, list(TARGETS[:3]), general)
     text = v.report_markdown(bench, MODELS, n_boot=20, n_draws=20, n_sim=10)
     sections = ["Mean $\\tau_w$ against the fine-tuning", "### Within each model family",
                 "### Agreement of the two ground truths", "### The general-set ablation", "### Power"]

@@ -50,7 +50,7 @@ __all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "E
            "ped_table", "agreement", "ablation", "ablation_summary", "agreement_mean_text",
            "exit_share", "observed_spread",
            "ped_score_correlation", "power_curve", "calibrated_power", "min_detectable_effect",
-           "ped_sentences", "power_statement", "GENERAL_SETS", "Benchmark", "load", "report_markdown",
+           "ped_sentences", "power_statement", "GENERAL_SETS", "CommittedData", "load", "report_markdown",
            "write_readme", "README_START", "README_END", "main", "plural", "members",
            "within_family_table", "agreement_section",
            "ablation_section", "letters_text", "effect_text", "families_needed", "PED_FAMILY_ROWS",
@@ -836,7 +836,7 @@ GENERAL_SETS = {"photo crops": "scores", "per-family in-distribution": "scores_g
 
 
 @dataclass(frozen=True)
-class Benchmark:
+class CommittedData:
     """Benchmark v3's committed data (:func:`load`): both ground truths, the scores of the
     targets every model has been scored on (with :data:`FAMILY_BIT`; None before any), the
     scored targets, and each general set's score table (None while its folder is missing)."""
@@ -848,7 +848,7 @@ class Benchmark:
     general: dict
 
 
-def load(folder, models) -> Benchmark:
+def load(folder, models) -> CommittedData:
     """Read ``folder`` (``data/bench_v3``: ``cells/``, ``linear_probe.csv``, ``scores*/``)."""
     folder = Path(folder)
     general = {name: (pd.read_csv(folder / sub / "scores.csv") if (folder / sub / "scores.csv").is_file()
@@ -857,7 +857,7 @@ def load(folder, models) -> Benchmark:
     scored = scored_targets(scores, models) if scores is not None else []
     if scores is not None:
         scores = with_family_bit(scores[scores.target.isin(scored)])
-    return Benchmark(finetune_truth(folder), probe_truth(folder / "linear_probe.csv"), scores, scored,
+    return CommittedData(finetune_truth(folder), probe_truth(folder / "linear_probe.csv"), scores, scored,
                      general)
 
 
@@ -875,7 +875,7 @@ README_START = "<!-- benchmark v3 report: written by python -m potran.bench.v3_r
 README_END = "<!-- end of the benchmark v3 report -->"
 
 
-def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000, n_draws: int = 2000,
+def report_markdown(bench: CommittedData, models, *, landed=None, n_boot: int = 1000, n_draws: int = 2000,
                     n_sim: int = 400, seed: int = 0) -> str:
     """The README's report section: reliabilities, both protocols' main tables with PED's
     effect in one sentence per metric, the within-family results, the agreement of the two
@@ -928,7 +928,7 @@ def report_markdown(bench: Benchmark, models, *, landed=None, n_boot: int = 1000
     return "\n".join(parts)
 
 
-def _report_extras(bench: Benchmark, models, rel: dict, main_ft, main_lp, *, landed, n_boot: int,
+def _report_extras(bench: CommittedData, models, rel: dict, main_ft, main_lp, *, landed, n_boot: int,
                    seed: int) -> list[str]:
     """The README's within-family, agreement and general-set sections (as on the page)."""
     parts = ["### Within each model family", ""]
@@ -1030,7 +1030,7 @@ def members(reliability: pd.DataFrame, table: str) -> list[str]:
 
 
 def within_family_table(
-    bench: Benchmark, truth: GroundTruth, targets, models, *, level: float = 0.95
+    bench: CommittedData, truth: GroundTruth, targets, models, *, level: float = 0.95
 ) -> pd.DataFrame | None:
     """Mean of the family means of tau_w [interval over families], across all ``models`` and
     within each model family of at least 3 (:func:`model_family`); None below two scored targets."""
@@ -1092,7 +1092,7 @@ def agreement_mean_text(agree: pd.DataFrame, summary) -> str:
     )
 
 
-def ablation_summary(bench: Benchmark, main_ft, main_lp, models, *, level: float = 0.95):
+def ablation_summary(bench: CommittedData, main_ft, main_lp, models, *, level: float = 0.95):
     """:func:`ablation` of the general sets against the fine-tuning main table (the linear
     probe's while no fine-tuning main-table target is scored): one sentence on what was
     compared, PED's effect as a (metric x general set) frame of interval strings, and
@@ -1132,7 +1132,7 @@ def ablation_summary(bench: Benchmark, main_ft, main_lp, models, *, level: float
     return text, wide, exit_share(present)
 
 
-def ablation_section(bench: Benchmark, main_ft, main_lp, models, *, level: float = 0.95) -> list:
+def ablation_section(bench: CommittedData, main_ft, main_lp, models, *, level: float = 0.95) -> list:
     """The page's view of :func:`ablation_summary`."""
     summary = ablation_summary(bench, main_ft, main_lp, models, level=level)
     if summary is None:
@@ -1173,7 +1173,7 @@ def _letters_tau(frame_off, frame_on, truth, models):
     return "; ".join(parts), within_falls
 
 
-def letters_text(bench: Benchmark, models, landed: pd.DataFrame, landed_truth: GroundTruth) -> str | None:
+def letters_text(bench: CommittedData, models, landed: pd.DataFrame, landed_truth: GroundTruth) -> str | None:
     """SFDA and PARC on letters without -> with PED, per general set, across and within the model
     families, and on the landed benchmark; None before any score is committed."""
     if bench.scores is None:
