@@ -1,11 +1,14 @@
-"""Every page notebook (notebooks/*.py) runs to the end with papermill on a small setting.
+"""The pages' parameters: every page notebook (notebooks/*.py) has a ``parameters`` cell, and the
+pages that score models run to the end with papermill on the paper's setting's stand-ins.
 
-A notebook is read with jupytext (percent format), executed by papermill with the notebook's
-folder as working directory (as the book build does), and given small parameters: three of our
-conv4 models and one target, result and cache folders under pytest's temporary folder, few
-bootstrap replicates. Only the parameters that the notebook's ``parameters`` cell assigns are
-passed, so a page with other parameters is run with its defaults for the rest. An exception in any
-cell fails the test with the cell's traceback.
+Each page runs once in CI, in the site build (``tests/test_site.py`` builds the book with
+``raise_on_error``: a failing cell fails the build); running every page a second time here on a
+small setting doubled CI's page time. What only papermill checks stays here: the pages that take
+the paper's checkpoints and datasets (``paper_checkpoints``, ...) are run on tests/fake_paper.py's
+stand-ins (random-weight ResNet-50s at 32 px, two tiny targets), a code path the default build
+never takes. A notebook is read with jupytext (percent format) and executed by papermill with the
+notebook's folder as working directory (as the book build does). An exception in any cell fails
+the test with the cell's traceback.
 """
 from __future__ import annotations
 
@@ -18,27 +21,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 
-#: the small setting, for notebooks whose ``models``/``targets`` name the offline benchmark's
+#: the small setting of the paper-setting runs (their models and targets are the stand-ins')
 SMALL = {
-    "models": ["conv4_random", "conv4_supervised", "conv4_simclr"],
-    "targets": ["fonts"],
     "device": "cpu",
     "n_boot": 50,
     "n_boot_models": 50,
     "n_null": 100,
     "n_draws": 100,
 }
-#: pages whose ``models``/``targets`` name the paper's checkpoints and datasets (potran.paper):
-#: they only read published numbers, so they run on their defaults (every model and dataset)
-PAPER_PAGES = {"paper_numbers"}
 #: pages that can run on the paper's setting (they take ``paper_checkpoints``); the test runs them on
 #: tests/fake_paper.py's stand-ins: random-weight ResNet-50s at 32 px, two tiny targets
 PAPER_SETTING_PAGES = [p for p in NOTEBOOKS if "\npaper_checkpoints = " in p.read_text(encoding="utf-8")]
 PAPER_MODELS = ("byol", "swav", "simclr-v1")
 PAPER_TARGETS = ("dtd", "sun397")
-#: folder parameters: a fresh folder per notebook, except the feature cache, shared by the session
-OUT_DIRS = ("out_dir",)
-SHARED_DIRS = ("cache_dir",)
 
 
 def need(module: str):
@@ -71,20 +66,6 @@ def declared_parameters(notebook) -> set[str]:
     return names
 
 
-def small_parameters(name: str, declared: set[str], out: Path, shared: Path) -> dict:
-    wanted = dict(SMALL)
-    if name in PAPER_PAGES:
-        del wanted["models"], wanted["targets"]
-    wanted.update({key: str(out / key) for key in OUT_DIRS})
-    wanted.update({key: str(shared / key) for key in SHARED_DIRS})
-    return {key: value for key, value in wanted.items() if key in declared}
-
-
-@pytest.fixture(scope="session")
-def shared_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("shared")
-
-
 def test_every_notebook_is_found():
     assert NOTEBOOKS, "no notebooks/*.py"
 
@@ -107,12 +88,10 @@ def execute(path: Path, notebook, parameters: dict, tmp_path: Path, monkeypatch)
                     f"{err.ename}: {err.evalue}\n{''.join(err.traceback)}", pytrace=False)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, tmp_path: Path, shared_dir: Path, monkeypatch):
-    notebook = read_notebook(path)
-    parameters = small_parameters(path.stem, declared_parameters(notebook), tmp_path, shared_dir)
-    execute(path, notebook, parameters, tmp_path, monkeypatch)
+def test_every_page_has_a_parameters_cell():
+    """papermill can set a page's parameters only through a cell tagged ``parameters``."""
+    missing = [p.stem for p in NOTEBOOKS if not declared_parameters(read_notebook(p))]
+    assert not missing, f"pages without a cell tagged 'parameters': {missing}"
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +120,7 @@ def test_notebook_runs_on_the_paper_setting(path: Path, tmp_path: Path, paper_fi
                   "paper_options": {"image_size": 32, "batch_size": 8},
                   "models": list(PAPER_MODELS), "targets": list(PAPER_TARGETS),
                   "cache_dir": str(paper_files["cache"]), "out_dir": str(tmp_path / "out"),
-                  **{k: v for k, v in SMALL.items() if k not in ("models", "targets")}}
+                  **SMALL}
     execute(path, notebook, {k: v for k, v in parameters.items() if k in declared}, tmp_path, monkeypatch)
     printed = "".join(output.get("text", "") for cell in need("nbformat").read(
         tmp_path / f"{path.stem}.ipynb", as_version=4).cells for output in cell.get("outputs", []))
