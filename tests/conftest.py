@@ -25,8 +25,8 @@ settings.register_profile("fixed", max_examples=10, derandomize=True, database=N
 settings.register_profile("explore", max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
-#: the files that take longest (the site test builds the book; every page runs on a small
-#: setting): collected first, so that a parallel run does not leave one of them for the end
+#: the files that take longest (the site test builds the book; the pages that take the paper's
+#: setting run on its stand-ins): collected first, so that a parallel run does not leave one of them for the end
 LONGEST_FIRST = ("test_site.py", "test_notebooks.py")
 
 
