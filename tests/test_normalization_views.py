@@ -65,17 +65,3 @@ def test_agreement_text_per_metric_and_the_motion():
             "truth undefined") in text
     assert text.endswith("in 2 raw dimension(s) against 40 standardised.")
     assert "takes 3.00 steps and releases 60% of the potential energy standardised" in text
-
-
-def test_ranking_text_finds_the_largest_moves():
-    index = pd.MultiIndex.from_tuples([("logme", "a"), ("logme", "b")], names=["metric", "target"])
-    per_target = pd.DataFrame({"none": [0.1, 0.2], "standardised": [0.5, 0.1], "raw": [0.0, 0.3]},
-                              index=index)
-    versus = pd.DataFrame({"low": [0.1], "high": [0.4]}, index=["logme"])
-    text = views.ranking_text(per_target, _intervals(), pd.Series({"logme": 0.42}), versus)
-    assert "changes by up to +0.400 (logme on a) with the motion standardised" in text
-    assert "by up to -0.100 (logme on a) in the raw space" in text
-    assert "differs by up to +0.500 (logme on a)" in text and "excludes 0 for logme." in text
-    assert "by +0.200 to +0.200 (standardised" in text
-    assert views.ranking_text(per_target[["none"]], _intervals(), pd.Series(dtype=float), versus) == (
-        "No τ_w with the ground truth can be computed here, so the rankings cannot be compared.")

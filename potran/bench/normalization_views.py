@@ -13,7 +13,7 @@ from . import book, plots
 from .sweeps import SPACES
 
 __all__ = ["NAMES", "settings", "named", "dimensions_caption", "balls_caption", "interval_table",
-           "tau_forest", "motion_table", "agreement_text", "ranking_text"]
+           "tau_forest", "motion_table", "agreement_text"]
 
 NAMES = {"none": "without PED", "standardised": "PED, standardised", "raw": "PED, raw space"}
 
@@ -131,33 +131,3 @@ def agreement_text(metrics, intervals: pd.DataFrame, agree: pd.Series, versus: p
             f"standardised, {motion.mean_steps['raw']:.2f} steps and {motion.energy_decline['raw']:.0%} "
             f"raw. In the example cell, half of the summed squared radii sits in {need['raw'][0.5]} raw "
             f"dimension(s) against {need['standardised'][0.5]} standardised.")
-
-
-def _largest(change: pd.Series) -> str:
-    metric, target = change.abs().idxmax()
-    return f"{change[(metric, target)]:+.3f} ({metric} on {target})"
-
-
-def ranking_text(per_target: pd.DataFrame, intervals: pd.DataFrame, agree: pd.Series,
-                 versus: pd.DataFrame) -> str:
-    """How much PED, and the space it runs in, move the rankings: the largest per-target change of
-    τ_w (``per_target``: one row per metric and target, one column per setting), the range of the
-    mean change, the agreement of the two spaces and which metrics' difference is resolved."""
-    if per_target.empty or not set(SPACES) <= set(per_target.columns):
-        return "No τ_w with the ground truth can be computed here, so the rankings cannot be compared."
-    moved = {way: per_target[way] - per_target["none"] for way in SPACES}
-    between = per_target["standardised"] - per_target["raw"]
-    resolved = [m for m, v in versus.iterrows() if v.low > 0 or v.high < 0]
-    mean_moves = intervals[intervals.setting == "standardised"].delta
-    return (
-        f"PED itself moves the rankings a lot on single targets: the per-target τ_w changes by up to "
-        f"{_largest(moved['standardised'])} with the motion standardised as the paper runs it and by up "
-        f"to {_largest(moved['raw'])} in the raw space, and the mean over the targets by "
-        f"{mean_moves.min():+.3f} to {mean_moves.max():+.3f} (standardised; the main table's PED rows "
-        f"show the same moves). Between the two spaces the per-target τ_w differs by up to "
-        f"{_largest(between)}; the two rank the models alike at a mean weighted τ of "
-        f"{agree.min():.2f} to {agree.max():.2f} over the metrics, and the paired difference of the "
-        f"mean τ_w (standardised − raw, 95 % crossed-bootstrap interval) excludes 0 for "
-        f"{', '.join(resolved) if resolved else 'no metric'}. A difference between the settings is an "
-        f"effect only where that interval excludes 0; where the ground truth's models differ by little "
-        f"more than their fine-tuning noise, the intervals are wide.")
