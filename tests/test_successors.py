@@ -102,9 +102,12 @@ def test_intervals_tables_and_tests_of_the_successors(scored):
         "sfda + SA",
         "ncti",
     ]
-    tests, text = successors.tests_text(scores, ncti, truth, sa, n_boot=20, n_draws=50, seed=0)
-    assert text.startswith("**Against chance**") and "**Changes by PED, over targets**" in text
+    tests = successors.tests(scores, ncti, truth, n_boot=20, n_draws=50, seed=0)
+    assert {"chance", "PED", "PED, models"} <= set(tests.family)
     assert set(tests[tests.family == "chance"].metric) == {"logme", "sfda", "ncti"}
+    for _, fam in tests.groupby("family"):  # Holm within each family: never below the raw p
+        both = fam.p_value.notna() & fam.p_holm.notna()
+        assert (fam.p_holm[both] >= fam.p_value[both] - 1e-12).all()
 
 
 def test_empty_intervals_figure_and_run_sentence(page, scored):

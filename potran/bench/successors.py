@@ -20,7 +20,7 @@ from ..perturbations import NONE, PED, SA, label
 from .folders import FEATURE_CACHE
 
 __all__ = ["score_cell", "score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names",
-           "intervals", "interval_table", "forest_rows", "forest_figure", "tests_text", "run_sentence"]
+           "intervals", "interval_table", "forest_rows", "forest_figure", "tests", "run_sentence"]
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
 
@@ -228,44 +228,21 @@ def forest_figure(intervals: pd.DataFrame, metrics, null: dict):
     return fig, rows
 
 
-def tests_text(scores, ncti, truth, sa: str, *, n_boot: int = 1000, n_draws: int = 2000, seed: int = 0):
-    """:func:`potran.bench.report.benchmark_tests` of the metrics (with PED and SA) and NCTI
-    against chance, Holm within each family, and one paragraph per family saying what it resolves.
-    Returns ``(tests, text)``."""
+def tests(scores, ncti, truth, *, n_boot: int = 1000, n_draws: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """:func:`potran.bench.report.benchmark_tests` of the metrics (with PED and SA) and of NCTI
+    against chance, Holm within each family (:func:`potran.bench.report.add_holm`)."""
     import warnings
 
-    from ..perturbations import title
     from . import report
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        parts = [
-            report.benchmark_tests(
-                scores, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot, n_draws=n_draws, seed=seed
-            )
-        ]
-        nc = report.benchmark_tests(
-            ncti, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot, n_draws=n_draws, seed=seed
-        )
+        parts = [report.benchmark_tests(scores, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot,
+                                        n_draws=n_draws, seed=seed)]
+        nc = report.benchmark_tests(ncti, truth.accuracy, truth.seeds, baseline=None, n_boot=n_boot,
+                                    n_draws=n_draws, seed=seed)
         parts.append(nc[nc.family == "chance"])
-    tests = report.add_holm(pd.concat(parts, ignore_index=True))
-    text = []
-    for family in ("chance", "PED", "PED, models", title(sa), f"{title(sa)}, models"):
-        fam = tests[tests.family == family]
-        if fam.empty:
-            continue
-        said = "; ".join(
-            f"{r.comparison.replace(' vs chance', '')} {r.estimate:+.3f} (p = {r.p_holm:.2g}: {r.verdict})"
-            for r in fam.itertuples()
-        )
-        what = (
-            "**Against chance**"
-            if family == "chance"
-            else f"**Changes by {family.split(',')[0]}, "
-            + ("crossed bootstrap**" if family.endswith("models") else "over targets**")
-        )
-        text.append(f"{what} ({fam.test.iloc[0]}; Holm-adjusted over {len(fam)} rows): {said}.")
-    return tests, "\n\n".join(text)
+    return report.add_holm(pd.concat(parts, ignore_index=True))
 
 
 def run_sentence(page, scores: pd.DataFrame, ncti: pd.DataFrame, truth) -> str:
