@@ -1,6 +1,6 @@
 # Every target sets itself up: a fresh machine needs only python3 (3.11), pip and make.
 #
-#   make book         set up .venv, score the offline benchmark (potran bench), build the site (_build/html)
+#   make book         set up .venv, build the site (_build/html): every page on its default setting
 #   make test         set up .venv (+ Debian's chromium for the site test) and run the test suite
 #   make papermill    run every notebook with papermill into book/generated/ (PARAMS="-p device cuda ...")
 #   make demo         a ten-second tour of scoring on synthetic models
@@ -36,14 +36,12 @@ $(BOOK_STAMP): $(STAMP)
 	printf '%s\n' '# written by the Makefile' 'c.IPKernelApp.log_level = "CRITICAL"' > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $@
 
-## the main job: score the benchmark with a progress bar, then build the book. Its pages run
-## through jupyter-cache (_build/.jupyter_cache): a page whose code did not change is not run
-## again, unless the package, the data or the pins changed since the last build (their sha256 is
-## kept in _build/.book-inputs; a change drops the cache, so that every page is run again).
-## Features are cached where potran.bench.folders.FEATURE_CACHE says (.cache/features), the
-## default of `potran bench --cache-dir` and of every page.
-BENCH_OUT   := _build/bench
-GROUNDTRUTH := data/groundtruth/accuracy.csv
+## the main job: build the book. Its pages run through jupyter-cache (_build/.jupyter_cache): a
+## page whose code did not change is not run again, unless the package, the data or the pins
+## changed since the last build (their sha256 is kept in _build/.book-inputs; a change drops the
+## cache, so that every page is run again). The pages read benchmark v3's committed scores and
+## sweeps (data/bench_v3); features a page still needs are cached where
+## potran.bench.folders.FEATURE_CACHE says (.cache/features), the default of every page.
 INPUTS_HASH := { cat pyproject.toml constraints.txt; \
 	  find potran data -name __pycache__ -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum
 
@@ -52,7 +50,6 @@ book: $(BOOK_STAMP) v3-data v4-data
 	  if [ "$$hash" != "$$(cat _build/.book-inputs 2>/dev/null)" ]; then \
 	    echo "package, data or pins changed: every page runs again"; rm -rf _build/.jupyter_cache; \
 	    echo "$$hash" > _build/.book-inputs; fi
-	$(VENV)/bin/potran bench --out $(BENCH_OUT) --groundtruth $(GROUNDTRUTH)
 	$(VENV)/bin/jupyter-book build book --all -W -n --keep-going
 
 ## every notebook through papermill, with PARAMS; the reproducibility page runs last. The stamp
