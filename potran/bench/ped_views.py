@@ -16,7 +16,7 @@ import potran
 from ..ped import EPS, NSIGMA
 
 __all__ = ["toy_task", "standardised", "score_table", "CentrePlane", "centre_plane", "energy_left",
-           "step_table", "motion_summary", "motion_sentence"]
+           "step_table", "motion_summary"]
 
 
 def toy_task(n_classes: int = 4, per_class: int = 150, spread: float = 1.8, seed: int = 0):
@@ -102,25 +102,4 @@ def motion_summary(trace, nsigma: float = NSIGMA) -> pd.DataFrame:
             "mean centre shift (standardised units)": [shift.mean()],
             "mean ball radius λ r_c (standardised units)": [(nsigma * trace.radii).mean()],
         }
-    )
-
-
-def motion_sentence(trace, model: str, target: str, nsigma: float = NSIGMA) -> str:
-    """What the motion did to ``model``'s ``target`` classes, in one sentence."""
-    if not trace.steps:
-        return (
-            f"No two of the balls of {model}'s {target} classes overlap (potential energy 0), so PED takes "
-            "no step and every metric scores this cell the same with and without it."
-        )
-    row = motion_summary(trace, nsigma).iloc[0]
-    shift, ball = (
-        row["mean centre shift (standardised units)"],
-        row["mean ball radius λ r_c (standardised units)"],
-    )
-    return (
-        f"In {trace.steps} steps with the paper's t the centres of {model}'s {target} classes moved "
-        f"by {shift:.2f} standardised units on average, {shift / ball:.0%} of a ball's "
-        f"mean radius, while the potential energy fell to {row['U after / U before']:.0%} "
-        "of its value before the motion: the energy is quadratic in the overlaps, so small moves of "
-        "heavily overlapping classes release much of it."
     )
