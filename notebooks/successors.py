@@ -60,7 +60,7 @@ seed = 0
 # %% tags=["hide-input"]
 from functools import partial
 
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from potran.bench import book, report, settings, successors
@@ -83,7 +83,17 @@ scores, cells = successors.score_cells(page, metrics, sa_options={"alpha": sa_al
 ncti = successors.ncti_scores(cells)
 scores.to_csv(out_dir / "scores.csv", index=False)
 cells.to_csv(out_dir / "cells.csv", index=False)
-print(successors.run_sentence(page, scores, ncti, truth))
+failed = scores[scores.error != ""]
+glue("run_title", page.title or page.name, display=False)
+for key, n in {"run_models": len(page.models), "run_targets": len(page.targets), "run_scores": len(scores),
+               "run_failed": len(failed), "run_ncti": len(ncti)}.items():
+    glue(key, n, display=False)
+glue("run_truth", Markdown(str(truth.source)), display=False)  # a Markdown source: {glue:md}
+
+# %% [markdown]
+# Scored on {glue:text}`run_title`: {glue:text}`run_models` models × {glue:text}`run_targets`
+# targets, {glue:text}`run_scores` scores ({glue:text}`run_failed` failed), NCTI on
+# {glue:text}`run_ncti` cells; ground truth: {glue:md}`run_truth`.
 
 
 # %% [markdown]
@@ -97,8 +107,16 @@ print(successors.run_sentence(page, scores, ncti, truth))
 # took:
 
 # %% tags=["hide-input"]
-display(book.table(successors.gate_table(cells), formats={"SA's gate open": "%0"}))
-display(Markdown(successors.gate_sentence(cells)))
+closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 -- None is neither
+glue("gate_open_share", float(cells.sa_gate_open.mean()), display=False)
+glue("gate_cells", len(cells), display=False)
+glue("gate_closed", ", ".join(closed) if len(closed) else "no model", display=False)
+book.table(successors.gate_table(cells), formats={"SA's gate open": "%0"})
+
+# %% [markdown]
+# SA transformed {glue:text}`gate_open_share:.0%` of the {glue:text}`gate_cells` cells; its gate
+# stayed closed (on at least one target) for {glue:text}`gate_closed`, whose scores with SA are
+# therefore those without it.
 
 # %% [markdown]
 # ## Mean $\tau_w$ with 95 % intervals

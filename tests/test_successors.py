@@ -64,17 +64,13 @@ def test_ncti_scores_are_pooled_per_target():
     assert "a" not in set(successors.ncti_scores(failed).model)  # left out of its pool
 
 
-def test_the_gate_table_and_sentence_count_open_gates():
+def test_the_gate_table_counts_open_gates():
     cells = pd.DataFrame({"model": ["a", "b", "a", "b"], "target": ["t1", "t1", "t2", "t2"],
                           "sa_gate_open": [True, False, True, True], "sa_gate_mean": [5.0, 3.0, 6.0, 4.5],
                           "ped_steps": [2, 4, 6, 6]})
     table = successors.gate_table(cells)
     assert table.loc["t1", "SA's gate open"] == 0.5 and table.loc["t2", "gate statistic m, min"] == 4.5
     assert table.loc["t1", "PED steps (mean)"] == 3
-    assert successors.gate_sentence(cells) == (
-        "SA transformed 75% of the 4 cells; its gate stayed closed for b (on at least one target), "
-        "whose scores with SA are therefore those without it.")
-    assert successors.gate_sentence(cells.assign(sa_gate_open=True)).endswith("its gate was open everywhere.")
 
 
 def test_intervals_tables_and_tests_of_the_successors(scored):
@@ -110,7 +106,7 @@ def test_intervals_tables_and_tests_of_the_successors(scored):
         assert (fam.p_holm[both] >= fam.p_value[both] - 1e-12).all()
 
 
-def test_empty_intervals_figure_and_run_sentence(page, scored):
+def test_empty_intervals_and_figure(scored):
 
     scores, cells = scored
     pairs = scores[["model", "target"]].drop_duplicates()
@@ -127,7 +123,3 @@ def test_empty_intervals_figure_and_run_sentence(page, scored):
     assert ax.get_ylabel() == "metric" and len(ax.get_yticks()) == 4
     band = [p for p in ax.patches if p.get_label() == "random scorer (95 % band)"]
     assert len(band) == 1 and np.allclose([band[0].get_x(), band[0].get_width()], [-0.25, 0.75])
-    broken = scores.assign(error=[""] * (len(scores) - 2) + ["boom", "bang"])
-    assert successors.run_sentence(page, broken, ncti, truth) == (
-        f"{page.name}: 3 models x 2 targets, {len(scores)} scores (2 failed), NCTI on 6 cells; "
-        "ground truth: made up")

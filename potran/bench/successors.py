@@ -19,8 +19,8 @@ from ..metrics import PED_METRICS
 from ..perturbations import NONE, PED, SA, label
 from .folders import FEATURE_CACHE
 
-__all__ = ["score_cell", "score_cells", "ncti_scores", "gate_table", "gate_sentence", "method_names",
-           "intervals", "interval_table", "forest_rows", "forest_figure", "tests", "run_sentence"]
+__all__ = ["score_cell", "score_cells", "ncti_scores", "gate_table", "method_names",
+           "intervals", "interval_table", "forest_rows", "forest_figure", "tests"]
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
 
@@ -131,14 +131,6 @@ def gate_table(cells: pd.DataFrame) -> pd.DataFrame:
         "gate_mean_max": "gate statistic m, max", "ped_steps": "PED steps (mean)"})
 
 
-def gate_sentence(cells: pd.DataFrame) -> str:
-    """How often SA transformed the features, and the models whose gate stayed closed."""
-    closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 -- None is neither
-    return (f"SA transformed {cells.sa_gate_open.mean():.0%} of the {len(cells)} cells; "
-            + (f"its gate stayed closed for {', '.join(closed)} (on at least one target), whose scores with "
-               "SA are therefore those without it." if len(closed) else "its gate was open everywhere."))
-
-
 def method_names(sa: str) -> dict:
     """``{"none": "none", "ped": "PED", sa: "SA"}``: how the tables name each perturbation."""
     return {NONE: "none", PED: "PED", sa: "SA"}
@@ -243,12 +235,3 @@ def tests(scores, ncti, truth, *, n_boot: int = 1000, n_draws: int = 2000, seed:
                                     n_draws=n_draws, seed=seed)
         parts.append(nc[nc.family == "chance"])
     return report.add_holm(pd.concat(parts, ignore_index=True))
-
-
-def run_sentence(page, scores: pd.DataFrame, ncti: pd.DataFrame, truth) -> str:
-    """One line on what :func:`score_cells` scored on ``page`` (its ``name``, ``models``,
-    ``targets``): scores, failures, NCTI's cells, and where ``truth`` comes from."""
-    failed = scores[scores.error != ""]
-    return (f"{page.title or page.name}: {len(page.models)} models x {len(page.targets)} targets, "
-            f"{len(scores)} scores "
-            f"({len(failed)} failed), NCTI on {len(ncti)} cells; ground truth: {truth.source}")
