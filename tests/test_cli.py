@@ -677,11 +677,12 @@ def test_score_a_non_finite_score_is_an_error_naming_the_metric(cli, monkeypatch
 def test_a_missing_extra_names_it(cli, monkeypatch):
     """potran bench without the bench extra: one line naming the extra, not a traceback."""
     import potran.cli
+    import potran.cli.bench
 
     def missing(args):
         raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
 
-    monkeypatch.setattr(potran.cli, "run_bench", missing)
+    monkeypatch.setattr(potran.cli.bench, "run_bench", missing)
     parser = potran.cli.build_parser
     monkeypatch.setattr(potran.cli, "build_parser", lambda: _with_func(parser(), "bench", missing))
     assert_one_line_error(cli("bench", "--no-progress"), "bench",

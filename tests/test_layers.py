@@ -27,8 +27,7 @@ ORDER = ("core", "machinery", "analysis", "kit", "entry")
 #: module (or package: it covers what lies under it) -> layer; the longest matching name wins
 LAYERS = {
     "potran": "core",
-    "potran.cli": "entry",
-    "potran.report_cli": "entry",
+    "potran.cli": "entry",               # the package: main, options, scoring, extract, bench, report
     "potran.__main__": "entry",
     "potran.bench": "machinery",
     "potran.bench.report": "analysis",
@@ -59,7 +58,6 @@ KNOWN = {
 #: import cycles that exist today, each as the sorted tuple of its modules
 KNOWN_CYCLES = {
     ("potran.bench.findings", "potran.bench.v3_report"),
-    ("potran.cli", "potran.report_cli"),
 }
 
 

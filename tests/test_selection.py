@@ -9,7 +9,8 @@ import pytest
 
 import potran
 from potran import perturbations, selection
-from potran.cli import format_ranking, main
+from potran.cli import main
+from potran.cli.scoring import format_ranking
 from potran.metrics import ncti_pool_scores
 from potran.selection import COLUMNS, METRICS, model_files
 

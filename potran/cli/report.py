@@ -14,6 +14,7 @@ import json
 import math
 from pathlib import Path
 
+from potran.cli.options import UsageError, read_table, split_names
 from potran.perturbations import KINDS, NONE
 
 __all__ = ["add_report_parser", "run_report", "format_table"]
@@ -54,7 +55,6 @@ def _tests(args):
     import pandas as pd
 
     from potran.bench import paper_analysis, report
-    from potran.cli import UsageError, _read_table
 
     if args.paper:
         if args.scores or args.groundtruth or args.compare or args.metric or args.perturbation:
@@ -66,8 +66,8 @@ def _tests(args):
         args.scores, args.groundtruth = _setting_files(args.setting)
     if not (args.scores and args.groundtruth):
         raise UsageError("give SCORES.csv and GT.csv, --setting NAME or --paper")
-    scores = _read_table(args.scores, "scores")
-    gt = _read_table(args.groundtruth, "ground truth")
+    scores = read_table(args.scores, "scores")
+    gt = read_table(args.groundtruth, "ground truth")
     for table, cols, what in ((scores, ("model", "target", "metric", "perturbation", "score"), "scores"),
                               (gt, ("model", "target", "test_acc"), "ground truth")):
         missing = [c for c in cols if c not in table.columns]
@@ -95,7 +95,6 @@ def _tests(args):
 def _setting_files(name: str) -> tuple[str, str]:
     """The committed ``scores.csv`` and ``accuracy.csv`` of setting ``name`` (potran.bench.settings)."""
     from potran.bench import settings
-    from potran.cli import UsageError
 
     if name not in settings.NAMES:
         raise UsageError(f"unknown setting {name!r}; known: {', '.join(settings.NAMES)}")
@@ -111,7 +110,7 @@ def _setting_files(name: str) -> tuple[str, str]:
 
 def _chosen_rows(scores, args):
     """The rows of the ``--metric`` and ``--perturbation`` values (all without them)."""
-    metrics = list(dict.fromkeys(m.strip() for text in args.metric for m in text.split(",") if m.strip()))
+    metrics = list(dict.fromkeys(split_names(args.metric)))
     for column, chosen in (("metric", metrics), ("perturbation", list(dict.fromkeys(args.perturbation)))):
         if not chosen:
             continue
@@ -127,8 +126,6 @@ def _chosen_rows(scores, args):
 def _pairs(items) -> list:
     """``["gbc+PED,nleep"]`` -> ``[(("gbc", "ped"), ("nleep", "none"))]`` (``metric+LABEL``: a
     perturbation label, ``PED``/``SA`` in either case; no suffix: ``"none"``)."""
-    from potran.cli import UsageError
-
     out = []
     for item in items:
         names = item.split(",")
