@@ -122,8 +122,10 @@ def test_notebook_runs_on_the_paper_setting(path: Path, tmp_path: Path, paper_fi
                   "cache_dir": str(paper_files["cache"]), "out_dir": str(tmp_path / "out"),
                   **SMALL}
     execute(path, notebook, {k: v for k, v in parameters.items() if k in declared}, tmp_path, monkeypatch)
-    printed = "".join(output.get("text", "") for cell in need("nbformat").read(
-        tmp_path / f"{path.stem}.ipynb", as_version=4).cells for output in cell.get("outputs", []))
+    printed = "".join(  # what the page printed, and the values it glued into its Markdown
+        output.get("text", "") + str(output.get("data", {}).get("application/papermill.record/text/plain", ""))
+        for cell in need("nbformat").read(tmp_path / f"{path.stem}.ipynb", as_version=4).cells
+        for output in cell.get("outputs", []))
     assert "the paper's setting" in printed or any(f"{m} on " in printed for m in PAPER_MODELS), printed
     for table in (pd.read_csv(f) for f in (tmp_path / "out").rglob("scores.csv")):
         assert set(table.model) == set(PAPER_MODELS) and set(table.target) == set(PAPER_TARGETS)
