@@ -25,13 +25,6 @@ def test_settings_and_their_names():
     assert views.named(pd.DataFrame({"perturbation": ["ped:other"]}), 0.6).setting.isna().all()
 
 
-def test_captions_name_the_cell():
-    caption, alt = views.dimensions_caption("m", "t", 64)
-    assert caption.startswith("m on t, per feature dimension") and "over the 64 feature dimensions" in alt
-    caption, alt = views.balls_caption("m", "t", 0.6, 5)
-    assert caption.startswith("m on t with λ = 0.6:") and "for the 5 classes" in alt
-
-
 def test_interval_table_and_forest():
     shown = views.interval_table(_intervals()).styler.data
     assert shown.setting.tolist() == ["without PED", "PED, standardised", "PED, raw space"]
@@ -49,19 +42,3 @@ def test_motion_table_averages_over_the_metrics():
     motion = views.motion_table(trace)
     assert motion.index.tolist() == ["standardised", "raw"]
     assert motion.loc["standardised"].tolist() == [3.0, 0.6, 2.0] and motion.loc["raw", "mean_steps"] == 6
-
-
-def test_agreement_text_per_metric_and_the_motion():
-    motion = pd.DataFrame({"mean_steps": [3.0, 6.0], "energy_decline": [0.6, 0.1]},
-                          index=["standardised", "raw"])
-    versus = pd.DataFrame({"delta": [0.25], "low": [0.1], "high": [0.4]}, index=["logme"])
-    need = {"raw": {0.5: 2}, "standardised": {0.5: 40}}
-    text = views.agreement_text(["logme", "gbc"], _intervals(), pd.Series({"logme": 0.5}), versus,
-                                motion, 9, need)
-    assert ("- **logme**: the two settings rank the models alike at τ = +0.500; τ_w: without PED +0.100; "
-            "PED standardised +0.300 (change +0.200 [+0.100, +0.300]); PED raw +0.050 (change -0.050 "
-            "[-0.200, +0.100]); standardised − raw +0.250 [+0.100, +0.400].") in text
-    assert ("- **gbc**: the two settings rank the models alike at τ = undefined; τ_w with the ground "
-            "truth undefined") in text
-    assert text.endswith("in 2 raw dimension(s) against 40 standardised.")
-    assert "takes 3.00 steps and releases 60% of the potential energy standardised" in text

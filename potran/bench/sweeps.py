@@ -29,12 +29,10 @@ from ..ped import EPS
 from ..perturbations import NONE, PED
 from .settings import name_list, parameter_dict  # noqa: F401 -- kept for the pages that import them here
 
-__all__ = ["name_list", "parameter_dict", "settings_intervals", "grid_selection",
-           "trace_summary", "ranking_agreement", "dimension_spread", "class_geometry", "published_grid",
-           "published_grid_sentence", "setting_tables", "trace_per_value", "trace_sentence",
-           "grid_side_table", "median_half_width", "grid_agreement_text", "SPACES",
-           "radius_need", "dimension_sentence", "geometry_both_ways", "radii_table", "radius_sentence",
-           "both_ways_sentence", "RADIUS_GRID", "radius_grid", "grid_tables", "grid_run_sentence"]
+__all__ = ["name_list", "parameter_dict", "settings_intervals", "grid_selection", "trace_summary",
+           "ranking_agreement", "dimension_spread", "class_geometry", "published_grid", "setting_tables",
+           "trace_per_value", "grid_side_table", "median_half_width", "SPACES", "radius_need",
+           "geometry_both_ways", "radii_table", "RADIUS_GRID", "radius_grid", "grid_tables"]
 
 
 
@@ -206,10 +204,6 @@ def class_geometry(trace, nsigma: float) -> pd.DataFrame:
 
 # --- the radius grid of the supplementary's Table 1 (notebooks/k_grid.py) ---
 
-def _signed(value, digits: int = 3) -> str:
-    return "undefined" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
-
-
 #: The supplementary's grid of Table 1, searched as the radius coefficient λ (``nsigma``).
 RADIUS_GRID = (0.6, 0.8, 1.0, 1.2, 1.5, 2.0)
 
@@ -242,17 +236,6 @@ def grid_tables(scores: pd.DataFrame, truth, *, n_boot: int = 1000, seed: int = 
     return tau_table(scores, truth.accuracy), intervals, ranked, null
 
 
-def grid_run_sentence(page, scores: pd.DataFrame, ranked: pd.DataFrame, metrics, values) -> str:
-    """One line on what the grid run scored on ``page`` (its ``name``, ``models``, ``targets``):
-    scores, failures, and the cells with a fine-tuning ground truth (``ranked``)."""
-    models, targets = page.models, page.targets
-    failed = int((scores.error.fillna("") != "").sum())
-    return (f"{page.title or page.name}: {len(models)} models x {len(targets)} targets x "
-            f"{len(metrics)} metrics x {len(values)} values of λ (+ the reference without PED): "
-            f"{len(scores)} scores, {failed} failed; {len(ranked)} of {len(models) * len(targets)} "
-            "cells have a fine-tuning ground truth")
-
-
 def published_grid(metrics) -> tuple[pd.DataFrame, pd.Series]:
     """The paper's mean tau_w over its 10 datasets per metric (of ``metrics`` that Table 1 has):
     without PED, with PED at the default radius (main table), with PED after the grid search
@@ -276,19 +259,6 @@ def published_grid(metrics) -> tuple[pd.DataFrame, pd.Series]:
         .up.sum()
     )
     return pub, raised
-
-
-def published_grid_sentence(pub: pd.DataFrame, raised: pd.Series) -> str:
-    """What the published grid search gains, and why none of its entries can fall below the default."""
-    return (
-        "In the paper, the grid search raises the mean $\\tau_w$ of PED by "
-        + ", ".join(f"{pub.loc[m, 'grid gain']:+.3f} for {m}" for m in pub.index)
-        + " ("
-        + ", ".join(f"{int(raised[m])} of 10 datasets higher for {m}" for m in pub.index)
-        + "). No entry falls below the main table's, which is what picking the best of a grid that "
-        "contains the default per dataset produces; the selection cannot be told apart from the "
-        "improvement, since only the maximum is printed."
-    )
 
 
 def setting_tables(intervals: pd.DataFrame, shown_as: dict, metrics) -> list[tuple[str, pd.DataFrame]]:
@@ -331,24 +301,6 @@ def trace_per_value(scores: pd.DataFrame, values: dict) -> tuple[pd.DataFrame, b
     return per_value, bool(same)
 
 
-def trace_sentence(per_value: pd.DataFrame, same: bool) -> str:
-    """How the steps and the energy released change from the smallest to the largest radius."""
-    from ..ped import CONSTANT, TIME_STEP
-
-    lo, hi = per_value.index.min(), per_value.index.max()
-    return (
-        f"From λ = {lo:g} to λ = {hi:g} the motion takes {per_value.mean_steps[lo]:.2f} → "
-        f"{per_value.mean_steps[hi]:.2f} steps on average and releases "
-        f"{100 * per_value.energy_decline[lo]:.1f} % → "
-        f"{100 * per_value.energy_decline[hi]:.1f} % of its potential energy"
-        + (" (the same for the three metrics, which all move the same features)" if same else "")
-        + f". A larger λ makes the balls and their overlaps larger, so the classes move farther; but a step "
-        f"moves each class by k t²/2 = {CONSTANT * TIME_STEP**2 / 2:.3f} of each of "
-        f"its overlaps whatever their size, so the share of the energy released changes only through which "
-        f"pairs overlap and how their overlaps compare."
-    )
-
-
 def grid_side_table(choice: pd.DataFrame, pub: pd.DataFrame, metrics, shown_as: dict) -> pd.DataFrame:
     """The published default and best-per-dataset beside ours (without PED, default, best one
     setting, best per target, and which setting): ``choice`` is :func:`grid_selection` by metric."""
@@ -373,50 +325,6 @@ def median_half_width(intervals: pd.DataFrame) -> float:
     return intervals[intervals.perturbation != NONE].eval("(high - low) / 2").median()
 
 
-def grid_agreement_text(
-    pub: pd.DataFrame, intervals: pd.DataFrame, ranked: pd.DataFrame, metrics, n_values: int
-) -> str:
-    """The published grid gain beside PED's own effect, and how far our mean tau_w moves across
-    the ``n_values`` settings against the interval width and the spread of the ground truth
-    (``ranked``: the accuracies of the scored cells)."""
-    pub_effect = pub["PED, default λ (main table)"] - pub["without PED"]
-    text = [
-        "**Published.** The grid gain is "
-        + ", ".join(
-            f"{pub.loc[m, 'grid gain']:+.3f} for {m} (PED itself, at the default: {pub_effect[m]:+.3f})"
-            for m in pub.index
-        )
-        + ". It is reported without an interval, on 12 models and 10 datasets."
-    ]
-    if intervals.empty:
-        text.append(
-            "**Ours.** Undefined until the scored cells have a fine-tuning ground truth; the trace "
-            "above is all this run can show."
-        )
-    else:
-        spread = (
-            intervals[intervals.perturbation != NONE]
-            .groupby("metric")
-            .mean_tau.agg(lambda v: v.max() - v.min())
-        )
-        gt_range = ranked.groupby("target").test_acc.agg(lambda a: a.max() - a.min())
-        sd = ranked.test_acc_sd.median() if "test_acc_sd" in ranked else np.nan
-        text.append(
-            f"**Ours.** Across the {n_values} values of λ the mean τ_w moves by "
-            + ", ".join(f"{spread.get(m, np.nan):.3f} for {m}" for m in metrics)
-            + f", against a median 95 % interval half-width of {median_half_width(intervals):.3f}. "
-            "The fine-tuning accuracies of the ranked models span "
-            + ", ".join(f"{100 * v:.1f} points on {t}" for t, v in gt_range.items())
-            + (
-                f", with a median seed-to-seed standard deviation of {100 * sd:.1f} points"
-                if np.isfinite(sd)
-                else ""
-            )
-            + "."
-        )
-    return "\n\n".join(text)
-
-
 # --- PED with and without the general set's standardisation (notebooks/normalization.py) ---
 
 #: The two spaces PED can move the classes in, with their names on the page.
@@ -430,36 +338,6 @@ def radius_need(spread: pd.DataFrame) -> dict:
     return {
         way: {q: int(np.searchsorted(np.cumsum(s), q) + 1) for q in (0.5, 0.9)} for way, s in shares.items()
     }
-
-
-def dimension_sentence(spread: pd.DataFrame, G, model: str, *, eps: float = EPS) -> str:
-    """How unequal a cell's dimensions are raw and standardised, how few carry the balls' sizes,
-    and how many of the general set's dimensions PED divides by the floor ``eps``."""
-    need = radius_need(spread)
-    top = {way: spread[f"radius_share_{way}"].max() for way in SPACES}
-    live = spread[spread.std_raw > 0]  # dead dimensions (constant features) have no spread to compare
-    ratio_raw = live.std_raw.max() / live.std_raw.min()
-    ratio_std = live.std_standardised.max() / live.std_standardised.min()
-    floored = int((np.asarray(G).std(0) < eps).sum())
-    dead = len(spread) - len(live)
-    return (
-        f"In the raw space the spreads of {model}'s {len(spread)} dimensions span a factor {ratio_raw:,.0f} "
-        "(largest over smallest standard deviation"
-        + (f", leaving out {dead} constant dimension(s)" if dead else "")
-        + f"); after standardisation a factor {ratio_std:,.0f}. "
-        f"Half of the summed squared radii sits in {need['raw'][0.5]} raw dimension(s) "
-        f"({need['raw'][0.9]} for 90 %), against {need['standardised'][0.5]} ({need['standardised'][0.9]}) "
-        f"after standardisation; the single largest dimension carries {top['raw']:.0%} of it raw and "
-        f"{top['standardised']:.0%} standardised. "
-        + (
-            f"{floored} dimension(s) of the general set have a spread below the floor $10^{{-3}}$ and are "
-            "divided by the floor instead. "
-            if floored
-            else ""
-        )
-        + "Standardising by a *general* set rather than by the target itself keeps what is special "
-        "about the target: a dimension the target uses much more than generic images do stays wide."
-    )
 
 
 def geometry_both_ways(runs: dict, classes, nsigma: float) -> pd.DataFrame:
@@ -480,40 +358,3 @@ def radii_table(geometry: pd.DataFrame) -> pd.DataFrame:
         for v, w in per_class.columns
     ]
     return per_class
-
-
-def radius_sentence(geometry: pd.DataFrame) -> str:
-    """The range and median of the balls' radius over the nearest other centre, per space."""
-    ratio = {way: geometry[geometry.space == way].radius_to_nearest for way in SPACES}
-    return (
-        f"Over the {geometry['class name'].nunique()} classes, a ball's radius is "
-        + "; ".join(
-            f"{way} {r.min():.2f} to {r.max():.2f} times the distance to its nearest other "
-            f"centre (median {r.median():.2f})"
-            for way, r in ratio.items()
-        )
-        + "."
-    )
-
-
-def _decline(trace) -> float:
-    return 1 - trace.energies[-1] / trace.energies[0] if trace.energies[0] > 0 else float("nan")
-
-
-def both_ways_sentence(geometry: pd.DataFrame, runs: dict, spread: pd.DataFrame, n_classes: int) -> str:
-    """The two motions of one cell side by side: overlapping pairs, steps, energy released and
-    the largest change of any feature against the features' typical spread."""
-    ratio = {way: geometry[geometry.space == way].radius_to_nearest.median() for way in SPACES}
-    pairs = {way: int((g.overlaps.sum()) // 2) for way, g in geometry.groupby("space")}
-    n_pairs = n_classes * (n_classes - 1) // 2
-    t_std, t_raw = runs["standardised"].trace, runs["raw"].trace
-    return (
-        f"Standardised, the median ball's radius is {ratio['standardised']:.2f} times the distance to the "
-        f"nearest other centre and {pairs['standardised']} of the {n_pairs} class pairs overlap; raw, "
-        f"{ratio['raw']:.2f} times and {pairs['raw']} pairs. The motion takes {t_std.steps} step(s) and "
-        "releases "
-        f"{_decline(t_std):.0%} of the potential energy standardised, {t_raw.steps} step(s) and "
-        f"{_decline(t_raw):.0%} raw. The largest change of any feature, in feature units, is "
-        f"{t_std.max_shift:.3g} with the standardised motion and {t_raw.max_shift:.3g} with the raw one, "
-        f"against a median feature standard deviation of {np.median(spread.std_raw):.3g}."
-    )
