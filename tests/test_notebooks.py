@@ -34,6 +34,8 @@ SMALL = {
 PAPER_SETTING_PAGES = [p for p in NOTEBOOKS if "\npaper_checkpoints = " in p.read_text(encoding="utf-8")]
 PAPER_MODELS = ("byol", "swav", "simclr-v1")
 PAPER_TARGETS = ("dtd", "sun397")
+#: the mime type of a value a page glues into its Markdown (myst-nb glue, as papermill records it)
+GLUED = "application/papermill.record/text/plain"
 
 
 def need(module: str):
@@ -123,7 +125,7 @@ def test_notebook_runs_on_the_paper_setting(path: Path, tmp_path: Path, paper_fi
                   **SMALL}
     execute(path, notebook, {k: v for k, v in parameters.items() if k in declared}, tmp_path, monkeypatch)
     printed = "".join(  # what the page printed, and the values it glued into its Markdown
-        output.get("text", "") + str(output.get("data", {}).get("application/papermill.record/text/plain", ""))
+        output.get("text", "") + str(output.get("data", {}).get(GLUED, ""))
         for cell in need("nbformat").read(tmp_path / f"{path.stem}.ipynb", as_version=4).cells
         for output in cell.get("outputs", []))
     assert "the paper's setting" in printed or any(f"{m} on " in printed for m in PAPER_MODELS), printed

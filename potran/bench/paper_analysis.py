@@ -37,7 +37,7 @@ __all__ = ["pick", "paper_accuracy", "published_taus", "static_baseline_taus", "
            "protocol_sentence", "verdict_summary", "learning_rate_sentence", "still_training",
            "convergence_sentence", "FineTuned", "read_groundtruth", "BASELINE", "PaperNumbers",
            "paper_numbers", "wide_taus", "chance_bands", "method_intervals", "P_COLUMNS", "intervals_table",
-           "baseline_choices", "baseline_sentence", "version_effect", "baseline_swap", "swap_sentence",
+           "baseline_choices", "version_effect", "baseline_swap",
            "ped_gain", "gain_table", "claims_text"]
 
 
@@ -744,40 +744,6 @@ def baseline_choices(numbers: PaperNumbers) -> pd.Series:
     )
 
 
-def baseline_sentence(numbers: PaperNumbers, intervals: pd.DataFrame, choices: pd.Series) -> str:
-    """Where the static baseline stands against the published methods (Holm-adjusted exact
-    sign-flip over the datasets) and how its mean depends on the datasets and ground truth."""
-    b = intervals.loc["static baseline"]
-    methods = [m for m in numbers.labels.values() if m != "static baseline"]
-    best = intervals.loc[methods].mean_tau.idxmax()
-    beaten = [
-        m for m in methods if intervals.loc[m, "p_delta (Holm)"] < 0.05 and intervals.loc[m, "delta"] < 0
-    ]
-    supp_mean = numbers.baseline["supplementary"].weighted_tau.mean()
-    position = (
-        "above every published mean"
-        if b.mean_tau > intervals.loc[best, "mean_tau"]
-        else "below the best published mean"
-    )
-    vs_best, others = intervals.loc[best], choices.drop(choices.index[0])
-    return (
-        f"On the {len(numbers.targets)} datasets of the main table and the `tw.py` ground truth the static "
-        f"baseline reaches a mean $\\tau_w$ of **{b.mean_tau:.3f}** (the other choices of datasets and "
-        f"ground truth above give {others.min():.3f} to {others.max():.3f}). "
-        f"The baseline is {position}: the best "
-        f"published method, {best}, reaches {vs_best.mean_tau:.3f} (baseline minus it: "
-        f"{-vs_best.delta:+.3f}, 95 % t-interval over datasets [{-vs_best.delta_high:+.3f}, "
-        f"{-vs_best.delta_low:+.3f}], exact sign-flip p = {vs_best.p_delta:.3g}: not an ordering the data "
-        f"resolve unless p < 0.05). With Holm's correction over the {len(methods)} methods, the exact "
-        f"sign-flip test puts the baseline above {', '.join(beaten) or 'no method'}; for the others the "
-        f"data cannot order the two. With the supplementary's ground truth the baseline's mean is "
-        f"{supp_mean:.3f}; the published values were computed against `tw.py`, so the `tw.py` figure is the "
-        f"comparable one. Being an oracle-style reference (it needs every model fine-tuned on the other "
-        f"datasets), the baseline says how much of the ranking is shared across these datasets, not what "
-        f"a metric should be expected to beat."
-    )
-
-
 def version_effect(numbers: PaperNumbers) -> pd.DataFrame:
     """Per dataset and on average: tau_w between the two ground truths, and the baseline's tau_w
     with each."""
@@ -802,28 +768,6 @@ def baseline_swap(numbers: PaperNumbers) -> pd.DataFrame:
 
     return discrepancy_effect(
         numbers.accuracy["twpy"], numbers.accuracy["supplementary"], mean_tau, ("tw.py", "supplementary")
-    )
-
-
-def swap_sentence(
-    numbers: PaperNumbers, swap: pd.DataFrame, cells: pd.DataFrame, effect: pd.DataFrame
-) -> str:
-    """The disputed cell that moves the baseline's mean most, and the datasets on which the two
-    ground truths rank the models differently."""
-    top = swap.iloc[1:-1].sort_values("delta").iloc[0]
-    t_top, m_top = top.changed.split("/")
-    supp = numbers.accuracy["supplementary"]
-    supp = supp[supp.target == t_top].set_index("model").test_acc
-    disagree = effect["GT agreement"].drop("mean")
-    return (
-        f"The five cells change the baseline's mean $\\tau_w$ from {swap.value.iloc[0]:.3f} to "
-        f"{swap.value.iloc[-1]:.3f}. The largest part is one cell, {top.changed} ({top.delta:+.3f} alone): "
-        f"{cells.set_index(['target', 'model']).loc[(t_top, m_top), 'tw.py']:.2f} in `tw.py`, "
-        f"{supp[m_top]:.2f} in the supplementary, where the next model on {t_top} has "
-        f"{supp.drop(m_top).max():.2f}; the value enters both the ranking to be predicted on {t_top} and "
-        f"{m_top}'s score on every other dataset. The two ground truths rank the models identically on "
-        f"every dataset except {', '.join(f'{t} (tau_w {v:.3f})' for t, v in disagree.items() if v < 1)}, "
-        f"so any metric's $\\tau_w$ on those depends on the version it was scored against."
     )
 
 
