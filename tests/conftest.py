@@ -26,7 +26,8 @@ settings.register_profile("explore", max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 #: the files that take longest (the site test builds the book; the pages that take the paper's
-#: setting run on its stand-ins): collected first, so that a parallel run does not leave one of them for the end
+#: setting run on its stand-ins): collected first, so that a parallel run does not leave one of
+#: them for the end
 LONGEST_FIRST = ("test_site.py", "test_notebooks.py")
 
 
