@@ -92,6 +92,10 @@ def test_wheel_ships_the_data(wheel: Path):
     expected = {f"potran/data/paper/{p.name}" for p in (ROOT / "data" / "paper").iterdir() if p.is_file()}
     expected |= {f"potran/data/zoo/{p.name}" for p in (ROOT / "data" / "zoo").iterdir() if p.is_file()}
     expected |= {"potran/data/groundtruth/accuracy.csv", "potran/data/groundtruth/README.md"}
+    # benchmark v3's evidence behind `potran select`'s advice (potran.evidence)
+    expected |= {"potran/data/bench_v3/accuracy.csv", "potran/data/bench_v3/scores/scores.csv"}
+    cells = (ROOT / "data" / "bench_v3" / "cells").glob("*.json")
+    expected |= {f"potran/data/bench_v3/cells/{p.name}" for p in cells}
     assert expected <= names, sorted(expected - names)
     assert not [n for n in names if n.startswith("potran/data/groundtruth/") and n.count("/") > 3], \
         "per-cell results and snapshots of the ground truth stay out of the wheel"
