@@ -22,7 +22,7 @@
 # follow ({doc}`main_table`, {doc}`k_grid`, {doc}`normalization`, {doc}`finetuning`,
 # {doc}`successors`) use it.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.resources import data_path
 
 models = None                                     # zoo names, None for every model

@@ -30,7 +30,7 @@
 # fixed training images at 0, 25, 50 and 100 % of the first seed's run, and the time every cell
 # took; the page uses every cell that has them.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 models = None                 # zoo names (None: every model with a ground-truth cell)
 targets = None                # target names (None: every target with a ground-truth cell)
 example = "conv4_supervised,fonts"   # the t-SNE example, model and target (else the first cell)

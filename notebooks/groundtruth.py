@@ -20,7 +20,7 @@
 # then the offline benchmark's, with the noise that comes with it, and says which targets can rank
 # the models.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.resources import data_path
 
 models = None        # zoo names, None for every model of potran.bench.zoo

@@ -30,7 +30,7 @@
 # made by `python benchmarks/v3_sweeps.py`): the page extracts no feature unless its parameters ask
 # for a value of $\lambda$, a metric or a cell that is not committed.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 

@@ -49,7 +49,7 @@
 # baseline (paired), with Holm's correction over the metrics. The published table comes last,
 # beside ours.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.runner import DEFAULT_METRICS
 

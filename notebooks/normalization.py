@@ -29,7 +29,7 @@
 # committed data (`data/bench_v3/sweeps/`, made by `python benchmarks/v3_sweeps.py`); the page
 # computes only what they do not hold.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 

@@ -44,7 +44,7 @@
 # the way, and the moved features are scored by any metric (LogME, SFDA, ...). This page runs
 # `potran.simulate` on a two-dimensional toy task so every quantity can be seen.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 
 n_classes = 4          # classes of the toy task

@@ -26,7 +26,7 @@
 # This page is executed at every build (it is the one page not taken from the cache), after all
 # the others.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 cache_dir = None        # jupyter-cache folder of the build; None = <checkout>/_build/.jupyter_cache
 generated_dir = None    # papermill outputs (make papermill); None = <checkout>/book/generated
 

@@ -38,7 +38,7 @@
 # fastest-of-repeats estimate removes much of that, and the fitted slopes, not the absolute
 # seconds, are the result to read.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.resources import project_path
 
 models = None          # not used: this page runs on synthetic data (kept so every page takes the same parameters)

@@ -34,7 +34,7 @@
 # page scores only the cells they do not hold. Neither paper's numbers are reproduced here: only
 # their abstracts were available, so there is no published table to put beside ours.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
