@@ -558,7 +558,7 @@ def test_bench_refuses_metrics_a_grid_cell_cannot_score(cli, metric):
 
 def test_bench_paper_setting_needs_all_three_folders(cli, tmp_path):
     assert_one_line_error(cli("bench", "--paper-data", tmp_path, "--no-progress"), "bench",
-                          "missing: paper_checkpoints, paper_imagenet_val")
+                          "missing: --paper-checkpoints, --paper-imagenet-val", code=2)
     assert_one_line_error(cli("bench", "--paper-option", "image_size=32", "--no-progress"), "bench",
                           "--paper-option needs the paper's setting", code=2)
 

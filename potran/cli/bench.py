@@ -24,6 +24,8 @@ from potran.perturbations import PED, SA
 from potran.reduction import SCORE_DIM
 
 BENCH_GROUNDTRUTH = str(GROUNDTRUTH_OUT / "accuracy.csv")
+#: the options (attributes of the parsed arguments) that give the paper's setting its local folders
+PAPER_FOLDERS = ("paper_checkpoints", "paper_data", "paper_imagenet_val")
 
 
 def _names(text: str | None, known, what: str) -> tuple[str, ...]:
@@ -54,7 +56,6 @@ def run_bench(args) -> int:
     """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
     from potran.bench import configure_torch, datasets, distributed, report, runner, sources, zoo
     from potran.bench.finetune import FinetuneConfig
-    from potran.bench.pages import PAPER_PARAMETERS, page_benchmark
     from potran.metrics import FEATURE_METRICS
 
     # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
@@ -65,7 +66,9 @@ def run_bench(args) -> int:
                    perturbations=_bench_perturbations(args))
     if args.reduce not in (None, "auto"):  # else the setting's own (the paper's: the full 2048)
         scoring["score_dim"] = reduce_width(args.reduce, "bench")
-    paper = {k: getattr(args, k) for k in PAPER_PARAMETERS}  # the --paper-* options
+    paper = {k: getattr(args, k) for k in PAPER_FOLDERS}  # the --paper-* folders
+    if not args.setting and any(paper.values()):
+        args.setting = "paper"  # the --paper-* folders alone open the paper's setting
     groundtruth, readme = args.groundtruth or None, bool(args.groundtruth)
     if args.setting:
         if args.n_train is not None:
@@ -77,14 +80,6 @@ def run_bench(args) -> int:
             truth = setting.groundtruth()
             groundtruth, readme = truth.accuracy, False
             print(f"ranked against {truth.source}")
-    elif any(paper.values()):
-        if args.n_train is not None:
-            raise UsageError("--n-train is for the offline benchmark; the paper's setting scores its splits")
-        page = page_benchmark(args.models, args.targets, **paper, seed=args.seed,
-                              paper_options=parse_options(args.paper_option, "--paper-option"))
-        bench = page.benchmark(**scoring)
-        if args.groundtruth == BENCH_GROUNDTRUTH:  # not given: the paper's published accuracies
-            groundtruth, readme = page.groundtruth().accuracy, False
     elif args.paper_option:
         raise UsageError("--paper-option needs the paper's setting (--paper-checkpoints, --paper-data, "
                          "--paper-imagenet-val)")
@@ -113,8 +108,6 @@ def run_bench(args) -> int:
         if readme:
             report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth,
                                       score_dim=bench.score_dim)
-        elif not args.setting:  # a setting said what it ranks against before scoring
-            print("ranked against the paper's published fine-tuning accuracies (tw.py of the official code)")
     return 0
 
 
@@ -134,6 +127,9 @@ def _setting(args, paper=None):
     if paper and any(paper.values()):
         if args.setting != "paper":
             raise UsageError(f"the --paper-* folders belong to --setting paper, not {args.setting!r}")
+        missing = [f"--{k.replace('_', '-')}" for k, v in paper.items() if not v]
+        if missing:
+            raise UsageError(f"the paper's setting reads three local folders; missing: {', '.join(missing)}")
         files = {"checkpoints": paper.get("paper_checkpoints"), "data": paper.get("paper_data"),
                  "imagenet_val": paper.get("paper_imagenet_val"),
                  "options": parse_options(args.paper_option, "--paper-option")}

@@ -81,12 +81,13 @@ reads and preprocesses the images of each batch when it needs them, so a split i
 as floats (at 224 px that would be 0.6 MB per image, 30 GB for CIFAR's training split); the
 images are decoded in the training process, one batch at a time.
 
-**Running a book page on this setting.** The pages that score models take the parameters
-``paper_checkpoints``, ``paper_data`` and ``paper_imagenet_val`` (:mod:`potran.bench.pages`), e.g.::
+**Running a book page on this setting.** The pages that score models open it with the parameter
+``setting`` set to ``paper`` and the three folders ``paper_checkpoints``, ``paper_data`` and
+``paper_imagenet_val`` (:func:`potran.bench.settings.get`), e.g.::
 
     python -m jupytext --to ipynb --output - notebooks/main_table.py \\
       | python -m papermill - _build/paper/main_table.ipynb -k python3 --cwd notebooks \\
-          -p paper_checkpoints /data/ssl-transfer/models \\
+          -p setting paper -p paper_checkpoints /data/ssl-transfer/models \\
           -p paper_data /data/targets \\
           -p paper_imagenet_val /data/imagenet/val -p device cuda
 
