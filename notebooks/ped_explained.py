@@ -77,9 +77,12 @@ from functools import partial
 from IPython.display import display
 from myst_nb import glue
 
+import numpy as np
+import pandas as pd
+
 import potran
 from potran.bench import book, plots, settings
-from potran.bench import ped_views as views
+from potran.bench.motion import centre_plane, energy_left, standardised
 from potran.metrics import PED_METRICS
 from potran.ped import CONSTANT, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
 
@@ -89,10 +92,29 @@ page = settings.get(setting, models, targets, checkpoints=paper_checkpoints, dat
 show = partial(book.show, folder=page.results(out_dir, "ped_explained"))  # a PNG copy, displayed, captioned
 
 # %% tags=["hide-input"]
-X, y, G = views.toy_task(n_classes, per_class, spread, seed)
+def toy_task(n_classes, per_class, spread, seed):
+    """Gaussian classes (within-class sd ``spread``) centred on a circle of radius 2, and a general
+    set of 1000 isotropic points (sd 2): ``(X, y, G)``."""
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(n_classes) / n_classes
+    y = np.repeat(np.arange(n_classes), per_class)
+    X = 2.0 * np.c_[np.cos(angles), np.sin(angles)][y] + spread * rng.normal(size=(len(y), 2))
+    return X, y, rng.normal(size=(1000, 2)) * 2.0
+
+
+def score_table(X, y, G, metrics, **ped_options):
+    """Each metric's score of ``(X, y)`` without and with PED (general set ``G``)."""
+    return pd.DataFrame({m: {"without PED": potran.score(X, y, m),
+                             "with PED": potran.score(X, y, m, ped=True, general=G, **ped_options)}
+                         for m in metrics}).T.rename_axis(index="metric", columns="PED").sort_index()
+
+# %% tags=["hide-input"]
+X, y, G = toy_task(n_classes, per_class, spread, seed)
 ped = dict(nsigma=nsigma, time_step=time_step, constant=constant)
 trace = potran.simulate(X, y, G, max_steps=max_steps, **ped).trace
-book.table(views.step_table(trace), digits=4,
+steps = pd.DataFrame({"potential energy after": trace.energies[1:], "displacement P": trace.displacements},
+                     index=pd.RangeIndex(1, trace.steps + 1, name="step"))
+book.table(steps, digits=4,
            caption=f"{trace.steps} accepted steps (energy before the first: {trace.energies[0]:.4f}); rejected "
                    f"step's displacement: {book.number(trace.rejected_displacement, 4)}.")
 
@@ -105,7 +127,7 @@ book.table(views.step_table(trace), digits=4,
 # use a larger $t$:
 
 # %% tags=["hide-input"]
-Z = views.standardised(X, G)                  # the toy task in the standardised space
+Z = standardised(X, G)                  # the toy task in the standardised space
 shown_trace = potran.simulate(X, y, G, max_steps=max_steps, **dict(ped, time_step=shown_time_step)).trace
 show(plots.ped_toy(Z, y, shown_trace, trace, nsigma=nsigma, time_step=shown_time_step,
                    reference_step=time_step), "toy_before_after",
@@ -142,7 +164,7 @@ show(plots.ped_steps(Z, y, shown_trace, nsigma=nsigma), "toy_steps",
 # follows:
 
 # %% tags=["hide-input"]
-book.table(views.score_table(X, y, G, (*PED_METRICS, "hscore"), max_steps=max_steps, **ped),
+book.table(score_table(X, y, G, (*PED_METRICS, "hscore"), max_steps=max_steps, **ped),
            caption="Scores of the toy task (each metric's own scale).")
 
 # %% [markdown]
@@ -170,11 +192,11 @@ Xr, yr, Gr = arrays["X_scored"], arrays["y"], arrays["G_scored"]
 real = potran.simulate(Xr, yr, Gr, device=device)      # the paper's values, as the benchmark runs it
 print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
       f"{arrays['X'].shape[1]} features, {Xr.shape[1]} scored; {real.trace.steps} steps, "
-      + (f"potential energy {views.energy_left(real.trace):.1%} of its value before the motion"
+      + (f"potential energy {energy_left(real.trace):.1%} of its value before the motion"
          if real.trace.steps else "no two balls overlap, so PED leaves the features as they are"))
 
 # %% tags=["hide-input"]
-show(plots.ped_cell(views.centre_plane(Xr, Gr, real), yr, task.classes, real.trace, exit_ratio=EXIT_RATIO),
+show(plots.ped_cell(centre_plane(Xr, Gr, real), yr, task.classes, real.trace, exit_ratio=EXIT_RATIO),
      "real_before_after",
      f"{model} on {target}: the features of the {len(yr)} training images "
      f"(the {Xr.shape[1]} dimensions the benchmark scores, standardised by the general set) projected on the plane "
@@ -192,16 +214,18 @@ show(plots.ped_cell(views.centre_plane(Xr, Gr, real), yr, task.classes, real.tra
 # What the motion did to this cell, and what it does to the scores the benchmark computes from it:
 
 # %% tags=["hide-input"]
-summary = views.motion_summary(real.trace)
-motion = summary.iloc[0]
-shift, ball = motion["mean centre shift (standardised units)"], motion["mean ball radius λ r_c (standardised units)"]
+shift = np.linalg.norm(real.trace.centres[-1] - real.trace.centres[0], axis=1).mean()
+ball = (NSIGMA * real.trace.radii).mean()                      # mean ball radius λ r_c
+summary = pd.DataFrame({"steps": [real.trace.steps], "U after / U before": [energy_left(real.trace)],
+                        "mean centre shift (standardised units)": [shift],
+                        "mean ball radius λ r_c (standardised units)": [ball]})
 glue("motion_cell", f"{model}'s {target}", display=False)
 glue("motion_steps", int(real.trace.steps), display=False)
 glue("motion_shift", float(shift), display=False)
 glue("motion_shift_of_ball", float(shift / ball) if real.trace.steps else 0.0, display=False)
-glue("motion_energy_left", float(motion["U after / U before"]), display=False)
+glue("motion_energy_left", float(energy_left(real.trace)), display=False)
 display(book.table(summary, index=False, formats={"steps": "int"}))
-book.table(views.score_table(Xr, yr, Gr, PED_METRICS), caption=f"Scores of {model} on {target}.")
+book.table(score_table(Xr, yr, Gr, PED_METRICS), caption=f"Scores of {model} on {target}.")
 
 # %% [markdown]
 # In {glue:text}`motion_steps` steps with the paper's $t$ the centres of {glue:text}`motion_cell` classes

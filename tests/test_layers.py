@@ -34,6 +34,7 @@ LAYERS = {
     "potran.bench.paper_analysis": "analysis",
     "potran.bench.timing": "analysis",
     "potran.bench.v3_report": "analysis",
+    "potran.bench.motion": "analysis",
     "potran.bench.book": "kit",
     "potran.bench.plots": "kit",
     "potran.bench.pages": "kit",
@@ -43,7 +44,6 @@ LAYERS = {
     "potran.bench.main_table_views": "kit",
     "potran.bench.normalization_views": "kit",
     "potran.bench.finetuning_views": "kit",
-    "potran.bench.ped_views": "kit",
 }
 
 #: imports against the layers that exist today (importer, imported): each is to be removed

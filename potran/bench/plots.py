@@ -254,7 +254,7 @@ def scaling(tables, value: str, ylabel: str, scale: float = 1.0):
 
 
 def ped_toy(Z, y, trace, reference, *, nsigma: float, time_step: float, reference_step: float):
-    """PED on a 2-D toy task (:func:`potran.bench.ped_views.toy_task`): left, the standardised
+    """PED on a two-dimensional task: left, the standardised
     points ``Z`` with each class's ball (radius ``nsigma * r_c``) before (dotted) and after
     (solid) the motion of ``trace`` and the paths of the centres; right, the potential energy of
     ``trace`` and of ``reference`` (run with ``reference_step``) relative to before. Returns the figure."""
@@ -347,7 +347,7 @@ def ped_steps(Z, y, trace, *, nsigma: float):
 
 
 def ped_cell(plane, y, classes, trace, *, exit_ratio: float):
-    """A real cell under PED (``plane``: :class:`potran.bench.ped_views.CentrePlane`): its images
+    """A real cell under PED (``plane``: :class:`potran.bench.motion.CentrePlane`): its images
     before and after the motion with the class centres (top), the centres' paths (bottom left) and
     the trace's energy and displacement relative to their first value (bottom right). Returns the figure."""
     import matplotlib.pyplot as plt
