@@ -26,7 +26,7 @@ from . import IMAGE_SIZE
 from .pretrain import init_encoder
 
 __all__ = ["BATCH", "WEIGHTS", "to_tensor", "load_encoder", "validation_split", "finetune_run",
-           "levelled_off", "not_trained"]
+           "test_record", "levelled_off", "not_trained"]
 
 BATCH = 64
 WEIGHTS = Path(__file__).resolve().parents[3] / "data" / "bench_v4" / "weights"
@@ -86,12 +86,12 @@ def _evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500
         losses.append(nn.functional.cross_entropy(logits, y[i:i + batch], reduction="sum"))
         correct.append(logits.argmax(1) == y[i:i + batch])
     net.train()
-    return float(torch.stack(losses).sum()) / len(x), torch.cat(correct).numpy()
+    return float(torch.stack(losses).sum()) / len(x), torch.cat(correct).cpu().numpy()
 
 
 def finetune_run(encoder: nn.Module, target, *, lr: float, wd: float, epochs: int, seed: int,
                  fit=None, val=None, test: bool = True, snapshot_fractions=(),
-                 snapshot_images=None) -> tuple[dict, dict]:
+                 snapshot_images=None, return_net: bool = False, device: str = "cpu"):
     """Train ``encoder`` (a copy is trained; the argument is untouched) with a new head on
     ``target``'s training images at positions ``fit`` (all by default).
 
@@ -99,10 +99,9 @@ def finetune_run(encoder: nn.Module, target, *, lr: float, wd: float, epochs: in
     ``val_loss``, ``val_acc`` (empty without ``val``), ``test_acc`` and the packed per-image
     ``test_correct`` (when ``test``), sizes and seconds; ``snapshots`` maps each step at
     ``snapshot_fractions`` of the run to the encoder's features (float32, (P, d)) of
-    ``snapshot_images`` (positions in the training split).
+    ``snapshot_images`` (positions in the training split). With ``return_net`` the trained
+    network (encoder, then head) comes third, for `test_record` later.
     """
-    from ..finetune import pack_correctness
-
     if epochs < 1 or lr <= 0 or wd < 0:
         raise ValueError(f"need epochs >= 1, lr > 0 and wd >= 0, got {epochs}, {lr}, {wd}")
     y_all = np.asarray(target.y_train)
@@ -110,33 +109,34 @@ def finetune_run(encoder: nn.Module, target, *, lr: float, wd: float, epochs: in
     if len(fit) < BATCH:
         raise ValueError(f"{target.name}: {len(fit)} training images, fewer than a batch ({BATCH})")
     n_classes = len(target.classes)
-    x_fit, y_fit = to_tensor(target.x_train[fit]), torch.as_tensor(y_all[fit], dtype=torch.long)
+    x_fit = to_tensor(target.x_train[fit]).to(device)
+    y_fit = torch.as_tensor(y_all[fit], dtype=torch.long).to(device)
     torch.manual_seed(seed)
     backbone = copy.deepcopy(encoder).train()
-    net = nn.Sequential(backbone, nn.Linear(backbone.feat_dim, n_classes)).train()
+    net = nn.Sequential(backbone, nn.Linear(backbone.feat_dim, n_classes)).to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
     per_epoch = len(fit) // BATCH
     total = epochs * per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
     snap_at = sorted({int(round(f * total)) for f in snapshot_fractions})
-    x_snap = to_tensor(target.x_train[np.asarray(snapshot_images)]) if snap_at else None
+    x_snap = to_tensor(target.x_train[np.asarray(snapshot_images)]).to(device) if snap_at else None
     snapshots = {}
 
     def snap(step):
         if step in snap_at:
             backbone.eval()
             with torch.no_grad():
-                snapshots[step] = backbone(x_snap).numpy()
+                snapshots[step] = backbone(x_snap).cpu().numpy()
             backbone.train()
 
     if val is not None:
-        x_val = to_tensor(target.x_train[np.asarray(val)])
-        y_val = torch.as_tensor(y_all[np.asarray(val)], dtype=torch.long)
+        x_val = to_tensor(target.x_train[np.asarray(val)]).to(device)
+        y_val = torch.as_tensor(y_all[np.asarray(val)], dtype=torch.long).to(device)
     gen = torch.Generator().manual_seed(seed)
     rec = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     t0, step = time.perf_counter(), 0
     for _ in range(epochs):
-        perm = torch.randperm(len(fit), generator=gen)
+        perm = torch.randperm(len(fit), generator=gen).to(device)
         loss_sum, hits = 0.0, 0
         for b in range(per_epoch):
             snap(step)
@@ -161,13 +161,23 @@ def finetune_run(encoder: nn.Module, target, *, lr: float, wd: float, epochs: in
               "seed": seed, "batch": BATCH, "n_fit": len(fit), "n_val": 0 if val is None else len(val),
               "n_classes": n_classes, "steps": total, **rec}
     if test:
-        _, correct = _evaluate(net, to_tensor(target.x_test),
-                               torch.as_tensor(np.asarray(target.y_test), dtype=torch.long))
-        record.update(test_acc=round(float(correct.mean()), 6), n_test=len(correct),
-                      test_correct=pack_correctness(correct))
+        record.update(test_record(net, target))
+    record["device"] = str(device)
     record["seconds"] = round(time.perf_counter() - t0, 2)
     record["threads"] = torch.get_num_threads()
-    return record, snapshots
+    return (record, snapshots, net) if return_net else (record, snapshots)
+
+
+def test_record(net: nn.Module, target) -> dict:
+    """``test_acc``, ``n_test`` and the packed per-image ``test_correct`` of a trained network
+    on ``target``'s test split."""
+    from ..finetune import pack_correctness
+
+    device = next(net.parameters()).device
+    _, correct = _evaluate(net, to_tensor(target.x_test).to(device),
+                           torch.as_tensor(np.asarray(target.y_test), dtype=torch.long).to(device))
+    return {"test_acc": round(float(correct.mean()), 6), "n_test": len(correct),
+            "test_correct": pack_correctness(correct)}
 
 
 def levelled_off(losses, *, window: int = 3, rel: float = 0.02, tol: float = 0.01) -> bool:
