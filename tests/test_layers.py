@@ -42,7 +42,6 @@ LAYERS = {
     "potran.bench.sweeps": "kit",        # page-shaped: tables and sentences of three pages
     "potran.bench.successors": "kit",    # page-shaped: the successors page's tables and sentences
     "potran.bench.main_table_views": "kit",
-    "potran.bench.normalization_views": "kit",
     "potran.bench.finetuning_views": "kit",
 }
 
