@@ -58,16 +58,19 @@ n_null = 2000                     # draws of the random scorer
 seed = 0
 
 # %% tags=["hide-input"]
+import warnings
 from functools import partial
 
+import pandas as pd
+import seaborn as sns
 from IPython.display import Markdown
 from myst_nb import glue
 
-from potran.bench import book, report, settings, successors
-from potran.bench import main_table_views as views
+from potran.bench import book, plots, report, settings, successors
 from potran.perturbations import label as perturbation
 from potran.perturbations import title
 
+# %% tags=["hide-input"]
 book.setup_page()
 page = settings.get(setting, models, targets, seed=seed, checkpoints=paper_checkpoints, data=paper_data,
                     imagenet_val=paper_imagenet_val, options=paper_options)
@@ -111,7 +114,11 @@ closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 
 glue("gate_open_share", float(cells.sa_gate_open.mean()), display=False)
 glue("gate_cells", len(cells), display=False)
 glue("gate_closed", ", ".join(closed) if len(closed) else "no model", display=False)
-book.table(successors.gate_table(cells), formats={"SA's gate open": "%0"})
+gates = cells.groupby("target", sort=False).agg(**{
+    "models": ("model", "size"), "SA's gate open": ("sa_gate_open", "mean"),
+    "gate statistic m, min": ("sa_gate_mean", "min"), "gate statistic m, max": ("sa_gate_mean", "max"),
+    "PED steps (mean)": ("ped_steps", "mean")})
+book.table(gates, formats={"SA's gate open": "%0"})
 
 # %% [markdown]
 # SA transformed {glue:text}`gate_open_share:.0%` of the {glue:text}`gate_cells` cells; its gate
@@ -133,18 +140,45 @@ book.table(successors.gate_table(cells), formats={"SA's gate open": "%0"})
 
 # %% tags=["hide-input"]
 ranked = truth.ranked(scores)                 # the scored cells, on targets with two models or more
-intervals = successors.intervals(scores, ncti, ranked, sa, n_boot=n_boot, seed=seed)
-null = report.random_null(ranked.accuracy, n_draws=n_null, seed=seed) if ranked.targets else None
-if null is None:
-    print("no target has two models with ground truth: nothing to rank")
+names = {"none": "none", "ped": "PED", sa: "SA"}              # how the tables name each perturbation
+truth_of, boot = (ranked.accuracy, ranked.seeds), dict(n_boot=n_boot, seed=seed)
+intervals = pd.DataFrame(columns=["metric", "method", "mean_tau", "low", "high", "p_delta"])
+with warnings.catch_warnings():  # a metric without any finite τ_w has an all-NaN interval
+    warnings.simplefilter("ignore", RuntimeWarning)
+    if ranked.targets:
+        alone = report.tau_intervals(scores, *truth_of, **boot)
+        changes = [report.compare(scores, *truth_of, perturbation=p, **boot).rename(
+            columns={"delta": "mean_tau", "p_value": "p_delta"}).assign(method=f"{names[p]} − none")
+            for p in ("ped", sa)]                                # paired with the metric alone
+        nc = report.tau_intervals(ncti, *truth_of, **boot).assign(method="none")
+        intervals = pd.concat([alone.assign(method=alone.perturbation.map(names)), *changes, nc],
+                              ignore_index=True).drop_duplicates(["metric", "method"])
 intervals.to_csv(out_dir / "intervals.csv", index=False)
-book.table(successors.interval_table(intervals, metrics), uuid="successors-table",
+
+# %% tags=["hide-input"]
+order = [c for c in ("none", "PED", "SA", "PED − none", "SA − none") if c in set(intervals.method)]
+table = intervals.assign(cell=list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high))
+                         ).pivot(index="metric", columns="method", values="cell").reindex(columns=order)
+table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
+book.table(table.rename(columns=lambda c: c.replace("none", "alone")), uuid="successors-table",
            caption=f"Mean τ_w over {len(ranked.targets)} target(s) with 95 % crossed-bootstrap intervals ({n_boot} "
                    "replicates): each metric alone, after PED, after SA, and the changes they bring.")
 
 # %% tags=["hide-input"]
+null = report.random_null(ranked.accuracy, n_draws=n_null, seed=seed) if ranked.targets else None
+if null is None:
+    print("no target has two models with ground truth: nothing to rank")
+main = intervals[~intervals.method.str.contains("−")]            # the changes are in the table
+rows = pd.concat([main[(main.metric == m) & (main.method == k)].head(1).assign(
+    label=m if k == "none" else f"{m} + {k}") for m in [*metrics, "ncti"] for k in ("none", "PED", "SA")])
+
+# %% tags=["hide-input"]
 if null is not None and len(intervals):
-    fig, rows = successors.forest_figure(intervals, metrics, null)
+    fig, axes = plots.forest_figure(
+        rows, label="label", group="method", colours=dict(zip(("none", "PED", "SA"), sns.color_palette(n_colors=3))),
+        names={"none": "metric alone", "PED": "after PED", "SA": "after SA"},
+        band=(null["low"], null["high"]), band_label="random scorer (95 % band)")
+    axes[0].set_ylabel("metric")
     show(fig, "successors_intervals",
          f"Mean weighted Kendall τ_w over the {len(ranked.targets)} target(s) of each metric alone "
          f"and after PED or SA, and of NCTI, with 95 % crossed-bootstrap intervals ({n_boot} replicates); the "
@@ -153,29 +187,47 @@ if null is not None and len(intervals):
              "perturbation (none, PED, SA), over the band of random rankings.")
 
 # %% tags=["hide-input"]
-tests = successors.tests(scores, ncti, ranked, n_boot=n_boot, n_draws=n_null, seed=seed)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)
+    tests, nc = (report.benchmark_tests(s, *truth_of, baseline=None, n_boot=n_boot, n_draws=n_null, seed=seed)
+                 for s in (scores, ncti))
+    tests = report.add_holm(pd.concat([tests, nc[nc.family == "chance"]], ignore_index=True))  # per family
 tests.to_csv(out_dir / "tests.csv", index=False)
+book.tests_table(tests)
+
+# %% tags=["remove-cell"]
 for key, family, metric in (("sfda_ped", "PED", "sfda"), ("logme_ped", "PED", "logme"),
                             ("gbc_ped", "PED", "gbc"), ("sfda_sa", title(sa), "sfda"),
                             ("gbc_sa", title(sa), "gbc"), ("ncti", "chance", "ncti")):
-    row = tests[(tests.family == family) & (tests.metric == metric)]
-    glue(f"{key}_estimate", float(row.estimate.iloc[0]) if len(row) else float("nan"), display=False)
-    glue(f"{key}_p_holm", float(row.p_holm.iloc[0]) if len(row) else float("nan"), display=False)
-views.tests_details(tests)
+    row = tests[(tests.family == family) & (tests.metric == metric)].head(1)
+    for column in ("estimate", "p_holm") + (() if family == "chance" else ("low", "high")):  # t-interval
+        glue(f"{key}_{column}", float(row[column].iloc[0]) if len(row) else float("nan"), display=False)
+ncti_row = intervals[(intervals.metric == "ncti") & (intervals.method == "none")].head(1)
+for column in ("low", "high"):                             # NCTI's crossed-bootstrap interval
+    glue(f"ncti_{column}", float(ncti_row[column].iloc[0]) if len(ncti_row) else float("nan"), display=False)
+glue("n_holm", int((tests.family == "PED").sum()), display=False)   # metrics in one Holm family
 
 # %% [markdown]
-# **What the tests resolve** (Holm within each family; "over targets": the sign-flip test over the
-# targets, whose models and seeds the crossed bootstrap resamples instead). Every metric alone, and
-# NCTI (mean $\tau_w$ {glue:text}`ncti_estimate:+.3f`, Holm p {glue:text}`ncti_p_holm:.2g`), ranks
-# the models better than chance. PED's change over targets is resolved for SFDA only, and it is a
-# loss ({glue:text}`sfda_ped_estimate:+.3f`, Holm p {glue:text}`sfda_ped_p_holm:.2g`); LogME's
-# ({glue:text}`logme_ped_estimate:+.3f`, p {glue:text}`logme_ped_p_holm:.2g`) and GBC's
-# ({glue:text}`gbc_ped_estimate:+.3f`, p {glue:text}`gbc_ped_p_holm:.2g`) are not. SA's changes are
-# small: over targets SFDA {glue:text}`sfda_sa_estimate:+.3f` (p {glue:text}`sfda_sa_p_holm:.2g`,
-# not resolved) and GBC {glue:text}`gbc_sa_estimate:+.3f` (p {glue:text}`gbc_sa_p_holm:.2g`, a
-# small resolved loss), and the crossed bootstrap resolves none of them (the table above folds
-# every row). On benchmark v3 these tests
-# treat the targets as independent; see the family tests of the {doc}`benchmark_v3` page.
+# **What the tests resolve** (population: the {glue:text}`run_targets` targets ranked here, each
+# counted as independent; Holm within each family of {glue:text}`n_holm` metrics; "over targets":
+# the exact sign-flip test of the per-target changes, with its 95 % $t$-interval, not adjusted for
+# Holm; the crossed bootstrap resamples the models and seeds instead). Every metric alone, and NCTI (mean $\tau_w$
+# {glue:text}`ncti_estimate:+.3f` [{glue:text}`ncti_low:+.3f`, {glue:text}`ncti_high:+.3f`],
+# crossed-bootstrap interval; permutation test against chance, Holm p
+# {glue:text}`ncti_p_holm:.2g`), ranks the models better than chance. PED's change over targets is
+# resolved for SFDA only, and it is a loss ({glue:text}`sfda_ped_estimate:+.3f`
+# [{glue:text}`sfda_ped_low:+.3f`, {glue:text}`sfda_ped_high:+.3f`], Holm p
+# {glue:text}`sfda_ped_p_holm:.2g`); LogME's ({glue:text}`logme_ped_estimate:+.3f`
+# [{glue:text}`logme_ped_low:+.3f`, {glue:text}`logme_ped_high:+.3f`], p
+# {glue:text}`logme_ped_p_holm:.2g`) and GBC's ({glue:text}`gbc_ped_estimate:+.3f`
+# [{glue:text}`gbc_ped_low:+.3f`, {glue:text}`gbc_ped_high:+.3f`], p
+# {glue:text}`gbc_ped_p_holm:.2g`) are not. SA's changes are small: over targets SFDA
+# {glue:text}`sfda_sa_estimate:+.3f` [{glue:text}`sfda_sa_low:+.3f`, {glue:text}`sfda_sa_high:+.3f`]
+# (Holm p {glue:text}`sfda_sa_p_holm:.2g`, not resolved) and GBC {glue:text}`gbc_sa_estimate:+.3f`
+# [{glue:text}`gbc_sa_low:+.3f`, {glue:text}`gbc_sa_high:+.3f`] (Holm p
+# {glue:text}`gbc_sa_p_holm:.2g`, a small resolved loss), and the crossed bootstrap resolves none
+# of them (the table above folds every row). On benchmark v3 these tests treat the targets as
+# independent; see the family tests of the {doc}`benchmark_v3` page.
 
 # %% [markdown]
 # What the comparison cannot say: SA's step size was tuned by its authors per model group (0.005

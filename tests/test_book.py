@@ -256,3 +256,11 @@ def test_ped_column_reads_perturbation_labels_as_a_reader_would():
     assert list(shown.columns) == ["metric", "PED"]
     assert list(shown.PED) == ["no", "yes", "SA", "PED[nsigma=2]"]
     assert list(frame.perturbation) == labels  # the caller's frame is left alone
+
+
+def test_tests_table_folds_every_test_with_its_interval():
+    tests = pd.DataFrame({"family": ["PED"], "comparison": ["logme"], "estimate": [0.1], "low": [0.0],
+                          "high": [0.2], "p_value": [0.04], "p_holm": [0.08], "min_p": [0.01],
+                          "test": ["sign-flip"], "verdict": ["unresolved"]})
+    html = book.tests_table(tests).data
+    assert "All 1 tests, one row each" in html and "+0.100 [+0.000, +0.200]" in html

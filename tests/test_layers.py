@@ -40,7 +40,6 @@ LAYERS = {
     "potran.bench.pages": "kit",
     "potran.bench.findings": "kit",
     "potran.bench.sweeps": "kit",        # page-shaped: tables and sentences of three pages
-    "potran.bench.successors": "kit",    # page-shaped: the successors page's tables and sentences
     "potran.bench.main_table_views": "kit",
     "potran.bench.finetuning_views": "kit",
 }

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["setup_page", "figsize", "show", "legibility", "number", "p_value", "span", "interval", "table",
-           "ped_column", "details", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
+           "ped_column", "details", "tests_table", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
 
 #: Width of the book's text column (CSS px) in a 1280 px window (sphinx-book-theme, measured).
 COLUMN_PX = 688
@@ -334,6 +334,20 @@ def details(content, summary: str):
         content = table(content)
     body = content.to_html() if hasattr(content, "to_html") else str(content)
     return HTML(f'<details class="potran-details"><summary>{html.escape(summary)}</summary>{body}</details>')
+
+
+def tests_table(tests: pd.DataFrame):
+    """Every row of a test table (the columns of :func:`potran.bench.report.benchmark_tests`),
+    folded: family, comparison, estimate with its interval, raw and Holm p-values, the smallest
+    attainable p, the test and its verdict."""
+    every = pd.DataFrame({
+        "family": tests.family, "comparison": tests.comparison,
+        "estimate [interval]": list(map(interval, tests.estimate, tests.low, tests.high)),
+        "p": tests.p_value, "p (Holm)": tests.p_holm, "smallest possible p": tests.min_p,
+        "test": tests.test, "verdict": tests.verdict})
+    shown = table(every, formats={"p": "p", "p (Holm)": "p", "smallest possible p": "p"}, index=False,
+                  uuid="tests-table")
+    return details(shown, f"All {len(every)} tests, one row each")
 
 
 def blocks(items) -> None:
