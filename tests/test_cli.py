@@ -698,7 +698,7 @@ def _with_func(parser, command, func):
 # --- --setting (potran.bench.settings) ---------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, message", [
-    (["bench", "--setting", "v9"], "unknown setting 'v9'; known: v3, bench4, paper"),
+    (["bench", "--setting", "v9"], "unknown setting 'v9'; known: v3, bench4, v4, paper"),
     (["bench", "--setting", "v3", "--paper-data", "x"], "the --paper-* folders belong to --setting paper"),
     (["bench", "--setting", "v3", "--n-train", "10"], "--n-train is for the default offline benchmark"),
     (["groundtruth", "--setting", "paper"], "--setting paper fine-tunes with PaperSetting.finetune_grid"),

@@ -40,7 +40,7 @@ def test_bench4_is_the_landed_benchmark():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: settings.get("v5"), "unknown setting 'v5'; known: v3, bench4, paper"),
+    (lambda: settings.get("v5"), "unknown setting 'v5'; known: v3, bench4, v4, paper"),
     (lambda: settings.get("v3", models="conv4_random,nope"),
      "unknown model 'nope' in setting 'v3'; known: "),
     (lambda: settings.get("bench4", targets=["greek"]), "unknown target 'greek' in setting 'bench4'"),

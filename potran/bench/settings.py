@@ -41,6 +41,12 @@ The settings:
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores (``potran bench``
   computes them). Kept until no page reads it.
+- ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`:
+  one small ResNet pretrained here by a dozen self-supervised objectives, and two controls) on v3's
+  24 targets, PED's general set the pretraining pool's held-out part, the features preprocessed
+  as v3's (``reduce_all``; the scored images: every training image, as ``V3_FINETUNE`` selects
+  them); ground truth ``data/bench_v4/`` (``accuracy.csv``, ``cells/``;
+  ``benchmarks/v4_grid.py`` under ``data/bench_v4/protocol.json``) as its cells land.
 - ``"paper"``: the paper's 12 self-supervised ResNet-50s on its 11 datasets, from local
   checkpoints, datasets and ImageNet validation images (:mod:`potran.bench.paper_setting`;
   ``options`` go to :func:`potran.bench.paper_setting.benchmark`), ranked against the paper's
@@ -286,6 +292,15 @@ def _bench4(models, targets, seed) -> Setting:
     return Setting("bench4", bench, {}, data_path("groundtruth"), "the 4-target benchmark")
 
 
+def _v4(models, targets, seed) -> Setting:
+    from .v4 import zoo as v4_zoo
+
+    bench = Benchmark(models=_chosen(models, v4_zoo.names(), "model", "v4"),
+                      targets=_chosen(targets, targets_v3.NAMES, "target", "v4"),
+                      finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=v4_zoo.V4_SOURCES)
+    return Setting("v4", bench, {}, data_path("bench_v4"), "benchmark v4")
+
+
 def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=None,
            options=None) -> Setting:
     from . import paper_setting as ps
@@ -306,7 +321,7 @@ def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=N
 
 
 #: name -> builder ``(models, targets, seed, **files) -> Setting``; the first is the default
-_BUILDERS = {"v3": _v3, "bench4": _bench4, "paper": _paper}
+_BUILDERS = {"v3": _v3, "bench4": _bench4, "v4": _v4, "paper": _paper}
 NAMES = tuple(_BUILDERS)
 DEFAULT = NAMES[0]
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...resources import data_path
 from . import IMAGE_SIZE
 from .pretrain import init_encoder
 
@@ -29,7 +30,7 @@ __all__ = ["BATCH", "WEIGHTS", "to_tensor", "load_encoder", "validation_split", 
            "test_record", "levelled_off", "not_trained"]
 
 BATCH = 64
-WEIGHTS = Path(__file__).resolve().parents[3] / "data" / "bench_v4" / "weights"
+WEIGHTS = data_path("bench_v4", "weights")
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
