@@ -31,11 +31,12 @@ groundtruth_dir = str(data_path("groundtruth"))   # cells/ and accuracy.csv of p
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from myst_nb import glue
 
-from potran.bench import book, datasets, report, zoo
-from potran.bench import paper_analysis as pa
+from potran.bench import book, datasets, zoo
+from potran.bench import finetuned as ft
 from potran.bench.reduction import SCORE_DIM
+from potran.bench.settings import seed_table
 from potran.bench.sweeps import name_list
 
 book.setup_page(torch=False)
@@ -83,13 +84,18 @@ book.table(pd.DataFrame(target_rows).set_index("target"))
 # accuracy over its seeds.
 
 # %% tags=["hide-input"]
-config, others = pa.protocol(groundtruth_dir)
-shown_config = {k: v for k, v in config.items() if k not in ("snapshot_fractions", "probe_size")}
-display(Markdown(
-    f"Score dimension: **{SCORE_DIM}**. Fine-tuning: "
-    + ", ".join(f"`{k}` = {'all' if v is None else v}" for k, v in shown_config.items())
-    + (f"; cells with another configuration: {', '.join(others)}." if others else
-       "; every cell was fine-tuned with it.")))
+config, others = ft.protocol(groundtruth_dir)
+shown_config = {k: "all" if v is None else str(v) for k, v in config.items()
+                if k not in ("snapshot_fractions", "probe_size")}
+glue("score_dim", SCORE_DIM, display=False)
+glue("n_odd_cells", len(others), display=False)
+glue("odd_cells", ", ".join(others) or "none", display=False)
+book.table(pd.Series(shown_config, name="value", dtype=object).rename_axis("fine-tuning setting").to_frame(),
+           caption="The fine-tuning configuration the cells record.")
+
+# %% [markdown]
+# Score dimension: **{glue:text}`score_dim`**. Fine-tuning: the configuration in the table above;
+# cells fine-tuned with another configuration: {glue:text}`n_odd_cells` ({glue:text}`odd_cells`).
 
 # %% [markdown]
 # ## How reliable the ground truth is
@@ -104,9 +110,9 @@ display(Markdown(
 # no per-image correctness); the two reliabilities are not compared here.
 
 # %% tags=["hide-input"]
-seeds = report.seed_table(groundtruth_dir)
+seeds = seed_table(groundtruth_dir)
 seeds = seeds[seeds.model.isin(models) & seeds.target.isin(targets)]
-rel = report.reliability(seeds).set_index("target")
+rel = ft.reliability(seeds).set_index("target")
 shown_rel = rel[["n_models", "n_seeds", "spread", "seed_noise", "test_noise", "reliability",
                  "ceiling_low", "ceiling_high"]].rename(columns={
     "n_models": "models", "n_seeds": "seeds", "spread": "spread (sd)", "seed_noise": "seed noise",
@@ -122,10 +128,12 @@ book.table(shown_rel, formats={"models": "int", "seeds": "int"})
 
 # %% tags=["hide-input"]
 n_targets = seeds.target.nunique()
-min_p = 2 / 2**n_targets if n_targets else float("nan")
-display(Markdown(
-    f"With **{n_targets}** targets the smallest attainable p over targets is **{min_p:.3g}**"
-    + (", above 0.05: no effect averaged over targets, PED's included, can be resolved here; "
-       "the tests against chance and the crossed bootstrap (which resample models and seeds, not "
-       "targets) speak only of these targets." if min_p > 0.05 else ".")
-))
+glue("n_targets", n_targets, display=False)
+glue("min_p", 2 / 2**n_targets if n_targets else float("nan"), display=False)
+
+# %% [markdown]
+# With **{glue:text}`n_targets`** targets the smallest attainable p of the exact sign-flip test over
+# targets (population: targets like these) is **{glue:text}`min_p:.3g`**: when it is above 0.05, no
+# effect averaged over targets, PED's included, can be resolved here, whatever the Holm family; the
+# tests against chance and the crossed bootstrap (which resample models and seeds, not targets)
+# then speak only of these targets.

@@ -37,9 +37,11 @@ import warnings
 from functools import partial
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
+from myst_nb import glue
 
-from potran.bench import book, plots, report
+from potran.bench import book, plots
+from potran.bench import finetuned as ft
 from potran.bench import paper_analysis as pa
 from potran.resources import project_path
 
@@ -47,6 +49,17 @@ book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "groundtruth"))  # a PNG copy of each figure
 twpy = pa.paper_accuracy("twpy")
 supp = pa.paper_accuracy("supplementary")
+
+
+def put(key, value):
+    """Glue a plain Python value (numpy scalars unwrapped) for the Markdown of this page."""
+    glue(key, value.item() if hasattr(value, "item") else value, display=False)
+
+
+def listing(names) -> str:
+    """"a, b and c" ("none" when empty)."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " and " * (len(names) > 1) + names[-1] if names else "none"
 
 # %% [markdown]
 # ## The paper's table
@@ -61,7 +74,10 @@ supp = pa.paper_accuracy("supplementary")
 # %% tags=["hide-input"]
 diffs = pa.groundtruth_discrepancies(twpy, supp, ("tw.py", "supplementary"))
 table = supp.pivot(index="model", columns="target", values="test_acc")
-marks, tips = pa.discrepancy_marks(table, diffs, "tw.py")
+marks = pd.DataFrame(False, index=table.index, columns=table.columns)
+tips = pd.DataFrame("", index=table.index, columns=table.columns)
+for d in diffs.itertuples():  # flag each disputed cell, with tw.py's value on hover
+    marks.loc[d.model, d.target], tips.loc[d.model, d.target] = True, f"tw.py: {d[3]:.2f}"
 book.table(table, digits=2, marks=marks, tips=tips,
            caption="Supplementary Table 2: test accuracy (%); highlighted: the cells that differ from tw.py.")
 
@@ -83,15 +99,34 @@ book.table(paper_spread.T.rename(index={"sd": "standard deviation", "range": "ra
 # was run, not the one intended), with the data sizes of each target.
 
 # %% tags=["hide-input"]
-gt = pa.read_groundtruth(groundtruth_dir, models, targets)
+gt = ft.read_groundtruth(groundtruth_dir, models, targets)
 cells = gt.cells
-print("\n".join(gt.summary()))
+for note in gt.notes:
+    print("note:", note)
+print(f"{len(cells)} of {len(gt.models) * len(gt.targets)} cells finished "
+      f"({len(gt.models)} models x {len(gt.targets)} targets)")
+if gt.odd:
+    print("cells with another configuration:", ", ".join(gt.odd))
 book.table(pd.Series({k: "–" if v is None else str(v) for k, v in gt.config.items()}, name="value",
                      dtype=object).rename_axis("setting"))
 
 # %% tags=["hide-input"]
-if gt.config:
-    display(Markdown(pa.protocol_sentence(gt.config)))
+recipe = {"optimizer": "–", "lr": float("nan"), "wd": float("nan"), "batch_size": "–", "epochs": "–",
+          "seeds": [], **gt.config}
+for key in ("optimizer", "lr", "wd", "batch_size", "epochs"):
+    put(f"recipe_{key}", recipe[key])
+put("recipe_seeds", listing(map(str, recipe["seeds"])))
+put("recipe_lr_overrides", listing(f"{m}: {v:g}" for m, v in recipe.get("lr_overrides", {}).items()))
+
+# %% [markdown]
+# Each model's backbone is fine-tuned whole with a new linear head: {glue:text}`recipe_optimizer`,
+# learning rate {glue:text}`recipe_lr:g` (other rates per model: {glue:text}`recipe_lr_overrides`),
+# weight decay {glue:text}`recipe_wd:g`, batch {glue:text}`recipe_batch_size`,
+# {glue:text}`recipe_epochs` epochs, one run per seed ({glue:text}`recipe_seeds`); a cell's accuracy
+# is the mean test accuracy over the seeds. Unlike the paper, there is no search over
+# hyper-parameters: one rate per model.
+
+# %% tags=["hide-input"]
 book.table(cells.groupby("target")[["n_train", "n_test", "n_classes"]].first().rename(
     columns={"n_train": "training images", "n_test": "test images", "n_classes": "classes"}))
 
@@ -122,7 +157,7 @@ book.table(accuracy.pivot(index="model", columns="target", values="test_acc").re
 # about the seed s.d. / √3.
 
 # %% tags=["hide-input"]
-errors = pa.accuracy_errors(gt.seeds)
+errors = ft.accuracy_errors(gt.seeds)
 shown = [t for t in gt.targets if t in set(errors.target)]
 if not shown:
     print("no finished cell for these models and targets yet")
@@ -138,7 +173,7 @@ else:
 # %% [markdown]
 # ## Which targets can rank the models
 #
-# `potran.bench.report.reliability` per target (`potran.stats.reliability`): `spread`, the
+# `potran.bench.finetuned.reliability` per target (`potran.stats.reliability`): `spread`, the
 # standard deviation of the models' mean accuracies; `seed_noise`, the typical standard error of
 # one model's mean over its seeds; `test_noise`, the binomial standard error of one test set (the
 # same images for every seed and every model, so it does not average out over seeds);
@@ -155,14 +190,35 @@ else:
 # %% tags=["hide-input"]
 with warnings.catch_warnings():  # targets with one finished model have no tau between seeds
     warnings.simplefilter("ignore", RuntimeWarning)
-    reliability = report.reliability(gt.seeds)
-verdicts = pa.reliability_verdicts(reliability, min_ratio=min_ratio, min_ceiling=min_ceiling,
+    reliability = ft.reliability(gt.seeds)
+verdicts = ft.reliability_verdicts(reliability, min_ratio=min_ratio, min_ceiling=min_ceiling,
                                    min_models=min_models)
 book.table(reliability.set_index("target"), formats={"n_models": "int", "n_seeds": "int"})
 
 # %% tags=["hide-input"]
-display(Markdown(pa.verdict_summary(verdicts, min_ratio=min_ratio, min_ceiling=min_ceiling,
-                                    min_models=min_models)))
+counts = verdicts.verdict.value_counts()
+for key, value in {"min_ratio": min_ratio, "min_ceiling": min_ceiling, "min_models": min_models,
+                   "n_judged": len(verdicts)}.items():
+    put(key, value)
+for verdict in ("reliable", "coarse", "noise", "too few models"):
+    put(f"n_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)))
+    put(f"{verdict.replace(' ', '_')}_targets", listing(verdicts.target[verdicts.verdict == verdict]))
+book.table(verdicts.merge(reliability[["target", "spread", "seed_noise", "ratio_test", "reliability",
+                                       "ceiling_high"]], on="target").set_index("target"),
+           formats={"n_models": "int"})
+
+# %% [markdown]
+# A target **ranks the models** when their spread is at least {glue:text}`min_ratio:g` times the seed
+# noise of a model's mean (`ratio_seed`) and the lower noise ceiling (`ceiling_low`, the $\tau_w$ of
+# a metric as good as another fine-tuning run) is at least {glue:text}`min_ceiling:g`; **coarsely**
+# (neighbours in its ranking may swap) when the spread only exceeds the seed noise; otherwise its
+# ranking is mostly **noise**; targets with fewer than {glue:text}`min_models` finished models are
+# not judged (the rule: `potran.bench.finetuned.reliability_verdicts`). Of the
+# {glue:text}`n_judged` targets, {glue:text}`n_reliable` rank the models ({glue:text}`reliable_targets`),
+# {glue:text}`n_coarse` only coarsely ({glue:text}`coarse_targets`), {glue:text}`n_noise` are dominated by
+# noise ({glue:text}`noise_targets`) and {glue:text}`n_too_few_models` are not yet judged
+# ({glue:text}`too_few_models_targets`). The test-set noise (`ratio_test`) matters for a new test
+# set of the same task, not for the fixed test images the metrics are scored against.
 
 # %% [markdown]
 # ## Learning rate and convergence
@@ -173,10 +229,19 @@ display(Markdown(pa.verdict_summary(verdicts, min_ratio=min_ratio, min_ceiling=m
 # fine-tunes more than by where it would end; a tiny final loss that fluctuates is not a concern.
 
 # %% tags=["hide-input"]
-display(Markdown(pa.learning_rate_sentence(cells)))
+usual = cells.lr.value_counts().idxmax() if len(cells) else float("nan")
+other = cells[cells.lr != usual]
+put("n_cells", len(cells))
+put("usual_lr", usual)
+put("lr_exceptions", listing(f"{m} ({', '.join(f'{v:g}' for v in sorted(set(g.lr)))} on its {len(g)} cells)"
+                             for m, g in other.groupby("model")))
 if not cells.empty:
     display(book.details(book.table(cells.pivot(index="model", columns="target", values="lr"), digits=4),
                          f"The learning rate of each of the {len(cells)} cells"))
+
+# %% [markdown]
+# Of the {glue:text}`n_cells` finished cells, every one was fine-tuned with the learning rate
+# **{glue:text}`usual_lr:g`** except those of {glue:text}`lr_exceptions`.
 
 # %% tags=["hide-input"]
 if cells.empty:
@@ -191,10 +256,14 @@ else:
              "horizontal threshold line.")
 
 # %% tags=["hide-input"]
-limits = dict(max_rel_change=max_rel_change, small_loss=small_loss)
-if not cells.empty:
-    display(Markdown(pa.convergence_sentence(cells, shown, **limits)))
-still = pa.still_training(cells, **limits)
+still = ft.still_training(cells, max_rel_change=max_rel_change, small_loss=small_loss)
+per_target = still.groupby("target").size().reindex(shown, fill_value=0)
+for key, value in {"n_still": len(still), "max_rel_change": max_rel_change, "small_loss": small_loss,
+                   "still_per_target": listing(f"{t} {n} of {(cells.target == t).sum()}"
+                                               for t, n in per_target.items()),
+                   "median_change": cells.loss_rel_change_max.median(),
+                   "median_final_loss": cells.final_loss.median()}.items():
+    put(key, value)
 if len(still):
     display(book.details(book.table(
         still[["model", "target", "lr", "loss_rel_change_max", "final_loss", "test_acc"]].rename(
@@ -202,6 +271,13 @@ if len(still):
                      "final_loss": "final loss", "test_acc": "test accuracy"}),
         formats={"learning rate": 4, "last-epoch loss change": "%1"}, index=False),
         f"The {len(still)} cells still training"))
+
+# %% [markdown]
+# {glue:text}`n_still` of the {glue:text}`n_cells` finished cells were still training when they
+# stopped (last-epoch loss change above {glue:text}`max_rel_change:.0%` with a final loss above
+# {glue:text}`small_loss:g`): {glue:text}`still_per_target`. Over all cells the median last-epoch
+# change is {glue:text}`median_change:.1%` and the median final loss
+# {glue:text}`median_final_loss:.3f`.
 
 # %% [markdown]
 # ## Compared with the paper

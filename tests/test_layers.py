@@ -35,6 +35,7 @@ LAYERS = {
     "potran.bench.timing": "analysis",
     "potran.bench.v3_report": "analysis",
     "potran.bench.motion": "analysis",
+    "potran.bench.v4.design": "analysis",
     "potran.bench.book": "kit",
     "potran.bench.plots": "kit",
     "potran.bench.pages": "kit",

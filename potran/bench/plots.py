@@ -145,7 +145,7 @@ def log_values(axis) -> None:
 
 def accuracy_panels(errors: pd.DataFrame, targets, chance: dict):
     """One panel per target (two columns) of each model's mean accuracy with its seed s.d. and the
-    binomial s.e. of one run (:func:`potran.bench.paper_analysis.accuracy_errors`), the models
+    binomial s.e. of one run (:func:`potran.bench.finetuned.accuracy_errors`), the models
     sorted by their mean over the targets; ``chance`` gives each target's chance accuracy in its
     title. Returns the figure."""
     import matplotlib.pyplot as plt
@@ -177,8 +177,8 @@ def accuracy_panels(errors: pd.DataFrame, targets, chance: dict):
 
 def convergence(cells: pd.DataFrame, targets, *, max_rel_change: float, small_loss: float):
     """Last-epoch relative loss change against final training loss of every cell
-    (:func:`potran.bench.paper_analysis.cell_table`) on log axes, with the two thresholds of
-    :func:`potran.bench.paper_analysis.still_training`. Returns the figure."""
+    (:func:`potran.bench.finetuned.cell_table`) on log axes, with the two thresholds of
+    :func:`potran.bench.finetuned.still_training`. Returns the figure."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter

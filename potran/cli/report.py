@@ -2,11 +2,12 @@
 
 ``potran report --paper`` re-reads the paper's main table
 (:func:`potran.bench.paper_analysis.paper_tests`); ``potran report SCORES.csv GT.csv`` tests any
-scores against a ground truth (:func:`potran.bench.report.benchmark_tests`; the seeds, and the
+scores against a ground truth (:func:`potran.bench.significance.benchmark_tests`; the seeds, and the
 per-image test correctness where the cells record it, come from ``GT.csv``'s folder's ``cells/``
 when it has them, or ``--cells``). Both print a table, or with ``--json`` a list of records with
-comparison, estimate, low, high, p_value, p_holm, test, ... (:data:`potran.bench.report.TEST_COLUMNS`).
-The book's pages and ``data/bench/README.md`` call the same functions.
+comparison, estimate, low, high, p_value, p_holm, test, ... (:data:`potran.bench.significance.TEST_COLUMNS`),
+then what they resolve in words (:func:`potran.bench.readme.verdict_text`, the paragraphs of a results
+folder's README). The book's pages call the same tests.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def add_report_parser(subparsers) -> None:
 def _tests(args):
     import pandas as pd
 
-    from potran.bench import paper_analysis, report
+    from potran.bench import finetuned, paper_analysis, settings, significance
 
     if args.paper:
         if args.scores or args.groundtruth or args.compare or args.metric or args.perturbation:
@@ -78,18 +79,18 @@ def _tests(args):
     cells = Path(args.cells) if args.cells else Path(args.groundtruth).parent / "cells"
     if args.cells and not cells.is_dir():
         raise ValueError(f"no such folder: {cells}")
-    seeds = report.seed_table(cells.parent) if cells.is_dir() else None
+    seeds = settings.seed_table(cells.parent) if cells.is_dir() else None
     if seeds is not None and seeds.empty:
         seeds = None
     scores = _chosen_rows(scores[["model", "target", "metric", "perturbation", "score"]], args)
     baseline = None
     if not args.no_baseline and gt.target.nunique() >= 2:
         baseline = "static_loto"
-        scores = pd.concat([scores, report.leave_one_target_out(gt)], ignore_index=True)
-    correct = report.image_correctness(cells.parent) if seeds is not None else None
-    return report.benchmark_tests(scores, gt, seeds, baseline=baseline, pairs=_pairs(args.compare),
-                                  n_boot=args.n_boot, n_draws=args.n_draws, level=args.level,
-                                  seed=args.seed, correct=correct or None)
+        scores = pd.concat([scores, finetuned.leave_one_target_out(gt)], ignore_index=True)
+    correct = finetuned.image_correctness(cells.parent) if seeds is not None else None
+    return significance.benchmark_tests(scores, gt, seeds, baseline=baseline, pairs=_pairs(args.compare),
+                                        n_boot=args.n_boot, n_draws=args.n_draws, level=args.level,
+                                        seed=args.seed, correct=correct or None)
 
 
 def _setting_files(name: str) -> tuple[str, str]:
@@ -142,7 +143,8 @@ def _num(x: float, fmt: str = "+.3f") -> str:
 
 def format_table(tests) -> str:
     """The tests as a plain-text table, one block per family, then the verdicts in words."""
-    from potran.bench.report import FAMILIES, verdict_text
+    from potran.bench.readme import verdict_text
+    from potran.bench.significance import FAMILIES
 
     lines = []
     for family, grp in tests.groupby("family", sort=False):

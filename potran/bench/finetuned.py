@@ -1,0 +1,275 @@
+"""What a fine-tuning ground truth says by itself, as tables.
+
+A ground-truth folder of ``potran groundtruth`` (``cells/*.json`` and ``accuracy.csv``) read as
+tables: one row per cell with the protocol and the convergence check (:func:`cell_table`,
+:func:`protocol`, :func:`still_training`), each cell's accuracy with its two error scales
+(:func:`accuracy_errors`), the reliability of the k-seed mean per target (:func:`reliability`)
+and its verdict (:func:`reliability_verdicts`), the per-image test correctness the crossed
+bootstrap can redraw (:func:`image_correctness`), and the static leave-one-target-out baseline
+(:func:`leave_one_target_out`: an oracle-style reference that needs every model fine-tuned on the
+other targets). Accuracy tables have columns model, target, test_acc; ``seeds`` tables one row per
+fine-tuning run (:func:`potran.bench.settings.seed_table`).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+from ..perturbations import NONE
+from . import datasets, zoo
+from .settings import seed_table
+from .store import CellStore
+
+__all__ = ["pick", "image_correctness", "reliability", "leave_one_target_out", "CELL_COLUMNS",
+           "cell_table", "protocol", "accuracy_errors", "reliability_verdicts", "still_training",
+           "FineTuned", "read_groundtruth"]
+
+
+def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = "names"
+         ) -> tuple[list[str], str]:
+    """The requested names that are available, in the order of ``available``.
+
+    Parameters
+    ----------
+    requested : sequence of str or None
+        Names asked for; None means all of ``available``.
+    available : sequence of str
+        Names that exist.
+    what : str
+        What the names are, for the note ("models", "datasets").
+
+    Returns
+    -------
+    names : list of str
+        The selection. When none of the requested names is available, all of ``available``
+        (so that a page parameterised for another model zoo still runs).
+    note : str
+        Empty when every requested name was used, else a sentence saying what was ignored.
+    """
+    available = list(available)
+    if requested is None:
+        return available, ""
+    requested = list(requested)
+    chosen = [a for a in available if a in requested]
+    ignored = [r for r in requested if r not in available]
+    if not chosen:
+        return available, (f"none of the requested {what} ({', '.join(requested)}) is among the "
+                           f"{len(available)} available; using all of them")
+    note = f"{what} not available, ignored: {', '.join(ignored)}" if ignored else ""
+    return chosen, note
+
+
+def image_correctness(groundtruth_dir) -> dict:
+    """``{(model, target): bool (seeds, n_test)}`` for the cells that record per-image correctness.
+
+    Cells made before it was recorded are left out (:func:`potran.bench.finetune.test_correctness`).
+    """
+    from .finetune import test_correctness
+
+    out = {}
+    for r in CellStore(groundtruth_dir).records():
+        if r.get("runs") and all("test_correct" in run for run in r["runs"]):
+            out[(r["model"], r["target"])] = test_correctness(r)
+    return out
+
+
+def reliability(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Per target: the reliability of the k-seed mean ground truth (:func:`potran.stats.reliability`).
+
+    Columns: n_models, n_seeds, spread, seed_noise, test_noise, noise, ratio (spread / noise),
+    ratio_seed, ratio_test, reliability_1 (one seed), reliability (the k-seed mean,
+    Spearman-Brown), reliability_new_test, ceiling_low / ceiling_high (the range of tau_w a metric
+    can expect against this ground truth: a metric as good as another fine-tuning run reaches
+    about ``ceiling_low``, a perfect one about ``ceiling_high``), and seed_agreement (mean tau_w
+    between two single-seed ground truths, over the pairs of seeds).
+    """
+    rows = []
+    for target, grp in seeds.groupby("target", sort=True):
+        wide = grp.pivot(index="model", columns="seed", values="test_acc")
+        n_test = grp.groupby("model").n_test.first().loc[wide.index].to_numpy(float)
+        row = {"target": target, **stats.reliability(wide.to_numpy(float), n_test)}
+        cols = list(wide.columns)
+        pairs = [(a, b) for i, a in enumerate(cols) for b in cols[i + 1:]]
+        agree = [stats.weighted_tau_rows(wide[a].to_numpy(), wide[b].to_numpy())[0] for a, b in pairs]
+        agree = [a for a in agree if np.isfinite(a)]  # undefined for a pair: too few models, or ties
+        row["seed_agreement"] = float(np.mean(agree)) if agree else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def leave_one_target_out(accuracy: pd.DataFrame, acc: str = "test_acc",
+                         target: str = "target") -> pd.DataFrame:
+    """The static baseline: score a model on a target by its mean accuracy on the other targets.
+
+    An oracle-style reference, not a competitor: it needs every candidate model fine-tuned on
+    the other targets (the cost transferability metrics exist to avoid) and cannot score a model
+    that has not been fine-tuned. It looks at no image of the target, but targets of one kind
+    (e.g. glyph tasks) share what they reward. Returns a score table (model, target,
+    metric="static_loto", perturbation="none", score).
+    """
+    wide = accuracy.pivot(index="model", columns=target, values=acc)
+    rows = []
+    for t in wide.columns:
+        others = wide.drop(columns=t).mean(axis=1)
+        rows += [{"model": m, "target": t, "metric": "static_loto", "perturbation": NONE, "score": v}
+                 for m, v in others.items()]
+    return pd.DataFrame(rows)
+
+
+#: Columns of :func:`cell_table`, one row per fine-tuned (model, target) cell.
+CELL_COLUMNS = ["model", "target", "n_seeds", "test_acc", "test_acc_sd", "lr", "wd", "epochs",
+                "n_train", "n_test", "n_classes", "loss_rel_change_mean", "loss_rel_change_max",
+                "final_loss", "wall_s"]
+
+
+def cell_table(groundtruth_dir) -> pd.DataFrame:
+    """One row per finished cell of a ground-truth folder (``cells/*.json``).
+
+    ``loss_rel_change_*`` summarise each seed's ``loss_last_epoch_rel_change``, the relative
+    change of the training loss over the last epoch, ``|L_E - L_(E-1)| / L_(E-1)``: small values
+    mean the loss had flattened out, large ones that training stopped while still improving
+    (or, when ``final_loss`` -- the last epoch's training loss, mean over seeds -- is already near
+    0, only that a tiny loss fluctuates).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CELL_COLUMNS` (sorted by target, model); empty with those columns when
+        the folder has no cells yet.
+    """
+    rows = []
+    for r in CellStore(groundtruth_dir).records():
+        change = np.asarray(r.get("loss_last_epoch_rel_change") or [np.nan], float)
+        last = [run["train_loss"][-1] for run in r.get("runs", []) if run.get("train_loss")]
+        rows.append({**{c: r.get(c) for c in CELL_COLUMNS[:11]},
+                     "loss_rel_change_mean": float(np.mean(change)),
+                     "loss_rel_change_max": float(np.max(change)),
+                     "final_loss": float(np.mean(last)) if last else np.nan,
+                     "wall_s": r.get("wall_s")})
+    return (pd.DataFrame(rows, columns=CELL_COLUMNS)
+            .sort_values(["target", "model"], ignore_index=True))
+
+
+def protocol(groundtruth_dir) -> tuple[dict, list[str]]:
+    """The fine-tuning configuration the cells record, read from their ``config``.
+
+    Returns
+    -------
+    config : dict
+        The configuration most cells share (empty when there are no cells).
+    others : list of str
+        ``model/target`` of the cells whose configuration differs from it.
+    """
+    records = CellStore(groundtruth_dir).records()
+    if not records:
+        return {}, []
+    keys = [json.dumps(r.get("config", {}), sort_keys=True) for r in records]
+    common = Counter(keys).most_common(1)[0][0]
+    others = [f"{r['model']}/{r['target']}" for r, k in zip(records, keys) if k != common]
+    return json.loads(common), others
+
+
+def accuracy_errors(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's mean accuracy with its two error scales.
+
+    Parameters
+    ----------
+    seeds : pandas.DataFrame
+        model, target, seed, test_acc, n_test (:func:`potran.bench.settings.seed_table`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        model, target, n_seeds, test_acc (mean over seeds), seed_sd (standard deviation over
+        seeds, NaN with one seed), binomial_se (sqrt(p (1 - p) / n_test) with p the mean: the
+        sampling noise of one run's test accuracy), n_test.
+    """
+    cols = ["model", "target", "n_seeds", "test_acc", "seed_sd", "binomial_se", "n_test"]
+    if seeds.empty:
+        return pd.DataFrame(columns=cols)
+    out = (seeds.groupby(["model", "target"], sort=True)
+           .agg(n_seeds=("seed", "size"), test_acc=("test_acc", "mean"),
+                seed_sd=("test_acc", "std"), n_test=("n_test", "first")).reset_index())
+    out["binomial_se"] = np.sqrt(out.test_acc * (1 - out.test_acc) / out.n_test)
+    return out[cols]
+
+
+def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceiling: float = 0.5,
+                         min_models: int = 4) -> pd.DataFrame:
+    """Whether each target of :func:`reliability` can rank the models.
+
+    ``reliable`` when the models' spread is at least ``min_ratio`` times the seed noise of a
+    model's mean accuracy (``ratio_seed``: the test images are fixed, as the metrics are scored
+    against them) **and** the lower noise ceiling (``ceiling_low``, the tau_w of a metric as good
+    as another fine-tuning run) is at least ``min_ceiling``; ``coarse`` when the spread only
+    exceeds the seed noise (neighbours in the ranking may swap); ``noise`` otherwise; ``too few
+    models`` with fewer than ``min_models`` finished models (not judged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        target, verdict, and the columns of ``rel`` the verdict reads (n_models, ratio_seed,
+        ceiling_low).
+    """
+    rows = []
+    for _, r in rel.iterrows():
+        if r.n_models < min_models:
+            verdict = "too few models"
+        elif r.ratio_seed >= min_ratio and r.ceiling_low >= min_ceiling:
+            verdict = "reliable"
+        elif r.ratio_seed >= 1:
+            verdict = "coarse"
+        else:
+            verdict = "noise"
+        rows.append({"target": r.target, "verdict": verdict, "n_models": r.n_models,
+                     "ratio_seed": r.ratio_seed, "ceiling_low": r.ceiling_low})
+    return pd.DataFrame(rows, columns=["target", "verdict", "n_models", "ratio_seed", "ceiling_low"])
+
+
+def still_training(cells: pd.DataFrame, *, max_rel_change: float = 0.05, small_loss: float = 0.05
+                   ) -> pd.DataFrame:
+    """The cells of :func:`cell_table` still training when they stopped: a last-epoch relative
+    loss change (largest over the seeds) above ``max_rel_change`` with a final loss above
+    ``small_loss`` (a tiny loss that fluctuates has converged)."""
+    return cells[(cells.loss_rel_change_max > max_rel_change) & (cells.final_loss > small_loss)]
+
+
+@dataclass(frozen=True)
+class FineTuned:
+    """A ground-truth folder restricted to some models and targets (:func:`read_groundtruth`):
+    the chosen names, :func:`pick`'s notes (why a requested name was ignored), :func:`protocol`'s
+    ``config`` and ``odd`` cells, and the cells (:func:`cell_table`), runs
+    (:func:`potran.bench.settings.seed_table`) and ``accuracy.csv`` rows of those models and
+    targets."""
+
+    models: list
+    targets: list
+    notes: list
+    config: dict
+    odd: list
+    cells: pd.DataFrame
+    seeds: pd.DataFrame
+    accuracy: pd.DataFrame
+
+
+def read_groundtruth(groundtruth_dir, models=None, targets=None) -> FineTuned:
+    """The offline ground truth of ``groundtruth_dir`` for ``models`` and ``targets`` (names, or
+    None for all of :mod:`potran.bench.zoo` / :data:`potran.bench.datasets.TARGETS`)."""
+    chosen_models, note_m = pick(models, zoo.names(), "models")
+    chosen_targets, note_t = pick(targets, datasets.TARGETS, "targets")
+
+    def keep(frame):
+        return frame[frame.model.isin(chosen_models) & frame.target.isin(chosen_targets)]
+
+    config, odd = protocol(groundtruth_dir)
+    accuracy = pd.read_csv(f"{groundtruth_dir}/accuracy.csv")
+    return FineTuned(chosen_models, chosen_targets, [n for n in (note_m, note_t) if n], config, odd,
+                     keep(cell_table(groundtruth_dir)).reset_index(drop=True),
+                     keep(seed_table(groundtruth_dir)), keep(accuracy))
+
