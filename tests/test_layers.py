@@ -51,7 +51,6 @@ LAYERS = {
 
 #: imports against the layers that exist today (importer, imported): each is to be removed
 KNOWN = {
-    ("potran.bench.report", "potran.bench.book"),          # interval_summary, while main_table imports it
     ("potran.bench.timing", "potran.bench.book"),
     ("potran.bench.v3_report", "potran.bench.book"),
     ("potran.bench.v3_report", "potran.bench.findings"),

@@ -36,24 +36,11 @@ from .significance import FAMILIES, TEST_COLUMNS, _tests_of, add_holm, benchmark
 
 __all__ = ["seed_table", "image_correctness", "reliability", "leave_one_target_out", "Design", "design",
            "tau_intervals", "compare", "random_null", "benchmark_tests", "add_holm", "verdict_text",
-           "write_bench_readme", "TEST_COLUMNS", "FAMILIES", "SETTINGS", "resolve", "interval_summary",
-           "reliability_sentence", "resolution_text"]
+           "write_bench_readme", "TEST_COLUMNS", "FAMILIES", "SETTINGS", "resolve"]
 
 
 #: The name of each kind of interval row: a perturbation, or PED's paired difference from none.
 SETTINGS = {NONE: "without PED", PED: "with PED", "delta": "with − without"}
-
-
-def reliability_sentence(rel: pd.DataFrame) -> str | None:
-    """One clause per target of :func:`reliability` (indexed by target): the k-seed mean's
-    reliability, the noise ceiling of tau_w and the spread over each noise; None without two seeds."""
-    if not rel.reliability.notna().any():
-        return None
-    return ("Reliability of the k-seed mean ground truth: "
-            + "; ".join(f"{t} {r.reliability:.2f} (expected τ_w of a metric between "
-                        f"{r.ceiling_low:.2f} and {r.ceiling_high:.2f}; spread {r.ratio_seed:.1f} times "
-                        f"the seed noise, {r.ratio_test:.1f} times the test-set noise)"
-                        for t, r in rel.iterrows()) + ".")
 
 
 def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataFrame, seeds, usable, *,
@@ -90,77 +77,3 @@ def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataF
     ]
     intervals["computable"] = np.isfinite(intervals.mean_tau.astype(float))
     return intervals, tests, null
-
-
-def interval_summary(intervals: pd.DataFrame, tests: pd.DataFrame, metric_order) -> pd.DataFrame:
-    """One row per metric: its intervals without and with PED and PED's change ("estimate [low,
-    high]", "–" if missing), and the Holm p-values against chance and of PED's effect."""
-    from .book import interval
-
-    def p_of(family, metric, perturbation):
-        r = tests[(tests.family == family) & (tests.metric == metric) & (tests.perturbation == perturbation)]
-        return r.p_holm.iloc[0] if len(r) else np.nan
-
-    ours = intervals.set_index(["metric", "setting"])
-    summary = pd.DataFrame(
-        {
-            metric: {
-                **{
-                    name: (
-                        interval(
-                            ours.loc[(metric, name)].mean_tau,
-                            ours.loc[(metric, name)].low,
-                            ours.loc[(metric, name)].high,
-                        )
-                        if (metric, name) in ours.index
-                        else "–"
-                    )
-                    for name in SETTINGS.values()
-                },
-                "p vs chance (without)": p_of("chance", metric, NONE),
-                "p vs chance (with)": p_of("chance", metric, PED),
-                "p PED (targets)": p_of("PED", metric, PED),
-                "p PED (bootstrap)": p_of("PED, models", metric, PED),
-            }
-            for metric in metric_order
-        }
-    ).T
-    summary.index.name = "metric"
-    p_columns = [c for c in summary.columns if c.startswith("p ")]
-    return summary.astype({c: float for c in p_columns})
-
-
-def _listing(items) -> str:
-    items = list(items)
-    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "none"
-
-
-def resolution_text(
-    intervals: pd.DataFrame,
-    tests: pd.DataFrame,
-    null: dict,
-    accuracy: pd.DataFrame,
-    *,
-    n_null: int,
-    level: float,
-) -> str:
-    """What the benchmark resolves, in words: the band of chance, :func:`verdict_text`, and the
-    rows no tau_w can be computed for."""
-    missing = [
-        f"{r.metric} + PED" if r.perturbation == PED else r.metric
-        for r in intervals.itertuples()
-        if not r.computable and r.setting != SETTINGS["delta"]
-    ]
-    sizes = accuracy.groupby("target").model.nunique()
-    text = [
-        f"On {accuracy.target.nunique()} target(s) with "
-        + (f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}")
-        + f" models each, a scorer that ranks at random reaches a mean τ_w in "
-        f"[{null['low']:+.3f}, {null['high']:+.3f}] ({level:.0%} of {n_null} draws); the tests "
-        f"below decide, not this band."
-    ]
-    text += verdict_text(tests)
-    if missing:
-        text.append(f"**Not computable** (no target with two distinct scores): {_listing(missing)}.")
-    return "\n\n".join(text)
-
