@@ -45,7 +45,6 @@ LAYERS = {
     "potran.bench.pages": "kit",
     "potran.bench.findings": "kit",
     "potran.bench.sweeps": "kit",        # page-shaped: tables and sentences of three pages
-    "potran.bench.main_table_views": "kit",
     "potran.bench.finetuning_views": "kit",
 }
 
