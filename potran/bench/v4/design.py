@@ -114,7 +114,7 @@ def pilot_effects(setting=None, metrics=METRICS) -> pd.DataFrame:
     s = _v3(setting)
     models = pilot_models(s)
     truth = settings.seed_table(s.groundtruth_dir).groupby(["target", "model"]).test_acc.mean()
-    scores = _pilot_scores(s).set_index(["metric", "perturbation", "target", "model"]).score
+    scores = _pilot_scores(s).set_index(["metric", "perturbation", "target", "model"]).score.sort_index()
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
