@@ -61,8 +61,12 @@
 #   and within both model families. ({doc}`benchmark v3 <notebooks/benchmark_v3>`)
 # - **What no design here can resolve:** whether PED helps on the paper's own checkpoints and
 #   datasets with a λ chosen elsewhere, and on sources and models unlike these. The supplementary's
-#   claim that ranking first gets worse along fine-tuning is tested on the
-#   {doc}`fine-tuning page <notebooks/finetuning>`.
+#   claim that ranking first gets worse along fine-tuning, then better, is tested only on the
+#   4-target benchmark, the one with fine-tuning snapshots: supported for
+#   {glue:text}`notebooks/finetuning.py::claim_supported:d` of {glue:text}`notebooks/finetuning.py::n_metrics:d` metrics (crossed bootstrap over
+#   models and seeds, Holm over the metrics within each part); over its
+#   {glue:text}`notebooks/finetuning.py::claim_n_targets:d` targets the sign-flip test cannot go below p =
+#   {glue:text}`notebooks/finetuning.py::claim_min_p_targets:.3g`. ({doc}`fine-tuning <notebooks/finetuning>`)
 
 # %% [markdown]
 # ## What PED is
@@ -96,9 +100,9 @@
 #   Conclusions drawn on them are about these benchmarks, not about the paper's.
 # - **The paper's experiment itself, on your machine.** With the paper's checkpoints, datasets and
 #   ImageNet validation images on local disk, the pages that score models (PED explained, main
-#   table, k grid, normalization, PED beside its successors) run on the paper's own 12 models and 11 datasets through three
-#   parameters, `paper_checkpoints`, `paper_data` and `paper_imagenet_val`
-#   (`potran.bench.pages`), and rank them against the paper's published accuracies or your own
+#   table, k grid, normalization, PED beside its successors) run on the paper's own 12 models and 11 datasets
+#   with `setting = "paper"` and three folders, `paper_checkpoints`, `paper_data` and
+#   `paper_imagenet_val` (`potran.bench.settings`), and rank them against the paper's published accuracies or your own
 #   fine-tuning ground truth; the repository's README has one command per page.
 #
 # (paper-map)=
@@ -111,7 +115,7 @@
 # | The main table, re-run | {doc}`notebooks/main_table` | re-run on the offline benchmark; on the paper's checkpoints with `paper_checkpoints`, `paper_data`, `paper_imagenet_val` (README: `run main_table $P`) |
 # | Supplementary Table 1 (grid search over the radius coefficient λ) | {doc}`notebooks/k_grid` | re-run on the offline benchmark (published values shown beside); paper's checkpoints as above |
 # | Supplementary Table 2 (the ground truth) | {doc}`notebooks/groundtruth` | re-read from the published numbers; our own fine-tuning ground truth beside it |
-# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the offline benchmark (it needs fine-tuning snapshots, which only our own ground truth has) |
+# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the 4-target benchmark (it needs fine-tuning snapshots, which only its ground truth has so far) |
 # | Supplementary Figure 2 (feature normalisation) | {doc}`notebooks/normalization` | re-run on the offline benchmark; paper's checkpoints as above |
 # | Complexity of PED (§3) | {doc}`notebooks/runtime` | measured on the machine that built the book |
 # | PED's successors, SA and NCTI (not in the paper) | {doc}`notebooks/successors` | re-run on the offline benchmark; paper's checkpoints as above |
@@ -151,8 +155,8 @@
 #   | papermill - main_table.ipynb -k python3 -p device cuda -y "targets: [fonts]"
 # ```
 #
-# For the paper's setting add `-p paper_checkpoints DIR -p paper_data DIR -p paper_imagenet_val DIR`
-# (all three); results then go to `_build/paper/<page>/`. With other checkpoints and datasets,
+# For the paper's setting add `-p setting paper -p paper_checkpoints DIR -p paper_data DIR -p paper_imagenet_val DIR`
+# (all three folders); results then go to `_build/paper/<page>/`. With other checkpoints and datasets,
 # extract their features yourself and score them with
 # `potran.score(X, y, "logme", ped=True, general=G)` (or the `potran score` and `potran rank`
 # commands); the {doc}`api` page documents every function.

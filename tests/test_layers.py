@@ -42,22 +42,17 @@ LAYERS = {
     "potran.bench.v4.design": "analysis",
     "potran.bench.book": "kit",
     "potran.bench.plots": "kit",
-    "potran.bench.pages": "kit",
-    "potran.bench.findings": "kit",
     "potran.bench.sweeps": "kit",        # page-shaped: tables and sentences of three pages
-    "potran.bench.finetuning_views": "kit",
 }
 
 #: imports against the layers that exist today (importer, imported): each is to be removed
 KNOWN = {
     ("potran.bench.timing", "potran.bench.book"),
     ("potran.bench.v3_report", "potran.bench.book"),
-    ("potran.bench.v3_report", "potran.bench.findings"),
     ("potran.bench.snapshots", "potran.bench.timing"),
 }
 #: import cycles that exist today, each as the sorted tuple of its modules
 KNOWN_CYCLES = {
-    ("potran.bench.findings", "potran.bench.v3_report"),
 }
 
 #: issue 25's budget: no module over this many lines
