@@ -147,13 +147,50 @@ def tables() -> str:
     return "\n".join(lines)
 
 
+LADDER = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)  # the rates the grid's search may take
+
+
+def decide() -> dict:
+    """The grid's protocol from the pilot, by the pre-registered rules (data/bench_v4/README.md,
+    "What it fixes"): three consecutive rates of `LADDER` centred on the rate selected most
+    often (ties: the larger), and the smallest candidate E at which >= 90 % of the selected runs
+    have levelled off (else 40)."""
+    from collections import Counter
+
+    import numpy as np
+
+    from potran.bench.v4.finetune import BATCH, levelled_off
+
+    runs = load()
+    if len(runs) < 3 * len(TARGETS) * len(MODELS) or (lowest_rate_needed() and len(runs) < len(LRS) * len(TARGETS) * len(MODELS)):
+        raise SystemExit("the pilot is not complete")
+    chosen = list(selected(runs).values())
+    counts = Counter(r["lr"] for r in chosen)
+    mode = max(counts, key=lambda lr: (counts[lr], lr))
+    i = min(max(LADDER.index(mode), 1), len(LADDER) - 2)
+    share = {e: float(np.mean([levelled_off(r["train_loss"][:e]) for r in chosen]))
+             for e in CANDIDATE_EPOCHS}
+    epochs = next((e for e in CANDIDATE_EPOCHS if share[e] >= 0.9), EPOCHS)
+    return {"lrs": list(LADDER[i - 1:i + 2]), "wd": WD, "epochs": epochs, "batch": BATCH,
+            "validation_share": 0.2, "seeds": [0, 1], "augmentation": "none",
+            "snapshot_fractions": [0.25, 0.5, 1.0], "snapshot_images": 200,
+            "selection": "highest final validation accuracy on seed 0, ties to the smaller rate",
+            "pilot": {"selected": {f"{r['target']}/{r['model']}": r["lr"] for r in chosen},
+                      "levelled_off_share": {str(e): round(v, 3) for e, v in share.items()}}}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-commit", action="store_true")
     parser.add_argument("--table", action="store_true", help="print the pilot's tables")
+    parser.add_argument("--decide", action="store_true",
+                        help="print the grid's protocol the pre-registered rules give")
     args = parser.parse_args(argv)
     if args.table:
         print(tables())
+        return 0
+    if args.decide:
+        print(json.dumps(decide(), indent=1))
         return 0
     run_all(not args.no_commit)
     return 0

@@ -52,8 +52,7 @@ KNOWN = {
     ("potran.bench.snapshots", "potran.bench.timing"),
 }
 #: import cycles that exist today, each as the sorted tuple of its modules
-KNOWN_CYCLES = {
-}
+KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 #: issue 25's budget: no module over this many lines
 MAX_LINES = 650
