@@ -8,7 +8,7 @@ a killed run resumes with the missing cells. After every cell the cells and the 
 committed with a path-limited commit (retried while another git process holds the index), so
 the grid may run in the background while others work in the same checkout. When a run completes
 a target, the report section of ``data/bench_v3/README.md`` is recomputed
-(``python -m potran.bench.v3_report --readme``) and committed too.
+(``benchmarks/v3_readme.py --readme``) and committed too.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from git_commit import commit  # the scripts' shared path-limited commit
+from v3_readme import main as write_report  # the README's report section
 
-from potran.bench import configure_torch, groundtruth, settings, targets_v3, v3_report, zoo
+from potran.bench import configure_torch, groundtruth, settings, targets_v3, zoo
 from potran.bench.settings import V3_FINETUNE as CONFIG  # the v3 protocol (settings.get("v3"))
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
         table = groundtruth.run_grid(models, [target], OUT, CONFIG, sources=settings.V3_SOURCES,
                                      device=args.device, progress=False, after_cell=after_cell)
         if len(table) > before and not args.no_commit:  # a target completed: refresh the report
-            v3_report.main(["--readme", str(ROOT / README)])
+            write_report(["--readme", str(ROOT / README)])
             commit(f"Benchmark v3 README: report with {target} complete", (README,))
     return 0
 

@@ -103,8 +103,7 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue as myst_glue
 
-from potran.bench import book, targets_v3, zoo
-from potran.bench import v3_report as v3
+from potran.bench import book, targets_v3, v3_data, v3_power, v3_tests, zoo
 from potran.bench.sweeps import name_list
 from potran.metrics import PED_METRICS
 from potran.perturbations import NONE, PED
@@ -113,8 +112,8 @@ from potran.resources import project_path
 book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "benchmark_v3"))  # a PNG copy of each figure
 models = name_list(models, zoo.names())
-data = v3.load(bench_dir, models)          # both ground truths, the scored targets, the general sets
-landed, landed_truth = pd.read_csv(landed_scores), v3.finetune_truth(landed_groundtruth)
+data = v3_data.load(bench_dir, models)     # both ground truths, the scored targets, the general sets
+landed, landed_truth = pd.read_csv(landed_scores), v3_data.finetune_truth(landed_groundtruth)
 
 # %% [markdown]
 # ## PED's effect per family
@@ -123,16 +122,17 @@ landed, landed_truth = pd.read_csv(landed_scores), v3.finetune_truth(landed_grou
 # targets in the main table (the targets whose ground truth passes the reliability rule, below).
 
 # %% tags=["hide-input"]
-rel_ft = v3.reliability_table(data.ft, models, seed=seed)       # reliability of every target's
-rel_lp = v3.reliability_table(data.lp, models, seed=seed)       # ranking, and the table it enters
-main_ft, second_ft = v3.members(rel_ft, "main"), v3.members(rel_ft, "second")
-main_lp, second_lp = v3.members(rel_lp, "main"), v3.members(rel_lp, "second")
+rel_ft = v3_data.reliability_table(data.ft, models, seed=seed)       # reliability of every target's
+rel_lp = v3_data.reliability_table(data.lp, models, seed=seed)       # ranking, and the table it enters
+main_ft, second_ft = v3_data.members(rel_ft, "main"), v3_data.members(rel_ft, "second")
+main_lp, second_lp = v3_data.members(rel_lp, "main"), v3_data.members(rel_lp, "second")
 scored_ft = [t for t in main_ft if t in data.scored]
 scored_lp = [t for t in main_lp if t in data.scored]
-tau_ft = v3.per_target_tau(data.scores, data.ft, models, scored_ft)
-tau_lp = v3.per_target_tau(data.scores, data.lp, models, scored_lp)
-ped_metrics = [m for m in dict.fromkeys(tau_ft.metric) if m not in v3.BASELINES]
-effects_ft, effects_lp = v3.family_effects(tau_ft, ped_metrics), v3.family_effects(tau_lp, ped_metrics)
+tau_ft = v3_tests.per_target_tau(data.scores, data.ft, models, scored_ft)
+tau_lp = v3_tests.per_target_tau(data.scores, data.lp, models, scored_lp)
+ped_metrics = [m for m in dict.fromkeys(tau_ft.metric) if m not in v3_data.BASELINES]
+effects_ft = v3_tests.family_effects(tau_ft, ped_metrics)
+effects_lp = v3_tests.family_effects(tau_lp, ped_metrics)
 
 # %% tags=["hide-input"]
 if len(effects_ft) or len(effects_lp):
@@ -202,10 +202,22 @@ book.table(rel_ft[["target", "family", "split_half_r", "reliability", *list(part
 # family) beside the post hoc split.
 
 # %% tags=["hide-input"]
+# The page's helpers: how its tables are shown (intervals as "+0.27 [+0.13, +0.41]").
+def intervals(frame, column):
+    return [book.interval(e, lo, hi) for e, lo, hi in
+            zip(frame[column], frame[f"{column}_low"], frame[f"{column}_high"])]
+
+
+def yes_no(perturbation):
+    return np.where(perturbation == NONE, "no", "yes")
+
+
 def tests_on(truth, targets, **resampling):
     """Every test of the metrics on the scored ones of ``targets`` (None below two of them)."""
     targets = [t for t in targets if t in data.scored]
-    return v3.tests_table(data.scores, truth, models, targets, **resampling) if len(targets) >= 2 else None
+    if len(targets) < 2:
+        return None
+    return v3_tests.tests_table(data.scores, truth, models, targets, **resampling)
 
 
 HOLM = {"p_value": "p, families", "min_p": "smallest attainable p", "p_holm_all": "Holm over all 9",
@@ -215,13 +227,38 @@ HOLM = {"p_value": "p, families", "min_p": "smallest attainable p", "p_holm_all"
 def show_tests(tests, heading):
     if tests is None:
         return book.blocks([f"**{heading}**: fewer than two scored targets."])
-    holm = v3.holm_all(tests)[["metric", *HOLM]].rename(columns=HOLM)
-    book.blocks([f"**{heading}**", book.table(v3.mean_table(tests), index=False),
-                 "PED − none:", book.table(v3.ped_table(tests), index=False),
+    means, peds = v3_tests.mean_table(tests), v3_tests.ped_table(tests)
+    means = pd.DataFrame({"metric": means.metric, "PED": yes_no(means.perturbation),
+                          "over targets [95 % CI]": intervals(means, "over_targets"),
+                          "over families [95 % CI]": intervals(means, "over_families"),
+                          "p, families (Holm)": means.p_families_holm,
+                          "p vs chance (Holm)": means.p_chance_holm})
+    peds = pd.DataFrame({"metric": peds.metric, "over families [95 % CI]": intervals(peds, "over_families"),
+                         "p, families (Holm)": peds.p_families_holm,
+                         "over targets [95 % CI]": intervals(peds, "over_targets"),
+                         "p, targets (Holm)": peds.p_targets_holm})
+    holm = v3_tests.holm_all(tests)[["metric", *HOLM]].rename(columns=HOLM)
+    def p(frame):
+        return {c: "p" for c in frame.columns if c.startswith("p")}
+
+    book.blocks([f"**{heading}**", book.table(means, index=False, formats=p(means)),
+                 "PED − none:", book.table(peds, index=False, formats=p(peds)),
                  "PED − none over families, Holm two ways:",
                  book.table(holm, index=False, formats={c: 4 for c in list(HOLM.values())})])
 
 
+def within_shown(table):
+    """The within-family table, one column per model group; no row: constant scores there."""
+    table = table.assign(label=[f"{g} ({n} models)" for g, n in zip(table.models, table.n_models)],
+                         cell=[book.interval(*x) for x in zip(table.estimate, table.low, table.high)])
+    keys = list(dict.fromkeys(zip(table.metric, table.perturbation)))
+    wide = table.pivot(index=["metric", "perturbation"], columns="label", values="cell")
+    wide = wide.reindex(index=pd.MultiIndex.from_tuples(keys), columns=list(dict.fromkeys(table.label)))
+    wide = wide.fillna("– (constant scores)").reset_index(names=["metric", "PED"])
+    return wide.assign(PED=yes_no(wide.PED))
+
+
+# %% tags=["hide-input"]
 resampling = dict(n_boot=n_boot, n_draws=n_draws, level=level, seed=seed)
 tests_ft = tests_on(data.ft, main_ft, **resampling)
 show_tests(tests_ft, "Fine-tuning (the main protocol), main table")
@@ -257,12 +294,12 @@ for truth, targets, heading in ((data.ft, second_ft, "Fine-tuning, second table"
 # families can reach p < 0.05.
 
 # %% tags=["hide-input"]
-for truth, targets, heading in ((data.ft, main_ft, "Fine-tuning, main table"),
-                                (data.lp, main_lp, "Linear probe, main table")):
-    table = v3.within_family_table(data, truth, targets, models, level=level)
-    book.blocks([f"**{heading}**: fewer than two scored targets."] if table is None else
+for truth, targets, heading in ((data.ft, scored_ft, "Fine-tuning, main table"),
+                                (data.lp, scored_lp, "Linear probe, main table")):
+    table = v3_tests.within_family_table(data.scores, truth, models, targets, level=level)
+    book.blocks([f"**{heading}**: fewer than two scored targets."] if table.empty else
                 [f"**{heading}**: mean of the family means [95 % CI over families]",
-                 book.table(table, index=False)])
+                 book.table(within_shown(table), index=False)])
 
 # %% [markdown]
 # ## The two ground truths agree how far?
@@ -274,8 +311,22 @@ for truth, targets, heading in ((data.ft, main_ft, "Fine-tuning, main table"),
 
 # %% tags=["hide-input"]
 reliabilities = {(r.protocol, r.target): r.reliability for r in pd.concat([rel_ft, rel_lp]).itertuples()}
-book.blocks(v3.agreement_section(data.ft, data.lp, models, reliabilities, n_boot=n_boot, level=level,
-                                 seed=seed))
+agree, agree_summary = v3_tests.agreement(data.ft, data.lp, models, targets_v3.NAMES,
+                                          reliabilities=reliabilities, n_boot=n_boot, level=level, seed=seed)
+corrected = "Spearman / √(R_ft R_lp)"
+shown = pd.DataFrame({"target": agree.target, "family": agree.family,
+                      "weighted τ [95 % CI]": [book.interval(*x) for x in zip(agree.weighted_tau, agree.low,
+                                                                              agree.high)],
+                      "Spearman": agree.spearman, corrected: agree.spearman_corrected})
+book.table(shown, index=False, formats={"Spearman": "+3", corrected: "+3"})
+
+# %% [markdown]
+# The two protocols agree only in part: the mean $\tau_w$ between them over the
+# {glue:text}`agree_targets` targets is {glue:text}`agree_mean:+.3f`; over the per-family means
+# (population: other sources like these, for these 16 models) it is
+# {glue:text}`agree_families:+.3f` [{glue:text}`agree_low:+.3f`, {glue:text}`agree_high:+.3f`]
+# (95 % t-interval over {glue:text}`agree_n_families` families; exact sign-flip over the families,
+# H0 mean 0, p = {glue:text}`agree_p:.4f`, one test, no Holm family).
 
 # %% [markdown]
 # ## The general set: an ablation
@@ -284,15 +335,70 @@ book.blocks(v3.agreement_section(data.ft, data.lp, models, reliabilities, n_boot
 # the photographs our conv4 CNNs were pretrained on (the scores above), (b) a per-family
 # in-distribution set (the conv4 CNNs' pretraining crops for them, the broadest photo material
 # available for the ImageNet networks), (c) the target's own training features. For each: PED's
-# effect per metric over the per-family means [95 % t-interval over families] and its Holm p,
-# on the fine-tuning main table; then how often PED's exit rule fired (the energy ratio fell
-# below 0.5 before the 6th step) and the median energy ratio after the motion, per model family.
+# effect per metric over the per-family means [95 % t-interval over families] and its Holm p
+# (within LogME, SFDA and GBC, and within the others, as above), against the fine-tuning ground
+# truth on its main-table targets where the set has scored every model.
 
 # %% tags=["hide-input"]
-book.blocks(v3.ablation_section(data, main_ft, main_lp, models, level=level))
+general = {name: frame for name, frame in data.general.items() if frame is not None}
+ablation = v3_tests.ablation(data.scores, general, data.ft, models, scored_ft, level=level)
+ablation["cell"] = [book.interval(r["mean of family means"], r.low, r.high)
+                    + ("" if not np.isfinite(r.p_holm) else f", p {book.p_value(r.p_holm)}")
+                    for _, r in ablation.iterrows()]
+wide = ablation.pivot(index="metric", columns="general set", values="cell")
+wide = wide.reindex(index=list(dict.fromkeys(ablation.metric)), columns=list(general)).reset_index()
+coverage = ablation.groupby("general set", sort=False)[["targets", "families"]].max().reset_index()
+book.blocks([book.table(wide, index=False), "Targets and families each set has scored:",
+             book.table(coverage, index=False)])
+
+# %% [markdown]
+# How often PED's exit rule fired (the energy ratio fell below 0.5 before the 6th step) and the
+# median energy ratio after the motion, per general set and model family:
 
 # %% tags=["hide-input"]
-book.blocks([v3.letters_text(data, models, landed, landed_truth)])
+book.table(v3_tests.exit_share(general), index=False,
+           formats={"exit rule fired": "%0", "median energy ratio": 2})
+
+# %% [markdown]
+# **SFDA and PARC on letters.** $\tau_w$ against the {glue:text}`letters_truth` ground truth,
+# without → with PED, across all 16 models and within each model family, under each general
+# set and on the 4-target benchmark (its own preprocessing, general set and ground truth), with
+# the median energy ratio after PED per model family:
+
+# %% tags=["hide-input"]
+pair = ["sfda", "parc"]
+letters_truth = data.ft if "letters" in data.ft.complete(models) else data.lp
+off = data.scores[(data.scores.target == "letters") & (data.scores.perturbation == NONE)]
+moves, energy = [], {}
+for name, frame in general.items():
+    on = frame[(frame.target == "letters") & (frame.perturbation == PED) & frame.metric.isin(pair)]
+    if on.model.nunique() == len(models):
+        with_ped = pd.concat([off, on])
+        moves.append(v3_tests.within_family_change(with_ped, letters_truth, models, "letters", pair)
+                     .assign(source=name))
+        energy[name] = v3_tests.energy_by_model_family(on, "letters")
+four = landed[landed.target == "letters"]
+moves.append(v3_tests.within_family_change(four, landed_truth, models, "letters", pair)
+             .assign(source="4-target benchmark"))
+moves = pd.concat(moves, ignore_index=True)
+
+# %% tags=["hide-input"]
+moves["cell"] = [f"{a:+.2f} → {b:+.2f}" for a, b in zip(moves.none, moves.ped)]
+moves["label"] = [f"all {n}" if g == "all" else g for g, n in zip(moves.models, moves.n_models)]
+letters = moves.pivot(index=["source", "metric"], columns="label", values="cell")
+letters = letters.reindex(index=pd.MultiIndex.from_frame(moves[["source", "metric"]].drop_duplicates()),
+                          columns=list(dict.fromkeys(moves.label))).reset_index()
+energy = pd.DataFrame(energy).T.rename_axis("general set").reset_index()
+book.blocks([book.table(letters, index=False), "Median energy ratio after PED on letters:",
+             book.table(energy, index=False, digits=2)])
+
+# %% [markdown]
+# With the photo crops, PED lowers $\tau_w$ on letters within both model families for
+# {glue:text}`letters_fell`: its collapse there is not only a reordering of the two families,
+# PED scrambles the ranking inside each of them. For {glue:text}`letters_held` the
+# within-family $\tau_w$ does not fall in both families, so what PED changes there is mostly the
+# order of the two families. (One target, no test: these are descriptions of letters, not claims
+# about targets like it.)
 
 # %% [markdown]
 # ## Power: what this benchmark can detect
@@ -302,15 +408,15 @@ book.blocks([v3.letters_text(data, models, landed, landed_truth)])
 # below takes, for each metric the paper published with PED, the sd of its 5 per-family mean
 # effects on the fine-tuning main table, draws each family's mean effect from a normal with
 # the paper's own gain as its mean and that sd, and counts how often the exact sign-flip over the
-# families gives p below α (`potran.bench.v3_report.power_by_metric`). α = 0.05/9 is Holm's first
+# families gives p below α (`potran.bench.v3_power.power_by_metric`). α = 0.05/9 is Holm's first
 # step over the 9 metrics PED applies to; with 5 families the smallest attainable p is
 # $2/2^5$ = 0.0625, so that power is exactly 0. LogME's sd,
 # {glue:text}`logme_sd:.2f`, gives power {glue:text}`logme_power8:.2f` at the paper's gain with
 # all 8 families.
 
 # %% tags=["hide-input"]
-power = v3.power_by_metric(effects_ft, v3.published_ped_gains(), designs=v3.POWER_DESIGNS,
-                           alphas=(0.05, 0.05 / 9), n_sim=n_sim_metric, seed=seed)
+power = v3_power.power_by_metric(effects_ft, v3_power.published_ped_gains(), designs=v3_power.POWER_DESIGNS,
+                                 alphas=(0.05, 0.05 / 9), n_sim=n_sim_metric, seed=seed)
 book.blocks([book.table(power.rename(columns={"sd": "sd over families", "mean": "mean over families",
                                               "effect": "paper's gain"}), index=False, digits=3)])
 
@@ -321,14 +427,16 @@ book.blocks([book.table(power.rename(columns={"sd": "sd over families", "mean": 
 # its measured ranking, without and with PED. PED's effect varies between targets by the
 # **median** over the metrics of the measured spread, not by any one metric's: the smallest
 # effect at 80 % power it gives is that of a typical metric, and it is far too optimistic for
-# LogME or PARC, whose effects vary between families many times more.
+# LogME or PARC, whose effects vary between families many times more. (An effect above the
+# largest simulated one, +0.6, reads "above +0.6".)
 
 # %% tags=["hide-input"]
-statement = v3.power_statement(data.ft, data.lp, data.scores, models, main_ft=scored_ft,
-                               main_lp=scored_lp, landed=(landed, landed_truth), n_sim=n_sim, seed=seed)
+statement = v3_power.power_statement(data.ft, data.lp, data.scores, models, main_ft=scored_ft,
+                                     main_lp=scored_lp, landed=(landed, landed_truth), n_sim=n_sim, seed=seed)
 shown = statement["table"].copy()
 for column in shown.columns[2:4]:
-    shown[column] = shown[column].map(v3.effect_text)
+    shown[column] = shown[column].map(lambda x: f"{x:+.3f}" if np.isfinite(x) else
+                                      f"above {max(v3_power.EFFECTS):+.1f}")
 book.blocks([book.table(shown, index=False, digits=3)])
 
 # %% tags=["remove-cell"]
@@ -339,7 +447,9 @@ def glue(key, value):
 
 
 def family_row(tests, metric):
-    rows = tests[tests.family.isin(v3.PED_FAMILY_ROWS) & (tests.metric == metric)] if tests is not None else []
+    if tests is None:
+        return None
+    rows = tests[tests.family.isin(v3_tests.PED_FAMILY_ROWS) & (tests.metric == metric)]
     return rows.iloc[0] if len(rows) else None
 
 
@@ -350,7 +460,7 @@ for name, table in (("ft_main_n", main_ft), ("ft_second_n", second_ft), ("lp_mai
     glue(name, len(table))
 glue("ft_families", ft_families)
 glue("ft_min_p", 2 / 2 ** ft_families if ft_families else float("nan"))
-glue("families_needed", v3.families_needed(0.05))
+glue("families_needed", v3_power.families_needed(0.05))
 
 logme = family_row(tests_ft, "logme")
 glue("logme_ft_effect", logme.estimate if logme is not None else float("nan"))
@@ -375,10 +485,10 @@ glue("logme_targets", int(per_target.dropna().shape[0]))
 def within_logme(group, perturbation):
     """LogME's mean tau_w over the per-family means on the fine-tuning main table, ranking the
     models of one model family (or all): the numbers of the within-family table."""
-    subset = [m for m in models if group == "all" or v3.model_family(m) == group]
+    subset = [m for m in models if group == "all" or v3_data.model_family(m) == group]
     if len(subset) < 3 or len(scored_ft) < 2:
         return float("nan")
-    t = v3.tests_table(data.scores, data.ft, subset, scored_ft, resample=False)
+    t = v3_tests.tests_table(data.scores, data.ft, subset, scored_ft, resample=False)
     row = t[t.family.str.startswith("families") & (t.metric == "logme") & (t.perturbation == perturbation)]
     return float(row.estimate.iloc[0]) if len(row) else float("nan")
 
@@ -387,7 +497,7 @@ for group in ("all", "conv4", "ImageNet"):
     for perturbation, label in ((NONE, "none"), (PED, "ped")):
         glue(f"logme_{group.lower()}_{label}", within_logme(group, perturbation))
 
-lp = v3.holm_all(tests_lp) if tests_lp is not None else None
+lp = v3_tests.holm_all(tests_lp) if tests_lp is not None else None
 lp = lp if lp is not None else pd.DataFrame(columns=["metric", "estimate", "p_value", "min_p", "p_holm_all",
                                                      "p_holm_split"])
 glue("lp_metrics", len(lp))
@@ -402,9 +512,9 @@ glue("lp_holm6_floor", 6 * float(lp.min_p.min()) if len(lp) else float("nan"))
 logme_power = power[power.metric == "logme"]
 glue("logme_sd", float(logme_power.sd.iloc[0]) if len(logme_power) else float("nan"))
 glue("logme_paper_gain", float(logme_power.effect.iloc[0]) if len(logme_power) else float("nan"))
-frozen = f"power, {next(iter(v3.POWER_DESIGNS))}, α 0.05"            # 8 families, α 0.05
+frozen = f"power, {next(iter(v3_power.POWER_DESIGNS))}, α 0.05"            # 8 families, α 0.05
 glue("logme_power8", float(logme_power[frozen].iloc[0]) if len(logme_power) else float("nan"))
-produced = f"power, {list(v3.POWER_DESIGNS)[1]}, α 0.05"        # the 5 families the rule produced
+produced = f"power, {list(v3_power.POWER_DESIGNS)[1]}, α 0.05"        # the 5 families the rule produced
 glue("logme_power5", float(logme_power[produced].iloc[0]) if len(logme_power) else float("nan"))
 
 losses, changes, hed_emoji = [], [], float("nan")
@@ -423,12 +533,24 @@ glue("hed_emoji_acc", hed_emoji)
 families_row = tests_ft[tests_ft.family.str.startswith("families")] if tests_ft is not None else None
 if families_row is not None and len(families_row):
     plain = families_row[families_row.perturbation == NONE].set_index("metric").estimate
-    candidates = plain.drop([m for m in v3.BASELINES if m in plain.index])
+    candidates = plain.drop([m for m in v3_data.BASELINES if m in plain.index])
     glue("best_metric", candidates.idxmax())
     glue("best_metric_tau", float(candidates.max()))
     glue("dim_tau", float(plain.get("dim", np.nan)))
-    glue("bit_tau", float(plain.get(v3.FAMILY_BIT, np.nan)))
+    glue("bit_tau", float(plain.get(v3_data.FAMILY_BIT, np.nan)))
 else:
     for key in ("best_metric_tau", "dim_tau", "bit_tau"):
         glue(key, float("nan"))
     glue("best_metric", "–")
+
+glue("agree_targets", len(agree))
+glue("agree_mean", float(agree.weighted_tau.mean()) if len(agree) else float("nan"))
+for key, name in (("estimate", "agree_families"), ("low", "agree_low"), ("high", "agree_high"),
+                  ("p_value", "agree_p")):
+    glue(name, getattr(agree_summary, key) if agree_summary is not None else float("nan"))
+glue("agree_n_families", int(agree.family.nunique()))
+glue("letters_truth", letters_truth.protocol)
+crops = moves[(moves.source == "photo crops") & (moves.models != "all")]
+falls = crops.assign(falls=crops.ped < crops.none).groupby("metric", sort=False).falls.all()
+glue("letters_fell", ", ".join(m.upper() for m in falls.index[falls]) or "none")
+glue("letters_held", ", ".join(m.upper() for m in falls.index[~falls]) or "none")

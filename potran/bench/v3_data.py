@@ -1,0 +1,204 @@
+"""Benchmark v3's committed data and its inclusion rule: both ground truths as tidy tables, the
+committed scores, the scored targets, and which targets enter the main table
+(the rules frozen in ``data/bench_v3/README.md``; issue 17).
+
+- **reliability** per target and protocol (README, "Inclusion rule"):
+  :func:`potran.stats.split_half_reliability` of the cells' per-image test correctness (runs
+  and test images halved, Spearman of the models' accuracies, 100 seeded halvings,
+  Spearman-Brown); a target enters the **main table** at >= :data:`MAIN_TABLE_RELIABILITY`,
+  the others the second table;
+- the **model families** (:func:`model_family`): our conv4 CNNs and the ImageNet networks, and
+  the one-bit baseline :data:`FAMILY_BIT`.
+
+The tests over families are :mod:`potran.bench.v3_tests`, the power simulations
+:mod:`potran.bench.v3_power`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+from ..perturbations import NONE
+from . import targets_v3
+from .finetune import unpack_correctness
+from .finetuned import image_correctness, reliability
+from .runner import WIDTH_METRICS
+from .settings import seed_table
+
+__all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "model_family", "GroundTruth",
+           "finetune_truth", "probe_truth", "reliability_table", "members", "with_family_bit",
+           "complete_rows", "scored_targets", "GENERAL_SETS", "CommittedData", "load"]
+
+#: A target enters the main table at this Spearman-Brown reliability (README, frozen).
+MAIN_TABLE_RELIABILITY = 0.9
+#: Random halvings of the test images behind each reliability (README, frozen).
+N_HALVINGS = 100
+#: The one-bit model-family baseline: 1 for an ImageNet network, 0 for a conv4 CNN.
+FAMILY_BIT = "imagenet_bit"
+#: Scores that describe the features' width or nothing: no PED test, no Holm family of PED.
+BASELINES = (*WIDTH_METRICS, "random", FAMILY_BIT)
+
+
+def model_family(name: str) -> str:
+    """``"ImageNet"`` for a zoo model pretrained on ImageNet (its zoo family starts with
+    ``imagenet``), ``"conv4"`` for our CNNs (photo crops, or the random initialisation)."""
+    from . import zoo
+
+    return "ImageNet" if zoo.get(name).family.startswith("imagenet") else "conv4"
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """One ground-truth protocol of v3 as tidy tables.
+
+    Attributes
+    ----------
+    protocol : str
+        ``"fine-tuning"`` (the main protocol) or ``"linear probe"``.
+    accuracy : DataFrame
+        model, target, test_acc (mean over the runs).
+    seeds : DataFrame
+        model, target, seed, test_acc, n_test: one row per run.
+    correct : dict
+        ``{(model, target): bool (runs, n_test)}``, the per-image test correctness.
+    """
+
+    protocol: str
+    accuracy: pd.DataFrame
+    seeds: pd.DataFrame
+    correct: dict
+
+    def complete(self, models) -> list[str]:
+        """The v3 targets (in the README's order) on which every one of ``models`` has a cell
+        with per-image correctness."""
+        return [t for t in targets_v3.NAMES if all((m, t) in self.correct for m in models)]
+
+    def correct_array(self, target: str, models) -> np.ndarray:
+        """Per-image correctness of ``target``'s cells as a float (M, runs, N) array."""
+        return np.stack([self.correct[(m, target)] for m in models]).astype(float)
+
+    def subset(self, models, targets) -> GroundTruth:
+        """The same protocol restricted to ``models`` and ``targets``."""
+        def keep(frame):
+            return frame[frame.model.isin(models) & frame.target.isin(targets)].reset_index(drop=True)
+
+        return GroundTruth(self.protocol, keep(self.accuracy), keep(self.seeds),
+                           {k: v for k, v in self.correct.items() if k[0] in models and k[1] in targets})
+
+
+def finetune_truth(folder) -> GroundTruth:
+    """The fine-tuning ground truth of ``folder`` (``cells/`` of :mod:`potran.bench.finetune`;
+    a cell's accuracy is the mean of its seeds' test accuracies)."""
+    seeds = seed_table(folder)
+    accuracy = seeds.groupby(["model", "target"], as_index=False).test_acc.mean()
+    return GroundTruth("fine-tuning", accuracy, seeds, image_correctness(folder))
+
+
+def probe_truth(path) -> GroundTruth:
+    """The linear-probe ground truth of ``linear_probe.csv`` (one fit per cell: one "run")."""
+    table = pd.read_csv(path)
+    missing = {"model", "target", "test_acc", "n_test", "test_correct"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the columns {sorted(missing)}")
+    seeds = table[["model", "target", "test_acc", "n_test"]].assign(seed=0)
+    correct = {(r.model, r.target): unpack_correctness(r.test_correct, int(r.n_test))[None]
+               for r in table.itertuples()}
+    return GroundTruth("linear probe", table[["model", "target", "test_acc"]].copy(),
+                       seeds[["model", "target", "seed", "test_acc", "n_test"]], correct)
+
+
+def reliability_table(truth: GroundTruth, models, targets=None, *, n_halvings: int = N_HALVINGS,
+                      seed: int = 0) -> pd.DataFrame:
+    """Per complete target: its reliability and table under the README's inclusion rule.
+
+    Columns: target, family, protocol, models, runs, test_images, split_half_r, reliability
+    (:func:`potran.stats.split_half_reliability`, the halvings seeded by ``seed`` for every
+    target alike), table (``"main"`` at >= :data:`MAIN_TABLE_RELIABILITY`, else ``"second"``),
+    and, from the runs' variance (:func:`potran.bench.finetuned.reliability`), spread (sd of the
+    models' accuracies), seed_noise and test_noise (their rms standard errors; seed noise NaN
+    with one run).
+    """
+    models = list(models)
+    targets = [t for t in (targets or targets_v3.NAMES) if t in truth.complete(models)]
+    columns = ["target", "family", "protocol", "models", "runs", "test_images", "split_half_r",
+               "reliability", "table", "spread", "seed_noise", "test_noise"]
+    if not targets:
+        return pd.DataFrame(columns=columns)
+    noise = reliability(truth.subset(models, targets).seeds).set_index("target")
+    rows = []
+    for t in targets:
+        x = truth.correct_array(t, models)
+        half = stats.split_half_reliability(x, n_splits=n_halvings, seed=seed)
+        rows.append({"target": t, "family": targets_v3.FAMILIES[t], "protocol": truth.protocol,
+                     "models": x.shape[0], "runs": x.shape[1], "test_images": x.shape[2],
+                     "split_half_r": half["r"], "reliability": half["reliability"],
+                     "table": "main" if half["reliability"] >= MAIN_TABLE_RELIABILITY else "second",
+                     "spread": noise.loc[t, "spread"], "seed_noise": noise.loc[t, "seed_noise"],
+                     "test_noise": noise.loc[t, "test_noise"]})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def members(reliability: pd.DataFrame, table: str) -> list[str]:
+    """The targets of ``reliability`` (:func:`reliability_table`) in ``table`` ("main", "second")."""
+    return list(reliability[reliability.table == table].target)
+
+
+def with_family_bit(scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` plus the one-bit baseline :data:`FAMILY_BIT` (no PED) on every scored
+    (model, target): 1 for an ImageNet network, 0 for a conv4 CNN."""
+    cells = scores[["model", "target"]].drop_duplicates()
+    bit = cells.assign(metric=FAMILY_BIT, perturbation=NONE,
+                       score=[float(model_family(m) == "ImageNet") for m in cells.model])
+    return pd.concat([scores, bit], ignore_index=True)
+
+
+def complete_rows(scores: pd.DataFrame, models) -> pd.DataFrame:
+    """The rows of the (metric, perturbation, target) groups that score every one of ``models``."""
+    need, keys = set(models), ["metric", "perturbation", "target"]
+    full = scores.groupby(keys).model.agg(lambda s: need <= set(s))
+    return scores.merge(full[full].reset_index()[keys], on=keys)
+
+
+def scored_targets(scores: pd.DataFrame, models) -> list[str]:
+    """The v3 targets (README order) on which every one of ``models`` has a row of every
+    metric in ``scores`` (a target being scored is left out until it is complete)."""
+    full = complete_rows(scores, models)
+    n_metrics = scores.groupby(["metric", "perturbation"]).ngroups
+    done = full.groupby("target").apply(lambda g: g.groupby(["metric", "perturbation"]).ngroups == n_metrics,
+                                        include_groups=False)
+    return [t for t in targets_v3.NAMES if t in done.index and done[t]]
+
+
+#: The general sets of the ablation: their names on the page and their score folders.
+GENERAL_SETS = {"photo crops": "scores", "per-family in-distribution": "scores_general_family",
+                "target's own training features": "scores_general_target"}
+
+
+@dataclass(frozen=True)
+class CommittedData:
+    """Benchmark v3's committed data (:func:`load`): both ground truths, the scores of the
+    targets every model has been scored on (with :data:`FAMILY_BIT`; None before any), the
+    scored targets, and each general set's score table (None while its folder is missing)."""
+
+    ft: GroundTruth
+    lp: GroundTruth
+    scores: pd.DataFrame | None
+    scored: list
+    general: dict
+
+
+def load(folder, models) -> CommittedData:
+    """Read ``folder`` (``data/bench_v3``: ``cells/``, ``linear_probe.csv``, ``scores*/``)."""
+    folder = Path(folder)
+    general = {name: (pd.read_csv(folder / sub / "scores.csv") if (folder / sub / "scores.csv").is_file()
+                      else None) for name, sub in GENERAL_SETS.items()}
+    scores = general["photo crops"]
+    scored = scored_targets(scores, models) if scores is not None else []
+    if scores is not None:
+        scores = with_family_bit(scores[scores.target.isin(scored)])
+    return CommittedData(finetune_truth(folder), probe_truth(folder / "linear_probe.csv"), scores, scored,
+                     general)
