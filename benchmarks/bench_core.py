@@ -92,7 +92,7 @@ def tasks():
     """name -> function(X, y, G) returning a score (or None); imported lazily in the child."""
     sys.path.insert(0, str(ROOT / "tests"))
     import potran
-    from potran.bench.timing import _dense_step
+    from potran.bench.timing import dense_step
     from potran.metrics import gbc, logme, nleep, sfda
 
     import reference_impl as ref
@@ -101,7 +101,7 @@ def tasks():
         "floor_numpy": lambda X, y, G: _floor_numpy(X),
         "floor_torch": lambda X, y, G: _floor_torch(X),
         "ped_step": lambda X, y, G: potran.simulate(X, y, G, max_steps=1, exit_ratio=0.0).trace.steps,
-        "ped_step_ref": lambda X, y, G: _dense_step(X.astype(np.float64), y, G.astype(np.float64),
+        "ped_step_ref": lambda X, y, G: dense_step(X.astype(np.float64), y, G.astype(np.float64),
                                                    0.6, 0.1, 1.0, 1e-3)[1],
         "ped_logme": lambda X, y, G: potran.score(X, y, "logme", ped=True, general=G),
         "ped_logme_ref": lambda X, y, G: ref.logme_official(ref.ped_official(X, y, G)[0], y),

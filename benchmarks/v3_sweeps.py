@@ -5,7 +5,7 @@
 
 - ``data/bench_v3/sweeps/``: runner cells (``cells/<model>__<target>.json``, ``scores.csv``,
   :func:`potran.bench.runner.score_one`) of LogME, SFDA and GBC without PED, with PED at every
-  λ of the supplementary's grid (:data:`potran.bench.sweeps.RADIUS_GRID`) and with PED in the
+  λ of the supplementary's grid (:data:`potran.bench.ped_options.RADIUS_GRID`) and with PED in the
   raw space at the paper's λ (the normalization page's run);
 - ``data/bench_v3/successors/``: :func:`potran.bench.successors.score_cell` records (each metric
   alone, after PED, after SA with alpha "group1"; NCTI's components and SA's gate), with
@@ -26,7 +26,7 @@ import pandas as pd
 from git_commit import commit  # the scripts' shared path-limited commit
 from v3_groundtruth import GRID_ORDER
 
-from potran.bench import configure_torch, settings, successors, sweeps
+from potran.bench import configure_torch, ped_options, settings, successors
 from potran.bench.runner import collect, score_one
 from potran.bench.store import CellStore, write_csv
 from potran.metrics import PED_METRICS
@@ -37,7 +37,7 @@ CACHE = ROOT / ".cache" / "features"
 PAPER_NSIGMA = 0.6
 #: what the three pages score by default, in one runner cell (the normalization page's two ways:
 #: PED standardised by the general set, and in the raw space)
-PERTURBATIONS = tuple(dict.fromkeys((NONE, *sweeps.radius_grid(None, PAPER_NSIGMA)[1].values(),
+PERTURBATIONS = tuple(dict.fromkeys((NONE, *ped_options.radius_grid(None, PAPER_NSIGMA)[1].values(),
                                      label(PED, nsigma=PAPER_NSIGMA),
                                      label(PED, nsigma=PAPER_NSIGMA, standardize=False))))
 SA_OPTIONS = {"alpha": "group1"}  # the successors page's default

@@ -41,7 +41,7 @@
 # %% tags=["parameters", "hide-input"]
 from potran.resources import project_path
 
-models = None          # not used: this page runs on synthetic data (kept so every page takes the same parameters)
+models = None          # not used: this page runs on synthetic data (kept: every page takes these parameters)
 targets = None         # not used, as above
 metrics = ["logme", "sfda", "gbc", "nleep", "parc"]
 # NLEEP (a Gaussian mixture) and PARC (an N x N correlation) are measured on the smaller grid
@@ -66,27 +66,130 @@ out_dir = project_path("_build", "runtime")   # PNG copies of the figures and th
 
 # %% tags=["hide-input"]
 from functools import partial
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown, display
+from IPython.display import display
+from myst_nb import glue
+from threadpoolctl import threadpool_limits
 
-from potran.bench import book, timing
-from potran.bench.plots import scaling
-from potran.bench.sweeps import name_list, parameter_dict
-from potran.bench.timing import slope_table, sweep
+import potran
+from potran.bench import book
+from potran.bench.settings import name_list, parameter_dict
+from potran.bench.timing import dense_ped, slopes, sweep, synthetic_task
 from potran.metrics import PED_METRICS
 
-out_dir = timing.prepare(threads, out_dir)
-show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
-print(timing.environment(threads, device))
+# %% tags=["hide-input"]
+# page helpers: what each sweep measures, and its tables
+OURS, DENSE = "PED (potran)", "PED (dense C×C×D)"
+
+
+def scoring_functions(names):
+    """name and "name + PED" -> callable(X, y, G) scoring with each metric (PED on the general set G)."""
+    out = {}
+    for m in names:
+        out[m] = lambda X, y, G, m=m: potran.score(X, y, m)
+        out[f"{m} + PED"] = lambda X, y, G, m=m: potran.score(X, y, m, ped=True, general=G)
+    return out
+
+
+def ped_functions(dense=True):
+    """potran's PED and, with ``dense``, the dense transcription, as callable(X, y, G)."""
+    out = {OURS: lambda X, y, G: potran.simulate(X, y, G)}
+    return out | ({DENSE: lambda X, y, G: dense_ped(X, y, G)} if dense else {})
+
+
+def by_axis(table, value):
+    """``value`` per (axis, size) row and function column: axes N, D, C, sizes ascending."""
+    wide = table.pivot_table(index=["axis", "size"], columns="function", values=value, sort=False)
+    wide = wide.sort_index(key=lambda lv: lv.map({"N": 0, "D": 1, "C": 2}) if lv.name == "axis" else lv)
+    return wide[list(dict.fromkeys(table.function))]
+
+
+def size_rows(frame):
+    """Rows named "N = 1000", ... (the size grown)."""
+    return frame.set_axis([f"{axis} = {size}" for axis, size in frame.index]).rename_axis("task grown")
+
+
+def exponents(table, memory="traced_bytes", last=fit_last):
+    """Fitted exponents of time and of ``memory`` per function, columns "time over N", ..."""
+    fits = pd.concat({kind: slopes(table, value, last=last)
+                      for kind, value in (("time", "seconds"), ("memory", memory))}, axis=1)
+    names = [f"{kind} over {axis}" for kind, axis in fits.columns]
+    return fits.set_axis(names, axis=1).rename_axis("function")
+
 
 # %% tags=["hide-input"]
+# page helper: the log-log panels of the sweeps' figures
+SIZE_LABELS = {"N": "images N (log)", "D": "dimension D (log)", "C": "classes C (log)"}
+
+
+def compact(value, _=None):
+    """1000 -> "1k", 16000 -> "16k", 1024 -> "1024"."""
+    v = int(round(value))
+    return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else f"{v:d}"
+
+
+def scaling(tables, value, ylabel, scale=1.0):
+    """One row per sweep, one column per growing size; one line per function (dashed with PED,
+    one colour per metric); ``value`` times ``scale``, non-positive values left out."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+
+    tables = [t for t in tables if len(t)]
+    axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
+    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=book.figsize(2.9 * len(tables) + 0.9),
+                             squeeze=False, layout="constrained")
+    roots = list(dict.fromkeys(n.replace(" + PED", "") for t in tables for n in t.function))
+    colours, handles = dict(zip(roots, sns.color_palette("tab10", len(roots)))), {}
+    for row, table in zip(axes, tables):
+        for ax, axis in zip(row, axes_names):
+            part = table[table.axis == axis].sort_values("size")
+            if part.empty:
+                ax.set_visible(False)
+                continue
+            for name in dict.fromkeys(table.function):
+                rows = part[part.function == name]
+                y_values = rows[value].to_numpy(float) * scale
+                y_values[y_values <= 0] = np.nan
+                (handles[name],) = ax.plot(rows["size"], y_values, marker="o", ms=3, label=name,
+                                           ls="--" if name.endswith("PED") else "-",
+                                           color=colours[name.replace(" + PED", "")])
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.xaxis.set_major_locator(FixedLocator(sorted(part["size"].unique())))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(FuncFormatter(compact))
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 3)))   # plain decimals, never 1e-05
+            ax.yaxis.set_major_formatter(FuncFormatter(
+                lambda v, _: np.format_float_positional(v, precision=3, fractional=False, trim="-")))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel(SIZE_LABELS[axis])
+            others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
+            ax.set_title(f"growing {axis} ({others})")
+        row[0].set_ylabel(ylabel)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, frameon=False)
+    return fig
+
+
+# %% tags=["hide-input"]
+import platform
+
+book.setup_page(threads)
+threadpool_limits(threads)                 # the BLAS on as many threads as torch
+out_dir = Path(out_dir)
+out_dir.mkdir(parents=True, exist_ok=True)
+show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 metrics, slow_metrics = name_list(metrics, PED_METRICS), name_list(slow_metrics, [])
 grid, base = parameter_dict(grid, "grid"), parameter_dict(base, "base")
 slow_grid, slow_base = parameter_dict(slow_grid, "slow_grid"), parameter_dict(slow_base, "slow_base")
 ped_grid, ped_base = parameter_dict(ped_grid, "ped_grid"), parameter_dict(ped_base, "ped_base")
 gpu_grid, gpu_base = parameter_dict(gpu_grid, "gpu_grid"), parameter_dict(gpu_base, "gpu_base")
+print(f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+      f"{threads} thread(s), device {device!r}")
 
 # %% [markdown]
 # ## The metrics, with and without PED, on the CPU
@@ -100,12 +203,12 @@ gpu_grid, gpu_base = parameter_dict(gpu_grid, "gpu_grid"), parameter_dict(gpu_ba
 fast = [m for m in metrics if m not in slow_metrics]
 slow = [m for m in metrics if m in slow_metrics]
 timed = dict(repeats=repeats, min_time=min_time, seed=seed)
-sweeps = [sweep(timing.scoring_functions(names), g, b, **timed)
+sweeps = [sweep(scoring_functions(names), g, b, **timed)
           for names, g, b in ((fast, grid, base), (slow, slow_grid, slow_base)) if names]
 cpu = pd.concat(sweeps, ignore_index=True)
 cpu.to_csv(out_dir / "metrics_cpu.csv", index=False)
 for table in sweeps:
-    times_ms = timing.size_rows(1000 * timing.by_axis(table, "seconds"))
+    times_ms = size_rows(1000 * by_axis(table, "seconds"))
     display(book.details(book.table(times_ms, digits=1),
                          f"The measured times (ms) of {', '.join(times_ms.columns)}: {len(times_ms)} sizes"))
 
@@ -113,7 +216,8 @@ for table in sweeps:
 fit_note = f"its {fit_last} largest sizes" if fit_last else "all its sizes"
 show(scaling(sweeps, "seconds", "time per score (ms, log)", scale=1e3), "metrics_time",
      "Wall-clock time of one score on the CPU (fastest of "
-     f"at least {repeats} runs, {threads} thread) while one size grows and the other two stay fixed (panel titles); "
+     f"at least {repeats} runs, {threads} thread) while one size grows and the other two stay fixed "
+     "(panel titles); "
      "top row LogME, SFDA and GBC, bottom row NLEEP and PARC on a smaller grid; solid lines without PED, "
      "dashed lines with PED (the motion included); the ticks are the measured sizes. The table below "
      f"gives the slope of a straight line fitted in log-log space to {fit_note}: time grows like "
@@ -136,9 +240,29 @@ show(scaling(sweeps, "traced_bytes", "peak memory (MB, log)", scale=1e-6), "metr
 # near 0 that fixed overheads, not the size, still set the cost at these sizes:
 
 # %% tags=["hide-input"]
-cpu_slopes = slope_table(cpu, last=fit_last)
-cpu_slopes.to_csv(out_dir / "metrics_slopes.csv")
-book.table(timing.flat_columns(cpu_slopes), digits=2)
+cpu_exponents = exponents(cpu)
+cpu_exponents.to_csv(out_dir / "metrics_slopes.csv")
+book.table(cpu_exponents, digits=2)
+
+# %% [markdown]
+# What PED adds to a score at the base task of Figure 1 (times in ms; "fastest" is the fastest
+# timed run, "median" the median of them, the spread a reader should allow for):
+
+# %% tags=["hide-input"]
+at_base = (cpu[(cpu.N == base["N"]) & (cpu.D == base["D"]) & (cpu.C == base["C"])]   # once per axis
+           .groupby("function")[["seconds", "median_seconds"]].min())
+added = pd.DataFrame({
+    "without PED, fastest": at_base.seconds.reindex(fast).to_numpy(),
+    "without PED, median": at_base.median_seconds.reindex(fast).to_numpy(),
+    "with PED, fastest": at_base.seconds.reindex([f"{m} + PED" for m in fast]).to_numpy(),
+    "with PED, median": at_base.median_seconds.reindex([f"{m} + PED" for m in fast]).to_numpy(),
+}, index=pd.Index(fast, name="metric")) * 1000
+added["PED adds"] = added["with PED, fastest"] - added["without PED, fastest"]
+glue("added_min", float(added["PED adds"].min()), display=False)
+glue("added_max", float(added["PED adds"].max()), display=False)
+glue("added_metrics", ", ".join(fast) or "no metric", display=False)
+glue("added_noise", float((at_base.median_seconds / at_base.seconds).max() - 1), display=False)
+book.table(added, digits=1)
 
 # %% [markdown]
 # ## potran's PED against the dense $C \times C \times D$ transcription
@@ -147,18 +271,39 @@ book.table(timing.flat_columns(cpu_slopes), digits=2)
 # reference implementation imports it from there): every step standardises the $N \times D$
 # features, computes the class centres and radii with a loop over the classes, fills a
 # $C \times C \times D$ array with the pairwise pushes in a Python loop over the class pairs, and sums
-# it. Both give the same moved features:
+# it. Both give the same moved features, on the base task of the PED sweep:
 
 # %% tags=["hide-input"]
-print(timing.ped_agreement(ped_base, seed=seed))
+X, y, G = synthetic_task(ped_base["N"], ped_base["D"], ped_base["C"], seed=seed)
+ours, (dense, changes) = potran.simulate(X, y, G), dense_ped(X, y, G)
+agreement = pd.Series({"steps, potran": ours.trace.steps, "steps, dense": len(changes),
+                       "largest difference of the moved features": float(np.abs(ours.features - dense).max()),
+                       "largest shift of a feature": float(np.abs(ours.features - X).max())}, dtype=object)
+for key, value in zip(("agree_steps", "agree_dense_steps", "agree_difference", "agree_shift"), agreement):
+    glue(key, value, display=False)
+for axis in ("N", "D", "C"):
+    glue(f"ped_base_{axis}", ped_base[axis], display=False)
+agreement.to_frame("value")
+
+# %% [markdown]
+# On that task (N = {glue:text}`ped_base_N`, D = {glue:text}`ped_base_D`, C = {glue:text}`ped_base_C`)
+# potran's PED takes {glue:text}`agree_steps` steps and the dense transcription
+# {glue:text}`agree_dense_steps`; their moved features differ by at most
+# {glue:text}`agree_difference:.1e`, against a largest shift of {glue:text}`agree_shift:.3f`.
 
 # %% tags=["hide-input"]
-ours_name, dense_name = "PED (potran)", "PED (dense C×C×D)"
-ped_table = sweep(timing.ped_functions(ours_name, dense_name), ped_grid, ped_base, **timed)
+ped_table = sweep(ped_functions(), ped_grid, ped_base, **timed)
 ped_table.to_csv(out_dir / "ped_cpu.csv", index=False)
-comparison = timing.ped_comparison(ped_table, ours_name, dense_name, seed=seed)
-book.table(timing.size_rows(comparison), digits=1,
-           formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
+times, peaks = by_axis(ped_table, "seconds"), by_axis(ped_table, "traced_bytes")
+tasks = ped_table.drop_duplicates(["axis", "size"]).set_index(["axis", "size"]).loc[times.index]
+comparison = pd.DataFrame({   # the accepted steps on each task, both times and both memory peaks
+    "steps": [potran.simulate(*synthetic_task(r.N, r.D, r.C, seed=seed)).trace.steps
+              for r in tasks.itertuples()],
+    "potran (ms)": 1000 * times[OURS], "dense (ms)": 1000 * times[DENSE],
+    "time ratio dense / potran": times[DENSE] / times[OURS],
+    "potran (MB)": peaks[OURS] / 1e6, "dense (MB)": peaks[DENSE] / 1e6,
+    "memory ratio dense / potran": peaks[DENSE] / peaks[OURS]}, index=times.index)
+book.table(size_rows(comparison), digits=1, formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
 
 # %% [markdown]
 # The number of accepted steps (first column) depends on the task: the motion stops once a step
@@ -179,9 +324,9 @@ show(scaling([ped_table], "traced_bytes", "peak memory of one PED run (MB, log)"
      alt="The three panels of Figure 3 for the peak memory of one PED run instead of its time.")
 
 # %% tags=["hide-input"]
-ped_slopes = slope_table(ped_table, last=fit_last)
-ped_slopes.to_csv(out_dir / "ped_slopes.csv")
-book.table(timing.flat_columns(ped_slopes), digits=2)
+ped_exponents = exponents(ped_table)
+ped_exponents.to_csv(out_dir / "ped_slopes.csv")
+book.table(ped_exponents, digits=2)
 
 # %% [markdown]
 # ## On a GPU
@@ -190,17 +335,21 @@ book.table(timing.flat_columns(ped_slopes), digits=2)
 # scikit-learn code and stay on the CPU; so does the dense transcription). With `device="cuda"` the
 # measurements are repeated on the GPU on a larger grid, with the GPU synchronised around every
 # timed run and the memory read from torch's CUDA allocator (its peak above the level before the
-# call).
+# call). Without a GPU (the published build) this section stays empty.
 
 # %% tags=["hide-input"]
-gpu = gpu_slopes = None
-if skipped := timing.gpu_unavailable(device):
-    print(skipped)
+gpu = None
+if not str(device).startswith("cuda"):
+    print(f"device = {device!r}: the GPU measurements are skipped (run the page with "
+          "device='cuda' on a machine with a GPU to add them).")
+elif not torch.cuda.is_available():
+    print(f"device = {device!r}, but torch.cuda.is_available() is False (torch {torch.__version__}, "
+          f"built for CUDA {torch.version.cuda}): the GPU measurements are skipped.")
 else:
     gpu_name = torch.cuda.get_device_name(device)
     print(f"GPU: {gpu_name}")
-    functions = dict(timing.scoring_functions([m for m in metrics if m not in ("nleep", "parc")]),
-                     **timing.ped_functions(ours_name))
+    on_gpu = [m for m in metrics if m not in ("nleep", "parc")]   # NumPy and scikit-learn code
+    functions = scoring_functions(on_gpu) | ped_functions(dense=False)
     gpu = sweep(functions, gpu_grid, gpu_base, repeats=max(repeats, 3), min_time=min_time, seed=seed,
                 device=device, to_device=lambda a: torch.as_tensor(a, device=device))
     gpu.to_csv(out_dir / "gpu.csv", index=False)
@@ -216,19 +365,52 @@ if gpu is not None:
          "Peak of torch's CUDA allocator during one call (MB) above its level before the "
          "call (the input features, already on the GPU, are not counted), on the grid of Figure 5.",
          alt="The three panels of Figure 5 for the peak GPU memory of each call.")
-    gpu_slopes = slope_table(gpu, memory="cuda_bytes", last=fit_last)
-    gpu_slopes.to_csv(out_dir / "gpu_slopes.csv")
-    display(book.table(timing.flat_columns(gpu_slopes), digits=2))
+    gpu_exponents = exponents(gpu, memory="cuda_bytes")
+    gpu_exponents.to_csv(out_dir / "gpu_slopes.csv")
+    display(book.table(gpu_exponents, digits=2))
 
 # %% [markdown]
 # ## What the measurements show
+#
+# The numbers below are measurements of this run on this machine, not estimates with a test: the
+# page tests no hypothesis (so there is no Holm family), and its population is the synthetic tasks
+# of the grids above. The uncertainty given with a time is the spread of its timed runs (fastest
+# against median); with an exponent, the fit on the largest sizes against the fit on all sizes.
 
 # %% tags=["hide-input"]
-lines = timing.runtime_summary(cpu, base, fast, comparison, ped_base, ped_slopes, gpu_slopes,
-                               potran_name=ours_name, dense_name=dense_name)
-display(Markdown("\n".join(f"- {line}" for line in lines)))
+has_c = "C" in comparison.index.get_level_values(0)
+largest = comparison.loc["C"].iloc[-1] if has_c else pd.Series(dtype=float, name=0)   # the largest C
+glue("c_largest", int(largest.name), display=False)
+for key, column in (("c_time", "time ratio dense / potran"), ("c_memory", "memory ratio dense / potran"),
+                    ("c_dense_mb", "dense (MB)"), ("c_potran_mb", "potran (MB)")):
+    glue(key, float(largest.get(column, np.nan)), display=False)
+fits = pd.concat({"largest sizes": ped_exponents, "all sizes": exponents(ped_table, last=None)})
+for (fit, name), row in fits.iterrows():   # e.g. exp_dense_memory_C and exp_dense_memory_C_all
+    for column, value in row.items():      # "time over N", ..., "memory over C"
+        key = f"exp_{'potran' if name == OURS else 'dense'}_{column.replace(' over ', '_')}"
+        glue(key + ("_all" if fit == "all sizes" else ""), float(value), display=False)
+nd = ped_exponents.filter(items=["time over N", "time over D"])   # both implementations
+glue("exp_time_nd_min", float(nd.min().min()), display=False)
+glue("exp_time_nd_max", float(nd.max().max()), display=False)
+book.table(fits.rename_axis(["fitted on", "function"]), digits=2)
 
 # %% [markdown]
+# - **What PED adds to a score.** At the base task of Figure 1, PED adds between
+#   {glue:text}`added_min:.1f` and {glue:text}`added_max:.1f` ms to one score of
+#   {glue:text}`added_metrics` (fastest runs; the medians of the timed runs are at most
+#   {glue:text}`added_noise:.0%` slower than the fastest at any point of that table).
+# - **The dense transcription.** At C = {glue:text}`c_largest` (the largest C of the PED sweep, N and
+#   D at its base), the dense transcription takes {glue:text}`c_time:.0f`× the time and
+#   {glue:text}`c_memory:.1f`× the memory of potran's PED ({glue:text}`c_dense_mb:.1f` MB against
+#   {glue:text}`c_potran_mb:.1f` MB).
+# - **Exponents over C.** Memory: dense {glue:text}`exp_dense_memory_C:.2f` (all sizes
+#   {glue:text}`exp_dense_memory_C_all:.2f`), potran {glue:text}`exp_potran_memory_C:.2f`
+#   ({glue:text}`exp_potran_memory_C_all:.2f`); time: dense {glue:text}`exp_dense_time_C:.2f`
+#   ({glue:text}`exp_dense_time_C_all:.2f`), potran {glue:text}`exp_potran_time_C:.2f`
+#   ({glue:text}`exp_potran_time_C_all:.2f`). Over N and D the time exponents of both
+#   implementations lie between {glue:text}`exp_time_nd_min:.2f` and
+#   {glue:text}`exp_time_nd_max:.2f`.
+#
 # PED adds about one pass over the $N \times D$ features to a score: its motion works on the
 # $C \times D$ class centres, and the shift is applied to the samples once. The dense transcription
 # re-reads the features at every step and allocates the $C \times C \times D$ array of pushes, so its

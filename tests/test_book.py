@@ -168,27 +168,6 @@ def test_version_bars_pair_the_versions_per_dataset_without_the_mean():
     plt.close(fig)
 
 
-def test_size_ticks_are_the_measured_sizes():
-    fig, ax = plt.subplots()
-    ax.set_xscale("log")
-    ax.plot([1000, 2000, 16000], [1, 2, 3])
-    plots.size_ticks(ax.xaxis, [1000, 2000, 16000])
-    fig.canvas.draw()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["1k", "2k", "16k"]
-    plt.close(fig)
-
-
-def test_log_values_are_plain_decimals():
-    fig, ax = plt.subplots()
-    ax.set_yscale("log")
-    ax.plot([1, 2], [2e-5, 3e3])
-    plots.log_values(ax.yaxis)
-    fig.canvas.draw()
-    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
-    assert "0.0001" in labels and "1000" in labels and not any("e" in t for t in labels)
-    plt.close(fig)
-
-
 def test_table_marks_cells_with_a_title_and_shows_every_index_level():
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]},
                          index=pd.MultiIndex.from_tuples([("m", 0.25), ("n", 1.0)], names=["model", "share"]))

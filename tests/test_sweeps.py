@@ -1,5 +1,6 @@
-"""PED settings side by side (potran.bench.sweeps): one run with several perturbations, their
-intervals, grid selection, traces, and the per-dimension view of the standardisation."""
+"""PED's options side by side (potran.bench.ped_options; the pages' remaining tables, potran.bench.sweeps):
+one run with several perturbations, their intervals, grid selection, traces, and the per-dimension view
+of the standardisation."""
 from dataclasses import replace
 
 import numpy as np
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 
 import potran
-from potran.bench import sweeps
+from potran.bench import ped_options, settings, sweeps
 from potran.bench.runner import Benchmark, run
 from potran.bench.tau import tau_table
 from potran.ped import PEDTrace
@@ -63,7 +64,7 @@ def test_rerun_is_resumed_and_a_new_setting_scores_only_itself(grid):
 
 def test_settings_intervals_pair_each_setting_with_the_reference(grid):
     _, scores = grid
-    iv = sweeps.settings_intervals(scores, GT, n_boot=50)
+    iv = ped_options.settings_intervals(scores, GT, n_boot=50)
     assert list(iv.columns) == ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
                                 "delta_high", "p_delta"]
     assert len(iv) == 4 * 2
@@ -79,9 +80,9 @@ def test_settings_intervals_pair_each_setting_with_the_reference(grid):
             assert row.delta == pytest.approx(mean[(label, metric)] - mean[("none", metric)], abs=1e-12)
             assert row.delta_low <= row.delta <= row.delta_high
     # no ground truth for the scored cells: an empty table, not an error
-    assert sweeps.settings_intervals(scores, GT.assign(model="other"), n_boot=5).empty
+    assert ped_options.settings_intervals(scores, GT.assign(model="other"), n_boot=5).empty
     with pytest.raises(ValueError, match="no 'none' rows"):
-        sweeps.settings_intervals(scores[scores.perturbation != "none"], GT, n_boot=5)
+        ped_options.settings_intervals(scores[scores.perturbation != "none"], GT, n_boot=5)
 
 
 def test_ranking_agreement():
@@ -89,11 +90,11 @@ def test_ranking_agreement():
         "perturbation": ["a"] * 4 + ["b"] * 4 + ["c"] * 4, "metric": "m", "target": "t",
         "model": list("wxyz") * 3,
         "score": [4.0, 3.0, 2.0, 1.0, 40.0, 30.0, 20.0, 10.0, 1.0, 2.0, 3.0, 4.0]})
-    assert sweeps.ranking_agreement(scores, "a", "b").weighted_tau.iloc[0] == pytest.approx(1.0)
-    got = sweeps.ranking_agreement(scores, "a", "c")
+    assert ped_options.ranking_agreement(scores, "a", "b").weighted_tau.iloc[0] == pytest.approx(1.0)
+    got = ped_options.ranking_agreement(scores, "a", "c")
     assert got.weighted_tau.iloc[0] == pytest.approx(-1.0) and got.n_models.iloc[0] == 4
     constant = scores.assign(score=np.where(scores.perturbation == "c", 1.0, scores.score))
-    assert np.isnan(sweeps.ranking_agreement(constant, "a", "c").weighted_tau.iloc[0])
+    assert np.isnan(ped_options.ranking_agreement(constant, "a", "c").weighted_tau.iloc[0])
 
 
 def test_grid_selection():
@@ -107,7 +108,7 @@ def test_grid_selection():
     tau = pd.DataFrame(rows)
     tau = pd.concat([tau, tau.groupby(["perturbation", "metric"], as_index=False).weighted_tau.mean()
                      .assign(target="mean", n_models=4)])
-    got = sweeps.grid_selection(tau, default="ped:nsigma=0.6").set_index("metric").loc["m"]
+    got = ped_options.grid_selection(tau, default="ped:nsigma=0.6").set_index("metric").loc["m"]
     assert got.no_ped == pytest.approx(0.2)
     assert got["default"] == pytest.approx(0.1)
     assert got.best_setting == "ped:nsigma=1" and got.best_mean == pytest.approx(0.3)
@@ -119,7 +120,7 @@ def test_trace_summary():
         "perturbation": ["none", "s", "s", "s"], "model": ["a", "a", "b", "c"], "metric": "m",
         "score": 1.0,
         "ped_steps": [None, 6, 2, 6], "energy_ratio": [None, 0.5, 0.9, None]})
-    got = sweeps.trace_summary(scores).set_index("perturbation").loc["s"]
+    got = ped_options.trace_summary(scores).set_index("perturbation").loc["s"]
     assert got.cells == 3 and got.mean_steps == pytest.approx(14 / 3)
     assert got.max_steps_share == pytest.approx(2 / 3)
     assert got.mean_energy_ratio == pytest.approx(0.7) and got.energy_decline == pytest.approx(0.3)
@@ -130,7 +131,7 @@ def test_dimension_spread():
     X, y = blobs(dim=5)
     X = X * np.array([1.0, 10.0, 0.1, 1.0, 3.0])
     G = np.random.default_rng(2).normal(size=(200, 5)) * np.array([2.0, 5.0, 1e-5, 1.0, 1.0])
-    spread = sweeps.dimension_spread(X, y, G)
+    spread = ped_options.dimension_spread(X, y, G)
     assert spread.radius_share_raw.sum() == pytest.approx(1) == spread.radius_share_standardised.sum()
     assert spread.std_general[2] == potran.ped.EPS          # floored as PED floors it
     np.testing.assert_allclose(spread.std_standardised, X.std(0) / np.maximum(G.std(0), 1e-3))
@@ -147,30 +148,23 @@ def test_dimension_spread():
 def test_class_geometry():
     trace = PEDTrace(centres=[np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 10.0]])],
                      radii=np.array([2.0, 2.0, 1.0]))
-    geo = sweeps.class_geometry(trace, nsigma=1.0)
+    geo = ped_options.class_geometry(trace, nsigma=1.0)
     np.testing.assert_allclose(geo.nearest, [3.0, 3.0, 10.0])
     np.testing.assert_allclose(geo.radius_to_nearest, [2 / 3, 2 / 3, 0.1])
     assert list(geo.overlaps) == [1, 1, 0]
-    assert list(sweeps.class_geometry(trace, nsigma=0.5).overlaps) == [0, 0, 0]
-
-
-@pytest.mark.parametrize("value, expected", [
-    (None, ["d"]), ("", ["d"]), ([], ["d"]), (("a", "b"), ["a", "b"]), ('["a", "b"]', ["a", "b"]),
-    ("a, b", ["a", "b"]), ("[0.6, 1.0]", [0.6, 1.0])])
-def test_name_list(value, expected):
-    assert sweeps.name_list(value, ["d"]) == expected
+    assert list(ped_options.class_geometry(trace, nsigma=0.5).overlaps) == [0, 0, 0]
 
 
 @pytest.mark.parametrize("value, expected", [
     (None, {"d": 1}), (" ", {"d": 1}), ({"N": [1, 2]}, {"N": [1, 2]}),
     ('{"N": [1000], "C": 4}', {"N": [1000], "C": 4}), ("{'D': 32}", {"D": 32})])
 def test_parameter_dict(value, expected):
-    assert sweeps.parameter_dict(value, "grid", {"d": 1}) == expected
+    assert settings.parameter_dict(value, "grid", {"d": 1}) == expected
 
 
 def test_parameter_dict_names_a_parameter_that_is_not_a_dict():
     with pytest.raises(ValueError, match=r"grid must be a dict, got \[1, 2\]"):
-        sweeps.parameter_dict("[1, 2]", "grid")
+        settings.parameter_dict("[1, 2]", "grid")
 
 
 def test_published_grid_is_table_1_beside_the_main_table():
@@ -242,7 +236,7 @@ def test_the_standardisation_of_one_cell_in_numbers():
     scale = np.array([100.0, 1.0, 1.0, 1.0])  # one wide raw dimension
     X = (rng.normal(size=(3, 4))[y] + rng.normal(size=(120, 4))) * scale
     G = rng.normal(size=(200, 4)) * scale
-    spread = sweeps.dimension_spread(X, y, G)
+    spread = ped_options.dimension_spread(X, y, G)
     need = sweeps.radius_need(spread)
     assert (
         need["raw"] == {0.5: 1, 0.9: 1} and need["standardised"][0.9] >= 3
@@ -257,13 +251,13 @@ def test_the_standardisation_of_one_cell_in_numbers():
 
 
 def test_radius_grid_parses_the_values_and_names_each_setting():
-    values, labels, shown = sweeps.radius_grid("0.6, 1.5", 0.6)
+    values, labels, shown = ped_options.radius_grid("0.6, 1.5", 0.6)
     assert values == [0.6, 1.5]
     assert labels == {0.6: "ped:nsigma=0.6", 1.5: "ped:nsigma=1.5"}
     assert shown == {"none": "without PED", "ped:nsigma=0.6": "λ = 0.6", "ped:nsigma=1.5": "λ = 1.5"}
-    assert sweeps.radius_grid(None, 2.0)[0] == [0.6, 0.8, 1.0, 1.2, 1.5, 2.0]
+    assert ped_options.radius_grid(None, 2.0)[0] == [0.6, 0.8, 1.0, 1.2, 1.5, 2.0]
     with pytest.raises(ValueError, match=r"default_k=0.8 is not one of k_values \[0.6, 2.0\]"):
-        sweeps.radius_grid([0.6, 2], 0.8)
+        ped_options.radius_grid([0.6, 2], 0.8)
 
 
 def test_grid_tables_count_the_scored_cells(grid):
@@ -276,7 +270,7 @@ def test_grid_tables_count_the_scored_cells(grid):
     tau, intervals, ranked, null = sweeps.grid_tables(scores, truth, n_boot=50, seed=3)
     pd.testing.assert_frame_equal(tau, tau_table(scores, truth.accuracy))
     pd.testing.assert_frame_equal(
-        intervals, sweeps.settings_intervals(scores, truth.accuracy, n_boot=50, seed=3))
+        intervals, ped_options.settings_intervals(scores, truth.accuracy, n_boot=50, seed=3))
     assert len(ranked) == 3 and set(ranked.target) == {"t1"}
     assert null["low"] == random_null(truth.accuracy, seed=3)["low"] < null["high"]
     one = scores[scores.model == list(MODELS)[0]]

@@ -1,4 +1,5 @@
-"""potran.bench.timing: the dense PED agrees with potran's, and the timing helper measures what it says."""
+"""potran.bench.timing: the dense PED agrees with potran's, the timing helper measures what it says, and the
+fitted exponents are those of the growth."""
 import subprocess
 import sys
 import time
@@ -9,8 +10,7 @@ import pandas as pd
 import pytest
 
 import potran
-from potran.bench import timing
-from potran.bench.timing import dense_ped, loglog_slope, measure, slopes, sweep, synthetic_task
+from potran.bench.timing import dense_ped, dense_step, loglog_slope, measure, slopes, sweep, synthetic_task
 
 
 @pytest.mark.parametrize("n, d, c", [(60, 5, 3), (200, 12, 8)])
@@ -22,6 +22,15 @@ def test_dense_ped_matches_simulate(n, d, c):
     assert np.abs(moved - X).max() > 1e-6
     assert np.abs(result.features - moved).max() < 1e-10
     np.testing.assert_allclose(result.trace.displacements, changes, rtol=1e-10)
+
+
+def test_one_dense_step_is_one_step_of_simulate():
+    X, y, G = synthetic_task(120, 6, 5, seed=2)
+    moved, displacement = dense_step(X, y, G, 0.6, 0.1, 1.0, 1e-3)
+    result = potran.simulate(X, y, G, max_steps=1, exit_ratio=0.0)
+    assert result.trace.steps == 1 and displacement > 0
+    np.testing.assert_allclose(result.features, moved, atol=1e-10)
+    assert result.trace.displacements[0] == pytest.approx(displacement, rel=1e-10)
 
 
 def test_synthetic_task_shapes():
@@ -145,112 +154,3 @@ def test_sweep_rows():
         slopes(table, last=1)
     with pytest.raises(ValueError, match="grid axes"):
         sweep({}, {"K": [1]}, {"N": 4, "D": 1, "C": 2})
-
-
-def _sweep_table():
-    """A sweep-like table: time = size (ms) for "a", twice that for "b"; memory = size^2 bytes."""
-    rows = []
-    for axis, sizes in {"N": [100, 200, 400], "C": [2, 4, 8]}.items():
-        for size in sizes:
-            shape = dict({"N": 100, "D": 16, "C": 2}, **{axis: size})
-            for name, factor in (("a", 1.0), ("b", 2.0)):
-                rows.append({"axis": axis, "size": size, **shape, "function": name,
-                             "seconds": factor * size / 1000, "traced_bytes": float(size) ** 2})
-    return pd.DataFrame(rows)
-
-
-def test_by_axis_and_slope_table_of_a_sweep():
-    table = _sweep_table()
-    wide = timing.by_axis(table, "seconds")
-    assert list(wide.columns) == ["a", "b"] and list(wide.index) == [("N", 100), ("N", 200), ("N", 400),
-                                                                     ("C", 2), ("C", 4), ("C", 8)]
-    slopes = timing.slope_table(table)
-    assert slopes.loc["a", ("time", "N")] == pytest.approx(1.0)
-    assert slopes.loc["b", ("memory", "C")] == pytest.approx(2.0)
-    flat = timing.flat_columns(slopes)
-    assert list(flat.columns) == ["time over N", "time over C", "memory over N", "memory over C"]
-    assert flat.index.name == "function"
-    assert timing.time_at(table, "b", {"N": 400, "D": 16, "C": 2}) == pytest.approx(0.8)
-    assert np.isnan(timing.time_at(table, "b", {"N": 999, "D": 16, "C": 2}))
-
-
-def test_ped_comparison_and_the_summary():
-    table = _sweep_table().replace({"function": {"a": "ours", "b": "dense"}})
-    comparison = timing.ped_comparison(table, "ours", "dense")
-    assert (comparison["time ratio dense / potran"] == 2.0).all()
-    assert (comparison["memory ratio dense / potran"] == 1.0).all()
-    steps = potran.simulate(*timing.synthetic_task(100, 16, 8, seed=0)).trace.steps
-    assert comparison.loc[("C", 8), "steps"] == steps
-    lines = timing.runtime_summary(table.replace({"function": {"ours": "m", "dense": "m + PED"}}),
-                                   {"N": 100, "D": 16, "C": 2}, ["m"], comparison, {"N": 100, "D": 16},
-                                   timing.slope_table(table), potran_name="ours", dense_name="dense")
-    assert lines[0].endswith("m 2.0 ms, with PED 4.0 ms.")
-    assert lines[1].startswith("At C = 8 (N = 100, D = 16) the dense transcription takes 2× the time")
-    assert lines[2] == ("PED's memory exponents on the CPU, over N: dense 2.00, potran 2.00; "
-                        "over C: dense 2.00, potran 2.00.")
-    assert len(lines) == 4
-
-
-def test_scoring_functions_score_with_and_without_ped():
-    X, y, G = timing.synthetic_task(200, 8, 3, seed=0)
-    functions = timing.scoring_functions(["logme"])
-    assert list(functions) == ["logme", "logme + PED"]
-    assert functions["logme"](X, y, G) == pytest.approx(potran.score(X, y, "logme"))
-    assert functions["logme + PED"](X, y, G) == pytest.approx(
-        potran.score(X, y, "logme", ped=True, general=G)
-    )
-
-
-def test_size_rows_and_ped_functions():
-    wide = timing.by_axis(_sweep_table(), "seconds")
-    rows = timing.size_rows(1000 * wide)
-    assert list(rows.index) == ["N = 100", "N = 200", "N = 400", "C = 2", "C = 4", "C = 8"]
-    assert rows.index.name == "task grown" and rows.loc["C = 8", "b"] == pytest.approx(16.0)
-    X, y, G = timing.synthetic_task(120, 6, 4, seed=2)
-    functions = timing.ped_functions("ours", "dense")
-    assert list(functions) == ["ours", "dense"] and list(timing.ped_functions("ours")) == ["ours"]
-    ours, (dense, _) = functions["ours"](X, y, G), functions["dense"](X, y, G)
-    np.testing.assert_allclose(ours.features, potran.simulate(X, y, G).features)
-    assert np.abs(ours.features - dense).max() < 1e-10
-
-
-def test_ped_agreement_reports_the_same_steps_and_features():
-    shape = {"N": 200, "D": 12, "C": 8}
-    X, y, G = timing.synthetic_task(200, 12, 8, seed=1)
-    result = potran.simulate(X, y, G)
-    line = timing.ped_agreement(shape, seed=1)
-    assert line.startswith(f"N = 200, D = 12, C = 8: {result.trace.steps} steps "
-                           f"(dense: {result.trace.steps}); largest difference of the moved features ")
-    difference, shift = line.split("features ")[1].split(", largest shift ")
-    assert float(difference) < 1e-10
-    assert float(shift) == pytest.approx(np.abs(result.features - X).max(), abs=5e-4) and float(shift) > 0
-
-
-def test_gpu_unavailable_says_why(monkeypatch):
-    import torch
-
-    assert "skipped (run the page with device='cuda'" in timing.gpu_unavailable("cpu")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert "torch.cuda.is_available() is False" in timing.gpu_unavailable("cuda")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert timing.gpu_unavailable("cuda:0") is None
-
-
-def test_prepare_creates_the_folder_and_environment_names_versions(tmp_path):
-    import platform
-
-    import torch
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    torch_threads = torch.get_num_threads()
-    blas_threads = max([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] or [1])
-    try:
-        folder = timing.prepare(1, str(tmp_path / "a" / "b"))
-        assert folder == tmp_path / "a" / "b" and folder.is_dir()
-        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
-    finally:                                            # give the other tests their threads back
-        torch.set_num_threads(torch_threads)
-        threadpool_limits(blas_threads, user_api="blas")
-    line = timing.environment(1, "cpu")
-    assert f"numpy {np.__version__}, Python {platform.python_version()}, 1 thread(s)" in line
-    assert line.endswith("device 'cpu'")

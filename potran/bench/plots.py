@@ -3,9 +3,13 @@
 :func:`forest` is the interval ("forest") plot of every page that compares mean tau_w: one line
 per metric (or method), the estimate as a point with its interval as a bar, several settings of
 one line offset and coloured, the band of a random ranking behind them, "n/a" where nothing is
-computable, and open markers where an interval of a difference contains 0.
-:func:`size_ticks` puts a log axis's ticks at the sizes that were measured, and
-:func:`log_values` labels a log axis of measured values in plain decimals (never "1e-05").
+computable, and open markers where an interval of a difference contains 0; :func:`forest_figure`
+sizes a figure for it. The others, by what they show: the fine-tuning ground truth
+(:func:`accuracy_panels`, :func:`convergence`), PED's motion (:func:`ped_toy`, :func:`ped_steps`,
+:func:`ped_cell`), the λ grid (:func:`setting_curves`, :func:`trace_curves`), the standardisation
+(:func:`dimension_spreads`, :func:`balls_and_trace`), fine-tuning's snapshots and costs
+(:func:`cell_costs`, :func:`embedding_panels`) and the published numbers (:func:`method_dots`,
+:func:`version_bars`).
 """
 from __future__ import annotations
 
@@ -15,10 +19,9 @@ import pandas as pd
 from ..perturbations import NONE
 from .book import figsize
 
-__all__ = ["forest", "forest_figure", "size_ticks", "log_values", "accuracy_panels", "convergence",
-           "scaling", "SIZE_LABELS", "ped_toy", "ped_steps", "ped_cell", "setting_curves", "trace_curves",
-           "SPACE_COLOURS", "dimension_spreads", "balls_and_trace", "cell_costs",
-           "embedding_panels", "BAND_COLOUR", "method_dots", "version_bars"]
+__all__ = ["forest", "forest_figure", "accuracy_panels", "convergence", "ped_toy", "ped_steps", "ped_cell",
+           "setting_curves", "trace_curves", "SPACE_COLOURS", "dimension_spreads", "balls_and_trace",
+           "cell_costs", "embedding_panels", "BAND_COLOUR", "method_dots", "version_bars"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -118,31 +121,6 @@ def forest_figure(rows: pd.DataFrame, *, panels: int = 1, width: float = 1.0, **
     return fig, axes[0]
 
 
-def size_ticks(axis, sizes) -> None:
-    """Ticks of a log ``axis`` (``ax.xaxis``) at the measured ``sizes`` only, written compactly
-    (1000 -> "1k", 16000 -> "16k", 1024 -> "1024")."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    def compact(value, _=None):
-        v = int(round(value))
-        return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else f"{v:d}"
-
-    axis.set_major_locator(FixedLocator(sorted(sizes)))
-    axis.set_minor_locator(NullLocator())
-    axis.set_major_formatter(FuncFormatter(compact))
-
-
-def log_values(axis) -> None:
-    """Ticks of a log ``axis`` at 1 and 3 times the powers of ten, labelled in plain decimals with at
-    most 3 significant digits (0.003, 30, 1000: never scientific notation), no minor labels."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=10, subs=(1, 3)))
-    axis.set_major_formatter(FuncFormatter(
-        lambda v, _: np.format_float_positional(v, precision=3, fractional=False, trim="-")))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def accuracy_panels(errors: pd.DataFrame, targets, chance: dict):
     """One panel per target (two columns) of each model's mean accuracy with its seed s.d. and the
     binomial s.e. of one run (:func:`potran.bench.finetuned.accuracy_errors`), the models
@@ -198,58 +176,6 @@ def convergence(cells: pd.DataFrame, targets, *, max_rel_change: float, small_lo
     ax.set_xlabel("relative change of the training loss in the last epoch")
     ax.set_ylabel("final training loss (cross-entropy, nats)")
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
-    return fig
-
-
-#: Axis labels of :func:`scaling`'s panels, per growing size.
-SIZE_LABELS = {"N": "images N (log)", "D": "dimension D (log)", "C": "classes C (log)"}
-
-
-def scaling(tables, value: str, ylabel: str, scale: float = 1.0):
-    """Log-log panels of :func:`potran.bench.timing.sweep` results: one row per table, one column per
-    growing size; one line per function (dashed with PED, one colour per metric across the rows),
-    ``value`` times ``scale`` (non-positive values, nothing measurable, left out), ticks at the
-    measured sizes. Returns the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    tables = [t for t in tables if len(t)]
-    axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
-    fig, axes = plt.subplots(len(tables), len(axes_names), figsize=figsize(2.9 * len(tables) + 0.9),
-                             squeeze=False, layout="constrained")
-    handles = {}
-    roots = list(dict.fromkeys(n.replace(" + PED", "") for t in tables for n in t.function))
-    colours = dict(zip(roots, sns.color_palette("tab10", len(roots))))
-    for row, table in zip(axes, tables):
-        names = list(dict.fromkeys(table.function))
-        for ax, axis in zip(row, axes_names):
-            part = table[table.axis == axis].sort_values("size")
-            if part.empty:
-                ax.set_visible(False)
-                continue
-            for name in names:
-                rows = part[part.function == name]
-                y_values = rows[value].to_numpy(float) * scale
-                y_values[y_values <= 0] = np.nan
-                (line,) = ax.plot(
-                    rows["size"],
-                    y_values,
-                    marker="o",
-                    ms=3,
-                    ls="--" if name.endswith("PED") else "-",
-                    color=colours[name.replace(" + PED", "")],
-                    label=name,
-                )
-                handles.setdefault(name, line)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            size_ticks(ax.xaxis, part["size"].unique())
-            log_values(ax.yaxis)
-            ax.set_xlabel(SIZE_LABELS[axis])
-            others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
-            ax.set_title(f"growing {axis} ({others})")
-        row[0].set_ylabel(ylabel)
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, frameon=False)
     return fig
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..perturbations import NONE, PED
 from .folders import FEATURE_CACHE
+from .timing import measure
 
 __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapshot_scores",
            "snapshot_tau", "probe_features", "score_pretrained", "extraction_seconds", "cost_totals"]
@@ -268,7 +269,6 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
     from ..scoring import score
     from .finetune import training_indices
     from .runner import cell_features
-    from .timing import measure
 
     targets = {}
     score_rows, time_rows = [], []

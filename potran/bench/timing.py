@@ -1,15 +1,19 @@
 """Time and memory of a call, scaling sweeps on synthetic tasks, and the dense PED they are compared with.
 
+The measuring machinery: the fine-tuning snapshots time every metric with :func:`measure`
+(:mod:`potran.bench.snapshots`), the runtime page runs :func:`sweep` and fits :func:`slopes`, and
+``benchmarks/bench_core.py`` and the test suite take the dense PED step from here.
+
 - :func:`measure` times a callable (fastest and median of ``repeats`` runs) and measures its peak
   memory in one more run: Python, NumPy and torch CPU allocations on one :mod:`tracemalloc`
   timeline (torch storages are registered with it while the call runs), the rise of the process's
   resident set high-water mark (Linux) and, on a GPU, torch's CUDA allocator peak.
 - :func:`synthetic_task` makes features, labels and a general set of a given size;
   :func:`sweep` measures a set of functions while one of N, D, C grows;
-  :func:`loglog_slope` fits the exponent of the growth.
+  :func:`loglog_slope` and :func:`slopes` fit the exponents of the growth.
 - :func:`dense_ped` is the straightforward transcription of PED (one C x C x D array of pairwise
   pushes per step, per-pair Python loop), the yardstick of :func:`potran.ped.simulate`, which
-  never forms it. The test suite's reference implementations import it from here.
+  never forms it; :func:`dense_step` is one of its steps.
 """
 from __future__ import annotations
 
@@ -23,10 +27,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Measurement", "measure", "dense_ped", "synthetic_task", "sweep", "loglog_slope", "slopes",
-           "scoring_functions", "by_axis", "slope_table", "flat_columns", "ped_comparison", "time_at",
-           "runtime_summary", "prepare", "environment", "size_rows", "ped_functions", "ped_agreement",
-           "gpu_unavailable"]
+__all__ = ["Measurement", "measure", "dense_ped", "dense_step", "synthetic_task", "sweep", "loglog_slope",
+           "slopes"]
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -246,8 +248,11 @@ def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool
 
 # --- the dense transcription of PED -------------------------------------------------------------
 
-def _dense_step(X, y, G, nsigma, t, k, eps):
-    """One PED step as the method page writes it: the C x C x D array of pairwise pushes."""
+def dense_step(X, y, G, nsigma, t, k, eps):
+    """One PED step as the method page writes it: the C x C x D array of pairwise pushes.
+
+    Returns the moved features and the step's total displacement (sum of the absolute shifts of
+    the standardised class centres)."""
     m, s = G.mean(0), np.maximum(G.std(0), eps)
     Z = (X - m) / s
     classes = np.unique(y)
@@ -285,7 +290,7 @@ def dense_ped(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
     y = np.asarray(y)
     changes = []
     while len(changes) < 6:
-        X_new, p = _dense_step(X, y, G, nsigma, t, k, eps)
+        X_new, p = dense_step(X, y, G, nsigma, t, k, eps)
         first = changes[0] if changes else p
         with np.errstate(invalid="ignore"):
             if not p / first > exit_ratio:  # 0/0 = NaN on the first step: zero steps
@@ -404,207 +409,3 @@ def slopes(table, value: str = "seconds", last: int | None = None):
     out = pd.Series(fits).unstack()
     order = [a for a in ("N", "D", "C") if a in out.columns]
     return out.loc[list(dict.fromkeys(table["function"]))][order]
-
-
-def scoring_functions(metrics) -> dict[str, Callable]:
-    """``name`` and ``name + PED`` -> callable(X, y, G) scoring with each of ``metrics``
-    (:func:`potran.score`; with PED, ``G`` is the general set), for :func:`sweep`."""
-    import potran
-
-    functions = {}
-    for metric in metrics:
-        functions[metric] = lambda X, y, G, m=metric: potran.score(X, y, m)
-        functions[f"{metric} + PED"] = lambda X, y, G, m=metric: potran.score(X, y, m, ped=True, general=G)
-    return functions
-
-
-def by_axis(table, value: str):
-    """``value`` of a :func:`sweep` result per (axis, size) and function: axes in N, D, C order,
-    sizes ascending, functions in the order measured."""
-    wide = table.pivot_table(index=["axis", "size"], columns="function", values=value, sort=False)
-    order = {"N": 0, "D": 1, "C": 2}
-    wide = wide.sort_index(key=lambda level: level.map(order) if level.name == "axis" else level)
-    return wide[list(dict.fromkeys(table.function))]
-
-
-def slope_table(table, memory: str = "traced_bytes", last: int | None = None):
-    """:func:`slopes` of the time and of ``memory`` side by side: columns (kind, axis), kind
-    "time" or "memory"."""
-    import pandas as pd
-
-    return pd.concat(
-        {"time": slopes(table, "seconds", last=last), "memory": slopes(table, memory, last=last)}, axis=1
-    )
-
-
-def flat_columns(slope_frame):
-    """A :func:`slope_table`'s (kind, axis) columns as "time over N", ..., its rows named "function"."""
-    return slope_frame.set_axis(
-        [f"{kind} over {axis}" for kind, axis in slope_frame.columns], axis=1
-    ).rename_axis("function")
-
-
-def ped_comparison(table, potran_name: str, dense_name: str, *, seed: int = 0):
-    """Per (axis, size) of a :func:`sweep` of potran's PED (``potran_name``) and the dense
-    transcription (``dense_name``): PED's accepted steps on that task, both times (ms), both
-    peak memories (MB, traced) and the ratios dense / potran."""
-    import pandas as pd
-
-    from ..ped import simulate
-
-    times, peaks = by_axis(table, "seconds"), by_axis(table, "traced_bytes")
-    shapes = table.drop_duplicates(["axis", "size"]).set_index(["axis", "size"])
-    steps = {
-        key: simulate(*synthetic_task(r.N, r.D, r.C, seed=seed)).trace.steps for key, r in shapes.iterrows()
-    }
-    return pd.DataFrame(
-        {
-            "steps": pd.Series(steps),
-            "potran (ms)": 1000 * times[potran_name],
-            "dense (ms)": 1000 * times[dense_name],
-            "time ratio dense / potran": times[dense_name] / times[potran_name],
-            "potran (MB)": peaks[potran_name] / 1e6,
-            "dense (MB)": peaks[dense_name] / 1e6,
-            "memory ratio dense / potran": peaks[dense_name] / peaks[potran_name],
-        },
-        index=times.index,
-    )
-
-
-def time_at(table, name: str, shape: dict) -> float:
-    """Fastest time of ``name`` in a :func:`sweep` result on the task of ``shape``'s N, D and C
-    (NaN when the sweep lacks it)."""
-    rows = table[
-        (table.function == name) & (table.N == shape["N"]) & (table.D == shape["D"]) & (table.C == shape["C"])
-    ]
-    return rows.seconds.min() if len(rows) else float("nan")
-
-
-def runtime_summary(
-    cpu,
-    base: dict,
-    fast_metrics,
-    comparison,
-    ped_base: dict,
-    ped_slopes,
-    gpu_slopes=None,
-    *,
-    potran_name: str = "PED (potran)",
-    dense_name: str = "PED (dense C×C×D)",
-) -> list[str]:
-    """What the runtime page's measurements show, one sentence each: what PED adds to each of
-    ``fast_metrics`` at ``base`` (``cpu``, a :func:`sweep`), the dense transcription's cost at the
-    largest C of ``comparison`` (:func:`ped_comparison`), PED's memory and time exponents
-    (``ped_slopes``, :func:`slope_table`) and, with ``gpu_slopes``, PED's memory exponents on the GPU."""
-    lines = []
-    if len(fast_metrics):
-        lines.append(
-            f"What PED adds to a score on the CPU, at the base task of Figure 1 (N = {base['N']}, "
-            f"D = {base['D']}, C = {base['C']}): "
-            + "; ".join(
-                f"{m} {1000 * time_at(cpu, m, base):.1f} ms, with PED "
-                f"{1000 * time_at(cpu, m + ' + PED', base):.1f} ms"
-                for m in fast_metrics
-            )
-            + "."
-        )
-    if "C" in comparison.index.get_level_values(0):
-        largest = comparison.loc["C"].index.max()
-        row = comparison.loc[("C", largest)]
-        lines.append(
-            f"At C = {largest} (N = {ped_base['N']}, D = {ped_base['D']}) the dense transcription "
-            f"takes {row['time ratio dense / potran']:.0f}× the time and "
-            f"{row['memory ratio dense / potran']:.1f}× the memory of potran's PED "
-            f"({row['dense (MB)']:.1f} MB against {row['potran (MB)']:.1f} MB)."
-        )
-    for kind in ("memory", "time"):
-        parts = [
-            f"over {axis}: dense {ped_slopes.loc[dense_name, (kind, axis)]:.2f}, "
-            f"potran {ped_slopes.loc[potran_name, (kind, axis)]:.2f}"
-            for axis in ("N", "D", "C")
-            if (kind, axis) in ped_slopes.columns
-        ]
-        lines.append(f"PED's {kind} exponents on the CPU, " + "; ".join(parts) + ".")
-    if gpu_slopes is not None:
-        lines.append(
-            "On the GPU, memory exponents of PED alone: "
-            + ", ".join(
-                f"{axis} {gpu_slopes.loc[potran_name, ('memory', axis)]:.2f}"
-                for axis in ("N", "D", "C")
-                if ("memory", axis) in gpu_slopes.columns
-            )
-            + "."
-        )
-    return lines
-
-
-def prepare(threads: int, out_dir) -> Path:
-    """Set a timing page up: :func:`potran.bench.book.setup_page` with ``threads``, the BLAS
-    limited to as many threads (threadpoolctl) and ``out_dir`` created; returns it as a Path."""
-    from threadpoolctl import threadpool_limits
-
-    from . import book
-
-    book.setup_page(threads)
-    threadpool_limits(threads)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
-
-
-def environment(threads: int, device) -> str:
-    """One line naming the versions of torch, NumPy and Python, the threads and the device."""
-    import platform
-
-    import torch
-
-    return (f"torch {torch.__version__}, numpy {np.__version__}, "
-            f"Python {platform.python_version()}, {threads} thread(s), device {device!r}")
-
-
-def size_rows(frame):
-    """``frame`` indexed by (axis, size), as :func:`by_axis` gives it, with rows named
-    "N = 1000", ... and the index named "task grown"."""
-    rows = [f"{axis} = {size}" for axis, size in frame.index]
-    return frame.set_axis(rows).rename_axis("task grown")
-
-
-def ped_functions(potran_name: str, dense_name: str | None = None) -> dict[str, Callable]:
-    """``potran_name`` -> callable(X, y, G) running :func:`potran.simulate` and, with
-    ``dense_name``, that name -> :func:`dense_ped`, for :func:`sweep`."""
-    from ..ped import simulate
-
-    functions = {potran_name: lambda X, y, G: simulate(X, y, G)}
-    if dense_name is not None:
-        functions[dense_name] = lambda X, y, G: dense_ped(X, y, G)
-    return functions
-
-
-def ped_agreement(shape: dict, *, seed: int = 0) -> str:
-    """One line comparing :func:`potran.simulate` with :func:`dense_ped` on the
-    :func:`synthetic_task` of ``shape``'s N, D and C: both numbers of steps, the largest
-    difference of their moved features and the largest shift."""
-    from ..ped import simulate
-
-    X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
-    ours = simulate(X, y, G)
-    dense, changes = dense_ped(X, y, G)
-    return (f"N = {shape['N']}, D = {shape['D']}, C = {shape['C']}: {ours.trace.steps} steps "
-            f"(dense: {len(changes)}); largest difference of the moved features "
-            f"{np.abs(ours.features - dense).max():.1e}, "
-            f"largest shift {np.abs(ours.features - X).max():.3f}")
-
-
-def gpu_unavailable(device) -> str | None:
-    """Why GPU measurements on ``device`` are skipped (it is not a CUDA device, or torch sees no
-    usable GPU), or None when they can run."""
-    import torch
-
-    if not str(device).startswith("cuda"):
-        return (f"device = {device!r}: the GPU measurements are skipped (run the page with "
-                "device='cuda' on a machine with a GPU to add them).")
-    if not torch.cuda.is_available():
-        return (f"device = {device!r}, but torch.cuda.is_available() is False (torch "
-                f"{torch.__version__}, built for CUDA {torch.version.cuda}; no usable GPU here): "
-                "the GPU measurements are skipped.")
-    return None

@@ -1,0 +1,212 @@
+"""PED's options side by side: what one benchmark run with several perturbations gives, as tables.
+
+The supplementary's studies of PED vary one option at a time -- the radius coefficient
+(Table 1's grid, :data:`RADIUS_GRID`) or whether the features are standardised by the general set
+(Fig. 2) -- and compare each setting of it with the metric scored without PED. A setting is a
+perturbation label (:mod:`potran.perturbations`, e.g. ``"ped:nsigma=0.8"``): one runner call
+scores them all and ``"none"`` into the tidy score table, whose ``perturbation`` column tells them
+apart (its tau table is :func:`potran.bench.tau.tau_table`). From that table:
+
+- :func:`settings_intervals`: mean tau_w of every setting with a bootstrap interval, and its
+  paired difference with the metric without PED (all settings on the same replicates);
+- :func:`grid_selection`: what choosing a setting on the ground truth gains (one setting for
+  all targets, or the best per target, an optimistic estimate);
+- :func:`trace_summary`: what the motion did per setting (steps taken, energy decline);
+- :func:`ranking_agreement`: how alike two settings rank the models, ground truth aside;
+
+and, for one cell's features, :func:`dimension_spread` and :func:`class_geometry`: what the
+standardisation changes in the space the balls live in. :func:`radius_grid` reads the values of
+λ a run searches and labels them. Tables in, tables out: the λ grid and normalization pages show
+them, ``benchmarks/v3_sweeps.py`` scores the labels.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation import weighted_tau
+from ..ped import EPS
+from ..perturbations import NONE, PED, label
+from .report import compare, tau_intervals
+from .settings import name_list
+from .tau import BENCH_TIE_RTOL
+
+__all__ = ["settings_intervals", "grid_selection", "trace_summary", "ranking_agreement", "dimension_spread",
+           "class_geometry", "RADIUS_GRID", "radius_grid", "scored_truth"]
+
+
+def scored_truth(accuracy: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``accuracy`` whose (model, target) cell was scored."""
+    return accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
+
+
+def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
+                       seeds: pd.DataFrame | None = None, *, n_boot: int = 1000,
+                       level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Mean tau_w over targets of every (perturbation, metric), with crossed-bootstrap intervals.
+
+    :func:`potran.bench.report.tau_intervals`, and each perturbation paired with the same metric
+    without one (:func:`potran.bench.report.compare`; the ``"none"`` rows, which ``scores`` must
+    hold): every setting on the same replicates (one model resample shared by every target, each
+    cell's seeds redrawn; :func:`potran.stats.crossed_bootstrap`).
+
+    Returns
+    -------
+    DataFrame
+        perturbation, metric, mean_tau, low, high (the interval of the mean tau_w), and for the
+        perturbed rows delta, delta_low, delta_high, p_delta (perturbed - none, paired).
+        Empty (with these columns) when no scored cell has ground truth.
+    """
+    columns = ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
+               "delta_high", "p_delta"]
+    if NONE not in set(scores.perturbation):
+        raise ValueError(f"scores hold no {NONE!r} rows: score the reference too")
+    gt = scored_truth(accuracy, scores)
+    if gt.empty:  # no scored cell has ground truth
+        return pd.DataFrame(columns=columns)
+    options = dict(n_boot=n_boot, level=level, seed=seed)
+    iv = tau_intervals(scores, gt, seeds, **options)
+    deltas = [compare(scores, gt, seeds, perturbation=p, **options)
+              for p in dict.fromkeys(scores.perturbation) if p != NONE]
+    delta = pd.concat(deltas, ignore_index=True).rename(columns={
+        "delta": "delta", "low": "delta_low", "high": "delta_high", "p_value": "p_delta"})
+    out = iv.merge(delta.drop(columns="reference"), on=["perturbation", "metric"], how="left")
+    return out[columns]
+
+
+def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
+    """What picking a PED setting on the ground truth gains, per metric.
+
+    Parameters
+    ----------
+    tau : DataFrame
+        :func:`potran.bench.tau.tau_table` of the scores (its per-target rows are used).
+    default : str
+        The perturbation one would run without tuning (e.g. ``"ped:nsigma=0.6"``).
+
+    Returns
+    -------
+    DataFrame, one row per metric
+        ``no_ped`` (mean tau_w without PED, NaN if not scored), ``default``, ``best_setting`` and
+        ``best_mean`` (the one setting with the highest mean tau_w over targets), and
+        ``per_target_best`` (the mean over targets of each target's best setting -- what a table
+        that reports the best setting per dataset shows, and an optimistic estimate, since the
+        setting is chosen on the same ground truth it is evaluated on).
+    """
+    per_target = tau[tau.target != "mean"]
+    ped = per_target[per_target.perturbation != NONE]
+    rows = []
+    for metric, grp in ped.groupby("metric", sort=False):
+        wide = grp.pivot_table(index="target", columns="perturbation", values="weighted_tau",
+                               sort=False, dropna=False)
+        means = wide.mean()
+        ref = per_target[(per_target.perturbation == NONE) & (per_target.metric == metric)]
+        best = means.idxmax() if means.notna().any() else None
+        rows.append({"metric": metric,
+                     "no_ped": ref.weighted_tau.mean() if len(ref) else np.nan,
+                     "default": means.get(default, np.nan),
+                     "best_setting": best,
+                     "best_mean": means[best] if best is not None else np.nan,
+                     "per_target_best": wide.max(axis=1).mean()})
+    return pd.DataFrame(rows, columns=["metric", "no_ped", "default", "best_setting", "best_mean",
+                                       "per_target_best"])
+
+
+def trace_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """What the motion did per (perturbation, metric), over the cells scored with PED.
+
+    Columns: perturbation, metric, cells, mean_steps, max_steps_share (share of cells whose motion
+    ran until the step limit), mean_energy_ratio (potential energy after / before, over the
+    cells that started with overlaps), energy_decline (1 - mean_energy_ratio) and
+    no_overlap (cells whose balls did not overlap at all: nothing to move).
+    """
+    ped = scores[scores.perturbation != NONE].copy()
+    ped["ped_steps"] = pd.to_numeric(ped.ped_steps, errors="coerce")
+    ped["energy_ratio"] = pd.to_numeric(ped.energy_ratio, errors="coerce")
+    limit = ped.ped_steps.max()
+    out = (ped.groupby(["perturbation", "metric"], sort=False)
+           .agg(cells=("model", "size"), mean_steps=("ped_steps", "mean"),
+                max_steps_share=("ped_steps", lambda s: float((s == limit).mean())),
+                mean_energy_ratio=("energy_ratio", "mean"),
+                no_overlap=("energy_ratio", lambda s: int(s.isna().sum())))
+           .reset_index())
+    out["energy_decline"] = 1 - out.mean_energy_ratio
+    return out[["perturbation", "metric", "cells", "mean_steps", "max_steps_share", "mean_energy_ratio",
+                "energy_decline", "no_overlap"]]
+
+
+def ranking_agreement(scores: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """How alike perturbations ``a`` and ``b`` rank the models, per (metric, target).
+
+    Returns metric, target, weighted_tau (between the two perturbations' scores of the same models,
+    ties merged as in the benchmark; 1 = the same ranking; NaN with fewer than two models scored
+    both ways or constant scores) and n_models.
+    """
+    left = scores[scores.perturbation == a].set_index(["metric", "target", "model"]).score
+    right = scores[scores.perturbation == b].set_index(["metric", "target", "model"]).score
+    both = pd.concat({"a": left, "b": right}, axis=1).dropna()
+    rows = []
+    for (metric, target), grp in both.groupby(level=["metric", "target"], sort=False):
+        try:
+            tau = weighted_tau(grp.a.to_numpy(), grp.b.to_numpy(), tie_rtol=BENCH_TIE_RTOL)
+        except ValueError:
+            tau = float("nan")
+        rows.append({"metric": metric, "target": target, "weighted_tau": tau, "n_models": len(grp)})
+    return pd.DataFrame(rows, columns=["metric", "target", "weighted_tau", "n_models"])
+
+
+def dimension_spread(X, y, G, *, eps: float = EPS) -> pd.DataFrame:
+    """Per feature dimension: spreads before and after PED's standardisation by ``G``.
+
+    Columns: ``dim``; ``std_raw`` (std of the features), ``std_general`` (std of the general
+    set, floored at ``eps`` as PED floors it), ``std_standardised`` (std of
+    ``(X - mean(G)) / std_general``); ``radius_share_raw`` and ``radius_share_standardised``:
+    the dimension's share of sum_c r_c^2, the squared class radii summed over classes
+    (r_c^2 = sum_d Var_c[x_d], so a dimension's share says how much it decides the balls'
+    sizes), in the raw and in the standardised space.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    G = np.asarray(G, dtype=np.float64)
+    y = np.asarray(y)
+    scale = np.maximum(G.std(0), eps)
+    within = np.zeros(X.shape[1])
+    for c in np.unique(y):
+        within += X[y == c].var(0)
+    within_z = within / scale**2
+    return pd.DataFrame({"dim": np.arange(X.shape[1]), "std_raw": X.std(0), "std_general": scale,
+                         "std_standardised": X.std(0) / scale,
+                         "radius_share_raw": within / within.sum(),
+                         "radius_share_standardised": within_z / within_z.sum()})
+
+
+def class_geometry(trace, nsigma: float) -> pd.DataFrame:
+    """Per class, the balls before the motion, from a :class:`potran.ped.PEDTrace`.
+
+    Columns: class (index into the trace's classes), radius (``nsigma * r_c``, the ball's
+    radius), nearest (distance to the nearest other centre), radius_to_nearest (the ratio; unit
+    free, so comparable across spaces) and overlaps (how many other balls this one overlaps).
+    """
+    centres = np.asarray(trace.centres[0])
+    radius = nsigma * np.asarray(trace.radii)
+    d = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    contact = radius[:, None] + radius[None, :]
+    return pd.DataFrame({"class": np.arange(len(radius)), "radius": radius,
+                         "nearest": d.min(1), "radius_to_nearest": radius / d.min(1),
+                         "overlaps": (contact > d).sum(1)})
+
+
+#: The supplementary's grid of Table 1, searched as the radius coefficient λ (``nsigma``).
+RADIUS_GRID = (0.6, 0.8, 1.0, 1.2, 1.5, 2.0)
+
+
+def radius_grid(values, default: float) -> tuple[list[float], dict, dict]:
+    """The values of λ a page searches (a :func:`potran.bench.settings.name_list` parameter; empty:
+    :data:`RADIUS_GRID`) as floats, {value: perturbation label} (``"ped:nsigma=0.6"``) and {label: shown
+    name} (``"λ = 0.6"``, and ``"none"`` shown as "without PED"). ValueError when ``default`` is not one of
+    the values."""
+    values = [float(k) for k in name_list(values, RADIUS_GRID)]
+    if default not in values:
+        raise ValueError(f"default_k={default} is not one of k_values {values}")
+    labels = {k: label(PED, nsigma=k) for k in values}
+    return values, labels, {NONE: "without PED"} | {v: f"λ = {k:g}" for k, v in labels.items()}
