@@ -409,7 +409,7 @@ SPACE_COLOURS = {"standardised": "tab:blue", "raw": "tab:green"}
 
 
 def dimension_spreads(spread: pd.DataFrame, spaces: dict):
-    """Per feature dimension (:func:`potran.bench.sweeps.dimension_spread`): left, the standard
+    """Per feature dimension (:func:`potran.bench.ped_options.dimension_spread`): left, the standard
     deviation of the target raw and standardised and of the general set, by raw spread (log);
     right, the cumulative share of the summed squared class radii in each of ``spaces``, largest
     first. Returns the figure."""
