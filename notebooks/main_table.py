@@ -120,7 +120,7 @@ glue("n_families", len(families), display=False)
 # target) cell whose fine-tuning has finished, and a target only when at least two of the
 # benchmark's models have one.
 
-# %% tags=["hide-input"]
+# %%
 per_target = truth.accuracy.groupby("target").model.nunique().reindex(definition.targets, fill_value=0)
 usable = [t for t in definition.targets if per_target[t] >= 2]     # one model alone cannot be ranked
 accuracy = truth.accuracy[truth.accuracy.target.isin(usable)].reset_index(drop=True)
@@ -235,7 +235,7 @@ def holm_p(tests, family, metric, perturbation="ped"):
     row = tests[(tests.family == family) & (tests.metric == metric) & (tests.perturbation == perturbation)]
     return float(row.p_holm.iloc[0]) if len(row) else np.nan
 
-# %% tags=["hide-input"]
+# %%
 intervals, tests, null = report.resolve(scores, truth.accuracy, accuracy, seeds, usable,
                                         n_boot=n_boot, n_null=n_null, level=level, seed=seed)
 metric_order = [m for m in (*definition.metrics, "static_loto") if m in set(intervals.metric)]
@@ -352,7 +352,7 @@ book.table(book.ped_column(pub.reset_index()), shade=list(pub.columns), index=Fa
 # and PED's paired effect on ours (crossed bootstrap: models and seeds resampled, the targets held
 # fixed).
 
-# %% tags=["hide-input"]
+# %%
 pub_mean = pub["mean"].unstack("perturbation").reindex(columns=["none", "ped"])
 without, with_ped, delta = (report.SETTINGS[k] for k in ("none", "ped", "delta"))
 side = pd.DataFrame({f"published, {without}": pub_mean["none"],

@@ -200,7 +200,7 @@ show(plots.balls_and_trace(geometry, runs, sweeps.SPACES), "balls_and_trace",
 # brought by PED is paired with the metric without it). The grey band of the figure is where a
 # random ranking of the same cells falls.
 
-# %% tags=["hide-input"]
+# %%
 ways = {"standardised": perturbation("ped", nsigma=nsigma),               # each way's perturbation label
         "raw": perturbation("ped", nsigma=nsigma, standardize=False)}
 way_of = {label: way for way, label in ways.items()} | {"none": "none"}   # and back
@@ -253,7 +253,7 @@ if not intervals.empty:
 # on the same bootstrap replicates), in the second table. The first gives the motion's cost in each
 # space, averaged over the scored cells.
 
-# %% tags=["hide-input"]
+# %%
 trace = sweeps.trace_summary(scores)
 trace = trace.assign(setting=trace.perturbation.map(way_of)).set_index(["setting", "metric"])
 motion = trace[["mean_steps", "energy_decline", "no_overlap"]].groupby(level="setting").mean().reindex(

@@ -108,7 +108,7 @@ def score_table(X, y, G, metrics, **ped_options):
                              "with PED": potran.score(X, y, m, ped=True, general=G, **ped_options)}
                          for m in metrics}).T.rename_axis(index="metric", columns="PED").sort_index()
 
-# %% tags=["hide-input"]
+# %%
 X, y, G = toy_task(n_classes, per_class, spread, seed)
 ped = dict(nsigma=nsigma, time_step=time_step, constant=constant)
 trace = potran.simulate(X, y, G, max_steps=max_steps, **ped).trace
@@ -213,7 +213,7 @@ show(plots.ped_cell(centre_plane(Xr, Gr, real), yr, task.classes, real.trace, ex
 # %% [markdown]
 # What the motion did to this cell, and what it does to the scores the benchmark computes from it:
 
-# %% tags=["hide-input"]
+# %%
 shift = np.linalg.norm(real.trace.centres[-1] - real.trace.centres[0], axis=1).mean()
 ball = (NSIGMA * real.trace.radii).mean()                      # mean ball radius λ r_c
 summary = pd.DataFrame({"steps": [real.trace.steps], "U after / U before": [energy_left(real.trace)],

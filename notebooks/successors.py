@@ -109,7 +109,7 @@ glue("run_truth", Markdown(str(truth.source)), display=False)  # a Markdown sour
 # on the scale. Per target, the share of models whose features SA transformed, and the steps PED
 # took:
 
-# %% tags=["hide-input"]
+# %%
 closed = cells.loc[cells.sa_gate_open == False, "model"].unique()  # noqa: E712 -- None is neither
 glue("gate_open_share", float(cells.sa_gate_open.mean()), display=False)
 glue("gate_cells", len(cells), display=False)
@@ -138,7 +138,7 @@ book.table(gates, formats={"SA's gate open": "%0"})
 # tests over targets count every target as independent, though tasks cut from one source form a
 # family: they are optimistic, and the {doc}`benchmark_v3` page tests over families instead.
 
-# %% tags=["hide-input"]
+# %%
 ranked = truth.ranked(scores)                 # the scored cells, on targets with two models or more
 names = {"none": "none", "ped": "PED", sa: "SA"}              # how the tables name each perturbation
 truth_of, boot = (ranked.accuracy, ranked.seeds), dict(n_boot=n_boot, seed=seed)
@@ -186,7 +186,7 @@ if null is not None and len(intervals):
          alt=f"Interval plot with one row per metric and perturbation ({len(rows)} rows), coloured by "
              "perturbation (none, PED, SA), over the band of random rankings.")
 
-# %% tags=["hide-input"]
+# %%
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     tests, nc = (report.benchmark_tests(s, *truth_of, baseline=None, n_boot=n_boot, n_draws=n_null, seed=seed)
