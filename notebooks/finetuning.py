@@ -403,7 +403,7 @@ for key, value in {"cost_metric": metrics[0], "cost_finetune_min": fine / 60,
                    "cost_ratio_ped": fine / ped_s, "cost_extraction_s": costs.extraction_s.sum(),
                    "cost_general_s": general_s.sum(), "cost_metric_s": costs[metrics[0]].sum(),
                    "cost_metric_ped_s": costs[f"{metrics[0]} + PED"].sum()}.items():
-    glue(key, value, display=False)
+    glue(key, value if isinstance(value, str) else float(value), display=False)  # plain text for {glue}
 
 # %% [markdown]
 # - **Cost.** Fine-tuning the {glue:text}`n_cells` cells took {glue:text}`cost_finetune_min:.1f`
