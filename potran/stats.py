@@ -9,7 +9,8 @@ test this module answers each with (the book's method page, section "Statistics"
   target (the random scorer with the same targets, model counts and ties);
 - *what would the mean be on other targets like these?* -- :func:`sign_flip`: exact sign-flip
   test of the per-target values (all 2^T sign patterns up to T = 16 targets, Monte Carlo
-  beyond; the smallest attainable p is 2 / 2^T) with a t-interval on T - 1 degrees of freedom;
+  beyond; the smallest attainable p is 2 / 2^T) with a t-interval on T - 1 degrees of freedom
+  (or, exact tests only, the test's own inversion, :func:`sign_flip_inversion`);
   the same for paired per-target differences (PED vs none, metric vs metric or baseline);
 - *what would it be with other models and other fine-tuning seeds?* -- :func:`crossed_bootstrap`:
   one resample of the models shared by every target (the models are crossed with the targets,
@@ -37,7 +38,7 @@ from scipy import stats as sps
 
 __all__ = ["Result", "weighted_tau_rows", "sign_flip", "chance_test", "crossed_bootstrap",
            "bootstrap", "holm", "reliability", "noise_ceiling", "resample_models", "redraw_truth",
-           "sign_flip_rows", "sign_flip_clustered", "split_half_reliability",
+           "sign_flip_rows", "sign_flip_clustered", "sign_flip_inversion", "split_half_reliability",
            "EXACT_MAX_TARGETS"]
 
 #: Up to this many values the sign-flip test enumerates every sign pattern.
@@ -184,8 +185,8 @@ def _sign_patterns(t: int) -> np.ndarray:
 
 
 def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamples: int = 9999,
-              seed: int = 0, units: str = "targets") -> Result:
-    """Exact sign-flip test and t-interval of the mean of per-unit values (H0: mean 0).
+              seed: int = 0, units: str = "targets", interval: str = "t") -> Result:
+    """Exact sign-flip test and interval of the mean of per-unit values (H0: mean 0).
 
     The per-target values (tau_w, or paired differences) are the independent units: the
     interval and p-value speak of other targets like these, with these models. Up to
@@ -193,14 +194,19 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
     :func:`scipy.stats.permutation_test` with ``permutation_type="samples"``, as one matrix
     product), so the smallest p is 2 / 2^T (0.125 for T = 4); beyond, ``n_resamples`` random
     patterns of :func:`scipy.stats.permutation_test`. The interval is Student's t with T - 1
-    degrees of freedom.
+    degrees of freedom (``interval="t"``) or, with ``interval="inversion"`` (exact tests only),
+    the inversion of the test itself: every mu whose sign-flip p of ``values - mu`` is at least
+    ``1 - level`` (:func:`sign_flip_inversion`; unbounded when 2 / 2^T >= 1 - level).
 
     Raises
     ------
     ValueError
-        Fewer than 2 values, or non-finite ones.
+        Fewer than 2 values, non-finite ones, an unknown ``interval``, or ``"inversion"``
+        beyond :data:`EXACT_MAX_TARGETS` values.
     """
     _check_level(level)
+    if interval not in ("t", "inversion"):
+        raise ValueError(f"interval must be 't' or 'inversion', got {interval!r}")
     v = np.asarray(values, float).ravel()
     if v.size < 2:
         raise ValueError(f"the sign-flip test needs at least 2 {units}, got {v.size}")
@@ -216,13 +222,44 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
             alternative="two-sided", n_resamples=n_resamples, random_state=seed).null_distribution)
     est = float(v.mean())
     p = _two_sided(null, est, exact)
-    sd = float(v.std(ddof=1))
-    half = sps.t.ppf(0.5 + level / 2, t - 1) * sd / np.sqrt(t)
     name = (f"exact sign-flip over {t} {units} (all {2 ** t} patterns)" if exact
             else f"Monte Carlo sign-flip over {t} {units} ({n_resamples} patterns)")
-    return Result(comparison, est, est - half, est + half, p, name + f"; t-interval, {t - 1} df",
+    if interval == "inversion":
+        if not exact:
+            raise ValueError(f"the inversion interval needs the exact test (at most {EXACT_MAX_TARGETS} "
+                             f"{units}), got {t}")
+        low, high = sign_flip_inversion(v, level)
+        name += "; interval by inverting the sign-flip test"
+    else:
+        half = sps.t.ppf(0.5 + level / 2, t - 1) * float(v.std(ddof=1)) / np.sqrt(t)
+        low, high = est - half, est + half
+        name += f"; t-interval, {t - 1} df"
+    return Result(comparison, est, low, high, p, name,
                   f"signs of the per-{_singular(units)} values", f"other {units} like these, same models",
                   level, 2.0 / 2 ** t if exact else 2.0 / (n_resamples + 1), t, null)
+
+
+def sign_flip_inversion(values, level: float = 0.95) -> tuple[float, float]:
+    """The interval of every mu that the exact two-sided sign-flip test of ``values - mu`` keeps
+    (p >= 1 - level, the test rejecting at p < 1 - level), by Hartigan's subset means.
+
+    Flipping the signs of a set S of the values leaves their mean at or above the observed mean
+    exactly when mu >= mean(S); so with the 2^T - 1 non-empty subset means sorted, m_(1) <= ...,
+    p(mu) >= 1 - level iff m_(j) <= mu <= m_(2^T - j), j = ceil((1 - level) 2^(T-1)) - 1.
+    With j <= 0 (2 / 2^T >= 1 - level: the test can reject nothing) the interval is
+    (-inf, inf). At most :data:`EXACT_MAX_TARGETS` finite values.
+    """
+    _check_level(level)
+    v = np.asarray(values, float).ravel()
+    if not 1 <= v.size <= EXACT_MAX_TARGETS or not np.isfinite(v).all():
+        raise ValueError(f"the inversion needs 1 to {EXACT_MAX_TARGETS} finite values, got {v}")
+    flipped = _sign_patterns(v.size) < 0
+    k = flipped.sum(1)
+    means = np.sort((flipped[k > 0] @ v) / k[k > 0])
+    j = int(np.ceil((1 - level) * 2 ** (v.size - 1) - 1e-9)) - 1
+    if j <= 0:
+        return float("-inf"), float("inf")
+    return float(means[j - 1]), float(means[len(means) - j])
 
 
 def sign_flip_rows(values) -> np.ndarray:
@@ -247,7 +284,8 @@ def sign_flip_rows(values) -> np.ndarray:
 
 
 def sign_flip_clustered(values, clusters, *, comparison: str = "mean", level: float = 0.95,
-                        n_resamples: int = 9999, seed: int = 0, units: str = "families") -> Result:
+                        n_resamples: int = 9999, seed: int = 0, units: str = "families",
+                        interval: str = "t") -> Result:
     """Two-stage sign-flip test with the cluster as a random effect.
 
     The values (e.g. per-target tau_w) are averaged within each cluster (e.g. the targets cut
@@ -270,7 +308,7 @@ def sign_flip_clustered(values, clusters, *, comparison: str = "mean", level: fl
     names, inverse = np.unique(c, return_inverse=True)
     means = np.bincount(inverse, weights=v) / np.bincount(inverse)
     res = sign_flip(means, comparison=comparison, level=level, n_resamples=n_resamples, seed=seed,
-                    units=units)
+                    units=units, interval=interval)
     unit = _singular(units)
     return replace(res, test=f"{res.test}; per-{unit} means of {v.size} values",
                    resampled=f"signs of the per-{unit} means (values averaged within each)")
@@ -599,8 +637,10 @@ def reliability(seed_accs: np.ndarray, n_test) -> dict:
     low, high = noise_ceiling(rk, int(mean.size)) if np.isfinite(rk) else (float("nan"), float("nan"))
     test_noise = float(np.sqrt(test_var))
     noise = float(np.sqrt(seed_noise ** 2 + test_var)) if np.isfinite(seed_noise) else test_noise
+    with np.errstate(divide="ignore", invalid="ignore"):    # identical seeds: no seed noise, ratio inf
+        ratio, ratio_seed, ratio_test = (float(np.float64(spread) / x) for x in (noise, seed_noise, test_noise))
     return {"n_models": int(mean.size), "n_seeds": int(k_each.max()) if k_each.size else 0,
             "spread": spread, "seed_noise": seed_noise, "test_noise": test_noise, "noise": noise,
-            "ratio": spread / noise, "ratio_seed": spread / seed_noise, "ratio_test": spread / test_noise,
+            "ratio": ratio, "ratio_seed": ratio_seed, "ratio_test": ratio_test,
             "reliability_1": r1, "reliability": rk, "reliability_new_test": r_new,
             "ceiling_low": low, "ceiling_high": high}

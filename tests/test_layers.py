@@ -42,6 +42,7 @@ LAYERS = {
     "potran.bench.motion": "analysis",
     "potran.bench.ped_options": "analysis",
     "potran.bench.v4.design": "analysis",
+    "potran.bench.v4.report": "analysis",
     "potran.bench.book": "kit",
     "potran.bench.plots": "kit",
     "potran.bench.sweeps": "kit",        # page-shaped: one page's tables each (λ grid, normalization)

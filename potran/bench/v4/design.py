@@ -146,7 +146,8 @@ def _families() -> list[str]:
     return list(dict.fromkeys(targets_v3.FAMILIES[t] for t in targets_v3.NAMES))
 
 
-def pilot_spread(effects: pd.DataFrame, setting=None, *, level: float = 0.95) -> pd.DataFrame:
+def pilot_spread(effects: pd.DataFrame, setting=None, *, level: float = 0.95,
+                 scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per metric, the spread of PED's effect in :func:`pilot_effects` (ddof 1 throughout).
 
     Columns: metric, targets, families, base_tau (mean tau_w without PED), sd_tau (its sd over
@@ -155,9 +156,10 @@ def pilot_spread(effects: pd.DataFrame, setting=None, *, level: float = 0.95) ->
     estimand), sd_families (sd of the per-family means) with its chi-square interval
     (sd_families_low, sd_families_high, at ``level``), score_corr (median over targets of the
     Spearman correlation of the models' scores without and with PED), then one column per family: its mean
-    effect.
+    effect. ``scores``: the score table behind ``effects`` (default: the pilot's, v3's conv4 models;
+    benchmark v4's report passes v4's own).
     """
-    scores = _pilot_scores(setting)
+    scores = _pilot_scores(setting) if scores is None else scores
     rows = []
     for metric, grp in effects.groupby("metric", sort=False):
         fam = grp.groupby("family", sort=False).effect
@@ -215,12 +217,14 @@ def tau_map(*, reliability: float = RELIABILITY, n_models: int = N_MODELS, n_dra
     return grid, np.maximum.accumulate(expected)
 
 
-def draw_noise(n_sim: int, *, n_models: int = N_MODELS, reliability: float = RELIABILITY, seed: int = 0) -> dict:
+def draw_noise(n_sim: int, *, n_models: int = N_MODELS, reliability: float = RELIABILITY, seed: int = 0,
+               counts=FAMILY_COUNTS) -> dict:
     """The random draws every metric's simulation shares (common random numbers): per
     benchmark and target the true accuracies ``z``, the measured ground truth ``truth``, the
     scorers' errors ``e0``, ``e1`` (B, T, M); the standard normal effects of the targets on
     the base tau_w ``h`` and on PED's effect ``v`` (B, T) and of the families ``u`` (B, F8);
-    ``subsets``: per F of :data:`FAMILY_COUNTS`, a random choice of F families per benchmark."""
+    ``subsets``: per F of ``counts``, a random choice of F families per benchmark (the same draws
+    whatever ``counts`` holds)."""
     rng = np.random.default_rng(seed)
     n_t, n_f = len(targets_v3.NAMES), len(_families())
     z, e0, e1, eps = rng.standard_normal((4, n_sim, n_t, n_models))
@@ -228,7 +232,7 @@ def draw_noise(n_sim: int, *, n_models: int = N_MODELS, reliability: float = REL
     u = rng.standard_normal((n_sim, n_f))
     order = np.argsort(rng.random((n_sim, n_f)), axis=1)
     return {"z": z, "truth": z + np.sqrt((1 - reliability) / reliability) * eps, "e0": e0, "e1": e1,
-            "h": h, "v": v, "u": u, "subsets": {f: np.sort(order[:, :f], axis=1) for f in FAMILY_COUNTS}}
+            "h": h, "v": v, "u": u, "subsets": {f: np.sort(order[:, :f], axis=1) for f in counts}}
 
 
 def _family_index() -> np.ndarray:
@@ -380,7 +384,7 @@ def power_table(spread: pd.DataFrame, *, n_sim: int = 1000, seed: int = 0, count
     spreads where the estimand is 0 (``sim_sd_families``, ``sim_sd_within``).
     """
     gains = published_gains() if gains is None else gains
-    noise = draw_noise(n_sim, reliability=reliability, seed=seed)
+    noise = draw_noise(n_sim, reliability=reliability, seed=seed, counts=counts)
     curve = tau_map(reliability=reliability, seed=seed + 1)
     rows, params = [], []
     for _, row in spread.iterrows():
