@@ -224,6 +224,10 @@ def test_v3_means_are_v3s_family_means(tmp_path):
     assert (got.families == 3).all() and (got.low == -1).all()     # 3 families: no bounded 95 % interval
     both = rp.side_by_side(got.reset_index(), got.reset_index())
     assert np.array_equal(both.over_families_v4, both.over_families_v3)
+    v4 = got.reset_index().iloc[[1, 0]]                              # v4's order first, v3's extras after
+    both = rp.side_by_side(v4, got.reset_index())
+    assert list(zip(both.metric, both.perturbation))[:2] == list(zip(v4.metric, v4.perturbation))
+    assert both.over_families_v4.isna().tolist() == [False, False, True]
 
 
 def test_units_group_the_glyph_families_by_rendering_procedure():

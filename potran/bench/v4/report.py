@@ -269,10 +269,14 @@ def v3_means(folder=None, models=None, *, n_halvings: int = N_HALVINGS, seed: in
 
 def side_by_side(v4: pd.DataFrame, v3: pd.DataFrame) -> pd.DataFrame:
     """Two :func:`mean_table` s on one row per (metric, perturbation): the mean of the per-family
-    means with its interval and the number of families, suffixed ``_v4`` and ``_v3``."""
+    means with its interval and the number of families, suffixed ``_v4`` and ``_v3``; v4's rows
+    in its order, then those only v3 has."""
     keep = ["metric", "perturbation", "families", "over_families", "low", "high"]
-    return v4[keep].merge(v3[keep], on=["metric", "perturbation"], how="outer", suffixes=("_v4", "_v3"),
-                          sort=False)
+    both = v4[keep].merge(v3[keep], on=["metric", "perturbation"], how="outer", suffixes=("_v4", "_v3"))
+    order = {k: i for i, k in enumerate(dict.fromkeys([*zip(v4.metric, v4.perturbation),
+                                                       *zip(v3.metric, v3.perturbation)]))}
+    rank = [order[k] for k in zip(both.metric, both.perturbation)]
+    return both.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
