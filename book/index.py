@@ -59,6 +59,12 @@
 #   {glue:text}`notebooks/benchmark_v3.py::logme_ft_effect:+.3f` over families comes from {glue:text}`notebooks/benchmark_v3.py::logme_top_target:s` alone;
 #   PED lowers LogME's $\tau_w$ on {glue:text}`notebooks/benchmark_v3.py::logme_negative:d` of {glue:text}`notebooks/benchmark_v3.py::logme_targets:d` targets
 #   and within both model families. ({doc}`benchmark v3 <notebooks/benchmark_v3>`)
+# - **A benchmark built like the paper's is pre-registered and running.** Benchmark v4 ranks
+#   twelve self-supervised objectives on one small ResNet, pretrained here on one pool of images,
+#   fine-tuned to convergence after a learning-rate search; its analysis and power were fixed
+#   before any score. Its grid has {glue:text}`notebooks/benchmark_v4.py::cells_done:d` of
+#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; no metric has been scored on it
+#   yet. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
 # - **What no design here can resolve:** whether PED helps on the paper's own checkpoints and
 #   datasets with a λ chosen elsewhere, and on sources and models unlike these. The supplementary's
 #   claim that ranking first gets worse along fine-tuning, then better, is tested only on the
