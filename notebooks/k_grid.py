@@ -56,10 +56,18 @@ seed = 0
 # %% tags=["hide-input"]
 from functools import partial
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from potran.bench import book, plots, settings, sweeps
+from potran import paper
+from potran.bench import book, ped_options, settings
+from potran.bench.report import random_null
+from potran.bench.tau import tau_table
+from potran.perturbations import NONE, PED
 
 book.setup_page()
 page = settings.get(setting, models, targets, seed=seed, checkpoints=paper_checkpoints, data=paper_data,
@@ -67,14 +75,17 @@ page = settings.get(setting, models, targets, seed=seed, checkpoints=paper_check
 out_dir = page.results(out_dir, "k_grid")
 truth = page.groundtruth(groundtruth)
 metrics = settings.name_list(metrics, PED_METRICS)
-k_values, label, shown_as = sweeps.radius_grid(k_values, default_k)  # label: e.g. "ped:nsigma=0.6"
+k_values, label, shown_as = ped_options.radius_grid(k_values, default_k)  # label: e.g. "ped:nsigma=0.6"
 show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption under it
 
 # %% tags=["hide-input"]
 scores, _ = page.scores(out_dir, data="sweeps", metrics=tuple(metrics),
                         perturbations=("none", *label.values()), groundtruth=truth.accuracy,
                         cache_dir=cache_dir, device=device)
-tau, intervals, ranked, null = sweeps.grid_tables(scores, truth, n_boot=n_boot, seed=seed)
+tau = tau_table(scores, truth.accuracy)
+intervals = ped_options.settings_intervals(scores, truth.accuracy, truth.seeds, n_boot=n_boot, seed=seed)
+ranked = ped_options.scored_truth(truth.accuracy, scores)            # the cells with a ground truth
+null = random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None  # a random ranking's band
 glue("run_title", page.title or page.name, display=False)
 for key, n in {"run_models": len(page.models), "run_targets": len(page.targets), "run_metrics": len(metrics),
                "run_values": len(k_values), "run_scores": len(scores),
@@ -98,7 +109,28 @@ for key, n in {"run_models": len(page.models), "run_targets": len(page.targets),
 # after the grid search.
 
 # %% tags=["hide-input"]
-pub, raised = sweeps.published_grid(metrics)
+# page helper: the published numbers, Table 1 beside the main table
+def published_grid(metrics):
+    """The paper's mean τ_w over its 10 datasets per metric of ``metrics`` that Table 1 has (without
+    PED, PED at the default λ, PED after the grid search, the grid's gain), and per metric on how
+    many datasets the grid is higher than the main table."""
+    grid, main = paper.k_grid(), paper.main_table()
+
+    def mean(table, p):
+        return table[table.perturbation == p].groupby("metric").weighted_tau.mean()
+
+    pub = pd.DataFrame({"without PED": mean(main, NONE), "PED, default λ (main table)": mean(main, PED),
+                        "PED, best of the grid (Table 1)": mean(grid, PED)}
+                       ).loc[[m for m in metrics if m in set(grid.metric)]]
+    pub["grid gain"] = pub["PED, best of the grid (Table 1)"] - pub["PED, default λ (main table)"]
+    both = grid.merge(main, on=["method", "target"], suffixes=("_grid", "_main"))
+    both = both[both.perturbation_grid == PED]
+    raised = (both.weighted_tau_grid > both.weighted_tau_main).groupby(both.metric_grid).sum()
+    return pub, raised
+
+
+# %% tags=["hide-input"]
+pub, raised = published_grid(metrics)
 for m in ("logme", "sfda", "gbc"):
     glue(f"{m}_published_grid_gain", float(pub["grid gain"].get(m, float("nan"))), display=False)
     glue(f"{m}_published_raised", int(raised.get(m, -1)), display=False)
@@ -126,15 +158,64 @@ book.table(pub, formats={"grid gain": "+3"},
 # difference with the metric without PED is paired (its p-value: the two-sided bootstrap p).
 
 # %% tags=["hide-input"]
+# page helper: the intervals as two tables (setting × metric) of "estimate [low, high]"
+def setting_tables(intervals, shown_as, metrics):
+    """The mean τ_w and the change PED brings, each as (what, table); ``shown_as`` names each setting."""
+    view = intervals.assign(setting=intervals.perturbation.map(shown_as))
+    out = []
+    for column, low, high, what in (("mean_tau", "low", "high", "Mean τ_w"),
+                                    ("delta", "delta_low", "delta_high", "Change brought by PED")):
+        cells = view.assign(cell=list(map(book.interval, view[column], view[low], view[high])))
+        cells = cells[cells[column].notna()].pivot(index="setting", columns="metric", values="cell")
+        rows = [s for s in shown_as.values() if s in cells.index]
+        out.append((what, cells.reindex(index=rows, columns=list(metrics)).fillna("–")))
+    return out
+
+
+# %% tags=["hide-input"]
 if intervals.empty:
     display(Markdown("**No scored cell has a fine-tuning ground truth yet**, so no $\\tau_w$ can be "
                      "computed; the trace below does not need one."))
-for what, table in ([] if intervals.empty else sweeps.setting_tables(intervals, shown_as, metrics)):
+for what, table in ([] if intervals.empty else setting_tables(intervals, shown_as, metrics)):
     display(book.table(table, caption=f"{what} over the targets [95 % crossed-bootstrap interval]."))
 
 # %% tags=["hide-input"]
+# page helper: the figure of mean τ_w (left) and PED's change (right) per value of λ
+def setting_curves(intervals, metrics, values, default, null=None):
+    """Per metric, its intervals at each value of ``values`` ({value: perturbation}) with the metric
+    without PED dashed and a random ranking's band (``null``); a dotted line at ``default``."""
+    colours = dict(zip(metrics, sns.color_palette(n_colors=len(metrics))))
+    offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
+    for metric in metrics:
+        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != NONE)]
+        present = [k for k in values if values[k] in set(rows.perturbation)]
+        rows = rows.set_index("perturbation").loc[[values[k] for k in present]]
+        for ax, col, lo, hi in ((axes[0], "mean_tau", "low", "high"),
+                                (axes[1], "delta", "delta_low", "delta_high")):
+            ax.errorbar(np.array(present) + offsets[metric], rows[col],
+                        yerr=[rows[col] - rows[lo], rows[hi] - rows[col]],
+                        fmt="o-", capsize=3, color=colours[metric], label=f"{metric} + PED")
+        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == NONE)]
+        if len(ref):
+            axes[0].axhline(ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1,
+                            label=f"{metric} without PED")
+    if null is not None:
+        axes[0].axhspan(null["low"], null["high"], color="0.85", zorder=0, label="random ranking (95 %)")
+    axes[1].axhline(0, color="k", lw=0.8)
+    for ax in axes:
+        ax.set_xlabel("radius coefficient λ (nsigma)")
+        ax.set_xticks(list(values))
+        ax.axvline(default, color="0.5", ls=":", lw=1)
+    axes[0].set_ylabel("mean weighted Kendall τ_w over targets")
+    axes[1].set_ylabel("τ_w with PED − τ_w without PED")
+    fig.legend(*axes[0].get_legend_handles_labels(), ncol=3, loc="outside lower center", frameon=False)
+    return fig
+
+
+# %% tags=["hide-input"]
 if not intervals.empty:
-    show(plots.setting_curves(intervals, metrics, label, default_k, null), "tau_per_k",
+    show(setting_curves(intervals, metrics, label, default_k, null), "tau_per_k",
          f"Ours ({len(ranked)} ranked cells of {page.title}): left, the mean "
          f"weighted Kendall τ_w over targets (unitless) of each metric with PED at every value of λ, with "
          f"95 % crossed-bootstrap intervals, the metric without PED (dashed) and the band a random ranking "
@@ -152,15 +233,39 @@ if not intervals.empty:
 # table). Averaged over the cells:
 
 # %% tags=["hide-input"]
-per_k, same = sweeps.trace_per_value(scores, {v: k for k, v in label.items()})
-display(book.table(per_k.rename_axis("λ").rename(columns={
+trace = ped_options.trace_summary(scores)                       # per setting: steps, energy, overlaps
+per_k = trace.assign(λ=trace.perturbation.map({v: k for k, v in label.items()})).groupby("λ")[
+    ["mean_steps", "max_steps_share", "energy_decline", "no_overlap"]].mean()
+# every metric scores the same moved features, so every metric should see the same motion
+same = (trace.groupby("perturbation")[["mean_steps", "mean_energy_ratio"]]
+        .nunique(dropna=False).max().max() == 1)
+display(book.table(per_k.rename(columns={
     "mean_steps": "mean steps", "max_steps_share": "cells at the step limit", "energy_decline": "energy released",
     "no_overlap": "cells without overlap"}), formats={"mean steps": 2, "cells at the step limit": "%0",
                                                       "energy released": "%1", "cells without overlap": 1}))
 
 # %% tags=["hide-input"]
-show(plots.trace_curves(per_k, k_values, default_k), "trace_per_k",
-     f"The motion at each λ, averaged over the {int(sweeps.trace_summary(scores).cells.max())} cells: the "
+# page helper: the figure of the motion per value of λ
+def trace_curves(per_value, ticks, default):
+    """The mean steps PED took (of at most 6) and the share of the potential energy it released per
+    value of λ (the table above); a dotted line at ``default``."""
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.4), layout="constrained")
+    axes[0].plot(per_value.index, per_value.mean_steps, "o-")
+    axes[0].set_ylim(0, 6.3)
+    axes[0].set_ylabel("mean steps taken (of at most 6)")
+    axes[1].plot(per_value.index, 100 * per_value.energy_decline, "o-", color="tab:red")
+    axes[1].set_ylim(0, 100)
+    axes[1].set_ylabel("potential energy decline (%)")
+    for ax in axes:
+        ax.set_xlabel("radius coefficient λ (nsigma)")
+        ax.set_xticks(list(ticks))
+        ax.axvline(default, color="0.5", ls=":", lw=1)
+    return fig
+
+
+# %% tags=["hide-input"]
+show(trace_curves(per_k, k_values, default_k), "trace_per_k",
+     f"The motion at each λ, averaged over the {int(trace.cells.max())} cells: the "
      f"steps PED took before the exit test stopped it (left) and the fall of the potential energy "
      f"during the motion, 1 − U_after / U_before in % (right).",
      alt="Two line plots over λ: the mean number of steps the motion took, and the share of the "
@@ -196,12 +301,19 @@ glue("step_share", CONSTANT * TIME_STEP**2 / 2, display=False)
 # default.
 
 # %% tags=["hide-input"]
-choice = sweeps.grid_selection(tau, default=label[default_k]).set_index("metric")
+choice = ped_options.grid_selection(tau, default=label[default_k]).set_index("metric")
 for m in ("logme", "sfda", "gbc"):
     for column in ("no_ped", "default", "best_mean", "per_target_best"):
         glue(f"{m}_{column}", float(choice[column].get(m, float("nan"))), display=False)
-glue("half_width", float(sweeps.median_half_width(intervals)), display=False)
-display(book.table(sweeps.grid_side_table(choice, pub, metrics, shown_as)))
+with_ped = intervals[intervals.perturbation != NONE] if len(intervals) else intervals
+glue("half_width", float(with_ped.eval("(high - low) / 2").median()) if len(with_ped) else float("nan"),
+     display=False)                                   # the median half-width of the settings with PED
+side = pd.DataFrame({"published: default": pub["PED, default λ (main table)"],
+                     "published: best per dataset": pub["PED, best of the grid (Table 1)"],
+                     "ours: without PED": choice.no_ped, "ours: default": choice["default"],
+                     "ours: best λ": choice.best_mean, "ours: best λ per target": choice.per_target_best}
+                    ).reindex(list(metrics)).assign(**{"ours: which λ": choice.best_setting.map(shown_as)})
+display(book.table(side))
 
 # %% [markdown]
 # **What tuning λ gains here.** The paper's search raises PED's mean $\tau_w$ by
@@ -223,7 +335,6 @@ display(book.table(sweeps.grid_side_table(choice, pub, metrics, shown_as)))
 # ## What agrees, what does not, and why
 
 # %% tags=["hide-input"]
-with_ped = intervals[intervals.perturbation != "none"] if len(intervals) else intervals
 moves = with_ped.groupby("metric").mean_tau.agg(lambda v: v.max() - v.min()) if len(intervals) else {}
 for m in ("logme", "sfda", "gbc"):
     glue(f"{m}_lambda_moves", float(moves.get(m, float("nan"))), display=False)

@@ -167,69 +167,6 @@ def test_parameter_dict_names_a_parameter_that_is_not_a_dict():
         settings.parameter_dict("[1, 2]", "grid")
 
 
-def test_published_grid_is_table_1_beside_the_main_table():
-    from potran import paper
-
-    pub, raised = sweeps.published_grid(["logme", "sfda", "gbc", "knn"])
-    assert list(pub.index) == ["logme", "sfda", "gbc"]                       # Table 1 has no knn
-    grid = paper.k_grid()
-    best = grid[(grid.metric == "sfda") & (grid.perturbation == "ped")].weighted_tau.mean()
-    assert pub.loc["sfda", "PED, best of the grid (Table 1)"] == pytest.approx(best)
-    assert (pub["grid gain"] >= 0).all() and raised.between(0, 10).all()
-
-
-def test_trace_per_value_averages_the_motion_per_value():
-    scores = pd.DataFrame({
-        "perturbation": ["none", "p1", "p1", "p2", "p2"], "model": ["a", "a", "b", "a", "b"], "metric": "m",
-        "score": 1.0, "ped_steps": [None, 2, 4, 6, 6], "energy_ratio": [None, 0.8, 0.6, 0.2, 0.4]})
-    per_value, same = sweeps.trace_per_value(scores, {"p1": 0.6, "p2": 2.0})
-    assert per_value.loc[0.6, "mean_steps"] == 3
-    assert per_value.loc[2.0, "energy_decline"] == pytest.approx(0.7)
-    assert same  # one metric: trivially the same
-    assert per_value.loc[0.6, "energy_decline"] == pytest.approx(0.3)
-
-
-def test_grid_tables():
-    shown_as = {"none": "without PED", "p1": "λ = 0.6", "p2": "λ = 1"}
-    intervals = pd.DataFrame(
-        {
-            "metric": "m",
-            "perturbation": ["none", "p1", "p2"],
-            "mean_tau": [0.1, 0.2, 0.4],
-            "low": [0.0, 0.1, 0.2],
-            "high": [0.2, 0.3, 0.6],
-            "delta": [np.nan, 0.1, 0.3],
-            "delta_low": [np.nan, 0.0, 0.1],
-            "delta_high": [np.nan, 0.2, 0.5],
-        }
-    )
-    (what, means), (_, changes) = sweeps.setting_tables(intervals, shown_as, ["m"])
-    assert what == "Mean τ_w" and means.loc["λ = 1", "m"] == "+0.400 [+0.200, +0.600]"
-    assert list(changes.index) == ["λ = 0.6", "λ = 1"]  # no change without PED
-    assert sweeps.median_half_width(intervals) == pytest.approx(0.15)
-    pub = pd.DataFrame(
-        {
-            "without PED": [0.2],
-            "PED, default λ (main table)": [0.3],
-            "PED, best of the grid (Table 1)": [0.5],
-            "grid gain": [0.2],
-        },
-        index=["m"],
-    )
-    choice = pd.DataFrame(
-        {
-            "no_ped": [0.1],
-            "default": [0.2],
-            "best_setting": ["p2"],
-            "best_mean": [0.4],
-            "per_target_best": [0.45],
-        },
-        index=pd.Index(["m"], name="metric"),
-    )
-    side = sweeps.grid_side_table(choice, pub, ["m"], shown_as)
-    assert side.loc["m", "ours: which λ"] == "λ = 1" and side.loc["m", "published: default"] == 0.3
-
-
 def test_the_standardisation_of_one_cell_in_numbers():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 40)
@@ -258,20 +195,3 @@ def test_radius_grid_parses_the_values_and_names_each_setting():
     assert ped_options.radius_grid(None, 2.0)[0] == [0.6, 0.8, 1.0, 1.2, 1.5, 2.0]
     with pytest.raises(ValueError, match=r"default_k=0.8 is not one of k_values \[0.6, 2.0\]"):
         ped_options.radius_grid([0.6, 2], 0.8)
-
-
-def test_grid_tables_count_the_scored_cells(grid):
-    from types import SimpleNamespace
-
-    from potran.bench.report import random_null
-
-    _, scores = grid
-    truth = SimpleNamespace(accuracy=GT[GT.target == "t1"], seeds=None)
-    tau, intervals, ranked, null = sweeps.grid_tables(scores, truth, n_boot=50, seed=3)
-    pd.testing.assert_frame_equal(tau, tau_table(scores, truth.accuracy))
-    pd.testing.assert_frame_equal(
-        intervals, ped_options.settings_intervals(scores, truth.accuracy, n_boot=50, seed=3))
-    assert len(ranked) == 3 and set(ranked.target) == {"t1"}
-    assert null["low"] == random_null(truth.accuracy, seed=3)["low"] < null["high"]
-    one = scores[scores.model == list(MODELS)[0]]
-    assert sweeps.grid_tables(one, truth, n_boot=50)[3] is None

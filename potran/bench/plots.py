@@ -6,7 +6,7 @@ one line offset and coloured, the band of a random ranking behind them, "n/a" wh
 computable, and open markers where an interval of a difference contains 0; :func:`forest_figure`
 sizes a figure for it. The others, by what they show: the fine-tuning ground truth
 (:func:`accuracy_panels`, :func:`convergence`), PED's motion (:func:`ped_toy`, :func:`ped_steps`,
-:func:`ped_cell`), the λ grid (:func:`setting_curves`, :func:`trace_curves`), the standardisation
+:func:`ped_cell`), the standardisation
 (:func:`dimension_spreads`, :func:`balls_and_trace`), fine-tuning's snapshots and costs
 (:func:`cell_costs`, :func:`embedding_panels`) and the published numbers (:func:`method_dots`,
 :func:`version_bars`).
@@ -16,11 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..perturbations import NONE
 from .book import figsize
 
 __all__ = ["forest", "forest_figure", "accuracy_panels", "convergence", "ped_toy", "ped_steps", "ped_cell",
-           "setting_curves", "trace_curves", "SPACE_COLOURS", "dimension_spreads", "balls_and_trace",
+           "SPACE_COLOURS", "dimension_spreads", "balls_and_trace",
            "cell_costs", "embedding_panels", "BAND_COLOUR", "method_dots", "version_bars"]
 
 #: Colour of the random ranking's band behind the intervals.
@@ -333,74 +332,6 @@ def ped_cell(plane, y, classes, trace, *, exit_ratio: float):
     ax.set_ylabel("relative to the first value (no unit)")
     ax.legend(loc="lower left")
     ax.set_title("the trace")
-    return fig
-
-
-def setting_curves(intervals: pd.DataFrame, metrics, values: dict, default, null=None):
-    """Mean tau_w with PED at every value of one option (``values``: {value: perturbation label})
-    with its interval, the metric without PED dashed and the band of a random ranking (``null``,
-    ``low``/``high``) on the left; the paired change PED brings on the right; a dotted line at
-    ``default``. Returns the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    metrics, keys = list(metrics), list(values)
-    colours = dict(zip(metrics, sns.color_palette(n_colors=len(metrics))))
-    fig, axes = plt.subplots(1, 2, figsize=figsize(4.6), layout="constrained")
-    offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
-    for metric in metrics:
-        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != NONE)]
-        present = [k for k in keys if values[k] in set(rows.perturbation)]
-        x = np.array(present) + offsets[metric]
-        rows = rows.set_index("perturbation").loc[[values[k] for k in present]]
-        for ax, col, lo, hi in (
-            (axes[0], "mean_tau", "low", "high"),
-            (axes[1], "delta", "delta_low", "delta_high"),
-        ):
-            ax.errorbar(
-                x,
-                rows[col],
-                yerr=[rows[col] - rows[lo], rows[hi] - rows[col]],
-                fmt="o-",
-                capsize=3,
-                color=colours[metric],
-                label=f"{metric} + PED",
-            )
-        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == NONE)]
-        if len(ref):
-            axes[0].axhline(
-                ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1, label=f"{metric} without PED"
-            )
-    if null is not None:
-        axes[0].axhspan(null["low"], null["high"], color="0.85", zorder=0, label="random ranking (95 %)")
-    axes[1].axhline(0, color="k", lw=0.8)
-    for ax in axes:
-        ax.set_xlabel("radius coefficient λ (nsigma)")
-        ax.set_xticks(keys)
-        ax.axvline(default, color="0.5", ls=":", lw=1)
-    axes[0].set_ylabel("mean weighted Kendall τ_w over targets")
-    axes[1].set_ylabel("τ_w with PED − τ_w without PED")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, ncol=3, loc="outside lower center", frameon=False)
-    return fig
-
-
-def trace_curves(per_value: pd.DataFrame, ticks, default):
-    """The mean steps PED took (of at most 6) and the share of the potential energy it released,
-    per value of the option (:func:`potran.bench.sweeps.trace_per_value`). Returns the figure."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=figsize(3.4), layout="constrained")
-    axes[0].plot(per_value.index, per_value.mean_steps, "o-")
-    axes[0].set_ylim(0, 6.3)
-    axes[0].set_ylabel("mean steps taken (of at most 6)")
-    axes[1].plot(per_value.index, 100 * per_value.energy_decline, "o-", color="tab:red")
-    axes[1].set_ylim(0, 100)
-    axes[1].set_ylabel("potential energy decline (%)")
-    for ax in axes:
-        ax.set_xlabel("radius coefficient λ (nsigma)")
-        ax.set_xticks(list(ticks))
-        ax.axvline(default, color="0.5", ls=":", lw=1)
     return fig
 
 
