@@ -36,8 +36,7 @@ from myst_nb import glue
 from potran.bench import book, datasets, zoo
 from potran.bench import finetuned as ft
 from potran.bench.reduction import SCORE_DIM
-from potran.bench.settings import seed_table
-from potran.bench.sweeps import name_list
+from potran.bench.settings import name_list, seed_table
 
 book.setup_page(torch=False)
 models = name_list(models, zoo.names())

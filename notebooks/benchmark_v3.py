@@ -104,7 +104,7 @@ import pandas as pd
 from myst_nb import glue as myst_glue
 
 from potran.bench import book, targets_v3, v3_data, v3_power, v3_tests, zoo
-from potran.bench.sweeps import name_list
+from potran.bench.settings import name_list
 from potran.metrics import PED_METRICS
 from potran.perturbations import NONE, PED
 from potran.resources import project_path
