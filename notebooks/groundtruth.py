@@ -40,7 +40,7 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from potran.bench import book, plots
+from potran.bench import book
 from potran.bench import finetuned as ft
 from potran.bench import paper_analysis as pa
 from potran.resources import project_path
@@ -157,13 +157,46 @@ book.table(accuracy.pivot(index="model", columns="target", values="test_acc").re
 # about the seed s.d. / √3.
 
 # %% tags=["hide-input"]
+# page helper: the figure of every model's accuracy per target with its two error bars
+def accuracy_panels(errors, targets, chance):
+    """One panel per target (two columns) of each model's mean accuracy with its seed s.d. and the
+    binomial s.e. of one run (``errors``: potran.bench.finetuned.accuracy_errors), the models sorted
+    by their mean over the targets; ``chance``: each target's chance accuracy, in its title."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    targets = list(targets)
+    order = list(errors.groupby("model").test_acc.mean().sort_values().index)
+    n_cols = min(2, len(targets))                # a grid of two columns: legible at the page's width
+    n_rows = -(-len(targets) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(n_rows * (0.24 * len(order) + 1.0) + 0.4),
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax in axes.flat[len(targets):]:
+        ax.set_visible(False)
+    for ax, target in zip(axes.flat, targets):
+        e = errors[errors.target == target].set_index("model").reindex(order).dropna(subset=["test_acc"])
+        y = np.array([order.index(m) for m in e.index])
+        ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
+                    label="binomial s.e. of one run")
+        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
+        ax.set_title(f"{target} (chance {chance[target]:.2f})")
+        ax.set_xlabel("test accuracy (fraction)")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    for ax in axes[:, 0]:
+        ax.set_yticks(range(len(order)), order)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
+    return fig
+
+
+# %% tags=["hide-input"]
 errors = ft.accuracy_errors(gt.seeds)
 shown = [t for t in gt.targets if t in set(errors.target)]
 if not shown:
     print("no finished cell for these models and targets yet")
 else:
     chance = {t: 1 / cells.loc[cells.target == t, "n_classes"].iloc[0] for t in shown}
-    show(plots.accuracy_panels(errors, shown, chance), "accuracy",
+    show(accuracy_panels(errors, shown, chance), "accuracy",
          "Mean test accuracy over the fine-tuning seeds of each model on each target of the offline "
          "benchmark, with the seed standard deviation (blue) and the binomial standard error of one "
          "run's test accuracy (grey); each panel's axis is scaled to its models.",
@@ -244,10 +277,37 @@ if not cells.empty:
 # **{glue:text}`usual_lr:g`** except those of {glue:text}`lr_exceptions`.
 
 # %% tags=["hide-input"]
+# page helper: the figure of the last epoch's loss change against the final loss
+def convergence(cells, targets, *, max_rel_change, small_loss):
+    """Last-epoch relative loss change against final training loss of every cell on log axes, with the
+    two thresholds of potran.bench.finetuned.still_training."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fig, ax = plt.subplots(figsize=book.figsize(4.2, 0.85), layout="constrained")
+    sns.scatterplot(data=cells, x="loss_rel_change_max", y="final_loss", hue="target",
+                    hue_order=list(targets), style="target", s=60, ax=ax)
+    ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
+    ax.axhline(small_loss, color="k", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}" if v >= 0.01 else f"{v:.1%}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("relative change of the training loss in the last epoch")
+    ax.set_ylabel("final training loss (cross-entropy, nats)")
+    ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
+    return fig
+
+
+# %% tags=["hide-input"]
 if cells.empty:
     print("no finished cell for these models and targets yet")
 else:
-    show(plots.convergence(cells, shown, max_rel_change=max_rel_change, small_loss=small_loss), "convergence",
+    show(convergence(cells, shown, max_rel_change=max_rel_change, small_loss=small_loss), "convergence",
          "Relative change of the training loss over the last epoch (largest over the seeds) against "
          "the final training loss, for every finished cell; cells to the right of the dashed line and "
          "above the dotted one were still training.",

@@ -167,10 +167,55 @@ book.table(shown_iv, formats={**{c: "p" for c in shown_iv if c.startswith("p ")}
                               "datasets above the baseline": "int"})
 
 # %% tags=["hide-input"]
+# page helper: the two figures of one group per dataset (the methods' dots, the versions' bars)
+def dataset_axis(ax, ylabel):
+    """The x axis of one group per dataset (labels turned 30 degrees) and ``ylabel``."""
+    ax.set_xlabel("downstream dataset")
+    ax.set_ylabel(ylabel)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+
+
+def method_dots(per_dataset, methods, targets, band, colours, *, n_models):
+    """τ_w per dataset of ``methods``, one dot each, side by side per dataset in ``targets`` order, over
+    the band of a random ranking (``band``'s low and high); the legend under it lists the band and the
+    last method (a reference) first."""
+    methods, targets = list(methods), list(targets)
+    points = per_dataset[per_dataset.method.isin(methods)]
+    fig, ax = plt.subplots(figsize=book.figsize(4.6), layout="constrained")
+    band_label = "random ranking, 95 %"
+    ax.axhspan(band["low"], band["high"], color=plots.BAND_COLOUR, zorder=0, label=band_label)
+    sns.stripplot(data=points, x="target", y="weighted_tau", hue="method", hue_order=methods,
+                  order=targets, palette=colours, dodge=True, jitter=False, size=5, ax=ax)
+    ax.axhline(0, color="k", lw=0.8)
+    for x in range(len(targets) - 1):
+        ax.axvline(x + 0.5, color="0.9", lw=0.8)
+    ax.set_ylim(min(band["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
+    dataset_axis(ax, f"weighted Kendall τ_w ({n_models} models)")
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+    ax.get_legend().remove()
+    order = [band_label, methods[-1], *methods[:-1]]
+    fig.legend([handles[n] for n in order], order, loc="outside lower center", ncol=4, frameon=False)
+    return fig
+
+
+def version_bars(effect, columns, targets, *, n_models):
+    """Paired bars per dataset (``targets`` order) of ``effect``'s ``columns`` (one per ground-truth
+    version; its row "mean" is left out)."""
+    long = effect.drop(index="mean")[list(columns)].reset_index(names="target").melt(
+        id_vars="target", var_name="ground truth", value_name="tau_w")
+    fig, ax = plt.subplots(figsize=book.figsize(3.8), layout="constrained")
+    sns.barplot(data=long, x="target", y="tau_w", hue="ground truth", order=list(targets), ax=ax)
+    ax.set_ylim(min(0, long.tau_w.min() - 0.05), 1.2)
+    dataset_axis(ax, f"static baseline's τ_w ({n_models} models)")
+    ax.legend(frameon=False, loc="upper center", ncol=2)
+    return fig
+
+
+# %% tags=["hide-input"]
 shown = ["LogME", "LogME+Ours", "SFDA", "SFDA+Ours", "GBC", "GBC+Ours", "static baseline"]
 palette = dict(zip(shown, sns.color_palette("Paired", 6) + [(0, 0, 0)]))
 # one legend column per metric (without PED above, with it below), the band and the baseline first
-fig = plots.method_dots(per_dataset, shown, chosen_targets, one, palette, n_models=len(chosen_models))
+fig = method_dots(per_dataset, shown, chosen_targets, one, palette, n_models=len(chosen_models))
 show(fig, "per_dataset",
      "Weighted Kendall $\\tau_w$ per dataset of the published metrics without and with PED (\"+Ours\") "
      "and of the static leave-one-dataset-out baseline computed from the `tw.py` ground truth; the "
@@ -252,7 +297,7 @@ book.table(effect.rename_axis("dataset"), shade=list(effect.columns))
 
 # %% tags=["hide-input"]
 versions = ["baseline, tw.py GT", "baseline, supplementary GT"]
-fig = plots.version_bars(effect, versions, chosen_targets, n_models=len(chosen_models))
+fig = version_bars(effect, versions, chosen_targets, n_models=len(chosen_models))
 show(fig, "gt_versions",
      "Weighted Kendall $\\tau_w$ per dataset of the static leave-one-dataset-out baseline with the `tw.py` "
      "ground truth and with the supplementary's Table 2, which differ in five cells.",

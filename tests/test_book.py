@@ -135,39 +135,6 @@ def test_forest_draws_one_line_per_label_settings_offset_and_open_marks(shown):
         plots.forest(ax, rows, label="nope")
 
 
-def test_method_dots_plot_each_methods_tau_over_the_band_with_the_reference_first_in_the_legend():
-    per_dataset = pd.DataFrame({
-        "target": ["cars", "cars", "cars", "pets", "pets", "pets"],
-        "method": ["a", "b", "ref", "a", "b", "ref"],
-        "weighted_tau": [0.5, -0.3, 0.8, 0.1, 0.2, 0.9]})
-    per_dataset = pd.concat([per_dataset, per_dataset.assign(method="other")])   # not shown
-    fig = plots.method_dots(per_dataset, ["a", "b", "ref"], ["pets", "cars"], {"low": -0.2, "high": 0.3},
-                            {"a": "C0", "b": "C1", "ref": "k"}, n_models=12)
-    ax = fig.axes[0]
-    dots = {c.get_label(): c.get_offsets() for c in ax.collections if len(c.get_offsets())}
-    assert sorted(y for offsets in dots.values() for y in offsets[:, 1]) == pytest.approx(
-        [-0.3, 0.1, 0.2, 0.5, 0.8, 0.9])
-    assert ax.get_ylim() == pytest.approx((-0.38, 1.0))              # the lowest dot, not the band
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["pets", "cars"]
-    assert ax.get_ylabel() == "weighted Kendall τ_w (12 models)" and ax.get_legend() is None
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["random ranking, 95 %", "ref", "a", "b"]
-    plt.close(fig)
-
-
-def test_version_bars_pair_the_versions_per_dataset_without_the_mean():
-    effect = pd.DataFrame({"one": [0.4, 0.7, 0.55], "two": [-0.2, 0.6, 0.2], "other": [9.0, 9.0, 9.0]},
-                          index=["cars", "pets", "mean"])
-    fig = plots.version_bars(effect, ["one", "two"], ["pets", "cars"], n_models=10)
-    ax = fig.axes[0]
-    heights = sorted(round(bar.get_height(), 6) for bar in ax.patches if bar.get_width() > 0)
-    assert heights == pytest.approx([-0.2, 0.4, 0.6, 0.7])
-    assert ax.get_ylim() == pytest.approx((-0.25, 1.2))
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["one", "two"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["pets", "cars"]
-    assert ax.get_ylabel() == "static baseline's τ_w (10 models)"
-    plt.close(fig)
-
-
 def test_table_marks_cells_with_a_title_and_shows_every_index_level():
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]},
                          index=pd.MultiIndex.from_tuples([("m", 0.25), ("n", 1.0)], names=["model", "share"]))

@@ -4,12 +4,10 @@
 per metric (or method), the estimate as a point with its interval as a bar, several settings of
 one line offset and coloured, the band of a random ranking behind them, "n/a" where nothing is
 computable, and open markers where an interval of a difference contains 0; :func:`forest_figure`
-sizes a figure for it. The others, by what they show: the fine-tuning ground truth
-(:func:`accuracy_panels`, :func:`convergence`), PED's motion (:func:`ped_toy`, :func:`ped_steps`,
+sizes a figure for it. The others, by what they show: PED's motion (:func:`ped_toy`, :func:`ped_steps`,
 :func:`ped_cell`), the standardisation
 (:func:`dimension_spreads`, :func:`balls_and_trace`), fine-tuning's snapshots and costs
-(:func:`cell_costs`, :func:`embedding_panels`) and the published numbers (:func:`method_dots`,
-:func:`version_bars`).
+(:func:`cell_costs`, :func:`embedding_panels`).
 """
 from __future__ import annotations
 
@@ -18,9 +16,9 @@ import pandas as pd
 
 from .book import figsize
 
-__all__ = ["forest", "forest_figure", "accuracy_panels", "convergence", "ped_toy", "ped_steps", "ped_cell",
+__all__ = ["forest", "forest_figure", "ped_toy", "ped_steps", "ped_cell",
            "SPACE_COLOURS", "dimension_spreads", "balls_and_trace",
-           "cell_costs", "embedding_panels", "BAND_COLOUR", "method_dots", "version_bars"]
+           "cell_costs", "embedding_panels", "BAND_COLOUR"]
 
 #: Colour of the random ranking's band behind the intervals.
 BAND_COLOUR = "0.86"
@@ -118,64 +116,6 @@ def forest_figure(rows: pd.DataFrame, *, panels: int = 1, width: float = 1.0, **
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(handles)), frameon=False)
     return fig, axes[0]
-
-
-def accuracy_panels(errors: pd.DataFrame, targets, chance: dict):
-    """One panel per target (two columns) of each model's mean accuracy with its seed s.d. and the
-    binomial s.e. of one run (:func:`potran.bench.finetuned.accuracy_errors`), the models
-    sorted by their mean over the targets; ``chance`` gives each target's chance accuracy in its
-    title. Returns the figure."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    targets = list(targets)
-    order = list(errors.groupby("model").test_acc.mean().sort_values().index)
-    n_cols = min(2, len(targets))                # a grid of two columns: legible at the page's width
-    n_rows = -(-len(targets) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize(n_rows * (0.24 * len(order) + 1.0) + 0.4),
-                             sharey=True, squeeze=False, layout="constrained")
-    for ax in axes.flat[len(targets):]:
-        ax.set_visible(False)
-    for ax, target in zip(axes.flat, targets):
-        e = errors[errors.target == target].set_index("model").reindex(order).dropna(subset=["test_acc"])
-        y = np.array([order.index(m) for m in e.index])
-        ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
-                    label="binomial s.e. of one run")
-        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
-        ax.set_title(f"{target} (chance {chance[target]:.2f})")
-        ax.set_xlabel("test accuracy (fraction)")
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-    for ax in axes[:, 0]:
-        ax.set_yticks(range(len(order)), order)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=2, frameon=False)
-    return fig
-
-
-def convergence(cells: pd.DataFrame, targets, *, max_rel_change: float, small_loss: float):
-    """Last-epoch relative loss change against final training loss of every cell
-    (:func:`potran.bench.finetuned.cell_table`) on log axes, with the two thresholds of
-    :func:`potran.bench.finetuned.still_training`. Returns the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    fig, ax = plt.subplots(figsize=figsize(4.2, 0.85), layout="constrained")
-    sns.scatterplot(data=cells, x="loss_rel_change_max", y="final_loss", hue="target",
-                    hue_order=list(targets), style="target", s=60, ax=ax)
-    ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
-    ax.axhline(small_loss, color="k", ls=":", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}" if v >= 0.01 else f"{v:.1%}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        axis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("relative change of the training loss in the last epoch")
-    ax.set_ylabel("final training loss (cross-entropy, nats)")
-    ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="target")
-    return fig
 
 
 def ped_toy(Z, y, trace, reference, *, nsigma: float, time_step: float, reference_step: float):
@@ -487,56 +427,4 @@ def embedding_panels(panels, embedded, labels, classes):
     ncol = max(1, min(len(classes), 80 // (longest + 4)))
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, markerscale=2.5, frameon=False,
                title="class")
-    return fig
-
-
-def _dataset_axis(ax, ylabel: str) -> None:
-    """The x axis of one group per downstream dataset (labels turned 30 degrees) and ``ylabel``."""
-    import matplotlib.pyplot as plt
-
-    ax.set_xlabel("downstream dataset")
-    ax.set_ylabel(ylabel)
-    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
-
-
-def method_dots(per_dataset: pd.DataFrame, methods, targets, band: dict, colours: dict, *, n_models: int):
-    """tau_w per dataset (columns target, method, weighted_tau) of ``methods``, one dot each, side by
-    side per dataset in ``targets`` order, over the band of a random ranking (``band``'s low and
-    high); the legend under it lists the band and the last method (a reference) first. Returns
-    the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    methods, targets = list(methods), list(targets)
-    points = per_dataset[per_dataset.method.isin(methods)]
-    fig, ax = plt.subplots(figsize=figsize(4.6), layout="constrained")
-    band_label = "random ranking, 95 %"
-    ax.axhspan(band["low"], band["high"], color=BAND_COLOUR, zorder=0, label=band_label)
-    sns.stripplot(data=points, x="target", y="weighted_tau", hue="method", hue_order=methods,
-                  order=targets, palette=colours, dodge=True, jitter=False, size=5, ax=ax)
-    ax.axhline(0, color="k", lw=0.8)
-    for x in range(len(targets) - 1):
-        ax.axvline(x + 0.5, color="0.9", lw=0.8)
-    ax.set_ylim(min(band["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
-    _dataset_axis(ax, f"weighted Kendall τ_w ({n_models} models)")
-    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
-    ax.get_legend().remove()
-    order = [band_label, methods[-1], *methods[:-1]]
-    fig.legend([handles[n] for n in order], order, loc="outside lower center", ncol=4, frameon=False)
-    return fig
-
-
-def version_bars(effect: pd.DataFrame, columns, targets, *, n_models: int):
-    """Paired bars per dataset (``targets`` order) of ``effect``'s ``columns`` (one per ground-truth
-    version; rows per dataset and "mean", which is left out). Returns the figure."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    long = effect.drop(index="mean")[list(columns)].reset_index(names="target").melt(
-        id_vars="target", var_name="ground truth", value_name="tau_w")
-    fig, ax = plt.subplots(figsize=figsize(3.8), layout="constrained")
-    sns.barplot(data=long, x="target", y="tau_w", hue="ground truth", order=list(targets), ax=ax)
-    ax.set_ylim(min(0, long.tau_w.min() - 0.05), 1.2)
-    _dataset_axis(ax, f"static baseline's τ_w ({n_models} models)")
-    ax.legend(frameon=False, loc="upper center", ncol=2)
     return fig
