@@ -69,6 +69,7 @@ from potran.bench.report import random_null
 from potran.bench.tau import tau_table
 from potran.perturbations import NONE, PED
 
+# %% tags=["hide-input"]
 book.setup_page()
 page = settings.get(setting, models, targets, seed=seed, checkpoints=paper_checkpoints, data=paper_data,
                     imagenet_val=paper_imagenet_val, options=paper_options)
