@@ -27,8 +27,9 @@ __all__ = ["verdict_text", "write_bench_readme"]
 def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[str]:
     """Paragraphs of plain words on what the tests resolve and what they cannot.
 
-    Built from :func:`benchmark_tests` (or :func:`potran.bench.paper_analysis.paper_tests`)
-    rows; every paragraph names its test and uses Holm-adjusted p-values at 0.05.
+    Built from :func:`potran.bench.significance.benchmark_tests` (or
+    :func:`potran.bench.paper_analysis.paper_tests`) rows; every paragraph names its test and
+    uses Holm-adjusted p-values at 0.05.
     """
     def names(frame):
         items = [metric_label(m, p) if r is None or r != r else m

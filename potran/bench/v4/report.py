@@ -41,7 +41,8 @@ from ..v3_data import load as load_v3
 from ..v3_tests import per_target_tau
 from . import design, zoo
 
-__all__ = ["RENDERING", "ANALYSES", "DECIDING", "Inputs", "load", "units", "included", "mean_table",
+__all__ = ["MEAN_COLUMNS", "TEST_COLUMNS", "RENDERING", "ANALYSES", "DECIDING", "Inputs", "load",
+           "units", "included", "mean_table",
            "deltas", "ped_tests", "holm", "power", "v3_means", "side_by_side", "Report", "analyse"]
 
 #: the glyph families drawn by one rendering procedure (v3's glyph renderer): one unit in the
@@ -168,7 +169,8 @@ def deltas(tau: pd.DataFrame, metrics=design.METRICS) -> pd.DataFrame:
                         "tau_ped": wide[PED]})
     out["effect"] = out.tau_ped - out.tau_none
     order = {m: i for i, m in enumerate(metrics)}
-    return out.sort_values("metric", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)[columns]
+    out = out.sort_values("metric", key=lambda s: s.map(order), kind="stable")
+    return out.reset_index(drop=True)[columns]
 
 
 def _holm_family(metric: str, hypothesis: str) -> str:
@@ -201,7 +203,8 @@ def ped_tests(delta: pd.DataFrame, *, gains: dict | None = None, level: float = 
                 continue
             published = [("H0'", float(gains[metric]))] if metric in design.PUBLISHED else []
             for hypothesis, null in [("H0", 0.0), *published]:
-                res = _test(grp.effect - null, labels, analysis, level, f"{metric}+PED - {metric} - ({null:+.3f})")
+                what = f"{metric}+PED - {metric} - ({null:+.3f})"
+                res = _test(grp.effect - null, labels, analysis, level, what)
                 rows.append({"analysis": analysis, "deciding": analysis == DECIDING, "hypothesis": hypothesis,
                              "holm_family": _holm_family(metric, hypothesis), "metric": metric, "null": null,
                              "estimate": res.estimate + null, "low": _clip(res.low + null, DELTA_RANGE),
@@ -218,7 +221,7 @@ def holm(tests: pd.DataFrame, *, alpha: float = design.ALPHA) -> pd.DataFrame:
     keeps its registered size)."""
     out = tests.copy()
     out["p_holm"] = np.nan
-    for (analysis, family), grp in out.groupby(["analysis", "holm_family"], sort=False):
+    for (_, family), grp in out.groupby(["analysis", "holm_family"], sort=False):
         registered = list(design.HOLM_FAMILIES[family])
         p = grp.set_index("metric").p_value.reindex(registered).fillna(1.0).to_numpy(float)
         adjusted = dict(zip(registered, stats.holm(p)))
@@ -313,7 +316,8 @@ def analyse(inputs: Inputs, *, n_halvings: int = N_HALVINGS, n_sim: int = 1000, 
     tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, main)
     delta = deltas(tau)
     on_main = inputs.scores[inputs.scores.model.isin(inputs.models) & inputs.scores.target.isin(main)]
-    power_table, spread = power(delta, on_main, len(families), n_sim=n_sim, seed=seed, level=level, gains=gains)
+    power_table, spread = power(delta, on_main, len(families), n_sim=n_sim, seed=seed, level=level,
+                                gains=gains)
     second = [t for t in members(rel, "second") if t in inputs.scored]
     second_tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, second)
     v3_table = None if v3 is False else v3_means(None if v3 is True else v3, level=level, seed=seed)
