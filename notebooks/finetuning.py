@@ -62,7 +62,7 @@ from sklearn.metrics import silhouette_score
 
 import potran
 from potran import stats
-from potran.bench import book, plots, report, settings
+from potran.bench import book, report, settings
 from potran.bench.finetune import training_indices
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.runner import cell_features
@@ -156,6 +156,39 @@ for key, value in {"ex_model": cell[0], "ex_target": cell[1], "ex_images": len(s
     glue(key, value, display=False)
 
 # %% tags=["hide-input"]
+# page helper: the figure of one embedding per panel, coloured by class
+def embedding_panels(panels, embedded, labels, classes):
+    """One scatter per ``(title, features)`` of ``panels`` (rows of three) at its 2-D embedding
+    (``embedded``), coloured by class, titled with the silhouette coefficient of the features
+    themselves; one legend of the classes under them."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    classes = [str(c) for c in classes]
+    colours = sns.color_palette("husl", len(classes))
+    n_cols = min(3, len(panels))              # rows of three: legible at the page's width
+    n_rows = -(-len(panels) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(3.3 * n_rows + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, F), E in zip(axes.flat, panels, embedded):
+        for c in range(len(classes)):
+            ax.scatter(*E[labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0, label=classes[c])
+        ax.set_title(f"{title}\nsilhouette {silhouette_score(F, labels):.2f}")
+        ax.set_xlabel("t-SNE 1")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[:, 0]:
+        ax.set_ylabel("t-SNE 2")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    ncol = max(1, min(len(classes), 80 // (max(len(c) for c in classes) + 4)))
+    fig.legend(handles, names, loc="outside lower center", ncol=ncol, markerscale=2.5, frameon=False,
+               title="class")
+    return fig
+
+
+# %% tags=["hide-input"]
 caption = (
     f"t-SNE (perplexity {perplexity}) of the penultimate features of {len(snap.labels)} training "
     f"images of {cell[1]} under {cell[0]}, colour = class: at "
@@ -167,7 +200,7 @@ caption = (
 alt = (f"A grid of {len(panels)} scatter plots of the {len(snap.labels)} probe images coloured by "
        f"their {len(classes)} classes: {len(snap.steps)} snapshots of fine-tuning and two PED "
        "versions of the pretrained features, each titled with its silhouette coefficient.")
-show(plots.embedding_panels(panels, embedded, snap.labels, classes), "tsne", caption, alt=alt)
+show(embedding_panels(panels, embedded, snap.labels, classes), "tsne", caption, alt=alt)
 
 # %% [markdown]
 # On {glue:text}`ex_target` under {glue:text}`ex_model` ({glue:text}`ex_images` probe images,
@@ -379,6 +412,42 @@ display(book.details(book.table(per_cell, formats={"fine-tuning": 1, "extraction
                      f"The {len(per_cell)} cells' times (seconds)"))
 
 # %% tags=["hide-input"]
+# page helper: the figure of the cells' costs, per cell and summed
+def cell_costs_figure(costs, general_s, metric, totals):
+    """Top, per cell on a log scale: fine-tuning, the two forward passes (``general_s``: each model's
+    over the general set) and ``metric`` without and with PED; bottom, the sums over the grid
+    (``totals``)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter
+
+    per_cell = pd.DataFrame({
+        "fine-tuning\n(recorded)": costs.wall_s,
+        "extraction of the\ntraining images": costs.extraction_s,
+        "extraction of the\ngeneral set (PED)": costs.model.map(general_s / costs.model.value_counts()),
+        f"{metric}": costs[metric],
+        f"{metric} + PED": costs[f"{metric} + PED"],
+    })
+    fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.4), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.5, 1]})
+    long = per_cell.melt(var_name="what", value_name="seconds")
+    sns.stripplot(data=long, x="what", y="seconds", hue="what", ax=axes[0], size=5, jitter=0.15,
+                  log_scale=True, legend=False, palette=["0.3", "C0", "C0", "C1", "C2"])
+    axes[0].set_xlabel("")
+    axes[0].set_ylabel("seconds per cell (log scale)")
+    axes[0].set_title(f"the parts, per cell ({len(costs)} cells)")
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    bars = axes[1].barh(totals.index[::-1], totals.values[::-1], color=["C2", "C1", "0.3"], log=True)
+    for bar, value in zip(bars, totals.values[::-1]):
+        axes[1].text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:,.1f} s", va="center")
+    axes[1].set_xlim(totals.min() / 5, totals.max() * 10)
+    axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axes[1].set_xlabel("seconds for all the finished cells (log scale)")
+    axes[1].set_title(f"the whole grid, scored with {metric}")
+    return fig
+
+
+# %% tags=["hide-input"]
 caption = (
     f"Wall-clock cost of the {len(costs)} finished cells. Top, per cell and on a log scale: "
     f"fine-tuning as recorded by the grid ({int(costs.n_runs.iloc[0])} seeds × "
@@ -390,7 +459,7 @@ caption = (
 alt = (f"Top: a strip plot on a log axis of the seconds per cell for fine-tuning, the two forward "
        f"passes and {metrics[0]} without and with PED. Bottom: three horizontal bars on a log axis, "
        "the total seconds of fine-tuning and of scoring without and with PED.")
-show(plots.cell_costs(costs, general_s, metrics[0], totals), "cost", caption, alt=alt)
+show(cell_costs_figure(costs, general_s, metrics[0], totals), "cost", caption, alt=alt)
 
 # %% [markdown]
 # ## What this run shows

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 import potran
-from potran.bench import book, plots, report, settings, sweeps
+from potran.bench import book, ped_options, plots, report, settings
 from potran.ped import EPS
 from potran.perturbations import label as perturbation
 
@@ -91,14 +91,48 @@ show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption u
 # every overlap.
 
 # %% tags=["hide-input"]
+# page helper: the two spaces PED can move the classes in, and the figure of their dimensions
+SPACES = {"standardised": "standardised by the general set", "raw": "raw feature space"}  # names on the page
+SPACE_COLOURS = {"standardised": "tab:blue", "raw": "tab:green"}
+
+
+def dimension_spreads(spread, spaces):
+    """Per feature dimension (``spread``: potran.bench.ped_options.dimension_spread): left, the standard
+    deviation of the target raw and standardised and of the general set, by raw spread (log); right,
+    the cumulative share of the summed squared class radii in each of ``spaces``, largest first."""
+    import matplotlib.pyplot as plt
+
+    order = spread.sort_values("std_raw", ascending=False).reset_index(drop=True)
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
+    rank = np.arange(1, len(order) + 1)
+    axes[0].plot(rank, order.std_raw, color=SPACE_COLOURS["raw"], label="target, raw")
+    axes[0].plot(rank, order.std_general, color="tab:orange", label="general set (divisor)")
+    axes[0].plot(rank, order.std_standardised, color=SPACE_COLOURS["standardised"],
+                 label="target, standardised")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("dimension, by raw spread")
+    axes[0].set_ylabel("standard deviation (log scale)")
+    axes[0].legend(loc="lower left")
+    for way, name in spaces.items():
+        share = np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1]
+        axes[1].plot(np.arange(1, len(share) + 1), 100 * np.cumsum(share), color=SPACE_COLOURS[way],
+                     label=name)
+    axes[1].set_xscale("log")
+    axes[1].set_ylim(0, 101)
+    axes[1].set_xlabel("dimensions, largest share first")
+    axes[1].set_ylabel("cumulative share of Σ_c r_c² (%)")
+    axes[1].legend(loc="lower right")
+    return fig
+
+
+# %% tags=["hide-input"]
 task = page.load_target(target)
 arrays = page.cell_features(model, task, cache_dir=cache_dir, device=device)
 X, y, G = arrays["X_scored"], arrays["y"], arrays["G_scored"]
-spread = sweeps.dimension_spread(X, y, G)
-need = sweeps.radius_need(spread)
+spread = ped_options.dimension_spread(X, y, G)
 print(f"{model} on {target}: {len(y)} images, {len(task.classes)} classes, "
       f"{arrays['X'].shape[1]} features scored as {X.shape[1]}; general set {len(G)} images")
-show(plots.dimension_spreads(spread, sweeps.SPACES), "dimensions",
+show(dimension_spreads(spread, SPACES), "dimensions",
      f"{model} on {target}, per feature dimension: left, the standard deviation of the target's features "
      "before and after PED's standardisation (raw: feature units; standardised: unitless) and that of the "
      "general set (log scale); right, the cumulative share of the summed squared class radii carried by the "
@@ -113,11 +147,12 @@ glue("dim_model", model, display=False)
 glue("dim_n", len(spread), display=False)
 glue("dim_dead", len(spread) - len(live), display=False)
 glue("dim_floored", int((np.asarray(G).std(0) < EPS).sum()), display=False)
-for way in sweeps.SPACES:  # "standardised", "raw"
+for way in SPACES:  # "standardised", "raw"
     glue(f"dim_ratio_{way}", float(live[f"std_{way}"].max() / live[f"std_{way}"].min()), display=False)
     glue(f"dim_top_{way}", float(spread[f"radius_share_{way}"].max()), display=False)
-    for q in (0.5, 0.9):
-        glue(f"dim_need_{way}_{int(100 * q)}", need[way][q], display=False)
+    share = np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1]       # largest first
+    for q in (0.5, 0.9):  # how many dimensions carry this share of the summed squared radii
+        glue(f"dim_need_{way}_{int(100 * q)}", int(np.searchsorted(np.cumsum(share), q) + 1), display=False)
 
 # %% [markdown]
 # In the raw space the spreads of {glue:text}`dim_model`'s {glue:text}`dim_n` dimensions span a
@@ -143,8 +178,13 @@ for way in sweeps.SPACES:  # "standardised", "raw"
 # %% tags=["hide-input"]
 runs = {"standardised": potran.simulate(X, y, G, nsigma=nsigma, device=device),
         "raw": potran.simulate(X, y, None, nsigma=nsigma, standardize=False, device=device)}
-geometry = sweeps.geometry_both_ways(runs, task.classes, nsigma)
-per_class = sweeps.radii_table(geometry)
+geometry = pd.concat([ped_options.class_geometry(r.trace, nsigma).assign(space=way)
+                      for way, r in runs.items()])                           # per class and space
+geometry["class name"] = [str(task.classes[c])[:14] for c in geometry["class"]]
+per_class = geometry.pivot_table(index="class name", columns="space", values=["radius", "radius_to_nearest"],
+                                 sort=False)
+per_class.columns = [f"{'ball radius λ r_c' if v == 'radius' else 'radius / nearest centre'}, {w}"
+                     for v, w in per_class.columns]
 
 # %% tags=["hide-input"]
 glue("n_classes", len(task.classes), display=False)
@@ -168,8 +208,41 @@ glue("median_std_raw", float(np.median(spread.std_raw)), display=False)
 # {glue:text}`ratio_raw_median:.2f`).
 
 # %% tags=["hide-input"]
+# page helper: the figure of the balls (top) and of the two motions' traces (bottom)
+def balls_and_trace(geometry, runs, spaces):
+    """Top: each class's ball radius over the distance to its nearest other centre in each space, a
+    dotted line at 1/2; bottom: the energy and displacement of each run's trace (``runs``: {space:
+    result of potran.simulate}) relative to their first value."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.2), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.1, 1]})
+    sns.barplot(data=geometry, x="class name", y="radius_to_nearest", hue="space", hue_order=list(spaces),
+                palette=SPACE_COLOURS, ax=axes[0])
+    axes[0].legend(title="space", loc="upper right")
+    axes[0].axhline(0.5, color="0.4", ls=":", lw=1)
+    axes[0].set_xlabel("class")
+    axes[0].set_ylabel("radius / nearest centre")
+    axes[0].tick_params(axis="x", rotation=90)
+    for way, colour in SPACE_COLOURS.items():
+        trace = runs[way].trace
+        steps = np.arange(trace.steps + 1)
+        axes[1].plot(steps, np.array(trace.energies) / trace.energies[0], "o-", color=colour,
+                     label=f"energy U / U before, {way}")
+        if trace.displacements:
+            axes[1].plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s--",
+                         color=colour, alpha=0.7, label=f"displacement P / P of step 1, {way}")
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("relative to the first value")
+    axes[1].legend(loc="lower left", ncol=2)
+    return fig
+
+
+# %% tags=["hide-input"]
 display(book.details(book.table(per_class), f"The {len(per_class)} classes' ball radii, both ways"))
-show(plots.balls_and_trace(geometry, runs, sweeps.SPACES), "balls_and_trace",
+show(balls_and_trace(geometry, runs, SPACES), "balls_and_trace",
      f"{model} on {target} with λ = {nsigma:g}: top, every class's ball radius over the distance to its "
      "nearest other class centre (unitless; the dotted line at 1/2 is where two equal neighbours touch), "
      "standardised and raw; bottom, the trace of the motion both ways, the potential energy and the "
@@ -209,7 +282,7 @@ scores, _ = page.scores(out_dir, data="sweeps", metrics=tuple(metrics),
                         perturbations=("none", *ways.values()), groundtruth=truth.accuracy,
                         cache_dir=cache_dir, device=device)
 accuracy, seeds = truth.accuracy, truth.seeds
-intervals = sweeps.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
+intervals = ped_options.settings_intervals(scores, accuracy, seeds, n_boot=n_boot, seed=seed)
 intervals["setting"] = intervals.perturbation.map(way_of)
 ranked = accuracy.merge(scores[["model", "target"]].drop_duplicates(), on=["model", "target"])
 failed = int((scores.error.fillna("") != "").sum())
@@ -233,7 +306,7 @@ else:
 # %% tags=["hide-input"]
 if not intervals.empty:
     null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
-    colours = {NAMES["none"]: "0.45", **{NAMES[w]: plots.SPACE_COLOURS[w] for w in ("standardised", "raw")}}
+    colours = {NAMES["none"]: "0.45", **{NAMES[w]: SPACE_COLOURS[w] for w in ("standardised", "raw")}}
     fig, axes = plots.forest_figure(
         intervals.assign(setting=intervals.setting.map(NAMES)), label="metric", group="setting",
         colours=colours, order=metrics, band=None if null is None else (null["low"], null["high"]))
@@ -254,11 +327,11 @@ if not intervals.empty:
 # space, averaged over the scored cells.
 
 # %%
-trace = sweeps.trace_summary(scores)
+trace = ped_options.trace_summary(scores)
 trace = trace.assign(setting=trace.perturbation.map(way_of)).set_index(["setting", "metric"])
 motion = trace[["mean_steps", "energy_decline", "no_overlap"]].groupby(level="setting").mean().reindex(
-    list(sweeps.SPACES))                                # per space, the mean over the metrics
-agree = sweeps.ranking_agreement(scores, ways["standardised"], ways["raw"]).groupby(
+    list(SPACES))                                # per space, the mean over the metrics
+agree = ped_options.ranking_agreement(scores, ways["standardised"], ways["raw"]).groupby(
     "metric", sort=False).weighted_tau.mean()
 versus = report.compare(scores, accuracy, seeds, perturbation=ways["standardised"],
                         reference=ways["raw"], n_boot=n_boot, seed=seed).set_index("metric")

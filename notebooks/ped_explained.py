@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 import potran
-from potran.bench import book, plots, settings
+from potran.bench import book, settings
 from potran.bench.motion import centre_plane, energy_left, standardised
 from potran.metrics import PED_METRICS
 from potran.ped import CONSTANT, EXIT_RATIO, MAX_STEPS, NSIGMA, TIME_STEP
@@ -127,10 +127,43 @@ book.table(steps, digits=4,
 # use a larger $t$:
 
 # %% tags=["hide-input"]
+# page helper: the figure of the toy task before and after the motion, and of its energy
+def ped_toy(Z, y, trace, reference, *, nsigma, time_step, reference_step):
+    """Left, the standardised points ``Z`` with each class's ball (radius ``nsigma * r_c``) before
+    (dotted) and after (solid) the motion of ``trace`` and the paths of the centres; right, the potential
+    energy of ``trace`` and of ``reference`` (run with ``reference_step``) relative to before."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    n_classes = len(trace.radii)
+    path = np.stack(trace.centres)  # (steps + 1) x C x 2
+    palette = sns.color_palette(n_colors=n_classes)
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.9), layout="constrained")
+    ax = axes[0]
+    for c in range(n_classes):
+        ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
+        for step, style in ((0, ":"), (-1, "-")):
+            ax.add_patch(plt.Circle(path[step, c], nsigma * trace.radii[c], fill=False, ls=style,
+                                    color=palette[c], lw=1.5))
+        ax.plot(*path[:, c].T, "k.-", ms=3)
+    ax.set_aspect("equal")
+    ax.set_xlabel("standardised feature 1")
+    ax.set_ylabel("standardised feature 2")
+    ax.set_title(f"t = {time_step}: before (dotted), after {trace.steps} steps")
+    axes[1].plot(np.array(reference.energies) / reference.energies[0], "o-", label=f"t = {reference_step}")
+    axes[1].plot(np.array(trace.energies) / trace.energies[0], "s-", label=f"t = {time_step}")
+    axes[1].legend()
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("potential energy U / U before")
+    axes[1].set_title("the potential energy declines")
+    return fig
+
+
+# %% tags=["hide-input"]
 Z = standardised(X, G)                  # the toy task in the standardised space
 shown_trace = potran.simulate(X, y, G, max_steps=max_steps, **dict(ped, time_step=shown_time_step)).trace
-show(plots.ped_toy(Z, y, shown_trace, trace, nsigma=nsigma, time_step=shown_time_step,
-                   reference_step=time_step), "toy_before_after",
+show(ped_toy(Z, y, shown_trace, trace, nsigma=nsigma, time_step=shown_time_step,
+            reference_step=time_step), "toy_before_after",
      f"Left: the toy task in the standardised space, each class a ball of radius "
      f"λ r_c (λ = {nsigma}) before (dotted) and after (solid) the motion with t = {shown_time_step}; "
      f"the black dots trace the class centres. Right: the potential energy after each step, "
@@ -145,10 +178,53 @@ show(plots.ped_toy(Z, y, shown_trace, trace, nsigma=nsigma, time_step=shown_time
 # first step.
 
 # %% tags=["hide-input"]
+# page helper: the figure of the motion step by step
+def ped_steps(Z, y, trace, *, nsigma):
+    """One panel per entry of ``trace.centres`` (rows of two or three): the standardised points ``Z``
+    moved with their class, each ball where it was before the first step (grey) and where it is
+    (coloured), the path so far, and the energy ratio and displacement in a corner."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    n_classes, n_panels = len(trace.radii), len(trace.centres)
+    path, energies = np.stack(trace.centres), np.array(trace.energies)
+    palette = sns.color_palette(n_colors=n_classes)
+    n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)  # rows of two or three: legible on the page
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(8.2 / n_cols * n_rows + 0.3), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    reach = nsigma * trace.radii.max() + 0.2
+    for k, ax in enumerate(axes.flat[:n_panels]):
+        moved = Z + (path[k] - path[0])[y]  # the samples move with their class
+        for c in range(n_classes):
+            ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
+            ax.add_patch(plt.Circle(path[0, c], nsigma * trace.radii[c], fill=False, color="0.6", lw=0.8))
+            ax.add_patch(plt.Circle(path[k, c], nsigma * trace.radii[c], fill=False, color=palette[c],
+                                    lw=1.8))
+            ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
+        ax.set_aspect("equal")
+        ax.set_xlim(path[..., 0].min() - reach, path[..., 0].max() + reach)
+        ax.set_ylim(path[..., 1].min() - reach, path[..., 1].max() + reach)
+        ax.set_title("before the motion" if k == 0 else f"after step {k}", fontsize=11)
+        note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
+        if k > 0:
+            note += f"\nP = {trace.displacements[k - 1]:.3f}"
+        ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
+                bbox=dict(facecolor="white", alpha=0.8, lw=0))
+        if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
+            ax.set_xlabel("standardised feature 1")
+        if k % n_cols == 0:
+            ax.set_ylabel("standardised feature 2")
+    return fig
+
+
+# %% tags=["hide-input"]
 exit_note = ("" if shown_trace.rejected_displacement is None else
              f" The next step (P = {shown_trace.rejected_displacement:.3f}, not above "
              f"ρ = {EXIT_RATIO} times the first) was discarded and ended the motion.")
-show(plots.ped_steps(Z, y, shown_trace, nsigma=nsigma), "toy_steps",
+show(ped_steps(Z, y, shown_trace, nsigma=nsigma), "toy_steps",
      f"The balls (radius λ r_c, λ = {nsigma}) of the toy task in the standardised "
      f"space, one panel per entry of `trace.centres` (t = {shown_time_step}, k = {constant}); "
      f"U / U₀ is the potential energy relative to before the motion and P the displacement of the "
@@ -196,7 +272,56 @@ print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
          if real.trace.steps else "no two balls overlap, so PED leaves the features as they are"))
 
 # %% tags=["hide-input"]
-show(plots.ped_cell(centre_plane(Xr, Gr, real), yr, task.classes, real.trace, exit_ratio=EXIT_RATIO),
+# page helper: the figure of a real cell under PED
+def ped_cell(plane, y, classes, trace, *, exit_ratio):
+    """A real cell under PED (``plane``: potran.bench.motion.centre_plane): its images before and after
+    the motion with the class centres (top), the centres' paths (bottom left) and the trace's energy and
+    displacement relative to their first value (bottom right)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    colours = sns.color_palette("husl", len(classes))
+    fig, axes = plt.subplots(2, 2, figsize=book.figsize(7.6), layout="constrained")
+    for ax, points, k, title in ((axes[0, 0], plane.before, 0, "images before the motion"),
+                                 (axes[0, 1], plane.after, -1, f"images after {trace.steps} steps")):
+        sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=y, palette=colours, s=6, alpha=0.35,
+                        linewidth=0, legend=False, ax=ax)
+        ax.scatter(*plane.tracks[k].T, s=14, color="k", zorder=3, label="class centres")
+        ax.set_title(title)
+        ax.legend(loc="upper right")
+    axes[0, 1].set_xlim(axes[0, 0].get_xlim())
+    axes[0, 1].set_ylim(axes[0, 0].get_ylim())
+    ax = axes[1, 0]
+    for c, name in enumerate(classes):
+        ax.plot(*plane.tracks[:, c].T, "-", color=colours[c], lw=1.5)
+        ax.scatter(*plane.tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
+        ax.scatter(*plane.tracks[-1, c], s=30, color=colours[c], zorder=3)
+        ax.annotate(str(name)[:16], plane.tracks[-1, c], fontsize=10, xytext=(3, 3),
+                    textcoords="offset points")
+    ax.set_title("class centres: before (open) and after (filled)")
+    for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
+        ax.set_xlabel(f"PC 1 of the centres ({plane.share[0]:.0%} of their variance)")
+        ax.set_ylabel(f"PC 2 of the centres ({plane.share[1]:.0%})")
+    ax = axes[1, 1]
+    steps = np.arange(trace.steps + 1)
+    if trace.steps:
+        ax.plot(steps, np.array(trace.energies) / trace.energies[0], "o-",
+                label="potential energy U / U before")
+        ax.plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s-",
+                label="displacement P / P of step 1")
+    else:
+        ax.text(0.5, 0.5, "no overlap: no step taken", ha="center", transform=ax.transAxes)
+    ax.axhline(exit_ratio, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {exit_ratio}")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("step")
+    ax.set_ylabel("relative to the first value (no unit)")
+    ax.legend(loc="lower left")
+    ax.set_title("the trace")
+    return fig
+
+
+# %% tags=["hide-input"]
+show(ped_cell(centre_plane(Xr, Gr, real), yr, task.classes, real.trace, exit_ratio=EXIT_RATIO),
      "real_before_after",
      f"{model} on {target}: the features of the {len(yr)} training images "
      f"(the {Xr.shape[1]} dimensions the benchmark scores, standardised by the general set) projected on the plane "

@@ -45,7 +45,6 @@ LAYERS = {
     "potran.bench.v4.report": "analysis",
     "potran.bench.book": "kit",
     "potran.bench.plots": "kit",
-    "potran.bench.sweeps": "kit",        # page-shaped: one page's tables each (λ grid, normalization)
 }
 
 #: imports against the layers that exist today (importer, imported): each is to be removed

@@ -1,6 +1,5 @@
-"""PED's options side by side (potran.bench.ped_options; the pages' remaining tables, potran.bench.sweeps):
-one run with several perturbations, their intervals, grid selection, traces, and the per-dimension view
-of the standardisation."""
+"""PED's options side by side (potran.bench.ped_options): one run with several perturbations, their
+intervals, grid selection, traces, and the per-dimension view of the standardisation."""
 from dataclasses import replace
 
 import numpy as np
@@ -8,7 +7,7 @@ import pandas as pd
 import pytest
 
 import potran
-from potran.bench import ped_options, settings, sweeps
+from potran.bench import ped_options, settings
 from potran.bench.runner import Benchmark, run
 from potran.bench.tau import tau_table
 from potran.ped import PEDTrace
@@ -167,24 +166,18 @@ def test_parameter_dict_names_a_parameter_that_is_not_a_dict():
         settings.parameter_dict("[1, 2]", "grid")
 
 
-def test_the_standardisation_of_one_cell_in_numbers():
+def test_standardising_spreads_the_radii_over_the_dimensions():
+    """One wide raw dimension carries nearly all the summed squared radii raw; standardised by a general
+    set with the same scales, the weight spreads over the dimensions."""
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 40)
     scale = np.array([100.0, 1.0, 1.0, 1.0])  # one wide raw dimension
     X = (rng.normal(size=(3, 4))[y] + rng.normal(size=(120, 4))) * scale
     G = rng.normal(size=(200, 4)) * scale
     spread = ped_options.dimension_spread(X, y, G)
-    need = sweeps.radius_need(spread)
-    assert (
-        need["raw"] == {0.5: 1, 0.9: 1} and need["standardised"][0.9] >= 3
-    )  # standardising spreads the weight
-    runs = {"standardised": potran.simulate(X, y, G), "raw": potran.simulate(X, y, None, standardize=False)}
-    geometry = sweeps.geometry_both_ways(runs, ["alpha", "beta", "a-very-long-class-name"], 0.6)
-    assert list(geometry["class name"].unique()) == ["alpha", "beta", "a-very-long-cl"]
-    radii = sweeps.radii_table(geometry)
-    assert radii.shape == (3, 4) and "radius / nearest centre, raw" in radii.columns
-    raw = geometry[geometry.space == "raw"].radius_to_nearest
-    assert radii["radius / nearest centre, raw"].to_numpy() == pytest.approx(raw.to_numpy())
+    raw, standardised = spread.radius_share_raw, spread.radius_share_standardised
+    assert raw.idxmax() == 0 and raw.max() > 0.9       # raw: half and 90 % of the weight in one dimension
+    assert np.sort(standardised.to_numpy())[::-1][:2].sum() < 0.9   # standardised: 90 % needs three or more
 
 
 def test_radius_grid_parses_the_values_and_names_each_setting():

@@ -1,9 +1,8 @@
 """What one PED motion did, read from its trace: the standardised space where the balls live,
 the plane of the class centres, and the potential energy left after the motion.
 
-Tables in, tables out (the analysis layer); the figures that draw them are
-:func:`potran.bench.plots.ped_toy`, :func:`~potran.bench.plots.ped_steps` and
-:func:`~potran.bench.plots.ped_cell`.
+Tables in, tables out (the analysis layer); the PED page (``notebooks/ped_explained.py``) draws
+them.
 """
 from __future__ import annotations
 
