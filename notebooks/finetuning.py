@@ -290,7 +290,7 @@ show(tau_figure(tau), "tau_along_finetuning", caption, alt=alt)
 # the mean $\tau_w$ over targets, per metric: **first**, the first snapshot after the pretrained
 # model minus the pretrained model (the claim: negative), and **then**, the last snapshot minus
 # that first one (the claim: positive). Both come from the one test table of
-# `potran.bench.report.benchmark_tests` (each pair of snapshots compared on the same replicates):
+# `potran.bench.significance.benchmark_tests` (each pair of snapshots compared on the same replicates):
 #
 # - the **crossed bootstrap** over models and seeds (population: these targets, other models and
 #   fine-tuning seeds like these), p-values Holm-adjusted over the metrics within each part (Holm

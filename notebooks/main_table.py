@@ -170,7 +170,7 @@ book.table(book.ped_column(wide.reset_index()), shade=columns, uuid="tau-table",
 #
 # Three sources of chance move a mean $\tau_w$: which targets were chosen, which models, and the
 # ground truth's own noise (seed-to-seed variation of fine-tuning, and the finite test sets). Each
-# question gets its own test from `potran.stats` (through `potran.bench.report.benchmark_tests`,
+# question gets its own test from `potran.stats` (through `potran.bench.significance.benchmark_tests`,
 # the same numbers as `potran report SCORES.csv GT.csv`):
 #
 # - **against chance**: a permutation test of the mean $\tau_w$, whose null puts the metric's own

@@ -128,10 +128,10 @@ book.table(gates, formats={"SA's gate open": "%0"})
 # %% [markdown]
 # ## Mean $\tau_w$ with 95 % intervals
 #
-# The same tests as on the {doc}`main_table` page (`potran.bench.report.benchmark_tests`, engine
+# The same tests as on the {doc}`main_table` page (`potran.bench.significance.benchmark_tests`, engine
 # `potran.stats`): the intervals are the crossed bootstrap (one resample of the models shared by
 # every target, each cell's seeds redrawn; targets and test images fixed), every perturbation
-# on the same replicates; each change is paired with the metric alone (`potran.bench.report.compare`). Against chance: the permutation test of the mean $\tau_w$ (the
+# on the same replicates; each change is paired with the metric alone (`potran.bench.intervals.compare`). Against chance: the permutation test of the mean $\tau_w$ (the
 # metric's scores in random order on every target); the changes: the exact sign-flip test over
 # targets and the crossed bootstrap; Holm over the metrics. NCTI has no "alone" to compare with.
 # The grey band of the figure is where a random ranking's mean $\tau_w$ falls. On benchmark v3 the

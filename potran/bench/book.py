@@ -337,7 +337,7 @@ def details(content, summary: str):
 
 
 def tests_table(tests: pd.DataFrame):
-    """Every row of a test table (the columns of :func:`potran.bench.report.benchmark_tests`),
+    """Every row of a test table (the columns of :func:`potran.bench.significance.benchmark_tests`),
     folded: family, comparison, estimate with its interval, raw and Holm p-values, the smallest
     attainable p, the test and its verdict."""
     every = pd.DataFrame({

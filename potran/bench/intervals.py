@@ -9,7 +9,7 @@ resample shared by every target, each cell's seeds redrawn), every metric on the
 so differences are paired; :func:`compare` is the paired difference between two perturbations of
 each metric (e.g. ``"ped"`` against ``"none"``) on those replicates; :func:`random_null` is the
 band of a scorer that ranks at random. The tests of these tables are
-:func:`potran.bench.report.benchmark_tests`.
+:func:`potran.bench.significance.benchmark_tests`.
 """
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def random_null(accuracy: pd.DataFrame, *, n_draws: int = 2000, level: float = 0
 
     The null of :func:`potran.stats.chance_test` on these targets and models. Returns
     ``{"mean", "low", "high", "draws"}``; the band is where chance falls, not a test: a
-    metric's p-value against chance is in :func:`potran.bench.report.benchmark_tests` (family
+    metric's p-value against chance is in :func:`potran.bench.significance.benchmark_tests` (family
     ``chance``).
     """
     truths = [grp.test_acc.to_numpy(float) for _, grp in accuracy.groupby("target", sort=True)]

@@ -45,8 +45,8 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
                        level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Mean tau_w over targets of every (perturbation, metric), with crossed-bootstrap intervals.
 
-    :func:`potran.bench.report.tau_intervals`, and each perturbation paired with the same metric
-    without one (:func:`potran.bench.report.compare`; the ``"none"`` rows, which ``scores`` must
+    :func:`potran.bench.intervals.tau_intervals`, and each perturbation paired with the same metric
+    without one (:func:`potran.bench.intervals.compare`; the ``"none"`` rows, which ``scores`` must
     hold): every setting on the same replicates (one model resample shared by every target, each
     cell's seeds redrawn; :func:`potran.stats.crossed_bootstrap`).
 

@@ -46,9 +46,12 @@ SETTINGS = {NONE: "without PED", PED: "with PED", "delta": "with − without"}
 def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataFrame, seeds, usable, *,
             n_boot: int = 1000, n_null: int = 2000, level: float = 0.95, seed: int = 0):
     """Every interval and test of a benchmark's scores on its ``usable`` targets (those with two
-    models with ``accuracy``): the metrics and the static baseline (:func:`leave_one_target_out`
-    of ``accuracy_all``) with :func:`tau_intervals`, PED's paired effect (:func:`compare`), every
-    :func:`benchmark_tests` row and the band of a random ranking (:func:`random_null`). The three
+    models with ``accuracy``): the metrics and the static baseline
+    (:func:`~potran.bench.finetuned.leave_one_target_out` of ``accuracy_all``) with
+    :func:`~potran.bench.intervals.tau_intervals`, PED's paired effect
+    (:func:`~potran.bench.intervals.compare`), every
+    :func:`~potran.bench.significance.benchmark_tests` row and the band of a random ranking
+    (:func:`~potran.bench.intervals.random_null`). The three
     share one crossed bootstrap, drawn once (the numbers are those of the three functions called
     with the same ``n_boot`` and ``seed``).
     Returns ``(intervals, tests, null)``; ``intervals`` has a ``setting`` (:data:`SETTINGS`) and

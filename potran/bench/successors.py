@@ -9,7 +9,7 @@ of a benchmark the way the runner does (the same scored features,
 :func:`potran.bench.runner.score_cell`): each base metric on the raw features, after PED and
 after SA, and NCTI's components; :func:`ncti_scores` turns the components into pool scores per
 target. The score table goes to :mod:`potran.bench.report` as it is (its ``perturbation``
-column compares any two of them, :func:`potran.bench.report.compare`); the successors page
+column compares any two of them, :func:`potran.bench.intervals.compare`); the successors page
 (``notebooks/successors.py``) computes its intervals and tests from it.
 """
 from __future__ import annotations
