@@ -235,7 +235,7 @@ column = [f"{f:.0%}" + (" + PED" if p == PED else "") for f, p in zip(tau.fracti
 wide = tau.assign(column=column).pivot_table(index=["metric", "target"], columns="column",
                                              values="weighted_tau", sort=False)
 wide = wide[sorted(wide.columns, key=lambda c: (float(c.split("%")[0]), "PED" in c))]
-book.table(wide, shade=list(wide.columns),
+book.table(wide, csv="finetuning_tau", shade=list(wide.columns),
            caption="τ_w of each metric on each target at each point of fine-tuning.")
 
 # %% tags=["hide-input"]

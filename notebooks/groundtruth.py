@@ -141,7 +141,7 @@ accuracy = gt.accuracy
 if len(accuracy) != len(cells):
     print(f"accuracy.csv lists {len(accuracy)} cells, cells/ has {len(cells)}: the table is regenerated "
           f"after each cell, the rest of the page reads cells/")
-book.table(accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
+book.table(csv="groundtruth_accuracy", data=accuracy.pivot(index="model", columns="target", values="test_acc").reindex(
     columns=[t for t in gt.targets if t in set(accuracy.target)]),
     caption="Mean test accuracy over the seeds (fraction) of each fine-tuned cell.")
 

@@ -240,7 +240,7 @@ per_k = trace.assign(λ=trace.perturbation.map({v: k for k, v in label.items()})
 # every metric scores the same moved features, so every metric should see the same motion
 same = (trace.groupby("perturbation")[["mean_steps", "mean_energy_ratio"]]
         .nunique(dropna=False).max().max() == 1)
-display(book.table(per_k.rename(columns={
+display(book.table(csv="k_grid_per_value", data=per_k.rename(columns={
     "mean_steps": "mean steps", "max_steps_share": "cells at the step limit", "energy_decline": "energy released",
     "no_overlap": "cells without overlap"}), formats={"mean steps": 2, "cells at the step limit": "%0",
                                                       "energy released": "%1", "cells without overlap": 1}))

@@ -161,7 +161,7 @@ columns = [t for t in definition.targets if t in set(tau.target)] + ["mean"]
 wide = tau.pivot(index=["metric", "perturbation"], columns="target", values="weighted_tau").reindex(
     index=order, columns=columns)
 n_ranked = tau[tau.target != "mean"].groupby("target").n_models.max()
-book.table(book.ped_column(wide.reset_index()), shade=columns, uuid="tau-table", index=False,
+book.table(book.ped_column(wide.reset_index()), csv="main_table_tau", shade=columns, uuid="tau-table", index=False,
            caption="τ_w per target and its mean over the targets; models with ground truth: "
                    + ", ".join(f"{t} {n_ranked.get(t, 0)}" for t in columns[:-1]) + ".")
 
@@ -342,7 +342,7 @@ published = paper.main_table()
 pub = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau",
                             sort=False)                       # the datasets in the paper's order
 pub["mean"] = pub.mean(axis=1)
-book.table(book.ped_column(pub.reset_index()), shade=list(pub.columns), index=False, uuid="published-table",
+book.table(book.ped_column(pub.reset_index()), csv="main_table_published", shade=list(pub.columns), index=False, uuid="published-table",
            caption=f"Published τ_w per dataset (source: {'; '.join(published.source.unique())}).")
 
 # %% [markdown]
@@ -361,7 +361,7 @@ side = pd.DataFrame({f"published, {without}": pub_mean["none"],
                      f"ours, {with_ped}": [shown(ours, (m, with_ped)) for m in pub_mean.index],
                      "published PED gain": pub_mean["ped"] - pub_mean["none"],
                      "our PED effect": [shown(ours, (m, delta)) for m in pub_mean.index]})
-book.table(side, formats={c: "+3" for c in side.columns if c.startswith("published")}, uuid="side-by-side",
+book.table(side, csv="main_table_side_by_side", formats={c: "+3" for c in side.columns if c.startswith("published")}, uuid="side-by-side",
            caption=f"Mean τ_w: published (12 SSL ResNet-50s, 10 datasets) beside ours (with {level:.0%} intervals).")
 
 # %% tags=["remove-cell"]

@@ -139,7 +139,7 @@ book.table(bands.to_frame())
 # %% tags=["hide-input"]
 per_dataset = numbers.per_dataset()
 wide = pa.wide_taus(per_dataset)
-book.table(wide, shade=list(wide.columns),
+book.table(wide, csv="paper_tau", shade=list(wide.columns),
            caption="Weighted Kendall τ per dataset of the published methods and of the static baseline (tw.py ground truth).")
 
 # %% [markdown]
@@ -359,7 +359,7 @@ shown_gain = pd.DataFrame({"PED gain [95 % t-interval]": list(map(book.interval,
                                                                   gain.high)),
                            "p (sign-flip)": gain.p_value, "p (Holm)": gain.p_holm,
                            "datasets positive": gain["datasets positive"], "verdict": gain.verdict})
-book.table(shown_gain, formats={"p (sign-flip)": "p", "p (Holm)": "p"})
+book.table(shown_gain, csv="paper_ped_gain", formats={"p (sign-flip)": "p", "p (Holm)": "p"})
 
 # %% [markdown]
 # ## What this means for the paper's claims

@@ -303,7 +303,7 @@ comparison = pd.DataFrame({   # the accepted steps on each task, both times and 
     "time ratio dense / potran": times[DENSE] / times[OURS],
     "potran (MB)": peaks[OURS] / 1e6, "dense (MB)": peaks[DENSE] / 1e6,
     "memory ratio dense / potran": peaks[DENSE] / peaks[OURS]}, index=times.index)
-book.table(size_rows(comparison), digits=1, formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
+book.table(size_rows(comparison), csv="runtime_ped_vs_dense", digits=1, formats={"steps": "int", "potran (MB)": 2, "dense (MB)": 2})
 
 # %% [markdown]
 # The number of accepted steps (first column) depends on the task: the motion stops once a step

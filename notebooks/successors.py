@@ -160,7 +160,7 @@ order = [c for c in ("none", "PED", "SA", "PED − none", "SA − none") if c in
 table = intervals.assign(cell=list(map(book.interval, intervals.mean_tau, intervals.low, intervals.high))
                          ).pivot(index="metric", columns="method", values="cell").reindex(columns=order)
 table = table.reindex([m for m in [*metrics, "ncti"] if m in table.index]).fillna("–")
-book.table(table.rename(columns=lambda c: c.replace("none", "alone")), uuid="successors-table",
+book.table(table.rename(columns=lambda c: c.replace("none", "alone")), csv="successors_tau", uuid="successors-table",
            caption=f"Mean τ_w over {len(ranked.targets)} target(s) with 95 % crossed-bootstrap intervals ({n_boot} "
                    "replicates): each metric alone, after PED, after SA, and the changes they bring.")
 

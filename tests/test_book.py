@@ -210,3 +210,19 @@ def test_tests_table_folds_every_test_with_its_interval():
                           "test": ["sign-flip"], "verdict": ["unresolved"]})
     html = book.tests_table(tests).data
     assert "All 1 tests, one row each" in html and "+0.100 [+0.000, +0.200]" in html
+
+
+def test_a_table_offers_its_unformatted_values_as_a_csv_download():
+    import base64
+    import re
+
+    frame = pd.DataFrame({"tau": [0.123456789, -0.5]}, index=pd.Index(["logme", "sfda"], name="metric"))
+    html = book.table(frame, digits=2, csv="taus").to_html()
+    link = re.search(r'<a download="taus\.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
+    assert link, html[-300:]
+    text = base64.b64decode(link.group(1)).decode()
+    assert text == frame.to_csv() and "0.123456789" in text          # full precision, index kept
+    assert "0.12<" in html.replace(" ", "")                          # the page shows 2 decimals
+    assert "download=" not in book.table(frame).to_html()            # no link unless asked
+    assert "metric" not in base64.b64decode(re.search(r"base64,([^\"]+)", book.table(
+        frame, index=False, csv="t.csv").to_html()).group(1)).decode()

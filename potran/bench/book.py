@@ -237,20 +237,29 @@ class Table:
 
     styler: object
     caption: str = ""
+    csv: tuple[str, str] | None = None  # (file name, CSV text) offered as a download below the table
 
     def to_html(self) -> str:
+        import base64
         import html
 
         head = f'<p class="potran-caption">{html.escape(self.caption)}</p>' if self.caption else ""
         body = f'<div class="potran-scroll">{self.styler.to_html()}</div>'
-        return f'<div class="potran-table-block">{head}{body}</div>'
+        link = ""
+        if self.csv:
+            name, text = self.csv
+            data = base64.b64encode(text.encode()).decode()
+            link = (f'<p class="potran-csv"><a download="{html.escape(name)}" '
+                    f'href="data:text/csv;charset=utf-8;base64,{data}">Download this table as CSV '
+                    f'({html.escape(name)})</a></p>')
+        return f'<div class="potran-table-block">{head}{body}{link}</div>'
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
 
 def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks=None, tips=None,
-          caption: str = "", uuid: str | None = None, index: bool = True) -> Table:
+          caption: str = "", uuid: str | None = None, index: bool = True, csv: str | None = None) -> Table:
     """The book's table of ``data`` (DataFrame or Series).
 
     Parameters
@@ -271,6 +280,9 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
         The table's id is ``T_<uuid>`` (pages and tests find tables by it).
     index
         Show the index, as the first column(s) in bold (the levels' names as their headers).
+    csv
+        A file name: the table's values, unformatted (full precision, the index included when
+        shown), are offered below it as a CSV download of that name, for re-plotting.
     """
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):
@@ -320,7 +332,9 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
                                      as_title_attribute=True)
     if uuid:
         styler = styler.set_uuid(uuid)
-    return Table(styler, caption)
+    download = None if not csv else (csv if csv.endswith(".csv") else f"{csv}.csv",
+                                     frame.to_csv(index=index))
+    return Table(styler, caption, download)
 
 
 def details(content, summary: str):
