@@ -121,7 +121,7 @@
 # | The main table, re-run | {doc}`notebooks/main_table` | re-run on the offline benchmark; on the paper's checkpoints with `paper_checkpoints`, `paper_data`, `paper_imagenet_val` (README: `run main_table $P`) |
 # | Supplementary Table 1 (grid search over the radius coefficient λ) | {doc}`notebooks/k_grid` | re-run on the offline benchmark (published values shown beside); paper's checkpoints as above |
 # | Supplementary Table 2 (the ground truth) | {doc}`notebooks/groundtruth` | re-read from the published numbers; our own fine-tuning ground truth beside it |
-# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the 4-target benchmark (it needs fine-tuning snapshots, which only its ground truth has so far) |
+# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the offline benchmark, its 4-target version (the page needs fine-tuning snapshots, which only that ground truth has until benchmark v4's grid is done) |
 # | Supplementary Figure 2 (feature normalisation) | {doc}`notebooks/normalization` | re-run on the offline benchmark; paper's checkpoints as above |
 # | Complexity of PED (§3) | {doc}`notebooks/runtime` | measured on the machine that built the book |
 # | PED's successors, SA and NCTI (not in the paper) | {doc}`notebooks/successors` | re-run on the offline benchmark; paper's checkpoints as above |
