@@ -23,7 +23,8 @@ from . import targets_v3
 from .v3_data import BASELINES, GroundTruth
 from .v3_tests import family_effects, per_target_tau
 
-__all__ = ["EFFECTS", "observed_spread", "power_curve", "min_detectable_effect", "ped_score_correlation",
+__all__ = ["EFFECTS", "observed_spread", "power_curve", "min_detectable_effect", "smallest_effect",
+           "ped_score_correlation",
            "calibrated_power", "families_needed", "family_power", "power_by_metric", "published_ped_gains",
            "POWER_DESIGNS", "metric_power", "power_statement"]
 
@@ -149,16 +150,22 @@ def power_curve(templates, families, *, effects=EFFECTS,
 
 def min_detectable_effect(curve: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> float:
     """The smallest simulated effect (``mean_effect`` of :func:`power_curve`) whose power at
-    ``alpha`` reaches ``power`` (linear interpolation between grid points); inf when no effect
-    of the grid reaches it."""
-    x, y = curve.mean_effect.to_numpy(float), curve[f"power@{alpha:g}"].to_numpy(float)
-    above = np.flatnonzero(y >= power)
+    ``alpha`` reaches ``power`` (:func:`smallest_effect` on the curve's grid)."""
+    return smallest_effect(curve.mean_effect.to_numpy(float), curve[f"power@{alpha:g}"].to_numpy(float),
+                           power)
+
+
+def smallest_effect(effects: np.ndarray, power: np.ndarray, goal: float = 0.8) -> float:
+    """The smallest of the increasing ``effects`` whose ``power`` reaches ``goal``, linearly
+    interpolated between grid points; inf when none reaches it."""
+    above = np.flatnonzero(np.asarray(power) >= goal)
     if not above.size:
         return float("inf")
     i = above[0]
     if i == 0:
-        return float(x[0])
-    return float(x[i - 1] + (power - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+        return float(effects[0])
+    return float(effects[i - 1] + (goal - power[i - 1]) * (effects[i] - effects[i - 1])
+                 / (power[i] - power[i - 1]))
 
 
 def ped_score_correlation(scores: pd.DataFrame, metrics) -> float:

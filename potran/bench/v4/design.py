@@ -42,6 +42,7 @@ from ...paper import main_table
 from ...perturbations import NONE, PED
 from .. import settings, targets_v3, zoo
 from ..tau import BENCH_TIE_RTOL
+from ..v3_power import smallest_effect
 
 __all__ = ["METRICS", "PUBLISHED", "OTHERS", "OTHERS_EFFECT", "HOLM_FAMILIES", "PILOT_FAMILY",
            "N_MODELS", "RELIABILITY", "FAMILY_COUNTS", "ALPHA", "SHIFT_GRID", "published_gains",
@@ -335,19 +336,6 @@ def _holm_alpha(metric: str, alpha: float) -> float:
     return alpha / len(PUBLISHED if metric in PUBLISHED else OTHERS)
 
 
-def _smallest_effect(realised: np.ndarray, power: np.ndarray, goal: float = 0.8) -> float:
-    """The smallest realised effect whose power reaches ``goal`` (linear interpolation on the
-    grid); inf when no effect of the grid reaches it."""
-    above = np.flatnonzero(power >= goal)
-    if not above.size:
-        return float("inf")
-    i = above[0]
-    if i == 0:
-        return float(realised[0])
-    return float(realised[i - 1] + (goal - power[i - 1]) * (realised[i] - realised[i - 1])
-                 / (power[i] - power[i - 1]))
-
-
 def _spread_of(delta: np.ndarray) -> tuple[float, float]:
     """Mean over benchmarks of the sd of the per-family means and of the pooled sd within
     families of ``delta`` (B, T): what :func:`pilot_spread` measures, on simulated benchmarks."""
@@ -419,7 +407,7 @@ def power_table(spread: pd.DataFrame, *, n_sim: int = 1000, seed: int = 0, count
                            h0p_type1=np.mean(decide(effect, sub, null=asked) < alpha))
             for key, a in (("mde", alpha), ("mde_holm", h_alpha)):
                 power = np.array([np.mean(p0 < a), *(np.mean(p < a) for p in p_grid)])
-                out[key] = _smallest_effect(x_axis, power)
+                out[key] = smallest_effect(x_axis, power)
             out["n_sim"] = n_sim
             rows.append(out)
     return pd.DataFrame(rows), pd.DataFrame(params)
