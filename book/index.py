@@ -63,15 +63,15 @@
 #   twelve self-supervised objectives on one small ResNet, pretrained here on one pool of images,
 #   fine-tuned to convergence after a learning-rate search; its analysis and power were fixed
 #   before any score. Its grid has {glue:text}`notebooks/benchmark_v4.py::cells_done:d` of
-#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; no metric has been scored on it
-#   yet. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
+#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; its registered analysis has not
+#   scored a metric yet. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
 # - **What no design here can resolve:** whether PED helps on the paper's own checkpoints and
 #   datasets with a λ chosen elsewhere, and on sources and models unlike these. The supplementary's
-#   claim that ranking first gets worse along fine-tuning, then better, is tested only on the
-#   4-target benchmark, the one with fine-tuning snapshots: supported for
+#   claim that ranking first gets worse along fine-tuning, then better, is tested on the targets
+#   whose benchmark v4 grid has finished (its cells keep fine-tuning snapshots): supported for
 #   {glue:text}`notebooks/finetuning.py::claim_supported:d` of {glue:text}`notebooks/finetuning.py::n_metrics:d` metrics (crossed bootstrap over
-#   models and seeds, Holm over the metrics within each part); over its
-#   {glue:text}`notebooks/finetuning.py::claim_n_targets:d` targets the sign-flip test cannot go below p =
+#   models and seeds, Holm over the metrics within each part); with
+#   {glue:text}`notebooks/finetuning.py::claim_n_targets:d` finished targets the sign-flip test cannot go below p =
 #   {glue:text}`notebooks/finetuning.py::claim_min_p_targets:.3g`. ({doc}`fine-tuning <notebooks/finetuning>`)
 
 # %% [markdown]
@@ -121,7 +121,7 @@
 # | The main table, re-run | {doc}`notebooks/main_table` | re-run on the offline benchmark; on the paper's checkpoints with `paper_checkpoints`, `paper_data`, `paper_imagenet_val` (README: `run main_table $P`) |
 # | Supplementary Table 1 (grid search over the radius coefficient λ) | {doc}`notebooks/k_grid` | re-run on the offline benchmark (published values shown beside); paper's checkpoints as above |
 # | Supplementary Table 2 (the ground truth) | {doc}`notebooks/groundtruth` | re-read from the published numbers; our own fine-tuning ground truth beside it |
-# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the offline benchmark, its 4-target version (the page needs fine-tuning snapshots, which only that ground truth has until benchmark v4's grid is done) |
+# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the offline benchmark v4, on the targets its grid has finished (the page needs fine-tuning snapshots, which v4's grid keeps) |
 # | Supplementary Figure 2 (feature normalisation) | {doc}`notebooks/normalization` | re-run on the offline benchmark; paper's checkpoints as above |
 # | Complexity of PED (§3) | {doc}`notebooks/runtime` | measured on the machine that built the book |
 # | PED's successors, SA and NCTI (not in the paper) | {doc}`notebooks/successors` | re-run on the offline benchmark; paper's checkpoints as above |

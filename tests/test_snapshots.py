@@ -91,12 +91,34 @@ def test_extraction_seconds():
         extraction_seconds(MODELS["fake-a"], images[:0])
 
 
-def test_cost_totals_add_the_parts_of_each_way_of_scoring():
-    from potran.bench.snapshots import cost_totals
+def test_benchmark_v4_cells_store_raw_snapshots_and_the_pretrained_one_is_recomputed():
+    """v4's grid keeps the raw features at 25, 50 and 100 % of seed 0's run at the chosen rate; the
+    0 % snapshot is the pretrained encoder's features of the same probe images (eval mode)."""
+    import torch
 
-    costs = pd.DataFrame({"model": ["a", "a", "b"], "wall_s": [100.0, 50.0, 10.0],
-                          "extraction_s": [1.0, 2.0, 3.0], "logme": [0.1, 0.2, 0.3],
-                          "logme + PED": [0.5, 0.5, 0.5]})
-    totals = cost_totals(costs, pd.Series({"a": 4.0, "b": 6.0}), "logme")
-    assert totals.to_dict() == pytest.approx({"fine-tuning (recorded)": 160.0, "scoring without PED": 6.6,
-                                              "scoring with PED": 6.0 + 10.0 + 1.5})
+    from potran.bench.snapshots import probe_features, with_pretrained
+    from potran.bench.targets_v3 import load_target
+    from potran.bench.v4.finetune import load_encoder, to_tensor
+    from potran.resources import data_path
+
+    root = data_path("bench_v4")
+    model, target = available_cells(root, targets=["mnist5k"])[0]
+    snap = load_snapshot(root, model, target)
+    assert not snap.reduced and list(snap.fractions) == [0.25, 0.5, 1.0]
+    assert list(snap.steps) == [60, 120, 240] and snap.features.shape == (3, 200, 64)
+    task = load_target(target)
+    np.testing.assert_array_equal(snap.labels, np.asarray(task.y_train)[snap.indices])
+    with torch.no_grad():
+        X = load_encoder(model).eval()(to_tensor(task.x_train)).numpy()
+    general = np.zeros((5, 64))
+    X0, G0 = probe_features({"X": X, "G": general}, snap, np.arange(len(X)))
+    np.testing.assert_array_equal(X0, X[snap.indices]) and np.testing.assert_array_equal(G0, general)
+    full = with_pretrained(snap, X0)
+    assert list(full.fractions) == [0, 0.25, 0.5, 1.0] and list(full.steps) == [0, 60, 120, 240]
+    np.testing.assert_array_equal(full.features[0], X0)
+    assert with_pretrained(full, X0 + 1) is full                      # a stored 0 % is kept
+    # fine-tuning moved the features: the last snapshot is far from the pretrained ones
+    assert np.abs(full.features[-1] - X0).mean() > 0.1 * np.abs(X0).mean()
+    costs = cell_costs(root, [(model, target)]).iloc[0]
+    assert costs.n_runs == 4 and costs.n_seeds == 2 and costs.iterations == 240   # 3 rates + seed 1
+    assert costs.wall_s >= costs.runs_s > 0

@@ -1,27 +1,31 @@
 """Features along fine-tuning, what ranking models by them gives, and what fine-tuning costs.
 
-The ground-truth grid (:mod:`potran.bench.groundtruth`) keeps, per (model, target) cell,
-``snapshots/<model>__<target>.npz``: the penultimate features of P fixed training images (the
-probe) at a few points of the first seed's fine-tuning run, each snapshot reduced to at most
-``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components; and
-``cells/<model>__<target>.json``: the cell's record with its timings.
+A ground-truth grid keeps, per (model, target) cell, ``snapshots/<model>__<target>.npz``: the
+penultimate features of P fixed training images (the probe) at a few points of the first seed's
+fine-tuning run; and ``cells/<model>__<target>.json``: the cell's record with its timings. Two
+layouts exist: benchmark v4's grid (``benchmarks/v4_grid.py``; its records carry their
+``protocol``) stores the raw features at 25, 50 and 100 % of the run, the pretrained model's
+being recomputable; the grid of :mod:`potran.bench.groundtruth` stores 0 % too, each snapshot
+reduced to at most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components of its own.
 This module reads them for the book's fine-tuning page (supplementary §C of the paper):
 
 - :func:`available_cells`, :func:`load_snapshot`, :func:`cell_costs` read the grid as it is (cells
   still being computed are simply absent);
+- :func:`probe_features` gives the probe's pretrained features, and the general set, as the
+  snapshots hold them (rebuilt on their principal components when the snapshots were reduced), so
+  that PED can move them; :func:`with_pretrained` adds them as the 0 % snapshot where the grid did
+  not store it;
 - :func:`snapshot_scores` scores every snapshot and :func:`snapshot_tau` turns the scores into the
   weighted tau against the ground truth, per target and share of fine-tuning;
-- :func:`probe_features` rebuilds the first (0 %) snapshot from the benchmark's pretrained
-  features, together with the general set in the same basis, so that PED can move it;
-  :func:`score_pretrained` does so for every cell, scores it with PED and times every metric
-  with and without PED on the benchmark's scored features;
+  :func:`score_pretrained` scores the 0 % snapshot with PED and times every metric with and
+  without PED on the benchmark's scored features;
 - :func:`extraction_seconds` times the forward pass that scoring needs.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -33,7 +37,7 @@ from .folders import FEATURE_CACHE
 from .timing import measure
 
 __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapshot_scores",
-           "snapshot_tau", "probe_features", "score_pretrained", "extraction_seconds", "cost_totals"]
+           "snapshot_tau", "probe_features", "with_pretrained", "score_pretrained", "extraction_seconds"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,9 @@ class Snapshot:
     ----------
     model, target : str
     features : ndarray (K, P, d), float64
-        The P probe images' penultimate features at each of the K snapshots, each reduced to at
-        most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components of its own.
+        The P probe images' penultimate features at each of the K snapshots: raw (``reduced``
+        False), or each reduced to at most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal
+        components of its own.
     steps : ndarray (K,)
         Iterations at which the snapshots were taken.
     fractions : ndarray (K,)
@@ -55,6 +60,9 @@ class Snapshot:
     labels : ndarray (P,)
     indices : ndarray (P,)
         Positions of the probe images in the target's training split.
+    reduced : bool
+        Whether each snapshot was reduced to its own principal components (the grid of
+        :mod:`potran.bench.groundtruth`) or holds the raw features (benchmark v4's grid).
     """
 
     model: str
@@ -64,6 +72,7 @@ class Snapshot:
     fractions: np.ndarray
     labels: np.ndarray
     indices: np.ndarray
+    reduced: bool = True
 
 
 def _name(model: str, target: str) -> str:
@@ -99,13 +108,14 @@ def load_snapshot(groundtruth_dir, model: str, target: str) -> Snapshot:
         features, steps = z["features"].astype(np.float64), np.asarray(z["steps"])
         labels, indices = np.asarray(z["labels"]), np.asarray(z["indices"])
     record = _record(groundtruth_dir, model, target)
-    nominal = record.get("config", {}).get("snapshot_fractions")
+    reduced = "protocol" not in record                      # v4's records carry their protocol
+    nominal = record.get("config", record.get("protocol", {})).get("snapshot_fractions")
     if nominal is not None and len(nominal) == len(steps):
         fractions = np.asarray(sorted(nominal), dtype=float)   # the shares the grid asked for
     else:
         total = record.get("iterations") or (int(steps.max()) if steps.max() > 0 else 1)
         fractions = steps / total
-    return Snapshot(model, target, features, steps, fractions, labels, indices)
+    return Snapshot(model, target, features, steps, fractions, labels, indices, reduced)
 
 
 def cell_costs(groundtruth_dir, cells) -> pd.DataFrame:
@@ -114,20 +124,21 @@ def cell_costs(groundtruth_dir, cells) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        model, target, wall_s (the whole cell: every seed's run and test evaluation, the
-        snapshots), runs_s (the seeds' training runs summed), n_runs, iterations (per run),
-        device, threads.
+        model, target, wall_s (the whole cell: every training run, test evaluation and snapshot),
+        runs_s (the training runs summed), n_runs (training runs: v4's learning-rate search on the
+        first seed, then the other seeds), n_seeds, iterations (per run), device, threads.
     """
     rows = []
     for model, target in cells:
         r = _record(groundtruth_dir, model, target)
-        runs = r.get("runs", [])
+        runs = r.get("search", []) + r.get("runs", [])[1 if r.get("search") else 0:]
         rows.append({"model": model, "target": target, "wall_s": float(r["wall_s"]),
                      "runs_s": float(sum(run["seconds"] for run in runs)), "n_runs": len(runs),
-                     "iterations": r.get("iterations"), "device": r.get("device"),
-                     "threads": r.get("threads")})
-    return pd.DataFrame(rows, columns=["model", "target", "wall_s", "runs_s", "n_runs", "iterations",
-                                       "device", "threads"])
+                     "n_seeds": len(r.get("runs", [])),
+                     "iterations": r.get("iterations") or max(r.get("snapshot_steps") or [0]) or None,
+                     "device": r.get("device"), "threads": r.get("threads")})
+    return pd.DataFrame(rows, columns=["model", "target", "wall_s", "runs_s", "n_runs", "n_seeds",
+                                       "iterations", "device", "threads"])
 
 
 def snapshot_scores(snapshots, metrics=("logme",), **options) -> pd.DataFrame:
@@ -214,9 +225,10 @@ def probe_features(arrays: dict, snapshot: Snapshot, training_idx) -> tuple[np.n
     Returns
     -------
     (ndarray (P, d), ndarray (M, d))
-        The probe's pretrained features reduced as the snapshots are (their own leading principal
-        components, :func:`potran.bench.reduction.reduce_features`), and the general set projected
-        on the same components, ready for PED.
+        The probe's pretrained features and the general set as the snapshots hold features: raw
+        when ``snapshot.reduced`` is False; else reduced as the snapshots are (their own leading
+        principal components, :func:`potran.bench.reduction.reduce_features`), the general set
+        projected on the same components. Ready for PED.
 
     Raises
     ------
@@ -230,11 +242,24 @@ def probe_features(arrays: dict, snapshot: Snapshot, training_idx) -> tuple[np.n
     inside = np.minimum(pos, len(training_idx) - 1)
     if (pos >= len(training_idx)).any() or not np.array_equal(training_idx[inside], snapshot.indices):
         raise ValueError("the snapshot's probe images are not all among the cell's training images")
+    if not snapshot.reduced:
+        return np.asarray(arrays["X"][pos], dtype=np.float64), np.asarray(arrays["G"], dtype=np.float64)
     return reduce_features(arrays["X"][pos], arrays["G"])
 
 
+def with_pretrained(snapshot: Snapshot, pretrained: np.ndarray) -> Snapshot:
+    """``snapshot`` with the pretrained features (:func:`probe_features`) as its 0 % snapshot
+    (step 0) when the grid did not store one; unchanged when it did."""
+    if len(snapshot.fractions) and snapshot.fractions[0] == 0:
+        return snapshot
+    return replace(snapshot, features=np.concatenate([pretrained[None], snapshot.features]),
+                   steps=np.concatenate([[0], snapshot.steps]),
+                   fractions=np.concatenate([[0.0], snapshot.fractions]))
+
+
 def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE, device="cpu",
-                     repeats: int = 3, min_time: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     timed=None, repeats: int = 3,
+                     min_time: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """PED scores of the rebuilt 0 % snapshots, and the time of each metric with and without PED.
 
     For every cell of ``snapshots`` the benchmark's pretrained features are read once through
@@ -243,7 +268,8 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
     - the 0 % snapshot is rebuilt with :func:`probe_features` and scored by every metric with PED
       (the paper's values), with its general set in the same basis;
     - every metric is timed without and with PED (:func:`potran.bench.timing.measure`, fastest of
-      at least ``repeats`` runs) on the cell's scored features, the benchmark's protocol.
+      at least ``repeats`` runs) on the cell's scored features, the benchmark's protocol, for the
+      cells in ``timed`` (None: every cell).
 
     Parameters
     ----------
@@ -278,6 +304,7 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
         task = targets[target]
         arrays = cell_features(bench, model, task, cache_dir=cache_dir, device=device)
         X0, G0 = probe_features(arrays, snap, training_indices(len(task.y_train), bench.finetune))
+        snap = with_pretrained(snap, X0)      # where the grid stored no 0 % snapshot, X0 is it
         error = float(np.abs(X0 - snap.features[0]).max() / np.abs(snap.features[0]).max())
         X, G, y = arrays["X_scored"], arrays["G_scored"], arrays["y"]
         for metric in metrics:
@@ -285,14 +312,15 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
                                "metric": metric, "perturbation": PED, "rebuild_error": error,
                                "score": float(score(X0, snap.labels, metric, ped=True, general=G0,
                                                     device=device))})
-            for perturbation in (NONE, PED):
+            for perturbation in (NONE, PED) if timed is None or (model, target) in timed else ():
                 kw = {"ped": True, "general": G} if perturbation == PED else {}
                 call = partial(score, X, y, metric, device=device, **kw)   # device reaches the metric
                 m = measure(call, device=device, repeats=repeats, min_time=min_time, memory=False)
                 time_rows.append({"model": model, "target": target, "n_images": len(y),
                                   "n_general": len(G), "metric": metric, "perturbation": perturbation,
                                   "seconds": m.seconds})
-    return pd.DataFrame(score_rows), pd.DataFrame(time_rows)
+    return pd.DataFrame(score_rows), pd.DataFrame(time_rows, columns=[
+        "model", "target", "n_images", "n_general", "metric", "perturbation", "seconds"])
 
 
 def extraction_seconds(zoo_model, images, *, device="cpu", batch_size: int = 256,
@@ -319,13 +347,3 @@ def extraction_seconds(zoo_model, images, *, device="cpu", batch_size: int = 256
             best = min(best, time.perf_counter() - t0)
     return best / len(images)
 
-
-def cost_totals(costs: pd.DataFrame, general_s: pd.Series, metric: str) -> pd.Series:
-    """The seconds of a grid's finished cells (:func:`cell_costs`) in all: fine-tuning as recorded,
-    and scoring with ``metric`` (extraction + metric) without and with PED (+ each model's forward
-    pass over the general set, ``general_s``)."""
-    return pd.Series({
-        "fine-tuning (recorded)": costs.wall_s.sum(),
-        "scoring without PED": costs.extraction_s.sum() + costs[metric].sum(),
-        "scoring with PED": costs.extraction_s.sum() + general_s.sum() + costs[f"{metric} + PED"].sum(),
-    })
