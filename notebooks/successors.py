@@ -38,7 +38,7 @@
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
-setting = "v3"                    # "v3" (benchmark v3), "bench4" (4 targets) or "paper"
+setting = "v3"                    # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 models = None                     # model names; None: every model of the setting
 targets = "main"                  # target names; "main": the setting's main table (on v3 its frozen
                                   # inclusion rule, 12 targets), None: every target of the setting
