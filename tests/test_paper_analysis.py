@@ -193,17 +193,6 @@ def test_still_training(gt_dir):
     assert ft.still_training(cells, max_rel_change=0.05, small_loss=0.001).shape[0] == 3
 
 
-def test_read_groundtruth_keeps_the_chosen_cells(gt_dir):
-    pd.DataFrame({"model": ["a", "b"], "target": ["t1", "t1"], "test_acc": [0.55, 0.7]}).to_csv(
-        gt_dir / "accuracy.csv", index=False)
-    from potran.bench import zoo
-
-    gt = ft.read_groundtruth(gt_dir, models=["nonesuch"], targets=None)
-    assert gt.models == zoo.names() and gt.cells.empty and gt.accuracy.empty   # the zoo has no "a"
-    assert gt.notes[0].startswith("none of the requested models (nonesuch)")
-    assert gt.config == {"optimizer": "adamw", "lr": 1e-3, "epochs": 3} and gt.odd == ["a/t2"]
-
-
 @pytest.fixture(scope="module")
 def numbers():
     return pa.paper_numbers()

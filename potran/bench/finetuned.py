@@ -15,20 +15,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .. import stats
 from ..perturbations import NONE
-from . import datasets, zoo
-from .settings import seed_table
 from .store import CellStore
 
 __all__ = ["pick", "image_correctness", "reliability", "leave_one_target_out", "CELL_COLUMNS",
-           "cell_table", "protocol", "accuracy_errors", "reliability_verdicts", "still_training",
-           "FineTuned", "read_groundtruth"]
+           "cell_table", "protocol", "accuracy_errors", "reliability_verdicts", "still_training"]
 
 
 def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = "names"
@@ -238,38 +234,4 @@ def still_training(cells: pd.DataFrame, *, max_rel_change: float = 0.05, small_l
     loss change (largest over the seeds) above ``max_rel_change`` with a final loss above
     ``small_loss`` (a tiny loss that fluctuates has converged)."""
     return cells[(cells.loss_rel_change_max > max_rel_change) & (cells.final_loss > small_loss)]
-
-
-@dataclass(frozen=True)
-class FineTuned:
-    """A ground-truth folder restricted to some models and targets (:func:`read_groundtruth`):
-    the chosen names, :func:`pick`'s notes (why a requested name was ignored), :func:`protocol`'s
-    ``config`` and ``odd`` cells, and the cells (:func:`cell_table`), runs
-    (:func:`potran.bench.settings.seed_table`) and ``accuracy.csv`` rows of those models and
-    targets."""
-
-    models: list
-    targets: list
-    notes: list
-    config: dict
-    odd: list
-    cells: pd.DataFrame
-    seeds: pd.DataFrame
-    accuracy: pd.DataFrame
-
-
-def read_groundtruth(groundtruth_dir, models=None, targets=None) -> FineTuned:
-    """The offline ground truth of ``groundtruth_dir`` for ``models`` and ``targets`` (names, or
-    None for all of :mod:`potran.bench.zoo` / :data:`potran.bench.datasets.TARGETS`)."""
-    chosen_models, note_m = pick(models, zoo.names(), "models")
-    chosen_targets, note_t = pick(targets, datasets.TARGETS, "targets")
-
-    def keep(frame):
-        return frame[frame.model.isin(chosen_models) & frame.target.isin(chosen_targets)]
-
-    config, odd = protocol(groundtruth_dir)
-    accuracy = pd.read_csv(f"{groundtruth_dir}/accuracy.csv")
-    return FineTuned(chosen_models, chosen_targets, [n for n in (note_m, note_t) if n], config, odd,
-                     keep(cell_table(groundtruth_dir)).reset_index(drop=True),
-                     keep(seed_table(groundtruth_dir)), keep(accuracy))
 
