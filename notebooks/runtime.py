@@ -78,12 +78,36 @@ from threadpoolctl import threadpool_limits
 import potran
 from potran.bench import book
 from potran.bench.settings import name_list, parameter_dict
-from potran.bench.timing import dense_ped, slopes, sweep, synthetic_task
+from potran.bench.timing import dense_ped, measure, slopes, synthetic_task
 from potran.metrics import PED_METRICS
 
 # %% tags=["hide-input"]
-# page helpers: what each sweep measures, and its tables
+# page helpers: the sweeps, what each of them measures, and their tables
 OURS, DENSE = "PED (potran)", "PED (dense C×C×D)"
+
+
+def sweep(functions, grid, base, *, repeats, min_time, seed, device=None, to_device=None):
+    """Measure every callable(X, y, G) of ``functions`` while one size of ``grid`` (N, D or C)
+    grows and the others stay at ``base``: one row per (axis, size, function). Each function runs
+    once, untimed, on the first task (imports and caches)."""
+    rows, warmed = [], set()
+    for axis, sizes in grid.items():
+        if axis not in ("N", "D", "C"):
+            raise ValueError(f"grid axes are 'N', 'D' and 'C', got {axis!r}")
+        for size in sizes:
+            shape = dict(base, **{axis: int(size)})
+            X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
+            if to_device is not None:
+                X, G = to_device(X), to_device(G)
+            for name, fn in functions.items():
+                m = measure(fn, X, y, G, repeats=repeats, warmup=int(name not in warmed), device=device,
+                            min_time=min_time)
+                warmed.add(name)
+                rows.append({"axis": axis, "size": int(size), **shape, "function": name,
+                             "seconds": m.seconds, "median_seconds": m.median_seconds, "runs": len(m.times),
+                             "peak_bytes": m.peak_bytes, "traced_bytes": m.traced_bytes,
+                             "rss_bytes": m.rss_bytes, "cuda_bytes": m.cuda_bytes})
+    return pd.DataFrame(rows)
 
 
 def scoring_functions(names):

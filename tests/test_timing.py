@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import potran
-from potran.bench.timing import dense_ped, dense_step, loglog_slope, measure, slopes, sweep, synthetic_task
+from potran.bench.timing import dense_ped, dense_step, loglog_slope, measure, slopes, synthetic_task
 
 
 @pytest.mark.parametrize("n, d, c", [(60, 5, 3), (200, 12, 8)])
@@ -137,20 +137,5 @@ def test_slopes_of_the_largest_sizes():
     table = pd.DataFrame({"function": "f", "axis": "C", "size": sizes[::-1], "seconds": bent[::-1]})
     assert slopes(table, last=2).loc["f", "C"] == pytest.approx(2.0)
     assert slopes(table).loc["f", "C"] < 2.0
-
-
-def test_sweep_rows():
-    table = sweep({"sum": lambda X, y, G: X.sum(), "ped": lambda X, y, G: potran.simulate(X, y, G)},
-                  {"N": [40, 80], "C": [2, 4]}, {"N": 40, "D": 3, "C": 2}, repeats=1)
-    assert len(table) == 8
-    assert set(table.function) == {"sum", "ped"}
-    assert (table.seconds > 0).all()
-    n_rows = table[table.axis == "N"]
-    assert n_rows.N.tolist() == [40, 40, 80, 80] and set(n_rows.C) == {2}
-    fitted = slopes(table)
-    assert list(fitted.index) == ["sum", "ped"] and list(fitted.columns) == ["N", "C"]
-    assert np.isfinite(fitted.values).all()
     with pytest.raises(ValueError, match="last"):
         slopes(table, last=1)
-    with pytest.raises(ValueError, match="grid axes"):
-        sweep({}, {"K": [1]}, {"N": 4, "D": 1, "C": 2})

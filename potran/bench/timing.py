@@ -1,15 +1,15 @@
-"""Time and memory of a call, scaling sweeps on synthetic tasks, and the dense PED they are compared with.
+"""Time and memory of a call, synthetic tasks to time, and the dense PED they are compared with.
 
 The measuring machinery: the fine-tuning snapshots time every metric with :func:`measure`
-(:mod:`potran.bench.snapshots`), the runtime page runs :func:`sweep` and fits :func:`slopes`, and
-``benchmarks/bench_core.py`` and the test suite take the dense PED step from here.
+(:mod:`potran.bench.snapshots`), the runtime page sweeps the sizes of :func:`synthetic_task`
+and fits :func:`slopes`, and ``benchmarks/bench_core.py`` and the test suite take the dense PED
+step from here.
 
 - :func:`measure` times a callable (fastest and median of ``repeats`` runs) and measures its peak
   memory in one more run: Python, NumPy and torch CPU allocations on one :mod:`tracemalloc`
   timeline (torch storages are registered with it while the call runs), the rise of the process's
   resident set high-water mark (Linux) and, on a GPU, torch's CUDA allocator peak.
 - :func:`synthetic_task` makes features, labels and a general set of a given size;
-  :func:`sweep` measures a set of functions while one of N, D, C grows;
   :func:`loglog_slope` and :func:`slopes` fit the exponents of the growth.
 - :func:`dense_ped` is the straightforward transcription of PED (one C x C x D array of pairwise
   pushes per step, per-pair Python loop), the yardstick of :func:`potran.ped.simulate`, which
@@ -23,12 +23,10 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-__all__ = ["Measurement", "measure", "dense_ped", "dense_step", "synthetic_task", "sweep", "loglog_slope",
-           "slopes"]
+__all__ = ["Measurement", "measure", "dense_ped", "dense_step", "synthetic_task", "loglog_slope", "slopes"]
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -300,7 +298,7 @@ def dense_ped(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
     return X, changes
 
 
-# --- scaling sweeps -----------------------------------------------------------------------------
+# --- synthetic tasks and the exponents of growth -------------------------------------------------
 
 def synthetic_task(n: int, d: int, c: int, *, n_general: int | None = None, spread: float = 2.0,
                    seed: int = 0):
@@ -325,58 +323,6 @@ def synthetic_task(n: int, d: int, c: int, *, n_general: int | None = None, spre
     return X, y, G
 
 
-def sweep(functions: dict[str, Callable], grid: dict[str, list[int]], base: dict[str, int], *,
-          repeats: int = 2, min_time: float = 0.0, device=None, seed: int = 0,
-          to_device: Callable | None = None, progress: Callable[[str], Any] | None = None):
-    """Measure every function while one size grows and the others stay at ``base``.
-
-    Parameters
-    ----------
-    functions : dict of name -> callable(X, y, G)
-    grid : dict
-        Sizes per axis, e.g. ``{"N": [500, 1000], "D": [16, 32], "C": [4, 8]}``.
-    base : dict
-        The fixed ``N``, ``D`` and ``C`` of the other axes.
-    repeats, min_time : int, float
-        Timed runs of each :func:`measure` (at least ``repeats``, more until ``min_time`` seconds).
-        Each function is run once, untimed, on the first task of the sweep (imports and caches).
-    device : str, optional
-        Passed to :func:`measure`.
-    to_device : callable, optional
-        Applied to ``X`` and ``G`` before the calls (e.g. moving them to the GPU).
-    progress : callable, optional
-        Called with a short status string before each task.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (axis, size, function): ``axis, size, N, D, C, function, seconds,
-        median_seconds, runs, peak_bytes, traced_bytes, rss_bytes, cuda_bytes``.
-    """
-    import pandas as pd
-
-    rows, warmed = [], set()
-    for axis, sizes in grid.items():
-        if axis not in ("N", "D", "C"):
-            raise ValueError(f"grid axes are 'N', 'D' and 'C', got {axis!r}")
-        for size in sizes:
-            shape = dict(base, **{axis: int(size)})
-            if progress is not None:
-                progress(f"{axis}={size}")
-            X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
-            if to_device is not None:
-                X, G = to_device(X), to_device(G)
-            for name, fn in functions.items():
-                m = measure(fn, X, y, G, repeats=repeats, warmup=int(name not in warmed), device=device,
-                            min_time=min_time)
-                warmed.add(name)
-                rows.append({"axis": axis, "size": int(size), **shape, "function": name,
-                             "seconds": m.seconds, "median_seconds": m.median_seconds, "runs": len(m.times),
-                             "peak_bytes": m.peak_bytes, "traced_bytes": m.traced_bytes,
-                             "rss_bytes": m.rss_bytes, "cuda_bytes": m.cuda_bytes})
-    return pd.DataFrame(rows)
-
-
 def loglog_slope(sizes, values) -> float:
     """Exponent b of ``values ~ a * sizes**b``: least-squares line through (log size, log value).
 
@@ -393,7 +339,8 @@ def loglog_slope(sizes, values) -> float:
 def slopes(table, value: str = "seconds", last: int | None = None):
     """:func:`loglog_slope` of ``value`` against the growing size, per function (rows) and axis (columns).
 
-    ``table`` is a :func:`sweep` result; ``last=k`` fits only the ``k`` largest sizes of each axis
+    ``table`` has one row per measurement: ``function``, ``axis`` (the size that grows),
+    ``size`` and ``value``; ``last=k`` fits only the ``k`` largest sizes of each axis
     (where fixed overheads matter least), None fits all of them.
     """
     import pandas as pd
