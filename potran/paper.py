@@ -1,7 +1,5 @@
-"""The PED paper's published numbers as tidy DataFrames.
-
-The CSV files live in ``data/paper/`` (see its README for sources and the known discrepancies).
-"""
+"""The PED paper's published numbers as tidy DataFrames, from ``data/paper/`` (its README gives
+the sources and the known discrepancies)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -34,9 +32,8 @@ def groundtruth(variant: str = "twpy") -> pd.DataFrame:
     Parameters
     ----------
     variant : {"twpy", "supplementary"}
-        ``"twpy"`` is the protocol ground truth of the official ``tw.py`` (11 datasets);
-        ``"supplementary"`` is Table 2 of the supplementary material (10 datasets, five cells
-        differ).
+        The protocol ground truth of the official ``tw.py`` (11 datasets), or Table 2 of the
+        supplementary material (10 datasets, five cells differ).
 
     Returns
     -------
@@ -56,27 +53,21 @@ def main_table() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``method`` (the README label), ``target``, ``weighted_tau``, ``source``, plus ``metric``
-        (the ``potran`` metric name) and ``perturbation`` (``"ped"`` for a "+Ours" row, else
-        ``"none"``).
+        Columns ``method`` (the README label), ``target``, ``weighted_tau``, ``source``, ``metric``
+        (the ``potran`` name) and ``perturbation`` (``"ped"`` for a "+Ours" row, else ``"none"``).
     """
     return _with_metric(pd.read_csv(DATA_DIR / "main_table.csv"))
 
 
 def k_grid() -> pd.DataFrame:
-    """Weighted Kendall tau of the supplementary's Table 1, one row per (method, dataset).
-
-    Table 1 repeats the main table's rows without PED and reports the "+Ours" rows after a grid
-    search of the PED hyper-parameter over k in {0.6, 0.8, 1.0, 1.2, 1.5, 2.0} (the text names
-    the elastic constant k but says it fixes k = 1 and adjusts the radius coefficient λ). Only
-    the best result of the search is published, not one row per k; every "+Ours" entry is at
-    least the main table's.
+    """Weighted Kendall tau of the supplementary's Table 1, one row per (method, dataset): the
+    rows without PED, and "+Ours" rows that are the best of a grid search of the PED
+    hyper-parameter (``data/paper/README.md``).
 
     Returns
     -------
     pandas.DataFrame
-        Columns as :func:`main_table`: ``method``, ``target``, ``weighted_tau``, ``source``,
-        ``metric``, ``perturbation``.
+        Columns as :func:`main_table`.
     """
     return _with_metric(pd.read_csv(DATA_DIR / "k_grid.csv"))
 

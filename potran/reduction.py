@@ -1,25 +1,5 @@
 """The scoring protocol every ranking shares: the width rule (principal components of wide
-features) and the tie rule (scores equal to within a relative tolerance).
-
-Metrics that fit a covariance or a linear map saturate when the feature dimension D approaches
-the number of labelled images N: SFDA is then exactly 1 and H-score exactly C - 1 for every model,
-LogME is dominated by its D > N evidence term, and a ranking of wide models against narrow ones
-measures width, not transfer. Every ranking of this project therefore projects features that are
-wide for their N onto their leading principal components, fitted on the target's images being
-scored (never on a test set), and maps a general set (PED's standardisation) through the same map:
-
-- :func:`reduce_features` is the projection (the offline benchmark's, unchanged:
-  ``potran.bench.reduction`` re-exports it);
-- :func:`scored_width` is the rule of :func:`potran.rank_models` and ``potran select``: with
-  ``reduction="auto"`` a model is reduced when D exceeds ``min(SCORE_DIM, max(MIN_DIM, N //
-  WIDE_RATIO), N - 1)`` (the benchmark's ratio: at least 4 images per scored dimension, never
-  below the 64 components GBC, SA and NCTI project on themselves unless N itself is smaller:
-  N images span at most N - 1 centred directions), to that width; an integer reduces to that
-  width whatever N; ``None`` keeps every feature.
-
-Scores equal to within :data:`TIE_RTOL` (relative) are ties (:func:`tie_ranks`): round-off of
-different computation paths, e.g. H-score's 3.0000000000000187 and 2.999999999999998, cannot
-decide a ranking. The benchmark's tau uses the same tolerance (``potran.bench.tau``).
+features) and the tie rule (scores equal to within a relative tolerance); why: book/api/selection.md.
 """
 from __future__ import annotations
 
@@ -39,13 +19,10 @@ TIE_RTOL = 1e-9
 
 
 def reduce_features(X, G=None, dim: int = SCORE_DIM, always: bool = False):
-    """Project ``X`` (N x D) and optionally ``G`` onto the top ``min(dim, D)`` principal
-    components of X, centred by X's mean.
-
-    Features with ``D <= dim`` are returned unchanged unless ``always`` (benchmark v3: the same
-    centring and rotation for every model; with ``D <= dim`` all D components are kept).
-    Components come from the eigenvectors of X's covariance (float64), each signed so that its
-    largest-magnitude entry is positive, so the result is deterministic.
+    """Project ``X`` (N x D) and optionally ``G`` on the top ``min(dim, D)`` principal components
+    of X (eigenvectors of its float64 covariance, each signed so that its largest-magnitude entry
+    is positive: deterministic), centred by X's mean. ``D <= dim`` is returned unchanged unless
+    ``always`` (benchmark v3: the same centring and rotation for every model).
 
     Returns
     -------
@@ -69,11 +46,9 @@ def reduce_features(X, G=None, dim: int = SCORE_DIM, always: bool = False):
 
 
 def scored_width(n: int, d: int, reduction="auto") -> int:
-    """The width at which ``d``-dimensional features of ``n`` labelled images are scored.
-
-    ``reduction``: ``"auto"`` (the rule of the module docstring), an integer >= 1 (reduce to it
-    when wider), or None / False (never reduce). Returns ``d`` when the features stay as they are.
-    """
+    """The width at which ``d``-dimensional features of ``n`` labelled images are scored (``d``:
+    as they are). ``reduction``: ``"auto"``, ``min(SCORE_DIM, max(MIN_DIM, n // WIDE_RATIO), n - 1)``
+    (at least 1) when wider; an integer >= 1, it when wider; None / False, never reduce."""
     if reduction is None or reduction is False:
         return d
     if reduction == "auto":

@@ -1,25 +1,8 @@
 """SA: "spread and attract" feature perturbation ("Feature Space Perturbation", WACV 2025).
 
-Definition: the book's method page, §SA.
-
-Like PED, SA moves the target features before an existing metric scores them. As the authors'
-released code runs it (the code behind the paper's numbers):
-
-1. gate: the mean m of the two largest eigenvalues of the population covariance of the raw
-   features decides whether anything happens; with ``m <= 9 ln(10) / 5`` the metric sees the raw
-   features unchanged;
-2. a 64-component projection by a *one-iteration randomized* SVD with a fixed seed (not an exact
-   PCA: the numbers depend on it);
-3. attract: every class is translated rigidly, by ``alpha`` times the sum over the other classes
-   of ``(sigma * (R_a + R_b) - d_ab)`` along the unit vector towards them, where ``R`` is a class's
-   RMS radius and ``d`` the distance of the class means. Pairs closer than ``sigma * (R_a + R_b)``
-   are pulled together, pairs farther apart pushed apart.
-
-The "spread" step the paper describes is dead code in the release (its result is overwritten);
-``spread=True`` applies it before the attract step.
-
-Memory beyond the input: the centred copy and the projection (O(N*D)), O(C*k + C^2) for the
-attract step (never the official dense C x C x k tensor).
+As the authors' released code runs it (the code behind the paper's numbers): the book's method
+page, §SA. Memory beyond the input: the centred copy and the projection (O(N*D)), O(C*k + C^2)
+for the attract step.
 """
 from __future__ import annotations
 
@@ -49,8 +32,6 @@ GATE_THRESHOLD = 1e-9
 GATE_MIN_EIGENVALUE = -math.log(GATE_THRESHOLD) / GATE_FACTOR
 SPREAD_FORCE = 1.0           # step length of the (optional) spread
 COINCIDENT = 1e-12           # means closer than this fraction of their contact distance: no direction
-
-#: Keyword options of :func:`perturb` that ``potran.score(..., sa=True)`` passes through.
 
 
 @dataclass
@@ -105,14 +86,9 @@ def resolve_alpha(alpha) -> float:
 
 
 def gate_eigenvalues(X: np.ndarray) -> np.ndarray:
-    """The two largest eigenvalues of the population covariance (divisor N) of ``X``.
-
-    The gate of the method page, eq-sa-gate.
-
-    Computed with the symmetric eigensolver on the smaller of the two Gram matrices (its non-zero
-    eigenvalues are the covariance's); the official code runs the general solver on the D x D
-    covariance, which returns the same values up to rounding.
-    """
+    """The two largest eigenvalues of the population covariance of ``X`` (method page,
+    eq-sa-gate), from the smaller Gram matrix; the official code's general solver on the D x D
+    covariance gives the same values up to rounding."""
     A = X - X.mean(0)
     gram = A.T @ A if A.shape[0] >= A.shape[1] else A @ A.T
     size = gram.shape[0]
@@ -122,19 +98,10 @@ def gate_eigenvalues(X: np.ndarray) -> np.ndarray:
 
 
 def randomized_projection(X: np.ndarray, n_components: int, seed: int = PCA_SEED) -> np.ndarray:
-    """Scores on ``n_components`` directions from a one-iteration randomized SVD.
-
-    Method page, eq-sa-rsvd.
-
-    The official code calls scikit-learn's ``PCA(svd_solver="randomized", iterated_power=1,
-    random_state=1919)``; this computes the same steps: centre, draw a Gaussian test matrix with
-    ``k + 10`` columns from ``np.random.RandomState(seed)``, one unnormalised power iteration, a QR
-    of the sketch, an SVD of the projected matrix, and the sign rule that makes the largest
-    loading of every direction positive. When N < D the SVD runs on the transpose, so the test
-    matrix is indexed by samples (method page, SA quirks).
-
-    Returns the N x k matrix ``U_k diag(s_k)``.
-    """
+    """The N x k scores ``U_k diag(s_k)`` of a one-iteration randomized SVD (method page,
+    eq-sa-rsvd): the steps of scikit-learn's ``PCA(svd_solver="randomized", iterated_power=1,
+    random_state=1919)``, which the official code calls, test matrix of ``k + 10`` columns from
+    ``np.random.RandomState(seed)``, sign rule and, for N < D, the transpose included."""
     A = X - X.mean(0)
     transpose = A.shape[0] < A.shape[1]
     M = A.T if transpose else A
@@ -177,13 +144,9 @@ def spread_points(Z: np.ndarray, codes: np.ndarray, n_classes: int,
 
 
 def attract_shifts(means: np.ndarray, radii: np.ndarray, alpha: float, sigma: float):
-    """Translation of every class (method page, eq-sa-attract) and the number of pairs it pushes apart.
-
-    ``Delta_a = alpha * sum_{b != a} (sigma (R_a + R_b) - d_ab) (mu_b - mu_a) / d_ab``, written as
-    ``(W mu)_a - (sum_b W_ab) mu_a`` with ``W_ab = alpha (sigma (R_a + R_b) - d_ab) / d_ab``: O(C^2)
-    memory beyond the means. Coincident means (closer than ``COINCIDENT`` times ``sigma (R_a + R_b)``) have no
-    direction and do not act on each other (the official code divides 0 by 0).
-    """
+    """Translation of every class (method page, eq-sa-attract, as ``W mu - diag(W 1) mu``: O(C^2)
+    memory) and the number of pairs it pushes apart. Coincident means (closer than ``COINCIDENT``
+    times ``sigma (R_a + R_b)``) do not act on each other (the official code divides 0 by 0)."""
     centred = means - means.mean(0)
     distances = scipy.spatial.distance.cdist(centred, centred)
     contact = sigma * (radii[:, None] + radii[None, :])
@@ -211,23 +174,22 @@ def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_compone
     Parameters
     ----------
     alpha : float or {"group1", "group2"}, default 0.005
-        Attract step size. The official drivers use 0.005 for supervised ImageNet models
-        ("group1", also the official function's default) and 0.1 for self-supervised ones
-        ("group2"). The step is not divided by the number of classes.
+        Attract step, not divided by the number of classes: "group1" = 0.005 (the official
+        driver for supervised ImageNet models, the official function's default), "group2" = 0.1
+        (self-supervised models).
     sigma : float, default 0.6
         Radius coefficient: classes closer than ``sigma * (R_a + R_b)`` attract, farther ones repel.
     n_components : int, default 64
-        Dimension of the projection, clipped to min(N, D) (the official code clips to N only
-        and raises for D < 64 when the gate is open).
+        Clipped to min(N, D) (the official code clips to N only and raises for D < 64 when the
+        gate is open).
     pca_seed : int, default 1919
         Seed of the randomized SVD (the official value).
     gate : bool, default True
-        True applies the official gate (method page, eq-sa-gate): features whose two largest
-        covariance eigenvalues average at most 4.1447 are returned unchanged. False always
-        transforms.
+        The official gate (eq-sa-gate): features whose two largest covariance eigenvalues average
+        at most 4.1447 are returned unchanged. False always transforms.
     spread : bool, default False
-        False is the official code, whose spread step has no effect. True spreads every class
-        (method page, eq-sa-spread) before the attract step, as the paper describes.
+        True spreads every class (eq-sa-spread) before the attract step, as the paper describes;
+        the official code's spread has no effect.
 
     Returns
     -------

@@ -1,31 +1,7 @@
 """Rank one's own models on a labelled target, without fine-tuning any of them.
 
-:func:`rank_models` scores every model's features with every requested metric, without and/or
-after a perturbation (PED, SA), and ranks the models per (metric, perturbation): rank 1 is the
-model the metric expects to transfer best. Every registered metric is higher-is-better (GBC's
-scores are negative and closest to 0 for the best model); NCTI's score is relative to the pool
-(:func:`potran.metrics.ncti_pool_scores`), so it is computed over the models given together.
-``potran select`` is the same on the command line, one ``.npz`` per model (:func:`model_files`).
-
-The ranking follows the benchmark's protocol (:mod:`potran.reduction`): features wide for the
-number of labelled images are projected on their leading principal components (fitted on these
-images; the general set through the same map), scores equal to within a relative 1e-9 are ties,
-and a metric that cannot score a model gives a row with the reason instead of stopping the
-ranking. How sure the ranking is comes from resampling the labelled images, stratified by class
-and paired (every model scored on the same draw): each replicate keeps 90 % of each class's images
-drawn without replacement (:data:`KEEP`), and each model's replicates become delete-d jackknife
-pseudo-replicates (their deviations from their mean scaled by sqrt(m / d), m images kept and d
-left out, around the score on all images; Shao and Wu, 1989), from which come each score's
-percentile interval, each model's probability of ranking first and the models that cannot be
-told apart from the first (the paired interval of their difference to it holds 0;
-:func:`potran.stats.bootstrap`). Not the ordinary bootstrap: an image drawn twice makes its class
-look tighter, and these scores react to it far more for wide features than for narrow ones (on
-120 images, SFDA of pure noise on 64 components passes 10-d separable features in every
-with-replacement replicate although it ranks below them on the images), so such replicates would
-rank the models differently from the data. The principal components are fitted once on all the images and held
-fixed in the replicates; the perturbations run again on every replicate. Pseudo-replicates of a
-bounded score (SFDA, k-NN accuracy) may pass its bound; the intervals are for comparing models.
-:func:`agreement` measures how far the metrics' rankings agree (Kendall's W).
+Under the width and tie rules of :mod:`potran.reduction`, with resampled intervals of the scores
+and ranks; the protocol and its reasons: book/api/selection.md.
 """
 from __future__ import annotations
 
@@ -154,8 +130,8 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
         Names in :data:`METRICS`; ``"ncti"`` gives the pool score of each model. Default:
         :func:`default_metrics` (from benchmark v3's results).
     ped, sa : bool or "both", default False
-        Score after PED (:func:`potran.ped.simulate`) / SA (:func:`potran.sa.perturb`); ``"both"``
-        scores the raw features too. Neither: the raw features only.
+        Score after PED (:func:`potran.ped.simulate`) / SA (:func:`potran.sa.perturb`); ``"both"``:
+        the raw features too (scored alone when neither).
     general : mapping of str to array (M, D_model), optional
         Each model's general feature set, required for every model with ``ped``.
     options : mapping of metric name to dict, optional
@@ -166,12 +142,11 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
     device : str, optional
         Torch device of PED and the metrics that accept one.
     reduction : "auto", int or None, default "auto"
-        Width rule (:func:`potran.reduction.scored_width`): wide features are projected on their
-        leading principal components fitted on these N images (the general set through the same
-        map); None scores every feature. ``dim`` and ``norm`` always see the raw features.
+        Width rule (:func:`potran.reduction.scored_width`; projection fitted on these N images, the
+        general set through the same map). ``dim`` and ``norm`` always see the raw features.
     n_boot : int, default :data:`N_BOOT`
-        Replicates of the resampling (module docstring; 0: none, and the interval, P(best) and
-        top-set columns are empty).
+        Replicates, each keeping :data:`KEEP` of every class's images (delete-d jackknife); 0:
+        none, and the interval, P(best) and top-set columns are empty.
     seed : int or None, default 0
         Seed of the replicates' draws.
     level : float, default 0.95
@@ -183,15 +158,14 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
     Returns
     -------
     DataFrame
-        Columns :data:`COLUMNS`: model, metric, perturbation, score, rank (1 the highest; scores
-        equal to within :data:`potran.reduction.TIE_RTOL` share the smallest rank; empty when
-        the metric failed), tied_with (the other models of the same rank, comma-separated),
-        low, high (the score's interval), p_best (share of replicates in which the model ranks
-        first, a tie at the top shared), top_set (cannot be told apart from the
-        first), error (why the metric could not score the model, else empty), width and
-        scored_width (the model's features before and after the reduction). Sorted by metric,
-        perturbation and rank. ``table.attrs`` holds ``agreement`` (:func:`agreement`),
-        ``n_boot``, ``level`` and ``seed``.
+        Columns :data:`COLUMNS`: model, metric, perturbation, score, rank (1 the highest, ties
+        within :data:`potran.reduction.TIE_RTOL` share the smallest; empty when the metric
+        failed), tied_with (the other models of that rank, comma-separated), low, high (the
+        score's interval), p_best (share of replicates it ranks first in, a tie at the top
+        shared), top_set (cannot be told apart from the first), error (why the metric could not
+        score it, else empty), width and scored_width (before and after the reduction). Sorted
+        by metric, perturbation and rank; ``table.attrs``: ``agreement`` (:func:`agreement`),
+        ``n_boot``, ``level``, ``seed``, ``n_images``, ``models``.
     """
     from potran.stats import bootstrap
 

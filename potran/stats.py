@@ -1,30 +1,7 @@
 """Every interval and test of potran: one engine, small frozen results in scipy.stats style.
 
-A benchmark is a crossed design: the same models are fine-tuned and scored on every target, and
-each cell's accuracy is a mean over fine-tuning seeds. The questions a reader asks of it, and the
-test this module answers each with (the book's method page, section "Statistics", says why):
-
-- *does a metric rank better than chance?* -- :func:`chance_test`: permutation test of the mean
-  tau_w over targets; the null redraws the metric's own scores in a random order on every
-  target (the random scorer with the same targets, model counts and ties);
-- *what would the mean be on other targets like these?* -- :func:`sign_flip`: exact sign-flip
-  test of the per-target values (all 2^T sign patterns up to T = 16 targets, Monte Carlo
-  beyond; the smallest attainable p is 2 / 2^T) with a t-interval on T - 1 degrees of freedom
-  (or, exact tests only, the test's own inversion, :func:`sign_flip_inversion`);
-  the same for paired per-target differences (PED vs none, metric vs metric or baseline);
-- *what would it be with other models and other fine-tuning seeds?* -- :func:`crossed_bootstrap`:
-  one resample of the models shared by every target (the models are crossed with the targets,
-  so resampling them per target would count the same noise twice) and, per cell, a resample of
-  its seeds; the targets and the test images stay fixed;
-- *many metrics at once* -- :func:`holm`, the family-wise correction;
-- *how good can any metric be against this ground truth?* -- :func:`reliability` (from the
-  seeds' variance) and :func:`split_half_reliability` (from per-image correctness);
-- *are several targets cut from one source independent evidence?* -- no:
-  :func:`sign_flip_clustered` averages within each source (a random effect) before the test;
-  :func:`sign_flip_rows` is the same exact test on many simulated benchmarks at once.
-
-:func:`weighted_tau_rows` is :func:`scipy.stats.weightedtau` with its defaults, row by row, so
-that thousands of replicates cost one array operation.
+Which function answers which question about a benchmark: book/api/stats.md; why: the book's
+method page, section "Statistics".
 """
 from __future__ import annotations
 
@@ -54,19 +31,13 @@ class Result:
     comparison : str
         What is estimated, e.g. ``"gbc+PED - gbc"`` or ``"logme vs chance"``.
     estimate : float
-        The estimate.
-    low : float
-        Lower end of its interval (NaN where the test gives none).
-    high : float
-        Upper end of its interval.
+    low, high : float
+        Ends of its interval (NaN where the test gives none).
     p_value : float
         Two-sided p-value of the test's null (NaN where there is no test).
-    test : str
-        The test's name, as the pages cite it.
-    resampled : str
-        What was resampled or permuted.
-    population : str
-        Which population the interval and p-value speak of.
+    test, resampled, population : str
+        The test's name as the pages cite it; what was resampled or permuted; which population
+        the interval and p-value speak of.
     level : float
         Coverage of the interval.
     min_p : float
@@ -125,11 +96,10 @@ def weighted_tau_rows(x, y, valid=None) -> np.ndarray:
 
     Notes
     -----
-    tau_w is the sum over pairs i < j of w_ij sgn(x_i - x_j) sgn(y_i - y_j), divided by
-    sqrt(W_x W_y), with w_ij = 1/(r_i + 1) + 1/(r_j + 1), r the 0-based rank in decreasing
-    lexicographic order of
-    (x, y), W_x (W_y) the summed weight of the pairs not tied in x (y); the value is the mean of
-    this and the same with the roles of x and y exchanged (Vigna 2015; scipy's implementation).
+    tau_w is the sum over pairs i < j of w_ij sgn(x_i - x_j) sgn(y_i - y_j) over sqrt(W_x W_y),
+    w_ij = 1/(r_i + 1) + 1/(r_j + 1), r the 0-based rank in decreasing lexicographic order of (x, y),
+    W_x (W_y) the summed weight of the pairs not tied in x (y); averaged with the same for the roles
+    of x and y exchanged (Vigna 2015; scipy's implementation).
     """
     x, y = np.broadcast_arrays(np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float)))
     ok = np.ones(x.shape, bool) if valid is None else np.broadcast_to(np.atleast_2d(valid), x.shape)
@@ -188,15 +158,12 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
               seed: int = 0, units: str = "targets", interval: str = "t") -> Result:
     """Exact sign-flip test and interval of the mean of per-unit values (H0: mean 0).
 
-    The per-target values (tau_w, or paired differences) are the independent units: the
-    interval and p-value speak of other targets like these, with these models. Up to
-    :data:`EXACT_MAX_TARGETS` values every sign pattern is enumerated (the null of
-    :func:`scipy.stats.permutation_test` with ``permutation_type="samples"``, as one matrix
-    product), so the smallest p is 2 / 2^T (0.125 for T = 4); beyond, ``n_resamples`` random
-    patterns of :func:`scipy.stats.permutation_test`. The interval is Student's t with T - 1
-    degrees of freedom (``interval="t"``) or, with ``interval="inversion"`` (exact tests only),
-    the inversion of the test itself: every mu whose sign-flip p of ``values - mu`` is at least
-    ``1 - level`` (:func:`sign_flip_inversion`; unbounded when 2 / 2^T >= 1 - level).
+    The values (per-target tau_w, or paired differences) are the independent units: the result
+    speaks of other targets like these, with these models. Up to :data:`EXACT_MAX_TARGETS` values
+    all 2^T sign patterns (the null of :func:`scipy.stats.permutation_test` with
+    ``permutation_type="samples"``, as one matrix product; smallest p 2 / 2^T), beyond
+    ``n_resamples`` random ones. The interval: ``"t"``, Student's on T - 1 df; ``"inversion"``
+    (exact only), :func:`sign_flip_inversion` (unbounded when 2 / 2^T >= 1 - level).
 
     Raises
     ------
@@ -241,13 +208,12 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
 
 def sign_flip_inversion(values, level: float = 0.95) -> tuple[float, float]:
     """The interval of every mu that the exact two-sided sign-flip test of ``values - mu`` keeps
-    (p >= 1 - level, the test rejecting at p < 1 - level), by Hartigan's subset means.
+    (p >= 1 - level), by Hartigan's subset means; at most :data:`EXACT_MAX_TARGETS` finite values.
 
     Flipping the signs of a set S of the values leaves their mean at or above the observed mean
     exactly when mu >= mean(S); so with the 2^T - 1 non-empty subset means sorted, m_(1) <= ...,
-    p(mu) >= 1 - level iff m_(j) <= mu <= m_(2^T - j), j = ceil((1 - level) 2^(T-1)) - 1.
-    With j <= 0 (2 / 2^T >= 1 - level: the test can reject nothing) the interval is
-    (-inf, inf). At most :data:`EXACT_MAX_TARGETS` finite values.
+    p(mu) >= 1 - level iff m_(j) <= mu <= m_(2^T - j), j = ceil((1 - level) 2^(T-1)) - 1;
+    (-inf, inf) when j <= 0 (2 / 2^T >= 1 - level: the test can reject nothing).
     """
     _check_level(level)
     v = np.asarray(values, float).ravel()
@@ -263,11 +229,8 @@ def sign_flip_inversion(values, level: float = 0.95) -> tuple[float, float]:
 
 
 def sign_flip_rows(values) -> np.ndarray:
-    """Exact two-sided sign-flip p-values of many rows at once (each row its own test).
-
-    The p-value of :func:`sign_flip` for every row of ``values`` (shape (B, T), 2 <= T <=
-    :data:`EXACT_MAX_TARGETS`), for simulations that apply the test thousands of times.
-    """
+    """The exact :func:`sign_flip` p-value of every row of ``values`` (B, T), 2 <= T <=
+    :data:`EXACT_MAX_TARGETS`: simulations that apply the test thousands of times."""
     v = np.atleast_2d(np.asarray(values, float))
     t = v.shape[1]
     if not 2 <= t <= EXACT_MAX_TARGETS:
@@ -289,9 +252,8 @@ def sign_flip_clustered(values, clusters, *, comparison: str = "mean", level: fl
     """Two-stage sign-flip test with the cluster as a random effect.
 
     The values (e.g. per-target tau_w) are averaged within each cluster (e.g. the targets cut
-    from one source), then :func:`sign_flip` tests the cluster means: each cluster counts once,
-    however many values it holds, so that several variants of one source do not pass for
-    independent evidence. The estimate is the mean of the cluster means.
+    from one source) and :func:`sign_flip` tests the cluster means, which it also averages: each
+    cluster counts once, so several variants of one source do not pass for independent evidence.
 
     Raises
     ------
@@ -371,15 +333,13 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
     truths : sequence of arrays
         Per target, the ground truth of the M models (NaN where missing).
     seed_accs : sequence of arrays, optional
-        Per target, an (M, K) array of the per-seed accuracies (NaN-padded); each replicate
-        redraws every cell's K seeds with replacement and takes their mean. Without it the
-        ground truth is held fixed.
+        Per target, the (M, K) per-seed accuracies (NaN-padded); each replicate redraws every
+        cell's seeds (:func:`redraw_truth`). Without it the ground truth is held fixed.
     image_correct : sequence, optional
-        Per target, None or an (M, K, N) array of per-image test correctness (1/0, NaN where a
-        model or seed is missing) of the same cells; with it each replicate also redraws the
-        target's N test images, **one draw shared by every model and seed** (they are all
-        tested on the same images, so this noise is paired between models). Needs
-        ``seed_accs``.
+        Per target, None or the (M, K, N) per-image test correctness (1/0, NaN where a model or
+        seed is missing) of the same cells; each replicate then also redraws the target's N test
+        images, **one draw shared by every model and seed** (tested on the same images, their
+        noise is paired). Needs ``seed_accs``.
     n_boot, seed
         Replicates and the seed of ``numpy.random.default_rng``.
 
@@ -392,12 +352,8 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
 
     Notes
     -----
-    Each replicate draws one resample of the M models and uses it on every target: the models
-    are crossed with the targets, and drawing them per target would count the same
-    between-model variation once per target on top of the targets' own. Without
-    ``image_correct`` the test images are not redrawn: every model is tested on the same images,
-    so their noise is shared between models and an independent binomial redraw per model would
-    overstate it; with it, they are redrawn once per replicate for all models.
+    Each replicate draws one resample of the M models for every target (the design of the
+    method page, section "Statistics").
     """
     if image_correct is not None and seed_accs is None:
         raise ValueError("image_correct needs seed_accs (the per-seed accuracies of the same cells)")
@@ -429,13 +385,9 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
 
 
 def redraw_truth(seed_accs, image_correct, n_boot: int, rng) -> np.ndarray:
-    """Replicates (n_boot, M) of one target's ground truth: each cell's seeds redrawn.
-
-    ``seed_accs`` is the (M, K) array of per-seed accuracies (NaN-padded); each replicate
-    draws every cell's seeds with replacement and averages them. With ``image_correct``
-    ((M, K, N) per-image correctness, or None) the N test images are redrawn too, once per
-    replicate for every model and seed (the noise :func:`crossed_bootstrap` adds per target).
-    """
+    """Replicates (n_boot, M) of one target's ground truth: each cell's seeds of ``seed_accs``
+    (M, K, NaN-padded) drawn with replacement and averaged; with ``image_correct`` (M, K, N, or
+    None) the N test images too, one draw per replicate for every model and seed."""
     a = np.asarray(seed_accs, float)                     # (M, K)
     n_models = a.shape[0]
     k = np.isfinite(a).sum(axis=1)                       # seeds per model
@@ -484,11 +436,9 @@ def bootstrap(estimate: float, replicates: np.ndarray, *, comparison: str, resam
 
 def resample_models(stat: Callable[..., float], arrays: Sequence[np.ndarray], *, n_boot: int,
                     seed: int) -> tuple[np.ndarray, int]:
-    """Replicates of ``stat(*arrays)`` over models drawn with replacement (paired rows).
-
-    Resamples that are degenerate (one distinct model, a constant array, a non-finite
-    statistic) are skipped; returns the finite replicates and the number skipped.
-    """
+    """Replicates of ``stat(*arrays)`` over models drawn with replacement (paired rows), and
+    how many degenerate resamples (one distinct model, a constant array, a non-finite
+    statistic) were skipped."""
     rng = np.random.default_rng(seed)
     n = len(arrays[0])
     values, skipped = [], 0
@@ -523,12 +473,11 @@ def holm(p_values) -> np.ndarray:
 def split_half_reliability(correct, *, n_splits: int = 100, seed: int = 0) -> dict:
     """Split-half reliability of a ranking of models from per-image test correctness.
 
-    For each pair of runs (a, b), a < b (with one run: the run against itself) and each of
-    ``n_splits`` random halvings of the N test images, run a is scored on one half and run b on
-    the other, so that both the runs' noise and the test sample's enter; ``r`` is the Spearman
-    correlation of the M models' two accuracies, averaged over the pairs and halvings, and the
-    reliability of the whole measure (twice the runs and twice the images of a half) is the
-    Spearman-Brown ``2 r / (1 + r)`` (benchmark v3's inclusion rule, data/bench_v3/README.md).
+    Per pair of runs a < b (one run: itself) and per random halving of the N test images, run a
+    is scored on one half and run b on the other (both noises enter); ``r`` is the Spearman
+    correlation of the M models' two accuracies, averaged, and the reliability of the whole
+    measure is the Spearman-Brown ``2 r / (1 + r)`` (benchmark v3's inclusion rule,
+    data/bench_v3/README.md).
 
     Parameters
     ----------
@@ -571,14 +520,10 @@ def split_half_reliability(correct, *, n_splits: int = 100, seed: int = 0) -> di
 
 def noise_ceiling(reliability_k: float, n_models: int, *, n_draws: int = 4000,
                   seed: int = 0) -> tuple[float, float]:
-    """Two reference values of tau_w against a ground truth of this reliability (expectations).
-
-    Simulated under a Gaussian model with ``n_models`` models: true accuracies of unit
-    variance, a measured ground truth that adds noise of variance (1 - R_k) / R_k. Returns
-    ``(replicate, perfect)``: the expected tau_w between two independent measured ground truths
-    (a metric as good as another fine-tuning run), then the expected tau_w between the true
-    accuracies and the measured ground truth (a perfect metric). They are means over draws, not
-    bounds: a single target's tau_w lands above either of them by chance.
+    """``(replicate, perfect)``: the expected tau_w against a ground truth of this reliability
+    of a metric as good as another fine-tuning run (two independent measured ground truths) and
+    of a perfect one (true accuracies vs measured). Simulated with ``n_models`` true accuracies of
+    unit variance and measurement noise of variance (1 - R_k) / R_k; means, not bounds.
     """
     r = float(np.clip(reliability_k, 0.0, 1.0))
     if r == 1.0:
@@ -605,9 +550,10 @@ def reliability(seed_accs: np.ndarray, n_test) -> dict:
     Returns
     -------
     dict
-        ``spread`` (sd of the models' mean accuracies); ``seed_noise`` (root mean square over
-        models of seed sd / sqrt(k)); ``test_noise`` (rms binomial SE sqrt(p(1-p)/n_test): the
-        noise of one test set, shared by the seeds); ``noise`` (both); ``ratio``,
+        ``n_models``, ``n_seeds`` (the most of a model), ``spread`` (sd of the models' mean
+        accuracies); ``seed_noise`` (root mean square over models of seed sd / sqrt(k));
+        ``test_noise`` (rms binomial SE sqrt(p(1-p)/n_test): the noise of one test set, shared
+        by the seeds); ``noise`` (both); ``ratio``,
         ``ratio_seed``, ``ratio_test`` (spread over each noise); ``reliability_1`` (one seed),
         ``reliability`` (the k-seed mean, Spearman-Brown: k r1 / (1 + (k - 1) r1); seed noise
         only, the test images held fixed as the metrics are scored against them),

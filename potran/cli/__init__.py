@@ -1,25 +1,6 @@
-"""The ``potran`` command line, one entry point for the core and the benchmark.
+"""The ``potran`` command line, one entry point for the core and the benchmark (``potran --help``).
 
-``potran score`` (one transferability score), ``rank`` (tau_w of scores against fine-tuning
-accuracy), ``select`` (rank one's own models) — :mod:`potran.cli.scoring`; ``extract`` (their
-features) — :mod:`potran.cli.extract`; ``bench`` (the scoring grid), ``groundtruth`` (the
-fine-tuning grid), ``pretrain`` (our conv4 weights) and ``demo`` (a ten-second tour) —
-:mod:`potran.cli.bench`; ``report`` (tests and intervals) — :mod:`potran.cli.report`. Each
-subcommand is added by an ``add_<name>_parser(subparsers)`` function that sets
-``func=run_<name>``; :func:`main` calls ``args.func(args)``, which returns the exit status. A
-``ValueError`` or ``OSError`` raised by a subcommand (bad input, missing file) is printed as one
-line on stderr, without traceback, with exit status 1, or 2 for options that do not fit together
-(:class:`~potran.cli.options.UsageError`), as argparse does. Heavy modules (torch, pandas, the
-benchmark) are imported inside the ``run_*`` functions, so ``potran --help`` answers at once.
-
-One vocabulary serves every subcommand that scores or ranks (``score``, ``select``, ``rank``,
-``bench``, ``report``), defined once in :mod:`potran.cli.options`: ``--metric`` (repeatable or
-comma-separated), ``--perturbation`` (``none``, ``ped``, ``sa``; repeatable), the perturbations'
-options as typed flags generated from their declarations in :mod:`potran.params`
-(``--ped-nsigma 0.8``, ``--sa-alpha group2``, ``--no-ped-standardize``), ``--option KEY=VALUE``
-for a metric's options, and ``--seed``. An old spelling
-(:data:`~potran.cli.options.RENAMED`) gives one line naming the new one, exit status 2. A missing
-optional package names the extra that installs it (:data:`~potran.cli.options.EXTRAS`).
+Its subcommands, error handling and shared options: book/api/core.md, "The command line".
 """
 from __future__ import annotations
 

@@ -1,16 +1,8 @@
 """NCTI: the Neural-Collapse Transferability Indicator (Wang et al., ICCV 2023); method page, §NCTI.
 
-Two functions, because the published indicator is defined only relative to a pool of models:
-
-- :func:`ncti` (``REGISTRY["ncti"]``) gives one model's three components on a target: the
-  nuclear norm of the LDA-projected features (``seli``), the mean true-class LDA posterior
-  (``ncc``) and the log of the summed per-class nuclear norms of the posteriors (``vc``);
-- :func:`ncti_pool_scores` min-max normalises each component over the models scored on the same
-  target and returns ``ncc~ + seli~ - vc~`` per model (higher is better).
-
-Like the official code, the components are computed with scikit-learn's ``PCA(n_components=64)``
-('auto' solver) and ``LinearDiscriminantAnalysis``; their numbers depend on the scikit-learn
-version (pinned in constraints.txt; method page, NCTI quirks).
+The indicator exists only relative to a pool of models: :func:`ncti` gives one model's components,
+:func:`ncti_pool_scores` the pool's scores. The official code's scikit-learn PCA and LDA, so the
+numbers depend on the scikit-learn version (pinned in constraints.txt).
 """
 from __future__ import annotations
 
@@ -51,12 +43,8 @@ class NCTIComponents(NamedTuple):
 
 
 def shrinkage(explained_variance: np.ndarray) -> float:
-    """LDA shrinkage ``max(exp(-s_32), 1e-10)`` (method page, eq-ncti-shrinkage).
-
-    ``s_32`` is the sum of the 32 largest explained variances of the PCA.
-
-    At the floor the official code fits the unshrunk 'svd' LDA instead of the 'eigen' one.
-    """
+    """LDA shrinkage ``max(exp(-s_32), 1e-10)``, ``s_32`` the sum of the PCA's 32 largest explained
+    variances (method page, eq-ncti-shrinkage; at the floor the LDA is unshrunk)."""
     top = np.sort(np.asarray(explained_variance, dtype=np.float64))[::-1][:TOP_VARIANCES]
     return max(math.exp(-float(top.sum())), SHRINKAGE_FLOOR)
 
@@ -71,10 +59,9 @@ def discriminant(temp: float) -> LinearDiscriminantAnalysis:
 def pca64(X: np.ndarray, seed: int | None = 0) -> tuple[np.ndarray, PCA]:
     """The official 64-component PCA (scikit-learn's 'auto' solver) and the fitted PCA.
 
-    With more than 500 samples or features the 'auto' policy often picks the randomized solver
-    (every real 2048-d feature set), whose test matrix comes from ``np.random.RandomState(seed)``:
-    the number the official code returns after ``np.random.seed(seed)``. None uses NumPy's global
-    generator, as the official code does.
+    Above 500 samples or features 'auto' often picks the randomized solver (every real 2048-d
+    feature set), seeded by ``np.random.RandomState(seed)``: the official number after
+    ``np.random.seed(seed)``; None uses NumPy's global generator, as the official code does.
     """
     rng = np.random.RandomState(seed) if seed is not None else None
     pca = PCA(n_components=N_COMPONENTS, random_state=rng)
@@ -85,15 +72,11 @@ def pca64(X: np.ndarray, seed: int | None = 0) -> tuple[np.ndarray, PCA]:
 def ncti(X, y, *, seed: int | None = 0) -> NCTIComponents:
     """NCTI components (seli, ncc, vc) of features ``X`` (N x D) with labels ``y`` (method page, §NCTI).
 
-    This is one model's contribution: turn the components of all models scored on a target into
-    the NCTI scores with :func:`ncti_pool_scores`.
-
     Parameters
     ----------
     seed : int or None, default 0
-        Seeds the randomized PCA when scikit-learn picks it (see
-        :func:`~potran.metrics.neural_collapse.pca64`); the official code draws from NumPy's global
-        generator. None draws from that generator.
+        Seeds the randomized PCA when scikit-learn picks it (:func:`~potran.metrics.neural_collapse.pca64`);
+        None draws from NumPy's global generator, as the official code does.
 
     Raises
     ------
@@ -124,15 +107,14 @@ def ncti(X, y, *, seed: int | None = 0) -> NCTIComponents:
 def ncti_pool_scores(components):
     """NCTI scores of a pool of models scored on the same target (method page, eq-ncti-score).
 
-    Each component is min-max normalised over the pool, and a model's score is
-    ``ncc~ + seli~ - vc~`` (in [-1, 2], higher is better). The score of one model therefore depends
-    on which other models are in the pool. A component on which all models tie contributes 0 (the
-    official code divides by zero).
+    Each component is min-max normalised over the pool and a model's score is ``ncc~ + seli~ -
+    vc~`` (in [-1, 2], higher is better), so it depends on the other models of the pool; a
+    component on which all models tie contributes 0 (the official code divides by zero).
 
     Parameters
     ----------
     components : mapping of name to NCTIComponents, or sequence of NCTIComponents
-        The output of :func:`ncti` (or any (seli, ncc, vc) triples) for every model of the pool.
+        :func:`ncti`'s output (or any (seli, ncc, vc) triple) for every model of the pool.
 
     Returns
     -------

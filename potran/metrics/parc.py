@@ -55,39 +55,29 @@ def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, max_samples: int = MAX
          legacy_feature_targets: bool = False, official_ties: bool = False) -> float:
     """PARC score: 100 x Spearman correlation between the feature and label dissimilarity matrices.
 
-    The score depends on the samples only through the dissimilarity matrices, so it does not change
-    when the samples are reordered or the classes renamed (up to float rounding), as long as no
-    subsampling happens (N <= ``max_samples``): the subsample is drawn class by class in the sorted
-    order of the label values with a seeded RNG, so above that size reordering the samples or
-    renaming the classes other than monotonically draws another (equally valid) subsample.
+    Invariant to reordering the samples and renaming the classes (up to float rounding) up to
+    ``max_samples``; above, the seeded subsample is drawn class by class in the sorted order of the
+    label values, so such changes (other than monotone renaming) draw another, equally valid one.
 
     Parameters
     ----------
     n_dims : int, default 32
         PCA dimension (randomized solver, ``random_state=1919``, one power iteration); needs D >= n_dims.
     seed : int or None, default 0
-        Seeds the per-class subsampling used when N > ``max_samples`` (the official code uses the global
-        NumPy RNG; ``seed=s`` matches it after ``np.random.seed(s)``).
+        Seeds the per-class subsample above ``max_samples`` (``seed=s`` matches the official
+        global-RNG draw after ``np.random.seed(s)``).
     max_samples : int, default 15000
         Subsample (stratified) above this many samples: the dissimilarity matrices are N x N.
     legacy_feature_targets : bool, default False
-        Above ``max_samples`` samples the official wrapper passes the features as the targets (method
-        page, quirk 11), so labels are never used. False (the fix) uses the labels; True reproduces it.
+        True reproduces the official wrapper, which above ``max_samples`` passes the features as
+        the targets, so labels are never used (method page, quirk 11).
     official_ties : bool, default False
-        How the label dissimilarity matrix is computed. The official code ranks
-        ``1 - np.corrcoef(one_hot)``, which in exact arithmetic takes two values (0 within a class,
-        C/(C-1) across classes) but in floating point carries rounding noise of ~1e-16 (e.g. 0 for
-        some classes' pairs and 2.2e-16 for others, or 1.2 vs 1.2000000000000002 across classes).
-        Spearman's ranking then breaks those ties in an order that depends on which class got
-        which noise, so the official score changes when the classes are renamed, and it even
-        depends on the BLAS kernel (OpenBLAS's Haswell and SkylakeX kernels round differently,
-        and the latter not even consistently across positions of the matrix). False (the default)
-        uses the exact two values, so tied pairs get their average rank: the score is invariant to
-        label renaming and does not depend on the BLAS. On the three public parity cases it is
-        0.74, 0.0088 and 0.013 points (of 100) above the official numbers (5.9 %, 0.05 %, 0.05 %
-        relative; in case 1 the noise splits the between-class pairs into two rank groups). True
-        computes the official noisy matrix (the official value when run on the same BLAS kernel;
-        not used when ``legacy_feature_targets`` replaces the labels by the features).
+        True ranks the official ``1 - np.corrcoef(one_hot)``, whose rounding noise (~1e-16;
+        OpenBLAS's Haswell and SkylakeX kernels differ, the latter even across positions of the
+        matrix) splits the ties of its two exact values (method page, quirk 12). False uses the
+        exact values: 0.74, 0.0088 and 0.013 points above the official numbers on the three parity
+        cases (5.9 %, 0.05 %, 0.05 % relative; in case 1 the noise splits the between-class pairs
+        into two rank groups). Ignored when ``legacy_feature_targets`` replaces the labels.
     """
     features, labels = check_xy(to_numpy(X), y)
     if features.shape[1] < n_dims:
