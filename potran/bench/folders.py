@@ -1,9 +1,6 @@
-"""Where the benchmark keeps what it computes, each folder defined once.
-
-All lie under the project root (:func:`potran.resources.project_path`: the source checkout when
-potran runs from one, so that the command line and every book page share them, else the current
-directory). The command line's defaults, the runner's and the pages' read these names.
-"""
+"""Where the benchmark keeps what it computes, each folder defined once under
+:func:`potran.resources.project_path`; the command line's defaults, the runner and the pages read
+these names."""
 from __future__ import annotations
 
 from ..resources import project_path

@@ -1,11 +1,6 @@
-"""Linear-probe ground truth (benchmark v3's secondary protocol, data/bench_v3/README.md).
-
-Logistic regression on a model's frozen penultimate features: standardised with the training
-features' mean and standard deviation, L2 penalty with its strength chosen by accuracy on a
-stratified validation split of the training set, then refitted on the whole training set and
-scored on the test set, image by image. It is what the official SFDA/PED ``finetune.py`` ran,
-and far cheaper than full fine-tuning.
-"""
+"""Linear-probe ground truth (benchmark v3's secondary protocol, data/bench_v3/README.md):
+L2 logistic regression on standardised frozen features, its strength chosen on a stratified
+validation split, refitted on the whole training set and scored image by image."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,20 +1,7 @@
 """Where a benchmark's models, images and features come from: one :class:`Sources` object.
 
-A benchmark definition (:class:`potran.bench.runner.Benchmark`) and the fine-tuning grid
-(:func:`potran.bench.groundtruth.run_grid`) read everything through the four callables of their
-``sources``; nothing else decides which models or images a run sees. The instances:
-
-- `OFFLINE` -- the offline benchmark: :func:`potran.bench.zoo.get`,
-  :func:`potran.bench.datasets.load_target`, :func:`potran.bench.datasets.load_general` and the
-  cached :func:`potran.bench.features.extract_features` (every default);
-- :data:`potran.bench.settings.V3_SOURCES` -- benchmark v3: the same with the v3 targets
-  (:func:`potran.bench.targets_v3.load_target`);
-- :attr:`potran.bench.paper_setting.PaperSetting.sources` -- the paper's checkpoints, datasets and
-  ImageNet folder, from local files;
-- ``tests/fake_zoo.py``'s ``SOURCES`` -- tiny networks and images for the tests.
-
-Change one part with ``dataclasses.replace``, e.g.
-``replace(OFFLINE, load_general=lambda: images)``.
+Runs see only the four callables of their ``sources``; change one with ``dataclasses.replace``,
+e.g. ``replace(OFFLINE, load_general=lambda: images)``. The instances: book/api/benchmark.md.
 """
 from __future__ import annotations
 

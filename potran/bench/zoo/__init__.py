@@ -18,12 +18,8 @@ conv4_<objective>_pNN  128   32    checkpoint of an objective after NN % of its 
                                    denoising 50): graded quality at equal width
 =====================  ====  ====  ========================================================
 
-Every model returns its globally average-pooled last feature map. Inputs are small so that
-fine-tuning the whole benchmark fits on a CPU: 32 px (`SMALL`), the conv4 models' pretraining
-size, except for the ImageNet mobile networks, which take 48 px (`MOBILE`): at 32 px their last
-map is 1 x 1 and most features of EfficientNet-Lite are zero on every image (Lite2: 97 % of the
-dimensions, on MNIST and photo tiles), at 48 px none are. HED's VGG16 keeps 93 % of its
-dimensions at 32 px and costs about 4x more to fine-tune at 64 px.
+Every model returns its globally average-pooled last feature map; inputs are 32 px (`SMALL`)
+or, for the ImageNet mobile networks, 48 px (`MOBILE`): why, book/api/benchmark.md.
 """
 
 from __future__ import annotations
