@@ -1,7 +1,7 @@
 """What benchmark v3 can detect: the power of its family rule (the exact sign-flip over the
 per-family means, :func:`potran.stats.sign_flip_rows`) to find PED's effect, simulated two ways.
 
-- per metric (:func:`power_by_metric`, :func:`metric_power`): per-family mean effects drawn
+- per metric (:func:`power_by_metric`): per-family mean effects drawn
   with that metric's own between-family spread, at the paper's published gain;
 - (:func:`power_curve`, :func:`calibrated_power`, :func:`power_statement`) Gaussian-copula
   scorers on each target's measured ranking, with its measured seed and test-image noise redrawn
@@ -21,12 +21,12 @@ from ..metrics import PED_METRICS
 from ..perturbations import NONE, PED
 from . import targets_v3
 from .v3_data import BASELINES, GroundTruth
-from .v3_tests import family_effects, per_target_tau
+from .v3_tests import per_target_tau
 
 __all__ = ["EFFECTS", "observed_spread", "power_curve", "min_detectable_effect", "smallest_effect",
            "ped_score_correlation",
            "calibrated_power", "families_needed", "family_power", "power_by_metric", "published_ped_gains",
-           "POWER_DESIGNS", "metric_power", "power_statement"]
+           "POWER_DESIGNS", "power_statement"]
 
 #: PED effects (in tau_w) at which :func:`power_curve` simulates the rule by default.
 EFFECTS = tuple(np.round(np.arange(0, 0.61, 0.05), 2))
@@ -273,17 +273,6 @@ def published_ped_gains() -> dict:
 #: The designs of the per-metric power: the frozen one (8 families) and what the fine-tuning
 #: main table's inclusion rule produced (5 families).
 POWER_DESIGNS = {"8 families (frozen design)": 8, "5 families (fine-tuning main table)": 5}
-
-
-def metric_power(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, alphas=(0.05, 0.05 / 9),
-                 designs=POWER_DESIGNS, n_sim: int = 20000, seed: int = 0) -> pd.DataFrame:
-    """:func:`power_by_metric` of the metrics the paper published with PED, at the paper's own
-    gain (:func:`published_ped_gains`), each with its own between-family spread of the PED
-    effect measured on ``targets`` against ``truth``."""
-    tau = per_target_tau(scores, truth, models, targets)
-    gains = published_ped_gains()
-    return power_by_metric(family_effects(tau, gains), gains, designs=designs, alphas=alphas,
-                           n_sim=n_sim, seed=seed)
 
 
 def power_statement(ft: GroundTruth, lp: GroundTruth, scores, models, *, main_ft=(), main_lp=(),
