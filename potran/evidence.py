@@ -31,7 +31,7 @@ from potran.reduction import TIE_RTOL
 from potran.resources import data_path
 
 __all__ = ["PAGE", "MAIN_TABLE_RELIABILITY", "BASELINES", "ALPHA", "N_DEFAULT", "FALLBACK",
-           "metric_evidence", "default_metrics", "main_table_targets"]
+           "metric_evidence", "default_metrics", "main_table_targets", "unpack_correctness"]
 
 #: The book page that reports benchmark v3 (the evidence of this module).
 PAGE = "notebooks/benchmark_v3"
@@ -51,7 +51,9 @@ def _folder():
     return data_path("bench_v3")
 
 
-def _correctness(text: str, n: int) -> np.ndarray:
+def unpack_correctness(text: str, n: int) -> np.ndarray:
+    """The per-image test correctness of a cell's run for ``n`` images, bool (n,), from its
+    JSON text (base64 of the packed bits, :func:`potran.bench.finetune.pack_correctness`)."""
     import base64
 
     return np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=n).astype(bool)
@@ -66,7 +68,7 @@ def main_table_targets(n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
         runs = record["runs"]
         n = int(record["n_test"])
         cells.setdefault(record["target"], {})[record["model"]] = np.stack(
-            [_correctness(r["test_correct"], n) for r in runs])
+            [unpack_correctness(r["test_correct"], n) for r in runs])
     models = sorted({m for per in cells.values() for m in per})
     main = []
     for target, per in cells.items():

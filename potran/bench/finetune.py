@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..evidence import unpack_correctness
 from .reduction import reduce_features
 
 __all__ = ["FinetuneConfig", "FinetuneResult", "training_indices", "probe_indices", "finetune",
-           "test_correctness", "pack_correctness", "unpack_correctness"]
+           "test_correctness", "pack_correctness"]
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,6 @@ def _predict(net: nn.Module, x: torch.Tensor, device, batch_size: int = 256,
 def pack_correctness(correct: np.ndarray) -> str:
     """Per-image 0/1 correctness as base64 of the packed bits (JSON-ready, 1 bit per image)."""
     return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode()
-
-
-def unpack_correctness(text: str, n: int) -> np.ndarray:
-    """Inverse of `pack_correctness` for ``n`` images: bool (n,)."""
-    return np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=n).astype(bool)
 
 
 def test_correctness(record: dict) -> np.ndarray:

@@ -83,13 +83,9 @@ REGISTRY = {name: spec.function for name, spec in SPECS.items()}
 #: metrics that turn one model's features into one float score: the offline benchmark's default set
 FEATURE_METRICS = tuple(n for n, s in SPECS.items() if s.takes == "features" and s.gives == "score")
 
-#: the rest: ``leep`` and ``nce`` need source-classifier probabilities; ``ncti`` gives per-model
-#: components whose score is relative to the pool of models scored on a target
-NOT_FEATURE_SCORES = tuple(n for n in SPECS if n not in FEATURE_METRICS)
-
 #: the metrics the paper reports with and without PED (its "+Ours" rows)
 PED_METRICS = tuple(n for n, s in SPECS.items() if s.with_ped_in_paper)
 
-__all__ = ["SPECS", "MetricSpec", "REGISTRY", "FEATURE_METRICS", "NOT_FEATURE_SCORES", "PED_METRICS",
+__all__ = ["SPECS", "MetricSpec", "REGISTRY", "FEATURE_METRICS", "PED_METRICS",
            "dim", "gbc", "hscore", "knn", "leep", "logme", "nce", "ncti", "ncti_pool_scores", "nleep", "norm",
            "parc", "random_score", "reg_hscore", "sfda", "transrate"]
