@@ -69,17 +69,34 @@ import pandas as pd
 import seaborn as sns
 from myst_nb import glue
 
+from potran import paper, stats
 from potran.bench import book, plots
 from potran.bench import paper_analysis as pa
+from potran.bench.finetuned import pick
+from potran.bench.intervals import random_null
+from potran.perturbations import NONE, PED
 from potran.resources import project_path
 
 book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "paper_numbers"))  # a PNG copy of each figure
-numbers = pa.paper_numbers(models, targets)
-chosen_models, chosen_targets, accuracy = numbers.models, numbers.targets, numbers.accuracy
+# the chosen models and datasets (unknown names are ignored with a note), both ground-truth versions,
+# the published tau_w with each method's label ("LogME+Ours"), the static baseline's tau_w per version
+every = pa.paper_accuracy("twpy")
+chosen_models, note_models = pick(models, sorted(every.model.unique()), "models")
+chosen_targets, note_targets = pick(targets, sorted(every.target.unique()), "datasets")
+if len(chosen_targets) < 2:
+    raise ValueError("the static baseline needs at least two datasets")
+accuracy = {v: pa.paper_accuracy(v, datasets=chosen_targets, models=chosen_models)
+            for v in ("twpy", "supplementary")}
+published = pa.published_taus(chosen_targets)
+BASELINE = ("static_loto", NONE)
+labels = published.drop_duplicates("method").set_index(["metric", "perturbation"]).method.to_dict()
+labels[BASELINE] = "static baseline"
+baseline = {v: pa.static_baseline_taus(a) for v, a in accuracy.items()}
 print(f"{len(chosen_models)} models x {len(chosen_targets)} datasets")
-for note in numbers.notes:
-    print("note:", note)
+for note in (note_models, note_targets):
+    if note:
+        print("note:", note)
 
 
 def put(key, value):
@@ -92,6 +109,13 @@ def listing(names) -> str:
     names = list(names)
     return ", ".join(names[:-1]) + " and " * (len(names) > 1) + names[-1] if names else "none"
 
+
+def wide_taus(taus):
+    """tau_w per method (rows, in order) and dataset (columns), with their mean over the datasets."""
+    table = taus.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
+    table["mean"] = table.mean(axis=1)
+    return table
+
 # %% [markdown]
 # ## The published $\tau_w$
 #
@@ -100,7 +124,7 @@ def listing(names) -> str:
 # 12 models, so a selection of models above does not change them.
 
 # %% tags=["hide-input"]
-table = pa.wide_taus(numbers.published)
+table = wide_taus(published)
 book.table(table, shade=list(table.columns), caption="Published weighted Kendall τ per dataset (12 models) and their mean.")
 
 # %% [markdown]
@@ -113,7 +137,9 @@ book.table(table, shade=list(table.columns), caption="Published weighted Kendall
 # interval overlaps this band.
 
 # %% tags=["hide-input"]
-one, null = pa.chance_bands(numbers, n_draws=n_draws, seed=seed)
+# the band of a random ranking on one dataset (the first), and of its mean over the datasets per version
+null = {v: random_null(a, n_draws=n_draws, seed=seed) for v, a in accuracy.items()}
+one = random_null(accuracy["twpy"][accuracy["twpy"].target == chosen_targets[0]], n_draws=n_draws, seed=seed)
 n = len(chosen_targets)
 bands = pd.Series({"τ_w on one dataset": book.span(one["low"], one["high"]),
                    f"mean over {n} datasets (tw.py GT)":
@@ -137,8 +163,9 @@ book.table(bands.to_frame())
 # offline**, so they are not used here.
 
 # %% tags=["hide-input"]
-per_dataset = numbers.per_dataset()
-wide = pa.wide_taus(per_dataset)
+per_dataset = pd.concat([published, baseline["twpy"]])
+per_dataset["method"] = [labels[k] for k in zip(per_dataset.metric, per_dataset.perturbation)]
+wide = wide_taus(per_dataset)
 book.table(wide, csv="paper_tau", shade=list(wide.columns),
            caption="Weighted Kendall τ per dataset of the published methods and of the static baseline (tw.py ground truth).")
 
@@ -154,8 +181,14 @@ book.table(wide, csv="paper_tau", shade=list(wide.columns),
 
 # %% tags=["hide-input"]
 paper_tests = pa.paper_tests(datasets=chosen_targets, models=chosen_models, n_draws=n_draws, seed=seed)
-intervals = pa.method_intervals(numbers, paper_tests)
-iv = intervals
+# per method: the mean over the datasets minus the baseline, Holm over the methods, and the Holm p
+# of its permutation test against chance
+over = pa.over_datasets(per_dataset, reference=BASELINE)
+vs_chance = paper_tests[paper_tests.family == "chance"].set_index(["metric", "perturbation"]).p_holm
+over["p vs chance (Holm)"] = [vs_chance.get(k, float("nan")) for k in zip(over.metric, over.perturbation)]
+over["p_delta (Holm)"] = stats.holm(over.p_delta.to_numpy(float))
+over["method"] = [labels[k] for k in zip(over.metric, over.perturbation)]
+intervals = iv = over.set_index("method").drop(columns=["metric", "perturbation"])
 shown_iv = pd.DataFrame({
     "mean τ_w [95 % t-interval]": list(map(book.interval, iv.mean_tau, iv.low, iv.high)),
     "p (mean 0)": iv.p_value,
@@ -244,22 +277,31 @@ show(fig, "means",
 # truth is used; `tw.py` also has SUN397, which the main table does not report.
 
 # %% tags=["hide-input"]
-check = pa.baseline_choices(numbers)
+# the baseline's mean tau_w with either ground truth, and with SUN397 (only tw.py has it)
+with_sun = pa.static_baseline_taus(pa.paper_accuracy(
+    "twpy", datasets=sorted(paper.groundtruth("twpy").target.unique()), models=chosen_models)
+).set_index("target").weighted_tau
+check = pd.Series({
+    "main table's datasets, tw.py GT": baseline["twpy"].weighted_tau.mean(),
+    "main table's datasets, supplementary GT": baseline["supplementary"].weighted_tau.mean(),
+    "main table's datasets scored, SUN397 also in the score's mean": with_sun.drop("sun397").mean(),
+    "every tw.py dataset incl. SUN397 (11), tw.py GT": with_sun.mean()},
+    name="mean τ_w of the static baseline")
 book.table(check.rename_axis("datasets and ground truth"))
 
 # %% tags=["hide-input"]
 b, others = intervals.loc["static baseline"], check.drop(check.index[0])
-methods = intervals.loc[[m for m in numbers.labels.values() if m != "static baseline"]]
+methods = intervals.loc[[m for m in labels.values() if m != "static baseline"]]
 best = methods.mean_tau.idxmax()
 beaten = methods[(methods["p_delta (Holm)"] < 0.05) & (methods.delta < 0)].index
-for key, value in {"bl_n": len(numbers.targets), "bl_mean": b.mean_tau, "bl_others_min": others.min(),
+for key, value in {"bl_n": len(chosen_targets), "bl_mean": b.mean_tau, "bl_others_min": others.min(),
                    "bl_others_max": others.max(), "bl_best": best, "bl_best_tau": methods.mean_tau[best],
                    "bl_minus_best": -methods.delta[best], "bl_minus_best_low": -methods.delta_high[best],
                    "bl_minus_best_high": -methods.delta_low[best], "bl_best_p": methods.p_delta[best],
                    "bl_n_methods": len(methods), "bl_beaten": ", ".join(beaten) or "no method",
                    "bl_position": "above every published mean" if b.mean_tau > methods.mean_tau[best]
                    else "below the best published mean",
-                   "bl_supp_mean": numbers.baseline["supplementary"].weighted_tau.mean()}.items():
+                   "bl_supp_mean": baseline["supplementary"].weighted_tau.mean()}.items():
     glue(key, value.item() if hasattr(value, "item") else value, display=False)
 
 # %% [markdown]
@@ -292,7 +334,12 @@ cells = pa.groundtruth_discrepancies(accuracy["twpy"], accuracy["supplementary"]
 book.table(cells, digits=2, index=False, caption="Fine-tuning accuracy (%) of the five cells in the two versions.")
 
 # %% tags=["hide-input"]
-effect = pa.version_effect(numbers)
+# per dataset and on average: tau_w between the two ground truths, and the baseline's tau_w with each
+effect = pd.DataFrame({
+    "GT agreement": pa.groundtruth_agreement(accuracy["twpy"], accuracy["supplementary"]),
+    "baseline, tw.py GT": baseline["twpy"].set_index("target").weighted_tau,
+    "baseline, supplementary GT": baseline["supplementary"].set_index("target").weighted_tau})
+effect.loc["mean"] = effect.mean()
 book.table(effect.rename_axis("dataset"), shade=list(effect.columns))
 
 # %% tags=["hide-input"]
@@ -312,14 +359,16 @@ show(fig, "gt_versions",
 # `tw.py`:
 
 # %% tags=["hide-input"]
-swap = pa.baseline_swap(numbers)
+swap = pa.discrepancy_effect(accuracy["twpy"], accuracy["supplementary"],
+                             lambda acc: pa.static_baseline_taus(acc).weighted_tau.mean(),
+                             ("tw.py", "supplementary"))
 book.table(swap.rename(columns={"value": "baseline's mean weighted Kendall τ", "delta": "change"}), index=False,
            formats={"change": "+3"})
 
 # %% tags=["hide-input"]
 top = swap.iloc[1:-1].sort_values("delta").iloc[0]  # the disputed cell that moves the mean most
 t_top, m_top = top.changed.split("/")
-supp = numbers.accuracy["supplementary"].query("target == @t_top").set_index("model").test_acc
+supp = accuracy["supplementary"].query("target == @t_top").set_index("model").test_acc
 disagree = effect["GT agreement"].drop("mean")
 for key, value in {"swap_from": swap.value.iloc[0], "swap_to": swap.value.iloc[-1], "swap_cell": top.changed,
                    "swap_delta": top.delta, "swap_twpy": cells.set_index(["target", "model"]).loc[(t_top, m_top), "tw.py"],
@@ -354,7 +403,13 @@ for key, value in {"swap_from": swap.value.iloc[0], "swap_to": swap.value.iloc[-
 # (none is published) would be needed to remove that selection.
 
 # %% tags=["hide-input"]
-gain = pa.ped_gain(numbers, paper_tests)
+# PED's gain per metric (rows "LogME+Ours", ...): the tests' "PED" rows, and on how many datasets
+# it is positive
+gain = paper_tests[paper_tests.family == "PED"].set_index("metric")
+by_target = published.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau")
+gain["datasets positive"] = [int((by_target.loc[(m, PED)] > by_target.loc[(m, NONE)]).sum())
+                             for m in gain.index]
+gain = gain.rename(index={m: labels[(m, PED)] for m in gain.index})
 shown_gain = pd.DataFrame({"PED gain [95 % t-interval]": list(map(book.interval, gain.estimate, gain.low,
                                                                   gain.high)),
                            "p (sign-flip)": gain.p_value, "p (Holm)": gain.p_holm,
@@ -367,15 +422,15 @@ book.table(shown_gain, csv="paper_ped_gain", formats={"p (sign-flip)": "p", "p (
 # Each family of rows of the tests above, read at Holm-adjusted p < 0.05:
 
 # %% tags=["hide-input"]
-label = {**numbers.labels,
+label = {**labels,
          ("static_loto_supplementary", "none"): "static baseline (supplementary GT)"}
 fam = {f: t.assign(method=[label[(m, p)] for m, p in zip(t.metric, t.perturbation)])
        for f, t in paper_tests.groupby("family", sort=False)}
 ch, tg, ped, bl = fam["chance"], fam["targets"], fam["PED"], fam["baseline"]
-inside = numbers.published.weighted_tau.between(one["low"], one["high"])
+inside = published.weighted_tau.between(one["low"], one["high"])
 for key, value in {"claim_n_models": len(chosen_models), "claim_one_low": one["low"],
                    "claim_one_high": one["high"], "claim_inside": int(inside.sum()),
-                   "claim_n_published": len(numbers.published), "claim_n_chance": len(ch),
+                   "claim_n_published": len(published), "claim_n_chance": len(ch),
                    "claim_chance_better": listing(ch.method[ch.verdict == "better than chance"]),
                    "claim_chance_worse": listing(ch.method[ch.verdict == "worse than chance"]),
                    "claim_chance_not": listing(ch.method[~(ch.p_holm < 0.05)]),

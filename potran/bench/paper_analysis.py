@@ -6,8 +6,7 @@ leave-one-dataset-out baseline (:func:`static_baseline_taus`: an oracle-style re
 every model fine-tuned on the other datasets), the tests of :mod:`potran.stats` over the datasets
 (:func:`over_datasets`, :func:`paper_tests`: the datasets are the only units published tau values
 allow), and what the five cells where the supplementary's Table 2 and ``tw.py`` disagree change
-(:func:`groundtruth_discrepancies`, :func:`discrepancy_effect`). :func:`paper_numbers` gathers a
-selection of the paper's models and datasets for the book's page on them.
+(:func:`groundtruth_discrepancies`, :func:`discrepancy_effect`).
 
 Tables follow :mod:`potran.bench.intervals`: accuracy tables have columns model, target, test_acc;
 tau tables have target, metric, perturbation, weighted_tau (:func:`potran.bench.tau.tau_table`).
@@ -15,7 +14,7 @@ tau tables have target, metric, perturbation, weighted_tau (:func:`potran.bench.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -23,14 +22,11 @@ import pandas as pd
 from .. import paper, stats
 from ..evaluation import correlate_by_target, weighted_tau
 from ..perturbations import NONE, PED, metric_label
-from .finetuned import leave_one_target_out, pick
-from .intervals import random_null
+from .finetuned import leave_one_target_out
 from .significance import add_holm
 
 __all__ = ["paper_accuracy", "published_taus", "static_baseline_taus", "over_datasets", "paper_tests",
-           "groundtruth_discrepancies", "groundtruth_agreement", "discrepancy_effect", "BASELINE",
-           "PaperNumbers", "paper_numbers", "wide_taus", "chance_bands", "method_intervals",
-           "baseline_choices", "version_effect", "baseline_swap", "ped_gain"]
+           "groundtruth_discrepancies", "groundtruth_agreement", "discrepancy_effect"]
 
 
 def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = None,
@@ -310,150 +306,3 @@ def discrepancy_effect(a: pd.DataFrame, b: pd.DataFrame,
     out = pd.DataFrame(rows)
     out["delta"] = out.value - base
     return out
-
-
-#: The label of the static leave-one-dataset-out baseline among the published methods.
-BASELINE = ("static_loto", NONE)
-
-
-@dataclass(frozen=True)
-class PaperNumbers:
-    """The paper's numbers on a selection of its models and datasets (:func:`paper_numbers`):
-    the names, :func:`potran.bench.finetuned.pick`'s notes, both ground-truth versions
-    (``accuracy``: ``{"twpy": ..., "supplementary": ...}``), the published tau_w, each method's
-    label ((metric, perturbation) -> "LogME+Ours", the baseline "static baseline") and the
-    baseline's tau_w per version."""
-
-    models: list
-    targets: list
-    notes: list
-    accuracy: dict
-    published: pd.DataFrame
-    labels: dict
-    baseline: dict
-
-    def per_dataset(self) -> pd.DataFrame:
-        """The published tau_w and the baseline's (tw.py ground truth), with a ``method`` column."""
-        both = pd.concat([self.published, self.baseline["twpy"]])
-        return both.assign(method=[self.labels[(m, p)] for m, p in zip(both.metric, both.perturbation)])
-
-
-def paper_numbers(models=None, targets=None) -> PaperNumbers:
-    """:class:`PaperNumbers` of the paper's ``models`` and ``targets`` (ids, None for all 12 and
-    the 10 datasets of the main table; unknown ones are ignored with a note).
-
-    Raises
-    ------
-    ValueError
-        Fewer than two datasets (the static baseline needs the others).
-    """
-    twpy = paper_accuracy("twpy")
-    chosen_models, note_m = pick(models, sorted(twpy.model.unique()), "models")
-    chosen_targets, note_t = pick(targets, sorted(twpy.target.unique()), "datasets")
-    if len(chosen_targets) < 2:
-        raise ValueError("the static baseline needs at least two datasets")
-    accuracy = {v: paper_accuracy(v, datasets=chosen_targets, models=chosen_models)
-                for v in ("twpy", "supplementary")}
-    published = published_taus(chosen_targets)
-    labels = published.drop_duplicates("method").set_index(["metric", "perturbation"]).method.to_dict()
-    labels[BASELINE] = "static baseline"
-    return PaperNumbers(
-        chosen_models,
-        chosen_targets,
-        [n for n in (note_m, note_t) if n],
-        accuracy,
-        published,
-        labels,
-        {v: static_baseline_taus(a) for v, a in accuracy.items()},
-    )
-
-
-def wide_taus(taus: pd.DataFrame) -> pd.DataFrame:
-    """tau_w per method (rows, in order) and dataset (columns), with their mean over the datasets."""
-    table = taus.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
-    table["mean"] = table.mean(axis=1)
-    return table
-
-
-def chance_bands(numbers: PaperNumbers, *, n_draws: int = 10000, seed: int = 0) -> tuple[dict, dict]:
-    """The 95 % band of a random ranking's tau_w on one dataset (the first) and of its mean over
-    the datasets with either ground truth (:func:`potran.bench.intervals.random_null`).
-    Returns ``(one, means)``: ``one`` and ``means[version]`` have ``low`` and ``high``."""
-    means = {v: random_null(a, n_draws=n_draws, seed=seed) for v, a in numbers.accuracy.items()}
-    twpy = numbers.accuracy["twpy"]
-    one = random_null(twpy[twpy.target == numbers.targets[0]], n_draws=n_draws, seed=seed)
-    return one, means
-
-
-def method_intervals(numbers: PaperNumbers, tests: pd.DataFrame) -> pd.DataFrame:
-    """Per method (index): :func:`over_datasets` against the baseline, its Holm-adjusted p of
-    the difference (``p_delta (Holm)``) and the Holm p of its permutation test against chance
-    (``p vs chance (Holm)``, from :func:`paper_tests`' ``tests``)."""
-    over = over_datasets(numbers.per_dataset(), reference=BASELINE)
-    chance = tests[tests.family == "chance"].set_index(["metric", "perturbation"])
-    over["p vs chance (Holm)"] = [
-        chance.p_holm.get((m, p), float("nan")) for m, p in zip(over.metric, over.perturbation)
-    ]
-    over["p_delta (Holm)"] = stats.holm(over.p_delta.to_numpy(float))
-    out = over.assign(method=[numbers.labels[(m, p)] for m, p in zip(over.metric, over.perturbation)])
-    return out.set_index("method").drop(columns=["metric", "perturbation"])
-
-
-def baseline_choices(numbers: PaperNumbers) -> pd.Series:
-    """The static baseline's mean tau_w on the main table's datasets with either ground truth,
-    and with SUN397 (which only tw.py has) in the baseline's mean, and over every tw.py dataset."""
-    sun = paper_accuracy(
-        "twpy", datasets=sorted(paper.groundtruth("twpy").target.unique()), models=numbers.models
-    )
-    with_sun = static_baseline_taus(sun).set_index("target").weighted_tau
-    return pd.Series(
-        {
-            "main table's datasets, tw.py GT": numbers.baseline["twpy"].weighted_tau.mean(),
-            "main table's datasets, supplementary GT": numbers.baseline["supplementary"].weighted_tau.mean(),
-            "main table's datasets scored, SUN397 also in the score's mean": with_sun.drop("sun397").mean(),
-            "every tw.py dataset incl. SUN397 (11), tw.py GT": with_sun.mean(),
-        },
-        name="mean τ_w of the static baseline",
-    )
-
-
-def version_effect(numbers: PaperNumbers) -> pd.DataFrame:
-    """Per dataset and on average: tau_w between the two ground truths, and the baseline's tau_w
-    with each."""
-    effect = pd.DataFrame(
-        {
-            "GT agreement": groundtruth_agreement(
-                numbers.accuracy["twpy"], numbers.accuracy["supplementary"]
-            ),
-            "baseline, tw.py GT": numbers.baseline["twpy"].set_index("target").weighted_tau,
-            "baseline, supplementary GT": numbers.baseline["supplementary"].set_index("target").weighted_tau,
-        }
-    )
-    effect.loc["mean"] = effect.mean()
-    return effect
-
-
-def baseline_swap(numbers: PaperNumbers) -> pd.DataFrame:
-    """:func:`discrepancy_effect` on the baseline's mean tau_w, from tw.py one disputed cell at a time."""
-
-    def mean_tau(acc):
-        return static_baseline_taus(acc).weighted_tau.mean()
-
-    return discrepancy_effect(
-        numbers.accuracy["twpy"], numbers.accuracy["supplementary"], mean_tau, ("tw.py", "supplementary")
-    )
-
-
-def ped_gain(numbers: PaperNumbers, tests: pd.DataFrame) -> pd.DataFrame:
-    """PED's published gain per metric (rows: "LogME+Ours", ...): :func:`paper_tests`' "PED"
-    rows with the number of datasets where it is positive."""
-    gain = tests[tests.family == "PED"].set_index("metric")
-    wide = numbers.published.pivot_table(
-        index=["metric", "perturbation"], columns="target", values="weighted_tau"
-    )
-    gain["datasets positive"] = [
-        int((wide.loc[(m, PED)] > wide.loc[(m, NONE)]).sum()) for m in gain.index
-    ]
-    return gain.rename(index={m: numbers.labels[(m, PED)] for m in gain.index})
-
-
