@@ -66,10 +66,11 @@ from sklearn.metrics import silhouette_score
 
 import potran
 from potran import stats
-from potran.bench import book, report, settings
+from potran.bench import book, settings
 from potran.bench.finetune import training_indices
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.runner import cell_features
+from potran.bench.significance import benchmark_tests
 from potran.bench.snapshots import (
     available_cells,
     cell_costs,
@@ -315,7 +316,7 @@ fractions = sorted(set(plain.fraction))
 parts = {"first": (fractions[1], fractions[0]), "then": (fractions[-1], fractions[1])}
 labelled = plain.assign(metric=[at(m, f) for m, f in zip(plain.metric, plain.fraction)])
 pairs = [((at(m, a), NONE), (at(m, b), NONE)) for a, b in parts.values() for m in metrics]
-tests = report.benchmark_tests(labelled[["model", "target", "metric", "perturbation", "score"]],
+tests = benchmark_tests(labelled[["model", "target", "metric", "perturbation", "score"]],
                                truth.accuracy, truth.seeds, baseline=None, pairs=pairs,
                                n_boot=n_boot, seed=seed)
 

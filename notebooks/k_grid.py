@@ -65,7 +65,7 @@ from myst_nb import glue
 
 from potran import paper
 from potran.bench import book, ped_options, settings
-from potran.bench.report import random_null
+from potran.bench.intervals import random_null
 from potran.bench.tau import tau_table
 from potran.perturbations import NONE, PED
 
@@ -155,7 +155,7 @@ book.table(pub, formats={"grid gain": "+3"},
 #
 # Mean $\tau_w$ over the targets with 95 % crossed-bootstrap intervals ({mod}`potran.stats`: one
 # resample of the models shared by every target and each cell's seeds redrawn; targets and test
-# images fixed; through {mod}`potran.bench.report`). All values share the same replicates, and the
+# images fixed; through {mod}`potran.bench.intervals`). All values share the same replicates, and the
 # difference with the metric without PED is paired (its p-value: the two-sided bootstrap p).
 
 # %% tags=["hide-input"]

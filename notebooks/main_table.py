@@ -94,7 +94,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from potran import paper
-from potran.bench import book, plots, report, settings, targets_v3
+from potran.bench import book, finetuned, plots, report, settings, targets_v3
 
 # %% tags=["hide-input"]
 book.setup_page()
@@ -205,7 +205,7 @@ book.table(book.ped_column(wide.reset_index()), csv="main_table_tau", shade=colu
 # so a target of its main table can show slightly less than 0.9 here:
 
 # %% tags=["hide-input"]
-reliability = (report.reliability(seeds).set_index("target") if usable and seeds is not None
+reliability = (finetuned.reliability(seeds).set_index("target") if usable and seeds is not None
                else pd.DataFrame(columns=["reliability", "ceiling_low", "ceiling_high"], dtype=float))
 for column in ("reliability", "ceiling_low", "ceiling_high"):
     for stat in ("min", "max"):

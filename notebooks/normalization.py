@@ -63,7 +63,8 @@ import numpy as np
 import pandas as pd
 
 import potran
-from potran.bench import book, ped_options, plots, report, settings
+from potran.bench import book, ped_options, plots, settings
+from potran.bench.intervals import compare, random_null
 from potran.ped import EPS
 from potran.perturbations import label as perturbation
 
@@ -305,7 +306,7 @@ else:
 
 # %% tags=["hide-input"]
 if not intervals.empty:
-    null = report.random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
+    null = random_null(ranked, seed=seed) if ranked.model.nunique() >= 2 else None
     colours = {NAMES["none"]: "0.45", **{NAMES[w]: SPACE_COLOURS[w] for w in ("standardised", "raw")}}
     fig, axes = plots.forest_figure(
         intervals.assign(setting=intervals.setting.map(NAMES)), label="metric", group="setting",
@@ -333,7 +334,7 @@ motion = trace[["mean_steps", "energy_decline", "no_overlap"]].groupby(level="se
     list(SPACES))                                # per space, the mean over the metrics
 agree = ped_options.ranking_agreement(scores, ways["standardised"], ways["raw"]).groupby(
     "metric", sort=False).weighted_tau.mean()
-versus = report.compare(scores, accuracy, seeds, perturbation=ways["standardised"],
+versus = compare(scores, accuracy, seeds, perturbation=ways["standardised"],
                         reference=ways["raw"], n_boot=n_boot, seed=seed).set_index("metric")
 
 # %% tags=["hide-input"]

@@ -66,7 +66,9 @@ import seaborn as sns
 from IPython.display import Markdown
 from myst_nb import glue
 
-from potran.bench import book, plots, report, settings, successors
+from potran.bench import book, plots, settings, successors
+from potran.bench.intervals import compare, random_null, tau_intervals
+from potran.bench.significance import add_holm, benchmark_tests
 from potran.perturbations import label as perturbation
 from potran.perturbations import title
 
@@ -146,11 +148,11 @@ intervals = pd.DataFrame(columns=["metric", "method", "mean_tau", "low", "high",
 with warnings.catch_warnings():  # a metric without any finite τ_w has an all-NaN interval
     warnings.simplefilter("ignore", RuntimeWarning)
     if ranked.targets:
-        alone = report.tau_intervals(scores, *truth_of, **boot)
-        changes = [report.compare(scores, *truth_of, perturbation=p, **boot).rename(
+        alone = tau_intervals(scores, *truth_of, **boot)
+        changes = [compare(scores, *truth_of, perturbation=p, **boot).rename(
             columns={"delta": "mean_tau", "p_value": "p_delta"}).assign(method=f"{names[p]} − none")
             for p in ("ped", sa)]                                # paired with the metric alone
-        nc = report.tau_intervals(ncti, *truth_of, **boot).assign(method="none")
+        nc = tau_intervals(ncti, *truth_of, **boot).assign(method="none")
         intervals = pd.concat([alone.assign(method=alone.perturbation.map(names)), *changes, nc],
                               ignore_index=True).drop_duplicates(["metric", "method"])
 intervals.to_csv(out_dir / "intervals.csv", index=False)
@@ -165,7 +167,7 @@ book.table(table.rename(columns=lambda c: c.replace("none", "alone")), csv="succ
                    "replicates): each metric alone, after PED, after SA, and the changes they bring.")
 
 # %% tags=["hide-input"]
-null = report.random_null(ranked.accuracy, n_draws=n_null, seed=seed) if ranked.targets else None
+null = random_null(ranked.accuracy, n_draws=n_null, seed=seed) if ranked.targets else None
 if null is None:
     print("no target has two models with ground truth: nothing to rank")
 main = intervals[~intervals.method.str.contains("−")]            # the changes are in the table
@@ -189,9 +191,9 @@ if null is not None and len(intervals):
 # %%
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
-    tests, nc = (report.benchmark_tests(s, *truth_of, baseline=None, n_boot=n_boot, n_draws=n_null, seed=seed)
+    tests, nc = (benchmark_tests(s, *truth_of, baseline=None, n_boot=n_boot, n_draws=n_null, seed=seed)
                  for s in (scores, ncti))
-    tests = report.add_holm(pd.concat([tests, nc[nc.family == "chance"]], ignore_index=True))  # per family
+    tests = add_holm(pd.concat([tests, nc[nc.family == "chance"]], ignore_index=True))  # per family
 tests.to_csv(out_dir / "tests.csv", index=False)
 book.tests_table(tests)
 

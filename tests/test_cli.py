@@ -405,20 +405,11 @@ def test_rank_errors_on_bench_tables(cli, bench_tables, tmp_path):
 
 @pytest.fixture
 def bench_readme(monkeypatch):
-    """Records the calls of potran.bench.report.write_bench_readme instead of writing."""
-    import types
+    """Records the calls of potran.bench.readme.write_bench_readme instead of writing."""
+    from potran.bench import readme
 
-    import potran.bench
-
-    try:
-        from potran.bench import report
-    except ImportError:  # report.py is written separately
-        report = types.ModuleType("potran.bench.report")
-        monkeypatch.setitem(sys.modules, "potran.bench.report", report)
-        monkeypatch.setattr(potran.bench, "report", report, raising=False)
     calls = []
-    monkeypatch.setattr(report, "write_bench_readme", lambda *a, **kw: calls.append((a, kw)),
-                        raising=False)
+    monkeypatch.setattr(readme, "write_bench_readme", lambda *a, **kw: calls.append((a, kw)))
     return calls
 
 

@@ -1,11 +1,11 @@
-"""potran.bench.report.benchmark_tests' ``pairs``: two (metric, perturbation) keys compared on the
+"""potran.bench.significance.benchmark_tests' ``pairs``: two (metric, perturbation) keys compared on the
 same replicates (crossed bootstrap) and per target (exact sign-flip), on scores whose answer is
 known: snapshots along fine-tuning that follow the accuracies, or reverse them."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from potran.bench import report
+from potran.bench import significance
 
 
 def _snapshots(rng, shape):
@@ -30,7 +30,7 @@ def test_pairs_resolve_known_changes_on_the_same_replicates():
     before = scores.copy()
     pairs = [_pair("dips", "25%", "0%"), _pair("dips", "100%", "25%"), _pair("rises", "25%", "0%"),
              _pair("rises", "100%", "25%")]
-    tests = report.benchmark_tests(scores, acc, baseline=None, pairs=pairs, n_boot=300, n_draws=50)
+    tests = significance.benchmark_tests(scores, acc, baseline=None, pairs=pairs, n_boot=300, n_draws=50)
     pd.testing.assert_frame_equal(scores, before)
     boot = tests[tests.family == "pair, models"].set_index("metric")
     flip = tests[tests.family == "pair"].set_index("metric")
@@ -50,5 +50,5 @@ def test_pairs_resolve_known_changes_on_the_same_replicates():
 def test_a_pair_needs_both_keys_scored():
     scores, acc = _snapshots(np.random.default_rng(1), {"m": (1, 1, 1)})
     with pytest.raises(ValueError, match="no scores for"):
-        report.benchmark_tests(scores, acc, baseline=None, pairs=[_pair("m", "50%", "0%")], n_boot=5,
+        significance.benchmark_tests(scores, acc, baseline=None, pairs=[_pair("m", "50%", "0%")], n_boot=5,
                                n_draws=5)

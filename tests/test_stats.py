@@ -8,8 +8,9 @@ from scipy import stats as sps
 
 from potran import evaluation as ev
 from potran import stats
+from potran.bench import finetuned, readme, report, significance
 from potran.bench import paper_analysis as pa
-from potran.bench import report
+from potran.bench.intervals import compare, tau_intervals
 
 # --- weighted tau, row by row ---------------------------------------------------------------------
 
@@ -247,8 +248,8 @@ def _bench():
 
 def test_benchmark_tests_families_and_verdicts():
     scores, acc, seeds = _bench()
-    tests = report.benchmark_tests(scores, acc, seeds, baseline="noise", n_boot=200, n_draws=400)
-    assert list(tests.columns) == report.TEST_COLUMNS
+    tests = significance.benchmark_tests(scores, acc, seeds, baseline="noise", n_boot=200, n_draws=400)
+    assert list(tests.columns) == significance.TEST_COLUMNS
     row = tests.set_index(["family", "metric", "perturbation"])
     good = row.loc[("chance", "good", "none")]
     assert good.estimate == pytest.approx(1.0) and good.verdict == "better than chance"
@@ -260,10 +261,10 @@ def test_benchmark_tests_families_and_verdicts():
     fam = tests[tests.family == "chance"]
     np.testing.assert_allclose(fam.p_holm, stats.holm(fam.p_value))
     assert np.isnan(row.loc[("models", "good", "none")].p_value)
-    text = " ".join(report.verdict_text(tests, baseline="noise"))
+    text = " ".join(readme.verdict_text(tests, baseline="noise"))
     assert "better than chance at p < 0.05: good" in text and "oracle-style" in text
-    iv = report.tau_intervals(scores, acc, seeds, n_boot=200).set_index(["metric", "perturbation"])
-    delta = report.compare(scores, acc, seeds, perturbation="ped", n_boot=200)
+    iv = tau_intervals(scores, acc, seeds, n_boot=200).set_index(["metric", "perturbation"])
+    delta = compare(scores, acc, seeds, perturbation="ped", n_boot=200)
     assert list(delta.columns) == ["metric", "perturbation", "reference", "delta", "low", "high", "p_value"]
     assert delta.metric.tolist() == ["good"] and delta.reference.tolist() == ["none"]  # noise: none only
     d = delta.iloc[0]
@@ -276,15 +277,15 @@ def test_benchmark_tests_families_and_verdicts():
     assert row.reference[("PED", "good", "ped")] == "none" and pd.isna(row.reference[("chance", "good",
                                                                                       "none")])
     # any two values of the axis, in either order
-    back = report.compare(scores, acc, seeds, perturbation="none", reference="ped", n_boot=200).iloc[0]
+    back = compare(scores, acc, seeds, perturbation="none", reference="ped", n_boot=200).iloc[0]
     assert back.delta == pytest.approx(-d.delta) and back.low == pytest.approx(-d.high)
     with pytest.raises(ValueError, match="no scores with perturbation 'sa'"):
-        report.compare(scores, acc, seeds, perturbation="sa", n_boot=5)
+        compare(scores, acc, seeds, perturbation="sa", n_boot=5)
 
 
 def test_benchmark_reliability_columns():
     _, _, seeds = _bench()
-    rel = report.reliability(seeds).set_index("target")
+    rel = finetuned.reliability(seeds).set_index("target")
     assert {"reliability", "ceiling_low", "ceiling_high", "ratio_seed", "ratio_test",
             "seed_agreement"} <= set(rel.columns)
     assert (rel.ceiling_low <= rel.ceiling_high).all()
@@ -370,12 +371,12 @@ def test_benchmark_tests_read_per_image_correctness(tmp_path):
     correct = {}
     for (m, t), grp in seeds.groupby(["model", "target"]):
         correct[(m, t)] = rng.random((len(grp), 500)) < grp.test_acc.to_numpy()[:, None]
-    with_images = report.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=100, n_draws=50,
+    with_images = significance.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=100, n_draws=50,
                                          correct=correct)
     row = with_images[with_images.family == "models"].iloc[0]
     assert "test images (one draw per target shared by all models)" in row.resampled
     with pytest.raises(ValueError, match="different test sets"):
-        report.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=5, n_draws=5,
+        significance.benchmark_tests(scores, acc, seeds, baseline=None, n_boot=5, n_draws=5,
                                correct={**correct, ("m0", "a"): np.zeros((3, 7), bool)})
 
 
@@ -384,12 +385,12 @@ def test_report_tables_are_empty_when_no_target_has_scores_and_a_ground_truth():
     scores = pd.DataFrame({"model": ["a", "b"], "target": "t1", "metric": "ncti", "perturbation": "none",
                            "score": [0.1, 0.2]})
     accuracy = pd.DataFrame({"model": ["a", "b"], "target": "t2", "test_acc": [0.5, 0.6]})
-    assert report.tau_intervals(scores, accuracy).empty
-    assert list(report.tau_intervals(scores, accuracy).columns) == ["metric", "perturbation", "mean_tau",
+    assert tau_intervals(scores, accuracy).empty
+    assert list(tau_intervals(scores, accuracy).columns) == ["metric", "perturbation", "mean_tau",
                                                                       "low", "high"]
-    assert report.compare(scores, accuracy, perturbation="none", reference="none").empty
-    tests = report.benchmark_tests(scores, accuracy, baseline=None)
-    assert tests.empty and list(tests.columns) == report.TEST_COLUMNS
+    assert compare(scores, accuracy, perturbation="none", reference="none").empty
+    tests = significance.benchmark_tests(scores, accuracy, baseline=None)
+    assert tests.empty and list(tests.columns) == significance.TEST_COLUMNS
 
 
 # --- benchmark v3's primitives: ground-truth redraws, clustered and vectorised sign-flip, split-half ---
@@ -511,11 +512,11 @@ def test_resolve_a_benchmark_and_say_what_it_resolves():
     chance = tests[(tests.family == "chance") & (tests.metric == "good") & (tests.perturbation == "none")]
     assert chance.p_holm.iloc[0] < 0.1
     # one crossed bootstrap for all three: the numbers of the three functions with the same seed
-    pool = pd.concat([scores, report.leave_one_target_out(accuracy)], ignore_index=True)
-    alone = pd.concat([report.tau_intervals(pool, accuracy, n_boot=50),
-                       report.compare(pool, accuracy, perturbation="ped", n_boot=50).rename(
+    pool = pd.concat([scores, finetuned.leave_one_target_out(accuracy)], ignore_index=True)
+    alone = pd.concat([tau_intervals(pool, accuracy, n_boot=50),
+                       compare(pool, accuracy, perturbation="ped", n_boot=50).rename(
                            columns={"delta": "mean_tau"})], ignore_index=True)
     pd.testing.assert_frame_equal(intervals[alone.columns], alone)
-    pd.testing.assert_frame_equal(tests, report.benchmark_tests(pool, accuracy, n_boot=50, n_draws=100))
+    pd.testing.assert_frame_equal(tests, significance.benchmark_tests(pool, accuracy, n_boot=50, n_draws=100))
     empty, no_tests, no_null = report.resolve(scores, accuracy, accuracy, None, [])
     assert empty.empty and no_tests.empty and no_null is None

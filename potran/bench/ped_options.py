@@ -27,7 +27,7 @@ import pandas as pd
 from ..evaluation import weighted_tau
 from ..ped import EPS
 from ..perturbations import NONE, PED, label
-from .report import compare, tau_intervals
+from .intervals import compare, tau_intervals
 from .settings import name_list
 from .tau import BENCH_TIE_RTOL
 

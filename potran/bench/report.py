@@ -4,11 +4,6 @@
 every metric (:func:`potran.bench.intervals.tau_intervals`), PED's paired effect
 (:func:`potran.bench.intervals.compare`) and every test (:func:`potran.bench.significance.benchmark_tests`),
 all on one set of crossed-bootstrap replicates, drawn once, with the band of a random ranking.
-
-The pieces live by job and stay importable from here: the benchmark as arrays and its crossed
-bootstrap (:mod:`potran.bench.intervals`), the tests (:mod:`potran.bench.significance`), what the
-ground truth says by itself (:mod:`potran.bench.finetuned`) and the README of a results folder
-(:mod:`potran.bench.readme`).
 """
 from __future__ import annotations
 
@@ -18,24 +13,10 @@ import numpy as np
 import pandas as pd
 
 from ..perturbations import NONE, PED
-from .finetuned import image_correctness, leave_one_target_out, reliability  # noqa: F401
-from .intervals import (  # noqa: F401
-    Design,
-    _check_scored,
-    _compare_of,
-    _intervals_of,
-    _replicates,
-    compare,
-    design,
-    random_null,
-    tau_intervals,
-)
-from .readme import verdict_text, write_bench_readme  # noqa: F401
-from .settings import seed_table  # noqa: F401  (the ground truth's reader lives with the settings)
-from .significance import FAMILIES, TEST_COLUMNS, _tests_of, add_holm, benchmark_tests  # noqa: F401
+from .finetuned import leave_one_target_out
+from .intervals import _check_scored, _compare_of, _intervals_of, _replicates, design, random_null
+from .significance import TEST_COLUMNS, _tests_of
 
-# the other names imported above stay importable from here (older callers); each is documented in
-# the module that defines it
 __all__ = ["SETTINGS", "resolve"]
 
 

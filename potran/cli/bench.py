@@ -54,8 +54,9 @@ def _command_line(args) -> str:
 
 def run_bench(args) -> int:
     """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
-    from potran.bench import configure_torch, datasets, distributed, report, runner, sources, zoo
+    from potran.bench import configure_torch, datasets, distributed, runner, sources, zoo
     from potran.bench.finetune import FinetuneConfig
+    from potran.bench.readme import write_bench_readme
     from potran.metrics import FEATURE_METRICS
 
     # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
@@ -106,8 +107,8 @@ def run_bench(args) -> int:
         print(tau.pivot_table(index=["metric", "perturbation"], columns="target", values="weighted_tau",
                               sort=False, dropna=False).round(3).to_string())
         if readme:
-            report.write_bench_readme(args.out, _command_line(args), scores, args.groundtruth,
-                                      score_dim=bench.score_dim)
+            write_bench_readme(args.out, _command_line(args), scores, args.groundtruth,
+                               score_dim=bench.score_dim)
     return 0
 
 
