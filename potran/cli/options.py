@@ -8,6 +8,7 @@ optional extras (:data:`EXTRAS`) and :class:`UsageError` (exit status 2).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from potran.params import defaults_of, options_of
@@ -55,6 +56,11 @@ def read_table(path: str, what: str):
         return pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ValueError(f"cannot read {what} from {path}: {' '.join(str(err).split())}") from None
+
+
+def number(value, fmt: str = "+.3f", missing: str = "-") -> str:
+    """``value`` in format ``fmt``; ``missing`` for None and non-finite values (a table's empty cell)."""
+    return missing if value is None or not math.isfinite(value) else format(value, fmt)
 
 
 def add_option_flags(group, function, names, prefix: str) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 
-from potran.cli.options import UsageError, read_table, split_names
+from potran.cli.options import UsageError, number, read_table, split_names
 from potran.perturbations import KINDS, NONE
 
 __all__ = ["add_report_parser", "run_report", "format_table"]
@@ -137,8 +138,7 @@ def _pairs(items) -> list:
     return out
 
 
-def _num(x: float, fmt: str = "+.3f") -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+_num = partial(number, missing="–")  # the tables' empty cell
 
 
 def format_table(tests) -> str:
@@ -162,18 +162,12 @@ def format_table(tests) -> str:
     return "\n".join(lines)
 
 
-def _plain(value):
-    """A JSON value: numpy scalars as Python ones, NaN as null."""
-    value = value.item() if hasattr(value, "item") else value
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
 def run_report(args) -> int:
     """``potran report``: print the tests as a table or as JSON records."""
     tests = _tests(args)
     if args.json:
-        print(json.dumps([{k: _plain(v) for k, v in r.items()} for r in tests.to_dict("records")],
-                         indent=1))
+        # Python values, NaN as null
+        print(json.dumps(tests.astype(object).where(tests.notna(), None).to_dict("records"), indent=1))
     else:
         print(format_table(tests))
     return 0

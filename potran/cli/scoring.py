@@ -18,6 +18,7 @@ from potran.cli.options import (
     check_device,
     metric_list,
     metric_options,
+    number,
     perturbation_kinds,
     perturbation_options,
     read_table,
@@ -409,10 +410,6 @@ def _evidence(table):
     return out
 
 
-def _num(value, fmt: str) -> str:
-    return "-" if value is None or not np.isfinite(value) else format(value, fmt)
-
-
 def format_ranking(table, evidence=None) -> str:
     """The text of ``potran select``: the reduction, each ranking with its replicates' columns, the
     ties and failures, a table of every score, the metrics' agreement and benchmark v3's evidence."""
@@ -451,10 +448,10 @@ def format_ranking(table, evidence=None) -> str:
             f"  {'interval':<25}  P(best)" if n_boot else "")]
         for r in part.itertuples():
             rank = "-" if pd.isna(r.rank) else str(r.rank)
-            line = f"  {rank:>4}  {r.model:<{width}}  {_num(r.score, '12.6g'):>12}"
+            line = f"  {rank:>4}  {r.model:<{width}}  {number(r.score, '12.6g'):>12}"
             if n_boot and not r.error:
-                interval = f"[{_num(r.low, '.4g')}, {_num(r.high, '.4g')}]"
-                line += f"  {interval:<25}  {_num(r.p_best, '.2f'):>7}{'  *' if _true(r.top_set) else ''}"
+                interval = f"[{number(r.low, '.4g')}, {number(r.high, '.4g')}]"
+                line += f"  {interval:<25}  {number(r.p_best, '.2f'):>7}{'  *' if _true(r.top_set) else ''}"
             if r.error:
                 line += f"  failed: {r.error}"
             lines.append(line.rstrip())
@@ -480,8 +477,8 @@ def format_ranking(table, evidence=None) -> str:
             if r.metrics < 2:
                 continue
             blocks.append(f"agreement of the {r.metrics} metrics' rankings{after} ({r.models} models): "
-                          f"Kendall's W {_num(r.kendall_w, '.2f')} (1: identical rankings), mean pairwise "
-                          f"Kendall tau {_num(r.mean_tau, '.2f')}")
+                          f"Kendall's W {number(r.kendall_w, '.2f')} (1: identical rankings), mean pairwise "
+                          f"Kendall tau {number(r.mean_tau, '.2f')}")
     if evidence is not None:
         blocks.append(_evidence_lines(evidence))
     return "\n\n".join(blocks)
@@ -506,10 +503,10 @@ def _evidence_lines(evidence) -> str:
     if base is not None and base["metric"] not in {r["metric"] for r in rows}:
         rows.append(base)
     for r in rows:
-        versus = ", ".join(f"{b} {_num(r[f'minus_{b}'], '+.3f')} (p {_num(r[f'p_{b}'], '.3f')})"
+        versus = ", ".join(f"{b} {number(r[f'minus_{b}'], '+.3f')} (p {number(r[f'p_{b}'], '.3f')})"
                            for b in BASELINES if b != r["metric"])
         lines.append(f"  {r['metric'] + (' after PED' if r['perturbation'] == PED else ''):<22} "
-                     f"{_num(r['mean_tau'], '+.3f')}; vs chance p {_num(r['p_chance'], '.3f')}; "
+                     f"{number(r['mean_tau'], '+.3f')}; vs chance p {number(r['p_chance'], '.3f')}; "
                      f"minus {versus}")
     if evidence.attrs.get("any_beats"):
         best = [f"{r['metric']}{' after PED' if r['perturbation'] == PED else ''}"
