@@ -56,7 +56,8 @@
 #   rendering procedure (3 from Noto fonts); only {glue:text}`notebooks/benchmark_v3.py::ft_targets:d` of 24 targets pass the
 #   reliability rule on fine-tuning. ({doc}`benchmark v3 <notebooks/benchmark_v3>`)
 # - **LogME's gain on v3's fine-tuning is one target.** Its
-#   {glue:text}`notebooks/benchmark_v3.py::logme_ft_effect:+.3f` over families comes from {glue:text}`notebooks/benchmark_v3.py::logme_top_target:s` alone;
+#   {glue:text}`notebooks/benchmark_v3.py::logme_ft_effect:+.3f` over families comes from {glue:text}`notebooks/benchmark_v3.py::logme_top_target:s` alone,
+#   where {glue:text}`notebooks/benchmark_v3.py::logme_top_untrained:d` of the 16 models barely trained;
 #   PED lowers LogME's $\tau_w$ on {glue:text}`notebooks/benchmark_v3.py::logme_negative:d` of {glue:text}`notebooks/benchmark_v3.py::logme_targets:d` targets
 #   and within both model families. ({doc}`benchmark v3 <notebooks/benchmark_v3>`)
 # - **A benchmark built like the paper's is pre-registered and running.** Benchmark v4 ranks

@@ -44,6 +44,12 @@
 #   {glue:text}`logme_imagenet_none:+.3f` → {glue:text}`logme_imagenet_ped:+.3f`): what rises
 #   across all 16 models is the order of the two model families, not the ranking inside either
 #   (estimates: with 5 families no change can be resolved).
+#   On {glue:text}`logme_top_target` itself, {glue:text}`logme_top_untrained` of the
+#   {glue:text}`logme_top_models` models ({glue:text}`logme_top_untrained_family`) have a
+#   fine-tuning run that ended with a training loss above 90 % of $\ln C$, close to a uniform guess
+#   (the {doc}`groundtruth` page lists them), and their test accuracy is at most
+#   {glue:text}`logme_top_untrained_gain:.3f` above chance: the gain rests on a target where those
+#   models' ground truth is close to chance.
 # - **Linear probe, the secondary protocol.** PED lowers the mean $\tau_w$ over families for
 #   {glue:text}`lp_lower` of {glue:text}`lp_metrics` metrics. The raw p of the family test sits
 #   at its floor, $2/2^8$ = {glue:text}`lp_min_p:.4f`, for {glue:text}`lp_at_floor` of
@@ -494,6 +500,16 @@ glue("logme_other_families", max(len(fam) - 1, 0))
 glue("logme_other_max", fam.effect.iloc[-2] if len(fam) > 1 else float("nan"))
 glue("logme_negative", int((per_target[PED] < per_target[NONE]).sum()))
 glue("logme_targets", int(per_target.dropna().shape[0]))
+# the runs on that target that barely trained: final training loss above 90 % of ln C (a uniform guess)
+cells = [json.loads(f.read_text()) for f in sorted(Path(bench_dir, "cells").glob(f"*__{top_target.name}.json"))] \
+    if top_target is not None else []
+flat = [c["model"] for c in cells if c["model"] in models
+        and any(r["train_loss"][-1] > 0.9 * np.log(c["n_classes"]) for r in c["runs"])]
+glue("logme_top_untrained", len(flat))
+glue("logme_top_untrained_family", ", ".join(sorted({v3_data.model_family(m) for m in flat})) or "none")
+glue("logme_top_models", len(cells))
+glue("logme_top_untrained_gain", max((c["test_acc"] - 1 / c["n_classes"] for c in cells if c["model"] in flat),
+                                     default=float("nan")))
 
 
 def within_logme(group, perturbation):
