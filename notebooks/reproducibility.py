@@ -48,6 +48,7 @@ from IPython.display import display
 from potran.bench import book
 from potran.resources import data_path, project_path
 
+# %% tags=["hide-input"]
 root = project_path()
 cache_dir = Path(cache_dir) if cache_dir else project_path("_build", ".jupyter_cache")
 generated_dir = Path(generated_dir) if generated_dir else project_path("book", "generated")
@@ -60,7 +61,7 @@ def shown(path):
     except ValueError:
         return Path(path).name
 
-
+# %% tags=["hide-input"]
 def git(*args):
     """The output of ``git ARGS`` in the checkout; None without git or on an error."""
     if shutil.which("git") is None:
@@ -139,7 +140,7 @@ def gpus():
     props = [torch.cuda.get_device_properties(i) for i in range(torch.cuda.device_count())]
     return "; ".join(f"{p.name} ({p.total_memory / 2**30:.0f} GiB)" for p in props)
 
-
+# %% tags=["hide-input"]
 cpu, memory = proc_line("cpuinfo", "model name"), proc_line("meminfo", "MemTotal:")
 book.table(column({
     "operating system": f"{platform.system()} {platform.release()} ({platform.machine()})",
@@ -198,42 +199,52 @@ def toc_pages(toc_file):
     toc = yaml.safe_load(Path(toc_file).read_text())
     return [toc["root"]] + files(toc)
 
-
-def execution_times(pages, before, this_page="notebooks/reproducibility"):
-    """One row per page with code: the execution time jupyter-cache recorded for its current code,
-    when, whether this build executed it (its record is not among ``before``, the record ids that
-    existed when the build started; None: unknown) and the record; this page is never cached.
-    None when the build has no cache database."""
+# %% tags=["hide-input"]
+def cached_row(cache, project, page, before):
+    """One staged page's recorded execution time, when, whether this build executed it (its record
+    is not among ``before``, the ids that existed when the build started; None: unknown), the record."""
     import jupytext
-    from jupyter_cache import get_cache
 
-    if not (cache_dir / "global.db").is_file():
-        return None
-    cache, rows = get_cache(str(cache_dir)), []
-    for project in cache.list_project_records():  # the notebooks the build staged for execution
+    try:  # the record of the notebook's current code, matched as myst-nb matches it
+        record = cache.match_cache_notebook(jupytext.reads(Path(project.uri).read_text(), fmt="py:percent"))
+    except KeyError:
+        record = None
+    if record is None:
+        return {"page": page, "seconds": None, "executed by this build": None,
+                "record": "failed (see the build log)" if project.traceback else "no record"}
+    return {"page": page, "seconds": record.data.get("execution_seconds"),
+            "executed at (UTC)": record.created.strftime("%Y-%m-%d %H:%M"),
+            "executed by this build": None if before is None else record.pk not in before,
+            "record": f"jupyter-cache record {record.pk}"}
+
+# %% tags=["hide-input"]
+def staged_rows(cache, pages, before):
+    """One row (``cached_row``) per notebook the build staged for execution that is still a page."""
+    rows = []
+    for project in cache.list_project_records():
         uri = Path(project.uri)
         page = f"{uri.parent.name}/{uri.stem}" if f"{uri.parent.name}/{uri.stem}" in pages else uri.stem
         if page not in pages or not uri.is_file():
             continue  # staged by an earlier build, no longer a page
-        try:  # the record of the notebook's current code, matched as myst-nb matches it
-            record = cache.match_cache_notebook(jupytext.reads(uri.read_text(), fmt="py:percent"))
-        except KeyError:
-            record = None
-        if record is None:
-            rows.append({"page": page, "seconds": None, "executed by this build": None,
-                         "record": "failed (see the build log)" if project.traceback else "no record"})
-            continue
-        rows.append({"page": page, "seconds": record.data.get("execution_seconds"),
-                     "executed at (UTC)": record.created.strftime("%Y-%m-%d %H:%M"),
-                     "executed by this build": None if before is None else record.pk not in before,
-                     "record": f"jupyter-cache record {record.pk}"})
+        rows.append(cached_row(cache, project, page, before))
+    return rows
+
+# %% tags=["hide-input"]
+def execution_times(pages, before, this_page="notebooks/reproducibility"):
+    """One row per page with code (``staged_rows``); this page is never cached.
+    None when the build has no cache database."""
+    from jupyter_cache import get_cache
+
+    if not (cache_dir / "global.db").is_file():
+        return None
+    rows = staged_rows(get_cache(str(cache_dir)), pages, before)
     rows.append({"page": this_page, "seconds": None,
                  "executed at (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
                  "executed by this build": True, "record": "not cached: executed at every build"})
     table = pd.DataFrame(rows).set_index("page")
     return table.loc[sorted(table.index, key=lambda p: pages.index(p) if p in pages else len(pages))]
 
-
+# %% tags=["hide-input"]
 before = os.environ.get("POTRAN_CACHE_BEFORE")  # the record ids that existed when the build started
 before = None if before is None else {int(k) for k in before.split(",") if k}
 timings = execution_times(toc_pages(root / "book" / "_toc.yml"), before)
@@ -269,21 +280,25 @@ def sha256(path):
         digest.update(file.read_bytes())
     return digest.hexdigest()
 
-
-def data_reads(log, data_root):
-    """The data each page read in the build that last executed it (the JSON lines of ``log``), as
-    (page, data) with the first 16 hex digits of the SHA-256 of each file or folder as it is now;
-    files that do not exist (an optional input) and ``data_root`` itself are left out. None when
-    there is no record."""
-    log, data_root = Path(log), Path(data_root).resolve()
+# %% tags=["hide-input"]
+def latest_reads(log):
+    """The (page, path) pairs that each page read in the build that last executed it (the JSON
+    lines of ``log``), sorted."""
+    log = Path(log)
     lines = log.read_text().splitlines() if log.is_file() else []
     reads = [json.loads(line) for line in lines if line.strip()]
     latest = {}  # page -> the build that last executed it
     for read in reads:
         latest[read["page"]] = max(latest.get(read["page"], ""), read["build"])
-    seen = sorted({(r["page"], r["path"]) for r in reads if r["build"] == latest[r["page"]] and r["page"]})
-    rows = []
-    for page, raw in seen:
+    return sorted({(r["page"], r["path"]) for r in reads if r["build"] == latest[r["page"]] and r["page"]})
+
+# %% tags=["hide-input"]
+def data_reads(log, data_root):
+    """The data each page read (``latest_reads``), as (page, data) with the first 16 hex digits of
+    the SHA-256 of each file or folder as it is now; files that do not exist (an optional input)
+    and ``data_root`` itself are left out. None when there is no record."""
+    data_root, rows = Path(data_root).resolve(), []
+    for page, raw in latest_reads(log):
         path = Path(raw)
         if not path.exists() or path.resolve() == data_root:
             continue
@@ -294,7 +309,7 @@ def data_reads(log, data_root):
         rows.append({"page": page, "data": name, "sha256": sha256(path)[:16]})
     return pd.DataFrame(rows).set_index(["page", "data"]) if rows else None
 
-
+# %% tags=["hide-input"]
 log = os.environ.get("POTRAN_DATA_LOG") or project_path("_build", "data-reads.jsonl")
 reads = data_reads(log, data_path())
 if reads is None:
