@@ -50,12 +50,13 @@ from potran.bench import paper_analysis as pa
 from potran.bench.store import CellStore
 from potran.resources import project_path
 
+# %% tags=["hide-input"]
 book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "groundtruth"))  # a PNG copy of each figure
 twpy = pa.paper_accuracy("twpy")
 supp = pa.paper_accuracy("supplementary")
 
-
+# %% tags=["hide-input"]
 def put(key, value):
     """Glue a plain Python value (numpy scalars unwrapped) for the Markdown of this page."""
     glue(key, value.item() if hasattr(value, "item") else value, display=False)
@@ -114,6 +115,8 @@ truth = page.groundtruth(folder / "accuracy.csv")  # accuracy.csv, and the runs 
 config, odd = ft.protocol(folder)
 cells = ft.cell_table(folder)
 cells = cells[cells.model.isin(page.models) & cells.target.isin(page.targets)].reset_index(drop=True)
+
+# %% tags=["hide-input"]
 put("setting_title", page.title)
 print(f"{page.title}, from {truth.source}: {len(cells)} of {len(page.models) * len(page.targets)} cells "
       f"finished ({len(page.models)} models x {len(page.targets)} targets)")
@@ -175,36 +178,48 @@ book.table(csv="groundtruth_accuracy", data=wide.reindex(
 # {glue:text}`n_seeds`.
 
 # %% tags=["hide-input"]
-# page helper: the figure of every model's accuracy per target with its two error bars
-def accuracy_panels(errors, targets, chance):
-    """One panel per target (two columns up to four targets, four beyond) of each model's mean
-    accuracy with its seed s.d. and the binomial s.e. of one run (``errors``:
-    potran.bench.finetuned.accuracy_errors), the models sorted by their mean over the targets;
-    ``chance``: each target's chance accuracy, in its title."""
+# page helper: the grid of the figure below
+def accuracy_grid(n_targets, n_models):
+    """A figure with one panel per target (two columns up to four targets, four beyond: legible at
+    the page's width) sized to ``n_models`` rows, the spare panels hidden; its axes, its columns."""
     import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.ticker import MaxNLocator
 
-    targets = list(targets)
-    order = list(errors.groupby("model").test_acc.mean().sort_values().index)
-    n_cols = min(2 if len(targets) <= 4 else 4, len(targets))  # legible at the page's width
-    n_rows = -(-len(targets) // n_cols)
+    n_cols = min(2 if n_targets <= 4 else 4, n_targets)
+    n_rows = -(-n_targets // n_cols)
     per_model = 0.24 if n_cols <= 2 else 0.17
-    height = n_rows * (per_model * len(order) + 1.2) + 0.4
+    height = n_rows * (per_model * n_models + 1.2) + 0.4
     fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(height), sharey=True, squeeze=False,
                              layout="constrained")
-    for ax in axes.flat[len(targets):]:
+    for ax in axes.flat[n_targets:]:
         ax.set_visible(False)
+    return fig, axes, n_cols
+
+# %% tags=["hide-input"]
+# page helper: one panel of the figure below, one target
+def accuracy_panel(ax, e, order, target, chance, n_cols):
+    """Each model's mean accuracy (``e``, one row per model, placed as in ``order``) with its seed
+    s.d. and the binomial s.e. of one run; ``chance``: the target's chance accuracy, in the title."""
+    from matplotlib.ticker import MaxNLocator
+
+    y = np.array([order.index(m) for m in e.index])
+    ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
+                label="binomial s.e. of one run")
+    ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
+    ax.set_title(f"{target}\n(chance {chance:.2f})" if n_cols > 2 else f"{target} (chance {chance:.2f})")
+    ax.set_xlabel("test accuracy" if n_cols > 2 else "test accuracy (fraction)")
+    ax.xaxis.set_major_locator(MaxNLocator(3 if n_cols > 2 else 4))
+
+# %% tags=["hide-input"]
+# page helper: the figure of every model's accuracy per target with its two error bars
+def accuracy_panels(errors, targets, chance):
+    """One ``accuracy_panel`` per target (``errors``: potran.bench.finetuned.accuracy_errors), the
+    models sorted by their mean over the targets; ``chance``: each target's chance accuracy."""
+    targets = list(targets)
+    order = list(errors.groupby("model").test_acc.mean().sort_values().index)
+    fig, axes, n_cols = accuracy_grid(len(targets), len(order))
     for ax, target in zip(axes.flat, targets):
         e = errors[errors.target == target].set_index("model").reindex(order).dropna(subset=["test_acc"])
-        y = np.array([order.index(m) for m in e.index])
-        ax.errorbar(e.test_acc, y + 0.2, xerr=e.binomial_se, fmt="none", ecolor="0.6", capsize=2,
-                    label="binomial s.e. of one run")
-        ax.errorbar(e.test_acc, y, xerr=e.seed_sd.fillna(0), fmt="o", ms=4, capsize=3, label="seed s.d.")
-        ax.set_title(f"{target}\n(chance {chance[target]:.2f})" if n_cols > 2 else
-                     f"{target} (chance {chance[target]:.2f})")
-        ax.set_xlabel("test accuracy" if n_cols > 2 else "test accuracy (fraction)")
-        ax.xaxis.set_major_locator(MaxNLocator(3 if n_cols > 2 else 4))
+        accuracy_panel(ax, e, order, target, chance[target], n_cols)
     for ax in axes[:, 0]:
         ax.set_yticks(range(len(order)), order)
     fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
@@ -255,6 +270,8 @@ for key, value in {"inclusion_threshold": v3_data.MAIN_TABLE_RELIABILITY, "n_hal
                    "n_second": len(second), "second_targets": listing(second),
                    "n_not_computable": len(shown) - len(inclusion)}.items():
     put(key, value)
+
+# %% tags=["hide-input"]
 if inclusion.empty:
     print("the inclusion rule cannot be computed here: it needs three models or more, each with its "
           "per-image test correctness on the target")
@@ -306,6 +323,8 @@ for key, value in {"min_ratio": min_ratio, "min_ceiling": min_ceiling, "min_mode
 for verdict in ("reliable", "coarse", "noise", "too few models"):
     put(f"n_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)))
     put(f"{verdict.replace(' ', '_')}_targets", listing(verdicts.target[verdicts.verdict == verdict]))
+
+# %% tags=["hide-input"]
 both = verdicts.merge(reliability[["target", "spread", "seed_noise", "ratio_test", "seed_agreement"]],
                       on="target")
 both["table"] = both.target.map(lambda t: table_of.get(t, "–"))
@@ -379,6 +398,8 @@ runs = pd.DataFrame([{"model": r["model"], "target": r["target"], "seed": run["s
                     columns=["model", "target", "seed", "final_loss", "rel_change", "n_classes", "test_acc"])
 runs["table"] = runs.target.map(lambda t: table_of.get(t, "–")).map(
     {"main": "main table", "second": "second table", "–": "not judged"})
+
+# %% tags=["hide-input"]
 on_main = runs[runs.target.isin(main)]
 for key, value in {"runs_main": len(on_main), "final_loss_main": on_main.final_loss.median(),
                    "change_main": on_main.rel_change.median(), "runs_all": len(runs),
@@ -388,20 +409,11 @@ for key, value in {"runs_main": len(on_main), "final_loss_main": on_main.final_l
 
 
 # %% tags=["hide-input"]
-# page helper: the figure of the last epoch's loss change against the final loss
-def convergence(runs, hue, hue_order, *, max_rel_change, small_loss):
-    """Last-epoch relative loss change against final training loss of every run on log axes, with the
-    two thresholds of potran.bench.finetuned.still_training."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import seaborn as sns
+# page helper: the log axes of the figure below
+def log_axes(ax, runs):
+    """Both axes of ``ax`` on a log scale, ticked legibly for the spread of ``runs``."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    fig, ax = plt.subplots(figsize=book.figsize(4.2, 0.85), layout="constrained")
-    sns.scatterplot(data=runs, x="rel_change", y="final_loss", hue=hue, hue_order=hue_order, style=hue,
-                    style_order=hue_order, s=30 if len(runs) > 100 else 60, alpha=0.7, ax=ax)
-    ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
-    ax.axhline(small_loss, color="k", ls=":", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g}%"))
@@ -411,8 +423,23 @@ def convergence(runs, hue, hue_order, *, max_rel_change, small_loss):
         decades = np.log10(values.max() / values.min()) if len(values) else 0.0
         axis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 3 else (1,)))  # legible labels
         axis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("relative change of the training loss in the last epoch")
-    ax.set_ylabel("final training loss (cross-entropy, nats)")
+
+# %% tags=["hide-input"]
+# page helper: the figure of the last epoch's loss change against the final loss
+def convergence(runs, hue, hue_order, *, max_rel_change, small_loss):
+    """Last-epoch relative loss change against final training loss of every run on log axes, with the
+    two thresholds of potran.bench.finetuned.still_training."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=book.figsize(4.2, 0.85), layout="constrained")
+    sns.scatterplot(data=runs, x="rel_change", y="final_loss", hue=hue, hue_order=hue_order, style=hue,
+                    style_order=hue_order, s=30 if len(runs) > 100 else 60, alpha=0.7, ax=ax)
+    ax.axvline(max_rel_change, color="k", ls="--", lw=0.8)
+    ax.axhline(small_loss, color="k", ls=":", lw=0.8)
+    log_axes(ax, runs)
+    ax.set(xlabel="relative change of the training loss in the last epoch",
+           ylabel="final training loss (cross-entropy, nats)")
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title=hue.replace("_", " "))
     return fig
 
@@ -457,6 +484,8 @@ for key, value in {"n_still": len(still), "max_rel_change": max_rel_change, "sma
                    "n_cells_main": int(cells.target.isin(main).sum()),
                    "min_still_per_target": int(per_target["still training"].min()) if shown else 0}.items():
     put(key, value)
+
+# %% tags=["hide-input"]
 display(book.table(per_target, formats={"cells": "int", "still training": "int"}))
 if len(still):
     display(book.details(book.table(
@@ -482,6 +511,8 @@ flagged = (untrained.groupby(["model", "target"], sort=False)
                 uniform_loss=("uniform_loss", "first"), n_classes=("n_classes", "first")).reset_index())
 flagged["chance"] = 1 / flagged.n_classes
 flagged["table"] = flagged.target.map(lambda t: table_of.get(t, "–"))
+
+# %% tags=["hide-input"]
 put("near_uniform", near_uniform)
 put("n_untrained_runs", len(untrained))
 put("n_untrained_cells", len(flagged))
