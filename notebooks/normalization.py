@@ -29,10 +29,11 @@
 # committed data (`data/bench_v3/sweeps/`, made by `python benchmarks/v3_sweeps.py`); the page
 # computes only what they do not hold.
 
-# %% tags=["parameters", "hide-input"]
+# %% tags=["hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
+# %% tags=["parameters", "hide-input"]
 setting = "v3"                    # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 models = None                     # model names; None: every model of the setting
 targets = "main"                  # target names; "main": the setting's main table (on v3 its frozen
@@ -92,37 +93,48 @@ show = partial(book.show, folder=out_dir)  # save a PNG copy, display, caption u
 # every overlap.
 
 # %% tags=["hide-input"]
-# page helper: the two spaces PED can move the classes in, and the figure of their dimensions
+# page helper: the two spaces PED can move the classes in
 SPACES = {"standardised": "standardised by the general set", "raw": "raw feature space"}  # names on the page
 SPACE_COLOURS = {"standardised": "tab:blue", "raw": "tab:green"}
 
-
-def dimension_spreads(spread, spaces):
-    """Per feature dimension (``spread``: potran.bench.ped_options.dimension_spread): left, the standard
-    deviation of the target raw and standardised and of the general set, by raw spread (log); right,
-    the cumulative share of the summed squared class radii in each of ``spaces``, largest first."""
-    import matplotlib.pyplot as plt
-
+# %% tags=["hide-input"]
+# page helper: the left panel of the figure below
+def spread_panel(ax, spread):
+    """The standard deviation of each dimension of the target raw and standardised and of the
+    general set, by raw spread (log scale)."""
     order = spread.sort_values("std_raw", ascending=False).reset_index(drop=True)
-    fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
     rank = np.arange(1, len(order) + 1)
-    axes[0].plot(rank, order.std_raw, color=SPACE_COLOURS["raw"], label="target, raw")
-    axes[0].plot(rank, order.std_general, color="tab:orange", label="general set (divisor)")
-    axes[0].plot(rank, order.std_standardised, color=SPACE_COLOURS["standardised"],
-                 label="target, standardised")
-    axes[0].set_yscale("log")
-    axes[0].set_xlabel("dimension, by raw spread")
-    axes[0].set_ylabel("standard deviation (log scale)")
-    axes[0].legend(loc="lower left")
+    ax.plot(rank, order.std_raw, color=SPACE_COLOURS["raw"], label="target, raw")
+    ax.plot(rank, order.std_general, color="tab:orange", label="general set (divisor)")
+    ax.plot(rank, order.std_standardised, color=SPACE_COLOURS["standardised"], label="target, standardised")
+    ax.set_yscale("log")
+    ax.set_xlabel("dimension, by raw spread")
+    ax.set_ylabel("standard deviation (log scale)")
+    ax.legend(loc="lower left")
+
+# %% tags=["hide-input"]
+# page helper: the right panel of the figure below
+def share_panel(ax, spread, spaces):
+    """The cumulative share of the summed squared class radii in each of ``spaces``, largest first."""
     for way, name in spaces.items():
         share = np.sort(spread[f"radius_share_{way}"].to_numpy())[::-1]
-        axes[1].plot(np.arange(1, len(share) + 1), 100 * np.cumsum(share), color=SPACE_COLOURS[way],
-                     label=name)
-    axes[1].set_xscale("log")
-    axes[1].set_ylim(0, 101)
-    axes[1].set_xlabel("dimensions, largest share first")
-    axes[1].set_ylabel("cumulative share of Σ_c r_c² (%)")
-    axes[1].legend(loc="lower right")
+        ax.plot(np.arange(1, len(share) + 1), 100 * np.cumsum(share), color=SPACE_COLOURS[way], label=name)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 101)
+    ax.set_xlabel("dimensions, largest share first")
+    ax.set_ylabel("cumulative share of Σ_c r_c² (%)")
+    ax.legend(loc="lower right")
+
+# %% tags=["hide-input"]
+# page helper: the figure of the dimensions of the two spaces
+def dimension_spreads(spread, spaces):
+    """Per feature dimension (``spread``: potran.bench.ped_options.dimension_spread): left,
+    ``spread_panel``; right, ``share_panel``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
+    spread_panel(axes[0], spread)
+    share_panel(axes[1], spread, spaces)
     return fig
 
 
@@ -209,35 +221,47 @@ glue("median_std_raw", float(np.median(spread.std_raw)), display=False)
 # {glue:text}`ratio_raw_median:.2f`).
 
 # %% tags=["hide-input"]
-# page helper: the figure of the balls (top) and of the two motions' traces (bottom)
-def balls_and_trace(geometry, runs, spaces):
-    """Top: each class's ball radius over the distance to its nearest other centre in each space, a
-    dotted line at 1/2; bottom: the energy and displacement of each run's trace (``runs``: {space:
-    result of potran.simulate}) relative to their first value."""
-    import matplotlib.pyplot as plt
+# page helper: the top panel of the figure below
+def balls_panel(ax, geometry, spaces):
+    """Each class's ball radius over the distance to its nearest other centre in each space, a
+    dotted line at 1/2."""
     import seaborn as sns
 
-    fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.2), layout="constrained",
-                             gridspec_kw={"height_ratios": [1.1, 1]})
     sns.barplot(data=geometry, x="class name", y="radius_to_nearest", hue="space", hue_order=list(spaces),
-                palette=SPACE_COLOURS, ax=axes[0])
-    axes[0].legend(title="space", loc="upper right")
-    axes[0].axhline(0.5, color="0.4", ls=":", lw=1)
-    axes[0].set_xlabel("class")
-    axes[0].set_ylabel("radius / nearest centre")
-    axes[0].tick_params(axis="x", rotation=90)
+                palette=SPACE_COLOURS, ax=ax)
+    ax.legend(title="space", loc="upper right")
+    ax.axhline(0.5, color="0.4", ls=":", lw=1)
+    ax.set_xlabel("class")
+    ax.set_ylabel("radius / nearest centre")
+    ax.tick_params(axis="x", rotation=90)
+
+# %% tags=["hide-input"]
+# page helper: the bottom panel of the figure below
+def trace_panel(ax, runs):
+    """The energy and displacement of each run's trace (``runs``: {space: result of
+    potran.simulate}) relative to their first value."""
     for way, colour in SPACE_COLOURS.items():
         trace = runs[way].trace
         steps = np.arange(trace.steps + 1)
-        axes[1].plot(steps, np.array(trace.energies) / trace.energies[0], "o-", color=colour,
-                     label=f"energy U / U before, {way}")
+        ax.plot(steps, np.array(trace.energies) / trace.energies[0], "o-", color=colour,
+                label=f"energy U / U before, {way}")
         if trace.displacements:
-            axes[1].plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s--",
-                         color=colour, alpha=0.7, label=f"displacement P / P of step 1, {way}")
-    axes[1].set_ylim(0, 1.05)
-    axes[1].set_xlabel("step")
-    axes[1].set_ylabel("relative to the first value")
-    axes[1].legend(loc="lower left", ncol=2)
+            ax.plot(steps[1:], np.array(trace.displacements) / trace.displacements[0], "s--",
+                    color=colour, alpha=0.7, label=f"displacement P / P of step 1, {way}")
+    ax.set_ylim(0, 1.05)
+    ax.set(xlabel="step", ylabel="relative to the first value")
+    ax.legend(loc="lower left", ncol=2)
+
+# %% tags=["hide-input"]
+# page helper: the figure of the balls (top) and of the two motions' traces (bottom)
+def balls_and_trace(geometry, runs, spaces):
+    """Top, ``balls_panel``; bottom, ``trace_panel``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.2), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.1, 1]})
+    balls_panel(axes[0], geometry, spaces)
+    trace_panel(axes[1], runs)
     return fig
 
 
