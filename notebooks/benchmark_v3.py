@@ -115,6 +115,7 @@ from potran.metrics import PED_METRICS
 from potran.perturbations import NONE, PED
 from potran.resources import project_path
 
+# %% tags=["hide-input"]
 book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "benchmark_v3"))  # a PNG copy of each figure
 models = name_list(models, zoo.names())
@@ -141,19 +142,24 @@ effects_ft = v3_tests.family_effects(tau_ft, ped_metrics)
 effects_lp = v3_tests.family_effects(tau_lp, ped_metrics)
 
 # %% tags=["hide-input"]
+# page helper: one panel of the figure below, one ground truth
+def family_dots(ax, effects, title, colours):
+    """PED − none of each family (``effects``), one column of dots per metric, coloured by family."""
+    for i, metric in enumerate(ped_metrics):
+        rows = effects[effects.metric == metric]
+        ax.scatter(np.full(len(rows), i) + np.linspace(-0.2, 0.2, max(len(rows), 1))[:len(rows)],
+                   rows.effect, c=[colours[f] for f in rows.family], s=14)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(ped_metrics)), ped_metrics, rotation=60, ha="right")
+    ax.set_title(title)
+
+# %% tags=["hide-input"]
 if len(effects_ft) or len(effects_lp):
     fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.4), sharey=True, layout="constrained")
     families = sorted(set(effects_ft.family) | set(effects_lp.family))
     colours = dict(zip(families, plt.get_cmap("tab10").colors))
-    for ax, effects, title in ((axes[0], effects_ft, "fine-tuning main table"),
-                               (axes[1], effects_lp, "linear-probe main table")):
-        for i, metric in enumerate(ped_metrics):
-            rows = effects[effects.metric == metric]
-            ax.scatter(np.full(len(rows), i) + np.linspace(-0.2, 0.2, max(len(rows), 1))[:len(rows)],
-                       rows.effect, c=[colours[f] for f in rows.family], s=14)
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xticks(range(len(ped_metrics)), ped_metrics, rotation=60, ha="right")
-        ax.set_title(title)
+    family_dots(axes[0], effects_ft, "fine-tuning main table", colours)
+    family_dots(axes[1], effects_lp, "linear-probe main table", colours)
     axes[0].set_ylabel(r"PED $-$ none, family mean of $\tau_w$")
     handles = [plt.Line2D([], [], ls="", marker="o", color=colours[f]) for f in families]
     fig.legend(handles, families, loc="outside lower center", ncols=4, frameon=False)
@@ -231,7 +237,7 @@ def intervals(frame, column):
 def yes_no(perturbation):
     return np.where(perturbation == NONE, "no", "yes")
 
-
+# %% tags=["hide-input"]
 def tests_on(truth, targets, **resampling):
     """Every test of the metrics on the scored ones of ``targets`` (None below two of them)."""
     targets = [t for t in targets if t in data.scored]
@@ -239,7 +245,26 @@ def tests_on(truth, targets, **resampling):
         return None
     return v3_tests.tests_table(data.scores, truth, models, targets, **resampling)
 
+# %% tags=["hide-input"]
+def means_shown(tests):
+    """The mean τ_w of each metric, with and without PED, as the page shows it."""
+    means = v3_tests.mean_table(tests)
+    return pd.DataFrame({"metric": means.metric, "PED": yes_no(means.perturbation),
+                         "over targets [95 % CI]": intervals(means, "over_targets"),
+                         "over families [95 % CI]": intervals(means, "over_families"),
+                         "p, families (Holm)": means.p_families_holm,
+                         "p vs chance (Holm)": means.p_chance_holm})
 
+
+def peds_shown(tests):
+    """PED − none of each metric, as the page shows it."""
+    peds = v3_tests.ped_table(tests)
+    return pd.DataFrame({"metric": peds.metric, "over families [95 % CI]": intervals(peds, "over_families"),
+                         "p, families (Holm)": peds.p_families_holm,
+                         "over targets [95 % CI]": intervals(peds, "over_targets"),
+                         "p, targets (Holm)": peds.p_targets_holm})
+
+# %% tags=["hide-input"]
 HOLM = {"p_value": "p, families", "min_p": "smallest attainable p", "p_holm_all": "Holm over all 9",
         "p_holm_split": "Holm within 3 + 6 (post hoc)"}
 
@@ -247,16 +272,7 @@ HOLM = {"p_value": "p, families", "min_p": "smallest attainable p", "p_holm_all"
 def show_tests(tests, heading):
     if tests is None:
         return book.blocks([f"**{heading}**: fewer than two scored targets."])
-    means, peds = v3_tests.mean_table(tests), v3_tests.ped_table(tests)
-    means = pd.DataFrame({"metric": means.metric, "PED": yes_no(means.perturbation),
-                          "over targets [95 % CI]": intervals(means, "over_targets"),
-                          "over families [95 % CI]": intervals(means, "over_families"),
-                          "p, families (Holm)": means.p_families_holm,
-                          "p vs chance (Holm)": means.p_chance_holm})
-    peds = pd.DataFrame({"metric": peds.metric, "over families [95 % CI]": intervals(peds, "over_families"),
-                         "p, families (Holm)": peds.p_families_holm,
-                         "over targets [95 % CI]": intervals(peds, "over_targets"),
-                         "p, targets (Holm)": peds.p_targets_holm})
+    means, peds = means_shown(tests), peds_shown(tests)
     holm = v3_tests.holm_all(tests)[["metric", *HOLM]].rename(columns=HOLM)
     def p(frame):
         return {c: "p" for c in frame.columns if c.startswith("p")}
@@ -266,7 +282,7 @@ def show_tests(tests, heading):
                  "PED − none over families, Holm two ways:",
                  book.table(holm, index=False, formats={c: 4 for c in list(HOLM.values())})])
 
-
+# %% tags=["hide-input"]
 def within_shown(table):
     """The within-family table, one column per model group; no row: constant scores there."""
     table = table.assign(label=[f"{g} ({n} models)" for g, n in zip(table.models, table.n_models)],
@@ -472,7 +488,7 @@ def family_row(tests, metric):
     rows = tests[tests.family.isin(v3_tests.PED_FAMILY_ROWS) & (tests.metric == metric)]
     return rows.iloc[0] if len(rows) else None
 
-
+# %% tags=["remove-cell"]
 ft_families = len({targets_v3.FAMILIES[t] for t in scored_ft})
 glue("ft_targets", len(scored_ft))
 for name, table in (("ft_main_n", main_ft), ("ft_second_n", second_ft), ("lp_main_n", main_lp),
@@ -482,10 +498,13 @@ glue("ft_families", ft_families)
 glue("ft_min_p", 2 / 2 ** ft_families if ft_families else float("nan"))
 glue("families_needed", v3_power.families_needed(0.05))
 
+# %% tags=["remove-cell"]
 logme = family_row(tests_ft, "logme")
 glue("logme_ft_effect", logme.estimate if logme is not None else float("nan"))
 glue("logme_ft_low", logme.low if logme is not None else float("nan"))
 glue("logme_ft_high", logme.high if logme is not None else float("nan"))
+
+# %% tags=["remove-cell"]
 fam = effects_ft[effects_ft.metric == "logme"].sort_values("effect")
 per_target = (tau_ft[tau_ft.metric == "logme"].pivot_table(index="target", columns="perturbation", values="tau")
               .reindex(columns=[NONE, PED]))
@@ -500,6 +519,8 @@ glue("logme_other_families", max(len(fam) - 1, 0))
 glue("logme_other_max", fam.effect.iloc[-2] if len(fam) > 1 else float("nan"))
 glue("logme_negative", int((per_target[PED] < per_target[NONE]).sum()))
 glue("logme_targets", int(per_target.dropna().shape[0]))
+
+# %% tags=["remove-cell"]
 # the runs on that target that barely trained: final training loss above 90 % of ln C (a uniform guess)
 cells = [json.loads(f.read_text()) for f in sorted(Path(bench_dir, "cells").glob(f"*__{top_target.name}.json"))] \
     if top_target is not None else []
@@ -511,7 +532,7 @@ glue("logme_top_models", len(cells))
 glue("logme_top_untrained_gain", max((c["test_acc"] - 1 / c["n_classes"] for c in cells if c["model"] in flat),
                                      default=float("nan")))
 
-
+# %% tags=["remove-cell"]
 def within_logme(group, perturbation):
     """LogME's mean tau_w over the per-family means on the fine-tuning main table, ranking the
     models of one model family (or all): the numbers of the within-family table."""
@@ -522,11 +543,12 @@ def within_logme(group, perturbation):
     row = t[t.family.str.startswith("families") & (t.metric == "logme") & (t.perturbation == perturbation)]
     return float(row.estimate.iloc[0]) if len(row) else float("nan")
 
-
+# %% tags=["remove-cell"]
 for group in ("all", "conv4", "ImageNet"):
     for perturbation, label in ((NONE, "none"), (PED, "ped")):
         glue(f"logme_{group.lower()}_{label}", within_logme(group, perturbation))
 
+# %% tags=["remove-cell"]
 lp = v3_tests.holm_all(tests_lp) if tests_lp is not None else None
 lp = lp if lp is not None else pd.DataFrame(columns=["metric", "estimate", "p_value", "min_p", "p_holm_all",
                                                      "p_holm_split"])
@@ -539,6 +561,7 @@ glue("lp_split_resolved", int((lp.p_holm_split < 0.05).sum()))
 glue("lp_split_others", int(((lp.p_holm_split < 0.05) & ~lp.metric.isin(PED_METRICS)).sum()))
 glue("lp_holm6_floor", 6 * float(lp.min_p.min()) if len(lp) else float("nan"))
 
+# %% tags=["remove-cell"]
 logme_power = power[power.metric == "logme"]
 glue("logme_sd", float(logme_power.sd.iloc[0]) if len(logme_power) else float("nan"))
 glue("logme_paper_gain", float(logme_power.effect.iloc[0]) if len(logme_power) else float("nan"))
@@ -547,6 +570,7 @@ glue("logme_power8", float(logme_power[frozen].iloc[0]) if len(logme_power) else
 produced = f"power, {list(v3_power.POWER_DESIGNS)[1]}, α 0.05"        # the 5 families the rule produced
 glue("logme_power5", float(logme_power[produced].iloc[0]) if len(logme_power) else float("nan"))
 
+# %% tags=["remove-cell"]
 losses, changes, hed_emoji = [], [], float("nan")
 for cell in sorted(Path(bench_dir, "cells").glob("*.json")):
     record = json.loads(cell.read_text())
@@ -560,6 +584,7 @@ glue("ft_final_change", float(np.median(changes)) if changes else float("nan"))
 glue("ft_runs", len(losses))
 glue("hed_emoji_acc", hed_emoji)
 
+# %% tags=["remove-cell"]
 families_row = tests_ft[tests_ft.family.str.startswith("families")] if tests_ft is not None else None
 if families_row is not None and len(families_row):
     plain = families_row[families_row.perturbation == NONE].set_index("metric").estimate
@@ -573,6 +598,7 @@ else:
         glue(key, float("nan"))
     glue("best_metric", "–")
 
+# %% tags=["remove-cell"]
 glue("agree_targets", len(agree))
 glue("agree_mean", float(agree.weighted_tau.mean()) if len(agree) else float("nan"))
 for key, name in (("estimate", "agree_families"), ("low", "agree_low"), ("high", "agree_high"),

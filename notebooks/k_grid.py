@@ -30,10 +30,11 @@
 # made by `python benchmarks/v3_sweeps.py`): the page extracts no feature unless its parameters ask
 # for a value of $\lambda$, a metric or a cell that is not committed.
 
-# %% tags=["parameters", "hide-input"]
+# %% tags=["hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
+# %% tags=["parameters", "hide-input"]
 setting = "v3"                    # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 models = None                     # model names; None: every model of the setting
 targets = "main"                  # target names; "main": the setting's main table (on v3 its frozen
@@ -112,9 +113,8 @@ for key, n in {"run_models": len(page.models), "run_targets": len(page.targets),
 # %% tags=["hide-input"]
 # page helper: the published numbers, Table 1 beside the main table
 def published_grid(metrics):
-    """The paper's mean τ_w over its 10 datasets per metric of ``metrics`` that Table 1 has (without
-    PED, PED at the default λ, PED after the grid search, the grid's gain), and per metric on how
-    many datasets the grid is higher than the main table."""
+    """The paper's mean τ_w over its 10 datasets per metric of ``metrics`` in Table 1 (without PED, at
+    the default λ, after the grid search, the gain), and on how many datasets the grid is higher."""
     grid, main = paper.k_grid(), paper.main_table()
 
     def mean(table, p):
@@ -181,33 +181,42 @@ for what, table in ([] if intervals.empty else setting_tables(intervals, shown_a
     display(book.table(table, caption=f"{what} over the targets [95 % crossed-bootstrap interval]."))
 
 # %% tags=["hide-input"]
+# page helper: the λ axis of the two figures below
+def lambda_axes(axes, ticks, default):
+    """Each of ``axes`` over λ, ticked at ``ticks``, with a dotted line at ``default``."""
+    for ax in axes:
+        ax.set_xlabel("radius coefficient λ (nsigma)")
+        ax.set_xticks(list(ticks))
+        ax.axvline(default, color="0.5", ls=":", lw=1)
+
+# %% tags=["hide-input"]
+# page helper: one metric's lines in the figure below
+def metric_curves(axes, intervals, metric, values, offset, colour):
+    """``metric``'s intervals at each value of ``values`` ({value: perturbation}): the mean τ_w
+    (left) and PED's change (right), with the metric without PED dashed (left)."""
+    rows = intervals[(intervals.metric == metric) & (intervals.perturbation != NONE)]
+    present = [k for k in values if values[k] in set(rows.perturbation)]
+    rows = rows.set_index("perturbation").loc[[values[k] for k in present]]
+    for ax, col, lo, hi in ((axes[0], "mean_tau", "low", "high"),
+                            (axes[1], "delta", "delta_low", "delta_high")):
+        ax.errorbar(np.array(present) + offset, rows[col], yerr=[rows[col] - rows[lo], rows[hi] - rows[col]],
+                    fmt="o-", capsize=3, color=colour, label=f"{metric} + PED")
+    ref = intervals[(intervals.metric == metric) & (intervals.perturbation == NONE)]
+    if len(ref):
+        axes[0].axhline(ref.mean_tau.iloc[0], color=colour, ls="--", lw=1, label=f"{metric} without PED")
+
+# %% tags=["hide-input"]
 # page helper: the figure of mean τ_w (left) and PED's change (right) per value of λ
 def setting_curves(intervals, metrics, values, default, null=None):
-    """Per metric, its intervals at each value of ``values`` ({value: perturbation}) with the metric
-    without PED dashed and a random ranking's band (``null``); a dotted line at ``default``."""
-    colours = dict(zip(metrics, sns.color_palette(n_colors=len(metrics))))
-    offsets = dict(zip(metrics, np.linspace(-0.04, 0.04, len(metrics))))
+    """One ``metric_curves`` per metric, a random ranking's band (``null``), a dotted line at ``default``."""
+    colours, offsets = sns.color_palette(n_colors=len(metrics)), np.linspace(-0.04, 0.04, len(metrics))
     fig, axes = plt.subplots(1, 2, figsize=book.figsize(4.6), layout="constrained")
-    for metric in metrics:
-        rows = intervals[(intervals.metric == metric) & (intervals.perturbation != NONE)]
-        present = [k for k in values if values[k] in set(rows.perturbation)]
-        rows = rows.set_index("perturbation").loc[[values[k] for k in present]]
-        for ax, col, lo, hi in ((axes[0], "mean_tau", "low", "high"),
-                                (axes[1], "delta", "delta_low", "delta_high")):
-            ax.errorbar(np.array(present) + offsets[metric], rows[col],
-                        yerr=[rows[col] - rows[lo], rows[hi] - rows[col]],
-                        fmt="o-", capsize=3, color=colours[metric], label=f"{metric} + PED")
-        ref = intervals[(intervals.metric == metric) & (intervals.perturbation == NONE)]
-        if len(ref):
-            axes[0].axhline(ref.mean_tau.iloc[0], color=colours[metric], ls="--", lw=1,
-                            label=f"{metric} without PED")
+    for metric, colour, offset in zip(metrics, colours, offsets):
+        metric_curves(axes, intervals, metric, values, offset, colour)
     if null is not None:
         axes[0].axhspan(null["low"], null["high"], color="0.85", zorder=0, label="random ranking (95 %)")
     axes[1].axhline(0, color="k", lw=0.8)
-    for ax in axes:
-        ax.set_xlabel("radius coefficient λ (nsigma)")
-        ax.set_xticks(list(values))
-        ax.axvline(default, color="0.5", ls=":", lw=1)
+    lambda_axes(axes, values, default)
     axes[0].set_ylabel("mean weighted Kendall τ_w over targets")
     axes[1].set_ylabel("τ_w with PED − τ_w without PED")
     fig.legend(*axes[0].get_legend_handles_labels(), ncol=3, loc="outside lower center", frameon=False)
@@ -257,10 +266,7 @@ def trace_curves(per_value, ticks, default):
     axes[1].plot(per_value.index, 100 * per_value.energy_decline, "o-", color="tab:red")
     axes[1].set_ylim(0, 100)
     axes[1].set_ylabel("potential energy decline (%)")
-    for ax in axes:
-        ax.set_xlabel("radius coefficient λ (nsigma)")
-        ax.set_xticks(list(ticks))
-        ax.axvline(default, color="0.5", ls=":", lw=1)
+    lambda_axes(axes, ticks, default)
     return fig
 
 

@@ -77,6 +77,7 @@ from potran.bench.intervals import random_null
 from potran.perturbations import NONE, PED
 from potran.resources import project_path
 
+# %% tags=["hide-input"]
 book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "paper_numbers"))  # a PNG copy of each figure
 # the chosen models and datasets (unknown names are ignored with a note), both ground-truth versions,
@@ -88,6 +89,8 @@ if len(chosen_targets) < 2:
     raise ValueError("the static baseline needs at least two datasets")
 accuracy = {v: pa.paper_accuracy(v, datasets=chosen_targets, models=chosen_models)
             for v in ("twpy", "supplementary")}
+
+# %% tags=["hide-input"]
 published = pa.published_taus(chosen_targets)
 BASELINE = ("static_loto", NONE)
 labels = published.drop_duplicates("method").set_index(["metric", "perturbation"]).method.to_dict()
@@ -98,7 +101,7 @@ for note in (note_models, note_targets):
     if note:
         print("note:", note)
 
-
+# %% tags=["hide-input"]
 def put(key, value):
     """Glue a plain Python value (numpy scalars unwrapped) for the Markdown of this page."""
     glue(key, value.item() if hasattr(value, "item") else value, display=False)
@@ -109,7 +112,7 @@ def listing(names) -> str:
     names = list(names)
     return ", ".join(names[:-1]) + " and " * (len(names) > 1) + names[-1] if names else "none"
 
-
+# %% tags=["hide-input"]
 def wide_taus(taus):
     """tau_w per method (rows, in order) and dataset (columns), with their mean over the datasets."""
     table = taus.pivot_table(index="method", columns="target", values="weighted_tau", sort=False)
@@ -189,6 +192,8 @@ over["p vs chance (Holm)"] = [vs_chance.get(k, float("nan")) for k in zip(over.m
 over["p_delta (Holm)"] = stats.holm(over.p_delta.to_numpy(float))
 over["method"] = [labels[k] for k in zip(over.metric, over.perturbation)]
 intervals = iv = over.set_index("method").drop(columns=["metric", "perturbation"])
+
+# %% tags=["hide-input"]
 shown_iv = pd.DataFrame({
     "mean τ_w [95 % t-interval]": list(map(book.interval, iv.mean_tau, iv.low, iv.high)),
     "p (mean 0)": iv.p_value,
@@ -200,37 +205,51 @@ book.table(shown_iv, formats={**{c: "p" for c in shown_iv if c.startswith("p ")}
                               "datasets above the baseline": "int"})
 
 # %% tags=["hide-input"]
-# page helper: the two figures of one group per dataset (the methods' dots, the versions' bars)
+# page helper: the x axis of the two figures of one group per dataset (the methods' dots, the versions' bars)
 def dataset_axis(ax, ylabel):
     """The x axis of one group per dataset (labels turned 30 degrees) and ``ylabel``."""
     ax.set_xlabel("downstream dataset")
     ax.set_ylabel(ylabel)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
 
-
-def method_dots(per_dataset, methods, targets, band, colours, *, n_models):
-    """τ_w per dataset of ``methods``, one dot each, side by side per dataset in ``targets`` order, over
-    the band of a random ranking (``band``'s low and high); the legend under it lists the band and the
-    last method (a reference) first."""
-    methods, targets = list(methods), list(targets)
-    points = per_dataset[per_dataset.method.isin(methods)]
-    fig, ax = plt.subplots(figsize=book.figsize(4.6), layout="constrained")
-    band_label = "random ranking, 95 %"
-    ax.axhspan(band["low"], band["high"], color=plots.BAND_COLOUR, zorder=0, label=band_label)
+# %% tags=["hide-input"]
+# page helper: the dots of the first figure below
+def dots(ax, points, methods, targets, colours):
+    """τ_w per dataset of ``methods`` (``points``), one dot each, side by side per dataset in
+    ``targets`` order, the datasets parted by light lines."""
     sns.stripplot(data=points, x="target", y="weighted_tau", hue="method", hue_order=methods,
                   order=targets, palette=colours, dodge=True, jitter=False, size=5, ax=ax)
     ax.axhline(0, color="k", lw=0.8)
     for x in range(len(targets) - 1):
         ax.axvline(x + 0.5, color="0.9", lw=0.8)
-    ax.set_ylim(min(band["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
-    dataset_axis(ax, f"weighted Kendall τ_w ({n_models} models)")
+
+# %% tags=["hide-input"]
+# page helper: the legend of the first figure below
+def band_first_legend(fig, ax, band_label, methods):
+    """The legend of ``ax`` moved under ``fig``: the band, the last method (a reference), the others."""
     handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
     ax.get_legend().remove()
     order = [band_label, methods[-1], *methods[:-1]]
     fig.legend([handles[n] for n in order], order, loc="outside lower center", ncol=4, frameon=False)
+
+# %% tags=["hide-input"]
+# page helper: the first figure below
+def method_dots(per_dataset, methods, targets, band, colours, *, n_models):
+    """The ``dots`` of ``methods`` over the band of a random ranking (``band``'s low and high); the
+    legend under it lists the band and the last method (a reference) first."""
+    methods, targets = list(methods), list(targets)
+    points = per_dataset[per_dataset.method.isin(methods)]
+    fig, ax = plt.subplots(figsize=book.figsize(4.6), layout="constrained")
+    band_label = "random ranking, 95 %"
+    ax.axhspan(band["low"], band["high"], color=plots.BAND_COLOUR, zorder=0, label=band_label)
+    dots(ax, points, methods, targets, colours)
+    ax.set_ylim(min(band["low"], points.weighted_tau.min()) - 0.08, 1.0)   # no point on the frame
+    dataset_axis(ax, f"weighted Kendall τ_w ({n_models} models)")
+    band_first_legend(fig, ax, band_label, methods)
     return fig
 
-
+# %% tags=["hide-input"]
+# page helper: the figure of the two ground-truth versions below
 def version_bars(effect, columns, targets, *, n_models):
     """Paired bars per dataset (``targets`` order) of ``effect``'s ``columns`` (one per ground-truth
     version; its row "mean" is left out)."""
@@ -427,6 +446,8 @@ label = {**labels,
 fam = {f: t.assign(method=[label[(m, p)] for m, p in zip(t.metric, t.perturbation)])
        for f, t in paper_tests.groupby("family", sort=False)}
 ch, tg, ped, bl = fam["chance"], fam["targets"], fam["PED"], fam["baseline"]
+
+# %% tags=["hide-input"]
 inside = published.weighted_tau.between(one["low"], one["high"])
 for key, value in {"claim_n_models": len(chosen_models), "claim_one_low": one["low"],
                    "claim_one_high": one["high"], "claim_inside": int(inside.sum()),

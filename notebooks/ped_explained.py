@@ -44,9 +44,10 @@
 # the way, and the moved features are scored by any metric (LogME, SFDA, ...). This page runs
 # `potran.simulate` on a two-dimensional toy task so every quantity can be seen.
 
-# %% tags=["parameters", "hide-input"]
+# %% tags=["hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 
+# %% tags=["parameters", "hide-input"]
 n_classes = 4          # classes of the toy task
 per_class = 150        # samples per class
 spread = 1.8           # within-class standard deviation (larger: more overlap)
@@ -127,29 +128,32 @@ book.table(steps, digits=4,
 # use a larger $t$:
 
 # %% tags=["hide-input"]
-# page helper: the figure of the toy task before and after the motion, and of its energy
-def ped_toy(Z, y, trace, reference, *, nsigma, time_step, reference_step):
-    """Left, the standardised points ``Z`` with each class's ball (radius ``nsigma * r_c``) before
-    (dotted) and after (solid) the motion of ``trace`` and the paths of the centres; right, the potential
-    energy of ``trace`` and of ``reference`` (run with ``reference_step``) relative to before."""
+# page helper: the left panel of the figure below
+def toy_balls_panel(ax, Z, y, trace, *, nsigma, time_step):
+    """``Z`` with each class's ball (radius ``nsigma * r_c``) before and after; the centres' paths."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    n_classes = len(trace.radii)
     path = np.stack(trace.centres)  # (steps + 1) x C x 2
-    palette = sns.color_palette(n_colors=n_classes)
-    fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.9), layout="constrained")
-    ax = axes[0]
-    for c in range(n_classes):
+    palette = sns.color_palette(n_colors=len(trace.radii))
+    for c in range(len(trace.radii)):
         ax.scatter(*Z[y == c].T, s=4, alpha=0.25, color=palette[c])
         for step, style in ((0, ":"), (-1, "-")):
             ax.add_patch(plt.Circle(path[step, c], nsigma * trace.radii[c], fill=False, ls=style,
                                     color=palette[c], lw=1.5))
         ax.plot(*path[:, c].T, "k.-", ms=3)
-    ax.set_aspect("equal")
-    ax.set_xlabel("standardised feature 1")
-    ax.set_ylabel("standardised feature 2")
-    ax.set_title(f"t = {time_step}: before (dotted), after {trace.steps} steps")
+    ax.set(aspect="equal", xlabel="standardised feature 1", ylabel="standardised feature 2",
+           title=f"t = {time_step}: before (dotted), after {trace.steps} steps")
+
+# %% tags=["hide-input"]
+# page helper: the figure of the toy task before and after the motion, and of its energy
+def ped_toy(Z, y, trace, reference, *, nsigma, time_step, reference_step):
+    """Left, ``toy_balls_panel``; right, the potential energy of ``trace`` and of ``reference`` (run
+    with ``reference_step``) relative to before."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=book.figsize(3.9), layout="constrained")
+    toy_balls_panel(axes[0], Z, y, trace, nsigma=nsigma, time_step=time_step)
     axes[1].plot(np.array(reference.energies) / reference.energies[0], "o-", label=f"t = {reference_step}")
     axes[1].plot(np.array(trace.energies) / trace.energies[0], "s-", label=f"t = {time_step}")
     axes[1].legend()
@@ -157,7 +161,6 @@ def ped_toy(Z, y, trace, reference, *, nsigma, time_step, reference_step):
     axes[1].set_ylabel("potential energy U / U before")
     axes[1].set_title("the potential energy declines")
     return fig
-
 
 # %% tags=["hide-input"]
 Z = standardised(X, G)                  # the toy task in the standardised space
@@ -178,47 +181,66 @@ show(ped_toy(Z, y, shown_trace, trace, nsigma=nsigma, time_step=shown_time_step,
 # first step.
 
 # %% tags=["hide-input"]
-# page helper: the figure of the motion step by step
-def ped_steps(Z, y, trace, *, nsigma):
-    """One panel per entry of ``trace.centres`` (rows of two or three): the standardised points ``Z``
-    moved with their class, each ball where it was before the first step (grey) and where it is
-    (coloured), the path so far, and the energy ratio and displacement in a corner."""
+# page helper: the grid of the figure below, rows of two or three (legible on the page)
+def steps_grid(n_panels):
+    """A figure with ``n_panels`` axes (the spare ones hidden), its axes, columns and rows."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    n_classes, n_panels = len(trace.radii), len(trace.centres)
-    path, energies = np.stack(trace.centres), np.array(trace.energies)
-    palette = sns.color_palette(n_colors=n_classes)
-    n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)  # rows of two or three: legible on the page
+    n_cols = 2 if n_panels in (2, 4) else min(3, n_panels)
     n_rows = -(-n_panels // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(8.2 / n_cols * n_rows + 0.3), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
     for ax in axes.flat[n_panels:]:
         ax.set_visible(False)
+    return fig, axes, n_cols, n_rows
+
+# %% tags=["hide-input"]
+# page helper: one panel of the figure below, entry ``k`` of ``trace.centres``
+def step_panel(ax, k, Z, y, trace, nsigma, palette):
+    """``Z`` moved with its classes to entry ``k``; each ball before (grey) and now; the path so far."""
+    import matplotlib.pyplot as plt
+
+    path = np.stack(trace.centres)
+    moved = Z + (path[k] - path[0])[y]  # the samples move with their class
+    for c in range(len(trace.radii)):
+        ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
+        ax.add_patch(plt.Circle(path[0, c], nsigma * trace.radii[c], fill=False, color="0.6", lw=0.8))
+        ax.add_patch(plt.Circle(path[k, c], nsigma * trace.radii[c], fill=False, color=palette[c], lw=1.8))
+        ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
     reach = nsigma * trace.radii.max() + 0.2
+    ax.set_aspect("equal")
+    ax.set_xlim(path[..., 0].min() - reach, path[..., 0].max() + reach)
+    ax.set_ylim(path[..., 1].min() - reach, path[..., 1].max() + reach)
+
+# %% tags=["hide-input"]
+# page helper: the title and the corner note of one panel of the figure below
+def step_note(ax, k, trace):
+    """The panel's title, and its energy ratio and displacement in a corner."""
+    energies = np.array(trace.energies)
+    ax.set_title("before the motion" if k == 0 else f"after step {k}", fontsize=11)
+    note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
+    if k > 0:
+        note += f"\nP = {trace.displacements[k - 1]:.3f}"
+    ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
+            bbox=dict(facecolor="white", alpha=0.8, lw=0))
+
+# %% tags=["hide-input"]
+# page helper: the figure of the motion step by step
+def ped_steps(Z, y, trace, *, nsigma):
+    """One ``step_panel`` (with its ``step_note``) per entry of ``trace.centres``, in a ``steps_grid``."""
+    import seaborn as sns
+
+    palette = sns.color_palette(n_colors=len(trace.radii))
+    n_panels = len(trace.centres)
+    fig, axes, n_cols, n_rows = steps_grid(n_panels)
     for k, ax in enumerate(axes.flat[:n_panels]):
-        moved = Z + (path[k] - path[0])[y]  # the samples move with their class
-        for c in range(n_classes):
-            ax.scatter(*moved[y == c].T, s=2, alpha=0.2, color=palette[c])
-            ax.add_patch(plt.Circle(path[0, c], nsigma * trace.radii[c], fill=False, color="0.6", lw=0.8))
-            ax.add_patch(plt.Circle(path[k, c], nsigma * trace.radii[c], fill=False, color=palette[c],
-                                    lw=1.8))
-            ax.plot(*path[: k + 1, c].T, "k.-", ms=3, lw=1)
-        ax.set_aspect("equal")
-        ax.set_xlim(path[..., 0].min() - reach, path[..., 0].max() + reach)
-        ax.set_ylim(path[..., 1].min() - reach, path[..., 1].max() + reach)
-        ax.set_title("before the motion" if k == 0 else f"after step {k}", fontsize=11)
-        note = f"U / U₀ = {energies[k] / energies[0]:.2f}"
-        if k > 0:
-            note += f"\nP = {trace.displacements[k - 1]:.3f}"
-        ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=10, va="bottom",
-                bbox=dict(facecolor="white", alpha=0.8, lw=0))
+        step_panel(ax, k, Z, y, trace, nsigma, palette)
+        step_note(ax, k, trace)
         if k // n_cols == n_rows - 1 or k + n_cols >= n_panels:
             ax.set_xlabel("standardised feature 1")
         if k % n_cols == 0:
             ax.set_ylabel("standardised feature 2")
     return fig
-
 
 # %% tags=["hide-input"]
 exit_note = ("" if shown_trace.rejected_displacement is None else
@@ -272,37 +294,32 @@ print(f"{model} on {target}: {len(yr)} images, {len(task.classes)} classes, "
          if real.trace.steps else "no two balls overlap, so PED leaves the features as they are"))
 
 # %% tags=["hide-input"]
-# page helper: the figure of a real cell under PED
-def ped_cell(plane, y, classes, trace, *, exit_ratio):
-    """A real cell under PED (``plane``: potran.bench.motion.centre_plane): its images before and after
-    the motion with the class centres (top), the centres' paths (bottom left) and the trace's energy and
-    displacement relative to their first value (bottom right)."""
-    import matplotlib.pyplot as plt
+# page helper: the top panels of the figure below
+def images_panel(ax, points, y, centres, title, colours):
+    """The images (``points``) coloured by class, with the class ``centres`` in black."""
     import seaborn as sns
 
-    colours = sns.color_palette("husl", len(classes))
-    fig, axes = plt.subplots(2, 2, figsize=book.figsize(7.6), layout="constrained")
-    for ax, points, k, title in ((axes[0, 0], plane.before, 0, "images before the motion"),
-                                 (axes[0, 1], plane.after, -1, f"images after {trace.steps} steps")):
-        sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=y, palette=colours, s=6, alpha=0.35,
-                        linewidth=0, legend=False, ax=ax)
-        ax.scatter(*plane.tracks[k].T, s=14, color="k", zorder=3, label="class centres")
-        ax.set_title(title)
-        ax.legend(loc="upper right")
-    axes[0, 1].set_xlim(axes[0, 0].get_xlim())
-    axes[0, 1].set_ylim(axes[0, 0].get_ylim())
-    ax = axes[1, 0]
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=y, palette=colours, s=6, alpha=0.35,
+                    linewidth=0, legend=False, ax=ax)
+    ax.scatter(*centres.T, s=14, color="k", zorder=3, label="class centres")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+
+# %% tags=["hide-input"]
+# page helper: the bottom left panel of the figure below
+def centres_panel(ax, tracks, classes, colours):
+    """The class centres' paths (``tracks``), open before and filled after, each named at its end."""
     for c, name in enumerate(classes):
-        ax.plot(*plane.tracks[:, c].T, "-", color=colours[c], lw=1.5)
-        ax.scatter(*plane.tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
-        ax.scatter(*plane.tracks[-1, c], s=30, color=colours[c], zorder=3)
-        ax.annotate(str(name)[:16], plane.tracks[-1, c], fontsize=10, xytext=(3, 3),
-                    textcoords="offset points")
+        ax.plot(*tracks[:, c].T, "-", color=colours[c], lw=1.5)
+        ax.scatter(*tracks[0, c], s=30, facecolor="white", edgecolor=colours[c], zorder=3)
+        ax.scatter(*tracks[-1, c], s=30, color=colours[c], zorder=3)
+        ax.annotate(str(name)[:16], tracks[-1, c], fontsize=10, xytext=(3, 3), textcoords="offset points")
     ax.set_title("class centres: before (open) and after (filled)")
-    for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
-        ax.set_xlabel(f"PC 1 of the centres ({plane.share[0]:.0%} of their variance)")
-        ax.set_ylabel(f"PC 2 of the centres ({plane.share[1]:.0%})")
-    ax = axes[1, 1]
+
+# %% tags=["hide-input"]
+# page helper: the bottom right panel of the figure below
+def cell_trace_panel(ax, trace, exit_ratio):
+    """The trace's energy and displacement relative to their first value, the exit ratio dotted."""
     steps = np.arange(trace.steps + 1)
     if trace.steps:
         ax.plot(steps, np.array(trace.energies) / trace.energies[0], "o-",
@@ -312,13 +329,35 @@ def ped_cell(plane, y, classes, trace, *, exit_ratio):
     else:
         ax.text(0.5, 0.5, "no overlap: no step taken", ha="center", transform=ax.transAxes)
     ax.axhline(exit_ratio, color="0.5", ls=":", lw=1, label=f"exit ratio ρ = {exit_ratio}")
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("step")
-    ax.set_ylabel("relative to the first value (no unit)")
+    ax.set(ylim=(0, 1.05), xlabel="step", ylabel="relative to the first value (no unit)")
     ax.legend(loc="lower left")
     ax.set_title("the trace")
-    return fig
 
+# %% tags=["hide-input"]
+# page helper: the axes of the three maps of the figure below
+def pc_labels(axes, share):
+    """Each of ``axes`` labelled with the two principal components and their ``share`` of the variance."""
+    for ax in axes:
+        ax.set(xlabel=f"PC 1 of the centres ({share[0]:.0%} of their variance)",
+               ylabel=f"PC 2 of the centres ({share[1]:.0%})")
+
+# %% tags=["hide-input"]
+# page helper: the figure of a real cell under PED
+def ped_cell(plane, y, classes, trace, *, exit_ratio):
+    """A real cell under PED (``plane``: potran.bench.motion.centre_plane): ``images_panel`` before and
+    after the motion (top), ``centres_panel`` (bottom left) and ``cell_trace_panel`` (bottom right)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    colours = sns.color_palette("husl", len(classes))
+    fig, axes = plt.subplots(2, 2, figsize=book.figsize(7.6), layout="constrained")
+    images_panel(axes[0, 0], plane.before, y, plane.tracks[0], "images before the motion", colours)
+    images_panel(axes[0, 1], plane.after, y, plane.tracks[-1], f"images after {trace.steps} steps", colours)
+    axes[0, 1].set(xlim=axes[0, 0].get_xlim(), ylim=axes[0, 0].get_ylim())
+    centres_panel(axes[1, 0], plane.tracks, classes, colours)
+    pc_labels((axes[0, 0], axes[0, 1], axes[1, 0]), plane.share)
+    cell_trace_panel(axes[1, 1], trace, exit_ratio)
+    return fig
 
 # %% tags=["hide-input"]
 show(ped_cell(centre_plane(Xr, Gr, real), yr, task.classes, real.trace, exit_ratio=EXIT_RATIO),
