@@ -59,10 +59,11 @@
 # baseline (paired), with Holm's correction over the metrics. The published table comes last,
 # beside ours.
 
-# %% tags=["parameters", "hide-input"]
+# %% tags=["hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.runner import DEFAULT_METRICS
 
+# %% tags=["parameters", "hide-input"]
 setting = "v3"                                       # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 models = None                                        # model names; None: every model of the setting
 targets = "main"                                     # target names; "main": the setting's main table
