@@ -424,8 +424,10 @@ def torch_threads():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["bench", "--models", "conv4_random,resnet50"], "unknown model 'resnet50'; known: mobilenet_v2"),
-    (["bench", "--targets", "lfw"], "unknown target 'lfw'; known: mnist5k, patches, letters, fonts"),
+    (["bench", "--models", "conv4_random,resnet50"],
+     "unknown model 'resnet50' in setting 'bench4'; known: mobilenet_v2"),
+    (["bench", "--targets", "lfw"],
+     "unknown target 'lfw' in setting 'bench4'; known: mnist5k, patches, letters, fonts"),
     (["bench", "--metric", "logme,logmee"], "unknown metric 'logmee'; known: logme"),
     (["bench", "--perturbation", "none", "--ped-nsigma", "2"],
      "PED options (--ped-nsigma) need --perturbation ped"),
@@ -692,6 +694,7 @@ def _with_func(parser, command, func):
     (["bench", "--setting", "v9"], "unknown setting 'v9'; known: v3, bench4, v4, paper"),
     (["bench", "--setting", "v3", "--paper-data", "x"], "the --paper-* folders belong to --setting paper"),
     (["bench", "--setting", "v3", "--n-train", "10"], "--n-train is for the default offline benchmark"),
+    (["groundtruth", "--setting", "v3", "--models", "nope"], "unknown model 'nope' in setting 'v3'"),
     (["groundtruth", "--setting", "paper"], "--setting paper fine-tunes with PaperSetting.finetune_grid"),
     (["report", "--setting", "v3", "scores.csv"], "--setting takes no SCORES.csv / GT.csv"),
 ])

@@ -44,6 +44,7 @@ def test_bench4_is_the_landed_benchmark():
     (lambda: settings.get("v3", models="conv4_random,nope"),
      "unknown model 'nope' in setting 'v3'; known: "),
     (lambda: settings.get("bench4", targets=["greek"]), "unknown target 'greek' in setting 'bench4'"),
+    (lambda: settings.chosen_names("a,c", ("a", "b"), "metric"), "unknown metric 'c'; known: a, b"),
     (lambda: settings.get("paper"), "setting 'paper' reads local files: give checkpoints, data, "
                                     "imagenet_val (missing: checkpoints, data, imagenet_val)"),
     (lambda: settings.get("paper", data="/x", imagenet_val="/y"), "(missing: checkpoints)"),

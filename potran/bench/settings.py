@@ -24,8 +24,9 @@ folders, raises ``ValueError`` in one line. ``targets="main"`` (`MAIN`) opens th
 table: on ``"v3"`` the targets of its frozen inclusion rule (ground-truth reliability of at least
 0.9, ``potran.evidence.main_table_targets``), elsewhere every target. Model and target names, and
 the paper's ``options``, may be given as papermill passes them (:func:`name_list`,
-:func:`parameter_dict`: the one parser of lists and dicts). A new setting (e.g. ``"v4"``) is one
-more entry of `_BUILDERS`: a function ``(models, targets, seed, **files) -> Setting``.
+:func:`parameter_dict`: the one parser of lists and dicts; :func:`chosen_names`: the one check of
+names). A new setting (e.g. ``"v4"``) is one more entry of `_BUILDERS`: a function
+``(models, targets, seed, **files) -> Setting``.
 
 The settings:
 
@@ -40,7 +41,8 @@ The settings:
 - ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores (``potran bench``
-  computes them). Kept until no page reads it.
+  computes them); what ``potran bench`` and ``potran groundtruth`` open without ``--setting``.
+  Kept until no page reads it.
 - ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`:
   one small ResNet pretrained here by a dozen self-supervised objectives, and two controls) on v3's
   24 targets, PED's general set the pretraining pool's held-out part, the features preprocessed
@@ -71,7 +73,7 @@ from .sources import OFFLINE
 from .store import CellStore
 
 __all__ = ["NAMES", "DEFAULT", "MAIN", "PAPER_FILES", "V3_FINETUNE", "V3_SOURCES", "GroundTruth", "Setting",
-           "get", "name_list", "parameter_dict", "seed_table"]
+           "chosen_names", "get", "name_list", "parameter_dict", "seed_table"]
 
 #: benchmark v3's fine-tuning protocol: the landed one with 8 epochs, 2 seeds and no probe snapshots
 V3_FINETUNE = FinetuneConfig(epochs=8, seeds=(0, 1), snapshot_fractions=())
@@ -120,12 +122,15 @@ def seed_table(groundtruth_dir) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "target", "seed", "test_acc", "n_test"])
 
 
-def _chosen(value, known, what: str, setting: str) -> tuple[str, ...]:
+def chosen_names(value, known, what: str, setting: str | None = None) -> tuple[str, ...]:
+    """The names of ``value`` (:func:`name_list`; default: all of ``known``), each one of ``known``:
+    the one check of model, target, metric, ... names; ValueError in one line naming the unknown
+    ones (and ``setting``, when given) and listing the known ones."""
     names = tuple(name_list(value, known))
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))} in setting {setting!r}; "
-                         f"known: {', '.join(known)}")
+        where = f" in setting {setting!r}" if setting else ""
+        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}{where}; known: {', '.join(known)}")
     return names
 
 
@@ -279,24 +284,24 @@ def _v3(models, targets, seed) -> Setting:
         from ..evidence import main_table_targets
 
         targets = [t for t in targets_v3.NAMES if t in main_table_targets()]
-    bench = Benchmark(models=_chosen(models, zoo.names(), "model", "v3"),
-                      targets=_chosen(targets, targets_v3.NAMES, "target", "v3"),
+    bench = Benchmark(models=chosen_names(models, zoo.names(), "model", "v3"),
+                      targets=chosen_names(targets, targets_v3.NAMES, "target", "v3"),
                       finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=V3_SOURCES)
     data = {name: data_path("bench_v3", name) for name in ("scores", "sweeps", "successors")}
     return Setting("v3", bench, data, data_path("bench_v3"), "benchmark v3")
 
 
 def _bench4(models, targets, seed) -> Setting:
-    bench = Benchmark(models=_chosen(models, zoo.names(), "model", "bench4"),
-                      targets=_chosen(targets, datasets.TARGETS, "target", "bench4"), seed=seed)
+    bench = Benchmark(models=chosen_names(models, zoo.names(), "model", "bench4"),
+                      targets=chosen_names(targets, datasets.TARGETS, "target", "bench4"), seed=seed)
     return Setting("bench4", bench, {}, data_path("groundtruth"), "the 4-target benchmark")
 
 
 def _v4(models, targets, seed) -> Setting:
     from .v4 import zoo as v4_zoo
 
-    bench = Benchmark(models=_chosen(models, v4_zoo.names(), "model", "v4"),
-                      targets=_chosen(targets, targets_v3.NAMES, "target", "v4"),
+    bench = Benchmark(models=chosen_names(models, v4_zoo.names(), "model", "v4"),
+                      targets=chosen_names(targets, targets_v3.NAMES, "target", "v4"),
                       finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=v4_zoo.V4_SOURCES)
     return Setting("v4", bench, {}, data_path("bench_v4"), "benchmark v4")
 
@@ -315,8 +320,8 @@ def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=N
     if clash:
         raise ValueError(f"options cannot set {', '.join(clash)}: give them to settings.get")
     setting = ps.benchmark(checkpoints, data, imagenet_val,
-                           models=_chosen(models, ps.MODELS, "model", "paper"),
-                           targets=_chosen(targets, ps.TARGETS, "target", "paper"), seed=seed, **options)
+                           models=chosen_names(models, ps.MODELS, "model", "paper"),
+                           targets=chosen_names(targets, ps.TARGETS, "target", "paper"), seed=seed, **options)
     return Setting("paper", setting.bench, {}, None, "the paper's setting")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 
 from potran.bench.folders import BENCH_OUT, FEATURE_CACHE, GROUNDTRUTH_OUT
@@ -17,7 +18,6 @@ from potran.cli.options import (
     parse_options,
     perturbation_options,
     reduce_width,
-    split_names,
     unused_perturbation_flags,
 )
 from potran.perturbations import PED, SA
@@ -28,15 +28,13 @@ BENCH_GROUNDTRUTH = str(GROUNDTRUTH_OUT / "accuracy.csv")
 PAPER_FOLDERS = ("paper_checkpoints", "paper_data", "paper_imagenet_val")
 
 
-def _names(text: str | None, known, what: str) -> tuple[str, ...]:
-    """Comma-separated names (default: all of ``known``); UsageError on an unknown one."""
-    if not text:
-        return tuple(known)
-    names = tuple(split_names(text))
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
-    return names
+@contextmanager
+def _usage_errors():
+    """The registry's ValueError on a name (:mod:`potran.bench.settings`) as a UsageError."""
+    try:
+        yield
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _add_run_options(p, threads: int) -> None:
@@ -54,17 +52,16 @@ def _command_line(args) -> str:
 
 def run_bench(args) -> int:
     """``potran bench``: score every metric (+/- PED) on the models x targets grid."""
-    from potran.bench import configure_torch, datasets, distributed, runner, sources, zoo
-    from potran.bench.finetune import FinetuneConfig
+    from potran.bench import configure_torch, distributed, runner, settings
     from potran.bench.readme import write_bench_readme
     from potran.metrics import FEATURE_METRICS
 
     # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
     # relative to the pool of models (potran.metrics.ncti_pool_scores)
-    metrics = metric_list(args)
-    scoring = dict(metrics=(_names(",".join(metrics), FEATURE_METRICS, "metric") if metrics
-                            else runner.DEFAULT_METRICS),
-                   perturbations=_bench_perturbations(args))
+    metrics = metric_list(args) or runner.DEFAULT_METRICS
+    with _usage_errors():
+        metrics = settings.chosen_names(metrics, FEATURE_METRICS, "metric")
+    scoring = dict(metrics=metrics, perturbations=_bench_perturbations(args))
     if args.reduce not in (None, "auto"):  # else the setting's own (the paper's: the full 2048)
         scoring["score_dim"] = reduce_width(args.reduce, "bench")
     paper = {k: getattr(args, k) for k in PAPER_FOLDERS}  # the --paper-* folders
@@ -84,12 +81,9 @@ def run_bench(args) -> int:
     elif args.paper_option:
         raise UsageError("--paper-option needs the paper's setting (--paper-checkpoints, --paper-data, "
                          "--paper-imagenet-val)")
-    else:
-        bench = runner.Benchmark(
-            models=_names(args.models, zoo.names(), "model"),
-            targets=_names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS,
-            finetune=FinetuneConfig(n_train=args.n_train), seed=args.seed, sources=sources.OFFLINE,
-            **scoring)
+    else:  # the archived 4-target benchmark, its ground truth and README as before
+        setting = _setting(args)
+        bench = setting.benchmark(finetune=replace(setting.bench.finetune, n_train=args.n_train), **scoring)
     check_device(args.device)
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
@@ -114,16 +108,15 @@ def run_bench(args) -> int:
 
 def _add_setting_flag(p) -> None:
     p.add_argument("--setting", metavar="NAME", help="a setting of potran.bench.settings: v3 (benchmark v3), "
-                   "bench4 (the 4-target benchmark), paper (with the --paper-* folders); default: the "
-                   "offline benchmark as before")
+                   "bench4 (the archived 4-target benchmark), v4, paper (with the --paper-* folders); "
+                   "default: bench4")
 
 
 def _setting(args, paper=None):
-    """``--setting``'s :class:`potran.bench.settings.Setting`, with --models/--targets/--seed."""
+    """``--setting``'s :class:`potran.bench.settings.Setting` (default: ``"bench4"``), with
+    --models/--targets/--seed."""
     from potran.bench import settings
 
-    if args.setting not in settings.NAMES:
-        raise UsageError(f"unknown setting {args.setting!r}; known: {', '.join(settings.NAMES)}")
     files = {}
     if paper and any(paper.values()):
         if args.setting != "paper":
@@ -134,8 +127,9 @@ def _setting(args, paper=None):
         files = {"checkpoints": paper.get("paper_checkpoints"), "data": paper.get("paper_data"),
                  "imagenet_val": paper.get("paper_imagenet_val"),
                  "options": parse_options(args.paper_option, "--paper-option")}
-    return settings.get(args.setting, models=getattr(args, "models", None),
-                        targets=getattr(args, "targets", None), seed=getattr(args, "seed", 0) or 0, **files)
+    with _usage_errors():
+        return settings.get(args.setting or "bench4", models=args.models, targets=args.targets,
+                            seed=getattr(args, "seed", 0) or 0, **files)
 
 
 def _bench_perturbations(args) -> tuple[str, ...]:
@@ -202,25 +196,17 @@ def add_bench_parser(subparsers) -> None:
 
 def run_groundtruth(args) -> int:
     """``potran groundtruth``: fine-tune every missing (model, target) cell."""
-    from potran.bench import configure_torch, datasets, distributed, groundtruth, zoo
-    from potran.bench.finetune import FinetuneConfig
+    from potran.bench import configure_torch, distributed, groundtruth
 
-    grid = {}
-    if args.setting:
-        if args.setting == "paper":
-            raise UsageError("--setting paper fine-tunes with PaperSetting.finetune_grid (potran.bench."
-                             "paper_setting), not potran groundtruth")
-        setting = _setting(args)
-        models, targets, d = setting.models, setting.targets, setting.bench.finetune
-        grid["sources"] = setting.bench.sources
-    else:
-        models = _names(args.models, zoo.names(), "model")
-        targets = _names(args.targets, datasets.AVAILABLE, "target") if args.targets else datasets.TARGETS
-        d = FinetuneConfig()
+    if args.setting == "paper":
+        raise UsageError("--setting paper fine-tunes with PaperSetting.finetune_grid (potran.bench."
+                         "paper_setting), not potran groundtruth")
+    setting = _setting(args)
+    models, targets = setting.models, setting.targets
     given = {"lr": args.lr, "wd": args.wd, "epochs": args.epochs or None,
              "batch_size": args.batch_size or None, "seeds": tuple(args.seeds) if args.seeds else None,
              "n_train": args.n_train, "n_test": args.n_test}
-    config = replace(d, **{k: v for k, v in given.items() if v is not None})
+    config = replace(setting.bench.finetune, **{k: v for k, v in given.items() if v is not None})
     check_device(args.device)
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
@@ -228,7 +214,8 @@ def run_groundtruth(args) -> int:
     after = lambda table: groundtruth.write_readme(args.out, _command_line(args), config,  # noqa: E731
                                                   models, targets)
     table = groundtruth.run_grid(models, targets, args.out, config, device=args.device,
-                                 progress=not args.no_progress, after_cell=after, client=client, **grid)
+                                 progress=not args.no_progress, after_cell=after, client=client,
+                                 sources=setting.bench.sources)
     after(table)
     print(f"{len(table)} cells in {args.out} ({time.perf_counter() - t0:.0f} s this run)")
     return 0
@@ -257,10 +244,11 @@ def add_groundtruth_parser(subparsers) -> None:
 
 def run_pretrain(args) -> int:
     """``potran pretrain``: pretrain our conv4 models and write their weights."""
-    from potran.bench import configure_torch
+    from potran.bench import configure_torch, settings
     from potran.bench.zoo import pretrain
 
-    objectives = _names(args.objectives, pretrain.OBJECTIVES, "objective")  # validated first
+    with _usage_errors():  # validated first
+        objectives = settings.chosen_names(args.objectives, pretrain.OBJECTIVES, "objective")
     configure_torch(args.threads)
     pretrain.write_weights(args.out, objectives, checkpoints_only=args.checkpoints_only,
                            progress=not args.no_progress)
