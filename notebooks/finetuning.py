@@ -64,6 +64,7 @@ from myst_nb import glue
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
+# %% tags=["hide-input"]
 import potran
 from potran import stats
 from potran.bench import book, settings
@@ -71,21 +72,14 @@ from potran.bench.finetune import training_indices
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.runner import cell_features
 from potran.bench.significance import benchmark_tests
-from potran.bench.snapshots import (
-    available_cells,
-    cell_costs,
-    extraction_seconds,
-    load_snapshot,
-    probe_features,
-    score_pretrained,
-    snapshot_scores,
-    snapshot_tau,
-    with_pretrained,
-)
+from potran.bench.snapshots import (available_cells, cell_costs, extraction_seconds, load_snapshot,
+                                    probe_features, score_pretrained, snapshot_scores, snapshot_tau,
+                                    with_pretrained)
 from potran.metrics import PED_METRICS
 from potran.ped import TIME_STEP
 from potran.perturbations import NONE, PED
 
+# %% tags=["hide-input"]
 book.setup_page()
 metrics, cache_dir = settings.name_list(metrics, PED_METRICS), cache_dir or FEATURE_CACHE
 page = settings.get(setting, models, targets, seed=seed)
@@ -112,6 +106,8 @@ for m, t in cells:
     pretrained, general[m, t] = probe_features(arrays, snap, training_indices(len(tasks[t].y_train),
                                                                               bench.finetune))
     snapshots[m, t] = with_pretrained(snap, pretrained)
+
+# %%
 glue("n_cells", len(cells), display=False)
 glue("n_seeds", int(truth.seeds.groupby(["model", "target"]).size().max()), display=False)
 glue("n_models", len(bench.models), display=False)
@@ -165,35 +161,54 @@ for key, value in {"ex_model": cell[0], "ex_target": cell[1], "ex_images": len(s
     glue(key, value, display=False)
 
 # %% tags=["hide-input"]
+# page helper: one panel of the figure below, the 2-D embedding ``E`` of ``F`` coloured by class
+def embedding_panel(ax, title, F, E, labels, classes, colours):
+    """A scatter of ``E`` coloured by class, titled with the silhouette coefficient of ``F`` itself."""
+    for c in range(len(classes)):
+        ax.scatter(*E[labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0, label=classes[c])
+    ax.set_title(f"{title}\nsilhouette {silhouette_score(F, labels):.2f}")
+    ax.set_xlabel("t-SNE 1")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+# %% tags=["hide-input"]
+# page helper: the grid of the figure below, rows of three (legible at the page's width)
+def panel_grid(n_panels):
+    """A figure with ``n_panels`` axes in rows of three (the spare ones hidden), and its axes."""
+    import matplotlib.pyplot as plt
+
+    n_cols = min(3, n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(3.3 * n_rows + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+# %% tags=["hide-input"]
+# page helper: the legend of the figure below, the classes under the panels
+def class_legend(fig, ax, classes):
+    """One legend under ``fig`` of the classes drawn in ``ax``, as many to a row as fit."""
+    handles, names = ax.get_legend_handles_labels()
+    ncol = max(1, min(len(classes), 80 // (max(len(c) for c in classes) + 4)))
+    fig.legend(handles, names, loc="outside lower center", ncol=ncol, markerscale=2.5, frameon=False,
+               title="class")
+
+# %% tags=["hide-input"]
 # page helper: the figure of one embedding per panel, coloured by class
 def embedding_panels(panels, embedded, labels, classes):
-    """One scatter per ``(title, features)`` of ``panels`` (rows of three) at its 2-D embedding
-    (``embedded``), coloured by class, titled with the silhouette coefficient of the features
-    themselves; one legend of the classes under them."""
-    import matplotlib.pyplot as plt
+    """One ``embedding_panel`` per ``(title, features)`` of ``panels`` (``panel_grid``) at its 2-D
+    embedding (``embedded``); one legend of the classes under them."""
     import seaborn as sns
 
     classes = [str(c) for c in classes]
     colours = sns.color_palette("husl", len(classes))
-    n_cols = min(3, len(panels))              # rows of three: legible at the page's width
-    n_rows = -(-len(panels) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=book.figsize(3.3 * n_rows + 0.5), squeeze=False,
-                             layout="constrained")
-    for ax in axes.flat[len(panels):]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(len(panels))
     for ax, (title, F), E in zip(axes.flat, panels, embedded):
-        for c in range(len(classes)):
-            ax.scatter(*E[labels == c].T, s=5, alpha=0.7, color=colours[c], linewidth=0, label=classes[c])
-        ax.set_title(f"{title}\nsilhouette {silhouette_score(F, labels):.2f}")
-        ax.set_xlabel("t-SNE 1")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        embedding_panel(ax, title, F, E, labels, classes, colours)
     for ax in axes[:, 0]:
         ax.set_ylabel("t-SNE 2")
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    ncol = max(1, min(len(classes), 80 // (max(len(c) for c in classes) + 4)))
-    fig.legend(handles, names, loc="outside lower center", ncol=ncol, markerscale=2.5, frameon=False,
-               title="class")
+    class_legend(fig, axes.flat[0], classes)
     return fig
 
 
@@ -240,6 +255,8 @@ if tau.empty:
     raise ValueError(f"no target has {min_models} or more models with finished cells: nothing to rank")
 scores.to_csv(out_dir / "snapshot_scores.csv", index=False)
 tau.to_csv(out_dir / "snapshot_tau.csv", index=False)
+
+# %%
 column = [f"{f:.0%}" + (" + PED" if p == PED else "") for f, p in zip(tau.fraction, tau.perturbation)]
 wide = tau.assign(column=column).pivot_table(index=["metric", "target"], columns="column",
                                              values="weighted_tau", sort=False)
@@ -248,8 +265,24 @@ book.table(wide, csv="finetuning_tau", shade=list(wide.columns),
            caption="τ_w of each metric on each target at each point of fine-tuning.")
 
 # %% tags=["hide-input"]
+# page helper: one panel of the figure below, one metric
+def tau_panel(ax, metric, along, at0, colours):
+    """τ_w of ``metric`` per target along fine-tuning (lines) and with PED at 0 % (stars)."""
+    for target in colours:
+        rows = along[(along.metric == metric) & (along.target == target)].sort_values("fraction")
+        if len(rows):
+            ax.plot(100 * rows.fraction, rows.weighted_tau, "o-", color=colours[target],
+                    label=f"{target} ({rows.n_models.iloc[0]} models)")
+        star = at0[(at0.metric == metric) & (at0.target == target)]
+        ax.scatter(100 * star.fraction, star.weighted_tau, marker="*", s=120,
+                   color=colours[target], edgecolor="k", zorder=3)
+    ax.scatter([], [], marker="*", s=120, color="0.7", edgecolor="k", label="pretrained + PED")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel="share of the run (%)", title=metric, xticks=[0, 50, 100])
+
+# %% tags=["hide-input"]
 def tau_figure(tau):
-    """One panel per metric: τ_w per target along fine-tuning (lines), PED at 0 % (stars)."""
+    """One ``tau_panel`` per metric."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -259,23 +292,13 @@ def tau_figure(tau):
     fig, axes = plt.subplots(1, len(metrics), figsize=book.figsize(3.9), sharey=True, squeeze=False,
                              layout="constrained")
     for ax, metric in zip(axes[0], metrics):
-        for target in names:
-            rows = along[(along.metric == metric) & (along.target == target)].sort_values("fraction")
-            if len(rows):
-                ax.plot(100 * rows.fraction, rows.weighted_tau, "o-", color=colours[target],
-                        label=f"{target} ({rows.n_models.iloc[0]} models)")
-            star = at0[(at0.metric == metric) & (at0.target == target)]
-            ax.scatter(100 * star.fraction, star.weighted_tau, marker="*", s=120,
-                       color=colours[target], edgecolor="k", zorder=3)
-        ax.scatter([], [], marker="*", s=120, color="0.7", edgecolor="k", label="pretrained + PED")
-        ax.axhline(0, color="k", lw=0.8)
-        ax.set(xlabel="share of the run (%)", title=metric, xticks=[0, 50, 100])
+        tau_panel(ax, metric, along, at0, colours)
     axes[0, 0].set(ylabel="τ_w vs fine-tuning accuracy", ylim=(-1.05, 1.05))
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
     return fig
 
-
+# %% tags=["hide-input"]
 caption = (
     "How well the features at each point of fine-tuning rank the models: weighted Kendall τ_w "
     f"between a metric's scores of the snapshot features ({len(snap.labels)} probe images per cell) and the "
@@ -406,6 +429,8 @@ what = [m + (" + PED" if p == PED else "") for m, p in zip(times.metric, times.p
 metric_s = times.assign(what=what).pivot_table(index=["model", "target"], columns="what", values="seconds")
 costs = costs.merge(metric_s.reset_index(), on=["model", "target"])
 general_s = pd.Series({m: per_image[m] * costs[costs.model == m].n_general.iloc[0] for m in per_image})
+
+# %%
 m0 = metrics[0]   # the cost of scoring a cell: its extraction, the metric (+ the general set with PED)
 per_cell_s = pd.DataFrame({
     "fine-tuning (recorded)": costs.wall_s,
@@ -429,38 +454,57 @@ display(book.details(book.table(per_cell, formats={"fine-tuning": 1, "extraction
                      f"The {len(per_cell)} cells' times (seconds)"))
 
 # %% tags=["hide-input"]
-# page helper: the figure of the cells' costs, per cell and summed
-def cell_costs_figure(costs, general_s, metric, totals):
-    """Top, per cell on a log scale: fine-tuning, the two forward passes (``general_s``: each model's
-    over the general set) and ``metric`` without and with PED; bottom, the median cell's fine-tuning
-    and scoring (``totals``)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.ticker import FuncFormatter
-
-    per_cell = pd.DataFrame({
+# page helper: the parts of each cell's cost, as the figure below shows them
+def cost_parts(costs, general_s, metric):
+    """Per cell: fine-tuning, the two forward passes (``general_s``: each model's over the general
+    set) and ``metric`` without and with PED."""
+    return pd.DataFrame({
         "fine-tuning\n(recorded)": costs.wall_s,
         "extraction of the\ntraining images": costs.extraction_s,
         "extraction of the\ngeneral set (PED)": costs.model.map(general_s),
         f"{metric}": costs[metric],
         f"{metric} + PED": costs[f"{metric} + PED"],
     })
+
+# %% tags=["hide-input"]
+# page helper: the top panel of the figure below
+def cost_strips(ax, per_cell):
+    """The parts of each cell's cost (``cost_parts``) on a log scale."""
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter
+
+    long = per_cell.melt(var_name="what", value_name="seconds")
+    sns.stripplot(data=long, x="what", y="seconds", hue="what", ax=ax, size=5, jitter=0.15,
+                  log_scale=True, legend=False, palette=["0.3", "C0", "C0", "C1", "C2"])
+    ax.set_xlabel("")
+    ax.set_ylabel("seconds per cell (log scale)")
+    ax.set_title(f"the parts, per cell ({len(per_cell)} cells)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+# %% tags=["hide-input"]
+# page helper: the bottom panel of the figure below
+def cost_bars(ax, totals, metric):
+    """The median cell's fine-tuning and scoring (``totals``) on a log scale."""
+    from matplotlib.ticker import FuncFormatter
+
+    bars = ax.barh(totals.index[::-1], totals.values[::-1], color=["C2", "C1", "0.3"], log=True)
+    for bar, value in zip(bars, totals.values[::-1]):
+        ax.text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:,.1f} s", va="center")
+    ax.set_xlim(totals.min() / 5, totals.max() * 10)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("seconds per cell, median over the cells (log scale)")
+    ax.set_title(f"the median cell, scored with {metric}")
+
+# %% tags=["hide-input"]
+# page helper: the figure of the cells' costs, per cell and summed
+def cell_costs_figure(costs, general_s, metric, totals):
+    """Top, ``cost_strips``; bottom, ``cost_bars``."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(2, 1, figsize=book.figsize(7.4), layout="constrained",
                              gridspec_kw={"height_ratios": [1.5, 1]})
-    long = per_cell.melt(var_name="what", value_name="seconds")
-    sns.stripplot(data=long, x="what", y="seconds", hue="what", ax=axes[0], size=5, jitter=0.15,
-                  log_scale=True, legend=False, palette=["0.3", "C0", "C0", "C1", "C2"])
-    axes[0].set_xlabel("")
-    axes[0].set_ylabel("seconds per cell (log scale)")
-    axes[0].set_title(f"the parts, per cell ({len(costs)} cells)")
-    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    bars = axes[1].barh(totals.index[::-1], totals.values[::-1], color=["C2", "C1", "0.3"], log=True)
-    for bar, value in zip(bars, totals.values[::-1]):
-        axes[1].text(value * 1.15, bar.get_y() + bar.get_height() / 2, f"{value:,.1f} s", va="center")
-    axes[1].set_xlim(totals.min() / 5, totals.max() * 10)
-    axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axes[1].set_xlabel("seconds per cell, median over the cells (log scale)")
-    axes[1].set_title(f"the median cell, scored with {metric}")
+    cost_strips(axes[0], cost_parts(costs, general_s, metric))
+    cost_bars(axes[1], totals, metric)
     return fig
 
 

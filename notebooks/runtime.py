@@ -38,9 +38,10 @@
 # fastest-of-repeats estimate removes much of that, and the fitted slopes, not the absolute
 # seconds, are the result to read.
 
-# %% tags=["parameters", "hide-input"]
+# %% tags=["hide-input"]
 from potran.resources import project_path
 
+# %% tags=["parameters", "hide-input"]
 models = None          # not used: this page runs on synthetic data (kept: every page takes these parameters)
 targets = None         # not used, as above
 metrics = ["logme", "sfda", "gbc", "nleep", "parc"]
@@ -83,31 +84,38 @@ from potran.metrics import PED_METRICS
 
 # %% tags=["hide-input"]
 # page helpers: the sweeps, what each of them measures, and their tables
-OURS, DENSE = "PED (potran)", "PED (dense C×C×D)"
-
-
-def sweep(functions, grid, base, *, repeats, min_time, seed, device=None, to_device=None):
+def sweep(functions, grid, base, *, seed, **measuring):
     """Measure every callable(X, y, G) of ``functions`` while one size of ``grid`` (N, D or C)
-    grows and the others stay at ``base``: one row per (axis, size, function). Each function runs
-    once, untimed, on the first task (imports and caches)."""
+    grows and the others stay at ``base``: one row per (axis, size, function) (``measured_rows``).
+    Each function runs once, untimed, on the first task (imports and caches)."""
     rows, warmed = [], set()
     for axis, sizes in grid.items():
         if axis not in ("N", "D", "C"):
             raise ValueError(f"grid axes are 'N', 'D' and 'C', got {axis!r}")
         for size in sizes:
             shape = dict(base, **{axis: int(size)})
-            X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
-            if to_device is not None:
-                X, G = to_device(X), to_device(G)
-            for name, fn in functions.items():
-                m = measure(fn, X, y, G, repeats=repeats, warmup=int(name not in warmed), device=device,
-                            min_time=min_time)
-                warmed.add(name)
-                rows.append({"axis": axis, "size": int(size), **shape, "function": name,
-                             "seconds": m.seconds, "median_seconds": m.median_seconds, "runs": len(m.times),
-                             "peak_bytes": m.peak_bytes, "traced_bytes": m.traced_bytes,
-                             "rss_bytes": m.rss_bytes, "cuda_bytes": m.cuda_bytes})
+            rows += measured_rows(functions, axis, shape, warmed, seed=seed, **measuring)
     return pd.DataFrame(rows)
+
+# %% tags=["hide-input"]
+def measured_rows(functions, axis, shape, warmed, *, repeats, min_time, seed, device=None, to_device=None):
+    """One row per function timed on the task of ``shape`` (those not in ``warmed`` run once first)."""
+    X, y, G = synthetic_task(shape["N"], shape["D"], shape["C"], seed=seed)
+    if to_device is not None:
+        X, G = to_device(X), to_device(G)
+    rows = []
+    for name, fn in functions.items():
+        m = measure(fn, X, y, G, repeats=repeats, warmup=int(name not in warmed), device=device,
+                    min_time=min_time)
+        warmed.add(name)
+        rows.append({"axis": axis, "size": shape[axis], **shape, "function": name,
+                     "seconds": m.seconds, "median_seconds": m.median_seconds, "runs": len(m.times),
+                     "peak_bytes": m.peak_bytes, "traced_bytes": m.traced_bytes,
+                     "rss_bytes": m.rss_bytes, "cuda_bytes": m.cuda_bytes})
+    return rows
+
+# %% tags=["hide-input"]
+OURS, DENSE = "PED (potran)", "PED (dense C×C×D)"
 
 
 def scoring_functions(names):
@@ -124,7 +132,7 @@ def ped_functions(dense=True):
     out = {OURS: lambda X, y, G: potran.simulate(X, y, G)}
     return out | ({DENSE: lambda X, y, G: dense_ped(X, y, G)} if dense else {})
 
-
+# %% tags=["hide-input"]
 def by_axis(table, value):
     """``value`` per (axis, size) row and function column: axes N, D, C, sizes ascending."""
     wide = table.pivot_table(index=["axis", "size"], columns="function", values=value, sort=False)
@@ -136,7 +144,7 @@ def size_rows(frame):
     """Rows named "N = 1000", ... (the size grown)."""
     return frame.set_axis([f"{axis} = {size}" for axis, size in frame.index]).rename_axis("task grown")
 
-
+# %% tags=["hide-input"]
 def exponents(table, memory="traced_bytes", last=fit_last):
     """Fitted exponents of time and of ``memory`` per function, columns "time over N", ..."""
     fits = pd.concat({kind: slopes(table, value, last=last)
@@ -146,7 +154,7 @@ def exponents(table, memory="traced_bytes", last=fit_last):
 
 
 # %% tags=["hide-input"]
-# page helper: the log-log panels of the sweeps' figures
+# page helper: the log-log axes of the sweeps' figures
 SIZE_LABELS = {"N": "images N (log)", "D": "dimension D (log)", "C": "classes C (log)"}
 
 
@@ -155,13 +163,56 @@ def compact(value, _=None):
     v = int(round(value))
     return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else f"{v:d}"
 
+# %% tags=["hide-input"]
+def log_log_axes(ax, sizes):
+    """Both axes on a log scale, x ticked at the measured ``sizes``, y in plain decimals."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(sizes))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(compact))
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 3)))   # plain decimals, never 1e-05
+    ax.yaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: np.format_float_positional(v, precision=3, fractional=False, trim="-")))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+# %% tags=["hide-input"]
+# page helper: one panel of the sweeps' figures, one growing size
+def scaling_panel(ax, part, axis, functions, value, scale, colours, handles):
+    """One line per function of ``functions`` over the sizes of ``part`` (dashed with PED), ``value``
+    times ``scale``, non-positive values left out; ``handles`` collects the lines for the legend."""
+    for name in functions:
+        rows = part[part.function == name]
+        y_values = rows[value].to_numpy(float) * scale
+        y_values[y_values <= 0] = np.nan
+        (handles[name],) = ax.plot(rows["size"], y_values, marker="o", ms=3, label=name,
+                                   ls="--" if name.endswith("PED") else "-",
+                                   color=colours[name.replace(" + PED", "")])
+    log_log_axes(ax, sorted(part["size"].unique()))
+    ax.set_xlabel(SIZE_LABELS[axis])
+    others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
+    ax.set_title(f"growing {axis} ({others})")
+
+# %% tags=["hide-input"]
+# page helper: one row of the sweeps' figures, one sweep
+def scaling_row(row, table, axes_names, ylabel, value, scale, colours, handles):
+    """One ``scaling_panel`` per growing size of ``axes_names`` (hidden where ``table`` has none)."""
+    for ax, axis in zip(row, axes_names):
+        part = table[table.axis == axis].sort_values("size")
+        if part.empty:
+            ax.set_visible(False)
+            continue
+        scaling_panel(ax, part, axis, dict.fromkeys(table.function), value, scale, colours, handles)
+    row[0].set_ylabel(ylabel)
+
+# %% tags=["hide-input"]
+# page helper: the log-log figures of the sweeps
 def scaling(tables, value, ylabel, scale=1.0):
-    """One row per sweep, one column per growing size; one line per function (dashed with PED,
-    one colour per metric); ``value`` times ``scale``, non-positive values left out."""
+    """One ``scaling_row`` per sweep (``value`` times ``scale``), one colour per metric."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
     tables = [t for t in tables if len(t)]
     axes_names = [a for a in ("N", "D", "C") if any(a in set(t.axis) for t in tables)]
@@ -170,34 +221,9 @@ def scaling(tables, value, ylabel, scale=1.0):
     roots = list(dict.fromkeys(n.replace(" + PED", "") for t in tables for n in t.function))
     colours, handles = dict(zip(roots, sns.color_palette("tab10", len(roots)))), {}
     for row, table in zip(axes, tables):
-        for ax, axis in zip(row, axes_names):
-            part = table[table.axis == axis].sort_values("size")
-            if part.empty:
-                ax.set_visible(False)
-                continue
-            for name in dict.fromkeys(table.function):
-                rows = part[part.function == name]
-                y_values = rows[value].to_numpy(float) * scale
-                y_values[y_values <= 0] = np.nan
-                (handles[name],) = ax.plot(rows["size"], y_values, marker="o", ms=3, label=name,
-                                           ls="--" if name.endswith("PED") else "-",
-                                           color=colours[name.replace(" + PED", "")])
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.xaxis.set_major_locator(FixedLocator(sorted(part["size"].unique())))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_major_formatter(FuncFormatter(compact))
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 3)))   # plain decimals, never 1e-05
-            ax.yaxis.set_major_formatter(FuncFormatter(
-                lambda v, _: np.format_float_positional(v, precision=3, fractional=False, trim="-")))
-            ax.yaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel(SIZE_LABELS[axis])
-            others = ", ".join(f"{k} = {v}" for k, v in part.iloc[0][["N", "D", "C"]].items() if k != axis)
-            ax.set_title(f"growing {axis} ({others})")
-        row[0].set_ylabel(ylabel)
+        scaling_row(row, table, axes_names, ylabel, value, scale, colours, handles)
     fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, frameon=False)
     return fig
-
 
 # %% tags=["hide-input"]
 import platform

@@ -34,10 +34,11 @@
 # page scores only the cells they do not hold. Neither paper's numbers are reproduced here: only
 # their abstracts were available, so there is no published table to put beside ours.
 
-# %% tags=["parameters", "hide-input"]
+# %% tags=["hide-input"]
 from potran.bench.folders import FEATURE_CACHE
 from potran.metrics import PED_METRICS
 
+# %% tags=["parameters", "hide-input"]
 setting = "v3"                    # "v3" (benchmark v3), "paper", or another of potran.bench.settings.NAMES
 models = None                     # model names; None: every model of the setting
 targets = "main"                  # target names; "main": the setting's main table (on v3 its frozen
