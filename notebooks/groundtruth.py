@@ -427,8 +427,7 @@ def log_axes(ax, runs):
 # %% tags=["hide-input"]
 # page helper: the figure of the last epoch's loss change against the final loss
 def convergence(runs, hue, hue_order, *, max_rel_change, small_loss):
-    """Last-epoch relative loss change against final training loss of every run on log axes, with the
-    two thresholds of potran.bench.finetuned.still_training."""
+    """Last-epoch loss change against final loss of each run, with the thresholds of ft.still_training."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
