@@ -458,15 +458,32 @@ def test_bad_options_are_rejected_before_torch_is_configured(cli, monkeypatch, t
     assert code == 2 and calls == []
 
 
+def test_bench_without_setting_opens_bench4(cli, bench_readme, torch_threads, tmp_path, monkeypatch):
+    """potran bench without --setting scores settings.get("bench4"), --n-train in its protocol."""
+    from dataclasses import replace
+
+    from potran.bench import runner, settings
+
+    seen = []
+    monkeypatch.setattr(runner, "run", lambda bench, out, **kw: (seen.append((bench, kw["groundtruth"])),
+                                                                 (pd.DataFrame({"error": []}), None))[1])
+    assert cli("bench", "--models", "conv4_random", "--targets", "fonts", "--seed", "3", "--n-train", "50",
+               "--metric", "logme", "--threads", torch_threads, "--out", tmp_path / "out")[0] == 0
+    s = settings.get("bench4", ["conv4_random"], ["fonts"], seed=3)
+    bench = s.benchmark(metrics=("logme",), finetune=replace(s.bench.finetune, n_train=50))
+    assert seen == [(bench, str(s.groundtruth_dir / "accuracy.csv"))]
+
+
 @pytest.mark.slow  # real zoo models on a real target
 def test_bench_command_writes_tables_and_calls_the_readme(cli, bench_readme, torch_threads,
                                                           tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from potran.bench import sources
+    from potran.bench import settings, sources
 
     general = np.random.default_rng(0).integers(0, 256, (300, 32, 32, 3), dtype=np.uint8)
-    monkeypatch.setattr(sources, "OFFLINE", replace(sources.OFFLINE, load_general=lambda: general))  # fast
+    fast = replace(sources.OFFLINE, load_general=lambda: general)
+    monkeypatch.setattr(settings, "OFFLINE", fast)  # what potran bench opens: settings.get("bench4")
     models = ["conv4_random", "conv4_supervised_p10"]
     gt = tmp_path / "gt.csv"
     pd.DataFrame({"model": models, "target": "patches", "test_acc": [0.6, 0.9]}).to_csv(gt, index=False)

@@ -293,7 +293,8 @@ def _v3(models, targets, seed) -> Setting:
 
 def _bench4(models, targets, seed) -> Setting:
     bench = Benchmark(models=chosen_names(models, zoo.names(), "model", "bench4"),
-                      targets=chosen_names(targets, datasets.TARGETS, "target", "bench4"), seed=seed)
+                      targets=chosen_names(targets, datasets.TARGETS, "target", "bench4"), seed=seed,
+                      sources=OFFLINE)
     return Setting("bench4", bench, {}, data_path("groundtruth"), "the 4-target benchmark")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 
 from potran.bench.folders import BENCH_OUT, FEATURE_CACHE, GROUNDTRUTH_OUT
@@ -19,6 +18,7 @@ from potran.cli.options import (
     perturbation_options,
     reduce_width,
     unused_perturbation_flags,
+    usage_errors,
 )
 from potran.perturbations import PED, SA
 from potran.reduction import SCORE_DIM
@@ -26,15 +26,6 @@ from potran.reduction import SCORE_DIM
 BENCH_GROUNDTRUTH = str(GROUNDTRUTH_OUT / "accuracy.csv")
 #: the options (attributes of the parsed arguments) that give the paper's setting its local folders
 PAPER_FOLDERS = ("paper_checkpoints", "paper_data", "paper_imagenet_val")
-
-
-@contextmanager
-def _usage_errors():
-    """The registry's ValueError on a name (:mod:`potran.bench.settings`) as a UsageError."""
-    try:
-        yield
-    except ValueError as err:
-        raise UsageError(str(err)) from None
 
 
 def _add_run_options(p, threads: int) -> None:
@@ -59,36 +50,33 @@ def run_bench(args) -> int:
     # a grid cell has features only: leep/nce need source probabilities, and ncti's score is
     # relative to the pool of models (potran.metrics.ncti_pool_scores)
     metrics = metric_list(args) or runner.DEFAULT_METRICS
-    with _usage_errors():
+    with usage_errors():
         metrics = settings.chosen_names(metrics, FEATURE_METRICS, "metric")
     scoring = dict(metrics=metrics, perturbations=_bench_perturbations(args))
-    if args.reduce not in (None, "auto"):  # else the setting's own (the paper's: the full 2048)
+    if args.reduce != "auto":  # else the setting's own (the paper's: the full 2048)
         scoring["score_dim"] = reduce_width(args.reduce, "bench")
     paper = {k: getattr(args, k) for k in PAPER_FOLDERS}  # the --paper-* folders
     if not args.setting and any(paper.values()):
         args.setting = "paper"  # the --paper-* folders alone open the paper's setting
-    groundtruth, readme = args.groundtruth or None, bool(args.groundtruth)
-    if args.setting:
-        if args.n_train is not None:
-            raise UsageError("--n-train is for the default offline benchmark; a --setting scores its own "
-                             "splits")
-        setting = _setting(args, paper)
-        bench = setting.benchmark(**scoring)
-        if args.groundtruth == BENCH_GROUNDTRUTH:  # not given: the setting's own
-            truth = setting.groundtruth()
-            groundtruth, readme = truth.accuracy, False
-            print(f"ranked against {truth.source}")
-    elif args.paper_option:
+    if args.setting and args.n_train is not None:
+        raise UsageError("--n-train is for the default offline benchmark; a --setting scores its own splits")
+    if not args.setting and args.paper_option:
         raise UsageError("--paper-option needs the paper's setting (--paper-checkpoints, --paper-data, "
                          "--paper-imagenet-val)")
-    else:  # the archived 4-target benchmark, its ground truth and README as before
-        setting = _setting(args)
-        bench = setting.benchmark(finetune=replace(setting.bench.finetune, n_train=args.n_train), **scoring)
+    setting = _setting(args, paper)
+    if not args.setting:  # the archived 4-target benchmark: its --n-train, ground truth and README
+        scoring["finetune"] = replace(setting.bench.finetune, n_train=args.n_train)
+    bench = setting.benchmark(**scoring)
+    groundtruth, readme = args.groundtruth or None, bool(args.groundtruth)
+    if args.setting and args.groundtruth == BENCH_GROUNDTRUTH:  # not given: the setting's own
+        truth = setting.groundtruth()
+        groundtruth, readme = truth.accuracy, False
+        print(f"ranked against {truth.source}")
     check_device(args.device)
     configure_torch(args.threads)
     client = distributed.connect(args.scheduler)
     t0 = time.perf_counter()
-    if args.setting and client is None and "scores" in setting.data:  # the committed cells first
+    if client is None and "scores" in setting.data:  # the committed cells first
         scores, tau = setting.scores(args.out, groundtruth=groundtruth, cache_dir=args.cache_dir,
                                      device=args.device, progress=not args.no_progress, **scoring)
     else:
@@ -124,12 +112,11 @@ def _setting(args, paper=None):
         missing = [f"--{k.replace('_', '-')}" for k, v in paper.items() if not v]
         if missing:
             raise UsageError(f"the paper's setting reads three local folders; missing: {', '.join(missing)}")
-        files = {"checkpoints": paper.get("paper_checkpoints"), "data": paper.get("paper_data"),
-                 "imagenet_val": paper.get("paper_imagenet_val"),
-                 "options": parse_options(args.paper_option, "--paper-option")}
-    with _usage_errors():
+        files = {k.removeprefix("paper_"): v for k, v in paper.items()}
+        files["options"] = parse_options(args.paper_option, "--paper-option")
+    with usage_errors():
         return settings.get(args.setting or "bench4", models=args.models, targets=args.targets,
-                            seed=getattr(args, "seed", 0) or 0, **files)
+                            seed=getattr(args, "seed", 0), **files)
 
 
 def _bench_perturbations(args) -> tuple[str, ...]:
@@ -247,7 +234,7 @@ def run_pretrain(args) -> int:
     from potran.bench import configure_torch, settings
     from potran.bench.zoo import pretrain
 
-    with _usage_errors():  # validated first
+    with usage_errors():  # validated first
         objectives = settings.chosen_names(args.objectives, pretrain.OBJECTIVES, "objective")
     configure_torch(args.threads)
     pretrain.write_weights(args.out, objectives, checkpoints_only=args.checkpoints_only,

@@ -3,12 +3,13 @@
 The flags of scoring and ranking (``--metric``, ``--perturbation``, the PED and SA options as typed
 flags generated from their declarations in :mod:`potran.params`, ``--option``, ``--seed``), their
 readers, the one list parser (:func:`split_names`), the old spellings (:data:`RENAMED`), the
-optional extras (:data:`EXTRAS`) and :class:`UsageError` (exit status 2).
+optional extras (:data:`EXTRAS`) and :class:`UsageError` (exit status 2, :func:`usage_errors`).
 """
 from __future__ import annotations
 
 import argparse
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 from potran.params import defaults_of, options_of
@@ -21,6 +22,16 @@ from potran.sa import perturb
 
 class UsageError(ValueError):
     """Options that do not fit together; exit status 2."""
+
+
+@contextmanager
+def usage_errors():
+    """A library's ValueError on an option's value (an unknown name of :mod:`potran.bench.settings`)
+    as a UsageError."""
+    try:
+        yield
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def parse_options(pairs: list[str], flag: str = "--option") -> dict:

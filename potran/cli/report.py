@@ -16,7 +16,7 @@ import math
 from functools import partial
 from pathlib import Path
 
-from potran.cli.options import UsageError, number, read_table, split_names
+from potran.cli.options import UsageError, metric_list, number, read_table, usage_errors
 from potran.perturbations import KINDS, NONE
 
 __all__ = ["add_report_parser", "run_report", "format_table"]
@@ -98,11 +98,10 @@ def _setting_files(name: str) -> tuple[str, str]:
     """The committed ``scores.csv`` and ``accuracy.csv`` of setting ``name`` (potran.bench.settings)."""
     from potran.bench import settings
 
-    if name not in settings.NAMES:
-        raise UsageError(f"unknown setting {name!r}; known: {', '.join(settings.NAMES)}")
     if name == "paper":
         raise UsageError("--setting paper: the paper's published numbers are --paper")
-    setting = settings.get(name)
+    with usage_errors():
+        setting = settings.get(name)
     folder = setting.data.get("scores")
     if folder is None or not (folder / "scores.csv").is_file():
         raise ValueError(f"setting {name!r} has no committed scores: write them with potran bench --setting "
@@ -112,8 +111,8 @@ def _setting_files(name: str) -> tuple[str, str]:
 
 def _chosen_rows(scores, args):
     """The rows of the ``--metric`` and ``--perturbation`` values (all without them)."""
-    metrics = list(dict.fromkeys(split_names(args.metric)))
-    for column, chosen in (("metric", metrics), ("perturbation", list(dict.fromkeys(args.perturbation)))):
+    chosen_lists = (("metric", metric_list(args)), ("perturbation", list(dict.fromkeys(args.perturbation))))
+    for column, chosen in chosen_lists:
         if not chosen:
             continue
         known = list(dict.fromkeys(scores[column]))

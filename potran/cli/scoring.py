@@ -52,20 +52,8 @@ def load_inputs(file: str, labels: str | None = None, general: str | None = None
     if path.suffix == ".npz":
         if labels is not None or general is not None:
             raise UsageError("--labels/--general are for .npy features; an .npz holds X, y and G")
-        archive = _read_array(path, "arrays")
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path} is not an .npz archive")
-        with archive:
-            missing = [key for key in ("X", "y") if key not in archive.files]
-            if missing:
-                raise ValueError(f"{path} has no array {missing[0]!r} (it has {archive.files})")
-            try:
-                X, y = archive["X"], archive["y"]
-                G = archive["G"] if "G" in archive.files else None
-                classes = archive["classes"] if "classes" in archive.files else None
-            except ValueError as err:
-                raise ValueError(f"cannot read arrays from {path}: {err}") from None
-        return X, _named(y, classes, path), G
+        arrays = load_model_file(path, ("X", "y", "G", "classes"))
+        return arrays["X"], arrays["y"], arrays["G"]
     if path.suffix == ".npy":
         if labels is None:
             raise UsageError("a .npy features file needs --labels y.npy")
@@ -280,9 +268,9 @@ def _named(y, classes, path):
     return np.asarray(classes)[y]
 
 
-def load_model_file(path: Path) -> dict:
-    """The arrays of one model's ``.npz`` (``potran extract``'s): X, y, and G, classes, files when
-    it holds them (None otherwise); ``y`` as class names when ``classes`` names its codes."""
+def load_model_file(path: Path, keys=("X", "y", "G", "classes", "files")) -> dict:
+    """The arrays ``keys`` of one model's ``.npz`` (``potran extract``'s): X, y, and G, classes,
+    files when it holds them (None otherwise); ``y`` as class names when ``classes`` names its codes."""
     archive = _read_array(path, "arrays")
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is not an .npz archive")
@@ -291,8 +279,7 @@ def load_model_file(path: Path) -> dict:
         if missing:
             raise ValueError(f"{path} has no array {missing[0]!r} (it has {archive.files})")
         try:
-            arrays = {k: archive[k] if k in archive.files else None
-                      for k in ("X", "y", "G", "classes", "files")}
+            arrays = {k: archive[k] if k in archive.files else None for k in keys}
         except ValueError as err:
             raise ValueError(f"cannot read arrays from {path}: {err}") from None
     arrays["y"] = _named(arrays["y"], arrays["classes"], path)
@@ -380,17 +367,10 @@ def run_select(args) -> int:
 
 def _records(frame) -> list[dict]:
     """Rows of a DataFrame as JSON-ready dicts (missing values as None)."""
-    out = []
-    for row in frame.to_dict(orient="records"):
-        out.append({k: None if v is None or (not isinstance(v, (str, bool, tuple, list)) and pd_isna(v))
-                    else v for k, v in row.items()})
-    return out
-
-
-def pd_isna(value) -> bool:
     import pandas as pd
 
-    return bool(pd.isna(value))
+    return [{k: None if v is None or (not isinstance(v, (str, bool, tuple, list)) and pd.isna(v)) else v
+             for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _evidence(table):
@@ -499,7 +479,7 @@ def _evidence_lines(evidence) -> str:
     lines = [f"evidence: benchmark v3, {len(targets)} targets of the fine-tuning main table, 16 models "
              f"(book page {evidence.attrs['page']}); mean tau_w against fine-tuning accuracy:"]
     base = evidence.attrs.get("best_baseline")
-    rows = [r for r in evidence.to_dict("records")]
+    rows = evidence.to_dict("records")
     if base is not None and base["metric"] not in {r["metric"] for r in rows}:
         rows.append(base)
     for r in rows:
