@@ -4,6 +4,7 @@ within-family rankings, the agreement of two ground truths, the ablation, the po
 and the README writer (benchmarks/v3_readme.py) on the committed data."""
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from potran.bench import v3_data as vd
 from potran.bench import v3_power as vp
 from potran.bench import v3_tests as vt
 from potran.bench.finetune import pack_correctness
+from potran.bench.settings import GroundTruth
 
 MODELS = zoo.names()
 #: one target per family (6 families)
@@ -33,7 +35,7 @@ def _truth(targets=TARGETS, runs=2, n=400, seed=0, spread=(0.4, 0.9), protocol="
             acc.append({"model": m, "target": t, "test_acc": c.mean()})
             seeds += [{"model": m, "target": t, "seed": k, "test_acc": c[k].mean(), "n_test": n}
                       for k in range(runs)]
-    return vd.GroundTruth(protocol, pd.DataFrame(acc), pd.DataFrame(seeds), correct)
+    return GroundTruth(pd.DataFrame(acc), pd.DataFrame(seeds), "simulated", protocol, correct)
 
 
 def _scores(truth, rows):
@@ -104,8 +106,8 @@ def test_ground_truths_read_from_cells_and_from_the_probe_table(tmp_path):
 def test_reliability_table_applies_the_frozen_inclusion_rule():
     spread = _truth(targets=("mnist_rot",), n=2000)
     flat = _truth(targets=("fonts",), n=400, spread=(0.6, 0.61), seed=2)   # models alike: noise
-    truth = vd.GroundTruth("fine-tuning", pd.concat([spread.accuracy, flat.accuracy]),
-                          pd.concat([spread.seeds, flat.seeds]), {**spread.correct, **flat.correct})
+    truth = GroundTruth(pd.concat([spread.accuracy, flat.accuracy]), pd.concat([spread.seeds, flat.seeds]),
+                        "simulated", "fine-tuning", {**spread.correct, **flat.correct})
     table = vd.reliability_table(truth, MODELS).set_index("target")
     assert list(table.index) == ["mnist_rot", "fonts"]               # the README's order
     assert table.loc["mnist_rot", "table"] == "main" and table.loc["fonts", "table"] == "second"
@@ -216,9 +218,8 @@ def test_within_family_table_ranks_each_model_family_alone():
 
 def test_agreement_of_two_ground_truths():
     ft = _truth(targets=TARGETS[:3])
-    same = vd.GroundTruth("linear probe", ft.accuracy, ft.seeds, ft.correct)
-    rev = vd.GroundTruth("linear probe", ft.accuracy.assign(test_acc=-ft.accuracy.test_acc), ft.seeds,
-                        ft.correct)
+    same = replace(ft, protocol="linear probe")
+    rev = replace(same, accuracy=ft.accuracy.assign(test_acc=-ft.accuracy.test_acc))
     table, summary = vt.agreement(ft, same, MODELS, TARGETS, n_boot=50)
     assert list(table.target) == list(TARGETS[:3])                        # only targets both complete
     assert table.weighted_tau.tolist() == pytest.approx([1] * 3)

@@ -11,6 +11,7 @@ from potran.bench import targets_v3, zoo
 from potran.bench import v3_data as vd
 from potran.bench import v3_tests as vt
 from potran.bench.finetune import pack_correctness
+from potran.bench.settings import GroundTruth
 from potran.bench.v4 import design
 from potran.bench.v4 import report as rp
 
@@ -45,7 +46,8 @@ def _truth(kinds, n=300, seed=0):
             correct[(m, t)] = cm
             acc.append({"model": m, "target": t, "test_acc": cm.mean()})
             seeds += [{"model": m, "target": t, "seed": k, "test_acc": cm[k].mean(), "n_test": n} for k in range(2)]
-    return vd.GroundTruth("fine-tuning", pd.DataFrame(acc), pd.DataFrame(seeds), correct)
+    return GroundTruth(pd.DataFrame(acc), pd.DataFrame(seeds), "simulated", "fine-tuning",
+                       correct)
 
 
 def _scores(truth, ped, seed=1, metrics=design.METRICS):

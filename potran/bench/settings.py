@@ -62,6 +62,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..resources import data_path, project_path
@@ -136,13 +137,39 @@ def chosen_names(value, known, what: str, setting: str | None = None) -> tuple[s
 
 @dataclass(frozen=True)
 class GroundTruth:
-    """Accuracies to rank against: ``accuracy`` (model, target, test_acc), ``seeds`` (one row per
-    fine-tuning run, :func:`seed_table`; None when the source has no runs)
-    and ``source``, where they come from (a path, or the published table)."""
+    """Accuracies to rank against, the one ground-truth type of the benchmarks.
+
+    Attributes
+    ----------
+    accuracy : DataFrame
+        model, target, test_acc (a cell's mean over its runs).
+    seeds : DataFrame or None
+        One row per fine-tuning run (:func:`seed_table`: model, target, seed, test_acc, n_test);
+        None when the source has no runs (the paper's published table).
+    source : str
+        Where they come from (a path, or the published table).
+    protocol : str
+        ``"fine-tuning"`` or ``"linear probe"`` (benchmark v3 has both).
+    correct : dict or None
+        ``{(model, target): bool (runs, n_test)}``, the per-image test correctness that the
+        crossed bootstrap redraws and the split-half reliability halves; None when not kept.
+    """
 
     accuracy: pd.DataFrame
     seeds: pd.DataFrame | None
     source: str
+    protocol: str = "fine-tuning"
+    correct: dict | None = None
+
+    def subset(self, models, targets) -> GroundTruth:
+        """The same ground truth restricted to ``models`` and ``targets``."""
+        def keep(frame):
+            return frame[frame.model.isin(models) & frame.target.isin(targets)].reset_index(drop=True)
+
+        correct = None if self.correct is None else {
+            k: v for k, v in self.correct.items() if k[0] in models and k[1] in targets}
+        return replace(self, accuracy=keep(self.accuracy),
+                       seeds=None if self.seeds is None else keep(self.seeds), correct=correct)
 
     def ranked(self, cells: pd.DataFrame) -> GroundTruth:
         """The ground truth of the (model, target) ``cells`` that were scored, on the targets
@@ -152,12 +179,21 @@ class GroundTruth:
         accuracy = accuracy[accuracy.target.isin(counts[counts >= 2].index)]
         seeds = (None if self.seeds is None
                  else self.seeds.merge(accuracy[["model", "target"]], on=["model", "target"]))
-        return GroundTruth(accuracy, seeds, self.source)
+        return replace(self, accuracy=accuracy, seeds=seeds)
 
     @property
     def targets(self) -> list[str]:
         """The targets with an accuracy, in order of appearance."""
         return list(dict.fromkeys(self.accuracy.target))
+
+    def complete(self, models) -> list[str]:
+        """The v3 targets (in their order) on which every one of ``models`` has per-image
+        correctness."""
+        return [t for t in targets_v3.NAMES if all((m, t) in (self.correct or {}) for m in models)]
+
+    def correct_array(self, target: str, models) -> np.ndarray:
+        """Per-image correctness of ``target``'s cells as a float (M, runs, N) array."""
+        return np.stack([self.correct[(m, target)] for m in models]).astype(float)
 
 
 def _shown(path: Path) -> str:

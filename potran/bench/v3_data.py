@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import stats
@@ -27,9 +26,9 @@ from . import targets_v3
 from .finetune import unpack_correctness
 from .finetuned import image_correctness, reliability
 from .runner import WIDTH_METRICS
-from .settings import seed_table
+from .settings import GroundTruth, seed_table
 
-__all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "model_family", "GroundTruth",
+__all__ = ["MAIN_TABLE_RELIABILITY", "N_HALVINGS", "FAMILY_BIT", "BASELINES", "model_family",
            "finetune_truth", "probe_truth", "reliability_table", "members", "with_family_bit",
            "complete_rows", "scored_targets", "GENERAL_SETS", "CommittedData", "load"]
 
@@ -51,51 +50,12 @@ def model_family(name: str) -> str:
     return "ImageNet" if zoo.get(name).family.startswith("imagenet") else "conv4"
 
 
-@dataclass(frozen=True)
-class GroundTruth:
-    """One ground-truth protocol of v3 as tidy tables.
-
-    Attributes
-    ----------
-    protocol : str
-        ``"fine-tuning"`` (the main protocol) or ``"linear probe"``.
-    accuracy : DataFrame
-        model, target, test_acc (mean over the runs).
-    seeds : DataFrame
-        model, target, seed, test_acc, n_test: one row per run.
-    correct : dict
-        ``{(model, target): bool (runs, n_test)}``, the per-image test correctness.
-    """
-
-    protocol: str
-    accuracy: pd.DataFrame
-    seeds: pd.DataFrame
-    correct: dict
-
-    def complete(self, models) -> list[str]:
-        """The v3 targets (in the README's order) on which every one of ``models`` has a cell
-        with per-image correctness."""
-        return [t for t in targets_v3.NAMES if all((m, t) in self.correct for m in models)]
-
-    def correct_array(self, target: str, models) -> np.ndarray:
-        """Per-image correctness of ``target``'s cells as a float (M, runs, N) array."""
-        return np.stack([self.correct[(m, target)] for m in models]).astype(float)
-
-    def subset(self, models, targets) -> GroundTruth:
-        """The same protocol restricted to ``models`` and ``targets``."""
-        def keep(frame):
-            return frame[frame.model.isin(models) & frame.target.isin(targets)].reset_index(drop=True)
-
-        return GroundTruth(self.protocol, keep(self.accuracy), keep(self.seeds),
-                           {k: v for k, v in self.correct.items() if k[0] in models and k[1] in targets})
-
-
 def finetune_truth(folder) -> GroundTruth:
     """The fine-tuning ground truth of ``folder`` (``cells/`` of :mod:`potran.bench.finetune`;
     a cell's accuracy is the mean of its seeds' test accuracies)."""
     seeds = seed_table(folder)
     accuracy = seeds.groupby(["model", "target"], as_index=False).test_acc.mean()
-    return GroundTruth("fine-tuning", accuracy, seeds, image_correctness(folder))
+    return GroundTruth(accuracy, seeds, str(folder), "fine-tuning", image_correctness(folder))
 
 
 def probe_truth(path) -> GroundTruth:
@@ -107,8 +67,9 @@ def probe_truth(path) -> GroundTruth:
     seeds = table[["model", "target", "test_acc", "n_test"]].assign(seed=0)
     correct = {(r.model, r.target): unpack_correctness(r.test_correct, int(r.n_test))[None]
                for r in table.itertuples()}
-    return GroundTruth("linear probe", table[["model", "target", "test_acc"]].copy(),
-                       seeds[["model", "target", "seed", "test_acc", "n_test"]], correct)
+    return GroundTruth(table[["model", "target", "test_acc"]].copy(),
+                       seeds[["model", "target", "seed", "test_acc", "n_test"]], str(path), "linear probe",
+                       correct)
 
 
 def reliability_table(truth: GroundTruth, models, targets=None, *, n_halvings: int = N_HALVINGS,

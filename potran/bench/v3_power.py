@@ -20,7 +20,8 @@ from .. import paper, stats
 from ..metrics import PED_METRICS
 from ..perturbations import NONE, PED
 from . import targets_v3
-from .v3_data import BASELINES, GroundTruth
+from .settings import GroundTruth
+from .v3_data import BASELINES
 from .v3_tests import per_target_tau
 
 __all__ = ["EFFECTS", "observed_spread", "power_curve", "min_detectable_effect", "smallest_effect",

@@ -33,8 +33,9 @@ from ..perturbations import NONE, PED
 from . import targets_v3
 from .intervals import Design, design
 from .runner import WIDTH_METRICS
+from .settings import GroundTruth
 from .significance import TEST_COLUMNS, add_holm, benchmark_tests
-from .v3_data import BASELINES, GroundTruth, complete_rows, model_family
+from .v3_data import BASELINES, complete_rows, model_family
 
 __all__ = ["per_target_tau", "tests_table", "mean_table", "ped_table", "PED_FAMILY_ROWS", "holm_all",
            "within_family_table", "within_family_change", "agreement", "ablation", "exit_share",

@@ -36,7 +36,8 @@ from ... import stats
 from ...perturbations import NONE, PED
 from ...resources import data_path
 from .. import targets_v3
-from ..v3_data import N_HALVINGS, GroundTruth, finetune_truth, members, reliability_table, scored_targets
+from ..settings import GroundTruth
+from ..v3_data import N_HALVINGS, finetune_truth, members, reliability_table, scored_targets
 from ..v3_data import load as load_v3
 from ..v3_tests import per_target_tau
 from . import design, zoo
