@@ -1,21 +1,17 @@
 """NumPy / torch interoperability, and where the heavy linear algebra runs.
 
-LogME, SFDA, GBC and PED compute with torch in float64, so NumPy input runs on the CPU and
-CUDA tensors (or ``device="cuda"``) run on the GPU with the same code. The other metrics are
-NumPy/scikit-learn code and receive NumPy arrays.
+LogME, SFDA, GBC and PED compute with torch in float64: NumPy input runs on the CPU, CUDA tensors
+(or ``device="cuda"``) on the GPU, same code; the other metrics are NumPy/scikit-learn code.
 
-Their heavy products (Gram matrices, eigendecompositions, linear solves, the large matrix
-products) go through :func:`gram`, :func:`eigh` (:func:`top_eigh` when only the leading pairs are
-needed), :func:`solve` and :func:`matmul`. Tensors on a
-GPU stay there; for tensors on the CPU the work runs in NumPy (zero-copy views of the same
-memory) or in torch, as :func:`cpu_blas` says. The rule: NumPy, unless overridden. NumPy computes
-``A^T A`` with a symmetric rank-k update (half the flops of torch's general product), and on this
-project's machines (AMD EPYC) torch's CPU BLAS is MKL, which is slow there: the float64 Gram
-matrix takes about half the time in NumPy's OpenBLAS (``benchmarks/bench_core.py`` measures both
-backends in one run). Override with the environment variable ``POTRAN_CPU_BLAS=torch`` (or
-``numpy``) before the first call, or :func:`set_cpu_blas` at any time. Both backends compute in
-float64 and agree to rounding (the parity tolerances hold on both; ``tests/test_backend.py``).
-Problems of at most ``SMALL_WORK`` multiply-adds run on one BLAS thread (:func:`blas_threads_for`).
+Heavy products go through :func:`gram`, :func:`eigh` / :func:`top_eigh`, :func:`solve` and
+:func:`matmul`: GPU tensors stay there; CPU tensors run in NumPy (zero-copy views) unless
+:func:`cpu_blas` says torch. NumPy's ``A^T A`` is a symmetric rank-k update (half the flops of
+torch's general product), and torch's CPU BLAS is MKL, slow on this project's AMD EPYC machines:
+the float64 Gram matrix takes about half the time in NumPy's OpenBLAS
+(``benchmarks/bench_core.py`` times both). Override with ``POTRAN_CPU_BLAS=torch`` (or ``numpy``)
+before the first call, or :func:`set_cpu_blas` any time. Both compute in float64 and agree to
+rounding (parity tolerances hold on both; ``tests/test_backend.py``). Problems of at most
+``SMALL_WORK`` multiply-adds run on one BLAS thread (:func:`blas_threads_for`).
 """
 from __future__ import annotations
 
@@ -97,11 +93,9 @@ def eigh(S):
 def top_eigh(S, k: int):
     """The ``k`` largest eigenvalues (descending) and their eigenvectors of a symmetric tensor.
 
-    In NumPy, a matrix of at least ``SUBSET_MIN_SIDE`` rows with ``k`` at most half its side
-    computes only those eigenpairs (LAPACK's ``syevr`` through SciPy): the tridiagonal reduction
-    is shared with the full solver, but only ``k`` vectors are found and back-transformed, about
-    2.5x faster than the full ``eigh`` for 64 of 2048 (``benchmarks/bench_core.py``). The pairs
-    agree with the full solver's to rounding (up to each vector's sign).
+    In NumPy, with at least ``SUBSET_MIN_SIDE`` rows and ``k`` at most half the side, only those
+    pairs are computed (SciPy, LAPACK ``syevr``): about 2.5x faster than the full ``eigh`` for 64
+    of 2048 (``benchmarks/bench_core.py``); equal to the full solver's to rounding (up to sign).
     """
     import torch
 
@@ -176,12 +170,11 @@ def one_thread():
 def blas_threads_for(work: float, *, openmp: bool = False):
     """One BLAS thread for a problem of at most ``SMALL_WORK`` multiply-adds, the default otherwise.
 
-    Up to that size (an eigh of 512 x 512; the Gram matrix of a 1000 x 128 benchmark cell is
-    1.6e7) the work takes milliseconds; splitting it over threads saves little, and on a busy
-    machine OpenBLAS's thread hand-offs cost far more (on this project's 2 loaded cores: H-score
-    of a 1000 x 128 cell 1.5 s with the default threads, 0.02-0.09 s with one; PARC 1.0-2.8 s
-    against 0.5 s; k-NN 1.1-1.4 s against 0.15-0.2 s). ``openmp=True`` also holds OpenMP (scikit-learn's
-    neighbour search, k-means) to one thread. The numbers are the same to rounding.
+    Up to that size (an eigh of 512 x 512; a 1000 x 128 cell's Gram matrix is 1.6e7) the work
+    takes milliseconds and OpenBLAS's thread hand-offs on a busy machine cost far more (2 loaded
+    cores, 1000 x 128 cell, default vs one thread: H-score 1.5 s vs 0.02-0.09 s; PARC 1.0-2.8 s vs
+    0.5 s; k-NN 1.1-1.4 s vs 0.15-0.2 s). ``openmp=True`` also holds OpenMP (scikit-learn's
+    neighbour search, k-means) to one thread. Results equal to rounding.
     """
     if work > SMALL_WORK:
         return nullcontext()

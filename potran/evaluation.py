@@ -1,12 +1,9 @@
 """Rank evaluation: how well transferability scores rank models by fine-tuning accuracy.
 
-Every statistic takes ``scores`` (one per model, higher = predicted more transferable) and ``gt``
-(the fine-tuning accuracy of the same models). Both may be sequences or arrays matched by
-position, or mappings / pandas Series keyed by model name, matched by key. Definitions: the book's
-method page, §Rank evaluation.
-
-Ties in the top-k statistics are broken by input order (first listed wins), as Python's stable
-``sorted(..., reverse=True)`` does in the official ``rank_correlation.py``.
+Every statistic takes ``scores`` (one per model, higher = more transferable) and ``gt`` (their
+fine-tuning accuracies), both sequences matched by position or mappings / Series keyed by model
+name (method page, §Rank evaluation). Top-k ties go to the first listed, as the stable
+``sorted(..., reverse=True)`` of the official ``rank_correlation.py``.
 """
 from __future__ import annotations
 
@@ -79,9 +76,8 @@ def _correlation(statistic, scores, gt) -> float:
 def merge_ties(values, rtol: float) -> np.ndarray:
     """``values`` with every run of values equal to within ``rtol`` (relative) set to its first.
 
-    Sorted values whose gap to the first value of their run is at most ``rtol`` times that
-    value's magnitude join the run, so float noise (e.g. 1 +/- 1e-12 from different round-off
-    paths) cannot decide a ranking. ``rtol=0`` returns the values unchanged.
+    A sorted value within ``rtol`` times the magnitude of its run's first value joins the run, so
+    float noise (e.g. 1 +/- 1e-12) cannot decide a ranking. ``rtol=0``: unchanged.
     """
     v = np.asarray(values, dtype=np.float64).copy()
     if rtol <= 0 or v.size < 2:
@@ -99,22 +95,13 @@ def merge_ties(values, rtol: float) -> np.ndarray:
 def weighted_tau(scores, gt, *, tie_rtol: float = 0.0) -> float:
     """Weighted Kendall tau, exactly ``scipy.stats.weightedtau(scores, gt).statistic``.
 
-    scipy's defaults are the protocol of the official ``tw.py`` (method page, §Rank evaluation):
-    ``rank=True`` (the tau of the decreasing ranking by (scores, gt) and of the one by (gt,
-    scores), averaged), the hyperbolic weigher 1/(r+1) and additive pair weights. It is symmetric
-    in its arguments and does not depend on the order in which the models are listed.
+    scipy's defaults are the official ``tw.py`` protocol (method page, §Rank evaluation):
+    ``rank=True`` (taus of the decreasing rankings by (scores, gt) and by (gt, scores), averaged),
+    hyperbolic weigher 1/(r+1), additive pair weights; symmetric and independent of model order.
+    ``tie_rtol > 0`` first applies :func:`merge_ties` (the benchmark uses
+    :data:`potran.bench.tau.BENCH_TIE_RTOL`). ValueError for inputs not 1-D, of different lengths
+    or model names, with fewer than 2 models, NaN/Inf, or constant (statistic undefined).
 
-    ``tie_rtol > 0`` first merges scores equal to within that relative tolerance
-    (:func:`merge_ties`); the benchmark uses :data:`potran.bench.tau.BENCH_TIE_RTOL`.
-
-    Raises
-    ------
-    ValueError
-        Inputs that are not 1-D, of different lengths or model names, with fewer than 2 models,
-        with NaN/Inf, or constant (where the statistic is undefined).
-
-    Examples
-    --------
     Swapping the 2nd and 3rd of four models costs (1/2 + 1/3) of a total weight 6.25, counted
     twice: tau = (6.25 - 5/3) / 6.25 = 11/15.
 
@@ -158,8 +145,8 @@ def _check_k(k, n: int) -> int:
 def rel_at_k(scores, gt, k: int) -> float:
     """Relative accuracy rel@k: best accuracy among the top-k models by score / best accuracy.
 
-    The definition of ``rel_k`` in the official ``rank_correlation.py`` (PED and SFDA repositories):
-    1.0 when the truly best model is among the k highest scores. Accuracies must be positive.
+    ``rel_k`` of the official ``rank_correlation.py`` (PED and SFDA repositories): 1.0 when the
+    truly best model is among the k highest scores. Accuracies must be positive.
     """
     s, g = _align(scores, gt)
     k = _check_k(k, s.size)
@@ -178,9 +165,8 @@ def recall_at_k(scores, gt, k: int) -> float:
 def hit_at_k(scores, gt, k: int) -> float:
     """1.0 if the highest-scored model is among the k truly best models, else 0.0.
 
-    What ``recall_k`` of the official ``rank_correlation.py`` means to return. As shipped it slices
-    ``dict.keys()``, a TypeError on Python 3 (method page, quirk 16), so it never ran; here the
-    top-k are taken from sorted lists. ``hit_at_k(s, g, 1) == recall_at_k(s, g, 1)``.
+    What ``recall_k`` of the official ``rank_correlation.py`` means to return; as shipped it slices
+    ``dict.keys()``, a TypeError on Python 3 (method page, quirk 16). Equals ``recall_at_k`` at k=1.
     """
     s, g = _align(scores, gt)
     k = _check_k(k, s.size)
@@ -191,8 +177,8 @@ def hit_at_k(scores, gt, k: int) -> float:
 class BootstrapCI:
     """Percentile bootstrap interval of a rank statistic over models (:mod:`potran.stats`).
 
-    ``n_skipped`` of the ``n_boot`` resamples were degenerate (fewer than 2 distinct models,
-    constant scores or gt, or a non-finite statistic) and left out of the interval.
+    ``n_skipped`` of ``n_boot`` resamples were degenerate (under 2 distinct models, constant
+    scores or gt, or a non-finite statistic) and left out.
     """
 
     estimate: float
@@ -213,28 +199,11 @@ def bootstrap_ci(
 ) -> BootstrapCI:
     """Confidence interval of ``stat(scores, gt)`` by resampling models with replacement.
 
-    Parameters
-    ----------
-    scores, gt
-        As for :func:`weighted_tau`.
-    stat : callable
-        ``stat(scores, gt) -> float`` on two aligned float arrays.
-    n_boot : int
-        Number of resamples drawn; degenerate ones are skipped and counted.
-    level : float
-        Coverage of the percentile interval, in (0, 1).
-    seed : int
-        Seed of the ``numpy.random.default_rng`` that draws the resamples.
-
-    Returns
-    -------
-    BootstrapCI
-
-    Raises
-    ------
-    ValueError
-        Bad inputs (as :func:`weighted_tau`), ``n_boot < 1``, ``level`` outside (0, 1), a
-        non-finite statistic on the full data, or every resample degenerate.
+    ``scores, gt`` as for :func:`weighted_tau`; ``stat(scores, gt) -> float`` on two aligned float
+    arrays; ``n_boot`` resamples drawn (degenerate ones skipped and counted); ``level``: coverage
+    in (0, 1); ``seed`` of the ``numpy.random.default_rng``. ValueError for bad inputs (as
+    :func:`weighted_tau`), ``n_boot < 1``, ``level`` outside (0, 1), a non-finite statistic on the
+    full data, or every resample degenerate.
     """
     s, g = _align(scores, gt)
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
@@ -267,24 +236,12 @@ def correlate_by_target(
 ) -> pd.Series:
     """``stat`` per target task from two tidy tables.
 
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        Columns ``model`` and ``score``, and optionally ``target``.
-    gt : pandas.DataFrame
-        Columns ``model`` and the accuracy, with a ``target`` column when ``scores`` has one
-        (e.g. ``potran.paper.groundtruth()`` or the benchmark's ``accuracy.csv``); targets of
-        ``gt`` without scores are ignored.
-    accuracy : str
-        The accuracy column of ``gt`` (default ``test_acc``, the name of every potran table).
-    stat : callable
-        A statistic of this module, e.g. :func:`weighted_tau`.
-
-    Returns
-    -------
-    pandas.Series
-        One value per target (index named ``target``, in order of first appearance in
-        ``scores``); a single value with index ``[None]`` when there are no targets.
+    ``scores`` has columns ``model``, ``score`` and optionally ``target``; ``gt`` has ``model``,
+    the ``accuracy`` column (default ``test_acc``, as in every potran table) and ``target`` when
+    ``scores`` has one (e.g. ``potran.paper.groundtruth()`` or the benchmark's ``accuracy.csv``);
+    targets of ``gt`` without scores are ignored. ``stat``: e.g. :func:`weighted_tau`. Returns one
+    value per target (index ``target``, order of first appearance in ``scores``), or a single value
+    with index ``[None]`` when there are no targets.
     """
     require_columns(scores, ("model", "score"), "scores")
     require_columns(gt, ("model", accuracy), "gt")

@@ -1,21 +1,14 @@
 """Which metric to trust, from this project's own benchmark: benchmark v3's committed results.
 
-:func:`metric_evidence` reads the committed tables of benchmark v3 (``data/bench_v3``: the
-fine-tuning cells with their per-image test correctness, ``accuracy.csv`` and
-``scores/scores.csv``; no feature is extracted, nothing is scored) and applies the benchmark's
-frozen rules: the **main table** is the targets whose ground-truth ranking has a Spearman-Brown
-reliability of at least :data:`MAIN_TABLE_RELIABILITY` (:func:`potran.stats.split_half_reliability`,
-100 seeded halvings, as the v3 report); on those targets each metric's tau_w against the
-fine-tuning accuracy (ties as :data:`potran.reduction.TIE_RTOL`) is tested
-
-- against chance (:func:`potran.stats.chance_test`, the random scorer on the same targets), and
-- against each trivial baseline (``dim``, the feature width; ``norm``; ``random``), paired per
-  target (:func:`potran.stats.sign_flip` of the per-target differences, exact),
-
-with and without PED. :func:`default_metrics` is what ``potran select`` and
-:func:`potran.rank_models` score by default: the metrics that beat chance and are not
-resolvably worse than any trivial baseline, the best mean tau_w first. The page that reports
-the same benchmark is :data:`PAGE`.
+:func:`metric_evidence` reads ``data/bench_v3`` (cells with per-image test correctness,
+``accuracy.csv``, ``scores/scores.csv``; nothing extracted or scored) with the frozen rules: the
+**main table** is the targets whose ground-truth ranking has Spearman-Brown reliability at least
+:data:`MAIN_TABLE_RELIABILITY` (:func:`potran.stats.split_half_reliability`, 100 seeded halvings,
+as the v3 report); there each metric's tau_w (ties as :data:`potran.reduction.TIE_RTOL`), with
+and without PED, is tested against chance (:func:`potran.stats.chance_test`, the random scorer)
+and against each trivial baseline (``dim``, the feature width; ``norm``; ``random``), paired per
+target (exact :func:`potran.stats.sign_flip`). :func:`default_metrics` is the default of
+``potran select`` and :func:`potran.rank_models`. The page reporting it: :data:`PAGE`.
 """
 from __future__ import annotations
 
@@ -85,12 +78,11 @@ def main_table_targets(n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
 def metric_evidence(n_draws: int = 500, seed: int = 0) -> pd.DataFrame:
     """Each (metric, perturbation) of benchmark v3 on the fine-tuning main table.
 
-    Columns: metric, perturbation, mean_tau (mean tau_w over the main-table targets), p_chance
-    (permutation test against the random scorer), beats_chance (p_chance < :data:`ALPHA`), then
-    per baseline B of :data:`BASELINES`: ``minus_B`` (mean per-target difference of tau_w) and
-    ``p_B`` (exact sign-flip over targets), and ``beats_baselines`` (above every baseline with
-    p < ALPHA) and ``not_below_baselines`` (no baseline resolvably above it). Sorted by mean_tau,
-    the best first. Raises FileNotFoundError when the benchmark's files are not installed.
+    Columns: metric, perturbation, mean_tau (over the main-table targets), p_chance (permutation
+    test vs the random scorer), beats_chance (p_chance < :data:`ALPHA`), per baseline B of
+    :data:`BASELINES` ``minus_B`` (mean per-target tau_w difference) and ``p_B`` (exact sign-flip),
+    ``beats_baselines`` (above all with p < ALPHA), ``not_below_baselines`` (none resolvably
+    above). Best mean_tau first. FileNotFoundError when the benchmark's files are not installed.
     """
     folder = _folder()
     scores = pd.read_csv(folder / "scores" / "scores.csv")

@@ -2,23 +2,15 @@
 ``potran score`` and ``potran select`` read.
 
 The model is a torchvision classification architecture with a local state-dict file
-(:func:`torchvision_backbone`; built with ``weights=None``, so nothing is downloaded) or a
-TorchScript file (:func:`torchscript_model`). A torchvision model gives its penultimate
-features: its final linear classifier is replaced by ``nn.Identity``, found by family:
-
-- ``fc``: ResNet, ResNeXt, Wide ResNet, RegNet, GoogLeNet, Inception v3, ShuffleNet v2;
-- ``classifier[-1]``: VGG, AlexNet, MobileNet v2 and v3, EfficientNet (v1, v2), MNASNet, ConvNeXt,
-  MaxViT;
-- ``classifier``: DenseNet;
-- ``head``: Swin (v1, v2);
-- ``heads`` (all of it): ViT.
-
-SqueezeNet (whose classifier is a convolution) is not supported. A TorchScript module's output
-is taken as it is (flattened after the batch dimension). Images are read in torchvision's
-``ImageFolder`` layout (one subfolder per class; the labels are the subfolders' indices in sorted
-order, and their names are stored as ``classes``); the general set of PED is every image under a
-second folder, in any layout. Preprocessing: resize of the shorter side, centre crop, scaling to
-[0, 1] and normalisation (:class:`Preprocessing`; ImageNet's mean and std by default).
+(:func:`torchvision_backbone`; ``weights=None``, nothing downloaded) or a TorchScript file
+(:func:`torchscript_model`, output flattened after the batch dimension). A torchvision model
+gives penultimate features, its final linear classifier replaced by ``nn.Identity``: ``fc``
+(ResNet, ResNeXt, Wide ResNet, RegNet, GoogLeNet, Inception v3, ShuffleNet v2);
+``classifier[-1]`` (VGG, AlexNet, MobileNet v2/v3, EfficientNet v1/v2, MNASNet, ConvNeXt, MaxViT);
+``classifier`` (DenseNet); ``head`` (Swin v1/v2); all of ``heads`` (ViT). SqueezeNet (a
+convolutional classifier) is not supported. Images are in ``ImageFolder`` layout (labels: the
+sorted subfolders' indices, names stored as ``classes``); PED's general set is every image under
+a second folder, any layout. Preprocessing: :class:`Preprocessing` (ImageNet mean/std default).
 """
 from __future__ import annotations
 
@@ -104,8 +96,7 @@ def _state_dict(path: Path) -> dict:
 def torchvision_backbone(arch: str, weights):
     """torchvision ``arch`` with the state dict in the file ``weights``, without its classifier.
 
-    The state dict may hold a classifier of any size, or none; every other parameter of the
-    architecture must be in it, and nothing else.
+    The state dict holds every other parameter and nothing else; its classifier may be any size or absent.
     """
     import torch
     import torchvision
@@ -249,15 +240,11 @@ def write_features(out, model, images, *, general=None, preprocessing: Preproces
                    progress: bool = True, skip_unreadable: bool = False) -> dict:
     """Extract ``model``'s features of the image folder ``images`` (and ``general``) into ``out``.
 
-    The ``.npz`` holds ``X`` (float32, N x D), ``y`` (int64 codes of the class subfolders in
-    sorted order), ``classes`` (the subfolder names), ``files`` (image paths relative to
-    ``images``) and, with ``general``, ``G`` (float32, M x D). Returns those arrays, and under
-    ``"skipped"`` the images left out.
-
-    An image that cannot be read raises ValueError naming it; with ``skip_unreadable`` such
-    images are left out (every image is opened once first). A folder with one class, or a class
-    with fewer than :data:`MIN_PER_CLASS` images, gives a ``UserWarning`` naming it: no metric can
-    score such labels.
+    The ``.npz`` (also returned, plus ``"skipped"``: images left out) holds ``X`` (float32, N x D),
+    ``y`` (int64 codes of the sorted class subfolders), ``classes``, ``files`` (paths relative to
+    ``images``) and with ``general`` ``G`` (float32, M x D). An unreadable image raises ValueError
+    naming it, or with ``skip_unreadable`` is left out (every image opened once first). One class,
+    or a class under :data:`MIN_PER_CLASS` images, warns (``UserWarning``): no metric scores it.
     """
     out = Path(out)
     if out.suffix != ".npz":

@@ -1,16 +1,12 @@
 """PED: Potential Energy Decline (Li et al., ICCV 2023); equations on the book's method page.
 
-Each class is a ball in the space standardised by a general feature set: centre = class mean,
-radius = nsigma * sqrt(trace of the class covariance). Overlapping balls repel with an elastic
-(Hooke) force proportional to their overlap; starting from rest, a class moves by the distance
-covered in ``time_step`` (capped at the overlap, the maximum phase position), rigidly with all its
-samples. Steps repeat until the displacement decays below ``exit_ratio`` times the first one or
-``max_steps`` steps were taken. The potential energy ``U = sum_{i<j} k/2 * overlap_ij^2``
-declines along the way.
-
-Rigid translations leave every class's radius unchanged, so the simulation runs on the C x D
-centre matrix and the accumulated shift is applied to the samples once (exact);
-memory beyond the input is O(N*D) for the output plus O(C*D + C^2), never C x C x D.
+Each class is a ball in the space standardised by a general feature set (centre = class mean,
+radius = nsigma * sqrt(trace of the class covariance)). Overlapping balls repel with a Hooke force
+proportional to the overlap; from rest a class moves rigidly by the distance covered in
+``time_step`` (capped at the overlap), until the displacement falls below ``exit_ratio`` times the
+first or after ``max_steps``; ``U = sum_{i<j} k/2 * overlap_ij^2`` declines. Rigid motion keeps
+radii, so the simulation runs on the C x D centres and the total shift is applied once (exact);
+extra memory O(N*D) for the output plus O(C*D + C^2), never C x C x D.
 """
 from __future__ import annotations
 
@@ -36,26 +32,12 @@ COINCIDENT = 1e-9   # centres closer than this fraction of their contact distanc
 
 @dataclass
 class PEDTrace:
-    """What the simulation did.
-
-    Attributes
-    ----------
-    steps : int
-        Accepted steps.
-    displacements : list of float
-        Position change ``P = sum_{c,d} |Δ_c,d|`` (standardised space) of every accepted step.
-    rejected_displacement : float or None
-        P of the step that triggered the exit test (discarded), if any.
-    energies : list of float
-        Potential energy before the first step and after every accepted step.
-    max_shift : float
-        Largest absolute change of any feature (raw space).
-    centres : list of ndarray (C x D)
-        Class centres in the standardised space before the first step and after every
-        accepted step (float64, on the CPU).
-    radii : ndarray (C,)
-        Class radii sqrt(sum_d Var_c[z_d]) in the standardised space (rigid motion keeps them);
-        the balls' radii are ``nsigma * radii``.
+    """What the simulation did: ``steps`` accepted; ``displacements`` ``P = sum_{c,d} |Δ_c,d|``
+    (standardised space) of each; ``rejected_displacement``: P of the step that failed the exit
+    test (discarded), if any; ``energies`` before the first and after each accepted step;
+    ``max_shift``: largest absolute change of any feature (raw space); ``centres``: C x D float64
+    CPU arrays (standardised) before the first and after each accepted step; ``radii`` (C,):
+    sqrt(sum_d Var_c[z_d]) (standardised; the balls' radii are ``nsigma * radii``).
     """
 
     steps: int = 0
@@ -90,16 +72,11 @@ def standardiser(general):
 class GeneralStats:
     """All PED reads from the general set: per-dimension mean and population std (ddof 0).
 
-    Pass it as ``general`` (to :func:`simulate`, or ``potran.score(..., ped=True)``) instead of
-    the general feature matrix when that matrix is too big to hold, e.g. statistics accumulated
-    in one streaming pass (:func:`potran.bench.paper_setting.general_moments`). The std is
-    floored at ``eps`` inside PED exactly as for a matrix, and :meth:`from_features` computes
-    the statistics of a matrix the way PED does, so both forms give the same motion.
-
-    Attributes
-    ----------
-    mean, std : ndarray of float64, shape (D,)
-        Finite; ``std >= 0``. Tensors and lists are converted.
+    Pass it as ``general`` (:func:`simulate`, ``potran.score(..., ped=True)``) when the general
+    matrix is too big to hold, e.g. from one streaming pass
+    (:func:`potran.bench.paper_setting.general_moments`); same motion as the matrix (std floored at
+    ``eps`` alike; :meth:`from_features` computes them as PED does). ``mean, std``: finite float64
+    (D,), ``std >= 0``; tensors and lists are converted.
     """
 
     mean: Any
@@ -147,8 +124,7 @@ def _general_standardiser(general, n_features: int, device):
 def class_statistics(X, codes, n_classes, mean, scale):
     """Class centres (C x D) and radii sqrt(sum_d Var_c[z_d]) in the standardised space z = (x - mean)/scale.
 
-    Rows are read in chunks and converted to float64 one chunk at a time (float32 input is not
-    copied whole).
+    Rows go to float64 one chunk at a time (float32 input is not copied whole).
     """
     import torch
 
@@ -172,9 +148,8 @@ def _chunks(n: int):
 def pair_geometry(centres):
     """Pairwise centre distances (C x C) without a C x C x D array.
 
-    Distances come from Gram products of the centred centres; pairs much closer than the
-    centres' spread (where that form loses relative accuracy) are recomputed directly, so
-    coincident centres get an exact 0.
+    Gram products of the centred centres; pairs much closer than the centres' spread (where that
+    loses relative accuracy) are recomputed directly, so coincident centres get an exact 0.
     """
     c = centres - centres.mean(0, keepdim=True)
     sq = (c * c).sum(1)
@@ -193,8 +168,7 @@ def pair_geometry(centres):
 
 
 def overlaps(distances, contact):
-    """o_ij = max(nsigma * (r_i + r_j) - d_ij, 0), zero on the diagonal;
-    ``contact`` = nsigma * (r_i + r_j)."""
+    """o_ij = max(contact_ij - d_ij, 0), contact = nsigma * (r_i + r_j); zero on the diagonal."""
     o = (contact - distances).clamp_min(0)
     o.fill_diagonal_(0)
     return o
@@ -208,10 +182,9 @@ def potential_energy(o, constant):
 def displacement(centres, distances, o, contact, constant, time_step):
     """Δ_c = sum_j min(k/2 t^2 o_cj, o_cj) * (μ_c - μ_j)/d_cj (the method page's force equation).
 
-    From rest, the elastic acceleration k*o moves a class by k/2 t^2 o in time t, capped at the
-    overlap itself. Coincident centres (d below ``COINCIDENT`` times the contact distance
-    nsigma*(r_i + r_j)) have no push direction and exert no force on each other (the official
-    code divides 0 by 0, a bug: see the method page).
+    From rest, acceleration k*o moves a class k/2 t^2 o in time t, capped at the overlap.
+    Coincident centres (d below ``COINCIDENT`` times the contact nsigma*(r_i + r_j)) exert no
+    force on each other (the official code divides 0 by 0, a bug: see the method page).
     """
     import torch
 
@@ -238,12 +211,9 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
              eps: float = EPS, standardize: bool = True, device=None) -> PEDResult:
     """Run PED and return the moved features and a :class:`PEDTrace` (the book's method page).
 
-    The first step is always taken; a later step whose displacement is not above
-    ``exit_ratio`` times the first is discarded and ends the motion. Defaults are the values
-    the paper's code ran with (λ=0.6, t=0.1, k=1, ρ=0.5, 6 steps, ε=1e-3).
-    ``standardize=False`` runs the motion in the raw feature space (mean 0, scale 1), the
-    ablation of the supplementary's Fig. 2; ``general`` may then be None. ``general`` is the
-    general feature matrix (M x D) or its :class:`GeneralStats` (mean and std only).
+    The first step is always taken. Defaults are the paper's code's (λ=0.6, t=0.1, k=1, ρ=0.5, 6
+    steps, ε=1e-3). ``general``: the general matrix (M x D) or its :class:`GeneralStats`; may be
+    None with ``standardize=False`` (raw space, the ablation of the supplementary's Fig. 2).
     """
     import torch
 

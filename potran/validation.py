@@ -1,9 +1,8 @@
 """One place that checks and converts the inputs of every metric.
 
-Every public entry point goes through :func:`check_features`, :func:`check_labels`,
-:func:`check_xy` or :func:`check_general`; each raises :class:`ValueError` with a message that
-names the argument and the problem. Inputs are never modified: the returned arrays are float64
-views or copies (float64 torch tensors when a tensor is given) that no function writes into.
+Every public entry point calls a ``check_*`` function here, which raises :class:`ValueError`
+naming the argument and the problem. Inputs are never modified: results are float64 views or
+copies (float64 tensors for a tensor) nobody writes into.
 """
 from __future__ import annotations
 
@@ -18,17 +17,8 @@ from potran.backend import is_tensor, to_numpy
 
 @dataclass(frozen=True)
 class Labels:
-    """Validated labels.
-
-    Attributes
-    ----------
-    codes : ndarray of int64
-        Labels remapped to ``0..C-1`` in the order of ``np.unique`` (label gaps removed).
-    classes : ndarray
-        The original label values, ``classes[codes] == y``.
-    counts : ndarray of int64
-        Samples per class.
-    """
+    """Validated labels: int64 ``codes`` 0..C-1 in ``np.unique`` order (gaps removed), the
+    original ``classes`` (``classes[codes] == y``) and int64 ``counts`` per class."""
 
     codes: np.ndarray
     classes: np.ndarray
@@ -42,8 +32,7 @@ class Labels:
 def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: bool = False) -> Any:
     """Return ``X`` as a 2-D float64 array (or tensor), rejecting empty, ragged or non-finite input.
 
-    ``keep_float32=True`` leaves float32 input as it is (for code that converts it to float64
-    in chunks, to save a full copy).
+    ``keep_float32=True`` keeps float32 input (for code converting it chunk by chunk).
     """
     if is_tensor(X):
         import torch
@@ -75,8 +64,8 @@ def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: 
 def _label_array(y: Any) -> np.ndarray:
     """``y`` as a NumPy array without NumPy's silent conversions of mixed lists.
 
-    ``np.asarray(["a", 1])`` turns the number into the string ``"1"``; a list or other sequence
-    that NumPy makes strings or objects of is therefore re-read element by element.
+    ``np.asarray(["a", 1])`` gives ``"1"``; a sequence NumPy makes strings or objects of is re-read
+    element by element.
     """
     if is_tensor(y) or isinstance(y, np.ndarray):
         return np.asarray(to_numpy(y))
@@ -135,12 +124,10 @@ def _unique(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_per_class: int = 2) -> Labels:
     """Validate class labels: 1-D, >= 2 classes, >= ``min_per_class`` samples each.
 
-    Labels are codes or class names, mapped to ``0..C-1`` in sorted order (scikit-learn's
-    convention, ``np.unique``): integers (gaps such as ``{0, 2, 5}`` are removed), floats only
-    when integral (``2.0``; ``2.5`` is rejected as a likely regression target), booleans,
-    strings, or any other hashable objects of one type (objects that do not sort are numbered
-    in their order of first appearance). A mix of types (``["a", 1]``) and missing labels
-    (None, NaN) are rejected.
+    Mapped to ``0..C-1`` in sorted order (``np.unique``, as scikit-learn): integers (gaps such as
+    ``{0, 2, 5}`` removed), integral floats (``2.5`` rejected as a likely regression target),
+    booleans, strings or other hashables of one type (unsortable ones numbered by first
+    appearance). Mixed types (``["a", 1]``) and missing labels (None, NaN) are rejected.
     """
     arr = _label_array(y)
     if arr.ndim != 1:
