@@ -1,19 +1,13 @@
 """What every page of the book does: its set-up, its figures and its tables, in one style.
 
-The pages (``notebooks/*.py``) call :func:`setup_page` once, show every figure with :func:`show`
-and every table with :func:`table` (long ones folded with :func:`details`):
-
-- **figures** are at most :data:`FIG_WIDTH` inches wide (:func:`figsize`) and rendered at
-  :data:`DPI`. The book's text column is :data:`COLUMN_PX` CSS px wide in a 1280 px window, so a
-  PNG is at most twice its displayed width there, and :func:`show` refuses a figure whose PNG is
-  wider or whose smallest text would be displayed below :data:`MIN_FONT_PX` px. Each figure gets
-  the page's next number ("Figure 1.", numbering restarts on every page), its caption under it
-  and alt text describing what it shows;
-- **tables** show each column with one number of decimals, never scientific notation, p-values
-  with three decimals ("< 0.001" below), "–" where a value is missing and intervals on one line
-  ("+0.270 [+0.130, +0.410]", :func:`interval`). Their colours are CSS classes (``shade-p1`` ...
-  for values in [-1, 1]; ``book/_ext/static/potran.css`` defines them for the light and the dark
-  theme), never inline colours.
+Pages (``notebooks/*.py``) call :func:`setup_page` once, :func:`show` per figure and
+:func:`table` per table (long ones folded with :func:`details`). **Figures**: at most
+:data:`FIG_WIDTH` inches wide (:func:`figsize`) at :data:`DPI`; the text column is
+:data:`COLUMN_PX` CSS px in a 1280 px window, and a PNG may be at most twice that; numbered per
+page ("Figure 1."), caption under, alt text. **Tables**: one number of decimals per column, no
+scientific notation, p-values with three decimals ("< 0.001" below), "–" for missing, intervals on
+one line ("+0.270 [+0.130, +0.410]", :func:`interval`); colours are CSS classes (``shade-p1`` ...
+for values in [-1, 1], light and dark theme in ``book/_ext/static/potran.css``), never inline.
 """
 from __future__ import annotations
 
@@ -95,17 +89,11 @@ def show(fig, name: str, caption: str, *, alt: str, folder) -> None:
     """Number, save, display and caption a figure.
 
     ``fig`` is rendered once at :data:`DPI` (tight bounding box) into ``<folder>/<name>.png``
-    and displayed from those bytes (nothing is returned, so that a cell ending with ``show`` prints
-    no path), with ``alt`` as its alt text; ``caption`` (MyST Markdown) goes
-    under it after "**Figure n.**". The PNG's output metadata records what :func:`legibility`
-    needs (``potran``: ``dpi``, ``min_font_pt``, ``width_px``), which the site test checks against
-    the width the browser displays.
-
-    Raises
-    ------
-    ValueError
-        No alt text; the PNG wider than twice :data:`COLUMN_PX`; a text smaller than
-        :data:`MIN_FONT_PX` at the displayed size.
+    and displayed from those bytes with ``alt`` text (returns nothing, so no path is printed);
+    ``caption`` (MyST) goes under it after "**Figure n.**". The output metadata ``potran`` holds
+    ``dpi``, ``min_font_pt``, ``width_px`` (:func:`legibility`; the site test checks them against
+    the displayed width). ValueError for no alt text, a PNG wider than twice :data:`COLUMN_PX`, or
+    text smaller than :data:`MIN_FONT_PX` displayed.
     """
     import matplotlib.pyplot as plt
     from IPython.display import Image, Markdown, display
@@ -262,27 +250,14 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
           caption: str = "", uuid: str | None = None, index: bool = True, csv: str | None = None) -> Table:
     """The book's table of ``data`` (DataFrame or Series).
 
-    Parameters
-    ----------
-    digits
-        Decimals of every float column without an entry in ``formats``.
-    formats
-        ``{column: spec}`` (see :func:`_formatter`: decimals, "+N", "%N", "p", "int", "text" or
-        a callable); columns of intervals are text already (:func:`interval`).
-    shade
-        Columns whose values in [-1, 1] (tau_w) are shaded by CSS class.
-    marks, tips
-        Optional frames like ``data``: True cells get the ``mark`` class, and a tooltip (the
-        cell's ``title``) where ``tips`` is not empty.
-    caption
-        One sentence above the table.
-    uuid
-        The table's id is ``T_<uuid>`` (pages and tests find tables by it).
-    index
-        Show the index, as the first column(s) in bold (the levels' names as their headers).
-    csv
-        A file name: the table's values, unformatted (full precision, the index included when
-        shown), are offered below it as a CSV download of that name, for re-plotting.
+    ``digits``: decimals of float columns not in ``formats`` (``{column: spec}``, see
+    :func:`_formatter`: decimals, "+N", "%N", "p", "int", "text" or a callable; interval columns
+    are text already). ``shade``: columns with values in [-1, 1] (tau_w) shaded by CSS class.
+    ``marks``, ``tips``: frames like ``data``; True cells get the ``mark`` class, non-empty
+    ``tips`` a tooltip (``title``). ``caption``: one sentence above. Id ``T_<uuid>`` (pages and
+    tests find tables by it). ``index``: shown as bold first column(s), level names as headers.
+    ``csv``: file name of a CSV download below the table of the unformatted values (full
+    precision, index included when shown), for re-plotting.
     """
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):

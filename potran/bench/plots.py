@@ -1,10 +1,8 @@
 """The figures the book's pages draw more than once, in the style of :mod:`potran.bench.book`.
 
-:func:`forest` is the interval ("forest") plot of every page that compares mean tau_w: one line
-per metric (or method), the estimate as a point with its interval as a bar, several settings of
-one line offset and coloured, the band of a random ranking behind them, "n/a" where nothing is
-computable, and open markers where an interval of a difference contains 0; :func:`forest_figure`
-sizes a figure for it. A figure that one page draws is drawn on that page.
+:func:`forest` is the interval plot of every page comparing mean tau_w: one line per metric (or
+method), point and interval bar, settings offset and coloured, a random ranking's band behind,
+"n/a" where nothing is computable. A figure only one page draws is drawn on that page.
 """
 from __future__ import annotations
 
@@ -26,24 +24,11 @@ def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mea
            xlabel: str = "mean weighted Kendall τ_w over targets (no unit)", spacing: float = 0.22):
     """Draw an interval plot of ``rows`` on ``ax`` and return the legend's handles and labels.
 
-    Parameters
-    ----------
-    rows
-        One row per point: ``label`` (the line it is drawn on), ``estimate``, ``low``, ``high``
-        and, with ``group``, the setting that offsets and colours it.
-    colours, names
-        Colour and legend name per ``group`` value (default: the seaborn palette, the value).
-    order
-        The labels from top to bottom (default: order of appearance).
-    band
-        ``(low, high)`` of the band where a random ranking falls, drawn behind the points.
-    hollow_if_zero
-        Open markers for intervals that contain 0 (differences that are not resolved).
-
-    Raises
-    ------
-    KeyError
-        A named column is missing.
+    ``rows``: one per point, ``label`` (its line), ``estimate``, ``low``, ``high`` and with
+    ``group`` the setting that offsets and colours it; ``colours``, ``names`` per ``group`` value
+    (default: seaborn palette, the value); ``order``: labels top to bottom (default: appearance);
+    ``band``: ``(low, high)`` of a random ranking, drawn behind; ``hollow_if_zero``: open markers
+    for intervals containing 0 (unresolved differences). KeyError when a named column is missing.
     """
     import seaborn as sns
 

@@ -1,9 +1,8 @@
 """LogME: log marginal evidence of a Bayesian linear model (You et al., ICML 2021; JMLR 2022).
 
-Follows the fixed-point solver of the reference implementation (the book's method page, §LogME):
-one eigendecomposition of the smaller Gram matrix, then per class (one-vs-rest 0/1 target) at most
-11 fixed-point updates of the prior precision alpha and noise precision beta, vectorised over
-classes.
+The reference fixed-point solver (method page, §LogME): one eigendecomposition of the smaller
+Gram matrix, then per class (one-vs-rest 0/1 target) at most 11 updates of the prior precision
+alpha and noise precision beta, vectorised over classes.
 """
 from __future__ import annotations
 
@@ -22,8 +21,7 @@ RANK_CUTOFF = 1e-10  # singular values at or below this are dropped when N > D (
 def _spectrum(F):
     """Eigenvalues sigma_i = s_i^2 of F^T F and the projections basis, from the smaller Gram matrix.
 
-    Returns ``(sigma, project)`` where ``project(Y)`` gives ``U^T Y`` for the left singular
-    vectors U of F (|eigenvalues| equal the SVD's singular values of a PSD matrix).
+    ``project(Y)`` of ``(sigma, project)`` gives ``U^T Y``, U the left singular vectors of F.
     """
     n, d = F.shape
     if n > d:
@@ -44,24 +42,14 @@ def _spectrum(F):
 def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False, device=None) -> float:
     """LogME score: mean over classes of the per-sample log evidence (higher is better).
 
-    Parameters
-    ----------
-    X : array (N, D) or tensor
-        Features (computed in float64).
-    y : array (N,)
-        Integer class labels.
-    full_logdet : bool, default False
-        False reproduces the official fixed-point code, whose evidence sums the log-determinant
-        over the k non-zero eigenvalues only while the prior term uses D (method page, quirk 6):
-        when D > N (or F is rank deficient) the score is larger than the model evidence by
-        (D-k)/(2N) log(alpha) per class. True adds the D-k null-space eigenvalues back, i.e. the
-        published evidence.
-    count_empty_classes : bool, default False
-        The official code takes ``y.max()+1`` classes, so label gaps add empty all-zero targets
-        (method page, quirk 7). False (the fix) scores the classes that occur; True reproduces it
-        (needs non-negative labels).
-    device : torch device, optional
-        Where to compute (default: the input tensor's device, else the CPU).
+    ``X`` (N, D) array or tensor (float64), ``y`` (N,) integer labels. ``full_logdet=False``
+    (default) reproduces the official code, whose log-determinant sums the k non-zero eigenvalues
+    while the prior term uses D (method page, quirk 6): with D > N (or rank-deficient F) the score
+    exceeds the evidence by (D-k)/(2N) log(alpha) per class; True adds the D-k null-space
+    eigenvalues back (the published evidence). The official code takes ``y.max()+1`` classes, so
+    gaps add empty all-zero targets (quirk 7): ``count_empty_classes=True`` reproduces it (needs
+    non-negative labels), False (default) scores the classes that occur. ``device``: default the
+    input tensor's, else the CPU.
     """
     import torch
 

@@ -1,16 +1,12 @@
 """NLEEP: Gaussian-mixture LEEP (Li et al., CVPR 2021) as the SFDA/PED code computes it.
 
-Definition: the book's method page, §NLEEP.
-
-The official code fits scikit-learn's ``GaussianMixture(n_components=K)`` with its defaults (full
-covariances, ``reg_covar=1e-6``, ``tol=1e-3``, at most 100 EM iterations, one k-means start).
-:func:`fit_mixture` runs that same algorithm step for step: the k-means start is scikit-learn's
-``KMeans`` called exactly as ``GaussianMixture`` calls it (same random draws), and the EM updates,
-the stopping rule and the final E-step are scikit-learn's. Only the arithmetic is arranged for
-speed, in float64: the log-densities of all components come from one matrix product per block of
-components, the Cholesky factors are computed as one batch, and a component's covariance sums only
-the rows whose responsibility is not exactly 0 (the others add exactly 0). The numbers agree with
-scikit-learn's to rounding (the parity cases hold to 1e-10, see ``tests/parity/README.md``).
+Definition: the book's method page, §NLEEP. The official code fits scikit-learn's
+``GaussianMixture(n_components=K)`` with its defaults (full covariances, ``reg_covar=1e-6``,
+``tol=1e-3``, at most 100 EM iterations, one k-means start). :func:`fit_mixture` runs it step for
+step (``KMeans`` called as ``GaussianMixture`` calls it, same random draws; scikit-learn's EM
+updates, stopping rule and final E-step), only faster in float64: one matrix product per block of
+components for the log-densities, batched Cholesky factors, and covariances summing only rows with
+non-zero responsibility. Agrees to rounding (parity cases to 1e-10, ``tests/parity/README.md``).
 """
 from __future__ import annotations
 
@@ -45,20 +41,12 @@ def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = F
     """NLEEP score (higher is better).
 
     PCA keeping 80 % of the variance, a full-covariance Gaussian mixture with
-    ``component_ratio * C`` components as a pseudo source classifier, then LEEP on its
-    posteriors.
-
-    Parameters
-    ----------
-    component_ratio : int, default 5
-        Mixture components per class (the official driver used 1 for Food and Pets).
-    seed : int or None, default 0
-        Seeds the mixture's k-means initialisation. The official code uses the global NumPy
-        RNG; ``seed=s`` gives the number it returns after ``np.random.seed(s)`` (same
-        scikit-learn version) without touching the global RNG. None draws fresh randomness.
-    log : bool, default False
-        False reproduces the official code: the mean probability of the true class (method
-        page, quirk 9). True is the published definition: the mean log-probability.
+    ``component_ratio * C`` components (default 5 per class; the official driver used 1 for Food
+    and Pets) as a pseudo source classifier, then LEEP on its posteriors. ``seed`` (default 0)
+    seeds the k-means start: the official code's number after ``np.random.seed(s)`` (same
+    scikit-learn version) without touching the global RNG; None draws fresh randomness.
+    ``log=False`` (default) reproduces the official mean probability of the true class (method
+    page, quirk 9); True is the published mean log-probability.
     """
     features, labels = check_xy(to_numpy(X), y)
     n_components = int(component_ratio) * labels.n_classes

@@ -1,17 +1,13 @@
 """Pretrain our own conv4 CNNs on the pretraining source (crops of non-target photographs).
 
-Four objectives from one seeded initialisation, which is itself kept as the random-init control:
-
-- ``supervised``: which photograph the crop comes from (cross-entropy);
-- ``simclr``: SimCLR's NT-Xent between two augmented views (Chen et al., 2020);
-- ``rotation``: which of 4 rotations was applied (Gidaris et al., 2018);
-- ``denoising``: reconstruct the clean crop from a noisy, partly masked one (Vincent et al., 2008).
-
-Run ``potran pretrain --out data/zoo``; it writes ``conv4_<objective>.pt`` (the trunk's
-state dict), the checkpoints ``conv4_<objective>_p<percent>.pt`` taken along the way
-(`CHECKPOINTS`: the same trajectory stopped early, graded-quality models of equal width), and
-``MANIFEST.json`` (sha256, settings, versions, losses, times). ``--checkpoints-only`` stops each
-run at its last checkpoint and leaves the final weights alone.
+Four objectives from one seeded initialisation (itself kept as the random-init control):
+``supervised`` (which photograph the crop comes from, cross-entropy); ``simclr`` (NT-Xent between
+two augmented views, Chen et al., 2020); ``rotation`` (which of 4, Gidaris et al., 2018);
+``denoising`` (the clean crop from a noisy, partly masked one, Vincent et al., 2008).
+``potran pretrain --out data/zoo`` writes ``conv4_<objective>.pt`` (trunk state dict),
+checkpoints ``conv4_<objective>_p<percent>.pt`` (`CHECKPOINTS`: the trajectory stopped early,
+graded-quality models of equal width) and ``MANIFEST.json`` (sha256, settings, versions, losses,
+times).
 """
 
 from __future__ import annotations
@@ -148,20 +144,11 @@ def checkpoint_name(objective: str, fraction: float) -> str:
 def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: int,
              seed: int = SEED, checkpoints: tuple[float, ...] = (), stop_early: bool = False,
              progress: bool = True) -> tuple[nn.Sequential, list[float], dict]:
-    """Train a conv4 trunk with ``objective``.
+    """Train a conv4 trunk with ``objective`` from the shared ``torch.manual_seed(seed)`` start.
 
-    Every objective starts from the same initialisation (``torch.manual_seed(seed)``).
-
-    Parameters
-    ----------
-    checkpoints : tuple of float
-        Shares of the run's optimiser steps after which a copy of the trunk's state is kept.
-    stop_early : bool
-        Stop after the last checkpoint (the schedule is still that of the whole run).
-
-    Returns
-    -------
-    trunk (eval mode), mean loss of each (complete) epoch, {fraction: state dict}
+    ``checkpoints``: shares of the optimiser steps after which the trunk's state is copied;
+    ``stop_early``: stop after the last one (schedule still the whole run's). Returns the trunk
+    (eval mode), the mean loss of each complete epoch and {fraction: state dict}.
     """
     torch.manual_seed(seed)
     trunk = conv4()
@@ -205,10 +192,9 @@ def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: 
 
 def write_weights(out_dir, objectives=OBJECTIVES, *, checkpoints_only: bool = False,
                   progress: bool = True) -> dict:
-    """Pretrain ``objectives`` and write their weights, checkpoints and ``MANIFEST.json``.
+    """Pretrain ``objectives`` and write their weights, checkpoints and ``MANIFEST.json`` (returned).
 
-    ``checkpoints_only`` stops each run at its last checkpoint and leaves the final weights
-    alone. Returns the manifest.
+    ``checkpoints_only`` (``--checkpoints-only``) stops at the last checkpoint, final weights untouched.
     """
     from . import OWN
 
