@@ -1,9 +1,8 @@
 """The vocabulary every ``potran`` subcommand shares.
 
-The flags of scoring and ranking (``--metric``, ``--perturbation``, the PED and SA options as typed
-flags generated from their declarations in :mod:`potran.params`, ``--option``, ``--seed``), their
-readers, the one list parser (:func:`split_names`), the old spellings (:data:`RENAMED`), the
-optional extras (:data:`EXTRAS`) and :class:`UsageError` (exit status 2, :func:`usage_errors`).
+Flags of scoring and ranking (``--metric``, ``--perturbation``, typed PED/SA flags from
+:mod:`potran.params`, ``--option``, ``--seed``) and their readers, :func:`split_names`,
+:data:`RENAMED`, :data:`EXTRAS` and :class:`UsageError` (exit status 2, :func:`usage_errors`).
 """
 from __future__ import annotations
 

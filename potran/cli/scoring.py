@@ -44,9 +44,8 @@ def _read_array(path: Path, what: str) -> np.ndarray:
 def load_inputs(file: str, labels: str | None = None, general: str | None = None):
     """Features ``X``, labels ``y`` and the optional general set ``G`` of ``potran score``.
 
-    An ``.npz`` holds the arrays under the keys ``X``, ``y`` and optionally ``G`` (as in
-    ``tests/parity``); an ``.npy`` holds the features only, with ``labels`` (and ``general``)
-    naming further ``.npy`` files.
+    An ``.npz`` holds keys ``X``, ``y``, optionally ``G`` (as ``tests/parity``); an ``.npy`` the
+    features only, ``labels`` (and ``general``) naming further ``.npy`` files.
     """
     path = Path(file)
     if path.suffix == ".npz":
@@ -147,9 +146,8 @@ def _jsonable(value):
 def select_scores(scores, metric: str | None, perturbation: str | None):
     """Rows of one metric (and perturbation) of a tidy score table such as ``scores.csv``.
 
-    A table without ``metric``/``perturbation`` columns is returned as it is; with them,
-    ``metric`` is required when the table holds more than one, and ``perturbation`` (default
-    ``"none"``) picks the rows of that perturbation label.
+    Without ``metric``/``perturbation`` columns returned as is; with them, ``metric`` is required
+    when there are several, and ``perturbation`` (default ``"none"``) picks its rows.
     """
     if "metric" in scores.columns:
         metrics = list(dict.fromkeys(scores["metric"]))

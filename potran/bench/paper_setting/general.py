@@ -20,16 +20,8 @@ from .splits import (
 
 @dataclass(frozen=True)
 class GeneralSet:
-    """The ImageNet validation images of a local folder, read lazily.
-
-    Attributes
-    ----------
-    folder : Path
-    files : tuple of str
-        Paths relative to ``folder``, sorted.
-    fingerprint : str
-        sha256 of the file names and sizes (part of the statistics' cache key).
-    """
+    """The ImageNet validation images of a local ``folder``, read lazily: ``files`` sorted
+    relative paths, ``fingerprint`` the sha256 of names and sizes (in the statistics' cache key)."""
 
     folder: Path
     files: tuple[str, ...] = field(repr=False)
@@ -80,9 +72,8 @@ class GeneralMoments:
     def surrogate(self, rtol: float = 1e-12) -> np.ndarray:
         """A (2r x D) matrix with exactly this mean and population covariance.
 
-        With ``cov = sum_k l_k v_k v_k'`` over the r eigenvalues above ``rtol`` times the
-        largest, the rows ``mean +/- sqrt(r * l_k) v_k`` have that mean and covariance, so any
-        linear projection of them has the projected set's mean and standard deviation.
+        Rows ``mean +/- sqrt(r * l_k) v_k`` over the r eigenpairs of ``cov`` above ``rtol`` times
+        the largest; any linear projection has the projected set's mean and std.
         """
         vals, vecs = np.linalg.eigh(self.cov)
         top = vals.max(initial=0.0)

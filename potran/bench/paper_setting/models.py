@@ -20,9 +20,8 @@ from .layout import (
 class LocalWeightsFile(WeightsFile):
     """A weight file the user supplies, at an absolute path (``relpath``).
 
-    No checksum is published for it: ``sha256`` is the digest recorded when the zoo entry was
-    made (it keys the feature cache), and :meth:`verified_path` only checks that the file has not
-    changed since.
+    No checksum is published: ``sha256`` is recorded when the entry is made (it keys the feature
+    cache); :meth:`verified_path` only checks the file has not changed since.
     """
 
     def path(self) -> Path:
@@ -44,9 +43,8 @@ class LocalWeightsFile(WeightsFile):
 class PaperModel(ZooModel):
     """A :class:`~potran.bench.zoo.ZooModel` with the paper's preprocessing.
 
-    Images (PIL images read through :class:`ImageRef`, or uint8 arrays) are resized so that their
-    shorter side is ``image_size`` (bicubic), centre-cropped to a square and normalised: the
-    aspect ratio is kept, unlike the zoo's whole-image resize.
+    Images (PIL via :class:`ImageRef`, or uint8 arrays): shorter side resized to ``image_size``
+    (bicubic), centre square crop, normalised; aspect kept, unlike the zoo's whole-image resize.
     """
 
     def transform(self):
@@ -109,8 +107,7 @@ def _load_state(path: Path) -> dict:
 def _build_resnet50(path: Path | None, image_size: int):
     """torchvision ``resnet50`` with ``fc`` replaced by the identity: (B, 3, S, S) -> (B, 2048).
 
-    With a weight file the network is built on the meta device and the file's tensors are
-    assigned (no random initialisation to throw away); every key must match.
+    With a weight file: built on the meta device, the file's tensors assigned; every key must match.
     """
     import torch
     from torch import nn
@@ -136,13 +133,8 @@ def paper_models(checkpoint_dir, *, names=MODELS, image_size: int = IMAGE_SIZE,
                  normalisation: Normalisation = IMAGENET) -> dict[str, PaperModel]:
     """The paper's models as zoo entries, from ``<checkpoint_dir>/<name>.pth``.
 
-    Each file is hashed once here (sha256 recorded, not verified: none is published).
-    ``image_size`` other than 224 is for tests.
-
-    Raises
-    ------
-    ValueError
-        Unknown names, or missing files (all of them listed).
+    Each file is hashed once (sha256 recorded, not verified: none is published). ``image_size``
+    other than 224 is for tests. ValueError for unknown names or missing files (all listed).
     """
     unknown = [n for n in names if n not in MODELS]
     if unknown:

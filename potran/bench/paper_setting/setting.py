@@ -39,9 +39,8 @@ from .sweep import FINETUNE, STEPS, SWEEP_GRID, _finetune_cell, _setting_config,
 class PaperSetting:
     """The paper's setting: its benchmark definition and the sources that definition reads.
 
-    ``bench.sources`` is :attr:`sources` (set when the setting is made), so
-    ``run(setting.bench, out_dir)`` scores it; :meth:`finetune_grid` makes its ground truth.
-    Build it with :func:`benchmark`.
+    ``bench.sources`` is :attr:`sources`, so ``run(setting.bench, out_dir)`` scores it;
+    :meth:`finetune_grid` makes its ground truth. Built by :func:`benchmark`.
     """
 
     bench: Benchmark
@@ -145,26 +144,14 @@ def benchmark(checkpoint_dir, data_root, imagenet_val, *, models=MODELS, targets
               general_limit: int | None = None, seed: int = 0) -> PaperSetting:
     """The paper's setting, checked for missing files first (one error listing them all).
 
-    Parameters
-    ----------
-    checkpoint_dir, data_root, imagenet_val : path
-        See the module's docstring.
-    models, targets, metrics, perturbations, seed
-        As in :class:`potran.bench.runner.Benchmark`; features are scored at their full width
-        (``score_dim`` 2048, as the paper did).
-    image_size : int
-        224 in the paper (smaller only for tests).
-    verify : bool
-        Keep torchvision's md5 checks of CIFAR and Flowers.
-    download : bool
-        Let torchvision download the targets it can (never the checkpoints or ImageNet);
-        fails with a clear message offline.
-    scored_split : {"all", "trainval"}
-        Images the metrics score.
-    batch_size, num_workers : int
-        Feature extraction's batches and DataLoader workers.
-    general_limit : int, optional
-        Use a seeded subset of that many general-set images (all by default).
+    ``checkpoint_dir``, ``data_root``, ``imagenet_val``: see the module's docstring. ``models``,
+    ``targets``, ``metrics``, ``perturbations``, ``seed``: as in
+    :class:`potran.bench.runner.Benchmark`, scored at full width (``score_dim`` 2048, as the
+    paper). ``image_size``: 224 (smaller only for tests). ``verify``: keep torchvision's md5 checks
+    of CIFAR and Flowers. ``download``: torchvision downloads the targets it can (never the
+    checkpoints or ImageNet; a clear message offline). ``scored_split`` ("all" or "trainval"):
+    images scored. ``batch_size``, ``num_workers``: extraction batches and DataLoader workers.
+    ``general_limit``: a seeded subset of that many general-set images (default all).
     """
     if scored_split not in ("all", "trainval"):
         raise ValueError(f"scored_split must be 'all' or 'trainval', got {scored_split!r}")

@@ -22,10 +22,8 @@ from .layout import (
 
 
 class _Source:
-    """One split of a torchvision dataset (or a folder of images), constructed on first use.
-
-    Pickles without the dataset object (rebuilt where it is used, e.g. in DataLoader workers).
-    """
+    """One split of a torchvision dataset (or an image folder), constructed on first use; pickles
+    without the dataset object (rebuilt where used, e.g. in DataLoader workers)."""
 
     def __init__(self, key: str, factory=None, folder: Path | None = None, files=()):
         self.key, self.factory, self.folder, self.files = key, factory, folder, tuple(files)
@@ -140,18 +138,9 @@ def _validation_split(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class PaperSplits:
-    """The splits of one paper target.
-
-    Attributes
-    ----------
-    name : str
-    classes : tuple of str
-    images : dict
-        Split name (``train``, ``val``, ``trainval``, ``test``, ``all``) -> object array of
-        :class:`ImageRef`; ``all`` holds every image once.
-    labels : dict
-        Split name -> int64 labels.
-    """
+    """The splits of one paper target: ``images`` maps split name (``train``, ``val``,
+    ``trainval``, ``test``, ``all``: every image once) -> object array of :class:`ImageRef`,
+    ``labels`` split name -> int64 labels; ``classes`` a tuple of str."""
 
     name: str
     classes: tuple[str, ...]
@@ -172,12 +161,8 @@ class PaperSplits:
 def paper_splits(name: str, data_root, *, verify: bool = True, download: bool = False) -> PaperSplits:
     """Read target ``name`` from ``data_root`` (labels and file lists only, no pixels).
 
-    Parameters
-    ----------
-    verify : bool
-        Keep torchvision's md5 checks (CIFAR, Flowers); False checks that the files exist.
-    download : bool
-        Let torchvision download what is missing (fails with a clear message offline).
+    ``verify``: keep torchvision's md5 checks (CIFAR, Flowers; False: files exist). ``download``:
+    torchvision downloads what is missing (a clear message offline).
     """
     if name not in TARGETS:
         raise ValueError(f"Unknown target {name!r}; the paper's targets are {', '.join(TARGETS)}.")
