@@ -32,39 +32,19 @@ __all__ = ["FinetuneConfig", "FinetuneResult", "training_indices", "probe_indice
 class FinetuneConfig:
     """Hyper-parameters of one fine-tuning cell; every constant of the protocol lives here.
 
-    Parameters
-    ----------
-    optimizer : {"adamw", "sgd"}
-        AdamW, or SGD with momentum ``momentum``.
-    lr : float
-        Peak learning rate (cosine decay to zero over ``epochs``).
-    lr_overrides : tuple of (model name, lr)
-        Models trained with another rate. HED's VGG16 (no BatchNorm, Caffe-scaled inputs)
-        diverges at 1e-3: the benchmark's first grid chose 1e-4 for it on 6 of 6 targets by
-        validation, and 1e-3 in 34 of the other 54 cells (3e-3 in 17, 1e-4 in 3).
-    wd : float
-        Weight decay.
-    epochs : int
-        Passes over the training images.
-    batch_size : int
-        Mini-batch size; the last incomplete batch of an epoch is dropped (BatchNorm needs > 1).
-    momentum : float
-        SGD momentum (unused by AdamW).
-    bn_momentum : float or None
-        Momentum given to every BatchNorm layer before fine-tuning (None keeps the model's).
-        EfficientNet-Lite ships TensorFlow's 0.01, which leaves the running statistics stale
-        after a short schedule (test accuracy 0.67 instead of 0.92 on digits); 0.1 is
-        PyTorch's default and what torchvision's MobileNetV2 uses.
-    seeds : tuple of int
-        One run per seed (head initialisation and batch order); the cell's accuracy is their
-        mean and their spread is the cell's noise.
-    n_train, n_test : int or None
-        Seeded subsets of the target's splits (``None``: all images); for tests.
-    probe_size : int
-        Training images whose features are recorded along the first seed's run.
-    snapshot_fractions : tuple of float
-        Points of that run (share of its iterations) at which probe features are taken; empty:
-        no snapshots.
+    ``optimizer``: ``"adamw"`` or ``"sgd"`` (with ``momentum``, unused by AdamW); ``lr``: peak
+    rate, cosine decay to zero over ``epochs`` (passes over the training images); ``wd``: weight
+    decay. ``lr_overrides``: (model name, lr) pairs trained with another rate. HED's VGG16 (no
+    BatchNorm, Caffe-scaled inputs) diverges at 1e-3: the benchmark's first grid chose 1e-4 for
+    it on 6 of 6 targets by validation, and 1e-3 in 34 of the other 54 cells (3e-3 in 17, 1e-4
+    in 3). ``batch_size``: the last incomplete batch of an epoch is dropped (BatchNorm needs > 1).
+    ``bn_momentum``: given to every BatchNorm layer before fine-tuning (None keeps the model's).
+    EfficientNet-Lite ships TensorFlow's 0.01, which leaves the running statistics stale after a
+    short schedule (test accuracy 0.67 instead of 0.92 on digits); 0.1 is PyTorch's default and
+    what torchvision's MobileNetV2 uses. ``seeds``: one run per seed (head initialisation and
+    batch order). ``n_train``, ``n_test``: seeded subsets of the target's splits (None: all
+    images; for tests). ``probe_size`` training images have their features recorded along the
+    first seed's run at ``snapshot_fractions`` of its iterations (empty: no snapshots).
     """
 
     optimizer: str = "adamw"
@@ -177,12 +157,8 @@ def pack_correctness(correct: np.ndarray) -> str:
 
 def test_correctness(record: dict) -> np.ndarray:
     """Per-image test correctness of a cell, bool (n_seeds, n_test), in the order of the test
-    images the cell used (the target's test split, or its ``n_test`` subset).
-
-    Raises
-    ------
-    ValueError
-        If the cell was made before per-image correctness was recorded.
+    images the cell used (the target's test split, or its ``n_test`` subset). ValueError if the
+    cell was made before per-image correctness was recorded.
     """
     runs = record["runs"]
     if any("test_correct" not in r for r in runs):
@@ -242,29 +218,16 @@ def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
              device: str = "cpu", progress=None) -> FinetuneResult:
     """Fine-tune ``zoo_model`` on ``target`` once per seed of ``config``.
 
-    Parameters
-    ----------
-    zoo_model : potran.bench.zoo.ZooModel
-        Provides ``name``, ``feature_dim``, ``build(pretrained=True)`` and ``preprocess``.
-    target : potran.bench.datasets.Target
-        Provides ``name``, ``x_train``, ``y_train``, ``x_test``, ``y_test``, ``classes``.
-    config : FinetuneConfig
-        Sizes, schedule and seeds.
-    device : str
-        Torch device ("cpu" or "cuda").
-    progress : callable, optional
-        Called with a short status string before each run (e.g. ``tqdm.set_postfix_str``).
-
-    Returns
-    -------
-    FinetuneResult
-        ``record`` holds the mean test accuracy over the seeds, its standard deviation, each
-        seed's test accuracy, per-image test correctness (`test_correctness` decodes it) and
-        per-epoch training loss, sizes, wall time and versions; ``snapshots`` holds the first
-        seed's probe features, each snapshot reduced by
-        :func:`potran.bench.reduction.reduce_features`, as ``features`` (K, P, d) float16
-        (float32 if out of its range), ``steps`` (K,), ``labels`` (P,), ``indices`` (P,) into
-        ``target.x_train`` (empty when ``config.snapshot_fractions`` is).
+    ``zoo_model`` (``potran.bench.zoo.ZooModel``) provides ``name``, ``feature_dim``,
+    ``build(pretrained=True)``, ``preprocess``; ``target`` (``potran.bench.datasets.Target``)
+    ``name``, ``x_train``, ``y_train``, ``x_test``, ``y_test``, ``classes``; ``progress`` is
+    called with a short status string before each run (e.g. ``tqdm.set_postfix_str``).
+    The result's ``record`` holds the mean test accuracy over the seeds, its standard deviation,
+    each seed's test accuracy, per-image test correctness (`test_correctness` decodes it) and
+    per-epoch training loss, sizes, wall time and versions; ``snapshots`` the first seed's probe
+    features, each snapshot reduced by :func:`potran.bench.reduction.reduce_features`, as
+    ``features`` (K, P, d) float16 (float32 if out of its range), ``steps`` (K,), ``labels``
+    (P,), ``indices`` (P,) into ``target.x_train`` (empty when ``config.snapshot_fractions`` is).
     """
     t0 = time.perf_counter()
     n_classes = len(target.classes)

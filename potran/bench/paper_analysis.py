@@ -1,12 +1,9 @@
 """What the paper's published numbers can tell by themselves.
 
-The paper's own numbers (:mod:`potran.paper`) as tables: its ground truth as an accuracy table
-(:func:`paper_accuracy`), the published tau_w in tidy form (:func:`published_taus`), the static
-leave-one-dataset-out baseline (:func:`static_baseline_taus`: an oracle-style reference, it needs
-every model fine-tuned on the other datasets), the tests of :mod:`potran.stats` over the datasets
-(:func:`over_datasets`, :func:`paper_tests`: the datasets are the only units published tau values
-allow), and what the five cells where the supplementary's Table 2 and ``tw.py`` disagree change
-(:func:`groundtruth_discrepancies`, :func:`discrepancy_effect`).
+The paper's own numbers (:mod:`potran.paper`) as tables, the tests of :mod:`potran.stats` over
+the datasets (the only units published tau values allow), the static leave-one-dataset-out
+baseline (an oracle-style reference: it needs every model fine-tuned on the other datasets), and
+what the five cells where the supplementary's Table 2 and ``tw.py`` disagree change.
 
 Tables follow :mod:`potran.bench.intervals`: accuracy tables have columns model, target, test_acc;
 tau tables have target, metric, perturbation, weighted_tau (:func:`potran.bench.tau.tau_table`).
@@ -31,27 +28,13 @@ __all__ = ["paper_accuracy", "published_taus", "static_baseline_taus", "over_dat
 
 def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = None,
                    models: Sequence[str] | None = None) -> pd.DataFrame:
-    """The paper's fine-tuning accuracies (%) as an accuracy table: model, target, test_acc.
+    """The paper's fine-tuning accuracies (%) as an accuracy table: model, target, test_acc,
+    sorted by target then model.
 
-    Parameters
-    ----------
-    variant : {"twpy", "supplementary"}
-        Which published ground truth (:func:`potran.paper.groundtruth`).
-    datasets : sequence of str, optional
-        Datasets to keep; default the ten of the main table (``tw.py``'s SUN397 is left out,
-        since no published tau covers it).
-    models : sequence of str, optional
-        Models to keep; default all twelve.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns model, target, test_acc, sorted by target then model.
-
-    Raises
-    ------
-    ValueError
-        A requested dataset or model that the variant does not have.
+    ``variant`` ("twpy" or "supplementary") picks the published ground truth
+    (:func:`potran.paper.groundtruth`). ``datasets`` default: the ten of the main table (``tw.py``'s
+    SUN397 is left out, since no published tau covers it); ``models`` default: all twelve.
+    ValueError for a requested dataset or model that the variant does not have.
     """
     table = paper.groundtruth(variant)
     if datasets is None:
@@ -67,14 +50,8 @@ def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = No
 
 
 def published_taus(datasets: Sequence[str] | None = None) -> pd.DataFrame:
-    """The main table's published tau_w as a tau table.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns target, metric, perturbation, weighted_tau, method (the README label), one row per
-        (method, dataset), optionally restricted to ``datasets``.
-    """
+    """The main table's published tau_w as a tau table (plus method, the README label), one row
+    per (method, dataset), optionally restricted to ``datasets``."""
     table = paper.main_table()
     if datasets is not None:
         table = table[table.target.isin(datasets)]
@@ -84,18 +61,9 @@ def published_taus(datasets: Sequence[str] | None = None) -> pd.DataFrame:
 def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
     """tau_w per target of the static baseline (mean accuracy on the other targets).
 
-    The baseline is :func:`potran.bench.finetuned.leave_one_target_out`; tau_w is
-    :func:`potran.evaluation.weighted_tau` against each target's accuracies.
-
-    Parameters
-    ----------
-    accuracy : pandas.DataFrame
-        model, target, test_acc; at least two targets, every model on every target.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A tau table: target, metric ("static_loto"), perturbation ("none"), weighted_tau, n_models.
+    The baseline is :func:`potran.bench.finetuned.leave_one_target_out`; ``accuracy`` needs at
+    least two targets, every model on every target. Returns a tau table (metric "static_loto",
+    perturbation "none") with n_models.
 
     Examples
     --------
@@ -133,27 +101,12 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, str] | None = Non
     without the scores): :func:`potran.stats.sign_flip` treats the T per-target values as a
     sample of targets like these (t-interval on T - 1 degrees of freedom; all 2^T sign patterns).
 
-    Parameters
-    ----------
-    taus : pandas.DataFrame
-        A tau table (target, metric, perturbation, weighted_tau); every (metric, perturbation)
-        needs a finite value on every target.
-    reference : (metric, perturbation), optional
-        Also give each row's paired difference from this one, per target: delta, delta_low,
-        delta_high, p_delta (exact sign-flip p), n_positive (targets where the row is above).
-    level : float
-        Coverage of the t-intervals.
-
-    Returns
-    -------
-    pandas.DataFrame
-        metric, perturbation, mean_tau, low, high, p_value (sign-flip p of mean tau_w = 0), and the
-        reference columns (NaN on the reference's own row).
-
-    Raises
-    ------
-    ValueError
-        A missing or non-finite tau, or an unknown ``reference``.
+    Every (metric, perturbation) of the tau table needs a finite value on every target. Returns
+    metric, perturbation, mean_tau, low, high, p_value (sign-flip p of mean tau_w = 0); with a
+    ``reference`` (metric, perturbation), also each row's paired difference from it per target:
+    delta, delta_low, delta_high, p_delta (exact sign-flip p), n_positive (targets where the row is
+    above); NaN on the reference's own row. ValueError on a missing or non-finite tau, or an
+    unknown ``reference``.
     """
     wide = _wide(taus)
     keys = list(wide.index)
@@ -208,11 +161,7 @@ def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] 
     per-dataset differences, exact sign-flip), ``baseline`` (each static baseline minus the best
     published row, per dataset). Static baselines: leave-one-dataset-out on the ``tw.py``
     ground truth (``static_loto``) and on the supplementary's (``static_loto_supplementary``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`potran.bench.significance.TEST_COLUMNS`.
+    Columns: :data:`potran.bench.significance.TEST_COLUMNS`.
     """
     datasets = sorted(paper.main_table().target.unique()) if datasets is None else list(datasets)
     twpy = paper_accuracy("twpy", datasets=datasets, models=models)
@@ -244,13 +193,8 @@ def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] 
 
 def groundtruth_discrepancies(a: pd.DataFrame, b: pd.DataFrame,
                               names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
-    """The cells where two accuracy tables disagree (on the cells both have).
-
-    Returns
-    -------
-    pandas.DataFrame
-        target, model and the two values (columns named by ``names``), sorted.
-    """
+    """The cells where two accuracy tables disagree (on the cells both have): target, model and the
+    two values (columns named by ``names``), sorted."""
     both = a.merge(b, on=["model", "target"], suffixes=("_a", "_b"))
     differ = both[~np.isclose(both.test_acc_a, both.test_acc_b, rtol=0, atol=1e-9)]
     return (differ.rename(columns={"test_acc_a": names[0], "test_acc_b": names[1]})
@@ -275,20 +219,10 @@ def discrepancy_effect(a: pd.DataFrame, b: pd.DataFrame,
                        names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
     """``statistic`` of table ``a`` with each disagreeing cell in turn taken from ``b``.
 
-    Parameters
-    ----------
-    a, b : pandas.DataFrame
-        Accuracy tables (model, target, test_acc) of the same cells.
-    statistic : callable
-        ``statistic(accuracy) -> float``, e.g. the static baseline's mean tau_w.
-    names : (str, str)
-        Labels of ``a`` and ``b``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per setting: ``changed`` ("none": all of ``a``; "target/model": that cell from
-        ``b``; "all": all of ``b``'s values), ``value`` and ``delta`` (value - value of ``a``).
+    ``a``, ``b``: accuracy tables of the same cells, labelled by ``names``; ``statistic(accuracy)
+    -> float``, e.g. the static baseline's mean tau_w. One row per setting: ``changed`` ("none":
+    all of ``a``; "target/model": that cell from ``b``; "all": all of ``b``'s values), ``value``
+    and ``delta`` (value - value of ``a``).
     """
     diffs = groundtruth_discrepancies(a, b, names)
     base = float(statistic(a))

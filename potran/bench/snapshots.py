@@ -7,19 +7,8 @@ layouts exist: benchmark v4's grid (``benchmarks/v4_grid.py``; its records carry
 ``protocol``) stores the raw features at 25, 50 and 100 % of the run, the pretrained model's
 being recomputable; the grid of :mod:`potran.bench.groundtruth` stores 0 % too, each snapshot
 reduced to at most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components of its own.
-This module reads them for the book's fine-tuning page (supplementary §C of the paper):
-
-- :func:`available_cells`, :func:`load_snapshot`, :func:`cell_costs` read the grid as it is (cells
-  still being computed are simply absent);
-- :func:`probe_features` gives the probe's pretrained features, and the general set, as the
-  snapshots hold them (rebuilt on their principal components when the snapshots were reduced), so
-  that PED can move them; :func:`with_pretrained` adds them as the 0 % snapshot where the grid did
-  not store it;
-- :func:`snapshot_scores` scores every snapshot and :func:`snapshot_tau` turns the scores into the
-  weighted tau against the ground truth, per target and share of fine-tuning;
-  :func:`score_pretrained` scores the 0 % snapshot with PED and times every metric with and
-  without PED on the benchmark's scored features;
-- :func:`extraction_seconds` times the forward pass that scoring needs.
+This module reads them (cells still being computed are simply absent) for the book's fine-tuning
+page (supplementary §C of the paper).
 """
 from __future__ import annotations
 
@@ -44,25 +33,13 @@ __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapsh
 class Snapshot:
     """Probe features of one cell along the first seed's fine-tuning run.
 
-    Attributes
-    ----------
-    model, target : str
-    features : ndarray (K, P, d), float64
-        The P probe images' penultimate features at each of the K snapshots: raw (``reduced``
-        False), or each reduced to at most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal
-        components of its own.
-    steps : ndarray (K,)
-        Iterations at which the snapshots were taken.
-    fractions : ndarray (K,)
-        Share of the run at which each snapshot was taken (0 = the pretrained model, 1 = the
-        end): the grid's configured ``snapshot_fractions`` (the steps are these shares of the
-        run's iterations, rounded), else ``steps`` over the iterations.
-    labels : ndarray (P,)
-    indices : ndarray (P,)
-        Positions of the probe images in the target's training split.
-    reduced : bool
-        Whether each snapshot was reduced to its own principal components (the grid of
-        :mod:`potran.bench.groundtruth`) or holds the raw features (benchmark v4's grid).
+    ``features`` (K, P, d) float64 holds the P probe images' penultimate features at each of the K
+    snapshots, taken at iterations ``steps`` (K,); ``fractions`` (K,) is the share of the run of
+    each (0 = pretrained, 1 = end): the grid's configured ``snapshot_fractions`` (the steps are
+    these shares of the run's iterations, rounded), else ``steps`` over the iterations.
+    ``labels`` (P,); ``indices`` (P,) are the probe images' positions in the target's training
+    split. ``reduced``: each snapshot reduced to its own principal components (the grid of
+    :mod:`potran.bench.groundtruth`) rather than raw (benchmark v4's grid).
     """
 
     model: str
@@ -119,15 +96,10 @@ def load_snapshot(groundtruth_dir, model: str, target: str) -> Snapshot:
 
 
 def cell_costs(groundtruth_dir, cells) -> pd.DataFrame:
-    """Recorded fine-tuning time of each cell.
-
-    Returns
-    -------
-    DataFrame
-        model, target, wall_s (the whole cell: every training run, test evaluation and snapshot),
-        runs_s (the training runs summed), n_runs (training runs: v4's learning-rate search on the
-        first seed, then the other seeds), n_seeds, iterations (per run), device, threads.
-    """
+    """Recorded fine-tuning time of each cell: model, target, wall_s (the whole cell: every
+    training run, test evaluation and snapshot), runs_s (the training runs summed), n_runs
+    (training runs: v4's learning-rate search on the first seed, then the other seeds), n_seeds,
+    iterations (per run), device, threads."""
     rows = []
     for model, target in cells:
         r = _record(groundtruth_dir, model, target)
@@ -142,21 +114,9 @@ def cell_costs(groundtruth_dir, cells) -> pd.DataFrame:
 
 
 def snapshot_scores(snapshots, metrics=("logme",), **options) -> pd.DataFrame:
-    """Score every snapshot of every cell with every metric.
-
-    Parameters
-    ----------
-    snapshots : iterable of Snapshot
-    metrics : sequence of str
-        Names in :data:`potran.metrics.REGISTRY`.
-    **options
-        Passed to :func:`potran.score` (e.g. ``device``).
-
-    Returns
-    -------
-    DataFrame
-        model, target, fraction, step, metric, score (one row per snapshot and metric).
-    """
+    """Score every snapshot with every metric (names in :data:`potran.metrics.REGISTRY`;
+    ``options`` go to :func:`potran.score`, e.g. ``device``): one row per snapshot and metric,
+    columns model, target, fraction, step, metric, score."""
     from ..scoring import score
 
     rows = []
@@ -173,22 +133,11 @@ def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction"
                  min_models: int = 3) -> pd.DataFrame:
     """Weighted tau between the scores and the fine-tuning accuracy, per target and group.
 
-    Parameters
-    ----------
-    scores : DataFrame
-        Columns model, target, metric, score and those in ``by``.
-    accuracy : DataFrame
-        ``accuracy.csv``: columns model, target, test_acc.
-    by : sequence of str
-        Further grouping columns (e.g. the snapshot ``fraction``, or ``perturbation``).
-    min_models : int
-        Groups with fewer models that have both a score and an accuracy are left out.
-
-    Returns
-    -------
-    DataFrame
-        target, metric, the ``by`` columns, weighted_tau, n_models; weighted_tau is NaN where it
-        is undefined (all scores or all accuracies equal).
+    ``scores`` has columns model, target, metric, score and those in ``by`` (further grouping,
+    e.g. ``fraction`` or ``perturbation``); ``accuracy`` is ``accuracy.csv`` (model, target,
+    test_acc). Groups with fewer than ``min_models`` models having both are left out. Returns
+    target, metric, the ``by`` columns, weighted_tau (NaN where undefined: all scores or all
+    accuracies equal), n_models.
     """
     from ..evaluation import weighted_tau
 
@@ -212,28 +161,14 @@ def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction"
 def probe_features(arrays: dict, snapshot: Snapshot, training_idx) -> tuple[np.ndarray, np.ndarray]:
     """The 0 % snapshot rebuilt from the pretrained features, and the general set in its basis.
 
-    Parameters
-    ----------
-    arrays : dict
-        :func:`potran.bench.runner.cell_features` of the cell (raw ``X`` of the training images
-        fine-tuning used, raw general set ``G``).
-    snapshot : Snapshot
-        The cell's snapshots (its ``indices`` pick the probe images).
-    training_idx : ndarray
-        :func:`potran.bench.finetune.training_indices` of the target: the rows of ``arrays["X"]``.
-
-    Returns
-    -------
-    (ndarray (P, d), ndarray (M, d))
-        The probe's pretrained features and the general set as the snapshots hold features: raw
-        when ``snapshot.reduced`` is False; else reduced as the snapshots are (their own leading
-        principal components, :func:`potran.bench.reduction.reduce_features`), the general set
-        projected on the same components. Ready for PED.
-
-    Raises
-    ------
-    ValueError
-        If a probe image is not among the training images.
+    ``arrays`` is the cell's :func:`potran.bench.runner.cell_features` (raw ``X`` of the training
+    images fine-tuning used, raw general set ``G``); ``training_idx``, the target's
+    :func:`potran.bench.finetune.training_indices`, are the rows of ``arrays["X"]``; the snapshot's
+    ``indices`` pick the probe images. Returns the probe's pretrained features (P, d) and the
+    general set (M, d), ready for PED: raw when ``snapshot.reduced`` is False, else reduced as the
+    snapshots are (their own leading principal components,
+    :func:`potran.bench.reduction.reduce_features`), the general set projected on the same ones.
+    ValueError if a probe image is not among the training images.
     """
     from .reduction import reduce_features
 
@@ -268,29 +203,17 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
     - the 0 % snapshot is rebuilt with :func:`probe_features` and scored by every metric with PED
       (the paper's values), with its general set in the same basis;
     - every metric is timed without and with PED (:func:`potran.bench.timing.measure`, fastest of
-      at least ``repeats`` runs) on the cell's scored features, the benchmark's protocol, for the
+      at least ``repeats`` runs, ``min_time``) on the cell's scored features, the benchmark's protocol, for the
       cells in ``timed`` (None: every cell).
 
-    Parameters
-    ----------
-    bench : potran.bench.runner.Benchmark
-        Its ``finetune`` configuration must be the ground truth's (it picks the training images);
-        its ``sources`` give the models, targets and features.
-    snapshots : dict of (model, target) -> Snapshot
-    metrics : sequence of str
-    cache_dir, device
-        As for :func:`~potran.bench.runner.cell_features`; ``device`` also runs PED and the metrics.
-    repeats, min_time
-        As for :func:`~potran.bench.timing.measure`.
-
-    Returns
-    -------
-    scores : DataFrame
-        model, target, fraction (0), step (0), metric, perturbation ("ped"), score, rebuild_error (largest
-        absolute difference between the rebuilt and the stored 0 % snapshot, relative to the
-        largest absolute stored feature; float16 storage alone gives up to about 5e-4).
-    times : DataFrame
-        model, target, n_images, n_general, metric, perturbation ("none" or "ped"), seconds.
+    ``bench.finetune`` must be the ground truth's (it picks the training images); ``bench.sources``
+    gives models, targets and features; ``snapshots`` maps (model, target) to Snapshot;
+    ``cache_dir``/``device`` as for :func:`~potran.bench.runner.cell_features` (``device`` also runs
+    PED and the metrics). Returns ``scores`` (model, target, fraction 0, step 0, metric,
+    perturbation "ped", score, rebuild_error: largest absolute difference between the rebuilt and
+    the stored 0 % snapshot over the largest absolute stored feature; float16 storage alone gives
+    up to about 5e-4) and ``times`` (model, target, n_images, n_general, metric, perturbation
+    "none"/"ped", seconds).
     """
     from ..scoring import score
     from .finetune import training_indices

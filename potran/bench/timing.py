@@ -1,19 +1,8 @@
 """Time and memory of a call, synthetic tasks to time, and the dense PED they are compared with.
 
-The measuring machinery: the fine-tuning snapshots time every metric with :func:`measure`
-(:mod:`potran.bench.snapshots`), the runtime page sweeps the sizes of :func:`synthetic_task`
-and fits :func:`slopes`, and ``benchmarks/bench_core.py`` and the test suite take the dense PED
-step from here.
-
-- :func:`measure` times a callable (fastest and median of ``repeats`` runs) and measures its peak
-  memory in one more run: Python, NumPy and torch CPU allocations on one :mod:`tracemalloc`
-  timeline (torch storages are registered with it while the call runs), the rise of the process's
-  resident set high-water mark (Linux) and, on a GPU, torch's CUDA allocator peak.
-- :func:`synthetic_task` makes features, labels and a general set of a given size;
-  :func:`loglog_slope` and :func:`slopes` fit the exponents of the growth.
-- :func:`dense_ped` is the straightforward transcription of PED (one C x C x D array of pairwise
-  pushes per step, per-pair Python loop), the yardstick of :func:`potran.ped.simulate`, which
-  never forms it; :func:`dense_step` is one of its steps.
+Used by :mod:`potran.bench.snapshots` (:func:`measure`), the runtime page (sizes of
+:func:`synthetic_task`, :func:`slopes`), ``benchmarks/bench_core.py`` and the test suite (the
+dense PED, the yardstick of :func:`potran.ped.simulate`, which never forms its C x C x D array).
 """
 from __future__ import annotations
 
@@ -36,30 +25,17 @@ _CLEAR_REFS = Path("/proc/self/clear_refs")
 class Measurement:
     """What :func:`measure` saw.
 
-    Attributes
-    ----------
-    seconds : float
-        Fastest of the timed runs (load from other processes only adds time, so the minimum is
-        the most repeatable estimate on a shared machine).
-    median_seconds : float
-        Median of the timed runs.
-    times : tuple of float
-        Every timed run, in order.
-    peak_bytes : int
-        Host memory: the larger of ``traced_bytes`` and ``rss_bytes``.
-    traced_bytes : int
-        Peak, above the level before the call, of the allocations on the :mod:`tracemalloc`
-        timeline: Python objects, NumPy buffers and the storages of the CPU tensors that torch
-        operations create (see :func:`_torch_tracker`; workspaces inside a single kernel are not
-        seen).
-    rss_bytes : int or None
-        Rise of the process's resident set high-water mark during the call (``VmHWM`` after
-        resetting it through ``/proc/self/clear_refs``); None where that is unavailable. It sees
-        everything the call touches, kernel workspaces included, but misses memory the allocator
-        hands out again from earlier frees without growing the process, so it is a lower bound
-        that reads 0 for small calls.
-    cuda_bytes : int or None
-        Peak of torch's CUDA allocator above its level before the call (``device="cuda"``).
+    ``seconds``: fastest of the timed runs (load from other processes only adds time, so the
+    minimum is the most repeatable estimate on a shared machine); ``times``: every timed run, in
+    order. ``peak_bytes``: host memory, the larger of ``traced_bytes`` and ``rss_bytes``.
+    ``traced_bytes``: peak, above the level before the call, of the :mod:`tracemalloc` timeline:
+    Python objects, NumPy buffers and the CPU tensor storages torch operations create
+    (:func:`_torch_tracker`; workspaces inside a single kernel are not seen). ``rss_bytes``: rise
+    of the resident set high-water mark (``VmHWM`` after resetting it through
+    ``/proc/self/clear_refs``; None where unavailable); it sees everything the call touches,
+    kernel workspaces included, but misses memory reused from earlier frees, so it is a lower bound
+    that reads 0 for small calls. ``cuda_bytes``: peak of torch's CUDA allocator above its level
+    before the call (``device="cuda"``).
     """
 
     seconds: float
@@ -165,28 +141,13 @@ def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool
             device=None, min_time: float = 0.0, max_repeats: int = 100, **kwargs) -> Measurement:
     """Time ``fn(*args, **kwargs)`` and measure its peak memory.
 
-    Parameters
-    ----------
-    fn : callable
-        The call to measure; its result is discarded.
-    repeats : int, default 3
-        Timed runs (wall clock, :func:`time.perf_counter`), at least.
-    warmup : int, default 0
-        Untimed runs first (lazy imports, caches, CUDA kernels).
-    memory : bool, default True
-        One more run, untimed, under :mod:`tracemalloc` (and the torch tracker when torch is
-        loaded) with the resident and CUDA peaks reset; the tracing slows Python-level code, so it
-        never overlaps a timed run. False gives zero / None memory fields.
-    device : str, optional
-        ``"cuda..."`` synchronises the GPU around every timed run and records the CUDA peak.
-    min_time : float, default 0
-        More timed runs, up to ``max_repeats`` in all, until they add up to ``min_time`` seconds:
-        fast calls get more chances at an undisturbed run on a loaded machine.
-    max_repeats : int, default 100
-
-    Returns
-    -------
-    Measurement
+    At least ``repeats`` timed runs (wall clock, :func:`time.perf_counter`; the result is
+    discarded), after ``warmup`` untimed ones (lazy imports, caches, CUDA kernels); more, up to
+    ``max_repeats``, until they add up to ``min_time`` seconds (fast calls get more chances at an
+    undisturbed run on a loaded machine). ``memory``: one more run, untimed, under
+    :mod:`tracemalloc` (and the torch tracker when torch is loaded) with the resident and CUDA
+    peaks reset, since tracing slows Python-level code; False gives zero / None memory fields.
+    ``device="cuda..."`` synchronises the GPU around every timed run and records the CUDA peak.
 
     Examples
     --------
@@ -277,11 +238,7 @@ def dense_ped(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
     O(N D + C^2 D) time and C^2 D float64 memory. Labels ``y`` must be 0..C-1 (every class
     present) for the shift lookup. Same defaults as :func:`potran.ped.simulate` (λ=0.6, t=0.1,
     k=1, ρ=0.5, ε=1e-3, at most 6 steps), with which it agrees to rounding on classes whose
-    centres differ.
-
-    Returns
-    -------
-    (ndarray (N, D), list of float)
+    centres differ. Returns (ndarray (N, D), list of float).
     """
     X = np.asarray(X, dtype=np.float64)
     G = np.asarray(G, dtype=np.float64)
@@ -307,11 +264,8 @@ def synthetic_task(n: int, d: int, c: int, *, n_general: int | None = None, spre
     Class centres are standard normal, samples scatter around them with standard deviation
     ``spread`` (large enough for the balls to overlap, so PED moves them), and the general set
     (``n_general`` rows, default ``max(n, 2 d)``) is drawn around the global mean with a larger
-    spread. Every class has at least one sample (``n >= c``).
-
-    Returns
-    -------
-    X : ndarray (n, d), y : ndarray (n,) of 0..c-1, G : ndarray (n_general, d)
+    spread. Every class has at least one sample (``n >= c``). Returns X (n, d), y (n,) of 0..c-1,
+    G (n_general, d).
     """
     if not (n >= c >= 2 and d >= 1):
         raise ValueError(f"need n >= c >= 2 and d >= 1, got n={n}, d={d}, c={c}")
