@@ -19,14 +19,10 @@ reduction), the fine-tuning protocol of the ground truth, and the committed data
     s.data               # the committed folders by name ("scores", "sweeps", "successors")
     s.results(out_dir, "main_table")   # a page's result folder (created)
 
-`NAMES` lists the settings (`DEFAULT` first); an unknown name, or ``"paper"`` without its three
-folders, raises ``ValueError`` in one line. ``targets="main"`` (`MAIN`) opens the setting's main
-table: on ``"v3"`` the targets of its frozen inclusion rule (ground-truth reliability of at least
-0.9, ``potran.evidence.main_table_targets``), elsewhere every target. Model and target names, and
-the paper's ``options``, may be given as papermill passes them (:func:`name_list`,
-:func:`parameter_dict`: the one parser of lists and dicts; :func:`chosen_names`: the one check of
-names). A new setting (e.g. ``"v4"``) is one more entry of `_BUILDERS`: a function
-``(models, targets, seed, **files) -> Setting``.
+`NAMES` lists the settings (`DEFAULT` first). ``targets="main"`` (`MAIN`) opens the setting's
+main table: on ``"v3"`` the targets of its frozen inclusion rule (ground-truth reliability of at
+least 0.9, ``potran.evidence.main_table_targets``), elsewhere every target. A new setting is one
+more entry of `_BUILDERS`: a function ``(models, targets, seed, **files) -> Setting``.
 
 The settings:
 
@@ -36,8 +32,7 @@ The settings:
   (``reduce_all``), fine-tuned with `V3_FINETUNE`; ground truth ``data/bench_v3/``
   (``accuracy.csv``, ``cells/`` with the two seeds; ``benchmarks/v3_groundtruth.py``); committed
   data: ``scores`` (``data/bench_v3/scores/``, ``benchmarks/v3_scores.py``), ``sweeps`` and
-  ``successors`` (``data/bench_v3/sweeps/``, ``data/bench_v3/successors/``,
-  ``benchmarks/v3_sweeps.py``).
+  ``successors`` (``data/bench_v3/`` folders of those names; ``benchmarks/v3_sweeps.py``).
 - ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores (``potran bench``
@@ -139,20 +134,12 @@ def chosen_names(value, known, what: str, setting: str | None = None) -> tuple[s
 class GroundTruth:
     """Accuracies to rank against, the one ground-truth type of the benchmarks.
 
-    Attributes
-    ----------
-    accuracy : DataFrame
-        model, target, test_acc (a cell's mean over its runs).
-    seeds : DataFrame or None
-        One row per fine-tuning run (:func:`seed_table`: model, target, seed, test_acc, n_test);
-        None when the source has no runs (the paper's published table).
-    source : str
-        Where they come from (a path, or the published table).
-    protocol : str
-        ``"fine-tuning"`` or ``"linear probe"`` (benchmark v3 has both).
-    correct : dict or None
-        ``{(model, target): bool (runs, n_test)}``, the per-image test correctness that the
-        crossed bootstrap redraws and the split-half reliability halves; None when not kept.
+    ``accuracy``: model, target, test_acc (a cell's mean over its runs); ``seeds``: one row per
+    fine-tuning run (:func:`seed_table`), None when the source has no runs (the paper's published
+    table); ``source``: a path, or the published table; ``protocol``: ``"fine-tuning"`` or
+    ``"linear probe"`` (benchmark v3 has both); ``correct``: ``{(model, target): bool (runs,
+    n_test)}``, the per-image test correctness that the crossed bootstrap redraws and the
+    split-half reliability halves, None when not kept.
     """
 
     accuracy: pd.DataFrame
@@ -187,8 +174,7 @@ class GroundTruth:
         return list(dict.fromkeys(self.accuracy.target))
 
     def complete(self, models) -> list[str]:
-        """The v3 targets (in their order) on which every one of ``models`` has per-image
-        correctness."""
+        """The v3 targets (in order) on which every one of ``models`` has per-image correctness."""
         return [t for t in targets_v3.NAMES if all((m, t) in (self.correct or {}) for m in models)]
 
     def correct_array(self, target: str, models) -> np.ndarray:
@@ -208,21 +194,11 @@ def _shown(path: Path) -> str:
 class Setting:
     """One opened setting (build it with :func:`get`).
 
-    Attributes
-    ----------
-    name : str
-        Its name in the registry (`NAMES`).
-    bench : Benchmark
-        Models, targets, metrics, perturbations, preprocessing and sources.
-    data : dict
-        Committed result folders by name: ``"scores"`` (score cells of ``bench``: ``cells/``,
-        ``scores.csv``), ``"sweeps"`` (cells with more perturbations), ``"successors"``; empty
-        when nothing is committed.
-    groundtruth_dir : Path or None
-        Folder of the default ground truth (``accuracy.csv``, its seeds in ``cells/``); None: the
-        paper's published accuracies.
-    title : str
-        Its name in words, for a page's output (``"benchmark v3"``).
+    ``data``: committed result folders by name, ``"scores"`` (score cells of ``bench``: ``cells/``,
+    ``scores.csv``), ``"sweeps"`` (cells with more perturbations), ``"successors"``; empty when
+    nothing is committed. ``groundtruth_dir``: folder of the default ground truth
+    (``accuracy.csv``, its seeds in ``cells/``), None for the paper's published accuracies.
+    ``title``: the name in words, for a page's output (``"benchmark v3"``).
     """
 
     name: str
@@ -270,12 +246,10 @@ class Setting:
     def scores(self, out_dir, *, data: str = "scores", groundtruth=None, cache_dir=FEATURE_CACHE,
                device="cpu", progress: bool = False, **changes):
         """Score :meth:`benchmark` (``changes``) into ``out_dir``; returns ``(scores, tau)`` of
-        :func:`potran.bench.runner.run` (``tau`` None without ``groundtruth``).
-
-        The cells of the committed folder ``data`` (a key of `data`, when the setting has it) are
-        copied into ``out_dir`` first (those not there yet), so the runner computes only what
-        they lack: nothing, and no feature, when the request is committed; the committed rows are
-        read as they are."""
+        :func:`potran.bench.runner.run` (``tau`` None without ``groundtruth``). The committed
+        folder ``data``'s cells (a key of `data`) missing from ``out_dir`` are copied there first,
+        so the runner computes only what they lack (nothing, no feature, when all is committed); the
+        committed rows are read as they are."""
         bench = self.benchmark(**changes)
         out = Path(out_dir)
         if data in self.data:
@@ -373,10 +347,10 @@ def get(name: str | None = DEFAULT, models=None, targets=None, *, seed: int = 0,
 
     ``models``/``targets``: names (a list, or the text papermill passes), None for all of the
     setting's, ``targets=MAIN`` for those of its main table; unknown names raise ValueError.
-    ``seed``: the stochastic metrics' base seed.
-    ``files``: ``checkpoints``, ``data``, ``imagenet_val`` (all three, for ``"paper"`` only) and
-    ``options`` (more options of :func:`potran.bench.paper_setting.benchmark`). Values None or
-    empty count as not given, so that a page can pass its parameters as they are.
+    ``seed``: the stochastic metrics' base seed. ``files``: ``checkpoints``, ``data``,
+    ``imagenet_val`` (all three, for ``"paper"`` only) and ``options`` (for
+    :func:`potran.bench.paper_setting.benchmark`); None or empty counts as not given. An unknown
+    ``name``, or ``"paper"`` without its three files, raises ValueError.
     """
     name = name or DEFAULT
     if name not in _BUILDERS:

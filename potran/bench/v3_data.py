@@ -1,17 +1,11 @@
-"""Benchmark v3's committed data and its inclusion rule: both ground truths as tidy tables, the
-committed scores, the scored targets, and which targets enter the main table
-(the rules frozen in ``data/bench_v3/README.md``; issue 17).
+"""Benchmark v3's committed data and its inclusion rule (frozen in ``data/bench_v3/README.md``;
+issue 17): both ground truths as tidy tables, the committed scores, the scored targets, and
+which targets enter the main table.
 
-- **reliability** per target and protocol (README, "Inclusion rule"):
-  :func:`potran.stats.split_half_reliability` of the cells' per-image test correctness (runs
-  and test images halved, Spearman of the models' accuracies, 100 seeded halvings,
-  Spearman-Brown); a target enters the **main table** at >= :data:`MAIN_TABLE_RELIABILITY`,
-  the others the second table;
-- the **model families** (:func:`model_family`): our conv4 CNNs and the ImageNet networks, and
-  the one-bit baseline :data:`FAMILY_BIT`.
-
-The tests over families are :mod:`potran.bench.v3_tests`, the power simulations
-:mod:`potran.bench.v3_power`.
+**Reliability** per target and protocol (README, "Inclusion rule"):
+:func:`potran.stats.split_half_reliability` of the cells' per-image test correctness (runs and
+test images halved, Spearman of the models' accuracies, Spearman-Brown); a target enters the
+**main table** at >= :data:`MAIN_TABLE_RELIABILITY`, the others the second table.
 """
 from __future__ import annotations
 

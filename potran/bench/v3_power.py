@@ -1,12 +1,6 @@
 """What benchmark v3 can detect: the power of its family rule (the exact sign-flip over the
-per-family means, :func:`potran.stats.sign_flip_rows`) to find PED's effect, simulated two ways.
-
-- per metric (:func:`power_by_metric`): per-family mean effects drawn
-  with that metric's own between-family spread, at the paper's published gain;
-- (:func:`power_curve`, :func:`calibrated_power`, :func:`power_statement`) Gaussian-copula
-  scorers on each target's measured ranking, with its measured seed and test-image noise redrawn
-  (:func:`potran.stats.redraw_truth`) and PED's effect varying between targets by the median
-  metric's measured spread.
+per-family means, :func:`potran.stats.sign_flip_rows`) to find PED's effect, simulated two ways:
+per metric, or with Gaussian-copula scorers on each target's measured ranking.
 """
 from __future__ import annotations
 
@@ -90,15 +84,12 @@ def power_curve(templates, families, *, effects=EFFECTS,
     per-family means of the per-target differences (:func:`potran.stats.sign_flip_rows`),
     two-sided, at each of ``alphas``.
 
-    Returns
-    -------
-    DataFrame
-        effect (the nominal one), the power at each alpha (``power@<alpha>``), mean_effect (the
-        mean simulated difference over the family means: below the nominal effect where tau_w
-        reaches its ceiling), error_corr (of ``e0`` and ``e1``), half_width_effect and half_width_tau (median
-        half-width of the t-interval over families of the effect and of the mean tau_w
-        without PED), sd_effect_targets and sd_tau_targets (mean over benchmarks of the sd over
-        targets of the per-target effect and tau_w: what :func:`observed_spread` measures).
+    Returns effect (nominal), ``power@<alpha>``, mean_effect (mean simulated difference over the
+    family means: below the nominal effect where tau_w reaches its ceiling), error_corr (of
+    ``e0`` and ``e1``), half_width_effect and half_width_tau (median half-width of the
+    t-interval over families of the effect and of the mean tau_w without PED),
+    sd_effect_targets and sd_tau_targets (mean over benchmarks of the sd over targets of the
+    per-target effect and tau_w: what :func:`observed_spread` measures).
     """
     if len(templates) != len(families):
         raise ValueError(f"{len(templates)} templates but {len(families)} family labels")
@@ -288,15 +279,12 @@ def power_statement(ft: GroundTruth, lp: GroundTruth, scores, models, *, main_ft
     design takes each v3 target's own cells as its template: its fine-tuning cells where they
     are complete, else its linear-probe cells.
 
-    Returns
-    -------
-    dict
-        ``table`` (per design: families, the smallest effect at 80 % power at each alpha, the
-        power at +0.10 and +0.27, the median half-widths of a PED effect and of a mean tau_w),
-        ``observed`` (:func:`observed_spread` plus ``base_tau``), ``score_corr``, ``params``
-        (per design, :func:`calibrated_power`'s), ``source`` (where the spreads come from:
-        ``{"benchmark": "v3" or "landed", "protocol": ..., "targets": count}``), ``metrics``
-        (those measured) and ``templates`` (``{protocol: count}``).
+    Returns a dict: ``table`` (per design: families, the smallest effect at 80 % power at each
+    alpha, the power at +0.10 and +0.27, the median half-widths of a PED effect and of a mean
+    tau_w), ``observed`` (:func:`observed_spread` plus ``base_tau``), ``score_corr``, ``params``
+    (per design, :func:`calibrated_power`'s), ``source`` (``{"benchmark": "v3" or "landed",
+    "protocol": ..., "targets": count}``), ``metrics`` (those measured), ``templates``
+    (``{protocol: count}``).
     """
     models = list(models)
     tau = None

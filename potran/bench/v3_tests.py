@@ -1,22 +1,11 @@
-"""Benchmark v3's tests: tau_w per target, the tests over targets and over source families, PED's
-effect in its Holm families, the within-model-family rankings, the agreement of the two ground
-truths and the general-set ablation (tables in, tables out; the rules frozen in
-``data/bench_v3/README.md``).
+"""Benchmark v3's tests, tables in, tables out, under the rules frozen in
+``data/bench_v3/README.md``; every interval and test comes from :mod:`potran.stats`.
 
-Every interval and test comes from :mod:`potran.stats`, most through
-:func:`potran.bench.significance.benchmark_tests`; this module applies v3's rules:
-
-- the **family** (the target's source, ``potran.bench.targets_v3.FAMILIES``) is a random
-  effect: a claim about targets like these is decided by the exact sign-flip test of the
-  per-family means (:func:`potran.stats.sign_flip_clustered`); the sign-flip over targets is
-  computed beside it, and does not decide;
-- PED's effect is tested for every metric it applies to (the width baselines and ``random``
-  are not PED tests); the Holm correction runs within the metrics PED was published
-  with (:data:`potran.metrics.PED_METRICS`) and, separately, within the others, a split
-  decided after the protocol was frozen; :func:`holm_all` gives the correction over all of
-  them at once beside it;
-- the **model families** (:func:`potran.bench.v3_data.model_family`): tau_w within each as well
-  as across.
+The **family** (the target's source, ``potran.bench.targets_v3.FAMILIES``) is a random effect: a
+claim about targets like these is decided by the exact sign-flip test of the per-family means
+(:func:`potran.stats.sign_flip_clustered`); the sign-flip over targets is computed beside it and
+does not decide. The **model families** (:func:`potran.bench.v3_data.model_family`): tau_w
+within each as well as across.
 """
 from __future__ import annotations
 
@@ -105,11 +94,10 @@ def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, re
     a split decided after the protocol was frozen (with 8 families the smallest p is 2 / 2^8, so
     a Holm family of more than 6 rows can never resolve anything; :func:`holm_all` gives the
     correction over all PED rows at once). With ``resample``, also ``chance``, ``models`` and
-    ``PED, models`` of
-    :func:`potran.bench.significance.benchmark_tests` (the permutation test against chance and the
-    crossed bootstrap: these targets, other models, seeds and test images; no static
-    baseline). Columns as :data:`potran.bench.significance.TEST_COLUMNS`; rows ordered by metric: the
-    published ones first, the baselines last.
+    ``PED, models`` of :func:`potran.bench.significance.benchmark_tests` (permutation test against
+    chance; crossed bootstrap over these targets, other models, seeds and test images; no static
+    baseline). Columns: :data:`potran.bench.significance.TEST_COLUMNS`; rows ordered by metric,
+    published first, baselines last.
     """
     s = scores[~(scores.metric.isin(BASELINES) & (scores.perturbation == PED))]   # no PED baselines
     d = _design(s, truth, models, targets)
@@ -342,10 +330,9 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
     ``baseline`` holds the scores without PED (and with PED under the default general set);
     ``general_sets`` maps a set's name to its score table (PED rows; a (metric, target) counts
     once it scores every one of ``models``). For each set and metric: the number of targets and
-    families scored, PED minus none per target averaged over targets
-    and over families (:func:`potran.stats.sign_flip_clustered`, 95 % t-interval over families,
-    p Holm-adjusted within the set's published metrics and within its others, as in
-    :func:`tests_table`; NaN with fewer than two families).
+    families scored, PED minus none per target averaged over targets and over families
+    (:func:`potran.stats.sign_flip_clustered`, 95 % t-interval; p Holm-adjusted within the set's
+    published metrics and within its others, as in :func:`tests_table`; NaN below two families).
     """
     rows = []
     off = baseline[baseline.perturbation == NONE]
@@ -380,9 +367,8 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
 
 def exit_share(general_sets: dict) -> pd.DataFrame:
     """Per general set and model family: how often PED's exit rule fired (fewer than
-    ``potran.ped.MAX_STEPS`` steps) and the median energy ratio after the motion
-    (one PED motion per cell on the reduced features, shared by its metrics; ``dim`` and ``norm``
-    move the raw features in a motion of their own and are left out)."""
+    ``potran.ped.MAX_STEPS`` steps) and the median energy ratio after the motion (one per cell on
+    the reduced features; ``dim`` and ``norm`` move the raw features on their own: left out)."""
     rows = []
     for name, frame in general_sets.items():
         cells = frame[(frame.perturbation == PED) & ~frame.metric.isin(WIDTH_METRICS)]
