@@ -1,13 +1,12 @@
 """Ground-truth grid: fine-tune every zoo model on every target, one resumable cell each.
 
 Run ``potran groundtruth`` (``--help`` for the options; results in
-:data:`~potran.bench.folders.GROUNDTRUTH_OUT` by default). Each (model,
-target) cell writes ``snapshots/<model>__<target>.npz`` and then its record in the
+:data:`~potran.bench.folders.GROUNDTRUTH_OUT` by default). Each cell writes
+``snapshots/<model>__<target>.npz`` and then its record in the
 :class:`~potran.bench.store.CellStore`, both atomically; the record marks the cell as done, so a
-killed run resumes with the cells still missing, and several processes given different
-``--models`` (or the same ones) can share one folder. After every cell the tidy table
-``accuracy.csv`` and ``README.md`` (command, versions, configuration) are rewritten from the
-cell files.
+killed run resumes, and several processes (same or different ``--models``) can share one folder.
+After every cell ``accuracy.csv`` and ``README.md`` (command, versions, configuration) are
+rewritten from the cell files.
 """
 from __future__ import annotations
 
@@ -43,10 +42,7 @@ def _is_done(store: CellStore, model: str, target: str, config: FinetuneConfig) 
 def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *,
                  sources: Sources = OFFLINE, device: str = "cpu") -> dict:
     """Fine-tune one (model, target) cell of ``sources`` unless it is done; save and return its
-    record.
-
-    Safe to call from several processes (or Dask workers) on one ``out_dir``.
-    """
+    record. Safe to call from several processes (or Dask workers) on one ``out_dir``."""
     store = CellStore(out_dir)
     if _is_done(store, model, target, config):
         return store.load(model, target)
@@ -62,25 +58,12 @@ def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig()
              after_cell=None, client=None) -> pd.DataFrame:
     """Fine-tune every missing (model, target) cell and return the tidy accuracy table.
 
-    Parameters
-    ----------
-    models, targets : sequence of str
-        Zoo model names and target names; the grid is their product, target by target.
-    out_dir : path
-        Result folder (``cells/``, ``snapshots/``, ``accuracy.csv``).
-    config : FinetuneConfig
-        Protocol of every cell. Finished cells made with another configuration raise.
-    sources : potran.bench.sources.Sources
-        Where the models and targets come from (its ``get_model`` and ``load_target``); default
-        the offline benchmark's.
-    device : str
-        Torch device.
-    progress : bool
-        Show a tqdm bar over the cells.
-    after_cell : callable, optional
-        Called with the updated table after every finished cell.
-    client : dask.distributed.Client, optional
-        Fine-tune the cells on that cluster (:mod:`potran.bench.distributed`).
+    The grid is ``models`` x ``targets``, target by target, into ``out_dir`` (``cells/``,
+    ``snapshots/``, ``accuracy.csv``); finished cells made with another ``config`` raise.
+    ``sources``: its ``get_model`` and ``load_target`` (default the offline benchmark's);
+    ``progress``: a tqdm bar over the cells; ``after_cell`` is called with the updated table after
+    every finished cell; ``client`` (dask.distributed): fine-tune the cells on that cluster
+    (:mod:`potran.bench.distributed`).
     """
     from .distributed import map_cells
 

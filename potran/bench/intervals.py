@@ -4,12 +4,7 @@ All functions take tidy tables: ``scores`` (model, target, metric, perturbation,
 bench``'s ``scores.csv``), ``accuracy`` (model, target, test_acc) and ``seeds`` (model, target,
 seed, test_acc, n_test: one row per fine-tuning run, :func:`potran.bench.settings.seed_table`).
 
-:func:`tau_intervals` is the crossed bootstrap (:func:`potran.stats.crossed_bootstrap`: one model
-resample shared by every target, each cell's seeds redrawn), every metric on the same replicates,
-so differences are paired; :func:`compare` is the paired difference between two perturbations of
-each metric (e.g. ``"ped"`` against ``"none"``) on those replicates; :func:`random_null` is the
-band of a scorer that ranks at random. The tests of these tables are
-:func:`potran.bench.significance.benchmark_tests`.
+The tests of these tables are :func:`potran.bench.significance.benchmark_tests`.
 """
 from __future__ import annotations
 
@@ -127,12 +122,7 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
     computed on the same replicates, so the differences (:func:`compare`) are paired.
 
     ``correct`` (:func:`potran.bench.finetuned.image_correctness`) adds the test images, redrawn
-    once per replicate for all models.
-
-    Returns
-    -------
-    DataFrame
-        metric, perturbation, mean_tau, low, high.
+    once per replicate for all models. Returns metric, perturbation, mean_tau, low, high.
     """
     d = design(scores, accuracy, seeds, tie_rtol, correct)
     if not d.truths:  # no target has both scores and a ground truth: nothing to estimate
@@ -172,13 +162,8 @@ def compare(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | 
     The difference of the two mean tau_w over targets on the same crossed-bootstrap replicates
     as :func:`tau_intervals` (same arguments; the same ``seed`` gives the same replicates): its
     interval and the two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
-    Only metrics scored with both are compared.
-
-    Returns
-    -------
-    DataFrame
-        metric, perturbation, reference, delta, low, high, p_value (NaN interval and p where
-        no replicate is finite).
+    Only metrics scored with both are compared. Returns metric, perturbation, reference, delta,
+    low, high, p_value (NaN interval and p where no replicate is finite).
     """
     _check_scored(scores, perturbation, reference)
     d = design(scores, accuracy, seeds, tie_rtol, correct)

@@ -5,19 +5,8 @@ The supplementary's studies of PED vary one option at a time -- the radius coeff
 (Fig. 2) -- and compare each setting of it with the metric scored without PED. A setting is a
 perturbation label (:mod:`potran.perturbations`, e.g. ``"ped:nsigma=0.8"``): one runner call
 scores them all and ``"none"`` into the tidy score table, whose ``perturbation`` column tells them
-apart (its tau table is :func:`potran.bench.tau.tau_table`). From that table:
-
-- :func:`settings_intervals`: mean tau_w of every setting with a bootstrap interval, and its
-  paired difference with the metric without PED (all settings on the same replicates);
-- :func:`grid_selection`: what choosing a setting on the ground truth gains (one setting for
-  all targets, or the best per target, an optimistic estimate);
-- :func:`trace_summary`: what the motion did per setting (steps taken, energy decline);
-- :func:`ranking_agreement`: how alike two settings rank the models, ground truth aside;
-
-and, for one cell's features, :func:`dimension_spread` and :func:`class_geometry`: what the
-standardisation changes in the space the balls live in. :func:`radius_grid` reads the values of
-λ a run searches and labels them. Tables in, tables out: the λ grid and normalization pages show
-them, ``benchmarks/v3_sweeps.py`` scores the labels.
+apart (its tau table is :func:`potran.bench.tau.tau_table`). Tables in, tables out: the λ grid
+and normalization pages show them, ``benchmarks/v3_sweeps.py`` scores the labels.
 """
 from __future__ import annotations
 
@@ -48,14 +37,9 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
     :func:`potran.bench.intervals.tau_intervals`, and each perturbation paired with the same metric
     without one (:func:`potran.bench.intervals.compare`; the ``"none"`` rows, which ``scores`` must
     hold): every setting on the same replicates (one model resample shared by every target, each
-    cell's seeds redrawn; :func:`potran.stats.crossed_bootstrap`).
-
-    Returns
-    -------
-    DataFrame
-        perturbation, metric, mean_tau, low, high (the interval of the mean tau_w), and for the
-        perturbed rows delta, delta_low, delta_high, p_delta (perturbed - none, paired).
-        Empty (with these columns) when no scored cell has ground truth.
+    cell's seeds redrawn; :func:`potran.stats.crossed_bootstrap`). Returns perturbation, metric,
+    mean_tau, low, high, and for the perturbed rows delta, delta_low, delta_high, p_delta
+    (perturbed - none, paired); empty (with these columns) when no scored cell has ground truth.
     """
     columns = ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
                "delta_high", "p_delta"]
@@ -77,21 +61,12 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
 def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
     """What picking a PED setting on the ground truth gains, per metric.
 
-    Parameters
-    ----------
-    tau : DataFrame
-        :func:`potran.bench.tau.tau_table` of the scores (its per-target rows are used).
-    default : str
-        The perturbation one would run without tuning (e.g. ``"ped:nsigma=0.6"``).
-
-    Returns
-    -------
-    DataFrame, one row per metric
-        ``no_ped`` (mean tau_w without PED, NaN if not scored), ``default``, ``best_setting`` and
-        ``best_mean`` (the one setting with the highest mean tau_w over targets), and
-        ``per_target_best`` (the mean over targets of each target's best setting -- what a table
-        that reports the best setting per dataset shows, and an optimistic estimate, since the
-        setting is chosen on the same ground truth it is evaluated on).
+    ``tau``: :func:`potran.bench.tau.tau_table` of the scores (per-target rows used);
+    ``default``: the perturbation one would run without tuning (e.g. ``"ped:nsigma=0.6"``). One
+    row per metric: ``no_ped`` (mean tau_w without PED, NaN if not scored), ``default``,
+    ``best_setting`` and ``best_mean`` (the one setting with the highest mean tau_w over targets),
+    ``per_target_best`` (mean over targets of each target's best setting: what a table reporting
+    the best setting per dataset shows, optimistic since it is chosen on the same ground truth).
     """
     per_target = tau[tau.target != "mean"]
     ped = per_target[per_target.perturbation != NONE]

@@ -1,12 +1,10 @@
 """The scoring grid: models x targets x perturbations -> scores -> weighted tau vs the ground truth.
 
-For every (model, target) cell the runner extracts (or loads from the feature cache) the
-model's features of the target's training images that fine-tuning learns from
-(:func:`potran.bench.finetune.training_indices`) and of the general set, reduces both with the
-benchmark's dimension protocol (:func:`potran.bench.reduction.reduce_features`), scores every
-metric after every perturbation of the benchmark (:mod:`potran.perturbations`), and saves the
-cell in a :class:`~potran.bench.store.CellStore`.
-A rerun scores only what is missing. Then it writes the tidy tables
+Per (model, target) cell: the features of the training images fine-tuning learns from
+(:func:`potran.bench.finetune.training_indices`) and of the general set, reduced
+(:func:`potran.bench.reduction.reduce_features`), scored by every metric after every
+perturbation, saved in a :class:`~potran.bench.store.CellStore`; a rerun scores only what is
+missing. Then it writes the tidy tables
 
 - ``scores.csv``: model, target, metric, perturbation, score, seconds, error (one row per score);
 - ``tau.csv``: target, metric, perturbation, weighted_tau, n_models (one row per target, plus
@@ -51,29 +49,16 @@ SCORE_COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds"
 class Benchmark:
     """A benchmark definition.
 
-    Parameters
-    ----------
-    models, targets : tuple of str
-        Zoo model names and target names.
-    metrics : tuple of str
-        Names in ``potran.metrics.REGISTRY``.
-    perturbations : tuple of str
-        Labels of :mod:`potran.perturbations` the metrics score after (``"none"``: the features
-        as they are; ``"ped"``, ``"ped:nsigma=2"``, ``"sa"``, ...).
-    finetune : FinetuneConfig
-        Protocol of the ground truth; its ``n_train`` picks the scored images.
-    score_dim : int
-        Features wider than this are reduced to their leading principal components.
-    reduce_all : bool
-        Centre and rotate every model's features onto their leading principal components, also
-        those at most ``score_dim`` wide (benchmark v3's protocol; ``always`` of
-        :func:`~potran.bench.reduction.reduce_features`). False keeps the landed protocol.
-    seed : int
-        Base seed of the metrics that take a ``seed``; each cell passes its own
-        :func:`cell_seed` so that, e.g., ``random`` differs between models.
-    sources : Sources
-        Where the models, targets, general set and features come from
-        (:mod:`potran.bench.sources`; default the offline benchmark's).
+    ``metrics``: names in ``potran.metrics.REGISTRY``; ``perturbations``: labels of
+    :mod:`potran.perturbations` (``"none"``: the features as they are; ``"ped"``,
+    ``"ped:nsigma=2"``, ``"sa"``, ...). ``finetune``: the ground truth's protocol; its ``n_train``
+    picks the scored images. Features wider than ``score_dim`` are reduced to their leading
+    principal components; ``reduce_all`` also centres and rotates narrower ones (benchmark v3's
+    protocol; ``always`` of :func:`~potran.bench.reduction.reduce_features`; False: the landed
+    protocol). ``seed``: base seed of the metrics that take one; each cell passes its own
+    :func:`cell_seed` so that, e.g., ``random`` differs between models. ``sources``: where
+    models, targets, general set and features come from (:mod:`potran.bench.sources`; default
+    the offline benchmark's).
     """
 
     models: tuple[str, ...]
@@ -215,23 +200,11 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
         progress=True, client=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run (or resume) ``bench`` into ``out_dir``; returns the score table and the tau table.
 
-    Parameters
-    ----------
-    bench : Benchmark
-    out_dir : path
-        Result folder: ``cells/``, ``scores.csv`` and, with ``groundtruth``, ``tau.csv``.
-    groundtruth : path or DataFrame, optional
-        ``accuracy.csv`` of :mod:`potran.bench.groundtruth` (columns model, target, test_acc).
-    cache_dir : path
-        Feature cache folder (shared by all workers; default
-        :data:`~potran.bench.folders.FEATURE_CACHE`).
-    device : str
-        Torch device of the feature extraction.
-    progress : bool
-        Show a tqdm bar over the cells.
-    client : dask.distributed.Client, optional
-        Score the missing cells on that cluster (:mod:`potran.bench.distributed`); by default
-        they are scored here, one after the other.
+    ``out_dir`` receives ``cells/``, ``scores.csv`` and, with ``groundtruth`` (``accuracy.csv``
+    of :mod:`potran.bench.groundtruth`, path or DataFrame), ``tau.csv``. ``cache_dir``: feature
+    cache shared by all workers; ``device``: of the feature extraction; ``progress``: a tqdm bar
+    over the cells; ``client`` (dask.distributed): score the missing cells on that cluster
+    (:mod:`potran.bench.distributed`) instead of here, one after the other.
     """
     from .distributed import map_cells
 

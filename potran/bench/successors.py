@@ -3,14 +3,10 @@
 SA (:mod:`potran.sa`) perturbs the features before a metric scores them, as PED does, so both are
 values of the perturbation axis (:mod:`potran.perturbations`); NCTI (:func:`potran.metrics.ncti`)
 is a metric of its own whose final score is relative to the pool of models scored on a target
-(:func:`potran.metrics.ncti_pool_scores`). :func:`score_cells` scores every (model, target) cell
-of a benchmark the way the runner does (the same scored features,
-:func:`potran.bench.runner.cell_features`, and the same scoring of each perturbation,
-:func:`potran.bench.runner.score_cell`): each base metric on the raw features, after PED and
-after SA, and NCTI's components; :func:`ncti_scores` turns the components into pool scores per
-target. The score table goes to :mod:`potran.bench.report` as it is (its ``perturbation``
-column compares any two of them, :func:`potran.bench.intervals.compare`); the successors page
-(``notebooks/successors.py``) computes its intervals and tests from it.
+(:func:`potran.metrics.ncti_pool_scores`). Cells are scored the way the runner does
+(:func:`potran.bench.runner.cell_features`, :func:`potran.bench.runner.score_cell`); the score
+table goes to :mod:`potran.bench.report` as it is (its ``perturbation`` column compares any two,
+:func:`potran.bench.intervals.compare`) and to the successors page (``notebooks/successors.py``).
 """
 from __future__ import annotations
 
@@ -56,26 +52,14 @@ def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
     and SA and every metric asked for is read from it; the others are scored
     (:func:`score_cell`).
 
-    Parameters
-    ----------
-    page : potran.bench.settings.Setting
-        The benchmark (its models, targets, scored width and sources).
-    metrics : sequence of str
-        Base metrics (names in ``potran.metrics.REGISTRY``).
-    sa_options, ped_options : dict, optional
-        Options of :func:`potran.sa.perturb` and :func:`potran.ped.simulate`; they go into the
-        perturbation labels (:func:`potran.perturbations.label`, e.g. ``"sa:alpha=group2"``).
-    cache_dir, device
-        As for :meth:`~potran.bench.settings.Setting.cell_features`.
-
-    Returns
-    -------
-    scores : DataFrame
-        model, target, metric, perturbation (``"none"``, the PED label, the SA label), score,
-        seconds, error; the seconds of a perturbed score include the perturbation.
-    cells : DataFrame
-        model, target, n, dim, sa_gate_mean (the mean of the two largest covariance eigenvalues),
-        sa_gate_open, ped_steps, ncti_seli, ncti_ncc, ncti_vc (NaN where NCTI failed).
+    ``metrics``: base metrics (names in ``potran.metrics.REGISTRY``); ``sa_options``,
+    ``ped_options``: of :func:`potran.sa.perturb` and :func:`potran.ped.simulate`, written into the
+    perturbation labels (:func:`potran.perturbations.label`, e.g. ``"sa:alpha=group2"``);
+    ``cache_dir``, ``device`` as for :meth:`~potran.bench.settings.Setting.cell_features`.
+    Returns ``scores`` (model, target, metric, perturbation: ``"none"``, the PED label, the SA
+    label; score, seconds (a perturbed score's include the perturbation), error) and ``cells``
+    (model, target, n, dim, sa_gate_mean: mean of the two largest covariance eigenvalues,
+    sa_gate_open, ped_steps, ncti_seli, ncti_ncc, ncti_vc: NaN where NCTI failed).
     """
     from tqdm.auto import tqdm
 
