@@ -2,15 +2,14 @@
 ``potran score`` and ``potran select`` read.
 
 The model is a torchvision classification architecture with a local state-dict file
-(:func:`torchvision_backbone`; ``weights=None``, nothing downloaded) or a TorchScript file
-(:func:`torchscript_model`, output flattened after the batch dimension). A torchvision model
-gives penultimate features, its final linear classifier replaced by ``nn.Identity``: ``fc``
-(ResNet, ResNeXt, Wide ResNet, RegNet, GoogLeNet, Inception v3, ShuffleNet v2);
-``classifier[-1]`` (VGG, AlexNet, MobileNet v2/v3, EfficientNet v1/v2, MNASNet, ConvNeXt, MaxViT);
-``classifier`` (DenseNet); ``head`` (Swin v1/v2); all of ``heads`` (ViT). SqueezeNet (a
-convolutional classifier) is not supported. Images are in ``ImageFolder`` layout (labels: the
-sorted subfolders' indices, names stored as ``classes``); PED's general set is every image under
-a second folder, any layout. Preprocessing: :class:`Preprocessing` (ImageNet mean/std default).
+(:func:`torchvision_backbone`, nothing downloaded), its final linear classifier replaced by
+``nn.Identity``: ``fc`` (ResNet, ResNeXt, Wide ResNet, RegNet, GoogLeNet, Inception v3, ShuffleNet
+v2), ``classifier[-1]`` (VGG, AlexNet, MobileNet v2/v3, EfficientNet v1/v2, MNASNet, ConvNeXt,
+MaxViT), ``classifier`` (DenseNet), ``head`` (Swin v1/v2), all of ``heads`` (ViT); not SqueezeNet.
+Or a TorchScript file (:func:`torchscript_model`, output flattened after the batch dimension).
+Images are in ``ImageFolder`` layout (labels: the sorted subfolders' indices, names stored as
+``classes``); PED's general set is every image under a second folder, any layout. Preprocessing:
+:class:`Preprocessing` (ImageNet mean/std default).
 """
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MIN_PER_CLASS", "Preprocessing", "torchvision_backbone",
-           "torchscript_model", "image_folder", "general_folder", "unreadable", "extract", "write_features"]
+           "torchscript_model", "image_folder", "unreadable", "extract", "write_features"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -146,20 +145,15 @@ def image_folder(root, transform):
     if not Path(root).is_dir():
         raise ValueError(f"no such image folder: {root}")
     try:
-        return ImageFolder(str(root), transform=transform, loader=_named_loader)
+        return ImageFolder(str(root), transform=transform, loader=_load)
     except FileNotFoundError as err:
         raise ValueError(f"{root} is not an image folder with one subfolder of images per class: "
                          f"{err}") from None
 
 
-def _named_loader(path):
-    from torchvision.datasets.folder import default_loader
-
-    return _load(default_loader, path)
-
-
 class _Images:
-    """Every image file under a folder (sorted paths), as a dataset of (image, 0)."""
+    """Every image file under a folder (sorted paths, any layout), as a dataset of (image, 0):
+    PED's general set."""
 
     def __init__(self, root, transform):
         from torchvision.datasets.folder import IMG_EXTENSIONS
@@ -177,15 +171,15 @@ class _Images:
         return len(self.paths)
 
     def __getitem__(self, i):
-        from torchvision.datasets.folder import default_loader
-
-        return self.transform(_load(default_loader, self.paths[i])), 0
+        return self.transform(_load(self.paths[i])), 0
 
 
-def _load(loader, path):
-    """``loader(path)``, or ValueError naming the image that cannot be read."""
+def _load(path):
+    """The image at ``path`` (torchvision's default loader), or ValueError naming it when unreadable."""
+    from torchvision.datasets.folder import default_loader
+
     try:
-        image = loader(str(path))
+        image = default_loader(str(path))
         image.load() if hasattr(image, "load") else None
         return image
     except (OSError, ValueError, SyntaxError) as err:  # PIL: truncated, unidentified, corrupt files
@@ -195,20 +189,13 @@ def _load(loader, path):
 
 def unreadable(paths) -> list:
     """The paths among ``paths`` that PIL cannot open and decode."""
-    from torchvision.datasets.folder import default_loader
-
     bad = []
     for path in paths:
         try:
-            _load(default_loader, path)
+            _load(path)
         except ValueError:
             bad.append(path)
     return bad
-
-
-def general_folder(root, transform):
-    """Dataset of every image under ``root`` (any layout, labels ignored): PED's general set."""
-    return _Images(root, transform)
 
 
 def extract(model, dataset, *, batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
@@ -265,7 +252,7 @@ def write_features(out, model, images, *, general=None, preprocessing: Preproces
               "classes": np.asarray(target.classes, dtype=str),
               "files": np.asarray([str(Path(p).relative_to(images)) for p, _ in target.samples], dtype=str)}
     if general is not None:
-        generic = general_folder(general, transform)
+        generic = _Images(general, transform)
         if skip_unreadable:
             bad = unreadable(generic.paths)
             skipped += bad

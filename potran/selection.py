@@ -75,26 +75,19 @@ def _common_labels(y, names: list[str]) -> np.ndarray:
         raise ValueError(f"y has no labels for model {missing[0]!r}")
     first = names[0]
     reference = check_labels(y[first], name=f"y of model {first!r}")
+    theirs = reference.classes[reference.codes].tolist()
     for name in names[1:]:
         labels = check_labels(y[name], name=f"y of model {name!r}")
-        same = (len(labels.codes) == len(reference.codes)
-                and np.array_equal(labels.classes, reference.classes)
-                and np.array_equal(labels.codes, reference.codes))
-        if not same:
-            ours, theirs = labels.classes[labels.codes], reference.classes[reference.codes]
+        ours = labels.classes[labels.codes].tolist()
+        if ours != theirs:
             if len(ours) != len(theirs):
                 where = f": {len(ours)} labels against {len(theirs)}"
             else:
-                i = int(np.flatnonzero(ours != theirs)[0])
-                where = f" at image {i + 1}: {_plain(ours[i])!r} against {_plain(theirs[i])!r}"
+                i = next(k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b)
+                where = f" at image {i + 1}: {ours[i]!r} against {theirs[i]!r}"
             raise ValueError(f"y of model {name!r} differs from y of model {first!r}{where} (every model "
                              "must be scored on the same labelled images, in the same order)")
     return y[first]
-
-
-def _plain(value):
-    """A NumPy scalar as the Python value it holds (so that messages show 'cat', not np.str_('cat'))."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _general_sets(general, names: list[str], perturbations) -> dict:
@@ -124,11 +117,10 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
     features : mapping of str to array (N, D_model)
         Each model's features of the same N labelled images (widths may differ).
     y : array (N,), or mapping of model name to array
-        Labels: integer codes or class names (``potran.validation.check_labels``). A mapping
-        must give every model the same labels.
+        Labels (codes or class names, ``potran.validation.check_labels``); a mapping must give
+        every model the same labels.
     metrics : str or sequence of str, optional
-        Names in :data:`METRICS`; ``"ncti"`` gives the pool score of each model. Default:
-        :func:`default_metrics` (from benchmark v3's results).
+        Names in :data:`METRICS` (``"ncti"``: each model's pool score); default :func:`default_metrics`.
     ped, sa : bool or "both", default False
         Score after PED (:func:`potran.ped.simulate`) / SA (:func:`potran.sa.perturb`); ``"both"``:
         the raw features too (scored alone when neither).
@@ -150,8 +142,8 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
     seed : int or None, default 0
         Seed of the replicates' draws.
     level : float, default 0.95
-        Coverage of the intervals; a model is in the top set when the paired interval of its
-        difference to the first model holds 0 at this level.
+        Coverage of the intervals, and of the paired interval of a model's difference to the first
+        model, which holds 0 when the model is in the top set.
     progress : bool, default False
         A progress bar over the replicates.
 
@@ -167,6 +159,7 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
         by metric, perturbation and rank; ``table.attrs``: ``agreement`` (:func:`agreement`),
         ``n_boot``, ``level``, ``seed``, ``n_images``, ``models``.
     """
+    from potran.backend import to_numpy
     from potran.stats import bootstrap
 
     if not isinstance(features, Mapping) or not features:
@@ -195,33 +188,27 @@ def rank_models(features, y, *, metrics=None, ped=False, sa=False, general=None,
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     settings = _settings(ped_options, sa_options)
-    widths, reduced = {}, {}
+    widths, reduced, reduced_general = {}, {}, {}
     for name in names:
         d = int(np.shape(raw[name])[1])
         widths[name] = (d, scored_width(n_labels, d, reduction))
-        d_scored = widths[name][1]
-        if d_scored < d and general.get(name) is not None:
-            reduced[name] = reduce_features(_numpy(raw[name]), _numpy(general[name]), d_scored)
-        elif d_scored < d:
-            reduced[name] = (reduce_features(_numpy(raw[name]), dim=d_scored), None)
-        else:
-            reduced[name] = (raw[name], general.get(name))
+        X, G = raw[name], general.get(name)
+        if widths[name][1] < d and G is not None:
+            X, G = reduce_features(to_numpy(X), to_numpy(G), widths[name][1])
+        elif widths[name][1] < d:
+            X = reduce_features(to_numpy(X), dim=widths[name][1])
+        reduced[name], reduced_general[name] = X, G
     groups = [(m, p) for m in metric_names for p in perturbations]
-
-    def inputs(metric):
-        return raw if metric in RAW_METRICS else {n: reduced[n][0] for n in names}
-
-    def generals(metric):
-        return general if metric in RAW_METRICS else {n: reduced[n][1] for n in names}
 
     def score_all(index, cache):
         out = {}
         y_drawn = _take(labels, index)
         for metric, perturbation in groups:
             kwargs = {**options.get(metric, {}), **({} if device is None else {"device": device})}
+            X, G = (raw, general) if metric in RAW_METRICS else (reduced, reduced_general)
             out[metric, perturbation] = _score_group(
-                names, inputs(metric), generals(metric), y_drawn, index, metric, perturbation,
-                settings[perturbation], kwargs, device, cache, raw_key=metric in RAW_METRICS)
+                names, X, G, y_drawn, index, metric, perturbation, settings[perturbation], kwargs, device,
+                cache, raw_key=metric in RAW_METRICS)
         return out
 
     observed = score_all(None, {})
@@ -329,15 +316,6 @@ def _check_metric_options(options) -> None:
             raise ValueError(f"metric {metric!r}: {err}") from None
 
 
-def _numpy(array):
-    """A NumPy copy of a NumPy array or torch tensor (None stays None)."""
-    if array is None:
-        return None
-    from potran.backend import to_numpy
-
-    return to_numpy(array)
-
-
 def _take(values, index):
     if index is None:
         return values
@@ -387,13 +365,16 @@ def agreement(table: pd.DataFrame) -> pd.DataFrame:
     """
     from scipy import stats as sps
 
+    from potran.evaluation import merge_ties
+
     rows = []
     for perturbation, part in table.groupby("perturbation", sort=False):
         wide = part.pivot(index="model", columns="metric", values="score").dropna()
         m, n = wide.shape[1], wide.shape[0]
         w = tau = float("nan")
         if m >= 2 and n >= 2:
-            ranks = np.column_stack([sps.rankdata(-merge(wide[c].to_numpy())) for c in wide.columns])
+            ranks = np.column_stack([sps.rankdata(-merge_ties(wide[c].to_numpy(), TIE_RTOL))
+                                     for c in wide.columns])
             s = ((ranks.sum(axis=1) - m * (n + 1) / 2) ** 2).sum()
             ties = sum(((counts ** 3) - counts).sum() for counts in
                        (np.unique(ranks[:, j], return_counts=True)[1] for j in range(m)))
@@ -407,13 +388,6 @@ def agreement(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({"perturbation": perturbation, "metrics": m, "models": n, "kendall_w": w,
                      "mean_tau": tau})
     return pd.DataFrame(rows, columns=["perturbation", "metrics", "models", "kendall_w", "mean_tau"])
-
-
-def merge(values):
-    """Scores equal to within :data:`potran.reduction.TIE_RTOL` made equal."""
-    from potran.evaluation import merge_ties
-
-    return merge_ties(values, TIE_RTOL)
 
 
 def _settings(ped_options, sa_options) -> dict[str, str]:

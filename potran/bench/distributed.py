@@ -1,12 +1,10 @@
 """Run a grid's (model, target) cells here or on a Dask distributed cluster.
 
-Each cell function computes one cell and saves it atomically in a
-:class:`~potran.bench.store.CellStore`, returning at once when the cell is already there. That
-makes the grid safe to retry: a task lost with a worker is run again by Dask on another worker
-(``retries``), a resumed grid skips finished cells, and two workers given the same cell
-write the same file. Point :func:`connect` at an existing scheduler (``tcp://host:8786``), for
-example one started by dask-jobqueue on SLURM or by the Dask Kubernetes operator; every worker
-needs potran installed and the same paths (result folder, feature cache) on a shared file system.
+Each cell function saves its cell atomically in a :class:`~potran.bench.store.CellStore` and
+returns at once when it is already there, so a task lost with a worker can run again elsewhere
+(``retries``) and a resumed grid skips finished cells. Point :func:`connect` at an existing
+scheduler (``tcp://host:8786``, e.g. from dask-jobqueue on SLURM or the Dask Kubernetes operator);
+every worker needs potran and the same paths (results, feature cache) on a shared file system.
 """
 from __future__ import annotations
 
@@ -14,14 +12,9 @@ __all__ = ["connect", "map_cells"]
 
 
 def connect(scheduler: str | None, timeout: float = 30):
-    """A ``dask.distributed.Client`` for the scheduler address, or None for local execution.
-
-    Raises
-    ------
-    ValueError
-        When ``distributed`` is not installed (``pip install "potran[dask]"``) or the scheduler
-        does not answer within ``timeout`` seconds.
-    """
+    """A ``dask.distributed.Client`` for the scheduler address, or None for local execution;
+    ValueError when ``distributed`` is not installed or the scheduler does not answer within
+    ``timeout`` seconds."""
     if not scheduler:
         return None
     try:
@@ -37,13 +30,9 @@ def connect(scheduler: str | None, timeout: float = 30):
 
 def map_cells(fn, cells, *, client=None, progress: bool = True, desc: str = "cells",
               args=(), kwargs=None, retries: int = 3, on_done=None) -> list:
-    """Call ``fn(*args, model, target, **kwargs)`` for every ``(model, target)`` of ``cells``.
-
-    Locally (``client`` None) the calls run here in order; with a Dask client they are
-    submitted as independent tasks (``retries`` attempts each, so a killed worker's cells run
-    again elsewhere) and gathered as they finish. ``on_done(result)`` is called here after
-    each finished cell. Returns the results in the order of ``cells``.
-    """
+    """``fn(*args, model, target, **kwargs)`` of every ``(model, target)`` of ``cells``, in their
+    order: run here one after the other, or with a Dask ``client`` as independent tasks
+    (``retries`` attempts each). ``on_done(result)`` is called here after each finished cell."""
     from tqdm.auto import tqdm
 
     kwargs = kwargs or {}

@@ -21,11 +21,8 @@ __all__ = ["extract_features", "cache_path"]
 
 def cache_path(model: ZooModel, images: np.ndarray, cache_dir: str | os.PathLike,
                key: str | None = None) -> Path:
-    """Where the features of ``images`` under ``model`` are cached.
-
-    The file name holds a sha256 of the model name, its weights' sha256, ``key``, the
-    preprocessing parameters and the images' bytes, so any change to one gives a new file.
-    """
+    """Where the features of ``images`` under ``model`` are cached: the file name holds a sha256 of
+    the model name, its weights' sha256, ``key``, the preprocessing and the images' bytes."""
     images = np.ascontiguousarray(images)
     described = {"model": model.name, "weights": model.weights.sha256, "key": key,
                  "preprocess": model.preprocess_params(), "shape": images.shape,
@@ -38,26 +35,12 @@ def cache_path(model: ZooModel, images: np.ndarray, cache_dir: str | os.PathLike
 def extract_features(model: ZooModel, images: np.ndarray, *, batch_size: int = 256,
                      device: str | torch.device = "cpu", cache_dir: str | os.PathLike | None = None,
                      key: str | None = None, progress: bool = True) -> np.ndarray:
-    """Penultimate features of ``images`` under ``model`` (eval mode, no gradients).
+    """Penultimate features of ``images`` (uint8, N x H x W x 3) under ``model`` (eval mode, no
+    gradients), float32 (N, model.feature_dim), in batches of ``batch_size`` on ``device``.
 
-    Parameters
-    ----------
-    model : ZooModel
-    images : ndarray of uint8, shape (N, H, W, 3)
-    batch_size : int
-    device : str or torch.device
-        ``"cpu"``, ``"cuda"``, ...
-    cache_dir : path or None
-        If given, features are read from / written to a ``.npy`` there (see `cache_path`);
-        the write is atomic (temporary file, then rename).
-    key : str or None
-        A readable label for the cache file, e.g. ``"mnist5k/train"``.
-    progress : bool
-        Show a tqdm bar.
-
-    Returns
-    -------
-    ndarray of float32, shape (N, model.feature_dim)
+    With ``cache_dir`` they are read from / written atomically to a ``.npy`` there
+    (:func:`cache_path`); ``key`` labels the cache file, e.g. ``"mnist5k/train"``; ``progress``: a
+    tqdm bar.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")

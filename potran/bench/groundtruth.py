@@ -1,12 +1,10 @@
 """Ground-truth grid: fine-tune every zoo model on every target, one resumable cell each.
 
-Run ``potran groundtruth`` (``--help`` for the options; results in
-:data:`~potran.bench.folders.GROUNDTRUTH_OUT` by default). Each cell writes
-``snapshots/<model>__<target>.npz`` and then its record in the
-:class:`~potran.bench.store.CellStore`, both atomically; the record marks the cell as done, so a
-killed run resumes, and several processes (same or different ``--models``) can share one folder.
-After every cell ``accuracy.csv`` and ``README.md`` (command, versions, configuration) are
-rewritten from the cell files.
+Run ``potran groundtruth`` (results in :data:`~potran.bench.folders.GROUNDTRUTH_OUT` by default).
+Each cell writes ``snapshots/<model>__<target>.npz``, then its record in the
+:class:`~potran.bench.store.CellStore` (atomically; the record marks it done, so a killed run
+resumes and several processes can share one folder); after every cell ``accuracy.csv`` and
+``README.md`` are rewritten from the cell files.
 """
 from __future__ import annotations
 
@@ -56,15 +54,10 @@ def finetune_one(model: str, target: str, out_dir, config: FinetuneConfig, *,
 def run_grid(models, targets, out_dir, config: FinetuneConfig = FinetuneConfig(), *,
              sources: Sources = OFFLINE, device: str = "cpu", progress: bool = True,
              after_cell=None, client=None) -> pd.DataFrame:
-    """Fine-tune every missing (model, target) cell and return the tidy accuracy table.
-
-    The grid is ``models`` x ``targets``, target by target, into ``out_dir`` (``cells/``,
-    ``snapshots/``, ``accuracy.csv``); finished cells made with another ``config`` raise.
-    ``sources``: its ``get_model`` and ``load_target`` (default the offline benchmark's);
-    ``progress``: a tqdm bar over the cells; ``after_cell`` is called with the updated table after
-    every finished cell; ``client`` (dask.distributed): fine-tune the cells on that cluster
-    (:mod:`potran.bench.distributed`).
-    """
+    """Fine-tune every missing cell of ``models`` x ``targets``, target by target, into ``out_dir``
+    (``cells/``, ``snapshots/``, ``accuracy.csv``) and return the tidy accuracy table; finished cells
+    made with another ``config`` raise. ``after_cell`` is called with the updated table after every
+    finished cell; ``client`` (dask.distributed): fine-tune the cells on that cluster."""
     from .distributed import map_cells
 
     store = CellStore(out_dir)

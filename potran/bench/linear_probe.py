@@ -22,22 +22,12 @@ def _fit(X, y, C: float):
 
 
 def linear_probe(X_train, y_train, X_test, y_test, c_grid=C_GRID, seed: int = 0) -> dict:
-    """Fit the probe on ``(X_train, y_train)`` and score it on ``(X_test, y_test)``.
+    """Fit the probe on frozen features ``(X_train, y_train)`` and score it on ``(X_test, y_test)``.
 
-    Parameters
-    ----------
-    X_train, X_test : ndarray (N, D)
-        Frozen features; ``y_train``, ``y_test`` their labels.
-    c_grid : sequence of float
-        Candidate inverse regularisation strengths, ascending; ties go to the smaller.
-    seed : int
-        Seed of the stratified validation split (`VAL_SHARE` of the training images).
-
-    Returns
-    -------
-    dict
-        ``test_acc``, the chosen ``C``, its ``val_acc``, ``n_train``, ``n_test`` and
-        ``test_correct`` (per-image correctness, :func:`~potran.bench.finetune.pack_correctness`).
+    ``c_grid``: candidate inverse regularisation strengths, ascending (ties go to the smaller);
+    ``seed``: of the stratified validation split (`VAL_SHARE` of the training images). Returns
+    ``test_acc``, the chosen ``C``, its ``val_acc``, ``n_train``, ``n_test`` and ``test_correct``
+    (per-image correctness, :func:`~potran.bench.finetune.pack_correctness`).
     """
     from sklearn.model_selection import train_test_split
 

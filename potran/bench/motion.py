@@ -1,9 +1,6 @@
 """What one PED motion did, read from its trace: the standardised space where the balls live,
-the plane of the class centres, and the potential energy left after the motion.
-
-Tables in, tables out (the analysis layer); the PED page (``notebooks/ped_explained.py``) draws
-them.
-"""
+the plane of the class centres, and the potential energy left after the motion (drawn by the PED
+page, ``notebooks/ped_explained.py``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,16 +1,12 @@
 """The scoring grid: models x targets x perturbations -> scores -> weighted tau vs the ground truth.
 
 Per (model, target) cell: the features of the training images fine-tuning learns from
-(:func:`potran.bench.finetune.training_indices`) and of the general set, reduced
-(:func:`potran.bench.reduction.reduce_features`), scored by every metric after every
-perturbation, saved in a :class:`~potran.bench.store.CellStore`; a rerun scores only what is
-missing. Then it writes the tidy tables
-
-- ``scores.csv``: model, target, metric, perturbation, score, seconds, error (one row per score);
-- ``tau.csv``: target, metric, perturbation, weighted_tau, n_models (one row per target, plus
-  ``target == "mean"``, the mean over targets), tau_w against ``accuracy.csv``'s ``test_acc``.
-
-Command line: ``potran bench`` (``--help`` for the options).
+(:func:`potran.bench.finetune.training_indices`) and of the general set, reduced, scored by every
+metric after every perturbation and saved in a :class:`~potran.bench.store.CellStore`; a rerun
+scores only what is missing. Then ``scores.csv`` (model, target, metric, perturbation, score,
+seconds, error: one row per score) and ``tau.csv`` (target, metric, perturbation, weighted_tau,
+n_models: one row per target, plus ``target == "mean"``; tau_w against ``test_acc`` of
+``accuracy.csv``). Command line: ``potran bench``.
 """
 from __future__ import annotations
 
@@ -50,15 +46,12 @@ class Benchmark:
     """A benchmark definition.
 
     ``metrics``: names in ``potran.metrics.REGISTRY``; ``perturbations``: labels of
-    :mod:`potran.perturbations` (``"none"``: the features as they are; ``"ped"``,
-    ``"ped:nsigma=2"``, ``"sa"``, ...). ``finetune``: the ground truth's protocol; its ``n_train``
-    picks the scored images. Features wider than ``score_dim`` are reduced to their leading
-    principal components; ``reduce_all`` also centres and rotates narrower ones (benchmark v3's
-    protocol; ``always`` of :func:`~potran.bench.reduction.reduce_features`; False: the landed
-    protocol). ``seed``: base seed of the metrics that take one; each cell passes its own
-    :func:`cell_seed` so that, e.g., ``random`` differs between models. ``sources``: where
-    models, targets, general set and features come from (:mod:`potran.bench.sources`; default
-    the offline benchmark's).
+    :mod:`potran.perturbations` (``"none"``, ``"ped"``, ``"ped:nsigma=2"``, ``"sa"``, ...).
+    ``finetune``: the ground truth's protocol; its ``n_train`` picks the scored images. Features
+    wider than ``score_dim`` are reduced to their leading principal components; ``reduce_all``
+    also centres and rotates narrower ones (benchmark v3's protocol). ``seed``: base seed of the
+    stochastic metrics, each cell passing its own :func:`cell_seed`. ``sources``: where models,
+    targets, general set and features come from (:mod:`potran.bench.sources`).
     """
 
     models: tuple[str, ...]
@@ -75,13 +68,6 @@ class Benchmark:
 def cell_seed(seed: int, model: str, target: str) -> int:
     """Seed of the stochastic metrics in one cell: stable across runs and machines."""
     return zlib.crc32(f"{seed}/{model}/{target}".encode())
-
-
-def _takes_seed(metric: str) -> bool:
-    from ..metrics import SPECS
-
-    spec = SPECS.get(metric)  # unknown names fail inside score_cell, with the others
-    return spec is not None and spec.stochastic
 
 
 def attempt(function, *args, **kwargs):
@@ -102,19 +88,18 @@ def move_all(X, y, G, perturbations) -> dict:
 
 
 def score_moved(moved: dict, y, metrics, seed=0, done=()) -> list[dict]:
-    """Score every metric on every perturbation's features of :func:`move_all` not in ``done``.
-
-    Returns one ``{"metric", "perturbation", "score", "seconds", "error"}`` per new pair (with PED
-    also ``ped_steps`` and ``energy_ratio``, :func:`potran.perturbations.trace_columns`);
-    ``seconds`` is the perturbation's time plus the metric's. A metric that raises (or a
-    perturbation that raises, for each of its rows) gets ``score`` None and the one-line error.
-    ``seed`` goes to the metrics that take one.
-    """
+    """One ``{"metric", "perturbation", "score", "seconds", "error"}`` (with PED also
+    :func:`potran.perturbations.trace_columns`) per pair not in ``done`` of every metric and every
+    perturbation's features of :func:`move_all`; ``seconds`` adds the perturbation's time, a metric
+    or perturbation that raises gives ``score`` None and the one-line error, ``seed`` goes to the
+    stochastic metrics."""
+    from ..metrics import SPECS
     from ..scoring import score
 
     rows = []
     for metric in metrics:
-        opts = {"seed": seed} if _takes_seed(metric) else {}
+        # unknown names fail inside score, with the other errors
+        opts = {"seed": seed} if getattr(SPECS.get(metric), "stochastic", False) else {}
         for p, (features, motion_error, motion_seconds) in moved.items():
             if (metric, p) in done:
                 continue
@@ -134,13 +119,9 @@ def score_moved(moved: dict, y, metrics, seed=0, done=()) -> list[dict]:
 
 
 def score_cell(X, y, G, metrics, perturbations=DEFAULT_PERTURBATIONS, seed=0, done=()) -> list[dict]:
-    """Score one cell with every metric and perturbation not already in ``done``.
-
-    Each perturbation runs once per cell (it depends on the features, labels and general set
-    only), and every metric scores the same moved features: :func:`move_all` then
-    :func:`score_moved`, whose rows it returns. ``X`` (N, D) are the target's features, ``y`` their
-    labels, ``G`` the general set; ``done`` a collection of (metric, perturbation) pairs to skip.
-    """
+    """Score one cell (features ``X`` (N, D), labels ``y``, general set ``G``) with every metric and
+    perturbation not in ``done`` ((metric, perturbation) pairs): :func:`move_all`, each perturbation
+    once, then :func:`score_moved`, whose rows it returns."""
     todo = {p for m in metrics for p in perturbations if (m, p) not in done}
     return score_moved(move_all(X, y, G, [p for p in perturbations if p in todo]), y, metrics,
                        seed, done)
@@ -148,12 +129,9 @@ def score_cell(X, y, G, metrics, perturbations=DEFAULT_PERTURBATIONS, seed=0, do
 
 def cell_features(bench: Benchmark, model: str, target, *, cache_dir=FEATURE_CACHE,
                   device="cpu") -> dict:
-    """The arrays one cell scores: raw and reduced features of the target and the general set.
-
-    ``target`` is a name or an already loaded target of ``bench.sources``. Returns
-    ``{"X", "G", "X_scored", "G_scored", "y"}`` (``*_scored`` after
-    :func:`~potran.bench.reduction.reduce_features`); extraction goes through the feature cache.
-    """
+    """The arrays one cell scores, ``{"X", "G", "X_scored", "G_scored", "y"}``: raw and reduced
+    (:func:`~potran.bench.reduction.reduce_features`) features, through the feature cache, of the
+    general set and of ``target`` (a name or an already loaded target of ``bench.sources``)."""
     src = bench.sources
     tgt = src.load_target(target) if isinstance(target, str) else target
     zm = src.get_model(model)
@@ -169,11 +147,8 @@ def cell_features(bench: Benchmark, model: str, target, *, cache_dir=FEATURE_CAC
 
 def score_one(bench: Benchmark, model: str, target: str, out_dir, *, cache_dir=FEATURE_CACHE,
               device="cpu") -> dict:
-    """Score what is missing of one (model, target) cell and save it; returns its record.
-
-    Safe to call from several processes (or Dask workers) on one ``out_dir``: a finished cell
-    is returned as it is, and files are written atomically.
-    """
+    """Score what is missing of one (model, target) cell and save it; returns its record. Safe for
+    several processes (or Dask workers) on one ``out_dir``: files are written atomically."""
     store = CellStore(out_dir)
     cell = store.load(model, target) or {"model": model, "target": target, "rows": []}
     done = {(r["metric"], r["perturbation"]) for r in cell["rows"]}
@@ -202,9 +177,8 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
 
     ``out_dir`` receives ``cells/``, ``scores.csv`` and, with ``groundtruth`` (``accuracy.csv``
     of :mod:`potran.bench.groundtruth`, path or DataFrame), ``tau.csv``. ``cache_dir``: feature
-    cache shared by all workers; ``device``: of the feature extraction; ``progress``: a tqdm bar
-    over the cells; ``client`` (dask.distributed): score the missing cells on that cluster
-    (:mod:`potran.bench.distributed`) instead of here, one after the other.
+    cache shared by all workers; ``client`` (dask.distributed): score the missing cells on that
+    cluster (:mod:`potran.bench.distributed`) instead of here.
     """
     from .distributed import map_cells
 
@@ -226,13 +200,9 @@ def run(bench: Benchmark, out_dir, *, groundtruth=None, cache_dir=FEATURE_CACHE,
 def collect(bench: Benchmark, out_dir) -> pd.DataFrame:
     """Write ``scores.csv``: every finished score of ``bench`` found under ``out_dir``."""
     store = CellStore(out_dir)
-    rows = []
-    for t in bench.targets:
-        for m in bench.models:
-            cell = store.load(m, t)
-            for r in cell["rows"] if cell else ():
-                if r["metric"] in bench.metrics and r["perturbation"] in bench.perturbations:
-                    rows.append(dict(r, model=m, target=t))
+    rows = [dict(r, model=m, target=t) for t in bench.targets for m in bench.models
+            for r in (store.load(m, t) or {"rows": ()})["rows"]
+            if r["metric"] in bench.metrics and r["perturbation"] in bench.perturbations]
     table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     table["score"] = table["score"].astype(float)
     write_csv(Path(out_dir) / "scores.csv", table)

@@ -1,49 +1,41 @@
 """The setting registry: one definition per benchmark setting, one way to open it.
 
 A *setting* is what a page, a ``benchmarks/`` script or the command line scores and ranks: the
-models, the targets, where their images and features come from, the preprocessing (scored width,
-reduction), the fine-tuning protocol of the ground truth, and the committed data that go with it::
+models, the targets, where their images and features come from, the preprocessing, the ground
+truth's fine-tuning protocol and the committed data that go with it::
 
     from potran.bench import settings
 
     s = settings.get()                                   # "v3", the default: 16 models x 24 targets
     s = settings.get("v3", models=["conv4_random", "conv4_simclr"], targets="fonts")
-    s = settings.get("bench4")                           # the landed 4-target benchmark
     s = settings.get("paper", checkpoints=CKPT, data=DATA, imagenet_val=VAL,
                      options={"num_workers": 8})         # the paper's 12 ResNet-50s, local files
 
     s.bench              # the potran.bench.runner.Benchmark (s.models, s.targets); s.title in words
     s.groundtruth()      # GroundTruth: accuracy (model, target, test_acc), seeds, source
-    s.scores(out_dir)    # (scores, tau) of the runner, started from the committed cells: only what
-                         # they lack is computed (s.scores(out_dir, data="sweeps", perturbations=...))
+    s.scores(out_dir)    # (scores, tau) of the runner, only what the committed cells lack computed
     s.data               # the committed folders by name ("scores", "sweeps", "successors")
     s.results(out_dir, "main_table")   # a page's result folder (created)
 
-`NAMES` lists the settings (`DEFAULT` first). ``targets="main"`` (`MAIN`) opens the setting's
-main table: on ``"v3"`` the targets of its frozen inclusion rule (ground-truth reliability of at
-least 0.9, ``potran.evidence.main_table_targets``), elsewhere every target. A new setting is one
-more entry of `_BUILDERS`: a function ``(models, targets, seed, **files) -> Setting``.
-
-The settings:
+``targets="main"`` (`MAIN`) opens the setting's main table: on ``"v3"`` the targets of its frozen
+inclusion rule (ground-truth reliability of at least 0.9, ``potran.evidence.main_table_targets``),
+elsewhere every target. A new setting is one more entry of `_BUILDERS`: a function
+``(models, targets, seed, **files) -> Setting``. The settings (`NAMES`, `DEFAULT` first):
 
 - ``"v3"``: benchmark v3 (``data/bench_v3/README.md``, frozen protocols): every zoo model on the
   24 targets of :mod:`~potran.bench.targets_v3`, every feature metric with and without PED, every
   model's features centred and rotated onto their leading 128 principal components
   (``reduce_all``), fine-tuned with `V3_FINETUNE`; ground truth ``data/bench_v3/``
   (``accuracy.csv``, ``cells/`` with the two seeds; ``benchmarks/v3_groundtruth.py``); committed
-  data: ``scores`` (``data/bench_v3/scores/``, ``benchmarks/v3_scores.py``), ``sweeps`` and
-  ``successors`` (``data/bench_v3/`` folders of those names; ``benchmarks/v3_sweeps.py``).
+  ``scores`` (``benchmarks/v3_scores.py``), ``sweeps`` and ``successors`` (``benchmarks/v3_sweeps.py``).
 - ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
-  truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores (``potran bench``
-  computes them); what ``potran bench`` and ``potran groundtruth`` open without ``--setting``.
-  Kept until no page reads it.
-- ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`:
-  one small ResNet pretrained here by a dozen self-supervised objectives, and two controls) on v3's
-  24 targets, PED's general set the pretraining pool's held-out part, the features preprocessed
-  as v3's (``reduce_all``; the scored images: every training image, as ``V3_FINETUNE`` selects
-  them); ground truth ``data/bench_v4/`` (``accuracy.csv``, ``cells/``;
-  ``benchmarks/v4_grid.py`` under ``data/bench_v4/protocol.json``) as its cells land.
+  truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores; what ``potran bench``
+  and ``potran groundtruth`` open without ``--setting``. Kept until no page reads it.
+- ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`)
+  on v3's 24 targets, PED's general set the pretraining pool's held-out part, preprocessed and
+  fine-tuned as v3; ground truth ``data/bench_v4/`` (``benchmarks/v4_grid.py`` under
+  ``data/bench_v4/protocol.json``) as its cells land.
 - ``"paper"``: the paper's 12 self-supervised ResNet-50s on its 11 datasets, from local
   checkpoints, datasets and ImageNet validation images (:mod:`potran.bench.paper_setting`;
   ``options`` go to :func:`potran.bench.paper_setting.benchmark`), ranked against the paper's
@@ -52,7 +44,7 @@ The settings:
 from __future__ import annotations
 
 import ast
-import shutil
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,7 +58,7 @@ from .finetune import FinetuneConfig
 from .folders import FEATURE_CACHE, PAGES_OUT
 from .runner import Benchmark, cell_features, run
 from .sources import OFFLINE
-from .store import CellStore
+from .store import CellStore, write_bytes
 
 __all__ = ["NAMES", "DEFAULT", "MAIN", "PAPER_FILES", "V3_FINETUNE", "V3_SOURCES", "GroundTruth", "Setting",
            "chosen_names", "get", "name_list", "parameter_dict", "seed_table"]
@@ -82,9 +74,8 @@ PAPER_FILES = ("checkpoints", "data", "imagenet_val")
 
 
 def name_list(value, default) -> list:
-    """A parameter that lists names: a sequence, a JSON/Python list in a string (what
-    ``papermill -p models '["a", "b"]'`` passes), a comma-separated string, or None/empty for
-    ``default``."""
+    """A parameter that lists names: a sequence, a Python list in a string (what ``papermill -p
+    models '["a", "b"]'`` passes), a comma-separated string, or None/empty for ``default``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return list(default)
     if isinstance(value, str):
@@ -98,9 +89,8 @@ def name_list(value, default) -> list:
 
 
 def parameter_dict(value, name: str, default=None) -> dict:
-    """A parameter that is a dict: a mapping, or a JSON/Python dict in a string (what
-    ``papermill -p grid '{"N": [1000]}'`` passes); None or empty text gives ``default`` (``{}``).
-    ValueError names the parameter when the value is not a dict."""
+    """A parameter that is a dict: a mapping, or a Python dict in a string (what ``papermill -p grid
+    '{"N": [1000]}'`` passes); None or empty text gives ``default`` (``{}``); ValueError otherwise."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return dict(default or {})
     if isinstance(value, str):
@@ -119,9 +109,8 @@ def seed_table(groundtruth_dir) -> pd.DataFrame:
 
 
 def chosen_names(value, known, what: str, setting: str | None = None) -> tuple[str, ...]:
-    """The names of ``value`` (:func:`name_list`; default: all of ``known``), each one of ``known``:
-    the one check of model, target, metric, ... names; ValueError in one line naming the unknown
-    ones (and ``setting``, when given) and listing the known ones."""
+    """The names of ``value`` (:func:`name_list`; default: all of ``known``), each one of ``known``
+    (else ValueError naming the unknown ones, ``setting`` and the known ones)."""
     names = tuple(name_list(value, known))
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -236,8 +225,7 @@ class Setting:
 
     def results(self, out_dir, page: str) -> Path:
         """A page's result folder, created if missing: ``out_dir`` when given, else
-        ``_build/<page>`` (bench4) or ``_build/<setting>/<page>``
-        (:data:`~potran.bench.folders.PAGES_OUT`), so that settings never mix."""
+        ``_build/<page>`` (bench4) or ``_build/<setting>/<page>`` (settings never mix)."""
         parts = (page,) if self.name == "bench4" else (self.name, page)
         folder = Path(out_dir) if out_dir not in (None, "") else PAGES_OUT.joinpath(*parts)
         folder.mkdir(parents=True, exist_ok=True)
@@ -246,20 +234,16 @@ class Setting:
     def scores(self, out_dir, *, data: str = "scores", groundtruth=None, cache_dir=FEATURE_CACHE,
                device="cpu", progress: bool = False, **changes):
         """Score :meth:`benchmark` (``changes``) into ``out_dir``; returns ``(scores, tau)`` of
-        :func:`potran.bench.runner.run` (``tau`` None without ``groundtruth``). The committed
-        folder ``data``'s cells (a key of `data`) missing from ``out_dir`` are copied there first,
-        so the runner computes only what they lack (nothing, no feature, when all is committed); the
-        committed rows are read as they are."""
+        :func:`potran.bench.runner.run`. The cells of the committed folder ``data`` (a key of
+        `data`) missing from ``out_dir`` are copied there first, so only what they lack is computed."""
         bench = self.benchmark(**changes)
         out = Path(out_dir)
         if data in self.data:
             mine, committed = CellStore(out), CellStore(self.data[data])
-            for t in bench.targets:
-                for m in bench.models:
-                    source = committed.path(m, t)
-                    if source.is_file() and not mine.path(m, t).is_file():
-                        mine.path(m, t).parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copyfile(source, mine.path(m, t))
+            for m, t in itertools.product(bench.models, bench.targets):
+                source, copy = committed.path(m, t), mine.path(m, t)
+                if source.is_file() and not copy.is_file():
+                    write_bytes(copy, source.read_bytes())
         return run(bench, out, groundtruth=groundtruth, cache_dir=cache_dir, device=device,
                    progress=progress)
 
@@ -314,7 +298,8 @@ def _v4(models, targets, seed) -> Setting:
     bench = Benchmark(models=chosen_names(models, v4_zoo.names(), "model", "v4"),
                       targets=chosen_names(targets, targets_v3.NAMES, "target", "v4"),
                       finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=v4_zoo.V4_SOURCES)
-    return Setting("v4", bench, {}, data_path("bench_v4"), "benchmark v4")
+    data = {name: data_path("bench_v4", name) for name in ("scores", "sweeps", "successors")}
+    return Setting("v4", bench, data, data_path("bench_v4"), "benchmark v4")
 
 
 def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=None,
@@ -343,14 +328,12 @@ DEFAULT = NAMES[0]
 
 
 def get(name: str | None = DEFAULT, models=None, targets=None, *, seed: int = 0, **files) -> Setting:
-    """Open setting ``name`` (`NAMES`; None or empty: `DEFAULT`).
+    """Open setting ``name`` (`NAMES`; None or empty: `DEFAULT`); ValueError for unknown names.
 
-    ``models``/``targets``: names (a list, or the text papermill passes), None for all of the
-    setting's, ``targets=MAIN`` for those of its main table; unknown names raise ValueError.
-    ``seed``: the stochastic metrics' base seed. ``files``: ``checkpoints``, ``data``,
-    ``imagenet_val`` (all three, for ``"paper"`` only) and ``options`` (for
-    :func:`potran.bench.paper_setting.benchmark`); None or empty counts as not given. An unknown
-    ``name``, or ``"paper"`` without its three files, raises ValueError.
+    ``models``/``targets``: names (:func:`name_list`), None for all of the setting's,
+    ``targets=MAIN`` for those of its main table. ``seed``: the stochastic metrics' base seed.
+    ``files`` (``"paper"`` only, None or empty counting as not given): ``checkpoints``, ``data``,
+    ``imagenet_val`` (all three) and ``options`` (for :func:`potran.bench.paper_setting.benchmark`).
     """
     name = name or DEFAULT
     if name not in _BUILDERS:

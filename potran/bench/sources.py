@@ -15,23 +15,13 @@ __all__ = ["Sources", "OFFLINE"]
 
 @dataclass(frozen=True)
 class Sources:
-    """The four data sources of a benchmark.
-
-    Attributes
-    ----------
-    get_model : callable
-        Name -> model (``build()``, ``preprocess(images)``, ``name``, ``feature_dim``), as
-        :class:`potran.bench.zoo.ZooModel`.
-    load_target : callable
-        Name -> :class:`potran.bench.datasets.Target` (``name``, ``x_train``, ``y_train``,
-        ``x_test``, ``y_test``).
-    load_general : callable
-        () -> the general set's images, in whatever form ``extract`` takes.
-    extract : callable
-        ``extract(model, images, *, device, cache_dir, key, progress)`` -> features (N x D), as
-        :func:`potran.bench.features.extract_features`; ``key`` labels the cache entry
-        (``"general"``, ``"<target>/train-n<N>"``).
-    """
+    """The four data sources of a benchmark: ``get_model`` (name -> a model with ``build()``,
+    ``preprocess(images)``, ``name``, ``feature_dim``, as :class:`potran.bench.zoo.ZooModel`),
+    ``load_target`` (name -> ``name``, ``x_train``, ``y_train``, ``x_test``, ``y_test``, as
+    :class:`potran.bench.datasets.Target`), ``load_general`` (() -> the general set's images, as
+    ``extract`` takes them) and ``extract`` (``extract(model, images, *, device, cache_dir, key,
+    progress)`` -> features (N x D), as :func:`potran.bench.features.extract_features`; ``key``:
+    ``"general"``, ``"<target>/train-n<N>"``)."""
 
     get_model: Callable
     load_target: Callable

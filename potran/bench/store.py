@@ -1,15 +1,14 @@
 """Result files of the benchmark: atomic writes and the resumable store of (model, target) cells.
 
-Each writer writes a temporary file in the destination folder and moves it over the
-destination with :func:`os.replace`, which is atomic on POSIX file systems, so a reader (or a
-resumed run) never sees a half-written file. :class:`CellStore` is the one layout both grids
-(scoring and ground truth) use: ``<root>/cells/<model>__<target>.json``; a cell whose file
-exists is finished and never computed again. A cell file that is not valid JSON all the same
-(truncated by a full disk, edited by hand, copied in half) is renamed ``<name>.json.damaged``
-with a :class:`DamagedCellWarning` naming it, and counts as missing, so the grid recomputes it.
+Each writer writes a temporary file beside the destination and moves it over with
+:func:`os.replace` (atomic on POSIX), so no reader sees a half-written file. :class:`CellStore` is
+the layout of both grids (scoring and ground truth): ``<root>/cells/<model>__<target>.json``; a
+cell whose file exists is finished. A cell file that is not valid JSON (truncated, edited, copied
+in half) is renamed ``<name>.json.damaged`` with a :class:`DamagedCellWarning` and counts as missing.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -51,8 +50,6 @@ def write_json(path, obj) -> Path:
 
 def write_npz(path, **arrays) -> Path:
     """Atomic compressed ``.npz`` write."""
-    import io
-
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return write_bytes(path, buf.getvalue())
@@ -79,11 +76,8 @@ def _set_aside(path: Path) -> Path:
 
 
 class CellStore:
-    """Folder of per-(model, target) JSON records, written atomically.
-
-    Several processes (or Dask workers) may share one store: a cell is skipped as soon as its
-    file exists, and a file only appears once its record is complete.
-    """
+    """Folder of per-(model, target) JSON records, written atomically; several processes (or Dask
+    workers) may share one."""
 
     def __init__(self, root):
         self.root = Path(root)

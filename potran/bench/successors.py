@@ -1,12 +1,8 @@
-"""PED beside its successors, SA and NCTI, on one benchmark.
+"""PED beside its successors, SA and NCTI, on one benchmark, for the successors page.
 
-SA (:mod:`potran.sa`) perturbs the features before a metric scores them, as PED does, so both are
-values of the perturbation axis (:mod:`potran.perturbations`); NCTI (:func:`potran.metrics.ncti`)
-is a metric of its own whose final score is relative to the pool of models scored on a target
-(:func:`potran.metrics.ncti_pool_scores`). Cells are scored the way the runner does
-(:func:`potran.bench.runner.cell_features`, :func:`potran.bench.runner.score_cell`); the score
-table goes to :mod:`potran.bench.report` as it is (its ``perturbation`` column compares any two,
-:func:`potran.bench.intervals.compare`) and to the successors page (``notebooks/successors.py``).
+SA is a value of the perturbation axis (:mod:`potran.perturbations`), as PED is; NCTI's final score
+is relative to the pool of models scored on a target (:func:`potran.metrics.ncti_pool_scores`).
+Cells are scored the way the runner does (:func:`potran.bench.runner.cell_features`).
 """
 from __future__ import annotations
 
@@ -46,20 +42,15 @@ def score_cell(page, model: str, target: str, metrics=PED_METRICS, *, ped: str =
 
 def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
                 cache_dir=FEATURE_CACHE, device="cpu", progress: bool = False):
-    """Score every cell of ``page`` with each metric alone, after PED and after SA, and NCTI.
+    """Score every cell of ``page`` with each metric alone, after PED and after SA, and NCTI; a
+    cell of the setting's committed ``"successors"`` folder (``page.data``) with the same PED, SA
+    and every metric asked for is read from it.
 
-    A cell of the setting's committed ``"successors"`` folder (``page.data``) with the same PED
-    and SA and every metric asked for is read from it; the others are scored
-    (:func:`score_cell`).
-
-    ``metrics``: base metrics (names in ``potran.metrics.REGISTRY``); ``sa_options``,
-    ``ped_options``: of :func:`potran.sa.perturb` and :func:`potran.ped.simulate`, written into the
-    perturbation labels (:func:`potran.perturbations.label`, e.g. ``"sa:alpha=group2"``);
-    ``cache_dir``, ``device`` as for :meth:`~potran.bench.settings.Setting.cell_features`.
-    Returns ``scores`` (model, target, metric, perturbation: ``"none"``, the PED label, the SA
-    label; score, seconds (a perturbed score's include the perturbation), error) and ``cells``
-    (model, target, n, dim, sa_gate_mean: mean of the two largest covariance eigenvalues,
-    sa_gate_open, ped_steps, ncti_seli, ncti_ncc, ncti_vc: NaN where NCTI failed).
+    ``sa_options``, ``ped_options``: of :func:`potran.sa.perturb` and :func:`potran.ped.simulate`,
+    written into the perturbation labels (:func:`potran.perturbations.label`). Returns ``scores``
+    (model, target, metric, perturbation: ``"none"``, the PED label, the SA label; score, seconds,
+    error) and ``cells`` (model, target, n, dim, sa_gate_mean: mean of the two largest covariance
+    eigenvalues, sa_gate_open, ped_steps, ncti_seli, ncti_ncc, ncti_vc: NaN where NCTI failed).
     """
     from tqdm.auto import tqdm
 
