@@ -11,6 +11,8 @@ for values in [-1, 1], light and dark theme in ``book/_ext/static/potran.css``),
 """
 from __future__ import annotations
 
+import base64
+import html
 import io
 import math
 import numbers
@@ -22,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["setup_page", "figsize", "show", "legibility", "number", "p_value", "span", "interval", "table",
-           "ped_column", "details", "tests_table", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX", "MIN_FONT_PX"]
+           "ped_column", "details", "tests_table", "blocks", "Table", "FIG_WIDTH", "DPI", "COLUMN_PX",
+           "MIN_FONT_PX"]
 
 #: Width of the book's text column (CSS px) in a 1280 px window (sphinx-book-theme, measured).
 COLUMN_PX = 688
@@ -40,9 +43,8 @@ MISSING = "–"
 
 _figures = {"count": 0}
 
-# tqdm.auto warns (with the path of its file) that notebook widgets are missing when it is first
-# imported, which the benchmark's modules do: pages import this module first, so the filter is
-# set before (a built page shows no progress bar anyway)
+# tqdm.auto warns that notebook widgets are missing when the benchmark's modules first import it:
+# pages import this module first, so the filter is set before (a built page shows no progress bar)
 warnings.filterwarnings("ignore", message="IProgress not found")
 
 
@@ -68,15 +70,6 @@ def figsize(height: float, width: float = 1.0) -> tuple[float, float]:
     return FIG_WIDTH * width, float(height)
 
 
-def _smallest_font(fig) -> float:
-    """The smallest font size (pt) of the visible, non-empty texts of a drawn figure."""
-    from matplotlib.text import Text
-
-    sizes = [t.get_fontsize() for t in fig.findobj(Text)
-             if t.get_visible() and t.get_text().strip() and (t.axes is None or t.axes.get_visible())]
-    return float(min(sizes)) if sizes else float("nan")
-
-
 def legibility(png_width: int, smallest_pt: float, dpi: float = DPI, shown: float | None = None) -> float:
     """The CSS px at which text of ``smallest_pt`` points is displayed when the PNG (``png_width``
     px at ``dpi``) is shown ``shown`` CSS px wide (default: as at 1280 px, shrunk to
@@ -88,15 +81,15 @@ def legibility(png_width: int, smallest_pt: float, dpi: float = DPI, shown: floa
 def show(fig, name: str, caption: str, *, alt: str, folder) -> None:
     """Number, save, display and caption a figure.
 
-    ``fig`` is rendered once at :data:`DPI` (tight bounding box) into ``<folder>/<name>.png``
-    and displayed from those bytes with ``alt`` text (returns nothing, so no path is printed);
-    ``caption`` (MyST) goes under it after "**Figure n.**". The output metadata ``potran`` holds
-    ``dpi``, ``min_font_pt``, ``width_px`` (:func:`legibility`; the site test checks them against
-    the displayed width). ValueError for no alt text, a PNG wider than twice :data:`COLUMN_PX`, or
-    text smaller than :data:`MIN_FONT_PX` displayed.
+    ``fig`` is rendered once at :data:`DPI` (tight bounding box) into ``<folder>/<name>.png`` and
+    displayed from those bytes with ``alt`` text; ``caption`` (MyST) goes under it after
+    "**Figure n.**". The output metadata ``potran`` holds ``dpi``, ``min_font_pt``, ``width_px``
+    (:func:`legibility`; the site test checks them). ValueError for no alt text, a PNG wider than
+    twice :data:`COLUMN_PX`, or text smaller than :data:`MIN_FONT_PX` displayed.
     """
     import matplotlib.pyplot as plt
     from IPython.display import Image, Markdown, display
+    from matplotlib.text import Text
     from PIL import Image as PILImage
 
     if not alt or not alt.strip():
@@ -105,7 +98,9 @@ def show(fig, name: str, caption: str, *, alt: str, folder) -> None:
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
     png = buffer.getvalue()
     width = PILImage.open(io.BytesIO(png)).size[0]
-    smallest = _smallest_font(fig)
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)   # the visible, non-empty texts
+             if t.get_visible() and t.get_text().strip() and (t.axes is None or t.axes.get_visible())]
+    smallest = float(min(sizes)) if sizes else float("nan")
     plt.close(fig)
     if width > 2 * COLUMN_PX:
         raise ValueError(f"figure {name!r} is {width} px wide, more than twice the column "
@@ -127,9 +122,8 @@ def show(fig, name: str, caption: str, *, alt: str, folder) -> None:
 
 
 def _missing(value) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
+    return value is None or value is pd.NA or value is pd.NaT or (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value))
 
 
 def number(value, digits: int = 3, *, signed: bool = False) -> str:
@@ -187,22 +181,17 @@ def ped_column(frame: pd.DataFrame) -> pd.DataFrame:
 def _formatter(spec, digits: int):
     """A cell formatter from a column spec: an int (decimals), "+N" (signed, N decimals), "p",
     "int", "%N" (a share shown as percent with N decimals), "text" or a callable."""
-    if callable(spec):
-        return lambda v: MISSING if _missing(v) else spec(v)
-    if spec is None:
-        return lambda v: number(v, digits)
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        return lambda v: number(v, spec)
+    if spec is None or (isinstance(spec, int) and not isinstance(spec, bool)):
+        return lambda v: number(v, digits if spec is None else spec)
     if spec == "p":
         return p_value
-    if spec == "int":
-        return lambda v: MISSING if _missing(v) else f"{int(round(v)):d}"
-    if spec == "text":
-        return lambda v: MISSING if _missing(v) else str(v)
     if isinstance(spec, str) and spec[:1] == "+" and spec[1:].isdigit():
         return lambda v: number(v, int(spec[1:]), signed=True)
     if isinstance(spec, str) and spec[:1] == "%" and spec[1:].isdigit():
         return lambda v: MISSING if _missing(v) else f"{100 * v:.{int(spec[1:])}f} %"
+    shown = {"int": lambda v: f"{int(round(v)):d}", "text": str}.get(spec) if isinstance(spec, str) else spec
+    if callable(shown):
+        return lambda v: MISSING if _missing(v) else shown(v)
     raise ValueError(f"unknown column format {spec!r}: an int, '+N', '%N', 'p', 'int', 'text' or a callable")
 
 
@@ -212,10 +201,6 @@ def _shade(value) -> str:
         return ""
     level = min(4, int(abs(float(value)) / 0.25 + 1e-12) + (abs(float(value)) >= 0.05))
     return f"shade-{'p' if value > 0 else 'n'}{level}" if level else ""
-
-
-def _counts(values: pd.Series) -> bool:
-    return pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
 @dataclass(frozen=True)
@@ -228,22 +213,16 @@ class Table:
     csv: tuple[str, str] | None = None  # (file name, CSV text) offered as a download below the table
 
     def to_html(self) -> str:
-        import base64
-        import html
-
         head = f'<p class="potran-caption">{html.escape(self.caption)}</p>' if self.caption else ""
         body = f'<div class="potran-scroll">{self.styler.to_html()}</div>'
         link = ""
         if self.csv:
-            name, text = self.csv
-            data = base64.b64encode(text.encode()).decode()
-            link = (f'<p class="potran-csv"><a download="{html.escape(name)}" '
-                    f'href="data:text/csv;charset=utf-8;base64,{data}">Download this table as CSV '
-                    f'({html.escape(name)})</a></p>')
+            name, data = html.escape(self.csv[0]), base64.b64encode(self.csv[1].encode()).decode()
+            link = (f'<p class="potran-csv"><a download="{name}" href="data:text/csv;charset=utf-8;base64,'
+                    f'{data}">Download this table as CSV ({name})</a></p>')
         return f'<div class="potran-table-block">{head}{body}{link}</div>'
 
-    def _repr_html_(self) -> str:
-        return self.to_html()
+    _repr_html_ = to_html
 
 
 def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks=None, tips=None,
@@ -275,36 +254,30 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
     body = frame.reset_index(drop=True)
     if isinstance(body.columns, pd.MultiIndex):
         body.columns = [", ".join(map(str, c)) for c in body.columns]
-        flags.columns = body.columns
         titles = None if titles is None else titles.set_axis(body.columns, axis=1)
     shown = pd.concat([keys, body], axis=1)
     styler = shown.style.hide(axis="index")
+    classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
     for position, column in enumerate(shown.columns):
         values = shown.iloc[:, position]
         spec = formats.get(column)
-        if spec is None and position < keys.shape[1] and pd.api.types.is_float_dtype(values):
-            spec = lambda v: np.format_float_positional(v, trim="-")  # noqa: E731 -- an index label as given
-        elif spec is None and _counts(values):
-            spec = "int"
-        styler = styler.format(_formatter(spec, digits), subset=pd.IndexSlice[:, [column]])
-    classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    for position in range(shown.shape[1]):
-        values = shown.iloc[:, position]
+        counts = pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if position < keys.shape[1]:
             classes.iloc[:, position] = "key"
+            if spec is None and pd.api.types.is_float_dtype(values):
+                spec = lambda v: np.format_float_positional(v, trim="-")  # noqa: E731 -- a label as given
         elif ((pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
               or values.map(lambda v: isinstance(v, str) and "[" in v and v[-1:] == "]").any()):
             classes.iloc[:, position] = "num"
+        styler = styler.format(_formatter("int" if spec is None and counts else spec, digits),
+                               subset=pd.IndexSlice[:, [column]])
     for column in shade:
         classes[column] = [f"{k} {_shade(v)}".strip() for k, v in zip(classes[column], shown[column])]
-    marked = pd.concat([pd.DataFrame(False, index=shown.index, columns=keys.columns),
-                        flags.reset_index(drop=True)], axis=1)
-    classes = classes.where(~marked.to_numpy(), classes + " mark")
+    marked = np.hstack([np.zeros(keys.shape, dtype=bool), flags.to_numpy()])
+    classes = classes.where(~marked, classes + " mark")
     styler = styler.set_td_classes(classes).set_table_attributes('class="potran-table"')
     if titles is not None:
-        styler = styler.set_tooltips(pd.concat([pd.DataFrame("", index=shown.index, columns=keys.columns),
-                                                titles.reset_index(drop=True)], axis=1),
-                                     as_title_attribute=True)
+        styler = styler.set_tooltips(titles.reset_index(drop=True), as_title_attribute=True)
     if uuid:
         styler = styler.set_uuid(uuid)
     download = None if not csv else (csv if csv.endswith(".csv") else f"{csv}.csv",
@@ -313,16 +286,12 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
 
 
 def details(content, summary: str):
-    """``content`` (a :class:`Table`, a pandas Styler, a DataFrame or HTML text) folded under a
-    ``<details>`` block whose visible line is ``summary``: a long table one click away."""
-    import html
-
+    """``content`` (a :class:`Table` or a pandas Styler) folded under a ``<details>`` block whose
+    visible line is ``summary``: a long table one click away."""
     from IPython.display import HTML
 
-    if isinstance(content, pd.DataFrame):
-        content = table(content)
-    body = content.to_html() if hasattr(content, "to_html") else str(content)
-    return HTML(f'<details class="potran-details"><summary>{html.escape(summary)}</summary>{body}</details>')
+    return HTML(f'<details class="potran-details"><summary>{html.escape(summary)}</summary>'
+                f'{content.to_html()}</details>')
 
 
 def tests_table(tests: pd.DataFrame):

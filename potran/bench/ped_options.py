@@ -1,12 +1,10 @@
 """PED's options side by side: what one benchmark run with several perturbations gives, as tables.
 
-The supplementary's studies of PED vary one option at a time -- the radius coefficient
-(Table 1's grid, :data:`RADIUS_GRID`) or whether the features are standardised by the general set
-(Fig. 2) -- and compare each setting of it with the metric scored without PED. A setting is a
-perturbation label (:mod:`potran.perturbations`, e.g. ``"ped:nsigma=0.8"``): one runner call
-scores them all and ``"none"`` into the tidy score table, whose ``perturbation`` column tells them
-apart (its tau table is :func:`potran.bench.tau.tau_table`). Tables in, tables out: the λ grid
-and normalization pages show them, ``benchmarks/v3_sweeps.py`` scores the labels.
+The supplementary's studies of PED vary one option at a time -- the radius coefficient (Table 1's
+grid, :data:`RADIUS_GRID`) or standardising by the general set (Fig. 2) -- against the metric
+without PED. A setting is a perturbation label (:mod:`potran.perturbations`, e.g.
+``"ped:nsigma=0.8"``); one runner call scores them all and ``"none"`` into one tidy score table
+(``benchmarks/v3_sweeps.py``), which the λ grid and normalization pages read through these tables.
 """
 from __future__ import annotations
 
@@ -34,12 +32,11 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
                        level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Mean tau_w over targets of every (perturbation, metric), with crossed-bootstrap intervals.
 
-    :func:`potran.bench.intervals.tau_intervals`, and each perturbation paired with the same metric
-    without one (:func:`potran.bench.intervals.compare`; the ``"none"`` rows, which ``scores`` must
-    hold): every setting on the same replicates (one model resample shared by every target, each
-    cell's seeds redrawn; :func:`potran.stats.crossed_bootstrap`). Returns perturbation, metric,
-    mean_tau, low, high, and for the perturbed rows delta, delta_low, delta_high, p_delta
-    (perturbed - none, paired); empty (with these columns) when no scored cell has ground truth.
+    :func:`potran.bench.intervals.tau_intervals`, each perturbation paired with the metric's
+    ``"none"`` rows (which ``scores`` must hold) by :func:`potran.bench.intervals.compare`, every
+    setting on the same replicates. Returns perturbation, metric, mean_tau, low, high, and for the
+    perturbed rows delta, delta_low, delta_high, p_delta (perturbed - none); empty (with these
+    columns) when no scored cell has ground truth.
     """
     columns = ["perturbation", "metric", "mean_tau", "low", "high", "delta", "delta_low",
                "delta_high", "p_delta"]
@@ -52,8 +49,8 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
     iv = tau_intervals(scores, gt, seeds, **options)
     deltas = [compare(scores, gt, seeds, perturbation=p, **options)
               for p in dict.fromkeys(scores.perturbation) if p != NONE]
-    delta = pd.concat(deltas, ignore_index=True).rename(columns={
-        "delta": "delta", "low": "delta_low", "high": "delta_high", "p_value": "p_delta"})
+    delta = pd.concat(deltas, ignore_index=True).rename(
+        columns={"low": "delta_low", "high": "delta_high", "p_value": "p_delta"})
     out = iv.merge(delta.drop(columns="reference"), on=["perturbation", "metric"], how="left")
     return out[columns]
 
@@ -61,12 +58,11 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
 def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
     """What picking a PED setting on the ground truth gains, per metric.
 
-    ``tau``: :func:`potran.bench.tau.tau_table` of the scores (per-target rows used);
-    ``default``: the perturbation one would run without tuning (e.g. ``"ped:nsigma=0.6"``). One
-    row per metric: ``no_ped`` (mean tau_w without PED, NaN if not scored), ``default``,
-    ``best_setting`` and ``best_mean`` (the one setting with the highest mean tau_w over targets),
-    ``per_target_best`` (mean over targets of each target's best setting: what a table reporting
-    the best setting per dataset shows, optimistic since it is chosen on the same ground truth).
+    ``tau``: :func:`potran.bench.tau.tau_table` of the scores (per-target rows used); ``default``:
+    the untuned perturbation (e.g. ``"ped:nsigma=0.6"``). One row per metric: ``no_ped`` (mean
+    tau_w without PED, NaN if not scored), ``default``, ``best_setting`` and ``best_mean`` (the
+    setting with the highest mean tau_w over targets), ``per_target_best`` (mean of each target's
+    best setting: what a best-per-dataset table shows, optimistic, chosen on the ground truth).
     """
     per_target = tau[tau.target != "mean"]
     ped = per_target[per_target.perturbation != NONE]
@@ -117,9 +113,8 @@ def ranking_agreement(scores: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     ties merged as in the benchmark; 1 = the same ranking; NaN with fewer than two models scored
     both ways or constant scores) and n_models.
     """
-    left = scores[scores.perturbation == a].set_index(["metric", "target", "model"]).score
-    right = scores[scores.perturbation == b].set_index(["metric", "target", "model"]).score
-    both = pd.concat({"a": left, "b": right}, axis=1).dropna()
+    both = pd.concat({k: scores[scores.perturbation == p].set_index(["metric", "target", "model"]).score
+                      for k, p in (("a", a), ("b", b))}, axis=1).dropna()
     rows = []
     for (metric, target), grp in both.groupby(level=["metric", "target"], sort=False):
         try:
@@ -133,20 +128,16 @@ def ranking_agreement(scores: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 def dimension_spread(X, y, G, *, eps: float = EPS) -> pd.DataFrame:
     """Per feature dimension: spreads before and after PED's standardisation by ``G``.
 
-    Columns: ``dim``; ``std_raw`` (std of the features), ``std_general`` (std of the general
-    set, floored at ``eps`` as PED floors it), ``std_standardised`` (std of
-    ``(X - mean(G)) / std_general``); ``radius_share_raw`` and ``radius_share_standardised``:
-    the dimension's share of sum_c r_c^2, the squared class radii summed over classes
-    (r_c^2 = sum_d Var_c[x_d], so a dimension's share says how much it decides the balls'
-    sizes), in the raw and in the standardised space.
+    Columns: ``dim``; ``std_raw`` (of the features), ``std_general`` (of the general set,
+    floored at ``eps`` as PED does), ``std_standardised`` (of ``(X - mean(G)) / std_general``);
+    ``radius_share_raw`` and ``radius_share_standardised``: the dimension's share of sum_c r_c^2
+    (r_c^2 = sum_d Var_c[x_d]: how much it decides the balls' sizes), raw and standardised.
     """
     X = np.asarray(X, dtype=np.float64)
     G = np.asarray(G, dtype=np.float64)
     y = np.asarray(y)
     scale = np.maximum(G.std(0), eps)
-    within = np.zeros(X.shape[1])
-    for c in np.unique(y):
-        within += X[y == c].var(0)
+    within = sum(X[y == c].var(0) for c in np.unique(y))
     within_z = within / scale**2
     return pd.DataFrame({"dim": np.arange(X.shape[1]), "std_raw": X.std(0), "std_general": scale,
                          "std_standardised": X.std(0) / scale,

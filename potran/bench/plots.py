@@ -21,7 +21,7 @@ def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mea
            low: str = "low", high: str = "high", group: str | None = None,
            colours: dict | None = None, names: dict | None = None, order=None, band=None,
            band_label: str = "random ranking (95 %)", hollow_if_zero: bool = False,
-           xlabel: str = "mean weighted Kendall τ_w over targets (no unit)", spacing: float = 0.22):
+           xlabel: str = "mean weighted Kendall τ_w over targets (no unit)"):
     """Draw an interval plot of ``rows`` on ``ax`` and return the legend's handles and labels.
 
     ``rows``: one per point, ``label`` (its line), ``estimate``, ``low``, ``high`` and with
@@ -31,23 +31,22 @@ def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mea
     for intervals containing 0 (unresolved differences). KeyError when a named column is missing.
     """
     import seaborn as sns
+    from matplotlib.patches import Patch
 
-    needed = [label, estimate, low, high, *([group] if group else [])]
-    missing = [c for c in needed if c not in rows.columns]
+    missing = [c for c in (label, estimate, low, high, group) if c is not None and c not in rows.columns]
     if missing:
         raise KeyError(f"forest() needs the column(s) {missing}")
     order = list(dict.fromkeys(rows[label])) if order is None else list(order)
     groups = list(dict.fromkeys(rows[group])) if group else [None]
     if colours is None:
         colours = dict(zip(groups, sns.color_palette(n_colors=len(groups))))
-    names = names or {}
     if band is not None:
         ax.axvspan(band[0], band[1], color=BAND_COLOUR, zorder=0, label=band_label)
     ax.axvline(0, color="k", lw=0.8, zorder=1)
     # a line with a single setting (e.g. a baseline) is drawn on the line itself
     settings = rows.groupby(label, sort=False)[group].nunique() if group else None
     offset = [g for g in groups if group and (rows.loc[rows[group] == g, label].map(settings) > 1).any()]
-    offsets = dict(zip(offset, (np.arange(len(offset)) - (len(offset) - 1) / 2) * spacing))
+    offsets = dict(zip(offset, (np.arange(len(offset)) - (len(offset) - 1) / 2) * 0.22))  # apart on a line
     shown = set()
     for _, r in rows.iterrows():
         if r[label] not in order:
@@ -64,20 +63,13 @@ def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mea
         ax.errorbar(value, y, xerr=xerr, fmt="o", color=colour, mfc="white" if open_ else colour,
                     capsize=3, ms=6, lw=1.5, zorder=3)
         shown.add(key)
-    handles, labels = [], []
-    if band is not None:
-        from matplotlib.patches import Patch
-
-        handles.append(Patch(color=BAND_COLOUR))
-        labels.append(band_label)
-    for key in groups:
-        if group and key in shown:
-            handles.append(ax.plot([], [], "o", color=colours.get(key, "k"))[0])
-            labels.append(names.get(key, str(key)))
+    legend = [(Patch(color=BAND_COLOUR), band_label)] if band is not None else []
+    legend += [(ax.plot([], [], "o", color=colours.get(key, "k"))[0], (names or {}).get(key, str(key)))
+               for key in groups if group and key in shown]
     ax.set_yticks(range(len(order)), order)
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set_xlabel(xlabel)
-    return handles, labels
+    return [h for h, _ in legend], [name for _, name in legend]
 
 
 def forest_figure(rows: pd.DataFrame, *, panels: int = 1, width: float = 1.0, **options):

@@ -2,20 +2,19 @@
 
 A ground-truth grid keeps, per (model, target) cell, ``snapshots/<model>__<target>.npz``: the
 penultimate features of P fixed training images (the probe) at a few points of the first seed's
-fine-tuning run; and ``cells/<model>__<target>.json``: the cell's record with its timings. Two
-layouts exist: benchmark v4's grid (``benchmarks/v4_grid.py``; its records carry their
-``protocol``) stores the raw features at 25, 50 and 100 % of the run, the pretrained model's
-being recomputable; the grid of :mod:`potran.bench.groundtruth` stores 0 % too, each snapshot
-reduced to at most ``SCORE_DIM`` (:mod:`potran.bench.reduction`) principal components of its own.
-This module reads them (cells still being computed are simply absent) for the book's fine-tuning
-page (supplementary §C of the paper).
+fine-tuning run, and ``cells/<model>__<target>.json``: the cell's record with its timings.
+Benchmark v4's grid (``benchmarks/v4_grid.py``; its records carry their ``protocol``) stores raw
+features at 25, 50 and 100 % of the run (0 % is recomputable); the grid of
+:mod:`potran.bench.groundtruth` stores 0 % too, each snapshot reduced to at most ``SCORE_DIM``
+principal components of its own (:mod:`potran.bench.reduction`). Cells still being computed are
+absent. Read by the book's fine-tuning page (supplementary §C of the paper).
 """
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +32,11 @@ __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapsh
 class Snapshot:
     """Probe features of one cell along the first seed's fine-tuning run.
 
-    ``features`` (K, P, d) float64 holds the P probe images' penultimate features at each of the K
-    snapshots, taken at iterations ``steps`` (K,); ``fractions`` (K,) is the share of the run of
-    each (0 = pretrained, 1 = end): the grid's configured ``snapshot_fractions`` (the steps are
-    these shares of the run's iterations, rounded), else ``steps`` over the iterations.
-    ``labels`` (P,); ``indices`` (P,) are the probe images' positions in the target's training
-    split. ``reduced``: each snapshot reduced to its own principal components (the grid of
-    :mod:`potran.bench.groundtruth`) rather than raw (benchmark v4's grid).
+    ``features`` (K, P, d) float64: the P probe images' features at each of the K snapshots, taken
+    at iterations ``steps`` (K,); ``fractions`` (K,): each one's share of the run (0 = pretrained,
+    1 = end), the grid's ``snapshot_fractions`` if configured, else ``steps`` over the iterations.
+    ``labels`` (P,); ``indices`` (P,): the probe images' positions in the target's training split.
+    ``reduced``: each snapshot on its own principal components (not raw, as in benchmark v4).
     """
 
     model: str
@@ -65,14 +62,11 @@ def available_cells(groundtruth_dir, models=None, targets=None, *,
     """
     root = Path(groundtruth_dir)
     done = None if accuracy is None else set(zip(accuracy.model, accuracy.target))
-    found = []
-    for path in sorted((root / "cells").glob("*__*.json")):
-        model, _, target = path.stem.partition("__")
-        if (models is None or model in models) and (targets is None or target in targets) \
-                and (done is None or (model, target) in done) \
-                and (root / "snapshots" / f"{path.stem}.npz").is_file():
-            found.append((model, target))
-    return sorted(found, key=lambda mt: (mt[1], mt[0]))
+    pairs = [path.stem.partition("__")[::2] for path in (root / "cells").glob("*__*.json")]  # (model, target)
+    return sorted([(m, t) for m, t in pairs
+                   if (models is None or m in models) and (targets is None or t in targets)
+                   and (done is None or (m, t) in done)
+                   and (root / "snapshots" / f"{_name(m, t)}.npz").is_file()], key=lambda mt: (mt[1], mt[0]))
 
 
 def _record(groundtruth_dir, model: str, target: str) -> dict:
@@ -119,13 +113,10 @@ def snapshot_scores(snapshots, metrics=("logme",), **options) -> pd.DataFrame:
     columns model, target, fraction, step, metric, score."""
     from ..scoring import score
 
-    rows = []
-    for snap in snapshots:
-        for k, (step, fraction) in enumerate(zip(snap.steps, snap.fractions)):
-            for metric in metrics:
-                rows.append({"model": snap.model, "target": snap.target, "fraction": float(fraction),
-                             "step": int(step), "metric": metric,
-                             "score": float(score(snap.features[k], snap.labels, metric, **options))})
+    rows = [{"model": snap.model, "target": snap.target, "fraction": float(fraction), "step": int(step),
+             "metric": metric, "score": float(score(x, snap.labels, metric, **options))}
+            for snap in snapshots for x, step, fraction in zip(snap.features, snap.steps, snap.fractions)
+            for metric in metrics]
     return pd.DataFrame(rows, columns=["model", "target", "fraction", "step", "metric", "score"])
 
 
@@ -141,15 +132,13 @@ def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction"
     """
     from ..evaluation import weighted_tau
 
-    acc = accuracy.set_index(["model", "target"])["test_acc"]
     keys = ["target", "metric", *by]
+    both = scores.merge(accuracy[["model", "target", "test_acc"]], on=["model", "target"])
     rows = []
-    for key, group in scores.groupby(keys, sort=False):
-        group = group[[(m, t) in acc.index for m, t in zip(group.model, group.target)]]
+    for key, group in both.groupby(keys, sort=False):
         if len(group) < min_models:
             continue
-        s = pd.Series(group.score.to_numpy(), index=group.model)
-        g = pd.Series([acc[(m, t)] for m, t in zip(group.model, group.target)], index=group.model)
+        s, g = (pd.Series(group[c].to_numpy(), index=group.model) for c in ("score", "test_acc"))
         try:
             tau = weighted_tau(s, g)
         except ValueError:
@@ -161,14 +150,12 @@ def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction"
 def probe_features(arrays: dict, snapshot: Snapshot, training_idx) -> tuple[np.ndarray, np.ndarray]:
     """The 0 % snapshot rebuilt from the pretrained features, and the general set in its basis.
 
-    ``arrays`` is the cell's :func:`potran.bench.runner.cell_features` (raw ``X`` of the training
-    images fine-tuning used, raw general set ``G``); ``training_idx``, the target's
-    :func:`potran.bench.finetune.training_indices`, are the rows of ``arrays["X"]``; the snapshot's
-    ``indices`` pick the probe images. Returns the probe's pretrained features (P, d) and the
-    general set (M, d), ready for PED: raw when ``snapshot.reduced`` is False, else reduced as the
-    snapshots are (their own leading principal components,
-    :func:`potran.bench.reduction.reduce_features`), the general set projected on the same ones.
-    ValueError if a probe image is not among the training images.
+    ``arrays``: the cell's :func:`potran.bench.runner.cell_features` (raw ``X`` of the training
+    images, rows ``training_idx`` of the target (:func:`potran.bench.finetune.training_indices`),
+    raw general set ``G``). Returns the probe's pretrained features (P, d) and the general set
+    (M, d): raw, or, when ``snapshot.reduced``, on the probe's own leading principal components
+    (:func:`potran.bench.reduction.reduce_features`). ValueError if a probe image is not among
+    the training images.
     """
     from .reduction import reduce_features
 
@@ -197,34 +184,25 @@ def score_pretrained(bench, snapshots: dict, metrics, *, cache_dir=FEATURE_CACHE
                      min_time: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """PED scores of the rebuilt 0 % snapshots, and the time of each metric with and without PED.
 
-    For every cell of ``snapshots`` the benchmark's pretrained features are read once through
-    :func:`potran.bench.runner.cell_features` (feature cache; each target is loaded once):
-
-    - the 0 % snapshot is rebuilt with :func:`probe_features` and scored by every metric with PED
-      (the paper's values), with its general set in the same basis;
-    - every metric is timed without and with PED (:func:`potran.bench.timing.measure`, fastest of
-      at least ``repeats`` runs, ``min_time``) on the cell's scored features, the benchmark's protocol, for the
-      cells in ``timed`` (None: every cell).
-
-    ``bench.finetune`` must be the ground truth's (it picks the training images); ``bench.sources``
-    gives models, targets and features; ``snapshots`` maps (model, target) to Snapshot;
-    ``cache_dir``/``device`` as for :func:`~potran.bench.runner.cell_features` (``device`` also runs
-    PED and the metrics). Returns ``scores`` (model, target, fraction 0, step 0, metric,
-    perturbation "ped", score, rebuild_error: largest absolute difference between the rebuilt and
-    the stored 0 % snapshot over the largest absolute stored feature; float16 storage alone gives
-    up to about 5e-4) and ``times`` (model, target, n_images, n_general, metric, perturbation
-    "none"/"ped", seconds).
+    Per cell of ``snapshots`` ({(model, target): Snapshot}), the pretrained features are read once
+    (:func:`potran.bench.runner.cell_features`, with ``cache_dir``, ``device``); the 0 % snapshot
+    is rebuilt (:func:`probe_features`) and scored by every metric with PED, and, for the cells in
+    ``timed`` (None: all), every metric is timed without and with PED on the cell's scored features
+    (:func:`potran.bench.timing.measure`: fastest of at least ``repeats`` runs, ``min_time``).
+    ``bench.finetune`` must be the ground truth's (it picks the training images). Returns ``scores``
+    (model, target, fraction 0, step 0, metric, perturbation "ped", score, rebuild_error: largest
+    absolute difference between rebuilt and stored 0 % snapshot over the largest absolute stored
+    feature; float16 storage alone gives up to about 5e-4) and ``times`` (model, target, n_images,
+    n_general, metric, perturbation "none"/"ped", seconds).
     """
     from ..scoring import score
     from .finetune import training_indices
     from .runner import cell_features
 
-    targets = {}
+    load_target = lru_cache(maxsize=1)(bench.sources.load_target)   # cells come grouped by target
     score_rows, time_rows = [], []
     for (model, target), snap in snapshots.items():
-        if target not in targets:
-            targets = {target: bench.sources.load_target(target)}
-        task = targets[target]
+        task = load_target(target)
         arrays = cell_features(bench, model, task, cache_dir=cache_dir, device=device)
         X0, G0 = probe_features(arrays, snap, training_indices(len(task.y_train), bench.finetune))
         snap = with_pretrained(snap, X0)      # where the grid stored no 0 % snapshot, X0 is it

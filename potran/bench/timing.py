@@ -10,10 +10,12 @@ import re
 import time
 import tracemalloc
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["Measurement", "measure", "dense_ped", "dense_step", "synthetic_task", "loglog_slope", "slopes"]
 
@@ -25,17 +27,13 @@ _CLEAR_REFS = Path("/proc/self/clear_refs")
 class Measurement:
     """What :func:`measure` saw.
 
-    ``seconds``: fastest of the timed runs (load from other processes only adds time, so the
-    minimum is the most repeatable estimate on a shared machine); ``times``: every timed run, in
-    order. ``peak_bytes``: host memory, the larger of ``traced_bytes`` and ``rss_bytes``.
-    ``traced_bytes``: peak, above the level before the call, of the :mod:`tracemalloc` timeline:
-    Python objects, NumPy buffers and the CPU tensor storages torch operations create
-    (:func:`_torch_tracker`; workspaces inside a single kernel are not seen). ``rss_bytes``: rise
-    of the resident set high-water mark (``VmHWM`` after resetting it through
-    ``/proc/self/clear_refs``; None where unavailable); it sees everything the call touches,
-    kernel workspaces included, but misses memory reused from earlier frees, so it is a lower bound
-    that reads 0 for small calls. ``cuda_bytes``: peak of torch's CUDA allocator above its level
-    before the call (``device="cuda"``).
+    ``seconds``: fastest timed run (load from other processes only adds time, so the minimum is the
+    most repeatable on a shared machine); ``times``: every timed run. ``traced_bytes``: peak rise of
+    the :mod:`tracemalloc` timeline (Python objects, NumPy buffers, CPU tensor storages made by torch
+    operations; not a kernel's internal workspaces). ``rss_bytes``: rise of the resident high-water
+    mark (``VmHWM`` reset through ``/proc/self/clear_refs``; None where unavailable): sees everything,
+    but misses memory reused from earlier frees, so a lower bound, 0 for small calls. ``peak_bytes``:
+    the larger of the two. ``cuda_bytes``: peak rise of torch's CUDA allocator (``device="cuda"``).
     """
 
     seconds: float
@@ -47,22 +45,16 @@ class Measurement:
     cuda_bytes: int | None = None
 
 
-def _status_kb(field: str) -> int | None:
+def _status_bytes(field: str, reset: bool = False) -> int | None:
+    """``field`` of ``/proc/self/status`` in bytes, after resetting the resident high-water mark
+    to the resident size with ``reset``; None where unavailable."""
     try:
+        if reset:
+            _CLEAR_REFS.write_text("5")
         match = re.search(rf"^{field}:\s+(\d+) kB", _STATUS.read_text(), re.MULTILINE)
     except OSError:
         return None
-    return int(match.group(1)) if match else None
-
-
-def _reset_rss_peak() -> int | None:
-    """Reset the resident high-water mark to the current resident size; return that size in bytes."""
-    try:
-        _CLEAR_REFS.write_text("5")
-    except OSError:
-        return None
-    kb = _status_kb("VmRSS")
-    return None if kb is None else kb * 1024
+    return int(match.group(1)) * 1024 if match else None
 
 
 _TORCH_DOMAIN = 0x746F7263  # tracemalloc domain of the torch storages registered below ("torc")
@@ -70,14 +62,12 @@ _TRACKER_WARM = False
 
 
 def _torch_tracker():
-    """A context that registers every CPU tensor storage created by a torch operation with tracemalloc.
+    """A context that enters every CPU tensor storage a torch operation creates into tracemalloc.
 
-    Torch allocates outside Python's allocators, so tracemalloc alone does not see its tensors. A
-    ``TorchDispatchMode`` sees the result of every operation; each new CPU storage is entered with
-    ``PyTraceMalloc_Track`` (as NumPy does for its buffers) and removed when the storage is freed, so
-    the NumPy and torch allocations share one timeline and one peak. Memory that a kernel uses
-    internally (e.g. LAPACK workspaces) and tensors made without an operation (``torch.from_numpy``)
-    are not seen. Returns None when torch has not been imported (nothing to track).
+    Torch allocates outside Python's allocators; a ``TorchDispatchMode`` sees each operation's result
+    and tracks its new storages with ``PyTraceMalloc_Track`` (as NumPy does) until they are freed, so
+    NumPy and torch share one timeline. Kernel workspaces and tensors made without an operation
+    (``torch.from_numpy``) are not seen. None when torch has not been imported (nothing to track).
     """
     import sys
 
@@ -129,14 +119,6 @@ def _torch_tracker():
     return Tracker()
 
 
-def _synchronize(device) -> Callable[[], None]:
-    if device is not None and str(device).startswith("cuda"):
-        import torch
-
-        return torch.cuda.synchronize
-    return lambda: None
-
-
 def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool = True,
             device=None, min_time: float = 0.0, max_repeats: int = 100, **kwargs) -> Measurement:
     """Time ``fn(*args, **kwargs)`` and measure its peak memory.
@@ -148,18 +130,15 @@ def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool
     :mod:`tracemalloc` (and the torch tracker when torch is loaded) with the resident and CUDA
     peaks reset, since tracing slows Python-level code; False gives zero / None memory fields.
     ``device="cuda..."`` synchronises the GPU around every timed run and records the CUDA peak.
-
-    Examples
-    --------
-    >>> m = measure(np.ones, 1_000_000, repeats=2)
-    >>> m.seconds > 0 and m.traced_bytes >= 8_000_000
-    True
     """
     if int(repeats) != repeats or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     if int(warmup) != warmup or warmup < 0:
         raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
-    sync = _synchronize(device)
+    on_cuda = str(device).startswith("cuda")
+    if on_cuda:
+        import torch
+    sync = torch.cuda.synchronize if on_cuda else lambda: None
     for _ in range(warmup):
         fn(*args, **kwargs)
     sync()
@@ -171,10 +150,7 @@ def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool
         times.append(time.perf_counter() - t0)
     traced, rss, cuda = 0, None, None
     if memory:
-        cuda_base = None
-        if device is not None and str(device).startswith("cuda"):
-            import torch
-
+        if on_cuda:
             torch.cuda.reset_peak_memory_stats(device)
             cuda_base = torch.cuda.memory_allocated(device)
         tracker = _torch_tracker()   # imports before tracing starts
@@ -183,26 +159,21 @@ def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool
             tracemalloc.start()
         tracemalloc.reset_peak()
         traced_base = tracemalloc.get_traced_memory()[0]
-        rss_base = _reset_rss_peak()
-        if tracker is None:
+        rss_base = _status_bytes("VmRSS", reset=True)
+        with nullcontext() if tracker is None else tracker:
             fn(*args, **kwargs)
-        else:
-            with tracker:
-                fn(*args, **kwargs)
         sync()
-        hwm = _status_kb("VmHWM")
+        hwm = _status_bytes("VmHWM")
         traced = max(tracemalloc.get_traced_memory()[1] - traced_base, 0)
         if not was_tracing:
             tracemalloc.stop()
         if rss_base is not None and hwm is not None:
-            rss = max(hwm * 1024 - rss_base, 0)
-        if cuda_base is not None:
-            import torch
-
+            rss = max(hwm - rss_base, 0)
+        if on_cuda:
             cuda = max(torch.cuda.max_memory_allocated(device) - cuda_base, 0)
-    peak = max(traced, rss or 0)
     return Measurement(seconds=min(times), median_seconds=float(np.median(times)), times=tuple(times),
-                       peak_bytes=int(peak), traced_bytes=int(traced), rss_bytes=rss, cuda_bytes=cuda)
+                       peak_bytes=int(max(traced, rss or 0)), traced_bytes=int(traced), rss_bytes=rss,
+                       cuda_bytes=cuda)
 
 
 # --- the dense transcription of PED -------------------------------------------------------------
@@ -233,12 +204,10 @@ def dense_step(X, y, G, nsigma, t, k, eps):
 def dense_ped(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
     """PED transcribed directly: moved features and the accepted steps' displacements.
 
-    Every step re-standardises all N x D features by the general set ``G``, loops over the
-    C(C-1)/2 class pairs in Python and fills a dense C x C x D array of pushes, so a step costs
-    O(N D + C^2 D) time and C^2 D float64 memory. Labels ``y`` must be 0..C-1 (every class
-    present) for the shift lookup. Same defaults as :func:`potran.ped.simulate` (λ=0.6, t=0.1,
-    k=1, ρ=0.5, ε=1e-3, at most 6 steps), with which it agrees to rounding on classes whose
-    centres differ. Returns (ndarray (N, D), list of float).
+    Each step re-standardises all N x D features by ``G`` and fills a dense C x C x D array of
+    pushes in a Python loop over class pairs: O(N D + C^2 D) time, C^2 D float64 memory. ``y``
+    must be 0..C-1, every class present. Defaults and result as :func:`potran.ped.simulate` (at most
+    6 steps; equal to rounding where class centres differ). Returns (ndarray (N, D), list of float).
     """
     X = np.asarray(X, dtype=np.float64)
     G = np.asarray(G, dtype=np.float64)
@@ -261,11 +230,9 @@ def synthetic_task(n: int, d: int, c: int, *, n_general: int | None = None, spre
                    seed: int = 0):
     """A classification task of ``n`` samples, ``d`` features and ``c`` balanced classes.
 
-    Class centres are standard normal, samples scatter around them with standard deviation
-    ``spread`` (large enough for the balls to overlap, so PED moves them), and the general set
-    (``n_general`` rows, default ``max(n, 2 d)``) is drawn around the global mean with a larger
-    spread. Every class has at least one sample (``n >= c``). Returns X (n, d), y (n,) of 0..c-1,
-    G (n_general, d).
+    Standard normal class centres, samples around them with std ``spread`` (the balls overlap, so
+    PED moves them), a general set of ``n_general`` rows (default ``max(n, 2 d)``) around 0 with
+    std ``1.5 * spread``; ``n >= c``. Returns X (n, d), y (n,) of 0..c-1, G (n_general, d).
     """
     if not (n >= c >= 2 and d >= 1):
         raise ValueError(f"need n >= c >= 2 and d >= 1, got n={n}, d={d}, c={c}")
@@ -278,11 +245,8 @@ def synthetic_task(n: int, d: int, c: int, *, n_general: int | None = None, spre
 
 
 def loglog_slope(sizes, values) -> float:
-    """Exponent b of ``values ~ a * sizes**b``: least-squares line through (log size, log value).
-
-    Non-positive values (a memory rise too small to see) are left out; NaN when fewer than two
-    points remain.
-    """
+    """Exponent b of ``values ~ a * sizes**b``: least-squares line through (log size, log value);
+    non-positive values (a memory rise too small to see) left out; NaN under two points left."""
     x, v = np.asarray(sizes, dtype=float), np.asarray(values, dtype=float)
     keep = (x > 0) & (v > 0) & np.isfinite(v)
     if keep.sum() < 2 or np.ptp(x[keep]) == 0:
@@ -297,16 +261,12 @@ def slopes(table, value: str = "seconds", last: int | None = None):
     ``size`` and ``value``; ``last=k`` fits only the ``k`` largest sizes of each axis
     (where fixed overheads matter least), None fits all of them.
     """
-    import pandas as pd
-
     if last is not None and (int(last) != last or last < 2):
         raise ValueError(f"last must be an integer >= 2 or None, got {last!r}")
     fits = {}
-    for (name, axis), rows in table.groupby(["function", "axis"], sort=False):
-        rows = rows.sort_values("size")
-        if last is not None:
-            rows = rows.iloc[-int(last):]
-        fits[(name, axis)] = loglog_slope(rows["size"], rows[value])
+    for key, rows in table.groupby(["function", "axis"], sort=False):
+        rows = rows.sort_values("size").iloc[-int(last or len(rows)):]
+        fits[key] = loglog_slope(rows["size"], rows[value])
     out = pd.Series(fits).unstack()
     order = [a for a in ("N", "D", "C") if a in out.columns]
     return out.loc[list(dict.fromkeys(table["function"]))][order]
