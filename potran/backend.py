@@ -1,20 +1,13 @@
-"""NumPy / torch interoperability, and where the heavy linear algebra runs.
+"""NumPy / torch interoperability, and where the heavy linear algebra runs (README, "Where the
+linear algebra runs").
 
-LogME, SFDA, GBC and PED compute with torch in float64: NumPy input runs on the CPU, CUDA tensors
-(or ``device="cuda"``) on the GPU, same code; the other metrics are NumPy/scikit-learn code.
-
-Heavy products go through :func:`gram`, :func:`eigh` / :func:`top_eigh`, :func:`solve` and
-:func:`matmul`: GPU tensors stay there; CPU tensors run in NumPy (zero-copy views) unless
-:func:`cpu_blas` says torch. NumPy's ``A^T A`` is a symmetric rank-k update (half the flops of
-torch's general product), and torch's CPU BLAS is MKL, slow on this project's AMD EPYC machines:
-the float64 Gram matrix takes about half the time in NumPy's OpenBLAS
-(``benchmarks/bench_core.py`` times both). Override with ``POTRAN_CPU_BLAS=torch`` (or ``numpy``)
-before the first call, or :func:`set_cpu_blas` any time. Both compute in float64 and agree to
-rounding (parity tolerances hold on both; ``tests/test_backend.py``). Problems of at most
-``SMALL_WORK`` multiply-adds run on one BLAS thread (:func:`blas_threads_for`).
+LogME, SFDA, GBC and PED compute with torch in float64 on the input's device. Their heavy products
+(:func:`gram`, :func:`eigh`, :func:`top_eigh`, :func:`solve`, :func:`matmul`) run CPU tensors in
+NumPy (zero-copy views) unless :func:`cpu_blas` says torch; both agree to rounding.
 """
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import nullcontext
 from typing import Any
@@ -30,10 +23,8 @@ _cpu_blas: str | None = None
 
 
 def cpu_blas() -> str:
-    """The backend of the heavy linear algebra on CPU tensors: "numpy" (default) or "torch".
-
-    Read once per process from ``POTRAN_CPU_BLAS``; :func:`set_cpu_blas` changes it.
-    """
+    """The backend of the heavy linear algebra on CPU tensors: "numpy" (default) or "torch", read
+    once from ``POTRAN_CPU_BLAS``; :func:`set_cpu_blas` changes it."""
     global _cpu_blas
     if _cpu_blas is None:
         _cpu_blas = _checked(os.environ.get(CPU_BLAS_ENV, "numpy"), CPU_BLAS_ENV)
@@ -93,9 +84,8 @@ def eigh(S):
 def top_eigh(S, k: int):
     """The ``k`` largest eigenvalues (descending) and their eigenvectors of a symmetric tensor.
 
-    In NumPy, with at least ``SUBSET_MIN_SIDE`` rows and ``k`` at most half the side, only those
-    pairs are computed (SciPy, LAPACK ``syevr``): about 2.5x faster than the full ``eigh`` for 64
-    of 2048 (``benchmarks/bench_core.py``); equal to the full solver's to rounding (up to sign).
+    In NumPy, from ``SUBSET_MIN_SIDE`` rows and ``k`` at most half the side, only those pairs are
+    computed (LAPACK ``syevr``; 2.5x faster for 64 of 2048), equal to rounding (up to sign).
     """
     import torch
 
@@ -133,10 +123,8 @@ def to_numpy(x: Any) -> np.ndarray:
 
 
 def as_torch(x: Any, device: Any = None, *, keep_float32: bool = False):
-    """``x`` as a float64 torch tensor on ``device`` (default: the tensor's own device, else the CPU).
-
-    ``keep_float32=True`` keeps float32 input in float32 (no full float64 copy).
-    """
+    """``x`` as a float64 torch tensor on ``device`` (default: the tensor's own, else the CPU);
+    ``keep_float32=True`` keeps float32 input in float32."""
     import torch
 
     if is_tensor(x):
@@ -168,25 +156,16 @@ def one_thread():
 
 
 def blas_threads_for(work: float, *, openmp: bool = False):
-    """One BLAS thread for a problem of at most ``SMALL_WORK`` multiply-adds, the default otherwise.
-
-    Up to that size (an eigh of 512 x 512; a 1000 x 128 cell's Gram matrix is 1.6e7) the work
-    takes milliseconds and OpenBLAS's thread hand-offs on a busy machine cost far more (2 loaded
-    cores, 1000 x 128 cell, default vs one thread: H-score 1.5 s vs 0.02-0.09 s; PARC 1.0-2.8 s vs
-    0.5 s; k-NN 1.1-1.4 s vs 0.15-0.2 s). ``openmp=True`` also holds OpenMP (scikit-learn's
-    neighbour search, k-means) to one thread. Results equal to rounding.
+    """One BLAS thread for a problem of at most ``SMALL_WORK`` multiply-adds, the default otherwise
+    (on 2 loaded cores, a 1000 x 128 cell's H-score: 1.5 s vs 0.02-0.09 s on one thread).
+    ``openmp=True`` also holds OpenMP (scikit-learn's neighbours, k-means) to one thread.
     """
     if work > SMALL_WORK:
         return nullcontext()
     return _threadpools().limit(limits=1, user_api=None if openmp else "blas")
 
 
-_controller = None
-
-
+@functools.cache
 def _threadpools() -> ThreadpoolController:
     """The process's thread pools, inspected once (inspecting them takes milliseconds)."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
+    return ThreadpoolController()

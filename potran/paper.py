@@ -8,10 +8,7 @@ from potran.resources import data_path
 
 DATA_DIR = data_path("paper")
 
-GROUNDTRUTH_FILES = {
-    "twpy": "groundtruth_twpy.csv",
-    "supplementary": "groundtruth_supplementary.csv",
-}
+GROUNDTRUTH_FILES = {"twpy": "groundtruth_twpy.csv", "supplementary": "groundtruth_supplementary.csv"}
 
 # README method label -> (potran metric name, perturbation: "ped" for "+Ours")
 METHODS = {
@@ -27,48 +24,27 @@ METHODS = {
 
 
 def groundtruth(variant: str = "twpy") -> pd.DataFrame:
-    """Published fine-tuning accuracies (%), one row per (model, target dataset).
+    """Published fine-tuning accuracies (%): columns ``model``, ``target``, ``test_acc``, ``source``.
 
-    Parameters
-    ----------
-    variant : {"twpy", "supplementary"}
-        The protocol ground truth of the official ``tw.py`` (11 datasets), or Table 2 of the
-        supplementary material (10 datasets, five cells differ).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``model``, ``target``, ``test_acc`` (in %), ``source``.
+    ``variant``: "twpy", the official ``tw.py``'s ground truth (11 datasets), or "supplementary",
+    the supplementary's Table 2 (10 datasets, five cells differ).
     """
     if variant not in GROUNDTRUTH_FILES:
-        raise ValueError(
-            f"unknown ground-truth variant {variant!r}; choose from {sorted(GROUNDTRUTH_FILES)}"
-        )
+        raise ValueError(f"unknown ground-truth variant {variant!r}; choose from {sorted(GROUNDTRUTH_FILES)}")
     return pd.read_csv(DATA_DIR / GROUNDTRUTH_FILES[variant])
 
 
 def main_table() -> pd.DataFrame:
-    """Weighted Kendall tau of the official README table, one row per (method, dataset).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``method`` (the README label), ``target``, ``weighted_tau``, ``source``, ``metric``
-        (the ``potran`` name) and ``perturbation`` (``"ped"`` for a "+Ours" row, else ``"none"``).
-    """
+    """Weighted Kendall tau of the official README table: columns ``method`` (the README label),
+    ``target``, ``weighted_tau``, ``source``, ``metric`` (the ``potran`` name) and
+    ``perturbation`` (``"ped"`` for a "+Ours" row, else ``"none"``)."""
     return _with_metric(pd.read_csv(DATA_DIR / "main_table.csv"))
 
 
 def k_grid() -> pd.DataFrame:
-    """Weighted Kendall tau of the supplementary's Table 1, one row per (method, dataset): the
-    rows without PED, and "+Ours" rows that are the best of a grid search of the PED
-    hyper-parameter (``data/paper/README.md``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns as :func:`main_table`.
-    """
+    """Weighted Kendall tau of the supplementary's Table 1, one row per (method, dataset), columns
+    as :func:`main_table`; its "+Ours" rows are the best of a grid search of the PED
+    hyper-parameter (``data/paper/README.md``)."""
     return _with_metric(pd.read_csv(DATA_DIR / "k_grid.csv"))
 
 

@@ -1,10 +1,8 @@
 """Declared options: every keyword option of a metric, of PED and of SA, with its constraint.
 
-One declaration serves every use: the check of the values a caller passes (one message style,
-``"<name> must be <constraint>, got <value>"``), the command line's flags (``potran score``), and
-the option lists of the README and the book. The model is scikit-learn's declarative
-``_parameter_constraints``; :func:`declare` attaches the declaration to a function and checks
-its keyword arguments on every call.
+One declaration (:func:`declare`, after scikit-learn's ``_parameter_constraints``) serves the check
+of every call (``"<name> must be <constraint>, got <value>"``), the command line's flags and the
+README's option table.
 """
 from __future__ import annotations
 
@@ -33,11 +31,9 @@ class Interval:
     closed: str = "both"
 
     def accepts(self, value) -> bool:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            return False
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or value != value:
+            return False  # value != value: NaN
         if self.kind is int and int(value) != value:
-            return False
-        if value != value:  # NaN
             return False
         closed_low, closed_high = self.closed in ("both", "left"), self.closed in ("both", "right")
         low_ok = self.low is None or (value >= self.low if closed_low else value > self.low)
@@ -97,8 +93,8 @@ class Anything:
 
 @dataclass(frozen=True)
 class Option:
-    """One keyword option: its name, the constraints of which the value must meet at least one
-    (None among them: None is allowed), and a short help text."""
+    """One keyword option: its name, the constraints a value must meet one of (None among them
+    allows None), and a short help text."""
 
     name: str
     constraints: tuple
@@ -144,11 +140,8 @@ def check_options(options: tuple[Option, ...], values: dict) -> None:
 
 
 def declare(*options: Option):
-    """Attach ``options`` to the decorated function and check its keyword arguments at every call.
-
-    Every keyword-only parameter of the function must be declared, and only those: a mismatch is
-    a programming error raised at import.
-    """
+    """Attach ``options`` to the decorated function and check its keyword arguments at every call;
+    they must be exactly its keyword-only parameters (TypeError at import)."""
     def decorate(function):
         keyword_only = [p.name for p in inspect.signature(function).parameters.values()
                         if p.kind is inspect.Parameter.KEYWORD_ONLY]
@@ -168,9 +161,8 @@ def declare(*options: Option):
 
 
 def option_table(functions: dict[str, Callable]) -> str:
-    """A Markdown table of the declared options of ``functions`` (label -> function): one row per
-    option with its default, what it accepts and what it does. The README's option list is this
-    table (a test keeps the two equal)."""
+    """The Markdown table (the README's, a test keeps them equal) of the declared options of
+    ``functions`` (label -> function): default, what it accepts, what it does."""
     rows = ["| for | option | default | accepts | meaning |", "|---|---|---|---|---|"]
     for label, function in functions.items():
         defaults = defaults_of(function)

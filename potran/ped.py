@@ -1,12 +1,8 @@
 """PED: Potential Energy Decline (Li et al., ICCV 2023); equations on the book's method page.
 
-Each class is a ball in the space standardised by a general feature set (centre = class mean,
-radius = nsigma * sqrt(trace of the class covariance)). Overlapping balls repel with a Hooke force
-proportional to the overlap; from rest a class moves rigidly by the distance covered in
-``time_step`` (capped at the overlap), until the displacement falls below ``exit_ratio`` times the
-first or after ``max_steps``; ``U = sum_{i<j} k/2 * overlap_ij^2`` declines. Rigid motion keeps
-radii, so the simulation runs on the C x D centres and the total shift is applied once (exact);
-extra memory O(N*D) for the output plus O(C*D + C^2), never C x C x D.
+Classes are balls in the space standardised by a general feature set; overlapping balls repel and
+move rigidly, so the simulation runs on the C x D centres and the total shift is applied once
+(exact). Extra memory: O(N*D) for the output plus O(C*D + C^2), never C x C x D.
 """
 from __future__ import annotations
 
@@ -29,6 +25,7 @@ ROW_CHUNK = 4096    # rows per chunk for the class statistics (bounds temporary 
 PAIR_CHUNK = 4096   # close pairs recomputed at a time
 CLOSE_PAIR = 1e-4   # d^2 below this fraction of |c_i|^2 + |c_j|^2 is recomputed from the difference
 COINCIDENT = 1e-9   # centres closer than this fraction of their contact distance have no defined direction
+
 
 @dataclass
 class PEDTrace:
@@ -70,20 +67,14 @@ def standardiser(general):
 
 @dataclass(frozen=True, eq=False)
 class GeneralStats:
-    """All PED reads from the general set: per-dimension mean and population std (ddof 0).
-
-    Pass it as ``general`` (:func:`simulate`, ``potran.score(..., ped=True)``) when the general
-    matrix is too big to hold, e.g. from one streaming pass
-    (:func:`potran.bench.paper_setting.general_moments`); same motion as the matrix (std floored at
-    ``eps`` alike; :meth:`from_features` computes them as PED does). ``mean, std``: finite float64
-    (D,), ``std >= 0``; tensors and lists are converted.
-    """
+    """All PED reads from the general set: per-dimension mean and population std (finite (D,),
+    ``std >= 0``). Pass it as ``general`` when the general matrix is too big to hold (e.g. from
+    :func:`potran.bench.paper_setting.general_moments`): same motion as the matrix."""
 
     mean: Any
     std: Any
 
     def __post_init__(self):
-        arrays = {}
         for name in ("mean", "std"):
             value = getattr(self, name)
             try:
@@ -94,15 +85,12 @@ class GeneralStats:
                 raise ValueError(f"general {name} must be a non-empty 1-D array, got shape {arr.shape}")
             if not np.isfinite(arr).all():
                 raise ValueError(f"general {name} contains NaN or Inf")
-            arrays[name] = arr
-        if arrays["mean"].shape != arrays["std"].shape:
-            raise ValueError(f"general mean and std differ in length: {arrays['mean'].size} and "
-                             f"{arrays['std'].size}")
-        if (arrays["std"] < 0).any():
-            raise ValueError("general std must be >= 0")
-        for name, arr in arrays.items():
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
+        if self.mean.shape != self.std.shape:
+            raise ValueError(f"general mean and std differ in length: {self.mean.size} and {self.std.size}")
+        if (self.std < 0).any():
+            raise ValueError("general std must be >= 0")
 
     @classmethod
     def from_features(cls, general) -> GeneralStats:
@@ -122,10 +110,8 @@ def _general_standardiser(general, n_features: int, device):
 
 
 def class_statistics(X, codes, n_classes, mean, scale):
-    """Class centres (C x D) and radii sqrt(sum_d Var_c[z_d]) in the standardised space z = (x - mean)/scale.
-
-    Rows go to float64 one chunk at a time (float32 input is not copied whole).
-    """
+    """Class centres (C x D) and radii sqrt(sum_d Var_c[z_d]) in the space z = (x - mean)/scale
+    (rows go to float64 a chunk at a time)."""
     import torch
 
     f64 = torch.float64
@@ -146,19 +132,16 @@ def _chunks(n: int):
 
 
 def pair_geometry(centres):
-    """Pairwise centre distances (C x C) without a C x C x D array.
+    """Pairwise centre distances (C x C) from Gram products; close pairs, where those lose
+    accuracy, are recomputed directly (coincident centres get an exact 0)."""
+    import torch
 
-    Gram products of the centred centres; pairs much closer than the centres' spread (where that
-    loses relative accuracy) are recomputed directly, so coincident centres get an exact 0.
-    """
     c = centres - centres.mean(0, keepdim=True)
     sq = (c * c).sum(1)
     scale = sq[:, None] + sq[None, :]
     d2 = (scale - 2 * gram(c, rows=True)).clamp_min(0)
     close = d2 < CLOSE_PAIR * scale
     close.fill_diagonal_(False)
-    import torch
-
     rows, cols = close.nonzero(as_tuple=True)
     for start in range(0, len(rows), PAIR_CHUNK):
         i, j = rows[start:start + PAIR_CHUNK], cols[start:start + PAIR_CHUNK]
@@ -182,9 +165,8 @@ def potential_energy(o, constant):
 def displacement(centres, distances, o, contact, constant, time_step):
     """Δ_c = sum_j min(k/2 t^2 o_cj, o_cj) * (μ_c - μ_j)/d_cj (the method page's force equation).
 
-    From rest, acceleration k*o moves a class k/2 t^2 o in time t, capped at the overlap.
-    Coincident centres (d below ``COINCIDENT`` times the contact nsigma*(r_i + r_j)) exert no
-    force on each other (the official code divides 0 by 0, a bug: see the method page).
+    Coincident centres (d below ``COINCIDENT`` times the contact) exert no force on each other
+    (the official code divides 0 by 0: see the method page).
     """
     import torch
 
@@ -211,9 +193,8 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
              eps: float = EPS, standardize: bool = True, device=None) -> PEDResult:
     """Run PED and return the moved features and a :class:`PEDTrace` (the book's method page).
 
-    The first step is always taken. Defaults are the paper's code's (λ=0.6, t=0.1, k=1, ρ=0.5, 6
-    steps, ε=1e-3). ``general``: the general matrix (M x D) or its :class:`GeneralStats`; may be
-    None with ``standardize=False`` (raw space, the ablation of the supplementary's Fig. 2).
+    Defaults are the paper's code's. ``general``: the general matrix (M x D) or its
+    :class:`GeneralStats`; None with ``standardize=False`` (raw space, supplementary Fig. 2).
     """
     import torch
 
@@ -230,14 +211,17 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
     contact = nsigma * (radii[:, None] + radii[None, :])
 
     trace = PEDTrace(radii=radii.cpu().numpy())
-    trace.centres.append(centres.cpu().numpy())
     shift = torch.zeros_like(centres)
-    distances = pair_geometry(centres)
-    o = overlaps(distances, contact)
-    trace.energies.append(potential_energy(o, constant))
     first = None
-    while trace.steps < max_steps:
-        delta = displacement(centres + shift, distances, o, contact, constant, time_step)
+    while True:
+        current = centres + shift
+        trace.centres.append(current.cpu().numpy())
+        distances = pair_geometry(current)
+        o = overlaps(distances, contact)
+        trace.energies.append(potential_energy(o, constant))
+        if trace.steps >= max_steps:
+            break
+        delta = displacement(current, distances, o, contact, constant, time_step)
         moved = float(delta.abs().sum())
         first = moved if first is None else first
         if not (first > 0 and moved / first > exit_ratio):
@@ -246,19 +230,13 @@ def simulate(X, y, general, *, nsigma: float = NSIGMA, time_step: float = TIME_S
         shift += delta
         trace.steps += 1
         trace.displacements.append(moved)
-        trace.centres.append((centres + shift).cpu().numpy())
-        distances = pair_geometry(centres + shift)
-        o = overlaps(distances, contact)
-        trace.energies.append(potential_energy(o, constant))
 
     raw_shift = shift * scale
     out = torch.empty(F.shape, dtype=torch.float64, device=F.device)
     for rows in _chunks(F.shape[0]):  # chunked: no N x D temporary besides the float64 output
         torch.add(F[rows].to(torch.float64), raw_shift[codes[rows]], out=out[rows])
     trace.max_shift = float(raw_shift.abs().max())
-    if is_tensor(X):
-        return PEDResult(out, trace)
-    return PEDResult(out.cpu().numpy(), trace)
+    return PEDResult(out if is_tensor(X) else out.cpu().numpy(), trace)
 
 
 #: Keyword options of :func:`simulate` that ``potran.score`` and the CLI pass through (its

@@ -1,17 +1,16 @@
 """Feature perturbations as the values of one axis: ``"none"``, PED and its settings, SA.
 
 A perturbation is named by a label: ``"none"`` (the features as given), ``"ped"``
-(:func:`potran.ped.simulate`), ``"sa"`` (:func:`potran.sa.perturb`), or a kind with options such
-as ``"ped:nsigma=2"`` or ``"ped:nsigma=2,standardize=False"`` (``key=value`` pairs separated by
-commas; a value reads as bool, None, int or float where it can, else as a string). :func:`label`
-writes the options sorted, so one setting has one label; :func:`move` applies a label to one
-cell's features, and every metric scored with that perturbation scores the same moved features
-(what ``potran.score(X, y, metric, ped=True, ...)`` computes for each).
+(:func:`potran.ped.simulate`), ``"sa"`` (:func:`potran.sa.perturb`), or a kind with comma-separated
+``key=value`` options, e.g. ``"ped:nsigma=2,standardize=False"``. :func:`label` writes the options
+sorted, so one setting has one label; :func:`move` applies a label to one cell's features.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from potran.params import check_options, options_of
 
 __all__ = ["NONE", "PED", "SA", "KINDS", "Moved", "read_value", "parse", "label", "kind", "title",
            "metric_label", "move", "trace_columns"]
@@ -33,13 +32,13 @@ class Moved:
 def _function(kind_: str):
     from . import ped, sa
 
-    return {"ped": ped.simulate, "sa": sa.perturb}[kind_]
+    return {PED: ped.simulate, SA: sa.perturb}[kind_]
 
 
 def _known_options(kind_: str) -> tuple[str, ...]:
     from . import ped, sa
 
-    return {NONE: (), "ped": ped.OPTIONS, "sa": sa.OPTIONS}[kind_]
+    return {NONE: (), PED: ped.OPTIONS, SA: sa.OPTIONS}[kind_]
 
 
 def read_value(text: str):
@@ -70,14 +69,12 @@ def parse(name: str) -> tuple[str, dict]:
         if key in options:
             raise ValueError(f"perturbation {name!r} sets {key!r} twice")
         options[key] = read_value(text)
-    known = _known_options(kind_)
-    unknown = sorted(set(options) - set(known) | ({"device"} & set(options)))
+    known = _known_options(kind_)  # PED's device is not a label's option
+    unknown = sorted(set(options) - set(known))
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} of perturbation {kind_!r} in {name!r}; known: "
-                         f"{', '.join(o for o in known if o != 'device') or 'none'}")
+                         f"{', '.join(known) or 'none'}")
     if options:
-        from .params import check_options, options_of
-
         check_options(options_of(_function(kind_)), options)
     return kind_, options
 
@@ -103,7 +100,7 @@ def move(name: str, X, y, G=None, *, device=None) -> Moved:
     kind_, options = parse(name)
     if kind_ == NONE:
         return Moved(X)
-    if kind_ == "ped":
+    if kind_ == PED:
         if G is None:
             raise ValueError(f"perturbation {name!r} needs a general feature set")
         if device is not None:

@@ -19,16 +19,10 @@ TIE_RTOL = 1e-9
 
 
 def reduce_features(X, G=None, dim: int = SCORE_DIM, always: bool = False):
-    """Project ``X`` (N x D) and optionally ``G`` on the top ``min(dim, D)`` principal components
-    of X (eigenvectors of its float64 covariance, each signed so that its largest-magnitude entry
-    is positive: deterministic), centred by X's mean. ``D <= dim`` is returned unchanged unless
-    ``always`` (benchmark v3: the same centring and rotation for every model).
-
-    Returns
-    -------
-    ndarray or (ndarray, ndarray)
-        The projected X (float64), and the projected G when ``G`` is given.
-    """
+    """Project ``X`` (N x D), and ``G`` when given (then a pair is returned), on the top
+    ``min(dim, D)`` principal components of X (float64, centred by X's mean, each component signed
+    so that its largest-magnitude entry is positive). ``D <= dim`` is returned unchanged unless
+    ``always`` (benchmark v3)."""
     X = np.asarray(X)
     if X.shape[1] <= dim and not always:
         return X if G is None else (X, np.asarray(G))

@@ -1,12 +1,9 @@
-"""Where the project's data files are: inside an installed package, or in the source checkout.
-
-A wheel carries ``data/paper``, ``data/zoo`` and the benchmark's tables as ``potran/data/``
-(see ``pyproject.toml``); a source checkout (or an editable install) reads the repository's
-``data/`` folder.
+"""Where the project's data files are: ``potran/data/`` in an installed wheel (``pyproject.toml``),
+else the source checkout's ``data/``.
 
 When ``POTRAN_DATA_LOG`` names a file, every :func:`data_path` call appends one JSON line to it
-(``page``, ``build`` from ``POTRAN_PAGE``/``POTRAN_BUILD_STARTED``, and the path): the book's
-build sets these, so that its reproducibility page can list, and hash, the data each page read.
+(``page`` and ``build`` from ``POTRAN_PAGE``/``POTRAN_BUILD_STARTED``, and the path): the book's
+reproducibility page lists the data each page read.
 """
 from __future__ import annotations
 

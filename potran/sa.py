@@ -1,8 +1,5 @@
-"""SA: "spread and attract" feature perturbation ("Feature Space Perturbation", WACV 2025).
-
-As the authors' released code runs it (the code behind the paper's numbers): the book's method
-page, §SA. Memory beyond the input: the centred copy and the projection (O(N*D)), O(C*k + C^2)
-for the attract step.
+"""SA: "spread and attract" feature perturbation (WACV 2025), as the authors' released code runs it
+(method page, §SA). Memory beyond the input: O(N*D) plus O(C*k + C^2) for the attract step.
 """
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ import numpy as np
 import scipy.linalg
 import scipy.spatial.distance
 
-from potran.backend import is_tensor, to_numpy
+from potran.backend import as_torch, is_tensor, to_numpy
 from potran.params import COUNT, FLAG, POSITIVE, SEED, OneOf, Option, declare, options_of
 from potran.validation import check_xy
 
@@ -25,33 +22,17 @@ SIGMA = 0.6                  # radius coefficient of the attract step
 N_COMPONENTS = 64            # dimension of the projection
 PCA_SEED = 1919              # seed of the randomized SVD's Gaussian test matrix
 OVERSAMPLES = 10             # extra test vectors of the randomized SVD
-GATE_FACTOR = 5.0            # the gate compares max(exp(-5 m), 1e-10) with 1e-9 ...
-GATE_FLOOR = 1e-10
-GATE_THRESHOLD = 1e-9
-#: ... which is the same as m > 9 ln(10) / 5 = 4.1447 (method page, eq-sa-gate)
-GATE_MIN_EIGENVALUE = -math.log(GATE_THRESHOLD) / GATE_FACTOR
-SPREAD_FORCE = 1.0           # step length of the (optional) spread
+#: the official gate max(exp(-5 m), 1e-10) > 1e-9 is m > 9 ln(10) / 5 = 4.1447 (method page, eq-sa-gate)
+GATE_MIN_EIGENVALUE = -math.log(1e-9) / 5.0
 COINCIDENT = 1e-12           # means closer than this fraction of their contact distance: no direction
 
 
 @dataclass
 class SATrace:
-    """What the perturbation did.
-
-    Attributes
-    ----------
-    gate_eigenvalues : ndarray (2,)
-        The two largest eigenvalues of the population covariance of the raw features.
-    gate_open : bool
-        Whether the features were transformed (``m > GATE_MIN_EIGENVALUE``, or ``gate=False``).
-    n_components : int or None
-        Dimension of the projection (None when the gate kept the raw features).
-    class_shifts : ndarray (C, k) or None
-        The attract step's translation of every class (rows in the order of the sorted labels).
-    n_pairs_repelled : int or None
-        Unordered class pairs farther apart than ``sigma * (R_a + R_b)``, which the attract step
-        pushes apart.
-    """
+    """What the perturbation did: ``gate_eigenvalues`` (2,), the raw features' two largest
+    covariance eigenvalues; ``gate_open``, whether they were transformed; ``n_components`` of the
+    projection, ``class_shifts`` (C, k; sorted-label order) and ``n_pairs_repelled`` (class pairs
+    farther apart than ``sigma * (R_a + R_b)``), None while the gate is closed."""
 
     gate_eigenvalues: Any = field(default=None, repr=False)
     gate_open: bool = False
@@ -80,15 +61,9 @@ class SAResult:
     trace: SATrace
 
 
-def resolve_alpha(alpha) -> float:
-    """``alpha`` as a number: a positive float, or ``"group1"`` / ``"group2"`` (:data:`ALPHAS`)."""
-    return ALPHAS[alpha] if isinstance(alpha, str) else float(alpha)
-
-
 def gate_eigenvalues(X: np.ndarray) -> np.ndarray:
-    """The two largest eigenvalues of the population covariance of ``X`` (method page,
-    eq-sa-gate), from the smaller Gram matrix; the official code's general solver on the D x D
-    covariance gives the same values up to rounding."""
+    """The two largest eigenvalues of the population covariance of ``X`` (eq-sa-gate), from the
+    smaller Gram matrix (the official D x D general solver agrees to rounding)."""
     A = X - X.mean(0)
     gram = A.T @ A if A.shape[0] >= A.shape[1] else A @ A.T
     size = gram.shape[0]
@@ -98,10 +73,9 @@ def gate_eigenvalues(X: np.ndarray) -> np.ndarray:
 
 
 def randomized_projection(X: np.ndarray, n_components: int, seed: int = PCA_SEED) -> np.ndarray:
-    """The N x k scores ``U_k diag(s_k)`` of a one-iteration randomized SVD (method page,
-    eq-sa-rsvd): the steps of scikit-learn's ``PCA(svd_solver="randomized", iterated_power=1,
-    random_state=1919)``, which the official code calls, test matrix of ``k + 10`` columns from
-    ``np.random.RandomState(seed)``, sign rule and, for N < D, the transpose included."""
+    """The N x k scores ``U_k diag(s_k)`` of a one-iteration randomized SVD (eq-sa-rsvd): the steps
+    of the official scikit-learn ``PCA(svd_solver="randomized", iterated_power=1)``, test matrix,
+    sign rule and N < D transpose included."""
     A = X - X.mean(0)
     transpose = A.shape[0] < A.shape[1]
     M = A.T if transpose else A
@@ -110,13 +84,10 @@ def randomized_projection(X: np.ndarray, n_components: int, seed: int = PCA_SEED
     Q, _ = scipy.linalg.qr(sketch, mode="economic")
     U_hat, s, Vt = scipy.linalg.svd(Q.T @ M, full_matrices=False, lapack_driver="gesdd")
     U = Q @ U_hat
-    if transpose:
-        U_k, Vt_k = Vt[:n_components].T, U[:, :n_components].T
-    else:
-        U_k, Vt_k = U[:, :n_components], Vt[:n_components]
-    s_k = s[:n_components]
+    k = n_components
+    U_k, Vt_k = (Vt[:k].T, U[:, :k].T) if transpose else (U[:, :k], Vt[:k])
     signs = np.sign(Vt_k[np.arange(Vt_k.shape[0]), np.argmax(np.abs(Vt_k), axis=1)])
-    return U_k * (signs * s_k)
+    return U_k * (signs * s[:k])
 
 
 def class_geometry(Z: np.ndarray, codes: np.ndarray, n_classes: int):
@@ -130,17 +101,13 @@ def class_geometry(Z: np.ndarray, codes: np.ndarray, n_classes: int):
     return means, np.sqrt(sq / counts)
 
 
-def spread_points(Z: np.ndarray, codes: np.ndarray, n_classes: int,
-                  force: float = SPREAD_FORCE) -> np.ndarray:
-    """The paper's spread: move every sample ``force`` away from its class mean (method page, eq-sa-spread).
-
-    A sample exactly at its class mean stays there. The official code computes this but
-    discards it; :func:`perturb` applies it only with ``spread=True``.
-    """
+def spread_points(Z: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """The paper's spread (eq-sa-spread): every sample moves 1 away from its class mean (one at the
+    mean stays). The official code discards it; :func:`perturb` applies it with ``spread=True``."""
     means, _ = class_geometry(Z, codes, n_classes)
     offset = Z - means[codes]
     norm = np.linalg.norm(offset, axis=1, keepdims=True)
-    return Z + force * np.divide(offset, norm, out=np.zeros_like(offset), where=norm > 0)
+    return Z + np.divide(offset, norm, out=np.zeros_like(offset), where=norm > 0)
 
 
 def attract_shifts(means: np.ndarray, radii: np.ndarray, alpha: float, sigma: float):
@@ -169,35 +136,22 @@ def attract_shifts(means: np.ndarray, radii: np.ndarray, alpha: float, sigma: fl
 )
 def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_components: int = N_COMPONENTS,
             pca_seed: int = PCA_SEED, gate: bool = True, spread: bool = False) -> SAResult:
-    """Apply SA to features ``X`` (N x D) with labels ``y`` (method page, §SA).
+    """Apply SA to features ``X`` (N x D) with labels ``y`` (method page, §SA): an :class:`SAResult`
+    whose ``features`` are N x k float64 (the validated N x D input while the gate is closed), a
+    tensor on the input's device for a tensor ``X``.
 
     Parameters
     ----------
     alpha : float or {"group1", "group2"}, default 0.005
-        Attract step, not divided by the number of classes: "group1" = 0.005 (the official
-        driver for supervised ImageNet models, the official function's default), "group2" = 0.1
-        (self-supervised models).
-    sigma : float, default 0.6
-        Radius coefficient: classes closer than ``sigma * (R_a + R_b)`` attract, farther ones repel.
+        Attract step, not divided by C: "group1" = 0.005 (official driver for supervised ImageNet
+        models, the official default), "group2" = 0.1 (self-supervised models).
     n_components : int, default 64
-        Clipped to min(N, D) (the official code clips to N only and raises for D < 64 when the
-        gate is open).
-    pca_seed : int, default 1919
-        Seed of the randomized SVD (the official value).
+        Clipped to min(N, D) (the official code clips to N only, and raises for D < 64).
     gate : bool, default True
         The official gate (eq-sa-gate): features whose two largest covariance eigenvalues average
         at most 4.1447 are returned unchanged. False always transforms.
-    spread : bool, default False
-        True spreads every class (eq-sa-spread) before the attract step, as the paper describes;
-        the official code's spread has no effect.
-
-    Returns
-    -------
-    SAResult
-        ``features``: N x k float64 (N x D, the validated input, when the gate stays closed);
-        a tensor on the input's device when ``X`` is a tensor. ``trace``: an :class:`SATrace`.
     """
-    alpha = resolve_alpha(alpha)
+    alpha = ALPHAS[alpha] if isinstance(alpha, str) else float(alpha)
     features, labels = check_xy(to_numpy(X), y)
     trace = SATrace(gate_eigenvalues=gate_eigenvalues(features))
     trace.gate_open = (not gate) or trace.gate_mean > GATE_MIN_EIGENVALUE
@@ -212,11 +166,7 @@ def perturb(X, y, *, alpha: float | str = ALPHA, sigma: float = SIGMA, n_compone
         trace.n_components, trace.class_shifts = k, shifts
     else:
         features = features.copy()  # never hand out a view of the caller's array
-    if is_tensor(X):
-        import torch
-
-        return SAResult(torch.as_tensor(features, dtype=torch.float64, device=X.device), trace)
-    return SAResult(features, trace)
+    return SAResult(as_torch(features, X.device) if is_tensor(X) else features, trace)
 
 
 #: Keyword options of :func:`perturb` that ``potran.score`` passes through.

@@ -1,9 +1,6 @@
-"""One place that checks and converts the inputs of every metric.
-
-Every public entry point calls a ``check_*`` function here, which raises :class:`ValueError`
-naming the argument and the problem. Inputs are never modified: results are float64 views or
-copies (float64 tensors for a tensor) nobody writes into.
-"""
+"""One place that checks and converts the inputs of every metric: a ``check_*`` function raises
+:class:`ValueError` naming the argument and the problem. Inputs are never modified (results are
+float64 views or copies, float64 tensors for a tensor)."""
 from __future__ import annotations
 
 import numbers
@@ -30,10 +27,8 @@ class Labels:
 
 
 def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: bool = False) -> Any:
-    """Return ``X`` as a 2-D float64 array (or tensor), rejecting empty, ragged or non-finite input.
-
-    ``keep_float32=True`` keeps float32 input (for code converting it chunk by chunk).
-    """
+    """Return ``X`` as a 2-D float64 array (or tensor), rejecting empty, ragged or non-finite input
+    (``keep_float32=True`` keeps float32 input)."""
     if is_tensor(X):
         import torch
 
@@ -62,11 +57,8 @@ def check_features(X: Any, name: str = "X", *, min_rows: int = 1, keep_float32: 
 
 
 def _label_array(y: Any) -> np.ndarray:
-    """``y`` as a NumPy array without NumPy's silent conversions of mixed lists.
-
-    ``np.asarray(["a", 1])`` gives ``"1"``; a sequence NumPy makes strings or objects of is re-read
-    element by element.
-    """
+    """``y`` as a NumPy array; a sequence NumPy makes strings or objects of is re-read element by
+    element (``np.asarray(["a", 1])`` silently gives ``"1"``)."""
     if is_tensor(y) or isinstance(y, np.ndarray):
         return np.asarray(to_numpy(y))
     arr = np.asarray(y)
@@ -122,12 +114,10 @@ def _unique(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_per_class: int = 2) -> Labels:
-    """Validate class labels: 1-D, >= 2 classes, >= ``min_per_class`` samples each.
-
-    Mapped to ``0..C-1`` in sorted order (``np.unique``, as scikit-learn): integers (gaps such as
-    ``{0, 2, 5}`` removed), integral floats (``2.5`` rejected as a likely regression target),
-    booleans, strings or other hashables of one type (unsortable ones numbered by first
-    appearance). Mixed types (``["a", 1]``) and missing labels (None, NaN) are rejected.
+    """Validate class labels: 1-D, >= 2 classes, >= ``min_per_class`` samples each, mapped to
+    ``0..C-1`` in sorted order (``np.unique``; unsortable ones by first appearance). Integers,
+    integral floats, booleans, strings or other hashables of one type; mixed types, non-integral
+    floats and missing labels (None, NaN) are rejected.
     """
     arr = _label_array(y)
     if arr.ndim != 1:
@@ -164,19 +154,17 @@ def check_labels(y: Any, n_samples: int | None = None, *, name: str = "y", min_p
     return Labels(codes.astype(np.int64).reshape(-1), classes, counts.astype(np.int64))
 
 
-def check_xy(X: Any, y: Any, *, name: str = "X", min_per_class: int = 2,
-             keep_float32: bool = False) -> tuple[Any, Labels]:
+def check_xy(X: Any, y: Any, *, name: str = "X", keep_float32: bool = False) -> tuple[Any, Labels]:
     """Validate a feature matrix and its labels together (shape agreement included)."""
     features = check_features(X, name, keep_float32=keep_float32)
-    labels = check_labels(y, features.shape[0], min_per_class=min_per_class)
-    return features, labels
+    return features, check_labels(y, features.shape[0])
 
 
-def check_general(G: Any, n_features: int, name: str = "general") -> Any:
+def check_general(G: Any, n_features: int) -> Any:
     """Validate the general feature set PED normalises by: >= 2 rows, same dimension as X."""
     if G is None:
-        raise ValueError(f"PED needs a {name} feature set (the same model's features on a generic image set)")
-    arr = check_features(G, name, min_rows=2)
+        raise ValueError("PED needs a general feature set (the same model's features on a generic image set)")
+    arr = check_features(G, "general", min_rows=2)
     if arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features per row but X has {n_features}")
+        raise ValueError(f"general has {arr.shape[1]} features per row but X has {n_features}")
     return arr

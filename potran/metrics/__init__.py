@@ -1,10 +1,8 @@
 """Transferability metrics: each ``f(features, labels, **options) -> float``, higher is better.
 
-``SPECS`` describes each metric (:class:`MetricSpec`: what it takes and gives, whether it runs
-on a torch device, its declared options); ``REGISTRY`` maps the names to the functions.
-``leep`` and ``nce`` take the source model's class probabilities as their features. ``ncti`` is
-the exception to "-> float": it returns one model's three NCTI components, which
-:func:`potran.metrics.ncti_pool_scores` turns into scores over a pool of models.
+``SPECS`` describes each metric (:class:`MetricSpec`), ``REGISTRY`` maps the names to the functions.
+``leep`` and ``nce`` take source class probabilities; ``ncti`` returns one model's components,
+which :func:`potran.metrics.ncti_pool_scores` scores over a pool of models.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,20 +22,9 @@ from potran.params import options_of
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """What a metric takes and gives, beside its function.
-
-    Attributes
-    ----------
-    takes : {"features", "probabilities"}
-        A model's features, or its source classifier's class probabilities (LEEP, NCE).
-    gives : {"score", "components"}
-        One float (higher is better), or one model's components, scored over a pool of models
-        (NCTI: :func:`ncti_pool_scores`).
-    device : bool
-        Computes with torch on the input's device (or ``device=``).
-    with_ped_in_paper : bool
-        The paper's main table reports it with and without PED ("+Ours").
-    """
+    """What a metric takes (``"features"`` or source ``"probabilities"``) and gives (a ``"score"``
+    or NCTI's ``"components"``); ``device``: computes with torch on the input's device;
+    ``with_ped_in_paper``: the paper's main table reports it with and without PED ("+Ours")."""
 
     name: str
     function: Callable
@@ -76,8 +63,7 @@ SPECS = {spec.name: spec for spec in (
     MetricSpec("knn", knn),
 )}
 
-#: The public metric names mapped to the metric functions: :func:`potran.scoring.score` looks
-#: metrics up here (``ncti`` gives per-model components, scored by :func:`ncti_pool_scores`).
+#: The public metric names mapped to the metric functions (:func:`potran.scoring.score` looks here).
 REGISTRY = {name: spec.function for name, spec in SPECS.items()}
 
 #: metrics that turn one model's features into one float score: the offline benchmark's default set

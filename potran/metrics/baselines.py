@@ -34,11 +34,8 @@ def norm(X, y) -> float:
          Option("folds", (Interval(int, 2, None),), "cross-validation folds (fewer when a class is smaller)"),
          Option("seed", SEED, "seed of the folds' shuffle"))
 def knn(X, y, *, k: int = 5, folds: int = 5, seed: int = 0) -> float:
-    """Cross-validated accuracy of a k-nearest-neighbour classifier on the frozen features.
-
-    Stratified ``folds``-fold split (seeded shuffle), Euclidean distance, majority vote of the
-    ``k`` nearest training samples: what a model's features give with no training at all.
-    """
+    """Cross-validated accuracy (stratified, seeded folds) of a Euclidean k-nearest-neighbour
+    classifier on the frozen features."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 

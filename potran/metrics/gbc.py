@@ -1,7 +1,7 @@
 """GBC: Gaussian Bhattacharyya coefficient (Pándy et al., CVPR 2022); method page, §GBC.
 
-Defaults follow the authors' released experiment runner: features reduced by a full-SVD PCA to
-64 dimensions and cast to float32, spherical per-class Gaussians.
+Defaults follow the authors' released runner: a full-SVD PCA to 64 float32 dimensions, spherical
+per-class Gaussians.
 """
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ GAUSSIANS = ("spherical", "diagonal")
 
 
 def pca_reduce(F, n_components: int):
-    """Project centred features on their top principal directions (PCA with a full solver), as float32 values.
-
-    Component signs are arbitrary; the Bhattacharyya distances do not depend on them.
-    """
+    """Project centred features on their top principal directions, as float32 values (the signs
+    are arbitrary; the distances do not depend on them)."""
     centred = F - F.mean(0, keepdim=True)
     _, top = top_eigh(gram(centred), n_components)
     return matmul(centred, top).to(torch.float32).to(F.dtype)
@@ -46,18 +44,15 @@ def gbc(X, y, *, gaussian: str = "spherical", pca_dim: int | None = 64, scale_sp
     Parameters
     ----------
     gaussian : {"spherical", "diagonal"}
-        Per-class covariance model. "spherical" (the released configs) replaces each class's
-        per-dimension variances by their mean; "diagonal" is the paper's description.
+        "spherical" (the released configs) averages each class's per-dimension variances;
+        "diagonal" is the paper's description.
     pca_dim : int or None, default 64
-        Reduce to this many principal components first (float32 output, as the reference).
         Clipped to min(N, D); None scores the raw float64 features.
     scale_spherical_logdet : bool, default False
-        The reference sums the spherical log-variance term over one scalar instead of D equal
-        dimensions (method page, quirk 13). True multiplies it by D: the Bhattacharyya distance
-        of two isotropic Gaussians as published.
+        True multiplies the spherical log-variance term by D, as published (the reference does
+        not: method page, quirk 13).
     ddof : {0, 1}, default 0
-        Divisor ``n_c - ddof`` of the per-class variances. 0 is Google's GBC; 1 (unbiased) is the
-        GBC of the SA repository (method page, §SA).
+        0 is Google's GBC; 1 (unbiased) is the SA repository's (method page, §SA).
     """
     X, labels = check_xy(X, y)
     F = as_torch(X, device)

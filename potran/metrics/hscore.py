@@ -1,7 +1,5 @@
-"""H-score (Bao et al., ICIP 2019) and its shrinkage-regularised form (Ibrahim et al., ICLR 2023).
-
-Definitions: the book's method page, §H-score.
-"""
+"""H-score (Bao et al., ICIP 2019) and its shrinkage-regularised form (Ibrahim et al., ICLR 2023);
+method page, §H-score."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,14 +24,11 @@ def _class_mean_rows(features: np.ndarray, codes: np.ndarray, n_classes: int) ->
 
 @declare(Option("standardize", FLAG, "z-score the features first"), RCOND_OPTION)
 def hscore(X, y, *, standardize: bool = True, rcond: float = RCOND) -> float:
-    """H-score ``tr(pinv(Cov_f) Cov_g)`` with sample covariances (higher is better).
+    """H-score ``tr(pinv(Cov_f) Cov_g)`` with sample covariances (higher is better; at most C - 1).
 
-    ``standardize=True`` z-scores the features first (as Bolya et al.'s implementation): H is
-    affine invariant for full-rank covariances, and the scaling keeps ``pinv`` well conditioned
-    when it is not (D > N). At most C - 1. A dimension whose standard deviation is at most
-    ``CONSTANT_RTOL`` times the largest one is treated as constant (centred, not rescaled), so
-    the float rounding PED leaves on a constant dimension (~1e-35) is not blown up to unit
-    variance.
+    ``standardize=True`` z-scores the features first (as Bolya et al.), which keeps ``pinv`` well
+    conditioned when D > N. A dimension whose std is at most ``CONSTANT_RTOL`` times the largest is
+    only centred, so PED's rounding on a constant dimension is not blown up to unit variance.
     """
     features, labels = check_xy(to_numpy(X), y)
     if standardize:

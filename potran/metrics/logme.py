@@ -1,8 +1,6 @@
 """LogME: log marginal evidence of a Bayesian linear model (You et al., ICML 2021; JMLR 2022).
 
-The reference fixed-point solver (method page, §LogME): one eigendecomposition of the smaller
-Gram matrix, then per class (one-vs-rest 0/1 target) at most 11 updates of the prior precision
-alpha and noise precision beta, vectorised over classes.
+The reference fixed-point solver (method page, §LogME), vectorised over the one-vs-rest classes.
 """
 from __future__ import annotations
 
@@ -19,10 +17,8 @@ RANK_CUTOFF = 1e-10  # singular values at or below this are dropped when N > D (
 
 
 def _spectrum(F):
-    """Eigenvalues sigma_i = s_i^2 of F^T F and the projections basis, from the smaller Gram matrix.
-
-    ``project(Y)`` of ``(sigma, project)`` gives ``U^T Y``, U the left singular vectors of F.
-    """
+    """``(sigma, project)``: eigenvalues s_i^2 of F^T F and ``project(Y) = U^T Y`` (U the left
+    singular vectors of F), from the smaller Gram matrix."""
     n, d = F.shape
     if n > d:
         evals, V = eigh(gram(F))
@@ -42,14 +38,11 @@ def _spectrum(F):
 def logme(X, y, *, full_logdet: bool = False, count_empty_classes: bool = False, device=None) -> float:
     """LogME score: mean over classes of the per-sample log evidence (higher is better).
 
-    ``X`` (N, D) array or tensor (float64), ``y`` (N,) integer labels. ``full_logdet=False``
-    (default) reproduces the official code, whose log-determinant sums the k non-zero eigenvalues
-    while the prior term uses D (method page, quirk 6): with D > N (or rank-deficient F) the score
-    exceeds the evidence by (D-k)/(2N) log(alpha) per class; True adds the D-k null-space
-    eigenvalues back (the published evidence). The official code takes ``y.max()+1`` classes, so
-    gaps add empty all-zero targets (quirk 7): ``count_empty_classes=True`` reproduces it (needs
-    non-negative labels), False (default) scores the classes that occur. ``device``: default the
-    input tensor's, else the CPU.
+    ``full_logdet=False`` reproduces the official code, which drops the D - k null-space
+    eigenvalues of the log-determinant (method page, quirk 6: with D > N the score exceeds the
+    evidence by (D-k)/(2N) log(alpha) per class); True is the published evidence.
+    ``count_empty_classes=True`` reproduces the official ``y.max()+1`` classes, gaps as all-zero
+    targets (quirk 7; needs non-negative labels).
     """
     import torch
 

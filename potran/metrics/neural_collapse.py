@@ -25,17 +25,9 @@ COMPONENTS = ("seli", "ncc", "vc")
 
 
 class NCTIComponents(NamedTuple):
-    """One model's NCTI components on one target (method page, eq-ncti-components).
-
-    Attributes
-    ----------
-    seli : float
-        Nuclear norm of the centred LDA projection (larger: classes more collapsed and separated).
-    ncc : float
-        Mean LDA posterior of the true class.
-    vc : float
-        Log of the summed nuclear norms of each class's block of posteriors (enters with a minus).
-    """
+    """One model's NCTI components on one target (method page, eq-ncti-components): ``seli``, the
+    nuclear norm of the centred LDA projection; ``ncc``, the mean LDA posterior of the true class;
+    ``vc``, the log of the summed nuclear norms of the classes' posterior blocks (enters negated)."""
 
     seli: float
     ncc: float
@@ -57,12 +49,9 @@ def discriminant(temp: float) -> LinearDiscriminantAnalysis:
 
 
 def pca64(X: np.ndarray, seed: int | None = 0) -> tuple[np.ndarray, PCA]:
-    """The official 64-component PCA (scikit-learn's 'auto' solver) and the fitted PCA.
-
-    Above 500 samples or features 'auto' often picks the randomized solver (every real 2048-d
-    feature set), seeded by ``np.random.RandomState(seed)``: the official number after
-    ``np.random.seed(seed)``; None uses NumPy's global generator, as the official code does.
-    """
+    """The official 64-component PCA (scikit-learn's 'auto' solver) and the fitted PCA. Above 500
+    samples or features 'auto' often picks the randomized solver, seeded by
+    ``np.random.RandomState(seed)`` (None: NumPy's global generator, as the official code)."""
     rng = np.random.RandomState(seed) if seed is not None else None
     pca = PCA(n_components=N_COMPONENTS, random_state=rng)
     return pca.fit_transform(X), pca
@@ -72,17 +61,8 @@ def pca64(X: np.ndarray, seed: int | None = 0) -> tuple[np.ndarray, PCA]:
 def ncti(X, y, *, seed: int | None = 0) -> NCTIComponents:
     """NCTI components (seli, ncc, vc) of features ``X`` (N x D) with labels ``y`` (method page, §NCTI).
 
-    Parameters
-    ----------
-    seed : int or None, default 0
-        Seeds the randomized PCA when scikit-learn picks it (:func:`~potran.metrics.neural_collapse.pca64`);
-        None draws from NumPy's global generator, as the official code does.
-
-    Raises
-    ------
-    ValueError
-        With fewer than 64 samples or features (the PCA has 64 components), or not more samples
-        than classes.
+    ``seed`` seeds the randomized PCA (:func:`~potran.metrics.neural_collapse.pca64`). ValueError
+    with fewer than 64 samples or features, or not more samples than classes.
     """
     features, labels = check_xy(to_numpy(X), y)
     n, d = features.shape
@@ -96,8 +76,7 @@ def ncti(X, y, *, seed: int | None = 0) -> NCTIComponents:
     lda = discriminant(shrinkage(pca.explained_variance_))
     codes = labels.codes
     projected = lda.fit_transform(Z, codes)
-    projected = projected - projected.mean(0)
-    seli = float(np.linalg.norm(projected, "nuc"))
+    seli = float(np.linalg.norm(projected - projected.mean(0), "nuc"))
     probs = lda.predict_proba(Z)
     ncc = float(probs[np.arange(n), codes].mean())
     vc = math.log(sum(float(np.linalg.norm(probs[codes == c], "nuc")) for c in range(labels.n_classes)))
@@ -107,18 +86,13 @@ def ncti(X, y, *, seed: int | None = 0) -> NCTIComponents:
 def ncti_pool_scores(components):
     """NCTI scores of a pool of models scored on the same target (method page, eq-ncti-score).
 
-    Each component is min-max normalised over the pool and a model's score is ``ncc~ + seli~ -
-    vc~`` (in [-1, 2], higher is better), so it depends on the other models of the pool; a
-    component on which all models tie contributes 0 (the official code divides by zero).
+    Each component is min-max normalised over the pool; a model's score is ``ncc~ + seli~ - vc~``
+    (in [-1, 2], higher is better). A component on which all models tie contributes 0 (the
+    official code divides by zero).
 
-    Parameters
-    ----------
-    components : mapping of name to NCTIComponents, or sequence of NCTIComponents
-        :func:`ncti`'s output (or any (seli, ncc, vc) triple) for every model of the pool.
-
-    Returns
-    -------
-    dict of name to float (for a mapping) or ndarray of float (for a sequence), in input order.
+    ``components``: :func:`ncti`'s output (or (seli, ncc, vc) triples) for every model of the
+    pool, as a mapping of name to components (returns a dict of name to score) or a sequence
+    (returns an ndarray, in input order).
     """
     names = list(components) if isinstance(components, Mapping) else None
     rows = [components[name] for name in names] if names is not None else list(components)

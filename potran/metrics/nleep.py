@@ -1,12 +1,7 @@
-"""NLEEP: Gaussian-mixture LEEP (Li et al., CVPR 2021) as the SFDA/PED code computes it.
-
-Definition: the book's method page, §NLEEP. The official code fits scikit-learn's
-``GaussianMixture(n_components=K)`` with its defaults (full covariances, ``reg_covar=1e-6``,
-``tol=1e-3``, at most 100 EM iterations, one k-means start). :func:`fit_mixture` runs it step for
-step (``KMeans`` called as ``GaussianMixture`` calls it, same random draws; scikit-learn's EM
-updates, stopping rule and final E-step), only faster in float64: one matrix product per block of
-components for the log-densities, batched Cholesky factors, and covariances summing only rows with
-non-zero responsibility. Agrees to rounding (parity cases to 1e-10, ``tests/parity/README.md``).
+"""NLEEP: Gaussian-mixture LEEP (Li et al., CVPR 2021) as the SFDA/PED code computes it (method
+page, §NLEEP). :func:`fit_mixture` runs the official scikit-learn ``GaussianMixture(n_components=K)``
+step for step, same random draws, only faster (blocked log-densities, batched Cholesky factors):
+parity cases to 1e-10.
 """
 from __future__ import annotations
 
@@ -38,15 +33,11 @@ LOG_2PI = math.log(2 * math.pi)
     Option("log", FLAG, "the mean log-probability, as published (False: the official mean probability)"),
 )
 def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = False) -> float:
-    """NLEEP score (higher is better).
-
-    PCA keeping 80 % of the variance, a full-covariance Gaussian mixture with
-    ``component_ratio * C`` components (default 5 per class; the official driver used 1 for Food
-    and Pets) as a pseudo source classifier, then LEEP on its posteriors. ``seed`` (default 0)
-    seeds the k-means start: the official code's number after ``np.random.seed(s)`` (same
-    scikit-learn version) without touching the global RNG; None draws fresh randomness.
-    ``log=False`` (default) reproduces the official mean probability of the true class (method
-    page, quirk 9); True is the published mean log-probability.
+    """NLEEP score (higher is better): LEEP on the posteriors of a ``component_ratio * C``-component
+    Gaussian mixture fitted to the features' 80 %-variance PCA (the official driver used
+    ``component_ratio=1`` for Food and Pets). ``seed=s`` gives the official number after
+    ``np.random.seed(s)`` without touching the global RNG. ``log=False`` is the official mean
+    probability (method page, quirk 9), True the published mean log-probability.
     """
     features, labels = check_xy(to_numpy(X), y)
     n_components = int(component_ratio) * labels.n_classes
@@ -54,10 +45,8 @@ def nleep(X, y, *, component_ratio: int = 5, seed: int | None = 0, log: bool = F
         raise ValueError(f"NLEEP needs at least component_ratio * C = {n_components} samples, "
                          f"got {features.shape[0]}")
     rng = np.random.RandomState(seed) if seed is not None else None
-    # one thread: the products are small (d x d blocks, k-means on N x d), and on a busy machine
-    # the thread hand-offs of OpenBLAS and OpenMP cost more than the arithmetic (on this project's
-    # 2 loaded cores, k-means of a benchmark cell 2.1 s with two threads, 0.15 s with one; the
-    # k-means labels are identical)
+    # one thread: small products; on 2 loaded cores a cell's k-means takes 2.1 s on two threads,
+    # 0.15 s on one (same labels)
     with one_thread():
         reduced = PCA(n_components=EXPLAINED_VARIANCE).fit_transform(features)
         posterior = fit_mixture(reduced, n_components, rng).posterior(reduced)
@@ -103,11 +92,8 @@ class Mixture:
 
 
 def fit_mixture(X: np.ndarray, n_components: int, random_state=None) -> Mixture:
-    """EM of scikit-learn's ``GaussianMixture(n_components, random_state=random_state).fit(X)``.
-
-    ``random_state`` (None, an int or a ``RandomState``) feeds the k-means start exactly as in
-    scikit-learn; the defaults of the module (``REG_COVAR``, ``TOL``, ``MAX_ITER``) are its.
-    """
+    """EM of scikit-learn's ``GaussianMixture(n_components, random_state=random_state).fit(X)``
+    with its defaults (``REG_COVAR``, ``TOL``, ``MAX_ITER``)."""
     n = X.shape[0]
     labels = KMeans(n_clusters=n_components, n_init=1, random_state=random_state).fit(X).labels_
     resp = np.zeros((n, n_components))

@@ -1,7 +1,4 @@
-"""PARC: pairwise annotation representation comparison (Bolya et al., NeurIPS 2021).
-
-Definition: the book's method page, §PARC.
-"""
+"""PARC: pairwise annotation representation comparison (Bolya et al., NeurIPS 2021); method page, §PARC."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,10 +14,8 @@ MAX_SAMPLES = 15000      # the reference subsamples above this many samples
 
 
 def _subsample(codes: np.ndarray, n_classes: int, max_samples: int, rng: np.random.RandomState) -> np.ndarray:
-    """Per class, int(p * n_c) indices without replacement, p = max_samples / N (reference ``initLabeled``).
-
-    Classes are drawn in code order (sorted label values) and, within a class, from its rows in input order.
-    """
+    """Per class (in code order), int(p * n_c) of its rows without replacement, p = max_samples / N
+    (reference ``initLabeled``)."""
     p = max_samples / len(codes)
     picks = [rng.choice(np.flatnonzero(codes == c), int(p * np.sum(codes == c)), replace=False)
              for c in range(n_classes)]
@@ -34,11 +29,8 @@ def _dissimilarity(rows: np.ndarray) -> np.ndarray:
 
 
 def _label_dissimilarity(codes: np.ndarray, n_classes: int) -> np.ndarray:
-    """Upper triangle (k=1) of 1 - corr(one_hot) in exact arithmetic: 0 within a class, C/(C-1) across.
-
-    Two one-hot rows e_a, e_b (a != b) of length C have correlation -1/(C-1), identical rows 1; the
-    matrix takes just these two values, so same-class pairs (and different-class pairs) are exact ties.
-    """
+    """Upper triangle (k=1) of 1 - corr(one_hot) in exact arithmetic: 0 within a class, C/(C-1)
+    across (one-hot rows of two classes correlate at -1/(C-1)), so pairs tie exactly."""
     upper = np.triu_indices(len(codes), 1)
     different = codes[upper[0]] != codes[upper[1]]
     return np.where(different, n_classes / (n_classes - 1), 0.0)
@@ -55,29 +47,23 @@ def parc(X, y, *, n_dims: int = 32, seed: int | None = 0, max_samples: int = MAX
          legacy_feature_targets: bool = False, official_ties: bool = False) -> float:
     """PARC score: 100 x Spearman correlation between the feature and label dissimilarity matrices.
 
-    Invariant to reordering the samples and renaming the classes (up to float rounding) up to
-    ``max_samples``; above, the seeded subsample is drawn class by class in the sorted order of the
-    label values, so such changes (other than monotone renaming) draw another, equally valid one.
+    Invariant to reordering the samples and renaming the classes up to ``max_samples``; above, such
+    changes (other than monotone renaming) draw another, equally valid, seeded subsample.
 
     Parameters
     ----------
     n_dims : int, default 32
         PCA dimension (randomized solver, ``random_state=1919``, one power iteration); needs D >= n_dims.
     seed : int or None, default 0
-        Seeds the per-class subsample above ``max_samples`` (``seed=s`` matches the official
-        global-RNG draw after ``np.random.seed(s)``).
-    max_samples : int, default 15000
-        Subsample (stratified) above this many samples: the dissimilarity matrices are N x N.
+        Seeds the per-class subsample above ``max_samples`` (``seed=s``: the official draw after
+        ``np.random.seed(s)``).
     legacy_feature_targets : bool, default False
         True reproduces the official wrapper, which above ``max_samples`` passes the features as
-        the targets, so labels are never used (method page, quirk 11).
+        the targets (method page, quirk 11).
     official_ties : bool, default False
-        True ranks the official ``1 - np.corrcoef(one_hot)``, whose rounding noise (~1e-16;
-        OpenBLAS's Haswell and SkylakeX kernels differ, the latter even across positions of the
-        matrix) splits the ties of its two exact values (method page, quirk 12). False uses the
-        exact values: 0.74, 0.0088 and 0.013 points above the official numbers on the three parity
-        cases (5.9 %, 0.05 %, 0.05 % relative; in case 1 the noise splits the between-class pairs
-        into two rank groups). Ignored when ``legacy_feature_targets`` replaces the labels.
+        True ranks the official ``1 - np.corrcoef(one_hot)``, whose BLAS-dependent rounding noise
+        splits its exact ties (method page, quirk 12; the effect: ``tests/parity/README.md``).
+        Ignored when ``legacy_feature_targets`` replaces the labels.
     """
     features, labels = check_xy(to_numpy(X), y)
     if features.shape[1] < n_dims:

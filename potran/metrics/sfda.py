@@ -1,10 +1,7 @@
-"""SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV 2022).
-
-Definition: the book's method page, §SFDA.
+"""SFDA: self-challenging Fisher discriminant analysis (Shao et al., ECCV 2022); method page, §SFDA.
 
 The reference keeps all D generalised eigenvectors V of (S_b, S_w~), so its classifier
-``M V V^T`` equals ``M S_w~^{-1}``: a shrinkage LDA. We solve one linear system instead of the
-generalised eigenproblem (same numbers, one LU factorisation instead of an eigh).
+``M V V^T`` equals ``M S_w~^{-1}``: one linear solve instead of the generalised eigenproblem.
 """
 from __future__ import annotations
 
@@ -21,13 +18,8 @@ SHRINKAGE_FLOOR = 1e-10
 
 
 def _within_scatter(X, codes, means):
-    """S_w = sum_c pi_c Cov_c with population covariances (method page, §SFDA).
-
-    With pi_c = n_c/N each class's weight pi_c/n_c is 1/N, so S_w is the Gram matrix of the
-    class-centred rows divided by N.
-    """
-    centred = X - means[codes]
-    return gram(centred) / X.shape[0]
+    """S_w = sum_c (n_c/N) Cov_c (population covariances): the class-centred rows' Gram matrix / N."""
+    return gram(X - means[codes]) / X.shape[0]
 
 
 def _largest_eigenvalue(S):
@@ -65,10 +57,8 @@ def _lda_probabilities(X, codes, n_classes, shrinkage=None):
 
 @declare(Option("device", DEVICE, "torch device (default: the input's)"))
 def sfda(X, y, *, device=None) -> float:
-    """SFDA score: mean probability of the true class after the ConfMix self-challenge (method page).
-
-    Unlike the reference, ``X`` is never modified (method page, quirk 1) and labels with gaps are
-    remapped. With D > N the classes are linearly separable and the score saturates at 1.
+    """SFDA score: mean probability of the true class after the ConfMix self-challenge. Unlike the
+    reference, ``X`` is never modified (method page, quirk 1). With D > N the score saturates at 1.
     """
     X, labels = check_xy(X, y)
     F = as_torch(X, device)

@@ -1,8 +1,7 @@
 """LEEP (Nguyen et al., ICML 2020) and NCE (Tran et al., ICCV 2019); method page, §LEEP and §NCE.
 
-Both score the source model's own classifier outputs on the target data, so the "features"
-are the N x Z source-class softmax probabilities (LEEP) or any N x Z scores whose argmax is the
-predicted source class (NCE). Not applicable to self-supervised models without a classifier.
+Their "features" are the source classifier's N x Z softmax probabilities (LEEP) or any N x Z scores
+whose argmax is the predicted source class (NCE).
 """
 from __future__ import annotations
 

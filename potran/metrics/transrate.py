@@ -1,10 +1,7 @@
 """TransRate (Huang et al., ICML 2022): coding-rate gain of the features w.r.t. the labels.
 
-Definition: the book's method page, §TransRate.
-
-Convention: the Transfer-Learning-Library one (centred features, R(Z) = 1/2 logdet(I + Z^T Z /
-(n eps)), unweighted average over classes); the authors' repository normalises rows and weights
-classes differently, so numbers are not interchangeable across conventions.
+Method page, §TransRate, in the Transfer-Learning-Library convention (centred features, unweighted
+class average); the authors' repository normalises rows and weights classes differently.
 """
 from __future__ import annotations
 
@@ -27,10 +24,8 @@ def coding_rate(Z: np.ndarray, eps: float = EPS) -> float:
 
 @declare(Option("coding_eps", POSITIVE, "distortion ε of the coding rate"))
 def transrate(X, y, *, coding_eps: float = EPS) -> float:
-    """TransRate = R(Z) - mean_c R(Z_c) on centred features (higher is better).
-
-    ``coding_eps`` is the distortion ε of the coding rate (named apart from PED's ``eps``).
-    """
+    """TransRate = R(Z) - mean_c R(Z_c) on centred features (higher is better); ``coding_eps`` is
+    the coding rate's distortion ε (named apart from PED's ``eps``)."""
     features, labels = check_xy(to_numpy(X), y)
     Z = features - features.mean(0)
     per_class = [coding_rate(Z[labels.codes == c], coding_eps) for c in range(labels.n_classes)]
