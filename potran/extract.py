@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MIN_PER_CLASS", "Preprocessing", "torchvision_backbone",
-           "torchscript_model", "image_folder", "unreadable", "extract", "write_features"]
+           "torchscript_model", "unreadable", "extract", "write_features"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,10 +93,8 @@ def _state_dict(path: Path) -> dict:
 
 
 def torchvision_backbone(arch: str, weights):
-    """torchvision ``arch`` with the state dict in the file ``weights``, without its classifier.
-
-    The state dict holds every other parameter and nothing else; its classifier may be any size or absent.
-    """
+    """torchvision ``arch`` with the state dict in the file ``weights`` (every other parameter and
+    nothing else; its classifier any size or absent), without its classifier."""
     import torch
     import torchvision
 
@@ -136,19 +134,6 @@ def torchscript_model(path):
     except RuntimeError as err:
         raise ValueError(f"cannot load {path} as TorchScript (torch.jit.save): "
                          f"{str(err).splitlines()[0]}") from None
-
-
-def image_folder(root, transform):
-    """torchvision ``ImageFolder`` on ``root``, with a clear error for a missing or empty folder."""
-    from torchvision.datasets import ImageFolder
-
-    if not Path(root).is_dir():
-        raise ValueError(f"no such image folder: {root}")
-    try:
-        return ImageFolder(str(root), transform=transform, loader=_load)
-    except FileNotFoundError as err:
-        raise ValueError(f"{root} is not an image folder with one subfolder of images per class: "
-                         f"{err}") from None
 
 
 class _Images:
@@ -225,19 +210,24 @@ def extract(model, dataset, *, batch_size: int = 64, num_workers: int = 0, devic
 def write_features(out, model, images, *, general=None, preprocessing: Preprocessing = Preprocessing(),
                    batch_size: int = 64, num_workers: int = 0, device: str = "cpu",
                    progress: bool = True, skip_unreadable: bool = False) -> dict:
-    """Extract ``model``'s features of the image folder ``images`` (and ``general``) into ``out``.
+    """Extract ``model``'s features of the image folder ``images`` (and ``general``) into ``out``,
+    a ``.npz`` (also returned, plus ``"skipped"``) of ``X`` (float32, N x D), ``y`` (int64 codes of
+    the sorted class subfolders), ``classes``, ``files`` (relative to ``images``) and, with
+    ``general``, ``G`` (float32, M x D). An unreadable image raises ValueError naming it, or with
+    ``skip_unreadable`` is left out. One class, or a class under :data:`MIN_PER_CLASS` images, warns."""
+    from torchvision.datasets import ImageFolder
 
-    The ``.npz`` (also returned, plus ``"skipped"``: images left out) holds ``X`` (float32, N x D),
-    ``y`` (int64 codes of the sorted class subfolders), ``classes``, ``files`` (paths relative to
-    ``images``) and with ``general`` ``G`` (float32, M x D). An unreadable image raises ValueError
-    naming it, or with ``skip_unreadable`` is left out (every image opened once first). One class,
-    or a class under :data:`MIN_PER_CLASS` images, warns (``UserWarning``): no metric scores it.
-    """
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the output file must end in .npz, got {out}")
     transform = preprocessing.transform()
-    target = image_folder(images, transform)
+    if not Path(images).is_dir():
+        raise ValueError(f"no such image folder: {images}")
+    try:
+        target = ImageFolder(str(images), transform=transform, loader=_load)
+    except FileNotFoundError as err:
+        raise ValueError(f"{images} is not an image folder with one subfolder of images per class: "
+                         f"{err}") from None
     skipped = []
     if skip_unreadable:
         skipped = unreadable([p for p, _ in target.samples])

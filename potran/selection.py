@@ -356,13 +356,10 @@ def _score_group(names, features, general, labels, index, metric, perturbation, 
 
 
 def agreement(table: pd.DataFrame) -> pd.DataFrame:
-    """How far the metrics' rankings of the models agree, per perturbation.
-
-    Over the models every metric scored: Kendall's coefficient of concordance W (with its tie
-    correction; 1 when every metric ranks the models alike, 0 when their rankings cancel out) and
-    the mean Kendall tau-b over pairs of metrics. Columns: perturbation, metrics, models,
-    kendall_w, mean_tau (NaN with fewer than 2 metrics or 2 models, or a constant ranking).
-    """
+    """How far the metrics' rankings of the models every metric scored agree, per perturbation:
+    Kendall's W with its tie correction (1: alike, 0: rankings cancel out) and the mean Kendall tau-b
+    over pairs of metrics. Columns: perturbation, metrics, models, kendall_w, mean_tau (NaN with
+    fewer than 2 metrics or 2 models, or a constant ranking)."""
     from scipy import stats as sps
 
     from potran.evaluation import merge_ties

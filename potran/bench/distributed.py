@@ -1,9 +1,8 @@
 """Run a grid's (model, target) cells here or on a Dask distributed cluster.
 
 Each cell function saves its cell atomically in a :class:`~potran.bench.store.CellStore` and
-returns at once when it is already there, so a task lost with a worker can run again elsewhere
-(``retries``) and a resumed grid skips finished cells. Point :func:`connect` at an existing
-scheduler (``tcp://host:8786``, e.g. from dask-jobqueue on SLURM or the Dask Kubernetes operator);
+returns at once when it is there, so lost tasks can rerun (``retries``) and grids resume.
+:func:`connect` takes an existing scheduler (``tcp://host:8786``, e.g. dask-jobqueue's on SLURM);
 every worker needs potran and the same paths (results, feature cache) on a shared file system.
 """
 from __future__ import annotations

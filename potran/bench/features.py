@@ -36,12 +36,8 @@ def extract_features(model: ZooModel, images: np.ndarray, *, batch_size: int = 2
                      device: str | torch.device = "cpu", cache_dir: str | os.PathLike | None = None,
                      key: str | None = None, progress: bool = True) -> np.ndarray:
     """Penultimate features of ``images`` (uint8, N x H x W x 3) under ``model`` (eval mode, no
-    gradients), float32 (N, model.feature_dim), in batches of ``batch_size`` on ``device``.
-
-    With ``cache_dir`` they are read from / written atomically to a ``.npy`` there
-    (:func:`cache_path`); ``key`` labels the cache file, e.g. ``"mnist5k/train"``; ``progress``: a
-    tqdm bar.
-    """
+    gradients), float32 (N, model.feature_dim). With ``cache_dir`` they are read from / written
+    atomically to a ``.npy`` there (:func:`cache_path`), ``key`` labelling it (``"mnist5k/train"``)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
     path = None if cache_dir is None else cache_path(model, images, cache_dir, key)

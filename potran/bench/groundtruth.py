@@ -1,10 +1,9 @@
-"""Ground-truth grid: fine-tune every zoo model on every target, one resumable cell each.
-
-Run ``potran groundtruth`` (results in :data:`~potran.bench.folders.GROUNDTRUTH_OUT` by default).
-Each cell writes ``snapshots/<model>__<target>.npz``, then its record in the
+"""Ground-truth grid (``potran groundtruth``): fine-tune every zoo model on every target, one
+resumable cell each. Each cell writes ``snapshots/<model>__<target>.npz``, then its record in the
 :class:`~potran.bench.store.CellStore` (atomically; the record marks it done, so a killed run
 resumes and several processes can share one folder); after every cell ``accuracy.csv`` and
-``README.md`` are rewritten from the cell files.
+``README.md`` are rewritten from the cell files. Default folder:
+:data:`~potran.bench.folders.GROUNDTRUTH_OUT`.
 """
 from __future__ import annotations
 

@@ -32,8 +32,7 @@ class CentrePlane:
 
 def centre_plane(X, G, result) -> CentrePlane:
     """:class:`CentrePlane` of features ``X`` moved by PED (``result`` of :func:`potran.simulate`
-    with general set ``G``): PED moves every centre within the span of the centre differences, so
-    this plane shows most of the motion."""
+    with general set ``G``); PED moves the centres within their differences' span."""
     from sklearn.decomposition import PCA
 
     plane = PCA(n_components=2).fit(result.trace.centres[0])

@@ -1,12 +1,10 @@
-"""The scoring grid: models x targets x perturbations -> scores -> weighted tau vs the ground truth.
+"""The scoring grid (``potran bench``): models x targets x perturbations -> scores -> weighted tau.
 
-Per (model, target) cell: the features of the training images fine-tuning learns from
-(:func:`potran.bench.finetune.training_indices`) and of the general set, reduced, scored by every
-metric after every perturbation and saved in a :class:`~potran.bench.store.CellStore`; a rerun
-scores only what is missing. Then ``scores.csv`` (model, target, metric, perturbation, score,
-seconds, error: one row per score) and ``tau.csv`` (target, metric, perturbation, weighted_tau,
-n_models: one row per target, plus ``target == "mean"``; tau_w against ``test_acc`` of
-``accuracy.csv``). Command line: ``potran bench``.
+Per (model, target) cell, the reduced features of the training images fine-tuning learns from
+(:func:`potran.bench.finetune.training_indices`) and of the general set are scored by every metric
+after every perturbation and saved in a :class:`~potran.bench.store.CellStore` (a rerun scores only
+what is missing); then ``scores.csv`` (one row per score) and ``tau.csv`` (tau_w per target against
+``test_acc`` of ``accuracy.csv``, plus ``target == "mean"``).
 """
 from __future__ import annotations
 
@@ -43,15 +41,12 @@ SCORE_COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds"
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A benchmark definition.
-
-    ``metrics``: names in ``potran.metrics.REGISTRY``; ``perturbations``: labels of
-    :mod:`potran.perturbations` (``"none"``, ``"ped"``, ``"ped:nsigma=2"``, ``"sa"``, ...).
-    ``finetune``: the ground truth's protocol; its ``n_train`` picks the scored images. Features
+    """A benchmark definition: ``metrics`` (names in ``potran.metrics.REGISTRY``) after
+    ``perturbations`` (labels of :mod:`potran.perturbations`: ``"none"``, ``"ped:nsigma=2"``, ...);
+    ``finetune``, the ground truth's protocol, whose ``n_train`` picks the scored images. Features
     wider than ``score_dim`` are reduced to their leading principal components; ``reduce_all``
-    also centres and rotates narrower ones (benchmark v3's protocol). ``seed``: base seed of the
-    stochastic metrics, each cell passing its own :func:`cell_seed`. ``sources``: where models,
-    targets, general set and features come from (:mod:`potran.bench.sources`).
+    also centres and rotates narrower ones (benchmark v3). ``seed``: base seed of the stochastic
+    metrics (each cell's: :func:`cell_seed`). ``sources``: :mod:`potran.bench.sources`.
     """
 
     models: tuple[str, ...]

@@ -124,11 +124,10 @@ class GroundTruth:
     """Accuracies to rank against, the one ground-truth type of the benchmarks.
 
     ``accuracy``: model, target, test_acc (a cell's mean over its runs); ``seeds``: one row per
-    fine-tuning run (:func:`seed_table`), None when the source has no runs (the paper's published
-    table); ``source``: a path, or the published table; ``protocol``: ``"fine-tuning"`` or
-    ``"linear probe"`` (benchmark v3 has both); ``correct``: ``{(model, target): bool (runs,
-    n_test)}``, the per-image test correctness that the crossed bootstrap redraws and the
-    split-half reliability halves, None when not kept.
+    fine-tuning run (:func:`seed_table`), None without runs (the paper's published table);
+    ``source``: a path, or the published table; ``protocol``: ``"fine-tuning"`` or ``"linear
+    probe"``; ``correct``: ``{(model, target): bool (runs, n_test)}``, per-image test correctness
+    (for the crossed bootstrap and split-half reliability), None when not kept.
     """
 
     accuracy: pd.DataFrame
@@ -171,23 +170,14 @@ class GroundTruth:
         return np.stack([self.correct[(m, target)] for m in models]).astype(float)
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the checkout when it lies inside it (pages print where data come from)."""
-    try:
-        return str(path.resolve().relative_to(project_path().resolve()))
-    except ValueError:
-        return str(path)
-
-
 @dataclass(frozen=True)
 class Setting:
     """One opened setting (build it with :func:`get`).
 
-    ``data``: committed result folders by name, ``"scores"`` (score cells of ``bench``: ``cells/``,
-    ``scores.csv``), ``"sweeps"`` (cells with more perturbations), ``"successors"``; empty when
-    nothing is committed. ``groundtruth_dir``: folder of the default ground truth
-    (``accuracy.csv``, its seeds in ``cells/``), None for the paper's published accuracies.
-    ``title``: the name in words, for a page's output (``"benchmark v3"``).
+    ``data``: committed result folders by name (``"scores"``: ``cells/``, ``scores.csv``;
+    ``"sweeps"``: cells with more perturbations; ``"successors"``). ``groundtruth_dir``: folder of
+    the default ground truth (``accuracy.csv``, ``cells/``), None for the paper's published
+    accuracies. ``title``: the name in words, for a page's output (``"benchmark v3"``).
     """
 
     name: str
@@ -248,9 +238,8 @@ class Setting:
                    progress=progress)
 
     def groundtruth(self, path=None) -> GroundTruth:
-        """The accuracies of this setting's cells: from ``path`` (an ``accuracy.csv``, its seeds
-        in the folder's ``cells/``) or the setting's default. Other models' and targets' rows are
-        dropped."""
+        """The accuracies of this setting's cells (other rows dropped): from ``path`` (an
+        ``accuracy.csv``, its seeds in the folder's ``cells/``) or the setting's default."""
         if path is None and self.groundtruth_dir is None:
             from ..paper import groundtruth as published
 
@@ -265,7 +254,11 @@ class Setting:
             accuracy = pd.read_csv(path)
             seeds = seed_table(path.parent)
             seeds = seeds if len(seeds) else None
-            source = f"`{_shown(path)}`" + (" with its per-seed cells" if seeds is not None else "")
+            try:  # shown relative to the checkout when inside it
+                shown = path.resolve().relative_to(project_path().resolve())
+            except ValueError:
+                shown = path
+            source = f"`{shown}`" + (" with its per-seed cells" if seeds is not None else "")
         keep = accuracy.model.isin(self.models) & accuracy.target.isin(self.targets)
         accuracy = accuracy[keep].reset_index(drop=True)
         if seeds is not None:

@@ -1,10 +1,9 @@
 """Result files of the benchmark: atomic writes and the resumable store of (model, target) cells.
 
-Each writer writes a temporary file beside the destination and moves it over with
-:func:`os.replace` (atomic on POSIX), so no reader sees a half-written file. :class:`CellStore` is
-the layout of both grids (scoring and ground truth): ``<root>/cells/<model>__<target>.json``; a
-cell whose file exists is finished. A cell file that is not valid JSON (truncated, edited, copied
-in half) is renamed ``<name>.json.damaged`` with a :class:`DamagedCellWarning` and counts as missing.
+Writers write a temporary file beside the destination and :func:`os.replace` it (atomic on POSIX).
+:class:`CellStore` is the layout of both grids: ``<root>/cells/<model>__<target>.json``, a cell whose
+file exists being finished; a file that is not valid JSON is renamed ``<name>.json.damaged`` with a
+:class:`DamagedCellWarning` and counts as missing, so the grid computes it again.
 """
 from __future__ import annotations
 
@@ -64,17 +63,6 @@ class DamagedCellWarning(UserWarning):
     """A cell file could not be read; it was set aside and its cell counts as missing."""
 
 
-def _set_aside(path: Path) -> Path:
-    """Rename ``path`` to ``<name>.damaged`` (``.damaged.1``, ... when taken); returns the new path."""
-    aside = path.with_name(path.name + ".damaged")
-    n = 0
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.damaged.{n}")
-    os.replace(path, aside)
-    return aside
-
-
 class CellStore:
     """Folder of per-(model, target) JSON records, written atomically; several processes (or Dask
     workers) may share one."""
@@ -98,8 +86,12 @@ class CellStore:
                 raise ValueError(f"expected a JSON object, got {type(record).__name__}")
             return record
         except ValueError as err:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            aside, n = path.with_name(path.name + ".damaged"), 0
+            while aside.exists():
+                n += 1
+                aside = path.with_name(f"{path.name}.damaged.{n}")
             try:
-                aside = _set_aside(path)
+                os.replace(path, aside)
             except FileNotFoundError:  # another process set it aside first
                 return None
             warnings.warn(f"damaged cell file {path} ({err}): set aside as {aside.name}; "

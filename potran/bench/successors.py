@@ -15,6 +15,7 @@ from .folders import FEATURE_CACHE
 __all__ = ["score_cell", "score_cells", "ncti_scores"]
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
+_NCTI = ["ncti_seli", "ncti_ncc", "ncti_vc"]
 
 
 def score_cell(page, model: str, target: str, metrics=PED_METRICS, *, ped: str = PED, sa: str = SA,
@@ -72,10 +73,7 @@ def score_cells(page, metrics=PED_METRICS, *, sa_options=None, ped_options=None,
     scores = pd.DataFrame(rows, columns=_COLUMNS)
     scores["score"] = scores["score"].astype(float)
     cells = pd.DataFrame(cells)
-    for k in ("ncti_seli", "ncti_ncc", "ncti_vc"):
-        if k in cells:
-            cells[k] = cells[k].astype(float)
-    return scores, cells
+    return scores, cells.astype({k: float for k in _NCTI if k in cells})
 
 
 def ncti_scores(cells: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +82,8 @@ def ncti_scores(cells: pd.DataFrame) -> pd.DataFrame:
     from ..metrics import ncti_pool_scores
 
     parts = []
-    keys = ["ncti_seli", "ncti_ncc", "ncti_vc"]
-    for target, grp in cells.dropna(subset=keys).groupby("target", sort=False):
-        pool = ncti_pool_scores(list(grp[keys].itertuples(index=False, name=None)))
+    for target, grp in cells.dropna(subset=_NCTI).groupby("target", sort=False):
+        pool = ncti_pool_scores(list(grp[_NCTI].itertuples(index=False, name=None)))
         parts.append(pd.DataFrame({"model": grp.model.to_numpy(), "target": target, "metric": "ncti",
                                    "perturbation": NONE, "score": pool}))
     if not parts:
