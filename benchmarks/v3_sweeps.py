@@ -1,9 +1,10 @@
-"""Benchmark v3's sweeps, committed as data for the λ grid, normalization and successors pages
-(setting "v3" of potran.bench.settings; its committed folders ``sweeps`` and ``successors``).
+"""The sweeps of benchmark v3 (or v4), committed as data for the λ grid, normalization and
+successors pages (setting "v3" or "v4" of potran.bench.settings; its committed folders ``sweeps``
+and ``successors``).
 
-    .venv/bin/python benchmarks/v3_sweeps.py [--targets a,b] [--models m,n] [--no-commit]
+    .venv/bin/python benchmarks/v3_sweeps.py [--setting v4] [--targets a,b] [--models m,n] [--no-commit]
 
-- ``data/bench_v3/sweeps/``: runner cells (``cells/<model>__<target>.json``, ``scores.csv``,
+- ``data/bench_v3/sweeps/`` (``data/bench_v4/sweeps/`` with ``--setting v4``): runner cells (``cells/<model>__<target>.json``, ``scores.csv``,
   :func:`potran.bench.runner.score_one`) of LogME, SFDA and GBC without PED, with PED at every
   λ of the supplementary's grid (:data:`potran.bench.ped_options.RADIUS_GRID`) and with PED in the
   raw space at the paper's λ (the normalization page's run);
@@ -57,14 +58,15 @@ def write_successors(setting, folder: Path) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setting", default="v3", choices=("v3", "v4"), help="the benchmark (default v3)")
     parser.add_argument("--targets", help="comma-separated v3 targets (default: all, GRID_ORDER)")
     parser.add_argument("--models", help="comma-separated zoo models (default: all)")
     parser.add_argument("--no-commit", action="store_true", help="do not commit the folders")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
-        full = settings.get("v3")
-        chosen = settings.get("v3", args.models, args.targets)
+        full = settings.get(args.setting)
+        chosen = settings.get(args.setting, args.models, args.targets)
     except ValueError as err:
         raise SystemExit(str(err)) from None
     targets = [t for t in GRID_ORDER if t in chosen.targets]
@@ -84,13 +86,13 @@ def main(argv=None) -> int:
             wall = time.perf_counter() - t0
             if wall > 0.5:  # a cell scored now, not one found finished
                 print(f"{time.strftime('%H:%M:%S')} [{k}/{total}] {target} {model}: {wall:.1f} s", flush=True)
-        done = settings.get("v3", chosen.models, targets[:targets.index(target) + 1])
+        done = settings.get(args.setting, chosen.models, targets[:targets.index(target) + 1])
         table = collect(sweep_benchmark(done), sweep_dir)
         write_successors(done, succ_dir)
         n_cells = len(table[["model", "target"]].drop_duplicates())
         print(f"{time.strftime('%H:%M:%S')} sweeps: {n_cells} cells, {len(table)} scores", flush=True)
         if not args.no_commit:
-            commit(f"Benchmark v3 sweeps and successors: {n_cells} cells (benchmarks/v3_sweeps.py)",
+            commit(f"Benchmark {args.setting} sweeps and successors: {n_cells} cells (benchmarks/v3_sweeps.py)",
                    (str(sweep_dir.relative_to(ROOT)), str(succ_dir.relative_to(ROOT))))
     return 0
 
