@@ -15,11 +15,6 @@ import pandas as pd
 from scipy import stats
 
 from .stats import bootstrap as _bootstrap
-from .stats import resample_models as _resample_models
-
-
-def _is_keyed(values) -> bool:
-    return isinstance(values, (Mapping, pd.Series))
 
 
 def _vector(values, name: str) -> np.ndarray:
@@ -36,22 +31,20 @@ def _vector(values, name: str) -> np.ndarray:
 
 def _align(scores, gt) -> tuple[np.ndarray, np.ndarray]:
     """Validate and pair ``scores`` with ``gt``; returns two float64 vectors in the same order."""
-    if _is_keyed(scores) != _is_keyed(gt):
-        raise ValueError(
-            "scores and gt must both be keyed by model name (dict / Series) or both be sequences"
-        )
-    if _is_keyed(scores):
+    keyed = isinstance(scores, (Mapping, pd.Series))
+    if keyed != isinstance(gt, (Mapping, pd.Series)):
+        raise ValueError("scores and gt must both be keyed by model name (dict / Series) "
+                         "or both be sequences")
+    if keyed:
         s_map, g_map = dict(scores), dict(gt)
         if len(s_map) != len(scores) or len(g_map) != len(gt):
             raise ValueError("model names must be unique")
-        missing_gt = [k for k in s_map if k not in g_map]
-        missing_scores = [k for k in g_map if k not in s_map]
-        if missing_gt or missing_scores:
-            problems = [f"{label} {names}" for label, names in
-                        (("no gt for", missing_gt), ("no score for", missing_scores)) if names]
+        problems = [f"{label} {names}" for label, names in
+                    (("no gt for", [k for k in s_map if k not in g_map]),
+                     ("no score for", [k for k in g_map if k not in s_map])) if names]
+        if problems:
             raise ValueError(f"scores and gt name different models: {'; '.join(problems)}")
-        keys = list(s_map)
-        scores, gt = [s_map[k] for k in keys], [g_map[k] for k in keys]
+        scores, gt = list(s_map.values()), [g_map[k] for k in s_map]
     s, g = _vector(scores, "scores"), _vector(gt, "gt")
     if s.shape != g.shape:
         raise ValueError(f"scores and gt have different lengths: {s.size} and {g.size}")
@@ -60,16 +53,12 @@ def _align(scores, gt) -> tuple[np.ndarray, np.ndarray]:
     return s, g
 
 
-def _check_not_constant(s: np.ndarray, g: np.ndarray) -> None:
-    for arr, name in ((s, "scores"), (g, "gt")):
-        if np.all(arr == arr[0]):
-            raise ValueError(f"all {name} are equal: the correlation is undefined")
-
-
 def _correlation(statistic, scores, gt) -> float:
     """Validate and align ``scores`` and ``gt``, then apply a scipy correlation ``statistic``."""
     s, g = _align(scores, gt)
-    _check_not_constant(s, g)
+    for arr, name in ((s, "scores"), (g, "gt")):
+        if np.all(arr == arr[0]):
+            raise ValueError(f"all {name} are equal: the correlation is undefined")
     return float(statistic(s, g).statistic)
 
 
@@ -101,17 +90,9 @@ def weighted_tau(scores, gt, *, tie_rtol: float = 0.0) -> float:
     ``tie_rtol > 0`` first applies :func:`merge_ties` (the benchmark uses
     :data:`potran.bench.tau.BENCH_TIE_RTOL`). ValueError for inputs not 1-D, of different lengths
     or model names, with fewer than 2 models, NaN/Inf, or constant (statistic undefined).
-
-    Swapping the 2nd and 3rd of four models costs (1/2 + 1/3) of a total weight 6.25, counted
-    twice: tau = (6.25 - 5/3) / 6.25 = 11/15.
-
-    >>> round(weighted_tau([4, 3, 2, 1], [4, 2, 3, 1]), 6)
-    0.733333
     """
-    if tie_rtol:
-        s, g = _align(scores, gt)
-        return _correlation(stats.weightedtau, merge_ties(s, tie_rtol), g)
-    return _correlation(stats.weightedtau, scores, gt)
+    s, g = _align(scores, gt)
+    return _correlation(stats.weightedtau, merge_ties(s, tie_rtol), g)
 
 
 def kendall_tau(scores, gt) -> float:
@@ -134,12 +115,14 @@ def _top_k(values: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-values, kind="stable")[:k]
 
 
-def _check_k(k, n: int) -> int:
+def _align_k(scores, gt, k) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_align` and a checked ``k``."""
+    s, g = _align(scores, gt)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise ValueError(f"k must be an integer, got {k!r}")
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be between 1 and the number of models ({n}), got {k}")
-    return int(k)
+    if not 1 <= k <= s.size:
+        raise ValueError(f"k must be between 1 and the number of models ({s.size}), got {k}")
+    return s, g, int(k)
 
 
 def rel_at_k(scores, gt, k: int) -> float:
@@ -148,8 +131,7 @@ def rel_at_k(scores, gt, k: int) -> float:
     ``rel_k`` of the official ``rank_correlation.py`` (PED and SFDA repositories): 1.0 when the
     truly best model is among the k highest scores. Accuracies must be positive.
     """
-    s, g = _align(scores, gt)
-    k = _check_k(k, s.size)
+    s, g, k = _align_k(scores, gt, k)
     if g.max() <= 0:
         raise ValueError("rel@k needs positive accuracies (it divides by the best one)")
     return float(g[_top_k(s, k)].max() / g.max())
@@ -157,8 +139,7 @@ def rel_at_k(scores, gt, k: int) -> float:
 
 def recall_at_k(scores, gt, k: int) -> float:
     """Fraction of the k truly best models (by ``gt``) that are among the k highest scores."""
-    s, g = _align(scores, gt)
-    k = _check_k(k, s.size)
+    s, g, k = _align_k(scores, gt, k)
     return len(set(_top_k(s, k)) & set(_top_k(g, k))) / k
 
 
@@ -168,8 +149,7 @@ def hit_at_k(scores, gt, k: int) -> float:
     What ``recall_k`` of the official ``rank_correlation.py`` means to return; as shipped it slices
     ``dict.keys()``, a TypeError on Python 3 (method page, quirk 16). Equals ``recall_at_k`` at k=1.
     """
-    s, g = _align(scores, gt)
-    k = _check_k(k, s.size)
+    s, g, k = _align_k(scores, gt, k)
     return float(_top_k(s, 1)[0] in _top_k(g, k))
 
 
@@ -189,14 +169,8 @@ class BootstrapCI:
     n_skipped: int
 
 
-def bootstrap_ci(
-    scores,
-    gt,
-    stat: Callable[[np.ndarray, np.ndarray], float] = weighted_tau,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> BootstrapCI:
+def bootstrap_ci(scores, gt, stat: Callable[[np.ndarray, np.ndarray], float] = weighted_tau,
+                 n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> BootstrapCI:
     """Confidence interval of ``stat(scores, gt)`` by resampling models with replacement.
 
     ``scores, gt`` as for :func:`weighted_tau`; ``stat(scores, gt) -> float`` on two aligned float
@@ -213,11 +187,17 @@ def bootstrap_ci(
     estimate = float(stat(s, g))
     if not np.isfinite(estimate):
         raise ValueError(f"stat returned {estimate} on the full data")
-    values, skipped = _resample_models(stat, (s, g), n_boot=int(n_boot), seed=seed)
-    if values.size == 0:
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(int(n_boot)):
+        i = rng.integers(0, s.size, s.size)
+        degenerate = np.unique(i).size < 2 or np.all(s[i] == s[i][0]) or np.all(g[i] == g[i][0])
+        values.append(np.nan if degenerate else float(stat(s[i], g[i])))
+    skipped = int((~np.isfinite(values)).sum())
+    if skipped == n_boot:
         raise ValueError(f"all {n_boot} bootstrap resamples were degenerate")
     res = _bootstrap(estimate, values, comparison="rank statistic", resampled="models",
-                    population="other models like these, on this target", level=level)
+                     population="other models like these, on this target", level=level)
     return BootstrapCI(estimate, res.low, res.high, float(level), int(n_boot), skipped)
 
 
@@ -227,13 +207,8 @@ def require_columns(table: pd.DataFrame, columns: tuple[str, ...], name: str) ->
         raise ValueError(f"{name} lacks column(s) {missing}; it has {list(table.columns)}")
 
 
-def correlate_by_target(
-    scores: pd.DataFrame,
-    gt: pd.DataFrame,
-    stat: Callable = weighted_tau,
-    *,
-    accuracy: str = "test_acc",
-) -> pd.Series:
+def correlate_by_target(scores: pd.DataFrame, gt: pd.DataFrame, stat: Callable = weighted_tau, *,
+                        accuracy: str = "test_acc") -> pd.Series:
     """``stat`` per target task from two tidy tables.
 
     ``scores`` has columns ``model``, ``score`` and optionally ``target``; ``gt`` has ``model``,
@@ -246,10 +221,9 @@ def correlate_by_target(
     require_columns(scores, ("model", "score"), "scores")
     require_columns(gt, ("model", accuracy), "gt")
     s_has, g_has = "target" in scores.columns, "target" in gt.columns
-    if g_has and not s_has:
-        raise ValueError("gt has a 'target' column but scores do not: say which target they score")
-    if s_has and not g_has:
-        raise ValueError("scores have a 'target' column but gt does not")
+    if s_has != g_has:
+        raise ValueError("gt has a 'target' column but scores do not: say which target they score"
+                         if g_has else "scores have a 'target' column but gt does not")
     if not s_has:
         s_groups, g_groups = {None: scores}, {None: gt}
     else:
@@ -267,10 +241,8 @@ def correlate_by_target(
                 dup = sorted(set(rows.loc[rows["model"].duplicated(), "model"]))
                 raise ValueError(f"{name} list model(s) {dup} more than once{where}")
         try:
-            result[target] = stat(
-                pd.Series(s_rows["score"].to_numpy(), index=s_rows["model"]),
-                pd.Series(g_rows[accuracy].to_numpy(), index=g_rows["model"]),
-            )
+            result[target] = stat(pd.Series(s_rows["score"].to_numpy(), index=s_rows["model"]),
+                                  pd.Series(g_rows[accuracy].to_numpy(), index=g_rows["model"]))
         except ValueError as err:
             raise ValueError(f"{err}{where}") from None
     return pd.Series(result, name=getattr(stat, "__name__", "stat")).rename_axis("target")

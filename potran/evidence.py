@@ -1,17 +1,12 @@
 """Which metric to trust, from this project's own benchmark: benchmark v3's committed results.
 
-:func:`metric_evidence` reads ``data/bench_v3`` (cells with per-image test correctness,
-``accuracy.csv``, ``scores/scores.csv``; nothing extracted or scored) with the frozen rules: the
-**main table** is the targets whose ground-truth ranking has Spearman-Brown reliability at least
-:data:`MAIN_TABLE_RELIABILITY` (:func:`potran.stats.split_half_reliability`, 100 seeded halvings,
-as the v3 report); there each metric's tau_w (ties as :data:`potran.reduction.TIE_RTOL`), with
-and without PED, is tested against chance (:func:`potran.stats.chance_test`, the random scorer)
-and against each trivial baseline (``dim``, the feature width; ``norm``; ``random``), paired per
-target (exact :func:`potran.stats.sign_flip`). :func:`default_metrics` is the default of
-``potran select`` and :func:`potran.rank_models`. The page reporting it: :data:`PAGE`.
+:func:`metric_evidence` applies the frozen rules of the API page's "The default metrics" to
+``data/bench_v3``; :func:`default_metrics` is the default of ``potran select`` and
+:func:`potran.rank_models`.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import json
 
@@ -47,8 +42,6 @@ def _folder():
 def unpack_correctness(text: str, n: int) -> np.ndarray:
     """The per-image test correctness of a cell's run for ``n`` images, bool (n,), from its
     JSON text (base64 of the packed bits, :func:`potran.bench.finetune.pack_correctness`)."""
-    import base64
-
     return np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=n).astype(bool)
 
 
@@ -58,10 +51,8 @@ def main_table_targets(n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
     cells: dict[str, dict[str, np.ndarray]] = {}
     for path in sorted((_folder() / "cells").glob("*.json")):
         record = json.loads(path.read_text())
-        runs = record["runs"]
-        n = int(record["n_test"])
         cells.setdefault(record["target"], {})[record["model"]] = np.stack(
-            [unpack_correctness(r["test_correct"], n) for r in runs])
+            [unpack_correctness(r["test_correct"], int(record["n_test"])) for r in record["runs"]])
     models = sorted({m for per in cells.values() for m in per})
     main = []
     for target, per in cells.items():
@@ -92,39 +83,33 @@ def metric_evidence(n_draws: int = 500, seed: int = 0) -> pd.DataFrame:
     table = scores.pivot_table(index=["metric", "perturbation", "model"], columns="target", values="score",
                                aggfunc="first", dropna=False)
     keys = list(dict.fromkeys(zip(scores.metric, scores.perturbation)))
-    per_target: dict[tuple[str, str], np.ndarray] = {}
-    rows_of: dict[tuple[str, str], list] = {}
-    for metric, perturbation in keys:
-        block = table.loc[(metric, perturbation)].reindex(truth.index)
-        rows = [merge_ties(block[t].to_numpy(float), TIE_RTOL) for t in targets]
-        truths = [truth[t].to_numpy(float) for t in targets]
-        rows_of[metric, perturbation] = rows
-        per_target[metric, perturbation] = np.array(
-            [stats.weighted_tau_rows(s, g)[0] for s, g in zip(rows, truths)])
     truths = [truth[t].to_numpy(float) for t in targets]
-    records = []
+    rows_of = {}
     for key in keys:
-        metric, perturbation = key
+        block = table.loc[key].reindex(truth.index)
+        rows_of[key] = [merge_ties(block[t].to_numpy(float), TIE_RTOL) for t in targets]
+    per_target = {key: np.array([stats.weighted_tau_rows(s, g)[0] for s, g in zip(rows, truths)])
+                  for key, rows in rows_of.items()}
+    records = []
+    for metric, perturbation in keys:
+        key = metric, perturbation
         if metric in BASELINES and perturbation != "none":
             continue
         chance = stats.chance_test(rows_of[key], truths, n_draws=n_draws, seed=seed)
         record = {"metric": metric, "perturbation": perturbation,
-                  "mean_tau": float(np.nanmean(per_target[key])),
-                  "p_chance": chance.p_value, "beats_chance": bool(chance.p_value < ALPHA
-                                                                   and chance.estimate > 0)}
+                  "mean_tau": float(np.nanmean(per_target[key])), "p_chance": chance.p_value,
+                  "beats_chance": bool(chance.p_value < ALPHA and chance.estimate > 0)}
         above, not_below = True, True
         for base in BASELINES:
             diff = per_target[key] - per_target[base, "none"]
             diff = diff[np.isfinite(diff)]  # a constant score on a target has no tau there
             if metric == base or diff.size < 2:
-                record[f"minus_{base}"] = 0.0 if metric == base else float("nan")
-                record[f"p_{base}"] = 1.0 if metric == base else float("nan")
-                above = False
-                continue
-            test = stats.sign_flip(diff, comparison=f"{metric} - {base}")
-            record[f"minus_{base}"], record[f"p_{base}"] = float(diff.mean()), test.p_value
-            above &= bool(diff.mean() > 0 and test.p_value < ALPHA)
-            not_below &= not (diff.mean() < 0 and test.p_value < ALPHA)
+                delta, p = (0.0, 1.0) if metric == base else (np.nan, np.nan)
+            else:
+                delta, p = float(diff.mean()), stats.sign_flip(diff, comparison=f"{metric} - {base}").p_value
+            record[f"minus_{base}"], record[f"p_{base}"] = delta, p
+            above &= bool(delta > 0 and p < ALPHA)
+            not_below &= not (delta < 0 and p < ALPHA)
         record["beats_baselines"], record["not_below_baselines"] = above, not_below
         records.append(record)
     out = pd.DataFrame(records).sort_values("mean_tau", ascending=False, kind="stable", ignore_index=True)

@@ -26,11 +26,9 @@ def score(X, y, metric: str, *, ped: bool = False, sa: bool = False, general=Non
     ----------
     metric : str
         A name in :data:`potran.metrics.REGISTRY`.
-    ped : bool, default False
-        Move the classes with PED (:func:`potran.ped.simulate`) first and score the moved features.
-    sa : bool, default False
-        Perturb the features with SA (:func:`potran.sa.perturb`: gate, randomized PCA-64, attract)
-        first and score the result. Not together with ``ped``.
+    ped, sa : bool, default False
+        First move the classes with PED (:func:`potran.ped.simulate`) or perturb the features with
+        SA (:func:`potran.sa.perturb`: gate, randomized PCA-64, attract), not both; score the result.
     general : array (M, D), optional
         General feature set PED standardises by (required with ``ped=True``).
     return_trace : bool, default False
@@ -42,7 +40,7 @@ def score(X, y, metric: str, *, ped: bool = False, sa: bool = False, general=Non
 
     Returns
     -------
-    float, or (float, PEDTrace, SATrace or None) with ``return_trace=True``
+    float, or (float, trace) with ``return_trace=True``
         ``"ncti"`` gives :class:`~potran.metrics.neural_collapse.NCTIComponents` instead of a float.
     """
     function = get_metric(metric)
@@ -59,14 +57,12 @@ def score(X, y, metric: str, *, ped: bool = False, sa: bool = False, general=Non
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)} for metric {metric!r}; "
                          f"it accepts {sorted(accepted)}")
-    trace = None
-    if ped:
-        result = ped_module.simulate(X, y, general, device=options.get("device"), **ped_options)
-        X, trace = result.features, result.trace
-    elif general is not None:
+    if general is not None and not ped:
         raise ValueError("a general feature set was given but ped=False; it is only used by PED")
-    if sa:
-        result = sa_module.perturb(X, y, **sa_options)
+    trace = None
+    if ped or sa:
+        result = (ped_module.simulate(X, y, general, device=options.get("device"), **ped_options) if ped
+                  else sa_module.perturb(X, y, **sa_options))
         X, trace = result.features, result.trace
     metric_options = {k: v for k, v in options.items() if k in accepted}
     value = function(X, y, **metric_options)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats as sps
 
 __all__ = ["Result", "weighted_tau_rows", "sign_flip", "chance_test", "crossed_bootstrap",
-           "bootstrap", "holm", "reliability", "noise_ceiling", "resample_models", "redraw_truth",
+           "bootstrap", "holm", "reliability", "noise_ceiling", "redraw_truth",
            "sign_flip_rows", "sign_flip_clustered", "sign_flip_inversion", "split_half_reliability",
            "EXACT_MAX_TARGETS"]
 
@@ -30,22 +30,18 @@ class Result:
     ----------
     comparison : str
         What is estimated, e.g. ``"gbc+PED - gbc"`` or ``"logme vs chance"``.
-    estimate : float
-    low, high : float
-        Ends of its interval (NaN where the test gives none).
-    p_value : float
-        Two-sided p-value of the test's null (NaN where there is no test).
+    estimate, low, high, p_value, min_p : float
+        The estimate, its interval (NaN where the test gives none), the two-sided p of the test's
+        null (NaN without a test) and the smallest p the test can give here (e.g. 2 / 2^T).
     test, resampled, population : str
         The test's name as the pages cite it; what was resampled or permuted; which population
-        the interval and p-value speak of.
+        the interval and p speak of.
     level : float
-        Coverage of the interval.
-    min_p : float
-        The smallest p-value the test can give with these data (e.g. 2 / 2^T).
+        Coverage of the interval (default 0.95).
     n : int
-        Number of independent units (targets for :func:`sign_flip`, replicates otherwise).
+        Independent units (targets for :func:`sign_flip`, replicates otherwise).
     distribution : numpy.ndarray
-        The resampled distribution (null draws, sign-flip means or bootstrap replicates).
+        Null draws, sign-flip means or bootstrap replicates.
     """
 
     comparison: str
@@ -63,10 +59,8 @@ class Result:
 
     def record(self) -> dict:
         """The result as a flat dict (no distribution), for tables and ``--json``."""
-        return {"comparison": self.comparison, "estimate": self.estimate, "low": self.low,
-                "high": self.high, "p_value": self.p_value, "test": self.test,
-                "min_p": self.min_p, "n": self.n, "level": self.level,
-                "resampled": self.resampled, "population": self.population}
+        return {k: getattr(self, k) for k in ("comparison", "estimate", "low", "high", "p_value", "test",
+                                              "min_p", "n", "level", "resampled", "population")}
 
 
 def _singular(units: str) -> str:
@@ -85,9 +79,9 @@ def weighted_tau_rows(x, y, valid=None) -> np.ndarray:
     Parameters
     ----------
     x, y : array_like, shape (B, n) or (n,)
-        Scores and ground truths; broadcast against each other.
+        Scores and ground truths, broadcast against each other.
     valid : array_like of bool, optional
-        Which entries take part (default all); invalid entries are left out of their row.
+        The entries that take part (default all).
 
     Returns
     -------
@@ -104,10 +98,8 @@ def weighted_tau_rows(x, y, valid=None) -> np.ndarray:
     x, y = np.broadcast_arrays(np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float)))
     ok = np.ones(x.shape, bool) if valid is None else np.broadcast_to(np.atleast_2d(valid), x.shape)
     chunk = max(1, 2_000_000 // x.shape[1] ** 2)        # bounded memory: B x n x n per chunk
-    if len(x) > chunk:
-        return np.concatenate([_weighted_tau_block(x[i:i + chunk], y[i:i + chunk], ok[i:i + chunk])
-                               for i in range(0, len(x), chunk)])
-    return _weighted_tau_block(x, y, ok)
+    return np.concatenate([_weighted_tau_block(x[i:i + chunk], y[i:i + chunk], ok[i:i + chunk])
+                           for i in range(0, len(x), chunk)])
 
 
 def _weighted_tau_block(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -165,11 +157,8 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
     ``n_resamples`` random ones. The interval: ``"t"``, Student's on T - 1 df; ``"inversion"``
     (exact only), :func:`sign_flip_inversion` (unbounded when 2 / 2^T >= 1 - level).
 
-    Raises
-    ------
-    ValueError
-        Fewer than 2 values, non-finite ones, an unknown ``interval``, or ``"inversion"``
-        beyond :data:`EXACT_MAX_TARGETS` values.
+    ValueError for fewer than 2 values, non-finite ones, an unknown ``interval``, or
+    ``"inversion"`` beyond :data:`EXACT_MAX_TARGETS` values.
     """
     _check_level(level)
     if interval not in ("t", "inversion"):
@@ -208,13 +197,8 @@ def sign_flip(values, *, comparison: str = "mean", level: float = 0.95, n_resamp
 
 def sign_flip_inversion(values, level: float = 0.95) -> tuple[float, float]:
     """The interval of every mu that the exact two-sided sign-flip test of ``values - mu`` keeps
-    (p >= 1 - level), by Hartigan's subset means; at most :data:`EXACT_MAX_TARGETS` finite values.
-
-    Flipping the signs of a set S of the values leaves their mean at or above the observed mean
-    exactly when mu >= mean(S); so with the 2^T - 1 non-empty subset means sorted, m_(1) <= ...,
-    p(mu) >= 1 - level iff m_(j) <= mu <= m_(2^T - j), j = ceil((1 - level) 2^(T-1)) - 1;
-    (-inf, inf) when j <= 0 (2 / 2^T >= 1 - level: the test can reject nothing).
-    """
+    (p >= 1 - level), by Hartigan's subset means (derivation: book/api/stats.md); at most
+    :data:`EXACT_MAX_TARGETS` finite values; (-inf, inf) when 2 / 2^T >= 1 - level."""
     _check_level(level)
     v = np.asarray(values, float).ravel()
     if not 1 <= v.size <= EXACT_MAX_TARGETS or not np.isfinite(v).all():
@@ -254,12 +238,8 @@ def sign_flip_clustered(values, clusters, *, comparison: str = "mean", level: fl
     The values (e.g. per-target tau_w) are averaged within each cluster (e.g. the targets cut
     from one source) and :func:`sign_flip` tests the cluster means, which it also averages: each
     cluster counts once, so several variants of one source do not pass for independent evidence.
-
-    Raises
-    ------
-    ValueError
-        ``values`` and ``clusters`` of different lengths, non-finite values, or fewer than 2
-        clusters.
+    ValueError for ``values`` and ``clusters`` of different lengths, non-finite values, or fewer
+    than 2 clusters.
     """
     v = np.asarray(values, float).ravel()
     c = np.asarray(clusters).ravel()
@@ -284,19 +264,19 @@ def chance_test(score_rows: Sequence[np.ndarray], truths: Sequence[np.ndarray], 
     Parameters
     ----------
     score_rows : sequence of arrays
-        Per target, the scores of its models (NaN = not scored), or None for a scorer with
-        distinct scores (published tau_w values: only the ground truth is known).
+        Per target, its models' scores (NaN = not scored), or None for a scorer with distinct
+        scores (published tau_w: only the ground truth is known).
     truths : sequence of arrays
-        Per target, the ground truth of the same models.
-    n_draws, seed
-        Random orders drawn per target (the same draw index across targets is one null mean).
+        Per target, the same models' ground truth.
+    n_draws, seed : int, default 2000 and 0
+        Random orders per target (draw i of every target makes null mean i) and their seed.
 
     Returns
     -------
     Result
-        ``estimate``: the observed mean tau_w (NaN without scores); ``low``/``high``: the
-        central ``level`` band of the null mean (where chance falls); ``p_value`` two-sided,
-        at least 2 / (n_draws + 1); ``distribution`` the null means.
+        ``estimate`` the observed mean tau_w (NaN without scores); ``low``/``high`` the central
+        ``level`` band of the null mean (where chance falls); two-sided ``p_value``, at least
+        2 / (n_draws + 1); ``distribution`` the null means.
     """
     _check_level(level)
     rng = np.random.default_rng(seed)
@@ -325,50 +305,42 @@ def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=
                       image_correct=None, n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict]:
     """Bootstrap replicates of the mean tau_w over targets, respecting the crossed design.
 
+    Each replicate draws one resample of the M models shared by every target (method page,
+    section "Statistics").
+
     Parameters
     ----------
     score_rows : dict
-        ``{key: [per-target score arrays]}``; every array in the order of a common model list
-        (length M, NaN where a model was not scored on a target).
-    truths : sequence of arrays
-        Per target, the ground truth of the M models (NaN where missing).
-    seed_accs : sequence of arrays, optional
-        Per target, the (M, K) per-seed accuracies (NaN-padded); each replicate redraws every
-        cell's seeds (:func:`redraw_truth`). Without it the ground truth is held fixed.
+        ``{key: per-target score arrays}``, each (M,) in one common model order (NaN = not scored).
+    truths : sequence of arrays (M,)
+        Per target, the ground truth (NaN where missing).
+    seed_accs : sequence of arrays (M, K), optional
+        Per target, the per-seed accuracies (NaN-padded); each replicate redraws every cell's
+        seeds (:func:`redraw_truth`). Default: the ground truth held fixed.
     image_correct : sequence, optional
-        Per target, None or the (M, K, N) per-image test correctness (1/0, NaN where a model or
-        seed is missing) of the same cells; each replicate then also redraws the target's N test
-        images, **one draw shared by every model and seed** (tested on the same images, their
-        noise is paired). Needs ``seed_accs``.
-    n_boot, seed
-        Replicates and the seed of ``numpy.random.default_rng``.
+        Per target, None or the (M, K, N) per-image test correctness (1/0, NaN where missing);
+        each replicate then also redraws the N test images, **one draw shared by every model and
+        seed** (their noise is paired). Needs ``seed_accs``.
+    n_boot, seed : int, default 1000 and 0
+        Replicates; the seed of ``numpy.random.default_rng``.
 
     Returns
     -------
-    estimate : dict
-        ``{key: mean tau_w over targets}`` on the full data.
-    replicates : dict
-        ``{key: array (n_boot,)}``, every key on the same replicates (so differences are paired).
-
-    Notes
-    -----
-    Each replicate draws one resample of the M models for every target (the design of the
-    method page, section "Statistics").
+    estimate, replicates : dict
+        ``{key: mean tau_w over targets}`` on the full data; ``{key: array (n_boot,)}``, every key
+        on the same replicates (so differences are paired).
     """
     if image_correct is not None and seed_accs is None:
         raise ValueError("image_correct needs seed_accs (the per-seed accuracies of the same cells)")
     rng = np.random.default_rng(seed)
     n_models = len(truths[0])
     idx = rng.integers(0, n_models, (n_boot, n_models))
-    truth_b = []
-    for t, g in enumerate(truths):
-        g = np.asarray(g, float)
-        if seed_accs is None:
-            truth_b.append(g[idx])
-            continue
-        correct = None if image_correct is None else image_correct[t]
-        means = redraw_truth(seed_accs[t], correct, n_boot, rng)
-        truth_b.append(np.take_along_axis(means, idx, axis=1))
+    if seed_accs is None:
+        truth_b = [np.asarray(g, float)[idx] for g in truths]
+    else:
+        correct = [None] * len(truths) if image_correct is None else image_correct
+        truth_b = [np.take_along_axis(redraw_truth(seed_accs[t], correct[t], n_boot, rng), idx, axis=1)
+                   for t in range(len(truths))]
     estimate, replicates = {}, {}
     for key, rows in score_rows.items():
         full, boot = [], []
@@ -393,26 +365,19 @@ def redraw_truth(seed_accs, image_correct, n_boot: int, rng) -> np.ndarray:
     k = np.isfinite(a).sum(axis=1)                       # seeds per model
     pick = np.floor(rng.random((n_boot, n_models, a.shape[1])) * k[None, :, None]).astype(int)
     per_seed = np.broadcast_to(a, (n_boot, *a.shape))
-    if image_correct is not None:
-        per_seed = _image_redraw(np.asarray(image_correct, float), a, n_boot, rng)
+    if image_correct is not None:                        # accuracies on redrawn test images
+        c = np.asarray(image_correct, float)
+        n = c.shape[2]
+        counts = np.zeros((n_boot, n))
+        np.add.at(counts, (np.arange(n_boot)[:, None], rng.integers(0, n, (n_boot, n))), 1.0)
+        acc = (counts @ np.where(np.isfinite(c), c, 0).reshape(-1, n).T / n).reshape(n_boot, *c.shape[:2])
+        per_seed = np.where(np.isfinite(c).all(axis=2)[None], acc, a[None])  # no records: fixed
     drawn = np.take_along_axis(per_seed, pick, axis=2)
     mask = np.arange(a.shape[1])[None, None, :] < k[None, :, None]
     with np.errstate(invalid="ignore"):
         means = np.where(mask, drawn, 0).sum(2) / np.maximum(k, 1)[None, :]
     means[:, k == 0] = np.nan
     return means
-
-
-def _image_redraw(correct: np.ndarray, seed_accs: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    """Per-seed accuracies (n_boot, M, K) on test images redrawn once per replicate for all cells."""
-    m, k, n = correct.shape
-    drawn = rng.integers(0, n, (n_boot, n))
-    counts = np.zeros((n_boot, n))
-    np.add.at(counts, (np.arange(n_boot)[:, None], drawn), 1.0)
-    known = np.isfinite(correct).all(axis=2)                  # (M, K) cells with records
-    acc = (counts @ np.where(np.isfinite(correct), correct, 0).reshape(m * k, n).T / n)
-    acc = acc.reshape(n_boot, m, k)
-    return np.where(known[None], acc, seed_accs[None])        # cells without records: fixed
 
 
 def bootstrap(estimate: float, replicates: np.ndarray, *, comparison: str, resampled: str,
@@ -434,39 +399,13 @@ def bootstrap(estimate: float, replicates: np.ndarray, *, comparison: str, resam
                   2.0 / (r.size + 1), int(r.size), r)
 
 
-def resample_models(stat: Callable[..., float], arrays: Sequence[np.ndarray], *, n_boot: int,
-                    seed: int) -> tuple[np.ndarray, int]:
-    """Replicates of ``stat(*arrays)`` over models drawn with replacement (paired rows), and
-    how many degenerate resamples (one distinct model, a constant array, a non-finite
-    statistic) were skipped."""
-    rng = np.random.default_rng(seed)
-    n = len(arrays[0])
-    values, skipped = [], 0
-    for _ in range(n_boot):
-        i = rng.integers(0, n, n)
-        drawn = [a[i] for a in arrays]
-        if np.unique(i).size < 2 or any(np.all(d == d[0]) for d in drawn):
-            skipped += 1
-            continue
-        value = float(stat(*drawn))
-        if np.isfinite(value):
-            values.append(value)
-        else:
-            skipped += 1
-    return np.asarray(values), skipped
-
-
 def holm(p_values) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error); NaN entries stay NaN."""
     p = np.asarray(p_values, float)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(np.isfinite(p))
     order = ok[np.argsort(p[ok], kind="stable")]
-    m = len(order)
-    running = 0.0
-    for i, j in enumerate(order):
-        running = max(running, min(1.0, (m - i) * p[j]))
-        out[j] = running
+    out[order] = np.maximum.accumulate(np.minimum(1.0, (len(order) - np.arange(len(order))) * p[order]))
     return out
 
 
@@ -482,8 +421,9 @@ def split_half_reliability(correct, *, n_splits: int = 100, seed: int = 0) -> di
     Parameters
     ----------
     correct : array (M, K, N)
-        1/0 (or bool) correctness of each model's K runs on the same N test images.
-    n_splits, seed
+        1/0 (or bool) correctness of each model's K runs on the same N test images; ValueError
+        if not 3-D, with fewer than 3 models or 2 images, or non-finite entries.
+    n_splits, seed : int, default 100 and 0
         Halvings, drawn by ``numpy.random.default_rng(seed)``.
 
     Returns
@@ -491,11 +431,6 @@ def split_half_reliability(correct, *, n_splits: int = 100, seed: int = 0) -> di
     dict
         ``r`` (mean split-half Spearman), ``reliability`` (Spearman-Brown), ``n_pairs``,
         ``n_splits``.
-
-    Raises
-    ------
-    ValueError
-        Not 3-D, fewer than 3 models or 2 images, or non-finite entries.
     """
     x = np.asarray(correct, float)
     if x.ndim != 3 or x.shape[0] < 3 or x.shape[2] < 2:
@@ -550,14 +485,13 @@ def reliability(seed_accs: np.ndarray, n_test) -> dict:
     Returns
     -------
     dict
-        ``n_models``, ``n_seeds`` (the most of a model), ``spread`` (sd of the models' mean
-        accuracies); ``seed_noise`` (root mean square over models of seed sd / sqrt(k));
-        ``test_noise`` (rms binomial SE sqrt(p(1-p)/n_test): the noise of one test set, shared
-        by the seeds); ``noise`` (both); ``ratio``,
-        ``ratio_seed``, ``ratio_test`` (spread over each noise); ``reliability_1`` (one seed),
-        ``reliability`` (the k-seed mean, Spearman-Brown: k r1 / (1 + (k - 1) r1); seed noise
-        only, the test images held fixed as the metrics are scored against them),
-        ``reliability_new_test`` (the k-seed mean as a measure on a new test set: test noise too),
+        ``n_models``; ``n_seeds`` (the most of a model); ``spread`` (sd of the models' mean
+        accuracies); ``seed_noise`` (rms over models of seed sd / sqrt(k)); ``test_noise`` (rms
+        binomial SE sqrt(p(1-p)/n_test), the noise of one test set, shared by the seeds);
+        ``noise`` (both); ``ratio``, ``ratio_seed``, ``ratio_test`` (spread over each noise);
+        ``reliability_1`` (one seed); ``reliability`` (the k-seed mean, Spearman-Brown
+        k r1 / (1 + (k - 1) r1): seed noise only, the test images held fixed as the metrics are
+        scored against them); ``reliability_new_test`` (on a new test set: test noise too);
         ``ceiling_low``/``ceiling_high`` (:func:`noise_ceiling` of ``reliability``).
     """
     a = np.asarray(seed_accs, float)
@@ -573,8 +507,7 @@ def reliability(seed_accs: np.ndarray, n_test) -> dict:
     seed_var_1 = float(np.nanmean(seed_var)) if np.isfinite(seed_var).any() else float("nan")
     test_var = float(np.mean(mean * (1 - mean) / n_test))
     spread = float(np.std(mean, ddof=1)) if mean.size > 1 else float("nan")
-    seed_noise = float(np.sqrt(np.nanmean(np.where(k_each > 1, seed_var, np.nan) / k_each))) \
-        if np.isfinite(seed_var_1) else float("nan")
+    seed_noise = float(np.sqrt(np.nanmean(seed_var / k_each))) if np.isfinite(seed_var_1) else float("nan")
     true_var = max(spread ** 2 - seed_var_1 / k, 0.0) if np.isfinite(seed_var_1) else float("nan")
     r1 = true_var / (true_var + seed_var_1) if np.isfinite(true_var) and true_var + seed_var_1 > 0 \
         else float("nan")
@@ -584,7 +517,8 @@ def reliability(seed_accs: np.ndarray, n_test) -> dict:
     test_noise = float(np.sqrt(test_var))
     noise = float(np.sqrt(seed_noise ** 2 + test_var)) if np.isfinite(seed_noise) else test_noise
     with np.errstate(divide="ignore", invalid="ignore"):    # identical seeds: no seed noise, ratio inf
-        ratio, ratio_seed, ratio_test = (float(np.float64(spread) / x) for x in (noise, seed_noise, test_noise))
+        ratio, ratio_seed, ratio_test = (float(np.float64(spread) / x)
+                                         for x in (noise, seed_noise, test_noise))
     return {"n_models": int(mean.size), "n_seeds": int(k_each.max()) if k_each.size else 0,
             "spread": spread, "seed_noise": seed_noise, "test_noise": test_noise, "noise": noise,
             "ratio": ratio, "ratio_seed": ratio_seed, "ratio_test": ratio_test,

@@ -3,8 +3,7 @@
 All functions take tidy tables: ``scores`` (model, target, metric, perturbation, score: ``potran
 bench``'s ``scores.csv``), ``accuracy`` (model, target, test_acc) and ``seeds`` (model, target,
 seed, test_acc, n_test: one row per fine-tuning run, :func:`potran.bench.settings.seed_table`).
-
-The tests of these tables are :func:`potran.bench.significance.benchmark_tests`.
+Their tests: :func:`potran.bench.significance.benchmark_tests`.
 """
 from __future__ import annotations
 
@@ -26,7 +25,8 @@ COMPARE_COLUMNS = ["metric", "perturbation", "reference", "delta", "low", "high"
 
 
 class Design:
-    """A benchmark as arrays: one model list crossed with the targets.
+    """A benchmark as arrays, one model list crossed with the targets, from tidy tables (module
+    docstring) and :func:`potran.bench.finetuned.image_correctness` (``correct``).
 
     Attributes: ``models``, ``targets``; ``truths`` (per target, the M accuracies, NaN where
     missing); ``seed_accs`` (per target an (M, K) array of per-seed accuracies, or None);
@@ -35,7 +35,7 @@ class Design:
     cell records it; None without ``correct``).
     """
 
-    def __init__(self, scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None,
+    def __init__(self, scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
                  tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None):
         self.targets = sorted(set(accuracy.target) & set(scores.target))
         self.models = sorted(set(accuracy[accuracy.target.isin(self.targets)].model)
@@ -45,26 +45,21 @@ class Design:
         self.truths = [acc[t].to_numpy(float) for t in self.targets]
         self.seed_accs = None
         if seeds is not None and len(seeds):
-            k = int(seeds.groupby(["model", "target"]).size().max())
-            self.seed_accs = []
-            for t in self.targets:
-                grp = seeds[seeds.target == t].copy()
-                grp["i"] = grp.groupby("model").cumcount()
-                wide = grp.pivot(index="model", columns="i", values="test_acc")
-                self.seed_accs.append(wide.reindex(index=self.models, columns=range(k)).to_numpy(float))
+            run = seeds.groupby(["model", "target"]).cumcount()       # 0, 1, ... within each cell
+            k = int(run.max()) + 1
+            acc = seeds.assign(i=run).set_index(["model", "target", "i"])["test_acc"]
+            self.seed_accs = [acc.reindex(pd.MultiIndex.from_product([self.models, [t], range(k)]))
+                              .to_numpy(float).reshape(len(self.models), k) for t in self.targets]
         self.image_correct = None
         if correct and self.seed_accs is not None:
             self.image_correct = [self._correct_of(t, correct, k) for t in self.targets]
         self.scores = {}
-        for (metric, perturbation), grp in scores.groupby(["metric", "perturbation"], sort=False):
-            rows = []
-            for t in self.targets:
-                s = grp[grp.target == t].set_index("model")["score"].reindex(self.models)
-                s = s.to_numpy(float, copy=True)
-                ok = np.isfinite(s)
-                s[ok] = merge_ties(s[ok], tie_rtol)
-                rows.append(s)
-            self.scores[(metric, perturbation)] = rows
+        for key, grp in scores.groupby(["metric", "perturbation"], sort=False):
+            wide = grp.pivot(index="model", columns="target", values="score")
+            wide = wide.reindex(index=self.models, columns=self.targets)
+            self.scores[key] = [wide[t].to_numpy(float, copy=True) for t in self.targets]
+            for s in self.scores[key]:
+                s[np.isfinite(s)] = merge_ties(s[np.isfinite(s)], tie_rtol)
 
     def _correct_of(self, target, correct: dict, k: int):
         cells = {m: correct[(m, target)] for m in self.models if (m, target) in correct}
@@ -88,10 +83,7 @@ class Design:
         return np.asarray(out)
 
 
-def design(scores, accuracy, seeds=None, tie_rtol: float = BENCH_TIE_RTOL, correct=None) -> Design:
-    """:class:`Design` of tidy tables (module docstring) and
-    :func:`potran.bench.finetuned.image_correctness`."""
-    return Design(scores, accuracy, seeds, tie_rtol, correct)
+design = Design
 
 
 def _resampled(d: Design) -> str:
@@ -117,12 +109,10 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
                   tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
     """Mean tau_w over targets of every (metric, perturbation) with its crossed-bootstrap interval.
 
-    :func:`potran.stats.crossed_bootstrap`: the targets are held fixed; each replicate redraws
-    the models once for all targets and (with ``seeds``) each cell's seeds. Every key is
-    computed on the same replicates, so the differences (:func:`compare`) are paired.
-
-    ``correct`` (:func:`potran.bench.finetuned.image_correctness`) adds the test images, redrawn
-    once per replicate for all models. Returns metric, perturbation, mean_tau, low, high.
+    :func:`potran.stats.crossed_bootstrap`: targets fixed; each replicate redraws the models once
+    for all targets, with ``seeds`` each cell's seeds, with ``correct``
+    (:func:`potran.bench.finetuned.image_correctness`) the test images once for all models. Every
+    key on the same replicates, so differences (:func:`compare`) are paired. :data:`INTERVAL_COLUMNS`.
     """
     d = design(scores, accuracy, seeds, tie_rtol, correct)
     if not d.truths:  # no target has both scores and a ground truth: nothing to estimate
@@ -133,25 +123,22 @@ def tau_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFr
 def _intervals_of(d: Design, est: dict, reps: dict, level: float) -> pd.DataFrame:
     """:func:`tau_intervals` of replicates already drawn."""
     rows = []
-    for key, r in reps.items():
-        lo = hi = np.nan
-        if np.isfinite(r).any():
-            res = stats.bootstrap(est[key], r, comparison=metric_label(*key), resampled=_resampled(d),
-                                  population=_population(d), level=level)
-            lo, hi = res.low, res.high
-        rows.append({"metric": key[0], "perturbation": key[1], "mean_tau": est[key], "low": lo,
-                     "high": hi})
+    for key in reps:
+        res = _bootstrap(d, est, reps, key, None, level)
+        rows.append([*key, est[key], *((np.nan, np.nan) if res is None else (res.low, res.high))])
     return pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
 
 
-def _paired(d: Design, est: dict, reps: dict, a, b, level: float) -> stats.Result | None:
-    """The crossed-bootstrap difference of mean tau_w, key ``a`` minus key ``b`` (None when no
-    replicate is finite)."""
-    diff = reps[a] - reps[b]
-    if not np.isfinite(diff).any():
+def _bootstrap(d: Design, est: dict, reps: dict, a, b, level: float) -> stats.Result | None:
+    """The crossed-bootstrap interval of key ``a``'s mean tau_w, or of ``a`` minus key ``b``
+    (None when no replicate is finite)."""
+    estimate, r, name = est[a], reps[a], metric_label(*a)
+    if b is not None:
+        estimate, r, name = estimate - est[b], r - reps[b], f"{name} - {metric_label(*b)}"
+    if not np.isfinite(r).any():
         return None
-    return stats.bootstrap(est[a] - est[b], diff, comparison=f"{metric_label(*a)} - {metric_label(*b)}",
-                           resampled=_resampled(d), population=_population(d), level=level)
+    return stats.bootstrap(estimate, r, comparison=name, resampled=_resampled(d), population=_population(d),
+                           level=level)
 
 
 def compare(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None, *,
@@ -159,11 +146,9 @@ def compare(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | 
             seed: int = 0, tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
     """Mean tau_w of each metric with ``perturbation`` minus with ``reference``, paired.
 
-    The difference of the two mean tau_w over targets on the same crossed-bootstrap replicates
-    as :func:`tau_intervals` (same arguments; the same ``seed`` gives the same replicates): its
-    interval and the two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`).
-    Only metrics scored with both are compared. Returns metric, perturbation, reference, delta,
-    low, high, p_value (NaN interval and p where no replicate is finite).
+    On the crossed-bootstrap replicates of :func:`tau_intervals` (same arguments and ``seed``, same
+    replicates): the interval and two-sided bootstrap p of no difference (:func:`potran.stats.bootstrap`)
+    of the metrics scored with both. :data:`COMPARE_COLUMNS` (NaN where no replicate is finite).
     """
     _check_scored(scores, perturbation, reference)
     d = design(scores, accuracy, seeds, tie_rtol, correct)
@@ -185,25 +170,19 @@ def _compare_of(d: Design, est: dict, reps: dict, perturbation: str, reference: 
     rows = []
     for metric in dict.fromkeys(m for m, _ in reps):
         a, b = (metric, perturbation), (metric, reference)
-        if a not in reps or b not in reps:
-            continue
-        res = _paired(d, est, reps, a, b, level)
-        rows.append({"metric": metric, "perturbation": perturbation, "reference": reference,
-                     "delta": est[a] - est[b], "low": np.nan if res is None else res.low,
-                     "high": np.nan if res is None else res.high,
-                     "p_value": np.nan if res is None else res.p_value})
+        if a in reps and b in reps:
+            res = _bootstrap(d, est, reps, a, b, level)
+            rows.append([metric, perturbation, reference, est[a] - est[b],
+                         *((np.nan,) * 3 if res is None else (res.low, res.high, res.p_value))])
     return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
 
 
 def random_null(accuracy: pd.DataFrame, *, n_draws: int = 2000, level: float = 0.95,
                 seed: int = 0) -> dict:
-    """The band of the mean tau_w over targets of a scorer that ranks at random (distinct scores).
-
-    The null of :func:`potran.stats.chance_test` on these targets and models. Returns
-    ``{"mean", "low", "high", "draws"}``; the band is where chance falls, not a test: a
-    metric's p-value against chance is in :func:`potran.bench.significance.benchmark_tests` (family
-    ``chance``).
-    """
+    """``{"mean", "low", "high", "draws"}``: the band of the mean tau_w over targets of a random
+    scorer (distinct scores), the null of :func:`potran.stats.chance_test` on these targets and
+    models. Where chance falls, not a test (that is family ``chance`` of
+    :func:`potran.bench.significance.benchmark_tests`)."""
     truths = [grp.test_acc.to_numpy(float) for _, grp in accuracy.groupby("target", sort=True)]
     res = stats.chance_test([None] * len(truths), truths, n_draws=n_draws, seed=seed, level=level)
     return {"mean": float(res.distribution.mean()), "low": res.low, "high": res.high,

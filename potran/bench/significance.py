@@ -1,12 +1,6 @@
-"""Every test of a benchmark's scores, one row each, with Holm's correction per family.
-
-:func:`benchmark_tests` runs the tests of :mod:`potran.stats` on tidy tables (``scores``,
-``accuracy``, ``seeds``: :mod:`potran.bench.intervals`): against chance, over targets, the crossed
-bootstrap, each perturbation against none, each metric against a static baseline, and chosen
-pairs of metrics; one record per comparison (:meth:`potran.stats.Result.record`) in the columns
-:data:`TEST_COLUMNS`, the same schema as :func:`potran.bench.paper_analysis.paper_tests`.
-:func:`add_holm` adds Holm's adjusted p within each family and a one-word verdict per row.
-"""
+"""Every test of a benchmark's scores (tidy tables of :mod:`potran.bench.intervals`), one
+:meth:`potran.stats.Result.record` a row in the columns :data:`TEST_COLUMNS` (the schema of
+:func:`potran.bench.paper_analysis.paper_tests` too), with Holm's correction per family."""
 from __future__ import annotations
 
 import warnings
@@ -17,7 +11,7 @@ import pandas as pd
 
 from .. import stats
 from ..perturbations import NONE, metric_label, title
-from .intervals import Design, _paired, _population, _replicates, _resampled, design
+from .intervals import Design, _bootstrap, _replicates, design
 from .tau import BENCH_TIE_RTOL
 
 __all__ = ["TEST_COLUMNS", "FAMILIES", "add_holm", "benchmark_tests"]
@@ -53,9 +47,8 @@ def _row(family: str, metric: str, perturbation, res: stats.Result, reference=No
 def add_holm(table: pd.DataFrame) -> pd.DataFrame:
     """Add ``p_holm`` (Holm over the rows of each family) and a plain ``verdict`` per row."""
     table = table.copy()
-    table["p_holm"] = np.nan
-    for _, idx in table.groupby("family", sort=False).groups.items():
-        table.loc[idx, "p_holm"] = stats.holm(table.loc[idx, "p_value"].to_numpy(float))
+    table["p_holm"] = table.groupby("family", sort=False)["p_value"].transform(
+        lambda p: stats.holm(p.to_numpy(float)))
     table["verdict"] = [_verdict(r) for r in table.itertuples()]
     return table[TEST_COLUMNS]
 
@@ -80,20 +73,18 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
                     *, baseline: str | None = "static_loto", pairs=(), n_boot: int = 1000,
                     n_draws: int = 2000, level: float = 0.95, seed: int = 0,
                     tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None) -> pd.DataFrame:
-    """Every test of a benchmark's scores, one row each (:data:`TEST_COLUMNS`).
+    """Every test of a benchmark's scores, one row each (:data:`TEST_COLUMNS`), Holm within families.
 
-    Families (Holm's correction within each): ``chance`` (:func:`potran.stats.chance_test`,
-    ``low``/``high`` are the random scorer's band), ``targets`` (mean tau_w over targets,
-    :func:`potran.stats.sign_flip` with its t-interval), ``models`` (mean tau_w, crossed
-    bootstrap), for each perturbation other than ``"none"`` its family and the family's
-    ``, models`` half (``PED`` and ``PED, models``, ``SA`` ..., or a setting's label: the metric
-    with the perturbation minus without, per-target sign-flip and crossed bootstrap; ``reference``
-    ``"none"``), ``baseline`` (each metric minus ``baseline``, per-target sign-flip), and for each
+    ``chance`` (:func:`potran.stats.chance_test`; ``low``/``high`` the random scorer's band),
+    ``targets`` (mean tau_w over targets, :func:`potran.stats.sign_flip` with its t-interval),
+    ``models`` (mean tau_w, crossed bootstrap); per perturbation other than ``"none"`` its family
+    (``PED``, ``SA`` or a setting's label) and that family's ``, models`` half: the metric with it
+    minus without (``reference`` ``"none"``), per-target sign-flip and crossed bootstrap;
+    ``baseline``: each metric minus ``baseline``, per-target sign-flip (``scores`` should hold its
+    rows, e.g. :func:`potran.bench.finetuned.leave_one_target_out`); per pair
     ``((metric, perturbation), (metric, perturbation))`` of ``pairs``, ``pair`` and ``pair, models``
-    (first minus second, per-target sign-flip and crossed bootstrap). ``scores`` should hold the
-    baseline's rows (e.g. :func:`potran.bench.finetuned.leave_one_target_out`); ``correct``
-    (:func:`potran.bench.finetuned.image_correctness`) adds the test images to the crossed
-    bootstrap.
+    (first minus second). ``correct`` (:func:`potran.bench.finetuned.image_correctness`) adds the
+    test images to the crossed bootstrap.
     """
     d = design(scores, accuracy, seeds, tie_rtol, correct)
     if not d.truths:  # no target has both scores and a ground truth
@@ -107,11 +98,21 @@ def benchmark_tests(scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.Data
 def _tests_of(d: Design, est: dict, reps: dict, *, baseline, pairs, n_draws: int, level: float,
               seed: int) -> pd.DataFrame:
     """:func:`benchmark_tests` of crossed-bootstrap replicates already drawn."""
-    rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         per_target = {key: d.per_target(key) for key in d.scores}
-    resampled, population = _resampled(d), _population(d)
+    rows = []
+
+    def difference(family: str, a, b, comparison: str, reference=None, models: bool = True) -> None:
+        """Rows of key ``a`` minus key ``b``: per-target sign-flip and (``models``) crossed bootstrap."""
+        diff = per_target[a] - per_target[b]
+        if np.isfinite(diff).sum() >= 2:
+            rows.append(_row(family, a[0], a[1], stats.sign_flip(
+                diff[np.isfinite(diff)], comparison=comparison, level=level), reference))
+        boot = _bootstrap(d, est, reps, a, b, level) if models else None
+        if boot is not None:
+            rows.append(_row(f"{family}, models", a[0], a[1], boot, reference))
+
     for key, rows_s in d.scores.items():
         metric, perturbation = key
         name = metric_label(metric, perturbation)
@@ -124,46 +125,24 @@ def _tests_of(d: Design, est: dict, reps: dict, *, baseline, pairs, n_draws: int
         if ok.sum() >= 2:
             rows.append(_row("targets", metric, perturbation, stats.sign_flip(
                 per_target[key][ok], comparison=f"{name}: mean tau_w", level=level)))
-        if np.isfinite(reps[key]).any():  # an interval only: the chance row is its test
-            boot = stats.bootstrap(est[key], reps[key], comparison=f"{name}: mean tau_w",
-                                   resampled=resampled, population=population, level=level)
-            rows.append(_row("models", metric, perturbation, replace(boot, p_value=float("nan"),
-                                                                     min_p=float("nan"))))
+        boot = _bootstrap(d, est, reps, key, None, level)
+        if boot is not None:  # an interval only: the chance row is its test
+            rows.append(_row("models", metric, perturbation, replace(
+                boot, comparison=f"{name}: mean tau_w", p_value=float("nan"), min_p=float("nan"))))
     for p in dict.fromkeys(p for _, p in d.scores if p != NONE):
-        family = title(p)
         for metric in dict.fromkeys(m for m, _ in d.scores):
-            on, off = (metric, p), (metric, NONE)
-            if off not in d.scores or on not in d.scores:
-                continue
-            diff = per_target[on] - per_target[off]
-            if np.isfinite(diff).sum() >= 2:
-                rows.append(_row(family, metric, p, stats.sign_flip(
-                    diff[np.isfinite(diff)], comparison=f"{metric_label(*on)} - {metric}", level=level),
-                    NONE))
-            boot = _paired(d, est, reps, on, off, level)
-            if boot is not None:
-                rows.append(_row(f"{family}, models", metric, p, boot, NONE))
+            if (metric, p) in d.scores and (metric, NONE) in d.scores:
+                difference(title(p), (metric, p), (metric, NONE), f"{metric_label(metric, p)} - {metric}",
+                           NONE)
     for a, b in pairs:
         a, b = tuple(a), tuple(b)
         missing = [k for k in (a, b) if k not in d.scores]
         if missing:
             raise ValueError(f"no scores for {missing}; scored: {sorted(d.scores)}")
-        name = f"{metric_label(*a)} - {metric_label(*b)}"
-        diff = per_target[a] - per_target[b]
-        if np.isfinite(diff).sum() >= 2:
-            rows.append(_row("pair", a[0], a[1], stats.sign_flip(
-                diff[np.isfinite(diff)], comparison=name, level=level)))
-        boot = _paired(d, est, reps, a, b, level)
-        if boot is not None:
-            rows.append(_row("pair, models", a[0], a[1], boot))
-    base = (baseline, NONE)
-    if baseline is not None and base in d.scores:
+        difference("pair", a, b, f"{metric_label(*a)} - {metric_label(*b)}")
+    if baseline is not None and (baseline, NONE) in d.scores:
         for key in d.scores:
-            if key[0] == baseline:
-                continue
-            diff = per_target[key] - per_target[base]
-            if np.isfinite(diff).sum() >= 2:
-                rows.append(_row("baseline", key[0], key[1], stats.sign_flip(
-                    diff[np.isfinite(diff)], comparison=f"{metric_label(*key)} - {baseline}", level=level)))
+            if key[0] != baseline:
+                difference("baseline", key, (baseline, NONE), f"{metric_label(*key)} - {baseline}",
+                           models=False)
     return add_holm(pd.DataFrame(rows))
-

@@ -1,8 +1,5 @@
-"""The benchmark's tau table: tau_w per (target, metric, perturbation) under the benchmark's tie rule.
-
-``potran bench`` writes it as ``tau.csv`` (:func:`potran.bench.runner.run`); the statistics are
-:func:`potran.evaluation.weighted_tau` per target (:func:`potran.evaluation.correlate_by_target`).
-"""
+"""The benchmark's tau table (``potran bench``'s ``tau.csv``, :func:`potran.bench.runner.run`): tau_w
+(:func:`potran.evaluation.weighted_tau`) per (target, metric, perturbation) under the benchmark's tie rule."""
 from __future__ import annotations
 
 from functools import partial
