@@ -26,15 +26,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = [
-    "TARGETS",
-    "AVAILABLE",
-    "SIZES",
-    "Target",
-    "load_target",
-    "load_general",
-    "load_pretrain_source",
-]
+__all__ = ["TARGETS", "AVAILABLE", "SIZES", "Target", "load_target", "load_general",
+           "load_pretrain_source"]
 
 SEED = 0
 #: The targets this module can build.
@@ -74,18 +67,8 @@ MIN_CROP_STD = 8.0  # grey levels, within a channel; flatter crops are redrawn
 
 @dataclass(frozen=True)
 class Target:
-    """One target task with a fixed train/test split.
-
-    Attributes
-    ----------
-    name : str
-    x_train, x_test : ndarray of uint8, shape (N, H, W, 3)
-        RGB images at the dataset's native size.
-    y_train, y_test : ndarray of int64, shape (N,)
-        Labels ``0 .. C-1``.
-    classes : tuple of str
-        Class names, indexed by label.
-    """
+    """One target task with a fixed train/test split: ``x_*`` uint8 RGB (N, H, W, 3) at the
+    dataset's native size, ``y_*`` int64 labels ``0 .. C-1``, ``classes`` their names."""
 
     name: str
     x_train: np.ndarray
@@ -97,15 +80,8 @@ class Target:
 
 @lru_cache(maxsize=2)
 def load_target(name: str) -> Target:
-    """Load target ``name`` with its fixed, seeded, stratified split (sizes in `SIZES`).
-
-    The result is cached (the last two targets), so callers share its arrays: never modify them.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is not one of `AVAILABLE`.
-    """
+    """Load target ``name`` (ValueError unless one of `AVAILABLE`) with its fixed, seeded,
+    stratified split (sizes in `SIZES`). Cached (the last two): never modify the arrays."""
     if name not in AVAILABLE:
         raise ValueError(f"Unknown target {name!r}; known targets: {', '.join(AVAILABLE)}.")
     images, labels, classes = _LOADERS[name]()
@@ -123,15 +99,9 @@ def load_general() -> np.ndarray:
     return images
 
 
-def load_pretrain_source(return_labels: bool = False
-                         ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Return the pretraining source of our own CNNs: 20000 RGB uint8 crops (32 x 32).
-
-    Parameters
-    ----------
-    return_labels : bool
-        Also return, per crop, the index of the photograph it comes from (int64).
-    """
+def load_pretrain_source(return_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The pretraining source of our own CNNs: 20000 RGB uint8 crops (32 x 32); with
+    ``return_labels``, also the index (int64) of the photograph each crop comes from."""
     images, labels = _photo_crops("pretrain", PRETRAIN_SIZE, seed=SEED + 2)
     return (images, labels) if return_labels else images
 
@@ -193,40 +163,44 @@ def _tiles(photo: np.ndarray, side: int) -> np.ndarray:
 
 
 def _letters():
-    n = sum(SIZES["letters"][1:3]) // 26
-    letters = CHARACTERS[:26]
-    labels = np.repeat(np.arange(26), n)
-    chars = [letters[i] for i in labels]
-    images = _render(chars, LETTER_FONTS, np.random.default_rng(SEED + 4))
-    return images, labels.astype(np.int64), tuple(letters)
+    labels = np.repeat(np.arange(26), sum(SIZES["letters"][1:3]) // 26)
+    images = _render([CHARACTERS[i] for i in labels], [LETTER_FONTS] * len(labels),
+                     np.random.default_rng(SEED + 4))
+    return images, labels.astype(np.int64), tuple(CHARACTERS[:26])
 
 
 def _fonts():
-    n = sum(SIZES["fonts"][1:3]) // len(STYLE_FONTS)
     rng = np.random.default_rng(SEED + 5)
-    labels = np.repeat(np.arange(len(STYLE_FONTS)), n)
+    labels = np.repeat(np.arange(len(STYLE_FONTS)), sum(SIZES["fonts"][1:3]) // len(STYLE_FONTS))
     chars = list(rng.choice(list(CHARACTERS), len(labels)))
-    images = np.stack([_render([c], [STYLE_FONTS[k]], rng)[0] for c, k in zip(chars, labels)])
+    images = _render(chars, [[STYLE_FONTS[k]] for k in labels], rng)
     return images, labels.astype(np.int64), STYLE_FONTS
 
 
-def _render(chars, fonts, rng) -> np.ndarray:
-    """Render each character in a random font of ``fonts`` with random size, shift, rotation
-    and grey levels, on a 32 x 32 canvas; returns (N, 32, 32, 3) uint8."""
-    import matplotlib
+def _render(chars, faces, rng, font_file=None) -> np.ndarray:
+    """Render ``chars[i]`` in a random face of ``faces[i]``: size 30-43 px on a 64 px canvas,
+    shift, rotation within 12 degrees, light on dark or dark on light; (N, 32, 32, 3) uint8.
+    ``font_file(face)``: the face's path (default: matplotlib's ``fonts/ttf/<face>.ttf``)."""
+    if font_file is None:
+        import matplotlib
 
-    font_dir = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+        font_dir = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+
+        def font_file(face):
+            return os.path.join(font_dir, face + ".ttf")
+
+    fonts = {}
     out = np.empty((len(chars), CROP_SIDE, CROP_SIDE, 3), dtype=np.uint8)
     big = 2 * CROP_SIDE
-    for i, char in enumerate(chars):
-        font = ImageFont.truetype(os.path.join(font_dir, fonts[rng.integers(len(fonts))] + ".ttf"),
-                                  int(rng.integers(30, 44)))
-        # light on dark or dark on light, in random order
+    for i, (char, options) in enumerate(zip(chars, faces)):
+        face, size = options[rng.integers(len(options))], int(rng.integers(30, 44))
+        if (face, size) not in fonts:
+            fonts[face, size] = ImageFont.truetype(font_file(face), size)
         fg, bg = (int(v) for v in rng.choice([rng.integers(170, 256), rng.integers(0, 86)], 2,
                                               replace=False))
         canvas = Image.new("L", (big, big), bg)
         ImageDraw.Draw(canvas).text((big / 2 + rng.normal(0, 2), big / 2 + rng.normal(0, 2)),
-                                    char, fill=fg, font=font, anchor="mm")
+                                    char, fill=fg, font=fonts[face, size], anchor="mm")
         canvas = canvas.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR, fillcolor=bg)
         out[i] = _to_rgb(np.asarray(canvas.resize((CROP_SIDE, CROP_SIDE), Image.LANCZOS)))
     return out

@@ -1,20 +1,13 @@
-"""Full fine-tuning of one zoo model on one target: the ground truth of the benchmark.
-
-The protocol of the SFDA/PED papers scaled down to a 2-core CPU: the whole backbone is
-unfrozen and a new linear head added; AdamW with a cosine schedule at the learning rate the
-benchmark's first grid chose by validation for the model's family (`FinetuneConfig`), on all
-training images, once per seed; the cell's accuracy is the mean test accuracy over the seeds
-and its noise their spread. Along the first seed's run the penultimate features of a fixed probe
-subset of the training images are recorded at a few iterations.
-
-Everything is deterministic given the seeds on the CPU (same torch build, same thread count).
-"""
+"""Full fine-tuning of one zoo model on one target (whole backbone, new linear head), once per
+seed: the benchmark's ground truth; protocol: book/api/benchmark.md. Deterministic given the
+seeds on the CPU (same torch build, same thread count)."""
 from __future__ import annotations
 
 import base64
 import math
 import platform
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -32,19 +25,12 @@ __all__ = ["FinetuneConfig", "FinetuneResult", "training_indices", "probe_indice
 class FinetuneConfig:
     """Hyper-parameters of one fine-tuning cell; every constant of the protocol lives here.
 
-    ``optimizer``: ``"adamw"`` or ``"sgd"`` (with ``momentum``, unused by AdamW); ``lr``: peak
-    rate, cosine decay to zero over ``epochs`` (passes over the training images); ``wd``: weight
-    decay. ``lr_overrides``: (model name, lr) pairs trained with another rate. HED's VGG16 (no
-    BatchNorm, Caffe-scaled inputs) diverges at 1e-3: the benchmark's first grid chose 1e-4 for
-    it on 6 of 6 targets by validation, and 1e-3 in 34 of the other 54 cells (3e-3 in 17, 1e-4
-    in 3). ``batch_size``: the last incomplete batch of an epoch is dropped (BatchNorm needs > 1).
-    ``bn_momentum``: given to every BatchNorm layer before fine-tuning (None keeps the model's).
-    EfficientNet-Lite ships TensorFlow's 0.01, which leaves the running statistics stale after a
-    short schedule (test accuracy 0.67 instead of 0.92 on digits); 0.1 is PyTorch's default and
-    what torchvision's MobileNetV2 uses. ``seeds``: one run per seed (head initialisation and
-    batch order). ``n_train``, ``n_test``: seeded subsets of the target's splits (None: all
-    images; for tests). ``probe_size`` training images have their features recorded along the
-    first seed's run at ``snapshot_fractions`` of its iterations (empty: no snapshots).
+    ``optimizer``: ``"adamw"`` or ``"sgd"`` (with ``momentum``); ``lr``: peak rate, cosine decay
+    to zero over ``epochs``; ``lr_overrides``: (model name, lr) pairs trained with another rate;
+    ``batch_size``: an epoch's last incomplete batch is dropped; ``bn_momentum``: set on every
+    BatchNorm layer (None keeps the model's); ``seeds``: one run per seed; ``n_train``,
+    ``n_test``: seeded subsets of the splits (None: all); ``probe_size`` training images have
+    their features recorded along the first seed's run at ``snapshot_fractions`` of its steps.
     """
 
     optimizer: str = "adamw"
@@ -94,10 +80,7 @@ def _subset(n: int, size: int | None, rng: np.random.Generator) -> np.ndarray:
 
 
 def training_indices(n_available: int, config: FinetuneConfig) -> np.ndarray:
-    """Indices of the target's training split that fine-tuning uses.
-
-    These are also the images the transferability metrics score in :mod:`potran.bench`.
-    """
+    """Indices of the target's training split that fine-tuning uses (and the metrics score)."""
     return _subset(n_available, config.n_train, np.random.default_rng(0))
 
 
@@ -107,10 +90,8 @@ def probe_indices(n: int, config: FinetuneConfig) -> np.ndarray:
 
 
 class _Preprocessed:
-    """A split's images, preprocessed by the model only when a batch is indexed: a whole split is
-    never held as floats (at 224 px an image takes 0.6 MB, CIFAR's training split 30 GB).
-    The model's preprocessing works image by image, so the batches equal slices of the
-    preprocessed split."""
+    """A split's images, preprocessed (image by image) only when a batch is indexed: a split is
+    never held as floats (at 224 px CIFAR's training split would take 30 GB)."""
 
     def __init__(self, zoo_model, images):
         self.zoo_model, self.images = zoo_model, np.asarray(images)
@@ -122,18 +103,6 @@ class _Preprocessed:
         if isinstance(index, torch.Tensor):
             index = index.numpy()
         return self.zoo_model.preprocess(self.images[index])
-
-
-class _Classifier(nn.Module):
-    """Pretrained backbone followed by a new linear head."""
-
-    def __init__(self, backbone: nn.Module, feature_dim: int, n_classes: int):
-        super().__init__()
-        self.backbone = backbone
-        self.head = nn.Linear(feature_dim, n_classes)
-
-    def forward(self, x):
-        return self.head(self.backbone(x))
 
 
 @torch.no_grad()
@@ -157,9 +126,7 @@ def pack_correctness(correct: np.ndarray) -> str:
 
 def test_correctness(record: dict) -> np.ndarray:
     """Per-image test correctness of a cell, bool (n_seeds, n_test), in the order of the test
-    images the cell used (the target's test split, or its ``n_test`` subset). ValueError if the
-    cell was made before per-image correctness was recorded.
-    """
+    images it used; ValueError if the cell was made before that was recorded."""
     runs = record["runs"]
     if any("test_correct" not in r for r in runs):
         raise ValueError(f"the cell {record['model']}/{record['target']} has no per-image test "
@@ -170,7 +137,8 @@ def test_correctness(record: dict) -> np.ndarray:
 def _train_run(zoo_model, n_classes, x_fit, y_fit, x_probe, seed, config, device):
     """One seeded run; returns the trained net, per-epoch losses and probe snapshots."""
     torch.manual_seed(seed)
-    net = _Classifier(zoo_model.build(pretrained=True), zoo_model.feature_dim, n_classes)
+    net = nn.Sequential(OrderedDict(backbone=zoo_model.build(pretrained=True),  # then a new head
+                                    head=nn.Linear(zoo_model.feature_dim, n_classes)))
     if config.bn_momentum is not None:
         for m in net.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -216,18 +184,15 @@ def _train_run(zoo_model, n_classes, x_fit, y_fit, x_probe, seed, config, device
 
 def finetune(zoo_model, target, config: FinetuneConfig = FinetuneConfig(), *,
              device: str = "cpu", progress=None) -> FinetuneResult:
-    """Fine-tune ``zoo_model`` on ``target`` once per seed of ``config``.
+    """Fine-tune ``zoo_model`` (a ``potran.bench.zoo.ZooModel``) on ``target`` (a
+    ``potran.bench.datasets.Target``) once per seed of ``config``; ``progress`` is called with a
+    short status before each run.
 
-    ``zoo_model`` (``potran.bench.zoo.ZooModel``) provides ``name``, ``feature_dim``,
-    ``build(pretrained=True)``, ``preprocess``; ``target`` (``potran.bench.datasets.Target``)
-    ``name``, ``x_train``, ``y_train``, ``x_test``, ``y_test``, ``classes``; ``progress`` is
-    called with a short status string before each run (e.g. ``tqdm.set_postfix_str``).
-    The result's ``record`` holds the mean test accuracy over the seeds, its standard deviation,
-    each seed's test accuracy, per-image test correctness (`test_correctness` decodes it) and
-    per-epoch training loss, sizes, wall time and versions; ``snapshots`` the first seed's probe
-    features, each snapshot reduced by :func:`potran.bench.reduction.reduce_features`, as
-    ``features`` (K, P, d) float16 (float32 if out of its range), ``steps`` (K,), ``labels``
-    (P,), ``indices`` (P,) into ``target.x_train`` (empty when ``config.snapshot_fractions`` is).
+    ``record``: mean and sd of the seeds' test accuracy, each run's accuracy, per-image test
+    correctness (`test_correctness` decodes it) and per-epoch loss, sizes, wall time, versions.
+    ``snapshots``: the first seed's probe features reduced by
+    :func:`potran.bench.reduction.reduce_features`, ``features`` (K, P, d) float16 (float32 if out
+    of its range), ``steps`` (K,), ``labels`` (P,), ``indices`` (P,) into ``target.x_train``.
     """
     t0 = time.perf_counter()
     n_classes = len(target.classes)

@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import datasets
-from .datasets import Target, _photo, _stratified_split, _to_rgb
+from .datasets import Target, _photo, _render, _stratified_split, _to_rgb
 
 __all__ = ["SPECS", "NAMES", "FAMILIES", "DEBIAN_PACKAGES", "Spec", "MissingSourceError",
            "build_target", "load_target", "emoji_group_split"]
@@ -199,28 +199,21 @@ def _files(spec: Spec) -> list[str]:
     if spec.family == "notocjk":
         return [_font(f) for f in CJK_FACES]
     if spec.family == "noto":
-        faces = set(LATIN_FACES) | set(NOTO_STYLES) | {
-            f"{face}-{weight}" for faces in SCRIPT_FACES.values() for face in faces
-            for weight in ("Regular", "Bold")}
+        faces = set(LATIN_FACES) | set(NOTO_STYLES).union(*map(_script_faces, SCRIPT_FACES))
         return [_font(f) for f in sorted(faces)]
     return []
+
+
+def _script_faces(script: str) -> list[str]:
+    return [f"{face}-{weight}" for face in SCRIPT_FACES[script] for weight in ("Regular", "Bold")]
 
 
 # --- loading ----------------------------------------------------------------------------------
 
 def load_target(name: str, cache_dir: str | os.PathLike | None = ".cache/targets_v3") -> Target:
-    """Load v3 target ``name`` (one of `NAMES`) with its fixed split.
-
-    The arrays are cached on disk under ``cache_dir`` (None: no disk cache) and in memory (the
-    last two targets): callers share them, never modify them.
-
-    Raises
-    ------
-    ValueError
-        Unknown ``name``.
-    MissingSourceError
-        A Debian file the target needs is absent (the message names the package).
-    """
+    """Load v3 target ``name`` (ValueError unless one of `NAMES`) with its fixed split; cached
+    on disk under ``cache_dir`` (None: not) and in memory (the last two): never modify the arrays.
+    :class:`MissingSourceError` when a Debian file it needs is absent."""
     if name not in _SPEC:
         raise ValueError(f"Unknown v3 target {name!r}; known targets: {', '.join(NAMES)}.")
     return _load_cached(name, None if cache_dir is None else str(cache_dir))
@@ -284,8 +277,7 @@ def _rotate(images: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
 # --- MNIST and Fashion-MNIST ------------------------------------------------------------------
 
 def _mnist():
-    images, labels, _ = datasets._LOADERS["mnist5k"]()
-    return images, labels
+    return datasets._mnist5k()[:2]  # images, labels
 
 
 def _fashion():
@@ -297,18 +289,6 @@ def _fashion():
     x = np.concatenate([idx(files[0], 16), idx(files[2], 16)]).reshape(-1, 28, 28)
     y = np.concatenate([idx(files[1], 8), idx(files[3], 8)]).astype(np.int64)
     return _to_rgb(x), y
-
-
-def _mnist5k(spec, rng):
-    return _mnist()
-
-
-def _mnist_rot(spec, rng):
-    return _rotate(_mnist()[0], rng)
-
-
-def _fashion10(spec, rng):
-    return _fashion()
 
 
 def _fashion_tops(spec, rng):
@@ -348,57 +328,47 @@ def _block_crops(photo: np.ndarray, n: int, block: int, sides, part: int, rng,
     return out
 
 
-def _per_class_counts(spec):
-    c = len(spec.classes)
-    return spec.n_train // c, spec.n_test // c
+def _by_part(spec, make):
+    """``(make(0, m_train), make(1, m_test))``: the train and test parts made apart, with m the
+    images per class of each split."""
+    return tuple(make(part, n // len(spec.classes))
+                 for part, n in enumerate((spec.n_train, spec.n_test)))
 
 
-def _photo_id(spec, photos, sides, block, rng):
+def _photo_id(spec, photos, rng):
     """Which photograph: each class's crops come from its own photo's checkerboard."""
-    per = _per_class_counts(spec)
-    parts = []
-    for part in (0, 1):
+    def make(part, per):
         seen: set = set()
-        xs = [_block_crops(p, per[part], block, sides, part, rng, seen, k)
-              for k, p in enumerate(photos)]
-        parts.append((np.concatenate(xs), np.repeat(np.arange(len(photos)), per[part])))
-    return tuple(parts)
+        xs = [_block_crops(p, per, 64, range(16, 65), part, rng, seen, k) for k, p in enumerate(photos)]
+        return np.concatenate(xs), np.repeat(np.arange(len(photos)), per)
+
+    return _by_part(spec, make)
 
 
-def _photo_rotation(spec, photos, sides, block, rng):
-    """Rotation of a crop of a random photo (crops of the split's checkerboard colour)."""
-    per = _per_class_counts(spec)
-    parts = []
-    for part in (0, 1):
-        n = 4 * per[part]
-        which, seen = rng.permutation(np.arange(n) % len(photos)), set()
-        crops = np.stack([_block_crops(photos[k], 1, block, sides, part, rng, seen, k)[0]
-                          for k in which])
-        parts.append(_rotate(crops, rng))
-    return tuple(parts)
+def _photo_rotation(spec, photos, rng):
+    """Rotation of a 32-64 px crop of a random photo (crops of the split's checkerboard colour)."""
+    def make(part, per):
+        which, seen = rng.permutation(np.arange(4 * per) % len(photos)), set()
+        return _rotate(np.stack([_block_crops(photos[k], 1, 64, range(32, 65), part, rng, seen, k)[0]
+                                 for k in which]), rng)
+
+    return _by_part(spec, make)
 
 
 def _skimage_photos():
     return [_photo("skimage:" + p) for p in datasets.PATCH_PHOTOS]
 
 
-def _patches(spec, rng):
-    return _photo_id(spec, _skimage_photos(), range(16, 65), 64, rng)
-
-
 def _photo_scale(spec, rng):
-    photos, per = _skimage_photos(), _per_class_counts(spec)
-    parts = []
-    for part in (0, 1):
+    photos = _skimage_photos()
+
+    def make(part, per):
         seen: set = set()
         xs = [np.stack([_block_crops(photos[k], 1, 256, (side,), part, rng, seen, k)[0]
-                        for k in rng.integers(len(photos), size=per[part])]) for side in SCALES]
-        parts.append((np.concatenate(xs), np.repeat(np.arange(len(SCALES)), per[part])))
-    return tuple(parts)
+                        for k in rng.integers(len(photos), size=per)]) for side in SCALES]
+        return np.concatenate(xs), np.repeat(np.arange(len(SCALES)), per)
 
-
-def _photo_rot(spec, rng):
-    return _photo_rotation(spec, _skimage_photos(), range(32, 65), 64, rng)
+    return _by_part(spec, make)
 
 
 def _mate_photos():
@@ -411,106 +381,54 @@ def _mate_photos():
     return photos
 
 
-def _wallpaper_id(spec, rng):
-    return _photo_id(spec, _mate_photos(), range(16, 65), 64, rng)
-
-
-def _wallpaper_rot(spec, rng):
-    return _photo_rotation(spec, _mate_photos(), range(32, 65), 64, rng)
-
-
 # --- glyphs -----------------------------------------------------------------------------------
 
 def _render_glyphs(chars, faces, rng) -> np.ndarray:
-    """Render each character in a random face of ``faces`` (Noto face names, one per character
-    when ``faces`` is a list of lists) with the landed targets' randomisation: size 30-43 px on
-    a 64 px canvas, shift, rotation within 12 degrees, light on dark or dark on light; 32 px."""
-    fonts = {}
-    out = np.empty((len(chars), SIDE, SIDE, 3), dtype=np.uint8)
-    big = 2 * SIDE
-    for i, (char, options) in enumerate(zip(chars, faces)):
-        face, size = options[rng.integers(len(options))], int(rng.integers(30, 44))
-        if (face, size) not in fonts:
-            fonts[face, size] = ImageFont.truetype(_font(face), size)
-        fg, bg = (int(v) for v in rng.choice([rng.integers(170, 256), rng.integers(0, 86)], 2,
-                                              replace=False))
-        canvas = Image.new("L", (big, big), bg)
-        ImageDraw.Draw(canvas).text((big / 2 + rng.normal(0, 2), big / 2 + rng.normal(0, 2)),
-                                    char, fill=fg, font=fonts[face, size], anchor="mm")
-        canvas = canvas.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR, fillcolor=bg)
-        out[i] = _to_rgb(np.asarray(canvas.resize((SIDE, SIDE), Image.LANCZOS)))
-    return out
+    """`potran.bench.datasets._render` with Noto faces: ``chars[i]`` in a random face of
+    ``faces[i]``."""
+    return _render(chars, faces, rng, _font)
 
 
-def _pool_size(spec):
-    return spec.n_train + spec.n_test
+def _labels(spec, n_classes):
+    """Balanced labels of the whole pool (train and test images)."""
+    return np.arange(spec.n_train + spec.n_test) % n_classes
 
 
-def _alphabet(spec, chars, faces, rng):
-    """Which character: every class equally often, each render in a random face of ``faces``."""
-    labels = np.arange(_pool_size(spec)) % len(chars)
-    return _render_glyphs([chars[k] for k in labels], [faces] * len(labels), rng), labels
+def _alphabet(chars, faces, render=_render_glyphs):
+    """Builder of "which character": every class equally often, in a random face of ``faces``."""
+    def build(spec, rng):
+        labels = _labels(spec, len(chars))
+        return render([chars[k] for k in labels], [faces] * len(labels), rng), labels
+
+    return build
 
 
-def _styles(spec, chars, faces, rng):
-    """Which face renders a random character of ``chars``."""
-    labels = np.arange(_pool_size(spec)) % len(faces)
-    picked = rng.choice(list(chars), len(labels))
-    return _render_glyphs(list(picked), [[faces[k]] for k in labels], rng), labels
+def _styles(chars, faces, render=_render_glyphs):
+    """Builder of "which face renders a random character of ``chars``"."""
+    def build(spec, rng):
+        labels = _labels(spec, len(faces))
+        picked = rng.choice(list(chars), len(labels))
+        return render(list(picked), [[faces[k]] for k in labels], rng), labels
 
-
-def _letters(spec, rng):
-    labels = np.arange(_pool_size(spec)) % 26
-    return datasets._render([datasets.CHARACTERS[k] for k in labels], datasets.LETTER_FONTS,
-                            rng), labels
-
-
-def _fonts(spec, rng):
-    labels = np.arange(_pool_size(spec)) % len(datasets.STYLE_FONTS)
-    chars = rng.choice(list(datasets.CHARACTERS), len(labels))
-    images = np.stack([datasets._render([c], [datasets.STYLE_FONTS[k]], rng)[0]
-                       for c, k in zip(chars, labels)])
-    return images, labels
-
-
-def _script(script):
-    faces = [f"{f}-{w}" for f in SCRIPT_FACES[script] for w in ("Regular", "Bold")]
-    return lambda spec, rng: _alphabet(spec, ALPHABETS[script],
-                                       LATIN_FACES if script in ("greek", "cyrillic") else faces,
-                                       rng)
+    return build
 
 
 def _script_id(spec, rng):
     scripts = list(ALPHABETS)
-    labels = np.arange(_pool_size(spec)) % len(scripts)
+    labels = _labels(spec, len(scripts))
     chars = [ALPHABETS[scripts[k]][rng.integers(len(ALPHABETS[scripts[k]]))] for k in labels]
-    faces = [[f"{f}-{w}" for f in SCRIPT_FACES[scripts[k]] for w in ("Regular", "Bold")]
-             for k in labels]
-    return _render_glyphs(chars, faces, rng), labels
-
-
-def _cjk(chars):
-    return lambda spec, rng: _alphabet(spec, chars, CJK_FACES, rng)
+    return _render_glyphs(chars, [_script_faces(scripts[k]) for k in labels], rng), labels
 
 
 # --- emoji ------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _emoji_font():
-    return ImageFont.truetype(_font("NotoColorEmoji"), 109)  # its one bitmap size
-
-
-def _emoji_sprite(char: str) -> Image.Image:
-    """The colour glyph of ``char`` on a transparent 136 px RGBA canvas."""
-    sprite = Image.new("RGBA", (136, 136), (0, 0, 0, 0))
-    ImageDraw.Draw(sprite).text((68, 68), char, font=_emoji_font(), embedded_color=True, anchor="mm")
-    return sprite
-
-
 def _render_emoji(chars, rng) -> np.ndarray:
-    """Each emoji scaled by 0.55-1, rotated within 20 degrees, shifted, on a random plain
-    background colour; 32 px RGB."""
-    sprites = {c: _emoji_sprite(c) for c in set(chars)}
+    """Each emoji (its colour glyph on a transparent 136 px canvas) scaled by 0.55-1, rotated
+    within 20 degrees, shifted, on a random plain background colour; 32 px RGB."""
+    font = ImageFont.truetype(_font("NotoColorEmoji"), 109)  # its one bitmap size
+    sprites = {c: Image.new("RGBA", (136, 136), (0, 0, 0, 0)) for c in set(chars)}
+    for c, sprite in sprites.items():
+        ImageDraw.Draw(sprite).text((68, 68), c, font=font, embedded_color=True, anchor="mm")
     out = np.empty((len(chars), SIDE, SIDE, 3), dtype=np.uint8)
     for i, char in enumerate(chars):
         side = int(136 * rng.uniform(0.55, 1.0))
@@ -523,7 +441,7 @@ def _render_emoji(chars, rng) -> np.ndarray:
 
 
 def _emoji_id(spec, rng):
-    labels = np.arange(_pool_size(spec)) % len(EMOJI_FACES)
+    labels = _labels(spec, len(EMOJI_FACES))
     return _render_emoji([EMOJI_FACES[k] for k in labels], rng), labels
 
 
@@ -542,25 +460,28 @@ def emoji_group_split() -> tuple[list[list[str]], list[list[str]]]:
 
 def _emoji_group(spec, rng):
     """Each group's emoji split once (`emoji_group_split`): category generalisation."""
-    per = _per_class_counts(spec)
-    train_chars, test_chars = emoji_group_split()
-    parts = []
-    for part, pools in ((0, train_chars), (1, test_chars)):
-        chars = [pool[i % len(pool)] for pool in pools for i in range(per[part])]
-        parts.append((_render_emoji(chars, rng), np.repeat(np.arange(len(pools)), per[part])))
-    return tuple(parts)
+    split = emoji_group_split()
+
+    def make(part, per):
+        chars = [pool[i % len(pool)] for pool in split[part] for i in range(per)]
+        return _render_emoji(chars, rng), np.repeat(np.arange(len(split[part])), per)
+
+    return _by_part(spec, make)
 
 
 _BUILDERS = {
-    "mnist5k": _mnist5k, "mnist_rot": _mnist_rot,
-    "fashion": _fashion10, "fashion_tops": _fashion_tops, "fashion_rot": _fashion_rot,
-    "patches": _patches, "photo_scale": _photo_scale, "photo_rot": _photo_rot,
-    "letters": _letters, "fonts": _fonts,
-    **{s: _script(s) for s in ("greek", "cyrillic", "arabic", "devanagari", "hebrew")},
-    "script_id": _script_id,
-    "noto_style": lambda spec, rng: _styles(spec, ALPHABETS["latin"] + "0123456789", NOTO_STYLES,
-                                            rng),
-    "hanzi": _cjk(HANZI), "kana": _cjk(KANA), "hangul": _cjk(HANGUL),
+    "mnist5k": lambda spec, rng: _mnist(), "mnist_rot": lambda spec, rng: _rotate(_mnist()[0], rng),
+    "fashion": lambda spec, rng: _fashion(), "fashion_tops": _fashion_tops, "fashion_rot": _fashion_rot,
+    "patches": lambda spec, rng: _photo_id(spec, _skimage_photos(), rng), "photo_scale": _photo_scale,
+    "photo_rot": lambda spec, rng: _photo_rotation(spec, _skimage_photos(), rng),
+    "letters": _alphabet(datasets.CHARACTERS[:26], datasets.LETTER_FONTS, _render),
+    "fonts": _styles(datasets.CHARACTERS, datasets.STYLE_FONTS, _render),
+    **{s: _alphabet(ALPHABETS[s], LATIN_FACES) for s in ("greek", "cyrillic")},
+    **{s: _alphabet(ALPHABETS[s], _script_faces(s)) for s in ("arabic", "devanagari", "hebrew")},
+    "script_id": _script_id, "noto_style": _styles(ALPHABETS["latin"] + "0123456789", NOTO_STYLES),
+    **{name: _alphabet(chars, CJK_FACES) for name, chars in (("hanzi", HANZI), ("kana", KANA),
+                                                               ("hangul", HANGUL))},
     "emoji_id": _emoji_id, "emoji_group": _emoji_group,
-    "wallpaper_id": _wallpaper_id, "wallpaper_rot": _wallpaper_rot,
+    "wallpaper_id": lambda spec, rng: _photo_id(spec, _mate_photos(), rng),
+    "wallpaper_rot": lambda spec, rng: _photo_rotation(spec, _mate_photos(), rng),
 }

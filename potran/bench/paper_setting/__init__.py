@@ -6,14 +6,7 @@ names. What to provide, the splits and the protocol: book/api/paper_setting.md.
 from __future__ import annotations
 
 from .files import check_paper_setting, missing_files
-from .general import (
-    GeneralMoments,
-    GeneralSet,
-    extract_features,
-    general_moments,
-    general_set,
-    general_stats,
-)
+from .general import GeneralMoments, GeneralSet, extract_features, general_moments, general_set, general_stats
 from .layout import (
     CALTECH_TRAIN_PER_CLASS,
     FEATURE_DIM,

@@ -4,13 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .layout import (
-    _HINTS,
-    _IMAGE_SUFFIXES,
-    MODELS,
-    REQUIRED,
-    TARGETS,
-)
+from .layout import _HINTS, _IMAGE_SUFFIXES, MODELS, REQUIRED, TARGETS
 
 
 def _missing_checkpoints(checkpoint_dir, models) -> list[str]:

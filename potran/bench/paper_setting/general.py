@@ -12,10 +12,7 @@ import numpy as np
 from ..store import write_bytes, write_npz
 from .files import _image_files, missing_files
 from .models import PaperModel
-from .splits import (
-    _refs,
-    _Source,
-)
+from .splits import _refs, _Source
 
 
 @dataclass(frozen=True)
@@ -70,11 +67,8 @@ class GeneralMoments:
         return GeneralStats(self.mean, self.std)
 
     def surrogate(self, rtol: float = 1e-12) -> np.ndarray:
-        """A (2r x D) matrix with exactly this mean and population covariance.
-
-        Rows ``mean +/- sqrt(r * l_k) v_k`` over the r eigenpairs of ``cov`` above ``rtol`` times
-        the largest; any linear projection has the projected set's mean and std.
-        """
+        """A (2r x D) matrix with exactly this mean and population covariance: rows ``mean +/-
+        sqrt(r * l_k) v_k`` over the r eigenpairs of ``cov`` above ``rtol`` times the largest."""
         vals, vecs = np.linalg.eigh(self.cov)
         top = vals.max(initial=0.0)
         keep = vals > rtol * top if top > 0 else np.zeros(len(vals), dtype=bool)

@@ -9,11 +9,7 @@ import numpy as np
 from ..zoo import IMAGENET, ChecksumError, Normalisation, ZooModel
 from ..zoo.weights import WeightsFile, sha256_of
 from .files import _missing_checkpoints
-from .layout import (
-    FEATURE_DIM,
-    IMAGE_SIZE,
-    MODELS,
-)
+from .layout import FEATURE_DIM, IMAGE_SIZE, MODELS
 
 
 @dataclass(frozen=True)
@@ -113,14 +109,12 @@ def _build_resnet50(path: Path | None, image_size: int):
     from torch import nn
     from torchvision.models import resnet50
 
-    if path is None:
-        net = resnet50(weights=None)
-        net.fc = nn.Identity()
-        return net
-    state = _load_state(path)
-    with torch.device("meta"):
+    state = None if path is None else _load_state(path)
+    with torch.device("cpu" if state is None else "meta"):
         net = resnet50(weights=None)
     net.fc = nn.Identity()
+    if state is None:
+        return net
     try:
         net.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as err:

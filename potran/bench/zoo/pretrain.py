@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from ..datasets import SOURCE_PHOTOS, load_pretrain_source
 from ..store import write_json
+from . import OWN
 from .conv4 import WIDTHS, conv4
 from .weights import sha256_of
 
@@ -63,28 +64,13 @@ def _augment(x: torch.Tensor, gen: torch.Generator, strong: bool) -> torch.Tenso
     return x
 
 
-def _normalise(x: torch.Tensor) -> torch.Tensor:
-    """The zoo's ``OWN`` pixel normalisation, on a batch in [0, 1]."""
-    from . import OWN
-
-    mean = torch.tensor(OWN.mean).view(1, 3, 1, 1)
-    std = torch.tensor(OWN.std).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-class _Decoder(nn.Module):
-    """(B, 128, 2, 2) -> (B, 3, 32, 32) transposed convolutions."""
-
-    def __init__(self, c: int):
-        super().__init__()
-        chans = (c, 64, 32, 16)
-        layers = []
-        for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
-        self.body = nn.Sequential(*layers, nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1))
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(z)
+def _decoder(c: int) -> nn.Sequential:
+    """(B, c, 2, 2) -> (B, 3, 32, 32) transposed convolutions."""
+    chans = (c, 64, 32, 16)
+    layers = []
+    for a, b in zip(chans[:-1], chans[1:]):
+        layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1))
 
 
 def _nt_xent(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
@@ -102,7 +88,7 @@ def _loss_fn(objective: str, trunk: nn.Sequential, n_photos: int):
     dim = WIDTHS[-1]
     if objective == "supervised":
         head = nn.Linear(dim, n_photos)
-        return head, lambda x, y, g: F.cross_entropy(head(trunk(_normalise(_augment(x, g, False)))), y)
+        return head, lambda x, y, g: F.cross_entropy(head(trunk(OWN(_augment(x, g, False)))), y)
     if objective == "rotation":
         head = nn.Linear(dim, 4)
 
@@ -110,7 +96,7 @@ def _loss_fn(objective: str, trunk: nn.Sequential, n_photos: int):
             k = torch.randint(4, (x.shape[0],), generator=g)
             x = _augment(x, g, False)
             x = torch.stack([torch.rot90(xi, int(ki), dims=(1, 2)) for xi, ki in zip(x, k)])
-            return F.cross_entropy(head(trunk(_normalise(x))), k)
+            return F.cross_entropy(head(trunk(OWN(x))), k)
 
         return head, rotation
     if objective == "simclr":
@@ -118,19 +104,19 @@ def _loss_fn(objective: str, trunk: nn.Sequential, n_photos: int):
 
         def simclr(x, y, g):
             views = torch.cat([_augment(x, g, True), _augment(x, g, True)])
-            z = head(trunk(_normalise(views)))
+            z = head(trunk(OWN(views)))
             return _nt_xent(*z.chunk(2))
 
         return head, simclr
     if objective == "denoising":
-        decoder, encoder = _Decoder(dim), trunk[:-1]  # without the global pooling
+        decoder, encoder = _decoder(dim), trunk[:-1]  # without the global pooling
 
         def denoising(x, y, g):
             x = _augment(x, g, False)
             keep = (torch.rand(x.shape[0], 1, 8, 8, generator=g) > 0.25).float()
             keep = F.interpolate(keep, size=x.shape[-2:], mode="nearest")
             noisy = (x + 0.2 * torch.randn(x.shape, generator=g)) * keep
-            return F.mse_loss(decoder(encoder(_normalise(noisy))), _normalise(x))
+            return F.mse_loss(decoder(encoder(OWN(noisy))), OWN(x))
 
         return decoder, denoising
     raise ValueError(f"Unknown objective {objective!r}; known: {', '.join(OBJECTIVES)}.")
@@ -169,10 +155,8 @@ def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: 
     losses, saved, step = [], {}, 0
     for _ in tqdm(range(epochs), desc=objective, disable=not progress):
         order = torch.randperm(len(images), generator=gen)
-        total = 0.0
-        for i in range(per_epoch):
-            if step == last:
-                break
+        total, n_batches = 0.0, min(per_epoch, last - step)
+        for i in range(n_batches):
             idx = order[i * BATCH:(i + 1) * BATCH]
             loss = loss_fn(x_all[idx].float() / 255, y_all[idx], gen)
             opt.zero_grad()
@@ -183,10 +167,9 @@ def pretrain(objective: str, images: np.ndarray, labels: np.ndarray, *, epochs: 
             step += 1
             if step in save_at:
                 saved[save_at[step]] = {k: v.detach().clone() for k, v in trunk.state_dict().items()}
-        else:
-            losses.append(total / per_epoch)
-            continue
-        break
+        if n_batches < per_epoch:  # stopped early: no complete epoch
+            break
+        losses.append(total / per_epoch)
     return trunk.eval(), losses, saved
 
 
@@ -196,8 +179,6 @@ def write_weights(out_dir, objectives=OBJECTIVES, *, checkpoints_only: bool = Fa
 
     ``checkpoints_only`` (``--checkpoints-only``) stops at the last checkpoint, final weights untouched.
     """
-    from . import OWN
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images, labels = load_pretrain_source(return_labels=True)

@@ -20,19 +20,8 @@ class ChecksumError(ValueError):
 
 @dataclass(frozen=True)
 class WeightsFile:
-    """A weight file inside a pip package (``package`` set) or under ``data/zoo/`` (``package`` None).
-
-    Attributes
-    ----------
-    relpath : str
-        Path relative to the package directory, or to ``data/zoo/``.
-    sha256 : str
-        Expected hex digest.
-    package : str or None
-        Importable module name of the pip package that ships the file.
-    pip_name : str
-        Distribution name to tell the user to install.
-    """
+    """A weight file at ``relpath`` inside the pip package ``pip_name`` (importable as
+    ``package``), or under ``data/zoo/`` (``package`` None); ``sha256``: its expected hex digest."""
 
     relpath: str
     sha256: str
