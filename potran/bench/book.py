@@ -113,8 +113,8 @@ def show(fig, name: str, caption: str, *, alt: str, folder) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png)
     _figures["count"] += 1
-    record = {"dpi": DPI, "min_font_pt": smallest, "width_px": width}
-    display(Image(data=png, format="png", alt=" ".join(alt.split()), metadata={"potran": record}))
+    display(Image(data=png, format="png", alt=" ".join(alt.split()),
+                  metadata={"potran": {"dpi": DPI, "min_font_pt": smallest, "width_px": width}}))
     display(Markdown(f"**Figure {_figures['count']}.** {caption.strip()}"))
 
 
@@ -229,14 +229,13 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
           caption: str = "", uuid: str | None = None, index: bool = True, csv: str | None = None) -> Table:
     """The book's table of ``data`` (DataFrame or Series).
 
-    ``digits``: decimals of float columns not in ``formats`` (``{column: spec}``, see
-    :func:`_formatter`: decimals, "+N", "%N", "p", "int", "text" or a callable; interval columns
-    are text already). ``shade``: columns with values in [-1, 1] (tau_w) shaded by CSS class.
-    ``marks``, ``tips``: frames like ``data``; True cells get the ``mark`` class, non-empty
-    ``tips`` a tooltip (``title``). ``caption``: one sentence above. Id ``T_<uuid>`` (pages and
-    tests find tables by it). ``index``: shown as bold first column(s), level names as headers.
-    ``csv``: file name of a CSV download below the table of the unformatted values (full
-    precision, index included when shown), for re-plotting.
+    ``digits``: decimals of float columns not in ``formats`` (``{column: spec}``: decimals, "+N",
+    "%N", "p", "int", "text" or a callable; interval columns are text already). ``shade``: columns
+    with values in [-1, 1] (tau_w) shaded by CSS class. ``marks``, ``tips``: frames like ``data``;
+    True cells get the ``mark`` class, non-empty ``tips`` a tooltip (``title``). ``caption``: one
+    sentence above. Id ``T_<uuid>`` (pages and tests find tables by it). ``index``: shown as bold
+    first column(s), level names as headers. ``csv``: file name of a CSV download below the table
+    of the unformatted values (full precision, index included when shown), for re-plotting.
     """
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     if not isinstance(frame, pd.DataFrame):
@@ -246,15 +245,13 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
     if unknown:
         raise KeyError(f"no such column(s): {unknown}")
     flags = (pd.DataFrame(False, index=frame.index, columns=frame.columns) if marks is None else
-             marks.reindex(index=frame.index, columns=frame.columns).fillna(False).astype(bool))
-    titles = None if tips is None else tips.reindex(index=frame.index, columns=frame.columns).fillna("")
+             marks.reindex_like(frame).fillna(False).astype(bool))
     # the index becomes the first column(s), in bold (one header row, never a row of index names)
     keys = frame.index.to_frame(index=False) if index else pd.DataFrame(index=range(len(frame)))
     keys.columns = ["" if n is None else str(n) for n in (frame.index.names if index else [])]
     body = frame.reset_index(drop=True)
     if isinstance(body.columns, pd.MultiIndex):
         body.columns = [", ".join(map(str, c)) for c in body.columns]
-        titles = None if titles is None else titles.set_axis(body.columns, axis=1)
     shown = pd.concat([keys, body], axis=1)
     styler = shown.style.hide(axis="index")
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
@@ -276,7 +273,8 @@ def table(data, *, digits: int = 3, formats: dict | None = None, shade=(), marks
     marked = np.hstack([np.zeros(keys.shape, dtype=bool), flags.to_numpy()])
     classes = classes.where(~marked, classes + " mark")
     styler = styler.set_td_classes(classes).set_table_attributes('class="potran-table"')
-    if titles is not None:
+    if tips is not None:
+        titles = tips.reindex_like(frame).fillna("").set_axis(body.columns, axis=1)
         styler = styler.set_tooltips(titles.reset_index(drop=True), as_title_attribute=True)
     if uuid:
         styler = styler.set_uuid(uuid)

@@ -47,10 +47,9 @@ def settings_intervals(scores: pd.DataFrame, accuracy: pd.DataFrame,
         return pd.DataFrame(columns=columns)
     options = dict(n_boot=n_boot, level=level, seed=seed)
     iv = tau_intervals(scores, gt, seeds, **options)
-    deltas = [compare(scores, gt, seeds, perturbation=p, **options)
-              for p in dict.fromkeys(scores.perturbation) if p != NONE]
-    delta = pd.concat(deltas, ignore_index=True).rename(
-        columns={"low": "delta_low", "high": "delta_high", "p_value": "p_delta"})
+    delta = pd.concat([compare(scores, gt, seeds, perturbation=p, **options)
+                       for p in dict.fromkeys(scores.perturbation) if p != NONE], ignore_index=True)
+    delta = delta.rename(columns={"low": "delta_low", "high": "delta_high", "p_value": "p_delta"})
     out = iv.merge(delta.drop(columns="reference"), on=["perturbation", "metric"], how="left")
     return out[columns]
 
@@ -86,10 +85,9 @@ def grid_selection(tau: pd.DataFrame, default: str) -> pd.DataFrame:
 def trace_summary(scores: pd.DataFrame) -> pd.DataFrame:
     """What the motion did per (perturbation, metric), over the cells scored with PED.
 
-    Columns: perturbation, metric, cells, mean_steps, max_steps_share (share of cells whose motion
-    ran until the step limit), mean_energy_ratio (potential energy after / before, over the
-    cells that started with overlaps), energy_decline (1 - mean_energy_ratio) and
-    no_overlap (cells whose balls did not overlap at all: nothing to move).
+    Columns: perturbation, metric, cells, mean_steps, max_steps_share (share of cells that ran to
+    the step limit), mean_energy_ratio (potential energy after / before, over the cells that started
+    with overlaps), energy_decline (1 - mean_energy_ratio), no_overlap (cells with nothing to move).
     """
     ped = scores[scores.perturbation != NONE].copy()
     ped["ped_steps"] = pd.to_numeric(ped.ped_steps, errors="coerce")
@@ -110,9 +108,8 @@ def ranking_agreement(scores: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """How alike perturbations ``a`` and ``b`` rank the models, per (metric, target).
 
     Returns metric, target, weighted_tau (between the two perturbations' scores of the same models,
-    ties merged as in the benchmark; 1 = the same ranking; NaN with fewer than two models scored
-    both ways or constant scores) and n_models.
-    """
+    ties merged as in the benchmark; 1 = same ranking; NaN under two models or constant scores),
+    n_models."""
     both = pd.concat({k: scores[scores.perturbation == p].set_index(["metric", "target", "model"]).score
                       for k, p in (("a", a), ("b", b))}, axis=1).dropna()
     rows = []
@@ -133,9 +130,7 @@ def dimension_spread(X, y, G, *, eps: float = EPS) -> pd.DataFrame:
     ``radius_share_raw`` and ``radius_share_standardised``: the dimension's share of sum_c r_c^2
     (r_c^2 = sum_d Var_c[x_d]: how much it decides the balls' sizes), raw and standardised.
     """
-    X = np.asarray(X, dtype=np.float64)
-    G = np.asarray(G, dtype=np.float64)
-    y = np.asarray(y)
+    X, G, y = np.asarray(X, dtype=np.float64), np.asarray(G, dtype=np.float64), np.asarray(y)
     scale = np.maximum(G.std(0), eps)
     within = sum(X[y == c].var(0) for c in np.unique(y))
     within_z = within / scale**2
@@ -156,10 +151,9 @@ def class_geometry(trace, nsigma: float) -> pd.DataFrame:
     radius = nsigma * np.asarray(trace.radii)
     d = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(d, np.inf)
-    contact = radius[:, None] + radius[None, :]
     return pd.DataFrame({"class": np.arange(len(radius)), "radius": radius,
                          "nearest": d.min(1), "radius_to_nearest": radius / d.min(1),
-                         "overlaps": (contact > d).sum(1)})
+                         "overlaps": (radius[:, None] + radius[None, :] > d).sum(1)})
 
 
 #: The supplementary's grid of Table 1, searched as the radius coefficient λ (``nsigma``).

@@ -1,8 +1,6 @@
-"""The figures the book's pages draw more than once, in the style of :mod:`potran.bench.book`.
-
-:func:`forest` is the interval plot of every page comparing mean tau_w: one line per metric (or
-method), point and interval bar, settings offset and coloured, a random ranking's band behind,
-"n/a" where nothing is computable. A figure only one page draws is drawn on that page.
+"""The figures the book's pages draw more than once, in the style of :mod:`potran.bench.book`: the
+interval plot (:func:`forest`) of every page comparing mean tau_w. A figure only one page draws is
+drawn on that page.
 """
 from __future__ import annotations
 
@@ -22,7 +20,8 @@ def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mea
            colours: dict | None = None, names: dict | None = None, order=None, band=None,
            band_label: str = "random ranking (95 %)", hollow_if_zero: bool = False,
            xlabel: str = "mean weighted Kendall τ_w over targets (no unit)"):
-    """Draw an interval plot of ``rows`` on ``ax`` and return the legend's handles and labels.
+    """Draw an interval plot of ``rows`` on ``ax`` and return the legend's handles and labels: one
+    line per label, point and interval bar, settings offset and coloured, "n/a" where not computable.
 
     ``rows``: one per point, ``label`` (its line), ``estimate``, ``low``, ``high`` and with
     ``group`` the setting that offsets and colours it; ``colours``, ``names`` per ``group`` value
@@ -38,8 +37,7 @@ def forest(ax, rows: pd.DataFrame, *, label: str = "label", estimate: str = "mea
         raise KeyError(f"forest() needs the column(s) {missing}")
     order = list(dict.fromkeys(rows[label])) if order is None else list(order)
     groups = list(dict.fromkeys(rows[group])) if group else [None]
-    if colours is None:
-        colours = dict(zip(groups, sns.color_palette(n_colors=len(groups))))
+    colours = dict(zip(groups, sns.color_palette(n_colors=len(groups)))) if colours is None else colours
     if band is not None:
         ax.axvspan(band[0], band[1], color=BAND_COLOUR, zorder=0, label=band_label)
     ax.axvline(0, color="k", lw=0.8, zorder=1)

@@ -3,11 +3,10 @@
 A ground-truth grid keeps, per (model, target) cell, ``snapshots/<model>__<target>.npz``: the
 penultimate features of P fixed training images (the probe) at a few points of the first seed's
 fine-tuning run, and ``cells/<model>__<target>.json``: the cell's record with its timings.
-Benchmark v4's grid (``benchmarks/v4_grid.py``; its records carry their ``protocol``) stores raw
-features at 25, 50 and 100 % of the run (0 % is recomputable); the grid of
-:mod:`potran.bench.groundtruth` stores 0 % too, each snapshot reduced to at most ``SCORE_DIM``
-principal components of its own (:mod:`potran.bench.reduction`). Cells still being computed are
-absent. Read by the book's fine-tuning page (supplementary §C of the paper).
+Benchmark v4's grid (``benchmarks/v4_grid.py``; records with a ``protocol``) stores raw features at
+25, 50 and 100 % of the run (0 % is recomputable); :mod:`potran.bench.groundtruth`'s stores 0 % too,
+each snapshot on at most ``SCORE_DIM`` principal components of its own (:mod:`potran.bench.reduction`).
+Cells still being computed are absent. For the book's fine-tuning page (supplementary §C).
 """
 from __future__ import annotations
 
@@ -32,11 +31,10 @@ __all__ = ["Snapshot", "available_cells", "load_snapshot", "cell_costs", "snapsh
 class Snapshot:
     """Probe features of one cell along the first seed's fine-tuning run.
 
-    ``features`` (K, P, d) float64: the P probe images' features at each of the K snapshots, taken
-    at iterations ``steps`` (K,); ``fractions`` (K,): each one's share of the run (0 = pretrained,
-    1 = end), the grid's ``snapshot_fractions`` if configured, else ``steps`` over the iterations.
-    ``labels`` (P,); ``indices`` (P,): the probe images' positions in the target's training split.
-    ``reduced``: each snapshot on its own principal components (not raw, as in benchmark v4).
+    ``features`` (K, P, d) float64: the P probe images' features at the K snapshots, taken at
+    iterations ``steps`` (K,), ``fractions`` (K,) of the run (0 = pretrained, 1 = end: the grid's
+    ``snapshot_fractions``, else ``steps`` over the iterations). ``labels`` (P,); ``indices`` (P,):
+    positions in the target's training split. ``reduced``: on its own principal components (v4: raw).
     """
 
     model: str
@@ -47,10 +45,6 @@ class Snapshot:
     labels: np.ndarray
     indices: np.ndarray
     reduced: bool = True
-
-
-def _name(model: str, target: str) -> str:
-    return f"{model}__{target}"
 
 
 def available_cells(groundtruth_dir, models=None, targets=None, *,
@@ -66,26 +60,26 @@ def available_cells(groundtruth_dir, models=None, targets=None, *,
     return sorted([(m, t) for m, t in pairs
                    if (models is None or m in models) and (targets is None or t in targets)
                    and (done is None or (m, t) in done)
-                   and (root / "snapshots" / f"{_name(m, t)}.npz").is_file()], key=lambda mt: (mt[1], mt[0]))
+                   and (root / "snapshots" / f"{m}__{t}.npz").is_file()], key=lambda mt: (mt[1], mt[0]))
 
 
 def _record(groundtruth_dir, model: str, target: str) -> dict:
-    return json.loads((Path(groundtruth_dir) / "cells" / f"{_name(model, target)}.json").read_text())
+    return json.loads((Path(groundtruth_dir) / "cells" / f"{model}__{target}.json").read_text())
 
 
 def load_snapshot(groundtruth_dir, model: str, target: str) -> Snapshot:
     """The snapshots of one cell, with the share of the run each was taken at."""
-    with np.load(Path(groundtruth_dir) / "snapshots" / f"{_name(model, target)}.npz") as z:
+    with np.load(Path(groundtruth_dir) / "snapshots" / f"{model}__{target}.npz") as z:
         features, steps = z["features"].astype(np.float64), np.asarray(z["steps"])
         labels, indices = np.asarray(z["labels"]), np.asarray(z["indices"])
     record = _record(groundtruth_dir, model, target)
-    reduced = "protocol" not in record                      # v4's records carry their protocol
     nominal = record.get("config", record.get("protocol", {})).get("snapshot_fractions")
     if nominal is not None and len(nominal) == len(steps):
         fractions = np.asarray(sorted(nominal), dtype=float)   # the shares the grid asked for
     else:
         total = record.get("iterations") or (int(steps.max()) if steps.max() > 0 else 1)
         fractions = steps / total
+    reduced = "protocol" not in record   # v4's records carry their protocol
     return Snapshot(model, target, features, steps, fractions, labels, indices, reduced)
 
 
@@ -124,11 +118,10 @@ def snapshot_tau(scores: pd.DataFrame, accuracy: pd.DataFrame, *, by=("fraction"
                  min_models: int = 3) -> pd.DataFrame:
     """Weighted tau between the scores and the fine-tuning accuracy, per target and group.
 
-    ``scores`` has columns model, target, metric, score and those in ``by`` (further grouping,
-    e.g. ``fraction`` or ``perturbation``); ``accuracy`` is ``accuracy.csv`` (model, target,
-    test_acc). Groups with fewer than ``min_models`` models having both are left out. Returns
-    target, metric, the ``by`` columns, weighted_tau (NaN where undefined: all scores or all
-    accuracies equal), n_models.
+    ``scores``: columns model, target, metric, score and ``by`` (e.g. ``fraction``,
+    ``perturbation``); ``accuracy``: ``accuracy.csv`` (model, target, test_acc). Groups with under
+    ``min_models`` models having both are left out. Returns target, metric, the ``by`` columns,
+    weighted_tau (NaN where all scores or all accuracies are equal), n_models.
     """
     from ..evaluation import weighted_tau
 

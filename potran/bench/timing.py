@@ -1,17 +1,18 @@
 """Time and memory of a call, synthetic tasks to time, and the dense PED they are compared with.
 
-Used by :mod:`potran.bench.snapshots` (:func:`measure`), the runtime page (sizes of
-:func:`synthetic_task`, :func:`slopes`), ``benchmarks/bench_core.py`` and the test suite (the
-dense PED, the yardstick of :func:`potran.ped.simulate`, which never forms its C x C x D array).
+Used by :mod:`potran.bench.snapshots`, the runtime page, ``benchmarks/bench_core.py`` and the tests
+(the dense PED is the yardstick of :func:`potran.ped.simulate`, which never forms its C x C x D array).
 """
 from __future__ import annotations
 
 import re
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +20,16 @@ import pandas as pd
 
 __all__ = ["Measurement", "measure", "dense_ped", "dense_step", "synthetic_task", "loglog_slope", "slopes"]
 
-_STATUS = Path("/proc/self/status")
-_CLEAR_REFS = Path("/proc/self/clear_refs")
-
-
 @dataclass(frozen=True)
 class Measurement:
     """What :func:`measure` saw.
 
     ``seconds``: fastest timed run (load from other processes only adds time, so the minimum is the
     most repeatable on a shared machine); ``times``: every timed run. ``traced_bytes``: peak rise of
-    the :mod:`tracemalloc` timeline (Python objects, NumPy buffers, CPU tensor storages made by torch
-    operations; not a kernel's internal workspaces). ``rss_bytes``: rise of the resident high-water
-    mark (``VmHWM`` reset through ``/proc/self/clear_refs``; None where unavailable): sees everything,
-    but misses memory reused from earlier frees, so a lower bound, 0 for small calls. ``peak_bytes``:
-    the larger of the two. ``cuda_bytes``: peak rise of torch's CUDA allocator (``device="cuda"``).
+    the :mod:`tracemalloc` timeline (Python objects, NumPy buffers, torch's CPU tensors; not kernel
+    workspaces). ``rss_bytes``: rise of the resident high-water mark (None where unavailable): sees
+    everything but memory reused from earlier frees, so a lower bound, 0 for small calls.
+    ``peak_bytes``: the larger of the two. ``cuda_bytes``: peak rise of torch's CUDA allocator.
     """
 
     seconds: float
@@ -50,29 +46,25 @@ def _status_bytes(field: str, reset: bool = False) -> int | None:
     to the resident size with ``reset``; None where unavailable."""
     try:
         if reset:
-            _CLEAR_REFS.write_text("5")
-        match = re.search(rf"^{field}:\s+(\d+) kB", _STATUS.read_text(), re.MULTILINE)
+            Path("/proc/self/clear_refs").write_text("5")
+        match = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
     except OSError:
         return None
     return int(match.group(1)) * 1024 if match else None
 
 
 _TORCH_DOMAIN = 0x746F7263  # tracemalloc domain of the torch storages registered below ("torc")
-_TRACKER_WARM = False
 
 
-def _torch_tracker():
-    """A context that enters every CPU tensor storage a torch operation creates into tracemalloc.
+@cache
+def _torch_tracker_class():
+    """A context class (built and warmed up once) that enters torch's CPU tensors into tracemalloc.
 
     Torch allocates outside Python's allocators; a ``TorchDispatchMode`` sees each operation's result
     and tracks its new storages with ``PyTraceMalloc_Track`` (as NumPy does) until they are freed, so
     NumPy and torch share one timeline. Kernel workspaces and tensors made without an operation
-    (``torch.from_numpy``) are not seen. None when torch has not been imported (nothing to track).
+    (``torch.from_numpy``) are not seen.
     """
-    import sys
-
-    if "torch" not in sys.modules:
-        return None
     import ctypes
     import weakref
 
@@ -111,25 +103,21 @@ def _torch_tracker():
                 self._release(ptr)
             return super().__exit__(*exc)
 
-    global _TRACKER_WARM
-    if not _TRACKER_WARM:   # the first operation under a dispatch mode imports and caches a lot
-        with Tracker():
-            torch.zeros(2, dtype=torch.float64).add_(1).sum()
-        _TRACKER_WARM = True
-    return Tracker()
+    with Tracker():   # the first operation under a dispatch mode imports and caches a lot
+        torch.zeros(2, dtype=torch.float64).add_(1).sum()
+    return Tracker
 
 
 def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool = True,
             device=None, min_time: float = 0.0, max_repeats: int = 100, **kwargs) -> Measurement:
     """Time ``fn(*args, **kwargs)`` and measure its peak memory.
 
-    At least ``repeats`` timed runs (wall clock, :func:`time.perf_counter`; the result is
-    discarded), after ``warmup`` untimed ones (lazy imports, caches, CUDA kernels); more, up to
-    ``max_repeats``, until they add up to ``min_time`` seconds (fast calls get more chances at an
-    undisturbed run on a loaded machine). ``memory``: one more run, untimed, under
-    :mod:`tracemalloc` (and the torch tracker when torch is loaded) with the resident and CUDA
-    peaks reset, since tracing slows Python-level code; False gives zero / None memory fields.
-    ``device="cuda..."`` synchronises the GPU around every timed run and records the CUDA peak.
+    At least ``repeats`` timed runs (:func:`time.perf_counter`; result discarded) after ``warmup``
+    untimed ones (imports, caches, CUDA kernels); more, up to ``max_repeats``, until they add up to
+    ``min_time`` seconds (more chances at an undisturbed run on a loaded machine). ``memory``: one
+    more, untimed run under :mod:`tracemalloc` (tracing slows Python code), resident and CUDA peaks
+    reset; False leaves the memory fields 0 / None. ``device="cuda..."`` synchronises the GPU
+    around every timed run and records the CUDA peak.
     """
     if int(repeats) != repeats or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
@@ -153,14 +141,15 @@ def measure(fn: Callable, *args, repeats: int = 3, warmup: int = 0, memory: bool
         if on_cuda:
             torch.cuda.reset_peak_memory_stats(device)
             cuda_base = torch.cuda.memory_allocated(device)
-        tracker = _torch_tracker()   # imports before tracing starts
+        # torch's tracker (when torch is in use) imports before tracing starts
+        tracker = _torch_tracker_class()() if "torch" in sys.modules else nullcontext()
         was_tracing = tracemalloc.is_tracing()
         if not was_tracing:
             tracemalloc.start()
         tracemalloc.reset_peak()
         traced_base = tracemalloc.get_traced_memory()[0]
         rss_base = _status_bytes("VmRSS", reset=True)
-        with nullcontext() if tracker is None else tracker:
+        with tracker:
             fn(*args, **kwargs)
         sync()
         hwm = _status_bytes("VmHWM")
@@ -209,9 +198,7 @@ def dense_ped(X, y, G, nsigma=0.6, t=0.1, k=1.0, exit_ratio=0.5, eps=1e-3):
     must be 0..C-1, every class present. Defaults and result as :func:`potran.ped.simulate` (at most
     6 steps; equal to rounding where class centres differ). Returns (ndarray (N, D), list of float).
     """
-    X = np.asarray(X, dtype=np.float64)
-    G = np.asarray(G, dtype=np.float64)
-    y = np.asarray(y)
+    X, G, y = np.asarray(X, dtype=np.float64), np.asarray(G, dtype=np.float64), np.asarray(y)
     changes = []
     while len(changes) < 6:
         X_new, p = dense_step(X, y, G, nsigma, t, k, eps)
@@ -257,10 +244,8 @@ def loglog_slope(sizes, values) -> float:
 def slopes(table, value: str = "seconds", last: int | None = None):
     """:func:`loglog_slope` of ``value`` against the growing size, per function (rows) and axis (columns).
 
-    ``table`` has one row per measurement: ``function``, ``axis`` (the size that grows),
-    ``size`` and ``value``; ``last=k`` fits only the ``k`` largest sizes of each axis
-    (where fixed overheads matter least), None fits all of them.
-    """
+    ``table``: one row per measurement, ``function``, ``axis`` (the size that grows), ``size``, ``value``;
+    ``last=k`` fits only the ``k`` largest sizes of each axis (fixed overheads matter least there)."""
     if last is not None and (int(last) != last or last < 2):
         raise ValueError(f"last must be an integer >= 2 or None, got {last!r}")
     fits = {}
