@@ -1,8 +1,6 @@
-"""What a fine-tuning ground truth says by itself, as tables.
-
-Read from a ground-truth folder of ``potran groundtruth`` (``cells/*.json``, ``accuracy.csv``), an
-accuracy table (model, target, test_acc) or a ``seeds`` table, one row per fine-tuning run
-(:func:`potran.bench.settings.seed_table`).
+"""What a fine-tuning ground truth says by itself, as tables: from a ground-truth folder of
+``potran groundtruth`` (``cells/*.json``), an accuracy table (model, target, test_acc) or a
+``seeds`` table, one row per run (:func:`potran.bench.settings.seed_table`).
 """
 from __future__ import annotations
 
@@ -23,24 +21,10 @@ __all__ = ["pick", "image_correctness", "reliability", "leave_one_target_out", "
 
 def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = "names"
          ) -> tuple[list[str], str]:
-    """The requested names that are available, in the order of ``available``.
-
-    Parameters
-    ----------
-    requested : sequence of str or None
-        Names asked for; None: all of ``available``.
-    available : sequence of str
-    what : str
-        What the names are, for the note ("models", "datasets").
-
-    Returns
-    -------
-    names : list of str
-        The selection; all of ``available`` when none of the requested names is (so that a page
-        parameterised for another model zoo still runs).
-    note : str
-        Empty when every requested name was used, else a sentence saying what was ignored.
-    """
+    """The requested names (None: all) that are available, in the order of ``available``, and a
+    note on what was ignored (empty when nothing was). When none is available, all of
+    ``available`` (so that a page parameterised for another model zoo still runs); ``what`` names
+    them in the note ("models", "datasets")."""
     available = list(available)
     if requested is None:
         return available, ""
@@ -56,10 +40,7 @@ def pick(requested: Sequence[str] | None, available: Sequence[str], what: str = 
 
 def image_correctness(groundtruth_dir) -> dict:
     """``{(model, target): bool (seeds, n_test)}`` for the cells that record per-image correctness
-    (what :func:`potran.stats.crossed_bootstrap` can redraw).
-
-    Cells made before it was recorded are left out (:func:`potran.bench.finetune.test_correctness`).
-    """
+    (:func:`potran.bench.finetune.test_correctness`); older cells are left out."""
     from .finetune import test_correctness
 
     out = {}
@@ -89,16 +70,12 @@ def reliability(seeds: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def leave_one_target_out(accuracy: pd.DataFrame, acc: str = "test_acc",
-                         target: str = "target") -> pd.DataFrame:
-    """The static baseline: score a model on a target by its mean accuracy on the other targets.
-
-    An oracle-style reference, not a competitor: it needs every model fine-tuned on the other
-    targets (the cost metrics exist to avoid). It looks at no image of the target, but targets of
-    one kind (e.g. glyph tasks) share what they reward. Returns a score table (model, target,
-    metric="static_loto", perturbation="none", score).
+def leave_one_target_out(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """The static baseline: score a model on a target by its mean accuracy on the other targets
+    (an oracle-style reference: it needs every model fine-tuned on the other targets). Returns a
+    score table (model, target, metric="static_loto", perturbation="none", score).
     """
-    wide = accuracy.pivot(index="model", columns=target, values=acc)
+    wide = accuracy.pivot(index="model", columns="target", values="test_acc")
     rows = []
     for t in wide.columns:
         others = wide.drop(columns=t).mean(axis=1)
@@ -114,16 +91,11 @@ CELL_COLUMNS = ["model", "target", "n_seeds", "test_acc", "test_acc_sd", "lr", "
 
 
 def cell_table(groundtruth_dir) -> pd.DataFrame:
-    """One row per finished cell of a ground-truth folder (``cells/*.json``).
+    """One row per finished cell of a ground-truth folder, sorted by target and model.
 
     ``loss_rel_change_*``: mean and max over seeds of ``|L_E - L_(E-1)| / L_(E-1)``, the training
     loss's relative change over the last epoch (large: stopped while still improving, unless
     ``final_loss``, the last epoch's loss averaged over seeds, is near 0 and merely fluctuates).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`CELL_COLUMNS`, sorted by target and model (no rows without cells).
     """
     rows = []
     for r in CellStore(groundtruth_dir).records():
@@ -139,15 +111,8 @@ def cell_table(groundtruth_dir) -> pd.DataFrame:
 
 
 def protocol(groundtruth_dir) -> tuple[dict, list[str]]:
-    """The fine-tuning configuration the cells record (their ``config``).
-
-    Returns
-    -------
-    config : dict
-        The one most cells share (empty without cells).
-    others : list of str
-        ``model/target`` of the cells whose configuration differs from it.
-    """
+    """The fine-tuning configuration (``config``) most cells record (empty without cells), and
+    the ``model/target`` of the cells whose configuration differs from it."""
     records = CellStore(groundtruth_dir).records()
     if not records:
         return {}, []
@@ -158,20 +123,10 @@ def protocol(groundtruth_dir) -> tuple[dict, list[str]]:
 
 
 def accuracy_errors(seeds: pd.DataFrame) -> pd.DataFrame:
-    """Each cell's mean accuracy with its two error scales.
-
-    Parameters
-    ----------
-    seeds : pandas.DataFrame
-        model, target, seed, test_acc, n_test (:func:`potran.bench.settings.seed_table`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        model, target, n_seeds, test_acc (mean), seed_sd (sd over seeds, NaN with one),
-        binomial_se (sqrt(p (1 - p) / n_test), p the mean: the sampling noise of one run's test
-        accuracy), n_test.
-    """
+    """Each cell's mean accuracy with its two error scales, from a ``seeds`` table
+    (:func:`potran.bench.settings.seed_table`): model, target, n_seeds, test_acc (mean), seed_sd
+    (sd over seeds, NaN with one), binomial_se (sqrt(p (1 - p) / n_test), p the mean: the
+    sampling noise of one run's test accuracy), n_test."""
     cols = ["model", "target", "n_seeds", "test_acc", "seed_sd", "binomial_se", "n_test"]
     if seeds.empty:
         return pd.DataFrame(columns=cols)
@@ -186,31 +141,19 @@ def reliability_verdicts(rel: pd.DataFrame, *, min_ratio: float = 3.0, min_ceili
                          min_models: int = 4) -> pd.DataFrame:
     """Whether each target of :func:`reliability` can rank the models.
 
-    ``reliable`` when the models' spread is at least ``min_ratio`` times the seed noise of a
-    model's mean accuracy (``ratio_seed``: the test images are fixed, as the metrics are scored
-    against them) **and** the lower noise ceiling (``ceiling_low``, the tau_w of a metric as good
-    as another fine-tuning run) is at least ``min_ceiling``; ``coarse`` when the spread only
-    exceeds the seed noise (neighbours in the ranking may swap); ``noise`` otherwise; ``too few
-    models`` with fewer than ``min_models`` finished models (not judged).
-
-    Returns
-    -------
-    pandas.DataFrame
-        target, verdict, and the columns of ``rel`` it reads (n_models, ratio_seed, ceiling_low).
+    ``reliable`` when the models' spread is at least ``min_ratio`` times the seed noise
+    (``ratio_seed``) **and** the lower noise ceiling (``ceiling_low``) is at least
+    ``min_ceiling``; ``coarse`` when the spread only exceeds the seed noise; ``noise`` otherwise;
+    ``too few models`` below ``min_models`` finished models. Columns: target, verdict, and those
+    of ``rel`` it reads (n_models, ratio_seed, ceiling_low).
     """
-    rows = []
-    for _, r in rel.iterrows():
-        if r.n_models < min_models:
-            verdict = "too few models"
-        elif r.ratio_seed >= min_ratio and r.ceiling_low >= min_ceiling:
-            verdict = "reliable"
-        elif r.ratio_seed >= 1:
-            verdict = "coarse"
-        else:
-            verdict = "noise"
-        rows.append({"target": r.target, "verdict": verdict, "n_models": r.n_models,
-                     "ratio_seed": r.ratio_seed, "ceiling_low": r.ceiling_low})
-    return pd.DataFrame(rows, columns=["target", "verdict", "n_models", "ratio_seed", "ceiling_low"])
+    cols = ["target", "verdict", "n_models", "ratio_seed", "ceiling_low"]
+    if rel.empty:
+        return pd.DataFrame(columns=cols)
+    reliable = (rel.ratio_seed >= min_ratio) & (rel.ceiling_low >= min_ceiling)
+    verdict = np.select([rel.n_models < min_models, reliable, rel.ratio_seed >= 1],
+                        ["too few models", "reliable", "coarse"], "noise")
+    return rel.assign(verdict=verdict)[cols].reset_index(drop=True)
 
 
 def still_training(cells: pd.DataFrame, *, max_rel_change: float = 0.05, small_loss: float = 0.05

@@ -28,13 +28,10 @@ __all__ = ["paper_accuracy", "published_taus", "static_baseline_taus", "over_dat
 
 def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = None,
                    models: Sequence[str] | None = None) -> pd.DataFrame:
-    """The paper's fine-tuning accuracies (%) as an accuracy table: model, target, test_acc,
-    sorted by target then model.
-
-    ``variant`` ("twpy" or "supplementary") picks the published ground truth
-    (:func:`potran.paper.groundtruth`). ``datasets`` default: the ten of the main table (``tw.py``'s
-    SUN397 is left out, since no published tau covers it); ``models`` default: all twelve.
-    ValueError for a requested dataset or model that the variant does not have.
+    """The paper's fine-tuning accuracies (%) of ground truth ``variant`` ("twpy" or
+    "supplementary", :func:`potran.paper.groundtruth`) as an accuracy table sorted by target then
+    model. ``datasets`` default: the ten of the main table (no published tau covers ``tw.py``'s
+    SUN397); ``models`` default: all twelve. ValueError for one the variant does not have.
     """
     table = paper.groundtruth(variant)
     if datasets is None:
@@ -45,8 +42,7 @@ def paper_accuracy(variant: str = "twpy", *, datasets: Sequence[str] | None = No
             if unknown:
                 raise ValueError(f"{variant!r} ground truth has no {column} {unknown}")
             table = table[table[column].isin(names)]
-    return (table[["model", "target", "test_acc"]]
-            .sort_values(["target", "model"], ignore_index=True))
+    return table[["model", "target", "test_acc"]].sort_values(["target", "model"], ignore_index=True)
 
 
 def published_taus(datasets: Sequence[str] | None = None) -> pd.DataFrame:
@@ -59,17 +55,9 @@ def published_taus(datasets: Sequence[str] | None = None) -> pd.DataFrame:
 
 
 def static_baseline_taus(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """tau_w per target of the static baseline (mean accuracy on the other targets).
-
-    The baseline is :func:`potran.bench.finetuned.leave_one_target_out`; ``accuracy`` needs at
-    least two targets, every model on every target. Returns a tau table (metric "static_loto",
-    perturbation "none") with n_models.
-
-    Examples
-    --------
-    >>> round(float(static_baseline_taus(paper_accuracy("twpy")).weighted_tau.mean()), 4)
-    0.6746
-    """
+    """tau_w per target of the static baseline (:func:`potran.bench.finetuned.leave_one_target_out`;
+    ``accuracy``: at least two targets, every model on every target) as a tau table (metric
+    "static_loto", perturbation "none") with n_models."""
     if accuracy.target.nunique() < 2:
         raise ValueError("the static baseline needs at least two targets")
     scores = leave_one_target_out(accuracy)
@@ -97,16 +85,11 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, str] | None = Non
                   level: float = 0.95) -> pd.DataFrame:
     """Mean tau_w over targets of every (metric, perturbation): t-interval and exact sign-flip test.
 
-    With published tau values the targets are the only units (the models cannot be resampled
-    without the scores): :func:`potran.stats.sign_flip` treats the T per-target values as a
-    sample of targets like these (t-interval on T - 1 degrees of freedom; all 2^T sign patterns).
-
-    Every (metric, perturbation) of the tau table needs a finite value on every target. Returns
-    metric, perturbation, mean_tau, low, high, p_value (sign-flip p of mean tau_w = 0); with a
-    ``reference`` (metric, perturbation), also each row's paired difference from it per target:
-    delta, delta_low, delta_high, p_delta (exact sign-flip p), n_positive (targets where the row is
-    above); NaN on the reference's own row. ValueError on a missing or non-finite tau, or an
-    unknown ``reference``.
+    With published tau values the targets are the only units (:func:`potran.stats.sign_flip`).
+    Returns metric, perturbation, mean_tau, low, high, p_value; with a ``reference`` (metric,
+    perturbation), also each row's paired difference from it: delta, delta_low, delta_high,
+    p_delta, n_positive (targets where the row is above); NaN on the reference's own row.
+    ValueError on a missing or non-finite tau, or an unknown ``reference``.
     """
     wide = _wide(taus)
     keys = list(wide.index)
@@ -122,12 +105,9 @@ def over_datasets(taus: pd.DataFrame, *, reference: tuple[str, str] | None = Non
         ref = wide.loc[tuple(reference)].to_numpy(float)
         cols = {c: [] for c in ("delta", "delta_low", "delta_high", "p_delta", "n_positive")}
         for k, row in zip(keys, wide.to_numpy(float)):
-            if k == tuple(reference):
-                for c in cols:
-                    cols[c].append(np.nan)
-                continue
-            d = stats.sign_flip(row - ref, level=level)
-            for c, v in zip(cols, (d.estimate, d.low, d.high, d.p_value, int((row > ref).sum()))):
+            d = stats.sign_flip(row - ref, level=level) if k != tuple(reference) else None
+            values = (d.estimate, d.low, d.high, d.p_value, int((row > ref).sum())) if d else [np.nan] * 5
+            for c, v in zip(cols, values):
                 cols[c].append(v)
         out = out.assign(**cols)
     return out
@@ -154,14 +134,13 @@ def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] 
                 n_draws: int = 10000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """The paper's published numbers re-read with the tests of :mod:`potran.stats`.
 
-    Families (Holm within each, :func:`potran.bench.significance.add_holm`): ``chance`` (every
-    published row and the static baselines against the random scorer on the paper's 12 models
-    and ``tw.py`` ground truth; the published tau values have no ties), ``targets`` (mean tau_w
-    over the datasets, exact sign-flip and t-interval), ``PED`` (PED's gain per metric: the
-    per-dataset differences, exact sign-flip), ``baseline`` (each static baseline minus the best
-    published row, per dataset). Static baselines: leave-one-dataset-out on the ``tw.py``
-    ground truth (``static_loto``) and on the supplementary's (``static_loto_supplementary``).
-    Columns: :data:`potran.bench.significance.TEST_COLUMNS`.
+    Families (Holm within each): ``chance`` (every published row and static baseline against the
+    random scorer on the ``tw.py`` ground truth), ``targets`` (mean tau_w over the datasets),
+    ``PED`` (PED's gain per metric), ``baseline`` (each static baseline minus the best published
+    row), the last three by the exact sign-flip over datasets. Static baselines:
+    leave-one-dataset-out on the ``tw.py`` (``static_loto``) and the supplementary's
+    (``static_loto_supplementary``) ground truth. Columns:
+    :data:`potran.bench.significance.TEST_COLUMNS`.
     """
     datasets = sorted(paper.main_table().target.unique()) if datasets is None else list(datasets)
     twpy = paper_accuracy("twpy", datasets=datasets, models=models)
@@ -175,19 +154,18 @@ def paper_tests(*, datasets: Sequence[str] | None = None, models: Sequence[str] 
     rows = _tests_of(wide, truths, n_draws=n_draws, seed=seed, level=level)
     for metric in dict.fromkeys(published.metric):
         if (metric, PED) in wide.index and (metric, NONE) in wide.index:
-            diff = wide.loc[(metric, PED)] - wide.loc[(metric, NONE)]
+            diff = (wide.loc[(metric, PED)] - wide.loc[(metric, NONE)]).to_numpy(float)
+            test = stats.sign_flip(diff, comparison=f"{metric}+PED - {metric}", level=level)
             rows.append({"family": "PED", "metric": metric, "perturbation": PED, "reference": NONE,
-                         **stats.sign_flip(
-                diff.to_numpy(float), comparison=f"{metric}+PED - {metric}", level=level).record()})
+                         **test.record()})
     pub = wide.loc[[k for k in wide.index if not k[0].startswith("static_loto")]]
     best = pub.mean(axis=1).idxmax()
-    best_name = metric_label(*best)
     for key in wide.index:
         if key[0].startswith("static_loto"):
-            diff = wide.loc[key] - wide.loc[best]
-            rows.append({"family": "baseline", "metric": key[0], "perturbation": NONE, **stats.sign_flip(
-                diff.to_numpy(float), comparison=f"{key[0]} - {best_name} (best published)",
-                level=level).record()})
+            diff = (wide.loc[key] - wide.loc[best]).to_numpy(float)
+            comparison = f"{key[0]} - {metric_label(*best)} (best published)"
+            rows.append({"family": "baseline", "metric": key[0], "perturbation": NONE,
+                         **stats.sign_flip(diff, comparison=comparison, level=level).record()})
     return add_holm(pd.DataFrame(rows))
 
 
@@ -202,14 +180,7 @@ def groundtruth_discrepancies(a: pd.DataFrame, b: pd.DataFrame,
 
 
 def groundtruth_agreement(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
-    """tau_w per target between two accuracy tables of the same models (1 = same ranking).
-
-    Examples
-    --------
-    >>> agree = groundtruth_agreement(paper_accuracy("twpy"), paper_accuracy("supplementary"))
-    >>> round(float(agree["voc2007"]), 3)
-    0.681
-    """
+    """tau_w per target between two accuracy tables of the same models (1 = same ranking)."""
     scores = a.rename(columns={"test_acc": "score"})[["model", "target", "score"]]
     return correlate_by_target(scores, b, weighted_tau, accuracy="test_acc").sort_index()
 
@@ -220,21 +191,18 @@ def discrepancy_effect(a: pd.DataFrame, b: pd.DataFrame,
     """``statistic`` of table ``a`` with each disagreeing cell in turn taken from ``b``.
 
     ``a``, ``b``: accuracy tables of the same cells, labelled by ``names``; ``statistic(accuracy)
-    -> float``, e.g. the static baseline's mean tau_w. One row per setting: ``changed`` ("none":
-    all of ``a``; "target/model": that cell from ``b``; "all": all of ``b``'s values), ``value``
-    and ``delta`` (value - value of ``a``).
+    -> float``. One row per setting: ``changed`` (none, one cell, all), ``value`` and ``delta``
+    (value - value of ``a``).
     """
     diffs = groundtruth_discrepancies(a, b, names)
     base = float(statistic(a))
     rows = [{"changed": f"none (all {names[0]})", "value": base}]
-    keyed = a.set_index(["target", "model"])
+    keyed, swapped = a.set_index(["target", "model"]), a.set_index(["target", "model"])
     for _, d in diffs.iterrows():
         one = keyed.copy()
         one.loc[(d.target, d.model), "test_acc"] = d[names[1]]
-        rows.append({"changed": f"{d.target}/{d.model}", "value": float(statistic(one.reset_index()))})
-    swapped = keyed.copy()
-    for _, d in diffs.iterrows():
         swapped.loc[(d.target, d.model), "test_acc"] = d[names[1]]
+        rows.append({"changed": f"{d.target}/{d.model}", "value": float(statistic(one.reset_index()))})
     rows.append({"changed": f"all {len(diffs)} ({names[1]})",
                  "value": float(statistic(swapped.reset_index()))})
     out = pd.DataFrame(rows)

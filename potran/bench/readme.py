@@ -1,9 +1,6 @@
-"""The README of a ``potran bench`` results folder, and the tests' verdicts in words.
-
-The one place in the analysis layer that writes sentences: a results folder's ``README.md``
-(:func:`write_bench_readme`, from ``potran bench``) and the paragraphs that say what
-:func:`potran.bench.significance.benchmark_tests` resolves (:func:`verdict_text`), which the README and
-``potran report``'s terminal output print. The book's pages write their own conclusions.
+"""The README of a ``potran bench`` results folder (:func:`write_bench_readme`) and the tests'
+verdicts in words (:func:`verdict_text`, also printed by ``potran report``): the one place in the
+analysis layer that writes sentences (the book's pages write their own conclusions).
 """
 from __future__ import annotations
 
@@ -47,8 +44,8 @@ def verdict_text(tests: pd.DataFrame, *, baseline: str = "static_loto") -> list[
         out.append(
             f"**Against chance** ({ch.test.iloc[0]}: the models in random order on every target, "
             f"with the metric's own ties where its scores are known; Holm over {len(ch)} settings): "
-            f"better than chance at p < 0.05: "
-            f"{names(good)}; worse than chance: {names(bad)}; not resolved from chance: {names(rest)}.")
+            f"better than chance at p < 0.05: {names(good)}; worse than chance: {names(bad)}; "
+            f"not resolved from chance: {names(rest)}.")
     tg = tests[tests.family == "targets"]
     if len(tg):
         n = int(tg.n.iloc[0])
@@ -112,23 +109,19 @@ def write_bench_readme(out_dir, command: str, scores: pd.DataFrame, groundtruth,
     gt_path = Path(groundtruth)
     accuracy = pd.read_csv(gt_path)
     seeds = seed_table(gt_path.parent)
-    rel = reliability(seeds)
-    loto = leave_one_target_out(accuracy)
-    table = pd.concat([scores[["model", "target", "metric", "perturbation", "score"]], loto])
+    table = pd.concat([scores[["model", "target", "metric", "perturbation", "score"]],
+                       leave_one_target_out(accuracy)])
     tests = benchmark_tests(table, accuracy, seeds, n_boot=n_boot,
                             correct=image_correctness(gt_path.parent) or None)
     null = random_null(accuracy)
-    lines = []
-    for metric in dict.fromkeys(tests.metric):
-        lines.append(" | ".join([
-            f"| {metric}", _cell(tests, "models", metric, NONE), _cell(tests, "chance", metric, NONE),
-            _cell(tests, "models", metric, PED), _cell(tests, "chance", metric, PED),
-            _cell(tests, "PED", metric, PED), _cell(tests, "PED, models", metric, PED),
-            _cell(tests, "baseline", metric, NONE)]) + " |")
+    columns = [("models", NONE), ("chance", NONE), ("models", PED), ("chance", PED), ("PED", PED),
+               ("PED, models", PED), ("baseline", NONE)]
+    lines = [" | ".join([f"| {metric}", *(_cell(tests, f, metric, p) for f, p in columns)]) + " |"
+             for metric in dict.fromkeys(tests.metric)]
     cells = CellStore(out_dir).records()
     n_cells, seconds = len(cells), sum(r.get("feature_seconds", 0) for r in cells)
     score_seconds = scores.groupby("perturbation").seconds.sum()
-    rel_text = rel.round(3).to_string(index=False)
+    rel_text = reliability(seeds).round(3).to_string(index=False)
     words = "\n\n".join(verdict_text(tests))
     header = ("| metric | without PED | vs chance | with PED | vs chance | PED - none (targets) | "
               "PED - none (bootstrap) | - static_loto |\n|---|---|---|---|---|---|---|---|")

@@ -1,9 +1,6 @@
-"""What a benchmark's results can resolve: every interval and test of its scores at once.
-
-:func:`resolve` gives, on the targets a benchmark can use, the crossed-bootstrap intervals of
-every metric (:func:`potran.bench.intervals.tau_intervals`), PED's paired effect
-(:func:`potran.bench.intervals.compare`) and every test (:func:`potran.bench.significance.benchmark_tests`),
-all on one set of crossed-bootstrap replicates, drawn once, with the band of a random ranking.
+"""What a benchmark's results can resolve: every interval and test of its scores at once
+(:func:`resolve`: :func:`potran.bench.intervals.tau_intervals`, :func:`potran.bench.intervals.compare`
+and :func:`potran.bench.significance.benchmark_tests` on one set of crossed-bootstrap replicates).
 """
 from __future__ import annotations
 
@@ -26,17 +23,13 @@ SETTINGS = {NONE: "without PED", PED: "with PED", "delta": "with − without"}
 
 def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataFrame, seeds, usable, *,
             n_boot: int = 1000, n_null: int = 2000, level: float = 0.95, seed: int = 0):
-    """Every interval and test of a benchmark's scores on its ``usable`` targets (those with two
-    models with ``accuracy``): the metrics and the static baseline
-    (:func:`~potran.bench.finetuned.leave_one_target_out` of ``accuracy_all``) with
-    :func:`~potran.bench.intervals.tau_intervals`, PED's paired effect
-    (:func:`~potran.bench.intervals.compare`), every
-    :func:`~potran.bench.significance.benchmark_tests` row and the band of a random ranking
-    (:func:`~potran.bench.intervals.random_null`). The three
-    share one crossed bootstrap, drawn once (the numbers are those of the three functions called
-    with the same ``n_boot`` and ``seed``).
-    Returns ``(intervals, tests, null)``; ``intervals`` has a ``setting`` (:data:`SETTINGS`) and
-    a ``computable`` column; without usable targets all are empty and ``null`` is None."""
+    """:func:`~potran.bench.intervals.tau_intervals`, PED's paired effect and every test row of
+    the metrics and the static baseline (of ``accuracy_all``) on the ``usable`` targets (those
+    with two models with ``accuracy``), and :func:`~potran.bench.intervals.random_null`: the
+    numbers of those functions called with the same ``n_boot`` and ``seed``, on one crossed
+    bootstrap. Returns ``(intervals, tests, null)``; ``intervals`` has a ``setting``
+    (:data:`SETTINGS`) and a ``computable`` column; without usable targets all are empty and
+    ``null`` is None."""
     intervals = pd.DataFrame(columns=["metric", "perturbation", "reference", "mean_tau", "low", "high"])
     tests, null = pd.DataFrame(columns=TEST_COLUMNS), None
     if usable:
@@ -55,9 +48,7 @@ def resolve(scores: pd.DataFrame, accuracy_all: pd.DataFrame, accuracy: pd.DataF
                 tests = _tests_of(d, est, reps, baseline="static_loto" if len(usable) > 1 else None,
                                   pairs=(), n_draws=n_null, level=level, seed=seed)
         null = random_null(accuracy, n_draws=n_null, level=level, seed=seed)
-    intervals["setting"] = [
-        SETTINGS["delta" if isinstance(r, str) else p]
-        for p, r in zip(intervals.perturbation, intervals.reference)
-    ]
+    intervals["setting"] = [SETTINGS["delta" if isinstance(r, str) else p]
+                            for p, r in zip(intervals.perturbation, intervals.reference)]
     intervals["computable"] = np.isfinite(intervals.mean_tau.astype(float))
     return intervals, tests, null

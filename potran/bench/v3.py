@@ -1,17 +1,13 @@
-"""Benchmark v3's general-set ablation and the scoring of its cells (the setting itself, its
-models, targets, preprocessing and fine-tuning protocol, is ``settings.get("v3")`` of
-:mod:`potran.bench.settings`; protocols frozen in ``data/bench_v3/README.md``).
+"""Benchmark v3's general-set ablation and the scoring of its cells (the setting itself is
+``settings.get("v3")`` of :mod:`potran.bench.settings`; protocols frozen in
+``data/bench_v3/README.md``).
 
-- the general-set ablation (issue 17): PED standardised by `GENERAL_SETS` -- ``"general"``, the
-  landed photo crops (:func:`~potran.bench.datasets.load_general`, the v3 setting's own);
-  ``"family"``, a set in the distribution each model family was pretrained on
-  (:func:`family_general`); ``"target"``, the scored training images themselves (G = X).
-  `ABLATION` scores only the PED rows of `ABLATION_METRICS` (rows without PED do not depend on
-  the general set).
-
-:func:`score_cell` scores one (model, target) cell of one general set into a
-:class:`~potran.bench.store.CellStore` folder (resumable; ``benchmarks/v3_scores.py`` runs the
-grid).
+The ablation (issue 17) standardises PED by one of `GENERAL_SETS`: ``"general"``, the landed
+photo crops (:func:`~potran.bench.datasets.load_general`); ``"family"``, a set in the
+distribution each model family was pretrained on (:func:`family_general`); ``"target"``, the
+scored training images themselves (G = X). `ABLATION` scores only the PED rows of
+`ABLATION_METRICS` (rows without PED do not depend on the general set). :func:`score_cell`
+scores one cell into a :class:`~potran.bench.store.CellStore` folder (resumable).
 """
 from __future__ import annotations
 
@@ -58,11 +54,11 @@ def _at_most(photo: np.ndarray, short_side: int) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def photo_views(n: int = FAMILY_SIZE, seed: int = 3) -> np.ndarray:
-    """``n`` object-scale views (32 px RGB uint8) of `VIEW_PHOTOS` (each downscaled to a short
-    side of at most `VIEW_MAX_SHORT_SIDE`): square crops whose side is a `VIEW_SCALE` share of
-    the photograph's short side, resized to 32 px (flat views redrawn), half of them mirrored.
-    The ImageNet networks' in-distribution set: whole scenes and objects, where the landed
-    general set (8-160 px crops) is mostly texture. Cached: never modify the array."""
+    """``n`` object-scale views (32 px RGB uint8) of `VIEW_PHOTOS` (short side at most
+    `VIEW_MAX_SHORT_SIDE`): square crops with a side a `VIEW_SCALE` share of the short side,
+    resized to 32 px (flat views redrawn), half mirrored. The ImageNet networks' in-distribution
+    set: whole scenes and objects, where the landed general set is mostly texture. Cached: never
+    modify the array."""
     rng = np.random.default_rng(seed)
     photos = [_at_most(datasets._photo(spec), VIEW_MAX_SHORT_SIDE) for spec in VIEW_PHOTOS]
     out = np.empty((n, datasets.CROP_SIDE, datasets.CROP_SIDE, 3), dtype=np.uint8)
@@ -89,12 +85,11 @@ def _pretrain_subset() -> np.ndarray:
 
 
 def family_general(model: str) -> np.ndarray:
-    """General set ``"family"`` of ``model``: for the conv4 models (``conv4_random`` included,
-    the architecture every conv4 model starts from), a seeded subset of 5000 of their 20000
-    pretraining crops (:func:`~potran.bench.datasets.load_pretrain_source`); for the ImageNet
-    networks, :func:`photo_views`. Cached: never modify the array."""
-    family = zoo.get(model).family
-    return photo_views() if family.startswith("imagenet") else _pretrain_subset()
+    """General set ``"family"`` of ``model``: for the conv4 models (``conv4_random`` included), a
+    seeded subset of 5000 of their 20000 pretraining crops
+    (:func:`~potran.bench.datasets.load_pretrain_source`); for the ImageNet networks,
+    :func:`photo_views`. Cached: never modify the array."""
+    return photo_views() if zoo.get(model).family.startswith("imagenet") else _pretrain_subset()
 
 
 def scored_images(target: str) -> np.ndarray:

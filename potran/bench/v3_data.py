@@ -1,11 +1,7 @@
 """Benchmark v3's committed data and its inclusion rule (frozen in ``data/bench_v3/README.md``;
-issue 17): both ground truths as tidy tables, the committed scores, the scored targets, and
-which targets enter the main table.
-
-**Reliability** per target and protocol (README, "Inclusion rule"):
-:func:`potran.stats.split_half_reliability` of the cells' per-image test correctness (runs and
-test images halved, Spearman of the models' accuracies, Spearman-Brown); a target enters the
-**main table** at >= :data:`MAIN_TABLE_RELIABILITY`, the others the second table.
+issue 17): both ground truths, the committed scores, the scored targets, and which targets enter
+the main table: those whose :func:`potran.stats.split_half_reliability` of the cells' per-image
+test correctness is >= :data:`MAIN_TABLE_RELIABILITY` (the others enter the second table).
 """
 from __future__ import annotations
 
@@ -37,8 +33,7 @@ BASELINES = (*WIDTH_METRICS, "random", FAMILY_BIT)
 
 
 def model_family(name: str) -> str:
-    """``"ImageNet"`` for a zoo model pretrained on ImageNet (its zoo family starts with
-    ``imagenet``), ``"conv4"`` for our CNNs (photo crops, or the random initialisation)."""
+    """``"ImageNet"`` for a zoo model pretrained on ImageNet, ``"conv4"`` for our CNNs."""
     from . import zoo
 
     return "ImageNet" if zoo.get(name).family.startswith("imagenet") else "conv4"
@@ -71,11 +66,9 @@ def reliability_table(truth: GroundTruth, models, targets=None, *, n_halvings: i
     """Per complete target: its reliability and table under the README's inclusion rule.
 
     Columns: target, family, protocol, models, runs, test_images, split_half_r, reliability
-    (:func:`potran.stats.split_half_reliability`, the halvings seeded by ``seed`` for every
-    target alike), table (``"main"`` at >= :data:`MAIN_TABLE_RELIABILITY`, else ``"second"``),
-    and, from the runs' variance (:func:`potran.bench.finetuned.reliability`), spread (sd of the
-    models' accuracies), seed_noise and test_noise (their rms standard errors; seed noise NaN
-    with one run).
+    (halvings seeded by ``seed`` for every target alike), table (``"main"`` at >=
+    :data:`MAIN_TABLE_RELIABILITY`, else ``"second"``), and spread, seed_noise, test_noise of
+    :func:`potran.bench.finetuned.reliability`.
     """
     models = list(models)
     targets = [t for t in (targets or targets_v3.NAMES) if t in truth.complete(models)]
@@ -92,8 +85,7 @@ def reliability_table(truth: GroundTruth, models, targets=None, *, n_halvings: i
                      "models": x.shape[0], "runs": x.shape[1], "test_images": x.shape[2],
                      "split_half_r": half["r"], "reliability": half["reliability"],
                      "table": "main" if half["reliability"] >= MAIN_TABLE_RELIABILITY else "second",
-                     "spread": noise.loc[t, "spread"], "seed_noise": noise.loc[t, "seed_noise"],
-                     "test_noise": noise.loc[t, "test_noise"]})
+                     **noise.loc[t, ["spread", "seed_noise", "test_noise"]]})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -121,11 +113,10 @@ def complete_rows(scores: pd.DataFrame, models) -> pd.DataFrame:
 def scored_targets(scores: pd.DataFrame, models) -> list[str]:
     """The v3 targets (README order) on which every one of ``models`` has a row of every
     metric in ``scores`` (a target being scored is left out until it is complete)."""
-    full = complete_rows(scores, models)
-    n_metrics = scores.groupby(["metric", "perturbation"]).ngroups
-    done = full.groupby("target").apply(lambda g: g.groupby(["metric", "perturbation"]).ngroups == n_metrics,
-                                        include_groups=False)
-    return [t for t in targets_v3.NAMES if t in done.index and done[t]]
+    keys = ["target", "metric", "perturbation"]
+    full = complete_rows(scores, models).drop_duplicates(keys)
+    done = full.groupby("target").size() == scores.groupby(keys[1:]).ngroups
+    return [t for t in targets_v3.NAMES if done.get(t, False)]
 
 
 #: The general sets of the ablation: their names on the page and their score folders.
@@ -136,8 +127,8 @@ GENERAL_SETS = {"photo crops": "scores", "per-family in-distribution": "scores_g
 @dataclass(frozen=True)
 class CommittedData:
     """Benchmark v3's committed data (:func:`load`): both ground truths, the scores of the
-    targets every model has been scored on (with :data:`FAMILY_BIT`; None before any), the
-    scored targets, and each general set's score table (None while its folder is missing)."""
+    complete targets (with :data:`FAMILY_BIT`; None before any), those targets, and each
+    general set's score table (None while its folder is missing)."""
 
     ft: GroundTruth
     lp: GroundTruth

@@ -28,10 +28,9 @@ EFFECTS = tuple(np.round(np.arange(0, 0.61, 0.05), 2))
 
 
 def observed_spread(tau: pd.DataFrame, metrics) -> dict:
-    """The between-target spread of ``metrics``' tau_w and of their PED effect, in a long
-    :func:`potran.bench.v3_tests.per_target_tau` table: ``sd_tau`` and ``sd_effect`` (medians
-    over the metrics of the sd over targets, ddof 1), ``targets`` and the per-metric values (NaN
-    with < 3 targets)."""
+    """The between-target spread of ``metrics``' tau_w and of their PED effect in a long
+    :func:`potran.bench.v3_tests.per_target_tau` table: ``sd_tau`` and ``sd_effect`` (medians over
+    the metrics of the sd over targets), ``targets``, ``per_metric`` (NaN with < 3 targets)."""
     per = {}
     for metric in metrics:
         grp = tau[tau.metric == metric].pivot_table(index="target", columns="perturbation", values="tau")
@@ -69,27 +68,21 @@ def power_curve(templates, families, *, effects=EFFECTS,
                 seed: int = 0) -> pd.DataFrame:
     """Power of the family rule to detect PED's effect on a benchmark like this one, simulated.
 
-    Each simulated benchmark has one target per template (``templates``: (M, runs, N)
-    per-image correctness of a measured target, ``families`` its source). On each target the
-    ground truth is redrawn from its own cells (runs and test images,
-    :func:`potran.stats.redraw_truth`) and two scorers are drawn from a Gaussian copula on the
-    measured ranking (latent: normal scores of the accuracies): ``s0 = r0 z + sqrt(1 - r0^2) e0``
-    (without PED) and ``s1`` (with PED) with ``r1`` and errors ``e1`` correlated with ``e0`` so
-    that, without an effect, the two scorers correlate ``score_corr`` (the measured Spearman
-    between a metric's scores with and without PED, :func:`ped_score_correlation`).
-    ``r0`` gives the expected tau_w ``base_tau`` plus a target effect of sd
-    ``sd_base``; ``r1`` gives it plus ``effect`` plus a target effect of sd ``sd_effect``
-    (PED's effect varies between targets), both through the calibrated map from ``r`` to the
-    expected tau_w against the redrawn truths. The rule: the exact sign-flip over the
-    per-family means of the per-target differences (:func:`potran.stats.sign_flip_rows`),
-    two-sided, at each of ``alphas``.
+    One target per template (``templates``: (M, runs, N) per-image correctness of a measured
+    target, ``families`` its source), its ground truth redrawn from its own cells
+    (:func:`potran.stats.redraw_truth`). Two scorers from a Gaussian copula on the measured
+    ranking (latent ``z``: normal scores of the accuracies): ``s0 = r0 z + sqrt(1 - r0^2) e0``
+    without PED and ``s1`` with ``r1`` and errors ``e1`` correlated with ``e0`` so that, without
+    an effect, they correlate ``score_corr`` (:func:`ped_score_correlation`). ``r0`` gives the
+    expected tau_w ``base_tau`` plus a target effect of sd ``sd_base``; ``r1`` adds ``effect``
+    plus a target effect of sd ``sd_effect`` (both through the calibrated map from ``r`` to the
+    expected tau_w). The rule: the exact two-sided sign-flip over the per-family means of the
+    per-target differences (:func:`potran.stats.sign_flip_rows`) at each of ``alphas``.
 
     Returns effect (nominal), ``power@<alpha>``, mean_effect (mean simulated difference over the
-    family means: below the nominal effect where tau_w reaches its ceiling), error_corr (of
-    ``e0`` and ``e1``), half_width_effect and half_width_tau (median half-width of the
-    t-interval over families of the effect and of the mean tau_w without PED),
-    sd_effect_targets and sd_tau_targets (mean over benchmarks of the sd over targets of the
-    per-target effect and tau_w: what :func:`observed_spread` measures).
+    family means: below nominal at tau_w's ceiling), error_corr (of ``e0`` and ``e1``),
+    half_width_effect and half_width_tau (median t-interval half-widths over families),
+    sd_effect_targets and sd_tau_targets (mean sd over targets: what :func:`observed_spread` measures).
     """
     if len(templates) != len(families):
         raise ValueError(f"{len(templates)} templates but {len(families)} family labels")
@@ -127,16 +120,14 @@ def power_curve(templates, families, *, effects=EFFECTS,
         r1 = r_for(base_tau + sd_base * h0 + effect + sd_effect * h1)
         diff = np.stack([tau_of(r1[t], mixed[t], t) for t in range(n_t)]) - tau0
         fm, _ = _family_means(diff, families)
-        row = {"effect": float(effect)}
-        p = stats.sign_flip_rows(fm.T) if n_f >= 2 else np.full(n_sim, np.nan)
-        for a in alphas:
-            row[f"power@{a:g}"] = float(np.mean(p < a)) if n_f >= 2 else np.nan
-        row.update({"mean_effect": float(fm.mean()), "error_corr": error_corr,
-                    "half_width_effect": float(np.median(q * fm.std(0, ddof=1))) if n_f >= 2 else np.nan,
-                    "half_width_tau": float(np.median(q * fm0.std(0, ddof=1))) if n_f >= 2 else np.nan,
-                    "sd_effect_targets": float(np.mean(diff.std(0, ddof=1))) if n_t >= 2 else np.nan,
-                    "sd_tau_targets": float(np.mean(tau0.std(0, ddof=1))) if n_t >= 2 else np.nan})
-        rows.append(row)
+        p = stats.sign_flip_rows(fm.T) if n_f >= 2 else None
+        rows.append({"effect": float(effect),
+                     **{f"power@{a:g}": float(np.mean(p < a)) if n_f >= 2 else np.nan for a in alphas},
+                     "mean_effect": float(fm.mean()), "error_corr": error_corr,
+                     "half_width_effect": float(np.median(q * fm.std(0, ddof=1))) if n_f >= 2 else np.nan,
+                     "half_width_tau": float(np.median(q * fm0.std(0, ddof=1))) if n_f >= 2 else np.nan,
+                     "sd_effect_targets": float(np.mean(diff.std(0, ddof=1))) if n_t >= 2 else np.nan,
+                     "sd_tau_targets": float(np.mean(tau0.std(0, ddof=1))) if n_t >= 2 else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -177,34 +168,28 @@ def calibrated_power(templates, families, observed: dict, *, score_corr: float, 
                      effects=EFFECTS, n_sim: int = 400, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """:func:`power_curve` with its between-target effects set from measured spreads.
 
-    ``observed`` is :func:`observed_spread` of the data the benchmark has (``sd_tau``,
-    ``sd_effect``) plus ``base_tau`` (the metrics' typical mean tau_w). A first simulation
-    without between-target effects gives the spread that the models, the seeds and the test
-    images alone produce (the floor); the between-target sds are then set to what the measured
-    spreads leave above it: ``sd = sqrt(max(0, measured^2 - floor^2))``.
-
-    Returns the curve and the parameters used (``base_tau``, ``score_corr``, ``error_corr``,
-    ``floor_sd_tau``, ``floor_sd_effect``, ``sd_base``, ``sd_effect``).
+    ``observed``: :func:`observed_spread` (``sd_tau``, ``sd_effect``) plus ``base_tau`` (the
+    metrics' typical mean tau_w). A first simulation without between-target effects gives the
+    spread the models, seeds and test images alone produce (the floor); each between-target sd is
+    ``sqrt(max(0, measured^2 - floor^2))``. Returns the curve and the parameters used
+    (``base_tau``, ``score_corr``, ``error_corr``, ``floor_sd_tau``, ``floor_sd_effect``,
+    ``sd_base``, ``sd_effect``).
     """
     common = dict(base_tau=observed["base_tau"], score_corr=score_corr, n_sim=n_sim, seed=seed)
     floor = power_curve(templates, families, effects=(0.0,), **common).iloc[0]
-    def above(measured, floor_sd):
-        return float(np.sqrt(max(0.0, measured ** 2 - floor_sd ** 2)))
-
     params = {"base_tau": observed["base_tau"], "score_corr": score_corr,
               "error_corr": floor.error_corr, "floor_sd_tau": floor.sd_tau_targets,
-              "floor_sd_effect": floor.sd_effect_targets,
-              "sd_base": above(observed["sd_tau"], floor.sd_tau_targets),
-              "sd_effect": above(observed["sd_effect"], floor.sd_effect_targets)}
+              "floor_sd_effect": floor.sd_effect_targets}
+    for name, key in (("sd_base", "sd_tau"), ("sd_effect", "sd_effect")):  # what the floor leaves
+        params[name] = float(np.sqrt(max(0.0, observed[key] ** 2 - floor[f"{key}_targets"] ** 2)))
     curve = power_curve(templates, families, effects=effects, alphas=alphas, sd_base=params["sd_base"],
                         sd_effect=params["sd_effect"], **common)
     return curve, params
 
 
 def families_needed(alpha: float = 0.05) -> int:
-    """The fewest units (families) at which the exact sign-flip test, whose smallest two-sided p
-    is 2 / 2^F (:func:`potran.stats.sign_flip`), can give p below ``alpha``: the floor below
-    which nothing can be resolved, not the number of units that power needs."""
+    """The fewest units at which the exact sign-flip test (smallest two-sided p 2 / 2^F) can give
+    p below ``alpha``: the floor below which nothing can be resolved, not what power needs."""
     units = 2
     while 2 / 2 ** units >= alpha:
         units += 1
@@ -213,11 +198,10 @@ def families_needed(alpha: float = 0.05) -> int:
 
 def family_power(sd: float, n_families: int, effect: float, *, alpha: float = 0.05, n_sim: int = 20000,
                  seed: int = 0) -> float:
-    """Power of the family rule (the exact two-sided sign-flip over ``n_families`` per-family
-    means, at ``alpha``) when the per-family means of PED's effect are drawn from a normal of
-    mean ``effect`` and sd ``sd`` (a metric's own between-family spread): the share of
-    ``n_sim`` simulated benchmarks with p < ``alpha``. Exactly 0 when 2 / 2^F >= ``alpha``
-    (the test cannot go below its smallest p); NaN below two families or without a spread."""
+    """Power of the family rule (exact two-sided sign-flip over ``n_families`` per-family means)
+    at ``alpha`` when those means are drawn from a normal of mean ``effect`` and sd ``sd``: the
+    share of ``n_sim`` simulated benchmarks with p < ``alpha``. Exactly 0 when 2 / 2^F >=
+    ``alpha``; NaN below two families or without a spread."""
     if n_families < 2 or not np.isfinite(sd):
         return float("nan")
     if 2 / 2 ** n_families >= alpha:
@@ -231,13 +215,11 @@ def power_by_metric(effects: pd.DataFrame, targets: dict, *, designs: dict, alph
                     n_sim: int = 20000, seed: int = 0) -> pd.DataFrame:
     """:func:`family_power` per metric, each with its own between-family spread.
 
-    ``effects`` is :func:`potran.bench.v3_tests.family_effects` of the data the spread is
-    measured on; ``targets`` maps each metric to the effect whose power is asked (e.g. the
-    paper's published gain); ``designs`` maps a design's name to its number of families.
-    Returns one row per metric of ``targets``: metric, families (measured), sd (the sd over
-    those families of the per-family mean effect, ddof 1: what the family test's t-interval
-    uses), mean (their mean), effect (asked), then ``power, <design>, α <alpha>`` for every
-    design and alpha.
+    ``effects``: :func:`potran.bench.v3_tests.family_effects` of the data the spread is measured
+    on; ``targets``: metric -> the effect whose power is asked; ``designs``: name -> number of
+    families. One row per metric of ``targets``: metric, families (measured), sd (ddof 1) and
+    mean of the per-family effects, effect (asked), ``power, <design>, α <alpha>`` per design and
+    alpha.
     """
     rows = []
     for i, (metric, effect) in enumerate(targets.items()):
@@ -262,8 +244,7 @@ def published_ped_gains() -> dict:
             for m in PED_METRICS if (m, PED) in taus and (m, NONE) in taus}
 
 
-#: The designs of the per-metric power: the frozen one (8 families) and what the fine-tuning
-#: main table's inclusion rule produced (5 families).
+#: The designs of the per-metric power: the frozen one and the fine-tuning main table's.
 POWER_DESIGNS = {"8 families (frozen design)": 8, "5 families (fine-tuning main table)": 5}
 
 
@@ -273,18 +254,15 @@ def power_statement(ft: GroundTruth, lp: GroundTruth, scores, models, *, main_ft
     """The power statement of the page and the README (issue 17): :func:`calibrated_power` on
     the frozen design and, once it has two families, on the fine-tuning main table.
 
-    The spreads come from the v3 scores against the fine-tuning main table (``main_ft``) when
-    3 of its targets are scored, else against the linear-probe main table (``main_lp``), else
-    from ``landed`` (``(scores, GroundTruth)`` of the landed 4-target benchmark). The frozen
-    design takes each v3 target's own cells as its template: its fine-tuning cells where they
-    are complete, else its linear-probe cells.
+    Spreads from the v3 scores against the fine-tuning main table (``main_ft``) when 3 of its
+    targets are scored, else against the linear-probe one (``main_lp``), else from ``landed``
+    (``(scores, GroundTruth)`` of the landed 4-target benchmark). The frozen design's templates:
+    each v3 target's fine-tuning cells where complete, else its linear-probe cells.
 
-    Returns a dict: ``table`` (per design: families, the smallest effect at 80 % power at each
-    alpha, the power at +0.10 and +0.27, the median half-widths of a PED effect and of a mean
-    tau_w), ``observed`` (:func:`observed_spread` plus ``base_tau``), ``score_corr``, ``params``
-    (per design, :func:`calibrated_power`'s), ``source`` (``{"benchmark": "v3" or "landed",
-    "protocol": ..., "targets": count}``), ``metrics`` (those measured), ``templates``
-    (``{protocol: count}``).
+    Returns a dict: ``table`` (per design: families, smallest effect at 80 % power per alpha,
+    power at +0.10 and +0.27, median half-widths of a PED effect and of a mean tau_w),
+    ``observed`` (:func:`observed_spread` plus ``base_tau``), ``score_corr``, ``params`` (per
+    design), ``source`` (benchmark, protocol, targets), ``metrics``, ``templates`` (per protocol).
     """
     models = list(models)
     tau = None

@@ -1,11 +1,8 @@
 """Benchmark v3's tests, tables in, tables out, under the rules frozen in
-``data/bench_v3/README.md``; every interval and test comes from :mod:`potran.stats`.
-
-The **family** (the target's source, ``potran.bench.targets_v3.FAMILIES``) is a random effect: a
-claim about targets like these is decided by the exact sign-flip test of the per-family means
-(:func:`potran.stats.sign_flip_clustered`); the sign-flip over targets is computed beside it and
-does not decide. The **model families** (:func:`potran.bench.v3_data.model_family`): tau_w
-within each as well as across.
+``data/bench_v3/README.md`` (engine :mod:`potran.stats`). The **family** (the target's source,
+``potran.bench.targets_v3.FAMILIES``) is a random effect: the exact sign-flip test of the
+per-family means (:func:`potran.stats.sign_flip_clustered`) decides; the sign-flip over targets
+is computed beside it. tau_w within each **model family** as well as across.
 """
 from __future__ import annotations
 
@@ -38,40 +35,31 @@ def _design(scores: pd.DataFrame, truth: GroundTruth, models, targets) -> Design
 
 
 def per_target_tau(scores: pd.DataFrame, truth: GroundTruth, models, targets) -> pd.DataFrame:
-    """tau_w of every (metric, perturbation) on every target against ``truth``, ranking only ``models``.
-
-    Long table: target, family, metric, perturbation, tau (NaN where it is undefined, e.g. scores
-    constant among these models). Ties within the benchmark's tolerance are merged
-    (:class:`potran.bench.intervals.Design`).
-    """
+    """tau_w of every (metric, perturbation) on every target against ``truth``, ranking only
+    ``models`` (ties within the benchmark's tolerance merged): target, family, metric,
+    perturbation, tau (NaN where undefined, e.g. scores constant among these models)."""
     return _tau_long(_design(scores, truth, models, targets))
 
 
 def _tau_long(d: Design) -> pd.DataFrame:
-    rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for key in d.scores:
-            for t, tau in zip(d.targets, d.per_target(key)):
-                rows.append({"target": t, "family": targets_v3.FAMILIES[t], "metric": key[0],
-                             "perturbation": key[1], "tau": tau})
+        rows = [(t, targets_v3.FAMILIES[t], *key, tau) for key in d.scores
+                for t, tau in zip(d.targets, d.per_target(key))]
     return pd.DataFrame(rows, columns=["target", "family", "metric", "perturbation", "tau"])
 
 
 def _over_units(family: str, metric: str, perturbation: str, values: pd.Series, families: pd.Series,
                 comparison: str, level: float, reference: str | None = None) -> list[dict]:
-    """The sign-flip rows of per-target ``values``: over targets (``family``) and over the
-    per-family means (``family`` with ", families" or "families"), where each has 2 units."""
+    """The sign-flip rows of per-target ``values`` over targets and over the per-family means."""
     v, f = values.to_numpy(float), families.to_numpy()
     ok = np.isfinite(v)
-    rows = []
+    key, rows = {"metric": metric, "perturbation": perturbation, "reference": reference}, []
     if ok.sum() >= 2:
-        rows.append({"family": family, "metric": metric, "perturbation": perturbation,
-                     "reference": reference,
+        rows.append({"family": family, **key,
                      **stats.sign_flip(v[ok], comparison=comparison, level=level).record()})
     if len(set(f[ok])) >= 2:
-        rows.append({"family": "families" if family == "targets" else f"{family}, families",
-                     "metric": metric, "perturbation": perturbation, "reference": reference,
+        rows.append({"family": "families" if family == "targets" else f"{family}, families", **key,
                      **stats.sign_flip_clustered(v[ok], f[ok], comparison=comparison, level=level).record()})
     return rows
 
@@ -84,20 +72,18 @@ def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, re
                 n_boot: int = 1000, n_draws: int = 2000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Every test of the metrics on ``targets``, ranking ``models``, against ``truth``.
 
-    Families of rows (Holm within each): ``targets`` (mean tau_w over targets, exact
-    sign-flip with its t-interval, :func:`potran.stats.sign_flip`) and ``families`` (over the
-    per-family means, :func:`potran.stats.sign_flip_clustered`: the claim about targets like
-    these, and the test that decides); ``PED`` and ``PED, families`` (PED minus none, the same
-    two ways) for the metrics PED applies to (not :data:`potran.bench.v3_data.BASELINES`). Each
-    of these four is split in two Holm families: the metrics published with PED
-    (:data:`potran.metrics.PED_METRICS`) and the others (``... (others)``, baselines included),
-    a split decided after the protocol was frozen (with 8 families the smallest p is 2 / 2^8, so
-    a Holm family of more than 6 rows can never resolve anything; :func:`holm_all` gives the
-    correction over all PED rows at once). With ``resample``, also ``chance``, ``models`` and
-    ``PED, models`` of :func:`potran.bench.significance.benchmark_tests` (permutation test against
-    chance; crossed bootstrap over these targets, other models, seeds and test images; no static
-    baseline). Columns: :data:`potran.bench.significance.TEST_COLUMNS`; rows ordered by metric,
-    published first, baselines last.
+    Families of rows (Holm within each): ``targets`` (mean tau_w over targets, exact sign-flip
+    with its t-interval, :func:`potran.stats.sign_flip`) and ``families`` (over the per-family
+    means, :func:`potran.stats.sign_flip_clustered`: the test that decides); ``PED`` and ``PED,
+    families`` (PED minus none, the same two ways) for the metrics not in
+    :data:`potran.bench.v3_data.BASELINES`. Each of the four is split in two Holm families, the
+    metrics published with PED (:data:`potran.metrics.PED_METRICS`) and the others (``...
+    (others)``), a split decided after the protocol was frozen (with 8 families the smallest p is
+    2 / 2^8: a Holm family of more than 6 rows resolves nothing; :func:`holm_all` corrects over
+    all PED rows at once). With ``resample``, also ``chance``, ``models`` and ``PED, models`` of
+    :func:`potran.bench.significance.benchmark_tests` (no static baseline). Columns:
+    :data:`potran.bench.significance.TEST_COLUMNS`; rows ordered by metric, published first,
+    baselines last.
     """
     s = scores[~(scores.metric.isin(BASELINES) & (scores.perturbation == PED))]   # no PED baselines
     d = _design(s, truth, models, targets)
@@ -122,9 +108,8 @@ def tests_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *, re
     if resample:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            boot = benchmark_tests(s, t.accuracy, t.seeds, baseline=None, n_boot=n_boot,
-                                          n_draws=n_draws, level=level, seed=seed,
-                                          correct=t.correct or None)
+            boot = benchmark_tests(s, t.accuracy, t.seeds, baseline=None, n_boot=n_boot, n_draws=n_draws,
+                                   level=level, seed=seed, correct=t.correct or None)
         table = pd.concat([boot[boot.family.isin(["chance", "models", "PED, models"])]
                            .drop(columns=["p_holm", "verdict"]), table], ignore_index=True)
     others = table.family.isin(_SPLIT) & ~table.metric.isin(PED_METRICS)
@@ -145,8 +130,7 @@ def _get(tests: pd.DataFrame, family: str, metric: str, perturbation: str):
 
 
 def _interval(r, bound: float) -> tuple[float, float, float]:
-    """A test row's (estimate, low, high), the interval clipped to ``[-bound, bound]`` (the range
-    of the value); NaN without a row."""
+    """A test row's (estimate, low, high) clipped to ``[-bound, bound]``; NaN without a row."""
     if r is None:
         return np.nan, np.nan, np.nan
     return float(r.estimate), float(np.clip(r.low, -bound, bound)), float(np.clip(r.high, -bound, bound))
@@ -166,13 +150,11 @@ PED_COLUMNS = ["metric", "over_families", "over_families_low", "over_families_hi
 
 
 def mean_table(tests: pd.DataFrame) -> pd.DataFrame:
-    """One row per (metric, perturbation) of :func:`tests_table`: the mean tau_w over targets
-    (``over_targets`` with its t-interval over targets, ``_low``/``_high``), the mean of the
-    per-family means (``over_families``, its t-interval over families: the claim about targets
-    from other sources like these), the Holm p of the family sign-flip (H0: mean 0,
-    ``p_families_holm``) and of the permutation test against chance (``p_chance_holm``).
-    Intervals clipped to tau_w's range [-1, 1]; NaN where a test cannot be computed (fewer than
-    two targets or families, or no resampling)."""
+    """One row per (metric, perturbation) of :func:`tests_table`: mean tau_w over targets
+    (``over_targets``, t-interval ``_low``/``_high``), mean of the per-family means
+    (``over_families``, t-interval over families), the Holm p of the family sign-flip
+    (``p_families_holm``) and of the test against chance (``p_chance_holm``). Intervals clipped
+    to [-1, 1]; NaN where a test cannot be computed."""
     rows = []
     plain = tests[tests.reference.isna()]
     for metric, perturbation in dict.fromkeys(zip(plain.metric, plain.perturbation)):
@@ -184,9 +166,8 @@ def mean_table(tests: pd.DataFrame) -> pd.DataFrame:
 
 def ped_table(tests: pd.DataFrame) -> pd.DataFrame:
     """One row per metric PED applies to: PED minus none over the per-family means
-    (``over_families``, 95 % t-interval over families clipped to [-2, 2]) with its Holm p (the
-    exact sign-flip over families decides; Holm within the published metrics and within the
-    others), and the same over targets beside it. NaN where a test cannot be computed."""
+    (``over_families``, t-interval clipped to [-2, 2]) with its Holm p (the test that decides),
+    and the same over targets beside it. NaN where a test cannot be computed."""
     rows = []
     for metric in dict.fromkeys(tests.metric):
         fam, over = _get(tests, "PED, families", metric, PED), _get(tests, "PED", metric, PED)
@@ -205,13 +186,10 @@ def _model_groups(models) -> dict:
 
 def within_family_table(scores: pd.DataFrame, truth: GroundTruth, models, targets, *,
                         level: float = 0.95) -> pd.DataFrame:
-    """The mean of the per-family means of tau_w with its t-interval over families
-    (:func:`mean_table`'s ``over_families``), ranking all ``models`` and ranking each model family
-    of at least 3 (:func:`potran.bench.v3_data.model_family`) alone.
-
-    Long table: metric, perturbation, models (``"all"``, ``"conv4"``, ``"ImageNet"``), n_models,
-    estimate, low, high. A (metric, models) without a row has constant scores among those models
-    (tau_w undefined: ``dim`` or the family bit within one family). Empty below two targets.
+    """:func:`mean_table`'s ``over_families`` ranking all ``models`` and each model family of at
+    least 3 (:func:`potran.bench.v3_data.model_family`) alone: metric, perturbation, models
+    (``"all"``, ``"conv4"``, ``"ImageNet"``), n_models, estimate, low, high. No row where the
+    scores are constant among those models (tau_w undefined). Empty below two targets.
     """
     columns = ["metric", "perturbation", "models", "n_models", "estimate", "low", "high"]
     targets = list(targets)
@@ -230,8 +208,7 @@ def within_family_table(scores: pd.DataFrame, truth: GroundTruth, models, target
 def within_family_change(scores: pd.DataFrame, truth: GroundTruth, models, target: str,
                          metrics) -> pd.DataFrame:
     """tau_w of ``metrics`` on one ``target`` without and with PED, ranking all ``models`` and each
-    model family of at least 3 alone: metric, models (``"all"``, ``"conv4"``, ``"ImageNet"``),
-    n_models, none, ped (``scores`` holds both perturbations)."""
+    model family of at least 3 alone: metric, models, n_models, none, ped."""
     rows = []
     for metric in metrics:
         for group, subset in _model_groups(models).items():
@@ -256,13 +233,11 @@ PED_FAMILY_ROWS = ("PED, families", "PED, families (others)")
 
 def holm_all(tests: pd.DataFrame, family: str = "PED") -> pd.DataFrame:
     """The PED rows over families (``family="PED"``) or over targets (``"PED targets"``) of
-    :func:`tests_table` with Holm's correction over all of them at once (one Holm family of
-    every metric PED applies to), beside the split into the published metrics and the others:
+    :func:`tests_table` with Holm's correction over all of them at once beside the split one:
     metric, estimate, low, high, p_value, min_p, n, p_holm_split, p_holm_all."""
     names = PED_FAMILY_ROWS if family == "PED" else ("PED", "PED (others)")
-    rows = tests[tests.family.isin(names)].copy()
-    rows["p_holm_split"] = rows.p_holm
-    rows["p_holm_all"] = stats.holm(rows.p_value.to_numpy(float))
+    rows = tests[tests.family.isin(names)]
+    rows = rows.assign(p_holm_split=rows.p_holm, p_holm_all=stats.holm(rows.p_value.to_numpy(float)))
     return rows[["metric", "estimate", "low", "high", "p_value", "min_p", "n", "p_holm_split",
                  "p_holm_all"]].reset_index(drop=True)
 
@@ -279,23 +254,19 @@ def family_effects(tau: pd.DataFrame, metrics=None) -> pd.DataFrame:
     if metrics is not None:
         diff = diff[diff.metric.isin(list(metrics))]
     diff["family"] = diff.target.map(targets_v3.FAMILIES)
-    out = diff.groupby(["metric", "family"], sort=False).agg(effect=("effect", "mean"),
-                                                            targets=("effect", "size")).reset_index()
-    return out
+    return diff.groupby(["metric", "family"], sort=False).agg(effect=("effect", "mean"),
+                                                             targets=("effect", "size")).reset_index()
 
 
 def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, reliabilities=None,
               n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, object]:
     """How far two ground truths rank the models alike, per target they both complete.
 
-    Columns: target, family, weighted_tau (:func:`potran.stats.weighted_tau_rows` of the two
-    accuracy vectors; symmetric), low/high (model bootstrap,
-    :func:`potran.evaluation.bootstrap_ci`: other models like these, on this target),
-    spearman, and, with ``reliabilities`` (``{(protocol, target): reliability}``), the
-    Spearman divided by the square root of the two reliabilities (the agreement the two would
-    have without their measurement noise; above 1 by chance). The second value is the
-    :func:`potran.stats.sign_flip_clustered` result of the tau_w over families (None with
-    fewer than two families).
+    Columns: target, family, weighted_tau (of the two accuracy vectors), low/high (model
+    bootstrap, :func:`potran.evaluation.bootstrap_ci`), spearman, and with ``reliabilities``
+    (``{(protocol, target): reliability}``) spearman_corrected (divided by the square root of
+    the two reliabilities: the agreement without measurement noise; above 1 by chance). Second
+    value: :func:`potran.stats.sign_flip_clustered` of tau_w over families (None below two).
     """
     from ..evaluation import bootstrap_ci
 
@@ -303,8 +274,8 @@ def agreement(first: GroundTruth, second: GroundTruth, models, targets, *, relia
     both = [t for t in targets if t in set(first.complete(models)) & set(second.complete(models))]
     rows = []
     for t in both:
-        a = first.accuracy[first.accuracy.target == t].set_index("model").test_acc.loc[models]
-        b = second.accuracy[second.accuracy.target == t].set_index("model").test_acc.loc[models]
+        a, b = (g.accuracy[g.accuracy.target == t].set_index("model").test_acc.loc[models]
+                for g in (first, second))
         ci = bootstrap_ci(a.to_numpy(), b.to_numpy(), n_boot=n_boot, level=level, seed=seed)
         rho = sps.spearmanr(a, b).statistic
         row = {"target": t, "family": targets_v3.FAMILIES[t],
@@ -327,12 +298,11 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
              level: float = 0.95) -> pd.DataFrame:
     """PED's effect per metric under each general set (issue 17's ablation).
 
-    ``baseline`` holds the scores without PED (and with PED under the default general set);
-    ``general_sets`` maps a set's name to its score table (PED rows; a (metric, target) counts
-    once it scores every one of ``models``). For each set and metric: the number of targets and
-    families scored, PED minus none per target averaged over targets and over families
-    (:func:`potran.stats.sign_flip_clustered`, 95 % t-interval; p Holm-adjusted within the set's
-    published metrics and within its others, as in :func:`tests_table`; NaN below two families).
+    ``baseline`` holds the scores without PED; ``general_sets`` maps a set's name to its score
+    table (PED rows; a (metric, target) counts once it scores every one of ``models``). Per set
+    and metric: targets and families scored, PED minus none averaged over targets and over
+    families (:func:`potran.stats.sign_flip_clustered`; p Holm-adjusted as in
+    :func:`tests_table`; NaN below two families).
     """
     rows = []
     off = baseline[baseline.perturbation == NONE]
@@ -367,13 +337,12 @@ def ablation(baseline: pd.DataFrame, general_sets: dict, truth: GroundTruth, mod
 
 def exit_share(general_sets: dict) -> pd.DataFrame:
     """Per general set and model family: how often PED's exit rule fired (fewer than
-    ``potran.ped.MAX_STEPS`` steps) and the median energy ratio after the motion (one per cell on
-    the reduced features; ``dim`` and ``norm`` move the raw features on their own: left out)."""
+    ``potran.ped.MAX_STEPS`` steps) and the median energy ratio after the motion (one per cell,
+    on the reduced features: ``dim`` and ``norm`` left out)."""
     rows = []
     for name, frame in general_sets.items():
         cells = frame[(frame.perturbation == PED) & ~frame.metric.isin(WIDTH_METRICS)]
-        cells = cells.dropna(subset=["ped_steps"])
-        cells = cells.drop_duplicates(["model", "target"])
+        cells = cells.dropna(subset=["ped_steps"]).drop_duplicates(["model", "target"])
         for fam, grp in cells.groupby(cells.model.map(model_family)):
             rows.append({"general set": name, "models": fam, "cells": len(grp),
                          "exit rule fired": float((grp.ped_steps < MAX_STEPS).mean()),
