@@ -1,5 +1,5 @@
 """Benchmark v4's registered analysis (potran.bench.v4.report) on simulated cells and score tables
-with known answers: no v4 model's features are scored here (the pre-registration is not frozen)."""
+with known answers (no v4 model is scored here)."""
 import json
 
 import numpy as np
