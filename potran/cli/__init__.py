@@ -11,7 +11,7 @@ import warnings
 from potran.cli import bench, extract, report, scoring
 from potran.cli.options import EXTRAS, UsageError, old_spelling
 
-__all__ = ["main", "build_parser", "UsageError"]
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,21 +19,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="potran", description="Transferability scores with and without PED, their rank "
         "evaluation, and the offline benchmark.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    scoring.add_score_parser(subparsers)
-    scoring.add_rank_parser(subparsers)
-    bench.add_bench_parser(subparsers)
-    bench.add_groundtruth_parser(subparsers)
-    bench.add_pretrain_parser(subparsers)
-    scoring.add_select_parser(subparsers)
-    extract.add_extract_parser(subparsers)
-    report.add_report_parser(subparsers)
-    bench.add_demo_parser(subparsers)
+    for add in (scoring.add_score_parser, scoring.add_rank_parser, bench.add_bench_parser,
+                bench.add_groundtruth_parser, bench.add_pretrain_parser, scoring.add_select_parser,
+                extract.add_extract_parser, report.add_report_parser, bench.add_demo_parser):
+        add(subparsers)
     return parser
 
 
 def _report_warnings(command: str, caught) -> None:
-    """Each distinct warning of a run as one line on stderr, without the file and line of the
-    library that raised it; warnings meant for developers (deprecations) are left out."""
+    """Each distinct warning of a run but deprecations as one line on stderr (book/api/core.md)."""
     lines = dict.fromkeys(" ".join(str(w.message).split()) for w in caught
                           if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning,
                                                          FutureWarning)))

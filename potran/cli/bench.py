@@ -101,8 +101,7 @@ def _add_setting_flag(p) -> None:
 
 
 def _setting(args, paper=None):
-    """``--setting``'s :class:`potran.bench.settings.Setting` (default: ``"bench4"``), with
-    --models/--targets/--seed."""
+    """``--setting``'s :class:`potran.bench.settings.Setting` (default: bench4), with --models etc."""
     from potran.bench import settings
 
     files = {}

@@ -1,9 +1,5 @@
-"""The vocabulary every ``potran`` subcommand shares.
-
-Flags of scoring and ranking (``--metric``, ``--perturbation``, typed PED/SA flags from
-:mod:`potran.params`, ``--option``, ``--seed``) and their readers, :func:`split_names`,
-:data:`RENAMED`, :data:`EXTRAS` and :class:`UsageError` (exit status 2, :func:`usage_errors`).
-"""
+"""The vocabulary every ``potran`` subcommand shares: its flags and their readers, :data:`RENAMED`,
+:data:`EXTRAS` and :class:`UsageError` (exit status 2)."""
 from __future__ import annotations
 
 import argparse
@@ -25,8 +21,7 @@ class UsageError(ValueError):
 
 @contextmanager
 def usage_errors():
-    """A library's ValueError on an option's value (an unknown name of :mod:`potran.bench.settings`)
-    as a UsageError."""
+    """A library's ValueError on an option's value as a UsageError."""
     try:
         yield
     except ValueError as err:
@@ -73,11 +68,14 @@ def number(value, fmt: str = "+.3f", missing: str = "-") -> str:
     return missing if value is None or not math.isfinite(value) else format(value, fmt)
 
 
+def records(frame) -> list[dict]:
+    """Rows of a DataFrame as JSON-ready dicts of Python values, missing values as None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def add_option_flags(group, function, names, prefix: str) -> None:
-    """One flag per declared option of ``function`` named in ``names`` (:mod:`potran.params`):
-    ``--ped-max-steps N`` (``prefix`` "ped"), read as :func:`potran.perturbations.read_value`
-    reads it and checked against the declaration; ``--ped-standardize/--no-ped-standardize``
-    for a True/False option. The value lands in ``args.<prefix>_<name>`` (None: not given)."""
+    """A typed flag per declared option of ``function`` named in ``names`` (``--ped-max-steps N``,
+    ``--ped-standardize/--no-ped-standardize``) into ``args.<prefix>_<name>`` (None: not given)."""
     defaults = defaults_of(function)
     for option in options_of(function):
         if option.name not in names:
@@ -114,16 +112,9 @@ def add_metric_flag(p, default: str) -> None:
                    help=f"metric(s), repeatable or comma-separated, e.g. --metric logme,sfda ({default})")
 
 
-def split_names(texts) -> list[str]:
-    """The one list parser of the command line: names from comma-separated strings (one string or
-    several, as a repeatable flag gives them), stripped, empty ones left out, in order."""
-    texts = [texts] if isinstance(texts, str) else texts or []
-    return [n.strip() for text in texts for n in text.split(",") if n.strip()]
-
-
 def metric_list(args) -> list[str]:
-    """The ``--metric`` names in order, each once."""
-    return list(dict.fromkeys(split_names(args.metric)))
+    """The ``--metric`` names (repeated or comma-separated) in order, each once."""
+    return list(dict.fromkeys(n.strip() for text in args.metric for n in text.split(",") if n.strip()))
 
 
 def add_perturbation_flags(p, *, labels: bool, default: str) -> None:
@@ -134,9 +125,9 @@ def add_perturbation_flags(p, *, labels: bool, default: str) -> None:
     p.add_argument("--perturbation", action="append", default=[], metavar="KIND",
                    help=f"{what}; repeatable ({default})")
     for kind, (function, names) in PERTURBATION_FLAGS.items():
-        title = "PED" if kind == PED else "SA"
-        add_option_flags(p.add_argument_group(f"{title} options (with --perturbation {kind}; defaults: as "
-                                              "the official code ran)"), function, names, kind)
+        group = p.add_argument_group(f"{kind.upper()} options (with --perturbation {kind}; defaults: as "
+                                     "the official code ran)")
+        add_option_flags(group, function, names, kind)
 
 
 def perturbation_options(args, kind: str) -> dict:
@@ -160,7 +151,7 @@ def unused_perturbation_flags(args, kinds) -> None:
         given = perturbation_options(args, kind)
         if given and kind not in kinds:
             flags = ", ".join(f"--{kind}-" + k.replace("_", "-") for k in given)
-            raise UsageError(f"{'PED' if kind == PED else 'SA'} options ({flags}) need --perturbation {kind}")
+            raise UsageError(f"{kind.upper()} options ({flags}) need --perturbation {kind}")
 
 
 def add_metric_options_flag(p) -> None:
@@ -236,9 +227,7 @@ EXTRAS = {**dict.fromkeys(("matplotlib", "PIL", "skimage", "mlxtend", "h5py", "e
 
 def old_spelling(argv: list[str]) -> tuple[str, str] | None:
     """``(subcommand, message)`` for the first old spelling in ``argv``, else None."""
-    if not argv or argv[0] not in RENAMED:
-        return None
-    table = RENAMED[argv[0]]
+    table = RENAMED.get(argv[0], {}) if argv else {}
     for token in argv[1:]:
         if token == "--":
             break

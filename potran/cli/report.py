@@ -1,14 +1,8 @@
-"""``potran report``: what a table of scores, or the paper's published numbers, can resolve.
-
-``potran report --paper`` re-reads the paper's main table
-(:func:`potran.bench.paper_analysis.paper_tests`); ``potran report SCORES.csv GT.csv`` tests any
-scores against a ground truth (:func:`potran.bench.significance.benchmark_tests`; the seeds, and the
-per-image test correctness where the cells record it, come from ``GT.csv``'s folder's ``cells/``
-when it has them, or ``--cells``). Both print a table, or with ``--json`` a list of records with
-comparison, estimate, low, high, p_value, p_holm, test, ... (:data:`potran.bench.significance.TEST_COLUMNS`),
-then what they resolve in words (:func:`potran.bench.readme.verdict_text`, the paragraphs of a results
-folder's README). The book's pages call the same tests.
-"""
+"""``potran report``: what the paper's numbers (``--paper``, :func:`potran.bench.paper_analysis.paper_tests`)
+or a table of scores against a ground truth (:func:`potran.bench.significance.benchmark_tests`, seeds
+and per-image correctness from ``GT.csv``'s folder's ``cells/`` or ``--cells``) can resolve: a table
+or ``--json`` records (:data:`potran.bench.significance.TEST_COLUMNS`), then the verdicts in words
+(:func:`potran.bench.readme.verdict_text`)."""
 from __future__ import annotations
 
 import json
@@ -16,14 +10,13 @@ import math
 from functools import partial
 from pathlib import Path
 
-from potran.cli.options import UsageError, metric_list, number, read_table, usage_errors
+from potran.cli.options import UsageError, metric_list, number, read_table, records, usage_errors
 from potran.perturbations import KINDS, NONE
 
 __all__ = ["add_report_parser", "run_report", "format_table"]
 
 
 def add_report_parser(subparsers) -> None:
-    """Register ``potran report`` on an argparse subparsers object."""
     p = subparsers.add_parser(
         "report", help="tests and intervals: the paper's numbers (--paper) or SCORES.csv GT.csv",
         description="Every test of potran.stats on a benchmark: against chance (permutation), over "
@@ -81,8 +74,7 @@ def _tests(args):
     if args.cells and not cells.is_dir():
         raise ValueError(f"no such folder: {cells}")
     seeds = settings.seed_table(cells.parent) if cells.is_dir() else None
-    if seeds is not None and seeds.empty:
-        seeds = None
+    seeds = None if seeds is None or seeds.empty else seeds
     scores = _chosen_rows(scores[["model", "target", "metric", "perturbation", "score"]], args)
     baseline = None
     if not args.no_baseline and gt.target.nunique() >= 2:
@@ -111,8 +103,7 @@ def _setting_files(name: str) -> tuple[str, str]:
 
 def _chosen_rows(scores, args):
     """The rows of the ``--metric`` and ``--perturbation`` values (all without them)."""
-    chosen_lists = (("metric", metric_list(args)), ("perturbation", list(dict.fromkeys(args.perturbation))))
-    for column, chosen in chosen_lists:
+    for column, chosen in (("metric", metric_list(args)), ("perturbation", args.perturbation)):
         if not chosen:
             continue
         known = list(dict.fromkeys(scores[column]))
@@ -165,8 +156,7 @@ def run_report(args) -> int:
     """``potran report``: print the tests as a table or as JSON records."""
     tests = _tests(args)
     if args.json:
-        # Python values, NaN as null
-        print(json.dumps(tests.astype(object).where(tests.notna(), None).to_dict("records"), indent=1))
+        print(json.dumps(records(tests), indent=1))
     else:
         print(format_table(tests))
     return 0

@@ -22,6 +22,7 @@ from potran.cli.options import (
     perturbation_kinds,
     perturbation_options,
     read_table,
+    records,
     reduce_width,
     stochastic_seed,
 )
@@ -42,11 +43,8 @@ def _read_array(path: Path, what: str) -> np.ndarray:
 
 
 def load_inputs(file: str, labels: str | None = None, general: str | None = None):
-    """Features ``X``, labels ``y`` and the optional general set ``G`` of ``potran score``.
-
-    An ``.npz`` holds keys ``X``, ``y``, optionally ``G`` (as ``tests/parity``); an ``.npy`` the
-    features only, ``labels`` (and ``general``) naming further ``.npy`` files.
-    """
+    """``X``, ``y`` and the optional ``G`` of ``potran score``: from one ``.npz`` (keys X, y, G), or
+    from ``.npy`` features with ``labels`` (and ``general``) naming further ``.npy`` files."""
     path = Path(file)
     if path.suffix == ".npz":
         if labels is not None or general is not None:
@@ -63,16 +61,6 @@ def load_inputs(file: str, labels: str | None = None, general: str | None = None
     raise UsageError(f"expected a .npz or .npy file, got {file!r}")
 
 
-def _trace_lines(trace) -> list[str]:
-    """Human-readable PED trace; ``trace.energies`` holds the energy before step 1, then after each."""
-    lines = [f"ped steps: {trace.steps}", f"  start: energy = {trace.energies[0]:.10g}"]
-    for step, p in enumerate(trace.displacements, start=1):
-        lines.append(f"  step {step}: displacement P = {p:.10g}, energy = {trace.energies[step]:.10g}")
-    if trace.rejected_displacement is not None:
-        lines.append(f"  rejected step: displacement P = {trace.rejected_displacement:.10g}")
-    return lines
-
-
 def run_score(args) -> int:
     """``potran score``: print each metric's score, on the features as given or after PED / SA."""
     import potran
@@ -87,8 +75,7 @@ def run_score(args) -> int:
     kinds = perturbation_kinds(args)
     options = metric_options(args, metrics)
     if args.seed is not None:
-        deterministic = [m for m in metrics if not SPECS[m].stochastic]
-        if len(deterministic) == len(metrics):
+        if not any(SPECS[m].stochastic for m in metrics):
             what = (f"metric {metrics[0]!r} is" if len(metrics) == 1
                     else f"metrics {', '.join(map(repr, metrics))} are")
             raise UsageError(f"{what} deterministic and take{'s' if len(metrics) == 1 else ''} no --seed")
@@ -112,7 +99,7 @@ def run_score(args) -> int:
             value = ({k: float(v) for k, v in value._asdict().items()} if hasattr(value, "_asdict")
                      else float(value))
             numbers = list(value.values()) if isinstance(value, dict) else [value]
-            after = "" if kind == NONE else f" after {'PED' if kind == PED else 'SA'}"
+            after = "" if kind == NONE else f" after {kind.upper()}"
             if not all(np.isfinite(numbers)):
                 failed.append(f"metric {metric!r}{after} gave a non-finite score ({value}) on {args.file}")
             records.append({"file": args.file, "metric": metric, "ped": kind == PED, "perturbation": kind,
@@ -129,8 +116,13 @@ def run_score(args) -> int:
         for record in records:
             kind = record["perturbation"]
             print(f"metric: {record['metric']}{'' if kind == NONE else ' + ' + kind.upper()}")
-            if kind == PED:
-                print("\n".join(_trace_lines(record["trace"])))
+            if kind == PED:  # trace.energies: the energy before step 1, then after each
+                trace = record["trace"]
+                print(f"ped steps: {trace.steps}\n  start: energy = {trace.energies[0]:.10g}")
+                for step, p in enumerate(trace.displacements, start=1):
+                    print(f"  step {step}: displacement P = {p:.10g}, energy = {trace.energies[step]:.10g}")
+                if trace.rejected_displacement is not None:
+                    print(f"  rejected step: displacement P = {trace.rejected_displacement:.10g}")
             print(repr(record["score"]))
     for message in failed:
         print(f"potran score: error: {message}", file=sys.stderr)
@@ -144,31 +136,20 @@ def _jsonable(value):
 
 
 def select_scores(scores, metric: str | None, perturbation: str | None):
-    """Rows of one metric (and perturbation) of a tidy score table such as ``scores.csv``.
-
-    Without ``metric``/``perturbation`` columns returned as is; with them, ``metric`` is required
-    when there are several, and ``perturbation`` (default ``"none"``) picks its rows.
-    """
-    if "metric" in scores.columns:
-        metrics = list(dict.fromkeys(scores["metric"]))
-        if metric is None and len(metrics) > 1:
-            raise UsageError(f"the scores hold several metrics ({', '.join(metrics)}): "
-                             "pick one with --metric")
-        metric = metric or metrics[0]
-        if metric not in metrics:
-            raise ValueError(f"the scores have no metric {metric!r}; they have {', '.join(metrics)}")
-        scores = scores[scores["metric"] == metric]
-    elif metric is not None:
-        raise UsageError("--metric needs a 'metric' column in the scores")
-    if "perturbation" in scores.columns:
-        perturbation = perturbation or NONE
-        found = list(dict.fromkeys(scores["perturbation"]))
-        if perturbation not in found:
-            raise ValueError(f"the scores have no perturbation {perturbation!r}; they have "
-                             f"{', '.join(found)}")
-        scores = scores[scores["perturbation"] == perturbation]
-    elif perturbation is not None:
-        raise UsageError("--perturbation needs a 'perturbation' column in the scores")
+    """Rows of one metric (required when there are several) and perturbation (default ``"none"``)
+    of a tidy score table such as ``scores.csv``; a table without those columns as it is."""
+    for column, value in (("metric", metric), ("perturbation", perturbation)):
+        if column not in scores.columns:
+            if value is not None:
+                raise UsageError(f"--{column} needs a '{column}' column in the scores")
+            continue
+        found = list(dict.fromkeys(scores[column]))
+        if column == "metric" and value is None and len(found) > 1:
+            raise UsageError(f"the scores hold several metrics ({', '.join(found)}): pick one with --metric")
+        value = value or (found[0] if column == "metric" else NONE)
+        if value not in found:
+            raise ValueError(f"the scores have no {column} {value!r}; they have {', '.join(found)}")
+        scores = scores[scores[column] == value]
     return scores.drop(columns=[c for c in ("metric", "perturbation") if c in scores.columns])
 
 
@@ -335,23 +316,22 @@ def run_select(args) -> int:
         reduction=reduce_width(args.reduce, "select"), n_boot=args.n_boot, seed=args.seed,
         level=args.level, progress=not args.no_progress and not (args.json or args.csv))
     evidence = _evidence(table)
+    y = next(iter(arrays.values()))["y"]
+    classes = np.unique(y)
     if args.json:
-        record = {"models": list(arrays), "images": int(len(next(iter(arrays.values()))["y"])),
-                  "classes": [str(c) for c in np.unique(next(iter(arrays.values()))["y"])],
+        record = {"models": list(arrays), "images": int(len(y)), "classes": [str(c) for c in classes],
                   "reduction": {r.model: {"width": int(r.width), "scored_width": int(r.scored_width)}
                                 for r in table.drop_duplicates("model").itertuples()},
                   "resampling": {"replicates": table.attrs["n_boot"], "level": table.attrs["level"],
                                  "seed": table.attrs["seed"], "kept": "90% of each class's images, without "
                                  "replacement, the same draw for every model (delete-d jackknife)"},
-                  "rows": _records(table), "agreement": _records(table.attrs["agreement"]),
-                  "evidence": None if evidence is None else _records(evidence),
+                  "rows": records(table), "agreement": records(table.attrs["agreement"]),
+                  "evidence": None if evidence is None else records(evidence),
                   "evidence_page": None if evidence is None else evidence.attrs["page"]}
         print(json.dumps(record, default=_jsonable))
     elif args.csv:
         print(table.to_csv(index=False), end="")
     else:
-        y = next(iter(arrays.values()))["y"]
-        classes = np.unique(y)
         shown = ", ".join(map(str, classes[:8])) + (", ..." if len(classes) > 8 else "")
         print(f"{len(files)} models, {len(y)} labelled images, {len(classes)} classes ({shown})\n")
         print(format_ranking(table, evidence))
@@ -361,14 +341,6 @@ def run_select(args) -> int:
         print(f"potran select: error: model {r.model!r}, metric {r.metric!r}{after}: {r.error}",
               file=sys.stderr)
     return 1 if len(failed) == len(table) else 0
-
-
-def _records(frame) -> list[dict]:
-    """Rows of a DataFrame as JSON-ready dicts (missing values as None)."""
-    import pandas as pd
-
-    return [{k: None if v is None or (not isinstance(v, (str, bool, tuple, list)) and pd.isna(v)) else v
-             for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _evidence(table):
@@ -429,7 +401,8 @@ def format_ranking(table, evidence=None) -> str:
             line = f"  {rank:>4}  {r.model:<{width}}  {number(r.score, '12.6g'):>12}"
             if n_boot and not r.error:
                 interval = f"[{number(r.low, '.4g')}, {number(r.high, '.4g')}]"
-                line += f"  {interval:<25}  {number(r.p_best, '.2f'):>7}{'  *' if _true(r.top_set) else ''}"
+                star = "  *" if not pd.isna(r.top_set) and r.top_set else ""
+                line += f"  {interval:<25}  {number(r.p_best, '.2f'):>7}{star}"
             if r.error:
                 line += f"  failed: {r.error}"
             lines.append(line.rstrip())
@@ -438,8 +411,7 @@ def format_ranking(table, evidence=None) -> str:
             lines.append(f"  tie at rank {rank} (scores equal to within a relative 1e-9): "
                          f"{' = '.join(models)}")
         blocks.append("\n".join(lines))
-    label = pd.Series([metric_label(m, p) for m, p in zip(table["metric"], table["perturbation"])],
-                      index=table.index)
+    label = [metric_label(m, p) for m, p in zip(table["metric"], table["perturbation"])]
     cell = [("failed" if e else f"{s:.6g} ({r})")
             for s, r, e in zip(table["score"], table["rank"], table["error"])]
     wide = pd.DataFrame({"model": table["model"], "column": label, "cell": cell}).pivot(
@@ -450,23 +422,14 @@ def format_ranking(table, evidence=None) -> str:
     blocks.append(wide.rename_axis(index="model", columns=None).reset_index().to_string(index=False))
     agreement = table.attrs.get("agreement")
     if agreement is not None:
-        for r in agreement.itertuples():
+        for r in agreement[agreement.metrics >= 2].itertuples():
             after = "" if r.perturbation == NONE else f" after {title(r.perturbation)}"
-            if r.metrics < 2:
-                continue
             blocks.append(f"agreement of the {r.metrics} metrics' rankings{after} ({r.models} models): "
                           f"Kendall's W {number(r.kendall_w, '.2f')} (1: identical rankings), mean pairwise "
                           f"Kendall tau {number(r.mean_tau, '.2f')}")
     if evidence is not None:
         blocks.append(_evidence_lines(evidence))
     return "\n\n".join(blocks)
-
-
-def _true(value) -> bool:
-    """True for a True of a nullable boolean column (not for NA)."""
-    import pandas as pd
-
-    return bool(not pd.isna(value) and value)
 
 
 def _evidence_lines(evidence) -> str:
