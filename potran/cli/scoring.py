@@ -236,17 +236,6 @@ def add_rank_parser(subparsers) -> None:
     p.set_defaults(func=run_rank)
 
 
-def _named(y, classes, path):
-    """Codes ``y`` as the class names of ``classes`` (as ``potran extract`` writes them), so that
-    every message names a class by its folder; ``y`` as it is without ``classes``."""
-    if classes is None or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        return y
-    bad = y[(y < 0) | (y >= len(classes))]
-    if bad.size:
-        raise ValueError(f"{path}: label code {int(bad[0])} has no class name ({len(classes)} classes)")
-    return np.asarray(classes)[y]
-
-
 def load_model_file(path: Path, keys=("X", "y", "G", "classes", "files")) -> dict:
     """The arrays ``keys`` of one model's ``.npz`` (``potran extract``'s): X, y, and G, classes,
     files when it holds them (None otherwise); ``y`` as class names when ``classes`` names its codes."""
@@ -261,7 +250,12 @@ def load_model_file(path: Path, keys=("X", "y", "G", "classes", "files")) -> dic
             arrays = {k: archive[k] if k in archive.files else None for k in keys}
         except ValueError as err:
             raise ValueError(f"cannot read arrays from {path}: {err}") from None
-    arrays["y"] = _named(arrays["y"], arrays["classes"], path)
+    y, classes = arrays["y"], arrays["classes"]
+    if classes is not None and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        bad = y[(y < 0) | (y >= len(classes))]  # codes as names, so that every message names a folder
+        if bad.size:
+            raise ValueError(f"{path}: label code {int(bad[0])} has no class name ({len(classes)} classes)")
+        arrays["y"] = np.asarray(classes)[y]
     return arrays
 
 
