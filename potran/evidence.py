@@ -54,15 +54,10 @@ def main_table_targets(n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
         cells.setdefault(record["target"], {})[record["model"]] = np.stack(
             [unpack_correctness(r["test_correct"], int(record["n_test"])) for r in record["runs"]])
     models = sorted({m for per in cells.values() for m in per})
-    main = []
-    for target, per in cells.items():
-        if sorted(per) != models:
-            continue
-        x = np.stack([per[m] for m in models])
-        if stats.split_half_reliability(x, n_splits=n_halvings, seed=seed)["reliability"] >= \
-                MAIN_TABLE_RELIABILITY:
-            main.append(target)
-    return tuple(sorted(main))
+    reliability = {t: stats.split_half_reliability(np.stack([per[m] for m in models]), n_splits=n_halvings,
+                                                   seed=seed)["reliability"]
+                   for t, per in cells.items() if sorted(per) == models}      # targets with every model
+    return tuple(sorted(t for t, r in reliability.items() if r >= MAIN_TABLE_RELIABILITY))
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,9 +72,8 @@ def metric_evidence(n_draws: int = 500, seed: int = 0) -> pd.DataFrame:
     """
     folder = _folder()
     scores = pd.read_csv(folder / "scores" / "scores.csv")
-    accuracy = pd.read_csv(folder / "accuracy.csv")
     targets = main_table_targets()
-    truth = accuracy.pivot(index="model", columns="target", values="test_acc")
+    truth = pd.read_csv(folder / "accuracy.csv").pivot(index="model", columns="target", values="test_acc")
     table = scores.pivot_table(index=["metric", "perturbation", "model"], columns="target", values="score",
                                aggfunc="first", dropna=False)
     keys = list(dict.fromkeys(zip(scores.metric, scores.perturbation)))

@@ -98,17 +98,17 @@ def weighted_tau_rows(x, y, valid=None) -> np.ndarray:
     x, y = np.broadcast_arrays(np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float)))
     ok = np.ones(x.shape, bool) if valid is None else np.broadcast_to(np.atleast_2d(valid), x.shape)
     chunk = max(1, 2_000_000 // x.shape[1] ** 2)        # bounded memory: B x n x n per chunk
-    return np.concatenate([_weighted_tau_block(x[i:i + chunk], y[i:i + chunk], ok[i:i + chunk])
-                           for i in range(0, len(x), chunk)])
+    if len(x) > chunk:
+        return np.concatenate([_weighted_tau_block(x[i:i + chunk], y[i:i + chunk], ok[i:i + chunk])
+                               for i in range(0, len(x), chunk)])
+    return _weighted_tau_block(x, y, ok)
 
 
 def _weighted_tau_block(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    pair_ok = ok[:, :, None] & ok[:, None, :]
     n = x.shape[1]
-    upper = np.triu(np.ones((n, n), bool), 1)
+    keep = ok[:, :, None] & ok[:, None, :] & np.triu(np.ones((n, n), bool), 1)   # valid pairs i < j
     sx = np.sign(x[:, :, None] - x[:, None, :])
     sy = np.sign(y[:, :, None] - y[:, None, :])
-    keep = pair_ok & upper
     taus = []
     for first, second in ((x, y), (y, x)):
         order = np.lexsort((second, first, ok), axis=-1)[:, ::-1]   # invalid entries last
@@ -125,10 +125,8 @@ def _weighted_tau_block(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndar
 
 
 def _two_sided(null: np.ndarray, observed, exact: bool):
-    """Two-sided p from a null distribution: twice the smaller tail (with +1 for Monte Carlo).
-
-    ``null`` (n,) with a scalar ``observed``, or one null row (B, n) per observed value (B,).
-    """
+    """Two-sided p, twice the smaller tail (+1 for Monte Carlo), of a scalar ``observed`` in
+    ``null`` (n,), or of each observed value (B,) in its null row (B, n)."""
     rows = np.atleast_2d(null)
     obs = np.atleast_1d(np.asarray(observed, float))[:, None]
     tol = 1e-12 * np.maximum(1.0, np.abs(obs))
@@ -303,10 +301,8 @@ def chance_test(score_rows: Sequence[np.ndarray], truths: Sequence[np.ndarray], 
 
 def crossed_bootstrap(score_rows: dict, truths: Sequence[np.ndarray], seed_accs=None, *,
                       image_correct=None, n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict]:
-    """Bootstrap replicates of the mean tau_w over targets, respecting the crossed design.
-
-    Each replicate draws one resample of the M models shared by every target (method page,
-    section "Statistics").
+    """Bootstrap replicates of the mean tau_w over targets, respecting the crossed design: each
+    replicate draws one resample of the M models shared by every target.
 
     Parameters
     ----------

@@ -38,10 +38,8 @@ class Design:
     def __init__(self, scores: pd.DataFrame, accuracy: pd.DataFrame, seeds: pd.DataFrame | None = None,
                  tie_rtol: float = BENCH_TIE_RTOL, correct: dict | None = None):
         self.targets = sorted(set(accuracy.target) & set(scores.target))
-        self.models = sorted(set(accuracy[accuracy.target.isin(self.targets)].model)
-                             & set(scores.model))
-        acc = accuracy.pivot(index="model", columns="target", values="test_acc")
-        acc = acc.reindex(index=self.models, columns=self.targets)
+        self.models = sorted(set(accuracy[accuracy.target.isin(self.targets)].model) & set(scores.model))
+        acc = accuracy.pivot(index="model", columns="target", values="test_acc").reindex(self.models)
         self.truths = [acc[t].to_numpy(float) for t in self.targets]
         self.seed_accs = None
         if seeds is not None and len(seeds):
@@ -86,19 +84,6 @@ class Design:
 design = Design
 
 
-def _resampled(d: Design) -> str:
-    images = d.image_correct is not None and any(c is not None for c in d.image_correct)
-    return ("models (one resample shared by all targets)"
-            + (" and each cell's fine-tuning seeds" if d.seed_accs is not None else "")
-            + ("; test images (one draw per target shared by all models); targets fixed" if images
-               else "; targets and test images fixed"))
-
-
-def _population(d: Design) -> str:
-    return (f"these {len(d.targets)} targets; other models like these"
-            + (", other fine-tuning seeds" if d.seed_accs is not None else ""))
-
-
 def _replicates(d: Design, n_boot: int, seed: int):
     return stats.crossed_bootstrap(d.scores, d.truths, d.seed_accs, image_correct=d.image_correct,
                                    n_boot=n_boot, seed=seed)
@@ -137,7 +122,15 @@ def _bootstrap(d: Design, est: dict, reps: dict, a, b, level: float) -> stats.Re
         estimate, r, name = estimate - est[b], r - reps[b], f"{name} - {metric_label(*b)}"
     if not np.isfinite(r).any():
         return None
-    return stats.bootstrap(estimate, r, comparison=name, resampled=_resampled(d), population=_population(d),
+    seeds = d.seed_accs is not None
+    images = d.image_correct is not None and any(c is not None for c in d.image_correct)
+    resampled = ("models (one resample shared by all targets)"
+                 + (" and each cell's fine-tuning seeds" if seeds else "")
+                 + ("; test images (one draw per target shared by all models); targets fixed" if images
+                    else "; targets and test images fixed"))
+    population = (f"these {len(d.targets)} targets; other models like these"
+                  + (", other fine-tuning seeds" if seeds else ""))
+    return stats.bootstrap(estimate, r, comparison=name, resampled=resampled, population=population,
                            level=level)
 
 

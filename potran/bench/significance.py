@@ -55,14 +55,13 @@ def add_holm(table: pd.DataFrame) -> pd.DataFrame:
 
 def _verdict(r) -> str:
     """Plain words: resolved or not, in which direction, or why it cannot be."""
-    p = r.p_holm
     if r.family == "models":
         return "interval only (its test is the chance row)"
-    if not np.isfinite(p):
+    if not np.isfinite(r.p_holm):
         return "not computable"
     if r.min_p > 0.05:
         return f"cannot be resolved by this test (smallest possible p {r.min_p:.3g} > 0.05)"
-    if p >= 0.05:
+    if r.p_holm >= 0.05:
         return "not resolved (compatible with no difference)"
     if r.family == "chance":
         return "better than chance" if r.estimate > r.low + (r.high - r.low) / 2 else "worse than chance"

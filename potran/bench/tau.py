@@ -35,12 +35,10 @@ def tau_table(scores: pd.DataFrame, gt: pd.DataFrame, *, tie_rtol: float = BENCH
         truth = gt[gt["target"] == target]
         grp = grp[np.isfinite(grp["score"].astype(float)) & grp["model"].isin(truth["model"])]
         try:
-            tau = float(correlate_by_target(grp, truth[truth["model"].isin(grp["model"])],
-                                            stat, accuracy="test_acc").iloc[0])
+            tau = float(correlate_by_target(grp, truth[truth["model"].isin(grp["model"])], stat).iloc[0])
         except (ValueError, IndexError):
             tau = float("nan")
-        rows.append({"target": target, "metric": metric, "perturbation": perturbation,
-                     "weighted_tau": tau, "n_models": len(grp)})
+        rows.append([target, metric, perturbation, tau, len(grp)])
     table = pd.DataFrame(rows, columns=TAU_COLUMNS)
     mean = (table.groupby(["metric", "perturbation"], sort=False)
             .agg(weighted_tau=("weighted_tau", "mean"), n_models=("n_models", "min"))
