@@ -30,6 +30,7 @@ from v3_groundtruth import GRID_ORDER
 from potran.bench import configure_torch, ped_options, settings, successors
 from potran.bench.runner import collect, score_one
 from potran.bench.store import CellStore, write_csv
+from potran.bench.v4 import zoo as v4_zoo
 from potran.metrics import PED_METRICS
 from potran.perturbations import NONE, PED, SA, label
 
@@ -65,8 +66,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
-        full = settings.get(args.setting)
-        chosen = settings.get(args.setting, args.models, args.targets)
+        every = None if args.setting == "v3" else v4_zoo.names()   # on v4 the controls too
+        full = settings.get(args.setting, every)
+        chosen = settings.get(args.setting, args.models or every, args.targets)
     except ValueError as err:
         raise SystemExit(str(err)) from None
     targets = [t for t in GRID_ORDER if t in chosen.targets]

@@ -21,6 +21,7 @@ from git_commit import commit  # the scripts' shared path-limited commit
 
 from potran.bench import configure_torch, settings
 from potran.bench.runner import collect, score_one
+from potran.bench.v4 import zoo as v4_zoo
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "bench_v4" / "scores"
@@ -38,7 +39,7 @@ def frozen() -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", help="comma-separated v3 targets (default: all)")
-    parser.add_argument("--models", help="comma-separated v4 models (default: all)")
+    parser.add_argument("--models", help="comma-separated v4 models (default: all 14, the controls included)")
     parser.add_argument("--no-commit", action="store_true")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
         sys.exit(f"{PROTOCOL} is not committed: no metric is scored on benchmark v4 before its "
                  "pre-registration is frozen (data/bench_v4/README.md)")
     try:
-        setting = settings.get("v4", models=args.models, targets=args.targets)
+        setting = settings.get("v4", models=args.models or v4_zoo.names(), targets=args.targets)
     except ValueError as e:
         sys.exit(str(e))
     configure_torch(1)

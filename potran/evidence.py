@@ -46,17 +46,19 @@ def unpack_correctness(text: str, n: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def main_table_targets(n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
-    """The fine-tuning main table's targets (reliability >= :data:`MAIN_TABLE_RELIABILITY`)."""
+def main_table_targets(folder=None, models=None, n_halvings: int = 100, seed: int = 0) -> tuple[str, ...]:
+    """The fine-tuning main table's targets (reliability >= :data:`MAIN_TABLE_RELIABILITY`) of the
+    ground truth in ``folder`` (its ``cells/``; default benchmark v3's), ranking ``models`` (a tuple;
+    default every model of the cells), among the targets where every one of them has a cell."""
     cells: dict[str, dict[str, np.ndarray]] = {}
-    for path in sorted((_folder() / "cells").glob("*.json")):
+    for path in sorted(((folder or _folder()) / "cells").glob("*.json")):
         record = json.loads(path.read_text())
         cells.setdefault(record["target"], {})[record["model"]] = np.stack(
             [unpack_correctness(r["test_correct"], int(record["n_test"])) for r in record["runs"]])
-    models = sorted({m for per in cells.values() for m in per})
+    models = sorted({m for per in cells.values() for m in per}) if models is None else list(models)
     reliability = {t: stats.split_half_reliability(np.stack([per[m] for m in models]), n_splits=n_halvings,
                                                    seed=seed)["reliability"]
-                   for t, per in cells.items() if sorted(per) == models}      # targets with every model
+                   for t, per in cells.items() if set(models) <= set(per)}      # targets with every model
     return tuple(sorted(t for t, r in reliability.items() if r >= MAIN_TABLE_RELIABILITY))
 
 

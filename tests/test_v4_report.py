@@ -239,3 +239,29 @@ def test_units_group_the_glyph_families_by_rendering_procedure():
     assert list(rp.units(["letters"], "targets")) == ["letters"]
     with pytest.raises(ValueError, match="unknown analysis"):
         rp.units(names, "models")
+
+
+def test_the_settings_main_table_is_the_registered_inclusion_rule(tmp_path):
+    """``settings.get("v4", targets="main")`` (potran.evidence.main_table_targets on the ranked
+    models) keeps exactly the targets the registered report includes, here from simulated cells
+    of 14 models (two controls that never enter the ranking) and on the committed v4 cells."""
+    from potran.evidence import main_table_targets
+
+    kinds = {t: ("spread" if i % 3 else "noise") for i, t in enumerate(TARGETS[:6])}
+    truth = _truth(kinds, n=120)
+    (tmp_path / "cells").mkdir()
+    rng = np.random.default_rng(3)
+    controls = {(c, t): rng.random((2, 120)) < 0.5 for c in ("control_a", "control_b") for t in kinds}
+    for (m, t), c in {**truth.correct, **controls}.items():
+        runs = [{"seed": k, "test_acc": float(c[k].mean()), "test_correct": pack_correctness(c[k])}
+                for k in range(2)]
+        (tmp_path / "cells" / f"{m}__{t}.json").write_text(json.dumps(
+            {"model": m, "target": t, "n_test": 120, "test_acc": float(c.mean()), "runs": runs}))
+    ours = main_table_targets(tmp_path, tuple(MODELS))
+    registered, _ = rp.included(vd.reliability_table(vd.finetune_truth(tmp_path), MODELS))
+    assert sorted(ours) == sorted(registered) == sorted(t for t, k in kinds.items() if k == "spread")
+    from potran.bench.v4 import zoo as v4_zoo
+    from potran.resources import data_path
+    folder = data_path("bench_v4")
+    assert sorted(main_table_targets(folder, tuple(v4_zoo.ranked()))) == sorted(
+        rp.included(vd.reliability_table(vd.finetune_truth(folder), v4_zoo.ranked()))[0])

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import v3_sweeps  # noqa: E402
 
-V4 = settings.get("v4")
+V4 = settings.get("v4", models=zoo.names())   # the registered scores include the controls
 SCORES, SWEEPS, SUCCESSORS = (V4.data[k] for k in ("scores", "sweeps", "successors"))
 KEY = ["model", "target", "metric", "perturbation"]
 

@@ -35,7 +35,8 @@ def test_a_model_loads_its_verified_weights_and_preprocesses_as_fine_tuning_does
 def test_the_registry_opens_v4_on_v3_s_targets_with_its_own_sources():
     s = settings.get("v4", targets="fonts,hanzi")
     assert "v4" in settings.NAMES and s.title == "benchmark v4"
-    assert s.models == tuple(v4_zoo.names()) and s.targets == ("fonts", "hanzi")
+    assert s.models == tuple(v4_zoo.ranked()) and s.targets == ("fonts", "hanzi")   # the controls by name only
+    assert settings.get("v4", models="simclr,random").models == ("simclr", "random")
     assert s.bench.sources is v4_zoo.V4_SOURCES and s.bench.reduce_all
     assert settings.get("v4").targets == targets_v3.NAMES
     with pytest.raises(ValueError, match="unknown model 'conv4_simclr' in setting 'v4'"):

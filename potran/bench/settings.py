@@ -17,9 +17,9 @@ truth's fine-tuning protocol and the committed data that go with it::
     s.data               # the committed folders by name ("scores", "sweeps", "successors")
     s.results(out_dir, "main_table")   # a page's result folder (created)
 
-``targets="main"`` (`MAIN`) opens the setting's main table: on ``"v3"`` the targets of its frozen
-inclusion rule (ground-truth reliability of at least 0.9, ``potran.evidence.main_table_targets``),
-elsewhere every target. A new setting is one more entry of `_BUILDERS`: a function
+``targets="main"`` (`MAIN`) opens the setting's main table: on ``"v3"`` and ``"v4"`` the targets of
+their frozen inclusion rule (ground-truth reliability of at least 0.9, on v4 of the ranking of its
+12 self-supervised models; ``potran.evidence.main_table_targets``), elsewhere every target. A new setting is one more entry of `_BUILDERS`: a function
 ``(models, targets, seed, **files) -> Setting``. The settings (`NAMES`, `DEFAULT` first):
 
 - ``"v3"``: benchmark v3 (``data/bench_v3/README.md``, frozen protocols): every zoo model on the
@@ -32,8 +32,8 @@ elsewhere every target. A new setting is one more entry of `_BUILDERS`: a functi
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores; what ``potran bench``
   and ``potran groundtruth`` open without ``--setting``. Kept until no page reads it.
-- ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`)
-  on v3's 24 targets, PED's general set the pretraining pool's held-out part, preprocessed and
+- ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`;
+  by default its 12 self-supervised models, the ranked ones; the two controls by name) on v3's 24 targets, PED's general set the pretraining pool's held-out part, preprocessed and
   fine-tuned as v3; ground truth ``data/bench_v4/`` (``benchmarks/v4_grid.py`` under
   ``data/bench_v4/protocol.json``) as its cells land.
 - ``"paper"``: the paper's 12 self-supervised ResNet-50s on its 11 datasets, from local
@@ -288,6 +288,16 @@ def _bench4(models, targets, seed) -> Setting:
 def _v4(models, targets, seed) -> Setting:
     from .v4 import zoo as v4_zoo
 
+    if targets == MAIN:   # the registered inclusion rule on the 12 ranked models (no score enters it)
+        from ..evidence import main_table_targets
+
+        main = main_table_targets(data_path("bench_v4"), tuple(v4_zoo.ranked()))
+        if not main:
+            raise ValueError("v4: no target passes the inclusion rule (reliability >= 0.9) yet; "
+                             "name targets instead of 'main'")
+        targets = [t for t in targets_v3.NAMES if t in main]
+
+    models = v4_zoo.ranked() if models is None else models   # the controls only by name
     bench = Benchmark(models=chosen_names(models, v4_zoo.names(), "model", "v4"),
                       targets=chosen_names(targets, targets_v3.NAMES, "target", "v4"),
                       finetune=V3_FINETUNE, reduce_all=True, seed=seed, sources=v4_zoo.V4_SOURCES)
@@ -331,7 +341,7 @@ def get(name: str | None = DEFAULT, models=None, targets=None, *, seed: int = 0,
     name = name or DEFAULT
     if name not in _BUILDERS:
         raise ValueError(f"unknown setting {name!r}; known: {', '.join(NAMES)}")
-    if targets == MAIN and name != "v3":
+    if targets == MAIN and name not in ("v3", "v4"):
         targets = None  # no inclusion rule: every target is in the main table
     given = {k: v for k, v in files.items() if v not in (None, "") and not (k == "options" and not v)}
     unknown = sorted(set(given) - {*PAPER_FILES, "options"})
