@@ -25,9 +25,11 @@
 #
 # **Where it stands.** {glue:text}`ssl_done` of the 12 self-supervised models are pretrained;
 # the pre-registration's protocol file is {glue:text}`protocol_state`; the fine-tuning grid has
-# {glue:text}`cells_done` of its {glue:text}`cells_total` cells; {glue:text}`scored_cells` of
-# them are scored. The report at the end of this page is computed once the grid and the score
-# table are complete; until then its numbers read –.
+# {glue:text}`cells_done` of its {glue:text}`cells_total` cells; the registered score table
+# (every metric with and without PED, computed without looking at any accuracy) covers
+# {glue:text}`scored_cells` of the {glue:text}`cells_total` (model, target) pairs. The report
+# at the end of this page is computed once the grid and the score table are complete; until
+# then its numbers read –.
 
 # %% tags=["parameters", "hide-input"]
 setting = "v4"          # the benchmark this page reports (potran.bench.settings)
