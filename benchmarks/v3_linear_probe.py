@@ -1,9 +1,10 @@
-"""Benchmark v3's linear-probe ground truth: every zoo model on every v3 target
+"""Benchmark v3's (or v4's) linear-probe ground truth: every zoo model on every v3 target
 (protocol in data/bench_v3/README.md, code in potran.bench.linear_probe).
 
-    .venv/bin/python benchmarks/v3_linear_probe.py [--targets a,b] [--models m,n]
+    .venv/bin/python benchmarks/v3_linear_probe.py [--setting v4] [--targets a,b] [--models m,n]
 
-Writes ``data/bench_v3/linear_probe.csv`` (one row per model and target). Features are extracted
+Writes ``data/bench_v3/linear_probe.csv`` (``data/bench_v4/`` with ``--setting v4``, every model
+of its zoo, the controls included; one row per model and target). Features are extracted
 once into the feature cache (``potran.bench.folders.FEATURE_CACHE``); a rerun recomputes the
 table from the cache, and rows already in the table for the same model and target are kept
 (resumable). Several processes may share the table (e.g. one given the targets in reverse):
@@ -25,9 +26,10 @@ from potran.bench.features import extract_features
 from potran.bench.folders import FEATURE_CACHE
 from potran.bench.linear_probe import linear_probe
 from potran.bench.store import write_csv
+from potran.bench.v4 import zoo as v4_zoo
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "data" / "bench_v3" / "linear_probe.csv"
+OUT = ROOT / "data" / "bench_v3" / "linear_probe.csv"   # with --setting v4: data/bench_v4/
 COLUMNS = ["model", "target", "family", "test_acc", "C", "val_acc", "n_train", "n_test",
            "seconds", "test_correct"]
 
@@ -39,7 +41,7 @@ def _read() -> pd.DataFrame:
 def _merge(rows: list[dict]) -> pd.DataFrame:
     """Merge ``rows`` into the table on disk (under a lock) and write it; returns the table."""
     (ROOT / ".cache").mkdir(exist_ok=True)
-    with open(ROOT / ".cache" / "linear_probe.lock", "w") as lock:
+    with open(ROOT / ".cache" / f"{OUT.parent.name}_linear_probe.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         table = pd.concat([_read(), pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
         table = (table.drop_duplicates(["model", "target"], keep="first")
@@ -50,13 +52,17 @@ def _merge(rows: list[dict]) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setting", default="v3", choices=("v3", "v4"), help="the zoo (default v3)")
     parser.add_argument("--targets", help="comma-separated v3 targets (default: all)")
     parser.add_argument("--models", help="comma-separated zoo models (default: all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--commit", action="store_true", help="commit the table after each target")
     args = parser.parse_args(argv)
+    global OUT
+    OUT = ROOT / "data" / f"bench_{args.setting}" / "linear_probe.csv"
+    every = None if args.setting == "v3" else v4_zoo.names()   # on v4 the controls too
     try:
-        v3 = settings.get("v3", args.models, args.targets)
+        v3 = settings.get(args.setting, args.models or every, args.targets)
     except ValueError as err:
         raise SystemExit(str(err)) from None
     targets, models = v3.targets, v3.models
@@ -86,8 +92,8 @@ def main(argv=None) -> int:
             from git_commit import commit  # the scripts' shared path-limited commit
 
             n = table.target.nunique()
-            commit(f"Benchmark v3 linear probe: {n} targets (benchmarks/v3_linear_probe.py)",
-                   paths=("data/bench_v3/linear_probe.csv",))
+            commit(f"Benchmark {args.setting} linear probe: {n} targets (benchmarks/v3_linear_probe.py)",
+                   paths=(str(OUT.relative_to(ROOT)),))
     return 0
 
 
