@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from v3_readme import markdown
 
-from potran.bench import book, targets_v3
+from potran.bench import book, targets_v3, v3_data
 from potran.bench.store import write_text
 from potran.bench.v4 import design, report
 from potran.bench.v4 import zoo as v4_zoo
@@ -28,8 +29,8 @@ from potran.resources import data_path
 TEMPLATE = Path(__file__).with_name("v4_readme_template.md")
 #: the words of a decision: (hypothesis, rejected, sign) -> verdict
 VERDICTS = {("H0", False): "not resolved with this design",
-            ("H0", True, 1.0): "resolved, PED raises τ_w within this zoo",
-            ("H0", True, -1.0): "resolved, PED lowers τ_w within this zoo",
+            ("H0", True, 1.0): "resolved, PED raises the weighted τ within this zoo",
+            ("H0", True, -1.0): "resolved, PED lowers the weighted τ within this zoo",
             ("H0'", False): "not told apart from the paper's gain",
             ("H0'", True, 1.0): "above the paper's gain", ("H0'", True, -1.0): "below the paper's gain"}
 #: the power table's columns, as shown
@@ -130,11 +131,26 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
     }
 
 
+def probe_fills(folder: Path, inputs: report.Inputs, seed: int) -> dict:
+    """Amendment 1's placeholders: the analysis against ``linear_probe.csv`` ("–" without it)."""
+    path = folder / "linear_probe.csv"
+    if not path.is_file():
+        return {"probe_main": "–", "probe_complete": "–", "probe_families": "–",
+                "probe_tests": f"(not computed: {path.name} does not exist)", "probe_sentences": ""}
+    probe = report.analyse(replace(inputs, truth=v3_data.probe_truth(path)), n_sim=0, seed=seed, v3=False)
+    deciding = probe.tests[probe.tests.deciding]
+    return {"probe_main": len(probe.main), "probe_complete": len(probe.reliability),
+            "probe_families": len(probe.families),
+            "probe_tests": markdown(tests_shown(deciding)) if len(deciding) else "(no test: fewer than two families)",
+            "probe_sentences": sentences(deciding, design.published_gains())}
+
+
 def render(folder: Path, n_sim: int = 1000, seed: int = 0, v3=True, models=None) -> str:
     """The report of ``folder`` (cells and scores; ``models``: the ranked ones, default the zoo's)."""
     inputs = report.load(folder, models=models)
     out = report.analyse(inputs, n_sim=n_sim, seed=seed, v3=v3)
-    return TEMPLATE.read_text(encoding="utf-8").format(**fills(folder, out, inputs, n_sim))
+    return TEMPLATE.read_text(encoding="utf-8").format(**fills(folder, out, inputs, n_sim),
+                                                      **probe_fills(folder, inputs, seed))
 
 
 def main(argv=None) -> int:

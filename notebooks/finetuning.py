@@ -262,7 +262,7 @@ wide = tau.assign(column=column).pivot_table(index=["metric", "target"], columns
                                              values="weighted_tau", sort=False)
 wide = wide[sorted(wide.columns, key=lambda c: (float(c.split("%")[0]), "PED" in c))]
 book.table(wide, csv="finetuning_tau", shade=list(wide.columns),
-           caption="τ_w of each metric on each target at each point of fine-tuning.")
+           caption="Weighted τ of each metric on each target at each point of fine-tuning.")
 
 # %% tags=["hide-input"]
 # page helper: one panel of the figure below, one metric

@@ -35,7 +35,7 @@ def test_a_planted_effect_is_reported_as_resolved_and_a_null_one_is_not(tmp_path
     8 families: exact p 2/2^8, Holm over 3 gives 0.023); SFDA's PED scores equal its plain ones."""
     rng = np.random.default_rng(7)
     (tmp_path / "cells").mkdir()
-    rows = []
+    rows, probe = [], []
     for t in TARGETS:
         ability = rng.permutation(np.linspace(0.3, 0.9, len(MODELS)))
         for m, p in zip(MODELS, ability):
@@ -44,6 +44,8 @@ def test_a_planted_effect_is_reported_as_resolved_and_a_null_one_is_not(tmp_path
                      "not_trained": False, "levelled_off": True} for k in range(2)]
             (tmp_path / "cells" / f"{m}__{t}.json").write_text(json.dumps(
                 {"model": m, "target": t, "n_test": 300, "test_acc": float(c.mean()), "runs": runs}))
+            probe.append({"model": m, "target": t, "test_acc": float(c[0].mean()), "n_test": 300,
+                          "test_correct": pack_correctness(c[0])})
             none = {"logme": p + rng.normal(0, 0.3), "sfda": p + rng.normal(0, 0.1)}
             for metric, score in none.items():
                 rows.append({"model": m, "target": t, "metric": metric, "perturbation": "none", "score": score})
@@ -51,11 +53,16 @@ def test_a_planted_effect_is_reported_as_resolved_and_a_null_one_is_not(tmp_path
                              "score": p if metric == "logme" else score})
     (tmp_path / "scores").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "scores" / "scores.csv", index=False)
+    pd.DataFrame(probe).to_csv(tmp_path / "linear_probe.csv", index=False)
     text = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS)
     assert "{" not in text and "F = 8 source families" in text
+    text, amendment = text.split("## Amendment 1")
+    assert "16 of 16 complete targets reach 0.9, from F = 8" in amendment
+    assert "resolved, PED raises the weighted τ within this zoo" in next(
+        line for line in amendment.splitlines() if line.startswith("- **LogME**"))
     lines = {line.split("**")[1]: line for line in text.splitlines() if line.startswith("- **")}
     assert set(lines) == {v4_readme.NAMES[m] for m in design.METRICS}
-    assert "Holm p 0.023: resolved, PED raises τ_w within this zoo" in lines["LogME"]
+    assert "Holm p 0.023: resolved, PED raises the weighted τ within this zoo" in lines["LogME"]
     assert lines["SFDA"].split("Against")[0].endswith("not resolved with this design. ")
     assert lines["NLEEP"].endswith("no test (not scored on two or more families).")
     assert "16 of 16 targets reach 0.9" in text and "0 of 384 fine-tuning runs are flagged" in text
