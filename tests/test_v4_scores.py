@@ -65,3 +65,20 @@ def test_a_seeded_cell_is_recomputed_exactly(tmp_path):
     record = json.loads((SUCCESSORS / "cells" / path.name).read_text())
     again = successors.score_cell(V4, model, target, ped=record["ped"], sa=record["sa"], cache_dir=cache)
     assert [r["score"] for r in again["rows"]] == [r["score"] for r in record["rows"]]
+
+
+@pytest.mark.slow  # a v4 model's features of one target, extracted afresh
+def test_a_seeded_linear_probe_row_is_recomputed_exactly(tmp_path):
+    """Amendment 1's ground truth (data/bench_v4/linear_probe.csv, benchmarks/v3_linear_probe.py
+    --setting v4): one seeded row again from the committed weights, bit for bit."""
+    from potran.bench.features import extract_features
+    from potran.bench.linear_probe import linear_probe
+
+    table = pd.read_csv(V4.groundtruth_dir / "linear_probe.csv")
+    assert len(table) == 14 * 24 and not table.duplicated(["model", "target"]).any()
+    row = table.iloc[np.random.default_rng(27).integers(len(table))]
+    task, model = V4.load_target(row.target), V4.get_model(row.model)
+    X = {part: extract_features(model, getattr(task, f"x_{part}"), cache_dir=tmp_path, key=f"v3/{row.target}/{part}",
+                                progress=False) for part in ("train", "test")}
+    again = linear_probe(X["train"], task.y_train, X["test"], task.y_test)
+    assert (again["test_acc"], again["C"], again["test_correct"]) == (row.test_acc, row.C, row.test_correct)
