@@ -505,6 +505,8 @@ for metric in design.PUBLISHED:
     r = test_row(probe_tests, metric, "H0")
     glue(f"probe_{metric}", "–" if r is None else
          f"{book.interval(r.estimate, r.low, r.high)}, Holm p {book.p_value(r.p_holm)}: {verdict(r, 'H0')}")
+
+# %% tags=["hide-input"]
 if probe is not None and len(probe_tests):
     display(book.table(tests_shown(probe_tests), index=False, formats=formats))
     book.details(book.table(mean_shown(probe.means), index=False, formats={"targets": "int", "families": "int",
