@@ -64,10 +64,10 @@
 #   twelve self-supervised objectives, one small ResNet, fine-tuned to convergence; its analysis
 #   was fixed before any score. Its grid has {glue:text}`notebooks/benchmark_v4.py::cells_done:d` of
 #   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; its registered test waits for all
-#   of them. The models end so close together that {glue:text}`notebooks/benchmark_v4.py::rel_pass`
+#   of them. The models end so close together that {glue:text}`notebooks/benchmark_v4.py::rel_pass:s`
 #   of the first {glue:text}`notebooks/benchmark_v4.py::targets_done:d` complete targets rank them
 #   reliably. Against a linear probe (amendment; never deciding) PED lowers the weighted $\tau$
-#   of: {glue:text}`notebooks/benchmark_v4.py::probe_lowered`. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
+#   of: {glue:text}`notebooks/benchmark_v4.py::probe_lowered:s`. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
 # - **What no design here can resolve:** whether PED helps on the paper's own checkpoints and
 #   datasets with a λ chosen elsewhere, and on sources and models unlike these. The supplementary's
 #   claim that ranking first gets worse along fine-tuning, then better, is tested on the targets

@@ -259,7 +259,7 @@ book.details(book.table(progress, index=False, formats={"cells done": "int"}), "
 # %% tags=["hide-input"]
 so_far = v3_data.reliability_table(v3_data.finetune_truth(folder), v4_zoo.ranked(),
                                    n_halvings=n_halvings, seed=seed)
-glue("rel_pass", int((so_far.reliability >= 0.9).sum()) if len(so_far) else "–")
+glue("rel_pass", str(int((so_far.reliability >= 0.9).sum())) if len(so_far) else "–")   # text: the index pastes it
 for key, column, digits in [("rel_range", "reliability", 2), ("spread_range", "spread", 3),
                             ("seed_noise_range", "seed_noise", 3)]:
     glue(key, f"{so_far[column].min():.{digits}f}–{so_far[column].max():.{digits}f}" if len(so_far) else "–")
