@@ -61,13 +61,14 @@
 #   PED lowers LogME's $\tau_w$ on {glue:text}`notebooks/benchmark_v3.py::logme_negative:d` of {glue:text}`notebooks/benchmark_v3.py::logme_targets:d` targets
 #   and within both model families. ({doc}`benchmark v3 <notebooks/benchmark_v3>`)
 # - **A benchmark built like the paper's is pre-registered and running.** Benchmark v4:
-#   twelve self-supervised objectives, one small ResNet, fine-tuned to convergence; its analysis
-#   was fixed before any score. Its grid has {glue:text}`notebooks/benchmark_v4.py::cells_done:d` of
-#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; its registered test waits for all
-#   of them. The models end so close together that {glue:text}`notebooks/benchmark_v4.py::rel_pass:s`
-#   of the first {glue:text}`notebooks/benchmark_v4.py::targets_done:d` complete targets rank them
-#   reliably. Against a linear probe (amendment; never deciding) PED lowers the weighted $\tau$
-#   of: {glue:text}`notebooks/benchmark_v4.py::probe_lowered:s`. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
+#   twelve self-supervised objectives on one small ResNet. Its grid has
+#   {glue:text}`notebooks/benchmark_v4.py::cells_done:d` of
+#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; the registered test waits for all.
+#   Its fine-tuned models end so close that
+#   {glue:text}`notebooks/benchmark_v4.py::rel_pass:s` of the first
+#   {glue:text}`notebooks/benchmark_v4.py::targets_done:d` complete targets rank them reliably.
+#   Against a linear probe (amendment; never deciding) PED lowers the weighted $\tau$ of:
+#   {glue:text}`notebooks/benchmark_v4.py::probe_lowered:s`. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
 # - **What no design here can resolve:** whether PED helps on the paper's own checkpoints and
 #   datasets with a λ chosen elsewhere, and on sources and models unlike these. The supplementary's
 #   claim that ranking first gets worse along fine-tuning, then better, is tested on the targets
