@@ -95,8 +95,7 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
     rel = out.reliability
     deciding = out.tests[out.tests.deciding]
     side = out.tests[~out.tests.deciding]
-    same = side.merge(deciding[["metric", "hypothesis", "rejected", "sign"]], on=["metric", "hypothesis"])
-    agree = (same.rejected_x == same.rejected_y) & (~same.rejected_x | (same.sign_x == same.sign_y))
+    n_agree, n_side = report.agreement(out.tests)
     means = out.means.assign(PED=np.where(out.means.perturbation == NONE, "no", "yes"))
     both = report.side_by_side(out.means, out.v3) if out.v3 is not None else None
     gains = design.published_gains()
@@ -125,7 +124,7 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
         "alpha": design.ALPHA,
         "tests": markdown(tests_shown(deciding)) if len(deciding) else "(no test: fewer than two families)",
         "sentences": sentences(deciding, gains),
-        "sens_agree": int(agree.sum()), "sens_total": len(same),
+        "sens_agree": n_agree, "sens_total": n_side,
         "sensitivity": markdown(tests_shown(side).assign(analysis=side.analysis.to_numpy())) if len(side) else "",
         "n_sim": n_sim, "others_effect": f"{design.OTHERS_EFFECT:+.2f}", "power": markdown(power) if power is not None else "(not computed: fewer than two families)",
     }

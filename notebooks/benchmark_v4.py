@@ -439,13 +439,12 @@ glue("n_hypotheses", len(deciding) if out is not None else "–")
 # %% tags=["hide-input"]
 if out is not None:
     side = out.tests[~out.tests.deciding]
-    same = side.merge(deciding[["metric", "hypothesis", "rejected", "sign"]], on=["metric", "hypothesis"])
-    agree = (same.rejected_x == same.rejected_y) & (~same.rejected_x | (same.sign_x == same.sign_y))
+    n_agree, n_side = report.agreement(out.tests)
     shown_side = tests_shown(side)
     shown_side.insert(0, "analysis", side.analysis.to_numpy())
     display(book.table(shown_side, index=False, formats=formats))
-glue("sens_agree", int(agree.sum()) if out is not None else "–")
-glue("sens_total", len(same) if out is not None else "–")
+glue("sens_agree", n_agree if out is not None else "–")
+glue("sens_total", n_side if out is not None else "–")
 
 # %% [markdown]
 # ### Power achieved

@@ -44,7 +44,7 @@ from . import design, zoo
 
 __all__ = ["MEAN_COLUMNS", "TEST_COLUMNS", "RENDERING", "ANALYSES", "DECIDING", "Inputs", "load",
            "units", "included", "mean_table",
-           "deltas", "ped_tests", "holm", "power", "v3_means", "side_by_side", "Report", "analyse"]
+           "deltas", "ped_tests", "holm", "agreement", "power", "v3_means", "side_by_side", "Report", "analyse"]
 
 #: the glyph families drawn by one rendering procedure (v3's glyph renderer): one unit in the
 #: sensitivity analysis
@@ -231,6 +231,15 @@ def holm(tests: pd.DataFrame, *, alpha: float = design.ALPHA) -> pd.DataFrame:
     out["rejected"] = out.p_holm < alpha
     out["sign"] = np.sign(out.estimate - out["null"]).astype(float)
     return out
+
+
+def agreement(tests: pd.DataFrame) -> tuple[int, int]:
+    """How many rows of the sensitivity analyses of :func:`holm`'s ``tests`` reach the deciding
+    test's decision (rejected alike and, when rejected, in the same direction), out of how many."""
+    deciding = tests[tests.deciding][["metric", "hypothesis", "rejected", "sign"]]
+    same = tests[~tests.deciding].merge(deciding, on=["metric", "hypothesis"])
+    agree = (same.rejected_x == same.rejected_y) & (~same.rejected_x | (same.sign_x == same.sign_y))
+    return int(agree.sum()), len(same)
 
 
 def power(delta: pd.DataFrame, scores: pd.DataFrame, n_families: int, *, n_sim: int = 1000, seed: int = 0,
