@@ -89,8 +89,6 @@
 from potran.resources import data_path
 
 bench_dir = str(data_path("bench_v3"))     # benchmark v3: cells/, linear_probe.csv, scores*/
-landed_scores = str(data_path("bench", "scores.csv"))  # the 4-target benchmark (SFDA and PARC on
-landed_groundtruth = str(data_path("groundtruth"))     # letters, compared below)
 models = None                              # zoo names; None: all 16
 n_boot = 1000                              # crossed-bootstrap replicates
 n_draws = 2000                             # draws of the random scorer
@@ -120,7 +118,6 @@ book.setup_page(torch=False)
 show = partial(book.show, folder=project_path("_build", "benchmark_v3"))  # a PNG copy of each figure
 models = name_list(models, zoo.names())
 data = v3_data.load(bench_dir, models)     # both ground truths, the scored targets, the general sets
-landed, landed_truth = pd.read_csv(landed_scores), v3_data.finetune_truth(landed_groundtruth)
 
 # %% [markdown]
 # ## PED's effect per family
@@ -398,8 +395,7 @@ book.table(v3_tests.exit_share(general), index=False,
 # %% [markdown]
 # **SFDA and PARC on letters.** $\tau_w$ against the {glue:text}`letters_truth` ground truth,
 # without → with PED, across all 16 models and within each model family, under each general
-# set and on the 4-target benchmark (its own preprocessing, general set and ground truth), with
-# the median energy ratio after PED per model family:
+# set, with the median energy ratio after PED per model family:
 
 # %% tags=["hide-input"]
 pair = ["sfda", "parc"]
@@ -413,9 +409,6 @@ for name, frame in general.items():
         moves.append(v3_tests.within_family_change(with_ped, letters_truth, models, "letters", pair)
                      .assign(source=name))
         energy[name] = v3_tests.energy_by_model_family(on, "letters")
-four = landed[landed.target == "letters"]
-moves.append(v3_tests.within_family_change(four, landed_truth, models, "letters", pair)
-             .assign(source="4-target benchmark"))
 moves = pd.concat(moves, ignore_index=True)
 
 # %% tags=["hide-input"]
@@ -468,7 +461,7 @@ book.blocks([book.table(power.rename(columns={"sd": "sd over families", "mean": 
 
 # %% tags=["hide-input"]
 statement = v3_power.power_statement(data.ft, data.lp, data.scores, models, main_ft=scored_ft,
-                                     main_lp=scored_lp, landed=(landed, landed_truth), n_sim=n_sim, seed=seed)
+                                     main_lp=scored_lp, n_sim=n_sim, seed=seed)
 shown = statement["table"].copy()
 for column in shown.columns[2:4]:
     shown[column] = shown[column].map(lambda x: f"{x:+.3f}" if np.isfinite(x) else
