@@ -31,7 +31,7 @@ their frozen inclusion rule (ground-truth reliability of at least 0.9, on v4 of 
 - ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores; what ``potran bench``
-  and ``potran groundtruth`` open without ``--setting``. Kept until no page reads it.
+  and ``potran groundtruth`` open without ``--setting``. An archive: no page of the book reads it.
 - ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`;
   by default its 12 self-supervised models, the ranked ones; the two controls by name) on v3's 24 targets, PED's general set the pretraining pool's held-out part, preprocessed and
   fine-tuned as v3; ground truth ``data/bench_v4/`` (``benchmarks/v4_grid.py`` under
