@@ -70,13 +70,16 @@ def tests_shown(tests: pd.DataFrame) -> pd.DataFrame:
         "decision": [verdict(r) for r in tests.itertuples()]})
 
 
-def sentences(deciding: pd.DataFrame, gains: dict) -> str:
-    """One line per metric: its test under H0 (and H0' for the published metrics)."""
+def sentences(deciding: pd.DataFrame, gains: dict, n_families: int) -> str:
+    """One line per metric: its test under H0 (and H0' for the published metrics); ``n_families``:
+    the main table's source families."""
     lines = []
     for metric in design.METRICS:
         rows = {r.hypothesis: r for r in deciding[deciding.metric == metric].itertuples()}
         if "H0" not in rows:
-            lines.append(f"- **{NAMES[metric]}**: no test (not scored on two or more families).")
+            why = (f"the main table has {n_families} source families, the test needs two" if n_families < 2
+                   else "scored with a defined τ_w on fewer than two families")
+            lines.append(f"- **{NAMES[metric]}**: no test ({why}).")
             continue
         h0 = rows["H0"]
         line = (f"- **{NAMES[metric]}**, Holm family {h0.holm_family.split()[0]}: PED − none "
@@ -96,7 +99,14 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
     deciding = out.tests[out.tests.deciding]
     side = out.tests[~out.tests.deciding]
     n_agree, n_side = report.agreement(out.tests)
-    means = out.means.assign(PED=np.where(out.means.perturbation == NONE, "no", "yes"))
+    def means_table(means):
+        return markdown(pd.DataFrame({
+            "metric": means.metric, "PED": np.where(means.perturbation == NONE, "no", "yes"),
+            "targets": means.targets.astype(str), "over targets": means.over_targets,
+            "over families [95 % CI]": list(map(book.interval, means.over_families, means.low, means.high)),
+            "t-interval": list(map(book.span, means.t_low, means.t_high)),
+            "p, families": means.p_value.map(book.p_value)}))
+
     both = report.side_by_side(out.means, out.v3) if out.v3 is not None else None
     gains = design.published_gains()
     power = out.power.merge(out.spread[["metric", "sd_families", "sd_within"]], on="metric")[
@@ -106,24 +116,21 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
         "n_not_levelled": sum(not r["levelled_off"] for r in runs),
         "n_main": len(out.main), "n_targets": len(rel), "threshold": 0.9, "n_families": len(out.families),
         "families": ", ".join(out.families) or "none",
-        "min_p": book.p_value(2 / 2 ** len(out.families)) if out.families else "–",
+        "min_p": book.p_value(2 / 2 ** len(out.families)) if len(out.families) >= 2 else "– (no test: it needs two)",
         "reliability": markdown(rel[["target", "family", "reliability", "table", "spread", "seed_noise",
                                      "test_noise"]].rename(columns=lambda c: c.replace("_", " "))),
-        "means": markdown(pd.DataFrame({
-            "metric": means.metric, "PED": means.PED, "targets": means.targets.astype(str),
-            "over targets": means.over_targets,
-            "over families [95 % CI]": list(map(book.interval, means.over_families, means.low, means.high)),
-            "t-interval": list(map(book.span, means.t_low, means.t_high)),
-            "p, families": means.p_value.map(book.p_value)})) if len(means) else "(no main-table target)",
+        "means": means_table(out.means) if out.main else "(no main-table target)",
+        "second_means": means_table(out.second_means) if len(out.second_means) else "(no second-table target)",
         "side_by_side": "" if both is None or not len(both) else markdown(pd.DataFrame({
             "metric": both.metric, "PED": np.where(both.perturbation == NONE, "no", "yes"),
             f"v4, {len(inputs.models)} models [95 % CI]": list(map(book.interval, both.over_families_v4,
                                                                   both.low_v4, both.high_v4)),
             "v3, 16 models [95 % CI]": list(map(book.interval, both.over_families_v3, both.low_v3,
-                                                both.high_v3))})),
+                                                both.high_v3)),
+            "v3 families": both.families_v3.astype(int).astype(str)})),
         "alpha": design.ALPHA,
         "tests": markdown(tests_shown(deciding)) if len(deciding) else "(no test: fewer than two families)",
-        "sentences": sentences(deciding, gains),
+        "sentences": sentences(deciding, gains, len(out.families)),
         "sens_agree": n_agree, "sens_total": n_side,
         "sensitivity": markdown(tests_shown(side).assign(analysis=side.analysis.to_numpy())) if len(side) else "",
         "n_sim": n_sim, "others_effect": f"{design.OTHERS_EFFECT:+.2f}", "power": markdown(power) if power is not None else "(not computed: fewer than two families)",
@@ -141,7 +148,7 @@ def probe_fills(folder: Path, inputs: report.Inputs, seed: int) -> dict:
     return {"probe_main": len(probe.main), "probe_complete": len(probe.reliability),
             "probe_families": len(probe.families),
             "probe_tests": markdown(tests_shown(deciding)) if len(deciding) else "(no test: fewer than two families)",
-            "probe_sentences": sentences(deciding, design.published_gains())}
+            "probe_sentences": sentences(deciding, design.published_gains(), len(probe.families))}
 
 
 def render(folder: Path, n_sim: int = 1000, seed: int = 0, v3=True, models=None) -> str:

@@ -33,11 +33,44 @@ def test_an_incomplete_grid_is_refused(tmp_path, capsys):
 def test_a_planted_effect_is_reported_as_resolved_and_a_null_one_is_not(tmp_path):
     """LogME with PED ranks the models by their true ability on every target (PED raises τ_w in all
     8 families: exact p 2/2^8, Holm over 3 gives 0.023); SFDA's PED scores equal its plain ones."""
+    _simulate(tmp_path)
+    text = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS)
+    assert "{" not in text and "F = 8 source families" in text
+    text, amendment = text.split("## Amendment 1")
+    assert "16 of 16 complete targets reach 0.9, from F = 8" in amendment
+    assert "resolved, PED raises the weighted τ within this zoo" in next(
+        line for line in amendment.splitlines() if line.startswith("- **LogME**"))
+    lines = {line.split("**")[1]: line for line in text.splitlines() if line.startswith("- **")}
+    assert set(lines) == {v4_readme.NAMES[m] for m in design.METRICS}
+    assert "Holm p 0.023: resolved, PED raises the weighted τ within this zoo" in lines["LogME"]
+    assert lines["SFDA"].split("Against")[0].endswith("not resolved with this design. ")
+    assert lines["NLEEP"].endswith("no test (scored with a defined τ_w on fewer than two families).")
+    assert "16 of 16 targets reach 0.9" in text and "0 of 384 fine-tuning runs are flagged" in text
+
+
+def test_a_benchmark_where_no_target_passes_the_rule_is_reported_without_a_test(tmp_path):
+    """The 12 models equally able on every target: no target reaches 0.9, so the main table is
+    empty, every target is in the second table, and no metric gets a test (none can be run)."""
+    _simulate(tmp_path, equal=True)
+    text = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS).split("## Amendment 1")[0]
+    assert "{" not in text and "0 of 16 targets reach 0.9" in text and "F = 0 source families" in text
+    assert "(no main-table target)" in text and "(no test: fewer than two families)" in text
+    second = text.split("Second table")[1].split("## PED")[0]
+    assert "| sfda | yes | 16 |" in second and "| logme | no | 16 |" in second
+    lines = [line for line in text.splitlines() if line.startswith("- **")]
+    assert len(lines) == len(design.METRICS) and all(
+        line.endswith("no test (the main table has 0 source families, the test needs two).") for line in lines)
+
+
+def _simulate(tmp_path, equal=False):
+    """A complete simulated benchmark in ``tmp_path``: 12 models on 16 targets, 300 test images
+    and two seeds per cell; LogME+PED scores the models' true ability, SFDA+PED its plain score
+    (``equal``: every model has the same ability 0.6)."""
     rng = np.random.default_rng(7)
     (tmp_path / "cells").mkdir()
     rows, probe = [], []
     for t in TARGETS:
-        ability = rng.permutation(np.linspace(0.3, 0.9, len(MODELS)))
+        ability = np.full(len(MODELS), 0.6) if equal else rng.permutation(np.linspace(0.3, 0.9, len(MODELS)))
         for m, p in zip(MODELS, ability):
             c = rng.random((2, 300)) < p
             runs = [{"seed": k, "test_acc": float(c[k].mean()), "test_correct": pack_correctness(c[k]),
@@ -54,15 +87,3 @@ def test_a_planted_effect_is_reported_as_resolved_and_a_null_one_is_not(tmp_path
     (tmp_path / "scores").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "scores" / "scores.csv", index=False)
     pd.DataFrame(probe).to_csv(tmp_path / "linear_probe.csv", index=False)
-    text = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS)
-    assert "{" not in text and "F = 8 source families" in text
-    text, amendment = text.split("## Amendment 1")
-    assert "16 of 16 complete targets reach 0.9, from F = 8" in amendment
-    assert "resolved, PED raises the weighted τ within this zoo" in next(
-        line for line in amendment.splitlines() if line.startswith("- **LogME**"))
-    lines = {line.split("**")[1]: line for line in text.splitlines() if line.startswith("- **")}
-    assert set(lines) == {v4_readme.NAMES[m] for m in design.METRICS}
-    assert "Holm p 0.023: resolved, PED raises the weighted τ within this zoo" in lines["LogME"]
-    assert lines["SFDA"].split("Against")[0].endswith("not resolved with this design. ")
-    assert lines["NLEEP"].endswith("no test (not scored on two or more families).")
-    assert "16 of 16 targets reach 0.9" in text and "0 of 384 fine-tuning runs are flagged" in text

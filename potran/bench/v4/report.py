@@ -211,7 +211,8 @@ def ped_tests(delta: pd.DataFrame, *, gains: dict | None = None, level: float = 
                              "estimate": res.estimate + null, "low": _clip(res.low + null, DELTA_RANGE),
                              "high": _clip(res.high + null, DELTA_RANGE), "p_value": res.p_value,
                              "min_p": res.min_p, "n": res.n, "test": res.test})
-    return holm(pd.DataFrame(rows, columns=TEST_COLUMNS), alpha=alpha)
+    # bool even when empty: an empty object column used as a mask would select columns
+    return holm(pd.DataFrame(rows, columns=TEST_COLUMNS).astype({"deciding": bool}), alpha=alpha)
 
 
 def holm(tests: pd.DataFrame, *, alpha: float = design.ALPHA) -> pd.DataFrame:
