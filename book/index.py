@@ -63,9 +63,9 @@
 # - **A benchmark built like the paper's is pre-registered and running.** Benchmark v4:
 #   twelve self-supervised objectives on one small ResNet. Its grid has
 #   {glue:text}`notebooks/benchmark_v4.py::cells_done:d` of
-#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; the registered test waits for all.
+#   {glue:text}`notebooks/benchmark_v4.py::cells_total:d` cells; the registered test runs on all.
 #   Its fine-tuned models end so close that
-#   {glue:text}`notebooks/benchmark_v4.py::rel_pass:s` of the first
+#   {glue:text}`notebooks/benchmark_v4.py::rel_pass:s` of its
 #   {glue:text}`notebooks/benchmark_v4.py::targets_done:d` complete targets rank them reliably.
 #   Against a linear probe (amendment; never deciding) PED lowers the weighted $\tau$ of:
 #   {glue:text}`notebooks/benchmark_v4.py::probe_lowered:s`. ({doc}`benchmark v4 <notebooks/benchmark_v4>`)
