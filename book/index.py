@@ -137,15 +137,16 @@
 # ## Building the book
 #
 # ```bash
-# make book          # set up .venv, score the benchmark (potran bench), then build the site
+# make book          # set up .venv and the Debian image packages, then build the site
 # make clean-book    # forget the results and executed notebooks (keeps .venv)
 # ```
 #
-# `make book` first runs `potran bench` (with a progress bar), which scores every metric with and
-# without PED into `_build/bench/`, and then `jupyter-book build book --all -W -n --keep-going`,
-# which executes each page through a cache (`_build/.jupyter_cache`): a page whose code did not
-# change is not executed again. The site is written to `_build/html/`; it needs no network, MathJax
-# included.
+# `make book` installs what the pages read (the Python environment, and the Debian packages whose
+# images the benchmarks' targets and v4's pool are cut from), then runs `jupyter-book build book
+# --all -W -n --keep-going`, which executes each page through a cache (`_build/.jupyter_cache`): a
+# page whose code did not change is not executed again, unless the package, the data or the pins
+# changed. The pages read the benchmarks' committed scores; the site is written to `_build/html/`
+# and needs no network, MathJax included.
 #
 # ## Running the pages on other data (papermill)
 #
