@@ -98,6 +98,7 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
     rel = out.reliability
     deciding = out.tests[out.tests.deciding]
     side = out.tests[~out.tests.deciding]
+    every = out.every_tests[out.every_tests.deciding]   # Amendment 3: every target, the family test
     n_agree, n_side = report.agreement(out.tests)
     def means_table(means):
         return markdown(pd.DataFrame({
@@ -133,6 +134,9 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
         "sentences": sentences(deciding, gains, len(out.families)),
         "sens_agree": n_agree, "sens_total": n_side,
         "sensitivity": markdown(tests_shown(side).assign(analysis=side.analysis.to_numpy())) if len(side) else "",
+        "every_targets": len(rel), "every_families": rel.family.nunique(),
+        "every_tests": markdown(tests_shown(every)) if len(every) else "(no test: fewer than two families)",
+        "every_sentences": sentences(every, gains, rel.family.nunique()),
         "n_sim": n_sim, "others_effect": f"{design.OTHERS_EFFECT:+.2f}", "power": markdown(power) if power is not None else "(not computed: fewer than two families)",
     }
 

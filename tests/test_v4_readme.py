@@ -37,6 +37,9 @@ def test_a_planted_effect_is_reported_as_resolved_and_a_null_one_is_not(tmp_path
     text = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS)
     assert "{" not in text and "F = 8 source families" in text
     text, amendment = text.split("## Amendment 1")
+    text, every = text.split("## Amendment 3")
+    assert "all 16 targets from 8" in every and "Holm p 0.023: resolved, PED raises the weighted τ" in next(
+        line for line in every.splitlines() if line.startswith("- **LogME**"))
     assert "16 of 16 complete targets reach 0.9, from F = 8" in amendment
     assert "resolved, PED raises the weighted τ within this zoo" in next(
         line for line in amendment.splitlines() if line.startswith("- **LogME**"))
@@ -52,8 +55,11 @@ def test_a_benchmark_where_no_target_passes_the_rule_is_reported_without_a_test(
     """The 12 models equally able on every target: no target reaches 0.9, so the main table is
     empty, every target is in the second table, and no metric gets a test (none can be run)."""
     _simulate(tmp_path, equal=True)
-    text = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS).split("## Amendment 1")[0]
+    text, every = v4_readme.render(tmp_path, n_sim=20, v3=False, models=MODELS).split("## Amendment 1")[0].split(
+        "## Amendment 3")
     assert "{" not in text and "0 of 16 targets reach 0.9" in text and "F = 0 source families" in text
+    # Amendment 3 tests every target whatever its reliability: 8 families, a test for each metric scored
+    assert "all 16 targets from 8" in every and "| sfda | H0 | (1) H0 | +0.000 [" in every and "| 8 |" in every
     assert "(no main-table target)" in text and "(no test: fewer than two families)" in text
     second = text.split("Second table")[1].split("## PED")[0]
     assert "| sfda | yes | 16 |" in second and "| logme | no | 16 |" in second

@@ -43,8 +43,8 @@ from ..v3_tests import per_target_tau
 from . import design, zoo
 
 __all__ = ["MEAN_COLUMNS", "TEST_COLUMNS", "RENDERING", "ANALYSES", "DECIDING", "Inputs", "load",
-           "units", "included", "mean_table",
-           "deltas", "ped_tests", "holm", "agreement", "power", "v3_means", "side_by_side", "Report", "analyse"]
+           "units", "included", "mean_table", "deltas", "ped_tests", "holm", "agreement", "power", "v3_means",
+           "side_by_side", "Report", "analyse"]
 
 #: the glyph families drawn by one rendering procedure (v3's glyph renderer): one unit in the
 #: sensitivity analysis
@@ -298,8 +298,10 @@ class Report:
     """Every registered table (:func:`analyse`): ``reliability`` (per complete target), ``main``
     (its main-table targets) and ``families`` (theirs: F), ``tau`` (long, main table), ``means``
     (:func:`mean_table`), ``delta`` (:func:`deltas`), ``tests`` (:func:`ped_tests`), ``power`` and
-    ``spread`` (:func:`power`), ``v3`` (:func:`v3_means`; None when not asked) and the second
-    table's ``second_means`` (the targets below the rule, reported, never deciding)."""
+    ``spread`` (:func:`power`), ``v3`` (:func:`v3_means`; None when not asked), the second
+    table's ``second_means`` (the targets below the rule, reported, never deciding), and
+    ``every_tests``: :func:`ped_tests` on every complete scored target whatever its reliability
+    (Amendment 3 of ``data/bench_v4/README.md``: secondary, never deciding)."""
 
     reliability: pd.DataFrame
     main: list
@@ -312,6 +314,7 @@ class Report:
     spread: pd.DataFrame
     v3: pd.DataFrame | None
     second_means: pd.DataFrame
+    every_tests: pd.DataFrame
 
 
 def analyse(inputs: Inputs, *, n_halvings: int = N_HALVINGS, n_sim: int = 1000, seed: int = 0,
@@ -332,6 +335,8 @@ def analyse(inputs: Inputs, *, n_halvings: int = N_HALVINGS, n_sim: int = 1000, 
     second = [t for t in members(rel, "second") if t in inputs.scored]
     second_tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, second)
     v3_table = None if v3 is False else v3_means(None if v3 is True else v3, level=level, seed=seed)
+    complete = [t for t in rel.target if t in inputs.scored]   # Amendment 3: whatever their reliability
+    every = per_target_tau(inputs.scores, inputs.truth, inputs.models, complete)
     return Report(rel, main, families, tau, mean_table(tau, level=level), delta,
                   ped_tests(delta, gains=gains, level=level), power_table, spread, v3_table,
-                  mean_table(second_tau, level=level))
+                  mean_table(second_tau, level=level), ped_tests(deltas(every), gains=gains, level=level))
