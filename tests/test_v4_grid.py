@@ -2,7 +2,6 @@
 protocol's selection rule and adds up to accuracy.csv, and a seeded cell's second-seed run is
 recomputed bit for bit from the committed weights."""
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,6 @@ from potran.bench.v4.finetune import levelled_off, not_trained
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = ROOT / "data" / "bench_v4"
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import v4_grid  # noqa: E402
 
 CELLS = sorted((GRID / "cells").glob("*.json"))
 PROTOCOL = json.loads((GRID / "protocol.json").read_text())
