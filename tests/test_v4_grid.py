@@ -41,8 +41,8 @@ def test_every_cell_follows_the_frozen_protocol():
 
 def test_accuracy_csv_is_the_cells():
     table = pd.read_csv(GRID / "accuracy.csv").set_index(["model", "target"]).test_acc
-    paths = sorted((GRID / "cells").glob("*.json"))   # read after the table: a running grid writes a cell first
-    cells = {(c["model"], c["target"]): c["test_acc"] for c in map(json.loads, (p.read_text() for p in paths))}
+    paths = sorted((GRID / "cells").glob("*.json"))   # after the table: a running grid writes the cell first
+    cells = {(c["model"], c["target"]): c["test_acc"] for c in (json.loads(p.read_text()) for p in paths)}
     assert set(table.index) <= set(cells)
     assert all(table[k] == pytest.approx(v, abs=1e-12) for k, v in table.items() if k in cells)
 
