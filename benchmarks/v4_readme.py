@@ -110,8 +110,11 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
 
     both = report.side_by_side(out.means, out.v3) if out.v3 is not None else None
     gains = design.published_gains()
-    power = out.power.merge(out.spread[["metric", "sd_families", "sd_within"]], on="metric")[
-        list(POWER_COLUMNS)].rename(columns=POWER_COLUMNS) if len(out.power) else None
+    def power_table(table, spread):
+        return markdown(table.merge(spread[["metric", "sd_families", "sd_within"]], on="metric")[
+            list(POWER_COLUMNS)].rename(columns=POWER_COLUMNS)) if len(table) else None
+
+    power, every_power = power_table(out.power, out.spread), power_table(out.every_power, out.every_spread)
     return {
         "n_cells": len(cells), "n_runs": len(runs), "n_flagged": sum(bool(r["not_trained"]) for r in runs),
         "n_not_levelled": sum(not r["levelled_off"] for r in runs),
@@ -137,7 +140,8 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
         "every_targets": len(rel), "every_families": rel.family.nunique(),
         "every_tests": markdown(tests_shown(every)) if len(every) else "(no test: fewer than two families)",
         "every_sentences": sentences(every, gains, rel.family.nunique()),
-        "n_sim": n_sim, "others_effect": f"{design.OTHERS_EFFECT:+.2f}", "power": markdown(power) if power is not None else "(not computed: fewer than two families)",
+        "n_sim": n_sim, "others_effect": f"{design.OTHERS_EFFECT:+.2f}", "power": power or "(not computed: fewer than two families)",
+        "every_power": every_power or "(not computed: fewer than two families)",
     }
 
 

@@ -300,8 +300,9 @@ class Report:
     (:func:`mean_table`), ``delta`` (:func:`deltas`), ``tests`` (:func:`ped_tests`), ``power`` and
     ``spread`` (:func:`power`), ``v3`` (:func:`v3_means`; None when not asked), the second
     table's ``second_means`` (the targets below the rule, reported, never deciding), and
-    ``every_tests``: :func:`ped_tests` on every complete scored target whatever its reliability
-    (Amendment 3 of ``data/bench_v4/README.md``: secondary, never deciding)."""
+    ``every_tests``, ``every_power`` and ``every_spread``: :func:`ped_tests` and :func:`power` on
+    every complete scored target whatever its reliability (Amendment 3 of
+    ``data/bench_v4/README.md``: secondary, never deciding)."""
 
     reliability: pd.DataFrame
     main: list
@@ -315,6 +316,8 @@ class Report:
     v3: pd.DataFrame | None
     second_means: pd.DataFrame
     every_tests: pd.DataFrame
+    every_power: pd.DataFrame
+    every_spread: pd.DataFrame
 
 
 def analyse(inputs: Inputs, *, n_halvings: int = N_HALVINGS, n_sim: int = 1000, seed: int = 0,
@@ -327,16 +330,19 @@ def analyse(inputs: Inputs, *, n_halvings: int = N_HALVINGS, n_sim: int = 1000, 
     main, _ = included(rel)
     main = [t for t in main if t in inputs.scored]
     families = list(dict.fromkeys(targets_v3.FAMILIES[t] for t in main))
-    tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, main)
-    delta = deltas(tau)
-    on_main = inputs.scores[inputs.scores.model.isin(inputs.models) & inputs.scores.target.isin(main)]
-    power_table, spread = power(delta, on_main, len(families), n_sim=n_sim, seed=seed, level=level,
-                                gains=gains)
+    options = dict(n_sim=n_sim, seed=seed, level=level, gains=gains)
+
+    def tested(targets):   # tau_w, Delta, PED's tests and the power achieved on ``targets``
+        tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, targets)
+        on = inputs.scores[inputs.scores.model.isin(inputs.models) & inputs.scores.target.isin(targets)]
+        n_families = len({targets_v3.FAMILIES[t] for t in targets})
+        return (tau, deltas(tau), ped_tests(deltas(tau), gains=gains, level=level),
+                *power(deltas(tau), on, n_families, **options))
+
+    tau, delta, tests, power_table, spread = tested(main)
     second = [t for t in members(rel, "second") if t in inputs.scored]
     second_tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, second)
     v3_table = None if v3 is False else v3_means(None if v3 is True else v3, level=level, seed=seed)
-    complete = [t for t in rel.target if t in inputs.scored]   # Amendment 3: whatever their reliability
-    every = per_target_tau(inputs.scores, inputs.truth, inputs.models, complete)
-    return Report(rel, main, families, tau, mean_table(tau, level=level), delta,
-                  ped_tests(delta, gains=gains, level=level), power_table, spread, v3_table,
-                  mean_table(second_tau, level=level), ped_tests(deltas(every), gains=gains, level=level))
+    every = tested([t for t in rel.target if t in inputs.scored])   # Amendment 3: whatever their reliability
+    return Report(rel, main, families, tau, mean_table(tau, level=level), delta, tests, power_table, spread,
+                  v3_table, mean_table(second_tau, level=level), *every[2:])
