@@ -335,9 +335,9 @@ def analyse(inputs: Inputs, *, n_halvings: int = N_HALVINGS, n_sim: int = 1000, 
     def tested(targets):   # tau_w, Delta, PED's tests and the power achieved on ``targets``
         tau = per_target_tau(inputs.scores, inputs.truth, inputs.models, targets)
         on = inputs.scores[inputs.scores.model.isin(inputs.models) & inputs.scores.target.isin(targets)]
-        n_families = len({targets_v3.FAMILIES[t] for t in targets})
-        return (tau, deltas(tau), ped_tests(deltas(tau), gains=gains, level=level),
-                *power(deltas(tau), on, n_families, **options))
+        n_families, delta = len({targets_v3.FAMILIES[t] for t in targets}), deltas(tau)
+        tests = ped_tests(delta, gains=gains, level=level)
+        return tau, delta, tests, *power(delta, on, n_families, **options)
 
     tau, delta, tests, power_table, spread = tested(main)
     second = [t for t in members(rel, "second") if t in inputs.scored]
