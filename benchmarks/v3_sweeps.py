@@ -8,9 +8,10 @@ and ``successors``).
   :func:`potran.bench.runner.score_one`) of LogME, SFDA and GBC without PED, with PED at every
   λ of the supplementary's grid (:data:`potran.bench.ped_options.RADIUS_GRID`) and with PED in the
   raw space at the paper's λ (the normalization page's run);
-- ``data/bench_v3/successors/``: :func:`potran.bench.successors.score_cell` records (each metric
-  alone, after PED, after SA with alpha "group1"; NCTI's components and SA's gate), with
-  ``scores.csv`` and ``cells.csv``.
+- ``data/bench_v3/successors/`` (``data/bench_v4/successors/``): :func:`potran.bench.successors.score_cell`
+  records (each metric alone, after PED, after SA; NCTI's components and SA's gate), with
+  ``scores.csv`` and ``cells.csv``. SA's step is the setting's (:func:`potran.bench.successors.sa_alpha`:
+  "group1" on v3, whose zoo mixes kinds; "group2" on v4, whose ranked models are all self-supervised).
 
 Each cell's features are extracted once (cached under ``.cache/features``) and serve both
 folders. Resumable: a rerun scores only the missing cells. Targets come in the fine-tuning grid's
@@ -42,7 +43,6 @@ PAPER_NSIGMA = 0.6
 PERTURBATIONS = tuple(dict.fromkeys((NONE, *ped_options.radius_grid(None, PAPER_NSIGMA)[1].values(),
                                      label(PED, nsigma=PAPER_NSIGMA),
                                      label(PED, nsigma=PAPER_NSIGMA, standardize=False))))
-SA_OPTIONS = {"alpha": "group1"}  # the successors page's default
 
 
 def sweep_benchmark(setting):
@@ -51,7 +51,7 @@ def sweep_benchmark(setting):
 
 def write_successors(setting, folder: Path) -> pd.DataFrame:
     """``scores.csv`` and ``cells.csv`` of the successors folder, from its cells."""
-    scores, cells = successors.score_cells(setting, PED_METRICS, sa_options=SA_OPTIONS)
+    scores, cells = successors.score_cells(setting, PED_METRICS, sa_options={"alpha": successors.sa_alpha(setting.name)})
     write_csv(folder / "scores.csv", scores)
     write_csv(folder / "cells.csv", cells)
     return scores
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     targets = [t for t in GRID_ORDER if t in chosen.targets]
     sweep_dir, succ_dir = full.data["sweeps"], full.data["successors"]
     bench, store = sweep_benchmark(full), CellStore(succ_dir)
-    ped, sa = label(PED), label(SA, **SA_OPTIONS)
+    ped, sa = label(PED), label(SA, alpha=successors.sa_alpha(args.setting))
     configure_torch(1)
     total, k = len(targets) * len(chosen.models), 0
     for target in targets:

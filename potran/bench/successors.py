@@ -12,7 +12,17 @@ from ..metrics import PED_METRICS
 from ..perturbations import NONE, PED, SA, label
 from .folders import FEATURE_CACHE
 
-__all__ = ["score_cell", "score_cells", "ncti_scores"]
+__all__ = ["SA_ALPHA", "sa_alpha", "score_cell", "score_cells", "ncti_scores"]
+
+#: SA's step per setting: its authors' value for the kind of models ranked ("group2", 0.1, for
+#: self-supervised ResNets on v4, whose ranked models are all self-supervised); "group1" (0.005,
+#: supervised ImageNet models) elsewhere, e.g. on v3, whose zoo mixes kinds
+SA_ALPHA = {"v4": "group2"}
+
+
+def sa_alpha(setting: str) -> str:
+    """SA's step on ``setting`` (:data:`SA_ALPHA`, else "group1")."""
+    return SA_ALPHA.get(setting, "group1")
 
 _COLUMNS = ["model", "target", "metric", "perturbation", "score", "seconds", "error"]
 _NCTI = ["ncti_seli", "ncti_ncc", "ncti_vc"]
