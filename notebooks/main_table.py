@@ -214,8 +214,8 @@ book.table(book.ped_column(wide.reset_index()), csv="main_table_tau", shade=colu
 # Spearman–Brown reliability of the $k$-seed mean, and the noise ceiling it implies for $\tau_w$
 # (`ceiling_low`: a metric as good as another fine-tuning run; `ceiling_high`: a perfect metric;
 # expectations, which single targets may exceed). This reliability is estimated from the seeds
-# alone. Where the cells keep each test image's correctness (benchmarks v3 and v4), the table adds
-# the benchmark's registered estimator, which also halves the test images (`split-half`; so a
+# alone. Where the cells keep each test image's correctness (benchmarks v3 and v4), the table's
+# first two columns add the benchmark's registered estimator, which also halves the test images (`split-half`; so a
 # target of v3's main table can show less than 0.9 under `reliability`), and the table its
 # inclusion rule puts the target in (`main` at 0.9 or more, else `second`):
 
@@ -225,9 +225,9 @@ reliability = (finetuned.reliability(seeds).set_index("target") if usable and se
 folder = Path(groundtruth).parent if groundtruth else page.groundtruth_dir   # None: published accuracies
 registered = (v3_data.reliability_table(v3_data.finetune_truth(folder), definition.models, usable)
               .set_index("target") if folder is not None and len(reliability) else pd.DataFrame())
-if len(registered):
-    reliability = reliability.join(registered[["reliability", "table"]].rename(
-        columns={"reliability": "split-half", "table": "registered table"}))
+if len(registered):                                   # the registered columns first
+    reliability = registered[["reliability", "table"]].rename(columns={
+        "reliability": "split-half", "table": "registered table"}).reindex(reliability.index).join(reliability)
 for column in ("reliability", "ceiling_low", "ceiling_high"):
     for stat in ("min", "max"):
         glue(f"{column}_{stat}", float(reliability[column].agg(stat)), display=False)
