@@ -52,9 +52,10 @@
 # of your own.
 #
 # The page ranks **every target** of benchmark v4 (the `targets` parameter): the paper's main
-# table averages every dataset it has, and v4's fine-tuned models end so close together that few
-# targets pass its registered reliability rule (decided before any score was compared with the
-# ground truth: Amendment 2 in `data/bench_v4/README.md`). Each target's reliability and the
+# table averages every dataset it has, and v4's fine-tuned models end so close together that
+# {glue:text}`n_registered_main` of the targets ranked here pass its registered reliability rule
+# (decided before any score was compared with the ground truth: Amendment 2 in
+# `data/bench_v4/README.md`). Each target's reliability and the
 # table the rule puts it in are shown below; the registered test on the rule's main table is on
 # the {doc}`benchmark_v4` page. (`targets = "main"` ranks a setting's main table instead: on v3
 # the targets whose fine-tuning ranking of its 16 models has a split-half reliability of at least
@@ -225,6 +226,7 @@ reliability = (finetuned.reliability(seeds).set_index("target") if usable and se
 folder = Path(groundtruth).parent if groundtruth else page.groundtruth_dir   # None: published accuracies
 registered = (v3_data.reliability_table(v3_data.finetune_truth(folder), definition.models, usable)
               .set_index("target") if folder is not None and len(reliability) else pd.DataFrame())
+glue("n_registered_main", int((registered.table == "main").sum()) if len(registered) else "–", display=False)
 if len(registered):                                   # the registered columns first
     reliability = registered[["reliability", "table"]].rename(columns={
         "reliability": "split-half", "table": "registered table"}).reindex(reliability.index).join(reliability)
