@@ -16,9 +16,10 @@ from potran.bench.sources import OFFLINE
 from potran.resources import data_path
 
 
-def test_v3_is_the_default_and_equals_the_frozen_definition():
-    s = settings.get()
-    assert settings.DEFAULT == "v3" and s.name == "v3" and not s.paper
+def test_v4_is_the_default_and_v3_equals_the_frozen_definition():
+    assert settings.DEFAULT == "v4" and settings.get().name == "v4" and settings.NAMES[1] == "v3"
+    s = settings.get("v3")
+    assert s.name == "v3" and not s.paper
     # benchmark v3 as it was defined when its scores and ground truth were committed
     frozen = Benchmark(models=tuple(zoo.names()), targets=targets_v3.NAMES, metrics=DEFAULT_METRICS,
                        perturbations=DEFAULT_PERTURBATIONS,
@@ -40,7 +41,7 @@ def test_bench4_is_the_landed_benchmark():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: settings.get("v5"), "unknown setting 'v5'; known: v3, bench4, v4, paper"),
+    (lambda: settings.get("v5"), "unknown setting 'v5'; known: v4, v3, bench4, paper"),
     (lambda: settings.get("v3", models="conv4_random,nope"),
      "unknown model 'nope' in setting 'v3'; known: "),
     (lambda: settings.get("bench4", targets=["greek"]), "unknown target 'greek' in setting 'bench4'"),

@@ -6,7 +6,7 @@ truth's fine-tuning protocol and the committed data that go with it::
 
     from potran.bench import settings
 
-    s = settings.get()                                   # "v3", the default: 16 models x 24 targets
+    s = settings.get()                                   # "v4", the default: 12 models x 24 targets
     s = settings.get("v3", models=["conv4_random", "conv4_simclr"], targets="fonts")
     s = settings.get("paper", checkpoints=CKPT, data=DATA, imagenet_val=VAL,
                      options={"num_workers": 8})         # the paper's 12 ResNet-50s, local files
@@ -19,23 +19,28 @@ truth's fine-tuning protocol and the committed data that go with it::
 
 ``targets="main"`` (`MAIN`) opens the setting's main table: on ``"v3"`` and ``"v4"`` the targets of
 their frozen inclusion rule (ground-truth reliability of at least 0.9, on v4 of the ranking of its
-12 self-supervised models; ``potran.evidence.main_table_targets``), elsewhere every target. A new setting is one more entry of `_BUILDERS`: a function
-``(models, targets, seed, **files) -> Setting``. The settings (`NAMES`, `DEFAULT` first):
+12 self-supervised models; ``potran.evidence.main_table_targets``), elsewhere every target. A new
+setting is one more entry of `_BUILDERS`: a function ``(models, targets, seed, **files) -> Setting``.
+The settings (`NAMES`, `DEFAULT` first):
 
-- ``"v3"``: benchmark v3 (``data/bench_v3/README.md``, frozen protocols): every zoo model on the
-  24 targets of :mod:`~potran.bench.targets_v3`, every feature metric with and without PED, every
-  model's features centred and rotated onto their leading 128 principal components
-  (``reduce_all``), fine-tuned with `V3_FINETUNE`; ground truth ``data/bench_v3/``
-  (``accuracy.csv``, ``cells/`` with the two seeds; ``benchmarks/v3_groundtruth.py``); committed
-  ``scores`` (``benchmarks/v3_scores.py``), ``sweeps`` and ``successors`` (``benchmarks/v3_sweeps.py``).
+- ``"v4"`` (the default): benchmark v4 (``data/bench_v4/README.md``): the v4 zoo
+  (:mod:`potran.bench.v4.zoo`; by default its 12 self-supervised models, the ranked ones; the two
+  controls by name) on v3's 24 targets, PED's general set the pretraining pool's held-out part,
+  the features preprocessed as v3's; ground truth ``data/bench_v4/`` (its own protocol,
+  ``data/bench_v4/protocol.json``, run by ``benchmarks/v4_grid.py``, not by ``potran
+  groundtruth``); committed ``scores`` (``benchmarks/v4_scores.py``), ``sweeps`` and
+  ``successors`` (``benchmarks/v3_sweeps.py --setting v4``).
+- ``"v3"``: benchmark v3, the second setting, across architectures (``data/bench_v3/README.md``,
+  frozen protocols): every zoo model on the 24 targets of :mod:`~potran.bench.targets_v3`, every
+  feature metric with and without PED, every model's features centred and rotated onto their
+  leading 128 principal components (``reduce_all``), fine-tuned with `V3_FINETUNE`; ground truth
+  ``data/bench_v3/`` (``accuracy.csv``, ``cells/`` with the two seeds;
+  ``benchmarks/v3_groundtruth.py``); committed ``scores`` (``benchmarks/v3_scores.py``), ``sweeps``
+  and ``successors`` (``benchmarks/v3_sweeps.py``).
 - ``"bench4"``: the landed benchmark, every zoo model on the 4 targets of
   :mod:`~potran.bench.datasets`, the landed protocol (reduction above 128 dimensions only); ground
   truth ``data/groundtruth/`` (``potran groundtruth``); no committed scores; what ``potran bench``
   and ``potran groundtruth`` open without ``--setting``. An archive: no page of the book reads it.
-- ``"v4"``: benchmark v4 (``data/bench_v4/README.md``): the v4 zoo (:mod:`potran.bench.v4.zoo`;
-  by default its 12 self-supervised models, the ranked ones; the two controls by name) on v3's 24 targets, PED's general set the pretraining pool's held-out part, preprocessed and
-  fine-tuned as v3; ground truth ``data/bench_v4/`` (``benchmarks/v4_grid.py`` under
-  ``data/bench_v4/protocol.json``) as its cells land.
 - ``"paper"``: the paper's 12 self-supervised ResNet-50s on its 11 datasets, from local
   checkpoints, datasets and ImageNet validation images (:mod:`potran.bench.paper_setting`;
   ``options`` go to :func:`potran.bench.paper_setting.benchmark`), ranked against the paper's
@@ -325,7 +330,7 @@ def _paper(models, targets, seed, *, checkpoints=None, data=None, imagenet_val=N
 
 
 #: name -> builder ``(models, targets, seed, **files) -> Setting``; the first is the default
-_BUILDERS = {"v3": _v3, "bench4": _bench4, "v4": _v4, "paper": _paper}
+_BUILDERS = {"v4": _v4, "v3": _v3, "bench4": _bench4, "paper": _paper}
 NAMES = tuple(_BUILDERS)
 DEFAULT = NAMES[0]
 
