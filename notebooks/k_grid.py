@@ -356,8 +356,9 @@ points = 1 if setting == "paper" and groundtruth is None else 100  # the publish
 span = ranked.groupby("target").test_acc.agg(lambda a: a.max() - a.min()).mul(points)
 glue("span_min", float(span.min()), display=False)
 glue("span_max", float(span.max()), display=False)
-glue("seed_sd", float(points * ranked.test_acc_sd.median()) if "test_acc_sd" in ranked else float("nan"),
-     display=False)
+per_seed = (truth.seeds.merge(ranked[["model", "target"]]).groupby(["model", "target"]).test_acc.std()
+            if truth.seeds is not None else pd.Series(dtype=float))     # the runs of each ranked cell
+glue("seed_sd", float(points * per_seed.median()) if per_seed.notna().any() else float("nan"), display=False)
 book.table(span.rename("accuracy span (points)").to_frame().T, digits=1,
            caption="The span of the ranked models' fine-tuning accuracies on each target, in points.")
 

@@ -53,7 +53,7 @@
 #
 # The page ranks **every target** of benchmark v4 (the `targets` parameter): the paper's main
 # table averages every dataset it has, and v4's fine-tuned models end so close together that
-# {glue:text}`n_registered_main` of the targets ranked here pass its registered reliability rule
+# {glue:text}`n_registered_main` of the {glue:text}`n_targets` targets ranked here pass its registered reliability rule
 # (decided before any score was compared with the ground truth: Amendment 2 in
 # `data/bench_v4/README.md`). Each target's reliability and the
 # table the rule puts it in are shown below; the registered test on the rule's main table is on
