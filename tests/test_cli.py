@@ -708,7 +708,7 @@ def _with_func(parser, command, func):
 # --- --setting (potran.bench.settings) ---------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, message", [
-    (["bench", "--setting", "v9"], "unknown setting 'v9'; known: v3, bench4, v4, paper"),
+    (["bench", "--setting", "v9"], "unknown setting 'v9'; known: v4, v3, bench4, paper"),
     (["bench", "--setting", "v3", "--paper-data", "x"], "the --paper-* folders belong to --setting paper"),
     (["bench", "--setting", "v3", "--n-train", "10"], "--n-train is for the default offline benchmark"),
     (["groundtruth", "--setting", "v3", "--models", "nope"], "unknown model 'nope' in setting 'v3'"),
