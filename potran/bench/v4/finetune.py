@@ -26,10 +26,11 @@ from ...resources import data_path
 from . import IMAGE_SIZE
 from .pretrain import init_encoder
 
-__all__ = ["BATCH", "WEIGHTS", "to_tensor", "load_encoder", "validation_split", "finetune_run",
+__all__ = ["BATCH", "OPTIMIZER", "WEIGHTS", "to_tensor", "load_encoder", "validation_split", "finetune_run",
            "test_record", "levelled_off", "not_trained"]
 
 BATCH = 64
+OPTIMIZER = "AdamW"   # the torch.optim class of every run (cosine decay to zero, no warm-up)
 WEIGHTS = data_path("bench_v4", "weights")
 
 
@@ -115,7 +116,7 @@ def finetune_run(encoder: nn.Module, target, *, lr: float, wd: float, epochs: in
     torch.manual_seed(seed)
     backbone = copy.deepcopy(encoder).train()
     net = nn.Sequential(backbone, nn.Linear(backbone.feat_dim, n_classes)).to(device).train()
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+    opt = getattr(torch.optim, OPTIMIZER)(net.parameters(), lr=lr, weight_decay=wd)
     per_epoch = len(fit) // BATCH
     total = epochs * per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
