@@ -187,7 +187,22 @@ def test_reliability_of_the_offline_groundtruth():
 
 
 def test_still_training(gt_dir):
-    cells = ft.cell_table(gt_dir)       # last-epoch changes: a/t1 0.2, b/t1 0.9 (loss 0.015), a/t2 1.0
+    cells = ft.cell_table(gt_dir)       # last-epoch changes: a/t1 0.2, b/t1 0.9 (loss 0.015), a/t2 0.5
     still = ft.still_training(cells, max_rel_change=0.05, small_loss=0.05)
     assert sorted(zip(still.model, still.target)) == [("a", "t1"), ("a", "t2")]   # b's loss is tiny
     assert ft.still_training(cells, max_rel_change=0.05, small_loss=0.001).shape[0] == 3
+
+
+def test_still_training_from_the_runs_losses(gt_dir):
+    """A cell that keeps only its runs' per-epoch losses (v4's) is judged as one that records the
+    last-epoch change: the same changes, the same cells still training, no NaN."""
+    for f in (gt_dir / "cells").glob("*.json"):
+        r = json.loads(f.read_text())
+        del r["loss_last_epoch_rel_change"]
+        f.write_text(json.dumps(r))
+    cells = ft.cell_table(gt_dir).set_index(["model", "target"])
+    assert cells.loss_rel_change_max.notna().all()
+    assert cells.loss_rel_change_max[("a", "t2")] == pytest.approx(0.5)
+    assert cells.loss_rel_change_mean[("a", "t1")] == pytest.approx((0.1 + 0.2) / 2)
+    still = ft.still_training(cells.reset_index(), max_rel_change=0.05, small_loss=0.05)
+    assert sorted(zip(still.model, still.target)) == [("a", "t1"), ("a", "t2")]

@@ -95,12 +95,16 @@ def cell_table(groundtruth_dir) -> pd.DataFrame:
 
     ``loss_rel_change_*``: mean and max over seeds of ``|L_E - L_(E-1)| / L_(E-1)``, the training
     loss's relative change over the last epoch (large: stopped while still improving, unless
-    ``final_loss``, the last epoch's loss averaged over seeds, is near 0 and merely fluctuates).
+    ``final_loss``, the last epoch's loss averaged over seeds, is near 0 and merely fluctuates);
+    computed from the runs' per-epoch ``train_loss`` where a cell does not record it (v4).
     """
     rows = []
     for r in CellStore(groundtruth_dir).records():
-        change = np.asarray(r.get("loss_last_epoch_rel_change") or [np.nan], float)
         last = [run["train_loss"][-1] for run in r.get("runs", []) if run.get("train_loss")]
+        recorded = r.get("loss_last_epoch_rel_change") or [  # v4's cells keep only the per-epoch losses
+            abs(run["train_loss"][-1] / run["train_loss"][-2] - 1)
+            for run in r.get("runs", []) if len(run.get("train_loss") or []) >= 2]
+        change = np.asarray(recorded or [np.nan], float)
         rows.append({**{c: r.get(c) for c in CELL_COLUMNS[:11]},
                      "loss_rel_change_mean": float(np.mean(change)),
                      "loss_rel_change_max": float(np.max(change)),
