@@ -28,7 +28,7 @@
 #   (Holm p {glue:text}`notebooks/paper_numbers.py::sfda_gain_p_holm:.3f`). Exact sign-flip over the datasets, Holm over the 3
 #   metrics; optimistic, because PED's λ was tuned on the same datasets. ({doc}`the paper's numbers <notebooks/paper_numbers>`)
 # - **Does PED help on benchmark v4, built like the paper's?** Twelve self-supervised objectives on
-#   one small ResNet, fine-tuned to convergence, analysis registered before scoring: the registered
+#   one small ResNet, fine-tuned after a learning-rate search, analysis registered before scoring: the registered
 #   test (exact sign-flip over source families, Holm within the registered families) could test
 #   {glue:text}`notebooks/benchmark_v4.py::n_tested:d` of its
 #   {glue:text}`notebooks/benchmark_v4.py::n_hypotheses:d` hypotheses and rejects
@@ -117,7 +117,7 @@
 #   truths obtained by fine-tuning every model on every task. Benchmark v4
 #   ({doc}`notebooks/benchmark_v4`, `data/bench_v4/`), the pages' default, rebuilds the paper's
 #   design in miniature: twelve self-supervised objectives on one architecture, pretrained on one
-#   pool of images, fine-tuned to convergence after a learning-rate search, on 24 targets from 8
+#   pool of images, fine-tuned after a learning-rate search, on 24 targets from 8
 #   sources, its analysis registered before any score. Benchmark v3
 #   ({doc}`notebooks/benchmark_v3`, `data/bench_v3/`), the second setting (`setting = "v3"`),
 #   ranks 16 models across architectures on the same 24 targets. Conclusions drawn on them are

@@ -18,10 +18,11 @@
 # one architecture, pretrained on one dataset by 12 self-supervised objectives. Benchmark v4
 # builds that design in miniature on this machine: one small ResNet, one pool of images, twelve
 # objectives from one shared initialisation (a supervised and a random-init model beside them
-# as controls, never ranked), fine-tuned to convergence on v3's 24 frozen targets. Its analysis
-# was written down before any transferability metric was scored on this zoo: the
-# pre-registration is `data/bench_v4/README.md` ("Pre-registration"), and the code that
-# computes exactly what it registers is `potran.bench.v4.report`.
+# as controls, never ranked), fine-tuned after a learning-rate search, for a schedule a pilot
+# chose for the loss to level off, on v3's 24 frozen targets. Its analysis was written down
+# before any transferability metric was scored on this zoo: the pre-registration is
+# `data/bench_v4/README.md` ("Pre-registration"), and the code that computes exactly what it
+# registers is `potran.bench.v4.report`.
 #
 # **Where it stands.** {glue:text}`ssl_done` of the 12 self-supervised models are pretrained;
 # the pre-registration's protocol file is {glue:text}`protocol_state`; the fine-tuning grid has
@@ -252,7 +253,7 @@ book.details(book.table(progress, index=False, formats={"cells done": "int"}), "
 # so it can be read before the grid is complete. Of the {glue:text}`targets_done` complete
 # targets, {glue:text}`rel_pass` reach the registered reliability of 0.9 (Spearman–Brown of the
 # split-half correlation of the 12 self-supervised models' ranking, over seeds and test
-# images); their reliabilities span {glue:text}`rel_range`. Fine-tuned to convergence, the
+# images); their reliabilities span {glue:text}`rel_range`. After fine-tuning, the
 # models end close together: the standard deviation of their accuracies on a target spans
 # {glue:text}`spread_range`, against a seed noise of {glue:text}`seed_noise_range`.
 

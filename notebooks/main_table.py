@@ -41,7 +41,7 @@
 # `potran.bench.settings`; `data/bench_v4/README.md`): 12 small ResNets of one architecture, each
 # pretrained here on one pool of images with a different self-supervised objective
 # ({doc}`benchmark_v4`), ranked on 24 targets from 8 families of sources against accuracies
-# obtained by fine-tuning every model on every target to convergence, after a learning-rate search
+# obtained by fine-tuning every model on every target after a learning-rate search
 # on a validation split, with two seeds. Its scores are committed data (`data/bench_v4/scores/`,
 # made by `python benchmarks/v4_scores.py`), so the page extracts no feature unless its parameters
 # ask for a metric or a cell that is not committed. `setting = "v3"` runs it across architectures
@@ -426,7 +426,7 @@ for key, names in where.items():
 # architecture that differ only in their self-supervised objective, pretrained on ImageNet, on 10
 # natural-image datasets fine-tuned with a hyper-parameter search; ours ranks 12 small ResNets
 # (widths 16-32-64) that likewise differ only in their objective, pretrained on a pool of images
-# made here, on small 32-pixel tasks, fine-tuned to convergence after a learning-rate search with
+# made here, on small 32-pixel tasks, fine-tuned after a learning-rate search with
 # two seeds. What can be compared is the direction of PED's effect per metric and whether it stands out
 # of the noise. (On the paper's setting, `setting = "paper"`, both tables rank the same 12 models;
 # differences then come from the splits, the preprocessing and the ground truth.)
