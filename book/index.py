@@ -136,13 +136,13 @@
 # |---|---|---|
 # | §3, the method (balls, elastic force, potential energy, exit rule) | {doc}`method`, {doc}`notebooks/ped_explained` | the definitions `potran` computes, checked against the official code's outputs; the motion on a toy task |
 # | The main table (τ_w of each metric ± PED on the 10 datasets) | {doc}`notebooks/paper_numbers` | re-read from the published numbers, with tests of what they support |
-# | The main table, re-run | {doc}`notebooks/main_table` | re-run on benchmark v4 (v3 with `setting = "v3"`); on the paper's checkpoints with `paper_checkpoints`, `paper_data`, `paper_imagenet_val` (README: `run main_table $P`) |
-# | Supplementary Table 1 (grid search over the radius coefficient λ) | {doc}`notebooks/k_grid` | re-run on benchmark v4, v3 with `setting = "v3"` (published values shown beside); paper's checkpoints as above |
+# | The main table, re-run | {doc}`notebooks/main_table` | re-run on the offline benchmark v4 (v3 with `setting = "v3"`); on the paper's checkpoints with `paper_checkpoints`, `paper_data`, `paper_imagenet_val` (README: `run main_table $P`) |
+# | Supplementary Table 1 (grid search over the radius coefficient λ) | {doc}`notebooks/k_grid` | re-run on the offline benchmark v4, v3 with `setting = "v3"` (published values shown beside); paper's checkpoints as above |
 # | Supplementary Table 2 (the ground truth) | {doc}`notebooks/groundtruth` | re-read from the published numbers; benchmark v4's fine-tuning ground truth beside it (v3's with `setting = "v3"`) |
-# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on benchmark v4, whose grid keeps fine-tuning snapshots |
-# | Supplementary Figure 2 (feature normalisation) | {doc}`notebooks/normalization` | re-run on benchmark v4 (v3 with `setting = "v3"`); paper's checkpoints as above |
+# | Supplementary Figure 1 and Figure 3 (§C, PED against fine-tuning) | {doc}`notebooks/finetuning` | re-run on the offline benchmark v4, whose grid keeps fine-tuning snapshots |
+# | Supplementary Figure 2 (feature normalisation) | {doc}`notebooks/normalization` | re-run on the offline benchmark v4 (v3 with `setting = "v3"`); paper's checkpoints as above |
 # | Complexity of PED (§3) | {doc}`notebooks/runtime` | measured on the machine that built the book |
-# | PED's successors, SA and NCTI (not in the paper) | {doc}`notebooks/successors` | re-run on benchmark v4 (v3 with `setting = "v3"`); paper's checkpoints as above |
+# | PED's successors, SA and NCTI (not in the paper) | {doc}`notebooks/successors` | re-run on the offline benchmark v4 (v3 with `setting = "v3"`); paper's checkpoints as above |
 #
 # How to cite the paper and this companion, and which commit of each official repository the parity
 # tests follow: {doc}`cite`.

@@ -30,7 +30,7 @@ of the page written ``__``; views ``1280``, ``390`` and ``1280-dark``) for a per
 
 On the main-table page the tau table (``table#T_tau-table``: :func:`potran.bench.book.table` of
 ``notebooks/main_table.py`` with ``uuid="tau-table"``) shows the numbers of
-``v3/main_table/tau.csv`` of the build folder (the page's result folder on its default setting)
+``<default setting>/main_table/tau.csv`` of the build folder (the page's result folder on its default setting)
 as :func:`potran.bench.book.number` writes them (3 decimals, "–" where missing).
 The index opens with its findings, whose numbers are pasted from the pages it links and read there
 as those pages compute them; the reproducibility page names a commit of this repository; the API
@@ -50,7 +50,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from potran.bench import book
+from potran.bench import book, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the build folder (``_build``); POTRAN_SITE_BUILD tests a site built elsewhere (never rebuilt then)
@@ -472,7 +472,7 @@ def test_main_table_shows_the_benchmark_taus(browser, server):
 
     if MAIN_TABLE_PAGE not in toc_pages(SITE_BOOK):
         pytest.fail(f"{MAIN_TABLE_PAGE} is not in the table of contents", pytrace=False)
-    tau = pd.read_csv(BUILD / "v3" / "main_table" / "tau.csv")   # the page's default setting
+    tau = pd.read_csv(BUILD / settings.DEFAULT / "main_table" / "tau.csv")   # the page's default setting
     seen = visit(browser, server, MAIN_TABLE_PAGE)
     page = seen["page"]
     try:
