@@ -105,8 +105,10 @@ book.table(paper_spread.T.rename(index={"sd": "standard deviation", "range": "ra
 # %% [markdown]
 # ## The fine-tuning protocol
 #
-# Read from the `config` every cell of the ground-truth folder records (so it is the protocol that
-# was run, not the one intended), with the data sizes of each target. The folder is that of
+# Read from the `config` every cell of the ground-truth folder records or, where the cells ran under
+# a frozen protocol (v4's `protocol.json`, which each cell records; its pilot's numbers left out),
+# from that protocol, checked against every cell (so it is the protocol that was run, not the one
+# intended), with the data sizes of each target. The folder is that of
 # {glue:text}`setting_title` (the `setting` parameter) unless `groundtruth_dir` names another.
 
 # %% tags=["hide-input"]
@@ -117,6 +119,14 @@ if folder is None:
                      "table above): give groundtruth_dir")
 truth = page.groundtruth(folder / "accuracy.csv")  # accuracy.csv, and the runs of its cells
 config, odd = ft.protocol(folder)
+frozen = folder / "protocol.json"   # a frozen protocol with a learning-rate search per cell (v4's)
+searched = json.loads(frozen.read_text()) if frozen.is_file() else None
+if searched is not None:
+    from potran.bench.v4.finetune import OPTIMIZER
+
+    odd = [f"{r['model']}/{r['target']}" for r in CellStore(folder).records() if r.get("protocol") != searched]
+    config = {"optimizer": OPTIMIZER, **{{"batch": "batch_size"}.get(k, k): v for k, v in searched.items()
+                                         if k != "pilot"}}   # v3's name for the batch size
 cells = ft.cell_table(folder)
 cells = cells[cells.model.isin(page.models) & cells.target.isin(page.targets)].reset_index(drop=True)
 
@@ -130,23 +140,16 @@ book.table(pd.Series({k: "–" if v is None else str(v) for k, v in config.items
                      dtype=object).rename_axis("setting"))
 
 # %% tags=["hide-input"]
-frozen = folder / "protocol.json"   # a frozen protocol with a learning-rate search per cell (v4's)
-if frozen.is_file():
-    from potran.bench.v4.finetune import OPTIMIZER, BATCH
-
-    searched = json.loads(frozen.read_text())
-    config = {"optimizer": OPTIMIZER, "wd": searched["wd"], "batch_size": BATCH, "epochs": searched["epochs"],
-              "seeds": searched["seeds"]}
 recipe = {"optimizer": "–", "lr": float("nan"), "wd": float("nan"), "batch_size": "–", "epochs": "–",
           "seeds": [], **config}
 for key in ("optimizer", "wd", "batch_size", "epochs"):
     put(f"recipe_{key}", recipe[key])
 put("recipe_seeds", listing(map(str, recipe["seeds"])))
 overrides = listing(f"{m}: {v:g}" for m, v in recipe.get("lr_overrides", {}).items())
-put("recipe_lr", "per cell, from the search" if frozen.is_file() else
+put("recipe_lr", "per cell, from the search" if searched is not None else
     f"{recipe['lr']:g}" + ("" if overrides == "none" else f" (other rates per model: {overrides})"))
-put("recipe_search", listing(f"{v:g}" for v in searched["lrs"]) if frozen.is_file() else "none")
-put("recipe_selection", searched["selection"] if frozen.is_file() else "one rate per model")
+put("recipe_search", listing(f"{v:g}" for v in searched["lrs"]) if searched is not None else "none")
+put("recipe_selection", searched["selection"] if searched is not None else "one rate per model")
 
 # %% [markdown]
 # Each model's backbone is fine-tuned whole with a new linear head: {glue:text}`recipe_optimizer`,
