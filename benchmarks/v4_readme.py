@@ -136,7 +136,8 @@ def fills(folder: Path, out: report.Report, inputs: report.Inputs, n_sim: int) -
         "tests": markdown(tests_shown(deciding)) if len(deciding) else "(no test: fewer than two families)",
         "sentences": sentences(deciding, gains, len(out.families)),
         "sens_agree": n_agree, "sens_total": n_side,
-        "sensitivity": markdown(tests_shown(side).assign(analysis=side.analysis.to_numpy())) if len(side) else "",
+        "sensitivity": (markdown(tests_shown(side).assign(analysis=side.analysis.to_numpy())) if len(side)
+                        else "(no test: no main-table target)"),
         "every_targets": len(rel), "every_families": rel.family.nunique(),
         "every_tests": markdown(tests_shown(every)) if len(every) else "(no test: fewer than two families)",
         "every_sentences": sentences(every, gains, rel.family.nunique()),
