@@ -95,3 +95,11 @@ def _simulate(tmp_path, equal=False):
     (tmp_path / "scores").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "scores" / "scores.csv", index=False)
     pd.DataFrame(probe).to_csv(tmp_path / "linear_probe.csv", index=False)
+
+
+@pytest.mark.slow
+def test_the_committed_report_is_what_the_committed_cells_give():
+    """data/bench_v4/REPORT.md is recomputed from the committed cells, scores and probe, character
+    for character (about 30 s): the report is the data's, not an edited file."""
+    folder = ROOT / "data" / "bench_v4"
+    assert v4_readme.render(folder) == (folder / "REPORT.md").read_text()
