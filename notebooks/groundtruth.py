@@ -136,7 +136,8 @@ print(f"{page.title}, from {truth.source}: {len(cells)} of {len(page.models) * l
       f"finished ({len(page.models)} models x {len(page.targets)} targets)")
 if odd:
     print("cells with another configuration:", ", ".join(odd))
-book.table(pd.Series({k: "–" if v is None else str(v) for k, v in config.items()}, name="value",
+book.table(pd.Series({k: "–" if v is None else "off" if v == "none" else str(v)   # v4: augmentation "none"
+                      for k, v in config.items()}, name="value",
                      dtype=object).rename_axis("setting"))
 
 # %% tags=["hide-input"]
