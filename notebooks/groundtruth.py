@@ -413,10 +413,10 @@ records = [r for r in CellStore(folder).records()
 runs = pd.DataFrame([{"model": r["model"], "target": r["target"], "seed": run["seed"],
                       "final_loss": run["train_loss"][-1],
                       "rel_change": abs(run["train_loss"][-1] / run["train_loss"][-2] - 1),
-                      "final_acc": (run.get("train_acc") or [np.nan])[-1],
+                      "registered_flag": run.get("not_trained"),   # v4's pre-registered flag, None on v3
                       "n_classes": r["n_classes"], "test_acc": run["test_acc"]}
                      for r in records for run in r["runs"] if len(run.get("train_loss") or []) >= 2],
-                    columns=["model", "target", "seed", "final_loss", "rel_change", "final_acc", "n_classes",
+                    columns=["model", "target", "seed", "final_loss", "rel_change", "registered_flag", "n_classes",
                              "test_acc"])
 runs["table"] = runs.target.map(lambda t: table_of.get(t, "–")).map(
     {"main": "main table", "second": "second table", "–": "not judged"})
@@ -526,8 +526,7 @@ if len(still):
 
 # %% tags=["hide-input"]
 runs["uniform_loss"] = np.log(runs.n_classes)
-low_acc = runs.final_acc < 2 / runs.n_classes   # the accuracy half, where a run records it (v4)
-untrained = runs[(runs.final_loss > near_uniform * runs.uniform_loss) | low_acc]
+untrained = runs[(runs.final_loss > near_uniform * runs.uniform_loss) | runs.registered_flag.map(lambda f: f is True)]
 flagged = (untrained.groupby(["model", "target"], sort=False)
            .agg(runs=("seed", "size"), test_acc=("test_acc", "mean"), final_loss=("final_loss", "mean"),
                 uniform_loss=("uniform_loss", "first"), n_classes=("n_classes", "first")).reset_index())
@@ -555,9 +554,9 @@ if len(flagged):
 # Some runs barely trained at all: {glue:text}`n_untrained_runs` runs, in
 # {glue:text}`n_untrained_cells` cells ({glue:text}`n_untrained_main` on main-table targets), ended
 # with a training loss above {glue:text}`near_uniform:.0%` of $\ln C$, the loss of a uniform guess
-# over $C$ classes, or, where a run records its training accuracy, with a training accuracy below
-# twice chance (benchmark v4's pre-registered not-trained flag, `potran.bench.v4.finetune.not_trained`;
-# v3's cells keep no training accuracy, so on v3 only the loss half applies):
+# over $C$ classes, or carry benchmark v4's pre-registered not-trained flag (recorded with each v4
+# run by `potran.bench.v4.finetune.not_trained`, which adds a training accuracy below twice chance;
+# v3's runs carry no flag and keep no training accuracy):
 # {glue:text}`untrained_cells`. None of these cells reaches a test accuracy (the mean of its flagged
 # runs) more than {glue:text}`untrained_max_gain:.3f` above chance.
 

@@ -67,7 +67,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from potran import paper
-from potran.bench import book, ped_options, settings
+from potran.bench import book, finetuned, ped_options, settings
 from potran.bench.intervals import random_null
 from potran.bench.tau import tau_table
 from potran.perturbations import NONE, PED
@@ -356,8 +356,8 @@ points = 1 if setting == "paper" and groundtruth is None else 100  # the publish
 span = ranked.groupby("target").test_acc.agg(lambda a: a.max() - a.min()).mul(points)
 glue("span_min", float(span.min()), display=False)
 glue("span_max", float(span.max()), display=False)
-per_seed = (truth.seeds.merge(ranked[["model", "target"]]).groupby(["model", "target"]).test_acc.std()
-            if truth.seeds is not None else pd.Series(dtype=float))     # the runs of each ranked cell
+per_seed = (finetuned.accuracy_errors(truth.seeds.merge(ranked[["model", "target"]])).seed_sd
+            if truth.seeds is not None else pd.Series(dtype=float))     # over the runs of each ranked cell
 glue("seed_sd", float(points * per_seed.median()) if per_seed.notna().any() else float("nan"), display=False)
 book.table(span.rename("accuracy span (points)").to_frame().T, digits=1,
            caption="The span of the ranked models' fine-tuning accuracies on each target, in points.")
